@@ -1,0 +1,78 @@
+"""The purposes Forecourt knows and the notices that announced them.
+
+Reference data, written idempotently by ``ensure_catalogue`` so every database — fresh, migrated
+or demo — agrees on what each purpose means.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.consent.models import Notice, Purpose
+
+CONSENT = "consent"
+VITAL_INTEREST = "vital_interest"
+LEGAL_OBLIGATION = "legal_obligation"
+CONTRACT = "contract"
+
+# Data categories a reader may see under a purpose (customer 360 shows only these sections).
+CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES = "contact", "vehicles", "service_history", "preferences"
+LOCATION, VEHICLE_HEALTH, DRIVING_BEHAVIOUR = "location", "vehicle_health", "driving_behaviour"
+
+PURPOSES: list[dict] = [
+    dict(code="sales_contact", name="Sales contact", legal_basis=CONSENT,
+         categories=[CONTACT, VEHICLES, PREFERENCES],
+         description="A dealer may contact you about buying or replacing a car and see the cars you own."),
+    dict(code="service_reminders", name="Service reminders", legal_basis=CONSENT,
+         categories=[CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES],
+         description="A workshop may see your cars and their service history to remind you of due work."),
+    dict(code="marketing_offers", name="Marketing offers", legal_basis=CONSENT,
+         categories=[CONTACT, VEHICLES],
+         description="Offers from this organization about products and services for your car."),
+    dict(code="location_services", name="Location services", legal_basis=CONSENT,
+         categories=[VEHICLES, LOCATION],
+         description="Your car's position, for finding it, trips and help on the road."),
+    dict(code="vehicle_health_sharing", name="Vehicle health sharing", legal_basis=CONSENT,
+         categories=[CONTACT, VEHICLES, VEHICLE_HEALTH, SERVICE_HISTORY],
+         description="Warning lights, fault codes and battery state, so a workshop can act before you ask."),
+    dict(code="driving_behaviour_insurance", name="Driving behaviour for insurance", legal_basis=CONSENT,
+         categories=[VEHICLES, DRIVING_BEHAVIOUR],
+         description="Your driving score (braking, speeding, night driving) for usage-based insurance."),
+    dict(code="emergency_assistance", name="Emergency assistance", legal_basis=VITAL_INTEREST,
+         categories=[CONTACT, VEHICLES, LOCATION, VEHICLE_HEALTH],
+         description="When you press SOS or your car detects a crash, the call centre sees what it needs to help."),
+    dict(code="safety_recalls", name="Safety recalls", legal_basis=LEGAL_OBLIGATION,
+         categories=[CONTACT, VEHICLES],
+         description="The law requires the carmaker to reach every owner of a car under a safety recall."),
+    dict(code="warranty_work", name="Warranty work", legal_basis=CONTRACT,
+         categories=[VEHICLES, SERVICE_HISTORY],
+         description="Repairs under your warranty need your car's records; this is part of your contract."),
+]
+
+NOTICES: list[dict] = [
+    dict(version=1, title="Forecourt privacy notice v1",
+         purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
+                   "vehicle_health_sharing"],
+         body="How the carmaker, dealers and partners may use your data, and only with your consent."),
+    dict(version=2, title="Forecourt privacy notice v2",
+         purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
+                   "vehicle_health_sharing", "driving_behaviour_insurance"],
+         body="Adds usage-based insurance: an insurer may see your driving score if you allow it."),
+]
+
+
+def ensure_catalogue(session: Session) -> None:
+    known = {p.code: p for p in session.scalars(select(Purpose))}
+    for position, spec in enumerate(PURPOSES):
+        purpose = known.get(spec["code"]) or Purpose(code=spec["code"])
+        purpose.name, purpose.description = spec["name"], spec["description"]
+        purpose.legal_basis, purpose.data_categories, purpose.position = (
+            spec["legal_basis"], spec["categories"], position)
+        session.add(purpose)
+    session.flush()
+    versions = set(session.scalars(select(Notice.version)))
+    for spec in NOTICES:
+        if spec["version"] not in versions:
+            session.add(Notice(**spec))
+    session.flush()

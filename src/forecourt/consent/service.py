@@ -1,0 +1,237 @@
+"""The one door to customer data: grants, withdrawals, the ledger, and ``require``.
+
+Every read of a customer's data by staff or a partner calls ``require``. Without a valid grant
+(or another legal basis with a reference to the case that justifies it) the customer does not
+exist for the caller: ``NotFound``, never "forbidden", so existence is not leaked. Nothing here
+is cached, so a withdrawal takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import Select, and_, delete, insert, or_, select
+from sqlalchemy.orm import Session
+
+from forecourt.consent.catalogue import CONSENT
+from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose
+from forecourt.core.auth import Principal
+from forecourt.core.clock import now
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.parties import service as parties_service
+
+
+def list_purposes(*, session: Session) -> list[Purpose]:
+    return list(session.scalars(select(Purpose).order_by(Purpose.position)))
+
+
+def get_purpose(*, session: Session, code: str) -> Purpose:
+    purpose = session.get(Purpose, code)
+    if purpose is None:
+        raise Invalid(f"Unknown purpose '{code}'.", field="purpose")
+    return purpose
+
+
+def current_notice(*, session: Session) -> Notice:
+    notice = session.scalars(select(Notice).order_by(Notice.version.desc()).limit(1)).first()
+    if notice is None:
+        raise RuntimeError("No privacy notice published; run 'forecourt db upgrade'.")
+    return notice
+
+
+def _active(moment) -> list:
+    return [Grant.withdrawn_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > moment)]
+
+
+def active_grant(*, session: Session, customer_id: int, organization_id: int, purpose_code: str) -> Grant | None:
+    grant = session.scalars(
+        select(Grant).where(
+            Grant.customer_id == customer_id,
+            Grant.organization_id == organization_id,
+            Grant.purpose_code == purpose_code,
+            *_active(now()),
+        )
+    ).first()
+    if grant is None:
+        return None
+    notice = session.get(Notice, grant.notice_version)
+    # Consent covers only what the notice the customer read said.
+    return grant if notice is not None and purpose_code in notice.purposes else None
+
+
+def _record(session: Session, *, customer_id: int, organization_id: int, purpose: Purpose,
+            notice_version: int, state: str, method: str, recorded_by: int | None) -> ConsentReceipt:
+    receipt = ConsentReceipt(
+        receipt_id=str(uuid.uuid4()), customer_id=customer_id, organization_id=organization_id,
+        purpose_code=purpose.code, legal_basis=purpose.legal_basis, notice_version=notice_version,
+        state=state, method=method, recorded_by_user_id=recorded_by, recorded_at=now(),
+    )
+    session.add(receipt)
+    return receipt
+
+
+def give(*, session: Session, customer_id: int, organization_id: int, purpose_code: str,
+         notice_version: int | None = None, method: str = "web-portal",
+         recorded_by: int | None = None) -> Grant:
+    """The customer allows an organization to use their data for one purpose."""
+    purpose = get_purpose(session=session, code=purpose_code)
+    if purpose.legal_basis != CONSENT:
+        raise Invalid(f"'{purpose.name}' does not rest on consent, so it cannot be granted or withdrawn.",
+                      field="purpose")
+    organization = parties_service.get_organization(session=session, organization_id=organization_id)
+    notice = (session.get(Notice, notice_version) if notice_version is not None
+              else current_notice(session=session))
+    if notice is None:
+        raise Invalid(f"There is no privacy notice version {notice_version}.", field="notice_version")
+    if purpose.code not in notice.purposes:
+        raise Invalid(
+            f"Privacy notice v{notice.version} does not cover '{purpose.name}'; read the current notice first.",
+            field="notice_version",
+        )
+    moment = now()
+    grant = session.scalars(select(Grant).where(
+        Grant.customer_id == customer_id, Grant.organization_id == organization.id,
+        Grant.purpose_code == purpose.code)).first()
+    if grant is None:
+        grant = Grant(customer_id=customer_id, organization_id=organization.id, purpose_code=purpose.code)
+        session.add(grant)
+    elif grant.withdrawn_at is None and grant.notice_version == notice.version:
+        return grant  # already given under this notice: nothing new to record
+    grant.notice_version, grant.granted_at, grant.withdrawn_at = notice.version, moment, None
+    _record(session, customer_id=customer_id, organization_id=organization.id, purpose=purpose,
+            notice_version=notice.version, state="granted", method=method, recorded_by=recorded_by)
+    session.flush()
+    return grant
+
+
+def withdraw(*, session: Session, customer_id: int, organization_id: int, purpose_code: str,
+             method: str = "web-portal", recorded_by: int | None = None) -> Grant | None:
+    """Takes effect on the next read: ``require`` always asks the database."""
+    purpose = get_purpose(session=session, code=purpose_code)
+    grant = session.scalars(select(Grant).where(
+        Grant.customer_id == customer_id, Grant.organization_id == organization_id,
+        Grant.purpose_code == purpose.code)).first()
+    if grant is None or grant.withdrawn_at is not None:
+        return grant
+    grant.withdrawn_at = now()
+    _record(session, customer_id=customer_id, organization_id=organization_id, purpose=purpose,
+            notice_version=grant.notice_version, state="withdrawn", method=method, recorded_by=recorded_by)
+    session.flush()
+    return grant
+
+
+def withdraw_all(*, session: Session, customer_id: int, method: str) -> int:
+    grants = session.scalars(select(Grant).where(Grant.customer_id == customer_id, Grant.withdrawn_at.is_(None)))
+    count = 0
+    for grant in list(grants):
+        withdraw(session=session, customer_id=customer_id, organization_id=grant.organization_id,
+                 purpose_code=grant.purpose_code, method=method)
+        count += 1
+    return count
+
+
+def grants_of(*, session: Session, customer_id: int, organization_id: int | None = None) -> list[Grant]:
+    query = select(Grant).where(Grant.customer_id == customer_id)
+    if organization_id is not None:
+        query = query.where(Grant.organization_id == organization_id)
+    return list(session.scalars(query.order_by(Grant.organization_id, Grant.purpose_code)))
+
+
+def ledger_of(*, session: Session, customer_id: int) -> list[ConsentReceipt]:
+    return list(session.scalars(select(ConsentReceipt).where(ConsentReceipt.customer_id == customer_id)
+                                .order_by(ConsentReceipt.id)))
+
+
+def allowed_purposes(*, session: Session, principal: Principal, customer_id: int) -> list[str]:
+    """The consent purposes this principal's organization holds for the customer today."""
+    if principal.organization_id is None:
+        return []
+    rows = session.scalars(select(Grant.purpose_code).where(
+        Grant.customer_id == customer_id, Grant.organization_id == principal.organization_id, *_active(now())))
+    return sorted(set(rows))
+
+
+def require(*, session: Session, principal: Principal, customer_id: int, purpose: str, what: str,
+            reference: str | None = None) -> Purpose:
+    """Open the door to one customer's data for one purpose, or raise ``NotFound``.
+
+    Customers always see their own data (and nobody else's). Staff need a grant to their
+    organization for a consent purpose; for vital interest, legal obligation or contract they
+    need a ``reference`` to the case, campaign or claim that justifies the read. Either way the
+    read is written to the access log the customer sees.
+    """
+    if principal.is_customer:
+        if principal.customer_id != customer_id:
+            raise NotFound("Customer not found")
+        return get_purpose(session=session, code=purpose)
+    try:
+        purpose_row = get_purpose(session=session, code=purpose)
+    except Invalid:
+        raise NotFound("Customer not found") from None
+    if principal.organization_id is None:
+        raise NotFound("Customer not found")
+    if purpose_row.legal_basis == CONSENT:
+        if active_grant(session=session, customer_id=customer_id, organization_id=principal.organization_id,
+                        purpose_code=purpose) is None:
+            raise NotFound("Customer not found")
+    elif not reference:
+        raise NotFound("Customer not found")
+    log_access(session=session, principal=principal, customer_ids=[customer_id], purpose=purpose_row,
+               what=what, reference=reference)
+    return purpose_row
+
+
+def visible_customers(*, principal: Principal, purpose: str) -> Select:
+    """A subquery of the customer ids this principal may list for a consent purpose."""
+    if principal.organization_id is None:
+        return select(Grant.customer_id).where(False)
+    # ``give`` refuses grants a notice did not cover, so an active row is a valid grant.
+    return select(Grant.customer_id).where(
+        and_(Grant.organization_id == principal.organization_id, Grant.purpose_code == purpose,
+             *_active(now())))
+
+
+def log_access(*, session: Session, principal: Principal, customer_ids: Iterable[int], purpose: Purpose,
+               what: str, reference: str | None = None) -> None:
+    rows = [dict(customer_id=cid, organization_id=principal.organization_id, user_id=principal.user_id,
+                 role=principal.role.value, purpose_code=purpose.code, legal_basis=purpose.legal_basis,
+                 what=what, reference=reference, at=now()) for cid in customer_ids]
+    if rows:
+        session.execute(insert(AccessLogEntry), rows)
+
+
+def access_log_of(*, session: Session, customer_id: int, limit: int = 200, offset: int = 0) -> list[AccessLogEntry]:
+    return list(session.scalars(select(AccessLogEntry).where(AccessLogEntry.customer_id == customer_id)
+                                .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc())
+                                .limit(limit).offset(offset)))
+
+
+def forget_access_log(*, session: Session, customer_id: int) -> int:
+    return session.execute(delete(AccessLogEntry).where(AccessLogEntry.customer_id == customer_id)).rowcount
+
+
+# --- data-subject requests -----------------------------------------------------------------------
+
+def record_data_request(*, session: Session, customer_id: int, kind: str, report: dict) -> DataRequest:
+    moment = now()
+    request = DataRequest(customer_id=customer_id, kind=kind, requested_at=moment, completed_at=moment,
+                          report=report)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def data_requests_of(*, session: Session, customer_id: int, kind: str | None = None) -> list[DataRequest]:
+    query = select(DataRequest).where(DataRequest.customer_id == customer_id)
+    if kind:
+        query = query.where(DataRequest.kind == kind)
+    return list(session.scalars(query.order_by(DataRequest.id)))
+
+
+def erase_consents(*, session: Session, customer_id: int) -> dict:
+    """Withdraw everything (the ledger records it), then drop the grant rows; the ledger stays."""
+    withdrawn = withdraw_all(session=session, customer_id=customer_id, method="erasure")
+    deleted = session.execute(delete(Grant).where(Grant.customer_id == customer_id)).rowcount
+    return {"grants_withdrawn": withdrawn, "consent_grants": deleted,
+            "access_log": forget_access_log(session=session, customer_id=customer_id)}

@@ -1,0 +1,47 @@
+"""One settings object for the whole process, read from the environment (prefix ``FORECOURT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORECOURT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./var/forecourt.db",
+        description="SQLAlchemy URL; SQLite by default, PostgreSQL in production.",
+    )
+    secret_key: str = Field(
+        default="change-me-in-production-forecourt-dev-key",
+        description="Signs session cookies. Set a long random value in production.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cookie_secure: bool = Field(default=False, description="Send cookies only over HTTPS.")
+    session_hours: int = 12
+    api_token_days: int = 30
+    login_max_failures: int = Field(default=5, description="Failed logins per e-mail or address per window.")
+    login_window_seconds: int = 900
+    demo_password: str = "forecourt-demo"
+    db_echo: bool = False
+
+
+def get_settings(**overrides) -> Settings:
+    """A fresh settings object; callers pass overrides rather than patching the environment."""
+    return Settings(**overrides)
+
+
+@lru_cache(maxsize=1)
+def default_settings() -> Settings:
+    return Settings()
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """SQLite cannot create the folder that holds its file, so make ``./var`` on first use."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,125 @@
+"""Data-subject rights: download everything linked to me, and erase me.
+
+Export walks every table that points at the customer; erasure removes personal data, unlinks the
+records a carmaker must keep (service, warranty, recalls) and writes down what it kept and why.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from forecourt.consent import service as consent_service
+from forecourt.core.clock import now
+from forecourt.core.errors import NotFound
+from forecourt.customers.models import Customer, Preferences
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+
+EXPORT_FORMAT = "forecourt-export/1"
+
+
+def _plain(row, *, skip: tuple[str, ...] = ()) -> dict:
+    out = {}
+    for column in row.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(row, column.key)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = float(value)
+        out[column.key] = value
+    return out
+
+
+def export(*, session: Session, customer_id: int) -> dict:
+    """Everything linked to the customer, as plain JSON-ready data. Recorded as a data request."""
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.erased_at is not None:
+        raise NotFound("Customer not found")
+    account = parties_service.customer_account(session=session, customer_id=customer_id)
+    ownerships = vehicles_service.ownerships_of(session=session, customer_id=customer_id)
+    preferences = session.get(Preferences, customer_id)
+    vehicles = []
+    for ownership in ownerships:
+        vehicle = vehicles_service.get(session=session, vehicle_id=ownership.vehicle_id)
+        vehicles.append({
+            "vin": vehicle.vin, "model": vehicle.trim.model.name, "trim": vehicle.trim.name,
+            "model_year": vehicle.model_year, "colour": vehicle.colour, "registration": vehicle.registration,
+            "ownership": _plain(ownership),
+        })
+    data_requests = consent_service.data_requests_of(session=session, customer_id=customer_id)
+    document = {
+        "format": EXPORT_FORMAT,
+        "exported_at": now().isoformat(),
+        "customer": _plain(customer),
+        "preferences": _plain(preferences) if preferences else None,
+        "account": _plain(account, skip=("password_hash",)) if account else None,
+        "sessions": [_plain(t, skip=("digest", "csrf_token"))
+                     for t in parties_service.tokens_of(session=session, user_id=account.id)] if account else [],
+        "vehicles": vehicles,
+        "ownerships": [_plain(o) for o in ownerships],
+        "service_records": [_plain(r) for r in vehicles_service.service_records_of(session=session,
+                                                                                    customer_id=customer_id)],
+        "consent_grants": [_plain(g) for g in consent_service.grants_of(session=session, customer_id=customer_id)],
+        "consent_ledger": [_plain(r) for r in consent_service.ledger_of(session=session, customer_id=customer_id)],
+        "access_log": [_plain(a) for a in consent_service.access_log_of(session=session, customer_id=customer_id,
+                                                                        limit=1_000_000)],
+        "data_requests": [_plain(d) for d in data_requests],
+    }
+    consent_service.record_data_request(
+        session=session, customer_id=customer_id, kind="export",
+        report={"sections": sorted(k for k in document if k not in ("format", "exported_at"))})
+    return document
+
+
+KEPT_REASONS = {
+    "consent_ledger": "Proof of what you consented to and when (GDPR Art. 7(1)); it names you only by a number.",
+    "service_records": "The car's service book stays with the car for warranty, recalls and later owners; "
+                       "your name is no longer linked to it.",
+    "ownerships": "The car's chain of ownership is needed for safety recalls; your periods are kept without you.",
+    "data_requests": "A record that this erasure happened, so it can be proven and not repeated by mistake.",
+}
+
+
+def erase(*, session: Session, customer_id: int) -> dict:
+    """Erase the person; keep what the law or the car needs, unlinked. Harmless to repeat."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("Customer not found")
+    if customer.erased_at is not None:
+        previous = consent_service.data_requests_of(session=session, customer_id=customer_id, kind="erasure")
+        report = dict(previous[0].report) if previous else {}
+        return report | {"already_erased": True}
+    moment = now()
+    consents = consent_service.erase_consents(session=session, customer_id=customer_id)
+    withdrawn = consents.pop("grants_withdrawn")
+    removed = {
+        "profile": 1,
+        "preferences": session.execute(delete(Preferences).where(Preferences.customer_id == customer_id)).rowcount,
+        "account": 0,
+        **consents,
+    }
+    account = parties_service.customer_account(session=session, customer_id=customer_id)
+    if account is not None:
+        parties_service.close_account(session=session, user_id=account.id)
+        removed["account"] = 1
+    unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
+    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "birth_date"):
+        setattr(customer, column, None)
+    customer.erased_at = moment
+    ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))
+    kept = [
+        {"what": "consent_ledger", "count": ledger_rows, "why": KEPT_REASONS["consent_ledger"]},
+        {"what": "service_records", "count": unlinked["service_records"], "why": KEPT_REASONS["service_records"]},
+        {"what": "ownerships", "count": unlinked["ownerships"], "why": KEPT_REASONS["ownerships"]},
+        {"what": "data_requests", "count": 1, "why": KEPT_REASONS["data_requests"]},
+    ]
+    report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
+              "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
+    consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)
+    return report

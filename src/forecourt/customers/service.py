@@ -1,0 +1,194 @@
+"""Customers: profile, preferences, and the customer 360 that staff see through the consent door."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from forecourt.consent import service as consent_service
+from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
+from forecourt.core.auth import Principal, Role
+from forecourt.core.errors import Conflict, NotFound
+from forecourt.customers.models import Customer, Preferences
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country",
+                  "birth_date", "language")
+
+
+def get(*, session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.erased_at is not None:
+        raise NotFound("Customer not found")
+    return customer
+
+
+def _email_in_use(session: Session, email: str, *, except_customer: int | None = None) -> bool:
+    query = select(Customer.id).where(func.lower(Customer.email) == email.lower())
+    if except_customer is not None:
+        query = query.where(Customer.id != except_customer)
+    return (session.scalars(query).first() is not None
+            or (except_customer is None and parties_service.email_taken(session=session, email=email)))
+
+
+def create(*, session: Session, email: str, profile: dict) -> Customer:
+    email = email.strip().lower()
+    if _email_in_use(session, email):
+        raise Conflict("A customer with this e-mail already exists.", field="email")
+    customer = Customer(email=email, **{k: v for k, v in profile.items() if k in PROFILE_FIELDS})
+    session.add(customer)
+    session.flush()
+    session.add(Preferences(customer_id=customer.id))
+    session.flush()
+    return customer
+
+
+def sign_up(*, session: Session, email: str, password: str, profile: dict) -> Customer:
+    """A driver creates their own account: the customer record and a login in one step."""
+    customer = create(session=session, email=email, profile=profile)
+    parties_service.create_user(session=session, email=email, password=password,
+                                display_name=customer.full_name or email, role=Role.CUSTOMER,
+                                customer_id=customer.id)
+    return customer
+
+
+def update_profile(*, session: Session, customer_id: int, changes: dict) -> Customer:
+    customer = get(session=session, customer_id=customer_id)
+    for key, value in changes.items():
+        if key in PROFILE_FIELDS:
+            setattr(customer, key, value)
+    session.flush()
+    return customer
+
+
+def get_preferences(*, session: Session, customer_id: int) -> Preferences:
+    preferences = session.get(Preferences, customer_id)
+    if preferences is None:
+        preferences = Preferences(customer_id=customer_id, radio_presets=[], navigation_favourites=[],
+                                  seat_position={})
+        session.add(preferences)
+        session.flush()
+    return preferences
+
+
+def update_preferences(*, session: Session, customer_id: int, changes: dict) -> Preferences:
+    preferences = get_preferences(session=session, customer_id=customer_id)
+    for key, value in changes.items():
+        setattr(preferences, key, value)
+    session.flush()
+    return preferences
+
+
+# --- reads by staff, through the consent door ----------------------------------------------------
+
+def default_purpose(principal: Principal, *, partner_kind: str | None = None) -> str:
+    """The purpose a role usually reads for; callers may state another."""
+    if principal.role is Role.DEALER_SERVICE:
+        return "service_reminders"
+    if principal.role is Role.PARTNER_ANALYST:
+        return {"insurance": "driving_behaviour_insurance", "roadside": "location_services"}.get(
+            partner_kind or "", "marketing_offers")
+    if principal.role is Role.CALL_CENTRE_AGENT:
+        return "location_services"
+    if principal.role is Role.CARMAKER_ADMIN:
+        return "marketing_offers"
+    return "sales_contact"
+
+
+def list_visible(*, session: Session, principal: Principal, purpose: str, q: str | None = None,
+                 limit: int = 50, offset: int = 0) -> tuple[list[Customer], int]:
+    """Only customers who granted this principal's organization the purpose exist in the list."""
+    purpose_row = consent_service.get_purpose(session=session, code=purpose)
+    if not purpose_row.needs_consent:
+        return [], 0  # a list is never justified by a case or campaign; open those by reference
+    visible = consent_service.visible_customers(principal=principal, purpose=purpose)
+    query = select(Customer).where(Customer.id.in_(visible), Customer.erased_at.is_(None))
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(Customer.last_name).like(like), func.lower(Customer.first_name).like(like),
+                                func.lower(Customer.email).like(like), func.lower(Customer.city).like(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    customers = list(session.scalars(query.order_by(Customer.last_name, Customer.first_name, Customer.id)
+                                      .limit(limit).offset(offset)))
+    consent_service.log_access(session=session, principal=principal, customer_ids=[c.id for c in customers],
+                               purpose=purpose_row, what="customer list")
+    return customers, total
+
+
+def open_for(*, session: Session, principal: Principal, customer_id: int, purpose: str, what: str,
+             reference: str | None = None) -> tuple[Customer, list[str]]:
+    """Consent check, access log, then the customer and the data categories the purpose allows."""
+    purpose_row = consent_service.require(session=session, principal=principal, customer_id=customer_id,
+                                          purpose=purpose, what=what, reference=reference)
+    customer = get(session=session, customer_id=customer_id)
+    categories = list(purpose_row.data_categories) if not principal.is_customer else [
+        CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES]
+    return customer, categories
+
+
+def customer_360(*, session: Session, principal: Principal, customer_id: int, purpose: str) -> dict:
+    """Everything this principal may see about one customer, for the stated purpose."""
+    customer, categories = open_for(session=session, principal=principal, customer_id=customer_id,
+                                    purpose=purpose, what="customer 360")
+    view: dict = {"customer": customer, "purpose": purpose, "categories": categories,
+                  "vehicles": [], "service_history": [], "preferences": None, "consents": []}
+    if VEHICLES in categories or SERVICE_HISTORY in categories:
+        for vehicle, ownership in vehicles_service.vehicles_of(session=session, customer_id=customer.id):
+            view["vehicles"].append({"vehicle": vehicle, "ownership": ownership})
+            if SERVICE_HISTORY in categories:
+                view["service_history"].extend(
+                    vehicles_service.service_history(session=session, vehicle_id=vehicle.id))
+    if PREFERENCES in categories:
+        view["preferences"] = get_preferences(session=session, customer_id=customer.id)
+    view["consents"] = consent_service.grants_of(session=session, customer_id=customer.id,
+                                                 organization_id=principal.organization_id)
+    return view
+
+
+def consent_matrix(*, session: Session, customer_id: int, extra_organization_ids: tuple[int, ...] = ()) -> list[dict]:
+    """"Who can see my data": the organizations that matter to this customer × every consent purpose.
+
+    That is the carmaker, the dealers who sold or service their cars, any organization already
+    holding a grant, and any the customer asked to add.
+    """
+    grants = {(g.organization_id, g.purpose_code): g
+              for g in consent_service.grants_of(session=session, customer_id=customer_id)}
+    organization_ids = {org_id for org_id, _ in grants} | set(extra_organization_ids)
+    try:
+        organization_ids.add(parties_service.carmaker(session=session).id)
+    except NotFound:
+        pass
+    for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
+        organization_ids.update(i for i in (vehicle.selling_dealer_id, vehicle.service_dealer_id) if i)
+    organizations = sorted((parties_service.get_organization(session=session, organization_id=i)
+                            for i in organization_ids),
+                           key=lambda o: ({"carmaker": 0, "dealer": 1, "partner": 2}[o.kind], o.name))
+    purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent]
+    rows = []
+    for organization in organizations:
+        for purpose in purposes:
+            grant = grants.get((organization.id, purpose.code))
+            active = grant is not None and grant.withdrawn_at is None
+            rows.append(dict(organization_id=organization.id, organization_name=organization.name,
+                             organization_kind=organization.partner_kind or organization.kind,
+                             purpose_code=purpose.code, purpose_name=purpose.name, granted=active,
+                             granted_at=grant.granted_at if active else None,
+                             notice_version=grant.notice_version if active else None))
+    return rows
+
+
+def access_log(*, session: Session, customer_id: int, limit: int = 200, offset: int = 0) -> list[dict]:
+    """The customer's view of who looked: organization names rather than ids."""
+    entries = consent_service.access_log_of(session=session, customer_id=customer_id, limit=limit, offset=offset)
+    names: dict[int, str] = {}
+    rows = []
+    for entry in entries:
+        if entry.organization_id is not None and entry.organization_id not in names:
+            names[entry.organization_id] = parties_service.get_organization(
+                session=session, organization_id=entry.organization_id).name
+        rows.append(dict(organization_id=entry.organization_id,
+                         organization_name=names.get(entry.organization_id), role=entry.role,
+                         purpose_code=entry.purpose_code, legal_basis=entry.legal_basis, what=entry.what,
+                         reference=entry.reference, at=entry.at))
+    return rows

@@ -1,0 +1,10 @@
+"""Loads every domain's tables onto the shared metadata (for migrations and schema checks)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import forecourt.consent.models  # noqa: F401
+    import forecourt.customers.models  # noqa: F401
+    import forecourt.parties.models  # noqa: F401
+    import forecourt.vehicles.models  # noqa: F401

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr, Field
+
+from forecourt.core.auth import Role
+from forecourt.core.schemas import Input, Output
+
+
+class LoginIn(Input):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(Output):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    role: str
+
+
+class OrganizationIn(Input):
+    kind: str = Field(pattern="^(dealer|partner|carmaker)$")
+    partner_kind: str | None = Field(default=None, pattern="^(finance|insurance|roadside|emergency)$")
+    code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Z0-9-]+$")
+    name: str = Field(min_length=2, max_length=200)
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(default=None, max_length=100)
+    country: str = Field(default="DE", min_length=2, max_length=2)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    opening_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    service_bays: int = Field(default=0, ge=0, le=200)
+
+
+class OrganizationUpdate(Input):
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    street: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(default=None, max_length=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    opening_hours: dict[str, list[tuple[str, str]]] | None = None
+    service_bays: int | None = Field(default=None, ge=0, le=200)
+    is_active: bool | None = None
+
+
+class OrganizationOut(Output):
+    id: int
+    kind: str
+    partner_kind: str | None
+    code: str
+    name: str
+    street: str | None
+    postcode: str | None
+    city: str | None
+    country: str
+    latitude: float | None
+    longitude: float | None
+    phone: str | None
+    email: str | None
+    opening_hours: dict
+    service_bays: int
+    is_active: bool
+
+
+class NearbyDealer(Output):
+    dealer: OrganizationOut
+    distance_km: float
+
+
+class StaffUserIn(Input):
+    email: EmailStr
+    display_name: str = Field(min_length=2, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
+    role: Role
+    organization_id: int
+
+
+class StaffUserUpdate(Input):
+    display_name: str | None = Field(default=None, min_length=2, max_length=200)
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    is_active: bool | None = None
+
+
+class UserOut(Output):
+    id: int
+    email: str
+    display_name: str
+    role: str
+    organization_id: int | None
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class AuditOut(Output):
+    id: int
+    actor_user_id: int | None
+    action: str
+    target: str
+    details: dict
+    at: datetime

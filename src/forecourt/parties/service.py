@@ -1,0 +1,262 @@
+"""Organizations, staff and customer accounts, logins, tokens and the admin audit trail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forecourt.core import auth
+from forecourt.core.auth import Principal, Role
+from forecourt.core.clock import now
+from forecourt.core.errors import Conflict, Invalid, NotFound, TooManyAttempts
+from forecourt.core.geo import distance_km
+from forecourt.parties.models import AuditEntry, AuthToken, LoginAttempt, Organization, User
+
+ORGANIZATION_KINDS = ("carmaker", "dealer", "partner")
+PARTNER_KINDS = ("finance", "insurance", "roadside", "emergency")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Which roles belong to which kind of organization.
+ROLES_BY_KIND = {
+    "carmaker": {Role.CARMAKER_ADMIN, Role.CALL_CENTRE_AGENT},
+    "dealer": {Role.DEALER_SALES, Role.DEALER_SERVICE},
+    "partner": {Role.PARTNER_ANALYST},
+}
+
+
+# --- organizations -------------------------------------------------------------------------------
+
+def get_organization(*, session: Session, organization_id: int) -> Organization:
+    organization = session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound("Organization not found")
+    return organization
+
+
+def get_organization_by_code(*, session: Session, code: str) -> Organization:
+    organization = session.scalars(select(Organization).where(Organization.code == code)).first()
+    if organization is None:
+        raise NotFound("Organization not found")
+    return organization
+
+
+def list_organizations(*, session: Session, kind: str | None = None, active_only: bool = True) -> list[Organization]:
+    query = select(Organization).order_by(Organization.kind, Organization.name)
+    if kind:
+        query = query.where(Organization.kind == kind)
+    if active_only:
+        query = query.where(Organization.is_active.is_(True))
+    return list(session.scalars(query))
+
+
+def nearest_dealers(*, session: Session, latitude: float, longitude: float, limit: int = 5) -> list[tuple[Organization, float]]:
+    dealers = [d for d in list_organizations(session=session, kind="dealer") if d.latitude is not None]
+    ranked = sorted(((d, distance_km(latitude, longitude, d.latitude, d.longitude)) for d in dealers),
+                    key=lambda pair: pair[1])
+    return ranked[:limit]
+
+
+def _check_organization(values: dict) -> None:
+    if values.get("kind") not in ORGANIZATION_KINDS:
+        raise Invalid(f"Kind must be one of {', '.join(ORGANIZATION_KINDS)}.", field="kind")
+    if values["kind"] == "partner" and values.get("partner_kind") not in PARTNER_KINDS:
+        raise Invalid(f"A partner needs a partner kind: {', '.join(PARTNER_KINDS)}.", field="partner_kind")
+    if values["kind"] != "partner" and values.get("partner_kind"):
+        raise Invalid("Only partners have a partner kind.", field="partner_kind")
+    for day, spans in (values.get("opening_hours") or {}).items():
+        if day not in WEEKDAYS:
+            raise Invalid(f"Unknown weekday '{day}'; use {', '.join(WEEKDAYS)}.", field="opening_hours")
+        for span in spans:
+            if len(span) != 2 or not span[0] < span[1]:
+                raise Invalid(f"Opening hours on {day} must be [opens, closes] with opens first.",
+                              field="opening_hours")
+
+
+def create_organization(*, session: Session, values: dict) -> Organization:
+    _check_organization(values)
+    if session.scalars(select(Organization.id).where(Organization.code == values["code"])).first():
+        raise Conflict(f"An organization with code '{values['code']}' already exists.", field="code")
+    organization = Organization(**values)
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def update_organization(*, session: Session, organization_id: int, changes: dict) -> Organization:
+    organization = get_organization(session=session, organization_id=organization_id)
+    merged = {c: getattr(organization, c) for c in ("kind", "partner_kind", "opening_hours")} | changes
+    _check_organization(merged)
+    for key, value in changes.items():
+        setattr(organization, key, value)
+    session.flush()
+    return organization
+
+
+def carmaker(*, session: Session) -> Organization:
+    organization = session.scalars(select(Organization).where(Organization.kind == "carmaker")).first()
+    if organization is None:
+        raise NotFound("No carmaker configured")
+    return organization
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+def get_user(*, session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+def list_users(*, session: Session, organization_id: int | None = None, q: str | None = None,
+               limit: int = 200, offset: int = 0) -> list[User]:
+    query = select(User).where(User.role != Role.CUSTOMER.value).order_by(User.email)
+    if organization_id:
+        query = query.where(User.organization_id == organization_id)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.email).like(like), func.lower(User.display_name).like(like)))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def email_taken(*, session: Session, email: str) -> bool:
+    return session.scalars(select(User.id).where(func.lower(User.email) == email.lower())).first() is not None
+
+
+def create_user(*, session: Session, email: str, password: str, display_name: str, role: Role,
+                organization_id: int | None = None, customer_id: int | None = None) -> User:
+    email = email.strip().lower()
+    if len(password) < 10:
+        raise Invalid("Use at least 10 characters for the password.", field="password")
+    if email_taken(session=session, email=email):
+        raise Conflict("An account with this e-mail already exists.", field="email")
+    if role is Role.CUSTOMER:
+        if customer_id is None or organization_id is not None:
+            raise Invalid("A customer account belongs to a customer, not an organization.", field="role")
+    else:
+        if organization_id is None:
+            raise Invalid("Staff belong to an organization.", field="organization_id")
+        organization = get_organization(session=session, organization_id=organization_id)
+        if role not in ROLES_BY_KIND[organization.kind]:
+            raise Invalid(f"The role '{role.label}' does not exist at a {organization.kind}.", field="role")
+    user = User(email=email, password_hash=auth.hash_password(password), display_name=display_name,
+                role=role.value, organization_id=organization_id, customer_id=customer_id)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("An account with this e-mail already exists.", field="email") from None
+    return user
+
+
+def update_user(*, session: Session, user_id: int, changes: dict) -> User:
+    user = get_user(session=session, user_id=user_id)
+    if "password" in changes:
+        password = changes.pop("password")
+        if len(password) < 10:
+            raise Invalid("Use at least 10 characters for the password.", field="password")
+        user.password_hash = auth.hash_password(password)
+        revoke_tokens(session=session, user_id=user.id)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if changes.get("is_active") is False:
+        revoke_tokens(session=session, user_id=user.id)
+    session.flush()
+    return user
+
+
+def principal_for(user: User, *, via_token: bool = False) -> Principal:
+    return Principal(user_id=user.id, role=Role(user.role), display_name=user.display_name,
+                     organization_id=user.organization_id, customer_id=user.customer_id, via_token=via_token)
+
+
+# --- login, sessions and tokens ------------------------------------------------------------------
+
+def authenticate(*, session: Session, email: str, password: str, address: str,
+                 max_failures: int, window_seconds: int) -> User:
+    """Checks the password, counting failures per e-mail and per address to slow guessing."""
+    email = email.strip().lower()
+    since = now() - timedelta(seconds=window_seconds)
+    failures = session.scalar(select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.address == address)))
+    if failures >= max_failures:
+        raise TooManyAttempts(retry_after=window_seconds)
+    user = session.scalars(select(User).where(User.email == email)).first()
+    # Hash even for unknown e-mails so timing does not reveal which accounts exist.
+    ok = auth.verify_password(user.password_hash if user else _DUMMY_HASH(), password)
+    if not (ok and user and user.is_active):
+        session.add(LoginAttempt(email=email, address=address, at=now()))
+        session.flush()
+        raise Invalid("Wrong e-mail or password.", field="password")
+    if auth.needs_rehash(user.password_hash):
+        user.password_hash = auth.hash_password(password)
+    user.last_login_at = now()
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    return user
+
+
+_dummy: list[str] = []
+
+
+def _DUMMY_HASH() -> str:
+    if not _dummy:
+        _dummy.append(auth.hash_password("not-a-real-password"))
+    return _dummy[0]
+
+
+def issue_token(*, session: Session, user: User, kind: str, lifetime: timedelta) -> tuple[str, AuthToken]:
+    token = auth.new_token()
+    row = AuthToken(digest=auth.token_digest(token), kind=kind, user_id=user.id,
+                    csrf_token=auth.new_token() if kind == "session" else None,
+                    created_at=now(), expires_at=now() + lifetime)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve_token(*, session: Session, token: str, kind: str) -> tuple[User, AuthToken] | None:
+    row = session.scalars(select(AuthToken).where(AuthToken.digest == auth.token_digest(token),
+                                                  AuthToken.kind == kind)).first()
+    if row is None or row.expires_at <= now():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, row
+
+
+def revoke_token(*, session: Session, token: str) -> None:
+    session.execute(delete(AuthToken).where(AuthToken.digest == auth.token_digest(token)))
+
+
+def revoke_tokens(*, session: Session, user_id: int) -> None:
+    session.execute(delete(AuthToken).where(AuthToken.user_id == user_id))
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+def audit(*, session: Session, actor: Principal, action: str, target: str, details: dict | None = None) -> None:
+    session.add(AuditEntry(actor_user_id=actor.user_id, action=action, target=target,
+                           details=details or {}, at=now()))
+
+
+def list_audit(*, session: Session, limit: int = 200, offset: int = 0) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                                .limit(limit).offset(offset)))
+
+
+def customer_account(*, session: Session, customer_id: int) -> User | None:
+    return session.scalars(select(User).where(User.customer_id == customer_id)).first()
+
+
+def tokens_of(*, session: Session, user_id: int) -> list[AuthToken]:
+    return list(session.scalars(select(AuthToken).where(AuthToken.user_id == user_id)))
+
+
+def close_account(*, session: Session, user_id: int) -> None:
+    """Remove a login entirely (erasure): its sessions, tokens and the account row."""
+    revoke_tokens(session=session, user_id=user_id)
+    session.delete(get_user(session=session, user_id=user_id))
+    session.flush()

@@ -1,0 +1,223 @@
+"""Catalogue, vehicles, ownership and service history.
+
+Ownership decides what a customer sees of a car: an owner sees the car's records up to the day
+they sold it; the new owner sees the car from the day they bought it, plus its service book,
+which travels with the car (without the previous owner's name).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from vininfo import Vin
+
+from forecourt.core.clock import now
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, VehicleModel
+
+_VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
+
+
+def normalise_vin(vin: str) -> str:
+    """ISO 3779: 17 characters, no I, O or Q, and a valid check digit (position 9)."""
+    candidate = (vin or "").strip().upper()
+    if len(candidate) != 17:
+        raise Invalid(f"A VIN has 17 characters; '{candidate}' has {len(candidate)}.", field="vin")
+    wrong = sorted(set(candidate) - _VIN_ALPHABET)
+    if wrong:
+        raise Invalid(f"A VIN cannot contain {', '.join(wrong)} (I, O and Q are never used).", field="vin")
+    if not Vin(candidate).verify_checksum():
+        raise Invalid("The VIN's check digit (9th character) does not match; please check for a typo.",
+                      field="vin")
+    return candidate
+
+
+# --- catalogue -----------------------------------------------------------------------------------
+
+def list_models(*, session: Session) -> list[VehicleModel]:
+    return list(session.scalars(select(VehicleModel).order_by(VehicleModel.name)).unique())
+
+
+def create_model(*, session: Session, code: str, name: str, body: str, year_from: int,
+                 year_to: int | None = None) -> VehicleModel:
+    model = VehicleModel(code=code, name=name, body=body, year_from=year_from, year_to=year_to)
+    session.add(model)
+    session.flush()
+    return model
+
+
+def create_trim(*, session: Session, model_id: int, code: str, name: str, propulsion: str,
+                year_from: int, base_price: float, year_to: int | None = None) -> Trim:
+    trim = Trim(model_id=model_id, code=code, name=name, propulsion=propulsion, year_from=year_from,
+                year_to=year_to, base_price=base_price)
+    session.add(trim)
+    session.flush()
+    return trim
+
+
+def get_trim(*, session: Session, trim_id: int) -> Trim:
+    trim = session.get(Trim, trim_id)
+    if trim is None:
+        raise Invalid(f"There is no trim {trim_id} in the catalogue.", field="trim_id")
+    return trim
+
+
+# --- vehicles ------------------------------------------------------------------------------------
+
+def get_by_vin(*, session: Session, vin: str) -> Vehicle:
+    vehicle = session.scalars(select(Vehicle).where(Vehicle.vin == (vin or "").strip().upper())).first()
+    if vehicle is None:
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
+def register(*, session: Session, vin: str, trim_id: int, model_year: int, colour: str | None = None,
+             production_date: date | None = None, registration: str | None = None,
+             selling_dealer_id: int | None = None, service_dealer_id: int | None = None) -> Vehicle:
+    vin = normalise_vin(vin)
+    trim = get_trim(session=session, trim_id=trim_id)
+    if not (trim.year_from <= model_year <= (trim.year_to or 9999)):
+        raise Invalid(f"The {trim.model.name} {trim.name} was built for model years {trim.year_from}"
+                      f"–{trim.year_to or 'today'}, not {model_year}.", field="model_year")
+    if session.scalars(select(Vehicle.id).where(Vehicle.vin == vin)).first():
+        raise Conflict(f"Vehicle {vin} is already registered.", field="vin")
+    vehicle = Vehicle(vin=vin, trim_id=trim.id, model_year=model_year, colour=colour,
+                      production_date=production_date, registration=registration,
+                      selling_dealer_id=selling_dealer_id, service_dealer_id=service_dealer_id)
+    session.add(vehicle)
+    session.flush()
+    return vehicle
+
+
+def current_ownership(*, session: Session, vehicle_id: int) -> Ownership | None:
+    return session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle_id,
+                                                   Ownership.ended_at.is_(None))).first()
+
+
+def current_owner_id(*, session: Session, vehicle_id: int) -> int | None:
+    ownership = current_ownership(session=session, vehicle_id=vehicle_id)
+    return ownership.customer_id if ownership else None
+
+
+def transfer(*, session: Session, vehicle_id: int, customer_id: int, at: datetime | None = None,
+             dealer_id: int | None = None) -> Ownership:
+    """A sale: the previous owner's period ends as the new owner's begins."""
+    at = at or now()
+    previous = current_ownership(session=session, vehicle_id=vehicle_id)
+    if previous is not None:
+        if previous.customer_id == customer_id:
+            raise Conflict("This customer already owns the vehicle.", field="customer_id")
+        if at <= previous.started_at:
+            raise Invalid("A sale cannot predate the current owner's purchase.", field="at")
+        previous.ended_at = at
+    ownership = Ownership(vehicle_id=vehicle_id, customer_id=customer_id, started_at=at,
+                          sold_by_dealer_id=dealer_id)
+    session.add(ownership)
+    vehicle = session.get(Vehicle, vehicle_id)
+    if dealer_id is not None and vehicle is not None:
+        vehicle.selling_dealer_id = dealer_id
+        vehicle.service_dealer_id = vehicle.service_dealer_id or dealer_id
+    session.flush()
+    return ownership
+
+
+def ownerships_of(*, session: Session, customer_id: int, current_only: bool = False) -> list[Ownership]:
+    query = select(Ownership).where(Ownership.customer_id == customer_id)
+    if current_only:
+        query = query.where(Ownership.ended_at.is_(None))
+    return list(session.scalars(query.order_by(Ownership.started_at.desc())))
+
+
+def vehicles_of(*, session: Session, customer_id: int, current_only: bool = True) -> list[tuple[Vehicle, Ownership]]:
+    rows = session.execute(select(Vehicle, Ownership).join(Ownership, Ownership.vehicle_id == Vehicle.id)
+                           .where(Ownership.customer_id == customer_id,
+                                  *( [Ownership.ended_at.is_(None)] if current_only else []))
+                           .order_by(Ownership.started_at.desc()))
+    return [(v, o) for v, o in rows.unique()]
+
+
+def ownership_history(*, session: Session, vehicle_id: int) -> list[Ownership]:
+    return list(session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle_id)
+                                .order_by(Ownership.started_at)))
+
+
+def owned_by(*, session: Session, customer_id: int, vehicle: Vehicle) -> Ownership:
+    """The customer's most recent ownership of this car, or NotFound: they never owned it."""
+    ownership = session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle.id,
+                                                        Ownership.customer_id == customer_id)
+                                .order_by(Ownership.started_at.desc())).first()
+    if ownership is None:
+        raise NotFound("Vehicle not found")
+    return ownership
+
+
+def erase_owner(*, session: Session, customer_id: int) -> dict:
+    """Unlink an erased person from cars and their records; the records themselves stay with the car."""
+    ownerships = list(session.scalars(select(Ownership).where(Ownership.customer_id == customer_id)))
+    records = list(session.scalars(select(ServiceRecord).where(ServiceRecord.customer_id == customer_id)))
+    for ownership in ownerships:
+        ownership.customer_id = None
+    for record in records:
+        record.customer_id = None
+    session.flush()
+    return {"ownerships": len(ownerships), "service_records": len(records)}
+
+
+# --- service history -----------------------------------------------------------------------------
+
+def add_service_record(*, session: Session, vehicle_id: int, dealer_id: int | None, performed_on: date,
+                       odometer_km: int, kind: str, summary: str, operations: list | None = None,
+                       total_cost: float = 0) -> ServiceRecord:
+    if odometer_km < 0 or odometer_km > 2_000_000:
+        raise Invalid("The odometer reading must be between 0 and 2,000,000 km.", field="odometer_km")
+    owner = session.scalars(select(Ownership.customer_id).where(
+        Ownership.vehicle_id == vehicle_id,
+        Ownership.started_at <= datetime.combine(performed_on, time.max, tzinfo=UTC),
+    ).order_by(Ownership.started_at.desc())).first()
+    record = ServiceRecord(vehicle_id=vehicle_id, dealer_id=dealer_id, customer_id=owner,
+                           performed_on=performed_on, odometer_km=odometer_km, kind=kind, summary=summary,
+                           operations=operations or [], total_cost=total_cost)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def service_history(*, session: Session, vehicle_id: int, until: datetime | None = None) -> list[ServiceRecord]:
+    query = select(ServiceRecord).where(ServiceRecord.vehicle_id == vehicle_id)
+    if until is not None:
+        query = query.where(ServiceRecord.performed_on <= until.date())
+    return list(session.scalars(query.order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())))
+
+
+def service_history_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[ServiceRecord]:
+    """A former owner sees the car's book only up to the day they sold it."""
+    ownership = owned_by(session=session, customer_id=customer_id, vehicle=vehicle)
+    return service_history(session=session, vehicle_id=vehicle.id, until=ownership.ended_at)
+
+
+def service_records_of(*, session: Session, customer_id: int) -> list[ServiceRecord]:
+    return list(session.scalars(select(ServiceRecord).where(ServiceRecord.customer_id == customer_id)
+                                .order_by(ServiceRecord.performed_on.desc())))
+
+
+def get(*, session: Session, vehicle_id: int) -> Vehicle:
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
+_TRANSLITERATION = {**{str(d): d for d in range(10)},
+                    **dict(zip("ABCDEFGH", range(1, 9))), **dict(zip("JKLMN", range(1, 6))), "P": 7, "R": 9,
+                    **dict(zip("STUVWXYZ", range(2, 10)))}
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def with_check_digit(vin: str) -> str:
+    """Fill in position 9 of a 17-character VIN (for new cars leaving the factory and for demo data)."""
+    vin = vin.upper()
+    total = sum(_TRANSLITERATION[c] * w for c, w in zip(vin, _WEIGHTS))
+    digit = "X" if total % 11 == 10 else str(total % 11)
+    return vin[:8] + digit + vin[9:]

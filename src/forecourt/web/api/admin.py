@@ -1,0 +1,66 @@
+"""Carmaker administration: organizations and staff accounts. Every change is audited."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from forecourt.parties import service as parties_service
+from forecourt.parties.schemas import (AuditOut, OrganizationIn, OrganizationOut, OrganizationUpdate, StaffUserIn,
+                                       StaffUserUpdate, UserOut)
+from forecourt.web.deps import Admin, DbSession
+
+router = APIRouter(prefix="/api/admin", tags=["administration"])
+
+
+@router.get("/organizations", response_model=list[OrganizationOut])
+def organizations(admin: Admin, session: DbSession, kind: str | None = None, include_inactive: bool = False):
+    return parties_service.list_organizations(session=session, kind=kind, active_only=not include_inactive)
+
+
+@router.post("/organizations", response_model=OrganizationOut, status_code=status.HTTP_201_CREATED)
+def create_organization(body: OrganizationIn, admin: Admin, session: DbSession):
+    organization = parties_service.create_organization(session=session, values=body.model_dump())
+    parties_service.audit(session=session, actor=admin, action="organization.create",
+                          target=f"organization:{organization.id}", details={"code": organization.code})
+    return organization
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
+def update_organization(organization_id: int, body: OrganizationUpdate, admin: Admin, session: DbSession):
+    changes = body.model_dump(exclude_unset=True)
+    organization = parties_service.update_organization(session=session, organization_id=organization_id,
+                                                       changes=changes)
+    parties_service.audit(session=session, actor=admin, action="organization.update",
+                          target=f"organization:{organization.id}", details={"fields": sorted(changes)})
+    return organization
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(admin: Admin, session: DbSession, organization_id: int | None = None, q: str | None = None,
+          limit: int = 200, offset: int = 0):
+    return parties_service.list_users(session=session, organization_id=organization_id, q=q,
+                                      limit=min(limit, 1000), offset=offset)
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: StaffUserIn, admin: Admin, session: DbSession):
+    user = parties_service.create_user(session=session, email=body.email, password=body.password,
+                                       display_name=body.display_name, role=body.role,
+                                       organization_id=body.organization_id)
+    parties_service.audit(session=session, actor=admin, action="user.create", target=f"user:{user.id}",
+                          details={"role": user.role, "organization_id": user.organization_id})
+    return user
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def update_user(user_id: int, body: StaffUserUpdate, admin: Admin, session: DbSession):
+    changes = body.model_dump(exclude_unset=True)
+    user = parties_service.update_user(session=session, user_id=user_id, changes=dict(changes))
+    parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
+                          details={"fields": sorted(changes)})
+    return user
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit_log(admin: Admin, session: DbSession, limit: int = 200, offset: int = 0):
+    return parties_service.list_audit(session=session, limit=min(limit, 1000), offset=offset)

@@ -1,0 +1,54 @@
+"""What anyone may read: the catalogue, the dealer network, the purposes and privacy notices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from sqlalchemy import text
+
+from forecourt.consent import service as consent_service
+from forecourt.consent.schemas import NoticeOut, PurposeOut
+from forecourt.parties import service as parties_service
+from forecourt.parties.schemas import NearbyDealer, OrganizationOut
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.schemas import ModelOut
+from forecourt.web.deps import DbSession
+
+router = APIRouter(prefix="/api", tags=["public"])
+
+
+@router.get("/catalogue/models", response_model=list[ModelOut])
+def catalogue(session: DbSession):
+    return vehicles_service.list_models(session=session)
+
+
+@router.get("/dealers", response_model=list[OrganizationOut])
+def dealers(session: DbSession):
+    return parties_service.list_organizations(session=session, kind="dealer")
+
+
+@router.get("/dealers/nearest", response_model=list[NearbyDealer])
+def nearest_dealers(session: DbSession, lat: float = Query(ge=-90, le=90), lon: float = Query(ge=-180, le=180),
+                    limit: int = Query(default=5, ge=1, le=50)):
+    return [NearbyDealer(dealer=d, distance_km=round(km, 1))
+            for d, km in parties_service.nearest_dealers(session=session, latitude=lat, longitude=lon, limit=limit)]
+
+
+@router.get("/partners", response_model=list[OrganizationOut])
+def partners(session: DbSession):
+    return parties_service.list_organizations(session=session, kind="partner")
+
+
+@router.get("/purposes", response_model=list[PurposeOut])
+def purposes(session: DbSession):
+    return consent_service.list_purposes(session=session)
+
+
+@router.get("/notices/current", response_model=NoticeOut)
+def current_notice(session: DbSession):
+    return consent_service.current_notice(session=session)
+
+
+@router.get("/health")
+def health(session: DbSession) -> dict:
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}

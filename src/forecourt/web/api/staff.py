@@ -1,0 +1,147 @@
+"""Staff and partner reads of customer data — every one through the consent door.
+
+A caller states the purpose of the read (``?purpose=``) or gets the usual one for their role.
+Without a grant the customer, their cars and history do not exist for the caller: 404.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi import APIRouter, Response, status
+
+from forecourt.consent.catalogue import SERVICE_HISTORY, VEHICLES
+from forecourt.customers import service as customers_service
+from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
+from forecourt.consent.catalogue import PREFERENCES
+from forecourt.consent.schemas import GrantOut
+from forecourt.consent import service as consent_service
+from forecourt.core.errors import NotFound
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
+from forecourt.web.deps import DbSession, Staff, stated_purpose
+from forecourt.web.serialise import vehicle_with_ownership
+
+router = APIRouter(prefix="/api", tags=["customers (staff)"])
+
+
+def _open(session, principal, customer_id: int, purpose: str | None, what: str, category: str | None = None):
+    purpose = stated_purpose(session, principal, purpose)
+    customer, categories = customers_service.open_for(session=session, principal=principal,
+                                                      customer_id=customer_id, purpose=purpose, what=what)
+    if category is not None and category not in categories:
+        raise NotFound("Not found")  # the purpose does not cover this kind of data
+    return customer
+
+
+@router.get("/customers", response_model=CustomerPage)
+def list_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None,
+                   limit: int = 50, offset: int = 0):
+    purpose = stated_purpose(session, principal, purpose)
+    items, total = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
+                                                  limit=max(1, min(limit, 200)), offset=max(0, offset))
+    return CustomerPage(items=items, total=total, limit=limit, offset=offset, purpose=purpose)
+
+
+@router.get("/customers.csv")
+def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None):
+    purpose = stated_purpose(session, principal, purpose)
+    items, _ = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
+                                              limit=10_000)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "first_name", "last_name", "email", "phone", "city"])
+    for c in items:
+        writer.writerow([c.id, c.first_name, c.last_name, c.email, c.phone, c.city])
+    return Response(buffer.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
+
+
+@router.get("/customers/{customer_id}", response_model=Customer360)
+def customer_360(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
+                                          purpose=stated_purpose(session, principal, purpose))
+    view["vehicles"] = [vehicle_with_ownership(v["vehicle"], v["ownership"]) for v in view["vehicles"]]
+    return view
+
+
+@router.get("/customers/{customer_id}/profile", response_model=CustomerOut)
+def customer_profile(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    return _open(session, principal, customer_id, purpose, "profile")
+
+
+@router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleWithOwnership])
+def customer_vehicles(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    _open(session, principal, customer_id, purpose, "vehicles", VEHICLES)
+    return [vehicle_with_ownership(v, o) for v, o in vehicles_service.vehicles_of(session=session,
+                                                                                 customer_id=customer_id)]
+
+
+@router.get("/customers/{customer_id}/service-history", response_model=list[ServiceRecordOut])
+def customer_service_history(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    _open(session, principal, customer_id, purpose, "service history", SERVICE_HISTORY)
+    records = []
+    for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
+        records.extend(vehicles_service.service_history(session=session, vehicle_id=vehicle.id))
+    return records
+
+
+@router.get("/customers/{customer_id}/preferences", response_model=PreferencesOut)
+def customer_preferences(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    _open(session, principal, customer_id, purpose, "preferences", PREFERENCES)
+    return customers_service.get_preferences(session=session, customer_id=customer_id)
+
+
+@router.get("/customers/{customer_id}/consents", response_model=list[GrantOut])
+def customer_consents(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+    """The consents that concern the caller's own organization."""
+    _open(session, principal, customer_id, purpose, "consents")
+    return consent_service.grants_of(session=session, customer_id=customer_id,
+                                     organization_id=principal.organization_id)
+
+
+def _vehicle_owner(session, vin: str) -> tuple:
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
+    if owner is None:
+        raise NotFound("Vehicle not found")
+    return vehicle, owner
+
+
+@router.get("/vehicles/{vin}", response_model=VehicleOut)
+def vehicle_detail(vin: str, principal: Staff, session: DbSession, purpose: str | None = None):
+    """An owned car is its owner's data: the same door as the owner."""
+    vehicle, owner = _vehicle_owner(session, vin)
+    _open(session, principal, owner, purpose, f"vehicle {vehicle.vin}", VEHICLES)
+    return vehicle
+
+
+@router.get("/vehicles/{vin}/service-history", response_model=list[ServiceRecordOut])
+def vehicle_service_history(vin: str, principal: Staff, session: DbSession, purpose: str | None = None):
+    vehicle, owner = _vehicle_owner(session, vin)
+    _open(session, principal, owner, purpose, f"service history {vehicle.vin}", SERVICE_HISTORY)
+    return vehicles_service.service_history(session=session, vehicle_id=vehicle.id)
+
+
+@router.get("/vehicles/{vin}/ownership", response_model=list[OwnershipOut])
+def vehicle_ownership(vin: str, principal: Staff, session: DbSession, purpose: str | None = None):
+    vehicle, owner = _vehicle_owner(session, vin)
+    _open(session, principal, owner, purpose, f"ownership {vehicle.vin}", VEHICLES)
+    return vehicles_service.ownership_history(session=session, vehicle_id=vehicle.id)
+
+
+@router.post("/vehicles", response_model=VehicleOut, status_code=status.HTTP_201_CREATED)
+def register_vehicle(body: VehicleIn, principal: Staff, session: DbSession):
+    """A dealer takes a new car into stock (it has no owner yet)."""
+    return vehicles_service.register(session=session, **body.model_dump(),
+                                     selling_dealer_id=principal.organization_id)
+
+
+@router.post("/vehicles/{vin}/sale", response_model=OwnershipOut, status_code=status.HTTP_201_CREATED)
+def sell_vehicle(vin: str, body: SaleIn, principal: Staff, session: DbSession):
+    """Hand a car to a buyer who allowed this dealer sales contact; the previous owner's access ends."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    _open(session, principal, body.customer_id, "sales_contact", f"sale of {vehicle.vin}")
+    return vehicles_service.transfer(session=session, vehicle_id=vehicle.id, customer_id=body.customer_id,
+                                     at=body.sold_at, dealer_id=principal.organization_id)

@@ -1,0 +1,115 @@
+"""The application factory: nothing connects anywhere until ``create_app`` is called."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from forecourt import __version__
+from forecourt.core.config import Settings, get_settings
+from forecourt.core.db import get_engine, make_sessionmaker
+from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from forecourt.web.deps import LoginRequired
+
+WEB = Path(__file__).parent
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Forecourt", version=__version__,
+                  description="Carmaker, dealers and partners serving one driver — who owns their data.")
+    app.state.settings = settings
+    app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
+    app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+
+    from forecourt.web.api import admin, auth, me, public, staff
+    from forecourt.web.views import pages
+
+    for module in (auth, me, staff, admin, public):
+        app.include_router(module.router)
+    for router in pages.routers():
+        app.include_router(router)
+    _install_error_handlers(app)
+    _install_security_headers(app)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _field_error(status: int, message: str, field: str | None) -> JSONResponse:
+    loc = ["body", field] if field else ["body"]
+    return JSONResponse(status_code=status, content={"detail": [{"loc": loc, "msg": message, "type": "value_error"}]})
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    templates = app.state.templates
+
+    def page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+        return templates.TemplateResponse(request, "error.html", {"title": title, "message": message},
+                                          status_code=status)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound):
+        if _wants_html(request):
+            return page(request, 404, "Not found", "There is nothing here, or it is not yours to see.")
+        return JSONResponse(status_code=404, content={"detail": "Not found"})
+
+    @app.exception_handler(Invalid)
+    async def invalid(request: Request, error: Invalid):
+        return _field_error(422, error.message, error.field)
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, error: Conflict):
+        return _field_error(409, error.message, error.field)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden):
+        return JSONResponse(status_code=403, content={"detail": str(error)})
+
+    @app.exception_handler(TooManyAttempts)
+    async def too_many(request: Request, error: TooManyAttempts):
+        return JSONResponse(status_code=429, content={"detail": str(error)},
+                            headers={"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, error: RequestValidationError):
+        details = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
+                   for e in error.errors()]
+        return JSONResponse(status_code=422, content={"detail": details})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        if _wants_html(request) and error.status_code in (403, 404):
+            return page(request, error.status_code, "Not found" if error.status_code == 404 else "Not allowed",
+                        str(error.detail))
+        return JSONResponse(status_code=error.status_code, content={"detail": error.detail},
+                            headers=getattr(error, "headers", None))
+
+
+def _install_security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

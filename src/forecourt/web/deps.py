@@ -1,0 +1,158 @@
+"""Request dependencies: the transaction, the caller, the purpose they read for, CSRF."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal, Role
+from forecourt.core.config import Settings
+from forecourt.customers import service as customers_service
+from forecourt.parties import service as parties_service
+
+SESSION_COOKIE = "fc_session"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns the transaction: commit when the route returns, roll back if it raises."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+class LoginRequired(Exception):
+    """Raised by page routes; the app turns it into a redirect to the login page."""
+
+
+async def _resolve(request: Request, session: Session) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        found = parties_service.resolve_token(session=session, token=header[7:].strip(), kind="api")
+        if found is None:
+            raise HTTPException(status_code=401, detail="Invalid or expired token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return parties_service.principal_for(found[0], via_token=True)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = parties_service.resolve_token(session=session, token=cookie, kind="session")
+    if found is None:
+        return None
+    user, token_row = found
+    request.state.csrf_token = token_row.csrf_token
+    if request.method in UNSAFE:
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            sent = (await request.form()).get("csrf_token")
+        if not sent or not secrets.compare_digest(str(sent), token_row.csrf_token or ""):
+            raise HTTPException(status_code=403, detail="The form has expired; reload the page and try again.")
+    return parties_service.principal_for(user)
+
+
+async def api_principal(request: Request, session: DbSession) -> Principal:
+    principal = await _resolve(request, session)
+    if principal is None:
+        raise HTTPException(status_code=401, detail="Log in first", headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = principal
+    return principal
+
+
+async def page_principal(request: Request, session: DbSession) -> Principal:
+    principal = await _resolve(request, session)
+    if principal is None:
+        raise LoginRequired()
+    request.state.principal = principal
+    return principal
+
+
+async def optional_principal(request: Request, session: DbSession) -> Principal | None:
+    principal = await _resolve(request, session)
+    request.state.principal = principal
+    return principal
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def _only(*roles: Role):
+    def check(principal: Principal) -> Principal:
+        if principal.role not in roles:
+            # Staff routes do not exist for customers and vice versa.
+            raise HTTPException(status_code=404, detail="Not found")
+        return principal
+    return check
+
+
+STAFF_ROLES = (Role.CARMAKER_ADMIN, Role.CALL_CENTRE_AGENT, Role.DEALER_SALES, Role.DEALER_SERVICE,
+               Role.PARTNER_ANALYST)
+
+
+def api_staff(principal: ApiPrincipal) -> Principal:
+    return _only(*STAFF_ROLES)(principal)
+
+
+def api_customer(principal: ApiPrincipal) -> Principal:
+    return _only(Role.CUSTOMER)(principal)
+
+
+def api_admin(principal: ApiPrincipal) -> Principal:
+    return _only(Role.CARMAKER_ADMIN)(principal)
+
+
+def page_staff(principal: PagePrincipal) -> Principal:
+    return _only(*STAFF_ROLES)(principal)
+
+
+def page_customer(principal: PagePrincipal) -> Principal:
+    return _only(Role.CUSTOMER)(principal)
+
+
+def page_admin(principal: PagePrincipal) -> Principal:
+    return _only(Role.CARMAKER_ADMIN)(principal)
+
+
+Staff = Annotated[Principal, Depends(api_staff)]
+Me = Annotated[Principal, Depends(api_customer)]
+Admin = Annotated[Principal, Depends(api_admin)]
+StaffPage = Annotated[Principal, Depends(page_staff)]
+MePage = Annotated[Principal, Depends(page_customer)]
+AdminPage = Annotated[Principal, Depends(page_admin)]
+
+
+def stated_purpose(session: Session, principal: Principal, purpose: str | None) -> str:
+    """The purpose the caller reads for: stated in the request, or the usual one for their role."""
+    if purpose:
+        return purpose
+    partner_kind = None
+    if principal.organization_id is not None:
+        partner_kind = parties_service.get_organization(session=session,
+                                                        organization_id=principal.organization_id).partner_kind
+    return customers_service.default_purpose(principal, partner_kind=partner_kind)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,94 @@
+"""Log in, log out, sign up, and the front door that sends each person to their own home."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+
+from forecourt.core.errors import Conflict, Invalid, TooManyAttempts
+from forecourt.customers import service as customers_service
+from forecourt.parties import service as parties_service
+from forecourt.web.api.auth import check_password
+from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address
+from forecourt.web.views.render import home_for, redirect, render
+
+router = APIRouter(tags=["pages"])
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parsed = urlparse(target)
+    return target if not parsed.scheme and not parsed.netloc and target.startswith("/") else None
+
+
+@router.get("/")
+def front_door(request: Request, principal: MaybePrincipal):
+    if principal is None:
+        return render(request, "home.html")
+    return redirect(home_for(principal))
+
+
+@router.get("/login")
+def login_page(request: Request, principal: MaybePrincipal, next: str | None = None):
+    if principal is not None:
+        return redirect(_safe_next(next) or home_for(principal))
+    return render(request, "login.html", next=_safe_next(next) or "")
+
+
+@router.post("/login")
+def login(request: Request, session: DbSession, settings: AppSettings, email: str = Form(""),
+          password: str = Form(""), next: str = Form("")):
+    try:
+        user = check_password(session, settings, email, password, client_address(request))
+    except (Invalid, TooManyAttempts) as error:
+        message = str(error) if isinstance(error, TooManyAttempts) else error.message
+        return render(request, "login.html", status_code=400 if isinstance(error, Invalid) else 429,
+                      error=message, email=email, next=_safe_next(next) or "")
+    token, row = parties_service.issue_token(session=session, user=user, kind="session",
+                                             lifetime=timedelta(hours=settings.session_hours))
+    response = redirect(_safe_next(next) or home_for(parties_service.principal_for(user)))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+                        max_age=settings.session_hours * 3600, path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, principal: MaybePrincipal):
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        parties_service.revoke_token(session=session, token=token)
+    response = redirect("/login?flash=You+are+logged+out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/signup")
+def signup_page(request: Request):
+    return render(request, "signup.html", values={}, errors={})
+
+
+@router.post("/signup")
+def sign_up(request: Request, session: DbSession, email: str = Form(""), password: str = Form(""),
+            first_name: str = Form(""), last_name: str = Form(""), city: str = Form("")):
+    values = dict(email=email, first_name=first_name, last_name=last_name, city=city)
+    errors = {}
+    if "@" not in email:
+        errors["email"] = "Enter your e-mail address."
+    if len(password) < 10:
+        errors["password"] = "Use at least 10 characters."
+    if not first_name.strip():
+        errors["first_name"] = "Enter your first name."
+    if not last_name.strip():
+        errors["last_name"] = "Enter your last name."
+    if not errors:
+        try:
+            customers_service.sign_up(session=session, email=email, password=password,
+                                      profile=dict(first_name=first_name.strip(), last_name=last_name.strip(),
+                                                   city=city.strip() or None))
+            return redirect("/login?flash=Your+account+is+ready.+Please+log+in.")
+        except (Invalid, Conflict) as error:
+            errors[error.field or "email"] = error.message
+    return render(request, "signup.html", status_code=422, values=values, errors=errors)

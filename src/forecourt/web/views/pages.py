@@ -1,0 +1,18 @@
+"""Collects the HTML routers of every area of the site."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from forecourt.web.views import account
+
+    found = [account.router]
+    for name in ("portal", "workspace", "admin"):
+        try:
+            module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
+        except ModuleNotFoundError:
+            continue
+        found.append(module.router)
+    return found

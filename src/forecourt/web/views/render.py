@@ -1,0 +1,24 @@
+"""Rendering pages with the caller, their CSRF token and flash messages available to every template."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    context.setdefault("principal", getattr(request.state, "principal", None))
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    context.setdefault("flash", request.query_params.get("flash"))
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def home_for(principal) -> str:
+    if principal is None:
+        return "/login"
+    return {"customer": "/me", "carmaker_admin": "/admin/organizations"}.get(principal.role.value,
+                                                                            "/workspace/customers")

@@ -1,0 +1,132 @@
+"""Builders for test data: organizations, staff with tokens, customers, cars, grants."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from forecourt.consent import service as consent_service
+from forecourt.core.auth import Role
+from forecourt.core.clock import now
+from forecourt.customers import service as customers_service
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@dataclass
+class Login:
+    user_id: int
+    email: str
+    token: str
+    organization_id: int | None = None
+    customer_id: int | None = None
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Factory:
+    session: Session
+    client: object
+    _trim_id: int | None = field(default=None)
+
+    def n(self) -> int:
+        return next(_counter)
+
+    # organizations
+    def organization(self, kind: str = "dealer", partner_kind: str | None = None, **values):
+        i = self.n()
+        defaults = dict(kind=kind, partner_kind=partner_kind, code=f"{kind[:3].upper()}-{i}",
+                        name=f"Test {kind} {i}", city="Berlin", latitude=52.52, longitude=13.40,
+                        opening_hours={"mon": [["08:00", "18:00"]]}, service_bays=4 if kind == "dealer" else 0)
+        return parties_service.create_organization(session=self.session, values=defaults | values)
+
+    def dealer(self, **values):
+        return self.organization("dealer", **values)
+
+    def partner(self, partner_kind: str = "insurance", **values):
+        return self.organization("partner", partner_kind=partner_kind, **values)
+
+    def carmaker(self):
+        try:
+            return parties_service.carmaker(session=self.session)
+        except Exception:
+            return self.organization("carmaker")
+
+    # people
+    def _token(self, user) -> str:
+        token, _ = parties_service.issue_token(session=self.session, user=user, kind="api",
+                                               lifetime=timedelta(hours=1))
+        self.session.commit()
+        return token
+
+    def staff(self, organization=None, role: Role | None = None) -> Login:
+        organization = organization or self.dealer()
+        role = role or {"dealer": Role.DEALER_SALES, "partner": Role.PARTNER_ANALYST,
+                        "carmaker": Role.CARMAKER_ADMIN}[organization.kind]
+        email = f"staff{self.n()}@example.test"
+        user = parties_service.create_user(session=self.session, email=email, password=PASSWORD,
+                                           display_name=f"Staff {email}", role=role,
+                                           organization_id=organization.id)
+        return Login(user_id=user.id, email=email, token=self._token(user), organization_id=organization.id)
+
+    def customer(self, **profile):
+        i = self.n()
+        email = profile.pop("email", f"driver{i}@example.test")
+        defaults = dict(first_name="Dana", last_name=f"Driver{i}", city="Hamburg", phone="+49 40 123456")
+        return customers_service.sign_up(session=self.session, email=email, password=PASSWORD,
+                                         profile=defaults | profile)
+
+    def customer_login(self, customer) -> Login:
+        user = parties_service.customer_account(session=self.session, customer_id=customer.id)
+        return Login(user_id=user.id, email=user.email, token=self._token(user), customer_id=customer.id)
+
+    # vehicles
+    def trim(self):
+        if self._trim_id is None:
+            i = self.n()
+            model = vehicles_service.create_model(session=self.session, code=f"M{i}", name=f"Aurora {i}",
+                                                  body="hatchback", year_from=2015)
+            self._trim_id = vehicles_service.create_trim(session=self.session, model_id=model.id, code=f"T{i}",
+                                                         name="Comfort", propulsion="electric", year_from=2015,
+                                                         base_price=35000).id
+        return vehicles_service.get_trim(session=self.session, trim_id=self._trim_id)
+
+    def vin(self) -> str:
+        return vehicles_service.with_check_digit(f"WFC1A2B30RA{self.n():06d}")
+
+    def vehicle(self, owner=None, dealer=None, since: datetime | None = None, **values):
+        vehicle = vehicles_service.register(session=self.session, vin=values.pop("vin", self.vin()),
+                                            trim_id=self.trim().id, model_year=values.pop("model_year", 2024),
+                                            colour=values.pop("colour", "Glacier white"), **values)
+        if owner is not None:
+            vehicles_service.transfer(session=self.session, vehicle_id=vehicle.id, customer_id=owner.id,
+                                      at=since or now() - timedelta(days=400),
+                                      dealer_id=dealer.id if dealer else None)
+        return vehicle
+
+    def service_record(self, vehicle, dealer=None, on: date | None = None, odometer_km: int = 15000):
+        return vehicles_service.add_service_record(
+            session=self.session, vehicle_id=vehicle.id, dealer_id=dealer.id if dealer else None,
+            performed_on=on or date.today() - timedelta(days=30), odometer_km=odometer_km,
+            kind="inspection", summary="Annual inspection", operations=["Brake check"], total_cost=189.0)
+
+    # consent
+    def grant(self, customer, organization, purpose: str = "sales_contact"):
+        grant = consent_service.give(session=self.session, customer_id=customer.id,
+                                     organization_id=organization.id, purpose_code=purpose, method="test")
+        self.session.commit()
+        return grant
+
+    def withdraw(self, customer, organization, purpose: str = "sales_contact"):
+        consent_service.withdraw(session=self.session, customer_id=customer.id,
+                                 organization_id=organization.id, purpose_code=purpose, method="test")
+        self.session.commit()
