@@ -39,6 +39,8 @@ bus = EventBus()
 
 
 def publish(session: Session, event: object) -> None:
+    if not session.in_transaction():
+        session.begin()  # so a rollback that follows is seen, even before any SQL ran
     session.info.setdefault(_PENDING, []).append(event)
 
 
@@ -48,6 +50,9 @@ def _deliver(session: Session) -> None:
         bus.dispatch(pending)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _discard(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _discard(session: Session, previous_transaction) -> None:
+    # Fires on every rollback() call, even when no SQL ran yet; a savepoint's rollback keeps the
+    # outer transaction's events (the savepoint's own may still be delivered: publish after it).
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)

@@ -46,6 +46,10 @@ class VehicleIn(Input):
             raise ValueError(error.message) from None
 
 
+class ServiceDealerIn(Input):
+    service_dealer_id: int
+
+
 class SaleIn(Input):
     customer_id: int
     sold_at: datetime | None = None

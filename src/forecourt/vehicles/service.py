@@ -221,3 +221,13 @@ def with_check_digit(vin: str) -> str:
     total = sum(_TRANSLITERATION[c] * w for c, w in zip(vin, _WEIGHTS))
     digit = "X" if total % 11 == 10 else str(total % 11)
     return vin[:8] + digit + vin[9:]
+
+
+def choose_service_dealer(*, session: Session, customer_id: int, vehicle: Vehicle, dealer_id: int) -> Vehicle:
+    """The current owner picks the workshop they prefer; a former owner no longer can."""
+    ownership = owned_by(session=session, customer_id=customer_id, vehicle=vehicle)
+    if ownership.ended_at is not None:
+        raise NotFound("Vehicle not found")
+    vehicle.service_dealer_id = dealer_id
+    session.flush()
+    return vehicle

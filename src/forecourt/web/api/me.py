@@ -6,12 +6,13 @@ from fastapi import APIRouter, Response, status
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.schemas import AccessOut, ConsentRow, GrantIn, GrantOut, ReceiptOut
+from forecourt.core.errors import Invalid
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import CustomerOut, PreferencesIn, PreferencesOut, ProfileIn
+from forecourt.customers.schemas import CustomerOut, PreferencesIn, PreferencesOut, ProfileIn, VehicleWithOwnership
+from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import ServiceRecordOut
-from forecourt.customers.schemas import VehicleWithOwnership
+from forecourt.vehicles.schemas import ServiceDealerIn, ServiceRecordOut, VehicleOut
 from forecourt.web.deps import DbSession, Me
 from forecourt.web.serialise import export_response, vehicle_with_ownership
 
@@ -50,6 +51,16 @@ def my_vehicles(me: Me, session: DbSession, include_past: bool = False):
 def my_service_history(vin: str, me: Me, session: DbSession):
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     return vehicles_service.service_history_for_owner(session=session, customer_id=me.customer_id, vehicle=vehicle)
+
+
+@router.patch("/vehicles/{vin}", response_model=VehicleOut)
+def choose_my_service_dealer(vin: str, body: ServiceDealerIn, me: Me, session: DbSession):
+    dealer = parties_service.get_organization(session=session, organization_id=body.service_dealer_id)
+    if dealer.kind != "dealer" or not dealer.is_active:
+        raise Invalid("Choose an active dealer as your service dealer.", field="service_dealer_id")
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    return vehicles_service.choose_service_dealer(session=session, customer_id=me.customer_id, vehicle=vehicle,
+                                                  dealer_id=dealer.id)
 
 
 @router.get("/consents", response_model=list[ConsentRow])

@@ -11,13 +11,12 @@ import io
 
 from fastapi import APIRouter, Response, status
 
-from forecourt.consent.catalogue import SERVICE_HISTORY, VEHICLES
+from forecourt.consent import service as consent_service
+from forecourt.consent.catalogue import PREFERENCES, SERVICE_HISTORY, VEHICLES
+from forecourt.consent.schemas import GrantOut
+from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
-from forecourt.consent.catalogue import PREFERENCES
-from forecourt.consent.schemas import GrantOut
-from forecourt.consent import service as consent_service
-from forecourt.core.errors import NotFound
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, Staff, stated_purpose
