@@ -48,6 +48,9 @@ class UTCDateTime(TypeDecorator):
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin: pysqlite otherwise starts
+    # none before a SAVEPOINT, and releasing that savepoint would really commit.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -68,6 +71,7 @@ def get_engine(url: str, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     return engine
 
 
