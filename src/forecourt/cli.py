@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from forecourt.core.config import get_settings
+from forecourt.core.errors import Conflict
 
 app = typer.Typer(help="Forecourt — carmaker, dealers and partners serving one driver who owns their data.",
                   no_args_is_help=True, rich_markup_mode="rich")
@@ -54,8 +55,12 @@ def demo(customers: int = typer.Option(2000, min=10, help="How many customers to
 
     settings = get_settings()
     prepare_database(settings)
-    build_demo_network(settings=settings, customers=customers, dealers=dealers, seed=seed,
-                       if_empty=if_empty, console=console)
+    try:
+        build_demo_network(settings=settings, customers=customers, dealers=dealers, seed=seed,
+                           if_empty=if_empty, console=console)
+    except Conflict as error:
+        console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=1) from None
 
 
 if __name__ == "__main__":
