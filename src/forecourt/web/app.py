@@ -16,6 +16,7 @@ from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.web.deps import LoginRequired
+from forecourt.web.views.render import render
 
 WEB = Path(__file__).parent
 
@@ -51,11 +52,9 @@ def _field_error(status: int, message: str, field: str | None) -> JSONResponse:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    templates = app.state.templates
-
     def page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-        return templates.TemplateResponse(request, "error.html", {"title": title, "message": message},
-                                          status_code=status)
+        # ``render`` keeps the caller's navigation and logout form on error pages too.
+        return render(request, "error.html", status_code=status, title=title, message=message)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound):
@@ -86,6 +85,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, error: RequestValidationError):
+        if _wants_html(request):
+            fields = ", ".join(str(e["loc"][-1]) for e in error.errors())
+            return page(request, 422, "That address is not quite right",
+                        f"Please check: {fields}. Go back and try again.")
         details = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
                    for e in error.errors()]
         return JSONResponse(status_code=422, content={"detail": details})

@@ -1,0 +1,31 @@
+// The dealer map on /admin/organizations: one marker per table row that carries data-lat/data-lon.
+(function () {
+  "use strict";
+  var element = document.getElementById("dealer-map");
+  if (!element || !window.L) { return; }
+  var rows = Array.prototype.slice.call(document.querySelectorAll(element.dataset.markers || "[data-lat]"));
+  var map = L.map(element, { scrollWheelZoom: false });
+  L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    subdomains: "abc",
+    maxZoom: 19,
+    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+  }).addTo(map);
+  var points = [];
+  rows.forEach(function (row) {
+    var lat = parseFloat(row.dataset.lat), lon = parseFloat(row.dataset.lon);
+    if (isNaN(lat) || isNaN(lon)) { return; }
+    var link = document.createElement("a");
+    link.href = row.dataset.href || "#";
+    link.textContent = row.dataset.name || "Dealer";
+    L.marker([lat, lon], { title: row.dataset.name, alt: row.dataset.name }).bindPopup(link).bindTooltip(row.dataset.name || "Dealer").addTo(map);
+    points.push([lat, lon]);
+  });
+  if (points.length > 1) {
+    map.fitBounds(points, { padding: [30, 30], maxZoom: 12 });
+  } else if (points.length === 1) {
+    map.setView(points[0], 11);
+  } else {
+    map.setView([51.2, 10.4], 5);  // Germany, until the first dealer has a location
+  }
+  element.dataset.markersPlaced = String(points.length);
+})();

@@ -1,0 +1,47 @@
+"""Reading HTML forms into the same input schemas the JSON API uses, with errors per field."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+
+async def read_form(request: Request) -> FormData:
+    """Read once, asynchronously, so page routes can stay plain functions."""
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(read_form)]
+
+
+def text(form: FormData, name: str) -> str | None:
+    """A blank field means "not given", as an absent JSON key does."""
+    value = form.get(name)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def texts(form: FormData, *names: str) -> dict:
+    return {name: text(form, name) for name in names}
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic's errors keyed by dotted field path (``seat_position.height``), first message wins."""
+    errors: dict[str, str] = {}
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "form"
+        message = item["msg"].removeprefix("Value error, ")
+        errors.setdefault(key, message[:1].upper() + message[1:])
+    return errors
+
+
+def validate(schema: type[BaseModel], values: dict) -> tuple[BaseModel | None, dict[str, str]]:
+    try:
+        return schema.model_validate(values), {}
+    except ValidationError as error:
+        return None, field_errors(error)

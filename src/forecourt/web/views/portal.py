@@ -1,0 +1,235 @@
+"""The driver's portal: my cars, my profile, who may see my data, who looked, export and erasure.
+
+A customer reads only their own record, so these pages need no purpose; they call the same
+service functions as ``/api/me``. Every form works without JavaScript; htmx only saves a reload.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from forecourt.consent import service as consent_service
+from forecourt.core.errors import Invalid
+from forecourt.customers import rights
+from forecourt.customers import service as customers_service
+from forecourt.customers.schemas import PreferencesIn, ProfileIn
+from forecourt.parties import service as parties_service
+from forecourt.web.deps import SESSION_COOKIE, DbSession, MePage
+from forecourt.web.serialise import export_response
+from forecourt.web.views.forms import Form, text, texts, validate
+from forecourt.web.views.render import redirect, render
+
+router = APIRouter(tags=["pages"])
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country", "birth_date",
+                  "language")
+PROFILE_MESSAGES = {
+    "phone": "Use digits, spaces and + ( ) / - only.",
+    "country": "Use the two-letter country code, for example DE.",
+    "birth_date": "Use the date format YYYY-MM-DD.",
+}
+LANGUAGES = (("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("it", "Italiano"), ("es", "Español"),
+             ("nl", "Nederlands"))
+CONTACT_CHANNELS = (("email", "E-mail"), ("phone", "Phone call"), ("sms", "Text message"), ("app", "In the app"))
+RADIO_SLOTS = 6
+SPARE_FAVOURITES = 2
+PAGE_SIZE = 50
+
+
+def _flash(url: str, message: str) -> Response:
+    return redirect(f"{url}{'&' if '?' in url else '?'}flash={quote_plus(message)}")
+
+
+# --- my cars -------------------------------------------------------------------------------------
+
+@router.get("/me")
+def my_cars(request: Request, me: MePage, session: DbSession):
+    cars = customers_service.cars_of(session=session, customer_id=me.customer_id, include_past=True)
+    return render(request, "portal/cars.html", current=[c for c in cars if c["owned_until"] is None],
+                  past=[c for c in cars if c["owned_until"] is not None])
+
+
+# --- profile and preferences ---------------------------------------------------------------------
+
+def _preferences_values(preferences) -> dict:
+    return dict(radio_presets=list(preferences.radio_presets or []),
+                navigation_favourites=[dict(f) for f in preferences.navigation_favourites or []],
+                seat_position=dict(preferences.seat_position or {}),
+                preferred_contact=preferences.preferred_contact or "email")
+
+
+def _profile_page(request: Request, session, me, *, profile=None, profile_errors=None, preferences=None,
+                  preference_errors=None, status_code: int = 200):
+    customer = customers_service.get(session=session, customer_id=me.customer_id)
+    if profile is None:
+        profile = {name: getattr(customer, name) for name in PROFILE_FIELDS}
+    if preferences is None:
+        preferences = _preferences_values(customers_service.get_preferences(session=session,
+                                                                            customer_id=me.customer_id))
+    presets = preferences["radio_presets"] + [""] * max(0, RADIO_SLOTS - len(preferences["radio_presets"]))
+    favourites = preferences["navigation_favourites"] + [{}] * SPARE_FAVOURITES
+    return render(request, "portal/profile.html", status_code=status_code, email=customer.email,
+                  profile=profile, profile_errors=profile_errors or {}, preferences=preferences,
+                  presets=presets, favourites=favourites, preference_errors=preference_errors or {},
+                  languages=LANGUAGES, channels=CONTACT_CHANNELS)
+
+
+@router.get("/me/profile")
+def profile_page(request: Request, me: MePage, session: DbSession):
+    return _profile_page(request, session, me)
+
+
+@router.post("/me/profile")
+def save_profile(request: Request, me: MePage, session: DbSession, form: Form):
+    values = texts(form, *PROFILE_FIELDS)
+    if values["country"]:
+        values["country"] = values["country"].upper()
+    body, errors = validate(ProfileIn, values)
+    for name, label in (("first_name", "first name"), ("last_name", "last name")):
+        if not values[name]:
+            errors[name] = f"Enter your {label}."
+    errors = {key: PROFILE_MESSAGES.get(key, message) for key, message in errors.items()}
+    if errors:
+        return _profile_page(request, session, me, profile=values, profile_errors=errors, status_code=422)
+    changes = body.model_dump()
+    if changes["language"] is None:
+        changes.pop("language")
+    customers_service.update_profile(session=session, customer_id=me.customer_id, changes=changes)
+    return _flash("/me/profile", "Your profile is saved.")
+
+
+def _submitted_preferences(form) -> dict:
+    favourites = []
+    for label, address, lat, lon in zip(form.getlist("favourite_label"), form.getlist("favourite_address"),
+                                        form.getlist("favourite_latitude"), form.getlist("favourite_longitude")):
+        if str(label).strip() or str(address).strip():
+            favourites.append({"label": str(label).strip(), "address": str(address).strip(),
+                               "latitude": str(lat).strip() or None, "longitude": str(lon).strip() or None})
+    seat = {axis: text(form, f"seat_{axis}") for axis in ("height", "distance", "recline")}
+    return dict(radio_presets=[str(p).strip() for p in form.getlist("radio_preset") if str(p).strip()],
+                navigation_favourites=favourites, seat_position=seat,
+                preferred_contact=text(form, "preferred_contact") or "email")
+
+
+@router.post("/me/preferences")
+def save_preferences(request: Request, me: MePage, session: DbSession, form: Form):
+    submitted = _submitted_preferences(form)
+    seat = submitted["seat_position"]
+    values = dict(submitted)
+    errors: dict[str, str] = {}
+    if not any(seat.values()):
+        values["seat_position"] = None  # the seat was never set: leave it as it is
+    elif not all(seat.values()):
+        errors["seat_position"] = "Fill in height, distance and recline, or leave all three empty."
+    else:
+        current = customers_service.get_preferences(session=session, customer_id=me.customer_id)
+        values["seat_position"] = seat | {"lumbar": (current.seat_position or {}).get("lumbar", 0)}
+    body, schema_errors = validate(PreferencesIn, values)
+    errors = schema_errors | errors
+    if errors:
+        return _profile_page(request, session, me, preferences=submitted, preference_errors=errors,
+                             status_code=422)
+    customers_service.update_preferences(session=session, customer_id=me.customer_id,
+                                         changes=body.model_dump(exclude_none=True))
+    return _flash("/me/profile#preferences", "Your preferences are saved; a loaner will be set up this way.")
+
+
+# --- who can see my data -------------------------------------------------------------------------
+
+def _by_organization(rows: list[dict]) -> list[dict]:
+    organizations: dict[int, dict] = {}
+    for row in rows:
+        organizations.setdefault(row["organization_id"], dict(id=row["organization_id"],
+                                                              name=row["organization_name"],
+                                                              kind=row["organization_kind"], cells=[]))
+        organizations[row["organization_id"]]["cells"].append(row)
+    return list(organizations.values())
+
+
+@router.get("/me/privacy")
+def privacy_page(request: Request, me: MePage, session: DbSession, add: list[int] = Query(default=[])):
+    rows = customers_service.consent_matrix(session=session, customer_id=me.customer_id,
+                                            extra_organization_ids=tuple(add))
+    purposes = consent_service.list_purposes(session=session)
+    organizations = _by_organization(rows)
+    shown = {o["id"] for o in organizations}
+    addable = [o for o in parties_service.list_organizations(session=session)
+               if o.kind != "carmaker" and o.id not in shown]
+    return render(request, "portal/privacy.html", organizations=organizations,
+                  consent_purposes=[p for p in purposes if p.needs_consent],
+                  other_purposes=[p for p in purposes if not p.needs_consent],
+                  notice=consent_service.current_notice(session=session), addable=addable)
+
+
+@router.post("/me/privacy/{organization_id}/{purpose}")
+def toggle_consent(request: Request, organization_id: int, purpose: str, me: MePage, session: DbSession,
+                   form: Form):
+    """One cell of the matrix: htmx swaps the cell in place, a plain form post comes back to the page."""
+    allow = form.get("allow") == "yes"
+    error = None
+    try:
+        if allow:
+            consent_service.give(session=session, customer_id=me.customer_id, organization_id=organization_id,
+                                 purpose_code=purpose, method="web-portal", recorded_by=me.user_id)
+        else:
+            consent_service.withdraw(session=session, customer_id=me.customer_id,
+                                     organization_id=organization_id, purpose_code=purpose,
+                                     method="web-portal", recorded_by=me.user_id)
+    except Invalid as problem:
+        error = problem.message
+    rows = customers_service.consent_matrix(session=session, customer_id=me.customer_id,
+                                            extra_organization_ids=(organization_id,))
+    cell = next((r for r in rows if r["organization_id"] == organization_id and r["purpose_code"] == purpose),
+                None)
+    if request.headers.get("hx-request") and cell is not None:
+        return render(request, "portal/_consent_cell.html", cell=cell, error=error)
+    if error or cell is None:
+        return _flash("/me/privacy", error or "There is no such purpose.")
+    verb = "now allowed" if cell["granted"] else "no longer allowed"
+    return _flash(f"/me/privacy?add={organization_id}",
+                  f"{cell['organization_name']} is {verb} to use your data for {cell['purpose_name'].lower()}.")
+
+
+# --- who looked ----------------------------------------------------------------------------------
+
+@router.get("/me/access-log")
+def access_log_page(request: Request, me: MePage, session: DbSession, page: int = Query(default=1, ge=1)):
+    entries = customers_service.access_log(session=session, customer_id=me.customer_id, limit=PAGE_SIZE + 1,
+                                           offset=(page - 1) * PAGE_SIZE)
+    purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
+    return render(request, "portal/access_log.html", entries=entries[:PAGE_SIZE], purposes=purposes, page=page,
+                  has_next=len(entries) > PAGE_SIZE)
+
+
+# --- my data: export and erasure -----------------------------------------------------------------
+
+@router.get("/me/data")
+def my_data_page(request: Request, me: MePage):
+    return render(request, "portal/data.html")
+
+
+@router.get("/me/data/export")
+def download_my_data(me: MePage, session: DbSession) -> Response:
+    return export_response(rights.export(session=session, customer_id=me.customer_id), me.customer_id)
+
+
+@router.get("/me/data/erase")
+def confirm_erasure(request: Request, me: MePage, session: DbSession):
+    customer = customers_service.get(session=session, customer_id=me.customer_id)
+    return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None)
+
+
+@router.post("/me/data/erase")
+def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
+    if form.get("confirm") != "erase":
+        customer = customers_service.get(session=session, customer_id=me.customer_id)
+        return render(request, "portal/erase.html", status_code=422, email=customer.email,
+                      kept=rights.KEPT_REASONS, error="Tick the box to confirm that you want to be erased.")
+    report = rights.erase(session=session, customer_id=me.customer_id)
+    # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
+    response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
