@@ -130,3 +130,62 @@ class Factory:
         consent_service.withdraw(session=self.session, customer_id=customer.id,
                                  organization_id=organization.id, purpose_code=purpose, method="test")
         self.session.commit()
+
+
+# --- additions for the access-control and security suites (additive: existing builders unchanged) ---
+
+def browser_for(factory: Factory, login: Login | None = None, *, password: str = PASSWORD):
+    """A separate TestClient with its own cookie jar, logged in through the HTML form (POST /login)."""
+    from fastapi.testclient import TestClient
+
+    # Each browser has its own address, so login rate limiting (per address) never mixes two tests' attempts.
+    i = factory.n()
+    browser = TestClient(factory.client.app, base_url="http://testserver",
+                         client=(f"10.{i // 65000 % 250}.{i // 250 % 250}.{i % 250 + 1}", 50000))
+    if login is not None:
+        response = browser.post("/login", data={"email": login.email, "password": password},
+                                follow_redirects=False)
+        assert response.status_code == 303, f"cookie login failed for {login.email}: {response.status_code}"
+        assert browser.cookies.get("fc_session"), "POST /login set no session cookie"
+    return browser
+
+
+def csrf_token_of(session: Session, browser) -> str:
+    """The CSRF token the server issued with this browser's session (what every page's forms carry)."""
+    from sqlalchemy import select
+
+    from forecourt.core import auth
+    from forecourt.parties.models import AuthToken
+
+    cookie = browser.cookies.get("fc_session")
+    row = session.scalars(select(AuthToken).where(AuthToken.digest == auth.token_digest(cookie))).one()
+    return row.csrf_token
+
+
+def admin_login(factory: Factory) -> Login:
+    """A carmaker administrator (the carmaker organization is made on first use)."""
+    return factory.staff(factory.carmaker(), Role.CARMAKER_ADMIN)
+
+
+# Real argon2id parameters cost ~0.5 s a hash on a test machine; the access-control and security
+# suites make hundreds of logins. Their conftests opt into this fixture: still argon2id, cheaper cost.
+# ``REAL_PASSWORD_HASHER`` is what production uses (tests assert its parameters meet OWASP's minimum).
+from forecourt.core import auth as _auth  # noqa: E402
+
+REAL_PASSWORD_HASHER = _auth._hasher
+
+
+def _fast_password_hashing_fixture():
+    import pytest
+    from argon2 import PasswordHasher, Type
+
+    @pytest.fixture(autouse=True)
+    def fast_password_hashing(monkeypatch):
+        monkeypatch.setattr(_auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1,
+                                                             type=Type.ID))
+        yield
+
+    return fast_password_hashing
+
+
+fast_password_hashing = _fast_password_hashing_fixture()

@@ -45,19 +45,20 @@ def _active(moment) -> list:
 
 
 def active_grant(*, session: Session, customer_id: int, organization_id: int, purpose_code: str) -> Grant | None:
-    grant = session.scalars(
-        select(Grant).where(
+    # The grant and its notice in one round trip: every staff read passes here.
+    found = session.execute(
+        select(Grant, Notice.purposes).join(Notice, Notice.version == Grant.notice_version).where(
             Grant.customer_id == customer_id,
             Grant.organization_id == organization_id,
             Grant.purpose_code == purpose_code,
             *_active(now()),
         )
     ).first()
-    if grant is None:
+    if found is None:
         return None
-    notice = session.get(Notice, grant.notice_version)
+    grant, notice_purposes = found
     # Consent covers only what the notice the customer read said.
-    return grant if notice is not None and purpose_code in notice.purposes else None
+    return grant if purpose_code in (notice_purposes or []) else None
 
 
 def _record(session: Session, *, customer_id: int, organization_id: int, purpose: Purpose,
@@ -96,9 +97,11 @@ def give(*, session: Session, customer_id: int, organization_id: int, purpose_co
     if grant is None:
         grant = Grant(customer_id=customer_id, organization_id=organization.id, purpose_code=purpose.code)
         session.add(grant)
-    elif grant.withdrawn_at is None and grant.notice_version == notice.version:
+    elif (grant.withdrawn_at is None and grant.notice_version == notice.version
+          and (grant.expires_at is None or grant.expires_at > moment)):
         return grant  # already given under this notice: nothing new to record
-    grant.notice_version, grant.granted_at, grant.withdrawn_at = notice.version, moment, None
+    # A new consent (first, after a withdrawal, under a newer notice, or after expiry): no old expiry.
+    grant.notice_version, grant.granted_at, grant.withdrawn_at, grant.expires_at = notice.version, moment, None, None
     _record(session, customer_id=customer_id, organization_id=organization.id, purpose=purpose,
             notice_version=notice.version, state="granted", method=method, recorded_by=recorded_by)
     session.flush()
@@ -109,6 +112,9 @@ def withdraw(*, session: Session, customer_id: int, organization_id: int, purpos
              method: str = "web-portal", recorded_by: int | None = None) -> Grant | None:
     """Takes effect on the next read: ``require`` always asks the database."""
     purpose = get_purpose(session=session, code=purpose_code)
+    if purpose.legal_basis != CONSENT:
+        raise Invalid(f"'{purpose.name}' does not rest on consent, so it cannot be granted or withdrawn.",
+                      field="purpose")
     grant = session.scalars(select(Grant).where(
         Grant.customer_id == customer_id, Grant.organization_id == organization_id,
         Grant.purpose_code == purpose.code)).first()
@@ -182,14 +188,16 @@ def require(*, session: Session, principal: Principal, customer_id: int, purpose
     return purpose_row
 
 
-def visible_customers(*, principal: Principal, purpose: str) -> Select:
+def visible_customers(*, session: Session, principal: Principal, purpose: str) -> Select:
     """A subquery of the customer ids this principal may list for a consent purpose."""
     if principal.organization_id is None:
         return select(Grant.customer_id).where(False)
-    # ``give`` refuses grants a notice did not cover, so an active row is a valid grant.
+    # As in ``active_grant``: consent covers only what the notice the customer read said, whatever
+    # way a row reached the table.
+    covering = [n.version for n in session.scalars(select(Notice)) if purpose in n.purposes]
     return select(Grant.customer_id).where(
         and_(Grant.organization_id == principal.organization_id, Grant.purpose_code == purpose,
-             *_active(now())))
+             Grant.notice_version.in_(covering), *_active(now())))
 
 
 def log_access(*, session: Session, principal: Principal, customer_ids: Iterable[int], purpose: Purpose,

@@ -59,9 +59,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@lru_cache(maxsize=16)
 def get_engine(url: str, echo: bool = False) -> Engine:
-    """One engine per URL per process, made on first use."""
+    """One engine (one pool) per URL per process, made on first use, however the caller spells it."""
+    return _engine(url, bool(echo))
+
+
+@lru_cache(maxsize=16)
+def _engine(url: str, echo: bool) -> Engine:
     kwargs: dict = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)

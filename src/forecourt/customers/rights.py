@@ -109,7 +109,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
         parties_service.close_account(session=session, user_id=account.id)
         removed["account"] = 1
     unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
-    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "birth_date"):
+    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):
         setattr(customer, column, None)
     customer.erased_at = moment
     ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.core.auth import Principal, Role
+from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.parties import service as parties_service
@@ -80,6 +81,24 @@ def update_preferences(*, session: Session, customer_id: int, changes: dict) -> 
     return preferences
 
 
+def cars_of(*, session: Session, customer_id: int, include_past: bool = False) -> list[dict]:
+    """The customer's own cars with the dealers who sold and service them, named for the portal."""
+    names: dict[int, str] = {}
+
+    def name(organization_id: int | None) -> str | None:
+        if organization_id is None:
+            return None
+        if organization_id not in names:
+            names[organization_id] = parties_service.get_organization(
+                session=session, organization_id=organization_id).name
+        return names[organization_id]
+
+    return [dict(vehicle=vehicle, owned_since=ownership.started_at, owned_until=ownership.ended_at,
+                 selling_dealer=name(vehicle.selling_dealer_id), service_dealer=name(vehicle.service_dealer_id))
+            for vehicle, ownership in vehicles_service.vehicles_of(session=session, customer_id=customer_id,
+                                                                  current_only=not include_past)]
+
+
 # --- reads by staff, through the consent door ----------------------------------------------------
 
 def default_purpose(principal: Principal, *, partner_kind: str | None = None) -> str:
@@ -102,7 +121,7 @@ def list_visible(*, session: Session, principal: Principal, purpose: str, q: str
     purpose_row = consent_service.get_purpose(session=session, code=purpose)
     if not purpose_row.needs_consent:
         return [], 0  # a list is never justified by a case or campaign; open those by reference
-    visible = consent_service.visible_customers(principal=principal, purpose=purpose)
+    visible = consent_service.visible_customers(session=session, principal=principal, purpose=purpose)
     query = select(Customer).where(Customer.id.in_(visible), Customer.erased_at.is_(None))
     if q:
         like = f"%{q.strip().lower()}%"
@@ -134,11 +153,13 @@ def customer_360(*, session: Session, principal: Principal, customer_id: int, pu
     view: dict = {"customer": customer, "purpose": purpose, "categories": categories,
                   "vehicles": [], "service_history": [], "preferences": None, "consents": []}
     if VEHICLES in categories or SERVICE_HISTORY in categories:
-        for vehicle, ownership in vehicles_service.vehicles_of(session=session, customer_id=customer.id):
-            view["vehicles"].append({"vehicle": vehicle, "ownership": ownership})
-            if SERVICE_HISTORY in categories:
-                view["service_history"].extend(
-                    vehicles_service.service_history(session=session, vehicle_id=vehicle.id))
+        cars = vehicles_service.vehicles_of(session=session, customer_id=customer.id)
+        view["vehicles"] = [{"vehicle": vehicle, "ownership": ownership} for vehicle, ownership in cars]
+        if SERVICE_HISTORY in categories:
+            histories = vehicles_service.service_histories(session=session,
+                                                           vehicle_ids=[vehicle.id for vehicle, _ in cars])
+            for vehicle, _ in cars:
+                view["service_history"].extend(histories[vehicle.id])
     if PREFERENCES in categories:
         view["preferences"] = get_preferences(session=session, customer_id=customer.id)
     view["consents"] = consent_service.grants_of(session=session, customer_id=customer.id,
@@ -169,7 +190,8 @@ def consent_matrix(*, session: Session, customer_id: int, extra_organization_ids
     for organization in organizations:
         for purpose in purposes:
             grant = grants.get((organization.id, purpose.code))
-            active = grant is not None and grant.withdrawn_at is None
+            active = (grant is not None and grant.withdrawn_at is None
+                      and (grant.expires_at is None or grant.expires_at > now()))
             rows.append(dict(organization_id=organization.id, organization_name=organization.name,
                              organization_kind=organization.partner_kind or organization.kind,
                              purpose_code=purpose.code, purpose_name=purpose.name, granted=active,

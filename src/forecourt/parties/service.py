@@ -186,7 +186,7 @@ def authenticate(*, session: Session, email: str, password: str, address: str,
     user = session.scalars(select(User).where(User.email == email)).first()
     # Hash even for unknown e-mails so timing does not reveal which accounts exist.
     ok = auth.verify_password(user.password_hash if user else _DUMMY_HASH(), password)
-    if not (ok and user and user.is_active):
+    if not (ok and user and can_log_in(user)):
         session.add(LoginAttempt(email=email, address=address, at=now()))
         session.flush()
         raise Invalid("Wrong e-mail or password.", field="password")
@@ -222,9 +222,14 @@ def resolve_token(*, session: Session, token: str, kind: str) -> tuple[User, Aut
     if row is None or row.expires_at <= now():
         return None
     user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if user is None or not can_log_in(user):
         return None
     return user, row
+
+
+def can_log_in(user: User) -> bool:
+    """A deactivated account, or any account of a deactivated organization, is locked out at once."""
+    return user.is_active and (user.organization is None or user.organization.is_active)
 
 
 def revoke_token(*, session: Session, token: str) -> None:

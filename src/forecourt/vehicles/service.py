@@ -28,6 +28,9 @@ def normalise_vin(vin: str) -> str:
     wrong = sorted(set(candidate) - _VIN_ALPHABET)
     if wrong:
         raise Invalid(f"A VIN cannot contain {', '.join(wrong)} (I, O and Q are never used).", field="vin")
+    if candidate[9] in "UZ0":  # the checksum below refuses these too, but would blame the check digit
+        raise Invalid(f"The VIN's 10th character (model year) cannot be {candidate[9]}; U, Z and 0 are never "
+                      "used there.", field="vin")
     if not Vin(candidate).verify_checksum():
         raise Invalid("The VIN's check digit (9th character) does not match; please check for a typo.",
                       field="vin")
@@ -189,6 +192,16 @@ def service_history(*, session: Session, vehicle_id: int, until: datetime | None
     if until is not None:
         query = query.where(ServiceRecord.performed_on <= until.date())
     return list(session.scalars(query.order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())))
+
+
+def service_histories(*, session: Session, vehicle_ids: list[int]) -> dict[int, list[ServiceRecord]]:
+    """``service_history`` for several cars in one query (a customer 360 shows all their cars)."""
+    histories: dict[int, list[ServiceRecord]] = {vehicle_id: [] for vehicle_id in vehicle_ids}
+    if vehicle_ids:
+        for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(vehicle_ids))
+                                      .order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())):
+            histories[record.vehicle_id].append(record)
+    return histories
 
 
 def service_history_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[ServiceRecord]:

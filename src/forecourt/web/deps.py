@@ -115,6 +115,14 @@ def api_staff(principal: ApiPrincipal) -> Principal:
     return _only(*STAFF_ROLES)(principal)
 
 
+DEALER_ROLES = (Role.DEALER_SALES, Role.DEALER_SERVICE)
+
+
+def api_dealer(principal: ApiPrincipal) -> Principal:
+    """Dealer staff only: taking cars into stock and selling them is a dealer's act."""
+    return _only(*DEALER_ROLES)(principal)
+
+
 def api_customer(principal: ApiPrincipal) -> Principal:
     return _only(Role.CUSTOMER)(principal)
 
@@ -136,6 +144,7 @@ def page_admin(principal: PagePrincipal) -> Principal:
 
 
 Staff = Annotated[Principal, Depends(api_staff)]
+DealerStaff = Annotated[Principal, Depends(api_dealer)]
 Me = Annotated[Principal, Depends(api_customer)]
 Admin = Annotated[Principal, Depends(api_admin)]
 StaffPage = Annotated[Principal, Depends(page_staff)]
@@ -148,7 +157,8 @@ def stated_purpose(session: Session, principal: Principal, purpose: str | None) 
     if purpose:
         return purpose
     partner_kind = None
-    if principal.organization_id is not None:
+    if principal.organization_id is not None and principal.role is Role.PARTNER_ANALYST:
+        # Only a partner's default depends on its kind; skipping the lookup saves a query per read.
         partner_kind = parties_service.get_organization(session=session,
                                                         organization_id=principal.organization_id).partner_kind
     return customers_service.default_purpose(principal, partner_kind=partner_kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from forecourt.core.errors import Invalid
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import (AuditOut, OrganizationIn, OrganizationOut, OrganizationUpdate, StaffUserIn,
                                        StaffUserUpdate, UserOut)
@@ -55,6 +56,8 @@ def create_user(body: StaffUserIn, admin: Admin, session: DbSession):
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(user_id: int, body: StaffUserUpdate, admin: Admin, session: DbSession):
     changes = body.model_dump(exclude_unset=True)
+    if user_id == admin.user_id and changes.get("is_active") is False:
+        raise Invalid("You cannot deactivate your own account; ask another administrator.", field="is_active")
     user = parties_service.update_user(session=session, user_id=user_id, changes=dict(changes))
     parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
                           details={"fields": sorted(changes)})

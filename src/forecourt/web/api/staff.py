@@ -12,14 +12,14 @@ import io
 from fastapi import APIRouter, Response, status
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.catalogue import PREFERENCES, SERVICE_HISTORY, VEHICLES
+from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.consent.schemas import GrantOut
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
-from forecourt.web.deps import DbSession, Staff, stated_purpose
+from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
 from forecourt.web.serialise import vehicle_with_ownership
 
 router = APIRouter(prefix="/api", tags=["customers (staff)"])
@@ -43,6 +43,12 @@ def list_customers(principal: Staff, session: DbSession, q: str | None = None, p
     return CustomerPage(items=items, total=total, limit=limit, offset=offset, purpose=purpose)
 
 
+def _cell(value: str | None) -> str:
+    """Names typed by customers must not run as formulas when a dealer opens the file in a spreadsheet."""
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @router.get("/customers.csv")
 def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None):
     purpose = stated_purpose(session, principal, purpose)
@@ -52,7 +58,7 @@ def export_customers(principal: Staff, session: DbSession, q: str | None = None,
     writer = csv.writer(buffer)
     writer.writerow(["id", "first_name", "last_name", "email", "phone", "city"])
     for c in items:
-        writer.writerow([c.id, c.first_name, c.last_name, c.email, c.phone, c.city])
+        writer.writerow([c.id, *(_cell(v) for v in (c.first_name, c.last_name, c.email, c.phone, c.city))])
     return Response(buffer.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
@@ -62,12 +68,15 @@ def customer_360(customer_id: int, principal: Staff, session: DbSession, purpose
     view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
                                           purpose=stated_purpose(session, principal, purpose))
     view["vehicles"] = [vehicle_with_ownership(v["vehicle"], v["ownership"]) for v in view["vehicles"]]
+    if CONTACT not in view["categories"]:  # the purpose does not cover how to reach the customer
+        view["customer"] = CustomerOut.model_validate(view["customer"]).model_copy(
+            update=dict.fromkeys(("email", "phone", "street", "postcode", "city", "country", "birth_date")))
     return view
 
 
 @router.get("/customers/{customer_id}/profile", response_model=CustomerOut)
 def customer_profile(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
-    return _open(session, principal, customer_id, purpose, "profile")
+    return _open(session, principal, customer_id, purpose, "profile", CONTACT)
 
 
 @router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleWithOwnership])
@@ -131,14 +140,14 @@ def vehicle_ownership(vin: str, principal: Staff, session: DbSession, purpose: s
 
 
 @router.post("/vehicles", response_model=VehicleOut, status_code=status.HTTP_201_CREATED)
-def register_vehicle(body: VehicleIn, principal: Staff, session: DbSession):
+def register_vehicle(body: VehicleIn, principal: DealerStaff, session: DbSession):
     """A dealer takes a new car into stock (it has no owner yet)."""
     return vehicles_service.register(session=session, **body.model_dump(),
                                      selling_dealer_id=principal.organization_id)
 
 
 @router.post("/vehicles/{vin}/sale", response_model=OwnershipOut, status_code=status.HTTP_201_CREATED)
-def sell_vehicle(vin: str, body: SaleIn, principal: Staff, session: DbSession):
+def sell_vehicle(vin: str, body: SaleIn, principal: DealerStaff, session: DbSession):
     """Hand a car to a buyer who allowed this dealer sales contact; the previous owner's access ends."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     _open(session, principal, body.customer_id, "sales_contact", f"sale of {vehicle.vin}")

@@ -1,0 +1,193 @@
+"""Erasure: the person goes; what the law or the car needs stays, unlinked; repeating it is harmless."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant
+from forecourt.core.clock import now
+from forecourt.core.db import Base
+from forecourt.core.errors import NotFound
+from forecourt.customers import rights
+from forecourt.customers.models import Customer, Preferences
+from forecourt.models import load_all
+from forecourt.parties.models import AuthToken, User
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.models import Ownership, ServiceRecord
+from tests.customers.linked import rows_linked_to, tables_referencing_customers
+from tests.factories import PASSWORD
+
+# Tables whose rows may still name an erased customer, and why (the rest must be gone or unlinked).
+KEPT_WITH_THE_NUMBER = {
+    "consent_ledger": "proof of consent (GDPR Art. 7(1)); names the customer only by number",
+    "data_requests": "the record that the erasure happened",
+}
+
+
+def table_counts(session) -> dict[str, int]:
+    load_all()
+    return {name: session.scalar(select(func.count()).select_from(table))
+            for name, table in Base.metadata.tables.items()}
+
+
+@pytest.fixture
+def scene(make, client, session):
+    """Customer A: account, token, preferences, two cars (one sold on to B), history, grants, reads.
+    Customer B: bought A's first car, has their own grants and access log."""
+    dealer, partner = make.dealer(), make.partner("insurance")
+    rep = make.staff(dealer)
+    a = make.customer(street="Elbchaussee 1", postcode="22763", country="DE", birth_date=date(1980, 5, 17))
+    b = make.customer()
+    a_login = make.customer_login(a)
+    client.patch("/api/me/preferences", headers=a_login.headers, json={"radio_presets": ["NDR 2"]})
+    sold = make.vehicle(owner=a, dealer=dealer, since=now() - timedelta(days=900))
+    make.service_record(sold, dealer, on=date.today() - timedelta(days=700))
+    kept = make.vehicle(owner=a, dealer=dealer, since=now() - timedelta(days=500))
+    make.service_record(kept, dealer, on=date.today() - timedelta(days=100))
+    make.service_record(kept, dealer, on=date.today() - timedelta(days=10), odometer_km=30000)
+    vehicles_service.transfer(session=session, vehicle_id=sold.id, customer_id=b.id,
+                              at=now() - timedelta(days=300), dealer_id=dealer.id)
+    make.service_record(sold, dealer, on=date.today() - timedelta(days=50), odometer_km=60000)  # B's
+    make.grant(a, dealer, "service_reminders")
+    make.grant(a, partner, "marketing_offers")
+    make.grant(a, dealer, "sales_contact")
+    make.withdraw(a, dealer, "sales_contact")
+    make.grant(b, dealer, "service_reminders")
+    for customer in (a, b):
+        assert client.get(f"/api/customers/{customer.id}?purpose=service_reminders",
+                          headers=rep.headers).status_code == 200
+    assert client.get("/api/me/export", headers=a_login.headers).status_code == 200
+    session.commit()
+    return dict(dealer=dealer, rep=rep, a=a, b=b, a_login=a_login, sold=sold, kept=kept)
+
+
+def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, client, session):
+    a, b, a_login = scene["a"], scene["b"], scene["a_login"]
+    b_before = rows_linked_to(session, b.id)
+    history_before = {v.id: [r.id for r in vehicles_service.service_history(session=session, vehicle_id=v.id)]
+                      for v in (scene["sold"], scene["kept"])}
+    ownerships_before = session.scalar(select(func.count(Ownership.id)))
+    records_before = session.scalar(select(func.count(ServiceRecord.id)))
+    a_records = session.scalars(select(ServiceRecord.id).where(ServiceRecord.customer_id == a.id)).all()
+    a_ownerships = session.scalars(select(Ownership.id).where(Ownership.customer_id == a.id)).all()
+    ledger_before = session.scalars(select(ConsentReceipt.receipt_id).where(ConsentReceipt.customer_id == a.id)).all()
+    active_grants = session.scalar(select(func.count(Grant.id)).where(Grant.customer_id == a.id,
+                                                                      Grant.withdrawn_at.is_(None)))
+    assert len(a_records) == 3 and len(a_ownerships) == 2 and active_grants == 2
+
+    response = client.post("/api/me/erase", headers=a_login.headers)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    session.expire_all()
+
+    # personal data: gone
+    customer = session.get(Customer, a.id)
+    assert customer.erased_at is not None and customer.full_name == "Erased customer"
+    personal = [c.name for c in Customer.__table__.columns
+                if c.nullable and c.name not in ("erased_at",)]
+    assert {c: getattr(customer, c) for c in personal} == dict.fromkeys(personal), "profile columns left behind"
+    assert session.get(Preferences, a.id) is None
+    assert session.scalars(select(User).where(User.customer_id == a.id)).all() == []
+    assert session.scalar(select(func.count(AuthToken.id)).where(AuthToken.user_id == a_login.user_id)) == 0
+    assert session.scalar(select(func.count(Grant.id)).where(Grant.customer_id == a.id)) == 0
+    assert session.scalar(select(func.count(AccessLogEntry.id)).where(AccessLogEntry.customer_id == a.id)) == 0
+
+    # login impossible: neither the password nor the old token
+    assert client.get("/api/me", headers=a_login.headers).status_code == 401
+    login = client.post("/api/auth/token", json={"email": a.email or a_login.email, "password": PASSWORD})
+    assert login.status_code == 422
+    assert client.post("/login", data={"email": a_login.email, "password": PASSWORD},
+                       follow_redirects=False).status_code == 400
+
+    # the cars keep their books and chains of ownership, without the person
+    assert session.scalar(select(func.count(Ownership.id))) == ownerships_before
+    assert session.scalar(select(func.count(ServiceRecord.id))) == records_before
+    for record_id in a_records:
+        assert session.get(ServiceRecord, record_id).customer_id is None
+    for ownership_id in a_ownerships:
+        assert session.get(Ownership, ownership_id).customer_id is None
+    for vehicle_id, ids in history_before.items():
+        assert [r.id for r in vehicles_service.service_history(session=session, vehicle_id=vehicle_id)] == ids
+    assert vehicles_service.current_owner_id(session=session, vehicle_id=scene["sold"].id) == b.id
+
+    # the ledger keeps every receipt and adds the withdrawals the erasure made
+    ledger_after = session.scalars(select(ConsentReceipt).where(ConsentReceipt.customer_id == a.id)
+                                   .order_by(ConsentReceipt.id)).all()
+    assert [r.receipt_id for r in ledger_after][:len(ledger_before)] == ledger_before
+    added = ledger_after[len(ledger_before):]
+    assert [(r.state, r.method) for r in added] == [("withdrawn", "erasure")] * active_grants
+
+    # nothing else names the person any more
+    for name, columns in tables_referencing_customers().items():
+        if name in KEPT_WITH_THE_NUMBER:
+            continue
+        table = Base.metadata.tables[name]
+        for column in columns:
+            left = session.scalar(select(func.count()).select_from(table).where(table.c[column] == a.id))
+            assert left == 0, (f"after erasure '{name}.{column}' still names the customer: delete or unlink it in "
+                               "rights.erase, or list it in KEPT_WITH_THE_NUMBER with the reason")
+
+    # the other customer is untouched
+    assert rows_linked_to(session, b.id) == b_before
+
+    # the report says what was kept and why
+    kept = {item["what"]: item for item in report["kept"]}
+    assert set(kept) == {"consent_ledger", "service_records", "ownerships", "data_requests"}
+    assert all(item["why"].strip() for item in kept.values())
+    assert kept["consent_ledger"]["count"] == len(ledger_after)
+    assert kept["service_records"]["count"] == 3 and kept["ownerships"]["count"] == 2
+    assert report["removed"]["preferences"] == 1 and report["removed"]["account"] == 1
+    assert report["removed"]["consent_grants"] == 3 and report["grants_withdrawn"] == 2
+    assert report["already_erased"] is False and report["customer_id"] == a.id
+    erasures = session.scalars(select(DataRequest).where(DataRequest.customer_id == a.id,
+                                                         DataRequest.kind == "erasure")).all()
+    assert [e.report for e in erasures] == [report]
+
+
+def test_erasing_twice_is_harmless(scene, client, session):
+    a = scene["a"]
+    first = rights.erase(session=session, customer_id=a.id)
+    session.commit()
+    counts, linked = table_counts(session), rows_linked_to(session, a.id)
+    second = rights.erase(session=session, customer_id=a.id)
+    session.commit()
+    assert second == first | {"already_erased": True}
+    assert table_counts(session) == counts, "a repeated erasure wrote or removed rows"
+    assert rows_linked_to(session, a.id) == linked
+
+
+def test_an_erased_customer_is_gone_for_staff_and_for_export(scene, client, session):
+    a, rep = scene["a"], scene["rep"]
+    rights.erase(session=session, customer_id=a.id)
+    session.commit()
+    assert client.get(f"/api/customers/{a.id}?purpose=service_reminders", headers=rep.headers).status_code == 404
+    assert client.get(f"/api/vehicles/{scene['kept'].vin}?purpose=service_reminders",
+                      headers=rep.headers).status_code == 404
+    with pytest.raises(NotFound):
+        rights.export(session=session, customer_id=a.id)
+    listed = client.get("/api/customers?purpose=service_reminders", headers=rep.headers).json()
+    assert [c["id"] for c in listed["items"]] == [scene["b"].id]
+
+
+def test_the_address_is_free_again_after_erasure(scene, client, session):
+    a_login = scene["a_login"]
+    assert client.post("/api/me/erase", headers=a_login.headers).status_code == 200
+    again = client.post("/api/auth/signup", json={"email": a_login.email.replace("example.test", "forecourt.example"),
+                                                  "password": PASSWORD, "first_name": "New", "last_name": "Start"})
+    assert again.status_code == 201
+    assert again.json()["id"] != scene["a"].id
+
+
+def test_erasing_a_customer_without_an_account(make, session):
+    customer = make.customer()
+    from forecourt.parties import service as parties_service
+
+    account = parties_service.customer_account(session=session, customer_id=customer.id)
+    parties_service.close_account(session=session, user_id=account.id)
+    report = rights.erase(session=session, customer_id=customer.id)
+    assert report["removed"]["account"] == 0 and report["already_erased"] is False
+    with pytest.raises(NotFound):
+        rights.erase(session=session, customer_id=10**9)

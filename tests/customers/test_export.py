@@ -1,0 +1,166 @@
+"""Export: everything linked to the customer, found by walking the schema, as a JSON download."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from forecourt.consent.models import DataRequest
+from forecourt.core.db import Base
+from forecourt.customers import rights
+from forecourt.models import load_all
+from tests.customers.linked import tables_referencing_customers
+from tests.factories import browser_for
+
+# Every table with a foreign key to customers.id, and the export section that carries its rows.
+EXPORT_SECTIONS = {
+    "users": "account",
+    "customer_preferences": "preferences",
+    "ownerships": "ownerships",
+    "service_records": "service_records",
+    "consent_grants": "consent_grants",
+    "consent_ledger": "consent_ledger",
+    "access_log": "access_log",
+    "data_requests": "data_requests",
+}
+
+
+def unmapped_tables() -> list[str]:
+    return sorted(set(tables_referencing_customers()) - set(EXPORT_SECTIONS))
+
+
+def test_every_table_that_references_customers_has_an_export_section():
+    missing = unmapped_tables()
+    assert not missing, (
+        f"These tables reference customers.id but have no section in the export: {missing}. "
+        "Add them to forecourt.customers.rights.export (a customer may download everything linked to them) "
+        "and map them in EXPORT_SECTIONS in tests/customers/test_export.py.")
+    assert set(EXPORT_SECTIONS) <= set(tables_referencing_customers()), "EXPORT_SECTIONS names a table that is gone"
+
+
+def test_the_unmapped_table_check_would_catch_a_new_table(monkeypatch):
+    from tests.customers import linked
+
+    real = linked.tables_referencing_customers()
+    monkeypatch.setattr("tests.customers.test_export.tables_referencing_customers",
+                        lambda: real | {"loyalty_points": ["customer_id"]})
+    assert unmapped_tables() == ["loyalty_points"]
+
+
+def _linked_scene(make, client, session):
+    """A customer with a row in every table that can point at them, and a bystander."""
+    dealer, partner = make.dealer(), make.partner("insurance")
+    rep = make.staff(dealer)
+    customer = make.customer()
+    me = make.customer_login(customer)
+    client.patch("/api/me/preferences", headers=me.headers, json={"radio_presets": ["SWR3 99.9"],
+                                                                  "seat_position": {"height": 4, "distance": 7,
+                                                                                    "recline": 3}})
+    car = make.vehicle(owner=customer, dealer=dealer)
+    make.service_record(car, dealer)
+    make.grant(customer, dealer, "service_reminders")
+    make.grant(customer, partner, "marketing_offers")
+    make.withdraw(customer, partner, "marketing_offers")
+    assert client.get(f"/api/customers/{customer.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
+    assert client.get("/api/me/export", headers=me.headers).status_code == 200  # a first export: a data request
+
+    bystander = make.customer()
+    make.vehicle(owner=bystander, dealer=dealer)
+    make.grant(bystander, dealer, "service_reminders")
+    assert client.get(f"/api/customers/{bystander.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
+    return customer, me, bystander, car
+
+
+def _as_rows(section) -> list[dict]:
+    if section is None:
+        return []
+    return [section] if isinstance(section, dict) else list(section)
+
+
+def test_export_contains_every_row_of_every_table_that_references_the_customer(make, client, session):
+    customer, me, bystander, car = _linked_scene(make, client, session)
+    load_all()
+    expected: dict[str, list[dict]] = {}
+    for name, columns in tables_referencing_customers().items():
+        table = Base.metadata.tables[name]
+        rows = []
+        for column in columns:
+            rows += session.execute(select(table).where(table.c[column] == customer.id)).mappings().all()
+        assert rows, (f"the export scenario has no row in '{name}' for the customer: extend _linked_scene so the "
+                      "export of this table is really checked")
+        expected[name] = [{key: row[key] for key in (c.name for c in table.primary_key.columns)} for row in rows]
+
+    response = client.get("/api/me/export", headers=me.headers)
+    assert response.status_code == 200
+    document = json.loads(response.content)
+
+    for name, keys in expected.items():
+        section = EXPORT_SECTIONS[name]
+        assert section in document, f"export has no '{section}' section for table '{name}'"
+        exported = _as_rows(document[section])
+        for key in keys:
+            assert any(all(item.get(k) == v for k, v in key.items()) for item in exported), (
+                f"row {key} of '{name}' is missing from export section '{section}'")
+        for item in exported:  # and nobody else's rows
+            if "customer_id" in item:
+                assert item["customer_id"] == customer.id, f"section '{section}' carries another customer's row"
+    assert bystander.email not in response.text
+    assert document["customer"]["id"] == customer.id and document["customer"]["email"] == customer.email
+    assert [v["vin"] for v in document["vehicles"]] == [car.vin]
+    assert document["sessions"], "the customer's API token is linked to them through their account"
+
+
+def test_export_carries_no_secrets(make, client, session):
+    customer, me, _, _ = _linked_scene(make, client, session)
+    text = client.get("/api/me/export", headers=me.headers).text
+    assert "$argon2" not in text
+    document = json.loads(text)
+    assert "password_hash" not in document["account"]
+    for token in document["sessions"]:
+        assert "digest" not in token and "csrf_token" not in token
+    assert me.token not in text
+
+
+def test_export_is_a_json_attachment_and_is_recorded(make, client, session):
+    customer = make.customer()
+    me = make.customer_login(customer)
+    response = client.get("/api/me/export", headers=me.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    disposition = response.headers["content-disposition"]
+    assert re.fullmatch(rf'attachment; filename="forecourt-my-data-{customer.id}-\d{{8}}\.json"', disposition)
+    assert response.headers["cache-control"] == "no-store"
+    document = json.loads(response.content)
+    assert document["format"] == rights.EXPORT_FORMAT
+    requests = session.scalars(select(DataRequest).where(DataRequest.customer_id == customer.id)).all()
+    assert [r.kind for r in requests] == ["export"]
+    assert set(requests[0].report["sections"]) == set(document) - {"format", "exported_at"}
+
+
+def test_the_portal_download_is_the_same_document(make, session):
+    customer = make.customer()
+    make.vehicle(owner=customer, since=None)
+    login = make.customer_login(customer)
+    browser = browser_for(make, login)
+    response = browser.get("/me/data/export")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    document = json.loads(response.content)
+    assert document["customer"]["email"] == customer.email and len(document["vehicles"]) == 1
+
+
+def test_former_cars_are_exported_with_their_ownership_period(make, client):
+    seller, buyer = make.customer(), make.customer()
+    car = make.vehicle(owner=seller)
+    from forecourt.core.clock import now
+    from forecourt.vehicles import service as vehicles_service
+
+    vehicles_service.transfer(session=make.session, vehicle_id=car.id, customer_id=buyer.id,
+                              at=now() - timedelta(days=10))
+    document = client.get("/api/me/export", headers=make.customer_login(seller).headers).json()
+    (ownership,) = document["ownerships"]
+    assert ownership["ended_at"] is not None and document["vehicles"][0]["vin"] == car.vin
+    assert buyer.email not in json.dumps(document)
