@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import EmailStr, Field
 
+from forecourt.consent.schemas import GrantOut
 from forecourt.core.schemas import Input, Output
 from forecourt.vehicles.schemas import ServiceRecordOut, VehicleOut
 
@@ -87,14 +88,6 @@ class CustomerPage(Output):
     limit: int
     offset: int
     purpose: str
-
-
-class GrantOut(Output):
-    organization_id: int
-    purpose_code: str
-    notice_version: int
-    granted_at: datetime
-    withdrawn_at: datetime | None
 
 
 class VehicleWithOwnership(Output):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal, Role
 from forecourt.core.config import Settings
+from forecourt.core.db import transaction
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 
@@ -20,15 +21,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request owns the transaction: commit when the route returns, roll back if it raises."""
-    session = request.app.state.sessionmaker()
-    try:
+    with transaction(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
