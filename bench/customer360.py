@@ -12,6 +12,7 @@ all of them alike), each for the same customer in a round:
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from random import Random
@@ -92,7 +93,9 @@ def _log_in(base_url: str, reader: Reader, password: str) -> tuple[httpx.Client,
     _check(response, "POST /api/auth/token")
     api.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
     pages = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-    response = pages.post("/login", data={"email": reader.email, "password": password})
+    form = re.search(r'name="form_token" value="([^"]+)"', pages.get("/login").text)
+    response = pages.post("/login", data={"email": reader.email, "password": password,
+                                          "form_token": form.group(1) if form else ""})
     if response.status_code != 303 or "fc_session" not in pages.cookies:
         raise RuntimeError(f"POST /login did not start a session ({response.status_code})")
     return api, pages

@@ -134,6 +134,22 @@ class Factory:
 
 # --- additions for the access-control and security suites (additive: existing builders unchanged) ---
 
+def form_token_of(browser, page: str = "/login") -> str:
+    """The signed token a visitor's login or signup form carries (and sets the nonce cookie)."""
+    import re
+
+    html = browser.get(page).text
+    match = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert match, f"{page} has no form token"
+    return match.group(1)
+
+
+def submit_login(browser, email: str, password: str, **kwargs):
+    """POST /login the way a browser does: after loading the form."""
+    data = {"email": email, "password": password, "form_token": form_token_of(browser)} | kwargs.pop("data", {})
+    return browser.post("/login", data=data, **kwargs)
+
+
 def browser_for(factory: Factory, login: Login | None = None, *, password: str = PASSWORD):
     """A separate TestClient with its own cookie jar, logged in through the HTML form (POST /login)."""
     from fastapi.testclient import TestClient
@@ -143,8 +159,7 @@ def browser_for(factory: Factory, login: Login | None = None, *, password: str =
     browser = TestClient(factory.client.app, base_url="http://testserver",
                          client=(f"10.{i // 65000 % 250}.{i // 250 % 250}.{i % 250 + 1}", 50000))
     if login is not None:
-        response = browser.post("/login", data={"email": login.email, "password": password},
-                                follow_redirects=False)
+        response = submit_login(browser, login.email, password, follow_redirects=False)
         assert response.status_code == 303, f"cookie login failed for {login.email}: {response.status_code}"
         assert browser.cookies.get("fc_session"), "POST /login set no session cookie"
     return browser

@@ -41,7 +41,7 @@ def serve(host: str = typer.Option(None, help="Address to listen on (default fro
     host, port = host or settings.host, port or settings.port
     console.print(f"Forecourt on [bold]http://{host}:{port}[/bold]  (database: {settings.database_url})")
     uvicorn.run("forecourt.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info")
+                log_level="info", proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @app.command()

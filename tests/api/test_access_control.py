@@ -38,7 +38,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
 from tests.customers.linked import rows_linked_to
-from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of
+from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of, form_token_of
 
 CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH = (
     "customer_data", "customer_list", "self", "admin", "dealer", "public", "auth")
@@ -84,6 +84,10 @@ def _signup(w: World) -> dict:
             "last_name": "Nup"}
 
 
+def _signup_form(w: World) -> dict:
+    return _signup(w) | {"form_token": form_token_of(w.client, "/signup")}
+
+
 def _stock(w: World) -> dict:
     return {"vin": w.stock_vehicle.vin}
 
@@ -96,10 +100,12 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/auth/logout"): Rule(AUTH, anonymous=(401,)),
     ("POST", "/api/auth/signup"): Rule(AUTH, json=_signup, anonymous=(201,)),
     ("GET", "/login"): Rule(AUTH),
-    ("POST", "/login"): Rule(AUTH, form=lambda w: {"email": w.rep.email, "password": PASSWORD}, anonymous=(303,)),
+    ("POST", "/login"): Rule(AUTH, form=lambda w: {"email": w.rep.email, "password": PASSWORD,
+                                                   "form_token": form_token_of(w.client, "/login")},
+                             anonymous=(303,)),
     ("POST", "/logout"): Rule(AUTH, anonymous=(303,)),
     ("GET", "/signup"): Rule(AUTH),
-    ("POST", "/signup"): Rule(AUTH, form=_signup, anonymous=(303,)),
+    ("POST", "/signup"): Rule(AUTH, form=_signup_form, anonymous=(303,)),
     # --- public ----------------------------------------------------------------------------------
     ("GET", "/"): Rule(PUBLIC),
     ("GET", "/api/catalogue/models"): Rule(PUBLIC),
@@ -128,6 +134,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/me/consent-receipts"): Rule(SELF),
     ("GET", "/api/me/access-log"): Rule(SELF),
     ("GET", "/api/me/export"): Rule(SELF),
+    ("GET", "/api/me/export/schema"): Rule(SELF),
     ("POST", "/api/me/erase"): Rule(SELF),
     # the portal pages (cookie session; forms carry the CSRF token)
     ("GET", "/me"): Rule(SELF),

@@ -24,3 +24,13 @@ def test_an_admin_cannot_lock_themselves_out_through_the_api(make, client):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "is_active"]
     assert client.get("/api/admin/users", headers=admin.headers).status_code == 200
+
+
+def test_every_response_carries_the_security_headers(client):
+    for path in ("/login", "/api/purposes", "/no-such-page"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["x-frame-options"] == "DENY", path
+        assert "script-src 'self'" in headers["content-security-policy"], path
+    assert client.get("/api/purposes").headers["cache-control"] == "no-store"
+    assert "cache-control" not in client.get("/login").headers

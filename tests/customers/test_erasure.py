@@ -18,7 +18,7 @@ from forecourt.parties.models import AuthToken, User
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import Ownership, ServiceRecord
 from tests.customers.linked import rows_linked_to, tables_referencing_customers
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, submit_login
 
 # Tables whose rows may still name an erased customer, and why (the rest must be gone or unlinked).
 KEPT_WITH_THE_NUMBER = {
@@ -99,8 +99,7 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
     assert client.get("/api/me", headers=a_login.headers).status_code == 401
     login = client.post("/api/auth/token", json={"email": a.email or a_login.email, "password": PASSWORD})
     assert login.status_code == 422
-    assert client.post("/login", data={"email": a_login.email, "password": PASSWORD},
-                       follow_redirects=False).status_code == 400
+    assert submit_login(client, a_login.email, PASSWORD, follow_redirects=False).status_code == 400
 
     # the cars keep their books and chains of ownership, without the person
     assert session.scalar(select(func.count(Ownership.id))) == ownerships_before

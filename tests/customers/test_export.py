@@ -6,6 +6,7 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from forecourt.consent.models import DataRequest
@@ -164,3 +165,32 @@ def test_former_cars_are_exported_with_their_ownership_period(make, client):
     (ownership,) = document["ownerships"]
     assert ownership["ended_at"] is not None and document["vehicles"][0]["vin"] == car.vin
     assert buyer.email not in json.dumps(document)
+
+
+def test_the_export_matches_its_published_schema(make, client):
+    from forecourt.customers.schemas import ExportDocument
+
+    customer = make.customer()
+    make.vehicle(owner=customer)
+    me = make.customer_login(customer)
+    schema = client.get("/api/me/export/schema", headers=me.headers).json()
+    document = client.get("/api/me/export", headers=me.headers).json()
+    assert set(schema["required"]) == set(document)
+    assert schema["additionalProperties"] is False
+    ExportDocument.model_validate(document)  # raises if the document drifted from the schema
+    assert document["vehicles"][0]["vin"] and document["vehicles"][0]["ownership"]["customer_id"] == customer.id
+
+
+def test_a_section_that_drifts_from_the_schema_stops_the_export(make, session, monkeypatch):
+    import pydantic
+
+    from forecourt.customers import schemas
+
+    customer = make.customer()
+
+    class Stricter(schemas.ExportDocument):
+        newly_required_section: list[dict]
+
+    monkeypatch.setattr(rights, "ExportDocument", Stricter)
+    with pytest.raises(pydantic.ValidationError):
+        rights.export(session=session, customer_id=customer.id)

@@ -16,7 +16,7 @@ from forecourt.core.clock import frozen_at, now
 from forecourt.core.errors import Invalid, TooManyAttempts
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import AuthToken, LoginAttempt, User
-from tests.factories import PASSWORD, REAL_PASSWORD_HASHER, admin_login, browser_for, csrf_token_of
+from tests.factories import PASSWORD, REAL_PASSWORD_HASHER, admin_login, browser_for, csrf_token_of, submit_login
 
 
 def user_of(session, login) -> User:
@@ -120,8 +120,7 @@ def test_an_inactive_user_cannot_log_in_and_loses_their_tokens(make, client, ses
     refused = token_for(client, staff.email)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["msg"] == "Wrong e-mail or password."  # same words as a wrong password
-    assert client.post("/login", data={"email": staff.email, "password": PASSWORD},
-                       follow_redirects=False).status_code == 400
+    assert submit_login(client, staff.email, PASSWORD, follow_redirects=False).status_code == 400
     client.patch(f"/api/admin/users/{staff.user_id}", headers=admin.headers, json={"is_active": True})
     assert token_for(client, staff.email).status_code == 200
 
@@ -147,7 +146,7 @@ def test_failures_per_email_lock_that_email_with_429_and_retry_after(make, clien
     elsewhere = TestClient(client.app, base_url="http://testserver", client=("203.0.113.77", 4000))
     assert token_for(elsewhere, staff.email).status_code == 429
     # the HTML form says the same
-    page = elsewhere.post("/login", data={"email": staff.email, "password": PASSWORD}, follow_redirects=False)
+    page = submit_login(elsewhere, staff.email, PASSWORD, follow_redirects=False)
     assert page.status_code == 429 and "try again" in page.text.lower()
 
 
@@ -197,7 +196,7 @@ def test_a_failed_attempt_is_kept_although_the_request_fails(make, client, sessi
 def test_the_session_cookie_is_httponly_and_samesite(make):
     staff = make.staff(make.dealer())
     browser = browser_for(make)
-    response = browser.post("/login", data={"email": staff.email, "password": PASSWORD}, follow_redirects=False)
+    response = submit_login(browser, staff.email, PASSWORD, follow_redirects=False)
     cookie = response.headers["set-cookie"]
     assert "fc_session=" in cookie and "HttpOnly" in cookie and re.search("samesite=lax", cookie, re.I)
 

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, submit_login
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -42,8 +42,7 @@ def visit(app, session):
             session.commit()  # release the factories' savepoint so the app's session sees their rows
             visitor = Visitor(stack.enter_context(TestClient(app, base_url="http://testserver")))
             if email is not None:
-                response = visitor.client.post("/login", data={"email": email, "password": password},
-                                               follow_redirects=False)
+                response = submit_login(visitor.client, email, password, follow_redirects=False)
                 assert response.status_code == 303, response.text
                 visitor.get(response.headers["location"])
             return visitor

@@ -6,6 +6,7 @@ import pytest
 
 from forecourt.core.auth import Role
 from forecourt.parties import service as parties_service
+from tests.factories import submit_login
 
 
 @pytest.fixture
@@ -124,8 +125,7 @@ def test_deactivating_and_activating_a_user(make, admin, visit, session):
     assert parties_service.get_user(session=session, user_id=rep.user_id).is_active is False
     assert [e.details for e in _audit(session, "user.update", f"user:{rep.user_id}")] == [
         {"fields": ["is_active"], "is_active": False}]
-    locked_out = visit(None).client.post("/login", data={"email": rep.email, "password": "correct-horse-battery"},
-                                         follow_redirects=False)
+    locked_out = submit_login(visit(None).client, rep.email, "correct-horse-battery", follow_redirects=False)
     assert locked_out.status_code == 400
     assert admin.post(f"/admin/users/{rep.user_id}/active", {"active": "yes"}).status_code == 303
     session.expire_all()

@@ -10,6 +10,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Role
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer
+from tests.factories import submit_login
 
 
 def _driver_with_car(make):
@@ -212,8 +213,8 @@ def test_erasure_asks_first_then_erases_logs_out_and_reports(make, visit, sessio
     session.expire_all()
     assert session.get(Customer, customer.id).erased_at is not None
     assert me.client.get("/me", follow_redirects=False).headers["location"].startswith("/login")
-    assert visit(None).client.post("/login", data={"email": customer.email, "password": "correct-horse-battery"},
-                                   follow_redirects=False).status_code == 400
+    assert submit_login(visit(None).client, customer.email, "correct-horse-battery",
+                        follow_redirects=False).status_code == 400
 
 
 def test_portal_pages_do_not_exist_for_staff(make, visit):
@@ -228,3 +229,27 @@ def test_portal_pages_do_not_exist_for_staff(make, visit):
 def test_portal_sends_strangers_to_the_login(visit):
     response = visit(None).client.get("/me/privacy", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/me/privacy"
+
+
+def test_login_and_signup_forms_refuse_posts_from_other_sites(make, client):
+    """Without the signed token from our own form (what a foreign page cannot read), nothing happens."""
+    customer = make.customer()
+    make.session.commit()
+    forged = client.post("/login", data={"email": customer.email, "password": "correct-horse-battery"},
+                         follow_redirects=False)
+    assert forged.status_code == 403 and "fc_session" not in client.cookies
+    # a token read by another visitor does not match this browser's nonce
+    from fastapi.testclient import TestClient
+
+    from tests.factories import form_token_of
+
+    with TestClient(client.app, base_url="http://testserver") as other:
+        token_of_other = form_token_of(other)
+    client.get("/login")
+    replayed = client.post("/login", data={"email": customer.email, "password": "correct-horse-battery",
+                                           "form_token": token_of_other}, follow_redirects=False)
+    assert replayed.status_code == 403
+    signup = client.post("/signup", data={"email": "new@forecourt.example", "password": "long-enough-pass",
+                                          "first_name": "N", "last_name": "W"}, follow_redirects=False)
+    assert signup.status_code == 403
+    assert submit_login(client, customer.email, "correct-horse-battery", follow_redirects=False).status_code == 303

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Reverse proxies whose X-Forwarded-For is trusted, so login limits count real clients.",
+    )
     cookie_secure: bool = Field(default=False, description="Send cookies only over HTTPS.")
     session_hours: int = 12
     api_token_days: int = 30

@@ -16,6 +16,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
+from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 
@@ -71,6 +72,7 @@ def export(*, session: Session, customer_id: int) -> dict:
                                                                         limit=1_000_000)],
         "data_requests": [_plain(d) for d in data_requests],
     }
+    ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
         session=session, customer_id=customer_id, kind="export",
         report={"sections": sorted(k for k in document if k not in ("format", "exported_at"))})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from forecourt.consent.schemas import GrantOut
 from forecourt.core.schemas import Input, Output
@@ -104,3 +104,36 @@ class Customer360(Output):
     service_history: list[ServiceRecordOut]
     preferences: PreferencesOut | None
     consents: list[GrantOut]
+
+
+class ExportedVehicle(Output):
+    model_config = ConfigDict(extra="forbid")
+
+    vin: str
+    model: str
+    trim: str
+    model_year: int
+    colour: str | None
+    registration: str | None
+    ownership: dict
+
+
+class ExportDocument(Output):
+    """The shape of "download my data". Checked on every export, so a section cannot silently go
+    missing or change shape; its JSON Schema is published at /api/me/export/schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str
+    exported_at: datetime
+    customer: dict
+    preferences: dict | None
+    account: dict | None
+    sessions: list[dict]
+    vehicles: list[ExportedVehicle]
+    ownerships: list[dict]
+    service_records: list[dict]
+    consent_grants: list[dict]
+    consent_ledger: list[dict]
+    access_log: list[dict]
+    data_requests: list[dict]

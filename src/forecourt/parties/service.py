@@ -217,12 +217,13 @@ def issue_token(*, session: Session, user: User, kind: str, lifetime: timedelta)
 
 
 def resolve_token(*, session: Session, token: str, kind: str) -> tuple[User, AuthToken] | None:
-    row = session.scalars(select(AuthToken).where(AuthToken.digest == auth.token_digest(token),
-                                                  AuthToken.kind == kind)).first()
-    if row is None or row.expires_at <= now():
+    # One round trip: token, user and organization together (this runs on every request).
+    found = session.execute(select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+                            .where(AuthToken.digest == auth.token_digest(token), AuthToken.kind == kind)).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not can_log_in(user):
+    row, user = found
+    if row.expires_at <= now() or not can_log_in(user):
         return None
     return user, row
 

@@ -9,7 +9,8 @@ from forecourt.consent.schemas import AccessOut, ConsentRow, GrantIn, GrantOut, 
 from forecourt.core.errors import Invalid
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import CustomerOut, PreferencesIn, PreferencesOut, ProfileIn, VehicleWithOwnership
+from forecourt.customers.schemas import (CustomerOut, ExportDocument, PreferencesIn, PreferencesOut, ProfileIn,
+                                          VehicleWithOwnership)
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import ServiceDealerIn, ServiceRecordOut, VehicleOut
@@ -95,6 +96,12 @@ def who_looked(me: Me, session: DbSession, limit: int = 200, offset: int = 0):
 @router.get("/export")
 def download_my_data(me: Me, session: DbSession) -> Response:
     return export_response(rights.export(session=session, customer_id=me.customer_id), me.customer_id)
+
+
+@router.get("/export/schema")
+def export_schema(me: Me) -> dict:
+    """The JSON Schema every export conforms to, for tools that read it."""
+    return ExportDocument.model_json_schema()
 
 
 @router.post("/erase")

@@ -12,6 +12,7 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import check_password
 from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address
+from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -35,17 +36,18 @@ def front_door(request: Request, principal: MaybePrincipal):
 def login_page(request: Request, principal: MaybePrincipal, next: str | None = None):
     if principal is not None:
         return redirect(_safe_next(next) or home_for(principal))
-    return render(request, "login.html", next=_safe_next(next) or "")
+    return _guarded(request, "login.html", next=_safe_next(next) or "")
 
 
 @router.post("/login")
 def login(request: Request, session: DbSession, settings: AppSettings, email: str = Form(""),
-          password: str = Form(""), next: str = Form("")):
+          password: str = Form(""), next: str = Form(""), form_token: str = Form("")):
+    form_guard.check(request, form_token)
     try:
         user = check_password(session, settings, email, password, client_address(request))
     except (Invalid, TooManyAttempts) as error:
         message = str(error) if isinstance(error, TooManyAttempts) else error.message
-        return render(request, "login.html", status_code=400 if isinstance(error, Invalid) else 429,
+        return _guarded(request, "login.html", status_code=400 if isinstance(error, Invalid) else 429,
                       error=message, email=email, next=_safe_next(next) or "")
     token, row = parties_service.issue_token(session=session, user=user, kind="session",
                                              lifetime=timedelta(hours=settings.session_hours))
@@ -67,12 +69,14 @@ def logout(request: Request, session: DbSession, principal: MaybePrincipal):
 
 @router.get("/signup")
 def signup_page(request: Request):
-    return render(request, "signup.html", values={}, errors={})
+    return _guarded(request, "signup.html", values={}, errors={})
 
 
 @router.post("/signup")
 def sign_up(request: Request, session: DbSession, email: str = Form(""), password: str = Form(""),
-            first_name: str = Form(""), last_name: str = Form(""), city: str = Form("")):
+            first_name: str = Form(""), last_name: str = Form(""), city: str = Form(""),
+            form_token: str = Form("")):
+    form_guard.check(request, form_token)
     values = dict(email=email, first_name=first_name, last_name=last_name, city=city)
     errors = {}
     if "@" not in email:
@@ -91,4 +95,11 @@ def sign_up(request: Request, session: DbSession, email: str = Form(""), passwor
             return redirect("/login?flash=Your+account+is+ready.+Please+log+in.")
         except (Invalid, Conflict) as error:
             errors[error.field or "email"] = error.message
-    return render(request, "signup.html", status_code=422, values=values, errors=errors)
+    return _guarded(request, "signup.html", status_code=422, values=values, errors=errors)
+
+
+def _guarded(request: Request, template: str, status_code: int = 200, **context):
+    """Render a form for visitors without a session, with its CSRF nonce cookie and signed token."""
+    nonce, signed = form_guard.form_token(request)
+    response = render(request, template, status_code=status_code, form_token=signed, **context)
+    return form_guard.attach(request, response, nonce)
