@@ -1,0 +1,1 @@
+"""Connected vehicles: decoders, ingest, signal store, twin."""

@@ -1,0 +1,1 @@
+"""Decoders turn bytes or parameters from one protocol into ``Reading``s, or raise ``DecodeError``."""
