@@ -63,5 +63,83 @@ def demo(customers: int = typer.Option(2000, min=10, help="How many customers to
         raise typer.Exit(code=1) from None
 
 
+@app.command()
+def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to take vehicle telemetry from"),
+           client_id: str = typer.Option("forecourt-ingest", help="MQTT client id; keep it stable: the broker "
+                                                                  "holds this worker's unacknowledged messages"),
+           shared_group: str = typer.Option(None, help="Share the subscription with other workers "
+                                                       "($share/GROUP/...)"),
+           batch_size: int = typer.Option(2000, min=1, help="Messages per transaction at most"),
+           teltonika: str = typer.Option(None, help="Also listen for Teltonika trackers on HOST:PORT "
+                                                    "(e.g. 0.0.0.0:5027)")) -> None:
+    """Run the ingest worker: MQTT QoS 1 in, committed samples and twin out, then PUBACK.
+
+    Pass --mqtt none to run only the Teltonika listener."""
+    import logging
+    import signal
+    import threading
+
+    from forecourt.bootstrap import prepare_database
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.telematics.insights import Refresher
+    from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    prepare_database(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    if teltonika:
+        _listen_for_trackers(teltonika, sessions, stop)
+    if mqtt.lower() == "none":
+        stop.wait()
+        return
+    refresher = Refresher(sessions)
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(mqtt), client_id=client_id, shared_group=shared_group,
+                              sessions=sessions, batch_size=batch_size, after_commit=refresher.after_batch)
+    console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
+    stats = worker.run(stop)
+    refresher.flush()
+    console.print(f"Stopped after {stats.messages:,} messages: {stats.stored:,} readings stored, "
+                  f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected.")
+
+
+@app.command()
+def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_RETENTION_DAYS")) -> None:
+    """Delete raw positions (and the routes drawn from them) older than the retention setting."""
+    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.telematics import service as telematics_service
+
+    settings = get_settings()
+    keep = days or settings.position_retention_days
+    with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
+        removed = telematics_service.prune_positions(session=session, older_than_days=keep)
+    console.print(f"Kept {keep} days: removed {removed['positions']:,} positions and {removed['routes']:,} routes.")
+
+
+def _listen_for_trackers(address: str, sessions, stop) -> None:
+    """The Teltonika listener runs its own event loop in a thread beside the MQTT worker."""
+    import asyncio
+    import threading
+
+    from forecourt.telematics.listeners.teltonika import TeltonikaListener
+
+    host, _, port = address.rpartition(":")
+    from forecourt.telematics.insights import Refresher
+
+    listener = TeltonikaListener(sessions=sessions, after_commit=Refresher(sessions).after_batch)
+
+    async def main() -> None:
+        server = await listener.serve(host or "0.0.0.0", int(port))
+        console.print(f"Listening for Teltonika trackers on {host or '0.0.0.0'}:{port}")
+        async with server:
+            while not stop.is_set():
+                await asyncio.sleep(0.5)
+
+    threading.Thread(target=lambda: asyncio.run(main()), daemon=True, name="teltonika").start()
+
+
 if __name__ == "__main__":
     app()

@@ -115,6 +115,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/purposes"): Rule(PUBLIC),
     ("GET", "/api/notices/current"): Rule(PUBLIC),
     ("GET", "/api/health"): Rule(PUBLIC),
+    # Devices: an embedded car proves itself with its device secret; a phone's id is its credential.
+    ("POST", "/api/telemetry/{vin}"): Rule(AUTH, json=lambda w: {"timestamp": 1763625600, "Vehicle.Speed": 42.0},
+                                          anonymous=(401,)),
+    ("GET", "/osmand"): Rule(PUBLIC, anonymous=(400,)),
+    ("POST", "/osmand"): Rule(PUBLIC, anonymous=(400,)),
     # FastAPI's own documentation (hidden from the schema, found through app.routes)
     ("GET", "/openapi.json"): Rule(PUBLIC),
     ("GET", "/docs"): Rule(PUBLIC),

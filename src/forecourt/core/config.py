@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     api_token_days: int = 30
     login_max_failures: int = Field(default=5, description="Failed logins per e-mail or address per window.")
     login_window_seconds: int = 900
+    position_retention_days: int = Field(default=90, ge=1, description="Raw positions older than this are deleted.")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 

@@ -18,6 +18,7 @@ from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
+from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
 EXPORT_FORMAT = "forecourt-export/1"
@@ -71,6 +72,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "access_log": [_plain(a) for a in consent_service.access_log_of(session=session, customer_id=customer_id,
                                                                         limit=1_000_000)],
         "data_requests": [_plain(d) for d in data_requests],
+        "telemetry": telematics_service.telemetry_of_owner(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -110,6 +112,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     if account is not None:
         parties_service.close_account(session=session, user_id=account.id)
         removed["account"] = 1
+    telemetry = telematics_service.erase_owner_telemetry(session=session, customer_id=customer_id)
+    removed |= {f"telemetry_{name}": count for name, count in telemetry.items()}
     unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
     for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):
         setattr(customer, column, None)

@@ -137,3 +137,4 @@ class ExportDocument(Output):
     consent_ledger: list[dict]
     access_log: list[dict]
     data_requests: list[dict]
+    telemetry: dict[str, list[dict]]

@@ -1,0 +1,383 @@
+"""Vehicle health from the live twin: fault codes, the 12 V battery, tyres and the next service.
+
+``health_of`` judges a car from the latest value of each signal, so a page always shows the
+present state. ``refresh_health`` compares that judgement with the last one stored for the car
+and announces each change exactly once (a fault that is reported again on every message must
+not open a service proposal every time). The announcement travels in the same transaction as the
+stored state, so a rolled-back batch announces nothing and the next one announces it again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from forecourt.core import events
+from forecourt.core.clock import now
+from forecourt.telematics import dtc
+from forecourt.telematics.models import Device, HealthState, TwinSignal
+from forecourt.vehicles import service as vehicles_service
+
+DTC_PATHS = ("Vehicle.Diagnostics.DTCList", "Vehicle.OBD.DTCList")
+VOLTAGE, SYSTEM_STATE = "Vehicle.LowVoltageBattery.CurrentVoltage", "Vehicle.LowVoltageSystemState"
+ODOMETER = "Vehicle.TraveledDistance"  # metres
+SERVICE_DUE, DISTANCE_TO_SERVICE, TIME_TO_SERVICE = (
+    "Vehicle.Service.IsServiceDue", "Vehicle.Service.DistanceToService", "Vehicle.Service.TimeToService")
+_TYRE = re.compile(r"^Vehicle\.Chassis\.Axle\.Row(\d+)\.Wheel\.(Left|Right)\.Tire\.(Pressure|IsPressureLow)$")
+
+# A resting lead-acid battery below ~11.8 V is largely discharged and below ~11 V may not start the car.
+BATTERY_LOW_V, BATTERY_CRITICAL_V = 11.8, 11.0
+# With the engine (or an EV's DC-DC converter) running the battery should be charging at ~13.5-14.5 V.
+BATTERY_NOT_CHARGING_V = 12.6
+TYRE_LOW_KPA = 200.0
+SERVICE_SOON_KM, SERVICE_SOON_DAYS = 1500, 30
+
+
+@dataclass(frozen=True)
+class ServiceInterval:
+    km: int
+    days: int
+
+
+# For cars that do not report their own service need. Keyed by propulsion; a model with its own
+# schedule is added here. Every model today follows the default.
+DEFAULT_INTERVAL = ServiceInterval(km=30_000, days=730)
+SERVICE_INTERVALS: dict[str, ServiceInterval] = {}
+
+STATUSES = ("ok", "info", "service_soon", "stop_safely")
+_RANK = {"ok": 0, "unknown": 0, "due": 1, "low": 1, "overdue": 2, "critical": 2}
+
+
+# --- events --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DtcAppeared:
+    vehicle_id: int
+    code: str
+    description: str
+    severity: str
+    needs_workshop: bool
+
+
+@dataclass(frozen=True)
+class DtcCleared:
+    vehicle_id: int
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class BatteryLow:
+    vehicle_id: int
+    voltage: float
+    level: str  # low | critical
+
+
+@dataclass(frozen=True)
+class TyrePressureLow:
+    vehicle_id: int
+    wheels: tuple[str, ...]  # the wheels that newly became low, e.g. ("front left",)
+    lowest_kpa: float | None  # of those wheels, when the car reports pressures
+
+
+@dataclass(frozen=True)
+class ServiceDue:
+    vehicle_id: int
+    level: str  # due | overdue
+    reason: str
+
+
+# --- the judgement -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatteryHealth:
+    level: str  # ok | low | critical | unknown
+    voltage: float | None
+    engine_running: bool | None
+    text: str
+
+
+@dataclass(frozen=True)
+class TyreHealth:
+    level: str  # ok | low | unknown
+    low_wheels: tuple[str, ...]
+    pressures_kpa: dict[str, float]
+    text: str
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    level: str  # ok | due | overdue | unknown
+    basis: str  # car (it reports its own need) | rule (interval since the last service) | none
+    km_left: float | None
+    days_left: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class VehicleHealth:
+    vehicle_id: int
+    status: str  # ok | info | service_soon | stop_safely
+    dtcs: tuple[dtc.TroubleCode, ...]
+    battery: BatteryHealth
+    tyres: TyreHealth
+    service: ServiceHealth
+    summary: str
+    reported_at: datetime | None  # the newest twin value this judgement rests on
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def battery_of(twin: dict[str, object]) -> BatteryHealth:
+    voltage = _number(twin.get(VOLTAGE))
+    state = str(twin.get(SYSTEM_STATE) or "").upper()
+    running = True if state == "ON" else False if state in ("OFF", "LOCK", "ACC") else None
+    if voltage is None:
+        return BatteryHealth("unknown", None, running, "The car has not reported its 12 V battery.")
+    if state == "START":  # cranking pulls the voltage down for a moment; it says nothing about the battery
+        return BatteryHealth("unknown", voltage, None, f"{voltage:.1f} V while starting the engine.")
+    if voltage < BATTERY_CRITICAL_V:
+        return BatteryHealth("critical", voltage, running,
+                             f"12 V battery critically low ({voltage:.1f} V): the car may not start.")
+    if voltage < BATTERY_LOW_V:
+        return BatteryHealth("low", voltage, running,
+                             f"12 V battery low ({voltage:.1f} V): drive for 30 minutes or charge it.")
+    if running and voltage < BATTERY_NOT_CHARGING_V:
+        return BatteryHealth("low", voltage, running, f"12 V battery not charging while the engine runs "
+                             f"({voltage:.1f} V): the alternator or battery may be failing.")
+    return BatteryHealth("ok", voltage, running, f"12 V battery fine ({voltage:.1f} V).")
+
+
+def _wheel_name(row: str, side: str) -> str:
+    axle = {"1": "front", "2": "rear"}.get(row, f"axle {row}")
+    return f"{axle} {side.lower()}"
+
+
+def tyres_of(twin: dict[str, object]) -> TyreHealth:
+    pressures: dict[str, float] = {}
+    flagged: set[str] = set()
+    seen = False
+    for path, value in twin.items():
+        match = _TYRE.match(path)
+        if not match:
+            continue
+        seen = True
+        wheel = _wheel_name(match.group(1), match.group(2))
+        if match.group(3) == "Pressure" and _number(value) is not None:
+            pressures[wheel] = float(value)
+        elif match.group(3) == "IsPressureLow" and value is True:
+            flagged.add(wheel)
+    if not seen:
+        return TyreHealth("unknown", (), {}, "The car has not reported its tyre pressures.")
+    low = tuple(sorted(flagged | {w for w, kpa in pressures.items() if kpa < TYRE_LOW_KPA}))
+    if not low:
+        return TyreHealth("ok", (), pressures, "Tyre pressures fine.")
+    details = ", ".join(f"{w} ({pressures[w]:.0f} kPa)" if w in pressures else w for w in low)
+    return TyreHealth("low", low, pressures, f"Low tyre pressure: {details}. Check and inflate the tyres.")
+
+
+def _service_from_car(twin: dict[str, object]) -> ServiceHealth | None:
+    flag = twin.get(SERVICE_DUE)
+    km_left, seconds_left = _number(twin.get(DISTANCE_TO_SERVICE)), _number(twin.get(TIME_TO_SERVICE))
+    if flag is None and km_left is None and seconds_left is None:
+        return None
+    days_left = int(seconds_left // 86400) if seconds_left is not None else None
+    return _service_level("car", km_left, days_left, flag is True, "as the car reports")
+
+
+def _service_level(basis: str, km_left: float | None, days_left: int | None, flagged: bool,
+                   why: str) -> ServiceHealth:
+    late, left = [], []
+    if km_left is not None:
+        (late if km_left < 0 else left).append(f"{abs(km_left):,.0f} km")
+    if days_left is not None:
+        (late if days_left < 0 else left).append(f"{abs(days_left)} days")
+    if late:
+        return ServiceHealth("overdue", basis, km_left, days_left, f"Service overdue by {' and '.join(late)} ({why}).")
+    left = " or ".join(left)
+    if flagged or (km_left is not None and km_left <= SERVICE_SOON_KM) or (
+            days_left is not None and days_left <= SERVICE_SOON_DAYS):
+        text = f"Service due ({left} left, {why})." if left else f"Service due ({why})."
+        return ServiceHealth("due", basis, km_left, days_left, text)
+    text = f"Next service in {left} ({why})." if left else "No service needed yet."
+    return ServiceHealth("ok", basis, km_left, days_left, text)
+
+
+def interval_for(propulsion: str) -> ServiceInterval:
+    return SERVICE_INTERVALS.get(propulsion, DEFAULT_INTERVAL)
+
+
+def _service_by_rule(session: Session, vehicle_id: int, twin: dict[str, object], history: list) -> ServiceHealth:
+    vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    interval = interval_for(vehicle.propulsion)
+    odometer_m = _number(twin.get(ODOMETER))
+    if history:
+        last = history[0]  # newest first
+        since_day, since_km = last.performed_on, float(last.odometer_km)
+        why = f"every {interval.km:,} km or {interval.days // 365} years; last service " \
+              f"{since_day.isoformat()} at {last.odometer_km:,} km"
+    else:
+        owned = vehicles_service.ownership_history(session=session, vehicle_id=vehicle_id)
+        since_day = vehicle.production_date or (owned[0].started_at.date() if owned else vehicle.created_at.date())
+        since_km = 0.0
+        why = f"every {interval.km:,} km or {interval.days // 365} years; no service recorded since " \
+              f"{since_day.isoformat()}"
+    today: date = now().date()
+    days_left = interval.days - (today - since_day).days
+    km_left = interval.km - (odometer_m / 1000 - since_km) if odometer_m is not None else None
+    return _service_level("rule", km_left, days_left, False, why)
+
+
+def _status(dtcs, battery: BatteryHealth, tyres: TyreHealth, service: ServiceHealth) -> str:
+    if any(c.severity is dtc.Severity.STOP_SAFELY for c in dtcs):
+        return "stop_safely"
+    if (any(c.severity is dtc.Severity.SERVICE_SOON for c in dtcs) or battery.level in ("low", "critical")
+            or tyres.level == "low" or service.level in ("due", "overdue")):
+        return "service_soon"
+    return "info" if dtcs else "ok"
+
+
+def _summary(status: str, dtcs, battery: BatteryHealth, tyres: TyreHealth, service: ServiceHealth) -> str:
+    ordered = sorted(dtcs, key=lambda c: -c.severity.rank)
+    lines = [f"{c.description} ({c.code})." for c in ordered]
+    lines += [h.text for h in (battery, tyres) if h.level in ("low", "critical")]
+    if service.level in ("due", "overdue"):
+        lines.append(service.text)
+    lead = {"ok": "All good: nothing needs your attention.",
+            "info": "Nothing urgent:",
+            "service_soon": "Book a workshop visit soon:",
+            "stop_safely": "Stop when it is safe and do not drive on:"}[status]
+    return " ".join([lead, *lines]) if lines else lead
+
+
+def _twins(session: Session, vehicle_ids: list[int]) -> dict[int, dict[str, tuple[object, datetime]]]:
+    twins: dict[int, dict[str, tuple[object, datetime]]] = {v: {} for v in vehicle_ids}
+    for chunk_start in range(0, len(vehicle_ids), 500):
+        chunk = vehicle_ids[chunk_start:chunk_start + 500]
+        for vehicle_id, path, value, at in session.execute(
+                select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value, TwinSignal.measured_at)
+                .where(TwinSignal.vehicle_id.in_(chunk))):
+            twins[vehicle_id][path] = (value, at)
+    return twins
+
+
+def _judge(session: Session, vehicle_id: int, twin: dict[str, tuple[object, datetime]], history: list) -> VehicleHealth:
+    values = {path: value for path, (value, _) in twin.items()}
+    codes = sorted({code for path in DTC_PATHS for code in dtc.parse_list(values.get(path))})
+    dtcs = tuple(dtc.describe(code) for code in codes)
+    battery, tyres = battery_of(values), tyres_of(values)
+    service = _service_from_car(values) or _service_by_rule(session, vehicle_id, values, history)
+    status = _status(dtcs, battery, tyres, service)
+    reported = max((at for _, at in twin.values()), default=None)
+    return VehicleHealth(vehicle_id, status, dtcs, battery, tyres, service,
+                         _summary(status, dtcs, battery, tyres, service), reported)
+
+
+def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
+    """The car's health now, from the twin (nothing is stored or announced)."""
+    vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    history = vehicles_service.service_history(session=session, vehicle_id=vehicle_id)
+    return _judge(session, vehicle_id, _twins(session, [vehicle_id])[vehicle_id], history)
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
+    """Judge each car, store the judgement, and announce what changed since the last one."""
+    ids = sorted(set(vehicle_ids))
+    twins = _twins(session, ids)
+    histories = vehicles_service.service_histories(session=session, vehicle_ids=ids)
+    states = {s.vehicle_id: s for s in session.scalars(
+        select(HealthState).where(HealthState.vehicle_id.in_(ids)).with_for_update())} if ids else {}
+    judged = []
+    for vehicle_id in ids:
+        health = _judge(session, vehicle_id, twins[vehicle_id], histories[vehicle_id])
+        state = states.get(vehicle_id)
+        if state is None:
+            state = HealthState(vehicle_id=vehicle_id, dtc_codes=[], battery="unknown", low_tyres=[],
+                                service="unknown")
+            session.add(state)
+        _announce_changes(session, state, health)
+        state.status, state.summary, state.checked_at = health.status, health.summary, now()
+        judged.append(health)
+    session.flush()
+    return judged
+
+
+def _rises(previous: str, current: str) -> bool:
+    return current != "unknown" and _RANK[current] > _RANK.get(previous, 0)
+
+
+def _announce_changes(session: Session, state: HealthState, health: VehicleHealth) -> None:
+    vehicle_id = health.vehicle_id
+    before, after = set(state.dtc_codes or []), {c.code: c for c in health.dtcs}
+    for code in sorted(after.keys() - before):
+        c = after[code]
+        events.publish(session, DtcAppeared(vehicle_id, code, c.description, c.severity.value, c.needs_workshop))
+    for code in sorted(before - after.keys()):
+        events.publish(session, DtcCleared(vehicle_id, code, dtc.describe(code).description))
+    state.dtc_codes = sorted(after)
+
+    battery = health.battery
+    if _rises(state.battery, battery.level):
+        events.publish(session, BatteryLow(vehicle_id, battery.voltage, battery.level))
+    if battery.level != "unknown":  # a reading while cranking neither raises nor clears an alarm
+        state.battery = battery.level
+
+    tyres = health.tyres
+    if tyres.level != "unknown":
+        newly_low = tuple(sorted(set(tyres.low_wheels) - set(state.low_tyres or [])))
+        if newly_low:
+            lowest = min((tyres.pressures_kpa[w] for w in newly_low if w in tyres.pressures_kpa), default=None)
+            events.publish(session, TyrePressureLow(vehicle_id, newly_low, lowest))
+        state.low_tyres = list(tyres.low_wheels)
+
+    service = health.service
+    if _rises(state.service, service.level):
+        events.publish(session, ServiceDue(vehicle_id, service.level, service.text))
+    if service.level != "unknown":
+        state.service = service.level
+
+
+# --- the carmaker's view -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FleetVehicle:
+    vehicle_id: int
+    vin: str
+    title: str
+    status: str
+    summary: str
+    checked_at: datetime
+
+
+@dataclass(frozen=True)
+class FleetHealth:
+    counts: dict[str, int]  # every status, plus "unknown": reporting cars not judged yet
+    needing_attention: list[FleetVehicle]  # stop_safely first, then service_soon; newest first
+
+
+def fleet_health(*, session: Session, limit: int = 100) -> FleetHealth:
+    """Counts per status and the cars that need attention, from the stored judgements (no twin replay)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update(dict(session.execute(select(HealthState.status, func.count()).group_by(HealthState.status)).all()))
+    judged = select(HealthState.vehicle_id)
+    counts["unknown"] = session.scalar(
+        select(func.count(func.distinct(Device.vehicle_id))).where(Device.is_active.is_(True),
+                                                                   Device.vehicle_id.not_in(judged))) or 0
+    rows = session.scalars(select(HealthState).where(HealthState.status.in_(("stop_safely", "service_soon")))
+                           .order_by(case((HealthState.status == "stop_safely", 0), else_=1),
+                                     HealthState.checked_at.desc(),
+                                     HealthState.vehicle_id).limit(limit))
+    attention = []
+    for state in rows:
+        vehicle = vehicles_service.get(session=session, vehicle_id=state.vehicle_id)
+        attention.append(FleetVehicle(state.vehicle_id, vehicle.vin, vehicle.title, state.status, state.summary,
+                                      state.checked_at))
+    return FleetHealth(counts, attention)

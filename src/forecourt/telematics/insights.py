@@ -1,0 +1,68 @@
+"""Keeping trips and vehicle health current after each committed ingest batch.
+
+Listeners hand over the cars a batch touched. Health only reads the twin, so it is judged at most
+every few seconds per car; trips re-read the open trip's readings, so they are rebuilt less often.
+Both run in their own transaction after the batch is committed (and acknowledged), so a slow
+refresh never delays an acknowledgement, and events they raise are delivered after their commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from forecourt.core.db import transaction
+from forecourt.telematics import health, trips
+
+log = logging.getLogger(__name__)
+
+
+class Refresher:
+    def __init__(self, sessions: sessionmaker[Session], *, health_every: float = 5.0, trips_every: float = 30.0,
+                 clock=time.monotonic):
+        self.sessions = sessions
+        self.health_every, self.trips_every, self.clock = health_every, trips_every, clock
+        self._health_at: dict[int, float] = {}
+        self._trips_at: dict[int, float] = {}
+        self._pending_trips: set[int] = set()
+
+    def _due(self, seen: dict[int, float], vehicle_ids: Iterable[int], every: float) -> list[int]:
+        moment = self.clock()
+        due = [v for v in vehicle_ids if moment - seen.get(v, float("-inf")) >= every]
+        for vehicle_id in due:
+            seen[vehicle_id] = moment
+        return due
+
+    def after_batch(self, vehicle_ids: Iterable[int]) -> None:
+        ids = set(vehicle_ids)
+        self._pending_trips |= ids
+        due_health = self._due(self._health_at, ids, self.health_every)
+        due_trips = self._due(self._trips_at, self._pending_trips, self.trips_every)
+        self._pending_trips -= set(due_trips)
+        try:
+            if due_health:
+                with transaction(self.sessions) as session:
+                    health.refresh_health(session=session, vehicle_ids=due_health)
+            if due_trips:
+                with transaction(self.sessions) as session:
+                    trips.refresh(session=session, vehicle_ids=due_trips)
+        except Exception:  # derived data: the next batch tries again; stored readings are safe
+            log.exception("refreshing trips or health failed")
+
+    def flush(self) -> None:
+        """Rebuild whatever is still pending (on shutdown, and in tests)."""
+        if self._pending_trips:
+            with transaction(self.sessions) as session:
+                trips.refresh(session=session, vehicle_ids=self._pending_trips)
+            self._pending_trips.clear()
+
+
+def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:
+    """The same, inside the caller's transaction: for HTTP requests, which report one car at a time."""
+    ids = sorted(set(vehicle_ids))
+    if ids:
+        health.refresh_health(session=session, vehicle_ids=ids)
+        trips.refresh(session=session, vehicle_ids=ids)

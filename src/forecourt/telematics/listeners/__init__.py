@@ -1,0 +1,1 @@
+"""Listeners: the processes that speak each protocol, commit through the pipeline, then acknowledge."""

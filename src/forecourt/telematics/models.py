@@ -1,0 +1,163 @@
+"""Devices, the exactly-once message ledger, samples, positions, vehicle events and the live twin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forecourt.core.clock import now
+from forecourt.core.db import Base, UTCDateTime
+
+
+class Device(Base):
+    """Something that reports for a car: its embedded unit, its owner's phone, an aftermarket tracker."""
+
+    __tablename__ = "telematics_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # embedded | phone | tracker
+    identifier: Mapped[str] = mapped_column(String(64))  # VIN, phone id or IMEI
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    secret_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the device's random secret
+    label: Mapped[str | None] = mapped_column(String(100))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("kind", "identifier"),)
+
+
+class ReceivedMessage(Base):
+    """Every stored reading's key: a redelivered or resent message finds its key and is stored once."""
+
+    __tablename__ = "telematics_received"
+
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Sample(Base):
+    """One VSS signal value at one moment (positions live in ``telematics_positions``)."""
+
+    __tablename__ = "telematics_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    path: Mapped[str] = mapped_column(String(160))
+    value: Mapped[object] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_telematics_samples_vehicle_time", "vehicle_id", "measured_at"),
+                      Index("ix_telematics_samples_vehicle_path_time", "vehicle_id", "path", "measured_at"))
+
+
+class Position(Base):
+    """Where the car was. Stored only while the owner allows location services; pruned by retention."""
+
+    __tablename__ = "telematics_positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
+    heading: Mapped[float | None] = mapped_column(Float)
+    altitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(12))
+
+    __table_args__ = (Index("ix_telematics_positions_vehicle_time", "vehicle_id", "measured_at"),)
+
+
+class VehicleEventRecord(Base):
+    """SOS, crash, tow, power cut, harsh driving, ignition: with the position, always kept for SOS and crash."""
+
+    __tablename__ = "telematics_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(12))
+    message_key: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_telematics_events_vehicle_time", "vehicle_id", "measured_at"),)
+
+
+class TwinSignal(Base):
+    """The latest value of every signal per vehicle: the live twin."""
+
+    __tablename__ = "telematics_twin"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(160), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rejection(Base):
+    """A message that could not be stored, why, and a bounded excerpt of it (counted, never silent)."""
+
+    __tablename__ = "telematics_rejections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # mqtt | http | osmand | teltonika
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+
+class Trip(Base):
+    """One drive, from ignition or first movement to ignition off or a long stop.
+
+    Derived from positions, samples and events, and kept so the vehicle page and the driving score
+    read a car's trips without replaying its raw telemetry; only the latest trip is ever rebuilt.
+    """
+
+    __tablename__ = "telematics_trips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last moment seen so far while open
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    end_reason: Mapped[str] = mapped_column(String(16))  # ignition_off | stopped | open
+    start_latitude: Mapped[float | None] = mapped_column(Float)
+    start_longitude: Mapped[float | None] = mapped_column(Float)
+    end_latitude: Mapped[float | None] = mapped_column(Float)
+    end_longitude: Mapped[float | None] = mapped_column(Float)
+    distance_km: Mapped[float] = mapped_column(Float, default=0.0)
+    distance_source: Mapped[str] = mapped_column(String(12))  # odometer | gps | speed
+    max_speed_kmh: Mapped[float | None] = mapped_column(Float)
+    avg_speed_kmh: Mapped[float | None] = mapped_column(Float)
+    route: Mapped[list] = mapped_column(JSON, default=list)  # [[lat, lon], ...], simplified
+    driving_facts: Mapped[dict | None] = mapped_column(JSON)  # the score's inputs, cleared when the trip changes
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (UniqueConstraint("vehicle_id", "started_at"),)
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class HealthState(Base):
+    """The health each car was last judged to be in, so every change is announced exactly once."""
+
+    __tablename__ = "telematics_health"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # ok | info | service_soon | stop_safely
+    dtc_codes: Mapped[list] = mapped_column(JSON, default=list)
+    battery: Mapped[str] = mapped_column(String(12))  # ok | low | critical | unknown
+    low_tyres: Mapped[list] = mapped_column(JSON, default=list)
+    service: Mapped[str] = mapped_column(String(12))  # ok | due | overdue | unknown
+    summary: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

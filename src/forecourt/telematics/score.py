@@ -1,0 +1,255 @@
+"""The driving score: 0-100 per trip and over the last 30 days, each point lost explained.
+
+A score a driver cannot understand cannot change how they drive, and an insurer's discount
+resting on it would be arbitrary, so every factor carries a sentence with its own numbers.
+Harsh manoeuvres are counted per 100 km so a long commute is not punished for its length; the
+rolling score adds up the counts and distances of all trips before dividing, so one short trip
+with one hard stop does not swing a month.
+
+Speeding is time above one global threshold, 130 km/h: Forecourt knows no road's speed limit
+(that needs map matching against road data), so it cannot tell 60 in a 30 zone from 60 on a
+country road. Night is 23:00-05:00 in Europe/Berlin, where the network's drivers live.
+
+The score is personal data. An insurer reads it only through ``score_for_insurer``, which opens
+the consent door for the car's current owner; the rolling score counts only trips since that
+owner bought the car.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.consent import service as consent_service
+from forecourt.core.auth import Principal
+from forecourt.core.clock import now
+from forecourt.core.errors import NotFound
+from forecourt.telematics import trips as trips_service
+from forecourt.telematics.models import Sample, Trip, VehicleEventRecord
+from forecourt.telematics.readings import VehicleEvent
+from forecourt.vehicles import service as vehicles_service
+
+LOCAL_TIME = ZoneInfo("Europe/Berlin")
+NIGHT_FROM, NIGHT_UNTIL = 23, 5  # local hours
+BRAKING_MS2, ACCELERATION_MS2, CORNERING_MS2 = -3.5, 3.0, 4.0
+LONGITUDINAL, LATERAL = "Vehicle.Acceleration.Longitudinal", "Vehicle.Acceleration.Lateral"
+SPEEDING_KMH = 130.0
+EPISODE_GAP = timedelta(seconds=3)  # readings closer than this belong to one manoeuvre
+SMOOTH_PER_100KM = 0.5
+CAREFUL_SPEEDING_SHARE = 0.01
+MIN_DISTANCE_KM = 1.0  # below this there is too little driving to judge
+FACTS_VERSION = 1
+
+# name: (label, singular, plural, points per event per 100 km, most points lost)
+MANOEUVRES = {
+    "harsh_braking": ("Harsh braking", "harsh braking", "harsh brakings", 5.0, 25.0),
+    "harsh_acceleration": ("Harsh acceleration", "harsh acceleration", "harsh accelerations", 4.0, 20.0),
+    "harsh_cornering": ("Harsh cornering", "corner taken too fast", "corners taken too fast", 4.0, 20.0),
+}
+SPEEDING_POINTS_PER_PERCENT, SPEEDING_MAX = 1.0, 25.0
+NIGHT_POINTS_PER_PERCENT, NIGHT_MAX = 0.1, 10.0
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str  # harsh_braking | harsh_acceleration | harsh_cornering | speeding | night_driving
+    label: str
+    amount: float  # events per 100 km, or share of driving time (0-1)
+    count: int | None  # events, or None for time shares
+    penalty: float  # points lost
+    explanation: str
+
+
+@dataclass(frozen=True)
+class TripScore:
+    trip_id: int
+    vehicle_id: int
+    score: int | None  # None: too short to judge
+    distance_km: float
+    factors: tuple[Factor, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
+class DrivingScore:
+    vehicle_id: int
+    score: int | None
+    since: datetime
+    until: datetime
+    trips: int
+    distance_km: float
+    driving_s: float
+    factors: tuple[Factor, ...]
+    summary: str
+
+
+# --- facts from telemetry ------------------------------------------------------------------------
+
+def _episodes(moments: list[datetime]) -> int:
+    count, last = 0, None
+    for at in sorted(moments):
+        if last is None or at - last > EPISODE_GAP:
+            count += 1
+        last = at
+    return count
+
+
+def _is_night(moment: datetime) -> bool:
+    hour = moment.astimezone(LOCAL_TIME).hour
+    return hour >= NIGHT_FROM or hour < NIGHT_UNTIL
+
+
+def _measure(session: Session, trip: Trip) -> dict:
+    start, end = trip.started_at, trip.ended_at
+    moments: dict[str, list[datetime]] = {name: [] for name in MANOEUVRES}
+    for kind, at in session.execute(select(VehicleEventRecord.kind, VehicleEventRecord.measured_at).where(
+            VehicleEventRecord.vehicle_id == trip.vehicle_id, VehicleEventRecord.measured_at.between(start, end),
+            VehicleEventRecord.kind.in_([VehicleEvent(name).value for name in MANOEUVRES]))):
+        moments[kind].append(at)
+    for path, at, value in session.execute(select(Sample.path, Sample.measured_at, Sample.value).where(
+            Sample.vehicle_id == trip.vehicle_id, Sample.measured_at.between(start, end),
+            Sample.path.in_((LONGITUDINAL, LATERAL)))):
+        if not isinstance(value, int | float):
+            continue
+        if path == LONGITUDINAL and value < BRAKING_MS2:
+            moments["harsh_braking"].append(at)
+        elif path == LONGITUDINAL and value > ACCELERATION_MS2:
+            moments["harsh_acceleration"].append(at)
+        elif path == LATERAL and abs(value) > CORNERING_MS2:
+            moments["harsh_cornering"].append(at)
+    moving = speeding = night = 0.0
+    profile = trips_service.speed_profile(session=session, trip=trip)
+    for (at, speed), (following, _) in zip(profile, profile[1:]):
+        if speed <= trips_service.MOVING_KMH:
+            continue
+        seconds = min(following - at, trips_service.MAX_STEP).total_seconds()
+        moving += seconds
+        speeding += seconds if speed > SPEEDING_KMH else 0.0
+        night += seconds if _is_night(at) else 0.0
+    return {"version": FACTS_VERSION, "distance_km": trip.distance_km,
+            **{name: _episodes(found) for name, found in moments.items()},
+            "moving_s": moving, "speeding_s": speeding, "night_s": night}
+
+
+def driving_facts(*, session: Session, trip: Trip) -> dict:
+    """The score's inputs for one trip; kept on a closed trip (``refresh_trips`` clears them on change)."""
+    facts = trip.driving_facts
+    if facts and facts.get("version") == FACTS_VERSION:
+        return facts
+    facts = _measure(session, trip)
+    if not trip.is_open:
+        trip.driving_facts = facts
+        session.flush()
+    return facts
+
+
+# --- points and words ----------------------------------------------------------------------------
+
+def _km(distance: float) -> str:
+    return f"{distance:,.0f} km" if distance >= 10 else f"{distance:.1f} km"
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _percent(share: float) -> str:
+    value = share * 100
+    return f"{value:.0f} %" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".") + " %"
+
+
+def _points(penalty: float) -> str:
+    return f" This costs {penalty:g} point{'' if penalty == 1 else 's'}." if penalty else ""
+
+
+def _factors(facts: dict) -> tuple[Factor, ...]:
+    distance = facts["distance_km"]
+    factors = []
+    for name, (label, one, many, weight, most) in MANOEUVRES.items():
+        count = int(facts[name])
+        rate = count / distance * 100 if distance > 0 else 0.0
+        penalty = round(min(most, rate * weight), 1)
+        if count == 0:
+            text = f"No {one} in {_km(distance)} — well done."
+        else:
+            text = (f"{count} {one if count == 1 else many} in {_km(distance)} — about {rate:.1f} per 100 km; "
+                    f"smooth drivers have fewer than {SMOOTH_PER_100KM:g}.{_points(penalty)}")
+        factors.append(Factor(name, label, round(rate, 2), count, penalty, text))
+    moving = facts["moving_s"]
+    share = facts["speeding_s"] / moving if moving else 0.0
+    penalty = round(min(SPEEDING_MAX, share * 100 * SPEEDING_POINTS_PER_PERCENT), 1)
+    text = (f"{_percent(share)} of your driving time ({_duration(facts['speeding_s'])}) was above "
+            f"{SPEEDING_KMH:.0f} km/h; careful drivers stay under {_percent(CAREFUL_SPEEDING_SHARE)}. Forecourt "
+            f"does not know each road's limit, so {SPEEDING_KMH:.0f} km/h counts everywhere.{_points(penalty)}"
+            if share else f"Never above {SPEEDING_KMH:.0f} km/h — well done.")
+    factors.append(Factor("speeding", "Speeding", round(share, 4), None, penalty, text))
+    share = facts["night_s"] / moving if moving else 0.0
+    penalty = round(min(NIGHT_MAX, share * 100 * NIGHT_POINTS_PER_PERCENT), 1)
+    text = (f"{_percent(share)} of your driving time ({_duration(facts['night_s'])}) was between "
+            f"{NIGHT_FROM}:00 and {NIGHT_UNTIL:02d}:00, when crashes are more likely.{_points(penalty)}"
+            if share else f"No driving between {NIGHT_FROM}:00 and {NIGHT_UNTIL:02d}:00.")
+    factors.append(Factor("night_driving", "Night driving", round(share, 4), None, penalty, text))
+    return tuple(factors)
+
+
+def _score(facts: dict) -> tuple[int | None, tuple[Factor, ...], str]:
+    distance = facts["distance_km"]
+    if distance < MIN_DISTANCE_KM:
+        return None, (), f"Not enough driving to score ({_km(distance)}; at least {MIN_DISTANCE_KM:g} km)."
+    factors = _factors(facts)
+    score = max(0, min(100, round(100 - sum(f.penalty for f in factors))))
+    worst = max(factors, key=lambda f: f.penalty)
+    summary = (f"{score} of 100 over {_km(distance)}; most points lost to {worst.label.lower()}."
+               if worst.penalty else f"{score} of 100 over {_km(distance)}: smooth, steady driving.")
+    return score, factors, summary
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+def score_trip(*, session: Session, trip_id: int) -> TripScore:
+    trip = trips_service.get_trip(session=session, trip_id=trip_id)
+    facts = driving_facts(session=session, trip=trip)
+    score, factors, summary = _score(facts)
+    return TripScore(trip.id, trip.vehicle_id, score, facts["distance_km"], factors, summary)
+
+
+def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> DrivingScore:
+    """The score of the current owner's trips that started in the last ``days`` days."""
+    until = now()
+    since = until - timedelta(days=days)
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle_id)
+    if ownership is not None and ownership.started_at > since:
+        since = ownership.started_at
+    trips = list(session.scalars(select(Trip).where(Trip.vehicle_id == vehicle_id, Trip.started_at >= since,
+                                                    Trip.started_at <= until).order_by(Trip.started_at)))
+    total = {"distance_km": 0.0, "moving_s": 0.0, "speeding_s": 0.0, "night_s": 0.0, **dict.fromkeys(MANOEUVRES, 0)}
+    for trip in trips:
+        facts = driving_facts(session=session, trip=trip)
+        for key in total:
+            total[key] += facts[key]
+    score, factors, summary = _score(total)
+    if not trips:
+        summary = f"No trips in the last {days} days to score."
+    return DrivingScore(vehicle_id, score, since, until, len(trips), round(total["distance_km"], 1),
+                        total["moving_s"], factors, summary)
+
+
+def score_for_insurer(*, session: Session, principal: Principal, vehicle_id: int, days: int = 30) -> DrivingScore:
+    """Only with the current owner's consent to driving-behaviour insurance, and logged for them.
+    Without it the car does not exist for the caller, whether or not it has an owner."""
+    owner_id = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle_id)
+    if owner_id is None:
+        raise NotFound("Vehicle not found")
+    try:
+        consent_service.require(session=session, principal=principal, customer_id=owner_id,
+                                purpose="driving_behaviour_insurance", what="driving score")
+    except NotFound:
+        raise NotFound("Vehicle not found") from None
+    return rolling_score(session=session, vehicle_id=vehicle_id, days=days)

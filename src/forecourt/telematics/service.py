@@ -1,0 +1,96 @@
+"""What the rest of Forecourt asks of telematics: the twin, positions, retention, and a driver's
+telemetry for export and erasure (raw telemetry goes when its driver is erased)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from forecourt.core.clock import now
+from forecourt.telematics import trips
+from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleEventRecord
+from forecourt.vehicles import service as vehicles_service
+
+
+def twin_of(*, session: Session, vehicle_id: int) -> dict[str, tuple[object, datetime]]:
+    rows = session.scalars(select(TwinSignal).where(TwinSignal.vehicle_id == vehicle_id).order_by(TwinSignal.path))
+    return {row.path: (row.value, row.measured_at) for row in rows}
+
+
+def positions_of(*, session: Session, vehicle_id: int, since: datetime | None = None,
+                 until: datetime | None = None, limit: int = 5000) -> list[Position]:
+    query = select(Position).where(Position.vehicle_id == vehicle_id)
+    if since is not None:
+        query = query.where(Position.measured_at >= since)
+    if until is not None:
+        query = query.where(Position.measured_at <= until)
+    return list(session.scalars(query.order_by(Position.measured_at.desc()).limit(limit)))[::-1]
+
+
+def prune_positions(*, session: Session, older_than_days: int) -> dict:
+    """Retention: raw positions older than the limit go, and the routes drawn from them; SOS and
+    crash positions stay with their events."""
+    cutoff = now() - timedelta(days=older_than_days)
+    return {"positions": session.execute(delete(Position).where(Position.measured_at < cutoff)).rowcount,
+            "routes": trips.forget_routes(session=session, older_than_days=older_than_days)}
+
+
+def _owner_periods(session: Session, customer_id: int):
+    """(vehicle, from, until) for each car the customer owned: their telemetry is what fell inside."""
+    return [(o.vehicle_id, o.started_at, o.ended_at)
+            for o in vehicles_service.ownerships_of(session=session, customer_id=customer_id)]
+
+
+def _within(model, periods):
+    clauses = [and_(model.vehicle_id == vehicle_id, model.measured_at >= start,
+                    *([model.measured_at < end] if end is not None else []))
+               for vehicle_id, start, end in periods]
+    return or_(*clauses) if clauses else False
+
+
+def telemetry_of_owner(*, session: Session, customer_id: int) -> dict:
+    """For "download my data": what the customer's cars reported while they owned them."""
+    periods = _owner_periods(session, customer_id)
+    if not periods:
+        return {"positions": [], "vehicle_events": [], "samples": [], "trips": []}
+    owned_trips = or_(*[and_(Trip.vehicle_id == vehicle_id, Trip.started_at >= start,
+                             *([Trip.started_at < end] if end is not None else []))
+                        for vehicle_id, start, end in periods])
+    return {
+        "trips": [dict(vehicle_id=t.vehicle_id, started_at=t.started_at.isoformat(),
+                       ended_at=t.ended_at.isoformat(), distance_km=t.distance_km, route=t.route)
+                  for t in session.scalars(select(Trip).where(owned_trips).order_by(Trip.started_at))],
+        "positions": [dict(vehicle_id=p.vehicle_id, measured_at=p.measured_at.isoformat(), latitude=p.latitude,
+                           longitude=p.longitude, speed_kmh=p.speed_kmh)
+                      for p in session.scalars(select(Position).where(_within(Position, periods))
+                                               .order_by(Position.measured_at))],
+        "vehicle_events": [dict(vehicle_id=e.vehicle_id, kind=e.kind, measured_at=e.measured_at.isoformat(),
+                                latitude=e.latitude, longitude=e.longitude)
+                           for e in session.scalars(select(VehicleEventRecord)
+                                                    .where(_within(VehicleEventRecord, periods))
+                                                    .order_by(VehicleEventRecord.measured_at))],
+        "samples": [dict(vehicle_id=s.vehicle_id, measured_at=s.measured_at.isoformat(), path=s.path, value=s.value)
+                    for s in session.scalars(select(Sample).where(_within(Sample, periods))
+                                             .order_by(Sample.measured_at))],
+    }
+
+
+def erase_owner_telemetry(*, session: Session, customer_id: int) -> dict:
+    """Erasure: the raw telemetry of the customer's ownership periods is deleted, and the twin of a
+    car they still own (it describes them right now)."""
+    periods = _owner_periods(session, customer_id)
+    if not periods:
+        return {"samples": 0, "positions": 0, "vehicle_events": 0, "twin": 0, "trips": 0}
+    current = [vehicle_id for vehicle_id, _, end in periods if end is None]
+    return {
+        "trips": sum(trips.delete_trips(session=session, vehicle_id=vehicle_id, since=start, until=end)
+                     for vehicle_id, start, end in periods),
+        "samples": session.execute(delete(Sample).where(_within(Sample, periods))).rowcount,
+        "positions": session.execute(delete(Position).where(_within(Position, periods))).rowcount,
+        "vehicle_events": session.execute(delete(VehicleEventRecord)
+                                          .where(_within(VehicleEventRecord, periods))).rowcount,
+        "twin": session.execute(delete(TwinSignal).where(TwinSignal.vehicle_id.in_(current))).rowcount
+        if current else 0,
+    }

@@ -1,0 +1,337 @@
+"""Trips: a car's drives, cut from its ignition events and its movement.
+
+A trip starts at ignition on, or at the first movement after a stop, and ends at ignition off or
+after five minutes without movement (a traffic light is not the end of a drive; a parked car
+whose ignition-off message was lost is). Movement comes from ``Vehicle.Speed`` samples, so a car
+whose owner keeps location services off still has trips, only without a route.
+
+Trips are stored. Rebuilding them from raw telemetry on every page view would replay months of
+samples, so ``refresh_trips`` only rebuilds from the start of the car's latest trip onwards: the
+open trip grows, a closed one is left alone. Data that arrives late for an older, closed trip is
+not folded back into it, and a car's first refresh reads its whole history. Rebuilding the open
+trip costs its length, so call ``refresh`` for the cars of committed batches on a cadence (say
+once a minute per car), not for every message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from math import cos, hypot, radians
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from forecourt.core.clock import now
+from forecourt.core.errors import NotFound
+from forecourt.core.geo import distance_km
+from forecourt.telematics.models import Position, Sample, Trip, VehicleEventRecord
+from forecourt.telematics.readings import VehicleEvent
+
+STOP_GAP = timedelta(minutes=5)  # standing still longer than this ends a trip
+MOVING_KMH = 3.0  # below this, GPS drift and creeping are not driving
+MAX_ROUTE_POINTS = 500
+SPEED, ODOMETER = "Vehicle.Speed", "Vehicle.TraveledDistance"
+_IMPLAUSIBLE_KMH = 300.0  # a jump between two fixes faster than this is a GPS glitch, not distance
+MAX_STEP = timedelta(seconds=60)  # speed is trusted this long after it was measured
+_ON, _DATA, _OFF = 0, 1, 2  # order of ticks that share a timestamp
+
+
+@dataclass
+class _Point:
+    at: datetime
+    latitude: float | None = None
+    longitude: float | None = None
+    speed: float | None = None
+
+
+@dataclass
+class _Segment:
+    started_at: datetime
+    points: list[_Point] = field(default_factory=list)
+    last_motion: datetime | None = None
+    stopped_at: datetime | None = None  # first standstill after the last movement
+    ended_at: datetime | None = None
+    end_reason: str = "open"
+
+
+def _points(session: Session, vehicle_id: int, since: datetime | None, until: datetime | None = None) -> list[_Point]:
+    """Positions and speed samples merged per moment, in time order."""
+    def window(column):
+        return ([column >= since] if since is not None else []) + ([column <= until] if until is not None else [])
+
+    points: dict[datetime, _Point] = {}
+    for at, lat, lon, speed in session.execute(
+            select(Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)
+            .where(Position.vehicle_id == vehicle_id, *window(Position.measured_at))):
+        points[at] = _Point(at, lat, lon, speed)
+    for at, value in session.execute(select(Sample.measured_at, Sample.value).where(
+            Sample.vehicle_id == vehicle_id, Sample.path == SPEED, *window(Sample.measured_at))):
+        point = points.setdefault(at, _Point(at))
+        if point.speed is None and isinstance(value, int | float):
+            point.speed = float(value)
+    ordered = sorted(points.values(), key=lambda p: p.at)
+    previous = None
+    for point in ordered:  # a phone or tracker without a speed signal: speed from successive fixes
+        if point.latitude is None:
+            continue
+        if point.speed is None and previous is not None and timedelta(0) < point.at - previous.at <= MAX_STEP:
+            hours = (point.at - previous.at).total_seconds() / 3600
+            point.speed = distance_km(previous.latitude, previous.longitude, point.latitude, point.longitude) / hours
+        previous = point
+    return ordered
+
+
+def _load(session: Session, vehicle_id: int, since: datetime | None) -> list[tuple[datetime, int, _Point | None]]:
+    ticks: list[tuple[datetime, int, _Point | None]] = [(p.at, _DATA, p) for p in _points(session, vehicle_id, since)]
+    for at, kind in session.execute(select(VehicleEventRecord.measured_at, VehicleEventRecord.kind).where(
+            VehicleEventRecord.vehicle_id == vehicle_id,
+            VehicleEventRecord.kind.in_((VehicleEvent.IGNITION_ON.value, VehicleEvent.IGNITION_OFF.value)),
+            *([VehicleEventRecord.measured_at >= since] if since is not None else []))):
+        ticks.append((at, _ON if kind == VehicleEvent.IGNITION_ON.value else _OFF, None))
+    ticks.sort(key=lambda t: (t[0], t[1]))
+    return ticks
+
+
+def speed_profile(*, session: Session, trip: Trip) -> list[tuple[datetime, float]]:
+    """Speeds over the trip (km/h). The score reads them through here so that trips and score agree
+    on what counted as moving, including speeds derived from GPS fixes."""
+    return [(p.at, p.speed) for p in _points(session, trip.vehicle_id, trip.started_at, trip.ended_at)
+            if p.speed is not None]
+
+
+def _close(segment: _Segment, reason: str, at: datetime) -> _Segment:
+    segment.ended_at, segment.end_reason = at, reason
+    segment.points = [p for p in segment.points if p.at <= at]
+    return segment
+
+
+def _segments(ticks, reference: datetime) -> list[_Segment]:
+    done: list[_Segment] = []
+    trip: _Segment | None = None
+    ignition_on: datetime | None = None
+    still: _Point | None = None  # the latest standstill before a trip, to start the route where the car stood
+    for at, kind, point in ticks:
+        if trip is not None and at - trip.last_motion > STOP_GAP:
+            done.append(_close(trip, "stopped", trip.stopped_at or trip.last_motion))
+            trip = None
+        if kind == _ON:
+            if trip is None:
+                ignition_on = at
+            continue
+        if kind == _OFF:
+            if trip is not None:
+                done.append(_close(trip, "ignition_off", at))
+                trip = None
+            ignition_on = still = None
+            continue
+        moving = point.speed is not None and point.speed > MOVING_KMH
+        if trip is None:
+            if not moving:
+                still = point
+                continue
+            if ignition_on is not None and at - ignition_on <= STOP_GAP:
+                start = ignition_on
+            elif still is not None and at - still.at <= MAX_STEP:
+                start = still.at
+            else:
+                start = at
+            trip = _Segment(started_at=start)
+            if still is not None and still.at >= start:
+                trip.points.append(still)
+            ignition_on = still = None
+        trip.points.append(point)
+        if moving:
+            trip.last_motion, trip.stopped_at = at, None
+        elif trip.stopped_at is None:
+            trip.stopped_at = at
+    if trip is not None:
+        if reference - trip.last_motion > STOP_GAP:
+            done.append(_close(trip, "stopped", trip.stopped_at or trip.last_motion))
+        else:
+            trip.ended_at = trip.points[-1].at
+            done.append(trip)
+    return done
+
+
+# --- measuring a trip ----------------------------------------------------------------------------
+
+def _odometer_km(readings: list[tuple[datetime, float]], start: datetime, end: datetime) -> float | None:
+    before = [v for at, v in readings if at <= start]
+    inside = [(at, v) for at, v in readings if start < at <= end]
+    if not inside:
+        return None
+    first = before[-1] if before else inside[0][1]
+    last = inside[-1][1]
+    if len(before) + len(inside) < 2 or last < first:
+        return None
+    return (last - first) / 1000
+
+
+def _gps_km(points: list[_Point]) -> float | None:
+    fixes = [p for p in points if p.latitude is not None]
+    if len(fixes) < 2:
+        return None
+    total = 0.0
+    for a, b in zip(fixes, fixes[1:]):
+        step = distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
+        hours = (b.at - a.at).total_seconds() / 3600
+        if hours > 0 and step / hours > _IMPLAUSIBLE_KMH:
+            continue
+        total += step
+    return total
+
+
+def _speed_km(points: list[_Point]) -> float:
+    total = 0.0
+    for a, b in zip(points, points[1:]):
+        if a.speed is not None:
+            total += a.speed * min(b.at - a.at, MAX_STEP).total_seconds() / 3600
+    return total
+
+
+def simplify(route: list[list[float]], limit: int = MAX_ROUTE_POINTS) -> list[list[float]]:
+    """Douglas-Peucker with a growing tolerance until the route fits ``limit`` points: a map line
+    of an hour's drive at one fix a second would otherwise weigh 3,600 points."""
+    if len(route) <= limit:
+        return route
+    tolerance_m = 5.0
+    while True:
+        kept = _douglas_peucker(route, tolerance_m)
+        if len(kept) <= limit:
+            return kept
+        tolerance_m *= 2
+
+
+def _douglas_peucker(route: list[list[float]], tolerance_m: float) -> list[list[float]]:
+    scale_x = 111_320 * cos(radians(route[0][0]))
+    xy = [(lon * scale_x, lat * 110_540) for lat, lon in route]
+    keep = {0, len(route) - 1}
+    stack = [(0, len(route) - 1)]
+    while stack:
+        first, last = stack.pop()
+        (x1, y1), (x2, y2) = xy[first], xy[last]
+        dx, dy = x2 - x1, y2 - y1
+        length = hypot(dx, dy)
+        worst, index = 0.0, None
+        for i in range(first + 1, last):
+            x, y = xy[i]
+            d = abs(dy * x - dx * y + x2 * y1 - y2 * x1) / length if length else hypot(x - x1, y - y1)
+            if d > worst:
+                worst, index = d, i
+        if index is not None and worst > tolerance_m:
+            keep.add(index)
+            stack += [(first, index), (index, last)]
+    return [route[i] for i in sorted(keep)]
+
+
+def _measure(segment: _Segment, odometer: list[tuple[datetime, float]]) -> dict:
+    points = segment.points
+    fixes = [p for p in points if p.latitude is not None]
+    distance, source = _odometer_km(odometer, segment.started_at, segment.ended_at), "odometer"
+    if distance is None:
+        distance, source = _gps_km(points), "gps"
+    if distance is None:
+        distance, source = _speed_km(points), "speed"
+    speeds = [p.speed for p in points if p.speed is not None]
+    hours = (segment.ended_at - segment.started_at).total_seconds() / 3600
+    return dict(
+        ended_at=segment.ended_at, is_open=segment.end_reason == "open", end_reason=segment.end_reason,
+        start_latitude=fixes[0].latitude if fixes else None, start_longitude=fixes[0].longitude if fixes else None,
+        end_latitude=fixes[-1].latitude if fixes else None, end_longitude=fixes[-1].longitude if fixes else None,
+        distance_km=round(distance, 3), distance_source=source,
+        max_speed_kmh=max(speeds) if speeds else None,
+        avg_speed_kmh=round(distance / hours, 1) if hours > 0 else None,
+        route=simplify([[round(p.latitude, 6), round(p.longitude, 6)] for p in fixes]),
+    )
+
+
+# --- the service -------------------------------------------------------------------------------
+
+def refresh_trips(*, session: Session, vehicle_id: int) -> list[Trip]:
+    """Rebuild the car's trips from the start of its latest one; returns the trips that changed."""
+    latest = latest_trip(session=session, vehicle_id=vehicle_id)
+    since = latest.started_at if latest is not None else None
+    segments = _segments(_load(session, vehicle_id, since), now())
+    odometer = []
+    if segments:
+        odometer = [(at, float(v)) for at, v in session.execute(
+            select(Sample.measured_at, Sample.value).where(
+                Sample.vehicle_id == vehicle_id, Sample.path == ODOMETER,
+                Sample.measured_at >= segments[0].started_at - timedelta(hours=1))
+            .order_by(Sample.measured_at)) if isinstance(v, int | float)]
+    existing = {t.started_at: t for t in session.scalars(select(Trip).where(
+        Trip.vehicle_id == vehicle_id, *([Trip.started_at >= since] if since is not None else [])))}
+    changed: list[Trip] = []
+    for segment in segments:
+        values = _measure(segment, odometer)
+        trip = existing.pop(segment.started_at, None)
+        if trip is None:
+            trip = Trip(vehicle_id=vehicle_id, started_at=segment.started_at, **values)
+            session.add(trip)
+        elif all(getattr(trip, key) == value for key, value in values.items()):
+            continue
+        else:
+            for key, value in values.items():
+                setattr(trip, key, value)
+            trip.driving_facts = None  # the score's inputs describe the trip as it was
+        trip.updated_at = now()
+        changed.append(trip)
+    if existing:  # a trip that the new data merged into another or no longer supports
+        session.execute(delete(Trip).where(Trip.id.in_([t.id for t in existing.values()])))
+    session.flush()
+    return changed
+
+
+def refresh(*, session: Session, vehicle_ids: Iterable[int]) -> dict[int, list[Trip]]:
+    """``refresh_trips`` for every car of a committed ingest batch (``TwinUpdated.vehicle_ids``)."""
+    return {v: refresh_trips(session=session, vehicle_id=v) for v in sorted(set(vehicle_ids))}
+
+
+def refresh_open_trips(*, session: Session) -> int:
+    """Close trips of cars that stopped reporting mid-trip; for the scheduler, every few minutes."""
+    stale = session.scalars(select(Trip.vehicle_id).where(Trip.is_open.is_(True),
+                                                          Trip.ended_at < now() - STOP_GAP)).all()
+    for vehicle_id in set(stale):
+        refresh_trips(session=session, vehicle_id=vehicle_id)
+    return len(set(stale))
+
+
+def list_trips(*, session: Session, vehicle_id: int, limit: int = 50, since: datetime | None = None) -> list[Trip]:
+    """Newest first. ``since`` lets a caller hide trips from before the current owner's purchase."""
+    query = select(Trip).where(Trip.vehicle_id == vehicle_id)
+    if since is not None:
+        query = query.where(Trip.started_at >= since)
+    return list(session.scalars(query.order_by(Trip.started_at.desc()).limit(limit)))
+
+
+def latest_trip(*, session: Session, vehicle_id: int) -> Trip | None:
+    return session.scalars(select(Trip).where(Trip.vehicle_id == vehicle_id)
+                           .order_by(Trip.started_at.desc()).limit(1)).first()
+
+
+def get_trip(*, session: Session, trip_id: int) -> Trip:
+    trip = session.get(Trip, trip_id)
+    if trip is None:
+        raise NotFound("Trip not found")
+    return trip
+
+
+# --- privacy: trips hold positions, so they follow the positions' rules --------------------------
+
+def forget_routes(*, session: Session, older_than_days: int) -> int:
+    """Retention: a route is as personal as the positions it was drawn from, so it goes with them."""
+    cutoff = now() - timedelta(days=older_than_days)
+    return session.execute(update(Trip).where(Trip.started_at < cutoff, or_(
+        Trip.start_latitude.is_not(None), Trip.end_latitude.is_not(None)))
+        .values(route=[], start_latitude=None, start_longitude=None, end_latitude=None,
+                end_longitude=None)).rowcount
+
+
+def delete_trips(*, session: Session, vehicle_id: int, since: datetime, until: datetime | None = None) -> int:
+    """Erasure of one owner's period with a car (``until`` None: up to now)."""
+    query = delete(Trip).where(Trip.vehicle_id == vehicle_id, Trip.started_at >= since)
+    if until is not None:
+        query = query.where(Trip.started_at < until)
+    return session.execute(query).rowcount

@@ -1,0 +1,70 @@
+"""Telemetry over HTTP: the batch endpoint for embedded cars that cannot use MQTT, and the OsmAnd
+protocol spoken by the Traccar Client phone app. Both answer 2xx only after the commit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from forecourt.core.errors import NotFound
+from forecourt.telematics import devices, insights
+from forecourt.telematics import ingest as pipeline
+from forecourt.telematics.decoders import osmand, vss_json
+from forecourt.telematics.readings import DecodeError, Source
+from forecourt.web.deps import DbSession
+
+router = APIRouter(tags=["telemetry"])
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _refuse(session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None, status: int):
+    """Record the refusal (it must survive the failed request) and answer with the reason."""
+    pipeline.reject(session=session, channel=channel, device_id=device_id, reason=reason, excerpt=excerpt)
+    return JSONResponse(status_code=status, content={"detail": reason})
+
+
+@router.post("/api/telemetry/{vin}", status_code=202,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "description": "One VSS sample ({'timestamp': ..., 'Vehicle.Speed': 52.3}), "
+                                "{'samples': [...]} or a list of samples"}}}}})
+async def embedded_batch(vin: str, request: Request, session: DbSession):
+    """An embedded car posts VSS samples; its device secret is the bearer token."""
+    header = request.headers.get("authorization", "")
+    secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    try:
+        devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(), secret=secret)
+    except NotFound:
+        return _refuse(session, "http", vin[:64], "unknown device or wrong secret", None, 401)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _refuse(session, "http", vin, f"body larger than {MAX_BODY_BYTES} bytes", body, 413)
+    try:
+        readings = vss_json.decode(vin, body)
+    except DecodeError as error:
+        return _refuse(session, "http", vin, str(error), body, 400)
+    report = pipeline.ingest(session=session, readings=readings, channel="http")
+    insights.refresh_now(session=session, vehicle_ids=report.vehicle_ids)
+    return {"stored": report.stored, "duplicates": report.duplicates, "rejected": len(report.rejected)}
+
+
+@router.api_route("/osmand", methods=["GET", "POST"], response_class=PlainTextResponse)
+async def osmand_position(request: Request, session: DbSession):
+    """Traccar Client: GET or POST with query/form parameters, or a JSON body (newer versions)."""
+    body = await request.body()
+    try:
+        if request.method == "POST" and body[:1] in (b"{", b"["):
+            readings = osmand.decode_json(body)
+        else:
+            params = dict(request.query_params)
+            if request.method == "POST" and body:
+                params |= dict((await request.form()).items())
+            readings = [osmand.decode_query(params)]
+    except DecodeError as error:
+        return _refuse(session, "osmand", request.query_params.get("id"), str(error),
+                       body or str(request.url.query), 400)
+    report = pipeline.ingest(session=session, readings=readings, channel="osmand")
+    insights.refresh_now(session=session, vehicle_ids=report.vehicle_ids)
+    if report.rejected and not report.stored and not report.duplicates:
+        return PlainTextResponse(report.rejected[0][1], status_code=400)
+    return PlainTextResponse("OK")

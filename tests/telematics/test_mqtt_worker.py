@@ -1,0 +1,54 @@
+"""The ingest worker against the machine's real Mosquitto: stores, rejects clearly, keeps going."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from sqlalchemy import func, select
+
+from forecourt.core.db import get_engine, make_sessionmaker
+from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+from forecourt.telematics.models import Rejection, Sample, TwinSignal
+from tests.telematics.fleet import committed_fleet, publisher, sample
+
+BROKER = "mqtt://127.0.0.1:1883"
+
+
+def test_the_worker_stores_what_cars_publish_and_refuses_the_rest_clearly(fresh_database_url):
+    url = fresh_database_url("mqtt")
+    vins = committed_fleet(url, cars=2)
+    sessions = make_sessionmaker(get_engine(url))
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), sessions=sessions,
+                              client_id=f"test-ingest-{uuid.uuid4().hex[:8]}")
+    stop = threading.Event()
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(stats=worker.run(stop, idle_exit_seconds=3.0)))
+    thread.start()
+    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 (make services)"
+    cars = publisher(BROKER, f"test-car-{uuid.uuid4().hex[:8]}")
+    try:
+        infos = [cars.publish(f"vehicles/{vins[i % 2]}/telemetry", sample(i), qos=1) for i in range(20)]
+        infos.append(cars.publish(f"vehicles/{vins[0]}/telemetry", b"{not json", qos=1))
+        infos.append(cars.publish(f"vehicles/{vins[0]}/telemetry", b'{"timestamp": 1763625600, "Vehicle.Nope": 1}',
+                                  qos=1))
+        infos.append(cars.publish("vehicles/WFC1A2B30RA999999/telemetry", sample(99), qos=1))
+        for info in infos:
+            info.wait_for_publish(10)
+    finally:
+        cars.loop_stop()
+        cars.disconnect()
+    thread.join(30)
+    assert not thread.is_alive()
+    stats = result["stats"]
+    assert (stats.messages, stats.stored, stats.rejected) == (23, 20, 3)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Sample)
+                              .where(Sample.path == "Vehicle.TraveledDistance")) == 20
+        reasons = list(session.scalars(select(Rejection.reason).where(Rejection.channel == "mqtt")))
+        assert len(reasons) == 3
+        assert any("Vehicle.Nope" in r for r in reasons)
+        assert any("unknown embedded device" in r for r in reasons)
+        newest = session.scalars(select(TwinSignal).where(TwinSignal.path == "Vehicle.TraveledDistance")
+                                 .order_by(TwinSignal.measured_at.desc())).first()
+        assert newest.value == 1_000_000 + 19
