@@ -133,6 +133,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/me/vehicles"): Rule(SELF),
     ("PATCH", "/api/me/vehicles/{vin}"): Rule(SELF, json=lambda w: {"service_dealer_id": w.dealer_b.id}),
     ("GET", "/api/me/vehicles/{vin}/service-history"): Rule(SELF),
+    ("GET", "/api/me/vehicles/{vin}/devices"): Rule(SELF),
+    ("POST", "/api/me/vehicles/{vin}/phone"): Rule(SELF, json=lambda w: {"identifier": f"phone-app-{w.make.n()}"},
+                                                   ok=(201,)),
     ("GET", "/api/me/consents"): Rule(SELF),
     ("PUT", "/api/me/consents/{organization_id}/{purpose}"): Rule(SELF),
     ("DELETE", "/api/me/consents/{organization_id}/{purpose}"): Rule(SELF, ok=(204,)),
@@ -154,6 +157,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/me/data/export"): Rule(SELF),
     ("GET", "/me/data/erase"): Rule(SELF),
     ("POST", "/me/data/erase"): Rule(SELF, form=lambda w: {"confirm": "erase"}),
+    ("GET", "/me/vehicles/{vin}"): Rule(SELF),
+    ("GET", "/me/vehicles/{vin}/live"): Rule(SELF),
     # --- one customer's data, for staff and partners ---------------------------------------------
     ("GET", "/api/customers/{customer_id}"): Rule(CUSTOMER_DATA, purpose="sales_contact"),
     ("GET", "/api/customers/{customer_id}/profile"): Rule(CUSTOMER_DATA, purpose="sales_contact",
@@ -169,6 +174,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
                                                          not_covering="marketing_offers"),
     ("GET", "/api/vehicles/{vin}/ownership"): Rule(CUSTOMER_DATA, purpose="sales_contact"),
     ("GET", "/workspace/customers/{customer_id}"): Rule(CUSTOMER_DATA, purpose="sales_contact"),
+    ("GET", "/workspace/vehicles/{vin}"): Rule(CUSTOMER_DATA, purpose="location_services"),
+    ("GET", "/workspace/vehicles/{vin}/live"): Rule(CUSTOMER_DATA, purpose="vehicle_health_sharing"),
     ("POST", "/api/vehicles/{vin}/sale"): Rule(CUSTOMER_DATA, purpose="sales_contact", reads_purpose=False,
                                                dealers_only=True, params=_stock,
                                                json=lambda w: {"customer_id": w.customer.id}, ok=(201,)),
@@ -187,6 +194,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/admin/users"): Rule(ADMIN, json=_user_json, ok=(201,)),
     ("PATCH", "/api/admin/users/{user_id}"): Rule(ADMIN, json=lambda w: {"display_name": "Renamed Rep"}),
     ("GET", "/api/admin/audit"): Rule(ADMIN),
+    ("POST", "/api/admin/vehicles/{vin}/devices"): Rule(
+        ADMIN, json=lambda w: {"kind": "tracker", "identifier": f"35630704244{w.make.n() % 10000:04d}"}, ok=(201,)),
+    ("GET", "/api/admin/telemetry/rejections"): Rule(ADMIN),
     # the administration pages
     ("GET", "/admin/organizations"): Rule(ADMIN),
     ("POST", "/admin/organizations"): Rule(ADMIN, form=_org_json, ok=(303,)),
@@ -197,6 +207,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/users"): Rule(ADMIN, form=_user_json, ok=(303,)),
     ("POST", "/admin/users/{user_id}/active"): Rule(ADMIN, form=lambda w: {"active": "no"}, ok=(303,)),
     ("GET", "/admin/audit"): Rule(ADMIN),
+    ("GET", "/admin/fleet"): Rule(ADMIN),
 }
 
 

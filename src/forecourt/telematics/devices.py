@@ -62,3 +62,17 @@ def deactivate(*, session: Session, device_id: int) -> Device:
     device.is_active = False
     session.flush()
     return device
+
+
+def rejection_summary(*, session: Session, since=None) -> list[dict]:
+    """Refused messages counted per channel and reason, newest first, for the people who run ingest."""
+    from sqlalchemy import func
+
+    from forecourt.telematics.models import Rejection
+
+    query = select(Rejection.channel, Rejection.reason, func.count(Rejection.id), func.max(Rejection.at))
+    if since is not None:
+        query = query.where(Rejection.at >= since)
+    rows = session.execute(query.group_by(Rejection.channel, Rejection.reason)
+                           .order_by(func.max(Rejection.at).desc()).limit(200))
+    return [{"channel": c, "reason": r, "count": n, "last_at": at} for c, r, n, at in rows]

@@ -30,10 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    from forecourt.web.api import admin, auth, me, public, staff, telemetry
+    from forecourt.web.api import admin, auth, devices, me, public, staff, telemetry
     from forecourt.web.views import pages
 
-    for module in (auth, me, staff, admin, public, telemetry):
+    for module in (auth, me, staff, admin, public, telemetry, devices):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

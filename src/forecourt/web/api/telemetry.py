@@ -48,9 +48,19 @@ async def embedded_batch(vin: str, request: Request, session: DbSession):
     return {"stored": report.stored, "duplicates": report.duplicates, "rejected": len(report.rejected)}
 
 
-@router.api_route("/osmand", methods=["GET", "POST"], response_class=PlainTextResponse)
+@router.get("/osmand", response_class=PlainTextResponse)
 async def osmand_position(request: Request, session: DbSession):
-    """Traccar Client: GET or POST with query/form parameters, or a JSON body (newer versions)."""
+    """Traccar Client: a position as query parameters."""
+    return await _osmand(request, session)
+
+
+@router.post("/osmand", response_class=PlainTextResponse)
+async def osmand_positions(request: Request, session: DbSession):
+    """Traccar Client: query or form parameters, or a JSON body (newer versions of the app)."""
+    return await _osmand(request, session)
+
+
+async def _osmand(request: Request, session):
     body = await request.body()
     try:
         if request.method == "POST" and body[:1] in (b"{", b"["):

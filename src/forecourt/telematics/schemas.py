@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from forecourt.core.schemas import Input, Output
+from forecourt.telematics.readings import Source
+
+
+class DeviceIn(Input):
+    kind: Source
+    identifier: str | None = Field(default=None, max_length=64,
+                                   description="IMEI for a tracker, the app's id for a phone; an embedded "
+                                               "unit always reports under its car's VIN")
+    label: str | None = Field(default=None, max_length=100)
+
+
+class PhoneIn(Input):
+    identifier: str = Field(min_length=6, max_length=64, description="The device identifier the app shows")
+    label: str | None = Field(default=None, max_length=100)
+
+
+class DeviceOut(Output):
+    id: int
+    kind: str
+    identifier: str
+    label: str | None
+    is_active: bool
+    created_at: datetime
+    last_seen_at: datetime | None
+
+
+class NewDevice(DeviceOut):
+    secret: str = Field(description="Shown once: the device's credential for the HTTP endpoint")
+
+
+class RejectionCount(Output):
+    channel: str
+    reason: str
+    count: int
+    last_at: datetime

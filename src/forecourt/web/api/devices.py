@@ -1,0 +1,58 @@
+"""Binding devices to cars: the carmaker registers embedded units and trackers, an owner pairs
+their phone. The secret is shown once; only its digest is stored."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from forecourt.core.errors import NotFound
+from forecourt.parties import service as parties_service
+from forecourt.telematics import devices
+from forecourt.telematics.readings import Source
+from forecourt.telematics.schemas import DeviceIn, DeviceOut, NewDevice, PhoneIn, RejectionCount
+from forecourt.vehicles import service as vehicles_service
+from forecourt.web.deps import Admin, DbSession, Me
+
+router = APIRouter(tags=["devices"])
+
+
+def _new(device, secret: str) -> NewDevice:
+    return NewDevice(**DeviceOut.model_validate(device).model_dump(), secret=secret)
+
+
+@router.post("/api/admin/vehicles/{vin}/devices", response_model=NewDevice, status_code=status.HTTP_201_CREATED)
+def register_device(vin: str, body: DeviceIn, admin: Admin, session: DbSession):
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    identifier = vehicle.vin if body.kind is Source.EMBEDDED else (body.identifier or "")
+    device, secret = devices.register(session=session, kind=body.kind, identifier=identifier,
+                                      vehicle_id=vehicle.id, label=body.label)
+    parties_service.audit(session=session, actor=admin, action="device.register", target=f"device:{device.id}",
+                          details={"kind": device.kind, "vehicle_id": vehicle.id})
+    return _new(device, secret)
+
+
+@router.get("/api/admin/telemetry/rejections", response_model=list[RejectionCount])
+def rejections(admin: Admin, session: DbSession):
+    return devices.rejection_summary(session=session)
+
+
+def _my_car(session, me, vin: str):
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+    if ownership.ended_at is not None:
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
+@router.get("/api/me/vehicles/{vin}/devices", response_model=list[DeviceOut])
+def my_devices(vin: str, me: Me, session: DbSession):
+    return devices.devices_of(session=session, vehicle_id=_my_car(session, me, vin).id)
+
+
+@router.post("/api/me/vehicles/{vin}/phone", response_model=NewDevice, status_code=status.HTTP_201_CREATED)
+def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession):
+    """An owner of an older car without connectivity pairs the phone app that will report for it."""
+    vehicle = _my_car(session, me, vin)
+    device, secret = devices.register(session=session, kind=Source.PHONE, identifier=body.identifier,
+                                      vehicle_id=vehicle.id, label=body.label or "Phone app")
+    return _new(device, secret)
