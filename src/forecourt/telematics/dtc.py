@@ -166,3 +166,14 @@ def describe(code: str) -> TroubleCode:
     if code[1:2] in maker_digits:
         description += "; this code is specific to the manufacturer"
     return TroubleCode(code, description, Severity.SERVICE_SOON, True, system, False)
+
+
+def advice(code: TroubleCode) -> str:
+    """What the driver should do about a code, in one sentence: a description alone leaves them guessing."""
+    if code.severity is Severity.STOP_SAFELY:
+        return "Stop when it is safe, switch off the engine and call roadside assistance; do not drive on."
+    if code.severity is Severity.SERVICE_SOON:
+        return "Safe to drive carefully; book a workshop visit in the coming days."
+    if code.needs_workshop:
+        return "Nothing urgent: have it checked at the next service."
+    return "Nothing urgent, and no workshop needed; it usually clears by itself once the cause is fixed."

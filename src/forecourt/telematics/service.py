@@ -94,3 +94,16 @@ def erase_owner_telemetry(*, session: Session, customer_id: int) -> dict:
         "twin": session.execute(delete(TwinSignal).where(TwinSignal.vehicle_id.in_(current))).rowcount
         if current else 0,
     }
+
+
+def trips_within(*, session: Session, vehicle_id: int, since: datetime, until: datetime | None = None,
+                 limit: int = 20) -> list[Trip]:
+    """Newest first, only trips that started inside one ownership (``until`` None: up to now).
+
+    A car's trips belong to whoever owned it when they were driven: after a sale the former owner
+    keeps seeing their own drives and never the buyer's, and the buyer never sees the seller's.
+    """
+    query = select(Trip).where(Trip.vehicle_id == vehicle_id, Trip.started_at >= since)
+    if until is not None:
+        query = query.where(Trip.started_at < until)
+    return list(session.scalars(query.order_by(Trip.started_at.desc()).limit(limit)))

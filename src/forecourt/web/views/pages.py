@@ -9,7 +9,7 @@ def routers() -> list[APIRouter]:
     from forecourt.web.views import account
 
     found = [account.router]
-    for name in ("portal", "workspace", "admin"):
+    for name in ("portal", "workspace", "admin", "vehicles"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
         except ModuleNotFoundError:

@@ -1,0 +1,126 @@
+// The vehicle pages (/me/vehicles/{vin}, /workspace/vehicles/{vin}): the latest trip on a map, and
+// the live signals refreshed from the page's data-live-url without a reload. The page carries its
+// first state in data-* attributes (the CSP forbids inline scripts). Shapes are drawn as vectors
+// (polyline, circle markers), so they show even when the map tiles cannot load.
+(function () {
+  "use strict";
+  var element = document.getElementById("vehicle-map");
+  var signals = document.getElementById("live-signals");
+  var source = element || signals;
+  var liveUrl = element ? element.dataset.liveUrl : null;
+  if (!liveUrl) {
+    var holder = document.querySelector("[data-live-url]");
+    liveUrl = holder ? holder.dataset.liveUrl : null;
+  }
+  var every = Math.max(1, parseInt((source && source.dataset.refresh) || "10", 10)) * 1000;
+  var map = null, layer = null;
+
+  function parse(text) {
+    try { return JSON.parse(text || "null"); } catch (error) { return null; }
+  }
+
+  function setUpMap() {
+    if (!element || !window.L) { return; }
+    map = L.map(element, { scrollWheelZoom: false });
+    L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      subdomains: "abc",
+      maxZoom: 19,
+      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    }).addTo(map);
+    layer = L.featureGroup().addTo(map);
+    map.setView([51.2, 10.4], 5);  // Germany, until the car has a route or position
+  }
+
+  function draw(trip, position) {
+    if (!map) { return; }
+    layer.clearLayers();
+    var route = (trip && trip.route) || [];
+    var points = route.slice();
+    if (route.length > 1) {
+      L.polyline(route, { color: "#0b6e4f", weight: 4, opacity: 0.85, className: "trip-route" }).addTo(layer);
+    }
+    if (trip && trip.start) {
+      L.circleMarker(trip.start, { radius: 7, color: "#0b6e4f", fillColor: "#fff", fillOpacity: 1, weight: 3,
+                                   className: "trip-start" }).bindTooltip("Start").addTo(layer);
+      points.push(trip.start);
+    }
+    if (trip && trip.end && !trip.is_open) {
+      L.circleMarker(trip.end, { radius: 7, color: "#0b6e4f", fillColor: "#0b6e4f", fillOpacity: 1, weight: 3,
+                                 className: "trip-end" }).bindTooltip("End").addTo(layer);
+      points.push(trip.end);
+    }
+    if (position) {
+      L.circleMarker(position, { radius: 8, color: "#fff", fillColor: "#1f6fd1", fillOpacity: 1, weight: 3,
+                                 className: "car-position" }).bindTooltip("The car now").addTo(layer);
+      points.push(position);
+    }
+    if (points.length > 1) {
+      map.fitBounds(points, { padding: [30, 30], maxZoom: 15 });
+    } else if (points.length === 1) {
+      map.setView(points[0], 14);
+    }
+    element.dataset.routePoints = String(route.length);
+    element.dataset.markersPlaced = String(layer.getLayers().length);
+  }
+
+  function caption(trip) {
+    var text = document.getElementById("trip-caption");
+    if (!text) { return; }
+    if (!trip) { text.textContent = text.dataset.empty || ""; return; }
+    var started = new Date(trip.started_at);
+    text.textContent = (trip.is_open ? "On the road now: " : "Drove ") + trip.distance_km + " km, started " +
+      started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) + ".";
+  }
+
+  function showSignals(rows, reportedAt) {
+    if (!signals) { return; }
+    var list = document.createDocumentFragment();
+    rows.forEach(function (row) {
+      var term = document.createElement("dt");
+      term.textContent = row.label;
+      var value = document.createElement("dd");
+      value.dataset.signal = row.key;
+      value.textContent = row.value;
+      list.appendChild(term);
+      list.appendChild(value);
+    });
+    signals.replaceChildren(list);
+    var empty = document.getElementById("live-empty");
+    if (empty) { empty.hidden = rows.length > 0; }
+    var reported = document.getElementById("live-reported");
+    if (reported && reportedAt) {
+      var moment = new Date(reportedAt);
+      var time = document.createElement("time");
+      time.dateTime = reportedAt;
+      time.textContent = moment.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+      reported.replaceChildren(time);
+    }
+  }
+
+  function showHealth(health) {
+    var pill = document.querySelector("#health-pill .pill");
+    var summary = document.getElementById("health-summary");
+    if (!health || !pill || !summary) { return; }
+    pill.className = "pill status-" + health.status;
+    pill.textContent = health.label;
+    summary.textContent = health.summary;
+  }
+
+  function refresh() {
+    if (document.hidden) { return; }
+    fetch(liveUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (live) {
+        if (!live) { return; }
+        if (element) { draw(live.trip, live.position); caption(live.trip); }
+        showSignals(live.signals || [], live.reported_at);
+        showHealth(live.health);
+        if (source) { source.dataset.refreshedAt = new Date().toISOString(); }
+      })
+      .catch(function () { /* offline for a moment: the next tick tries again */ });
+  }
+
+  setUpMap();
+  if (element) { draw(parse(element.dataset.trip), parse(element.dataset.position)); }
+  if (liveUrl) { window.setInterval(refresh, every); }
+})();

@@ -1,0 +1,259 @@
+"""One car, as its owner sees it, as staff see it behind the consent door, and the carmaker's fleet.
+
+The owner sees only what their car reported while it was theirs: trips are bounded by their
+ownership, and the live twin, health and score (which describe the car now) only while they still
+own it. Staff open the page for a purpose on the car's current owner; each section appears only if
+the purpose covers its data category, and the live refresh goes through the same door (and the same
+access log) as the page. The fleet page lists cars, never the people who own them.
+
+Maps need JavaScript (Leaflet); the CSP forbids inline scripts, so the page hands the route and the
+refresh address to ``static/js/vehicle-live.js`` in data attributes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from forecourt.consent import service as consent_service
+from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
+from forecourt.core.errors import NotFound
+from forecourt.customers import service as customers_service
+from forecourt.parties import service as parties_service
+from forecourt.telematics import dtc, health, score
+from forecourt.telematics import service as telematics_service
+from forecourt.vehicles import service as vehicles_service
+from forecourt.web.deps import AdminPage, DbSession, MePage, StaffPage, stated_purpose
+from forecourt.web.views.render import render
+
+router = APIRouter(tags=["pages"])
+
+REFRESH_SECONDS = 10
+RECENT_TRIPS = 10
+STATUS_LABELS = {"ok": "All good", "info": "Note", "service_soon": "Service soon", "stop_safely": "Stop safely",
+                 "unknown": "Not judged yet"}
+FLEET_STATUSES = ("ok", "info", "service_soon", "stop_safely", "unknown")
+
+# Twin signals shown live, in VSS paths (VSS units: km/h, m, V, percent, kPa).
+SPEED, ODOMETER = "Vehicle.Speed", "Vehicle.TraveledDistance"
+VOLTAGE = "Vehicle.LowVoltageBattery.CurrentVoltage"
+FUEL = "Vehicle.Powertrain.FuelSystem.RelativeLevel"
+CHARGE = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed"
+CHARGE_RAW = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
+LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
+TYRES = (("1", "Left"), ("1", "Right"), ("2", "Left"), ("2", "Right"))
+
+# Signal labels in the languages a driver can choose in their profile.
+LABELS = {
+    "en": dict(speed="Speed", odometer="Odometer", battery="12 V battery", fuel="Fuel level",
+               charge="Charge level", tyres="Tyre pressures", reported="Last report",
+               tyre_names=("front left", "front right", "rear left", "rear right")),
+    "de": dict(speed="Geschwindigkeit", odometer="Kilometerstand", battery="12-V-Batterie", fuel="Tankfüllung",
+               charge="Ladestand", tyres="Reifendruck", reported="Letzte Meldung",
+               tyre_names=("vorne links", "vorne rechts", "hinten links", "hinten rechts")),
+    "fr": dict(speed="Vitesse", odometer="Kilométrage", battery="Batterie 12 V", fuel="Niveau de carburant",
+               charge="Niveau de charge", tyres="Pression des pneus", reported="Dernier signal",
+               tyre_names=("avant gauche", "avant droit", "arrière gauche", "arrière droit")),
+    "it": dict(speed="Velocità", odometer="Contachilometri", battery="Batteria 12 V", fuel="Livello carburante",
+               charge="Livello di carica", tyres="Pressione pneumatici", reported="Ultimo segnale",
+               tyre_names=("anteriore sinistro", "anteriore destro", "posteriore sinistro", "posteriore destro")),
+    "es": dict(speed="Velocidad", odometer="Cuentakilómetros", battery="Batería de 12 V", fuel="Nivel de combustible",
+               charge="Nivel de carga", tyres="Presión de neumáticos", reported="Último informe",
+               tyre_names=("delantero izquierdo", "delantero derecho", "trasero izquierdo", "trasero derecho")),
+    "nl": dict(speed="Snelheid", odometer="Kilometerstand", battery="12V-accu", fuel="Brandstofniveau",
+               charge="Laadniveau", tyres="Bandenspanning", reported="Laatste melding",
+               tyre_names=("linksvoor", "rechtsvoor", "linksachter", "rechtsachter")),
+}
+
+
+# --- what the twin says, in the reader's words and units -------------------------------------------
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _signals(twin: dict[str, tuple[object, datetime]], language: str, *, movement: bool, state: bool) -> list[dict]:
+    """Label, value and measuring time of each live signal the car reports; units for people.
+
+    ``movement`` (speed) goes with location data, ``state`` (odometer, battery, energy, tyres) with
+    vehicle health, so a reader sees only the signals their purpose covers."""
+    words = LABELS.get(language or "en", LABELS["en"])
+    values = {path: value for path, (value, _) in twin.items()}
+    rows: list[dict] = []
+
+    def add(key: str, label: str, text: str | None, path: str | None = None) -> None:
+        if text is not None:
+            rows.append(dict(key=key, label=label, value=text,
+                             at=twin[path][1].isoformat() if path in twin else None))
+
+    if movement and (speed := _number(values.get(SPEED))) is not None:
+        add("speed", words["speed"], f"{speed:.0f} km/h", SPEED)
+    if not state:
+        return rows
+    if (metres := _number(values.get(ODOMETER))) is not None:
+        add("odometer", words["odometer"], f"{metres / 1000:,.0f} km".replace(",", "\u202f"), ODOMETER)
+    if (volts := _number(values.get(VOLTAGE))) is not None:
+        add("battery", words["battery"], f"{volts:.1f} V", VOLTAGE)
+    if (fuel := _number(values.get(FUEL))) is not None:
+        add("fuel", words["fuel"], f"{fuel:.0f} %", FUEL)
+    charge_path = CHARGE if CHARGE in values else CHARGE_RAW
+    if (charge := _number(values.get(charge_path))) is not None:
+        add("charge", words["charge"], f"{charge:.0f} %", charge_path)
+    tyres = []
+    for (row, side), name in zip(TYRES, words["tyre_names"], strict=True):
+        kpa = _number(values.get(f"Vehicle.Chassis.Axle.Row{row}.Wheel.{side}.Tire.Pressure"))
+        if kpa is not None:
+            tyres.append(f"{name} {kpa / 100:.1f} bar")
+    if tyres:
+        add("tyres", words["tyres"], " · ".join(tyres))
+    return rows
+
+
+def _reported_at(twin) -> datetime | None:
+    return max((at for _, at in twin.values()), default=None)
+
+
+def _trip_json(trip) -> dict | None:
+    if trip is None:
+        return None
+    route = [list(point) for point in (trip.route or [])]
+    start = [trip.start_latitude, trip.start_longitude] if trip.start_latitude is not None else (
+        route[0] if route else None)
+    end = [trip.end_latitude, trip.end_longitude] if trip.end_latitude is not None else (
+        route[-1] if route else None)
+    return dict(id=trip.id, started_at=trip.started_at.isoformat(), ended_at=trip.ended_at.isoformat(),
+                is_open=trip.is_open, distance_km=round(trip.distance_km or 0.0, 1), route=route, start=start,
+                end=end)
+
+
+# --- one car, assembled for whoever may see which part --------------------------------------------
+
+def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, language: str,
+                  categories: set[str], current: bool) -> dict:
+    """The sections of the page this reader may see. ``current``: the car is theirs (or their
+    customer's) now, so the live twin, health and score, which describe the car now, are theirs too."""
+    show_location = LOCATION in categories
+    show_health = VEHICLE_HEALTH in categories and current
+    show_score = DRIVING_BEHAVIOUR in categories
+    twin = telematics_service.twin_of(session=session, vehicle_id=vehicle.id) if current else {}
+    trips = telematics_service.trips_within(session=session, vehicle_id=vehicle.id, since=since, until=until,
+                                            limit=RECENT_TRIPS) if (show_location or show_score) else []
+    trip_rows = []
+    for trip in trips:
+        trip_score = score.score_trip(session=session, trip_id=trip.id) if show_score else None
+        trip_rows.append(dict(trip=trip, score=trip_score))
+    view = dict(
+        vehicle=vehicle, current=current, refresh_seconds=REFRESH_SECONDS,
+        show_location=show_location, show_health=show_health, show_score=show_score,
+        show_signals=current and (show_health or show_location),
+        signals=_signals(twin, language, movement=show_location, state=show_health) if current else [],
+        reported_at=_reported_at(twin), reported_label=LABELS.get(language, LABELS["en"])["reported"],
+        trips=trip_rows, latest=_trip_json(trips[0]) if (show_location and trips) else None,
+        position=None, health=None, dtc_advice={}, score=None,
+    )
+    if show_location and current and LATITUDE in twin and LONGITUDE in twin:
+        lat, lon = _number(twin[LATITUDE][0]), _number(twin[LONGITUDE][0])
+        if lat is not None and lon is not None:
+            view["position"] = [lat, lon]
+    if show_health:
+        view["health"] = health.health_of(session=session, vehicle_id=vehicle.id)
+        view["dtc_advice"] = {c.code: dtc.advice(c) for c in view["health"].dtcs}
+    if show_score and current:
+        view["score"] = score.rolling_score(session=session, vehicle_id=vehicle.id)
+    return view
+
+
+def _live(view: dict) -> dict:
+    """What the page refreshes without a reload: the signals, the current position, the latest trip."""
+    return dict(reported_at=view["reported_at"].isoformat() if view["reported_at"] else None,
+                signals=view["signals"] if view["show_signals"] else [],
+                position=view["position"], trip=view["latest"],
+                health=dict(status=view["health"].status, label=STATUS_LABELS[view["health"].status],
+                            summary=view["health"].summary) if view["health"] else None)
+
+
+def _location_allowed(session, customer_id: int) -> bool:
+    """Positions are stored only while the owner allows the carmaker location services."""
+    try:
+        carmaker = parties_service.carmaker(session=session)
+    except NotFound:
+        return False
+    return consent_service.active_grant(session=session, customer_id=customer_id, organization_id=carmaker.id,
+                                        purpose_code="location_services") is not None
+
+
+OWNER_CATEGORIES = {LOCATION, VEHICLE_HEALTH, DRIVING_BEHAVIOUR}
+
+
+def _owner_view(session, me, vin: str) -> dict:
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+    customer = customers_service.get(session=session, customer_id=me.customer_id)
+    view = _vehicle_view(session, vehicle, since=ownership.started_at, until=ownership.ended_at,
+                         language=customer.language or "en", categories=OWNER_CATEGORIES,
+                         current=ownership.ended_at is None)
+    view["ownership"] = ownership
+    view["location_allowed"] = _location_allowed(session, me.customer_id)
+    view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] else None
+    return view
+
+
+@router.get("/me/vehicles/{vin}")
+def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession):
+    return render(request, "vehicles/mine.html", view=_owner_view(session, me, vin), status_labels=STATUS_LABELS)
+
+
+@router.get("/me/vehicles/{vin}/live")
+def my_vehicle_live(vin: str, me: MePage, session: DbSession):
+    return JSONResponse(_live(_owner_view(session, me, vin)), headers={"Cache-Control": "no-store"})
+
+
+# --- staff, behind the consent door ----------------------------------------------------------------
+
+def _staff_view(session, principal, vin: str, purpose: str | None) -> dict:
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    owner_id = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
+    if owner_id is None:
+        raise NotFound("Vehicle not found")  # an unsold car is stock, not a customer's car
+    chosen = stated_purpose(session, principal, purpose)
+    try:
+        customer, categories = customers_service.open_for(session=session, principal=principal,
+                                                          customer_id=owner_id, purpose=chosen,
+                                                          what="vehicle page")
+    except NotFound:
+        raise NotFound("Vehicle not found") from None
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
+    view = _vehicle_view(session, vehicle, since=ownership.started_at, until=None, language="en",
+                         categories=set(categories), current=True)
+    view |= dict(customer=customer, categories=categories, purpose=chosen,
+                 organization=parties_service.get_organization(session=session,
+                                                               organization_id=principal.organization_id))
+    live = view["show_location"] or view["show_health"]
+    view["live_url"] = f"/workspace/vehicles/{vehicle.vin}/live?purpose={chosen}" if live else None
+    return view
+
+
+@router.get("/workspace/vehicles/{vin}")
+def staff_vehicle(request: Request, vin: str, principal: StaffPage, session: DbSession,
+                  purpose: str | None = None):
+    view = _staff_view(session, principal, vin, purpose)
+    purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
+    return render(request, "vehicles/workspace.html", view=view, stated=purposes.get(view["purpose"]),
+                  status_labels=STATUS_LABELS)
+
+
+@router.get("/workspace/vehicles/{vin}/live")
+def staff_vehicle_live(vin: str, principal: StaffPage, session: DbSession, purpose: str | None = None):
+    return JSONResponse(_live(_staff_view(session, principal, vin, purpose)), headers={"Cache-Control": "no-store"})
+
+
+# --- the carmaker's fleet --------------------------------------------------------------------------
+
+@router.get("/admin/fleet")
+def fleet_page(request: Request, admin: AdminPage, session: DbSession):
+    fleet = health.fleet_health(session=session)
+    counts = [(status, STATUS_LABELS[status], fleet.counts.get(status, 0)) for status in FLEET_STATUSES]
+    return render(request, "admin/fleet.html", counts=counts, largest=max([c for _, _, c in counts] + [1]),
+                  total=sum(c for _, _, c in counts), attention=fleet.needing_attention, labels=STATUS_LABELS)
