@@ -64,6 +64,11 @@ def get_engine(url: str, echo: bool = False) -> Engine:
     return _engine(url, bool(echo))
 
 
+def _sqlite_begin(conn) -> None:
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @lru_cache(maxsize=16)
 def _engine(url: str, echo: bool) -> Engine:
     kwargs: dict = {"echo": echo, "future": True}
@@ -75,7 +80,10 @@ def _engine(url: str, echo: bool) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # IMMEDIATE: take the write lock when the transaction starts. A deferred transaction that
+        # reads and then writes cannot upgrade once another writer has committed (WAL), and SQLite
+        # then fails at once instead of waiting out the busy timeout.
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
