@@ -19,7 +19,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/forecourt db upgrade
 	$(BIN)/forecourt demo --if-empty
-	$(BIN)/forecourt serve
+	$(BIN)/forecourt serve --simulate 8
 
 demo: $(STAMP)
 	$(BIN)/forecourt demo

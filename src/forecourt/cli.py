@@ -1,4 +1,4 @@
-"""The ``forecourt`` command: serve, demo, db."""
+"""The ``forecourt`` command: serve, demo, db, ingest, simulate."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def db_upgrade() -> None:
 def serve(host: str = typer.Option(None, help="Address to listen on (default from settings)"),
           port: int = typer.Option(None, help="Port (default 8000)"),
           migrate: bool = typer.Option(True, help="Migrate the database first"),
-          reload: bool = typer.Option(False, help="Reload on code changes (development)")) -> None:
+          reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+          simulate: int = typer.Option(0, min=0, help="Also drive this many demo cars, reporting over HTTP to "
+                                                      "this server (a live demo without a broker)")) -> None:
     """Serve the web app and API."""
     import uvicorn
 
@@ -40,8 +42,12 @@ def serve(host: str = typer.Option(None, help="Address to listen on (default fro
         prepare_database(settings)
     host, port = host or settings.host, port or settings.port
     console.print(f"Forecourt on [bold]http://{host}:{port}[/bold]  (database: {settings.database_url})")
+    if simulate:
+        _simulate_beside(settings, host, port, simulate)
+        console.print(f"{simulate} demo cars are driving; the access log is off so the console stays readable.")
     uvicorn.run("forecourt.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info", proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+                log_level="info", proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                access_log=not simulate)
 
 
 @app.command()
@@ -117,6 +123,81 @@ def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_R
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
         removed = telematics_service.prune_positions(session=session, older_than_days=keep)
     console.print(f"Kept {keep} days: removed {removed['positions']:,} positions and {removed['routes']:,} routes.")
+
+
+def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
+    """A gentle fleet (one report per car every two seconds) posting to the server being started."""
+    import threading
+
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.telematics.simulator.runner import SimulationConfig, beside_server
+
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http",
+                              server=f"http://{local}:{port}", workers=1)
+    beside_server(config, make_sessionmaker(get_engine(settings.database_url)), local, port, threading.Event())
+    console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
+
+
+@app.command()
+def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="How many demo cars to drive"),
+             rate: float = typer.Option(10.0, min=0.01, help="Messages per second, whole fleet"),
+             via: str = typer.Option("http", help="mqtt | http | osmand | teltonika"),
+             duration: float = typer.Option(None, min=0.1, help="Stop after this many seconds (default: Ctrl-C)"),
+             crash: bool = typer.Option(False, "--crash", help="One car crashes (airbag, crash event)"),
+             speedup: float = typer.Option(1.0, min=0.1, help="Simulated seconds per wall-clock second"),
+             server: str = typer.Option("http://127.0.0.1:8000", help="Forecourt, for http and osmand"),
+             mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker, for mqtt"),
+             teltonika: str = typer.Option("127.0.0.1:5027", help="Teltonika listener HOST:PORT"),
+             seed: int = typer.Option(7, help="Random seed: same cars, routes and faults"),
+             workers: int = typer.Option(8, min=1, help="Sending threads")) -> None:
+    """Drive demo cars between German towns and report like real devices, to load and demo ingest."""
+    import threading
+
+    from rich.live import Live
+
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.telematics.simulator.runner import Simulation, SimulationConfig
+
+    if via not in ("mqtt", "http", "osmand", "teltonika"):
+        console.print(f"[red]Unknown transport '{via}': use mqtt, http, osmand or teltonika.[/red]")
+        raise typer.Exit(code=2)
+    settings = get_settings()
+    config = SimulationConfig(vehicles=vehicles, rate=rate, via=via, duration=duration, crash=crash,
+                              speedup=speedup, seed=seed, server=server, mqtt=mqtt, teltonika=teltonika,
+                              workers=workers)
+    simulation = Simulation(config, make_sessionmaker(get_engine(settings.database_url)))
+    try:
+        simulation.prepare()
+    except RuntimeError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from None
+    stats = simulation.stats
+    console.print(f"Driving [bold]{stats.vehicles}[/bold] cars via {via} at {rate:g} msg/s "
+                  f"(one report per car every {config.interval_s:.1f} simulated s)"
+                  + (f"; {stats.crashed_vin} will crash" if stats.crashed_vin else ""))
+    stop = threading.Event()
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(stats=simulation.run(stop)), daemon=True)
+    worker.start()
+
+    def line() -> str:
+        error = f"  [dim]last error: {stats.last_error[:80]}[/dim]" if stats.last_error else ""
+        return (f"[bold]{stats.sent:,}[/bold] sent  [green]{stats.delivered:,} delivered[/green]  "
+                f"[red]{stats.errors:,} errors[/red]  {stats.rate:,.1f} msg/s of {rate:g}  "
+                f"{stats.elapsed:,.0f} s{error}")
+
+    try:
+        with Live(line(), console=console, refresh_per_second=4, transient=True) as live:
+            while worker.is_alive():
+                worker.join(0.25)
+                live.update(line())
+    except KeyboardInterrupt:
+        console.print("Stopping…")
+        stop.set()
+        worker.join(30)
+    console.print(f"Done: {stats.sent:,} sent, {stats.delivered:,} delivered, {stats.errors:,} errors, "
+                  f"{stats.rate:,.1f} msg/s achieved over {stats.elapsed:,.1f} s.")
 
 
 def _listen_for_trackers(address: str, sessions, stop) -> None:

@@ -1,8 +1,8 @@
 """driver@example.com: the customer every demo starts with.
 
 She owns a car bought from the first dealer, sold her previous one to a neighbour (so the
-ownership story has two sides), lets that dealer contact her and remind her of service, and has
-set up her seat, radio and favourite places.
+ownership story has two sides), lets that dealer contact her and remind her of service, lets the
+carmaker see her car's position and health, and has set up her seat, radio and favourite places.
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ def build_driver(world: World, *, dealer: DealerRef, neighbours: list[Person]) -
                         at=switched + timedelta(minutes=40), method="in-dealership")
     sales = book.give(customer_id=person.id, organization_id=dealer.id, purpose="sales_contact",
                       at=now - timedelta(days=40, hours=2), method="web-portal")
+    # The car's app asked on delivery day; she said yes, so the simulated fleet shows her car on the map
+    # and its health reaches the carmaker.
+    for purpose in ("location_services", "vehicle_health_sharing"):
+        book.give(customer_id=person.id, organization_id=world.carmaker_id, purpose=purpose,
+                  at=switched + timedelta(hours=2), method="api")
     for grant, user_id, role, whats in (
             (service, dealer.service_user_id, Role.DEALER_SERVICE, ("customer 360", "service history")),
             (sales, dealer.sales_user_id, Role.DEALER_SALES, ("customer list", "customer 360"))):
