@@ -27,6 +27,7 @@ from datetime import datetime
 from forecourt.telematics.decoders.primitives import (
     canonical_json,
     clip,
+    decode_each,
     device_id,
     load_json,
     message_key,
@@ -117,15 +118,7 @@ def decode_json(body: bytes | str) -> list[Reading]:
             raise DecodeError(f"the body holds more than {MAX_LOCATIONS} locations")
     if not located:
         raise DecodeError("the body holds no locations")
-    readings = []
-    for index, (device, location) in enumerate(located):
-        try:
-            readings.append(_json_reading(device, location))
-        except DecodeError as error:
-            if len(located) == 1:
-                raise
-            raise DecodeError(f"location {index}: {error}") from None
-    return readings
+    return decode_each(located, lambda pair: _json_reading(*pair), noun="location")
 
 
 # --- the query form ---------------------------------------------------------------------------------

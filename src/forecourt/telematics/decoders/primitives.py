@@ -192,3 +192,17 @@ def clip(text: str, limit: int) -> str:
     if not text.isprintable():
         text = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode_each(items: list, decode_one, *, noun: str) -> list:
+    """Decode every item of a batch, or refuse the batch naming the item that failed: a message is
+    acknowledged whole, so it is stored whole or not at all."""
+    decoded = []
+    for index, item in enumerate(items):
+        try:
+            decoded.append(decode_one(item))
+        except DecodeError as error:
+            if len(items) == 1:
+                raise
+            raise DecodeError(f"{noun} {index}: {error}") from None
+    return decoded

@@ -16,6 +16,7 @@ from datetime import datetime
 from forecourt.telematics.decoders.primitives import (
     canonical_json,
     clip,
+    decode_each,
     load_json,
     message_key,
     parse_timestamp,
@@ -53,15 +54,7 @@ def decode(vin: str, payload: bytes | str) -> list[Reading]:
     device = _vin(vin)
     document = load_json(payload, what="telemetry payload", max_bytes=MAX_PAYLOAD_BYTES)
     samples = _samples(document)
-    readings = []
-    for index, sample in enumerate(samples):
-        try:
-            readings.append(_reading(device, sample))
-        except DecodeError as error:
-            if len(samples) == 1:
-                raise
-            raise DecodeError(f"sample {index}: {error}") from None
-    return readings
+    return decode_each(samples, lambda sample: _reading(device, sample), noun="sample")
 
 
 def _vin(value: object) -> str:
