@@ -169,6 +169,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/customers/{customer_id}/preferences"): Rule(CUSTOMER_DATA, purpose="sales_contact",
                                                               not_covering="marketing_offers"),
     ("GET", "/api/customers/{customer_id}/consents"): Rule(CUSTOMER_DATA, purpose="marketing_offers"),
+    ("GET", "/api/vehicles/{vin}/driving-score"): Rule(CUSTOMER_DATA, purpose="driving_behaviour_insurance",
+                                                       not_covering="location_services", reads_purpose=False),
     ("GET", "/api/vehicles/{vin}"): Rule(CUSTOMER_DATA, purpose="location_services"),
     ("GET", "/api/vehicles/{vin}/service-history"): Rule(CUSTOMER_DATA, purpose="vehicle_health_sharing",
                                                          not_covering="marketing_offers"),

@@ -40,3 +40,24 @@ class RejectionCount(Output):
     reason: str
     count: int
     last_at: datetime
+
+
+class FactorOut(Output):
+    name: str
+    label: str
+    amount: float
+    count: int | None
+    penalty: float
+    explanation: str
+
+
+class DrivingScoreOut(Output):
+    vehicle_id: int
+    score: int | None
+    since: datetime
+    until: datetime
+    trips: int
+    distance_km: float
+    driving_s: float
+    factors: list[FactorOut]
+    summary: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
@@ -17,6 +17,8 @@ from forecourt.consent.schemas import GrantOut
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
+from forecourt.telematics import score
+from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
@@ -137,6 +139,13 @@ def vehicle_ownership(vin: str, principal: Staff, session: DbSession, purpose: s
     vehicle, owner = _vehicle_owner(session, vin)
     _open(session, principal, owner, purpose, f"ownership {vehicle.vin}", VEHICLES)
     return vehicles_service.ownership_history(session=session, vehicle_id=vehicle.id)
+
+
+@router.get("/vehicles/{vin}/driving-score", response_model=DrivingScoreOut)
+def driving_score(vin: str, principal: Staff, session: DbSession, days: int = Query(default=30, ge=1, le=365)):
+    """For usage-based insurance: only with the owner's consent to driving behaviour for insurance."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    return score.score_for_insurer(session=session, principal=principal, vehicle_id=vehicle.id, days=days)
 
 
 @router.post("/vehicles", response_model=VehicleOut, status_code=status.HTTP_201_CREATED)
