@@ -2,4 +2,7 @@
 
 from bench.runner import main
 
-raise SystemExit(main())
+# Guarded: the telemetry benchmark starts helper processes with "spawn", which re-imports this
+# module as ``__mp_main__``; unguarded, each helper would start the whole benchmark again.
+if __name__ == "__main__":
+    raise SystemExit(main())

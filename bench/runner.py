@@ -1,7 +1,10 @@
-"""Customer 360 latency on SQLite and PostgreSQL, as run by ``make bench``.
+"""Customer 360 latency and telemetry ingest throughput on SQLite and PostgreSQL (``make bench``).
 
-Builds (once, then reuses) a network of 100,000 customers per engine, times the JSON API, the
-HTML page and a raw-SQL baseline, prints a table and writes ``bench/results/customer360.json``.
+``customer360`` builds (once, then reuses) a network of 100,000 customers per engine, times the
+JSON API, the HTML page and a raw-SQL baseline and writes ``bench/results/customer360.json``.
+``telemetry`` builds a fresh fleet per engine, measures MQTT QoS 1 ingest against a bare
+subscriber, the HTTP batch endpoint and Teltonika TCP, and writes ``bench/results/telemetry.json``.
+``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, report
+from bench import customer360, datasets, report, telemetry
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
+TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
+BENCHMARKS = ("customer360", "telemetry")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -52,16 +57,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=50, help="untimed rounds first (default 50)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached networks")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
+    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark (default: all)")
+    telemetry_sizes = telemetry.Sizes()
+    group = parser.add_argument_group("telemetry")
+    group.add_argument("--messages", type=int, default=telemetry_sizes.messages,
+                       help=f"MQTT messages per variant (default {telemetry_sizes.messages:,})")
+    group.add_argument("--cars", type=int, default=telemetry_sizes.cars,
+                       help=f"simulated cars (default {telemetry_sizes.cars:,})")
+    group.add_argument("--http-requests", type=int, default=telemetry_sizes.http_requests,
+                       help=f"timed HTTP batch requests (default {telemetry_sizes.http_requests})")
+    group.add_argument("--tracker-frames", type=int, default=telemetry_sizes.tracker_frames,
+                       help=f"Codec 8 frames per tracker connection (default {telemetry_sizes.tracker_frames})")
+    group.add_argument("--telemetry-output", type=Path, default=TELEMETRY_RESULTS,
+                       help=f"JSON file (default {TELEMETRY_RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
     console = Console()
-    prepared = [datasets.ensure(engine, args.customers, console=console, rebuild=args.rebuild) for engine in engines]
-    document = run(prepared=prepared, requests=args.requests, warmup=args.warmup, output=args.output,
-                   console=console)
-    missed = [e for e in engines if not document[e]["meets_target"]]
-    if missed:
-        Console().print(f"[red]p95 above {report.TARGET_P95_MS:g} ms on {', '.join(missed)}[/red]")
+    if args.only in (None, "customer360"):
+        prepared = [datasets.ensure(engine, args.customers, console=console, rebuild=args.rebuild)
+                    for engine in engines]
+        document = run(prepared=prepared, requests=args.requests, warmup=args.warmup, output=args.output,
+                       console=console)
+        missed = [e for e in engines if not document[e]["meets_target"]]
+        if missed:
+            console.print(f"[red]p95 above {report.TARGET_P95_MS:g} ms on {', '.join(missed)}[/red]")
+    if args.only in (None, "telemetry"):
+        sizes = telemetry.Sizes(messages=args.messages, cars=args.cars, http_requests=args.http_requests,
+                                tracker_frames=args.tracker_frames)
+        document = telemetry.run(engines=engines, sizes=sizes, output=args.telemetry_output, console=console)
+        missed = [e for e in engines
+                  if not (document[e]["meets_msg_per_s_target"] and document[e]["meets_ratio_target"])]
+        if missed:
+            console.print(f"[red]MQTT ingest below {telemetry.TARGET_MSG_PER_S:,} msg/s or "
+                          f"{telemetry.TARGET_RATIO:.0%} of the baseline on {', '.join(missed)}[/red]")
     return 0

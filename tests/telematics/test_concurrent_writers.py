@@ -23,7 +23,7 @@ def test_concurrent_batches_all_commit(fresh_database_url):
     def writer(n: int) -> None:
         try:
             for i in range(25):
-                with transaction(sessions) as session:  # reads devices and keys first, then writes
+                with transaction(sessions, write=True) as session:  # reads devices and keys, then writes
                     ingest(session=session, readings=[reading(vins[n], T0 + timedelta(seconds=i), f"w{n}-{i}")],
                            channel="test")
         except BaseException as error:  # noqa: BLE001 - the test reports whatever escaped

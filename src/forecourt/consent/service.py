@@ -243,3 +243,19 @@ def erase_consents(*, session: Session, customer_id: int) -> dict:
     deleted = session.execute(delete(Grant).where(Grant.customer_id == customer_id)).rowcount
     return {"grants_withdrawn": withdrawn, "consent_grants": deleted,
             "access_log": forget_access_log(session=session, customer_id=customer_id)}
+
+
+def customers_granting(*, session: Session, organization_id: int, purpose_code: str,
+                       customer_ids) -> set[int]:
+    """Which of these customers hold an active, notice-covered grant to the organization for the
+    purpose: ``active_grant`` for a whole batch at once."""
+    ids = sorted(set(customer_ids))
+    granted: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(select(Grant.customer_id, Notice.purposes)
+                               .join(Notice, Notice.version == Grant.notice_version)
+                               .where(Grant.customer_id.in_(ids[start:start + 5000]),
+                                      Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,
+                                      *_active(now())))
+        granted.update(customer for customer, purposes in rows if purpose_code in (purposes or []))
+    return granted

@@ -64,9 +64,22 @@ def get_engine(url: str, echo: bool = False) -> Engine:
     return _engine(url, bool(echo))
 
 
+WRITE_OPTION = "forecourt_write"
+
+
 def _sqlite_begin(conn) -> None:
-    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Writers take SQLite's write lock when they begin (IMMEDIATE), so concurrent writers queue up
+    for the busy timeout: a deferred transaction that has read cannot upgrade once another writer
+    committed (WAL), and SQLite fails at once. Readers begin deferred and never wait."""
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
+
+
+def claim_write(session: Session) -> None:
+    """Declare, before the first statement, that this transaction will write (see ``_sqlite_begin``)."""
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 @lru_cache(maxsize=16)
@@ -92,9 +105,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A unit of work for jobs and commands: commit on success, roll back on error."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """A unit of work for jobs and commands: commit on success, roll back on error. ``write``: it
+    will write under contention (ingest), so it takes the write lock up front on SQLite."""
     session = factory()
+    if write:
+        claim_write(session)
     try:
         yield session
         session.commit()

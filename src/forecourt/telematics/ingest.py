@@ -30,6 +30,7 @@ from forecourt.vehicles import service as vehicles_service
 
 LOCATION_PREFIX = "Vehicle.CurrentLocation."
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
+LOCATION_PURPOSE = "location_services"
 ALWAYS_LOCATED = {VehicleEvent.SOS, VehicleEvent.CRASH}  # kept with their position whatever the consent
 
 
@@ -100,6 +101,23 @@ class LocationConsent:
         except NotFound:
             self.operator_id = None
 
+    def preload(self, vehicle_ids: set[int]) -> None:
+        """Answers for a whole batch in two queries instead of two per car.
+
+        Asking car by car made the consent check most of an MQTT batch's time (a batch touches
+        up to a couple of thousand cars). The rule is ``allows``': an unsold car is located; an
+        owned one only under an active ``location_services`` grant to the carmaker whose notice
+        names that purpose.
+        """
+        wanted = sorted(set(vehicle_ids) - self.cache.keys())
+        owners = vehicles_service.current_owners(session=self.session, vehicle_ids=wanted)
+        granted = set() if self.operator_id is None else consent_service.customers_granting(
+            session=self.session, organization_id=self.operator_id, purpose_code=LOCATION_PURPOSE,
+            customer_ids=set(owners.values()))
+        for vehicle_id in wanted:
+            owner = owners.get(vehicle_id)
+            self.cache[vehicle_id] = owner is None or owner in granted
+
     def allows(self, vehicle_id: int) -> bool:
         if vehicle_id not in self.cache:
             owner = vehicles_service.current_owner_id(session=self.session, vehicle_id=vehicle_id)
@@ -108,7 +126,7 @@ class LocationConsent:
             else:
                 self.cache[vehicle_id] = self.operator_id is not None and consent_service.active_grant(
                     session=self.session, customer_id=owner, organization_id=self.operator_id,
-                    purpose_code="location_services") is not None
+                    purpose_code=LOCATION_PURPOSE) is not None
         return self.cache[vehicle_id]
 
 
@@ -133,6 +151,7 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
             accepted.append((reading, device))
     fresh = _new_keys(session, [r for r, _ in accepted])
     consent = LocationConsent(session)
+    consent.preload({device.vehicle_id for reading, device in accepted if reading.message_key in fresh})
     samples, positions, vehicle_events, latest = [], [], [], {}
     seen: set[str] = set()
     for reading, device in accepted:

@@ -44,10 +44,10 @@ class Refresher:
         self._pending_trips -= set(due_trips)
         try:
             if due_health:
-                with transaction(self.sessions) as session:
+                with transaction(self.sessions, write=True) as session:
                     health.refresh_health(session=session, vehicle_ids=due_health)
             if due_trips:
-                with transaction(self.sessions) as session:
+                with transaction(self.sessions, write=True) as session:
                     trips.refresh(session=session, vehicle_ids=due_trips)
         except Exception:  # derived data: the next batch tries again; stored readings are safe
             log.exception("refreshing trips or health failed")
@@ -55,7 +55,7 @@ class Refresher:
     def flush(self) -> None:
         """Rebuild whatever is still pending (on shutdown, and in tests)."""
         if self._pending_trips:
-            with transaction(self.sessions) as session:
+            with transaction(self.sessions, write=True) as session:
                 trips.refresh(session=session, vehicle_ids=self._pending_trips)
             self._pending_trips.clear()
 

@@ -159,7 +159,7 @@ class MqttIngestWorker:
         while True:
             attempt += 1
             try:
-                with transaction(self.sessions) as session:
+                with transaction(self.sessions, write=True) as session:
                     for message, reason in refused:
                         parts = message.topic.split("/")
                         pipeline.reject(session=session, channel="mqtt", device_id=parts[1] if len(parts) > 2 else None,

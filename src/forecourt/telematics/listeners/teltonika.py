@@ -45,14 +45,14 @@ class TeltonikaListener:
         return await asyncio.start_server(self.handle, host, port)
 
     def _known(self, imei: str) -> bool:
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=True) as session:
             if devices.by_identity(session=session, kind=Source.TRACKER, identifiers={imei}):
                 return True
             pipeline.reject(session=session, channel="teltonika", device_id=imei, reason=f"unknown tracker IMEI {imei}")
             return False
 
     def _reject(self, imei: str | None, reason: str, excerpt: bytes) -> None:
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=True) as session:
             pipeline.reject(session=session, channel="teltonika", device_id=imei, reason=reason, excerpt=excerpt)
 
     def _store(self, imei: str, packet, frame: bytes) -> int:
@@ -63,7 +63,7 @@ class TeltonikaListener:
         except DecodeError as error:
             self._reject(imei, str(error), frame)
             return len(packet.records)
-        with transaction(self.sessions) as session:
+        with transaction(self.sessions, write=True) as session:
             report = pipeline.ingest(session=session, readings=readings, channel="teltonika")
         if self.after_commit is not None and report.vehicle_ids:
             self.after_commit(report.vehicle_ids)

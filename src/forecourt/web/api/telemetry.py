@@ -3,9 +3,10 @@ protocol spoken by the Traccar Client phone app. Both answer 2xx only after the 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from forecourt.core.db import claim_write
 from forecourt.core.errors import NotFound
 from forecourt.telematics import devices, insights
 from forecourt.telematics import ingest as pipeline
@@ -24,19 +25,33 @@ def _refuse(session, channel: str, device_id: str | None, reason: str, excerpt: 
     return JSONResponse(status_code=status, content={"detail": reason})
 
 
+async def raw_body(request: Request) -> bytes:
+    """Read the body on the event loop, so the route itself can be a plain function: its database
+    work (which may wait for SQLite's write lock) then runs in a worker thread, not on the loop."""
+    return await request.body()
+
+
+async def osmand_parameters(request: Request) -> dict[str, str]:
+    params = dict(request.query_params)
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        params |= {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return params
+
+
 @router.post("/api/telemetry/{vin}", status_code=202,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "description": "One VSS sample ({'timestamp': ..., 'Vehicle.Speed': 52.3}), "
                                 "{'samples': [...]} or a list of samples"}}}}})
-async def embedded_batch(vin: str, request: Request, session: DbSession):
+def embedded_batch(vin: str, request: Request, session: DbSession, body: bytes = Depends(raw_body)):
     """An embedded car posts VSS samples; its device secret is the bearer token."""
+    claim_write(session)
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
     try:
         devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(), secret=secret)
     except NotFound:
         return _refuse(session, "http", vin[:64], "unknown device or wrong secret", None, 401)
-    body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return _refuse(session, "http", vin, f"body larger than {MAX_BODY_BYTES} bytes", body, 413)
     try:
@@ -49,26 +64,24 @@ async def embedded_batch(vin: str, request: Request, session: DbSession):
 
 
 @router.get("/osmand", response_class=PlainTextResponse)
-async def osmand_position(request: Request, session: DbSession):
+def osmand_position(request: Request, session: DbSession, params: dict = Depends(osmand_parameters)):
     """Traccar Client: a position as query parameters."""
-    return await _osmand(request, session)
+    return _osmand(request, session, b"", params)
 
 
 @router.post("/osmand", response_class=PlainTextResponse)
-async def osmand_positions(request: Request, session: DbSession):
+def osmand_positions(request: Request, session: DbSession, body: bytes = Depends(raw_body),
+                     params: dict = Depends(osmand_parameters)):
     """Traccar Client: query or form parameters, or a JSON body (newer versions of the app)."""
-    return await _osmand(request, session)
+    return _osmand(request, session, body, params)
 
 
-async def _osmand(request: Request, session):
-    body = await request.body()
+def _osmand(request: Request, session, body: bytes, params: dict[str, str]):
+    claim_write(session)
     try:
-        if request.method == "POST" and body[:1] in (b"{", b"["):
+        if body[:1] in (b"{", b"["):
             readings = osmand.decode_json(body)
         else:
-            params = dict(request.query_params)
-            if request.method == "POST" and body:
-                params |= dict((await request.form()).items())
             readings = [osmand.decode_query(params)]
     except DecodeError as error:
         return _refuse(session, "osmand", request.query_params.get("id"), str(error),
