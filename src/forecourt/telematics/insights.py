@@ -1,7 +1,8 @@
 """Keeping trips and vehicle health current after each committed ingest batch.
 
 Listeners hand over the cars a batch touched. Health only reads the twin, so it is judged at most
-every few seconds per car; trips re-read the open trip's readings, so they are rebuilt less often.
+every 30 s per car; trips re-read the open trip's readings, so they are rebuilt every 2 minutes at
+most. Safety events (SOS, crash) do not wait for either: they travel as domain events at commit.
 Both run in their own transaction after the batch is committed (and acknowledged), so a slow
 refresh never delays an acknowledgement, and events they raise are delivered after their commit.
 """
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class Refresher:
-    def __init__(self, sessions: sessionmaker[Session], *, health_every: float = 5.0, trips_every: float = 30.0,
+    def __init__(self, sessions: sessionmaker[Session], *, health_every: float = 30.0, trips_every: float = 120.0,
                  clock=time.monotonic):
         self.sessions = sessions
         self.health_every, self.trips_every, self.clock = health_every, trips_every, clock
