@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from urllib.parse import urlencode, urlparse
 
 from forecourt.telematics.decoders.teltonika import IMEI_ACCEPT
@@ -26,11 +27,13 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
 
 
-class Sender:
+class Sender(ABC):
+    """One way of reporting: each transport says whether the message was delivered."""
+
     last_error: str = ""
 
-    def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool: ...
 
     def close(self) -> int:
         """Release connections; returns messages that turned out not to be delivered."""
