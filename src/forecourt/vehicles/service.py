@@ -255,3 +255,7 @@ def current_owners(*, session: Session, vehicle_ids) -> dict[int, int]:
             Ownership.vehicle_id.in_(ids[start:start + 5000]), Ownership.ended_at.is_(None)))
         owners.update({vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None})
     return owners
+
+
+def all_vehicle_ids(*, session: Session) -> list[int]:
+    return list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))

@@ -14,6 +14,7 @@ then any owned car, then unsold stock. Each car gets a device of the kind the tr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from random import Random
 
 from sqlalchemy import select
@@ -26,7 +27,10 @@ from forecourt.parties import service as parties_service
 from forecourt.telematics import devices
 from forecourt.telematics.models import Device
 from forecourt.telematics.readings import Source
-from forecourt.vehicles.models import Ownership, Vehicle
+from forecourt.vehicles import service as vehicles_service
+
+if TYPE_CHECKING:
+    from forecourt.vehicles.models import Vehicle
 
 LABEL = "forecourt simulator"
 IMEI_PREFIX = "35999900"  # 8-digit type allocation code shape; 999900 is not allocated to a maker
@@ -63,27 +67,24 @@ def phone_id_for(vin: str) -> str:
 
 
 def pick_vehicles(*, session: Session, count: int, rng: Random) -> list[Vehicle]:
-    owned = dict(session.execute(select(Ownership.vehicle_id, Ownership.customer_id)
-                                 .where(Ownership.ended_at.is_(None), Ownership.customer_id.is_not(None))).all())
-    ids = list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))
+    """Cars whose owner lets the carmaker see positions first, then other owned cars, then unsold ones."""
+    ids = vehicles_service.all_vehicle_ids(session=session)
+    owned = vehicles_service.current_owners(session=session, vehicle_ids=ids)
     try:
         operator = parties_service.carmaker(session=session).id
     except NotFound:
         operator = None
-
-    def locatable(vehicle_id: int) -> bool:
-        return operator is not None and consent_service.active_grant(
-            session=session, customer_id=owned[vehicle_id], organization_id=operator,
-            purpose_code="location_services") is not None
-
     owned_ids = [v for v in ids if v in owned]
     pool = rng.sample(owned_ids, min(len(owned_ids), max(200, count * 4)))
-    located = [v for v in pool if locatable(v)]
-    others = [v for v in pool if v not in set(located)]
+    granting = set() if operator is None else consent_service.customers_granting(
+        session=session, organization_id=operator, purpose_code="location_services",
+        customer_ids={owned[v] for v in pool})
+    located = [v for v in pool if owned[v] in granting]
+    others = [v for v in pool if owned[v] not in granting]
     rng.shuffle(others)
     unsold = [v for v in ids if v not in owned]
     chosen = (located + others + unsold)[:count]
-    return [session.get(Vehicle, v) for v in chosen]
+    return [vehicles_service.get(session=session, vehicle_id=v) for v in chosen]
 
 
 def ensure_device(*, session: Session, vehicle: Vehicle, kind: Source) -> SimVehicle | None:
