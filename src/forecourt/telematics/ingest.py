@@ -107,7 +107,7 @@ class LocationConsent:
         Asking car by car made the consent check most of an MQTT batch's time (a batch touches
         up to a couple of thousand cars). The rule is ``allows``': an unsold car is located; an
         owned one only under an active ``location_services`` grant to the carmaker whose notice
-        names that purpose.
+        names that purpose (an unsold car carries nobody's personal data).
         """
         wanted = sorted(set(vehicle_ids) - self.cache.keys())
         owners = vehicles_service.current_owners(session=self.session, vehicle_ids=wanted)
@@ -120,13 +120,7 @@ class LocationConsent:
 
     def allows(self, vehicle_id: int) -> bool:
         if vehicle_id not in self.cache:
-            owner = vehicles_service.current_owner_id(session=self.session, vehicle_id=vehicle_id)
-            if owner is None:
-                self.cache[vehicle_id] = True  # an unsold car carries nobody's personal data
-            else:
-                self.cache[vehicle_id] = self.operator_id is not None and consent_service.active_grant(
-                    session=self.session, customer_id=owner, organization_id=self.operator_id,
-                    purpose_code=LOCATION_PURPOSE) is not None
+            self.preload({vehicle_id})
         return self.cache[vehicle_id]
 
 
