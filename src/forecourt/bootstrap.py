@@ -6,6 +6,7 @@ from forecourt.consent.catalogue import ensure_catalogue
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.migrations import upgrade
+from forecourt.sales.stages import ensure_default_stages
 
 
 def prepare_database(settings: Settings) -> None:
@@ -13,3 +14,4 @@ def prepare_database(settings: Settings) -> None:
     upgrade(settings.database_url)
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
         ensure_catalogue(session)
+        ensure_default_stages(session=session)

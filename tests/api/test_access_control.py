@@ -32,42 +32,16 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from forecourt.consent.catalogue import PURPOSES
 from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
+from tests.api.acl_rules import (ADMIN, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
+                                  OTHER_BASIS_PURPOSES, PUBLIC, SELF, Rule)
+from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
 from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of, form_token_of
 
-CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH = (
-    "customer_data", "customer_list", "self", "admin", "dealer", "public", "auth")
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH}
-CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
-OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How to call one operation and what each kind of caller must get."""
-
-    kind: str
-    # customer_data / customer_list: a consent purpose whose data categories cover what the route returns.
-    purpose: str | None = None
-    # customer_data: a consent purpose that does NOT cover the route's data category (granted alone: 404).
-    not_covering: str | None = None
-    # The route reads ``?purpose=`` (otherwise its purpose is fixed by the route itself).
-    reads_purpose: bool = True
-    # Only dealer staff may call it, even with a grant.
-    dealers_only: bool = False
-    # Path values beyond the defaults (customer_id, vin, organization_id, purpose, user_id).
-    params: Callable[[World], dict] | None = None
-    query: Callable[[World], dict] | None = None
-    json: Callable[[World], dict] | None = None
-    form: Callable[[World], dict] | None = None
-    ok: tuple[int, ...] = (200,)
-    # public / auth: what an anonymous caller gets.
-    anonymous: tuple[int, ...] = (200,)
 
 
 def _org_json(w: World) -> dict:
@@ -210,7 +184,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/users/{user_id}/active"): Rule(ADMIN, form=lambda w: {"active": "no"}, ok=(303,)),
     ("GET", "/admin/audit"): Rule(ADMIN),
     ("GET", "/admin/fleet"): Rule(ADMIN),
-}
+} | more_routes()
 
 
 # --- the guard: every operation of the app is classified -----------------------------------------

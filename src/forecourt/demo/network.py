@@ -24,10 +24,11 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import bulk, driver, geography, organizations, population
+from forecourt.demo import bulk, driver, geography, options, organizations, population, sales
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
+from forecourt.sales.stages import ensure_default_stages
 
 BULK_TABLES = [population.CUSTOMERS, population.USERS, population.PREFERENCES, population.VEHICLES,
                population.OWNERSHIPS, population.SERVICE_RECORDS, Grant.__table__, ConsentReceipt.__table__,
@@ -149,12 +150,22 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         step = progress.add_task("Sequences and planner statistics", total=1)
         bulk.realign_sequences(session, _WITH_IDS)
         session.flush()
+        progress.advance(step)
+
+        step = progress.add_task("Options, leads, the pipeline and orders", total=1)
+        ensure_default_stages(session=session)
+        options.build_options(session=session)
+        counts_of_sales = sales.build_pipeline(session=session, rng=rng, now=moment)
+        session.flush()
+        progress.advance(step)
+
+        step = progress.add_task("Planner statistics", total=1)
         bulk.refresh_statistics(session)
         progress.advance(step)
     bulk.compact_log(engine)
 
     counts = {"organizations": 1 + dealers + sum(len(p) for p in partners.values()), "dealers": dealers,
-              **{name: count for name, count in rows.written.items()}}
+              **{name: count for name, count in rows.written.items()}, **counts_of_sales}
     result = DemoNetwork(created=True, logins=demo_logins(), counts=counts,
                          seconds=round(time.perf_counter() - started, 1))
     console.print(f"[green]Demo network ready[/green] in {result.seconds} s: {dealers} dealers, "

@@ -30,10 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    from forecourt.web.api import admin, auth, devices, me, public, staff, telemetry
+    from forecourt.web.api import (admin, auth, configurator, devices, leads, me, opportunities, orders, pipeline,
+                                   public, staff, telemetry)
     from forecourt.web.views import pages
 
-    for module in (auth, me, staff, admin, public, telemetry, devices):
+    for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
+                   orders):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

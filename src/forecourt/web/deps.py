@@ -137,7 +137,31 @@ def page_admin(principal: PagePrincipal) -> Principal:
     return _only(Role.CARMAKER_ADMIN)(principal)
 
 
+# Sales: reps work their own dealer's leads and deals; the carmaker reads the network's pipeline.
+PIPELINE_ROLES = (Role.DEALER_SALES, Role.CARMAKER_ADMIN)
+
+
+def api_sales(principal: ApiPrincipal) -> Principal:
+    return _only(Role.DEALER_SALES)(principal)
+
+
+def page_sales(principal: PagePrincipal) -> Principal:
+    return _only(Role.DEALER_SALES)(principal)
+
+
+def api_pipeline(principal: ApiPrincipal) -> Principal:
+    return _only(*PIPELINE_ROLES)(principal)
+
+
+def page_pipeline(principal: PagePrincipal) -> Principal:
+    return _only(*PIPELINE_ROLES)(principal)
+
+
 Staff = Annotated[Principal, Depends(api_staff)]
+SalesStaff = Annotated[Principal, Depends(api_sales)]
+SalesPage = Annotated[Principal, Depends(page_sales)]
+PipelineViewer = Annotated[Principal, Depends(api_pipeline)]
+PipelinePage = Annotated[Principal, Depends(page_pipeline)]
 DealerStaff = Annotated[Principal, Depends(api_dealer)]
 Me = Annotated[Principal, Depends(api_customer)]
 Admin = Annotated[Principal, Depends(api_admin)]

@@ -9,7 +9,8 @@ def routers() -> list[APIRouter]:
     from forecourt.web.views import account
 
     found = [account.router]
-    for name in ("portal", "workspace", "admin", "vehicles"):
+    for name in ("portal", "workspace", "admin", "vehicles", "configurator", "leads", "opportunities", "pipeline",
+                 "orders"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
         except ModuleNotFoundError:

@@ -1,0 +1,1 @@
+"""Digital sales: the configurator and its codes, leads, opportunities, pipeline analytics, online orders."""

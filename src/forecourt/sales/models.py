@@ -1,0 +1,284 @@
+"""Sales tables: what a customer configured, how they reached a dealer, and how the deal went.
+
+Money is ``Numeric`` in euros. Every row that concerns a person carries ``customer_id`` so export and
+erasure (``customers.rights``) find it; rows that must survive erasure (orders, opportunities for the
+dealer's books) lose the link instead of disappearing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forecourt.core.clock import now
+from forecourt.core.db import Base, UTCDateTime
+
+
+# --- catalogue and configurator ------------------------------------------------------------------
+
+class Option(Base):
+    """Something a buyer can choose on top of a trim: a colour, wheels, a package, a single feature."""
+
+    __tablename__ = "sales_options"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("vehicle_models.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))  # colour | wheels | interior | package | feature
+    price: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Trim codes this option is offered on; empty means every trim of the model.
+    trim_codes: Mapped[list] = mapped_column(JSON, default=list)
+    # Chosen when the buyer picks nothing of this kind (the standard colour, the standard wheels).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OptionRule(Base):
+    """``option`` requires / excludes / includes ``other``. ``includes`` makes ``other`` free inside a package."""
+
+    __tablename__ = "sales_option_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    option_id: Mapped[int] = mapped_column(ForeignKey("sales_options.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # requires | excludes | includes
+    other_id: Mapped[int] = mapped_column(ForeignKey("sales_options.id"))
+
+    __table_args__ = (UniqueConstraint("option_id", "kind", "other_id"),)
+
+
+class Configuration(Base):
+    """A saved, priced, valid configuration. Its ``code`` is the bearer's key: whoever holds it may open it."""
+
+    __tablename__ = "sales_configurations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    trim_id: Mapped[int] = mapped_column(ForeignKey("trims.id"), index=True)
+    option_codes: Mapped[list] = mapped_column(JSON, default=list)
+    # [{"code", "name", "kind", "price", "included_in"}] as priced when saved; prices change, codes do not.
+    price_lines: Mapped[list] = mapped_column(JSON, default=list)
+    base_price: Mapped[float] = mapped_column(Numeric(12, 2))
+    total_price: Mapped[float] = mapped_column(Numeric(12, 2))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The dealer where it was made (showroom kiosk, a rep's screen); NULL when made online.
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+# --- leads -------------------------------------------------------------------------------------------
+
+class Lead(Base):
+    """Someone who asked a dealer about a car. Contact fields are what they typed; ``customer_id`` is who
+    that turned out to be (matched or created), so one person's leads meet in one customer 360."""
+
+    __tablename__ = "sales_leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # configuration | test_drive | event | web_form
+    configuration_id: Mapped[int | None] = mapped_column(ForeignKey("sales_configurations.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text, default="")
+    event_name: Mapped[str | None] = mapped_column(String(120))
+    preferred_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | contacted | qualified | converted | disqualified | merged
+    # How it reached this dealer, in words: "chosen by the customer", "nearest with capacity (12 km)".
+    routed_by: Mapped[str] = mapped_column(String(16), default="customer_choice")  # customer_choice | location
+    routing_reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[int | None] = mapped_column(Integer)
+    score_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("sales_leads.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    __table_args__ = (Index("ix_sales_leads_dealer_status", "dealer_id", "status"),)
+
+
+# --- opportunities -----------------------------------------------------------------------------------
+
+class Stage(Base):
+    """A step of a dealer's sales process. ``organization_id`` NULL: the network's default stages."""
+
+    __tablename__ = "sales_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[int] = mapped_column(Integer, default=0)  # percent, for the weighted forecast
+    outcome: Mapped[str | None] = mapped_column(String(8))  # NULL while open | won | lost
+
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+
+
+class Opportunity(Base):
+    """A deal a dealer is working on: one car for a driver, or a fleet for a company (``kind='fleet'``)."""
+
+    __tablename__ = "sales_opportunities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the sales rep
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("sales_leads.id"))
+    configuration_id: Mapped[int | None] = mapped_column(ForeignKey("sales_configurations.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="retail")  # retail | fleet
+    title: Mapped[str] = mapped_column(String(200))
+    account_name: Mapped[str | None] = mapped_column(String(200))  # the company, for fleet deals
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    amount: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    expected_close: Mapped[date | None] = mapped_column(Date)
+    stage_code: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | won | lost
+    # {"price": true, "trade_in": false, ...}: what this buyer decides on, ticked as it is covered.
+    buying_factors: Mapped[dict] = mapped_column(JSON, default=dict)
+    lost_reason: Mapped[str | None] = mapped_column(String(32))
+    post_mortem: Mapped[str] = mapped_column(Text, default="")
+    # Fleet deals: the request for proposal being answered.
+    rfp_reference: Mapped[str | None] = mapped_column(String(64))
+    rfp_due: Mapped[date | None] = mapped_column(Date)
+    rfp_requirements: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_sales_opportunities_dealer_status_stage", "dealer_id", "status", "stage_code"),
+        Index("ix_sales_opportunities_status_closed", "status", "closed_at"),
+        Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
+    )
+
+
+class StageChange(Base):
+    """Every move between stages: the raw material of speed analytics (ageing, conversion, cycle time)."""
+
+    __tablename__ = "sales_stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("sales_opportunities.id"))
+    from_stage: Mapped[str | None] = mapped_column(String(32))
+    to_stage: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (Index("ix_sales_stage_changes_opportunity", "opportunity_id", "changed_at"),)
+
+
+class Activity(Base):
+    """A call, a showroom visit, a test drive, an e-mail, a note — on a lead or an opportunity."""
+
+    __tablename__ = "sales_activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("sales_leads.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("sales_opportunities.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # call | visit | test_drive | email | note
+    happened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))  # the car test-driven
+
+
+class Quote(Base):
+    """One version of the offer on a (fleet) opportunity; a new version supersedes the previous one."""
+
+    __tablename__ = "sales_quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("sales_opportunities.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # [{"configuration_code", "description", "quantity", "unit_price", "discount_percent"}]
+    lines: Mapped[list] = mapped_column(JSON, default=list)
+    total: Mapped[float] = mapped_column(Numeric(14, 2))
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | sent | accepted | superseded
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (UniqueConstraint("opportunity_id", "version"),)
+
+
+class Target(Base):
+    """What a dealer (or one rep, ``user_id``) aims to win in a month: units and value."""
+
+    __tablename__ = "sales_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+
+    __table_args__ = (UniqueConstraint("dealer_id", "user_id", "month"),)
+
+
+# --- online orders -----------------------------------------------------------------------------------
+
+class Order(Base):
+    """A configuration bought online and delivered by the dealer the customer picked."""
+
+    __tablename__ = "sales_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    configuration_id: Mapped[int] = mapped_column(ForeignKey("sales_configurations.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("sales_opportunities.id"))
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))  # assigned when built
+    price: Mapped[float] = mapped_column(Numeric(12, 2))
+    deposit: Mapped[float] = mapped_column(Numeric(12, 2))
+    paid: Mapped[float] = mapped_column(Numeric(12, 2), default=0)
+    # awaiting_deposit | deposit_paid | paid_in_full | refunded
+    payment_state: Mapped[str] = mapped_column(String(16), default="awaiting_deposit")
+    # placed | confirmed | delivery_scheduled | delivered | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="placed")
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    commission: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    commission_rule: Mapped[str] = mapped_column(Text, default="")  # the rule applied, in words
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Payment(Base):
+    """Money received or refunded on an order; the order's ``paid`` is their sum."""
+
+    __tablename__ = "sales_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # deposit | balance | refund
+    amount: Mapped[float] = mapped_column(Numeric(12, 2))
+    reference: Mapped[str] = mapped_column(String(64))  # the payment provider's reference
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (UniqueConstraint("reference"),)
+
+
+class CommissionRule(Base):
+    """The dealer's share of an online sale. ``dealer_id`` NULL: the network default; ``model_id`` narrows."""
+
+    __tablename__ = "sales_commission_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))
+    percent: Mapped[float] = mapped_column(Numeric(5, 2), default=0)
+    fixed: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    valid_from: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,7 @@
+"""Pages: sales — opportunities."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["pages"])

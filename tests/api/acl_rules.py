@@ -1,0 +1,44 @@
+"""The classes of the access-control suite and the ``Rule`` that says how to call one operation.
+
+Kept apart from the suite so each area of the site can list its routes in ``tests/api/routes/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from forecourt.consent.catalogue import PURPOSES
+
+if TYPE_CHECKING:
+    from tests.api.test_access_control import World
+
+CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH = (
+    "customer_data", "customer_list", "self", "admin", "dealer", "public", "auth")
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH}
+CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
+OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How to call one operation and what each kind of caller must get."""
+
+    kind: str
+    # customer_data / customer_list: a consent purpose whose data categories cover what the route returns.
+    purpose: str | None = None
+    # customer_data: a consent purpose that does NOT cover the route's data category (granted alone: 404).
+    not_covering: str | None = None
+    # The route reads ``?purpose=`` (otherwise its purpose is fixed by the route itself).
+    reads_purpose: bool = True
+    # Only dealer staff may call it, even with a grant.
+    dealers_only: bool = False
+    # Path values beyond the defaults (customer_id, vin, organization_id, purpose, user_id).
+    params: Callable[[World], dict] | None = None
+    query: Callable[[World], dict] | None = None
+    json: Callable[[World], dict] | None = None
+    form: Callable[[World], dict] | None = None
+    ok: tuple[int, ...] = (200,)
+    # public / auth: what an anonymous caller gets.
+    anonymous: tuple[int, ...] = (200,)
