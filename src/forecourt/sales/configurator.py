@@ -1,0 +1,279 @@
+"""The configurator: what a trim offers, whether a choice of options can be built, what it costs,
+and saving it under a code the customer can bring to any dealer.
+
+Rules between options are data (``OptionRule``): *requires* (the Winter package needs heated seats),
+*excludes* (no panoramic roof with roof rails) and *includes* (the Comfort package brings keyless entry
+at no extra cost). A combination that cannot be built is explained in sentences, one per problem,
+so the buyer knows what to change rather than just "invalid".
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from random import Random
+
+import segno
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.sales.codes import display_code, new_code, normalise_code
+from forecourt.sales.models import Configuration, Option, OptionRule
+from forecourt.vehicles import service as vehicles_service
+
+KINDS = ("colour", "wheels", "interior", "package", "feature")
+KIND_LABELS = {"colour": "Colour", "wheels": "Wheels", "interior": "Interior", "package": "Packages",
+               "feature": "Features"}
+# Kinds a car has exactly one of (when the trim offers the kind at all).
+ONE_OF = {"colour": "colour", "wheels": "set of wheels", "interior": "interior"}
+MAX_OPTIONS = 60
+_CODE_ATTEMPTS = 8
+
+__all__ = ["CheckResult", "InvalidConfiguration", "catalogue", "check", "describe", "display_code", "get_by_code",
+           "normalise_code", "options_of", "qr_svg", "rules_in_words", "save", "trim_by_code"]
+
+
+class InvalidConfiguration(Invalid):
+    """A combination that cannot be built; ``problems`` has one sentence per thing to change."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(" ".join(problems), field="option_codes")
+        self.problems = problems
+
+
+@dataclass
+class CheckResult:
+    trim: object
+    problems: list[str] = field(default_factory=list)
+    # [{"code", "name", "kind", "price", "included_in"}], in the order of KINDS
+    lines: list[dict] = field(default_factory=list)
+    option_codes: list[str] = field(default_factory=list)  # what was chosen, with the defaults applied
+    base_price: Decimal = Decimal(0)
+    total_price: Decimal = Decimal(0)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+# --- the catalogue -------------------------------------------------------------------------------
+
+def _is_current(trim) -> bool:
+    return trim.year_to is None
+
+
+def catalogue(*, session: Session) -> list[dict]:
+    """Models with the trims that can be ordered today, cheapest first: [{"model", "trims", "from_price"}]."""
+    found = []
+    for model in vehicles_service.list_models(session=session):
+        trims = sorted((t for t in model.trims if _is_current(t)), key=lambda t: (t.base_price, t.name))
+        if trims:
+            found.append({"model": model, "trims": trims, "from_price": trims[0].base_price})
+    return found
+
+
+def trim_by_code(*, session: Session, trim_code: str):
+    wanted = (trim_code or "").strip().upper()
+    for model in vehicles_service.list_models(session=session):
+        for trim in model.trims:
+            if trim.code.upper() == wanted:
+                return trim
+    raise NotFound(f"There is no trim '{trim_code}' in the catalogue.")
+
+
+def _offered(option: Option, trim) -> bool:
+    return option.model_id == trim.model_id and (not option.trim_codes or trim.code in option.trim_codes)
+
+
+def _model_options(session: Session, model_id: int) -> list[Option]:
+    return list(session.scalars(select(Option).where(Option.model_id == model_id).order_by(Option.price,
+                                                                                             Option.name)))
+
+
+def options_of(*, session: Session, trim_id: int) -> dict[str, list[Option]]:
+    """The options a trim offers, by kind in the order a buyer chooses them (kinds it lacks are absent)."""
+    trim = vehicles_service.get_trim(session=session, trim_id=trim_id)
+    grouped: dict[str, list[Option]] = {}
+    for option in _model_options(session, trim.model_id):
+        if _offered(option, trim):
+            grouped.setdefault(option.kind, []).append(option)
+    return {kind: grouped[kind] for kind in KINDS if kind in grouped}
+
+
+def _rules(session: Session, option_ids) -> list[tuple[OptionRule, Option, Option]]:
+    ids = list(option_ids)
+    if not ids:
+        return []
+    rules = list(session.scalars(select(OptionRule).where(
+        (OptionRule.option_id.in_(ids)) | (OptionRule.other_id.in_(ids))).order_by(OptionRule.id)))
+    wanted = {r.option_id for r in rules} | {r.other_id for r in rules}
+    options = {o.id: o for o in session.scalars(select(Option).where(Option.id.in_(wanted)))} if wanted else {}
+    return [(r, options[r.option_id], options[r.other_id]) for r in rules]
+
+
+def rules_in_words(*, session: Session, trim_id: int) -> dict[str, list[str]]:
+    """Option code -> short notes for the form ("includes Keyless entry", "needs Heated front seats")."""
+    offered = [o for group in options_of(session=session, trim_id=trim_id).values() for o in group]
+    notes: dict[str, list[str]] = {o.code: [] for o in offered}
+    for rule, option, other in _rules(session, [o.id for o in offered]):
+        if rule.kind == "includes" and option.code in notes:
+            notes[option.code].append(f"includes {other.name}")
+        elif rule.kind == "requires" and option.code in notes:
+            notes[option.code].append(f"needs {other.name}")
+        elif rule.kind == "excludes":
+            if option.code in notes:
+                notes[option.code].append(f"not with {other.name}")
+            if other.code in notes:
+                notes[other.code].append(f"not with {option.name}")
+    return notes
+
+
+# --- checking and pricing ------------------------------------------------------------------------
+
+def _names(options: list[Option]) -> str:
+    names = [o.name for o in options]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _the(option: Option) -> str:
+    return f"the {option.name}" if option.kind in ("package", "feature") else option.name
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def check(*, session: Session, trim_id: int, option_codes: list[str]) -> CheckResult:
+    """Prices a choice of options on a trim and says, in words, everything that stops it being built."""
+    trim = vehicles_service.get_trim(session=session, trim_id=trim_id)
+    title = f"{trim.model.name} {trim.name}"
+    result = CheckResult(trim=trim, base_price=Decimal(trim.base_price))
+    if not _is_current(trim):
+        result.problems.append(f"The {title} is no longer built; choose a current trim.")
+    wanted = list(dict.fromkeys(code.strip() for code in option_codes if code and code.strip()))
+    if len(wanted) > MAX_OPTIONS:
+        result.problems.append(f"A car has at most {MAX_OPTIONS} options; {len(wanted)} were chosen.")
+        wanted = wanted[:MAX_OPTIONS]
+    known = {o.code: o for o in session.scalars(select(Option).where(Option.code.in_(wanted)))} if wanted else {}
+    chosen: list[Option] = []
+    for code in wanted:
+        option = known.get(code)
+        if option is None:
+            result.problems.append(f"There is no option '{code}' in the catalogue.")
+        elif not _offered(option, trim):
+            result.problems.append(f"{_cap(_the(option))} is not offered on the {title}.")
+        else:
+            chosen.append(option)
+
+    offered = [o for o in _model_options(session, trim.model_id) if _offered(o, trim)]
+    for kind, noun in ONE_OF.items():
+        of_kind = [o for o in chosen if o.kind == kind]
+        if len(of_kind) > 1:
+            result.problems.append(f"Choose one {noun}; {_names(of_kind)} were chosen.")
+        elif not of_kind and any(o.kind == kind for o in offered):
+            default = next((o for o in offered if o.kind == kind and o.is_default), None)
+            if default is None:
+                result.problems.append(f"Choose a {noun}.")
+            else:
+                chosen.append(default)
+
+    chosen_ids = {o.id for o in chosen}
+    included_in: dict[int, Option] = {}  # option id -> the chosen package that brings it
+    extra: dict[int, Option] = {}
+    for rule, option, other in _rules(session, chosen_ids):
+        if rule.kind == "includes" and option.id in chosen_ids:
+            included_in.setdefault(other.id, option)
+            extra[other.id] = other
+    present = chosen_ids | set(extra)
+    rules = _rules(session, present)  # what comes inside a package must also fit with the rest
+    seen_pairs: set[frozenset] = set()
+    for rule, option, other in rules:
+        if rule.kind == "requires" and option.id in chosen_ids and other.id not in present:
+            if _offered(other, trim):
+                noun = "the package" if option.kind == "package" else _the(option)
+                result.problems.append(f"{_cap(_the(option))} needs {other.name}; add it or remove {noun}.")
+            else:
+                result.problems.append(f"{_cap(_the(option))} needs {other.name}, which the {title} does not "
+                                       f"offer; remove {_the(option)}.")
+        elif rule.kind == "excludes" and option.id in present and other.id in present:
+            pair = frozenset((option.id, other.id))
+            if pair not in seen_pairs:
+                seen_pairs.add(pair)
+                result.problems.append(f"{_cap(_the(option))} cannot be combined with {other.name}"
+                                       + _because(option, other, included_in) + ".")
+
+    everything = {o.id: o for o in chosen} | extra
+    ordered = sorted(everything.values(), key=lambda o: (KINDS.index(o.kind) if o.kind in KINDS else len(KINDS),
+                                                         o.name))
+    total = Decimal(trim.base_price)
+    for option in ordered:
+        package = included_in.get(option.id)
+        price = Decimal(0) if package is not None else Decimal(option.price)
+        total += price
+        result.lines.append({"code": option.code, "name": option.name, "kind": option.kind,
+                             "price": float(price), "included_in": package.name if package is not None else None})
+    result.option_codes = [o.code for o in ordered if o.id in chosen_ids]
+    result.total_price = total
+    return result
+
+
+def _because(option: Option, other: Option, included_in: dict[int, Option]) -> str:
+    """When a clash comes from inside a package, say which package, or the buyer cannot find it."""
+    reasons = [f"{o.name} comes with the {included_in[o.id].name}" for o in (option, other) if o.id in included_in]
+    return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+# --- saving and finding by code ------------------------------------------------------------------
+
+def save(*, session: Session, trim_id: int, option_codes: list[str], customer_id: int | None = None,
+         dealer_id: int | None = None, random: Random | None = None) -> Configuration:
+    """Saves a buildable configuration with a fresh code; prices are frozen as they are today."""
+    result = check(session=session, trim_id=trim_id, option_codes=option_codes)
+    if not result.valid:
+        raise InvalidConfiguration(result.problems)
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_code(random)
+        if session.scalar(select(exists().where(Configuration.code == code))):
+            continue
+        configuration = Configuration(code=code, trim_id=trim_id, option_codes=result.option_codes,
+                                      price_lines=result.lines, base_price=result.base_price,
+                                      total_price=result.total_price, customer_id=customer_id, dealer_id=dealer_id)
+        try:
+            with session.begin_nested():  # another request may take the same code between the look and the write
+                session.add(configuration)
+                session.flush()
+        except IntegrityError:
+            continue
+        return configuration
+    raise RuntimeError("Could not find a free configuration code; the random source is not random.")
+
+
+def get_by_code(*, session: Session, code: str) -> Configuration:
+    """Whoever holds the code may open the configuration (that is what the code is for)."""
+    normalised = normalise_code(code)  # a mistyped code says so (Invalid) rather than "not found"
+    configuration = session.scalars(select(Configuration).where(Configuration.code == normalised)).first()
+    if configuration is None:
+        raise NotFound("There is no configuration with this code.")
+    return configuration
+
+
+def describe(*, session: Session, configuration: Configuration) -> dict:
+    """What anyone holding the code sees: the car and its price, never who configured it."""
+    trim = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id)
+    return {"code": configuration.code, "display_code": display_code(configuration.code),
+            "model": trim.model.name, "model_code": trim.model.code, "trim": trim.name, "trim_code": trim.code,
+            "propulsion": trim.propulsion, "title": f"{trim.model.name} {trim.name}",
+            "option_codes": list(configuration.option_codes), "lines": list(configuration.price_lines),
+            "base_price": float(configuration.base_price), "total_price": float(configuration.total_price),
+            "created_at": configuration.created_at}
+
+
+def qr_svg(*, url: str) -> str:
+    """An SVG QR code of the configuration page, for the showroom screen and the printed summary."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(buffer, kind="svg", scale=5, border=2, dark="#111",
+                                                 light="#fff", title="QR code of this configuration's page")
+    return buffer.getvalue().decode("utf-8")
