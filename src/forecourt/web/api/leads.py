@@ -1,7 +1,58 @@
-"""JSON routes: sales — leads."""
+"""JSON routes: sales — leads. Anyone may ask a dealer; a rep reads only leads whose person allowed it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, status
+
+from forecourt.customers import intake
+from forecourt.sales import leads as leads_service
+from forecourt.sales import scoring
+from forecourt.sales.schemas.leads import (LeadIn, LeadOut, LeadPage, LeadReceived, LeadStatusIn, MergeIn,
+                                           RescoreOut)
+from forecourt.web.deps import DbSession, MaybePrincipal, SalesStaff
 
 router = APIRouter(prefix="/api", tags=["sales: leads"])
+
+
+@router.post("/leads", response_model=LeadReceived, status_code=status.HTTP_201_CREATED)
+def take_lead(body: LeadIn, session: DbSession, principal: MaybePrincipal):
+    taken = intake.take_lead(session=session, source=None, principal=principal,
+                             **body.model_dump(exclude={"email"}), email=str(body.email) if body.email else None)
+    return LeadReceived(dealer_id=taken.dealer.id, dealer_name=taken.dealer.name, routed_by=taken.lead.routed_by,
+                        routing_reason=taken.lead.routing_reason, contact_allowed=taken.contact_allowed,
+                        message=f"Thank you. {taken.dealer.name} has your request."
+                                + ("" if taken.contact_allowed else
+                                   " They will see it once you allow them to contact you."))
+
+
+@router.get("/leads", response_model=LeadPage)
+def list_leads(principal: SalesStaff, session: DbSession, status: str | None = None, source: str | None = None,
+               purpose: str = leads_service.PURPOSE, limit: int = Query(default=50, ge=1, le=200),
+               offset: int = Query(default=0, ge=0)):
+    items, total, waiting = leads_service.list_leads(session=session, principal=principal, status=status,
+                                                     source=source, purpose=purpose, limit=limit, offset=offset)
+    return LeadPage(items=items, total=total, waiting_for_permission=waiting, limit=limit, offset=offset)
+
+
+@router.post("/leads/rescore", response_model=RescoreOut)
+def rescore(principal: SalesStaff, session: DbSession):
+    """Scores the dealer's open leads again with what its won and lost deals say today."""
+    return RescoreOut(rescored=scoring.rescore_open(session=session, dealer_id=principal.organization_id))
+
+
+@router.get("/leads/{lead_id}", response_model=LeadOut)
+def lead_detail(lead_id: int, principal: SalesStaff, session: DbSession):
+    return leads_service.view(session=session, principal=principal, lead_id=lead_id)
+
+
+@router.patch("/leads/{lead_id}", response_model=LeadOut)
+def change_status(lead_id: int, body: LeadStatusIn, principal: SalesStaff, session: DbSession):
+    lead = leads_service.set_status(session=session, principal=principal, lead_id=lead_id, status=body.status)
+    return leads_service.view(session=session, principal=principal, lead_id=lead_id, lead=lead)
+
+
+@router.post("/leads/{lead_id}/merge", response_model=LeadOut)
+def merge(lead_id: int, body: MergeIn, principal: SalesStaff, session: DbSession):
+    lead = leads_service.merge(session=session, principal=principal, keep_id=lead_id,
+                               duplicate_id=body.duplicate_id)
+    return leads_service.view(session=session, principal=principal, lead_id=lead_id, lead=lead)

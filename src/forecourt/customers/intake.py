@@ -1,0 +1,125 @@
+"""Taking a lead: find out who is asking (or make them a customer), pick the dealer, record the request.
+
+This lives in ``customers`` because matching a request to a person is customer work; the lead itself
+is ``sales`` work. A known person's profile is never changed by a form: the lead keeps what they typed.
+Permission is explicit: only a ticked "Allow <dealer> to contact me" gives the dealer ``sales_contact``, and
+only when the form provably speaks for the customer (they are logged in, or the form created them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forecourt.consent import service as consent_service
+from forecourt.core.auth import Principal
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.customers import service as customers_service
+from forecourt.customers.models import Customer
+from forecourt.sales import configurator, leads, routing, scoring
+from forecourt.sales.codes import display_code
+from forecourt.vehicles import service as vehicles_service
+
+
+@dataclass
+class TakenLead:
+    lead: object  # sales Lead
+    dealer: object  # parties Organization
+    joined: bool
+    contact_allowed: bool
+
+
+def match_customer(*, session: Session, email: str | None, phone: str | None, last_name: str | None) -> Customer | None:
+    """The same person by e-mail, else by phone number and last name together (a phone alone is shared
+    by households)."""
+    if email:
+        found = session.scalars(select(Customer).where(func.lower(Customer.email) == email,
+                                                       Customer.erased_at.is_(None))).first()
+        if found:
+            return found
+    if phone and last_name:
+        candidates = session.scalars(select(Customer).where(func.lower(Customer.last_name) == last_name.lower(),
+                                                            Customer.phone.is_not(None),
+                                                            Customer.erased_at.is_(None)).order_by(Customer.id))
+        for candidate in candidates:
+            if leads.normalise_phone(candidate.phone) == phone:
+                return candidate
+    return None
+
+
+def _configuration(session: Session, code: str | None):
+    if not code:
+        return None
+    try:
+        return configurator.get_by_code(session=session, code=code)
+    except Invalid as error:
+        raise Invalid(error.message, field="configuration_code") from None
+    except NotFound:
+        raise Invalid("There is no configuration with this code; check it, or leave it empty.",
+                      field="configuration_code") from None
+
+
+def take_lead(*, session: Session, source: str | None, first_name: str | None, last_name: str | None,
+              email: str | None, phone: str | None, postcode: str | None = None, city: str | None = None,
+              dealer_id: int | None = None, configuration_code: str | None = None, model_id: int | None = None,
+              preferred_date: date | None = None, event_name: str | None = None, message: str = "",
+              wants: str = "call", allow_contact: bool, principal: Principal | None = None) -> TakenLead:
+    """Record one request from a form, a configuration, a test-drive booking or an event."""
+    email, phone = leads.normalise_email(email), leads.normalise_phone(phone)
+    first_name, last_name = (first_name or "").strip() or None, (last_name or "").strip() or None
+    configuration = _configuration(session, configuration_code)
+    models = {m.id: m for m in vehicles_service.list_models(session=session)}
+    if configuration is not None:
+        model_id = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id).model_id
+    elif model_id is not None and model_id not in models:
+        raise Invalid("Choose one of our models, or leave the model empty.", field="model_id")
+    source = source or leads.source_for(wants=wants, configuration_code=configuration_code, event_name=event_name)
+
+    if principal is not None and principal.is_customer:
+        customer = customers_service.get(session=session, customer_id=principal.customer_id)
+    else:
+        customer = match_customer(session=session, email=email, phone=phone, last_name=last_name)
+    created = customer is None
+    if customer is None:
+        if not email:
+            raise Invalid("Give us your e-mail address so the dealer can answer you.", field="email")
+        try:
+            customer = customers_service.create(session=session, email=email, profile=dict(
+                first_name=first_name, last_name=last_name, phone=phone, postcode=postcode, city=city))
+        except Conflict:
+            raise Invalid("This e-mail address cannot be used for a request; please use another one.",
+                          field="email") from None
+    if principal is not None and principal.is_customer and not (postcode or city):
+        postcode, city = customer.postcode, customer.city  # their own profile, for their own request
+
+    if dealer_id is None and (earlier := leads.recent_open_lead(session=session, customer_id=customer.id)):
+        dealer_id = earlier.dealer_id  # a follow-up goes where the first request went
+    routed = routing.route(session=session, dealer_id=dealer_id, postcode=postcode, city=city)
+    model_name = models[model_id].name if model_id in models else None
+    line = leads.describe_request(source=source, wants=wants, preferred_date=preferred_date, model_name=model_name,
+                                  configuration_code=display_code(configuration.code) if configuration else None,
+                                  event_name=event_name, message=message)
+    recorded = leads.record(
+        session=session, customer_id=customer.id, dealer_id=routed.dealer.id, routed_by=routed.routed_by,
+        routing_reason=routed.reason, source=source, configuration=configuration, model_id=model_id,
+        preferred_date=preferred_date, event_name=event_name, message=message, request_line=line,
+        contact=dict(first_name=first_name, last_name=last_name, email=email, phone=phone, postcode=postcode,
+                     city=city))
+    # A tick on an anonymous form speaks for the person who typed it, which is provably the customer only
+    # when this form created them. For a known customer, a stranger could type their e-mail, so the lead
+    # waits until they allow the dealer themselves (portal, or a request made while logged in).
+    speaks_for_customer = created or (principal is not None and principal.is_customer)
+    allow_contact = allow_contact and speaks_for_customer
+    if allow_contact:
+        consent_service.give(session=session, customer_id=customer.id, organization_id=routed.dealer.id,
+                             purpose_code=leads.PURPOSE, method="lead_form")
+    scoring.score_lead(session=session, lead=recorded.lead)
+    # Only the person themself learns whether an earlier permission stands; a visitor typing someone's
+    # e-mail must not find out what that customer allowed.
+    allowed = allow_contact or (principal is not None and principal.is_customer and consent_service.active_grant(
+        session=session, customer_id=customer.id, organization_id=routed.dealer.id,
+        purpose_code=leads.PURPOSE) is not None)
+    return TakenLead(recorded.lead, routed.dealer, recorded.joined, allowed)
