@@ -1,0 +1,126 @@
+"""Quotes: versioned offers on a deal (a fleet RFP answer, or a retail offer).
+
+Each new version supersedes the earlier ones, so the customer and the rep always know which offer
+stands. Totals are computed here from quantities, unit prices and discounts, never taken from input.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal
+from forecourt.core.clock import today
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.sales import opportunities as opportunities_service
+from forecourt.sales.models import Quote
+
+CENT = Decimal("0.01")
+MAX_LINES = 50
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _line(session: Session, raw: dict, index: int) -> dict:
+    where = f"Line {index}"
+    code = (raw.get("configuration_code") or "").strip() or None
+    description = (raw.get("description") or "").strip()
+    unit_price = raw.get("unit_price")
+    if code:
+        configuration = opportunities_service.configuration_by_code(session, code)
+        from forecourt.sales import configurator
+
+        described = configurator.describe(session=session, configuration=configuration)
+        code = configuration.code
+        description = description or f"{described['title']} ({described['display_code']})"
+        if unit_price is None:
+            unit_price = configuration.total_price
+    if not description:
+        raise Invalid(f"{where}: describe what is offered, or give a configuration code.", field="lines")
+    if unit_price is None:
+        raise Invalid(f"{where}: give a unit price.", field="lines")
+    quantity = int(raw.get("quantity") or 1)
+    discount = Decimal(str(raw.get("discount_percent") or 0))
+    unit = _money(unit_price)
+    if quantity < 1:
+        raise Invalid(f"{where}: the quantity must be at least 1.", field="lines")
+    if unit < 0:
+        raise Invalid(f"{where}: the unit price cannot be negative.", field="lines")
+    if not 0 <= discount <= 100:
+        raise Invalid(f"{where}: the discount must be between 0 and 100 %.", field="lines")
+    total = _money(unit * quantity * (100 - discount) / 100)
+    return {"configuration_code": code, "description": description[:200], "quantity": quantity,
+            "unit_price": float(unit), "discount_percent": float(discount), "line_total": float(total)}
+
+
+def quotes_of(*, session: Session, opportunity_id: int) -> list[Quote]:
+    """Newest version first. The caller has opened the deal (``opportunities.load``)."""
+    return list(session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
+                                .order_by(Quote.version.desc())))
+
+
+def add_quote(*, session: Session, principal: Principal, opportunity_id: int, lines: list[dict],
+              valid_until=None, note: str = "") -> Quote:
+    """The next version of the offer; every earlier version is superseded by it."""
+    opportunity = opportunities_service.load(session=session, principal=principal, opportunity_id=opportunity_id,
+                                             what="quote")
+    opportunities_service.ensure_open(opportunity)
+    if not lines:
+        raise Invalid("Add at least one line to the quote.", field="lines")
+    if len(lines) > MAX_LINES:
+        raise Invalid(f"A quote has at most {MAX_LINES} lines.", field="lines")
+    if valid_until is not None and valid_until < today():
+        raise Invalid("'Valid until' is in the past; choose today or a later day.", field="valid_until")
+    priced = [_line(session, dict(raw), i) for i, raw in enumerate(lines, start=1)]
+    total = sum((Decimal(str(line["line_total"])) for line in priced), Decimal(0))
+    version = (session.scalar(select(func.max(Quote.version)).where(Quote.opportunity_id == opportunity.id)) or 0) + 1
+    for earlier in quotes_of(session=session, opportunity_id=opportunity.id):
+        if earlier.status != "superseded":
+            earlier.status = "superseded"
+    quote = Quote(opportunity_id=opportunity.id, version=version, lines=priced, total=_money(total),
+                  valid_until=valid_until, status="draft", note=(note or "").strip(), created_by=principal.user_id)
+    session.add(quote)
+    session.flush()
+    return quote
+
+
+def _current(session: Session, principal: Principal, opportunity_id: int, version: int, what: str):
+    opportunity = opportunities_service.load(session=session, principal=principal, opportunity_id=opportunity_id,
+                                             what=what)
+    quote = session.scalars(select(Quote).where(Quote.opportunity_id == opportunity.id,
+                                                Quote.version == version)).first()
+    if quote is None:
+        raise NotFound("Quote not found")
+    if quote.status == "superseded":
+        raise Invalid(f"Version {version} has been superseded by a newer quote.", field="version")
+    return opportunity, quote
+
+
+def send(*, session: Session, principal: Principal, opportunity_id: int, version: int) -> Quote:
+    """Marks the version as sent to the buyer (the rep sends the document itself)."""
+    opportunity, quote = _current(session, principal, opportunity_id, version, "quote sent")
+    opportunities_service.ensure_open(opportunity)
+    if quote.status == "accepted":
+        raise Invalid(f"Version {version} is already accepted.", field="version")
+    quote.status = "sent"
+    session.flush()
+    return quote
+
+
+def accept(*, session: Session, principal: Principal, opportunity_id: int, version: int) -> Quote:
+    """The buyer accepts: the quote's total becomes the deal's amount."""
+    opportunity, quote = _current(session, principal, opportunity_id, version, "quote accepted")
+    opportunities_service.ensure_open(opportunity)
+    if quote.status == "accepted":
+        raise Invalid(f"Version {version} is already accepted.", field="version")
+    if quote.valid_until is not None and quote.valid_until < today():
+        raise Invalid(f"Version {version} expired on {quote.valid_until:%d %b %Y}; make a new version.",
+                      field="version")
+    quote.status = "accepted"
+    opportunity.amount = quote.total
+    session.flush()
+    return quote
