@@ -60,8 +60,32 @@ def scene(make, client, session):
         assert client.get(f"/api/customers/{customer.id}?purpose=service_reminders",
                           headers=rep.headers).status_code == 200
     assert client.get("/api/me/export", headers=a_login.headers).status_code == 200
+    sales = _sales_of(make, session, a, dealer)
     session.commit()
-    return dict(dealer=dealer, rep=rep, a=a, b=b, a_login=a_login, sold=sold, kept=kept)
+    return dict(dealer=dealer, rep=rep, a=a, b=b, a_login=a_login, sold=sold, kept=kept, sales=sales)
+
+
+def _sales_of(make, session, a, dealer) -> dict:
+    """A's configuration, paid order, lead (typed contact details), deal named after A, test drive."""
+    from forecourt.sales.models import Activity, Lead, Opportunity
+    from tests.sales.orders_scene import configuration, order_in_state
+
+    configured = configuration(make, a)
+    order = order_in_state(make, a, dealer, "deposit_paid")
+    lead = Lead(dealer_id=dealer.id, customer_id=a.id, source="web_form", first_name=a.first_name,
+                last_name=a.last_name, email=a.email, phone="+49 40 555", postcode="22763", city="Hamburg",
+                message="Call me after 5")
+    session.add(lead)
+    session.flush()
+    deal = Opportunity(dealer_id=dealer.id, customer_id=a.id, lead_id=lead.id, title=f"Estate for {a.last_name}",
+                       stage_code="qualified", amount=41000)
+    session.add(deal)
+    session.flush()
+    drive = Activity(dealer_id=dealer.id, customer_id=a.id, opportunity_id=deal.id, kind="test_drive",
+                     notes=f"{a.first_name} has two kids")
+    session.add(drive)
+    session.flush()
+    return dict(configuration=configured, order=order, lead=lead, deal=deal, drive=drive)
 
 
 def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, client, session):
@@ -134,7 +158,12 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
 
     # the report says what was kept and why
     kept = {item["what"]: item for item in report["kept"]}
-    assert set(kept) == {"consent_ledger", "service_records", "ownerships", "data_requests"}
+    assert set(kept) == {"consent_ledger", "service_records", "ownerships", "data_requests", "orders",
+                         "opportunities"}
+    assert kept["orders"]["count"] == 1 and kept["opportunities"]["count"] == 1
+    assert "tax" in kept["orders"]["why"]
+    assert report["removed"]["sales_lead_contact_details"] == 1
+    assert report["removed"]["sales_configurations_unlinked"] == 1 and report["removed"]["sales_activity_notes"] == 1
     assert all(item["why"].strip() for item in kept.values())
     assert kept["consent_ledger"]["count"] == len(ledger_after)
     assert kept["service_records"]["count"] == 3 and kept["ownerships"]["count"] == 2
@@ -144,6 +173,27 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
     erasures = session.scalars(select(DataRequest).where(DataRequest.customer_id == a.id,
                                                          DataRequest.kind == "erasure")).all()
     assert [e.report for e in erasures] == [report]
+
+
+def test_erasure_keeps_the_dealers_books_without_the_person(scene, client, session):
+    from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order, Payment
+
+    sales, last_name = scene["sales"], scene["a"].last_name
+    payments_before = session.scalars(select(Payment.id).where(Payment.order_id == sales["order"].id)).all()
+    assert client.post("/api/me/erase", headers=scene["a_login"].headers).status_code == 200
+    session.expire_all()
+    order = session.get(Order, sales["order"].id)
+    assert order.customer_id is None and float(order.price) == 42000.0 and order.status == "placed"
+    assert session.scalars(select(Payment.id).where(Payment.order_id == order.id)).all() == payments_before
+    deal = session.get(Opportunity, sales["deal"].id)
+    assert deal.customer_id is None and float(deal.amount) == 41000.0
+    assert last_name not in deal.title, "a deal's title named the erased customer"
+    assert session.get(Configuration, sales["configuration"].id).customer_id is None
+    lead = session.get(Lead, sales["lead"].id)
+    assert (lead.customer_id, lead.first_name, lead.last_name, lead.email, lead.phone, lead.postcode, lead.city,
+            lead.message) == (None, None, None, None, None, None, None, "")
+    drive = session.get(Activity, sales["drive"].id)
+    assert drive.customer_id is None and drive.notes == "" and drive.kind == "test_drive"
 
 
 def test_erasing_twice_is_harmless(scene, client, session):

@@ -26,6 +26,11 @@ EXPORT_SECTIONS = {
     "consent_ledger": "consent_ledger",
     "access_log": "access_log",
     "data_requests": "data_requests",
+    "sales_configurations": "configurations",
+    "sales_leads": "leads",
+    "sales_opportunities": "opportunities",
+    "sales_activities": "sales_activities",
+    "sales_orders": "orders",
 }
 
 
@@ -67,12 +72,38 @@ def _linked_scene(make, client, session):
     make.withdraw(customer, partner, "marketing_offers")
     assert client.get(f"/api/customers/{customer.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     assert client.get("/api/me/export", headers=me.headers).status_code == 200  # a first export: a data request
+    _sales_rows(make, client, session, customer, me, dealer)
 
     bystander = make.customer()
     make.vehicle(owner=bystander, dealer=dealer)
     make.grant(bystander, dealer, "service_reminders")
     assert client.get(f"/api/customers/{bystander.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     return customer, me, bystander, car
+
+
+def _sales_rows(make, client, session, customer, me, dealer) -> None:
+    """What a buyer leaves in sales: a configuration and its order (paid deposit), a lead, a deal, a test drive."""
+    from forecourt.sales.models import Activity, Lead, Opportunity
+    from tests.sales.orders_scene import configuration
+
+    configured = configuration(make, customer)
+    placed = client.post("/api/me/orders", headers=me.headers, json={
+        "configuration_code": configured.code, "dealer_id": dealer.id, "allow_contact": True})
+    assert placed.status_code == 201, placed.text
+    paid = client.post(f"/api/me/orders/{placed.json()['number']}/payments", headers=me.headers,
+                       json={"kind": "deposit"})
+    assert paid.status_code == 201, paid.text
+    lead = Lead(dealer_id=dealer.id, customer_id=customer.id, source="web_form", first_name=customer.first_name,
+                email=customer.email, message="Is the estate available in green?")
+    session.add(lead)
+    session.flush()
+    deal = Opportunity(dealer_id=dealer.id, customer_id=customer.id, lead_id=lead.id, title="Estate for the family",
+                       stage_code="qualified", amount=41000)
+    session.add(deal)
+    session.flush()
+    session.add(Activity(dealer_id=dealer.id, customer_id=customer.id, opportunity_id=deal.id, kind="test_drive",
+                         notes="Liked the seats"))
+    session.commit()
 
 
 def _as_rows(section) -> list[dict]:
@@ -112,6 +143,9 @@ def test_export_contains_every_row_of_every_table_that_references_the_customer(m
     assert document["customer"]["id"] == customer.id and document["customer"]["email"] == customer.email
     assert [v["vin"] for v in document["vehicles"]] == [car.vin]
     assert document["sessions"], "the customer's API token is linked to them through their account"
+    (order,) = document["orders"]
+    assert [p["order_id"] for p in document["payments"]] == [order["id"]]
+    assert document["payments"][0]["kind"] == "deposit"
 
 
 def test_export_carries_no_secrets(make, client, session):

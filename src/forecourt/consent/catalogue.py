@@ -19,11 +19,14 @@ CONTRACT = "contract"
 # Data categories a reader may see under a purpose (customer 360 shows only these sections).
 CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES = "contact", "vehicles", "service_history", "preferences"
 LOCATION, VEHICLE_HEALTH, DRIVING_BEHAVIOUR = "location", "vehicle_health", "driving_behaviour"
+# What a customer did with a dealer's sales team: configurations, test drives, visits, deals, orders, purchases.
+SALES_HISTORY = "sales_history"
 
 PURPOSES: list[dict] = [
     dict(code="sales_contact", name="Sales contact", legal_basis=CONSENT,
-         categories=[CONTACT, VEHICLES, PREFERENCES],
-         description="A dealer may contact you about buying or replacing a car and see the cars you own."),
+         categories=[CONTACT, VEHICLES, PREFERENCES, SALES_HISTORY],
+         description="A dealer may contact you about buying or replacing a car, see the cars you own and "
+                     "what you configured, test-drove, ordered and bought."),
     dict(code="service_reminders", name="Service reminders", legal_basis=CONSENT,
          categories=[CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES],
          description="A workshop may see your cars and their service history to remind you of due work."),

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, description="Failed logins per e-mail or address per window.")
     login_window_seconds: int = 900
     position_retention_days: int = Field(default=90, ge=1, description="Raw positions older than this are deleted.")
+    order_deposit_percent: float = Field(default=10, ge=0, le=100,
+                                         description="Deposit on an online order, in percent of its price.")
+    order_deposit_minimum: int = Field(default=500, ge=0, description="The smallest deposit, in euros.")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 

@@ -18,6 +18,7 @@ from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
+from forecourt.sales import records as sales_records
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
@@ -73,6 +74,7 @@ def export(*, session: Session, customer_id: int) -> dict:
                                                                         limit=1_000_000)],
         "data_requests": [_plain(d) for d in data_requests],
         "telemetry": telematics_service.telemetry_of_owner(session=session, customer_id=customer_id),
+        **sales_records.export_of(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -87,6 +89,10 @@ KEPT_REASONS = {
                        "your name is no longer linked to it.",
     "ownerships": "The car's chain of ownership is needed for safety recalls; your periods are kept without you.",
     "data_requests": "A record that this erasure happened, so it can be proven and not repeated by mistake.",
+    "orders": "A car sale stays in the dealer's books and tax records (kept for ten years under German "
+              "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you.",
+    "opportunities": "The dealer's record of a deal stays in its sales books; it no longer names you, and a "
+                     "title that did is replaced.",
 }
 
 
@@ -115,6 +121,10 @@ def erase(*, session: Session, customer_id: int) -> dict:
     telemetry = telematics_service.erase_owner_telemetry(session=session, customer_id=customer_id)
     removed |= {f"telemetry_{name}": count for name, count in telemetry.items()}
     unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
+    sales = sales_records.erase_customer(session=session, customer_id=customer_id,
+                                         names=(customer.first_name or "", customer.last_name or ""))
+    removed |= {"sales_configurations_unlinked": sales["configurations"],
+                "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
     for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):
         setattr(customer, column, None)
     customer.erased_at = moment
@@ -124,7 +134,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
         {"what": "service_records", "count": unlinked["service_records"], "why": KEPT_REASONS["service_records"]},
         {"what": "ownerships", "count": unlinked["ownerships"], "why": KEPT_REASONS["ownerships"]},
         {"what": "data_requests", "count": 1, "why": KEPT_REASONS["data_requests"]},
-    ]
+    ] + [{"what": what, "count": sales[what], "why": KEPT_REASONS[what]}
+         for what in ("orders", "opportunities") if sales[what]]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

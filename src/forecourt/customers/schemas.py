@@ -103,6 +103,8 @@ class Customer360(Output):
     vehicles: list[VehicleWithOwnership]
     service_history: list[ServiceRecordOut]
     preferences: PreferencesOut | None
+    # Under sales_history: configurations, test drives and visits, deals, orders, cars bought here.
+    sales: dict | None = None
     consents: list[GrantOut]
 
 
@@ -138,3 +140,9 @@ class ExportDocument(Output):
     access_log: list[dict]
     data_requests: list[dict]
     telemetry: dict[str, list[dict]]
+    configurations: list[dict]
+    leads: list[dict]
+    opportunities: list[dict]
+    sales_activities: list[dict]
+    orders: list[dict]
+    payments: list[dict]

@@ -6,12 +6,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
+from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.parties import service as parties_service
+from forecourt.sales import records as sales_records
 from forecourt.vehicles import service as vehicles_service
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country",
@@ -151,7 +152,7 @@ def customer_360(*, session: Session, principal: Principal, customer_id: int, pu
     customer, categories = open_for(session=session, principal=principal, customer_id=customer_id,
                                     purpose=purpose, what="customer 360")
     view: dict = {"customer": customer, "purpose": purpose, "categories": categories,
-                  "vehicles": [], "service_history": [], "preferences": None, "consents": []}
+                  "vehicles": [], "service_history": [], "preferences": None, "sales": None, "consents": []}
     if VEHICLES in categories or SERVICE_HISTORY in categories:
         cars = vehicles_service.vehicles_of(session=session, customer_id=customer.id)
         view["vehicles"] = [{"vehicle": vehicle, "ownership": ownership} for vehicle, ownership in cars]
@@ -162,9 +163,30 @@ def customer_360(*, session: Session, principal: Principal, customer_id: int, pu
                 view["service_history"].extend(histories[vehicle.id])
     if PREFERENCES in categories:
         view["preferences"] = get_preferences(session=session, customer_id=customer.id)
+    if SALES_HISTORY in categories and principal.organization_id is not None:
+        view["sales"] = sales_records.sales_history(session=session, customer_id=customer.id,
+                                                    dealer_id=principal.organization_id)
     view["consents"] = consent_service.grants_of(session=session, customer_id=customer.id,
                                                  organization_id=principal.organization_id)
     return view
+
+
+def home_position(*, session: Session, customer_id: int) -> tuple[float, float] | None:
+    """Where the customer lives, as far as we know: their "Home" navigation favourite, else the middle of
+    the dealers in their home city. ``None`` when neither says."""
+    preferences = session.get(Preferences, customer_id)
+    for favourite in (preferences.navigation_favourites or []) if preferences else []:
+        if (str(favourite.get("label", "")).strip().lower() == "home"
+                and favourite.get("latitude") is not None and favourite.get("longitude") is not None):
+            return float(favourite["latitude"]), float(favourite["longitude"])
+    customer = get(session=session, customer_id=customer_id)
+    if not customer.city:
+        return None
+    places = [(d.latitude, d.longitude) for d in parties_service.list_organizations(session=session, kind="dealer")
+              if d.city and d.city.strip().lower() == customer.city.strip().lower() and d.latitude is not None]
+    if not places:
+        return None
+    return sum(p[0] for p in places) / len(places), sum(p[1] for p in places) / len(places)
 
 
 def consent_matrix(*, session: Session, customer_id: int, extra_organization_ids: tuple[int, ...] = ()) -> list[dict]:

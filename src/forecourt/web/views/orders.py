@@ -1,7 +1,188 @@
-"""Pages: sales — orders."""
+"""Pages: sales — ordering a configuration online, the buyer's orders, the dealer's deliveries.
+
+Errors on the dealer's and buyer's action forms come back to the order page as ``?error=`` (post,
+redirect, get), so a reload never repeats an action.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.customers import service as customers_service
+from forecourt.sales import configurator, orders
+from forecourt.web.deps import AppSettings, DbSession, MePage, SalesPage
+from forecourt.web.views.forms import Form, text
+from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
+
+STEP_NAMES = {"placed": "Order placed", "confirmed": "Confirmed by the dealer",
+              "delivery_scheduled": "Delivery scheduled", "delivered": "Handed over"}
+PAYMENT_NAMES = {"awaiting_deposit": "Deposit due", "deposit_paid": "Deposit paid",
+                 "paid_in_full": "Paid in full", "refunded": "Refunded"}
+
+
+def _back(url: str, *, flash: str | None = None, error: str | None = None) -> Response:
+    key, message = ("error", error) if error else ("flash", flash or "")
+    return redirect(f"{url}?{key}={quote_plus(message)}")
+
+
+def _timeline(view: dict) -> list[dict]:
+    reached = orders.STEPS.index(view["status"]) if view["status"] in orders.STEPS else -1
+    return [dict(code=step, name=STEP_NAMES[step], done=i <= reached) for i, step in enumerate(orders.STEPS)]
+
+
+def _common(view: dict) -> dict:
+    return dict(timeline=_timeline(view), payment_names=PAYMENT_NAMES,
+                delivery_local=orders.dealer_time(view["delivery_at"]),
+                handed_over_local=orders.dealer_time(view["handed_over_at"]))
+
+
+# --- ordering a configuration --------------------------------------------------------------------
+
+def _order_page(request: Request, session, me, settings, code: str, *, chosen: int | None = None,
+                allow: bool = False, errors: dict | None = None, status_code: int = 200) -> Response:
+    configuration = configurator.get_by_code(session=session, code=code)
+    car = configurator.describe(session=session, configuration=configuration)
+    near = customers_service.home_position(session=session, customer_id=me.customer_id)
+    dealers = orders.delivering_dealers(session=session, near=near)
+    if chosen is None and dealers:
+        chosen = dealers[0]["dealer"].id
+    chosen_dealer = next((row["dealer"] for row in dealers if row["dealer"].id == chosen), None)
+    deposit = orders.deposit_for(configuration.total_price, percent=settings.order_deposit_percent,
+                                 minimum=settings.order_deposit_minimum)
+    return render(request, "orders/new.html", status_code=status_code, car=car, dealers=dealers, chosen=chosen,
+                  chosen_dealer=chosen_dealer, allow=allow, errors=errors or {}, deposit=float(deposit),
+                  colour=orders.colour_of(configuration), sorted_by_distance=near is not None)
+
+
+@router.get("/c/{code}/order")
+def order_page(request: Request, code: str, me: MePage, session: DbSession, settings: AppSettings):
+    return _order_page(request, session, me, settings, code)
+
+
+@router.post("/c/{code}/order")
+def place_order(request: Request, code: str, me: MePage, session: DbSession, settings: AppSettings, form: Form):
+    raw_dealer = text(form, "dealer_id")
+    dealer_id = int(raw_dealer) if raw_dealer and raw_dealer.isdigit() else None
+    allow = form.get("allow_contact") == "yes"
+    try:
+        order = orders.place(session=session, customer_id=me.customer_id, configuration_code=code,
+                             dealer_id=dealer_id, allow_contact=allow,
+                             deposit_percent=settings.order_deposit_percent,
+                             deposit_minimum=settings.order_deposit_minimum)
+    except Invalid as problem:
+        return _order_page(request, session, me, settings, code, chosen=dealer_id, allow=allow,
+                           errors={problem.field or "form": problem.message}, status_code=422)
+    return _back(f"/me/orders/{order.number}",
+                 flash=f"Thank you! Order {order.number} is placed; pay the deposit to reserve your car.")
+
+
+# --- the buyer's orders --------------------------------------------------------------------------
+
+@router.get("/me/orders")
+def my_orders(request: Request, me: MePage, session: DbSession):
+    views = [orders.describe(session=session, order=o)
+             for o in orders.list_for_customer(session=session, customer_id=me.customer_id)]
+    return render(request, "orders/mine.html", orders=views, step_names=STEP_NAMES, payment_names=PAYMENT_NAMES)
+
+
+@router.get("/me/orders/{number}")
+def my_order(request: Request, number: str, me: MePage, session: DbSession, error: str | None = None):
+    order = orders.get_for_customer(session=session, customer_id=me.customer_id, number=number)
+    view = orders.describe(session=session, order=order)
+    return render(request, "orders/order.html", order=view, error=error,
+                  payment_reference=orders.test_mode_reference(), **_common(view))
+
+
+@router.post("/me/orders/{number}/payments")
+def pay_for_my_order(number: str, me: MePage, session: DbSession, form: Form):
+    kind = text(form, "kind") or ""
+    try:
+        payment = orders.pay(session=session, customer_id=me.customer_id, number=number, kind=kind,
+                             reference=text(form, "reference"))
+    except (Invalid, Conflict) as problem:
+        return _back(f"/me/orders/{number}", error=problem.message)
+    return _back(f"/me/orders/{number}",
+                 flash=f"Thank you: {orders.euros(payment.amount)} received (test mode, reference {payment.reference}).")
+
+
+# --- the dealer's deliveries ---------------------------------------------------------------------
+
+@router.get("/workspace/orders")
+def deliveries(request: Request, principal: SalesPage, session: DbSession, include_closed: bool = False):
+    views = [orders.describe(session=session, order=o)
+             for o in orders.list_for_dealer(session=session, dealer_id=principal.organization_id,
+                                             include_closed=include_closed)]
+    for view in views:
+        view["delivery_local"] = orders.dealer_time(view["delivery_at"])
+    return render(request, "orders/deliveries.html", orders=views, include_closed=include_closed,
+                  step_names=STEP_NAMES, payment_names=PAYMENT_NAMES)
+
+
+@router.get("/workspace/orders/{number}")
+def delivery(request: Request, number: str, principal: SalesPage, session: DbSession, error: str | None = None):
+    order = orders.open_for_dealer(session=session, principal=principal, number=number)
+    view = orders.describe(session=session, order=order)
+    try:
+        buyer = customers_service.get(session=session, customer_id=order.customer_id) if order.customer_id else None
+    except NotFound:
+        buyer = None
+    return render(request, "orders/delivery.html", order=view, buyer=buyer, error=error, **_common(view))
+
+
+def _act(session, number: str, action, done: str) -> Response:
+    """A refused action leaves nothing half done (a savepoint), and says why on the order page."""
+    url = f"/workspace/orders/{number}"
+    try:
+        with session.begin_nested():
+            action()
+    except (Invalid, Conflict) as problem:
+        return _back(url, error=problem.message)
+    return _back(url, flash=done)
+
+
+@router.post("/workspace/orders/{number}/confirm")
+def confirm(number: str, principal: SalesPage, session: DbSession):
+    return _act(session, number, lambda: orders.confirm(session=session, principal=principal, number=number),
+                "Order confirmed; the buyer sees it in their portal.")
+
+
+@router.post("/workspace/orders/{number}/vehicle")
+def assign_vehicle(number: str, principal: SalesPage, session: DbSession, form: Form):
+    year = text(form, "model_year")
+    return _act(session, number, lambda: orders.assign_vehicle(
+        session=session, principal=principal, number=number, vin=text(form, "vin") or "",
+        model_year=int(year) if year and year.isdigit() else None), "Car assigned to the order.")
+
+
+def _delivery_time(form) -> datetime:
+    day, clock = text(form, "date"), text(form, "time")
+    try:
+        return datetime.fromisoformat(f"{day}T{clock}")
+    except (TypeError, ValueError):
+        raise Invalid("Enter the delivery date and time, e.g. 2025-06-02 and 10:00.", field="at") from None
+
+
+@router.post("/workspace/orders/{number}/delivery")
+def schedule_delivery(number: str, principal: SalesPage, session: DbSession, form: Form):
+    return _act(session, number, lambda: orders.schedule_delivery(session=session, principal=principal, number=number,
+                                                         at=_delivery_time(form)),
+                "Delivery scheduled; the buyer sees the appointment in their portal.")
+
+
+@router.post("/workspace/orders/{number}/handover")
+def hand_over(number: str, principal: SalesPage, session: DbSession):
+    return _act(session, number, lambda: orders.hand_over(session=session, principal=principal, number=number),
+                "Handed over: the car is now registered to the buyer.")
+
+
+@router.post("/workspace/orders/{number}/cancel")
+def cancel(number: str, principal: SalesPage, session: DbSession):
+    return _act(session, number, lambda: orders.cancel(session=session, principal=principal, number=number),
+                "Order cancelled; anything paid is refunded.")

@@ -1,0 +1,1 @@
+"""Pydantic shapes of the sales API, one module per area (inputs forbid unknown fields)."""
