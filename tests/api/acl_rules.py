@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH = (
     "customer_data", "customer_list", "self", "admin", "dealer", "public", "auth")
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH}
+# Figures for a dealer's sales reps (their own dealer) and the carmaker's administrators (the network);
+# checked by tests/sales/test_pipeline_access.py.
+SALES_FIGURES = "sales_figures"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES}
 CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 

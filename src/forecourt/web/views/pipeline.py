@@ -1,7 +1,68 @@
-"""Pages: sales — pipeline."""
+"""Pages: sales — the pipeline dashboard (volume, speed, performance, benchmark) and its CSV export."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+
+from fastapi import APIRouter, Request, Response
+
+from forecourt.core.errors import Invalid
+from forecourt.sales import pipeline
+from forecourt.web.deps import DbSession, PipelinePage
+from forecourt.web.views import pipeline_charts
+from forecourt.web.views.render import render
 
 router = APIRouter(tags=["pages"])
+
+
+def _number(value: str | None, field: str) -> int | None:
+    """Form selects send '' for "all"; anything else must be a positive id."""
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise Invalid("Choose from the list.", field=field)
+    return int(value)
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid("Give the date as YYYY-MM-DD.", field=field) from None
+
+
+def _scope(session, principal, request: Request):
+    query = request.query_params
+    return pipeline.scope_for(session=session, principal=principal, dealer_id=_number(query.get("dealer_id"), "dealer_id"),
+                              rep_id=_number(query.get("rep_id"), "rep_id"),
+                              model_id=_number(query.get("model_id"), "model_id"),
+                              date_from=_day(query.get("date_from"), "date_from"),
+                              date_to=_day(query.get("date_to"), "date_to"))
+
+
+@router.get("/workspace/pipeline")
+def pipeline_page(request: Request, principal: PipelinePage, session: DbSession):
+    try:
+        scope = _scope(session, principal, request)
+    except Invalid as error:
+        scope, problem = pipeline.scope_for(session=session, principal=principal), error
+    else:
+        problem = None
+    figures = pipeline.dashboard(session=session, scope=scope)
+    choices = pipeline.filter_choices(session=session, scope=scope)
+    return render(request, "pipeline/dashboard.html", status_code=422 if problem else 200,
+                  error=problem.message if problem else None, scope=scope, figures=figures, choices=choices,
+                  names={"dealers": dict(choices["dealers"]), "models": dict(choices["models"])},
+                  funnel=pipeline_charts.funnel(figures["speed"]["funnel"]),
+                  trend_chart=pipeline_charts.trend(figures["trend"]["months"]),
+                  query=request.url.query)
+
+
+@router.get("/workspace/pipeline.csv")
+def pipeline_csv(request: Request, principal: PipelinePage, session: DbSession):
+    scope = _scope(session, principal, request)
+    body = pipeline.csv_text(figures=pipeline.dashboard(session=session, scope=scope))
+    name = f"pipeline-{scope.date_from.isoformat()}-{scope.date_to.isoformat()}.csv"
+    return Response(body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,190 @@
+"""Who may look at which part of the pipeline, over which period, and the SQL pieces every figure shares.
+
+A sales rep sees their own dealer only (and may narrow to one rep of it); the carmaker sees the
+whole network and may narrow to one dealer. Anything else is a 404, like any page that does not
+exist for the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Integer, bindparam, cast, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal, Role
+from forecourt.core.clock import now as clock_now
+from forecourt.core.db import UTCDateTime
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.parties import service as parties_service
+from forecourt.sales.models import Opportunity, Stage
+
+# The network's process, used when the stages table has not been filled yet; probabilities in percent.
+DEFAULT_STAGES = (("new", "New", 1, 10, None), ("qualified", "Qualified", 2, 25, None),
+                  ("test_drive", "Test drive", 3, 40, None), ("offer", "Offer", 4, 60, None),
+                  ("negotiation", "Negotiation", 5, 80, None), ("won", "Won", 6, 100, "won"),
+                  ("lost", "Lost", 7, 0, "lost"))
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    code: str
+    name: str
+    position: int
+    probability: int
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One look at the pipeline: whose deals, which period, seen by whom, at what moment."""
+
+    dealer_id: int | None
+    rep_id: int | None
+    model_id: int | None
+    date_from: date
+    date_to: date
+    now: datetime
+    carmaker_view: bool  # the carmaker may see dealers' names; a dealer never sees its peers' names
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.date_from, time(0), tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive: the period includes the whole of ``date_to``."""
+        return datetime.combine(self.date_to + timedelta(days=1), time(0), tzinfo=UTC)
+
+    def months(self) -> list[str]:
+        months, year, month = [], self.date_from.year, self.date_from.month
+        while (year, month) <= (self.date_to.year, self.date_to.month):
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return months
+
+    def as_filters(self) -> dict:
+        return {"dealer_id": self.dealer_id, "rep_id": self.rep_id, "model_id": self.model_id,
+                "date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat()}
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve months, whole months from the first of the month eleven months ago to today."""
+    year, month = today.year, today.month - 11
+    if month < 1:
+        year, month = year - 1, month + 12
+    return date(year, month, 1), today
+
+
+def scope_for(*, session: Session, principal: Principal, dealer_id: int | None = None, rep_id: int | None = None,
+              model_id: int | None = None, date_from: date | None = None, date_to: date | None = None) -> Scope:
+    """Checks the caller may see what they ask for and fills in the defaults."""
+    moment = clock_now()
+    if principal.role is Role.DEALER_SALES:
+        if dealer_id is not None and dealer_id != principal.organization_id:
+            raise NotFound("No such dealer")
+        dealer_id = principal.organization_id
+    elif principal.role is not Role.CARMAKER_ADMIN:
+        raise NotFound("Not found")
+    if dealer_id is not None:
+        try:
+            dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
+        except NotFound:
+            raise NotFound("No such dealer") from None
+        if dealer.kind != "dealer":
+            raise NotFound("No such dealer")
+    if rep_id is not None:
+        try:
+            rep = parties_service.get_user(session=session, user_id=rep_id)
+        except NotFound:
+            raise NotFound("No such sales rep") from None
+        if rep.organization_id is None or (dealer_id is not None and rep.organization_id != dealer_id):
+            raise NotFound("No such sales rep")
+        dealer_id = rep.organization_id
+    first, last = default_period(moment.date())
+    date_from, date_to = date_from or first, date_to or last
+    if date_from > date_to:
+        raise Invalid("The period starts after it ends; choose a start date before the end date.", field="date_from")
+    return Scope(dealer_id=dealer_id, rep_id=rep_id, model_id=model_id, date_from=date_from, date_to=date_to,
+                 now=moment, carmaker_view=principal.role is Role.CARMAKER_ADMIN)
+
+
+def stages(*, session: Session, dealer_id: int | None = None) -> list[StageInfo]:
+    """The dealer's own process if it has one, else the network's; the built-in one if neither is stored."""
+    rows = []
+    if dealer_id is not None:
+        rows = list(session.scalars(select(Stage).where(Stage.organization_id == dealer_id)))
+    if not rows:
+        rows = list(session.scalars(select(Stage).where(Stage.organization_id.is_(None))))
+    if not rows:
+        return [StageInfo(*values) for values in DEFAULT_STAGES]
+    return sorted((StageInfo(s.code, s.name, s.position, s.probability or 0, s.outcome) for s in rows),
+                  key=lambda s: s.position)
+
+
+def deal_filters(scope: Scope, *, include_rep: bool = True) -> list:
+    """WHERE conditions for the dealer, rep and model chosen (the period differs per figure)."""
+    conditions = []
+    if scope.dealer_id is not None:
+        conditions.append(Opportunity.dealer_id == scope.dealer_id)
+    if include_rep and scope.rep_id is not None:
+        conditions.append(Opportunity.owner_user_id == scope.rep_id)
+    if scope.model_id is not None:
+        conditions.append(Opportunity.model_id == scope.model_id)
+    return conditions
+
+
+def in_period(column, scope: Scope) -> list:
+    return [column >= scope.start, column < scope.end]
+
+
+# --- SQL that differs between SQLite and PostgreSQL ----------------------------------------------
+
+def dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def moment(value: datetime, name: str = "moment"):
+    return bindparam(name, value, type_=UTCDateTime())
+
+
+def days_between(session: Session, later, earlier):
+    """Fractional days from ``earlier`` to ``later``."""
+    if dialect(session) == "postgresql":
+        return func.extract("epoch", later - earlier) / literal_column("86400.0")
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def whole_days(session: Session, days):
+    """Rounded down; the figures are in whole days, so medians come from a small histogram."""
+    if dialect(session) == "postgresql":
+        return cast(func.floor(days), Integer)
+    return cast(days, Integer)  # never negative here, so truncation is the floor
+
+
+def month_of(session: Session, column):
+    """'YYYY-MM' of a UTC timestamp (constants inline: PostgreSQL must see GROUP BY and SELECT as one expression)."""
+    if dialect(session) == "postgresql":
+        return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), column)
+
+
+def larger(session: Session, a, b):
+    return func.greatest(a, b) if dialect(session) == "postgresql" else func.max(a, b)
+
+
+def median_of(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many) pairs."""
+    pairs = sorted((value, count) for value, count in histogram if count)
+    total = sum(count for _, count in pairs)
+    if not total:
+        return None
+    wanted = {(total - 1) // 2, total // 2}
+    found, seen = [], 0
+    for value, count in pairs:
+        for index in sorted(wanted):
+            if seen <= index < seen + count:
+                found.append(value)
+        seen += count
+    return sum(found) / len(found)

@@ -1,0 +1,50 @@
+"""The pipeline benchmark produces every documented figure at a tiny scale (figures are not
+asserted: tests never judge wall-clock time). Runs on the suite's engine."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+
+import pytest
+from rich.console import Console
+
+from bench import pipeline, runner
+from tests.conftest import PG_ADMIN_URL, _drop_pg_database
+from tests.conftest import test_database_kind as database_kind
+
+KIND = database_kind()
+
+
+@pytest.fixture
+def bench_url(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "DATA_DIR", tmp_path)
+    if KIND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pipeline.db'}"
+        return
+    name = f"forecourt_test_benchpipe_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    _drop_pg_database(name)
+
+
+def test_a_tiny_run_writes_every_pipeline_figure(bench_url, tmp_path):
+    output = tmp_path / "pipeline.json"
+    pipeline.run(engines=[KIND], opportunities=400, repeats=2, output=output,
+                 console=Console(file=io.StringIO(), width=160), urls={KIND: bench_url})
+
+    document = json.loads(output.read_text())
+    assert {"benchmark", "measured_at", "machine", "opportunities", "stage_changes", "pipeline_dashboard_seconds",
+            "dealer_dashboard_seconds", "baseline_seconds", "target_seconds", "meets_target"} <= set(document)
+    # 400 benchmark deals on top of the demo network's own
+    assert document["opportunities"][KIND] > 400 and document["stage_changes"][KIND] > document["opportunities"][KIND]
+    for key in ("pipeline_dashboard_seconds", "dealer_dashboard_seconds"):
+        assert set(document[key][KIND]) == set(pipeline.DASHBOARDS)
+        assert all(seconds > 0 for seconds in document[key][KIND].values())
+    assert document["baseline_seconds"][KIND] > 0
+    assert isinstance(document["meets_target"][KIND], bool)
+
+
+def test_the_runner_offers_the_pipeline_benchmark():
+    assert "pipeline" in runner.BENCHMARKS
