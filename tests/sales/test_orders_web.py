@@ -174,3 +174,14 @@ def test_the_360_shows_sales_under_sales_contact_only(make, client, session):
     after = session.scalar(select(func.count(AccessLogEntry.id)).where(AccessLogEntry.customer_id == buyer.id))
     assert after == before
     assert session.get(Order, order.id).customer_id == buyer.id  # the order itself is untouched
+
+
+def test_a_mistyped_code_on_the_order_page_is_explained_on_a_page(make, client):
+    from tests.factories import browser_for
+
+    customer = make.customer()
+    browser = browser_for(make, make.customer_login(customer))
+    response = browser.get("/c/7KQ2-M9XB/order")
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"].startswith("text/html")
+    assert "code" in response.text.lower()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -119,3 +120,18 @@ def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Itera
         raise
     finally:
         session.close()
+
+
+def plain_row(row, *, skip: tuple[str, ...] = ()) -> dict:
+    """A table row as JSON-ready values (ISO dates, floats for money): what an export hands the customer."""
+    out = {}
+    for column in row.__table__.columns:
+        if column.key in skip:
+            continue
+        value = getattr(row, column.key)
+        if isinstance(value, datetime | date):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = float(value)
+        out[column.key] = value
+    return out

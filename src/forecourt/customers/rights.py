@@ -6,14 +6,12 @@ records a carmaker must keep (service, warranty, recalls) and writes down what i
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core.clock import now
+from forecourt.core.db import plain_row
 from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
@@ -25,18 +23,6 @@ from forecourt.vehicles import service as vehicles_service
 EXPORT_FORMAT = "forecourt-export/1"
 
 
-def _plain(row, *, skip: tuple[str, ...] = ()) -> dict:
-    out = {}
-    for column in row.__table__.columns:
-        if column.key in skip:
-            continue
-        value = getattr(row, column.key)
-        if isinstance(value, datetime | date):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):
-            value = float(value)
-        out[column.key] = value
-    return out
 
 
 def export(*, session: Session, customer_id: int) -> dict:
@@ -53,26 +39,26 @@ def export(*, session: Session, customer_id: int) -> dict:
         vehicles.append({
             "vin": vehicle.vin, "model": vehicle.trim.model.name, "trim": vehicle.trim.name,
             "model_year": vehicle.model_year, "colour": vehicle.colour, "registration": vehicle.registration,
-            "ownership": _plain(ownership),
+            "ownership": plain_row(ownership),
         })
     data_requests = consent_service.data_requests_of(session=session, customer_id=customer_id)
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": now().isoformat(),
-        "customer": _plain(customer),
-        "preferences": _plain(preferences) if preferences else None,
-        "account": _plain(account, skip=("password_hash",)) if account else None,
-        "sessions": [_plain(t, skip=("digest", "csrf_token"))
+        "customer": plain_row(customer),
+        "preferences": plain_row(preferences) if preferences else None,
+        "account": plain_row(account, skip=("password_hash",)) if account else None,
+        "sessions": [plain_row(t, skip=("digest", "csrf_token"))
                      for t in parties_service.tokens_of(session=session, user_id=account.id)] if account else [],
         "vehicles": vehicles,
-        "ownerships": [_plain(o) for o in ownerships],
-        "service_records": [_plain(r) for r in vehicles_service.service_records_of(session=session,
+        "ownerships": [plain_row(o) for o in ownerships],
+        "service_records": [plain_row(r) for r in vehicles_service.service_records_of(session=session,
                                                                                     customer_id=customer_id)],
-        "consent_grants": [_plain(g) for g in consent_service.grants_of(session=session, customer_id=customer_id)],
-        "consent_ledger": [_plain(r) for r in consent_service.ledger_of(session=session, customer_id=customer_id)],
-        "access_log": [_plain(a) for a in consent_service.access_log_of(session=session, customer_id=customer_id,
+        "consent_grants": [plain_row(g) for g in consent_service.grants_of(session=session, customer_id=customer_id)],
+        "consent_ledger": [plain_row(r) for r in consent_service.ledger_of(session=session, customer_id=customer_id)],
+        "access_log": [plain_row(a) for a in consent_service.access_log_of(session=session, customer_id=customer_id,
                                                                         limit=1_000_000)],
-        "data_requests": [_plain(d) for d in data_requests],
+        "data_requests": [plain_row(d) for d in data_requests],
         "telemetry": telematics_service.telemetry_of_owner(session=session, customer_id=customer_id),
         **sales_records.export_of(session=session, customer_id=customer_id),
     }

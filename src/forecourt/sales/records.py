@@ -8,13 +8,11 @@ notes about them) is cleared.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import as_utc
+from forecourt.core.db import plain_row
 from forecourt.sales.codes import display_code
 from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order, Payment
 from forecourt.vehicles import service as vehicles_service
@@ -23,16 +21,6 @@ LEAD_CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "postcode", 
                        "preferred_date")
 
 
-def _plain(row) -> dict:
-    out = {}
-    for column in row.__table__.columns:
-        value = getattr(row, column.key)
-        if isinstance(value, datetime | date):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):
-            value = float(value)
-        out[column.key] = value
-    return out
 
 
 def _models(session: Session, trim_ids) -> dict[int, str]:
@@ -94,11 +82,11 @@ def sales_history(*, session: Session, customer_id: int, dealer_id: int) -> dict
 def export_of(*, session: Session, customer_id: int) -> dict[str, list[dict]]:
     """Every sales row that names the person, and the payments on their orders."""
     def rows(model) -> list[dict]:
-        return [_plain(r) for r in session.scalars(select(model).where(model.customer_id == customer_id)
+        return [plain_row(r) for r in session.scalars(select(model).where(model.customer_id == customer_id)
                                                    .order_by(model.id))]
 
     orders = rows(Order)
-    payments = [_plain(p) for p in session.scalars(select(Payment).where(
+    payments = [plain_row(p) for p in session.scalars(select(Payment).where(
         Payment.order_id.in_([o["id"] for o in orders])).order_by(Payment.id))] if orders else []
     return {"configurations": rows(Configuration), "leads": rows(Lead), "opportunities": rows(Opportunity),
             "sales_activities": rows(Activity), "orders": orders, "payments": payments}

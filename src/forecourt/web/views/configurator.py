@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.sales import configurator
+from forecourt.sales.models import Configuration
 from forecourt.web.api.configurator import owner_of, page_url, trim_options
 from forecourt.web.deps import DbSession, MaybePrincipal
 from forecourt.web.views import form_guard
@@ -89,25 +90,28 @@ def save(trim_code: str, request: Request, session: DbSession, principal: MaybeP
 def find_by_code(request: Request, session: DbSession, principal: MaybePrincipal, code: str | None = None):
     if code is None:
         return render(request, "configurator/lookup.html", code="", error=None)
+    saved = configuration_or_explanation(request, session, code)
+    if not isinstance(saved, Configuration):
+        return saved
+    return redirect(f"/c/{configurator.display_code(saved.code)}")
+
+
+def configuration_or_explanation(request: Request, session, code: str):
+    """The configuration, or the lookup page saying what is wrong with the code (mistyped or unknown)."""
     try:
-        saved = configurator.get_by_code(session=session, code=code)
+        return configurator.get_by_code(session=session, code=code)
     except Invalid as error:
         return render(request, "configurator/lookup.html", status_code=422, code=code, error=error.message)
     except NotFound:
         return render(request, "configurator/lookup.html", status_code=404, code=code,
                       error="No configuration has this code. Please check it, or configure a car anew.")
-    return redirect(f"/c/{configurator.display_code(saved.code)}")
 
 
 @router.get("/c/{code}")
 def configuration_page(code: str, request: Request, session: DbSession, principal: MaybePrincipal):
     """What anyone holding the code sees; deliberately nothing about who made it."""
-    try:
-        saved = configurator.get_by_code(session=session, code=code)
-    except Invalid as error:
-        return render(request, "configurator/lookup.html", status_code=422, code=code, error=error.message)
-    except NotFound:
-        return render(request, "configurator/lookup.html", status_code=404, code=code,
-                      error="No configuration has this code. Please check it, or configure a car anew.")
+    saved = configuration_or_explanation(request, session, code)
+    if not isinstance(saved, Configuration):
+        return saved
     view = configurator.describe(session=session, configuration=saved)
     return render(request, "configurator/configuration.html", c=view, url=page_url(request, saved.code))

@@ -15,7 +15,9 @@ from fastapi.responses import Response
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.customers import service as customers_service
 from forecourt.sales import configurator, orders
+from forecourt.sales.models import Configuration
 from forecourt.web.deps import AppSettings, DbSession, MePage, SalesPage
+from forecourt.web.views.configurator import configuration_or_explanation
 from forecourt.web.views.forms import Form, text
 from forecourt.web.views.render import redirect, render
 
@@ -47,7 +49,9 @@ def _common(view: dict) -> dict:
 
 def _order_page(request: Request, session, me, settings, code: str, *, chosen: int | None = None,
                 allow: bool = False, errors: dict | None = None, status_code: int = 200) -> Response:
-    configuration = configurator.get_by_code(session=session, code=code)
+    configuration = configuration_or_explanation(request, session, code)
+    if not isinstance(configuration, Configuration):
+        return configuration  # a mistyped or unknown code: the lookup page says which
     car = configurator.describe(session=session, configuration=configuration)
     near = customers_service.home_position(session=session, customer_id=me.customer_id)
     dealers = orders.delivering_dealers(session=session, near=near)
