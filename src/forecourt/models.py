@@ -5,8 +5,10 @@ from __future__ import annotations
 
 def load_all() -> None:
     import forecourt.consent.models  # noqa: F401
+    import forecourt.core.outbox  # noqa: F401
     import forecourt.customers.models  # noqa: F401
     import forecourt.parties.models  # noqa: F401
     import forecourt.sales.models  # noqa: F401
     import forecourt.telematics.models  # noqa: F401
     import forecourt.vehicles.models  # noqa: F401
+    import forecourt.workshop.models  # noqa: F401

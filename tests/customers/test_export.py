@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import json
 import re
 from datetime import timedelta
@@ -31,6 +33,12 @@ EXPORT_SECTIONS = {
     "sales_opportunities": "opportunities",
     "sales_activities": "sales_activities",
     "sales_orders": "orders",
+    "warranty_contracts": "warranty_contracts",
+    "outbox_messages": "messages",
+    "workshop_appointments": "workshop_appointments",
+    "workshop_proposals": "workshop_proposals",
+    "workshop_availability": "workshop_availability",
+    "workshop_loaner_bookings": "workshop_loaner_bookings",
 }
 
 
@@ -73,12 +81,46 @@ def _linked_scene(make, client, session):
     assert client.get(f"/api/customers/{customer.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     assert client.get("/api/me/export", headers=me.headers).status_code == 200  # a first export: a data request
     _sales_rows(make, client, session, customer, me, dealer)
+    _lifecycle_rows(session, customer, car, dealer)
 
     bystander = make.customer()
     make.vehicle(owner=bystander, dealer=dealer)
     make.grant(bystander, dealer, "service_reminders")
     assert client.get(f"/api/customers/{bystander.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     return customer, me, bystander, car
+
+
+def _lifecycle_rows(session, customer, car, dealer) -> None:
+    """A warranty bought, a message sent, a workshop booking with a loaner, an open proposal, availability."""
+    from datetime import timedelta
+
+    from forecourt.core.clock import now
+    from forecourt.core.outbox import enqueue
+    from forecourt.vehicles.models import WarrantyContract, WarrantyProduct
+    from forecourt.workshop.models import Appointment, Availability, Loaner, LoanerBooking, Proposal
+
+    product = WarrantyProduct(code=f"EXT-{customer.id}", name="Extended 2 years", years=2, km=50000, price=690)
+    session.add(product)
+    session.flush()
+    session.add(WarrantyContract(vehicle_id=car.id, product_id=product.id, customer_id=customer.id,
+                                 sold_by_dealer_id=dealer.id, starts_on=date.today(),
+                                 ends_on=date.today() + timedelta(days=730), km_limit=150000, price=690))
+    enqueue(session=session, customer_id=customer.id, channel="email", topic="recall", subject="A recall",
+            body="Please bring your car in.", basis="legal_obligation", dedupe_key=f"export-{customer.id}")
+    start = now() + timedelta(days=3)
+    booked = Appointment(dealer_id=dealer.id, vehicle_id=car.id, customer_id=customer.id, bay=1, starts_at=start,
+                         ends_at=start + timedelta(hours=1), job="diagnosis", source="owner")
+    session.add(booked)
+    session.add(Proposal(vehicle_id=car.id, customer_id=customer.id, dealer_id=dealer.id, job="diagnosis",
+                         reason="Engine warning", cause="dtc:P0301", expires_at=start))
+    session.add(Availability(customer_id=customer.id, weekday=0, from_time="08:00", to_time="12:00"))
+    session.flush()
+    courtesy = Loaner(dealer_id=dealer.id, vehicle_id=car.id)
+    session.add(courtesy)
+    session.flush()
+    session.add(LoanerBooking(loaner_id=courtesy.id, appointment_id=booked.id, customer_id=customer.id,
+                              starts_at=start, ends_at=start + timedelta(hours=1), preset={"radio_presets": ["NDR 2"]}))
+    session.flush()
 
 
 def _sales_rows(make, client, session, customer, me, dealer) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core.clock import now
+from forecourt.core import outbox
 from forecourt.core.db import plain_row
 from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
@@ -19,6 +20,7 @@ from forecourt.parties import service as parties_service
 from forecourt.sales import records as sales_records
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
+from forecourt.workshop import records as workshop_records
 
 EXPORT_FORMAT = "forecourt-export/1"
 
@@ -61,6 +63,10 @@ def export(*, session: Session, customer_id: int) -> dict:
         "data_requests": [plain_row(d) for d in data_requests],
         "telemetry": telematics_service.telemetry_of_owner(session=session, customer_id=customer_id),
         **sales_records.export_of(session=session, customer_id=customer_id),
+        "warranty_contracts": [plain_row(c) for c in vehicles_service.warranty_contracts_of(
+            session=session, customer_id=customer_id)],
+        "messages": [plain_row(m) for m in outbox.messages_of(session=session, customer_id=customer_id)],
+        **workshop_records.export_of(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -74,6 +80,8 @@ KEPT_REASONS = {
     "service_records": "The car's service book stays with the car for warranty, recalls and later owners; "
                        "your name is no longer linked to it.",
     "ownerships": "The car's chain of ownership is needed for safety recalls; your periods are kept without you.",
+    "warranty_contracts": "An extended warranty belongs to the car and passes to its next owner; it no longer "
+                          "names you.",
     "data_requests": "A record that this erasure happened, so it can be proven and not repeated by mistake.",
     "orders": "A car sale stays in the dealer's books and tax records (kept for ten years under German "
               "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you.",
@@ -109,6 +117,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
     sales = sales_records.erase_customer(session=session, customer_id=customer_id,
                                          names=(customer.first_name or "", customer.last_name or ""))
+    removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
+    removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
     for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):
@@ -120,8 +130,9 @@ def erase(*, session: Session, customer_id: int) -> dict:
         {"what": "service_records", "count": unlinked["service_records"], "why": KEPT_REASONS["service_records"]},
         {"what": "ownerships", "count": unlinked["ownerships"], "why": KEPT_REASONS["ownerships"]},
         {"what": "data_requests", "count": 1, "why": KEPT_REASONS["data_requests"]},
-    ] + [{"what": what, "count": sales[what], "why": KEPT_REASONS[what]}
-         for what in ("orders", "opportunities") if sales[what]]
+    ] + [{"what": what, "count": count, "why": KEPT_REASONS[what]}
+         for what, count in (("orders", sales["orders"]), ("opportunities", sales["opportunities"]),
+                             ("warranty_contracts", unlinked["warranty_contracts"])) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forecourt.core.clock import now
@@ -104,5 +104,116 @@ class ServiceRecord(Base):
     operations: Mapped[list] = mapped_column(JSON, default=list)
     total_cost: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # A dealer's work order: its number, the parts fitted ([{"number", "name", "quantity", "price"}]),
+    # the fault codes cleared, and who pays what (warranty + customer = total).
+    work_order_number: Mapped[str | None] = mapped_column(String(24))
+    parts: Mapped[list] = mapped_column(JSON, default=list)
+    dtcs_cleared: Mapped[list] = mapped_column(JSON, default=list)
+    warranty_amount: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    customer_amount: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    # Set when the odometer is lower than an earlier reading ("rollback"), kept as evidence, never hidden.
+    odometer_flag: Mapped[str | None] = mapped_column(String(24))
+    recall_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("recall_campaigns.id"))
 
     __table_args__ = (Index("ix_service_records_vehicle_date", "vehicle_id", "performed_on"),)
+
+
+# --- warranty ----------------------------------------------------------------------------------------
+
+class WarrantyTerms(Base):
+    """The carmaker's new-car warranty for a model in a market: years, kilometres, what it covers."""
+
+    __tablename__ = "warranty_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("vehicle_models.id"), index=True)
+    market: Mapped[str] = mapped_column(String(2), default="DE")
+    years: Mapped[int] = mapped_column(Integer)
+    km: Mapped[int] = mapped_column(Integer)
+    # [{"component": "powertrain", "years": 5, "km": 100000}, ...]; components beyond the base terms.
+    components: Mapped[list] = mapped_column(JSON, default=list)
+
+    __table_args__ = (UniqueConstraint("model_id", "market"),)
+
+
+class WarrantyProduct(Base):
+    """An extended warranty a dealer can sell: more years and kilometres on top of the new-car terms."""
+
+    __tablename__ = "warranty_products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))  # NULL: every model
+    years: Mapped[int] = mapped_column(Integer)
+    km: Mapped[int] = mapped_column(Integer)
+    price: Mapped[float] = mapped_column(Numeric(10, 2))
+    components: Mapped[list] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WarrantyContract(Base):
+    """An extended warranty sold for one car; belongs to the car, so it passes to the next owner."""
+
+    __tablename__ = "warranty_contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("warranty_products.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)  # the buyer
+    sold_by_dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    km_limit: Mapped[int] = mapped_column(Integer)
+    price: Mapped[float] = mapped_column(Numeric(10, 2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+# --- recalls -----------------------------------------------------------------------------------------
+
+class RecallCampaign(Base):
+    """A safety or quality recall the carmaker runs; owners are told whatever their marketing choices."""
+
+    __tablename__ = "recall_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    remedy: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(12))  # critical | high | medium | low
+    labour_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecallScope(Base):
+    """Which cars a campaign affects: any mix of model, trim, VIN range and production-date range."""
+
+    __tablename__ = "recall_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaigns.id"), index=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))
+    trim_id: Mapped[int | None] = mapped_column(ForeignKey("trims.id"))
+    vin_from: Mapped[str | None] = mapped_column(String(17))
+    vin_to: Mapped[str | None] = mapped_column(String(17))
+    produced_from: Mapped[date | None] = mapped_column(Date)
+    produced_to: Mapped[date | None] = mapped_column(Date)
+
+
+class RecallVehicle(Base):
+    """One affected car of a campaign and how far its remedy has come."""
+
+    __tablename__ = "recall_vehicles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("recall_campaigns.id"))
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | notified | booked | remedied
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remedied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remedied_by_dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+
+    __table_args__ = (UniqueConstraint("campaign_id", "vehicle_id"),
+                      Index("ix_recall_vehicles_campaign_state", "campaign_id", "state"))

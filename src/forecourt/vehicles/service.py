@@ -15,7 +15,7 @@ from vininfo import Vin
 
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, VehicleModel
+from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, VehicleModel, WarrantyContract
 
 _VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
 
@@ -160,12 +160,17 @@ def erase_owner(*, session: Session, customer_id: int) -> dict:
     """Unlink an erased person from cars and their records; the records themselves stay with the car."""
     ownerships = list(session.scalars(select(Ownership).where(Ownership.customer_id == customer_id)))
     records = list(session.scalars(select(ServiceRecord).where(ServiceRecord.customer_id == customer_id)))
-    for ownership in ownerships:
-        ownership.customer_id = None
-    for record in records:
-        record.customer_id = None
+    contracts = warranty_contracts_of(session=session, customer_id=customer_id)
+    for row in (*ownerships, *records, *contracts):
+        row.customer_id = None
     session.flush()
-    return {"ownerships": len(ownerships), "service_records": len(records)}
+    return {"ownerships": len(ownerships), "service_records": len(records), "warranty_contracts": len(contracts)}
+
+
+def warranty_contracts_of(*, session: Session, customer_id: int) -> list[WarrantyContract]:
+    """Extended warranties this person bought (the contract stays with the car)."""
+    return list(session.scalars(select(WarrantyContract).where(WarrantyContract.customer_id == customer_id)
+                                .order_by(WarrantyContract.id)))
 
 
 # --- service history -----------------------------------------------------------------------------

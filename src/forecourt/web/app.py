@@ -31,11 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, auth, configurator, devices, leads, me, opportunities, orders, pipeline,
-                                   public, staff, telemetry)
+                                   public, recalls, staff, telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders):
+                   orders, warranty, recalls, workshop):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

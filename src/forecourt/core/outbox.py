@@ -1,0 +1,66 @@
+"""Messages to people, written in the same transaction as what caused them and sent afterwards.
+
+A recall notice or a service proposal is a row here before it is an e-mail, so a crash between the
+commit and the send loses nothing: the sender picks up unsent rows, and ``dedupe_key`` keeps a
+retried cause from writing the same message twice. Addresses are resolved at send time by the
+``customers`` domain, so an erased customer is never written to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from forecourt.core.clock import now
+from forecourt.core.db import Base, UTCDateTime
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # email | in_app
+    topic: Mapped[str] = mapped_column(String(32))  # recall | service_proposal | ...
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(300))  # where the portal takes the reader
+    # Why Forecourt may send it: a consent purpose, or "legal_obligation" for a safety recall.
+    basis: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_messages_unsent", "sent_at", "channel"),)
+
+
+def enqueue(*, session: Session, customer_id: int | None, channel: str, topic: str, subject: str, body: str,
+            basis: str, dedupe_key: str, link: str | None = None) -> OutboxMessage:
+    """Adds the message unless one with the same ``dedupe_key`` exists (then returns that one)."""
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    message = OutboxMessage(customer_id=customer_id, channel=channel, topic=topic, subject=subject, body=body,
+                            basis=basis, dedupe_key=dedupe_key, link=link)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def messages_of(*, session: Session, customer_id: int) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == customer_id)
+                                .order_by(OutboxMessage.id)))
+
+
+def erase_customer(*, session: Session, customer_id: int) -> int:
+    """Messages only describe the person's dealings; they go with the person."""
+    found = messages_of(session=session, customer_id=customer_id)
+    for message in found:
+        session.delete(message)
+    session.flush()
+    return len(found)

@@ -1,0 +1,7 @@
+"""Pages: workshop."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["pages"])

@@ -1,0 +1,1 @@
+"""The workshop: bookable bays and slots, proactive service proposals, pre-arrival briefs, loaners."""
