@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -92,8 +90,6 @@ def _linked_scene(make, client, session):
 
 def _lifecycle_rows(session, customer, car, dealer) -> None:
     """A warranty bought, a message sent, a workshop booking with a loaner, an open proposal, availability."""
-    from datetime import timedelta
-
     from forecourt.core.clock import now
     from forecourt.core.outbox import enqueue
     from forecourt.vehicles.models import WarrantyContract, WarrantyProduct

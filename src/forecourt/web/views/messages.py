@@ -1,0 +1,7 @@
+"""Pages: messages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["pages"])
