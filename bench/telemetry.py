@@ -23,6 +23,7 @@ embedded unit for each benchmark car and a few Teltonika trackers. Then:
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import json
 import multiprocessing
@@ -175,11 +176,15 @@ def _publish(broker: str, vins: list[str], messages: int, start: datetime, done)
     client.loop_start()
     cars = len(vins)
     began = time.perf_counter()
-    info = None
+    # At most 20,000 messages outstanding: paho numbers them with 16-bit ids, so a longer stream
+    # must let acknowledged ones go before their ids come round again.
+    pending: collections.deque = collections.deque()
     for m in range(messages):
         car = m % cars
-        info = client.publish(TOPIC.format(vin=vins[car]), car_message(car, m // cars, start), qos=1)
-    if info is not None:
+        pending.append(client.publish(TOPIC.format(vin=vins[car]), car_message(car, m // cars, start), qos=1))
+        if len(pending) >= 20_000:
+            pending.popleft().wait_for_publish(600)
+    for info in pending:
         info.wait_for_publish(600)
     elapsed = time.perf_counter() - began
     client.loop_stop()

@@ -44,6 +44,19 @@ def by_identity(*, session: Session, kind: Source, identifiers: set[str]) -> dic
     return {d.identifier: d for d in rows}
 
 
+def ids_by_identity(*, session: Session, kind: Source, identifiers: set[str]) -> dict[str, tuple[int, int]]:
+    """``by_identity`` for the ingest path: (device id, vehicle id) per identifier, without loading
+    ORM objects (a batch names a couple of thousand devices)."""
+    found: dict[str, tuple[int, int]] = {}
+    ordered = sorted(identifiers)
+    for start in range(0, len(ordered), 5000):
+        found.update((identifier, (device_id, vehicle_id)) for identifier, device_id, vehicle_id in session.execute(
+            select(Device.identifier, Device.id, Device.vehicle_id).where(
+                Device.kind == kind.value, Device.identifier.in_(ordered[start:start + 5000]),
+                Device.is_active.is_(True))))
+    return found
+
+
 def authenticate(*, session: Session, kind: Source, identifier: str, secret: str) -> Device:
     device = by_identity(session=session, kind=kind, identifiers={identifier}).get(identifier)
     if device is None or device.secret_digest != auth.token_digest(secret or ""):

@@ -213,7 +213,8 @@ def interval_for(propulsion: str) -> ServiceInterval:
     return SERVICE_INTERVALS.get(propulsion, DEFAULT_INTERVAL)
 
 
-def _service_by_rule(session: Session, vehicle_id: int, twin: dict[str, object], history: list) -> ServiceHealth:
+def _service_by_rule(session: Session, vehicle_id: int, twin: dict[str, object], history: list,
+                     first_owned: dict[int, datetime] | None = None) -> ServiceHealth:
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     interval = interval_for(vehicle.propulsion)
     odometer_m = _number(twin.get(ODOMETER))
@@ -223,8 +224,15 @@ def _service_by_rule(session: Session, vehicle_id: int, twin: dict[str, object],
         why = f"every {interval.km:,} km or {interval.days // 365} years; last service " \
               f"{since_day.isoformat()} at {last.odometer_km:,} km"
     else:
-        owned = vehicles_service.ownership_history(session=session, vehicle_id=vehicle_id)
-        since_day = vehicle.production_date or (owned[0].started_at.date() if owned else vehicle.created_at.date())
+        if vehicle.production_date is not None:
+            since_day = vehicle.production_date
+        else:
+            if first_owned is None:
+                owned = vehicles_service.ownership_history(session=session, vehicle_id=vehicle_id)
+                started = owned[0].started_at if owned else None
+            else:
+                started = first_owned.get(vehicle_id)
+            since_day = started.date() if started is not None else vehicle.created_at.date()
         since_km = 0.0
         why = f"every {interval.km:,} km or {interval.days // 365} years; no service recorded since " \
               f"{since_day.isoformat()}"
@@ -267,12 +275,13 @@ def _twins(session: Session, vehicle_ids: list[int]) -> dict[int, dict[str, tupl
     return twins
 
 
-def _judge(session: Session, vehicle_id: int, twin: dict[str, tuple[object, datetime]], history: list) -> VehicleHealth:
+def _judge(session: Session, vehicle_id: int, twin: dict[str, tuple[object, datetime]], history: list,
+           first_owned: dict[int, datetime] | None = None) -> VehicleHealth:
     values = {path: value for path, (value, _) in twin.items()}
     codes = sorted({code for path in DTC_PATHS for code in dtc.parse_list(values.get(path))})
     dtcs = tuple(dtc.describe(code) for code in codes)
     battery, tyres = battery_of(values), tyres_of(values)
-    service = _service_from_car(values) or _service_by_rule(session, vehicle_id, values, history)
+    service = _service_from_car(values) or _service_by_rule(session, vehicle_id, values, history, first_owned)
     status = _status(dtcs, battery, tyres, service)
     reported = max((at for _, at in twin.values()), default=None)
     return VehicleHealth(vehicle_id, status, dtcs, battery, tyres, service,
@@ -288,16 +297,43 @@ def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
 
 # --- changes -------------------------------------------------------------------------------------
 
+def _preload_vehicles(session: Session, vehicle_ids: list[int]) -> list:
+    """Loads the cars into the session in a few queries, so judging each one (``vehicles_service.get``
+    for the service rule) finds it there instead of asking the database car by car."""
+    from forecourt.vehicles.models import Vehicle  # read-only; the vehicles service still answers
+
+    loaded = []  # held by the caller: the session's identity map keeps only weak references
+    for start in range(0, len(vehicle_ids), 500):
+        loaded += session.scalars(select(Vehicle).where(Vehicle.id.in_(vehicle_ids[start:start + 500]))).all()
+    return loaded
+
+
+def _first_ownerships(session: Session, vehicle_ids: list[int]) -> dict[int, datetime]:
+    """When each car was first owned (``ownership_history(...)[0].started_at``), for many cars at once."""
+    from forecourt.vehicles.models import Ownership  # read-only
+
+    first: dict[int, datetime] = {}
+    for start in range(0, len(vehicle_ids), 500):
+        rows = session.execute(select(Ownership.vehicle_id, Ownership.started_at).where(
+            Ownership.vehicle_id.in_(vehicle_ids[start:start + 500])))
+        for vehicle_id, started_at in rows:
+            if vehicle_id not in first or started_at < first[vehicle_id]:
+                first[vehicle_id] = started_at
+    return first
+
+
 def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
     """Judge each car, store the judgement, and announce what changed since the last one."""
     ids = sorted(set(vehicle_ids))
+    vehicles = _preload_vehicles(session, ids)  # noqa: F841 (kept alive while judging)
     twins = _twins(session, ids)
     histories = vehicles_service.service_histories(session=session, vehicle_ids=ids)
+    first_owned = _first_ownerships(session, [v for v in ids if not histories[v]])
     states = {s.vehicle_id: s for s in session.scalars(
         select(HealthState).where(HealthState.vehicle_id.in_(ids)).with_for_update())} if ids else {}
     judged = []
     for vehicle_id in ids:
-        health = _judge(session, vehicle_id, twins[vehicle_id], histories[vehicle_id])
+        health = _judge(session, vehicle_id, twins[vehicle_id], histories[vehicle_id], first_owned)
         state = states.get(vehicle_id)
         if state is None:
             state = HealthState(vehicle_id=vehicle_id, dtc_codes=[], battery="unknown", low_tyres=[],

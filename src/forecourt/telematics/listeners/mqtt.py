@@ -80,6 +80,7 @@ class MqttIngestWorker:
         if broker.username:
             self.client.username_pw_set(broker.username, broker.password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = lambda *_: self.connected.clear()
         self.client.on_message = lambda _client, _userdata, message: self.inbox.put(message)
 
@@ -87,7 +88,12 @@ class MqttIngestWorker:
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
-        client.subscribe(self.topic, qos=1)
+        client.subscribe(self.topic, qos=1)  # ``connected`` is set once the broker confirms it
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("broker refused the subscription to %s: %s", self.topic, reason_codes)
+            return
         self.connected.set()
 
     def start(self) -> None:
@@ -112,6 +118,8 @@ class MqttIngestWorker:
                 if batch:
                     self.handle(batch)
                     last_message = time.monotonic()
+                elif not self.connected.is_set():
+                    last_message = time.monotonic()  # idle time counts only once subscribed
                 elif idle_exit_seconds is not None and time.monotonic() - last_message > idle_exit_seconds:
                     break
         finally:
