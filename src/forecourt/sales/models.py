@@ -156,7 +156,16 @@ class Opportunity(Base):
 
     __table_args__ = (
         Index("ix_sales_opportunities_dealer_status_stage", "dealer_id", "status", "stage_code"),
-        Index("ix_sales_opportunities_status_closed", "status", "closed_at"),
+        # Covering indexes for the pipeline dashboards (sales/pipeline): deals closed / created in a
+        # period, network-wide and for one dealer, read without touching the table.
+        Index("ix_sales_opportunities_closed", "status", "closed_at", "dealer_id", "owner_user_id", "model_id",
+              "created_at", "amount", "lost_reason"),
+        Index("ix_sales_opportunities_created", "created_at", "dealer_id", "owner_user_id", "model_id", "status",
+              "stage_code", "amount", "stage_entered_at", "expected_close", "id"),
+        Index("ix_sales_opportunities_dealer_closed", "dealer_id", "status", "closed_at", "model_id", "owner_user_id",
+              "created_at", "amount", "lost_reason"),
+        Index("ix_sales_opportunities_dealer_created", "dealer_id", "created_at", "status", "model_id",
+              "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id"),
         Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
     )
 
@@ -173,7 +182,8 @@ class StageChange(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (Index("ix_sales_stage_changes_opportunity", "opportunity_id", "changed_at"),)
+    # to_stage too, so the funnel reads a deal's furthest stage from the index alone.
+    __table_args__ = (Index("ix_sales_stage_changes_opportunity", "opportunity_id", "changed_at", "to_stage"),)
 
 
 class Activity(Base):

@@ -180,7 +180,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sales_opportunities_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_sales_opportunities_dealer_status_stage', ['dealer_id', 'status', 'stage_code'], unique=False)
         batch_op.create_index('ix_sales_opportunities_owner', ['owner_user_id', 'status'], unique=False)
-        batch_op.create_index('ix_sales_opportunities_status_closed', ['status', 'closed_at'], unique=False)
+        batch_op.create_index('ix_sales_opportunities_closed', ['status', 'closed_at', 'dealer_id', 'owner_user_id', 'model_id', 'created_at', 'amount', 'lost_reason'], unique=False)
+        batch_op.create_index('ix_sales_opportunities_created', ['created_at', 'dealer_id', 'owner_user_id', 'model_id', 'status', 'stage_code', 'amount', 'stage_entered_at', 'expected_close', 'id'], unique=False)
+        batch_op.create_index('ix_sales_opportunities_dealer_closed', ['dealer_id', 'status', 'closed_at', 'model_id', 'owner_user_id', 'created_at', 'amount', 'lost_reason'], unique=False)
+        batch_op.create_index('ix_sales_opportunities_dealer_created', ['dealer_id', 'created_at', 'status', 'model_id', 'owner_user_id', 'stage_code', 'amount', 'stage_entered_at', 'expected_close', 'id'], unique=False)
 
     op.create_table('sales_activities',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -268,7 +271,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_stage_changes'))
     )
     with op.batch_alter_table('sales_stage_changes', schema=None) as batch_op:
-        batch_op.create_index('ix_sales_stage_changes_opportunity', ['opportunity_id', 'changed_at'], unique=False)
+        batch_op.create_index('ix_sales_stage_changes_opportunity', ['opportunity_id', 'changed_at', 'to_stage'], unique=False)
 
     op.create_table('sales_payments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -314,7 +317,10 @@ def downgrade() -> None:
 
     op.drop_table('sales_activities')
     with op.batch_alter_table('sales_opportunities', schema=None) as batch_op:
-        batch_op.drop_index('ix_sales_opportunities_status_closed')
+        batch_op.drop_index('ix_sales_opportunities_dealer_created')
+        batch_op.drop_index('ix_sales_opportunities_dealer_closed')
+        batch_op.drop_index('ix_sales_opportunities_created')
+        batch_op.drop_index('ix_sales_opportunities_closed')
         batch_op.drop_index('ix_sales_opportunities_owner')
         batch_op.drop_index('ix_sales_opportunities_dealer_status_stage')
         batch_op.drop_index(batch_op.f('ix_sales_opportunities_customer_id'))

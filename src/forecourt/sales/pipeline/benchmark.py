@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Opportunity as O
-from forecourt.sales.pipeline.scope import Scope, days_between, in_period
+from forecourt.sales.pipeline.scope import Scope, days_between, in_period, without_jit
 
 MIN_PEERS = 3
 # code, label, which way is better
@@ -69,6 +69,7 @@ def _round(value):
 
 def network_benchmark(*, session: Session, scope: Scope) -> dict:
     """The chosen dealer against its peers; for the carmaker without a dealer, the whole network."""
+    without_jit(session)
     figures = _per_dealer(session, scope)
     own = figures.get(scope.dealer_id) if scope.dealer_id is not None else None
     peers = {d: f for d, f in figures.items() if d != scope.dealer_id}

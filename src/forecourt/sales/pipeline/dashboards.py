@@ -1,22 +1,23 @@
 """The dealer manager's and the carmaker's pipeline figures: volume, speed, performance, trend.
 
-Every figure is one aggregate query (GROUP BY, conditional sums) so a network of a million deals
-answers in about a second; medians come from whole-day histograms rather than from rows loaded
-into Python. Only counts, sums and the reps' own post-mortem notes leave here: no customer, no
-deal title, no account name.
+Figures are aggregates read from covering indexes (``Facts`` and ``_funnel`` say which query
+shapes keep a million deals fast; docs/benchmarks.md has the figures); medians come from whole-day
+histograms rather than from rows loaded into Python. Only counts, sums and the reps' own
+post-mortem notes leave here: no customer, no deal title, no account name.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import and_, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from forecourt.sales.models import Opportunity as O
 from forecourt.sales.models import StageChange, Target
-from forecourt.sales.pipeline.scope import (Scope, StageInfo, days_between, deal_filters, in_period, larger,
-                                            median_of, moment, month_of, stages, whole_days)
+from forecourt.sales.pipeline.scope import (Scope, StageInfo, days_between, deal_filters, dialect, in_period, larger,
+                                            median_of, moment, month_of, stages, whole_days, without_jit)
 
 LOST_REASONS = {"price": "Price", "competitor": "Went to a competitor", "financing": "Financing refused",
                 "timing": "Not buying now", "no_response": "Stopped answering", "stock": "Car not available",
@@ -44,28 +45,102 @@ def _named(all_stages: list[StageInfo], codes) -> list[StageInfo]:
 
 # --- volume --------------------------------------------------------------------------------------
 
-def volume(*, session: Session, scope: Scope) -> dict:
+class Facts:
+    """What most figures read, each asked of the database at most once per look at the pipeline.
+
+    Shaped for the covering indexes on ``sales_opportunities``: counts per month are one index range
+    each, and the only GROUP BY runs over the won deals (a fifth of those closed) or the open ones,
+    so no query sorts the whole period. The page with every dashboard shares one ``Facts``.
+    """
+
+    def __init__(self, session: Session, scope: Scope):
+        self.session, self.scope = session, scope
+        without_jit(session)
+
+    def _count_by_month(self, column, *conditions) -> dict[str, int]:
+        counts = {}
+        for month, start, end in self.scope.month_ranges():
+            counts[month] = int(self.session.scalar(
+                select(func.count()).select_from(O)
+                .where(*conditions, column >= moment(start, "month_start"), column < moment(end, "month_end"),
+                       *deal_filters(self.scope))) or 0)
+        return counts
+
+    @cached_property
+    def started(self) -> dict[str, int]:
+        """month -> deals created."""
+        return self._count_by_month(O.created_at)
+
+    @cached_property
+    def open_by_stage(self) -> dict[str, tuple[int, object]]:
+        """stage -> (deals, value) of the open deals created in the period."""
+        rows = self.session.execute(
+            select(O.stage_code, func.count(), func.sum(O.amount))
+            .where(*in_period(O.created_at, self.scope), O.status == "open", *deal_filters(self.scope))
+            .group_by(O.stage_code)).all()
+        return {code: (count, value or 0) for code, count, value in rows}
+
+    @cached_property
+    def won(self) -> list[tuple]:
+        """(month, whole days to win, deals, value, days to win) of the deals won in the period."""
+        session = self.session
+        days = days_between(session, O.closed_at, O.created_at)
+        month, day = month_of(session, O.closed_at).label("won_month"), whole_days(session, days).label("won_day")
+        return [tuple(row) for row in session.execute(
+            select(month, day, func.count(), func.sum(O.amount), func.sum(days))
+            .where(O.status == "won", *in_period(O.closed_at, self.scope), *deal_filters(self.scope))
+            .group_by("won_month", "won_day")).all()]
+
+    @cached_property
+    def lost(self) -> dict[str, int]:
+        """month -> deals lost."""
+        return self._count_by_month(O.closed_at, O.status == "lost")
+
+    @cached_property
+    def lost_reasons(self) -> dict[str, int]:
+        """reason -> deals lost in the period; known reasons as conditional sums (no sort of every loss)."""
+        known = [code for code in LOST_REASONS if code != "other"]
+        where = (O.status == "lost", *in_period(O.closed_at, self.scope), *deal_filters(self.scope))
+        unknown = and_(O.lost_reason.is_not(None), O.lost_reason.not_in(known))
+        sums = self.session.execute(select(
+            *[func.sum(case((O.lost_reason == code, 1), else_=0)) for code in known],
+            func.sum(case((O.lost_reason.is_(None), 1), else_=0)),
+            func.sum(case((unknown, 1), else_=0))).where(*where)).one()
+        counts = {code: int(n or 0) for code, n in zip([*known, "other"], sums[:-1], strict=True)}
+        if sums[-1]:  # reasons outside the list, rare: counted one by one
+            for reason, n in self.session.execute(
+                    select(O.lost_reason, func.count()).where(*where, unknown).group_by(O.lost_reason)).all():
+                counts[reason] = counts.get(reason, 0) + n
+        return {code: n for code, n in counts.items() if n}
+
+    def outcomes_by_month(self) -> dict[str, tuple[int, int, float]]:
+        """month -> (won, lost, value won)."""
+        months: dict[str, list] = {month: [0, lost, 0] for month, lost in self.lost.items() if lost}
+        for month, _, count, value, _ in self.won:
+            entry = months.setdefault(month, [0, 0, 0])
+            entry[0] += count
+            entry[2] += value or 0
+        return {month: (won, lost, _money(value)) for month, (won, lost, value) in months.items()}
+
+
+def volume(*, session: Session, scope: Scope, facts: Facts | None = None) -> dict:
     """Open deals created in the period, by stage: how many, how much, and the weighted forecast."""
-    rows = session.execute(
-        select(O.stage_code, func.count(), func.sum(O.amount))
-        .where(O.status == "open", *in_period(O.created_at, scope), *deal_filters(scope))
-        .group_by(O.stage_code)).all()
-    found = {code: (count, _money(value)) for code, count, value in rows}
+    facts = facts or Facts(session, scope)
+    found = facts.open_by_stage
     process = stages(session=session, dealer_id=scope.dealer_id)
     by_stage = []
     for stage in _named(_open_stages(process), found):
-        count, value = found.get(stage.code, (0, 0.0))
+        count, value = found.get(stage.code, (0, 0))
+        value = _money(value)
         by_stage.append({"code": stage.code, "name": stage.name, "count": count, "value": value,
                          "probability": stage.probability,
                          "weighted": round(value * stage.probability / 100, 2)})
-    closed = session.execute(
-        select(func.sum(case((O.status == "won", 1), else_=0)), func.sum(case((O.status == "lost", 1), else_=0)),
-               func.sum(case((O.status == "won", O.amount), else_=0)))
-        .where(O.status.in_(("won", "lost")), *in_period(O.closed_at, scope), *deal_filters(scope))).one()
+    outcomes = facts.outcomes_by_month().values()
     return {"stages": by_stage, "open_count": sum(s["count"] for s in by_stage),
             "open_value": round(sum(s["value"] for s in by_stage), 2),
             "weighted_forecast": round(sum(s["weighted"] for s in by_stage), 2),
-            "won_count": int(closed[0] or 0), "lost_count": int(closed[1] or 0), "won_value": _money(closed[2])}
+            "won_count": sum(o[0] for o in outcomes), "lost_count": sum(o[1] for o in outcomes),
+            "won_value": round(sum(o[2] for o in outcomes), 2)}
 
 
 # --- speed ---------------------------------------------------------------------------------------
@@ -118,11 +193,25 @@ def _funnel(session: Session, scope: Scope, process: list[StageInfo]) -> list[di
     def position(column):
         return case(*[(column == code, literal(n)) for code, n in step.items()], else_=literal(0))
 
-    per_deal = (select(larger(session, func.coalesce(func.max(position(StageChange.to_stage)), 0),
-                              position(O.stage_code)).label("furthest"))
-                .select_from(O).outerjoin(StageChange, StageChange.opportunity_id == O.id)
-                .where(*in_period(O.created_at, scope), *deal_filters(scope))
-                .group_by(O.id, O.stage_code).subquery())
+    top = ladder[-1].code  # a deal on the last rung got there: its stage changes need not be read
+    if dialect(session) == "postgresql":
+        # One join (PostgreSQL merges deals and the stage changes' covering index in id order), grouped per deal.
+        per_deal = (select(larger(session, func.coalesce(func.max(position(StageChange.to_stage)), 0),
+                                  position(O.stage_code)).label("furthest"))
+                    .select_from(O).outerjoin(StageChange, and_(StageChange.opportunity_id == O.id,
+                                                                O.stage_code != top))
+                    .where(*in_period(O.created_at, scope), *deal_filters(scope))
+                    .group_by(O.id, O.stage_code).subquery())
+    else:
+        # SQLite has no merge or hash join: one lookup per deal in that index, with the deals in id order so
+        # the lookups walk it forwards (its small page cache would otherwise reread most pages).
+        deals = (select(O.id, O.stage_code).where(*in_period(O.created_at, scope), *deal_filters(scope))
+                 .order_by(O.id).subquery("deals"))
+        furthest_move = (select(func.max(position(StageChange.to_stage)))
+                         .where(StageChange.opportunity_id == deals.c.id).correlate(deals).scalar_subquery())
+        furthest = case((deals.c.stage_code == top, literal(len(ladder))),
+                        else_=larger(session, func.coalesce(furthest_move, 0), position(deals.c.stage_code)))
+        per_deal = select(furthest.label("furthest")).select_from(deals).subquery()
     counts = dict(session.execute(select(per_deal.c.furthest, func.count()).group_by(per_deal.c.furthest)).all())
     funnel = []
     for stage in ladder:
@@ -140,22 +229,21 @@ def _conversion(funnel: list[dict]) -> list[dict]:
     return steps
 
 
-def _cycle_time(session: Session, scope: Scope) -> dict:
-    days = days_between(session, O.closed_at, O.created_at)
-    conditions = (O.status == "won", *in_period(O.closed_at, scope), *deal_filters(scope))
-    count, mean = session.execute(select(func.count(), func.avg(days)).where(*conditions)).one()
-    day = whole_days(session, days)
-    histogram = session.execute(select(day, func.count()).where(*conditions).group_by(day)).all()
-    return {"won": int(count or 0), "mean_days": None if mean is None else round(float(mean), 1),
-            "median_days": median_of([(int(d or 0), c) for d, c in histogram])}
+def _cycle_time(facts: Facts) -> dict:
+    won = [(day, count, days) for _, day, count, _, days in facts.won]
+    count = sum(c for _, c, _ in won)
+    mean = sum(float(days or 0) for _, _, days in won) / count if count else None
+    return {"won": count, "mean_days": None if mean is None else round(mean, 1),
+            "median_days": median_of([(int(d or 0), c) for d, c, _ in won])}
 
 
-def speed(*, session: Session, scope: Scope) -> dict:
+def speed(*, session: Session, scope: Scope, facts: Facts | None = None) -> dict:
     """How long deals sit, which are late, how many move on, and how long a win takes."""
+    facts = facts or Facts(session, scope)
     process = stages(session=session, dealer_id=scope.dealer_id)
     funnel = _funnel(session, scope, process)
     return {"ageing": _ageing(session, scope, process), "overdue": _overdue(session, scope, process),
-            "funnel": funnel, "conversion": _conversion(funnel), "cycle_time": _cycle_time(session, scope)}
+            "funnel": funnel, "conversion": _conversion(funnel), "cycle_time": _cycle_time(facts)}
 
 
 # --- performance ---------------------------------------------------------------------------------
@@ -184,22 +272,14 @@ def _targets(session: Session, scope: Scope, won_by_month: dict[str, tuple[int, 
     return result
 
 
-def performance(*, session: Session, scope: Scope, lessons: int = LESSONS) -> dict:
+def performance(*, session: Session, scope: Scope, lessons: int = LESSONS, facts: Facts | None = None) -> dict:
     """Win rate, why deals were lost, targets against wins, and what reps wrote after losing."""
-    month = month_of(session, O.closed_at)
-    rows = session.execute(
-        select(month, func.sum(case((O.status == "won", 1), else_=0)), func.sum(case((O.status == "lost", 1), else_=0)),
-               func.sum(case((O.status == "won", O.amount), else_=0)))
-        .where(O.status.in_(("won", "lost")), *in_period(O.closed_at, scope), *deal_filters(scope))
-        .group_by(month)).all()
-    won = sum(int(r[1] or 0) for r in rows)
-    lost = sum(int(r[2] or 0) for r in rows)
-    value_won = round(sum(_money(r[3]) for r in rows), 2)
-    reason = func.coalesce(O.lost_reason, literal_column("'other'"))
-    reasons = session.execute(
-        select(reason, func.count())
-        .where(O.status == "lost", *in_period(O.closed_at, scope), *deal_filters(scope))
-        .group_by(reason).order_by(func.count().desc(), reason)).all()
+    facts = facts or Facts(session, scope)
+    by_month = facts.outcomes_by_month()
+    won = sum(o[0] for o in by_month.values())
+    lost = sum(o[1] for o in by_month.values())
+    value_won = round(sum(o[2] for o in by_month.values()), 2)
+    reasons = sorted(facts.lost_reasons.items(), key=lambda pair: (-pair[1], pair[0]))
     notes = session.execute(
         select(O.closed_at, O.lost_reason, O.post_mortem, O.model_id, O.dealer_id)
         .where(O.status == "lost", *in_period(O.closed_at, scope), *deal_filters(scope), O.post_mortem != "")
@@ -210,7 +290,7 @@ def performance(*, session: Session, scope: Scope, lessons: int = LESSONS) -> di
         "lost_reasons": [{"reason": reason, "label": LOST_REASONS.get(reason, reason.replace("_", " ").capitalize()),
                           "count": count, "share": round(count / lost, 4) if lost else None}
                          for reason, count in reasons],
-        "targets": _targets(session, scope, {r[0]: (int(r[1] or 0), _money(r[3])) for r in rows}),
+        "targets": _targets(session, scope, {month: (o[0], o[2]) for month, o in by_month.items()}),
         "lessons": [{"closed_on": closed.date().isoformat(), "reason": reason,
                      "label": LOST_REASONS.get(reason or "other", reason), "note": note, "model_id": model_id,
                      "dealer_id": dealer_id if scope.carmaker_view else None}
@@ -220,18 +300,11 @@ def performance(*, session: Session, scope: Scope, lessons: int = LESSONS) -> di
 
 # --- trend ---------------------------------------------------------------------------------------
 
-def trend(*, session: Session, scope: Scope) -> dict:
+def trend(*, session: Session, scope: Scope, facts: Facts | None = None) -> dict:
     """Month by month: deals started, won, lost and the value won."""
-    created = month_of(session, O.created_at)
-    started = dict(session.execute(select(created, func.count())
-                                   .where(*in_period(O.created_at, scope), *deal_filters(scope))
-                                   .group_by(created)).all())
-    closed = month_of(session, O.closed_at)
-    outcomes = {r[0]: r[1:] for r in session.execute(
-        select(closed, func.sum(case((O.status == "won", 1), else_=0)), func.sum(case((O.status == "lost", 1), else_=0)),
-               func.sum(case((O.status == "won", O.amount), else_=0)))
-        .where(O.status.in_(("won", "lost")), *in_period(O.closed_at, scope), *deal_filters(scope))
-        .group_by(closed)).all()}
+    facts = facts or Facts(session, scope)
+    started = facts.started
+    outcomes = facts.outcomes_by_month()
     months = []
     for month in scope.months():
         won, lost, value = outcomes.get(month, (0, 0, 0))

@@ -10,15 +10,19 @@ from sqlalchemy.orm import Session
 from forecourt.core.auth import Role
 from forecourt.parties import service as parties_service
 from forecourt.sales.pipeline.benchmark import network_benchmark
-from forecourt.sales.pipeline.dashboards import performance, speed, trend, volume
+from forecourt.sales.pipeline.dashboards import Facts, performance, speed, trend, volume
 from forecourt.sales.pipeline.scope import Scope
 from forecourt.vehicles import service as vehicles_service
 
 
 def dashboard(*, session: Session, scope: Scope) -> dict:
-    return {"filters": scope.as_filters(), "volume": volume(session=session, scope=scope),
-            "speed": speed(session=session, scope=scope), "performance": performance(session=session, scope=scope),
-            "trend": trend(session=session, scope=scope), "benchmark": network_benchmark(session=session, scope=scope)}
+    """Every dashboard; they share the passes over the deals started and closed in the period (``Facts``)."""
+    facts = Facts(session, scope)
+    return {"filters": scope.as_filters(), "volume": volume(session=session, scope=scope, facts=facts),
+            "speed": speed(session=session, scope=scope, facts=facts),
+            "performance": performance(session=session, scope=scope, facts=facts),
+            "trend": trend(session=session, scope=scope, facts=facts),
+            "benchmark": network_benchmark(session=session, scope=scope)}
 
 
 def filter_choices(*, session: Session, scope: Scope) -> dict:
