@@ -93,7 +93,8 @@ def test_nobody_but_a_carmaker_admin_reaches_the_admin_api(app, make, client, se
     operations = _admin_operations(app)
     assert len(operations) >= 7
     for method, path in operations:
-        url = path.format(organization_id=dealer.id, user_id=caller.user_id, vin=make.vin())
+        url = path.format(organization_id=dealer.id, user_id=caller.user_id, vin=make.vin(), code="RC-1",
+                          model_code="LUMO")
         body = {} if method in ("POST", "PATCH") else None
         response = client.request(method, url, headers=caller.headers, json=body)
         assert response.status_code == 404, (role, method, path, response.status_code)

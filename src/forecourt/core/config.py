@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     order_deposit_percent: float = Field(default=10, ge=0, le=100,
                                          description="Deposit on an online order, in percent of its price.")
     order_deposit_minimum: int = Field(default=500, ge=0, description="The smallest deposit, in euros.")
+    smtp_host: str = Field(default="127.0.0.1", description="Mail server the outbox sender hands e-mails to.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    mail_from: str = Field(default="Forecourt <no-reply@forecourt.example>",
+                           description="Sender of e-mails to owners (recall notices, service proposals).")
+    portal_url: str = Field(default="http://127.0.0.1:8000", description="Links in e-mails point here.")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 

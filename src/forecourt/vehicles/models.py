@@ -113,6 +113,8 @@ class ServiceRecord(Base):
     customer_amount: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
     # Set when the odometer is lower than an earlier reading ("rollback"), kept as evidence, never hidden.
     odometer_flag: Mapped[str | None] = mapped_column(String(24))
+    # What the flagged reading was compared against ("below 84,200 km recorded on 2025-03-02 by ...").
+    odometer_note: Mapped[str | None] = mapped_column(String(200))
     recall_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("recall_campaigns.id"))
 
     __table_args__ = (Index("ix_service_records_vehicle_date", "vehicle_id", "performed_on"),)

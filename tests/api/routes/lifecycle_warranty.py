@@ -1,7 +1,83 @@
-"""Access-control classes of the warranty routes (see tests/api/test_access_control.py)."""
+"""Access-control classes of the warranty and service-book routes (see tests/api/test_access_control.py).
+
+A dealer reads a car's warranty and its complete service book only with the owner's consent (service
+reminders or vehicle health sharing: both cover service history; sales contact does not), so those
+are CUSTOMER_DATA for dealers. Recording a work order and selling an extended warranty are open to any
+dealer (the car is in its workshop): DEALER. The owner's own pages are SELF; the products on sale are
+PUBLIC; the carmaker sets the terms (ADMIN).
+"""
 
 from __future__ import annotations
 
-from tests.api.acl_rules import Rule  # noqa: F401
+from datetime import date
 
-ROUTES: dict = {}
+from forecourt.vehicles import warranty
+from forecourt.vehicles.models import WarrantyProduct
+from tests.api.acl_rules import ADMIN, CUSTOMER_DATA, DEALER, PUBLIC, SELF, Rule
+
+
+def on_sale(session, model_code: str, *, years: int = 3, km: int = 100_000) -> WarrantyProduct:
+    """Terms for the model and one extension on sale for every model (idempotent per model)."""
+    warranty.set_terms(session=session, model_code=model_code, years=years, km=km,
+                       components=[{"component": "battery", "years": 8, "km": 160_000,
+                                    "propulsion": ["electric"]}])
+    code = f"EXT-{model_code}"[:32]
+    product = session.query(WarrantyProduct).filter_by(code=code).first()
+    if product is None:
+        product = WarrantyProduct(code=code, name="Extra Care 2", years=2, km=50_000, price=890, components=[])
+        session.add(product)
+        session.flush()
+    return product
+
+
+def _sale_json(w) -> dict:
+    product = on_sale(w.session, w.vehicle.trim.model.code)
+    w.session.commit()
+    return {"product_code": product.code}
+
+
+def _sale_form(w) -> dict:
+    return _sale_json(w)
+
+
+def _work_order(w) -> dict:
+    return {"performed_on": date.today().isoformat(), "odometer_km": 16_000, "kind": "repair",
+            "summary": "Brake pads replaced", "operations": [{"description": "Replace front pads", "hours": 1.2}],
+            "parts": [{"number": "BP-100", "name": "Brake pad set", "quantity": 1, "unit_price": 89.9}],
+            "warranty_amount": 0, "customer_amount": 197.5}
+
+
+def _work_order_form(w) -> dict:
+    return {"performed_on": date.today().isoformat(), "odometer_km": "16000", "kind": "repair",
+            "summary": "Brake pads replaced", "operations": "Replace front pads; 1.2",
+            "parts": "BP-100; Brake pad set; 1; 89.90", "customer_amount": "197.50"}
+
+
+def _model(w) -> dict:
+    return {"model_code": w.vehicle.trim.model.code}
+
+
+def _read(**kwargs) -> Rule:
+    return Rule(CUSTOMER_DATA, purpose="service_reminders", not_covering="sales_contact", dealers_only=True, **kwargs)
+
+
+ROUTES: dict = {
+    # dealers, behind the owner's consent
+    ("GET", "/api/vehicles/{vin}/warranty"): _read(),
+    ("GET", "/api/vehicles/{vin}/service-book"): _read(),
+    ("GET", "/workspace/vehicles/{vin}/service-book"): _read(),
+    # any dealer with the car in its workshop
+    ("POST", "/api/vehicles/{vin}/work-orders"): Rule(DEALER, json=_work_order, ok=(201,)),
+    ("POST", "/api/vehicles/{vin}/extended-warranty"): Rule(DEALER, json=_sale_json, ok=(201,)),
+    ("GET", "/workspace/vehicles/{vin}/work-orders/new"): Rule(DEALER),
+    ("POST", "/workspace/vehicles/{vin}/work-orders"): Rule(DEALER, form=_work_order_form, ok=(200,)),
+    ("POST", "/workspace/vehicles/{vin}/extended-warranty"): Rule(DEALER, form=_sale_form, ok=(303,)),
+    # the owner
+    ("GET", "/api/me/vehicles/{vin}/warranty"): Rule(SELF),
+    ("GET", "/api/me/vehicles/{vin}/service-book"): Rule(SELF),
+    ("GET", "/me/vehicles/{vin}/service-book"): Rule(SELF),
+    # everyone, and the carmaker
+    ("GET", "/api/warranty/products"): Rule(PUBLIC),
+    ("PUT", "/api/admin/warranty-terms/{model_code}"): Rule(ADMIN, params=_model, json=lambda w: {"years": 3,
+                                                                                             "km": 100_000}),
+}

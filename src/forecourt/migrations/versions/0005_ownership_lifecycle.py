@@ -253,6 +253,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('warranty_amount', sa.Numeric(precision=10, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('customer_amount', sa.Numeric(precision=10, scale=2), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('odometer_flag', sa.String(length=24), nullable=True))
+        batch_op.add_column(sa.Column('odometer_note', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('recall_campaign_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_service_records_recall_campaign_id_recall_campaigns'), 'recall_campaigns', ['recall_campaign_id'], ['id'])
 
@@ -264,6 +265,7 @@ def downgrade() -> None:
     with op.batch_alter_table('service_records', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_service_records_recall_campaign_id_recall_campaigns'), type_='foreignkey')
         batch_op.drop_column('recall_campaign_id')
+        batch_op.drop_column('odometer_note')
         batch_op.drop_column('odometer_flag')
         batch_op.drop_column('customer_amount')
         batch_op.drop_column('warranty_amount')

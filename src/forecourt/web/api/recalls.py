@@ -1,7 +1,100 @@
-"""JSON routes: recalls."""
+"""JSON routes: recalls (the carmaker's campaigns, a dealer's check-in flags and remedies) and the
+owner's messages (recall notices and other in-app messages).
+
+No route here returns an owner: the campaign figures are counts, a check-in flag names the car's open
+recalls only, and the inbox is the caller's own.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+
+from fastapi import APIRouter, status
+
+from forecourt.core.schemas import Output
+from forecourt.customers import notify
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import recalls
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.recall_schemas import (RecallCampaignIn, RecallCheckOut, RecallOpenedOut, RecallProgressOut,
+                                               RecallSummaryOut, RemedyIn, RemedyOut)
+from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
 
 router = APIRouter(prefix="/api", tags=["recalls"])
+
+
+def progress_of(session, code: str) -> dict:
+    campaign = recalls.get_campaign(session=session, code=code)
+    progress = recalls.campaign_progress(session=session, campaign_id=campaign.id)
+    return progress | {"description": campaign.description, "remedy": campaign.remedy,
+                       "labour_minutes": campaign.labour_minutes}
+
+
+def open_and_audit(session, admin, body: RecallCampaignIn) -> dict:
+    """Shared by the JSON route and the form: opening a campaign is an administrator's audited act."""
+    result = recalls.open_campaign(session=session, principal=admin, code=body.code, title=body.title,
+                                   description=body.description, remedy=body.remedy, severity=body.severity,
+                                   labour_minutes=body.labour_minutes,
+                                   scopes=[scope.model_dump(exclude_none=True) for scope in body.scopes])
+    parties_service.audit(session=session, actor=admin, action="recall.open", target=f"recall:{result['campaign'].code}",
+                          details={"affected": result["affected"], "notified": result["notified"]})
+    return result
+
+
+@router.post("/admin/recalls", response_model=RecallOpenedOut, status_code=status.HTTP_201_CREATED)
+def open_campaign(body: RecallCampaignIn, admin: Admin, session: DbSession):
+    result = open_and_audit(session, admin, body)
+    return {"code": result["campaign"].code, "affected": result["affected"], "notified": result["notified"],
+            "owner_unknown": result["owner_unknown"]}
+
+
+@router.get("/admin/recalls", response_model=list[RecallSummaryOut])
+def campaigns(admin: Admin, session: DbSession):
+    return recalls.list_campaigns(session=session)
+
+
+@router.get("/admin/recalls/{code}", response_model=RecallProgressOut)
+def campaign(code: str, admin: Admin, session: DbSession):
+    return progress_of(session, code)
+
+
+@router.get("/recalls/check/{vin}", response_model=RecallCheckOut)
+def check_in(vin: str, dealer: DealerStaff, session: DbSession):
+    """What any workshop must know when the car rolls in; the car's recalls, never its owner."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    return {"vin": vehicle.vin, "open_recalls": recalls.check_in_flags(session=session, vin=vehicle.vin)}
+
+
+@router.post("/recalls/{code}/remedies", response_model=RemedyOut, status_code=status.HTTP_201_CREATED)
+def record_remedy(code: str, body: RemedyIn, dealer: DealerStaff, session: DbSession):
+    return recalls.record_remedy(session=session, principal=dealer, campaign_code=code, vin=body.vin,
+                                 performed_on=body.performed_on, odometer_km=body.odometer_km)
+
+
+# --- the owner's messages ------------------------------------------------------------------------
+
+class MessageOut(Output):
+    id: int
+    topic: str
+    subject: str
+    body: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxOut(Output):
+    unread: int
+    messages: list[MessageOut]
+
+
+@router.get("/me/messages", response_model=InboxOut, tags=["messages"])
+def my_messages(me: Me, session: DbSession):
+    return {"unread": notify.unread_count(session=session, customer_id=me.customer_id),
+            "messages": notify.inbox(session=session, customer_id=me.customer_id)}
+
+
+@router.post("/me/messages/{number}/read", response_model=MessageOut, tags=["messages"])
+def read_message(number: int, me: Me, session: DbSession):
+    """``number`` is the message's number in the inbox; another customer's message does not exist here."""
+    return notify.mark_read(session=session, customer_id=me.customer_id, message_id=number)

@@ -1,7 +1,236 @@
-"""JSON routes: warranty."""
+"""JSON routes: warranty cover, extended warranties, work orders and the shared service book.
+
+A car with an owner is the owner's data. A dealer reads its warranty for a purpose that covers the
+service history: the owner's consent (service reminders, vehicle health sharing), or the warranty
+contract with one of the dealer's own work orders on the car as the reference (``?work_order=``).
+The complete service book — every dealer's work — opens only with the owner's consent. Recording a
+work order is open to any dealer (the car is in its workshop), but without that consent the dealer
+gets back only what it wrote. Kilometres come from the car's odometer when the reader may see the
+car's health, otherwise from the highest reading in the service book.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+
+from forecourt.consent import service as consent_service
+from forecourt.consent.catalogue import CONSENT, SERVICE_HISTORY, VEHICLE_HEALTH
+from forecourt.core.clock import now
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.parties import service as parties_service
+from forecourt.telematics import service as telematics_service
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles import warranty, work_orders
+from forecourt.vehicles.lifecycle_schemas import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
+                                                  WarrantyContractOut, WarrantyProductOut, WarrantyTermsIn,
+                                                  WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
+from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose
 
 router = APIRouter(prefix="/api", tags=["warranty"])
+
+ODOMETER = "Vehicle.TraveledDistance"  # VSS, metres
+BOOK_GRANTS = ("service_reminders", "vehicle_health_sharing")
+HIDDEN_NOTE = "lower than an earlier reading of this car (the full service book needs the owner's consent)"
+
+
+# --- shared with the pages (web/views/warranty.py) --------------------------------------------------
+
+def car_odometer(session, vehicle_id: int) -> tuple[int, str] | None:
+    """The odometer the car itself last reported, in whole kilometres, and when."""
+    reading = telematics_service.twin_of(session=session, vehicle_id=vehicle_id).get(ODOMETER)
+    if reading is None or not isinstance(reading[0], int | float) or isinstance(reading[0], bool):
+        return None
+    return int(reading[0] // 1000), f"the car, {reading[1]:%d %b %Y %H:%M} UTC"
+
+
+def book_odometer(session, vehicle_id: int) -> tuple[int, str] | None:
+    latest = work_orders.latest_odometer(session=session, vehicle_id=vehicle_id)
+    return (latest[0], f"the service book, {latest[1]:%d %b %Y}") if latest else None
+
+
+def owned_car(session, vin: str):
+    """A car and its current owner; a car in stock is nobody's data, but it has no warranty to read yet."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
+    if owner is None:
+        raise NotFound("Vehicle not found")
+    return vehicle, owner
+
+
+def _purpose_covering(session, code: str, *, consent_only: bool):
+    """The purpose row, if it covers service history (and rests on consent when asked): else the car is 404."""
+    try:
+        row = consent_service.get_purpose(session=session, code=code)
+    except Invalid:
+        raise NotFound("Vehicle not found") from None
+    if SERVICE_HISTORY not in (row.data_categories or []) or (consent_only and row.legal_basis != CONSENT):
+        raise NotFound("Vehicle not found")
+    return row
+
+
+def dealer_coverage(session, principal, vin: str, purpose: str | None, work_order: str | None) -> dict:
+    vehicle, owner = owned_car(session, vin)
+    reference = None
+    if work_order:
+        record = work_orders.work_order_of(session=session, vehicle_id=vehicle.id,
+                                           dealer_id=principal.organization_id, number=work_order)
+        if record is None:
+            raise NotFound("Vehicle not found")
+        chosen, reference = "warranty_work", record.work_order_number
+    else:
+        chosen = stated_purpose(session, principal, purpose)
+    row = _purpose_covering(session, chosen, consent_only=False)
+    try:
+        consent_service.require(session=session, principal=principal, customer_id=owner, purpose=chosen,
+                                what=f"warranty {vehicle.vin}", reference=reference)
+    except NotFound:
+        raise NotFound("Vehicle not found") from None
+    return cover_of(session, vehicle, purpose=chosen, health=VEHICLE_HEALTH in row.data_categories)
+
+
+def cover_of(session, vehicle, *, purpose: str, health: bool | None = None) -> dict:
+    """The car's cover, once the door is open; the car's own odometer only if the purpose covers its health."""
+    if health is None:
+        health = VEHICLE_HEALTH in consent_service.get_purpose(session=session, code=purpose).data_categories
+    reading = (car_odometer(session, vehicle.id) if health else None) or book_odometer(session, vehicle.id)
+    cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=reading[0] if reading else None,
+                              odometer_source=reading[1] if reading else None, today=now().date())
+    return cover | {"purpose": purpose}
+
+
+def owner_coverage(session, me, vin: str) -> tuple[dict, object]:
+    """The owner's own car today (a former owner no longer sees its cover: it describes the car now)."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+    if ownership.ended_at is not None:
+        raise NotFound("Vehicle not found")
+    reading = car_odometer(session, vehicle.id) or book_odometer(session, vehicle.id)
+    cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=reading[0] if reading else None,
+                              odometer_source=reading[1] if reading else None, today=now().date())
+    return cover, vehicle
+
+
+def dealer_book(session, principal, vin: str, purpose: str | None) -> tuple[list[dict], object, str]:
+    """The complete book across the network, behind the owner's consent to this dealer."""
+    vehicle, owner = owned_car(session, vin)
+    chosen = stated_purpose(session, principal, purpose)
+    _purpose_covering(session, chosen, consent_only=True)
+    try:
+        consent_service.require(session=session, principal=principal, customer_id=owner, purpose=chosen,
+                                what=f"service book {vehicle.vin}")
+    except NotFound:
+        raise NotFound("Vehicle not found") from None
+    return work_orders.service_book(session=session, vehicle_id=vehicle.id), vehicle, chosen
+
+
+def owner_book(session, me, vin: str) -> tuple[list[dict], object, object]:
+    """A former owner sees the book up to the day they sold the car."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+    until = ownership.ended_at.date() if ownership.ended_at else None
+    return work_orders.service_book(session=session, vehicle_id=vehicle.id, until=until), vehicle, ownership
+
+
+def book_grant(session, principal, owner: int | None) -> str | None:
+    """The consent that opens the full book to this dealer, if the owner gave one."""
+    if owner is None:
+        return None
+    for code in BOOK_GRANTS:
+        if consent_service.active_grant(session=session, customer_id=owner, organization_id=principal.organization_id,
+                                        purpose_code=code) is not None:
+            return code
+    return None
+
+
+def record(session, principal, vin: str, body: WorkOrderIn) -> dict:
+    """Write the work order; answer with the full book only if the owner's consent opens it."""
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    reading = car_odometer(session, vehicle.id)
+    written = work_orders.record_work_order(
+        session=session, principal=principal, vehicle_id=vehicle.id, performed_on=body.performed_on,
+        odometer_km=body.odometer_km, operations=[op.model_dump() for op in body.operations],
+        parts=[part.model_dump() for part in body.parts], dtcs_cleared=body.dtcs_cleared,
+        warranty_amount=body.warranty_amount, customer_amount=body.customer_amount, kind=body.kind,
+        summary=body.summary, odometer_from_car=reading[0] if reading else None, today=now().date())
+    owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
+    if owner is not None:  # the car's own odometer was read to check this work order: the owner sees that
+        consent_service.require(session=session, principal=principal, customer_id=owner, purpose="warranty_work",
+                                what=f"odometer check {vehicle.vin}", reference=written.work_order_number)
+    name = parties_service.get_organization(session=session, organization_id=principal.organization_id).name
+    own = work_orders.entry(written, name)
+    grant = book_grant(session, principal, owner)
+    if grant is None:
+        if own["odometer_note"]:
+            own["odometer_note"] = HIDDEN_NOTE
+        return dict(work_order=own, full_book=False, service_book=[own], vehicle=vehicle)
+    consent_service.require(session=session, principal=principal, customer_id=owner, purpose=grant,
+                            what=f"service book {vehicle.vin}")
+    return dict(work_order=own, full_book=True, vehicle=vehicle,
+                service_book=work_orders.service_book(session=session, vehicle_id=vehicle.id))
+
+
+def sell(session, principal, vin: str, product_code: str):
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    reading = car_odometer(session, vehicle.id) or book_odometer(session, vehicle.id)
+    contract = warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+                                      product_code=product_code, odometer_km=reading[0] if reading else None,
+                                      today=now().date())
+    consent_service.require(session=session, principal=principal, customer_id=contract.customer_id,
+                            purpose="warranty_work", what=f"extended warranty {vehicle.vin}",
+                            reference=f"warranty contract {contract.id}")
+    return contract
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+@router.get("/vehicles/{vin}/warranty", response_model=CoverageOut)
+def vehicle_warranty(vin: str, principal: DealerStaff, session: DbSession, purpose: str | None = None,
+                     work_order: str | None = None):
+    return dealer_coverage(session, principal, vin, purpose, work_order)
+
+
+@router.get("/me/vehicles/{vin}/warranty", response_model=CoverageOut)
+def my_vehicle_warranty(vin: str, me: Me, session: DbSession):
+    return owner_coverage(session, me, vin)[0]
+
+
+@router.get("/vehicles/{vin}/service-book", response_model=list[ServiceBookEntryOut])
+def vehicle_service_book(vin: str, principal: DealerStaff, session: DbSession, purpose: str | None = None):
+    return dealer_book(session, principal, vin, purpose)[0]
+
+
+@router.get("/me/vehicles/{vin}/service-book", response_model=list[ServiceBookEntryOut])
+def my_service_book(vin: str, me: Me, session: DbSession):
+    return owner_book(session, me, vin)[0]
+
+
+@router.post("/vehicles/{vin}/work-orders", response_model=WorkOrderOut, status_code=status.HTTP_201_CREATED)
+def record_work_order(vin: str, body: WorkOrderIn, principal: DealerStaff, session: DbSession):
+    return record(session, principal, vin, body)
+
+
+@router.get("/warranty/products", response_model=list[WarrantyProductOut])
+def warranty_products(session: DbSession, model_code: str | None = None):
+    model_id = None
+    if model_code:
+        model = next((m for m in vehicles_service.list_models(session=session) if m.code == model_code), None)
+        if model is None:
+            raise NotFound("Model not found")
+        model_id = model.id
+    return warranty.list_products(session=session, model_id=model_id)
+
+
+@router.post("/vehicles/{vin}/extended-warranty", response_model=WarrantyContractOut,
+             status_code=status.HTTP_201_CREATED)
+def sell_extended_warranty(vin: str, body: ExtendedWarrantyIn, principal: DealerStaff, session: DbSession):
+    return sell(session, principal, vin, body.product_code)
+
+
+@router.put("/admin/warranty-terms/{model_code}", response_model=WarrantyTermsOut)
+def set_warranty_terms(model_code: str, body: WarrantyTermsIn, admin: Admin, session: DbSession):
+    terms = warranty.set_terms(session=session, model_code=model_code, years=body.years, km=body.km,
+                               components=[c.model_dump(exclude_none=True) for c in body.components],
+                               market=body.market.upper())
+    parties_service.audit(session=session, actor=admin, action="warranty_terms.set", target=f"model:{model_code}",
+                          details=body.model_dump())
+    return terms

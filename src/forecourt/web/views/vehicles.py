@@ -24,6 +24,7 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.telematics import dtc, health, score
 from forecourt.telematics import service as telematics_service
+from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import AdminPage, DbSession, MePage, StaffPage, stated_purpose
 from forecourt.web.views.render import render
@@ -197,6 +198,8 @@ def _owner_view(session, me, vin: str) -> dict:
     view["ownership"] = ownership
     view["location_allowed"] = _location_allowed(session, me.customer_id)
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] else None
+    # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
+    view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
     return view
 
 

@@ -1,7 +1,130 @@
-"""Pages: warranty."""
+"""Pages: a car's warranty and service book, for the dealer (behind the owner's consent) and the owner.
+
+The workspace page shows the warranty and the complete book across the dealer network; it exists for a
+dealer only when the owner allowed it service reminders or vehicle health sharing. Any dealer may record
+a work order for a car in its workshop (``/workspace/vehicles/{vin}/work-orders/new``); without that
+consent the confirmation shows only what the dealer wrote. A refused work order comes back as the form,
+with what was typed and the reason.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+
+from forecourt.core.clock import now
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles import warranty, work_orders
+from forecourt.vehicles.lifecycle_schemas import WorkOrderIn
+from forecourt.web.api import warranty as warranty_api
+from forecourt.web.deps import DEALER_ROLES, DbSession, MePage, StaffPage
+from forecourt.web.views.forms import Form, field_errors, text
+from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
+
+STATUS_PILLS = {"covered": "status-ok", "expiring_soon": "status-service_soon", "expired": "status-stop_safely"}
+STATUS_LABELS = {"covered": "Covered", "expiring_soon": "Expiring soon", "expired": "Expired",
+                 "upcoming": "Starts later", "no_terms": "No terms", "not_started": "Not started"}
+KIND_LABELS = {"inspection": "Inspection", "oil_service": "Oil service", "tyres": "Tyres", "repair": "Repair",
+               "recall": "Recall", "warranty": "Warranty repair"}
+FORM_FIELDS = ("performed_on", "odometer_km", "kind", "summary", "operations", "parts", "dtcs_cleared",
+               "warranty_amount", "customer_amount")
+
+
+def _dealer(principal) -> None:
+    if principal.role not in DEALER_ROLES:
+        raise NotFound("Not found")
+
+
+def _lines(raw: str | None, names: tuple[str, ...]) -> list[dict]:
+    """One item per line, fields separated by ';' (the form's plain-text tables)."""
+    rows = []
+    for line in (raw or "").splitlines():
+        if line.strip():
+            cells = [cell.strip() for cell in line.split(";")]
+            rows.append({name: cell for name, cell in zip(names, cells, strict=False) if cell != ""})
+    return rows
+
+
+def _work_order_in(form) -> WorkOrderIn:
+    values = {name: text(form, name) for name in FORM_FIELDS}
+    body = {key: value for key, value in values.items()
+            if value is not None and key not in ("operations", "parts", "dtcs_cleared")}
+    body["operations"] = _lines(values["operations"], ("description", "hours", "code"))
+    body["parts"] = _lines(values["parts"], ("number", "name", "quantity", "unit_price"))
+    body["dtcs_cleared"] = [c.strip() for c in (values["dtcs_cleared"] or "").replace(";", ",").split(",")
+                            if c.strip()]
+    return WorkOrderIn.model_validate(body)
+
+
+def _form_page(request: Request, vehicle, values: dict, errors: dict, status_code: int = 200):
+    return render(request, "warranty/work_order.html", status_code=status_code, vehicle=vehicle, values=values,
+                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date())
+
+
+def _book_page(request: Request, session, principal, vin: str, purpose: str | None, **extra):
+    book, vehicle, chosen = warranty_api.dealer_book(session, principal, vin, purpose)
+    cover = warranty_api.cover_of(session, vehicle, purpose=chosen)
+    products = warranty.list_products(session=session, model_id=vehicle.trim.model_id)
+    return render(request, "warranty/book.html", vehicle=vehicle, cover=cover, book=book, purpose=chosen,
+                  products=products, pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS,
+                  error=request.query_params.get("error"), **extra)
+
+
+@router.get("/workspace/vehicles/{vin}/service-book")
+def dealer_service_book(request: Request, vin: str, principal: StaffPage, session: DbSession,
+                        purpose: str | None = None):
+    _dealer(principal)
+    return _book_page(request, session, principal, vin, purpose)
+
+
+@router.get("/workspace/vehicles/{vin}/work-orders/new")
+def new_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession):
+    _dealer(principal)
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    return _form_page(request, vehicle, {"performed_on": now().date().isoformat(), "kind": "repair"}, {})
+
+
+@router.post("/workspace/vehicles/{vin}/work-orders")
+def post_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession, form: Form):
+    _dealer(principal)
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    values = {name: text(form, name) for name in FORM_FIELDS}
+    try:
+        body = _work_order_in(form)
+        result = warranty_api.record(session, principal, vin, body)
+    except ValidationError as error:
+        return _form_page(request, vehicle, values, field_errors(error), status_code=422)
+    except Invalid as error:
+        return _form_page(request, vehicle, values, {error.field or "form": error.message}, status_code=422)
+    number = result["work_order"]["work_order_number"]
+    if result["full_book"]:
+        return redirect(f"/workspace/vehicles/{vehicle.vin}/service-book?flash="
+                        + quote_plus(f"Work order {number} recorded."))
+    return render(request, "warranty/recorded.html", vehicle=vehicle, record=result["work_order"], kinds=KIND_LABELS)
+
+
+@router.post("/workspace/vehicles/{vin}/extended-warranty")
+def post_extended_warranty(request: Request, vin: str, principal: StaffPage, session: DbSession, form: Form):
+    _dealer(principal)
+    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    back = f"/workspace/vehicles/{vehicle.vin}/service-book"
+    try:
+        contract = warranty_api.sell(session, principal, vin, text(form, "product_code") or "")
+    except Invalid as error:
+        return redirect(f"{back}?error={quote_plus(error.message)}")
+    return redirect(f"{back}?flash=" + quote_plus(
+        f"Extended warranty sold: from {contract.starts_on:%d %b %Y} to {contract.ends_on:%d %b %Y} "
+        f"or {contract.km_limit:,} km."))
+
+
+@router.get("/me/vehicles/{vin}/service-book")
+def my_service_book(request: Request, vin: str, me: MePage, session: DbSession):
+    book, vehicle, ownership = warranty_api.owner_book(session, me, vin)
+    cover = warranty_api.owner_coverage(session, me, vin)[0] if ownership.ended_at is None else None
+    return render(request, "warranty/mine.html", vehicle=vehicle, ownership=ownership, cover=cover, book=book,
+                  pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS)

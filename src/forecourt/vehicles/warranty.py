@@ -1,0 +1,235 @@
+"""Warranty: the carmaker's terms per model, what covers one car today, and extended warranties.
+
+A car's cover is a chain: the new-car warranty from the day it was first handed to an owner (or,
+for a car nobody has owned yet, never started), then any extended warranties, each starting where
+the previous cover ends and adding years and kilometres to it. Components (powertrain, the traction
+battery of an electric car) have their own, usually longer, terms. Kilometres come from the
+odometer the caller passes in (vehicles cannot read telemetry); when it is unknown we say so rather
+than guess.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal
+from forecourt.core.clock import now
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.vehicles.models import (Ownership, Vehicle, VehicleModel, WarrantyContract, WarrantyProduct,
+                                       WarrantyTerms)
+
+DEFAULT_MARKET = "DE"
+EXPIRING_DAYS = 90
+EXPIRING_KM = 5_000
+MAX_YEARS, MAX_KM = 30, 1_000_000
+COMPONENT_NAMES = {"vehicle": "Whole car", "powertrain": "Engine and gearbox", "battery": "Traction battery",
+                   "paint": "Paint", "corrosion": "Rust perforation", "electrics": "Electrics"}
+
+
+def km(value: int) -> str:
+    return f"{value:,} km"
+
+
+def day(value: date) -> str:
+    return f"{value.day} {value.strftime('%B %Y')}"
+
+
+def add_years(start: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+# --- terms -----------------------------------------------------------------------------------------
+
+def terms_for(*, session: Session, model_id: int, market: str = DEFAULT_MARKET) -> WarrantyTerms | None:
+    return session.scalars(select(WarrantyTerms).where(WarrantyTerms.model_id == model_id,
+                                                       WarrantyTerms.market == market)).first()
+
+
+def _check_period(years, distance, where: str) -> None:
+    if not isinstance(years, int) or not 0 < years <= MAX_YEARS:
+        raise Invalid(f"{where}: years must be a whole number from 1 to {MAX_YEARS}.", field="years")
+    if not isinstance(distance, int) or not 0 < distance <= MAX_KM:
+        raise Invalid(f"{where}: kilometres must be a whole number from 1 to {MAX_KM:,}.", field="km")
+
+
+def set_terms(*, session: Session, model_code: str, years: int, km: int, components: list[dict] | None = None,
+              market: str = DEFAULT_MARKET) -> WarrantyTerms:
+    """The carmaker sets (or changes) a model's new-car warranty; it applies to every car of the model."""
+    model = session.scalars(select(VehicleModel).where(VehicleModel.code == model_code)).first()
+    if model is None:
+        raise NotFound("Model not found")
+    _check_period(years, km, "The new-car warranty")
+    lines = []
+    for spec in components or []:
+        name = str(spec.get("component") or "").strip()
+        if not name:
+            raise Invalid("Each component needs a name (for example 'powertrain').", field="components")
+        _check_period(spec.get("years"), spec.get("km"), f"The {name} warranty")
+        line = {"component": name, "years": spec["years"], "km": spec["km"]}
+        if spec.get("propulsion"):
+            line["propulsion"] = list(spec["propulsion"])
+        lines.append(line)
+    terms = terms_for(session=session, model_id=model.id, market=market)
+    if terms is None:
+        terms = WarrantyTerms(model_id=model.id, market=market)
+        session.add(terms)
+    terms.years, terms.km, terms.components = years, km, lines
+    session.flush()
+    return terms
+
+
+# --- coverage --------------------------------------------------------------------------------------
+
+def warranty_start(*, session: Session, vehicle: Vehicle) -> tuple[date | None, str]:
+    """The day the new-car warranty began, and what that day is."""
+    first = session.scalars(select(Ownership.started_at).where(Ownership.vehicle_id == vehicle.id)
+                            .order_by(Ownership.started_at)).first()
+    if first is not None:
+        return first.date(), "handed to its first owner"
+    if vehicle.production_date is not None:
+        return vehicle.production_date, "built"
+    return None, "not yet sold"
+
+
+def contracts_for(*, session: Session, vehicle_id: int) -> list[WarrantyContract]:
+    return list(session.scalars(select(WarrantyContract).where(WarrantyContract.vehicle_id == vehicle_id)
+                                .order_by(WarrantyContract.starts_on, WarrantyContract.id)))
+
+
+def _judge(ends_on: date, km_limit: int, odometer_km: int | None, today: date, starts_on: date | None = None) -> dict:
+    """Status and words for one line of cover."""
+    days_left = (ends_on - today).days
+    km_left = None if odometer_km is None else km_limit - odometer_km
+    if starts_on is not None and today < starts_on and (km_left is None or km_left > 0):
+        status = "upcoming"
+        words = f"Starts on {day(starts_on)}; runs until {day(ends_on)} or {km(km_limit)}."
+    elif days_left <= 0:
+        status, words = "expired", f"Expired on {day(ends_on)}."
+    elif km_left is not None and km_left <= 0:
+        status, words = "expired", f"Expired at {km(km_limit)}: the car has done {km(odometer_km)}."
+    else:
+        distance = (f"{km(km_left)} left" if km_left is not None
+                    else "kilometres left unknown (no odometer reading yet)")
+        soon = days_left <= EXPIRING_DAYS or (km_left is not None and km_left <= EXPIRING_KM)
+        status = "expiring_soon" if soon else "covered"
+        words = (f"{'Expiring soon' if soon else 'Covered'}: until {day(ends_on)} or {km(km_limit)} — "
+                 f"{days_left} days and {distance}.")
+    return dict(status=status, words=words, expires_on=ends_on, km_limit=km_limit, days_left=max(days_left, 0),
+                km_left=None if km_left is None else max(km_left, 0))
+
+
+def _applies(spec: dict, vehicle: Vehicle) -> bool:
+    return not spec.get("propulsion") or vehicle.propulsion in spec["propulsion"]
+
+
+def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, today: date,
+             odometer_source: str | None = None, market: str = DEFAULT_MARKET) -> dict:
+    """What covers this car today, line by line, in words; ``status`` sums up the whole-car cover."""
+    terms = terms_for(session=session, model_id=vehicle.trim.model_id, market=market)
+    start, start_basis = warranty_start(session=session, vehicle=vehicle)
+    result = dict(vin=vehicle.vin, model=vehicle.model_name, market=market, starts_on=start, start_basis=start_basis,
+                  odometer_km=odometer_km, odometer_source=odometer_source if odometer_km is not None else None,
+                  lines=[], contracts=[], expires_on=None, km_limit=None, days_left=None, km_left=None,
+                  time_used_percent=None, km_used_percent=None)
+    if terms is None:
+        return result | dict(status="no_terms", words=f"No warranty terms are recorded for the {vehicle.model_name}.")
+    if start is None:
+        return result | dict(status="not_started", words=(
+            f"The new-car warranty ({terms.years} years or {km(terms.km)}) starts when the car is handed to "
+            "its first owner."))
+    # the whole-car chain: new-car warranty, then each extension where the previous cover ends
+    ends_on, km_limit = add_years(start, terms.years), terms.km
+    base = _judge(ends_on, km_limit, odometer_km, today)
+    result["lines"].append(dict(component="vehicle", name=COMPONENT_NAMES["vehicle"], source="New-car warranty",
+                                years=terms.years, km=terms.km, starts_on=start, **base))
+    extended_components: set[str] | None = set()  # None: an extension covers every component
+    for contract in contracts_for(session=session, vehicle_id=vehicle.id):
+        product = session.get(WarrantyProduct, contract.product_id)
+        judged = _judge(contract.ends_on, contract.km_limit, odometer_km, today, starts_on=contract.starts_on)
+        result["contracts"].append(dict(id=contract.id, product_code=product.code, name=product.name,
+                                        starts_on=contract.starts_on, price=float(contract.price), **judged))
+        if contract.ends_on > ends_on or contract.km_limit > km_limit:
+            ends_on, km_limit = max(ends_on, contract.ends_on), max(km_limit, contract.km_limit)
+        if extended_components is not None:
+            extended_components = None if not product.components else extended_components | set(product.components)
+    whole = _judge(ends_on, km_limit, odometer_km, today)
+    for spec in terms.components or []:
+        if not _applies(spec, vehicle):
+            continue
+        own_end, own_km = add_years(start, spec["years"]), spec["km"]
+        if extended_components is None or spec["component"] in extended_components:
+            own_end, own_km = max(own_end, ends_on), max(own_km, km_limit)
+        result["lines"].append(dict(component=spec["component"],
+                                    name=COMPONENT_NAMES.get(spec["component"], spec["component"].capitalize()),
+                                    source="New-car warranty", years=spec["years"], km=spec["km"], starts_on=start,
+                                    **_judge(own_end, own_km, odometer_km, today)))
+    span = max((ends_on - start).days, 1)
+    result |= dict(status=whole["status"], expires_on=ends_on, km_limit=km_limit, days_left=whole["days_left"],
+                   km_left=whole["km_left"],
+                   time_used_percent=min(100, max(0, round(100 * (today - start).days / span))),
+                   km_used_percent=None if odometer_km is None else min(100, round(100 * odometer_km / km_limit)))
+    extended = " (with extended warranty)" if len(result["contracts"]) else ""
+    result["words"] = whole["words"].replace(":", f"{extended}:", 1) if whole["status"] != "expired" else (
+        whole["words"])
+    return result
+
+
+# --- extended warranty -----------------------------------------------------------------------------
+
+def list_products(*, session: Session, model_id: int | None = None, active_only: bool = True) -> list[WarrantyProduct]:
+    query = select(WarrantyProduct)
+    if active_only:
+        query = query.where(WarrantyProduct.is_active.is_(True))
+    if model_id is not None:
+        query = query.where((WarrantyProduct.model_id.is_(None)) | (WarrantyProduct.model_id == model_id))
+    return list(session.scalars(query.order_by(WarrantyProduct.years, WarrantyProduct.price, WarrantyProduct.code)))
+
+
+def get_product(*, session: Session, code: str) -> WarrantyProduct:
+    product = session.scalars(select(WarrantyProduct).where(WarrantyProduct.code == code)).first()
+    if product is None or not product.is_active:
+        raise Invalid(f"There is no extended warranty '{code}' on sale.", field="product_code")
+    return product
+
+
+def sell_extended(*, session: Session, principal: Principal, vehicle_id: int, product_code: str,
+                  odometer_km: int | None = None, today: date | None = None) -> WarrantyContract:
+    """A dealer sells an extension to the car's current owner; it starts where today's cover ends.
+
+    Only a car still under warranty (new-car or an extension) can be extended: a car whose cover has
+    lapsed would bring its unknown faults into the contract."""
+    if principal.organization_id is None:
+        raise NotFound("Vehicle not found")
+    today = today or now().date()
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise NotFound("Vehicle not found")
+    owner = session.scalars(select(Ownership.customer_id).where(Ownership.vehicle_id == vehicle_id,
+                                                                Ownership.ended_at.is_(None))).first()
+    if owner is None:
+        raise Invalid("An extended warranty is sold to the car's owner, and this car has none yet.", field="vin")
+    product = get_product(session=session, code=product_code)
+    if product.model_id is not None and product.model_id != vehicle.trim.model_id:
+        raise Invalid(f"'{product.name}' is not offered for the {vehicle.model_name}.", field="product_code")
+    cover = coverage(session=session, vehicle=vehicle, odometer_km=odometer_km, today=today)
+    if cover["status"] in ("no_terms", "not_started"):
+        raise Invalid(f"This car cannot be extended: {cover['words']}", field="vin")
+    if cover["status"] == "expired":
+        ended = cover["words"].removesuffix(".")
+        raise Invalid(f"The warranty of this car has ended ({ended[:1].lower() + ended[1:]}); an extended "
+                      "warranty can only be sold while the car is still covered.", field="vin")
+    starts_on = cover["expires_on"]
+    contract = WarrantyContract(vehicle_id=vehicle.id, product_id=product.id, customer_id=owner,
+                                sold_by_dealer_id=principal.organization_id, starts_on=starts_on,
+                                ends_on=add_years(starts_on, product.years),
+                                km_limit=cover["km_limit"] + product.km, price=product.price)
+    session.add(contract)
+    session.flush()
+    return contract
