@@ -97,6 +97,10 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     sessions = make_sessionmaker(get_engine(settings.database_url))
+    from forecourt.core import events
+    from forecourt.workshop.handlers import subscribe_handlers
+
+    subscribe_handlers(events.bus, sessions)  # health events from these batches propose service
     if teltonika:
         _listen_for_trackers(teltonika, sessions, stop)
     if mqtt.lower() == "none":
@@ -123,6 +127,37 @@ def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_R
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
         removed = telematics_service.prune_positions(session=session, older_than_days=keep)
     console.print(f"Kept {keep} days: removed {removed['positions']:,} positions and {removed['routes']:,} routes.")
+
+
+outbox_app = typer.Typer(help="Messages to owners waiting to leave (recall notices, service proposals).",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("send")
+def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; check for new messages every "
+                                                                 "--interval seconds until Ctrl-C"),
+                interval: float = typer.Option(10.0, min=0.5, help="Seconds between rounds with --loop"),
+                limit: int = typer.Option(100, min=1, help="Messages per round at most")) -> None:
+    """Send unsent e-mails to FORECOURT_SMTP_HOST:FORECOURT_SMTP_PORT; failures are retried next round."""
+    import time
+
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.customers import notify
+
+    settings = get_settings()
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    while True:
+        result = notify.send_pending(session_factory=sessions, settings=settings, limit=limit)
+        if any(result.values()) or not loop:
+            console.print(f"Sent {result['sent']}, failed {result['failed']} (will retry), "
+                          f"skipped {result['skipped']} (erased customers).")
+        if not loop:
+            break
+        try:
+            time.sleep(0 if result["sent"] + result["skipped"] >= limit else interval)
+        except KeyboardInterrupt:
+            break
 
 
 def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:

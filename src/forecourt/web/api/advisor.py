@@ -1,7 +1,111 @@
-"""JSON routes: advisor."""
+"""JSON routes: the service advisor — calendar, pre-arrival brief, loaners, check-in.
+
+Dealer staff only, their own dealer only: another dealer's appointment is a 404. The calendar is the
+dealer's own book; the brief and the loaner preset open the owner's data section by section through
+the consent door (see ``workshop.brief``). Workshop cannot import customers, so the owner's contact
+card and preferences are read here — only when the owner allows this dealer service reminders.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
 
-router = APIRouter(prefix="/api", tags=["advisor"])
+from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal
+from forecourt.core.clock import now
+from forecourt.customers import service as customers_service
+from forecourt.workshop import brief as brief_service
+from forecourt.workshop import calendar, loaners
+from forecourt.workshop.advisor_schemas import (BriefOut, CalendarOut, CheckInOut, LoanerBookingOut, LoanerChange,
+                                                LoanerIn, LoanerOut)
+from forecourt.web.deps import DbSession, DealerStaff
+
+router = APIRouter(prefix="/api", tags=["workshop: service advisor"])
+
+
+def owner_card(session: Session, principal: Principal, appointment_id: int) -> tuple[dict | None, dict | None]:
+    """The owner's contact card and preferences, when service reminders are granted; else (None, None).
+
+    Only read here: ``brief`` and ``offer_loaner`` open the door (and log) before using them."""
+    appointment = calendar.get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
+    if brief_service.SERVICE not in brief_service.sharing(session=session, principal=principal,
+                                                          appointment_id=appointment_id):
+        return None, None
+    customer = customers_service.get(session=session, customer_id=appointment.customer_id)
+    preferences = customers_service.get_preferences(session=session, customer_id=customer.id)
+    card = dict(name=customer.full_name, email=customer.email, phone=customer.phone,
+                preferred_contact=preferences.preferred_contact)
+    prefs = dict(radio_presets=list(preferences.radio_presets or []),
+                 navigation_favourites=list(preferences.navigation_favourites or []),
+                 seat_position=dict(preferences.seat_position or {}))
+    return card, prefs
+
+
+def brief_for(session: Session, principal: Principal, appointment_id: int) -> dict:
+    card, prefs = owner_card(session, principal, appointment_id)
+    view = brief_service.brief(session=session, principal=principal, appointment_id=appointment_id,
+                               preferences=prefs, customer=card, now=now())
+    booking = loaners.booking_of(session=session, appointment_id=appointment_id)
+    view["loaner"] = loaners.describe(session=session, booking=booking) if booking else None
+    return view
+
+
+def _brief_out(view: dict) -> dict:
+    loaner = view["loaner"]
+    return view | dict(dealer_id=view["dealer"].id, starts_at=view["starts_local"], ends_at=view["ends_local"],
+                       loaner=_booking_out(loaner) if loaner else None)
+
+
+def _booking_out(offered: dict) -> dict:
+    return offered | dict(starts_at=offered["starts_local"], ends_at=offered["ends_local"])
+
+
+@router.get("/advisor/calendar", response_model=CalendarOut)
+def day_calendar(principal: DealerStaff, session: DbSession, day: date | None = None):
+    view = calendar.day_of(session=session, principal=principal, day=day or calendar.local(now()).date())
+    items = [dict(item, starts_at=item["start_local"], ends_at=item["end_local"],
+                  brief_url=f"/workspace/service/appointments/{item['id']}") for item in view["appointments"]]
+    return CalendarOut(dealer_id=view["dealer"].id, day=view["day"], bays=view["bays"],
+                       opening_hours=view["opening"], appointments=items)
+
+
+@router.get("/advisor/appointments/{appointment_id}/brief", response_model=BriefOut)
+def appointment_brief(appointment_id: int, principal: DealerStaff, session: DbSession):
+    return _brief_out(brief_for(session, principal, appointment_id))
+
+
+@router.post("/advisor/appointments/{appointment_id}/loaner", response_model=LoanerBookingOut,
+             status_code=status.HTTP_201_CREATED)
+def offer_loaner(appointment_id: int, principal: DealerStaff, session: DbSession):
+    _, prefs = owner_card(session, principal, appointment_id)
+    offered = loaners.offer_loaner(session=session, principal=principal, appointment_id=appointment_id,
+                                   preferences=prefs)
+    return _booking_out(offered)
+
+
+@router.post("/advisor/appointments/{appointment_id}/check-in", response_model=CheckInOut)
+def check_in(appointment_id: int, principal: DealerStaff, session: DbSession):
+    appointment = calendar.check_in(session=session, principal=principal, appointment_id=appointment_id)
+    flags = brief_service.recall_flags(session=session, appointment=appointment)
+    message = ("Checked in. Open recall: " + ", ".join(f["code"] for f in flags) + " — do the remedy while the "
+               "car is here.") if flags else "Checked in. No open recalls on this car."
+    return CheckInOut(id=appointment.id, status=appointment.status, recalls=flags, message=message)
+
+
+@router.get("/advisor/loaners", response_model=list[LoanerOut])
+def loaner_fleet(principal: DealerStaff, session: DbSession):
+    return loaners.fleet(session=session, principal=principal, now=now())
+
+
+@router.post("/advisor/loaners", response_model=LoanerOut, status_code=status.HTTP_201_CREATED)
+def add_loaner(body: LoanerIn, principal: DealerStaff, session: DbSession):
+    loaner = loaners.add_to_fleet(session=session, principal=principal, vin=body.vin)
+    return next(row for row in loaners.fleet(session=session, principal=principal, now=now()) if row["id"] == loaner.id)
+
+
+@router.patch("/advisor/loaners/{loaner_id}", response_model=LoanerOut)
+def change_loaner(loaner_id: int, body: LoanerChange, principal: DealerStaff, session: DbSession):
+    loaners.set_active(session=session, principal=principal, loaner_id=loaner_id, active=body.is_active)
+    return next(row for row in loaners.fleet(session=session, principal=principal, now=now()) if row["id"] == loaner_id)

@@ -1,7 +1,156 @@
-"""Pages: bookings."""
+"""Pages: the owner's service — proposals to book in one click, coming bookings, when they can come.
+
+Action forms answer with a redirect back to /me/service (post, redirect, get), carrying ``?flash=``
+or ``?error=`` in words, so a reload never books twice. A form the owner filled in wrongly comes
+back as the page itself with a 422 and the words next to the field.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from urllib.parse import quote_plus, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from forecourt.core.errors import Conflict, Invalid
+from forecourt.customers import service as customers_service
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+from forecourt.workshop import booking, proposals
+from forecourt.workshop.jobs import choices as job_choices
+from forecourt.workshop.slots import DAY_NAMES
+from forecourt.web.deps import DbSession, MePage
+from forecourt.web.views.forms import Form, text
+from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
+HOME = "/me/service"
+
+
+def _back(url: str = HOME, *, flash: str | None = None, error: str | None = None) -> Response:
+    key, message = ("error", error) if error else ("flash", flash or "")
+    return redirect(f"{url}{'&' if '?' in url else '?'}{key}={quote_plus(message)}")
+
+
+def _windows_by_day(rows) -> list[dict]:
+    by_day = {row.weekday: row for row in rows}
+    return [{"weekday": day, "name": DAY_NAMES[day], "from_time": by_day[day].from_time if day in by_day else "",
+             "to_time": by_day[day].to_time if day in by_day else ""} for day in range(7)]
+
+
+def _service_page(request: Request, session, me, *, windows: list[dict] | None = None, errors: dict | None = None,
+                  status_code: int = 200, error: str | None = None) -> Response:
+    overview = proposals.overview(session=session, customer_id=me.customer_id)
+    cars = [vehicle for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=me.customer_id)]
+    return render(request, "bookings/service.html", status_code=status_code, proposals=overview["proposals"],
+                  appointments=overview["appointments"], cars=cars, error=error, errors=errors or {},
+                  windows=windows or _windows_by_day(overview["availability"]))
+
+
+@router.get("/me/service")
+def my_service(request: Request, me: MePage, session: DbSession, error: str | None = None):
+    return _service_page(request, session, me, error=error)
+
+
+@router.post("/me/service/proposals/{number}/accept")
+def accept_proposal(number: int, me: MePage, session: DbSession, form: Form):
+    raw = text(form, "slot_index") or ""
+    if not raw.isdigit():
+        return _back(error="Choose one of the offered times.")
+    try:
+        appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
+                                       slot_index=int(raw))
+    except (Invalid, Conflict) as problem:  # a time just taken: the proposal now shows fresh ones
+        return _back(error=problem.message)
+    view = booking.describe(session=session, appointment=appointment)
+    return _back(flash=f"Booked: {view['label']} at {view['dealer']['name']}. The time is held for you.")
+
+
+@router.post("/me/service/proposals/{number}/decline")
+def decline_proposal(number: int, me: MePage, session: DbSession):
+    try:
+        proposals.decline(session=session, customer_id=me.customer_id, proposal_id=number)
+    except Conflict as problem:
+        return _back(error=problem.message)
+    return _back(flash="Proposal declined. You can still book a time yourself.")
+
+
+@router.post("/me/service/availability")
+def set_availability(request: Request, me: MePage, session: DbSession, form: Form):
+    windows, errors, chosen = [], {}, []
+    for day in range(7):
+        opens, closes = text(form, f"from_{day}"), text(form, f"to_{day}")
+        chosen.append({"weekday": day, "name": DAY_NAMES[day], "from_time": opens or "", "to_time": closes or ""})
+        if not opens and not closes:
+            continue
+        if not opens or not closes:
+            errors[str(day)] = f"Give both times for {DAY_NAMES[day]}, or leave both empty."
+            continue
+        windows.append((day, opens[:5], closes[:5]))
+    if not errors:
+        try:
+            with session.begin_nested():
+                proposals.set_availability(session=session, customer_id=me.customer_id, windows=windows)
+        except Invalid as problem:
+            day = next((str(d) for d, o, c in windows if o >= c), "form")
+            errors[day] = problem.message
+    if errors:
+        return _service_page(request, session, me, windows=chosen, errors=errors, status_code=422)
+    return _back(flash="Thank you: we will only propose times when you can come." if windows else
+                 "Saved: we will propose any time the workshop is open.")
+
+
+@router.post("/me/service/bookings/{number}/cancel")
+def cancel_booking(number: int, me: MePage, session: DbSession):
+    appointment = booking.get_for_customer(session=session, customer_id=me.customer_id,
+                                           appointment_id=number)
+    try:
+        booking.cancel(session=session, appointment=appointment, by="owner")
+    except Conflict as problem:
+        return _back(error=problem.message)
+    return _back(flash="Booking cancelled; the time is free again.")
+
+
+def _book_page(request: Request, session, me, *, vin: str | None, job: str, dealer_id: int | None,
+               error: str | None = None, status_code: int = 200) -> Response:
+    cars = [vehicle for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=me.customer_id)]
+    offer = None
+    if vin:
+        near = customers_service.home_position(session=session, customer_id=me.customer_id)
+        offer = proposals.offer(session=session, customer_id=me.customer_id, vin=vin, job=job, dealer_id=dealer_id,
+                                customer_position=near)
+    dealers = [d for d in parties_service.list_organizations(session=session, kind="dealer") if d.service_bays]
+    return render(request, "bookings/book.html", status_code=status_code, cars=cars, vin=vin, job=job,
+                  dealer_id=dealer_id, dealers=dealers, jobs=job_choices(), offer=offer, error=error)
+
+
+@router.get("/me/service/book")
+def book_page(request: Request, me: MePage, session: DbSession, vin: str | None = None, job: str = "inspection",
+              dealer_id: str | None = None, error: str | None = None):
+    chosen = int(dealer_id) if dealer_id and dealer_id.isdigit() else None
+    try:
+        return _book_page(request, session, me, vin=vin, job=job, dealer_id=chosen, error=error)
+    except Invalid as problem:
+        return _book_page(request, session, me, vin=vin, job="inspection", dealer_id=None, error=problem.message,
+                          status_code=422)
+
+
+@router.post("/me/service/book/{vin}")
+def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
+    job, raw_dealer, raw_slot = text(form, "job") or "", text(form, "dealer_id") or "", text(form, "slot") or ""
+    back = f"/me/service/book?{urlencode({'vin': vin, 'job': job, 'dealer_id': raw_dealer})}"
+    bay, _, start = raw_slot.partition("|")
+    try:
+        starts_at = datetime.fromisoformat(start)
+    except ValueError:
+        return _back(back, error="Choose one of the free times.")
+    if not bay.isdigit() or not raw_dealer.isdigit():
+        return _back(back, error="Choose one of the free times.")
+    try:
+        appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=job,
+                                               dealer_id=int(raw_dealer), bay=int(bay), starts_at=starts_at)
+    except (Invalid, Conflict) as problem:
+        return _back(back, error=problem.message)
+    view = booking.describe(session=session, appointment=appointment)
+    return _back(flash=f"Booked: {view['label']} at {view['dealer']['name']}. The time is held for you.")

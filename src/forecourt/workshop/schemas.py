@@ -1,0 +1,108 @@
+"""Workshop request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from forecourt.core.schemas import Input, Output
+
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+
+
+class WindowIn(Input):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    from_time: str = Field(pattern=_CLOCK, description="HH:MM, local time")
+    to_time: str = Field(pattern=_CLOCK)
+
+    @field_validator("to_time")
+    @classmethod
+    def ends_after_start(cls, value: str, info) -> str:
+        start = info.data.get("from_time")
+        if start and value <= start:
+            raise ValueError("the window must end after it begins")
+        return value
+
+
+class AvailabilityIn(Input):
+    windows: list[WindowIn] = Field(default_factory=list, max_length=21)
+
+
+class AcceptIn(Input):
+    slot_index: int = Field(ge=0, le=50)
+
+
+class BookingIn(Input):
+    job: str = Field(min_length=1, max_length=24)
+    dealer_id: int
+    bay: int = Field(ge=1)
+    starts_at: datetime
+
+
+class SlotOut(Output):
+    starts_at: datetime
+    ends_at: datetime
+    bay: int
+    label: str
+
+
+class WindowOut(Output):
+    weekday: int
+    from_time: str
+    to_time: str
+
+
+class DealerOut(Output):
+    id: int
+    name: str
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    phone: str | None = None
+
+
+class ProposalOut(Output):
+    id: int
+    vin: str
+    job: str
+    job_name: str
+    reason: str
+    dtc_codes: list[str]
+    dealer: DealerOut
+    slots: list[SlotOut]
+    status: str
+    expires_at: datetime
+
+
+class AppointmentOut(Output):
+    id: int
+    vin: str
+    job: str
+    job_name: str
+    reason: str
+    dealer: DealerOut
+    bay: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+
+
+class ServiceOverviewOut(Output):
+    proposals: list[ProposalOut]
+    appointments: list[AppointmentOut]
+    availability: list[WindowOut]
+
+
+class SlotOfferOut(Output):
+    dealer: DealerOut | None
+    reason: str
+    job: str
+    slots: list[SlotOut]
+
+
+class DealerSlotsOut(Output):
+    dealer_id: int
+    job: str
+    duration_minutes: int
+    slots: list[SlotOut]
