@@ -34,3 +34,33 @@ def test_every_response_carries_the_security_headers(client):
         assert "script-src 'self'" in headers["content-security-policy"], path
     assert client.get("/api/purposes").headers["cache-control"] == "no-store"
     assert "cache-control" not in client.get("/login").headers
+
+
+def test_a_busy_database_asks_to_try_again_and_changes_nothing(make, client, session, monkeypatch):
+    """SQLite's single writer: a request that loses the race is rolled back and told to repeat it."""
+    import sqlite3
+
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from forecourt.customers import service as customers_service
+
+    customer = make.customer(city="Kiel")
+    me = make.customer_login(customer)
+
+    def busy(**_):
+        raise OperationalError("UPDATE customers ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(customers_service, "update_profile", busy)
+    response = client.patch("/api/me", headers=me.headers, json={"city": "Bremen"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "try again" in response.json()["detail"] and "Nothing was changed" in response.json()["detail"]
+    session.expire_all()
+    assert customers_service.get(session=session, customer_id=customer.id).city == "Kiel"
+
+    def broken(**_):
+        raise OperationalError("UPDATE customers ...", {}, sqlite3.OperationalError("no such table: customers"))
+
+    monkeypatch.setattr(customers_service, "update_profile", broken)
+    with pytest.raises(OperationalError):  # a real fault is not dressed up as "busy"
+        client.patch("/api/me", headers=me.headers, json={"city": "Bremen"})

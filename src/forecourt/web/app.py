@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forecourt import __version__
@@ -85,6 +86,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_many(request: Request, error: TooManyAttempts):
         return JSONResponse(status_code=429, content={"detail": str(error)},
                             headers={"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, error: OperationalError):
+        # SQLite lets one writer at a time; a request that read first cannot wait its turn, so it is
+        # rolled back whole and the caller asked to repeat it. Anything else is a real fault.
+        if "database is locked" not in str(error.orig):
+            raise error
+        message = ("Many people are saving at this moment and yours did not go through. "
+                   "Nothing was changed; please try again.")
+        if _wants_html(request):
+            response = page(request, 503, "Please try again", message)
+        else:
+            response = JSONResponse(status_code=503, content={"detail": message})
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):
