@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from forecourt.core.schemas import Input, Output
+from forecourt.vehicles.schemas import ServiceRecordOut
 
 
 class RecallScopeIn(Input):
@@ -99,12 +100,7 @@ class RecallOpenedOut(Output):
     owner_unknown: int
 
 
-class RemedyOut(Output):
-    id: int
-    vehicle_id: int
-    dealer_id: int | None
-    performed_on: date
-    odometer_km: int
-    kind: str
-    summary: str
+class RemedyOut(ServiceRecordOut):
+    """A remedy is a service record tied to its campaign."""
+
     recall_campaign_id: int | None

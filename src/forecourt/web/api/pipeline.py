@@ -18,40 +18,37 @@ router = APIRouter(prefix="/api", tags=["sales: pipeline"])
 Filters = Annotated[PipelineFilters, Query()]
 
 
-def _scope(session, principal, filters: PipelineFilters):
-    return pipeline.scope_for(session=session, principal=principal, **filters.model_dump())
+def _figures(session, principal, filters: PipelineFilters, dashboard) -> dict:
+    """One dashboard for the caller's scope, with the filters it was computed for."""
+    scope = pipeline.scope_for(session=session, principal=principal, **filters.model_dump())
+    return {"filters": scope.as_filters(), **dashboard(session=session, scope=scope)}
 
 
 @router.get("/pipeline/volume")
 def pipeline_volume(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """Open deals by stage: count, value and the weighted forecast."""
-    scope = _scope(session, principal, filters)
-    return {"filters": scope.as_filters(), **pipeline.volume(session=session, scope=scope)}
+    return _figures(session, principal, filters, pipeline.volume)
 
 
 @router.get("/pipeline/speed")
 def pipeline_speed(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """Days in stage, overdue deals, stage-to-stage conversion and cycle time of won deals."""
-    scope = _scope(session, principal, filters)
-    return {"filters": scope.as_filters(), **pipeline.speed(session=session, scope=scope)}
+    return _figures(session, principal, filters, pipeline.speed)
 
 
 @router.get("/pipeline/performance")
 def pipeline_performance(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """Win rate, lost reasons, target against actual and lessons learned."""
-    scope = _scope(session, principal, filters)
-    return {"filters": scope.as_filters(), **pipeline.performance(session=session, scope=scope)}
+    return _figures(session, principal, filters, pipeline.performance)
 
 
 @router.get("/pipeline/trend")
 def pipeline_trend(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """Month by month: new, won, lost and value won."""
-    scope = _scope(session, principal, filters)
-    return {"filters": scope.as_filters(), **pipeline.trend(session=session, scope=scope)}
+    return _figures(session, principal, filters, pipeline.trend)
 
 
 @router.get("/pipeline/benchmark")
 def pipeline_benchmark(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """The dealer against anonymised peers; the carmaker also gets the named ranking."""
-    scope = _scope(session, principal, filters)
-    return {"filters": scope.as_filters(), **pipeline.network_benchmark(session=session, scope=scope)}
+    return _figures(session, principal, filters, pipeline.network_benchmark)
