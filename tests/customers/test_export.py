@@ -37,6 +37,9 @@ EXPORT_SECTIONS = {
     "workshop_proposals": "workshop_proposals",
     "workshop_availability": "workshop_availability",
     "workshop_loaner_bookings": "workshop_loaner_bookings",
+    "assist_cases": "assist_cases",
+    "assist_subscriptions": "assist_subscriptions",
+    "assist_emergency_contacts": "assist_emergency_contacts",
 }
 
 
@@ -116,6 +119,19 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
     session.flush()
     session.add(LoanerBooking(loaner_id=courtesy.id, appointment_id=booked.id, customer_id=customer.id,
                               starts_at=start, ends_at=start + timedelta(hours=1), preset={"radio_presets": ["NDR 2"]}))
+    session.flush()
+    _on_call_rows(session, customer, car)
+
+
+def _on_call_rows(session, customer, car) -> None:
+    """An SOS case, the included On Call subscription, an emergency contact."""
+    from forecourt.assist.models import Case, EmergencyContact, Subscription
+
+    session.add(Case(number=f"OC-{customer.id}", vehicle_id=car.id, customer_id=customer.id, kind="sos", priority=2,
+                     source="osmand", latitude=53.55, longitude=9.99))
+    session.add(Subscription(vehicle_id=car.id, customer_id=customer.id, plan="included", starts_on=date.today(),
+                             ends_on=date.today() + timedelta(days=1095)))
+    session.add(EmergencyContact(customer_id=customer.id, name="Jonas", phone="+49 40 123", relation="brother"))
     session.flush()
 
 

@@ -22,6 +22,8 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # A message to an organization instead (a tow company, a dealer): sent to its e-mail address.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))  # email | in_app
     topic: Mapped[str] = mapped_column(String(32))  # recall | service_proposal | ...
     subject: Mapped[str] = mapped_column(String(200))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from forecourt.assist import records as assist_records
 from forecourt.consent import service as consent_service
 from forecourt.core.clock import now
 from forecourt.core import outbox
@@ -67,6 +68,7 @@ def export(*, session: Session, customer_id: int) -> dict:
             session=session, customer_id=customer_id)],
         "messages": [plain_row(m) for m in outbox.messages_of(session=session, customer_id=customer_id)],
         **workshop_records.export_of(session=session, customer_id=customer_id),
+        **assist_records.export_of(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -118,6 +120,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     sales = sales_records.erase_customer(session=session, customer_id=customer_id,
                                          names=(customer.first_name or "", customer.last_name or ""))
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
+    removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}

@@ -152,3 +152,6 @@ class ExportDocument(Output):
     workshop_proposals: list[dict]
     workshop_availability: list[dict]
     workshop_loaner_bookings: list[dict]
+    assist_cases: list[dict]
+    assist_subscriptions: list[dict]
+    assist_emergency_contacts: list[dict]

@@ -24,8 +24,8 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, geography, options, organizations, population, recalls, sales, warranty,
-                            workshop, workshop_loaners)
+from forecourt.demo import (bulk, driver, geography, on_call, options, organizations, population, recalls, sales,
+                            warranty, workshop, workshop_loaners)
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
@@ -157,7 +157,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         ensure_default_stages(session=session)
         options.build_options(session=session)
         counts_of_sales = sales.build_pipeline(session=session, rng=rng, now=moment)
-        for lifecycle in (warranty, recalls, workshop, workshop_loaners):
+        for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call):
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)

@@ -31,12 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    from forecourt.web.api import (admin, advisor, auth, configurator, devices, leads, me, opportunities, orders,
-                                   pipeline, public, recalls, staff, telemetry, warranty, workshop)
+    from forecourt.web.api import (admin, advisor, auth, cases, configurator, devices, dispatch, leads, me,
+                                   opportunities, orders, pipeline, public, recalls, staff, subscriptions, telemetry,
+                                   warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor):
+                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

@@ -1,0 +1,7 @@
+"""Pages: On Call — incoming."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["pages"])
