@@ -19,7 +19,10 @@ CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH = (
 # Figures for a dealer's sales reps (their own dealer) and the carmaker's administrators (the network);
 # checked by tests/sales/test_pipeline_access.py.
 SALES_FIGURES = "sales_figures"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES}
+# On Call: the carmaker's call-centre agents only (everybody else 404); customer data inside is read
+# under emergency assistance with the case number, checked by tests/assist/.
+AGENT = "agent"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT}
 CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 

@@ -36,7 +36,7 @@ from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
-from tests.api.acl_rules import (ADMIN, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
+from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
                                   OTHER_BASIS_PURPOSES, PUBLIC, SELF, Rule)
 from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
@@ -677,6 +677,21 @@ def test_dealer_routes_are_for_dealer_staff_only(published, w, key):
         assert status(w.call(key, caller)) == 404, caller.email
     assert status(w.call(key, None)) in (401, 303)
     assert status(w.call(key, w.rep)) in rule.ok
+
+
+# --- call-centre agents (On Call) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("key", keys_of(AGENT))
+def test_agent_routes_are_for_call_centre_agents_only(published, w, key):
+    assert_present(published, key)
+    rule = ROUTES[key]
+    for caller in (w.rep, w.analyst, w.admin, w.me):
+        response = w.call(key, caller)
+        assert status(response) == 404, (caller.email, response.text)
+        if caller is not w.me:  # customer A's own 404 page names A in the top bar: that is no leak
+            assert_no_leak(w, response)
+    assert status(w.call(key, None)) in (401, 303)
+    assert status(w.call(key, w.agent)) in rule.ok + (303,)
 
 
 # --- public and auth -----------------------------------------------------------------------------

@@ -155,7 +155,8 @@ def _simulate(url: str, via: str, **options) -> Simulation:
     simulation.prepare()
     stats = simulation.run(threading.Event())
     assert stats.errors == 0, stats.last_error
-    assert stats.sent == stats.delivered >= 3 * 8
+    # every car reported several times; how many fit in 2.5 s depends on the machine's load
+    assert stats.sent == stats.delivered >= 3 * 4
     assert stats.rate <= 33  # paced by the token bucket (a slow server may hold it lower)
     return simulation
 

@@ -42,13 +42,16 @@ class OutboxMessage(Base):
 
 
 def enqueue(*, session: Session, customer_id: int | None, channel: str, topic: str, subject: str, body: str,
-            basis: str, dedupe_key: str, link: str | None = None) -> OutboxMessage:
-    """Adds the message unless one with the same ``dedupe_key`` exists (then returns that one)."""
+            basis: str, dedupe_key: str, link: str | None = None,
+            organization_id: int | None = None) -> OutboxMessage:
+    """Adds the message unless one with the same ``dedupe_key`` exists (then returns that one).
+
+    ``organization_id`` instead of a customer addresses an organization (a tow company, a dealer)."""
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
     message = OutboxMessage(customer_id=customer_id, channel=channel, topic=topic, subject=subject, body=body,
-                            basis=basis, dedupe_key=dedupe_key, link=link)
+                            basis=basis, dedupe_key=dedupe_key, link=link, organization_id=organization_id)
     session.add(message)
     session.flush()
     return message

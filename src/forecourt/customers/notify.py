@@ -27,11 +27,13 @@ from forecourt.core.db import transaction
 from forecourt.core.errors import NotFound
 from forecourt.core.outbox import OutboxMessage
 from forecourt.customers.models import Customer
+from forecourt.parties.models import Organization
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10  # then the row waits for a person to look at ``last_error``
 ERASED = "Not sent: the customer was erased."
+NO_ADDRESS = "Not sent: the organization has no e-mail address."
 
 
 def pending_ids(*, session: Session, limit: int = 100) -> list[int]:
@@ -82,13 +84,21 @@ def _send_one(session: Session, message_id: int, mailer: _Mailer, settings: Sett
                               .with_for_update(skip_locked=True)).first()
     if message is None or message.sent_at is not None:
         return "gone"  # another sender took it, or the customer was erased meanwhile
-    customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
-    if customer is None or customer.erased_at is not None or not customer.email:
-        message.sent_at, message.last_error = now(), ERASED
-        return "skipped"
+    if message.organization_id is not None:  # a tow company or a dealer: its own address
+        organization = session.get(Organization, message.organization_id)
+        to = organization.email if organization is not None else None
+        if not to:
+            message.sent_at, message.last_error = now(), NO_ADDRESS
+            return "skipped"
+    else:
+        customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
+        if customer is None or customer.erased_at is not None or not customer.email:
+            message.sent_at, message.last_error = now(), ERASED
+            return "skipped"
+        to = customer.email
     message.attempts += 1
     try:
-        mailer.send(compose(message=message, to=customer.email, settings=settings))
+        mailer.send(compose(message=message, to=to, settings=settings))
     except (smtplib.SMTPException, OSError) as error:
         message.last_error = f"{type(error).__name__}: {error}"[:2000]
         log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)

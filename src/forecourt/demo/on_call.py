@@ -1,13 +1,90 @@
-"""Demo data: On Call terms, subscriptions, emergency contacts and a few past cases."""
+"""Demo data: On Call terms, subscriptions, emergency contacts and a few past cases.
+
+The demo's towing partners and emergency services are written with the other partners
+(``organizations.PARTNERS``: roadside and emergency near Berlin, Stuttgart, Essen, Kassel, Hannover,
+Nürnberg). Here: three years of On Call with every car from its first ownership, emergency contacts for
+a few owners, and past cases closed with their timeline and the tow sent, so the console has a history.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from random import Random
 
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
+
+from forecourt.assist import dispatch as dispatch_service
+from forecourt.assist.models import Case, CaseEvent, Dispatch, EmergencyContact, Subscription, SubscriptionTerms
+from forecourt.vehicles.models import Ownership
+
+INCLUDED_YEARS = 3
+RENEWAL_PRICE = 99.0
+CONTACTS = [("Jonas Becker", "Partner"), ("Mia Schulz", "Sister"), ("Leon Wagner", "Son"),
+            ("Emma Hoffmann", "Friend"), ("Paul Richter", "Father")]
+PAST = [("breakdown", "help_arrived"), ("crash", "help_arrived"), ("sos", "false_alarm")]
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     """Writes the demo's On Call rows after customers and cars exist; returns row counts by table."""
-    return {}
+    session.add(SubscriptionTerms(model_id=None, market="DE", included_years=INCLUDED_YEARS,
+                                  renewal_price=RENEWAL_PRICE))
+    first = dict(session.execute(select(Ownership.vehicle_id, func.min(Ownership.started_at))
+                                 .group_by(Ownership.vehicle_id)).all())
+    current = dict(session.execute(select(Ownership.vehicle_id, Ownership.customer_id)
+                                   .where(Ownership.ended_at.is_(None))).all())
+    rows = [dict(vehicle_id=vehicle_id, customer_id=current.get(vehicle_id), plan="included",
+                 starts_on=started.date(), ends_on=_years_later(started.date(), INCLUDED_YEARS), price=0,
+                 created_at=started) for vehicle_id, started in first.items() if started is not None]
+    if rows:
+        session.execute(insert(Subscription), rows)
+    owned = sorted((v, c) for v, c in current.items() if c is not None)
+    picked = rng.sample(owned, min(len(owned), len(CONTACTS)))
+    for (_, customer_id), (name, relation) in zip(picked, CONTACTS, strict=False):
+        session.add(EmergencyContact(customer_id=customer_id, name=name, relation=relation, position=0,
+                                     phone=f"+49 151 {rng.randint(1000000, 9999999)}"))
+    session.flush()
+    cases = _past_cases(session, rng, now, picked)
+    return {"assist_subscriptions": len(rows), "assist_emergency_contacts": len(picked), "assist_cases": cases}
+
+
+def _past_cases(session: Session, rng: Random, now: datetime, picked: list) -> int:
+    """Closed cases of the past weeks, each with its alert, acknowledgement, tow and closing on the timeline."""
+    written = 0
+    for index, ((vehicle_id, customer_id), (kind, resolution)) in enumerate(zip(picked, PAST, strict=False)):
+        opened = now - timedelta(days=7 * (index + 1), hours=rng.randint(1, 10))
+        lat, lon = 52.45 + rng.random() * 0.2, 13.2 + rng.random() * 0.4  # around Berlin
+        case = Case(number=f"OC-DEMO{index + 1}", vehicle_id=vehicle_id, customer_id=customer_id, kind=kind,
+                    priority={"crash": 1, "sos": 2, "breakdown": 3}[kind], status="closed", resolution=resolution,
+                    source="mqtt", latitude=lat, longitude=lon, opened_at=opened, last_alert_at=opened,
+                    acknowledged_at=opened + timedelta(seconds=40), closed_at=opened + timedelta(hours=2),
+                    resolved_at=opened + timedelta(hours=1, minutes=30))
+        session.add(case)
+        session.flush()
+        events = [("alert", opened, f"{kind.upper()} alert received"),
+                  ("acknowledged", case.acknowledged_at, "Acknowledged by the call centre")]
+        towing = dispatch_service.providers_for(session=session, case_id=case.id, now=opened)["towing"]
+        if resolution == "help_arrived" and towing:
+            tow = towing[0]
+            destination = dispatch_service.tow_destination(session=session, case=case)
+            sent_at = opened + timedelta(minutes=3)
+            case.dispatched_at = sent_at
+            session.add(Dispatch(case_id=case.id, provider_id=tow["provider_id"], kind="tow",
+                                 distance_km=tow["distance_km"], eta_minutes=tow["eta_minutes"],
+                                 destination_dealer_id=destination[0].id if destination else None,
+                                 dispatched_at=sent_at, arrived_at=sent_at + timedelta(hours=1), status="arrived"))
+            events.append(("dispatched", sent_at, f"Sent tow truck {tow['name']}, there in {tow['eta']}."))
+        events += [("resolved", case.resolved_at, f"Resolved: {resolution.replace('_', ' ')}"),
+                   ("closed", case.closed_at, "Closed")]
+        for event_kind, at, text in events:
+            session.add(CaseEvent(case_id=case.id, kind=event_kind, at=at, text=text))
+        written += 1
+    session.flush()
+    return written

@@ -41,11 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)
+    from forecourt.assist import handlers as assist_handlers
     from forecourt.core import events
     from forecourt.workshop.handlers import subscribe_handlers
 
     # Health events become service proposals; the factory is read at delivery time (tests swap it).
     subscribe_handlers(events.bus, lambda: app.state.sessionmaker())
+    assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
     _install_error_handlers(app)
     _install_security_headers(app)
     return app

@@ -157,6 +157,17 @@ def page_pipeline(principal: PagePrincipal) -> Principal:
     return _only(*PIPELINE_ROLES)(principal)
 
 
+def api_agent(principal: ApiPrincipal) -> Principal:
+    """On Call: the carmaker's call-centre agents only; the cases do not exist for anyone else."""
+    return _only(Role.CALL_CENTRE_AGENT)(principal)
+
+
+def page_agent(principal: PagePrincipal) -> Principal:
+    return _only(Role.CALL_CENTRE_AGENT)(principal)
+
+
+Agent = Annotated[Principal, Depends(api_agent)]
+AgentPage = Annotated[Principal, Depends(page_agent)]
 Staff = Annotated[Principal, Depends(api_staff)]
 SalesStaff = Annotated[Principal, Depends(api_sales)]
 SalesPage = Annotated[Principal, Depends(page_sales)]

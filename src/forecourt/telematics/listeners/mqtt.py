@@ -67,8 +67,13 @@ def decode_message(topic: str, payload: bytes) -> list[Reading]:
 class MqttIngestWorker:
     def __init__(self, *, broker: BrokerAddress, sessions: sessionmaker[Session], client_id: str = "forecourt-ingest",
                  shared_group: str | None = None, batch_size: int = 2000, linger_seconds: float = 0.02,
-                 after_commit=None):
+                 after_commit=None, topic_handlers: dict | None = None):
         self.broker, self.sessions = broker, sessions
+        # Other domains' topics ("vehicles/+/ecall" -> handler(session=, topic=, payload=)), passed in by
+        # the CLI because telematics may not import them; each message is stored in its own transaction.
+        self.topic_handlers = dict(topic_handlers or {})
+        prefix = f"$share/{shared_group}/" if shared_group else ""
+        self.extra_topics = [prefix + pattern for pattern in self.topic_handlers]
         self.batch_size, self.linger = batch_size, linger_seconds
         self.topic = f"$share/{shared_group}/{TOPIC}" if shared_group else TOPIC
         self.after_commit = after_commit  # called with the committed batch's vehicle ids (trips, health)
@@ -88,7 +93,8 @@ class MqttIngestWorker:
         if reason_code.is_failure:
             log.error("broker refused the connection: %s", reason_code)
             return
-        client.subscribe(self.topic, qos=1)  # ``connected`` is set once the broker confirms it
+        # ``connected`` is set once the broker confirms it
+        client.subscribe([(topic, 1) for topic in (self.topic, *self.extra_topics)])
 
     def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
         if any(code.is_failure for code in reason_codes):
@@ -145,6 +151,10 @@ class MqttIngestWorker:
         readings: list[Reading] = []
         refused: list[tuple[mqtt.MQTTMessage, str]] = []
         for message in batch:
+            handler = self._handler_for(message.topic)
+            if handler is not None:
+                self._handle_other(handler, message)
+                continue
             try:
                 readings.extend(decode_message(message.topic, message.payload))
             except DecodeError as error:
@@ -156,6 +166,29 @@ class MqttIngestWorker:
         self.stats.batches += 1
         if self.after_commit is not None and report.vehicle_ids:
             self.after_commit(report.vehicle_ids)
+
+    def _handler_for(self, topic: str):
+        for pattern, handler in self.topic_handlers.items():
+            if mqtt.topic_matches_sub(pattern, topic):
+                return handler
+        return None
+
+    def _handle_other(self, handler, message: mqtt.MQTTMessage) -> None:
+        """One message of another domain, committed before its ack; a refusal is recorded, not retried."""
+        for attempt in range(1, 6):
+            try:
+                with transaction(self.sessions, write=True) as session:
+                    handler(session=session, topic=message.topic, payload=message.payload)
+                return
+            except Exception as error:
+                if "OperationalError" not in type(error).__name__ or attempt == 5:
+                    log.exception("message on %s could not be handled", message.topic)
+                    with transaction(self.sessions) as session:
+                        parts = message.topic.split("/")
+                        pipeline.reject(session=session, channel="mqtt", device_id=parts[1] if len(parts) > 2 else None,
+                                        reason=f"{message.topic}: {error}"[:500], excerpt=message.payload)
+                    return
+                time.sleep(0.1 * attempt)
 
     def _store(self, readings: list[Reading], refused: list) -> pipeline.IngestReport:
         """Retries until the database takes the batch; nothing is acknowledged before that.

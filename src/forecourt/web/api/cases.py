@@ -1,7 +1,137 @@
-"""JSON routes: On Call — cases."""
+"""JSON routes: On Call — cases for call-centre agents, and the eCall endpoint for cars.
+
+The cases exist only for call-centre agents (everybody else gets 404). The customer part of a case
+is opened here, in the web layer, through the consent door under ``emergency_assistance`` with the
+case number as reference: visible without consent (vital interest) and written to the access log.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from forecourt.assist import cases as case_service
+from forecourt.assist import contacts, intake
+from forecourt.assist import subscriptions as subscription_service
+from forecourt.assist.schemas import (CaseCustomerOut, CaseDetailOut, CaseEventOut, CaseOut, CaseVehicleOut,
+                                      EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
+from forecourt.core.clock import today
+from forecourt.core.db import claim_write
+from forecourt.core.errors import NotFound
+from forecourt.customers import service as customers_service
+from forecourt.telematics import devices
+from forecourt.telematics import ingest as pipeline
+from forecourt.telematics.readings import Source
+from forecourt.vehicles import service as vehicles_service
+from forecourt.web.api.telemetry import raw_body
+from forecourt.web.deps import Agent, DbSession
 
 router = APIRouter(prefix="/api", tags=["on call: cases"])
+
+EMERGENCY = "emergency_assistance"
+MAX_ECALL_BYTES = 16 * 1024
+
+
+def case_out(case) -> CaseOut:
+    return CaseOut.model_validate(case).model_copy(update={"sla": Sla.model_validate(case_service.sla(case))})
+
+
+def customer_card(*, session, principal, case) -> CaseCustomerOut | None:
+    """The owner at the time of the alert, through the consent door (logged with the case number)."""
+    if case.customer_id is None:
+        return None
+    try:
+        customer, _ = customers_service.open_for(session=session, principal=principal, customer_id=case.customer_id,
+                                                 purpose=EMERGENCY, what=f"On Call case {case.number}",
+                                                 reference=case.number)
+    except NotFound:
+        return None
+    if customer.erased_at is not None:
+        return None
+    people = [EmergencyContactOut.model_validate(c) for c in contacts.list_for(session=session,
+                                                                               customer_id=customer.id)]
+    return CaseCustomerOut(id=customer.id, first_name=customer.first_name, last_name=customer.last_name,
+                           phone=customer.phone, email=customer.email, language=customer.language,
+                           emergency_contacts=people)
+
+
+def vehicle_card(vehicle) -> CaseVehicleOut:
+    return CaseVehicleOut(vin=vehicle.vin, model=vehicle.model_name, trim=vehicle.trim_name,
+                          model_year=vehicle.model_year, colour=vehicle.colour, propulsion=vehicle.propulsion,
+                          registration=vehicle.registration)
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def list_cases(session: DbSession, principal: Agent):
+    """The live queue: open, then acknowledged, then dispatched; by priority, then age."""
+    return [case_out(case) for case in case_service.queue(session=session)]
+
+
+@router.get("/cases/{number}", response_model=CaseDetailOut)
+def read_case(number: str, session: DbSession, principal: Agent):
+    case = case_service.get_by_number(session=session, number=number)
+    vehicle = vehicles_service.get(session=session, vehicle_id=case.vehicle_id)
+    subscription = subscription_service.status_of(session=session, vehicle_id=vehicle.id, today=today())
+    return CaseDetailOut(case=case_out(case), vehicle=vehicle_card(vehicle),
+                         customer=customer_card(session=session, principal=principal, case=case),
+                         subscription={k: (str(v) if v is not None and k in ("starts_on", "ends_on") else v)
+                                       for k, v in subscription.items()},
+                         timeline=[CaseEventOut.model_validate(e)
+                                   for e in case_service.timeline(session=session, case=case)])
+
+
+@router.post("/cases/{number}/acknowledge", response_model=CaseOut)
+def acknowledge_case(number: str, session: DbSession, principal: Agent):
+    case = case_service.get_by_number(session=session, number=number)
+    return case_out(case_service.acknowledge(session=session, principal=principal, case_id=case.id))
+
+
+@router.post("/cases/{number}/notes", response_model=CaseEventOut, status_code=201)
+def add_note(number: str, body: NoteIn, session: DbSession, principal: Agent):
+    case = case_service.get_by_number(session=session, number=number)
+    return case_service.add_note(session=session, principal=principal, case_id=case.id, text=body.text)
+
+
+@router.post("/cases/{number}/resolve", response_model=CaseOut)
+def resolve_case(number: str, body: ResolveIn, session: DbSession, principal: Agent):
+    case = case_service.get_by_number(session=session, number=number)
+    return case_out(case_service.resolve(session=session, principal=principal, case_id=case.id,
+                                         resolution=body.resolution, note=body.note))
+
+
+@router.post("/cases/{number}/close", response_model=CaseOut)
+def close_case(number: str, session: DbSession, principal: Agent):
+    case = case_service.get_by_number(session=session, number=number)
+    return case_out(case_service.close(session=session, principal=principal, case_id=case.id))
+
+
+@router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "description": "The EN 15722 minimum set of data as JSON: automatic_activation, "
+                                "manual_activation, test_call, position_can_be_trusted, vehicle_type, vin, "
+                                "propulsion, timestamp, position {latitude, longitude}, direction, "
+                                "recent_positions [{latitude, longitude}], number_of_passengers"}}}}})
+def ecall(vin: str, request: Request, session: DbSession, body: bytes = Depends(raw_body)):
+    """A car's crash notification; its device secret is the bearer token, as for telemetry.
+
+    Broken fields become problems on the case, never a refusal: only a body with nothing readable is
+    refused (422), with the reason."""
+    claim_write(session)
+    header = request.headers.get("authorization", "")
+    secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    try:
+        device = devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(),
+                                      secret=secret)
+    except NotFound:
+        pipeline.reject(session=session, channel="ecall", device_id=vin[:64], reason="unknown device or wrong secret")
+        return JSONResponse(status_code=401, content={"detail": "unknown device or wrong secret"})
+    if len(body) > MAX_ECALL_BYTES:
+        body = body[:MAX_ECALL_BYTES]  # still try: a crash alert is never refused for its size alone
+    try:
+        message = json.loads(body) if body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        message = None
+    case = intake.ecall_alert(session=session, vehicle_id=device.vehicle_id, vin=vin, message=message)
+    return EcallAccepted(case=case.number, status=case.status, problems=list(case.problems))

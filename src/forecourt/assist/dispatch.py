@@ -1,0 +1,324 @@
+"""Sending help to a case: who is nearest, how soon they can be there, and who was sent.
+
+Distances are great-circle distances stretched by ``ROAD_FACTOR``: roads are rarely straight, and an
+ETA from the straight line would promise help sooner than it can come. Each kind of provider sets off
+and drives at its own pace (``PACE``). Dealers are offered only when open now and with service bays;
+a tow goes to a dealer whether open or not (it arrives later), preferably the owner's own service
+dealer when that one is close enough. Every dispatch is a row, a timeline event and an e-mail to the
+provider (and to the receiving dealer) written in the same transaction, so help sent is never lost.
+
+The receiving dealer sees the car coming (``incoming_for``); the owner's name and phone only when the
+owner allowed that dealer service reminders — otherwise the car alone.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.assist.models import Case, CaseEvent, Dispatch
+from forecourt.consent import service as consent_service
+from forecourt.core import outbox
+from forecourt.core.auth import Principal
+from forecourt.core.clock import as_utc
+from forecourt.core.clock import now as clock_now
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.geo import distance_km
+from forecourt.parties.models import Organization
+from forecourt.vehicles.models import Vehicle
+
+ROAD_FACTOR = 1.3  # road distance ≈ straight line × 1.3
+# kind -> (minutes to set off, average km/h)
+PACE = {"tow": (10, 60), "emergency": (2, 80), "dealer": (15, 50)}
+KINDS = tuple(PACE)
+LABEL = {"tow": "tow truck", "emergency": "emergency service", "dealer": "dealer's mobile service"}
+LOADING_MINUTES = 20  # a tow truck loading the car before it drives to the dealer
+OWN_DEALER_RADIUS_KM = 30  # road km: the owner's service dealer is preferred for a tow within this
+LOCAL = ZoneInfo("Europe/Berlin")  # opening hours are written in the dealers' local time
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FINISHED = ("resolved", "closed")
+
+
+# --- arithmetic ------------------------------------------------------------------------------------
+
+def road_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    return distance_km(lat1, lon1, lat2, lon2) * ROAD_FACTOR
+
+
+def eta_minutes(kind: str, km: float) -> int:
+    """Minutes until a provider of this kind is there: setting off, then driving at its average speed."""
+    set_off, speed = PACE[kind]
+    return math.ceil(set_off + km / speed * 60)
+
+
+def in_words(minutes: int) -> str:
+    if minutes <= 0:
+        return "any minute now"
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+
+
+def is_open(organization: Organization, moment: datetime) -> bool:
+    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) in Berlin time."""
+    local = as_utc(moment).astimezone(LOCAL)
+    clock = local.strftime("%H:%M")
+    spans = (organization.opening_hours or {}).get(WEEKDAYS[local.weekday()], [])
+    return any(opens <= clock < closes for opens, closes in spans)
+
+
+# --- who can help ----------------------------------------------------------------------------------
+
+def get_case(*, session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("Case not found")
+    return case
+
+
+def case_by_number(*, session: Session, number: str) -> Case:
+    case = session.scalars(select(Case).where(Case.number == number.strip().upper())).first()
+    if case is None:
+        raise NotFound("Case not found")
+    return case
+
+
+def _position(case: Case) -> tuple[float, float]:
+    if case.latitude is None or case.longitude is None:
+        raise Invalid(f"Case {case.number} has no position yet: ask the caller where they are, then look for "
+                      "help nearby.", field="position")
+    return case.latitude, case.longitude
+
+
+def _candidates(session: Session, kind: str) -> list[Organization]:
+    query = select(Organization).where(Organization.is_active.is_(True), Organization.latitude.is_not(None),
+                                       Organization.longitude.is_not(None))
+    if kind == "dealer":
+        query = query.where(Organization.kind == "dealer", Organization.service_bays > 0)
+    else:
+        query = query.where(Organization.kind == "partner",
+                            Organization.partner_kind == ("roadside" if kind == "tow" else "emergency"))
+    return list(session.scalars(query))
+
+
+def _offer(organization: Organization, kind: str, km: float) -> dict:
+    minutes = eta_minutes(kind, km)
+    return {"provider_id": organization.id, "kind": kind, "name": organization.name, "city": organization.city,
+            "phone": organization.phone, "latitude": organization.latitude, "longitude": organization.longitude,
+            "distance_km": round(km, 1), "eta_minutes": minutes, "eta": in_words(minutes)}
+
+
+def _ranked(session: Session, kind: str, lat: float, lon: float) -> list[tuple[Organization, float]]:
+    found = [(o, road_km(lat, lon, o.latitude, o.longitude)) for o in _candidates(session, kind)]
+    return sorted(found, key=lambda pair: (pair[1], pair[0].id))
+
+
+def providers_for(*, session: Session, case_id: int, now: datetime, limit: int = 5) -> dict:
+    """The nearest help of each kind, nearest first, with road distance and ETA in words.
+
+    Keys: ``dealers`` (open now, with service bays), ``towing`` (roadside partners), ``emergency``;
+    ``problem`` says why the lists are empty when the case has no position yet (nothing is "nearest"
+    without one). ``flat`` gives the three lists as one, for a map.
+    """
+    case = get_case(session=session, case_id=case_id)
+    try:
+        lat, lon = _position(case)
+    except Invalid as missing:
+        return {"case": case.number, "latitude": None, "longitude": None, "problem": missing.message,
+                "dealers": [], "towing": [], "emergency": []}
+    dealers = [(o, km) for o, km in _ranked(session, "dealer", lat, lon) if is_open(o, now)]
+    return {"case": case.number, "latitude": lat, "longitude": lon, "problem": None,
+            "dealers": [_offer(o, "dealer", km) for o, km in dealers[:limit]],
+            "towing": [_offer(o, "tow", km) for o, km in _ranked(session, "tow", lat, lon)[:limit]],
+            "emergency": [_offer(o, "emergency", km) for o, km in _ranked(session, "emergency", lat, lon)[:limit]]}
+
+
+def flat(providers: dict) -> list[dict]:
+    """Every offer of ``providers_for`` in one list (dealers, towing, emergency)."""
+    return [*providers["dealers"], *providers["towing"], *providers["emergency"]]
+
+
+def tow_destination(*, session: Session, case: Case) -> tuple[Organization, float] | None:
+    """Where a tow takes the car: the owner's service dealer within ``OWN_DEALER_RADIUS_KM``, else the
+    nearest dealer with service bays. Opening hours do not matter: the car arrives later."""
+    lat, lon = _position(case)
+    ranked = _ranked(session, "dealer", lat, lon)
+    vehicle = session.get(Vehicle, case.vehicle_id)
+    own = vehicle.service_dealer_id if vehicle is not None else None
+    for organization, km in ranked:
+        if organization.id == own and km <= OWN_DEALER_RADIUS_KM:
+            return organization, km
+    return ranked[0] if ranked else None
+
+
+# --- sending help ----------------------------------------------------------------------------------
+
+def _fits(organization: Organization, kind: str) -> bool:
+    if kind == "dealer":
+        return organization.kind == "dealer" and organization.service_bays > 0
+    wanted = "roadside" if kind == "tow" else "emergency"
+    return organization.kind == "partner" and organization.partner_kind == wanted
+
+
+def _car(vehicle: Vehicle | None) -> str:
+    if vehicle is None:
+        return "unknown car"
+    trim = vehicle.trim
+    return (f"{vehicle.model_year} {trim.model.name} {trim.name}, {vehicle.colour or 'colour unknown'}, "
+            f"{trim.propulsion.replace('_', ' ')}, VIN {vehicle.vin}")
+
+
+def dispatch(*, session: Session, principal: Principal, case_id: int, provider_id: int, kind: str,
+             now: datetime | None = None) -> Dispatch:
+    """Sends one provider: the row, a "dispatched" event on the timeline, the e-mails; the case is dispatched."""
+    moment = now or clock_now()
+    case = get_case(session=session, case_id=case_id)
+    if case.status in FINISHED:
+        raise Conflict(f"Case {case.number} is {case.status}: no help can be sent to it any more.")
+    if kind not in KINDS:
+        raise Invalid(f"Send a tow, a dealer or an emergency service, not '{kind}'.", field="kind")
+    lat, lon = _position(case)
+    provider = session.get(Organization, provider_id)
+    if provider is None or not provider.is_active or provider.latitude is None:
+        raise NotFound("Provider not found")
+    if not _fits(provider, kind):
+        raise Invalid(f"{provider.name} is not a {LABEL[kind]}; choose one from the {LABEL[kind]} list.",
+                      field="provider_id")
+    if kind == "dealer" and not is_open(provider, moment):
+        raise Invalid(f"{provider.name} is closed now; send a tow truck or another dealer.", field="provider_id")
+    km = road_km(lat, lon, provider.latitude, provider.longitude)
+    destination = tow_destination(session=session, case=case) if kind == "tow" else None
+    if kind == "tow" and destination is None:
+        raise Invalid("No dealer with service bays can take the car; arrange the tow by phone.", field="kind")
+    row = Dispatch(case_id=case.id, provider_id=provider.id, kind=kind, distance_km=round(km, 1),
+                   eta_minutes=eta_minutes(kind, km), dispatched_at=moment, dispatched_by=principal.user_id,
+                   destination_dealer_id=destination[0].id if destination else None, status="on_the_way")
+    session.add(row)
+    session.flush()
+    text = f"Sent {LABEL[kind]} {provider.name}: {row.distance_km:g} km away, there in {in_words(row.eta_minutes)}."
+    if destination:
+        text += f" The car goes to {destination[0].name}."
+    session.add(CaseEvent(case_id=case.id, kind="dispatched", at=moment, user_id=principal.user_id, text=text,
+                          details={"dispatch_id": row.id, "provider_id": provider.id, "kind": kind,
+                                   "distance_km": row.distance_km, "eta_minutes": row.eta_minutes,
+                                   "destination_dealer_id": row.destination_dealer_id}))
+    if case.status in ("open", "acknowledged"):
+        case.status = "dispatched"
+    if case.dispatched_at is None:
+        case.dispatched_at = moment
+    _notify(session, case, row, provider, destination[0] if destination else None, lat, lon)
+    session.flush()
+    return row
+
+
+def _notify(session: Session, case: Case, row: Dispatch, provider: Organization, destination: Organization | None,
+            lat: float, lon: float) -> None:
+    """The provider and the receiving dealer hear of it by e-mail (vital interest: help is on its way)."""
+    car = _car(session.get(Vehicle, case.vehicle_id))
+    where = f"{lat:.5f}, {lon:.5f} (https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat}/{lon})"
+    body = (f"Forecourt On Call case {case.number} ({case.kind}) needs a {LABEL[row.kind]}.\n\n"
+            f"Position: {where}\nCar: {car}\nPassengers: {case.passengers if case.passengers is not None else 'unknown'}"
+            f"\nDistance by road: about {row.distance_km:g} km; expected there in {in_words(row.eta_minutes)}.")
+    if destination is not None:
+        body += f"\n\nTake the car to {destination.name}, {destination.street or ''} {destination.city or ''}".rstrip()
+        body += "."
+    outbox.enqueue(session=session, customer_id=None, organization_id=provider.id, channel="email",
+                   topic="dispatch", subject=f"On Call {case.number}: {LABEL[row.kind]} needed",
+                   body=body, basis="vital_interest", dedupe_key=f"dispatch:{row.id}:provider")
+    if destination is not None:
+        arrives = in_words(arrival_minutes(row, destination_km(session, row, case)))
+        outbox.enqueue(session=session, customer_id=None, organization_id=destination.id, channel="email",
+                       topic="incoming_car", subject=f"On Call {case.number}: a car is being towed to you",
+                       body=(f"{provider.name} is towing a car to you after an On Call {case.kind} case.\n\n"
+                             f"Car: {car}\nExpected {arrives} from now."),
+                       link="/workspace/incoming", basis="vital_interest",
+                       dedupe_key=f"dispatch:{row.id}:destination")
+
+
+# --- the receiving dealer ------------------------------------------------------------------------
+
+def destination_km(session: Session, row: Dispatch, case: Case) -> float:
+    dealer = session.get(Organization, row.destination_dealer_id) if row.destination_dealer_id else None
+    if dealer is None or case.latitude is None or dealer.latitude is None:
+        return 0.0
+    return road_km(case.latitude, case.longitude, dealer.latitude, dealer.longitude)
+
+
+def arrival_minutes(row: Dispatch, km_to_dealer: float, now: datetime | None = None) -> int:
+    """Minutes until the towed car reaches the dealer: the truck's ETA at the car, loading, the drive."""
+    _, speed = PACE["tow"]
+    total = row.eta_minutes + LOADING_MINUTES + math.ceil(km_to_dealer / speed * 60)
+    if now is None:
+        return total
+    arrives = as_utc(row.dispatched_at) + timedelta(minutes=total)
+    return max(0, math.ceil((arrives - as_utc(now)).total_seconds() / 60))
+
+
+def _near(session: Session, lat: float, lon: float) -> str:
+    """A place the dealer recognises: the nearest known town (an organization's city) within 60 km."""
+    towns = [(distance_km(lat, lon, o.latitude, o.longitude), o.city) for o in session.scalars(
+        select(Organization).where(Organization.latitude.is_not(None), Organization.city.is_not(None)))]
+    near = min(towns, default=None, key=lambda pair: pair[0])
+    return f"near {near[1]}" if near and near[0] <= 60 else ""
+
+
+def _dealer_of(principal: Principal) -> int:
+    if principal.organization_id is None:
+        raise NotFound("Not found")
+    return principal.organization_id
+
+
+def incoming_for(*, session: Session, principal: Principal, now: datetime) -> list[dict]:
+    """Cars on their way to the principal's dealer, soonest first.
+
+    ``customer_id`` is set only when the owner allowed this dealer service reminders; the read then
+    passes the consent door and is in the owner's access log. Otherwise the dealer sees the car only.
+    """
+    dealer_id = _dealer_of(principal)
+    rows = session.execute(select(Dispatch, Case, Vehicle).join(Case, Case.id == Dispatch.case_id)
+                           .join(Vehicle, Vehicle.id == Case.vehicle_id)
+                           .where(Dispatch.destination_dealer_id == dealer_id, Dispatch.status == "on_the_way")
+                           .order_by(Dispatch.dispatched_at, Dispatch.id)).all()
+    found = []
+    for row, case, vehicle in rows:
+        km = destination_km(session, row, case)
+        minutes = arrival_minutes(row, km, now)
+        provider = session.get(Organization, row.provider_id)
+        customer_id = None
+        if case.customer_id is not None and consent_service.active_grant(
+                session=session, customer_id=case.customer_id, organization_id=dealer_id,
+                purpose_code="service_reminders") is not None:
+            consent_service.require(session=session, principal=principal, customer_id=case.customer_id,
+                                    purpose="service_reminders", what="incoming towed car")
+            customer_id = case.customer_id
+        place = _near(session, case.latitude, case.longitude) if case.latitude is not None else ""
+        found.append({"dispatch_id": row.id, "case": case.number, "case_kind": case.kind, "vin": vehicle.vin,
+                      "model": f"{vehicle.model_year} {vehicle.trim.model.name} {vehicle.trim.name}",
+                      "colour": vehicle.colour, "propulsion": vehicle.trim.propulsion,
+                      "towed_by": provider.name if provider else None, "dispatched_at": row.dispatched_at,
+                      "eta_minutes": minutes, "eta": in_words(minutes),
+                      "from": ", ".join(part for part in (place, f"{km:.0f} km away") if part),
+                      "customer_id": customer_id})
+    return sorted(found, key=lambda item: (item["eta_minutes"], item["dispatch_id"]))
+
+
+def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, now: datetime) -> Dispatch:
+    """The receiving dealer confirms the car is on its yard; the case timeline says so."""
+    dealer_id = _dealer_of(principal)
+    row = session.get(Dispatch, dispatch_id)
+    if row is None or row.destination_dealer_id != dealer_id:
+        raise NotFound("Incoming car not found")
+    if row.status != "on_the_way":
+        raise Conflict(f"This car is already marked {row.status.replace('_', ' ')}.")
+    row.status, row.arrived_at = "arrived", now
+    dealer = session.get(Organization, dealer_id)
+    session.add(CaseEvent(case_id=row.case_id, kind="arrived", at=now, user_id=principal.user_id,
+                          text=f"The towed car arrived at {dealer.name}.",
+                          details={"dispatch_id": row.id, "dealer_id": dealer_id}))
+    session.flush()
+    return row

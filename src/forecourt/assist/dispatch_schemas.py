@@ -1,0 +1,76 @@
+"""Request and response bodies of the dispatch routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from forecourt.core.schemas import Input, Output
+
+
+class DispatchIn(Input):
+    """One click in the console: which provider, sent as what (tow | dealer | emergency)."""
+
+    provider_id: int
+    kind: str
+
+
+class DispatchOut(Output):
+    id: int
+    case_id: int
+    provider_id: int
+    kind: str
+    distance_km: float
+    eta_minutes: int
+    destination_dealer_id: int | None
+    dispatched_at: datetime
+    dispatched_by: int | None
+    arrived_at: datetime | None
+    status: str
+
+
+class ProviderOut(Output):
+    provider_id: int
+    kind: str
+    name: str
+    city: str | None
+    phone: str | None
+    latitude: float
+    longitude: float
+    distance_km: float
+    eta_minutes: int
+    eta: str
+
+
+class ProvidersOut(Output):
+    case: str
+    latitude: float | None
+    longitude: float | None
+    problem: str | None
+    dealers: list[ProviderOut]
+    towing: list[ProviderOut]
+    emergency: list[ProviderOut]
+
+
+class IncomingCustomer(Output):
+    name: str
+    phone: str | None
+    email: str | None
+
+
+class IncomingOut(Output):
+    dispatch_id: int
+    case: str
+    case_kind: str
+    vin: str
+    model: str
+    colour: str | None
+    propulsion: str
+    towed_by: str | None
+    dispatched_at: datetime
+    eta_minutes: int
+    eta: str
+    # "from" is a Python keyword: the JSON field is ``from`` ("near Hamburg, 23 km away")
+    origin: str = Field(validation_alias="from", serialization_alias="from")
+    customer: IncomingCustomer | None = None
