@@ -101,6 +101,10 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     from forecourt.workshop.handlers import subscribe_handlers
 
     subscribe_handlers(events.bus, sessions)  # health events from these batches propose service
+    from forecourt.assist import handlers as assist_handlers
+    from forecourt.assist import intake as assist_intake
+
+    assist_handlers.subscribe_handlers(events.bus, sessions)  # SOS and crash events open cases
     if teltonika:
         _listen_for_trackers(teltonika, sessions, stop)
     if mqtt.lower() == "none":
@@ -108,7 +112,8 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
         return
     refresher = Refresher(sessions)
     worker = MqttIngestWorker(broker=BrokerAddress.parse(mqtt), client_id=client_id, shared_group=shared_group,
-                              sessions=sessions, batch_size=batch_size, after_commit=refresher.after_batch)
+                              sessions=sessions, batch_size=batch_size, after_commit=refresher.after_batch,
+                              topic_handlers={assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt})
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
     stats = worker.run(stop)
     refresher.flush()
@@ -158,6 +163,23 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
             time.sleep(0 if result["sent"] + result["skipped"] >= limit else interval)
         except KeyboardInterrupt:
             break
+
+
+oncall_app = typer.Typer(help="On Call subscriptions.", no_args_is_help=True)
+app.add_typer(oncall_app, name="oncall")
+
+
+@oncall_app.command("remind")
+def oncall_remind() -> None:
+    """Queue renewal reminders for On Call subscriptions ending within 45 days (once each; run daily)."""
+    from forecourt.assist import subscriptions
+    from forecourt.core.clock import today
+    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+
+    settings = get_settings()
+    with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
+        sent = subscriptions.remind_due(session=session, today=today())
+    console.print(f"Queued {len(sent)} On Call renewal reminder(s); `forecourt outbox send` delivers them.")
 
 
 def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:

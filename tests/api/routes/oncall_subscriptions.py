@@ -1,7 +1,15 @@
-"""Access-control classes of the On Call subscriptions routes (see tests/api/test_access_control.py)."""
+"""Access-control classes of the On Call subscriptions routes (see tests/api/test_access_control.py).
+
+The owner's routes are SELF: ``{vin}`` is customer A's car, so customer B, staff and anonymous callers
+get nothing, and A renews it (a fresh test-mode payment reference per call).
+"""
 
 from __future__ import annotations
 
-from tests.api.acl_rules import Rule  # noqa: F401
+from tests.api.acl_rules import SELF, Rule
 
-ROUTES: dict = {}
+ROUTES: dict = {
+    ("GET", "/api/me/on-call"): Rule(SELF),
+    ("POST", "/api/me/on-call/{vin}/renewals"): Rule(
+        SELF, json=lambda w: {"years": 1, "payment_reference": f"TEST-ACL-{w.make.n()}"}, ok=(201,)),
+}

@@ -1,7 +1,289 @@
-"""Pages: On Call — console."""
+"""Pages: the On Call console for the carmaker's call-centre agents, and the owner's emergency contacts.
+
+The queue updates without a reload: ``/console/stream`` (server-sent events) watches the case
+timeline in the database — the MQTT ingest worker that opens cases is another process, so the
+database is the only place both see — and sends a tiny "changed" event; the page then fetches
+the queue fragment. Everything works without JavaScript (reload the page; the map is an extra).
+
+The case page reads the customer and their emergency contacts through the consent door under
+emergency assistance (vital interest) with the case number as reference: allowed without
+consent, and written to the customer's access log on every look. Other roles get 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from urllib.parse import quote_plus
+
+import anyio
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.assist import cases as cases_service
+from forecourt.assist import contacts as contacts_service
+from forecourt.assist import dispatch as dispatch_service
+from forecourt.assist.models import Case, Dispatch, Subscription
+from forecourt.core.auth import Principal
+from forecourt.core.clock import now
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.customers import service as customers_service
+from forecourt.parties.models import Organization
+from forecourt.vehicles import service as vehicles_service
+from forecourt.web.deps import AgentPage, DbSession, MePage
+from forecourt.web.views.forms import Form, text
+from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
+
+KIND_LABEL = {"crash": "Crash", "sos": "SOS", "breakdown": "Breakdown"}
+PRIORITY_CLASS = {1: "p-crash", 2: "p-sos", 3: "p-breakdown"}
+STATUS_LABEL = {"open": "Open", "acknowledged": "Acknowledged", "dispatched": "Help on the way",
+                "resolved": "Resolved", "closed": "Closed"}
+POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 15.0
+STREAM_LIFETIME_SECONDS = 300.0  # then EventSource reconnects (with Last-Event-ID): no stream lives for ever
+
+
+def _case(session: Session, number: str) -> Case:
+    try:
+        return cases_service.get_by_number(session=session, number=number)
+    except NotFound:
+        raise HTTPException(status_code=404, detail="Not found") from None
+
+
+# --- the queue --------------------------------------------------------------------------------------
+
+def queue_rows(session: Session) -> list[dict]:
+    """Cases still needing people, in ``cases.queue`` order, with their running SLA timers."""
+    moment = now()
+    return [dict(number=c.number, kind=c.kind, kind_label=KIND_LABEL.get(c.kind, c.kind),
+                 priority_class=PRIORITY_CLASS.get(c.priority, "p-other"), status=c.status,
+                 status_label=STATUS_LABEL.get(c.status, c.status), opened_at=c.opened_at,
+                 test_call=c.test_call, sla=cases_service.sla(c, at=moment))
+            for c in cases_service.queue(session=session)]
+
+
+@router.get("/console")
+def console(request: Request, principal: AgentPage, session: DbSession):
+    return render(request, "console/index.html", rows=queue_rows(session),
+                  after=cases_service.last_event_id(session=session))
+
+
+@router.get("/console/queue")
+def console_queue(request: Request, principal: AgentPage, session: DbSession):
+    """The queue alone (an HTML fragment): what the page fetches when the stream says something changed."""
+    return render(request, "console/_queue.html", rows=queue_rows(session))
+
+
+async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIME_SECONDS,
+                       poll: float = POLL_SECONDS, heartbeat: float = HEARTBEAT_SECONDS, disconnected=None):
+    """Server-sent events: ``event: cases`` with the newest timeline id whenever it moves past ``after``.
+
+    Each event is a few bytes (the page fetches the queue itself); a comment every ``heartbeat``
+    seconds keeps proxies from closing an idle stream. Ends when the client goes or after ``lifetime``.
+    """
+    def newest() -> int:
+        with sessions() as session:
+            return cases_service.last_event_id(session=session)
+
+    last = after
+    started = time.monotonic()
+    beat = started + heartbeat
+    yield "retry: 1000\n\n"
+    while time.monotonic() - started < lifetime:
+        if disconnected is not None and await disconnected():
+            return
+        current = await anyio.to_thread.run_sync(newest)
+        if current > last:
+            last = current
+            yield f"event: cases\nid: {current}\ndata: {current}\n\n"
+        if time.monotonic() >= beat:
+            beat = time.monotonic() + heartbeat
+            yield ": heartbeat\n\n"
+        await anyio.sleep(poll)
+
+
+@router.get("/console/stream")
+def console_stream(request: Request, principal: AgentPage, after: int | None = Query(default=None, ge=0),
+                   seconds: float = Query(default=STREAM_LIFETIME_SECONDS, gt=0, le=STREAM_LIFETIME_SECONDS)):
+    last_seen = request.headers.get("last-event-id", "")
+    start = int(last_seen) if last_seen.isdigit() else after
+    sessions = request.app.state.sessionmaker
+    if start is None:
+        with sessions() as session:
+            start = cases_service.last_event_id(session=session)
+    return StreamingResponse(case_changes(sessions, after=start, lifetime=seconds,
+                                          disconnected=request.is_disconnected),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# --- one case ---------------------------------------------------------------------------------------
+
+def _subscription(session: Session, vehicle_id: int) -> dict:
+    """Active or expired: SOS and crash reach the call centre either way, so this only informs the agent."""
+    latest = session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id)
+                             .order_by(Subscription.ends_on.desc())).first()
+    today = now().date()
+    if latest is None:
+        return {"state": "none", "label": "No On Call subscription", "ends_on": None, "plan": None}
+    active = latest.starts_on <= today <= latest.ends_on
+    return {"state": "active" if active else "expired", "plan": latest.plan, "ends_on": latest.ends_on,
+            "label": (f"Active until {latest.ends_on:%d %b %Y}" if active
+                      else f"Expired on {latest.ends_on:%d %b %Y}")}
+
+
+def _customer_card(session: Session, principal: Principal, case: Case) -> dict | None:
+    """The owner and their emergency contacts, through the consent door (vital interest, logged)."""
+    if case.customer_id is None:
+        return None
+    try:
+        customer, _ = customers_service.open_for(
+            session=session, principal=principal, customer_id=case.customer_id, purpose="emergency_assistance",
+            what="On Call case: customer and emergency contacts", reference=case.number)
+    except NotFound:
+        return None
+    return {"name": f"{customer.first_name} {customer.last_name}".strip(), "phone": customer.phone,
+            "email": customer.email, "language": customer.language,
+            "contacts": contacts_service.list_for(session=session, customer_id=customer.id)}
+
+
+def _providers(session: Session, case: Case) -> dict:
+    """Dealers open now, towing partners and emergency services, nearest first (``dispatch.providers_for``)."""
+    return dispatch_service.providers_for(session=session, case_id=case.id, now=now())
+
+
+def _dispatches(session: Session, case: Case) -> list[dict]:
+    rows = session.execute(select(Dispatch, Organization.name)
+                           .join(Organization, Organization.id == Dispatch.provider_id)
+                           .where(Dispatch.case_id == case.id).order_by(Dispatch.id)).all()
+    names = {}
+    dealer_ids = {d.destination_dealer_id for d, _ in rows if d.destination_dealer_id}
+    if dealer_ids:
+        names = dict(session.execute(select(Organization.id, Organization.name)
+                                     .where(Organization.id.in_(dealer_ids))).all())
+    return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
+                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at)
+            for d, name in rows]
+
+
+def _map_data(case: Case, providers: dict) -> dict:
+    """What the map draws (read by console.js from a data attribute: the CSP forbids inline scripts)."""
+    return {"incident": ({"lat": case.latitude, "lon": case.longitude}
+                         if case.latitude is not None and case.longitude is not None else None),
+            "track": [[p.get("lat"), p.get("lon")] for p in (case.track or [])
+                      if p.get("lat") is not None and p.get("lon") is not None],
+            "providers": [{"lat": o["latitude"], "lon": o["longitude"], "name": o["name"], "kind": o["kind"],
+                           "eta": o["eta"]} for o in dispatch_service.flat(providers)
+                          if o["latitude"] is not None and o["longitude"] is not None]}
+
+
+@router.get("/console/cases/{number}")
+def case_page(request: Request, number: str, principal: AgentPage, session: DbSession, error: str | None = None):
+    case = _case(session, number)
+    vehicle = vehicles_service.get(session=session, vehicle_id=case.vehicle_id)
+    providers = _providers(session, case)
+    timeline = cases_service.timeline(session=session, case=case)
+    return render(request, "console/case.html", case=case, vehicle=vehicle, error=error,
+                  customer=_customer_card(session, principal, case), subscription=_subscription(session, vehicle.id),
+                  providers=providers, dispatches=_dispatches(session, case), timeline=timeline,
+                  map_data=_map_data(case, providers), sla=cases_service.sla(case),
+                  resolutions=list(cases_service.RESOLUTIONS.items()),
+                  kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now())
+
+
+def _back(url: str, *, flash: str | None = None, error: str | None = None) -> Response:
+    key, message = ("error", error) if error else ("flash", flash or "")
+    return redirect(f"{url}?{key}={quote_plus(message)}")
+
+
+def _act(session: Session, number: str, action, done: str) -> Response:
+    """A refused action leaves nothing half done (a savepoint) and says why on the page."""
+    url = f"/console/cases/{quote_plus(number)}"
+    try:
+        with session.begin_nested():
+            action()
+    except (Invalid, Conflict) as problem:
+        return _back(url, error=problem.message)
+    return _back(url, flash=done)
+
+
+@router.post("/console/cases/{number}/acknowledge")
+def acknowledge(number: str, principal: AgentPage, session: DbSession):
+    case = _case(session, number)
+    return _act(session, number, lambda: cases_service.acknowledge(
+        session=session, principal=principal, case_id=case.id), "Acknowledged: the case is yours.")
+
+
+@router.post("/console/cases/{number}/dispatch")
+def dispatch(number: str, principal: AgentPage, session: DbSession, form: Form):
+    case = _case(session, number)
+    try:
+        provider_id = int(text(form, "provider_id") or "")
+    except ValueError:
+        return _back(f"/console/cases/{quote_plus(number)}", error="Choose a provider to send.")
+    kind = text(form, "kind") or "tow"
+    return _act(session, number, lambda: dispatch_service.dispatch(
+        session=session, principal=principal, case_id=case.id, provider_id=provider_id, kind=kind),
+        "Dispatched: the provider has been notified.")
+
+
+@router.post("/console/cases/{number}/notes")
+def add_note(number: str, principal: AgentPage, session: DbSession, form: Form):
+    case = _case(session, number)
+    note = text(form, "text") or ""
+    return _act(session, number, lambda: cases_service.add_note(
+        session=session, principal=principal, case_id=case.id, text=note), "Note added to the timeline.")
+
+
+@router.post("/console/cases/{number}/resolve")
+def resolve(number: str, principal: AgentPage, session: DbSession, form: Form):
+    case = _case(session, number)
+    resolution = text(form, "resolution") or ""
+    return _act(session, number, lambda: cases_service.resolve(
+        session=session, principal=principal, case_id=case.id, resolution=resolution), "Resolved.")
+
+
+@router.post("/console/cases/{number}/close")
+def close(number: str, principal: AgentPage, session: DbSession):
+    case = _case(session, number)
+    return _act(session, number, lambda: cases_service.close(
+        session=session, principal=principal, case_id=case.id), "Closed.")
+
+
+# --- the owner's emergency contacts -----------------------------------------------------------------
+
+def _contact_rows(form) -> list[dict]:
+    names, phones, relations = (form.getlist(k) for k in ("contact_name", "contact_phone", "contact_relation"))
+    return [{"name": names[i] if i < len(names) else "", "phone": phones[i] if i < len(phones) else "",
+             "relation": relations[i] if i < len(relations) else ""}
+            for i in range(max(len(names), len(phones), len(relations)))]
+
+
+def _contacts_page(request, session, principal, *, rows=None, error=None, status_code=200):
+    saved = contacts_service.list_for(session=session, customer_id=principal.customer_id)
+    rows = rows if rows is not None else [{"name": c.name, "phone": c.phone, "relation": c.relation} for c in saved]
+    rows = (rows + [{"name": "", "phone": "", "relation": ""}] * contacts_service.MAX_CONTACTS)[
+        :max(contacts_service.MAX_CONTACTS, len(rows))]
+    return render(request, "console/contacts.html", rows=rows, error=error, status_code=status_code,
+                  max_contacts=contacts_service.MAX_CONTACTS)
+
+
+@router.get("/me/on-call/contacts")
+def my_contacts(request: Request, principal: MePage, session: DbSession):
+    return _contacts_page(request, session, principal)
+
+
+@router.post("/me/on-call/contacts")
+def save_my_contacts(request: Request, principal: MePage, session: DbSession, form: Form):
+    rows = _contact_rows(form)
+    try:
+        with session.begin_nested():
+            saved = contacts_service.replace(session=session, customer_id=principal.customer_id, contacts=rows)
+    except Invalid as problem:
+        return _contacts_page(request, session, principal, rows=rows, error=problem.message, status_code=400)
+    message = (f"Saved {len(saved)} emergency contact{'s' if len(saved) != 1 else ''}." if saved
+               else "No emergency contacts saved.")
+    return redirect(f"/me/on-call/contacts?flash={quote_plus(message)}")

@@ -1,0 +1,62 @@
+"""The owner's emergency contacts: whom the call centre calls when the driver cannot answer.
+
+The owner keeps the list (up to three, in the order they should be called). Agents read it only
+through ``consent.require`` under emergency assistance with the case number, in the web layer, so
+every look is in the owner's access log; this module neither checks nor logs access itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from forecourt.assist.models import EmergencyContact
+from forecourt.core.errors import Invalid
+
+MAX_CONTACTS = 3
+_PHONE = re.compile(r"^\+?[0-9 ()/-]{4,40}$")
+
+
+def list_for(*, session: Session, customer_id: int) -> list[EmergencyContact]:
+    return list(session.scalars(select(EmergencyContact).where(EmergencyContact.customer_id == customer_id)
+                                .order_by(EmergencyContact.position, EmergencyContact.id)))
+
+
+def _checked(index: int, contact: dict) -> dict | None:
+    """One row of the form; an entirely blank row means "no contact here" and is dropped."""
+    name = (contact.get("name") or "").strip()
+    phone = (contact.get("phone") or "").strip()
+    relation = (contact.get("relation") or "").strip()
+    if not (name or phone or relation):
+        return None
+    which = f"Contact {index + 1}"
+    if not name:
+        raise Invalid(f"{which}: give a name, so the agent knows whom they are calling.",
+                      field=f"contacts.{index}.name")
+    if len(name) > 120:
+        raise Invalid(f"{which}: the name is longer than 120 characters.", field=f"contacts.{index}.name")
+    if not phone:
+        raise Invalid(f"{which}: give a phone number; a contact without one cannot be called.",
+                      field=f"contacts.{index}.phone")
+    digits = sum(ch.isdigit() for ch in phone)
+    if not _PHONE.match(phone) or digits < 4:
+        raise Invalid(f"{which}: '{phone[:40]}' is not a phone number; use digits, spaces and an optional leading +,"
+                      " e.g. +49 40 1234567.", field=f"contacts.{index}.phone")
+    if len(relation) > 40:
+        raise Invalid(f"{which}: the relation is longer than 40 characters.", field=f"contacts.{index}.relation")
+    return {"name": name, "phone": phone, "relation": relation}
+
+
+def replace(*, session: Session, customer_id: int, contacts: list[dict]) -> list[EmergencyContact]:
+    """Replaces the whole list at once: the form shows all rows, so what is sent is what is meant."""
+    checked = [row for row in (_checked(i, c) for i, c in enumerate(contacts)) if row is not None]
+    if len(checked) > MAX_CONTACTS:
+        raise Invalid(f"At most {MAX_CONTACTS} emergency contacts; you gave {len(checked)}.", field="contacts")
+    session.execute(delete(EmergencyContact).where(EmergencyContact.customer_id == customer_id))
+    rows = [EmergencyContact(customer_id=customer_id, position=position, **row)
+            for position, row in enumerate(checked)]
+    session.add_all(rows)
+    session.flush()
+    return rows

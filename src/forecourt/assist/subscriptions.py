@@ -1,0 +1,298 @@
+"""On Call subscriptions: included with a new car, reminded before expiry, renewed for a fee.
+
+The subscription decides only the *convenience* services (the live map, remote status on the
+owner's car page). SOS and crash intake never asks it: a driver whose subscription lapsed last week
+still gets help, which is why nothing in ``assist.intake`` imports this module. An older car
+without an embedded unit can be covered through the owner's phone app instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forecourt.assist.models import Subscription, SubscriptionTerms
+from forecourt.core import outbox
+from forecourt.core.clock import now
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.parties.models import Organization
+from forecourt.telematics import devices as telematics_devices
+from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.models import Vehicle
+
+REMINDER_DAYS = 45
+DEFAULT_MARKET = "DE"
+# Used when no terms are configured at all, so a sale never fails for want of a row.
+FALLBACK_YEARS, FALLBACK_PRICE = 3, 99.0
+# The phone app carries no embedded modem or crash sensor, so it costs less than the full service.
+PHONE_APP_PRICE_PER_YEAR = 39.0
+MAX_YEARS = 5
+PLAN_NAMES = {"included": "Included with the car", "renewal": "Renewed", "phone_app": "Phone app"}
+
+
+# --- terms ---------------------------------------------------------------------------------------
+
+def set_terms(*, session: Session, model_id: int | None, market: str, included_years: int,
+              renewal_price: float) -> SubscriptionTerms:
+    """Creates or changes the terms of one model (``None``: every model) in one market."""
+    market = market.strip().upper()
+    if len(market) != 2:
+        raise Invalid("A market is a two-letter country code such as DE.", field="market")
+    if not 0 <= included_years <= 10:
+        raise Invalid("Included years must be between 0 and 10.", field="included_years")
+    if renewal_price < 0:
+        raise Invalid("A renewal price cannot be negative.", field="renewal_price")
+    terms = session.scalars(select(SubscriptionTerms).where(_model_is(model_id),
+                                                            SubscriptionTerms.market == market)).first()
+    if terms is None:
+        terms = SubscriptionTerms(model_id=model_id, market=market)
+        session.add(terms)
+    terms.included_years, terms.renewal_price = included_years, renewal_price
+    session.flush()
+    return terms
+
+
+def _model_is(model_id: int | None):
+    column = SubscriptionTerms.model_id
+    return column.is_(None) if model_id is None else column == model_id
+
+
+def terms_for(*, session: Session, model_id: int | None, market: str) -> SubscriptionTerms:
+    """The model's own terms in the market, else the market's default; never fails (fallback terms)."""
+    rows = session.scalars(select(SubscriptionTerms).where(SubscriptionTerms.market == market.upper(),
+                                                           (SubscriptionTerms.model_id == model_id)
+                                                           | SubscriptionTerms.model_id.is_(None))).all()
+    own = [t for t in rows if t.model_id is not None]
+    if own or rows:
+        return (own or rows)[0]
+    return SubscriptionTerms(model_id=None, market=market.upper(), included_years=FALLBACK_YEARS,
+                             renewal_price=FALLBACK_PRICE)
+
+
+def market_of(*, session: Session, vehicle: Vehicle) -> str:
+    """A car's market is the country of the dealer that sold it (the default market otherwise)."""
+    if vehicle.selling_dealer_id is None:
+        return DEFAULT_MARKET
+    dealer = session.get(Organization, vehicle.selling_dealer_id)
+    return (dealer.country if dealer and dealer.country else DEFAULT_MARKET).upper()
+
+
+def _terms_of_vehicle(session: Session, vehicle: Vehicle) -> SubscriptionTerms:
+    return terms_for(session=session, model_id=vehicle.trim.model_id,
+                     market=market_of(session=session, vehicle=vehicle))
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+def _period(starts_on: date, years: int) -> tuple[date, date]:
+    """``ends_on`` is the last covered day."""
+    return starts_on, add_years(starts_on, years) - timedelta(days=1)
+
+
+def latest(*, session: Session, vehicle_id: int) -> Subscription | None:
+    """The subscription that ends last: a renewal bought in advance is the one that counts."""
+    return session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id)
+                           .order_by(Subscription.ends_on.desc(), Subscription.id.desc())).first()
+
+
+# --- the sale -------------------------------------------------------------------------------------
+
+def included_on_sale(*, session: Session, vehicle_id: int, customer_id: int | None, sold_on: date,
+                     market: str | None = None) -> Subscription | None:
+    """On Call that comes with a new car; call it at hand-over. Once per car: a resale adds nothing."""
+    existing = session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id,
+                                                          Subscription.plan == "included")).first()
+    if existing is not None:
+        return existing
+    vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    terms = (terms_for(session=session, model_id=vehicle.trim.model_id, market=market) if market
+             else _terms_of_vehicle(session, vehicle))
+    if terms.included_years <= 0:
+        return None
+    starts_on, ends_on = _period(sold_on, terms.included_years)
+    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="included",
+                                starts_on=starts_on, ends_on=ends_on, price=0)
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+def _in_words(days: int) -> str:
+    if days == 0:
+        return "ends today"
+    if days > 0:
+        return f"ends in {days} day{'s' if days != 1 else ''}"
+    return f"ended {-days} day{'s' if days != -1 else ''} ago"
+
+
+def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
+    """active | expiring (≤ 45 days left) | expired | none, with the plan and the end date in words."""
+    subscription = latest(session=session, vehicle_id=vehicle_id)
+    if subscription is None:
+        return {"state": "none", "plan": None, "plan_name": None, "starts_on": None, "ends_on": None,
+                "days_left": None, "in_words": "no On Call subscription", "progress_percent": 0}
+    days_left = (subscription.ends_on - today).days
+    state = "expired" if days_left < 0 else "expiring" if days_left <= REMINDER_DAYS else "active"
+    first = session.scalars(select(Subscription.starts_on).where(Subscription.vehicle_id == vehicle_id)
+                            .order_by(Subscription.starts_on)).first()
+    span = max((subscription.ends_on - first).days, 1)
+    used = min(max((today - first).days, 0), span)
+    return {"state": state, "plan": subscription.plan, "plan_name": PLAN_NAMES[subscription.plan],
+            "starts_on": subscription.starts_on, "ends_on": subscription.ends_on, "days_left": days_left,
+            "in_words": f"{_in_words(days_left)} ({subscription.ends_on.strftime('%-d %B %Y')})",
+            "progress_percent": round(100 * used / span)}
+
+
+def convenience_allowed(*, session: Session, vehicle_id: int, today: date) -> bool:
+    """Live map and remote status need a current subscription; SOS and crash alerts never ask."""
+    return status_of(session=session, vehicle_id=vehicle_id, today=today)["state"] in ("active", "expiring")
+
+
+# --- reminders ------------------------------------------------------------------------------------
+
+def remind_due(*, session: Session, today: date) -> list[outbox.OutboxMessage]:
+    """One reminder per subscription, 45 days before it ends (the job may run any number of times)."""
+    due = session.scalars(select(Subscription).where(
+        Subscription.reminded_at.is_(None), Subscription.customer_id.is_not(None),
+        Subscription.ends_on >= today, Subscription.ends_on <= today + timedelta(days=REMINDER_DAYS))
+        .order_by(Subscription.id)).all()
+    sent = []
+    for subscription in due:
+        newest = latest(session=session, vehicle_id=subscription.vehicle_id)
+        if newest is not None and newest.id != subscription.id:
+            subscription.reminded_at = now()  # already renewed: nothing to remind of
+            continue
+        vehicle = vehicles_service.get(session=session, vehicle_id=subscription.vehicle_id)
+        if vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) != subscription.customer_id:
+            subscription.reminded_at = now()  # the car was sold; the new owner's page offers renewal
+            continue
+        ends = subscription.ends_on.strftime("%-d %B %Y")
+        sent.append(outbox.enqueue(
+            session=session, customer_id=subscription.customer_id, channel="email", topic="on_call_renewal",
+            subject=f"On Call for your {vehicle.trim.model.name} ends on {ends}",
+            body=(f"Your On Call subscription for {vehicle.vin} ends on {ends}. Renew it to keep the live map "
+                  "and remote status. SOS and crash alerts reach our call centre whether you renew or not."),
+            basis="contract", dedupe_key=f"on_call_renewal:{subscription.id}", link="/me/on-call"))
+        subscription.reminded_at = now()
+    session.flush()
+    return sent
+
+
+# --- buying -------------------------------------------------------------------------------------
+
+def _owned_vehicle(session: Session, customer_id: int, vehicle_id: int) -> Vehicle:
+    vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    if vehicles_service.current_owner_id(session=session, vehicle_id=vehicle_id) != customer_id:
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
+def _check_years(years: int) -> None:
+    if not 1 <= years <= MAX_YEARS:
+        raise Invalid(f"On Call is renewed for 1 to {MAX_YEARS} years.", field="years")
+
+
+def _paid_before(session: Session, customer_id: int, vehicle_id: int, reference: str,
+                 plan: str) -> Subscription | None:
+    """Idempotence: the same payment reference returns what it bought; another purchase's is refused."""
+    if not reference or len(reference) > 64:
+        raise Invalid("A payment reference of 1 to 64 characters is needed.", field="payment_reference")
+    found = session.scalars(select(Subscription).where(Subscription.payment_reference == reference)).first()
+    if found is None:
+        return None
+    if found.customer_id != customer_id or found.vehicle_id != vehicle_id or found.plan != plan:
+        raise Conflict("This payment reference was already used for another purchase.",
+                       field="payment_reference")
+    return found
+
+
+def _next_start(session: Session, vehicle_id: int, today: date) -> date:
+    current = latest(session=session, vehicle_id=vehicle_id)
+    return max(current.ends_on + timedelta(days=1), today) if current is not None else today
+
+
+def renew(*, session: Session, customer_id: int, vehicle_id: int, years: int, payment_reference: str,
+          today: date | None = None) -> Subscription:
+    """A paid renewal; it starts the day after the current subscription ends (or today if it lapsed)."""
+    _check_years(years)
+    vehicle = _owned_vehicle(session, customer_id, vehicle_id)
+    if (done := _paid_before(session, customer_id, vehicle_id, payment_reference, "renewal")) is not None:
+        return done
+    today = today or now().date()
+    terms = _terms_of_vehicle(session, vehicle)
+    starts_on, ends_on = _period(_next_start(session, vehicle_id, today), years)
+    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="renewal",
+                                starts_on=starts_on, ends_on=ends_on, price=round(terms.renewal_price * years, 2),
+                                payment_reference=payment_reference)
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def _active_devices(session: Session, vehicle_id: int) -> list:
+    return [d for d in telematics_devices.devices_of(session=session, vehicle_id=vehicle_id) if d.is_active]
+
+
+def _has_embedded_unit(session: Session, vehicle_id: int) -> bool:
+    return any(d.kind == "embedded" for d in _active_devices(session, vehicle_id))
+
+
+def has_phone_device(*, session: Session, vehicle_id: int) -> bool:
+    return any(d.kind == "phone" for d in _active_devices(session, vehicle_id))
+
+
+def phone_app_plan(*, session: Session, customer_id: int, vehicle_id: int, payment_reference: str,
+                   years: int = 1, today: date | None = None) -> Subscription:
+    """On Call through the owner's phone for an older car without an embedded unit."""
+    _check_years(years)
+    _owned_vehicle(session, customer_id, vehicle_id)
+    if (done := _paid_before(session, customer_id, vehicle_id, payment_reference, "phone_app")) is not None:
+        return done
+    if _has_embedded_unit(session, vehicle_id):
+        raise Invalid("This car has an embedded On Call unit; renew On Call instead.", field="plan")
+    if not has_phone_device(session=session, vehicle_id=vehicle_id):
+        raise Invalid("Register your phone for this car first (the app sends its SOS and position).",
+                      field="device")
+    starts_on, ends_on = _period(_next_start(session, vehicle_id, today or now().date()), years)
+    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="phone_app",
+                                starts_on=starts_on, ends_on=ends_on,
+                                price=round(PHONE_APP_PRICE_PER_YEAR * years, 2), payment_reference=payment_reference)
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+# --- the owner's overview -----------------------------------------------------------------------
+
+def overview_for_owner(*, session: Session, customer_id: int, today: date) -> list[dict]:
+    """Each current car with its status and what the owner may buy for it."""
+    rows = []
+    for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
+        embedded = _has_embedded_unit(session, vehicle.id)
+        terms = _terms_of_vehicle(session, vehicle)
+        rows.append({"vin": vehicle.vin, "vehicle_id": vehicle.id, "model": vehicle.trim.model.name,
+                     "model_year": vehicle.model_year, "embedded_unit": embedded,
+                     "phone_device": has_phone_device(session=session, vehicle_id=vehicle.id),
+                     "renewal_price": float(terms.renewal_price), "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
+                     "status": status_of(session=session, vehicle_id=vehicle.id, today=today)})
+    return rows
+
+
+def vehicle_of_owner(*, session: Session, customer_id: int, vin: str) -> Vehicle:
+    """The owner's current car by VIN, or NotFound (someone else's car does not exist for them)."""
+    try:
+        vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    except (NotFound, Invalid):
+        raise NotFound("Vehicle not found") from None
+    return _owned_vehicle(session, customer_id, vehicle.id)
