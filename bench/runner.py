@@ -5,7 +5,9 @@ JSON API, the HTML page and a raw-SQL baseline and writes ``bench/results/custom
 ``telemetry`` builds a fresh fleet per engine, measures MQTT QoS 1 ingest against a bare
 subscriber, the HTTP batch endpoint and Teltonika TCP, and writes ``bench/results/telemetry.json``.
 ``pipeline`` builds a fresh database per engine with a million deals and times the pipeline
-dashboards; it writes ``bench/results/pipeline.json``. ``--only`` runs one of them.
+dashboards; it writes ``bench/results/pipeline.json``. ``oncall`` times a crash alert through MQTT to
+the case on the agent's console (server-sent events) while the telemetry load runs, and writes
+``bench/results/oncall.json``. ``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, pipeline, report, telemetry
+from bench import customer360, datasets, oncall, pipeline, report, telemetry
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -77,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--pipeline-repeats", type=int, default=5, help="timed calls per dashboard (default 5)")
     group.add_argument("--pipeline-output", type=Path, default=pipeline.RESULTS,
                        help=f"JSON file (default {pipeline.RESULTS})")
+    oncall_sizes = oncall.Sizes()
+    group = parser.add_argument_group("oncall")
+    group.add_argument("--alerts", type=int, default=oncall_sizes.alerts,
+                       help=f"timed crash alerts per engine (default {oncall_sizes.alerts})")
+    group.add_argument("--background-msg-per-s", type=int, default=oncall_sizes.background_msg_per_s,
+                       help=f"telemetry load while alerts are timed (default {oncall_sizes.background_msg_per_s:,})")
+    group.add_argument("--oncall-output", type=Path, default=oncall.RESULTS,
+                       help=f"JSON file (default {oncall.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -106,5 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         missed = [e for e in engines if not document["meets_target"][e]]
         if missed:
             console.print(f"[red]A pipeline dashboard took {pipeline.TARGET_SECONDS:g} s or more on "
+                          f"{', '.join(missed)}[/red]")
+    if args.only in (None, "oncall"):
+        sizes = oncall.Sizes(alerts=args.alerts, background_msg_per_s=args.background_msg_per_s)
+        document = oncall.run(engines=engines, sizes=sizes, output=args.oncall_output, console=console)
+        missed = [e for e in engines if not document[e]["meets_target"]]
+        if missed:
+            console.print(f"[red]Alert → console p99 not below {oncall.TARGET_P99_MS:g} ms on "
                           f"{', '.join(missed)}[/red]")
     return 0
