@@ -8,25 +8,16 @@ case. Joining the car's open case makes a redelivered or repeated alert harmless
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-
 from sqlalchemy.orm import Session
 
 from forecourt.assist import intake
+from forecourt.core import events
 from forecourt.core.db import transaction
 from forecourt.telematics.ingest import VehicleSignalled
 
 # Telematics event kinds (telematics.readings.VehicleEvent) that call for a person; a tow alarm or a
 # power cut is theft territory, not On Call.
 CASE_KINDS = {"sos": "sos", "crash": "crash"}
-
-
-@dataclass
-class _Subscription:
-    session_factory: Callable[[], Session]
-
-
-_subscriptions: dict[int, _Subscription] = {}
 
 
 def on_vehicle_signalled(event: VehicleSignalled, *, session: Session) -> None:
@@ -39,17 +30,14 @@ def on_vehicle_signalled(event: VehicleSignalled, *, session: Session) -> None:
 
 def subscribe_handlers(bus, session_factory: Callable[[], Session]) -> None:
     """Subscribes once per bus; a later call only swaps the session factory (tests build many apps)."""
-    existing = _subscriptions.get(id(bus))
-    if existing is not None:
-        existing.session_factory = session_factory
+    source, new = events.session_source(bus, "assist", session_factory)
+    if not new:
         return
-    subscription = _Subscription(session_factory)
-    _subscriptions[id(bus)] = subscription
 
     def handle(event: VehicleSignalled) -> None:
         if event.kind not in CASE_KINDS:
             return
-        with transaction(subscription.session_factory, write=True) as session:
+        with transaction(source.factory, write=True) as session:
             on_vehicle_signalled(event, session=session)
 
     handle.__name__ = "assist.on_vehicle_signalled"

@@ -38,6 +38,28 @@ class EventBus:
 bus = EventBus()
 
 
+@dataclass
+class SessionSource:
+    """Where a domain's after-commit handlers open their sessions. The web app and the ingest worker
+    each subscribe at start-up and tests build many apps: a second subscription swaps the factory
+    instead of adding the handlers twice."""
+
+    factory: Callable[[], Session]
+
+
+_sources: dict[tuple[int, str], SessionSource] = {}
+
+
+def session_source(event_bus: EventBus, owner: str, factory: Callable[[], Session]) -> tuple[SessionSource, bool]:
+    """The owner's source on this bus, and whether it is new (then the owner subscribes its handlers)."""
+    existing = _sources.get((id(event_bus), owner))
+    if existing is not None:
+        existing.factory = factory
+        return existing, False
+    source = _sources[(id(event_bus), owner)] = SessionSource(factory)
+    return source, True
+
+
 def publish(session: Session, event: object) -> None:
     if not session.in_transaction():
         session.begin()  # so a rollback that follows is seen, even before any SQL ran

@@ -8,25 +8,14 @@ opens its own unit of work, so a failing proposal never undoes the telemetry tha
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-
 from sqlalchemy.orm import Session
 
+from forecourt.core import events
 from forecourt.core.db import transaction
 from forecourt.telematics.health import DtcAppeared, ServiceDue
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import proposals
 from forecourt.workshop.jobs import job_for_fault, job_for_service
-
-@dataclass
-class _Subscription:
-    """The session factory the handlers use; re-subscribing replaces it instead of adding handlers twice."""
-
-    session_factory: Callable[[], Session]
-
-
-_subscriptions: dict[int, _Subscription] = {}
-
 
 def on_dtc_appeared(event: DtcAppeared, *, session: Session) -> None:
     """A fault that needs a workshop proposes a diagnosis; one the driver can ignore proposes nothing."""
@@ -50,14 +39,11 @@ HANDLERS = {DtcAppeared: on_dtc_appeared, ServiceDue: on_service_due}
 def subscribe_handlers(bus, session_factory: Callable[[], Session]) -> None:
     """Subscribes the workshop's handlers to ``bus`` once; a later call only swaps the session factory
     (the web app and the ingest worker each call this at start-up; tests build many apps)."""
-    existing = _subscriptions.get(id(bus))
-    if existing is not None:
-        existing.session_factory = session_factory
+    source, new = events.session_source(bus, "workshop", session_factory)
+    if not new:
         return
-    subscription = _Subscription(session_factory)
-    _subscriptions[id(bus)] = subscription
     for event_type, handler in HANDLERS.items():
-        bus.subscribe(event_type, _bound(subscription, handler))
+        bus.subscribe(event_type, _bound(source, handler))
 
 
 def _cause(event) -> str | None:
@@ -66,18 +52,18 @@ def _cause(event) -> str | None:
     return "service_due"
 
 
-def _bound(subscription: _Subscription, handler):
+def _bound(source: events.SessionSource, handler):
     def handle(event) -> None:
         cause = _cause(event)
         if cause is None:
             return
         # Look before taking SQLite's write lock: most events (a car with no owner, a fault already
         # proposed) need no write at all, and must not queue behind the ingest worker's batches.
-        with transaction(subscription.session_factory) as session:
+        with transaction(source.factory) as session:
             if not proposals.needs_proposal(session=session, vehicle_id=event.vehicle_id, cause=cause):
                 return
         # A write under contention (the ingest worker's batches): take SQLite's write lock up front.
-        with transaction(subscription.session_factory, write=True) as session:
+        with transaction(source.factory, write=True) as session:
             handler(event, session=session)
     handle.__name__ = f"workshop.{handler.__name__}"
     return handle

@@ -27,12 +27,13 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist.models import Case, Dispatch, Subscription
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
-from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.errors import Invalid, NotFound
 from forecourt.customers import service as customers_service
 from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import AgentPage, DbSession, MePage
-from forecourt.web.views.forms import Form, text
+from forecourt.web.views.forms import Form, attempt, text
+from forecourt.web.views.forms import back_to as _back
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -194,20 +195,8 @@ def case_page(request: Request, number: str, principal: AgentPage, session: DbSe
                   kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now())
 
 
-def _back(url: str, *, flash: str | None = None, error: str | None = None) -> Response:
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}?{key}={quote_plus(message)}")
-
-
 def _act(session: Session, number: str, action, done: str) -> Response:
-    """A refused action leaves nothing half done (a savepoint) and says why on the page."""
-    url = f"/console/cases/{quote_plus(number)}"
-    try:
-        with session.begin_nested():
-            action()
-    except (Invalid, Conflict) as problem:
-        return _back(url, error=problem.message)
-    return _back(url, flash=done)
+    return attempt(session, f"/console/cases/{quote_plus(number)}", action, done)
 
 
 @router.post("/console/cases/{number}/acknowledge")

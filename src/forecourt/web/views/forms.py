@@ -45,3 +45,25 @@ def validate(schema: type[BaseModel], values: dict) -> tuple[BaseModel | None, d
         return schema.model_validate(values), {}
     except ValidationError as error:
         return None, field_errors(error)
+
+
+def back_to(url: str, *, flash: str | None = None, error: str | None = None):
+    """Back to the page the action came from, with what happened said on it."""
+    from urllib.parse import quote_plus
+
+    from forecourt.web.views.render import redirect
+
+    key, message = ("error", error) if error else ("flash", flash or "")
+    return redirect(f"{url}?{key}={quote_plus(message)}")
+
+
+def attempt(session, url: str, action, done: str):
+    """Run a page action in a savepoint: a refused one leaves nothing half done and says why on the page."""
+    from forecourt.core.errors import Conflict, Invalid
+
+    try:
+        with session.begin_nested():
+            action()
+    except (Invalid, Conflict) as problem:
+        return back_to(url, error=problem.message)
+    return back_to(url, flash=done)

@@ -7,7 +7,6 @@ redirect, get), so a reload never repeats an action.
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,7 +17,8 @@ from forecourt.sales import configurator, orders
 from forecourt.sales.models import Configuration
 from forecourt.web.deps import AppSettings, DbSession, MePage, SalesPage
 from forecourt.web.views.configurator import configuration_or_explanation
-from forecourt.web.views.forms import Form, text
+from forecourt.web.views.forms import Form, attempt, text
+from forecourt.web.views.forms import back_to as _back
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -27,11 +27,6 @@ STEP_NAMES = {"placed": "Order placed", "confirmed": "Confirmed by the dealer",
               "delivery_scheduled": "Delivery scheduled", "delivered": "Handed over"}
 PAYMENT_NAMES = {"awaiting_deposit": "Deposit due", "deposit_paid": "Deposit paid",
                  "paid_in_full": "Paid in full", "refunded": "Refunded"}
-
-
-def _back(url: str, *, flash: str | None = None, error: str | None = None) -> Response:
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}?{key}={quote_plus(message)}")
 
 
 def _timeline(view: dict) -> list[dict]:
@@ -141,14 +136,7 @@ def delivery(request: Request, number: str, principal: SalesPage, session: DbSes
 
 
 def _act(session, number: str, action, done: str) -> Response:
-    """A refused action leaves nothing half done (a savepoint), and says why on the order page."""
-    url = f"/workspace/orders/{number}"
-    try:
-        with session.begin_nested():
-            action()
-    except (Invalid, Conflict) as problem:
-        return _back(url, error=problem.message)
-    return _back(url, flash=done)
+    return attempt(session, f"/workspace/orders/{number}", action, done)
 
 
 @router.post("/workspace/orders/{number}/confirm")
