@@ -161,13 +161,3 @@ def test_refusals_are_safe_to_log():
     with pytest.raises(DecodeError) as raised:
         vss_json.decode(VIN, b'{"timestamp": "\\ud800\\u0000"}')
     assert str(raised.value).isprintable()
-
-
-def test_a_deployed_airbag_is_a_crash_even_when_the_car_names_no_event():
-    airbag = "Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed"
-    (deployed,) = vss_json.decode(VIN, _payload({**SAMPLE, airbag: True}))
-    assert deployed.events == (VehicleEvent.CRASH,)
-    (said_so,) = vss_json.decode(VIN, _payload({**SAMPLE, airbag: True, "events": ["crash"]}))
-    assert said_so.events == (VehicleEvent.CRASH,)  # not twice
-    (folded,) = vss_json.decode(VIN, _payload({**SAMPLE, airbag: False}))
-    assert folded.events == ()

@@ -101,9 +101,6 @@ def _reading(vin: str, sample: dict[str, object]) -> Reading:
     signals = {path: check(path, value) for path, value in sample.items() if path not in _RESERVED_KEYS}
     if not signals and not events:
         raise DecodeError("the sample has neither signals nor events")
-    if VehicleEvent.CRASH not in events and any(
-            path.endswith(".Airbag.IsDeployed") and value is True for path, value in signals.items()):
-        events = (*events, VehicleEvent.CRASH)  # a deployed airbag is a crash, whether or not the car says so
     return Reading(
         source=Source.EMBEDDED,
         device_id=vin,
