@@ -8,6 +8,8 @@ notes about them) is cleared.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -119,3 +121,15 @@ def erase_customer(*, session: Session, customer_id: int, names: tuple[str, ...]
         counts["orders"] += 1
     session.flush()
     return counts
+
+
+def models_tried(*, session: Session, customer_id: int, dealer_id: int) -> list[tuple[datetime, int, str]]:
+    """(when, model id, "configured" | "test_drove"): the models the person configured anywhere or
+    test-drove at this dealer. The caller has opened the consent door for sales contact."""
+    tried = [(as_utc(c.created_at), vehicles_service.get_trim(session=session, trim_id=c.trim_id).model_id,
+              "configured")
+             for c in session.scalars(select(Configuration).where(Configuration.customer_id == customer_id))]
+    tried += [(as_utc(a.happened_at), a.model_id, "test_drove") for a in session.scalars(select(Activity).where(
+        Activity.customer_id == customer_id, Activity.dealer_id == dealer_id, Activity.kind == "test_drive",
+        Activity.model_id.is_not(None)))]
+    return tried

@@ -26,7 +26,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.sales.models import Activity, Configuration  # read-only: what the owner tried
+from forecourt.sales import records as sales_records
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import calendar
 from forecourt.workshop.models import Appointment, Loaner, LoanerBooking
@@ -149,19 +149,12 @@ def interests(*, session: Session, principal: Principal, appointment: Appointmen
         return {}
     owned = {vehicle.trim.model_id for vehicle, _ in vehicles_service.vehicles_of(
         session=session, customer_id=customer_id, current_only=False)}
-    found: list[tuple[datetime, int, str]] = []
-    for configuration in session.scalars(select(Configuration).where(Configuration.customer_id == customer_id)):
-        trim = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id)
-        found.append((as_utc(configuration.created_at), trim.model_id,
-                      f"The owner configured a {trim.model.name} on {_day(configuration.created_at)} but has not "
-                      "bought one: a day with it may help them decide."))
     names = {model.id: model.name for model in vehicles_service.list_models(session=session)}
-    for activity in session.scalars(select(Activity).where(
-            Activity.customer_id == customer_id, Activity.dealer_id == appointment.dealer_id,
-            Activity.kind == "test_drive", Activity.model_id.is_not(None))):
-        found.append((as_utc(activity.happened_at), activity.model_id,
-                      f"The owner test-drove a {names.get(activity.model_id, 'car')} on {_day(activity.happened_at)} "
-                      "but has not bought one: a day with it may help them decide."))
+    found = [(at, model_id, f"The owner {'configured' if how == 'configured' else 'test-drove'} a "
+                            f"{names.get(model_id, 'car')} on {_day(at)} but has not bought one: a day with it "
+                            "may help them decide.")
+             for at, model_id, how in sales_records.models_tried(session=session, customer_id=customer_id,
+                                                                 dealer_id=appointment.dealer_id)]
     reasons: dict[int, str] = {}
     for _, model_id, why in sorted(found, key=lambda item: item[0], reverse=True):
         if model_id not in owned:

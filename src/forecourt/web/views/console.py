@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from forecourt.assist import cases as cases_service
 from forecourt.assist import contacts as contacts_service
 from forecourt.assist import dispatch as dispatch_service
-from forecourt.assist.models import Case, Dispatch, Subscription
+from forecourt.assist import subscriptions
+from forecourt.assist.models import Case, Dispatch
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
@@ -125,15 +126,13 @@ def console_stream(request: Request, principal: AgentPage, after: int | None = Q
 
 def _subscription(session: Session, vehicle_id: int) -> dict:
     """Active or expired: SOS and crash reach the call centre either way, so this only informs the agent."""
-    latest = session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id)
-                             .order_by(Subscription.ends_on.desc())).first()
-    today = now().date()
-    if latest is None:
+    status = subscriptions.status_of(session=session, vehicle_id=vehicle_id, today=now().date())
+    if status["state"] == "none":
         return {"state": "none", "label": "No On Call subscription", "ends_on": None, "plan": None}
-    active = latest.starts_on <= today <= latest.ends_on
-    return {"state": "active" if active else "expired", "plan": latest.plan, "ends_on": latest.ends_on,
-            "label": (f"Active until {latest.ends_on:%d %b %Y}" if active
-                      else f"Expired on {latest.ends_on:%d %b %Y}")}
+    active = status["state"] != "expired"
+    return {"state": "active" if active else "expired", "plan": status["plan"], "ends_on": status["ends_on"],
+            "label": (f"Active until {status['ends_on']:%d %b %Y}" if active
+                      else f"Expired on {status['ends_on']:%d %b %Y}")}
 
 
 def _customer_card(session: Session, principal: Principal, case: Case) -> dict | None:
