@@ -102,3 +102,52 @@ def test_an_embedded_unit_registers_only_under_its_own_vin(make, session):
     vehicle, other = make.vehicle(), make.vehicle()
     with pytest.raises(Invalid):
         devices.register(session=session, kind=Source.EMBEDDED, identifier=other.vin, vehicle_id=vehicle.id)
+
+
+AIRBAG = "Vehicle__Cabin__Seat__Row1__DriverSide__Airbag__IsDeployed"
+PASSENGER_AIRBAG = "Vehicle__Cabin__Seat__Row1__PassengerSide__Airbag__IsDeployed"
+
+
+def crashes(session, vehicle) -> list[tuple]:
+    return session.execute(select(VehicleEventRecord.message_key, VehicleEventRecord.latitude)
+                           .where(VehicleEventRecord.vehicle_id == vehicle.id, VehicleEventRecord.kind == "crash")
+                           .order_by(VehicleEventRecord.measured_at)).all()
+
+
+def test_an_airbag_that_deploys_is_a_crash_once_however_long_the_car_keeps_reporting_it(car, session):
+    vehicle, _, _ = car
+    at = [T0 + timedelta(seconds=5 * i) for i in range(6)]
+    ingest(session=session, readings=[reading(vehicle.vin, at[0], "a", **{AIRBAG: False}),
+                                      reading(vehicle.vin, at[1], "b", **{AIRBAG: False, PASSENGER_AIRBAG: True})],
+           channel="test")
+    # later batches still say "deployed": the crash is not raised again
+    ingest(session=session, readings=[reading(vehicle.vin, at[2], "c", **{AIRBAG: True, PASSENGER_AIRBAG: True})],
+           channel="test")
+    ingest(session=session, readings=[reading(vehicle.vin, at[3], "d", **{AIRBAG: True})], channel="test")
+    # the position is kept without location consent, as for any crash
+    assert crashes(session, vehicle) == [("b", 52.52)]
+    # a workshop resets the airbags; a new deployment is a new crash
+    ingest(session=session, readings=[reading(vehicle.vin, at[4], "e", **{AIRBAG: False, PASSENGER_AIRBAG: False}),
+                                      reading(vehicle.vin, at[5], "f", **{AIRBAG: True})], channel="test")
+    assert [key for key, _ in crashes(session, vehicle)] == ["b", "f"]
+
+
+def test_a_car_that_reports_its_crash_and_its_airbag_together_gets_one_crash(car, session):
+    vehicle, _, _ = car
+    ingest(session=session, readings=[reading(vehicle.vin, T0, "a", [VehicleEvent.CRASH], **{AIRBAG: True}),
+                                      reading(vehicle.vin, T0 + timedelta(seconds=5), "b", **{AIRBAG: True})],
+           channel="test")
+    assert [key for key, _ in crashes(session, vehicle)] == ["a"]
+
+
+def test_an_airbag_crash_is_announced_to_the_call_centre_after_commit(car, session):
+    vehicle, _, _ = car
+    seen: list = []
+    events.bus.subscribe(VehicleSignalled, seen.append)
+    try:
+        ingest(session=session, readings=[reading(vehicle.vin, T0, "boom", **{AIRBAG: True})], channel="test")
+        assert seen == []
+        session.commit()
+    finally:
+        events.bus.handlers[VehicleSignalled].remove(seen.append)
+    assert [(e.vehicle_id, e.kind, e.latitude) for e in seen] == [(vehicle.id, "crash", 52.52)]

@@ -8,15 +8,11 @@ per batch with bulk statements, because a fleet reports thousands of messages a 
 
 from __future__ import annotations
 
-import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Column, MetaData, Table, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
@@ -24,9 +20,8 @@ from forecourt.core import events
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
-from forecourt.telematics import devices
-from forecourt.telematics.models import (Device, Position, ReceivedMessage, Rejection, Sample, TwinSignal,
-                                         VehicleEventRecord)
+from forecourt.telematics import bulk, devices
+from forecourt.telematics.models import Device, Position, Rejection, VehicleEventRecord
 from forecourt.telematics.readings import Reading, Source, VehicleEvent
 from forecourt.vehicles import service as vehicles_service
 
@@ -34,6 +29,7 @@ LOCATION_PREFIX = "Vehicle.CurrentLocation."
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 LOCATION_PURPOSE = "location_services"
 ALWAYS_LOCATED = {VehicleEvent.SOS, VehicleEvent.CRASH}  # kept with their position whatever the consent
+AIRBAG_DEPLOYED = ".Airbag.IsDeployed"  # Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed and its siblings
 
 
 @dataclass(frozen=True)
@@ -65,79 +61,12 @@ class IngestReport:
     vehicle_ids: set[int] = field(default_factory=set)  # cars with newly stored readings
 
 
-# The hot tables as plain Core tables whose JSON ``value`` is bound as ready-made JSON text: the
-# ORM's bulk path and the JSON type's per-value ``json.dumps`` were a third of an MQTT batch's time.
-# Same table names and columns as the models; only how values are bound differs.
-_core = MetaData()
-# ``measured_at`` is bound as ``_moment`` made it, once per reading rather than once per row.
-_SAMPLES = Table(Sample.__tablename__, _core, Column("vehicle_id"), Column("measured_at"), Column("path"),
-                 Column("value"))
-_TWIN = Table(TwinSignal.__tablename__, _core, Column("vehicle_id", primary_key=True),
-              Column("path", primary_key=True), Column("value"), Column("measured_at"))
-
-
-_TWIN_SCRATCH = "forecourt_twin_incoming"
-_TWIN_INCOMING = Table(_TWIN_SCRATCH, MetaData(), *(Column(c.name) for c in _TWIN.columns))
-
-
-def _copy(session: Session, table: Table, rows: list[dict]) -> bool:
-    """PostgreSQL: rows in by COPY, inside the session's transaction. False on other engines."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    names = list(rows[0])
-    cursor = session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in names])
-    return True
-
-
-def _moment(session: Session):
-    """How ``UTCDateTime`` binds a moment on this engine: SQLite stores naive UTC text in SQLAlchemy's
-    own format (so stored values still compare as text), PostgreSQL takes the aware datetime."""
-    def utc(at: datetime) -> datetime:  # a naive moment is UTC, as UTCDateTime reads it
-        return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
-
-    if session.get_bind().dialect.name != "sqlite":
-        return utc
-    return lambda at: utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def json_text(value: object) -> str:
-    """``json.dumps(value)`` (what the JSON column would store), with fast paths for plain numbers."""
-    kind = type(value)
-    if kind is float and math.isfinite(value):
-        return repr(value)  # json.dumps spells a finite float as its repr
-    if kind is int:
-        return str(value)
-    if kind is bool:
-        return "true" if value else "false"
-    return json.dumps(value)
-
-
-def _insert(session: Session, table):
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
-
-
 def reject(*, session: Session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None = None) -> None:
     """Record why a message was refused; listeners call this for input they could not decode."""
     if isinstance(excerpt, bytes):
         excerpt = excerpt[:256].hex()
     session.add(Rejection(channel=channel, device_id=(device_id or "")[:64] or None, reason=reason[:2000],
                           excerpt=(excerpt or "")[:1024] or None, at=now()))
-
-
-def _new_keys(session: Session, readings: list[Reading]) -> set[str]:
-    """Claims each key once; returns the keys this batch is the first to store."""
-    keys = list(dict.fromkeys(r.message_key for r in readings))
-    if not keys:
-        return set()
-    moment = now()
-    statement = _insert(session, ReceivedMessage.__table__).on_conflict_do_nothing(
-        index_elements=["message_key"]).returning(ReceivedMessage.__table__.c.message_key)
-    # executemany with RETURNING: SQLAlchemy batches it into multi-row statements it compiles once
-    # ("insertmanyvalues"); a keyword already stored returns no row.
-    return set(session.execute(statement, [{"message_key": k, "received_at": moment} for k in keys]).scalars())
 
 
 class LocationConsent:
@@ -193,12 +122,13 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
             reject(session=session, channel=channel, device_id=reading.device_id, reason=reason)
         else:
             accepted.append((reading, device))
-    fresh = _new_keys(session, [r for r, _ in accepted])
+    fresh = bulk.claim_keys(session, [r.message_key for r, _ in accepted])
     consent = LocationConsent(session)
     consent.preload({device[1] for reading, device in accepted if reading.message_key in fresh})
     samples, positions, vehicle_events, latest = [], [], [], {}
+    airbags: list[tuple[int, Reading, bool]] = []  # (vehicle id, reading, any airbag deployed)
     seen: set[str] = set()
-    moment = _moment(session)
+    moment = bulk.moment_binder(session)
     for reading, device in accepted:
         if reading.message_key not in fresh or reading.message_key in seen:
             report.duplicates += 1
@@ -211,36 +141,37 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
         lat, lon = reading.signals.get(LATITUDE), reading.signals.get(LONGITUDE)
         bound_at = moment(reading.measured_at)
         speed = reading.signals.get("Vehicle.Speed")
+        deployed: bool | None = None
         for path, value in reading.signals.items():
+            if path.endswith(AIRBAG_DEPLOYED):
+                deployed = deployed is True or value is True
             if path.startswith(LOCATION_PREFIX):
                 if not located:
                     continue
             else:
                 samples.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "path": path,
-                                "value": json_text(value)})
+                                "value": bulk.json_text(value)})
             current = latest.get((vehicle_id, path))
             if current is None or current[1] <= reading.measured_at:
                 latest[(vehicle_id, path)] = (value, reading.measured_at, bound_at)
         if located and lat is not None and lon is not None:
-            positions.append({"vehicle_id": vehicle_id, "measured_at": reading.measured_at, "latitude": lat,
+            positions.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "latitude": lat,
                               "longitude": lon, "speed_kmh": speed,
                               "heading": reading.signals.get("Vehicle.CurrentLocation.Heading"),
                               "altitude": reading.signals.get("Vehicle.CurrentLocation.Altitude"),
                               "accuracy_m": reading.signals.get("Vehicle.CurrentLocation.HorizontalAccuracy"),
                               "source": reading.source.value})
+        if deployed is not None:
+            airbags.append((vehicle_id, reading, deployed))
         for kind in reading.events:
-            keep_position = located or kind in ALWAYS_LOCATED
-            vehicle_events.append({"vehicle_id": vehicle_id, "kind": kind.value, "measured_at": reading.measured_at,
-                                   "latitude": lat if keep_position else None,
-                                   "longitude": lon if keep_position else None, "speed_kmh": speed,
-                                   "source": reading.source.value, "message_key": reading.message_key})
-    if samples and not _copy(session, _SAMPLES, samples):
-        session.execute(_SAMPLES.insert(), samples)
-    if positions and not _copy(session, Position.__table__, positions):
-        session.execute(Position.__table__.insert(), positions)
+            vehicle_events.append(_event_row(vehicle_id, reading, kind, located))
+    for vehicle_id, reading in _airbag_crashes(session, airbags):
+        vehicle_events.append(_event_row(vehicle_id, reading, VehicleEvent.CRASH, consent.allows(vehicle_id)))
+    bulk.insert_rows(session, bulk.SAMPLES, samples)
+    bulk.insert_rows(session, Position.__table__, positions)
     if vehicle_events:
         session.execute(VehicleEventRecord.__table__.insert(), vehicle_events)
-    _update_twin(session, latest)
+    bulk.update_twin(session, latest)
     _mark_seen(session, {device[0] for _, device in accepted})
     report.positions, report.events = len(positions), len(vehicle_events)
     for row in vehicle_events:
@@ -252,31 +183,35 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
     return report
 
 
-def _update_twin(session: Session, latest: dict) -> None:
-    if not latest:
-        return
-    rows = [{"vehicle_id": v, "path": p, "value": json_text(value), "measured_at": bound_at}
-            for (v, p), (value, _, bound_at) in sorted(latest.items())]  # one order for all writers: no deadlocks
-    if session.get_bind().dialect.name == "postgresql":
-        # COPY the batch's values into a transaction-scoped scratch table, then one upsert from it:
-        # psycopg's executemany sends one statement per row.
-        session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_TWIN_SCRATCH} (vehicle_id integer, "
-                             "path varchar(160), value json, measured_at timestamptz) ON COMMIT DELETE ROWS"))
-        _copy(session, _TWIN_INCOMING, rows)
-        session.execute(text(
-            f"INSERT INTO {_TWIN.name} (vehicle_id, path, value, measured_at) "
-            f"SELECT vehicle_id, path, value, measured_at FROM {_TWIN_SCRATCH} ORDER BY vehicle_id, path "
-            "ON CONFLICT (vehicle_id, path) DO UPDATE SET value = excluded.value, measured_at = excluded.measured_at "
-            f"WHERE {_TWIN.name}.measured_at <= excluded.measured_at"))
-        session.execute(text(f"DELETE FROM {_TWIN_SCRATCH}"))
-        return
-    statement = _insert(session, _TWIN)
-    statement = statement.on_conflict_do_update(
-        index_elements=["vehicle_id", "path"],
-        set_={"value": statement.excluded.value, "measured_at": statement.excluded.measured_at},
-        where=_TWIN.c.measured_at <= statement.excluded.measured_at,
-    )
-    session.execute(statement, rows)
+def _event_row(vehicle_id: int, reading: Reading, kind: VehicleEvent, located: bool) -> dict:
+    keep_position = located or kind in ALWAYS_LOCATED
+    signals = reading.signals
+    return {"vehicle_id": vehicle_id, "kind": kind.value, "measured_at": reading.measured_at,
+            "latitude": signals.get(LATITUDE) if keep_position else None,
+            "longitude": signals.get(LONGITUDE) if keep_position else None, "speed_kmh": signals.get("Vehicle.Speed"),
+            "source": reading.source.value, "message_key": reading.message_key}
+
+
+def _airbag_crashes(session: Session, airbags: list[tuple[int, Reading, bool]]) -> list[tuple[int, Reading]]:
+    """Readings in which an airbag went from not deployed to deployed: a crash, even without a crash event.
+
+    A car keeps reporting a deployed airbag until a workshop resets it, so only the change counts;
+    what the car said before this batch is in the twin, read before the batch updates it. A
+    reading that already carries a crash event is not given a second one.
+    """
+    if not any(deployed for _, _, deployed in airbags):
+        return []
+    vehicle_ids = sorted({vehicle_id for vehicle_id, _, deployed in airbags if deployed})
+    was_deployed = {vehicle_id: False for vehicle_id in vehicle_ids}
+    for vehicle_id, value in bulk.stored_values(session, vehicle_ids=vehicle_ids, path_suffix=AIRBAG_DEPLOYED):
+        was_deployed[vehicle_id] = was_deployed[vehicle_id] or value is True
+    crashes = []
+    for vehicle_id, reading, deployed in sorted(
+            (a for a in airbags if a[0] in was_deployed), key=lambda a: (a[0], a[1].measured_at)):
+        if deployed and not was_deployed[vehicle_id] and VehicleEvent.CRASH not in reading.events:
+            crashes.append((vehicle_id, reading))
+        was_deployed[vehicle_id] = deployed
+    return crashes
 
 
 def _mark_seen(session: Session, device_ids: set[int]) -> None:
