@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
@@ -112,6 +113,15 @@ class Factory:
                                       at=since or now() - timedelta(days=400),
                                       dealer_id=dealer.id if dealer else None)
         return vehicle
+
+    def on_call(self, vehicle, sold_on: date | None = None):
+        """The On Call a new car comes with (three years unless terms say otherwise): the owner's live
+        map and remote status need it. ``sold_on`` defaults to the day the current owner bought it."""
+        ownership = vehicles_service.current_ownership(session=self.session, vehicle_id=vehicle.id)
+        sold_on = sold_on or (ownership.started_at.date() if ownership else now().date())
+        return subscriptions.included_on_sale(session=self.session, vehicle_id=vehicle.id,
+                                              customer_id=ownership.customer_id if ownership else None,
+                                              sold_on=sold_on)
 
     def service_record(self, vehicle, dealer=None, on: date | None = None, odometer_km: int = 15000):
         return vehicles_service.add_service_record(

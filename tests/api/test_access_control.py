@@ -311,6 +311,7 @@ class World:
     def vehicle(self):
         vehicle = self.make.vehicle(owner=self.customer, dealer=self.dealer, since=now() - timedelta(days=300))
         self.make.service_record(vehicle, self.dealer, on=date.today() - timedelta(days=40))
+        self.make.on_call(vehicle)  # the owner's live page needs a current subscription
         self.session.commit()
         return vehicle
 

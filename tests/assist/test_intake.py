@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from forecourt.assist import intake
+from forecourt.assist import intake, subscriptions
 from forecourt.assist.handlers import subscribe_handlers
 from forecourt.assist.models import Case, CaseEvent
 from forecourt.core import events
@@ -95,6 +95,18 @@ def test_a_crash_published_after_commit_opens_a_case_and_a_rollback_opens_none(s
     ingest_event(session_factory, car, VehicleEvent.CRASH)
     [case] = cases_of(session, car)
     assert (case.kind, case.priority, case.source) == ("crash", 1, "embedded")
+
+
+def test_an_sos_from_a_car_whose_on_call_ended_still_opens_a_case(session_factory, session, car, owner,
+                                                                   embedded):
+    subscriptions.included_on_sale(session=session, vehicle_id=car.id, customer_id=owner.id,
+                                   sold_on=date(2022, 3, 4))  # three years: ended 3 March 2025
+    session.commit()
+    assert subscriptions.status_of(session=session, vehicle_id=car.id, today=NOON.date())["state"] == "expired"
+    subscribe_handlers(events.bus, session_factory)
+    ingest_event(session_factory, car, VehicleEvent.SOS, key="lapsed")
+    [case] = cases_of(session, car)
+    assert (case.kind, case.status, case.customer_id) == ("sos", "open", owner.id)
 
 
 def test_repeated_alerts_join_one_case_and_a_crash_raises_the_priority(session_factory, session, car, embedded):

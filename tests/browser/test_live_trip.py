@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
@@ -40,12 +41,16 @@ def _carmaker(session):
 
 @pytest.fixture
 def connected(world, seed_sessions) -> str:
-    """The world's car with an embedded unit, its owner allowing the carmaker location services."""
+    """The world's car with an embedded unit and the On Call it was sold with, its owner allowing the
+    carmaker location services."""
     with transaction(seed_sessions) as session:
         carmaker = _carmaker(session)
         consent_service.give(session=session, customer_id=world.customer_id, organization_id=carmaker.id,
                              purpose_code="location_services", method="test")
         vehicle = vehicles_service.get_by_vin(session=session, vin=world.vin)
+        ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
+        subscriptions.included_on_sale(session=session, vehicle_id=vehicle.id, customer_id=world.customer_id,
+                                       sold_on=ownership.started_at.date())
         _, secret = devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin,
                                      vehicle_id=vehicle.id)
     return secret

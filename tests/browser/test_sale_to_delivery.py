@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from forecourt.assist import subscriptions
+from forecourt.assist.models import Subscription
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.db import transaction
@@ -282,6 +284,17 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     expect(car).to_contain_text(scene.trim_name)
     expect(car).to_contain_text("Fjord blue metallic")
     expect(car).to_contain_text(scene.dealer_name)  # sold by
+    # On Call came with the car at the hand-over
+    driver.get_by_role("link", name="On Call", exact=True).click()
+    expect(driver).to_have_url(re.compile(r"/me/on-call$"))
+    on_call = driver.locator("section.card", has=driver.get_by_text(scene.vin))
+    expect(on_call).to_contain_text("Active · Included with the car")
+    with transaction(seed_sessions) as session:
+        sold = vehicles_service.get_by_vin(session=session, vin=scene.vin)
+        years = subscriptions.terms_for(session=session, model_id=sold.trim.model_id,
+                                        market=subscriptions.market_of(session=session, vehicle=sold)).included_years
+    ends = subscriptions.add_years(now().date(), years) - timedelta(days=1)
+    expect(on_call).to_contain_text(f"({ends.day} {ends:%B %Y})")
 
     assert driver_csp == [] and rep_csp == []
 
@@ -295,3 +308,5 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
         opportunity = session.get(Opportunity, opportunity_id)
         assert opportunity.status == "won" and opportunity.customer_id == scene.customer_id
         assert opportunity.configuration_id == order.configuration_id
+        [included] = session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle.id)).all()
+        assert (included.plan, included.customer_id) == ("included", scene.customer_id)

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
+from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.consent.models import AccessLogEntry, ConsentReceipt, Grant, Notice, Purpose
 from forecourt.core.auth import Role
@@ -198,6 +199,8 @@ def test_demo_driver_has_a_car_a_history_consents_and_preferences(db):
     assert first_dealer.city == "Berlin"
     current = vehicles_service.vehicles_of(session=db, customer_id=driver.id)
     assert len(current) == 1 and vehicles_service.service_history(session=db, vehicle_id=current[0][0].id)
+    # the README tour shows her car's live map: her On Call is current when the demo is built
+    assert subscriptions.convenience_allowed(session=db, vehicle_id=current[0][0].id, today=MOMENT.date())
     assert len(vehicles_service.vehicles_of(session=db, customer_id=driver.id, current_only=False)) == 2
     for purpose in ("sales_contact", "service_reminders"):
         assert consent_service.active_grant(session=db, customer_id=driver.id, organization_id=first_dealer.id,

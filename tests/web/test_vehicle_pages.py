@@ -40,10 +40,12 @@ def drive(session, vehicle, start, origin=ORIGIN, destination=NORTH) -> None:
 
 @pytest.fixture
 def owned(make, session):
-    """A driver who allows the carmaker location services, with a car that drove and reported a fault."""
+    """A driver who allows the carmaker location services, with a car (On Call included) that drove and
+    reported a fault."""
     carmaker = make.carmaker()
     owner = make.customer(first_name="Olivia", last_name=f"Owner{make.n()}")
     vehicle = make.vehicle(owner=owner, since=now() - timedelta(days=300))
+    make.on_call(vehicle)
     devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
     make.grant(owner, carmaker, "location_services")
     start = now() - timedelta(hours=2)
@@ -99,6 +101,7 @@ def test_the_live_endpoint_returns_the_same_data_for_the_refresh(owned, visit):
 def test_signals_are_labelled_in_the_drivers_language(make, session, visit):
     owner = make.customer(language="de")
     vehicle = make.vehicle(owner=owner)
+    make.on_call(vehicle)
     devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
     send(session, car_state(vehicle, now() - timedelta(minutes=5)))
     page = visit(owner.email).get(f"/me/vehicles/{vehicle.vin}")
@@ -109,6 +112,7 @@ def test_empty_states_explain_what_is_missing(make, visit):
     make.carmaker()
     owner = make.customer()
     vehicle = make.vehicle(owner=owner)
+    make.on_call(vehicle)
     page = visit(owner.email).get(f"/me/vehicles/{vehicle.vin}")
     assert page.status_code == 200
     assert "Your car has not reported yet" in page.text
@@ -130,6 +134,7 @@ def test_a_former_owner_sees_only_their_own_trips(make, session, visit):
     carmaker = make.carmaker()
     seller, buyer = make.customer(), make.customer()
     vehicle = make.vehicle(owner=seller, since=now() - timedelta(days=100))
+    make.on_call(vehicle)  # On Call goes with the car: the buyer has the rest of the included years
     devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
     make.grant(seller, carmaker, "location_services")
     make.grant(buyer, carmaker, "location_services")

@@ -30,6 +30,7 @@ FALLBACK_YEARS, FALLBACK_PRICE = 3, 99.0
 PHONE_APP_PRICE_PER_YEAR = 39.0
 MAX_YEARS = 5
 PLAN_NAMES = {"included": "Included with the car", "renewal": "Renewed", "phone_app": "Phone app"}
+LIVE_NEEDS_ON_CALL = "Live map and remote status come with On Call."
 
 
 # --- terms ---------------------------------------------------------------------------------------
@@ -157,6 +158,17 @@ def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
 def convenience_allowed(*, session: Session, vehicle_id: int, today: date) -> bool:
     """Live map and remote status need a current subscription; SOS and crash alerts never ask."""
     return status_of(session=session, vehicle_id=vehicle_id, today=today)["state"] in ("active", "expiring")
+
+
+def convenience_refusal(*, session: Session, vehicle_id: int, today: date) -> str | None:
+    """Why the owner's live map and remote status are off, in words the page and the API both show;
+    ``None`` while On Call covers them."""
+    if convenience_allowed(session=session, vehicle_id=vehicle_id, today=today):
+        return None
+    ended = latest(session=session, vehicle_id=vehicle_id)
+    if ended is None:
+        return f"{LIVE_NEEDS_ON_CALL} This car has no On Call subscription."
+    return f"{LIVE_NEEDS_ON_CALL} Your subscription ended on {ended.ends_on.strftime('%-d %B %Y')}."
 
 
 # --- reminders ------------------------------------------------------------------------------------

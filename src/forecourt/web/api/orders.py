@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from forecourt.assist import handover
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.sales import orders
@@ -91,7 +92,8 @@ def schedule_delivery(number: str, body: DeliveryIn, principal: SalesStaff, sess
 
 @router.post("/dealer/orders/{number}/handover", response_model=DealerOrderOut)
 def hand_over(number: str, principal: SalesStaff, session: DbSession):
-    return _dealer_view(session, orders.hand_over(session=session, principal=principal, number=number))
+    """The car becomes the buyer's, with the On Call subscription it was sold with."""
+    return _dealer_view(session, handover.hand_over_order(session=session, principal=principal, number=number))
 
 
 @router.post("/dealer/orders/{number}/cancel", response_model=DealerOrderOut)

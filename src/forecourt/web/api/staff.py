@@ -11,6 +11,7 @@ import io
 
 from fastapi import APIRouter, Query, Response, status
 
+from forecourt.assist import handover
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.consent.schemas import GrantOut
@@ -157,8 +158,9 @@ def register_vehicle(body: VehicleIn, principal: DealerStaff, session: DbSession
 
 @router.post("/vehicles/{vin}/sale", response_model=OwnershipOut, status_code=status.HTTP_201_CREATED)
 def sell_vehicle(vin: str, body: SaleIn, principal: DealerStaff, session: DbSession):
-    """Hand a car to a buyer who allowed this dealer sales contact; the previous owner's access ends."""
+    """Hand a car to a buyer who allowed this dealer sales contact; the previous owner's access ends.
+    A car sold new comes with its included On Call."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     _open(session, principal, body.customer_id, "sales_contact", f"sale of {vehicle.vin}")
-    return vehicles_service.transfer(session=session, vehicle_id=vehicle.id, customer_id=body.customer_id,
-                                     at=body.sold_at, dealer_id=principal.organization_id)
+    return handover.record_sale(session=session, vehicle_id=vehicle.id, customer_id=body.customer_id,
+                                at=body.sold_at, dealer_id=principal.organization_id)

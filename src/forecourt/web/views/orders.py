@@ -11,6 +11,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from forecourt.assist import handover
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.customers import service as customers_service
 from forecourt.sales import configurator, orders
@@ -170,7 +171,8 @@ def schedule_delivery(number: str, principal: SalesPage, session: DbSession, for
 
 @router.post("/workspace/orders/{number}/handover")
 def hand_over(number: str, principal: SalesPage, session: DbSession):
-    return _act(session, number, lambda: orders.hand_over(session=session, principal=principal, number=number),
+    return _act(session, number,
+                lambda: handover.hand_over_order(session=session, principal=principal, number=number),
                 "Handed over: the car is now registered to the buyer.")
 
 

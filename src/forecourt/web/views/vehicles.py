@@ -2,9 +2,11 @@
 
 The owner sees only what their car reported while it was theirs: trips are bounded by their
 ownership, and the live twin, health and score (which describe the car now) only while they still
-own it. Staff open the page for a purpose on the car's current owner; each section appears only if
-the purpose covers its data category, and the live refresh goes through the same door (and the same
-access log) as the page. The fleet page lists cars, never the people who own them.
+own it. The live map and signals (not the trips, health or score) also need the car's On Call
+subscription to be current. Staff open the page for a purpose on the car's current owner; each
+section appears only if the purpose covers its data category (the subscription plays no part), and
+the live refresh goes through the same door (and the same access log) as the page. The fleet page
+lists cars, never the people who own them.
 
 Maps need JavaScript (Leaflet); the CSP forbids inline scripts, so the page hands the route and the
 refresh address to ``static/js/vehicle-live.js`` in data attributes.
@@ -17,8 +19,10 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
+from forecourt.core.clock import today
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
@@ -132,13 +136,15 @@ def _trip_json(trip) -> dict | None:
 # --- one car, assembled for whoever may see which part --------------------------------------------
 
 def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, language: str,
-                  categories: set[str], current: bool) -> dict:
+                  categories: set[str], current: bool, live: bool = True) -> dict:
     """The sections of the page this reader may see. ``current``: the car is theirs (or their
-    customer's) now, so the live twin, health and score, which describe the car now, are theirs too."""
+    customer's) now, so the live twin, health and score, which describe the car now, are theirs too.
+    ``live``: the twin's signals and position may be shown (off when the owner's On Call lapsed)."""
     show_location = LOCATION in categories
     show_health = VEHICLE_HEALTH in categories and current
     show_score = DRIVING_BEHAVIOUR in categories
-    twin = telematics_service.twin_of(session=session, vehicle_id=vehicle.id) if current else {}
+    live = live and current
+    twin = telematics_service.twin_of(session=session, vehicle_id=vehicle.id) if live else {}
     trips = telematics_service.trips_within(session=session, vehicle_id=vehicle.id, since=since, until=until,
                                             limit=RECENT_TRIPS) if (show_location or show_score) else []
     trip_rows = []
@@ -148,13 +154,13 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
     view = dict(
         vehicle=vehicle, current=current, refresh_seconds=REFRESH_SECONDS,
         show_location=show_location, show_health=show_health, show_score=show_score,
-        show_signals=current and (show_health or show_location),
-        signals=_signals(twin, language, movement=show_location, state=show_health) if current else [],
+        show_signals=live and (show_health or show_location),
+        signals=_signals(twin, language, movement=show_location, state=show_health) if live else [],
         reported_at=_reported_at(twin), reported_label=LABELS.get(language, LABELS["en"])["reported"],
         trips=trip_rows, latest=_trip_json(trips[0]) if (show_location and trips) else None,
         position=None, health=None, dtc_advice={}, score=None,
     )
-    if show_location and current and LATITUDE in twin and LONGITUDE in twin:
+    if show_location and live and LATITUDE in twin and LONGITUDE in twin:
         lat, lon = _number(twin[LATITUDE][0]), _number(twin[LONGITUDE][0])
         if lat is not None and lon is not None:
             view["position"] = [lat, lon]
@@ -188,16 +194,24 @@ def _location_allowed(session, customer_id: int) -> bool:
 OWNER_CATEGORIES = {LOCATION, VEHICLE_HEALTH, DRIVING_BEHAVIOUR}
 
 
-def _owner_view(session, me, vin: str) -> dict:
+def _owner_car(session, me, vin: str) -> tuple:
+    """The owner's car, their ownership, and why its live features are off (``None``: they are on)."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+    refusal = (subscriptions.convenience_refusal(session=session, vehicle_id=vehicle.id, today=today())
+               if ownership.ended_at is None else None)
+    return vehicle, ownership, refusal
+
+
+def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
     customer = customers_service.get(session=session, customer_id=me.customer_id)
     view = _vehicle_view(session, vehicle, since=ownership.started_at, until=ownership.ended_at,
                          language=customer.language or "en", categories=OWNER_CATEGORIES,
-                         current=ownership.ended_at is None)
+                         current=ownership.ended_at is None, live=refusal is None)
     view["ownership"] = ownership
+    view["on_call_refusal"] = refusal
     view["location_allowed"] = _location_allowed(session, me.customer_id)
-    view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] else None
+    view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
     # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
     view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
     return view
@@ -205,12 +219,17 @@ def _owner_view(session, me, vin: str) -> dict:
 
 @router.get("/me/vehicles/{vin}")
 def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession):
-    return render(request, "vehicles/mine.html", view=_owner_view(session, me, vin), status_labels=STATUS_LABELS)
+    view = _owner_view(session, me, *_owner_car(session, me, vin))
+    return render(request, "vehicles/mine.html", view=view, status_labels=STATUS_LABELS)
 
 
 @router.get("/me/vehicles/{vin}/live")
 def my_vehicle_live(vin: str, me: MePage, session: DbSession):
-    return JSONResponse(_live(_owner_view(session, me, vin)), headers={"Cache-Control": "no-store"})
+    vehicle, ownership, refusal = _owner_car(session, me, vin)
+    if refusal is not None:  # the car is the owner's: say why, rather than pretend it is not there
+        return JSONResponse({"detail": refusal}, status_code=403, headers={"Cache-Control": "no-store"})
+    return JSONResponse(_live(_owner_view(session, me, vehicle, ownership, refusal)),
+                        headers={"Cache-Control": "no-store"})
 
 
 # --- staff, behind the consent door ----------------------------------------------------------------

@@ -13,7 +13,7 @@
     liveUrl = holder ? holder.dataset.liveUrl : null;
   }
   var every = Math.max(1, parseInt((source && source.dataset.refresh) || "10", 10)) * 1000;
-  var map = null, layer = null;
+  var map = null, layer = null, timer = null;
 
   function parse(text) {
     try { return JSON.parse(text || "null"); } catch (error) { return null; }
@@ -109,7 +109,10 @@
   function refresh() {
     if (document.hidden) { return; }
     fetch(liveUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        if (response.status === 403) { window.clearInterval(timer); }  // On Call ended: a reload explains
+        return response.ok ? response.json() : null;
+      })
       .then(function (live) {
         if (!live) { return; }
         if (element) { draw(live.trip, live.position); caption(live.trip); }
@@ -122,5 +125,5 @@
 
   setUpMap();
   if (element) { draw(parse(element.dataset.trip), parse(element.dataset.position)); }
-  if (liveUrl) { window.setInterval(refresh, every); }
+  if (liveUrl) { timer = window.setInterval(refresh, every); }
 })();
