@@ -88,19 +88,9 @@ def _paced_publisher(broker: str, vins: list[str], rate: int, stop, done) -> Non
 
 def _ingest(url: str, broker: str, client_id: str, ready, stop, done) -> None:
     """``forecourt ingest`` in miniature: the product's worker and handlers, until ``stop`` is set."""
-    from forecourt.assist import handlers as assist_handlers
-    from forecourt.core import events
-    from forecourt.core.db import get_engine, make_sessionmaker
-    from forecourt.telematics.insights import Refresher
-    from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
-    from forecourt.workshop.handlers import subscribe_handlers
+    from forecourt.cli import ingest_worker
 
-    sessions = make_sessionmaker(get_engine(url))
-    subscribe_handlers(events.bus, sessions)
-    assist_handlers.subscribe_handlers(events.bus, sessions)
-    refresher = Refresher(sessions)
-    worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), sessions=sessions, client_id=client_id,
-                              batch_size=telemetry.BATCH_SIZE, after_commit=refresher.after_batch)
+    worker, stores = ingest_worker(url, broker, client_id=client_id, batch_size=telemetry.BATCH_SIZE)
     local_stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(local_stop,), daemon=True)
     began = time.perf_counter()
@@ -109,6 +99,8 @@ def _ingest(url: str, broker: str, client_id: str, ready, stop, done) -> None:
     stop.wait()
     local_stop.set()
     thread.join(30)
+    for store in stores:
+        store.close()
     done.put((worker.stats.messages, worker.stats.batches, time.perf_counter() - began))
 
 
@@ -279,8 +271,8 @@ def measure(engine: str, url: str, sizes: Sizes, console: Console, *, keep: bool
             telemetry.prime_session(broker, client_id)
             stop, ready = context.Event(), context.Event()
             ingest_done, publish_done = context.Queue(), context.Queue()
-            worker = context.Process(target=_ingest, args=(url, broker, client_id, ready, stop, ingest_done),
-                                     daemon=True)
+            # not a daemon: it starts the detector process of its own, as ``forecourt ingest`` does
+            worker = context.Process(target=_ingest, args=(url, broker, client_id, ready, stop, ingest_done))
             worker.start()
             if not ready.wait(60):
                 raise RuntimeError("the ingest worker did not start")
@@ -296,7 +288,9 @@ def measure(engine: str, url: str, sizes: Sizes, console: Console, *, keep: bool
                 sent, published_seconds = telemetry._result(publish_done, fleet_publisher, 60)
                 ingested, batches, ingest_seconds = telemetry._result(ingest_done, worker, 60)
                 fleet_publisher.join(10)
-                worker.join(10)
+                worker.join(30)
+                if worker.is_alive():
+                    worker.terminate()
         matched, to_case = _check_cases(url, cases)
     finally:
         if not keep:

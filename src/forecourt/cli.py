@@ -87,8 +87,7 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
 
     from forecourt.bootstrap import prepare_database
     from forecourt.core.db import get_engine, make_sessionmaker
-    from forecourt.telematics.insights import Refresher
-    from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+    from forecourt.telematics.detectors import DetectorProcess
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -97,26 +96,26 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     sessions = make_sessionmaker(get_engine(settings.database_url))
-    from forecourt.core import events
-    from forecourt.workshop.handlers import subscribe_handlers
-
-    subscribe_handlers(events.bus, sessions)  # health events from these batches propose service
-    from forecourt.assist import handlers as assist_handlers
-    from forecourt.assist import intake as assist_intake
-
-    assist_handlers.subscribe_handlers(events.bus, sessions)  # SOS and crash events open cases
+    trackers = None
     if teltonika:
-        _listen_for_trackers(teltonika, sessions, stop)
+        subscribe_alert_handlers(sessions)  # the tracker listener stores in this process
+        trackers = DetectorProcess(settings.database_url, setup=subscribe_detector_handlers).start()
+        _listen_for_trackers(teltonika, sessions, stop, trackers.after_batch)
     if mqtt.lower() == "none":
         stop.wait()
+        if trackers is not None:
+            trackers.close()
         return
-    refresher = Refresher(sessions)
-    worker = MqttIngestWorker(broker=BrokerAddress.parse(mqtt), client_id=client_id, shared_group=shared_group,
-                              sessions=sessions, batch_size=batch_size, after_commit=refresher.after_batch,
-                              topic_handlers={assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt})
+    worker, stores = ingest_worker(settings.database_url, mqtt, client_id=client_id, shared_group=shared_group,
+                                   batch_size=batch_size)
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
-    stats = worker.run(stop)
-    refresher.flush()
+    try:
+        stats = worker.run(stop)
+    finally:
+        for store in stores:
+            store.close()
+        if trackers is not None:
+            trackers.close()
     console.print(f"Stopped after {stats.messages:,} messages: {stats.stored:,} readings stored, "
                   f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected.")
 
@@ -257,7 +256,51 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
                   f"{stats.rate:,.1f} msg/s achieved over {stats.elapsed:,.1f} s.")
 
 
-def _listen_for_trackers(address: str, sessions, stop) -> None:
+def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_group: str | None = None,
+                  batch_size: int = 2000, service_proposals: bool = True):
+    """The MQTT worker as ``forecourt ingest`` runs it, and the store processes to close after it.
+
+    Batches are stored in a second process (which runs trips and health in a third), so receiving
+    and storing use both cores; SOS and crash messages have a store process of their own, so they
+    never wait behind telemetry. Acknowledgements still wait for each commit.
+    """
+    from forecourt.assist import intake as assist_intake
+    from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+    from forecourt.telematics.listeners.store import StoreProcess
+
+    handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
+    store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
+                         detector_setup=subscribe_detector_handlers if service_proposals else None).start()
+    alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
+                               detectors=False).start()
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=client_id, shared_group=shared_group,
+                              batch_size=batch_size, store=store, alert_store=alert_store)
+    return worker, (store, alert_store)
+
+
+def subscribe_alert_handlers(sessions) -> None:
+    """Where readings are stored: an SOS or a crash opens an On Call case after commit."""
+    from forecourt.assist import handlers as assist_handlers
+    from forecourt.core import events
+    from forecourt.models import load_all
+
+    load_all()  # every domain's tables, for the handlers' foreign keys
+
+    assist_handlers.subscribe_handlers(events.bus, sessions)
+
+
+def subscribe_detector_handlers(sessions) -> None:
+    """Runs in the detector process: health events it raises (a new fault, service due) propose slots."""
+    from forecourt.core import events
+    from forecourt.models import load_all
+
+    load_all()  # every domain's tables, for the handlers' foreign keys
+    from forecourt.workshop.handlers import subscribe_handlers
+
+    subscribe_handlers(events.bus, sessions)
+
+
+def _listen_for_trackers(address: str, sessions, stop, after_commit) -> None:
     """The Teltonika listener runs its own event loop in a thread beside the MQTT worker."""
     import asyncio
     import threading
@@ -265,9 +308,7 @@ def _listen_for_trackers(address: str, sessions, stop) -> None:
     from forecourt.telematics.listeners.teltonika import TeltonikaListener
 
     host, _, port = address.rpartition(":")
-    from forecourt.telematics.insights import Refresher
-
-    listener = TeltonikaListener(sessions=sessions, after_commit=Refresher(sessions).after_batch)
+    listener = TeltonikaListener(sessions=sessions, after_commit=after_commit)
 
     async def main() -> None:
         server = await listener.serve(host or "0.0.0.0", int(port))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +19,8 @@ from forecourt.core.db import transaction
 from forecourt.telematics import health, trips
 
 log = logging.getLogger(__name__)
+
+CARS_PER_TRANSACTION = 200
 
 
 class Refresher:
@@ -44,21 +46,29 @@ class Refresher:
         due_trips = self._due(self._trips_at, self._pending_trips, self.trips_every)
         self._pending_trips -= set(due_trips)
         try:
-            if due_health:
+            for chunk in _chunks(due_health):
                 with transaction(self.sessions, write=True) as session:
-                    health.refresh_health(session=session, vehicle_ids=due_health)
-            if due_trips:
+                    health.refresh_health(session=session, vehicle_ids=chunk)
+            for chunk in _chunks(due_trips):
                 with transaction(self.sessions, write=True) as session:
-                    trips.refresh(session=session, vehicle_ids=due_trips)
+                    trips.refresh(session=session, vehicle_ids=chunk)
         except Exception:  # derived data: the next batch tries again; stored readings are safe
             log.exception("refreshing trips or health failed")
 
     def flush(self) -> None:
         """Rebuild whatever is still pending (on shutdown, and in tests)."""
-        if self._pending_trips:
+        for chunk in _chunks(self._pending_trips):
             with transaction(self.sessions, write=True) as session:
-                trips.refresh(session=session, vehicle_ids=self._pending_trips)
-            self._pending_trips.clear()
+                trips.refresh(session=session, vehicle_ids=chunk)
+        self._pending_trips.clear()
+
+
+def _chunks(vehicle_ids: Iterable[int]) -> Iterator[list[int]]:
+    """A few hundred cars per transaction: on SQLite a writer holds the only write lock, and the
+    ingest worker, whose batches carry SOS and crash alerts, must not wait behind a fleet's refresh."""
+    ids = sorted(vehicle_ids)
+    for start in range(0, len(ids), CARS_PER_TRANSACTION):
+        yield ids[start:start + CARS_PER_TRANSACTION]
 
 
 def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:

@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -22,10 +23,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.orm import Session, sessionmaker
 
-from forecourt.core.db import transaction
-from forecourt.telematics import ingest as pipeline
-from forecourt.telematics.decoders import vss_json
-from forecourt.telematics.readings import DecodeError, Reading
+from forecourt.telematics.listeners.store import BatchResult, BatchStore, Message
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +58,28 @@ class BrokerAddress:
         return cls(parsed.hostname or "127.0.0.1", parsed.port or 1883, parsed.username, parsed.password)
 
 
-def decode_message(topic: str, payload: bytes) -> list[Reading]:
-    return vss_json.decode(vss_json.topic_vin(topic), payload)
-
-
 class MqttIngestWorker:
-    def __init__(self, *, broker: BrokerAddress, sessions: sessionmaker[Session], client_id: str = "forecourt-ingest",
-                 shared_group: str | None = None, batch_size: int = 2000, linger_seconds: float = 0.02,
-                 after_commit=None, topic_handlers: dict | None = None):
-        self.broker, self.sessions = broker, sessions
-        # Other domains' topics ("vehicles/+/ecall" -> handler(session=, topic=, payload=)), passed in by
-        # the CLI because telematics may not import them; each message is stored in its own transaction.
-        self.topic_handlers = dict(topic_handlers or {})
+    def __init__(self, *, broker: BrokerAddress, sessions: sessionmaker[Session] | None = None,
+                 client_id: str = "forecourt-ingest", shared_group: str | None = None, batch_size: int = 2000,
+                 linger_seconds: float = 0.02, after_commit=None, topic_handlers: dict | None = None,
+                 store: Callable[[list[Message]], BatchResult] | None = None,
+                 alert_store: Callable[[list[Message]], BatchResult] | None = None):
+        """``store`` takes a batch and returns once it is committed: by default a ``BatchStore`` in
+        this process (with ``sessions``, ``topic_handlers`` and ``after_commit``), or a
+        ``StoreProcess``. The store's ``topic_patterns`` are subscribed beside the telemetry.
+        ``alert_store``, if given, stores SOS and crash messages in a lane of their own, beside
+        the batch being stored, instead of next in line."""
+        self.broker = broker
+        self.store = store or BatchStore(sessions=sessions, topic_handlers=topic_handlers, after_commit=after_commit)
         prefix = f"$share/{shared_group}/" if shared_group else ""
-        self.extra_topics = [prefix + pattern for pattern in self.topic_handlers]
+        self.extra_topics = [prefix + pattern for pattern in self.store.topic_patterns]
         self.batch_size, self.linger = batch_size, linger_seconds
         self.topic = f"$share/{shared_group}/{TOPIC}" if shared_group else TOPIC
-        self.after_commit = after_commit  # called with the committed batch's vehicle ids (trips, health)
         self.inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
+        self.alerts: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()  # stored ahead of the rest
+        self.alert_store = alert_store
         self.stats = WorkerStats()
+        self._stats_lock = threading.Lock()
         self.connected = threading.Event()
         self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
@@ -87,7 +88,16 @@ class MqttIngestWorker:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = lambda *_: self.connected.clear()
-        self.client.on_message = lambda _client, _userdata, message: self.inbox.put(message)
+        self.client.on_message = self._on_message
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        """An SOS or a crash skips the queue: under load a batch of telemetry can take a few hundred
+        milliseconds to store, and someone may be waiting for the call centre. Only a glance at the
+        bytes; the decoder decides what the message really says."""
+        payload = message.payload
+        urgent = (b'"sos"' in payload or b'"crash"' in payload or b"Airbag" in payload
+                  or not message.topic.endswith("/telemetry"))
+        (self.alerts if urgent else self.inbox).put(message)
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
@@ -118,6 +128,8 @@ class MqttIngestWorker:
         """Process batches until ``stop`` is set (or, for tests and benchmarks, nothing came for a while)."""
         self.start()
         last_message = time.monotonic()
+        if self.alert_store is not None:
+            threading.Thread(target=self._alert_lane, args=(stop,), name="forecourt-alert-lane", daemon=True).start()
         try:
             while not stop.is_set():
                 batch = self._next_batch()
@@ -132,11 +144,22 @@ class MqttIngestWorker:
             self.stop()
         return self.stats
 
+    def _alert_lane(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                first = self.alerts.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.handle([first, *self._take(self.alerts)], store=self.alert_store)
+
     def _next_batch(self) -> list[mqtt.MQTTMessage]:
+        alerts = self._take(self.alerts) if self.alert_store is None else []
+        if alerts:
+            return alerts
         try:
             batch = [self.inbox.get(timeout=0.2)]
         except queue.Empty:
-            return []
+            return self._take(self.alerts) if self.alert_store is None else []
         deadline = time.monotonic() + self.linger
         while len(batch) < self.batch_size:
             remaining = deadline - time.monotonic()
@@ -146,96 +169,24 @@ class MqttIngestWorker:
                 break
         return batch
 
-    def handle(self, batch: list[mqtt.MQTTMessage]) -> None:
-        """Decode, store, commit — then acknowledge every message of the batch."""
-        readings: list[Reading] = []
-        refused: list[tuple[mqtt.MQTTMessage, str]] = []
-        for message in batch:
-            handler = self._handler_for(message.topic)
-            if handler is not None:
-                self._handle_other(handler, message)
-                continue
+    def _take(self, source: queue.SimpleQueue) -> list[mqtt.MQTTMessage]:
+        taken: list[mqtt.MQTTMessage] = []
+        while len(taken) < self.batch_size:
             try:
-                readings.extend(decode_message(message.topic, message.payload))
-            except DecodeError as error:
-                refused.append((message, str(error)))
-        report = self._store(readings, refused)
+                taken.append(source.get_nowait())
+            except queue.Empty:
+                break
+        return taken
+
+    def handle(self, batch: list[mqtt.MQTTMessage], *, store=None) -> None:
+        """Store and commit — then acknowledge every message of the batch."""
+        result = (store or self.store)([(message.topic, message.payload) for message in batch])
         for message in batch:
             self.client.ack(message.mid, message.qos)
-        self.stats.messages += len(batch)
-        self.stats.batches += 1
-        if self.after_commit is not None and report.vehicle_ids:
-            self.after_commit(report.vehicle_ids)
-
-    def _handler_for(self, topic: str):
-        for pattern, handler in self.topic_handlers.items():
-            if mqtt.topic_matches_sub(pattern, topic):
-                return handler
-        return None
-
-    def _handle_other(self, handler, message: mqtt.MQTTMessage) -> None:
-        """One message of another domain, committed before its ack; a refusal is recorded, not retried."""
-        for attempt in range(1, 6):
-            try:
-                with transaction(self.sessions, write=True) as session:
-                    handler(session=session, topic=message.topic, payload=message.payload)
-                return
-            except Exception as error:
-                if "OperationalError" not in type(error).__name__ or attempt == 5:
-                    log.exception("message on %s could not be handled", message.topic)
-                    with transaction(self.sessions) as session:
-                        parts = message.topic.split("/")
-                        pipeline.reject(session=session, channel="mqtt", device_id=parts[1] if len(parts) > 2 else None,
-                                        reason=f"{message.topic}: {error}"[:500], excerpt=message.payload)
-                    return
-                time.sleep(0.1 * attempt)
-
-    def _store(self, readings: list[Reading], refused: list) -> pipeline.IngestReport:
-        """Retries until the database takes the batch; nothing is acknowledged before that.
-
-        After a few failed attempts the batch is stored reading by reading, so one reading that
-        breaks something cannot hold back the rest: it is recorded as a rejection instead.
-        """
-        delay, attempt = 0.1, 0
-        while True:
-            attempt += 1
-            try:
-                with transaction(self.sessions, write=True) as session:
-                    for message, reason in refused:
-                        parts = message.topic.split("/")
-                        pipeline.reject(session=session, channel="mqtt", device_id=parts[1] if len(parts) > 2 else None,
-                                        reason=reason, excerpt=message.payload)
-                    report = (pipeline.ingest(session=session, readings=readings, channel="mqtt") if attempt <= 3
-                              else self._one_by_one(session, readings))
-                break
-            except Exception:  # the database is down or busy: keep the messages, try again
-                log.exception("storing a batch of %d readings failed; retrying in %.1fs", len(readings), delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        self.stats.readings += len(readings)
-        self.stats.stored += report.stored
-        self.stats.duplicates += report.duplicates
-        self.stats.rejected += len(refused) + len(report.rejected)
-        return report
-
-    @staticmethod
-    def _one_by_one(session: Session, readings: list[Reading]) -> pipeline.IngestReport:
-        total = pipeline.IngestReport()
-        for reading in readings:
-            savepoint = session.begin_nested()
-            try:
-                report = pipeline.ingest(session=session, readings=[reading], channel="mqtt")
-                savepoint.commit()
-            except Exception as error:
-                savepoint.rollback()
-                if "OperationalError" in type(error).__name__:
-                    raise  # the database itself is failing: retry the batch later
-                pipeline.reject(session=session, channel="mqtt", device_id=reading.device_id,
-                                reason=f"could not be stored: {type(error).__name__}: {error}"[:500])
-                total.rejected.append((reading.device_id, "could not be stored"))
-                continue
-            total.stored += report.stored
-            total.duplicates += report.duplicates
-            total.rejected.extend(report.rejected)
-            total.vehicle_ids |= report.vehicle_ids
-        return total
+        with self._stats_lock:
+            self.stats.messages += len(batch)
+            self.stats.batches += 1
+            self.stats.readings += result.readings
+            self.stats.stored += result.stored
+            self.stats.duplicates += result.duplicates
+            self.stats.rejected += result.rejected

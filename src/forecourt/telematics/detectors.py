@@ -1,0 +1,120 @@
+"""Trips and vehicle health in a process of their own, beside the ingest worker.
+
+The MQTT worker's job is to receive, store, commit and acknowledge; everything it does holds the
+interpreter lock its network thread needs too. Rebuilding trips and judging health for the cars a
+batch touched was a fifth of its time, so ``forecourt ingest`` hands those cars to this process,
+which runs the same ``Refresher`` on the machine's other core. Safety events (SOS, crash) never
+wait for it: they are published by the worker at commit.
+
+Derived data only: if this process dies, readings are safe and the worker starts a new one; the
+next report of each car brings its trips and health up to date again.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+_STOP = None
+
+
+def _run(database_url: str, inbox, done, setup: Callable | None, health_every: float, trips_every: float) -> None:
+    """The child's loop: coalesce whatever is waiting into one refresh, so a backlog costs less."""
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.telematics.insights import Refresher
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the worker decides when to stop, after its last batch
+        signal.signal(signum, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    sessions = make_sessionmaker(get_engine(database_url))
+    if setup is not None:
+        setup(sessions)  # e.g. the workshop's handlers, so a new fault proposes a service slot
+    refresher = Refresher(sessions, health_every=health_every, trips_every=trips_every)
+    stopping = False
+    while not stopping:
+        try:
+            item = inbox.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return  # the worker was killed: a new one starts its own
+            continue
+        vehicle_ids: set[int] = set()
+        taken = 0
+        while True:
+            if item is _STOP:
+                stopping = True
+            else:
+                vehicle_ids.update(item)
+                taken += 1
+            try:
+                item = inbox.get_nowait()
+            except queue.Empty:
+                break
+        if vehicle_ids:
+            refresher.after_batch(vehicle_ids)
+        with done.get_lock():
+            done.value += taken
+    refresher.flush()
+
+
+class DetectorProcess:
+    """``after_batch`` for listeners, doing its work in a child process.
+
+    ``setup`` runs in the child with its session factory; it must be a module-level function
+    (the child is spawned, so it is passed by name).
+    """
+
+    def __init__(self, database_url: str, *, setup: Callable | None = None, health_every: float = 30.0,
+                 trips_every: float = 120.0):
+        self.database_url, self.setup = database_url, setup
+        self.health_every, self.trips_every = health_every, trips_every
+        self._context = multiprocessing.get_context("spawn")
+        self._inbox = self._context.Queue()
+        self._done = self._context.Value("q", 0)
+        self.sent = 0
+        self._process = None
+
+    def start(self) -> DetectorProcess:
+        self._process = self._context.Process(
+            target=_run, name="forecourt-detectors", daemon=True,
+            args=(self.database_url, self._inbox, self._done, self.setup, self.health_every, self.trips_every))
+        self._process.start()
+        return self
+
+    def after_batch(self, vehicle_ids: Iterable[int]) -> None:
+        if self._process is None or not self._process.is_alive():
+            if self._process is not None:
+                log.warning("the detector process exited (code %s); starting a new one", self._process.exitcode)
+                self._inbox = self._context.Queue()  # what the dead one held is lost; later reports refill it
+                self._done.value = self.sent = 0
+            self.start()
+        self._inbox.put(sorted(vehicle_ids))
+        self.sent += 1
+
+    def caught_up(self) -> bool:
+        return self._done.value >= self.sent
+
+    def wait_until_caught_up(self, timeout: float = 600) -> None:
+        """For benchmarks and tests: every batch handed over so far has been refreshed."""
+        deadline = time.monotonic() + timeout
+        while not self.caught_up():
+            if time.monotonic() > deadline or not self._process.is_alive():
+                raise RuntimeError(f"the detector process refreshed {self._done.value} of {self.sent} batches")
+            time.sleep(0.01)
+
+    def close(self, timeout: float = 120) -> None:
+        """Rebuild what is still pending, then stop."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            self._inbox.put(_STOP)
+            self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process = None

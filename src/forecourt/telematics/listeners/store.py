@@ -1,0 +1,247 @@
+"""Storing a batch of MQTT messages, in the worker's process or in one of its own.
+
+``BatchStore`` decodes a batch, stores it in one transaction and returns only once it is
+committed; the worker then acknowledges. ``StoreProcess`` runs a ``BatchStore`` in a second
+process: the MQTT client's network thread and the storing then no longer take turns on one
+interpreter lock, so on a machine with two cores the worker receives the next batch while this
+one is being stored. Acknowledgement still waits for the commit, so what the broker holds is
+exactly what is not yet stored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from sqlalchemy.orm import Session, sessionmaker
+
+from forecourt.core.db import transaction
+from forecourt.telematics import ingest as pipeline
+from forecourt.telematics.decoders import vss_json
+from forecourt.telematics.readings import DecodeError, Reading
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes]  # (topic, payload)
+_CATCH_UP = "catch-up"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    readings: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+def decode_message(topic: str, payload: bytes) -> list[Reading]:
+    return vss_json.decode(vss_json.topic_vin(topic), payload)
+
+
+def _device_of(topic: str) -> str | None:
+    parts = topic.split("/")
+    return parts[1] if len(parts) > 2 else None
+
+
+class BatchStore:
+    """Decode, store, commit. Other domains' topics ("vehicles/+/ecall" -> handler(session=, topic=,
+    payload=)) are passed in by the CLI, because telematics may not import them; each such message
+    is stored in its own transaction. ``after_commit`` gets the committed batch's vehicle ids."""
+
+    def __init__(self, *, sessions: sessionmaker[Session], topic_handlers: dict | None = None,
+                 after_commit: Callable | None = None):
+        self.sessions = sessions
+        self.topic_handlers = dict(topic_handlers or {})
+        self.topic_patterns = list(self.topic_handlers)
+        self.after_commit = after_commit
+
+    def __call__(self, batch: list[Message]) -> BatchResult:
+        readings: list[Reading] = []
+        refused: list[tuple[Message, str]] = []
+        for topic, payload in batch:
+            handler = self._handler_for(topic)
+            if handler is not None:
+                self._handle_other(handler, topic, payload)
+                continue
+            try:
+                readings.extend(decode_message(topic, payload))
+            except DecodeError as error:
+                refused.append(((topic, payload), str(error)))
+        report = self._store(readings, refused)
+        if self.after_commit is not None and report.vehicle_ids:
+            self.after_commit(report.vehicle_ids)
+        return BatchResult(readings=len(readings), stored=report.stored, duplicates=report.duplicates,
+                           rejected=len(refused) + len(report.rejected))
+
+    def _handler_for(self, topic: str):
+        for pattern, handler in self.topic_handlers.items():
+            if mqtt.topic_matches_sub(pattern, topic):
+                return handler
+        return None
+
+    def _handle_other(self, handler, topic: str, payload: bytes) -> None:
+        """One message of another domain, committed before its ack; a refusal is recorded, not retried."""
+        for attempt in range(1, 6):
+            try:
+                with transaction(self.sessions, write=True) as session:
+                    handler(session=session, topic=topic, payload=payload)
+                return
+            except Exception as error:
+                if "OperationalError" not in type(error).__name__ or attempt == 5:
+                    log.exception("message on %s could not be handled", topic)
+                    with transaction(self.sessions) as session:
+                        pipeline.reject(session=session, channel="mqtt", device_id=_device_of(topic),
+                                        reason=f"{topic}: {error}"[:500], excerpt=payload)
+                    return
+                time.sleep(0.1 * attempt)
+
+    def _store(self, readings: list[Reading], refused: list) -> pipeline.IngestReport:
+        """Retries until the database takes the batch; nothing is acknowledged before that.
+
+        After a few failed attempts the batch is stored reading by reading, so one reading that
+        breaks something cannot hold back the rest: it is recorded as a rejection instead.
+        """
+        delay, attempt = 0.1, 0
+        while True:
+            attempt += 1
+            try:
+                with transaction(self.sessions, write=True) as session:
+                    for (topic, payload), reason in refused:
+                        pipeline.reject(session=session, channel="mqtt", device_id=_device_of(topic),
+                                        reason=reason, excerpt=payload)
+                    return (pipeline.ingest(session=session, readings=readings, channel="mqtt") if attempt <= 3
+                            else self._one_by_one(session, readings))
+            except Exception:  # the database is down or busy: keep the messages, try again
+                log.exception("storing a batch of %d readings failed; retrying in %.1fs", len(readings), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @staticmethod
+    def _one_by_one(session: Session, readings: list[Reading]) -> pipeline.IngestReport:
+        total = pipeline.IngestReport()
+        for reading in readings:
+            savepoint = session.begin_nested()
+            try:
+                report = pipeline.ingest(session=session, readings=[reading], channel="mqtt")
+                savepoint.commit()
+            except Exception as error:
+                savepoint.rollback()
+                if "OperationalError" in type(error).__name__:
+                    raise  # the database itself is failing: retry the batch later
+                pipeline.reject(session=session, channel="mqtt", device_id=reading.device_id,
+                                reason=f"could not be stored: {type(error).__name__}: {error}"[:500])
+                total.rejected.append((reading.device_id, "could not be stored"))
+                continue
+            total.stored += report.stored
+            total.duplicates += report.duplicates
+            total.rejected.extend(report.rejected)
+            total.vehicle_ids |= report.vehicle_ids
+        return total
+
+
+# --- the same, in a process of its own ------------------------------------------------------------
+
+def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict, detector_setup: Callable | None,
+           detectors: bool) -> None:
+    """The store process: batches in over ``conn``, results back once committed."""
+    from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.telematics.detectors import DetectorProcess
+
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the worker decides when to stop, after its last batch
+        signal.signal(signum, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    sessions = make_sessionmaker(get_engine(database_url))
+    if setup is not None:
+        setup(sessions)  # e.g. On Call's handlers, so an SOS stored here opens a case after commit
+    refresher = DetectorProcess(database_url, setup=detector_setup).start() if detectors else None
+    store = BatchStore(sessions=sessions, topic_handlers=topic_handlers,
+                       after_commit=refresher.after_batch if refresher else None)
+    try:
+        while True:
+            if not conn.poll(1.0):
+                if parent is not None and not parent.is_alive():
+                    return  # the worker was killed: the broker redelivers to its successor
+                continue
+            batch = conn.recv()
+            if batch is None:
+                return
+            if batch == _CATCH_UP:
+                if refresher is not None:
+                    refresher.wait_until_caught_up()
+                conn.send(True)
+                continue
+            conn.send(store(batch))
+    except (EOFError, BrokenPipeError):
+        return
+    finally:
+        if refresher is not None:
+            refresher.close()
+
+
+class StoreProcess:
+    """A ``BatchStore`` in a child process, called like one.
+
+    ``setup`` (run in the child with its session factory) and the topic handlers must be
+    module-level functions: the child is spawned, so they travel by name. If the child dies, the
+    batch is sent again to a new one; the message keys make a second attempt harmless.
+    """
+
+    def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None,
+                 detector_setup: Callable | None = None, detectors: bool = True):
+        self.args = (database_url, setup, dict(topic_handlers or {}), detector_setup, detectors)
+        self.topic_patterns = list(topic_handlers or {})
+        self._context = multiprocessing.get_context("spawn")
+        self._process = None
+        self._conn = None
+
+    def start(self) -> StoreProcess:
+        ours, theirs = self._context.Pipe()
+        database_url, *rest = self.args
+        self._process = self._context.Process(target=_serve, name="forecourt-store", args=(database_url, theirs, *rest))
+        self._process.start()
+        theirs.close()
+        self._conn = ours
+        atexit.register(self.close)  # before multiprocessing's own exit handler would wait for the child
+        return self
+
+    def __call__(self, batch: list[Message]) -> BatchResult:
+        while True:
+            if self._process is None or not self._process.is_alive():
+                if self._process is not None:
+                    log.warning("the store process exited (code %s); starting a new one", self._process.exitcode)
+                self.start()
+            try:
+                self._conn.send(batch)
+                while not self._conn.poll(1.0):
+                    if not self._process.is_alive():
+                        raise EOFError
+                return self._conn.recv()
+            except (EOFError, BrokenPipeError, ConnectionResetError):
+                self._process.join(5)
+                continue
+
+    def wait_until_caught_up(self) -> None:
+        """For benchmarks: returns once the detectors have refreshed every batch stored so far."""
+        self._conn.send(_CATCH_UP)
+        self._conn.recv()
+
+    def close(self, timeout: float = 120) -> None:
+        """Finish: the child rebuilds pending trips, stops its detectors, and exits."""
+        if self._process is None:
+            return
+        if self._process.is_alive():
+            try:
+                self._conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.terminate()
+        self._conn.close()
+        self._process = None
