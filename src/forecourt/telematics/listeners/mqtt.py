@@ -72,7 +72,7 @@ class MqttIngestWorker:
         self.broker = broker
         self.store = store or BatchStore(sessions=sessions, topic_handlers=topic_handlers, after_commit=after_commit)
         prefix = f"$share/{shared_group}/" if shared_group else ""
-        self.extra_topics = [prefix + pattern for pattern in self.store.topic_patterns]
+        self.extra_topics = [prefix + pattern for pattern in getattr(self.store, "topic_patterns", ())]
         self.batch_size, self.linger = batch_size, linger_seconds
         self.topic = f"$share/{shared_group}/{TOPIC}" if shared_group else TOPIC
         self.inbox: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()

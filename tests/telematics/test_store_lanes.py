@@ -1,0 +1,88 @@
+"""Storing in processes of their own: an SOS never waits behind telemetry, a dead store process is
+replaced and the batch it held is stored exactly once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from forecourt.core.db import get_engine, make_sessionmaker
+from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+from forecourt.telematics.listeners.store import BatchStore, StoreProcess
+from forecourt.telematics.models import Sample, VehicleEventRecord
+from tests.telematics.fleet import T0, committed_fleet, publisher, sample
+
+BROKER = "mqtt://127.0.0.1:1883"
+
+
+def _count(sessions, model, *where) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_an_sos_is_stored_while_a_slow_batch_of_telemetry_is_still_being_stored(fresh_database_url):
+    url = fresh_database_url("lanes")
+    vins = committed_fleet(url, cars=2)
+    sessions = make_sessionmaker(get_engine(url))
+    telemetry_store = BatchStore(sessions=sessions)
+    release = threading.Event()
+
+    def slow_store(batch):
+        release.wait(20)  # the database is slow today
+        return telemetry_store(batch)
+
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), client_id=f"test-lanes-{uuid.uuid4().hex[:8]}",
+                              store=slow_store, alert_store=BatchStore(sessions=sessions))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 (make services)"
+    cars = publisher(BROKER, f"test-car-{uuid.uuid4().hex[:8]}")
+    try:
+        for i in range(5):
+            cars.publish(f"vehicles/{vins[0]}/telemetry", sample(i), qos=1).wait_for_publish(10)
+        sos = json.dumps({"timestamp": (T0 + timedelta(seconds=30)).isoformat().replace("+00:00", "Z"),
+                          "Vehicle.Speed": 0.0, "events": ["sos"]}).encode()
+        cars.publish(f"vehicles/{vins[1]}/telemetry", sos, qos=1).wait_for_publish(10)
+        deadline = time.monotonic() + 10
+        while _count(sessions, VehicleEventRecord, VehicleEventRecord.kind == "sos") == 0:
+            assert time.monotonic() < deadline, "the SOS waited behind the telemetry"
+            time.sleep(0.05)
+        assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 0  # still held up
+        release.set()
+        deadline = time.monotonic() + 10
+        while _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") < 5:
+            assert time.monotonic() < deadline, "the telemetry was never stored"
+            time.sleep(0.05)
+    finally:
+        release.set()
+        stop.set()
+        thread.join(10)
+        cars.loop_stop()
+        cars.disconnect()
+    assert worker.stats.messages == 6 and worker.stats.stored == 6
+
+
+def test_a_store_process_that_dies_is_replaced_and_nothing_is_stored_twice(fresh_database_url):
+    url = fresh_database_url("store")
+    vin = committed_fleet(url, cars=1)[0]
+    sessions = make_sessionmaker(get_engine(url))
+    store = StoreProcess(url, detectors=False).start()
+    try:
+        first = store([(f"vehicles/{vin}/telemetry", sample(i)) for i in range(3)])
+        assert (first.stored, first.duplicates) == (3, 0)
+        store._process.kill()
+        store._process.join(10)
+        # the same messages again (a redelivery) and two new ones, through a new process
+        again = store([(f"vehicles/{vin}/telemetry", sample(i)) for i in range(5)])
+        assert (again.stored, again.duplicates) == (2, 3)
+        refused = store([(f"vehicles/{vin}/telemetry", b"{broken")])
+        assert refused.rejected == 1
+    finally:
+        store.close()
+    assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 5
