@@ -86,3 +86,23 @@ def test_a_store_process_that_dies_is_replaced_and_nothing_is_stored_twice(fresh
     finally:
         store.close()
     assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 5
+
+
+def test_only_alerts_take_the_alert_lane():
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), client_id="lane-check",
+                              store=lambda batch: None, alert_store=lambda batch: None)
+
+    class Message:
+        def __init__(self, payload: bytes, topic: str = "vehicles/WFC1A2B30RA000001/telemetry"):
+            self.payload, self.topic = payload, topic
+
+    everyday = b'{"timestamp": 1, "Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed": false}'
+    for payload, topic in [(b'{"timestamp": 1, "events": ["sos"]}', None), (b'{"events":["crash"]}', None),
+                           (b'{"Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed": true}', None),
+                           (b'{"Vehicle.Cabin.Seat.Row1.PassengerSide.Airbag.IsDeployed":true}', None),
+                           (b"{}", "vehicles/WFC1A2B30RA000001/ecall"), (everyday, None),
+                           (b'{"events": ["harsh_braking"]}', None)]:
+        worker._on_message(None, None, Message(payload, topic or "vehicles/WFC1A2B30RA000001/telemetry"))
+    alerts = [m.payload for m in worker._take(worker.alerts)]
+    assert len(alerts) == 5 and alerts[-1] == b"{}" and everyday not in alerts
+    assert [m.payload for m in worker._take(worker.inbox)] == [everyday, b'{"events": ["harsh_braking"]}']

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from forecourt.telematics.listeners.store import BatchResult, BatchStore, Messag
 log = logging.getLogger(__name__)
 
 TOPIC = "vehicles/+/telemetry"
+# Cars report their airbags in every message; only a deployed one is urgent.
+_DEPLOYED = re.compile(rb'IsDeployed"\s*:\s*true')
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 65535  # let the broker keep many messages in flight: acks wait for commits
 
@@ -95,7 +98,8 @@ class MqttIngestWorker:
         milliseconds to store, and someone may be waiting for the call centre. Only a glance at the
         bytes; the decoder decides what the message really says."""
         payload = message.payload
-        urgent = (b'"sos"' in payload or b'"crash"' in payload or b"Airbag" in payload
+        urgent = (b'"sos"' in payload or b'"crash"' in payload
+                  or (b"IsDeployed" in payload and _DEPLOYED.search(payload) is not None)
                   or not message.topic.endswith("/telemetry"))
         (self.alerts if urgent else self.inbox).put(message)
 
