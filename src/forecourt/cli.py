@@ -269,10 +269,12 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     from forecourt.telematics.listeners.store import StoreProcess
 
     handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
+    detector_setup = subscribe_detector_handlers if service_proposals else None
     store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
-                         detector_setup=subscribe_detector_handlers if service_proposals else None).start()
+                         detector_setup=detector_setup).start()
+    # with detectors of its own: a car that keeps reporting a deployed airbag stays in this lane
     alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
-                               detectors=False).start()
+                               detector_setup=detector_setup).start()
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=client_id, shared_group=shared_group,
                               batch_size=batch_size, store=store, alert_store=alert_store)
     return worker, (store, alert_store)
