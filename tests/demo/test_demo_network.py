@@ -214,6 +214,21 @@ def test_demo_driver_has_a_car_a_history_consents_and_preferences(db):
     assert view["vehicles"] and view["service_history"]
 
 
+def test_most_owners_keep_on_call_by_renewing_when_the_included_years_end(db):
+    from forecourt.assist.models import Subscription
+    from forecourt.vehicles.models import Ownership
+
+    current = list(db.scalars(select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None))))
+    live = [v for v in current if subscriptions.convenience_allowed(session=db, vehicle_id=v, today=MOMENT.date())]
+    assert len(live) >= 0.6 * len(current)
+    renewals = db.scalars(select(Subscription).where(Subscription.plan == "renewal")).all()
+    assert renewals and all(r.price > 0 and r.payment_reference for r in renewals)
+    for renewal in renewals:  # each picks up the day after the included years end
+        included = db.scalars(select(Subscription).where(Subscription.vehicle_id == renewal.vehicle_id,
+                                                         Subscription.plan == "included")).one()
+        assert (renewal.starts_on - included.ends_on).days == 1
+
+
 def test_others_can_see_who_looked(db):
     readers = db.scalar(select(func.count(func.distinct(AccessLogEntry.customer_id))))
     assert readers > CUSTOMERS // 10

@@ -2,13 +2,14 @@
 
 The demo's towing partners and emergency services are written with the other partners
 (``organizations.PARTNERS``: roadside and emergency near Berlin, Stuttgart, Essen, Kassel, Hannover,
-Nürnberg). Here: three years of On Call with every car from its first ownership, emergency contacts for
-a few owners, and past cases closed with their timeline and the tow sent, so the console has a history.
+Nürnberg). Here: three years of On Call with every car from its first ownership (renewed by most
+owners when it ran out), emergency contacts for a few owners, and past cases closed with their
+timeline and the tow sent, so the console has a history.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
 from sqlalchemy import func, insert, select
@@ -20,6 +21,7 @@ from forecourt.vehicles.models import Ownership
 
 INCLUDED_YEARS = 3
 RENEWAL_PRICE = 99.0
+RENEWAL_SHARE = 0.7  # of owners whose included years ended
 CONTACTS = [("Jonas Becker", "Partner"), ("Mia Schulz", "Sister"), ("Leon Wagner", "Son"),
             ("Emma Hoffmann", "Friend"), ("Paul Richter", "Father")]
 PAST = [("breakdown", "help_arrived"), ("crash", "help_arrived"), ("sos", "false_alarm")]
@@ -43,8 +45,10 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     rows = [dict(vehicle_id=vehicle_id, customer_id=current.get(vehicle_id), plan="included",
                  starts_on=started.date(), ends_on=_years_later(started.date(), INCLUDED_YEARS), price=0,
                  created_at=started) for vehicle_id, started in first.items() if started is not None]
-    if rows:
-        session.execute(insert(Subscription), rows)
+    renewals = _renewals(rows, rng, now.date())
+    for batch in (rows, renewals):
+        if batch:
+            session.execute(insert(Subscription), batch)
     owned = sorted((v, c) for v, c in current.items() if c is not None)
     picked = rng.sample(owned, min(len(owned), len(CONTACTS)))
     for (_, customer_id), (name, relation) in zip(picked, CONTACTS, strict=False):
@@ -52,7 +56,24 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
                                      phone=f"+49 151 {rng.randint(1000000, 9999999)}"))
     session.flush()
     cases = _past_cases(session, rng, now, picked)
-    return {"assist_subscriptions": len(rows), "assist_emergency_contacts": len(picked), "assist_cases": cases}
+    return {"assist_subscriptions": len(rows) + len(renewals), "assist_emergency_contacts": len(picked),
+            "assist_cases": cases}
+
+
+def _renewals(included: list[dict], rng: Random, today: date) -> list[dict]:
+    """Most owners renew when the included years run out, for one to three years: a demo where
+    every older car had lost its live map would not look like a real network."""
+    rows = []
+    for row in included:
+        if row["customer_id"] is None or row["ends_on"] >= today or rng.random() > RENEWAL_SHARE:
+            continue
+        years = rng.choice((1, 2, 3))
+        starts_on = row["ends_on"] + timedelta(days=1)
+        rows.append(dict(vehicle_id=row["vehicle_id"], customer_id=row["customer_id"], plan="renewal",
+                         starts_on=starts_on, ends_on=_years_later(starts_on, years) - timedelta(days=1),
+                         price=RENEWAL_PRICE * years, payment_reference=f"demo-renewal-{row['vehicle_id']}",
+                         created_at=datetime.combine(row["ends_on"] - timedelta(days=30), time.min, tzinfo=UTC)))
+    return rows
 
 
 def _past_cases(session: Session, rng: Random, now: datetime, picked: list) -> int:
