@@ -155,20 +155,23 @@ def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
             "progress_percent": round(100 * used / span)}
 
 
+COVERED = ("active", "expiring")  # the states in which the convenience services run
+
+
 def convenience_allowed(*, session: Session, vehicle_id: int, today: date) -> bool:
     """Live map and remote status need a current subscription; SOS and crash alerts never ask."""
-    return status_of(session=session, vehicle_id=vehicle_id, today=today)["state"] in ("active", "expiring")
+    return status_of(session=session, vehicle_id=vehicle_id, today=today)["state"] in COVERED
 
 
 def convenience_refusal(*, session: Session, vehicle_id: int, today: date) -> str | None:
     """Why the owner's live map and remote status are off, in words the page and the API both show;
     ``None`` while On Call covers them."""
-    if convenience_allowed(session=session, vehicle_id=vehicle_id, today=today):
+    status = status_of(session=session, vehicle_id=vehicle_id, today=today)
+    if status["state"] in COVERED:
         return None
-    ended = latest(session=session, vehicle_id=vehicle_id)
-    if ended is None:
+    if status["state"] == "none":
         return f"{LIVE_NEEDS_ON_CALL} This car has no On Call subscription."
-    return f"{LIVE_NEEDS_ON_CALL} Your subscription ended on {ended.ends_on.strftime('%-d %B %Y')}."
+    return f"{LIVE_NEEDS_ON_CALL} Your subscription ended on {status['ends_on'].strftime('%-d %B %Y')}."
 
 
 # --- reminders ------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ next report of each car brings its trips and health up to date again.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import queue
-import signal
 import time
 from collections.abc import Callable, Iterable
+
+from forecourt.telematics import children
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +26,16 @@ _STOP = None
 
 def _run(database_url: str, inbox, done, setup: Callable | None, health_every: float, trips_every: float) -> None:
     """The child's loop: coalesce whatever is waiting into one refresh, so a backlog costs less."""
-    from forecourt.core.db import get_engine, make_sessionmaker
     from forecourt.telematics.insights import Refresher
 
-    for signum in (signal.SIGINT, signal.SIGTERM):  # the worker decides when to stop, after its last batch
-        signal.signal(signum, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    sessions = make_sessionmaker(get_engine(database_url))
-    if setup is not None:
-        setup(sessions)  # e.g. the workshop's handlers, so a new fault proposes a service slot
+    sessions = children.begin(database_url, setup)  # e.g. the workshop's handlers: a new fault proposes a slot
     refresher = Refresher(sessions, health_every=health_every, trips_every=trips_every)
     stopping = False
     while not stopping:
         try:
             item = inbox.get(timeout=1.0)
         except queue.Empty:
-            if parent is not None and not parent.is_alive():
+            if children.orphaned():
                 return  # the worker was killed: a new one starts its own
             continue
         vehicle_ids: set[int] = set()
@@ -74,7 +68,7 @@ class DetectorProcess:
                  trips_every: float = 120.0):
         self.database_url, self.setup = database_url, setup
         self.health_every, self.trips_every = health_every, trips_every
-        self._context = multiprocessing.get_context("spawn")
+        self._context = children.spawner()
         self._inbox = self._context.Queue()
         self._done = self._context.Value("q", 0)
         self.sent = 0
@@ -114,7 +108,5 @@ class DetectorProcess:
             return
         if self._process.is_alive():
             self._inbox.put(_STOP)
-            self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.terminate()
+        children.stop(self._process, timeout)
         self._process = None

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy.orm import Session, sessionmaker
 
 from forecourt.core.db import transaction
+from forecourt.telematics import children
 from forecourt.telematics import ingest as pipeline
 from forecourt.telematics.decoders import vss_json
 from forecourt.telematics.readings import DecodeError, Reading
@@ -150,22 +149,16 @@ class BatchStore:
 def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict, detector_setup: Callable | None,
            detectors: bool) -> None:
     """The store process: batches in over ``conn``, results back once committed."""
-    from forecourt.core.db import get_engine, make_sessionmaker
     from forecourt.telematics.detectors import DetectorProcess
 
-    for signum in (signal.SIGINT, signal.SIGTERM):  # the worker decides when to stop, after its last batch
-        signal.signal(signum, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    sessions = make_sessionmaker(get_engine(database_url))
-    if setup is not None:
-        setup(sessions)  # e.g. On Call's handlers, so an SOS stored here opens a case after commit
+    sessions = children.begin(database_url, setup)  # e.g. On Call's handlers: an SOS stored here opens a case
     refresher = DetectorProcess(database_url, setup=detector_setup).start() if detectors else None
     store = BatchStore(sessions=sessions, topic_handlers=topic_handlers,
                        after_commit=refresher.after_batch if refresher else None)
     try:
         while True:
             if not conn.poll(1.0):
-                if parent is not None and not parent.is_alive():
+                if children.orphaned():
                     return  # the worker was killed: the broker redelivers to its successor
                 continue
             batch = conn.recv()
@@ -196,7 +189,7 @@ class StoreProcess:
                  detector_setup: Callable | None = None, detectors: bool = True):
         self.args = (database_url, setup, dict(topic_handlers or {}), detector_setup, detectors)
         self.topic_patterns = list(topic_handlers or {})
-        self._context = multiprocessing.get_context("spawn")
+        self._context = children.spawner()
         self._process = None
         self._conn = None
 
@@ -240,8 +233,6 @@ class StoreProcess:
                 self._conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
-            self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.terminate()
+        children.stop(self._process, timeout)
         self._conn.close()
         self._process = None
