@@ -90,7 +90,7 @@ def _ingest(url: str, broker: str, client_id: str, ready, stop, done) -> None:
     """``forecourt ingest`` in miniature: the product's worker and handlers, until ``stop`` is set."""
     from forecourt.cli import ingest_worker
 
-    worker, stores = ingest_worker(url, broker, client_id=client_id, batch_size=telemetry.BATCH_SIZE)
+    worker, children = ingest_worker(url, broker, client_id=client_id, batch_size=telemetry.BATCH_SIZE)
     local_stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(local_stop,), daemon=True)
     began = time.perf_counter()
@@ -99,8 +99,7 @@ def _ingest(url: str, broker: str, client_id: str, ready, stop, done) -> None:
     stop.wait()
     local_stop.set()
     thread.join(30)
-    for store in stores:
-        store.close()
+    children.close()
     done.put((worker.stats.messages, worker.stats.batches, time.perf_counter() - began))
 
 

@@ -12,7 +12,7 @@ embedded unit for each benchmark car and a few Teltonika trackers. Then:
   the cars each batch touched. Timed from the first batch taken until the last batch is done and
   the detector process has caught up with it. Draining a backlog keeps the publisher's CPU out of the
   measurement on a small machine; a live fleet publishes from elsewhere.
-* ``baseline``: the same messages through a bare paho subscriber in the same process that only
+* ``baseline``: the same messages through a bare subscriber (the same MQTT client and batching) that only
   JSON-decodes, inserts flat rows into a plain table, commits and acknowledges. The distance to it
   is what the platform's checks cost; the two are measured one after another in the same run.
 * ``http``: concurrent httpx clients (another process) post batches of samples to
@@ -256,8 +256,8 @@ def run_worker(url: str, broker: str, client_id: str, messages: int, *, batch_si
 
     # The workshop's handlers are left out: every demo car is overdue for service, so they would time
     # 5,000 one-off service proposals rather than ingest.
-    worker, (store, alert_store) = ingest_worker(url, broker, client_id=client_id, batch_size=batch_size,
-                                                 service_proposals=False)
+    worker, children = ingest_worker(url, broker, client_id=client_id, batch_size=batch_size,
+                                     service_proposals=False)
     marks: dict[str, float] = {}
     handle = worker.handle
 
@@ -272,13 +272,12 @@ def run_worker(url: str, broker: str, client_id: str, messages: int, *, batch_si
     thread.start()
     try:
         _wait_for(lambda: worker.stats.messages, messages, 900, thread)
-        store.wait_until_caught_up()  # end to end: trips and health of the last batch are done too
+        children.wait_until_caught_up()  # end to end: trips and health of the last batch are done too
         marks["last"] = max(marks["last"], time.perf_counter())
     finally:
         stop.set()
         thread.join(30)
-        store.close()
-        alert_store.close()
+        children.close()
     seconds = marks["last"] - marks["first"]
     stats = worker.stats
     return {"mqtt_qos1_msg_per_s": round(stats.messages / seconds),
@@ -304,14 +303,11 @@ BASELINE_TABLE = "bench_plain_samples"
 
 def run_baseline(url: str, broker: str, client_id: str, messages: int, *, batch_size: int = BATCH_SIZE,
                  linger: float = 0.02) -> dict:
-    """The least an ingest can do: decode, insert flat rows, commit, acknowledge."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
+    """The least an ingest can do: decode, insert flat rows, commit, acknowledge.
 
+    Same MQTT client, session, batch size and commit-then-PUBACK as the worker, so the ratio
+    is what the product does beyond that."""
     from forecourt.core.db import get_engine
-    from forecourt.telematics.listeners.mqtt import RECEIVE_MAXIMUM, SESSION_EXPIRY_SECONDS
 
     engine = get_engine(url)
     postgres = engine.dialect.name == "postgresql"
@@ -320,49 +316,63 @@ def run_baseline(url: str, broker: str, client_id: str, messages: int, *, batch_
         conn.exec_driver_sql(f"CREATE TABLE {BASELINE_TABLE} (vin VARCHAR(17), measured_at VARCHAR(40), "
                              f"path VARCHAR(200), value {'DOUBLE PRECISION' if postgres else 'REAL'})")
     statement = f"INSERT INTO {BASELINE_TABLE} VALUES ({', '.join(['%s' if postgres else '?'] * 4)})"
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def store_plainly(batch: list[tuple[str, bytes]]) -> int:
+        rows = []
+        for topic, payload in batch:
+            document = json.loads(payload)
+            vin = topic.split("/")[1]
+            at = document.pop("timestamp")
+            rows.extend((vin, at, path, value) for path, value in document.items())
+        with engine.begin() as conn:
+            conn.exec_driver_sql(statement, rows)
+        return len(rows)
+
+    done, rows_written, seconds = asyncio.run(_drain_plainly(broker, client_id, messages, batch_size, linger, store_plainly))
+    return {"baseline_msg_per_s": round(done / seconds), "baseline_samples_per_s": round(rows_written / seconds),
+            "baseline_seconds": round(seconds, 2), "baseline_messages": done}
+
+
+async def _drain_plainly(broker: str, client_id: str, messages: int, batch_size: int, linger: float,
+                         insert) -> tuple[int, int, float]:
+    import gmqtt
+    from gmqtt.mqtt.constants import MQTTv50
+
+    from forecourt.telematics.listeners.mqtt import (RECEIVE_MAXIMUM, SESSION_EXPIRY_SECONDS, Lane,
+                                                      let_acknowledgements_out)
+
+    loop = asyncio.get_running_loop()
+    lane = Lane(batch_size=batch_size, linger=linger, arrived=asyncio.Event())
+
+    async def on_message(_client, topic, payload, _qos, _properties) -> int:
+        await lane.add((topic, payload))
+        return 0  # PUBACK, now that its batch is committed
+
+    client = gmqtt.Client(client_id, clean_session=False, optimistic_acknowledgement=False,
+                          session_expiry_interval=SESSION_EXPIRY_SECONDS, receive_maximum=RECEIVE_MAXIMUM)
+    client.on_message = on_message
     host, port = broker.removeprefix("mqtt://").split(":")
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv5, manual_ack=True)
-    client.on_message = lambda _c, _u, message: inbox.put(message)
-    properties = Properties(PacketTypes.CONNECT)
-    properties.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-    properties.ReceiveMaximum = RECEIVE_MAXIMUM
-    client.connect(host, int(port), clean_start=False, properties=properties)
-    client.loop_start()
+    await client.connect(host, int(port), version=MQTTv50)
     done = rows_written = 0
     first = last = 0.0
     try:
         while done < messages:
-            batch = [inbox.get(timeout=60)]
-            if not first:
-                first = time.perf_counter()
-            deadline = time.monotonic() + linger
-            while len(batch) < batch_size:
-                remaining = deadline - time.monotonic()
-                try:
-                    batch.append(inbox.get(timeout=remaining) if remaining > 0 else inbox.get_nowait())
-                except queue.Empty:
-                    break
-            rows = []
-            for message in batch:
-                document = json.loads(message.payload)
-                vin = message.topic.split("/")[1]
-                at = document.pop("timestamp")
-                rows.extend((vin, at, path, value) for path, value in document.items())
-            with engine.begin() as conn:
-                conn.exec_driver_sql(statement, rows)
-            for message in batch:
-                client.ack(message.mid, message.qos)
+            if not lane.batches:
+                lane.arrived.clear()
+                await asyncio.wait_for(lane.arrived.wait(), 60)
+                continue
+            first = first or time.perf_counter()
+            if not lane.full:
+                await asyncio.sleep(linger)
+            batch, committed = lane.batches.popleft()
+            rows_written += await loop.run_in_executor(None, insert, batch)
+            committed.set_result(None)
             done += len(batch)
-            rows_written += len(rows)
             last = time.perf_counter()
     finally:
-        client.loop_stop()
-        client.disconnect()
-    seconds = last - first
-    return {"baseline_msg_per_s": round(done / seconds), "baseline_samples_per_s": round(rows_written / seconds),
-            "baseline_seconds": round(seconds, 2), "baseline_messages": done}
+        await let_acknowledgements_out()
+        await client.disconnect()
+    return done, rows_written, last - first
 
 
 def measure_mqtt(fleet: Fleet, *, messages: int, console: Console) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import typer
 from rich.console import Console
 
@@ -76,6 +78,8 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
            shared_group: str = typer.Option(None, help="Share the subscription with other workers "
                                                        "($share/GROUP/...)"),
            batch_size: int = typer.Option(2000, min=1, help="Messages per transaction at most"),
+           store_processes: int = typer.Option(2, min=1, help="Processes decoding and storing batches "
+                                                              "side by side (about one per core)"),
            teltonika: str = typer.Option(None, help="Also listen for Teltonika trackers on HOST:PORT "
                                                     "(e.g. 0.0.0.0:5027)")) -> None:
     """Run the ingest worker: MQTT QoS 1 in, committed samples and twin out, then PUBACK.
@@ -106,14 +110,13 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
         if trackers is not None:
             trackers.close()
         return
-    worker, stores = ingest_worker(settings.database_url, mqtt, client_id=client_id, shared_group=shared_group,
-                                   batch_size=batch_size)
+    worker, children = ingest_worker(settings.database_url, mqtt, client_id=client_id, shared_group=shared_group,
+                                     batch_size=batch_size, store_processes=store_processes)
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
     try:
         stats = worker.run(stop)
     finally:
-        for store in stores:
-            store.close()
+        children.close()
         if trackers is not None:
             trackers.close()
     console.print(f"Stopped after {stats.messages:,} messages: {stats.stored:,} readings stored, "
@@ -256,28 +259,46 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
                   f"{stats.rate:,.1f} msg/s achieved over {stats.elapsed:,.1f} s.")
 
 
-def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_group: str | None = None,
-                  batch_size: int = 2000, service_proposals: bool = True):
-    """The MQTT worker as ``forecourt ingest`` runs it, and the store processes to close after it.
+@dataclass
+class IngestProcesses:
+    """The children of ``forecourt ingest``, to wait for (benchmarks) and to close after the worker."""
 
-    Batches are stored in a second process (which runs trips and health in a third), so receiving
-    and storing use both cores; SOS and crash messages have a store process of their own, so they
+    stores: list
+    detectors: object
+
+    def wait_until_caught_up(self) -> None:
+        """Trips and health are rebuilt for every batch stored so far."""
+        self.detectors.wait_until_caught_up()
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()  # each finishes the batch in hand
+        self.detectors.close()  # then rebuilds what is pending
+
+
+def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_group: str | None = None,
+                  batch_size: int = 2000, store_processes: int = 2, service_proposals: bool = True):
+    """The MQTT worker as ``forecourt ingest`` runs it, and its child processes to close after it.
+
+    Batches are decoded and stored in ``store_processes`` processes side by side (on SQLite their
+    commits take turns, their decoding does not); one detector process rebuilds trips and health
+    for the cars they touched. SOS and crash messages have a store process of their own, so they
     never wait behind telemetry. Acknowledgements still wait for each commit.
     """
     from forecourt.assist import intake as assist_intake
+    from forecourt.telematics.detectors import DetectorProcess
     from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
     from forecourt.telematics.listeners.store import StoreProcess
 
     handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
-    detector_setup = subscribe_detector_handlers if service_proposals else None
-    store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
-                         detector_setup=detector_setup).start()
-    # with detectors of its own: a car that keeps reporting a deployed airbag stays in this lane
-    alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
-                               detector_setup=detector_setup).start()
+    detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None).start()
+    stores = [StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers).start()
+              for _ in range(max(store_processes, 1))]
+    alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers).start()
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=client_id, shared_group=shared_group,
-                              batch_size=batch_size, store=store, alert_store=alert_store)
-    return worker, (store, alert_store)
+                              batch_size=batch_size, store=stores, alert_store=alert_store,
+                              after_commit=detectors.after_batch)
+    return worker, IngestProcesses(stores=[*stores, alert_store], detectors=detectors)
 
 
 def subscribe_alert_handlers(sessions) -> None:

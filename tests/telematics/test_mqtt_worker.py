@@ -10,23 +10,25 @@ from sqlalchemy import func, select
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
 from forecourt.telematics.models import Rejection, Sample, TwinSignal
+from tests.telematics.broker import private_mosquitto
 from tests.telematics.fleet import committed_fleet, publisher, sample
 
-BROKER = "mqtt://127.0.0.1:1883"
+def test_the_worker_stores_what_cars_publish_and_refuses_the_rest_clearly(fresh_database_url, tmp_path):
+    with private_mosquitto(tmp_path) as broker:  # counts every message: no other test's cars on this broker
+        _stores_and_refuses(fresh_database_url("mqtt"), broker)
 
 
-def test_the_worker_stores_what_cars_publish_and_refuses_the_rest_clearly(fresh_database_url):
-    url = fresh_database_url("mqtt")
+def _stores_and_refuses(url: str, broker: str) -> None:
     vins = committed_fleet(url, cars=2)
     sessions = make_sessionmaker(get_engine(url))
-    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), sessions=sessions,
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), sessions=sessions,
                               client_id=f"test-ingest-{uuid.uuid4().hex[:8]}")
     stop = threading.Event()
     result: dict = {}
     thread = threading.Thread(target=lambda: result.update(stats=worker.run(stop, idle_exit_seconds=3.0)))
     thread.start()
-    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 (make services)"
-    cars = publisher(BROKER, f"test-car-{uuid.uuid4().hex[:8]}")
+    assert worker.connected.wait(10), "the worker did not connect to Mosquitto"
+    cars = publisher(broker, f"test-car-{uuid.uuid4().hex[:8]}")
     try:
         infos = [cars.publish(f"vehicles/{vins[i % 2]}/telemetry", sample(i), qos=1) for i in range(20)]
         infos.append(cars.publish(f"vehicles/{vins[0]}/telemetry", b"{not json", qos=1))

@@ -12,21 +12,23 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from forecourt.core.db import get_engine, make_sessionmaker
-from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
+from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker, is_urgent
 from forecourt.telematics.listeners.store import BatchStore, StoreProcess
 from forecourt.telematics.models import Sample, VehicleEventRecord
+from tests.telematics.broker import private_mosquitto
 from tests.telematics.fleet import T0, committed_fleet, publisher, sample
-
-BROKER = "mqtt://127.0.0.1:1883"
-
 
 def _count(sessions, model, *where) -> int:
     with sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_an_sos_is_stored_while_a_slow_batch_of_telemetry_is_still_being_stored(fresh_database_url):
-    url = fresh_database_url("lanes")
+def test_an_sos_is_stored_while_a_slow_batch_of_telemetry_is_still_being_stored(fresh_database_url, tmp_path):
+    with private_mosquitto(tmp_path) as broker:  # counts every message: no other test's cars on this broker
+        _sos_beside_slow_batch(fresh_database_url("lanes"), broker)
+
+
+def _sos_beside_slow_batch(url: str, broker: str) -> None:
     vins = committed_fleet(url, cars=2)
     sessions = make_sessionmaker(get_engine(url))
     telemetry_store = BatchStore(sessions=sessions)
@@ -36,13 +38,13 @@ def test_an_sos_is_stored_while_a_slow_batch_of_telemetry_is_still_being_stored(
         release.wait(20)  # the database is slow today
         return telemetry_store(batch)
 
-    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), client_id=f"test-lanes-{uuid.uuid4().hex[:8]}",
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=f"test-lanes-{uuid.uuid4().hex[:8]}",
                               store=slow_store, alert_store=BatchStore(sessions=sessions))
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
-    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 (make services)"
-    cars = publisher(BROKER, f"test-car-{uuid.uuid4().hex[:8]}")
+    assert worker.connected.wait(10), "the worker did not connect to Mosquitto"
+    cars = publisher(broker, f"test-car-{uuid.uuid4().hex[:8]}")
     try:
         for i in range(5):
             cars.publish(f"vehicles/{vins[0]}/telemetry", sample(i), qos=1).wait_for_publish(10)
@@ -72,7 +74,7 @@ def test_a_store_process_that_dies_is_replaced_and_nothing_is_stored_twice(fresh
     url = fresh_database_url("store")
     vin = committed_fleet(url, cars=1)[0]
     sessions = make_sessionmaker(get_engine(url))
-    store = StoreProcess(url, detectors=False).start()
+    store = StoreProcess(url).start()
     try:
         first = store([(f"vehicles/{vin}/telemetry", sample(i)) for i in range(3)])
         assert (first.stored, first.duplicates) == (3, 0)
@@ -89,20 +91,58 @@ def test_a_store_process_that_dies_is_replaced_and_nothing_is_stored_twice(fresh
 
 
 def test_only_alerts_take_the_alert_lane():
-    worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), client_id="lane-check",
-                              store=lambda batch: None, alert_store=lambda batch: None)
-
-    class Message:
-        def __init__(self, payload: bytes, topic: str = "vehicles/WFC1A2B30RA000001/telemetry"):
-            self.payload, self.topic = payload, topic
-
     everyday = b'{"timestamp": 1, "Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed": false}'
-    for payload, topic in [(b'{"timestamp": 1, "events": ["sos"]}', None), (b'{"events":["crash"]}', None),
-                           (b'{"Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed": true}', None),
-                           (b'{"Vehicle.Cabin.Seat.Row1.PassengerSide.Airbag.IsDeployed":true}', None),
-                           (b"{}", "vehicles/WFC1A2B30RA000001/ecall"), (everyday, None),
-                           (b'{"events": ["harsh_braking"]}', None)]:
-        worker._on_message(None, None, Message(payload, topic or "vehicles/WFC1A2B30RA000001/telemetry"))
-    alerts = [m.payload for m in worker._take(worker.alerts)]
-    assert len(alerts) == 5 and alerts[-1] == b"{}" and everyday not in alerts
-    assert [m.payload for m in worker._take(worker.inbox)] == [everyday, b'{"events": ["harsh_braking"]}']
+    telemetry = "vehicles/WFC1A2B30RA000001/telemetry"
+    urgent = [(telemetry, b'{"timestamp": 1, "events": ["sos"]}'), (telemetry, b'{"events":["crash"]}'),
+              (telemetry, b'{"Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed": true}'),
+              (telemetry, b'{"Vehicle.Cabin.Seat.Row1.PassengerSide.Airbag.IsDeployed":true}'),
+              ("vehicles/WFC1A2B30RA000001/ecall", b"{}")]
+    everyday_ones = [(telemetry, everyday), (telemetry, b'{"events": ["harsh_braking"]}')]
+    assert all(is_urgent(topic, payload) for topic, payload in urgent)
+    assert not any(is_urgent(topic, payload) for topic, payload in everyday_ones)
+
+
+def test_two_stores_share_the_telemetry_and_the_detectors_hear_of_every_car(fresh_database_url, tmp_path):
+    with private_mosquitto(tmp_path) as broker:  # other tests' cars publish on the shared broker
+        _two_stores(fresh_database_url("two-stores"), broker)
+
+
+def _two_stores(url: str, broker: str) -> None:
+    vins = committed_fleet(url, cars=4)
+    sessions = make_sessionmaker(get_engine(url))
+    used: list[int] = []
+    heard: set[int] = set()
+
+    def store_number(n: int):
+        store = BatchStore(sessions=sessions)
+
+        def stored(batch):
+            used.append(n)
+            time.sleep(0.3)  # long enough that the other store takes the next batch
+            return store(batch)
+        return stored
+
+    worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=f"test-two-{uuid.uuid4().hex[:8]}",
+                              store=[store_number(1), store_number(2)], batch_size=5, linger_seconds=0.0,
+                              after_commit=heard.update)
+    stop = threading.Event()
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(stats=worker.run(stop, idle_exit_seconds=2.0)))
+    thread.start()
+    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 "
+    cars = publisher(broker, f"test-car-{uuid.uuid4().hex[:8]}")
+    try:
+        infos = [cars.publish(f"vehicles/{vins[i % 4]}/telemetry", sample(i), qos=1) for i in range(40)]
+        for info in infos:
+            info.wait_for_publish(10)
+    finally:
+        cars.loop_stop()
+        cars.disconnect()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert result["stats"].stored == 40 and result["stats"].duplicates == 0
+    assert set(used) == {1, 2}
+    assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 40
+    with sessions() as session:
+        from forecourt.telematics.models import Device
+        assert heard == set(session.scalars(select(Device.vehicle_id).where(Device.identifier.in_(vins))))

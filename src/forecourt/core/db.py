@@ -57,6 +57,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Telemetry commits dirty thousands of pages (one per car per index). A larger page cache keeps
+    # the hot index pages in memory, and checkpointing every ~40 MB of WAL instead of every 4 MB
+    # copies a page rewritten by consecutive batches once rather than once per batch.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 

@@ -49,8 +49,8 @@ class Sample(Base):
     path: Mapped[str] = mapped_column(String(160))
     value: Mapped[object] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_telematics_samples_vehicle_time", "vehicle_id", "measured_at"),
-                      Index("ix_telematics_samples_vehicle_path_time", "vehicle_id", "path", "measured_at"))
+    # One index: a message's samples share a page of it (migration 0007 says why).
+    __table_args__ = (Index("ix_telematics_samples_vehicle_time_path", "vehicle_id", "measured_at", "path"),)
 
 
 class Position(Base):

@@ -23,7 +23,7 @@ FUZZ = settings(max_examples=400, deadline=timedelta(seconds=1),
 VIN = "WVWZZZ1JZXW000001"
 IMEI = "356307042441013"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-KEY = re.compile(r"[0-9a-f]{32}")
+KEY = re.compile(r"[0-9a-f]{42}")
 SOME_PATHS = ["Vehicle.Speed", "Vehicle.IsMoving", "Vehicle.TraveledDistance", "Vehicle.CurrentLocation.Latitude",
               "Vehicle.CurrentLocation.Heading", "Vehicle.LowVoltageSystemState", "Vehicle.Diagnostics.DTCList",
               "Vehicle.Cabin.SeatPosCount", "Vehicle.Safety.Rollover", "Vehicle.Powertrain.FuelSystem.RelativeLevel",

@@ -27,7 +27,7 @@ def test_one_flat_sample():
     assert reading.signals == {"Vehicle.Speed": 52.3, "Vehicle.CurrentLocation.Latitude": 48.1372,
                                "Vehicle.CurrentLocation.Longitude": 11.5756}
     assert reading.events == (VehicleEvent.SOS,)
-    assert len(reading.message_key) == 32
+    assert len(reading.message_key) == 42 and reading.message_key.startswith(f"{int(AT.timestamp()):010x}")
 
 
 def test_a_batch_object_and_a_bare_array_read_the_same():

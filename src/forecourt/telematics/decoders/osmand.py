@@ -251,5 +251,5 @@ def _reading(device: str, measured_at: datetime, signals: dict[str, object],
         measured_at=measured_at,
         signals=signals,
         events=events,
-        message_key=message_key(Source.PHONE.value, device, canonical_json(content)),
+        message_key=message_key(Source.PHONE.value, device, canonical_json(content), at=measured_at),
     )

@@ -176,14 +176,20 @@ def canonical_json(document: object) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
-def message_key(*parts: str | bytes) -> str:
-    """A 128-bit BLAKE2b digest of the parts, each length-prefixed so ("ab", "c") != ("a", "bc")."""
+def message_key(*parts: str | bytes, at: datetime) -> str:
+    """When the reading was measured (Unix seconds, 10 hex digits), then a 128-bit BLAKE2b digest of
+    the parts, each length-prefixed so ("ab", "c") != ("a", "bc").
+
+    The time comes first so that keys arrive in nearly ascending order: a batch of thousands of
+    cars then adds to the last pages of the key index instead of dirtying a random page per
+    message, which was a sixth of every telemetry commit.
+    """
     digest = hashlib.blake2b(digest_size=16, person=b"forecourt.read")
     for part in parts:
         data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else bytes(part)
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
-    return digest.hexdigest()
+    return f"{min(max(int(at.timestamp()), 0), 0xFFFFFFFFFF):010x}{digest.hexdigest()}"
 
 
 def clip(text: str, limit: int) -> str:

@@ -204,7 +204,8 @@ def to_readings(imei: str, packet: AvlPacket) -> list[Reading]:
             measured_at=record.timestamp,
             signals=signals,
             events=events,
-            message_key=message_key(Source.TRACKER.value, imei, bytes([packet.codec_id]), record.raw),
+            message_key=message_key(Source.TRACKER.value, imei, bytes([packet.codec_id]), record.raw,
+                                    at=record.timestamp),
         ))
     return readings
 

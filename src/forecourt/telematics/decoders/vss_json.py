@@ -140,7 +140,7 @@ def _key(vin: str, measured_at: datetime, signals: dict[str, object], events: tu
     """Derived from what was decoded, so a redelivered message (same content) gets the same key."""
     content = {"at": measured_at.isoformat(), "signals": signals, "events": [str(event) for event in events],
                "id": message_id}
-    return message_key(Source.EMBEDDED.value, vin, canonical_json(content))
+    return message_key(Source.EMBEDDED.value, vin, canonical_json(content), at=measured_at)
 
 
 def _json_type(value: object) -> str:

@@ -2,10 +2,11 @@
 
 ``BatchStore`` decodes a batch, stores it in one transaction and returns only once it is
 committed; the worker then acknowledges. ``StoreProcess`` runs a ``BatchStore`` in a second
-process: the MQTT client's network thread and the storing then no longer take turns on one
-interpreter lock, so on a machine with two cores the worker receives the next batch while this
-one is being stored. Acknowledgement still waits for the commit, so what the broker holds is
-exactly what is not yet stored.
+process: receiving and storing then no longer take turns on one interpreter lock, so the worker
+receives the next batches while this one is being stored, and several store processes decode
+side by side. Acknowledgement still waits for the commit, so what the broker holds is exactly
+what is not yet stored. Each result names the cars it touched; the worker hands them to the one
+detector process that rebuilds trips and health.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from forecourt.telematics.readings import DecodeError, Reading
 log = logging.getLogger(__name__)
 
 Message = tuple[str, bytes]  # (topic, payload)
-_CATCH_UP = "catch-up"
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class BatchResult:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    vehicle_ids: tuple[int, ...] = ()  # the cars whose readings were stored
 
 
 def decode_message(topic: str, payload: bytes) -> list[Reading]:
@@ -53,6 +54,8 @@ class BatchStore:
     payload=)) are passed in by the CLI, because telematics may not import them; each such message
     is stored in its own transaction. ``after_commit`` gets the committed batch's vehicle ids."""
 
+    telemetry_suffix = "/telemetry"
+
     def __init__(self, *, sessions: sessionmaker[Session], topic_handlers: dict | None = None,
                  after_commit: Callable | None = None):
         self.sessions = sessions
@@ -64,7 +67,7 @@ class BatchStore:
         readings: list[Reading] = []
         refused: list[tuple[Message, str]] = []
         for topic, payload in batch:
-            handler = self._handler_for(topic)
+            handler = None if topic.endswith(self.telemetry_suffix) else self._handler_for(topic)
             if handler is not None:
                 self._handle_other(handler, topic, payload)
                 continue
@@ -76,7 +79,7 @@ class BatchStore:
         if self.after_commit is not None and report.vehicle_ids:
             self.after_commit(report.vehicle_ids)
         return BatchResult(readings=len(readings), stored=report.stored, duplicates=report.duplicates,
-                           rejected=len(refused) + len(report.rejected))
+                           rejected=len(refused) + len(report.rejected), vehicle_ids=tuple(sorted(report.vehicle_ids)))
 
     def _handler_for(self, topic: str):
         for pattern, handler in self.topic_handlers.items():
@@ -146,15 +149,10 @@ class BatchStore:
 
 # --- the same, in a process of its own ------------------------------------------------------------
 
-def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict, detector_setup: Callable | None,
-           detectors: bool) -> None:
+def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict) -> None:
     """The store process: batches in over ``conn``, results back once committed."""
-    from forecourt.telematics.detectors import DetectorProcess
-
     sessions = children.begin(database_url, setup)  # e.g. On Call's handlers: an SOS stored here opens a case
-    refresher = DetectorProcess(database_url, setup=detector_setup).start() if detectors else None
-    store = BatchStore(sessions=sessions, topic_handlers=topic_handlers,
-                       after_commit=refresher.after_batch if refresher else None)
+    store = BatchStore(sessions=sessions, topic_handlers=topic_handlers)
     try:
         while True:
             if not conn.poll(1.0):
@@ -164,17 +162,9 @@ def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict
             batch = conn.recv()
             if batch is None:
                 return
-            if batch == _CATCH_UP:
-                if refresher is not None:
-                    refresher.wait_until_caught_up()
-                conn.send(True)
-                continue
             conn.send(store(batch))
     except (EOFError, BrokenPipeError):
         return
-    finally:
-        if refresher is not None:
-            refresher.close()
 
 
 class StoreProcess:
@@ -185,9 +175,8 @@ class StoreProcess:
     batch is sent again to a new one; the message keys make a second attempt harmless.
     """
 
-    def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None,
-                 detector_setup: Callable | None = None, detectors: bool = True):
-        self.args = (database_url, setup, dict(topic_handlers or {}), detector_setup, detectors)
+    def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None):
+        self.args = (database_url, setup, dict(topic_handlers or {}))
         self.topic_patterns = list(topic_handlers or {})
         self._context = children.spawner()
         self._process = None
@@ -219,13 +208,8 @@ class StoreProcess:
                 self._process.join(5)
                 continue
 
-    def wait_until_caught_up(self) -> None:
-        """For benchmarks: returns once the detectors have refreshed every batch stored so far."""
-        self._conn.send(_CATCH_UP)
-        self._conn.recv()
-
     def close(self, timeout: float = 120) -> None:
-        """Finish: the child rebuilds pending trips, stops its detectors, and exits."""
+        """Finish the batch in hand and exit."""
         if self._process is None:
             return
         if self._process.is_alive():
