@@ -288,13 +288,15 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     from forecourt.assist import intake as assist_intake
     from forecourt.telematics.detectors import DetectorProcess
     from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
-    from forecourt.telematics.listeners.store import StoreProcess
+    from forecourt.telematics.listeners.store import StoreProcess, write_turns
 
     handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
     detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None).start()
-    stores = [StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers).start()
-              for _ in range(max(store_processes, 1))]
-    alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers).start()
+    turn = write_turns(database_url)  # the alert lane takes turns too, so it is never left polling
+    stores = [StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
+                           write_turn=turn).start() for _ in range(max(store_processes, 1))]
+    alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
+                               write_turn=turn).start()
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=client_id, shared_group=shared_group,
                               batch_size=batch_size, store=stores, alert_store=alert_store,
                               after_commit=detectors.after_batch)

@@ -151,3 +151,19 @@ def test_an_airbag_crash_is_announced_to_the_call_centre_after_commit(car, sessi
     finally:
         events.bus.handlers[VehicleSignalled].remove(seen.append)
     assert [(e.vehicle_id, e.kind, e.latitude) for e in seen] == [(vehicle.id, "crash", 52.52)]
+
+
+def test_a_reading_stored_by_another_writer_after_the_plan_is_not_stored_twice(car, session):
+    """The MQTT store plans a batch before it takes the write lock; a second store process may
+    store one of its messages in between (a redelivery split over two batches)."""
+    from forecourt.telematics.ingest import plan_batch, store_plan
+
+    vehicle, _, _ = car
+    batch = [reading(vehicle.vin, T0 + timedelta(seconds=i), f"race-{i}", Vehicle__TraveledDistance=100 + i)
+             for i in range(3)]
+    plan = plan_batch(session=session, readings=batch)
+    meanwhile = ingest(session=session, readings=[batch[1]], channel="mqtt")  # the other store
+    report = store_plan(session=session, plan=plan, channel="mqtt")
+    assert meanwhile.stored == 1 and (report.stored, report.duplicates) == (2, 1)
+    assert count(session, Sample, vehicle_id=vehicle.id, path="Vehicle.TraveledDistance") == 3
+    assert count(session, Sample, vehicle_id=vehicle.id, path="Vehicle.Speed") == 3

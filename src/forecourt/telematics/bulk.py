@@ -108,15 +108,27 @@ def claim_keys(session: Session, keys: list[str]) -> set[str]:
     return set(session.execute(statement, [{"message_key": k, "received_at": received_at} for k in keys]).scalars())
 
 
+def stored_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these message keys are stored already (a read: no lock, nothing claimed)."""
+    stored: set[str] = set()
+    sqlite = engine_name(session) == "sqlite"
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        if sqlite:
+            stored.update(key for (key,) in _driver(session).execute(
+                f"SELECT message_key FROM {_RECEIVED.name} WHERE message_key IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        else:
+            stored.update(session.execute(select(_RECEIVED.c.message_key)
+                                          .where(_RECEIVED.c.message_key.in_(chunk))).scalars())
+    return stored
+
+
 def _claim_keys_sqlite(session: Session, keys: list[str], received_at: str) -> set[str] | None:
     """Look up, then insert the rest. ``None`` when a concurrent writer took a key in between (only
     possible in a transaction that did not claim the write lock up front): the caller asks again."""
     connection = _driver(session)
-    stored: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        stored.update(key for (key,) in connection.execute(
-            f"SELECT message_key FROM {_RECEIVED.name} WHERE message_key IN ({', '.join('?' * len(chunk))})", chunk))
+    stored = stored_keys(session, keys)
     fresh = [key for key in keys if key not in stored]
     if fresh:
         cursor = connection.executemany(

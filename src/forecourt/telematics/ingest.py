@@ -105,7 +105,38 @@ class LocationConsent:
 
 def ingest(*, session: Session, readings: list[Reading], channel: str) -> IngestReport:
     """Store a batch exactly once. Never commits: the caller commits, then acknowledges."""
-    report = IngestReport()
+    return store_plan(session=session, plan=plan_batch(session=session, readings=readings), channel=channel)
+
+
+@dataclass
+class Plan:
+    """A batch looked up and turned into rows, before anything is written.
+
+    ``plan_batch`` only reads, so on SQLite it runs before the batch takes the single write lock
+    and the lock is held for the writes alone; ``store_plan`` claims the keys, and if another
+    writer stored one of them in between, it builds the rows again without those readings.
+    """
+
+    accepted: list[tuple[Reading, tuple[int, int]]]  # with (device id, vehicle id)
+    refusals: list[tuple[str, str]]  # (device id, reason)
+    keys: list[str]  # message keys not stored yet, in order
+    consent: LocationConsent
+    rows: _Rows
+
+
+@dataclass
+class _Rows:
+    samples: list[dict] = field(default_factory=list)
+    positions: list[dict] = field(default_factory=list)
+    vehicle_events: list[dict] = field(default_factory=list)
+    latest: dict = field(default_factory=dict)  # (vehicle id, path) -> (value, measured at, bound moment)
+    airbags: list[tuple[int, Reading, bool]] = field(default_factory=list)  # (vehicle, reading, any deployed)
+    stored: int = 0
+    duplicates: int = 0
+    vehicle_ids: set[int] = field(default_factory=set)
+
+
+def plan_batch(*, session: Session, readings: list[Reading]) -> Plan:
     by_source: dict[Source, set[str]] = defaultdict(set)
     for reading in readings:
         by_source[reading.source].add(reading.device_id)
@@ -114,33 +145,68 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
         for identifier, ids in devices.ids_by_identity(session=session, kind=source, identifiers=identifiers).items():
             known[(source, identifier)] = ids
     accepted: list[tuple[Reading, tuple[int, int]]] = []
+    refusals: list[tuple[str, str]] = []
     for reading in readings:
         device = known.get((reading.source, reading.device_id))
         if device is None:
-            reason = f"unknown {reading.source.value} device '{reading.device_id}'"
-            report.rejected.append((reading.device_id, reason))
-            reject(session=session, channel=channel, device_id=reading.device_id, reason=reason)
+            refusals.append((reading.device_id, f"unknown {reading.source.value} device '{reading.device_id}'"))
         else:
             accepted.append((reading, device))
-    fresh = bulk.claim_keys(session, [r.message_key for r, _ in accepted])
+    stored_before = bulk.stored_keys(session, [r.message_key for r, _ in accepted])
+    keys = list(dict.fromkeys(r.message_key for r, _ in accepted if r.message_key not in stored_before))
     consent = LocationConsent(session)
+    fresh = set(keys)
     consent.preload({device[1] for reading, device in accepted if reading.message_key in fresh})
-    samples, positions, vehicle_events, latest = [], [], [], {}
-    airbags: list[tuple[int, Reading, bool]] = []  # (vehicle id, reading, any airbag deployed)
+    return Plan(accepted=accepted, refusals=refusals, keys=keys, consent=consent,
+                rows=_rows(accepted, fresh, consent, bulk.moment_binder(session)))
+
+
+def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
+    """The writes of a planned batch; never commits."""
+    report = IngestReport()
+    for device_id, reason in plan.refusals:
+        report.rejected.append((device_id, reason))
+        reject(session=session, channel=channel, device_id=device_id, reason=reason)
+    plan.consent.session = session
+    fresh = bulk.claim_keys(session, plan.keys)
+    rows = plan.rows
+    if len(fresh) != len(plan.keys):  # another writer stored some of them since the plan was made
+        rows = _rows(plan.accepted, fresh, plan.consent, bulk.moment_binder(session))
+    report.stored, report.duplicates, report.vehicle_ids = rows.stored, rows.duplicates, rows.vehicle_ids
+    vehicle_events = list(rows.vehicle_events)
+    for vehicle_id, reading in _airbag_crashes(session, rows.airbags):
+        vehicle_events.append(_event_row(vehicle_id, reading, VehicleEvent.CRASH, plan.consent.allows(vehicle_id)))
+    bulk.insert_rows(session, bulk.SAMPLES, rows.samples)
+    bulk.insert_rows(session, Position.__table__, rows.positions)
+    if vehicle_events:
+        session.execute(VehicleEventRecord.__table__.insert(), vehicle_events)
+    bulk.update_twin(session, rows.latest)
+    _mark_seen(session, {device[0] for _, device in plan.accepted})
+    report.positions, report.events = len(rows.positions), len(vehicle_events)
+    for row in vehicle_events:
+        events.publish(session, VehicleSignalled(vehicle_id=row["vehicle_id"], kind=row["kind"],
+                                                 measured_at=row["measured_at"], latitude=row["latitude"],
+                                                 longitude=row["longitude"], source=row["source"]))
+    if rows.latest:
+        events.publish(session, TwinUpdated(vehicle_ids=tuple(sorted({v for v, _ in rows.latest}))))
+    return report
+
+
+def _rows(accepted: list[tuple[Reading, tuple[int, int]]], fresh: set[str], consent: LocationConsent,
+          moment) -> _Rows:
+    rows = _Rows()
     seen: set[str] = set()
-    moment = bulk.moment_binder(session)
     for reading, device in accepted:
         if reading.message_key not in fresh or reading.message_key in seen:
-            report.duplicates += 1
+            rows.duplicates += 1
             continue
         seen.add(reading.message_key)
-        report.stored += 1
+        rows.stored += 1
         vehicle_id = device[1]
-        report.vehicle_ids.add(vehicle_id)
+        rows.vehicle_ids.add(vehicle_id)
         located = consent.allows(vehicle_id)
         lat, lon = reading.signals.get(LATITUDE), reading.signals.get(LONGITUDE)
         bound_at = moment(reading.measured_at)
-        speed = reading.signals.get("Vehicle.Speed")
         deployed: bool | None = None
         for path, value in reading.signals.items():
             if path.endswith(AIRBAG_DEPLOYED):
@@ -149,38 +215,23 @@ def ingest(*, session: Session, readings: list[Reading], channel: str) -> Ingest
                 if not located:
                     continue
             else:
-                samples.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "path": path,
-                                "value": bulk.json_text(value)})
-            current = latest.get((vehicle_id, path))
+                rows.samples.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "path": path,
+                                     "value": bulk.json_text(value)})
+            current = rows.latest.get((vehicle_id, path))
             if current is None or current[1] <= reading.measured_at:
-                latest[(vehicle_id, path)] = (value, reading.measured_at, bound_at)
+                rows.latest[(vehicle_id, path)] = (value, reading.measured_at, bound_at)
         if located and lat is not None and lon is not None:
-            positions.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "latitude": lat,
-                              "longitude": lon, "speed_kmh": speed,
-                              "heading": reading.signals.get("Vehicle.CurrentLocation.Heading"),
-                              "altitude": reading.signals.get("Vehicle.CurrentLocation.Altitude"),
-                              "accuracy_m": reading.signals.get("Vehicle.CurrentLocation.HorizontalAccuracy"),
-                              "source": reading.source.value})
+            rows.positions.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "latitude": lat,
+                                   "longitude": lon, "speed_kmh": reading.signals.get("Vehicle.Speed"),
+                                   "heading": reading.signals.get("Vehicle.CurrentLocation.Heading"),
+                                   "altitude": reading.signals.get("Vehicle.CurrentLocation.Altitude"),
+                                   "accuracy_m": reading.signals.get("Vehicle.CurrentLocation.HorizontalAccuracy"),
+                                   "source": reading.source.value})
         if deployed is not None:
-            airbags.append((vehicle_id, reading, deployed))
+            rows.airbags.append((vehicle_id, reading, deployed))
         for kind in reading.events:
-            vehicle_events.append(_event_row(vehicle_id, reading, kind, located))
-    for vehicle_id, reading in _airbag_crashes(session, airbags):
-        vehicle_events.append(_event_row(vehicle_id, reading, VehicleEvent.CRASH, consent.allows(vehicle_id)))
-    bulk.insert_rows(session, bulk.SAMPLES, samples)
-    bulk.insert_rows(session, Position.__table__, positions)
-    if vehicle_events:
-        session.execute(VehicleEventRecord.__table__.insert(), vehicle_events)
-    bulk.update_twin(session, latest)
-    _mark_seen(session, {device[0] for _, device in accepted})
-    report.positions, report.events = len(positions), len(vehicle_events)
-    for row in vehicle_events:
-        events.publish(session, VehicleSignalled(vehicle_id=row["vehicle_id"], kind=row["kind"],
-                                                 measured_at=row["measured_at"], latitude=row["latitude"],
-                                                 longitude=row["longitude"], source=row["source"]))
-    if latest:
-        events.publish(session, TwinUpdated(vehicle_ids=tuple(sorted({v for v, _ in latest}))))
-    return report
+            rows.vehicle_events.append(_event_row(vehicle_id, reading, kind, located))
+    return rows
 
 
 def _event_row(vehicle_id: int, reading: Reading, kind: VehicleEvent, located: bool) -> dict:

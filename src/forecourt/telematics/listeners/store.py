@@ -12,6 +12,7 @@ detector process that rebuilds trips and health.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -57,11 +58,13 @@ class BatchStore:
     telemetry_suffix = "/telemetry"
 
     def __init__(self, *, sessions: sessionmaker[Session], topic_handlers: dict | None = None,
-                 after_commit: Callable | None = None):
+                 after_commit: Callable | None = None, write_turn=None):
+        """``write_turn``: a lock shared with the other store processes on SQLite (see ``write_turns``)."""
         self.sessions = sessions
         self.topic_handlers = dict(topic_handlers or {})
         self.topic_patterns = list(self.topic_handlers)
         self.after_commit = after_commit
+        self.write_turn = write_turn if write_turn is not None else contextlib.nullcontext()
 
     def __call__(self, batch: list[Message]) -> BatchResult:
         readings: list[Reading] = []
@@ -91,7 +94,7 @@ class BatchStore:
         """One message of another domain, committed before its ack; a refusal is recorded, not retried."""
         for attempt in range(1, 6):
             try:
-                with transaction(self.sessions, write=True) as session:
+                with self.write_turn, transaction(self.sessions, write=True) as session:
                     handler(session=session, topic=topic, payload=payload)
                 return
             except Exception as error:
@@ -106,18 +109,24 @@ class BatchStore:
     def _store(self, readings: list[Reading], refused: list) -> pipeline.IngestReport:
         """Retries until the database takes the batch; nothing is acknowledged before that.
 
-        After a few failed attempts the batch is stored reading by reading, so one reading that
-        breaks something cannot hold back the rest: it is recorded as a rejection instead.
+        The batch is planned (looked up and turned into rows) in a read transaction, and only its
+        writes wait for SQLite's single write lock. After a few failed attempts the batch is stored
+        reading by reading, so one reading that breaks something cannot hold back the rest: it is
+        recorded as a rejection instead.
         """
         delay, attempt = 0.1, 0
         while True:
             attempt += 1
             try:
-                with transaction(self.sessions, write=True) as session:
+                plan = None
+                if attempt <= 3:
+                    with transaction(self.sessions) as session:
+                        plan = pipeline.plan_batch(session=session, readings=readings)
+                with self.write_turn, transaction(self.sessions, write=True) as session:
                     for (topic, payload), reason in refused:
                         pipeline.reject(session=session, channel="mqtt", device_id=_device_of(topic),
                                         reason=reason, excerpt=payload)
-                    return (pipeline.ingest(session=session, readings=readings, channel="mqtt") if attempt <= 3
+                    return (pipeline.store_plan(session=session, plan=plan, channel="mqtt") if plan is not None
                             else self._one_by_one(session, readings))
             except Exception:  # the database is down or busy: keep the messages, try again
                 log.exception("storing a batch of %d readings failed; retrying in %.1fs", len(readings), delay)
@@ -149,10 +158,22 @@ class BatchStore:
 
 # --- the same, in a process of its own ------------------------------------------------------------
 
-def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict) -> None:
+def write_turns(database_url: str):
+    """On SQLite, one lock for the store processes of a worker, taken around each write transaction.
+
+    SQLite has one writer, and a writer that finds the database locked polls for it, sleeping up
+    to 100 ms between tries: two store processes taking turns that way left the write lock idle
+    for much of each handover, and the machine's cores half used. Waiting on a lock instead wakes
+    the next store the moment the last one commits. ``None`` on PostgreSQL, whose writers run
+    side by side.
+    """
+    return children.spawner().Lock() if database_url.startswith("sqlite") else None
+
+
+def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict, write_turn) -> None:
     """The store process: batches in over ``conn``, results back once committed."""
     sessions = children.begin(database_url, setup)  # e.g. On Call's handlers: an SOS stored here opens a case
-    store = BatchStore(sessions=sessions, topic_handlers=topic_handlers)
+    store = BatchStore(sessions=sessions, topic_handlers=topic_handlers, write_turn=write_turn)
     try:
         while True:
             if not conn.poll(1.0):
@@ -175,8 +196,9 @@ class StoreProcess:
     batch is sent again to a new one; the message keys make a second attempt harmless.
     """
 
-    def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None):
-        self.args = (database_url, setup, dict(topic_handlers or {}))
+    def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None,
+                 write_turn=None):
+        self.args = (database_url, setup, dict(topic_handlers or {}), write_turn)
         self.topic_patterns = list(topic_handlers or {})
         self._context = children.spawner()
         self._process = None
