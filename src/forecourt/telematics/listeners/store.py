@@ -53,17 +53,16 @@ def _device_of(topic: str) -> str | None:
 class BatchStore:
     """Decode, store, commit. Other domains' topics ("vehicles/+/ecall" -> handler(session=, topic=,
     payload=)) are passed in by the CLI, because telematics may not import them; each such message
-    is stored in its own transaction. ``after_commit`` gets the committed batch's vehicle ids."""
+    is stored in its own transaction. The result names the cars whose readings were stored."""
 
     telemetry_suffix = "/telemetry"
 
     def __init__(self, *, sessions: sessionmaker[Session], topic_handlers: dict | None = None,
-                 after_commit: Callable | None = None, write_turn=None):
+                 write_turn=None):
         """``write_turn``: a lock shared with the other store processes on SQLite (see ``write_turns``)."""
         self.sessions = sessions
         self.topic_handlers = dict(topic_handlers or {})
         self.topic_patterns = list(self.topic_handlers)
-        self.after_commit = after_commit
         self.write_turn = write_turn if write_turn is not None else contextlib.nullcontext()
 
     def __call__(self, batch: list[Message]) -> BatchResult:
@@ -79,8 +78,6 @@ class BatchStore:
             except DecodeError as error:
                 refused.append(((topic, payload), str(error)))
         report = self._store(readings, refused)
-        if self.after_commit is not None and report.vehicle_ids:
-            self.after_commit(report.vehicle_ids)
         return BatchResult(readings=len(readings), stored=report.stored, duplicates=report.duplicates,
                            rejected=len(refused) + len(report.rejected), vehicle_ids=tuple(sorted(report.vehicle_ids)))
 
