@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
@@ -43,3 +45,30 @@ def publisher(url: str, client_id: str) -> mqtt.Client:
     client.connect(host, int(port))
     client.loop_start()
     return client
+
+
+def publish_all(url: str, messages: list[tuple[str, bytes]]) -> None:
+    """Publishes (topic, payload) pairs with QoS 1, as cars do, and waits until the broker has each."""
+    cars = publisher(url, f"test-car-{uuid.uuid4().hex[:8]}")
+    try:
+        for info in [cars.publish(topic, payload, qos=1) for topic, payload in messages]:
+            info.wait_for_publish(10)
+    finally:
+        cars.loop_stop()
+        cars.disconnect()
+
+
+def run_until_idle(worker, *, idle_seconds: float):
+    """Runs the ingest worker in a thread until nothing has arrived for ``idle_seconds``; returns a
+    function that waits for it to finish and gives its stats."""
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(
+        stats=worker.run(threading.Event(), idle_exit_seconds=idle_seconds)), daemon=True)
+    thread.start()
+    assert worker.connected.wait(10), "the worker did not connect to the broker"
+
+    def finished():
+        thread.join(30)
+        assert not thread.is_alive(), "the worker did not stop"
+        return result["stats"]
+    return finished

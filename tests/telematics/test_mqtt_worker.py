@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 from sqlalchemy import func, select
@@ -11,7 +10,7 @@ from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
 from forecourt.telematics.models import Rejection, Sample, TwinSignal
 from tests.telematics.broker import private_mosquitto
-from tests.telematics.fleet import committed_fleet, publisher, sample
+from tests.telematics.fleet import committed_fleet, publish_all, run_until_idle, sample
 
 def test_the_worker_stores_what_cars_publish_and_refuses_the_rest_clearly(fresh_database_url, tmp_path):
     with private_mosquitto(tmp_path) as broker:  # counts every message: no other test's cars on this broker
@@ -23,26 +22,12 @@ def _stores_and_refuses(url: str, broker: str) -> None:
     sessions = make_sessionmaker(get_engine(url))
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), sessions=sessions,
                               client_id=f"test-ingest-{uuid.uuid4().hex[:8]}")
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(stats=worker.run(stop, idle_exit_seconds=3.0)))
-    thread.start()
-    assert worker.connected.wait(10), "the worker did not connect to Mosquitto"
-    cars = publisher(broker, f"test-car-{uuid.uuid4().hex[:8]}")
-    try:
-        infos = [cars.publish(f"vehicles/{vins[i % 2]}/telemetry", sample(i), qos=1) for i in range(20)]
-        infos.append(cars.publish(f"vehicles/{vins[0]}/telemetry", b"{not json", qos=1))
-        infos.append(cars.publish(f"vehicles/{vins[0]}/telemetry", b'{"timestamp": 1763625600, "Vehicle.Nope": 1}',
-                                  qos=1))
-        infos.append(cars.publish("vehicles/WFC1A2B30RA999999/telemetry", sample(99), qos=1))
-        for info in infos:
-            info.wait_for_publish(10)
-    finally:
-        cars.loop_stop()
-        cars.disconnect()
-    thread.join(30)
-    assert not thread.is_alive()
-    stats = result["stats"]
+    finished = run_until_idle(worker, idle_seconds=3.0)
+    publish_all(broker, [*((f"vehicles/{vins[i % 2]}/telemetry", sample(i)) for i in range(20)),
+                         (f"vehicles/{vins[0]}/telemetry", b"{not json"),
+                         (f"vehicles/{vins[0]}/telemetry", b'{"timestamp": 1763625600, "Vehicle.Nope": 1}'),
+                         ("vehicles/WFC1A2B30RA999999/telemetry", sample(99))])
+    stats = finished()
     assert (stats.messages, stats.stored, stats.rejected) == (23, 20, 3)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Sample)

@@ -16,7 +16,7 @@ from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker,
 from forecourt.telematics.listeners.store import BatchStore, StoreProcess
 from forecourt.telematics.models import Sample, VehicleEventRecord
 from tests.telematics.broker import private_mosquitto
-from tests.telematics.fleet import T0, committed_fleet, publisher, sample
+from tests.telematics.fleet import T0, committed_fleet, publish_all, publisher, run_until_idle, sample
 
 def _count(sessions, model, *where) -> int:
     with sessions() as session:
@@ -125,22 +125,10 @@ def _two_stores(url: str, broker: str) -> None:
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=f"test-two-{uuid.uuid4().hex[:8]}",
                               store=[store_number(1), store_number(2)], batch_size=5, linger_seconds=0.0,
                               after_commit=heard.update)
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(stats=worker.run(stop, idle_exit_seconds=2.0)))
-    thread.start()
-    assert worker.connected.wait(10), "the worker did not connect to Mosquitto on 127.0.0.1:1883 "
-    cars = publisher(broker, f"test-car-{uuid.uuid4().hex[:8]}")
-    try:
-        infos = [cars.publish(f"vehicles/{vins[i % 4]}/telemetry", sample(i), qos=1) for i in range(40)]
-        for info in infos:
-            info.wait_for_publish(10)
-    finally:
-        cars.loop_stop()
-        cars.disconnect()
-    thread.join(30)
-    assert not thread.is_alive()
-    assert result["stats"].stored == 40 and result["stats"].duplicates == 0
+    finished = run_until_idle(worker, idle_seconds=2.0)
+    publish_all(broker, [(f"vehicles/{vins[i % 4]}/telemetry", sample(i)) for i in range(40)])
+    stats = finished()
+    assert stats.stored == 40 and stats.duplicates == 0
     assert set(used) == {1, 2}
     assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 40
     with sessions() as session:
