@@ -125,18 +125,18 @@ def stored_keys(session: Session, keys: list[str]) -> set[str]:
 
 
 def _claim_keys_sqlite(session: Session, keys: list[str], received_at: str) -> set[str] | None:
-    """Look up, then insert the rest. ``None`` when a concurrent writer took a key in between (only
-    possible in a transaction that did not claim the write lock up front): the caller asks again."""
-    connection = _driver(session)
-    stored = stored_keys(session, keys)
-    fresh = [key for key in keys if key not in stored]
-    if fresh:
-        cursor = connection.executemany(
-            f"INSERT OR IGNORE INTO {_RECEIVED.name} (message_key, received_at) VALUES (?, ?)",
-            [(key, received_at) for key in fresh])
-        if cursor.rowcount != len(fresh):
-            return None
-    return set(fresh)
+    """Inserts them all, in a savepoint; ``None`` (and nothing inserted) when some were stored
+    already, and the caller asks key by key. The ingest plan has already left out the keys it
+    found stored, so the common case is one statement and no second look-up."""
+    savepoint = session.begin_nested()
+    cursor = _driver(session).executemany(
+        f"INSERT OR IGNORE INTO {_RECEIVED.name} (message_key, received_at) VALUES (?, ?)",
+        [(key, received_at) for key in keys])
+    if cursor.rowcount != len(keys):
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return set(keys)
 
 
 def update_twin(session: Session, latest: dict) -> None:
