@@ -291,8 +291,9 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     from forecourt.telematics.listeners.store import StoreProcess, write_turns
 
     handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
-    detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None).start()
-    turn = write_turns(database_url)  # the alert lane takes turns too, so it is never left polling
+    turn = write_turns(database_url)  # the alert lane and the detectors take turns too: none is left polling
+    detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None,
+                                write_turn=turn).start()
     stores = [StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,
                            write_turn=turn).start() for _ in range(max(store_processes, 1))]
     alert_store = StoreProcess(database_url, setup=subscribe_alert_handlers, topic_handlers=handlers,

@@ -18,6 +18,7 @@ from forecourt.consent.catalogue import CONSENT
 from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
+from forecourt.core.db import bulk_rows
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.parties import service as parties_service
 
@@ -252,7 +253,7 @@ def customers_granting(*, session: Session, organization_id: int, purpose_code: 
     ids = sorted(set(customer_ids))
     granted: set[int] = set()
     for start in range(0, len(ids), 5000):
-        rows = session.execute(select(Grant.customer_id, Notice.purposes)
+        rows = bulk_rows(session, select(Grant.customer_id, Notice.purposes)
                                .join(Notice, Notice.version == Grant.notice_version)
                                .where(Grant.customer_id.in_(ids[start:start + 5000]),
                                       Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,

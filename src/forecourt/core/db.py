@@ -127,6 +127,18 @@ def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Itera
         session.close()
 
 
+def bulk_rows(session: Session, statement):
+    """Rows of a Core ``select`` of columns, without the ORM's per-row loading.
+
+    For the lookups that read thousands of rows per call (an ingest batch's devices and owners,
+    the readings a trip is rebuilt from): through ``Session.execute`` each row of plain columns
+    still passes the ORM's loading machinery, which cost more than the query. Pending changes
+    are flushed first, as ``Session.execute`` would.
+    """
+    session.flush()
+    return session.connection().execute(statement)
+
+
 def plain_row(row, *, skip: tuple[str, ...] = ()) -> dict:
     """A table row as JSON-ready values (ISO dates, floats for money): what an export hands the customer."""
     out = {}

@@ -24,12 +24,13 @@ log = logging.getLogger(__name__)
 _STOP = None
 
 
-def _run(database_url: str, inbox, done, setup: Callable | None, health_every: float, trips_every: float) -> None:
+def _run(database_url: str, inbox, done, setup: Callable | None, health_every: float, trips_every: float,
+         write_turn) -> None:
     """The child's loop: coalesce whatever is waiting into one refresh, so a backlog costs less."""
     from forecourt.telematics.insights import Refresher
 
     sessions = children.begin(database_url, setup)  # e.g. the workshop's handlers: a new fault proposes a slot
-    refresher = Refresher(sessions, health_every=health_every, trips_every=trips_every)
+    refresher = Refresher(sessions, health_every=health_every, trips_every=trips_every, write_turn=write_turn)
     stopping = False
     while not stopping:
         try:
@@ -65,8 +66,9 @@ class DetectorProcess:
     """
 
     def __init__(self, database_url: str, *, setup: Callable | None = None, health_every: float = 30.0,
-                 trips_every: float = 120.0):
-        self.database_url, self.setup = database_url, setup
+                 trips_every: float = 120.0, write_turn=None):
+        """``write_turn``: the ingest stores' SQLite lock (``store.write_turns``), taken around each refresh."""
+        self.database_url, self.setup, self.write_turn = database_url, setup, write_turn
         self.health_every, self.trips_every = health_every, trips_every
         self._context = children.spawner()
         self._inbox = self._context.Queue()
@@ -77,7 +79,8 @@ class DetectorProcess:
     def start(self) -> DetectorProcess:
         self._process = self._context.Process(
             target=_run, name="forecourt-detectors", daemon=True,
-            args=(self.database_url, self._inbox, self._done, self.setup, self.health_every, self.trips_every))
+            args=(self.database_url, self._inbox, self._done, self.setup, self.health_every, self.trips_every,
+                  self.write_turn))
         self._process.start()
         return self
 

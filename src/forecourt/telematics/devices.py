@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
+from forecourt.core.db import bulk_rows
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.telematics.models import Device
 from forecourt.telematics.readings import Source
@@ -50,8 +51,8 @@ def ids_by_identity(*, session: Session, kind: Source, identifiers: set[str]) ->
     found: dict[str, tuple[int, int]] = {}
     ordered = sorted(identifiers)
     for start in range(0, len(ordered), 5000):
-        found.update((identifier, (device_id, vehicle_id)) for identifier, device_id, vehicle_id in session.execute(
-            select(Device.identifier, Device.id, Device.vehicle_id).where(
+        found.update((identifier, (device_id, vehicle_id)) for identifier, device_id, vehicle_id in bulk_rows(
+            session, select(Device.identifier, Device.id, Device.vehicle_id).where(
                 Device.kind == kind.value, Device.identifier.in_(ordered[start:start + 5000]),
                 Device.is_active.is_(True))))
     return found

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import events
 from forecourt.core.clock import now
+from forecourt.core.db import bulk_rows
 from forecourt.telematics import dtc
 from forecourt.telematics.models import Device, HealthState, TwinSignal
 from forecourt.vehicles import service as vehicles_service
@@ -268,8 +269,8 @@ def _twins(session: Session, vehicle_ids: list[int]) -> dict[int, dict[str, tupl
     twins: dict[int, dict[str, tuple[object, datetime]]] = {v: {} for v in vehicle_ids}
     for chunk_start in range(0, len(vehicle_ids), 500):
         chunk = vehicle_ids[chunk_start:chunk_start + 500]
-        for vehicle_id, path, value, at in session.execute(
-                select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value, TwinSignal.measured_at)
+        for vehicle_id, path, value, at in bulk_rows(
+                session, select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value, TwinSignal.measured_at)
                 .where(TwinSignal.vehicle_id.in_(chunk))):
             twins[vehicle_id][path] = (value, at)
     return twins
@@ -327,7 +328,8 @@ def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
     ids = sorted(set(vehicle_ids))
     vehicles = _preload_vehicles(session, ids)  # noqa: F841 (kept alive while judging)
     twins = _twins(session, ids)
-    histories = vehicles_service.service_histories(session=session, vehicle_ids=ids)
+    last_services = vehicles_service.last_services(session=session, vehicle_ids=ids)
+    histories = {v: [last_services[v]] if v in last_services else [] for v in ids}  # newest first, as the rule reads
     first_owned = _first_ownerships(session, [v for v in ids if not histories[v]])
     states = {s.vehicle_id: s for s in session.scalars(
         select(HealthState).where(HealthState.vehicle_id.in_(ids)).with_for_update())} if ids else {}

@@ -9,6 +9,7 @@ refresh never delays an acknowledgement, and events they raise are delivered aft
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -25,8 +26,11 @@ CARS_PER_TRANSACTION = 200
 
 class Refresher:
     def __init__(self, sessions: sessionmaker[Session], *, health_every: float = 30.0, trips_every: float = 120.0,
-                 clock=time.monotonic):
+                 clock=time.monotonic, write_turn=None):
+        """``write_turn``: the lock the ingest stores take around their writes on SQLite, so they wait
+        on it for a refresh to commit instead of polling SQLite's busy handler."""
         self.sessions = sessions
+        self.write_turn = write_turn if write_turn is not None else contextlib.nullcontext()
         self.health_every, self.trips_every, self.clock = health_every, trips_every, clock
         self._health_at: dict[int, float] = {}
         self._trips_at: dict[int, float] = {}
@@ -47,10 +51,10 @@ class Refresher:
         self._pending_trips -= set(due_trips)
         try:
             for chunk in _chunks(due_health):
-                with transaction(self.sessions, write=True) as session:
+                with self.write_turn, transaction(self.sessions, write=True) as session:
                     health.refresh_health(session=session, vehicle_ids=chunk)
             for chunk in _chunks(due_trips):
-                with transaction(self.sessions, write=True) as session:
+                with self.write_turn, transaction(self.sessions, write=True) as session:
                     trips.refresh(session=session, vehicle_ids=chunk)
         except Exception:  # derived data: the next batch tries again; stored readings are safe
             log.exception("refreshing trips or health failed")
@@ -58,7 +62,7 @@ class Refresher:
     def flush(self) -> None:
         """Rebuild whatever is still pending (on shutdown, and in tests)."""
         for chunk in _chunks(self._pending_trips):
-            with transaction(self.sessions, write=True) as session:
+            with self.write_turn, transaction(self.sessions, write=True) as session:
                 trips.refresh(session=session, vehicle_ids=chunk)
         self._pending_trips.clear()
 

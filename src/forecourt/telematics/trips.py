@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import cos, hypot, radians
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import now
+from forecourt.core.db import UTCDateTime, bulk_rows
 from forecourt.core.errors import NotFound
 from forecourt.core.geo import distance_km
 from forecourt.telematics.models import Position, Sample, Trip, VehicleEventRecord
@@ -96,30 +97,52 @@ def _in_order(points: dict[datetime, _Point]) -> list[_Point]:
 _CHUNK = 200  # cars per query: each brings its own time window
 
 
-def _windows(model, since: dict[int, datetime | None], *conditions):
-    """Rows of ``model`` for each car from its own moment on (all of them for a car without one)."""
-    unbounded = [v for v, at in since.items() if at is None]
-    clauses = [and_(model.vehicle_id.in_(unbounded), *conditions)] if unbounded else []
-    clauses += [and_(model.vehicle_id == v, *conditions, model.measured_at >= at)
-                for v, at in since.items() if at is not None]
-    return or_(*clauses)
+_WINDOWS = Table("forecourt_trip_windows", MetaData(), Column("vehicle_id", Integer, primary_key=True),
+                 Column("since", UTCDateTime))
+_EVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _fill_windows(session: Session, since: dict[int, datetime | None]) -> None:
+    """Each car's moment, in a connection-scoped scratch table the queries join on.
+
+    Spelling 200 cars' windows as SQL conditions took a third of the detector's time (SQLAlchemy
+    builds each comparison as an object); rows in a scratch table are bound in one
+    ``executemany``, and the joined queries compile once.
+    """
+    timestamp = "timestamptz" if session.get_bind().dialect.name == "postgresql" else "TEXT"
+    ending = " ON COMMIT DELETE ROWS" if timestamp == "timestamptz" else ""
+    session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_WINDOWS.name} "
+                         f"(vehicle_id INTEGER PRIMARY KEY, since {timestamp}){ending}"))
+    session.execute(_WINDOWS.delete())
+    session.execute(_WINDOWS.insert(), [{"vehicle_id": v, "since": at or _EVER} for v, at in since.items()])
+    if ending:
+        session.execute(text(f"ANALYZE {_WINDOWS.name}"))  # nothing else tells the planner it is small
+
+
+def _windowed(model, *columns):
+    """``columns`` of ``model``'s rows from each car's own moment on (``_fill_windows``).
+
+    ``+ 0`` keeps SQLite from looking the scratch table up by key while scanning ``model``: it
+    knows nothing of the scratch table's size, and would otherwise read every row of ``model``.
+    """
+    return select(model.vehicle_id, *columns).join(_WINDOWS, and_(
+        _WINDOWS.c.vehicle_id + 0 == model.vehicle_id, model.measured_at >= _WINDOWS.c.since))
 
 
 def _ticks_many(session: Session, since: dict[int, datetime | None]) -> dict[int, list]:
     """``_load`` for many cars: positions, speeds and ignition events in three queries."""
     points: dict[int, dict[datetime, _Point]] = {v: {} for v in since}
-    for v, at, lat, lon, speed in session.execute(
-            select(Position.vehicle_id, Position.measured_at, Position.latitude, Position.longitude,
-                   Position.speed_kmh).where(_windows(Position, since))):
+    _fill_windows(session, since)
+    for v, at, lat, lon, speed in bulk_rows(session, _windowed(
+            Position, Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)):
         points[v][at] = _Point(at, lat, lon, speed)
-    for v, at, value in session.execute(select(Sample.vehicle_id, Sample.measured_at, Sample.value).where(
-            _windows(Sample, since, Sample.path == SPEED))):
+    for v, at, value in bulk_rows(session, _windowed(Sample, Sample.measured_at, Sample.value)
+                                  .where(Sample.path == SPEED)):
         _add_speed(points[v], at, value)
     ticks: dict[int, list] = {v: [(p.at, _DATA, p) for p in _in_order(car)] for v, car in points.items()}
-    for v, at, kind in session.execute(
-            select(VehicleEventRecord.vehicle_id, VehicleEventRecord.measured_at, VehicleEventRecord.kind).where(
-                _windows(VehicleEventRecord, since, VehicleEventRecord.kind.in_(
-                    (VehicleEvent.IGNITION_ON.value, VehicleEvent.IGNITION_OFF.value))))):
+    for v, at, kind in bulk_rows(
+            session, _windowed(VehicleEventRecord, VehicleEventRecord.measured_at, VehicleEventRecord.kind).where(
+                VehicleEventRecord.kind.in_((VehicleEvent.IGNITION_ON.value, VehicleEvent.IGNITION_OFF.value)))):
         ticks[v].append((at, _ON if kind == VehicleEvent.IGNITION_ON.value else _OFF, None))
     for car in ticks.values():
         car.sort(key=lambda t: (t[0], t[1]))
@@ -142,9 +165,9 @@ def _refresh_many(session: Session, vehicle_ids: list[int]) -> dict[int, list[Tr
     odometer: dict[int, list[tuple[datetime, float]]] = {v: [] for v in vehicle_ids}
     bounds = {v: found[0].started_at - timedelta(hours=1) for v, found in segments.items() if found}
     if bounds:
-        for v, at, value in session.execute(
-                select(Sample.vehicle_id, Sample.measured_at, Sample.value)
-                .where(_windows(Sample, bounds, Sample.path == ODOMETER)).order_by(Sample.measured_at)):
+        _fill_windows(session, bounds)
+        for v, at, value in bulk_rows(session, _windowed(Sample, Sample.measured_at, Sample.value)
+                                      .where(Sample.path == ODOMETER).order_by(Sample.measured_at)):
             if isinstance(value, int | float):
                 odometer[v].append((at, float(value)))
     changed: dict[int, list[Trip]] = {}
