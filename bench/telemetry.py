@@ -338,19 +338,14 @@ async def _drain_plainly(broker: str, client_id: str, messages: int, batch_size:
     import gmqtt
     from gmqtt.mqtt.constants import MQTTv50
 
-    from forecourt.telematics.listeners.mqtt import (RECEIVE_MAXIMUM, SESSION_EXPIRY_SECONDS, Lane,
-                                                      let_acknowledgements_out)
+    from forecourt.telematics.listeners.mqtt import (RECEIVE_MAXIMUM, SESSION_EXPIRY_SECONDS, Lane, acknowledge,
+                                                      let_acknowledgements_out, take_qos1)
 
     loop = asyncio.get_running_loop()
     lane = Lane(batch_size=batch_size, linger=linger, arrived=asyncio.Event())
-
-    async def on_message(_client, topic, payload, _qos, _properties) -> int:
-        await lane.add((topic, payload))
-        return 0  # PUBACK, now that its batch is committed
-
     client = gmqtt.Client(client_id, clean_session=False, optimistic_acknowledgement=False,
                           session_expiry_interval=SESSION_EXPIRY_SECONDS, receive_maximum=RECEIVE_MAXIMUM)
-    client.on_message = on_message
+    take_qos1(client, lambda topic, payload, packet_id: lane.add((topic, payload), packet_id))  # as the worker
     host, port = broker.removeprefix("mqtt://").split(":")
     await client.connect(host, int(port), version=MQTTv50)
     done = rows_written = 0
@@ -364,10 +359,10 @@ async def _drain_plainly(broker: str, client_id: str, messages: int, batch_size:
             first = first or time.perf_counter()
             if not lane.full:
                 await asyncio.sleep(linger)
-            batch, committed = lane.batches.popleft()
-            rows_written += await loop.run_in_executor(None, insert, batch)
-            committed.set_result(None)
-            done += len(batch)
+            batch = lane.batches.popleft()
+            rows_written += await loop.run_in_executor(None, insert, batch.messages)
+            acknowledge(client, batch)  # PUBACKs, now that the batch is committed
+            done += len(batch.messages)
             last = time.perf_counter()
     finally:
         await let_acknowledgements_out()

@@ -25,6 +25,7 @@ from forecourt.telematics.models import ReceivedMessage, Sample, TwinSignal
 _core = MetaData()
 SAMPLES = Table(Sample.__tablename__, _core, Column("vehicle_id"), Column("measured_at"), Column("path"),
                 Column("value"))
+SAMPLE_COLUMNS = [column.name for column in SAMPLES.columns]
 TWIN = Table(TwinSignal.__tablename__, _core, Column("vehicle_id", primary_key=True),
              Column("path", primary_key=True), Column("value"), Column("measured_at"))
 _RECEIVED = ReceivedMessage.__table__
@@ -68,26 +69,30 @@ def json_text(value: object) -> str:
     return json.dumps(value)
 
 
-def copy_rows(session: Session, table: Table, rows: list[dict]) -> None:
-    """PostgreSQL: rows in by COPY, inside the session's transaction."""
-    names = list(rows[0])
+def copy_rows(session: Session, table: Table, columns: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL: rows (tuples in the order of ``columns``) in by COPY, inside the session's transaction."""
     cursor = _driver(session).cursor()
-    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[name] for name in names])
+            copy.write_row(row)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     """Plain inserts of ready-bound rows (every row has the same keys, in the same order)."""
+    if rows:
+        insert_tuples(session, table, list(rows[0]), [tuple(row.values()) for row in rows])
+
+
+def insert_tuples(session: Session, table: Table, columns: list[str], rows: list[tuple]) -> None:
+    """``insert_rows`` for rows that are tuples already, in the order of ``columns``: the hot
+    tables' rows are built that way, sparing a dictionary per sample."""
     if not rows:
         return
     if engine_name(session) == "postgresql":
-        copy_rows(session, table, rows)
+        copy_rows(session, table, columns, rows)
         return
-    names = list(rows[0])
     _driver(session).executemany(
-        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        [tuple(row.values()) for row in rows])
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 def claim_keys(session: Session, keys: list[str]) -> set[str]:
@@ -140,11 +145,12 @@ def _claim_keys_sqlite(session: Session, keys: list[str], received_at: str) -> s
 
 
 def update_twin(session: Session, latest: dict) -> None:
-    """Upserts the newest value per (vehicle, path); an older value never overwrites a newer one."""
+    """Upserts the newest value per (vehicle, path) (``latest``: (vehicle, path) -> (JSON text,
+    measured at, bound moment)); an older value never overwrites a newer one."""
     if not latest:
         return
-    rows = [(v, p, json_text(value), bound_at)
-            for (v, p), (value, _, bound_at) in sorted(latest.items())]  # one order for all writers: no deadlocks
+    rows = [(v, p, stored, bound_at)
+            for (v, p), (stored, _, bound_at) in sorted(latest.items())]  # one order for all writers: no deadlocks
     if engine_name(session) == "sqlite":
         _driver(session).executemany(_TWIN_UPSERT_SQLITE, rows)
         return
@@ -152,8 +158,7 @@ def update_twin(session: Session, latest: dict) -> None:
     # from it (psycopg's executemany sends one statement per row).
     session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_TWIN_SCRATCH} (vehicle_id integer, "
                          "path varchar(160), value json, measured_at timestamptz) ON COMMIT DELETE ROWS"))
-    copy_rows(session, _TWIN_INCOMING, [{"vehicle_id": v, "path": p, "value": value, "measured_at": at}
-                                        for v, p, value, at in rows])
+    copy_rows(session, _TWIN_INCOMING, ["vehicle_id", "path", "value", "measured_at"], rows)
     session.execute(text(
         f"INSERT INTO {TWIN.name} (vehicle_id, path, value, measured_at) "
         f"SELECT vehicle_id, path, value, measured_at FROM {_TWIN_SCRATCH} ORDER BY vehicle_id, path "

@@ -323,28 +323,38 @@ def _first_ownerships(session: Session, vehicle_ids: list[int]) -> dict[int, dat
     return first
 
 
-def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
-    """Judge each car, store the judgement, and announce what changed since the last one."""
+def judge_many(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
+    """Each car's health now, for many cars in a few queries; reads only, so ``record_health``
+    can store it in a transaction of its own (on SQLite, the write lock for the writing alone)."""
     ids = sorted(set(vehicle_ids))
     vehicles = _preload_vehicles(session, ids)  # noqa: F841 (kept alive while judging)
     twins = _twins(session, ids)
     last_services = vehicles_service.last_services(session=session, vehicle_ids=ids)
     histories = {v: [last_services[v]] if v in last_services else [] for v in ids}  # newest first, as the rule reads
     first_owned = _first_ownerships(session, [v for v in ids if not histories[v]])
+    return [_judge(session, vehicle_id, twins[vehicle_id], histories[vehicle_id], first_owned) for vehicle_id in ids]
+
+
+def record_health(*, session: Session, judged: list[VehicleHealth]) -> None:
+    """Store the judgements and announce what changed since each car's last one."""
+    ids = [health.vehicle_id for health in judged]
     states = {s.vehicle_id: s for s in session.scalars(
         select(HealthState).where(HealthState.vehicle_id.in_(ids)).with_for_update())} if ids else {}
-    judged = []
-    for vehicle_id in ids:
-        health = _judge(session, vehicle_id, twins[vehicle_id], histories[vehicle_id], first_owned)
-        state = states.get(vehicle_id)
+    for health in judged:
+        state = states.get(health.vehicle_id)
         if state is None:
-            state = HealthState(vehicle_id=vehicle_id, dtc_codes=[], battery="unknown", low_tyres=[],
+            state = HealthState(vehicle_id=health.vehicle_id, dtc_codes=[], battery="unknown", low_tyres=[],
                                 service="unknown")
             session.add(state)
         _announce_changes(session, state, health)
         state.status, state.summary, state.checked_at = health.status, health.summary, now()
-        judged.append(health)
     session.flush()
+
+
+def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
+    """Judge each car, store the judgement, and announce what changed since the last one."""
+    judged = judge_many(session=session, vehicle_ids=vehicle_ids)
+    record_health(session=session, judged=judged)
     return judged
 
 

@@ -126,10 +126,10 @@ class Plan:
 
 @dataclass
 class _Rows:
-    samples: list[dict] = field(default_factory=list)
+    samples: list[tuple] = field(default_factory=list)  # in the order of bulk.SAMPLE_COLUMNS
     positions: list[dict] = field(default_factory=list)
     vehicle_events: list[dict] = field(default_factory=list)
-    latest: dict = field(default_factory=dict)  # (vehicle id, path) -> (value, measured at, bound moment)
+    latest: dict = field(default_factory=dict)  # (vehicle id, path) -> (JSON text, measured at, bound moment)
     airbags: list[tuple[int, Reading, bool]] = field(default_factory=list)  # (vehicle, reading, any deployed)
     stored: int = 0
     duplicates: int = 0
@@ -176,7 +176,7 @@ def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
     vehicle_events = list(rows.vehicle_events)
     for vehicle_id, reading in _airbag_crashes(session, rows.airbags):
         vehicle_events.append(_event_row(vehicle_id, reading, VehicleEvent.CRASH, plan.consent.allows(vehicle_id)))
-    bulk.insert_rows(session, bulk.SAMPLES, rows.samples)
+    bulk.insert_tuples(session, bulk.SAMPLES, bulk.SAMPLE_COLUMNS, rows.samples)
     bulk.insert_rows(session, Position.__table__, rows.positions)
     if vehicle_events:
         session.execute(VehicleEventRecord.__table__.insert(), vehicle_events)
@@ -211,15 +211,15 @@ def _rows(accepted: list[tuple[Reading, tuple[int, int]]], fresh: set[str], cons
         for path, value in reading.signals.items():
             if path.endswith(AIRBAG_DEPLOYED):
                 deployed = deployed is True or value is True
-            if path.startswith(LOCATION_PREFIX):
-                if not located:
-                    continue
-            else:
-                rows.samples.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "path": path,
-                                     "value": bulk.json_text(value)})
+            is_location = path.startswith(LOCATION_PREFIX)
+            if is_location and not located:
+                continue
+            stored = bulk.json_text(value)
+            if not is_location:
+                rows.samples.append((vehicle_id, bound_at, path, stored))
             current = rows.latest.get((vehicle_id, path))
             if current is None or current[1] <= reading.measured_at:
-                rows.latest[(vehicle_id, path)] = (value, reading.measured_at, bound_at)
+                rows.latest[(vehicle_id, path)] = (stored, reading.measured_at, bound_at)
         if located and lat is not None and lon is not None:
             rows.positions.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "latitude": lat,
                                    "longitude": lon, "speed_kmh": reading.signals.get("Vehicle.Speed"),

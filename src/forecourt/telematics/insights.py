@@ -51,20 +51,29 @@ class Refresher:
         self._pending_trips -= set(due_trips)
         try:
             for chunk in _chunks(due_health):
+                judged = self._read(health.judge_many, chunk)
                 with self.write_turn, transaction(self.sessions, write=True) as session:
-                    health.refresh_health(session=session, vehicle_ids=chunk)
-            for chunk in _chunks(due_trips):
-                with self.write_turn, transaction(self.sessions, write=True) as session:
-                    trips.refresh(session=session, vehicle_ids=chunk)
+                    health.record_health(session=session, judged=judged)
+            self._rebuild_trips(due_trips)
         except Exception:  # derived data: the next batch tries again; stored readings are safe
             log.exception("refreshing trips or health failed")
 
     def flush(self) -> None:
         """Rebuild whatever is still pending (on shutdown, and in tests)."""
-        for chunk in _chunks(self._pending_trips):
-            with self.write_turn, transaction(self.sessions, write=True) as session:
-                trips.refresh(session=session, vehicle_ids=chunk)
+        self._rebuild_trips(self._pending_trips)
         self._pending_trips.clear()
+
+    def _rebuild_trips(self, vehicle_ids: Iterable[int]) -> None:
+        for chunk in _chunks(vehicle_ids):
+            rebuild = self._read(trips.plan_rebuild, chunk)
+            with self.write_turn, transaction(self.sessions, write=True) as session:
+                trips.store_rebuild(session=session, rebuild=rebuild)
+
+    def _read(self, plan, vehicle_ids: list[int]):
+        """The computing half of a refresh, in a read transaction: on SQLite the ingest stores keep
+        writing meanwhile. Data committed after this read waits for the car's next refresh."""
+        with transaction(self.sessions) as session:
+            return plan(session=session, vehicle_ids=vehicle_ids)
 
 
 def _chunks(vehicle_ids: Iterable[int]) -> Iterator[list[int]]:

@@ -149,17 +149,28 @@ def _ticks_many(session: Session, since: dict[int, datetime | None]) -> dict[int
     return ticks
 
 
-def _latest_trips(session: Session, vehicle_ids: list[int]) -> dict[int, Trip]:
-    newest = (select(Trip.vehicle_id, func.max(Trip.started_at).label("started_at"))
-              .where(Trip.vehicle_id.in_(vehicle_ids)).group_by(Trip.vehicle_id).subquery())
-    return {t.vehicle_id: t for t in session.scalars(select(Trip).join(newest, and_(
-        Trip.vehicle_id == newest.c.vehicle_id, Trip.started_at == newest.c.started_at)))}
+def _latest_starts(session: Session, vehicle_ids: list[int]) -> dict[int, datetime | None]:
+    """When each car's latest trip started (``None``: no trip yet); its rebuild starts there."""
+    starts: dict[int, datetime | None] = dict.fromkeys(vehicle_ids)
+    for vehicle_id, started_at in bulk_rows(session, select(Trip.vehicle_id, func.max(Trip.started_at))
+                                            .where(Trip.vehicle_id.in_(vehicle_ids)).group_by(Trip.vehicle_id)):
+        starts[vehicle_id] = started_at
+    return starts
 
 
-def _refresh_many(session: Session, vehicle_ids: list[int]) -> dict[int, list[Trip]]:
-    """``refresh_trips`` for a chunk of cars, reading each kind of telemetry once for all of them."""
-    latest = _latest_trips(session, vehicle_ids)
-    since = {v: latest[v].started_at if v in latest else None for v in vehicle_ids}
+@dataclass(frozen=True)
+class Rebuild:
+    """A chunk of cars' trips as their telemetry says they are now, computed by ``plan_rebuild``
+    from a read and stored by ``store_rebuild``. The two run in separate transactions where
+    writers take turns (SQLite), so the write lock is held for the writing alone."""
+
+    since: dict[int, datetime | None]  # each car's latest trip start, as read
+    trips: dict[int, list[tuple[datetime, dict]]]  # per car: (start, measured values) of each trip
+
+
+def plan_rebuild(*, session: Session, vehicle_ids: list[int]) -> Rebuild:
+    """Reads each kind of telemetry once for all the cars and cuts and measures their trips."""
+    since = _latest_starts(session, vehicle_ids)
     reference = now()
     segments = {v: _segments(car, reference) for v, car in _ticks_many(session, since).items()}
     odometer: dict[int, list[tuple[datetime, float]]] = {v: [] for v in vehicle_ids}
@@ -170,16 +181,33 @@ def _refresh_many(session: Session, vehicle_ids: list[int]) -> dict[int, list[Tr
                                       .where(Sample.path == ODOMETER).order_by(Sample.measured_at)):
             if isinstance(value, int | float):
                 odometer[v].append((at, float(value)))
+    return Rebuild(since, {v: [(segment.started_at, _measure(segment, odometer[v])) for segment in segments[v]]
+                           for v in vehicle_ids})
+
+
+def store_rebuild(*, session: Session, rebuild: Rebuild) -> dict[int, list[Trip]]:
+    """Stores a planned rebuild: the trips from each car's ``since`` on become the planned ones.
+    Returns the trips that changed, per car."""
+    _fill_windows(session, rebuild.since)
+    current: dict[int, dict[datetime, Trip]] = {v: {} for v in rebuild.since}
+    for trip in session.scalars(select(Trip).join(_WINDOWS, and_(
+            _WINDOWS.c.vehicle_id + 0 == Trip.vehicle_id, Trip.started_at >= _WINDOWS.c.since))):
+        current[trip.vehicle_id][trip.started_at] = trip
     changed: dict[int, list[Trip]] = {}
     gone: list[int] = []
-    for vehicle_id in vehicle_ids:
-        existing = {latest[vehicle_id].started_at: latest[vehicle_id]} if vehicle_id in latest else {}
-        changed[vehicle_id] = _apply(session, vehicle_id, segments[vehicle_id], odometer[vehicle_id], existing)
+    for vehicle_id, measured in rebuild.trips.items():
+        existing = current[vehicle_id]
+        changed[vehicle_id] = _apply(session, vehicle_id, measured, existing)
         gone += [t.id for t in existing.values()]
     if gone:  # trips that the new data merged into another or no longer supports
         session.execute(delete(Trip).where(Trip.id.in_(gone)))
     session.flush()
     return changed
+
+
+def _refresh_many(session: Session, vehicle_ids: list[int]) -> dict[int, list[Trip]]:
+    """``refresh_trips`` for a chunk of cars, in the caller's transaction."""
+    return store_rebuild(session=session, rebuild=plan_rebuild(session=session, vehicle_ids=vehicle_ids))
 
 
 def speed_profile(*, session: Session, trip: Trip) -> list[tuple[datetime, float]]:
@@ -342,15 +370,14 @@ def refresh_trips(*, session: Session, vehicle_id: int) -> list[Trip]:
     return _refresh_many(session, [vehicle_id])[vehicle_id]
 
 
-def _apply(session: Session, vehicle_id: int, segments: list[_Segment], odometer: list[tuple[datetime, float]],
+def _apply(session: Session, vehicle_id: int, measured: list[tuple[datetime, dict]],
            existing: dict[datetime, Trip]) -> list[Trip]:
-    """Store the rebuilt segments; ``existing`` is left holding the trips no segment matched."""
+    """Store the rebuilt trips; ``existing`` is left holding the trips no rebuilt one matched."""
     changed: list[Trip] = []
-    for segment in segments:
-        values = _measure(segment, odometer)
-        trip = existing.pop(segment.started_at, None)
+    for started_at, values in measured:
+        trip = existing.pop(started_at, None)
         if trip is None:
-            trip = Trip(vehicle_id=vehicle_id, started_at=segment.started_at, **values)
+            trip = Trip(vehicle_id=vehicle_id, started_at=started_at, **values)
             session.add(trip)
         elif all(getattr(trip, key) == value for key, value in values.items()):
             continue
