@@ -18,7 +18,7 @@ from forecourt.consent.catalogue import CONSENT
 from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
-from forecourt.core.db import bulk_rows
+from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.parties import service as parties_service
 
@@ -255,7 +255,7 @@ def customers_granting(*, session: Session, organization_id: int, purpose_code: 
     for start in range(0, len(ids), 5000):
         rows = bulk_rows(session, select(Grant.customer_id, Notice.purposes)
                                .join(Notice, Notice.version == Grant.notice_version)
-                               .where(Grant.customer_id.in_(ids[start:start + 5000]),
+                               .where(one_of(session, Grant.customer_id, ids[start:start + 5000]),
                                       Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,
                                       *_active(now())))
         granted.update(customer for customer, purposes in rows if purpose_code in (purposes or []))

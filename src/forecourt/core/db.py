@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import ARRAY, DateTime, MetaData, String, any_, bindparam, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -137,6 +138,21 @@ def bulk_rows(session: Session, statement):
     """
     session.flush()
     return session.connection().execute(statement)
+
+
+def one_of(session: Session, column, values):
+    """``column IN (values)`` with the values bound as one parameter (a JSON array on SQLite, an
+    array on PostgreSQL).
+
+    An ingest batch looks up a couple of thousand devices, owners and keys at a time; spelled as
+    ``IN (?, ?, ...)``, SQLAlchemy expands and processes each value on every execution, which took
+    longer than the lookups themselves.
+    """
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    each = func.json_each(bindparam(None, json.dumps(values), type_=String())).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def plain_row(row, *, skip: tuple[str, ...] = ()) -> dict:

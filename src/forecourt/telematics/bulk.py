@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import now
+from forecourt.core.db import bulk_rows, one_of
 from forecourt.telematics.models import ReceivedMessage, Sample, TwinSignal
 
 # Same table names and columns as the models; only how values are bound differs.
@@ -124,8 +125,8 @@ def stored_keys(session: Session, keys: list[str]) -> set[str]:
                 f"SELECT message_key FROM {_RECEIVED.name} WHERE message_key IN ({', '.join('?' * len(chunk))})",
                 chunk))
         else:
-            stored.update(session.execute(select(_RECEIVED.c.message_key)
-                                          .where(_RECEIVED.c.message_key.in_(chunk))).scalars())
+            stored.update(bulk_rows(session, select(_RECEIVED.c.message_key)
+                                    .where(one_of(session, _RECEIVED.c.message_key, chunk))).scalars())
     return stored
 
 

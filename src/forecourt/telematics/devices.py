@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
-from forecourt.core.db import bulk_rows
+from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.telematics.models import Device
 from forecourt.telematics.readings import Source
@@ -53,7 +53,7 @@ def ids_by_identity(*, session: Session, kind: Source, identifiers: set[str]) ->
     for start in range(0, len(ordered), 5000):
         found.update((identifier, (device_id, vehicle_id)) for identifier, device_id, vehicle_id in bulk_rows(
             session, select(Device.identifier, Device.id, Device.vehicle_id).where(
-                Device.kind == kind.value, Device.identifier.in_(ordered[start:start + 5000]),
+                Device.kind == kind.value, one_of(session, Device.identifier, ordered[start:start + 5000]),
                 Device.is_active.is_(True))))
     return found
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from vininfo import Vin
 
 from forecourt.core.clock import now
-from forecourt.core.db import bulk_rows
+from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, VehicleModel, WarrantyContract
 
@@ -271,7 +271,7 @@ def current_owners(*, session: Session, vehicle_ids) -> dict[int, int]:
     owners: dict[int, int] = {}
     for start in range(0, len(ids), 5000):
         rows = bulk_rows(session, select(Ownership.vehicle_id, Ownership.customer_id).where(
-            Ownership.vehicle_id.in_(ids[start:start + 5000]), Ownership.ended_at.is_(None)))
+            one_of(session, Ownership.vehicle_id, ids[start:start + 5000]), Ownership.ended_at.is_(None)))
         owners.update({vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None})
     return owners
 
