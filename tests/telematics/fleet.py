@@ -47,11 +47,11 @@ def publisher(url: str, client_id: str) -> mqtt.Client:
     return client
 
 
-def publish_all(url: str, messages: list[tuple[str, bytes]]) -> None:
+def publish_all(url: str, messages: list[tuple[str, bytes]], *, qos: int = 1) -> None:
     """Publishes (topic, payload) pairs with QoS 1, as cars do, and waits until the broker has each."""
     cars = publisher(url, f"test-car-{uuid.uuid4().hex[:8]}")
     try:
-        for info in [cars.publish(topic, payload, qos=1) for topic, payload in messages]:
+        for info in [cars.publish(topic, payload, qos=qos) for topic, payload in messages]:
             info.wait_for_publish(10)
     finally:
         cars.loop_stop()
