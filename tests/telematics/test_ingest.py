@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from forecourt.core import events
+from forecourt.core import clock, events
 from forecourt.telematics import devices
 from forecourt.telematics.ingest import VehicleSignalled, ingest
 from forecourt.telematics.models import Position, Rejection, Sample, TwinSignal, VehicleEventRecord
@@ -167,3 +167,21 @@ def test_a_reading_stored_by_another_writer_after_the_plan_is_not_stored_twice(c
     assert meanwhile.stored == 1 and (report.stored, report.duplicates) == (2, 1)
     assert count(session, Sample, vehicle_id=vehicle.id, path="Vehicle.TraveledDistance") == 3
     assert count(session, Sample, vehicle_id=vehicle.id, path="Vehicle.Speed") == 3
+
+
+def test_a_devices_last_contact_is_kept_to_the_minute(session, car):
+    """Rewriting every reporting device's row in every batch cost commit pages for nothing."""
+    vehicle, _, _ = car
+    device = devices.by_identity(session=session, kind=Source.EMBEDDED, identifiers={vehicle.vin})[vehicle.vin]
+    with clock.frozen_at(T0 + timedelta(hours=1)):
+        ingest(session=session, readings=[reading(vehicle.vin, T0, "k-seen-1")], channel="mqtt")
+        session.refresh(device)
+        assert device.last_seen_at == T0 + timedelta(hours=1)
+        clock.advance(timedelta(seconds=50))
+        ingest(session=session, readings=[reading(vehicle.vin, T0 + timedelta(seconds=5), "k-seen-2")], channel="mqtt")
+        session.refresh(device)
+        assert device.last_seen_at == T0 + timedelta(hours=1)  # within the minute: not rewritten
+        clock.advance(timedelta(seconds=20))
+        ingest(session=session, readings=[reading(vehicle.vin, T0 + timedelta(seconds=10), "k-seen-3")], channel="mqtt")
+        session.refresh(device)
+        assert device.last_seen_at == T0 + timedelta(hours=1, seconds=70)

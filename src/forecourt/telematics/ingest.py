@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core import events
 from forecourt.core.clock import now
+from forecourt.core.db import one_of
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
 from forecourt.telematics import bulk, devices
@@ -29,6 +30,7 @@ LOCATION_PREFIX = "Vehicle.CurrentLocation."
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 LOCATION_PURPOSE = "location_services"
 ALWAYS_LOCATED = {VehicleEvent.SOS, VehicleEvent.CRASH}  # kept with their position whatever the consent
+SEEN_PRECISION = timedelta(minutes=1)  # a device's last contact is kept to the minute
 AIRBAG_DEPLOYED = ".Airbag.IsDeployed"  # Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed and its siblings
 
 
@@ -266,7 +268,13 @@ def _airbag_crashes(session: Session, airbags: list[tuple[int, Reading, bool]]) 
 
 
 def _mark_seen(session: Session, device_ids: set[int]) -> None:
+    """The devices' last contact, to the minute: a car reports every few seconds, and rewriting
+    every reporting device's row in every batch was a page in thirty of each commit."""
     if device_ids:
+        moment = now()
+        devices_table = Device.__table__
         # Core, not ORM: the ORM would look for each device in the session to update it there too.
-        session.execute(update(Device.__table__).where(Device.__table__.c.id.in_(sorted(device_ids)))
-                        .values(last_seen_at=now()))
+        session.execute(update(devices_table).where(
+            one_of(session, devices_table.c.id, sorted(device_ids)),
+            or_(devices_table.c.last_seen_at.is_(None), devices_table.c.last_seen_at < moment - SEEN_PRECISION))
+            .values(last_seen_at=moment))
