@@ -119,14 +119,19 @@ def _fill_windows(session: Session, since: dict[int, datetime | None]) -> None:
         session.execute(text(f"ANALYZE {_WINDOWS.name}"))  # nothing else tells the planner it is small
 
 
-def _windowed(model, *columns):
-    """``columns`` of ``model``'s rows from each car's own moment on (``_fill_windows``).
+def _in_window(model, moment):
+    """Joins ``model`` to ``_fill_windows``' rows: each car's rows whose ``moment`` is at or after
+    the car's own.
 
     ``+ 0`` keeps SQLite from looking the scratch table up by key while scanning ``model``: it
     knows nothing of the scratch table's size, and would otherwise read every row of ``model``.
     """
-    return select(model.vehicle_id, *columns).join(_WINDOWS, and_(
-        _WINDOWS.c.vehicle_id + 0 == model.vehicle_id, model.measured_at >= _WINDOWS.c.since))
+    return and_(_WINDOWS.c.vehicle_id + 0 == model.vehicle_id, moment >= _WINDOWS.c.since)
+
+
+def _windowed(model, *columns):
+    """``columns`` of ``model``'s readings from each car's own moment on."""
+    return select(model.vehicle_id, *columns).join(_WINDOWS, _in_window(model, model.measured_at))
 
 
 def _ticks_many(session: Session, since: dict[int, datetime | None]) -> dict[int, list]:
@@ -190,8 +195,7 @@ def store_rebuild(*, session: Session, rebuild: Rebuild) -> dict[int, list[Trip]
     Returns the trips that changed, per car."""
     _fill_windows(session, rebuild.since)
     current: dict[int, dict[datetime, Trip]] = {v: {} for v in rebuild.since}
-    for trip in session.scalars(select(Trip).join(_WINDOWS, and_(
-            _WINDOWS.c.vehicle_id + 0 == Trip.vehicle_id, Trip.started_at >= _WINDOWS.c.since))):
+    for trip in session.scalars(select(Trip).join(_WINDOWS, _in_window(Trip, Trip.started_at))):
         current[trip.vehicle_id][trip.started_at] = trip
     changed: dict[int, list[Trip]] = {}
     gone: list[int] = []
