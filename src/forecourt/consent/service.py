@@ -250,13 +250,9 @@ def customers_granting(*, session: Session, organization_id: int, purpose_code: 
                        customer_ids) -> set[int]:
     """Which of these customers hold an active, notice-covered grant to the organization for the
     purpose: ``active_grant`` for a whole batch at once."""
-    ids = sorted(set(customer_ids))
-    granted: set[int] = set()
-    for start in range(0, len(ids), 5000):
-        rows = bulk_rows(session, select(Grant.customer_id, Notice.purposes)
-                               .join(Notice, Notice.version == Grant.notice_version)
-                               .where(one_of(session, Grant.customer_id, ids[start:start + 5000]),
-                                      Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,
-                                      *_active(now())))
-        granted.update(customer for customer, purposes in rows if purpose_code in (purposes or []))
-    return granted
+    rows = bulk_rows(session, select(Grant.customer_id, Notice.purposes)
+                     .join(Notice, Notice.version == Grant.notice_version)
+                     .where(one_of(session, Grant.customer_id, sorted(set(customer_ids))),
+                            Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,
+                            *_active(now())))
+    return {customer for customer, purposes in rows if purpose_code in (purposes or [])}

@@ -116,18 +116,10 @@ def claim_keys(session: Session, keys: list[str]) -> set[str]:
 
 def stored_keys(session: Session, keys: list[str]) -> set[str]:
     """Which of these message keys are stored already (a read: no lock, nothing claimed)."""
-    stored: set[str] = set()
-    sqlite = engine_name(session) == "sqlite"
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        if sqlite:
-            stored.update(key for (key,) in _driver(session).execute(
-                f"SELECT message_key FROM {_RECEIVED.name} WHERE message_key IN ({', '.join('?' * len(chunk))})",
-                chunk))
-        else:
-            stored.update(bulk_rows(session, select(_RECEIVED.c.message_key)
-                                    .where(one_of(session, _RECEIVED.c.message_key, chunk))).scalars())
-    return stored
+    if not keys:
+        return set()
+    return set(bulk_rows(session, select(_RECEIVED.c.message_key)
+                         .where(one_of(session, _RECEIVED.c.message_key, keys))).scalars())
 
 
 def _claim_keys_sqlite(session: Session, keys: list[str], received_at: str) -> set[str] | None:

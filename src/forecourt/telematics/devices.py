@@ -48,14 +48,10 @@ def by_identity(*, session: Session, kind: Source, identifiers: set[str]) -> dic
 def ids_by_identity(*, session: Session, kind: Source, identifiers: set[str]) -> dict[str, tuple[int, int]]:
     """``by_identity`` for the ingest path: (device id, vehicle id) per identifier, without loading
     ORM objects (a batch names a couple of thousand devices)."""
-    found: dict[str, tuple[int, int]] = {}
-    ordered = sorted(identifiers)
-    for start in range(0, len(ordered), 5000):
-        found.update((identifier, (device_id, vehicle_id)) for identifier, device_id, vehicle_id in bulk_rows(
-            session, select(Device.identifier, Device.id, Device.vehicle_id).where(
-                Device.kind == kind.value, one_of(session, Device.identifier, ordered[start:start + 5000]),
-                Device.is_active.is_(True))))
-    return found
+    return {identifier: (device_id, vehicle_id) for identifier, device_id, vehicle_id in bulk_rows(
+        session, select(Device.identifier, Device.id, Device.vehicle_id).where(
+            Device.kind == kind.value, one_of(session, Device.identifier, sorted(identifiers)),
+            Device.is_active.is_(True)))}
 
 
 def authenticate(*, session: Session, kind: Source, identifier: str, secret: str) -> Device:

@@ -214,12 +214,10 @@ def last_services(*, session: Session, vehicle_ids: list[int]) -> dict[int, obje
     """Each car's newest service (``performed_on``, ``odometer_km``), for judging many cars' health:
     plain rows, because loading every record of a fleet's books as objects was a quarter of it."""
     last: dict[int, object] = {}
-    for start in range(0, len(vehicle_ids), 500):
-        for row in bulk_rows(session,
-                select(ServiceRecord.vehicle_id, ServiceRecord.performed_on, ServiceRecord.odometer_km)
-                .where(ServiceRecord.vehicle_id.in_(vehicle_ids[start:start + 500]))
-                .order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())):
-            last.setdefault(row.vehicle_id, row)
+    for row in bulk_rows(session, select(ServiceRecord.vehicle_id, ServiceRecord.performed_on, ServiceRecord.odometer_km)
+                         .where(one_of(session, ServiceRecord.vehicle_id, vehicle_ids))
+                         .order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())):
+        last.setdefault(row.vehicle_id, row)
     return last
 
 
@@ -267,13 +265,9 @@ def choose_service_dealer(*, session: Session, customer_id: int, vehicle: Vehicl
 
 def current_owners(*, session: Session, vehicle_ids) -> dict[int, int]:
     """Current owner per car for a whole batch of cars, in as few queries as the batch allows."""
-    ids = sorted(set(vehicle_ids))
-    owners: dict[int, int] = {}
-    for start in range(0, len(ids), 5000):
-        rows = bulk_rows(session, select(Ownership.vehicle_id, Ownership.customer_id).where(
-            one_of(session, Ownership.vehicle_id, ids[start:start + 5000]), Ownership.ended_at.is_(None)))
-        owners.update({vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None})
-    return owners
+    rows = bulk_rows(session, select(Ownership.vehicle_id, Ownership.customer_id).where(
+        one_of(session, Ownership.vehicle_id, sorted(set(vehicle_ids))), Ownership.ended_at.is_(None)))
+    return {vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None}
 
 
 def all_vehicle_ids(*, session: Session) -> list[int]:
