@@ -266,6 +266,11 @@ class IngestProcesses:
     stores: list
     detectors: object
 
+    def wait_ready(self) -> None:
+        """Every child has imported and connected (a spawned child needs a second or two)."""
+        for child in [*self.stores, self.detectors]:
+            child.wait_ready()
+
     def wait_until_caught_up(self) -> None:
         """Trips and health are rebuilt for every batch stored so far."""
         self.detectors.wait_until_caught_up()
@@ -283,7 +288,8 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     Batches are decoded and stored in ``store_processes`` processes side by side (on SQLite their
     commits take turns, their decoding does not); one detector process rebuilds trips and health
     for the cars they touched. SOS and crash messages have a store process of their own, so they
-    never wait behind telemetry. Acknowledgements still wait for each commit.
+    never wait behind telemetry. Acknowledgements still wait for each commit. Returns once the
+    children are ready, so the worker takes no message before it can store it.
     """
     from forecourt.assist import intake as assist_intake
     from forecourt.telematics.detectors import DetectorProcess
@@ -301,7 +307,13 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), client_id=client_id, shared_group=shared_group,
                               batch_size=batch_size, store=stores, alert_store=alert_store,
                               after_commit=detectors.after_batch)
-    return worker, IngestProcesses(stores=[*stores, alert_store], detectors=detectors)
+    processes = IngestProcesses(stores=[*stores, alert_store], detectors=detectors)
+    try:
+        processes.wait_ready()
+    except BaseException:
+        processes.close()
+        raise
+    return worker, processes
 
 
 def subscribe_alert_handlers(sessions) -> None:

@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from forecourt.core.db import get_engine, make_sessionmaker
@@ -88,6 +89,31 @@ def test_a_store_process_that_dies_is_replaced_and_nothing_is_stored_twice(fresh
     finally:
         store.close()
     assert _count(sessions, Sample, Sample.path == "Vehicle.TraveledDistance") == 5
+
+
+def test_a_store_process_is_ready_only_once_it_has_connected(fresh_database_url):
+    store = StoreProcess(fresh_database_url("ready")).start()
+    try:
+        assert not store._ready.is_set()  # still importing: a worker must not subscribe yet
+        store.wait_ready(timeout=60)
+        assert store._ready.is_set() and store._process.is_alive()
+    finally:
+        store.close()
+
+
+def _setup_that_fails(sessions) -> None:
+    raise RuntimeError("no handlers today")
+
+
+def test_a_store_process_that_cannot_start_is_reported_instead_of_awaited(fresh_database_url):
+    store = StoreProcess(fresh_database_url("broken-start"), setup=_setup_that_fails).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match=r"the store process exited \(code 1\) while starting"):
+            store.wait_ready(timeout=60)
+        assert time.monotonic() - started < 30
+    finally:
+        store.close(timeout=5)
 
 
 def test_only_alerts_take_the_alert_lane():

@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 _STOP = None
 
 
-def _run(database_url: str, inbox, done, setup: Callable | None, health_every: float, trips_every: float,
+def _run(database_url: str, inbox, done, ready, setup: Callable | None, health_every: float, trips_every: float,
          write_turn) -> None:
     """The child's loop: coalesce whatever is waiting into one refresh, so a backlog costs less."""
     from forecourt.telematics.insights import Refresher
 
-    sessions = children.begin(database_url, setup)  # e.g. the workshop's handlers: a new fault proposes a slot
+    sessions = children.begin(database_url, setup, ready)  # e.g. the workshop's handlers: a new fault proposes a slot
     refresher = Refresher(sessions, health_every=health_every, trips_every=trips_every, write_turn=write_turn)
     stopping = False
     while not stopping:
@@ -75,14 +75,19 @@ class DetectorProcess:
         self._done = self._context.Value("q", 0)
         self.sent = 0
         self._process = None
+        self._ready = None
 
     def start(self) -> DetectorProcess:
+        self._ready = self._context.Event()
         self._process = self._context.Process(
             target=_run, name="forecourt-detectors", daemon=True,
-            args=(self.database_url, self._inbox, self._done, self.setup, self.health_every, self.trips_every,
+            args=(self.database_url, self._inbox, self._done, self._ready, self.setup, self.health_every, self.trips_every,
                   self.write_turn))
         self._process.start()
         return self
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        children.wait_ready(self._process, self._ready, name="detector", timeout=timeout)
 
     def after_batch(self, vehicle_ids: Iterable[int]) -> None:
         if self._process is None or not self._process.is_alive():

@@ -167,9 +167,9 @@ def write_turns(database_url: str):
     return children.spawner().Lock() if database_url.startswith("sqlite") else None
 
 
-def _serve(database_url: str, conn, setup: Callable | None, topic_handlers: dict, write_turn) -> None:
+def _serve(database_url: str, conn, ready, setup: Callable | None, topic_handlers: dict, write_turn) -> None:
     """The store process: batches in over ``conn``, results back once committed."""
-    sessions = children.begin(database_url, setup)  # e.g. On Call's handlers: an SOS stored here opens a case
+    sessions = children.begin(database_url, setup, ready)  # e.g. On Call's handlers: an SOS stored here opens a case
     store = BatchStore(sessions=sessions, topic_handlers=topic_handlers, write_turn=write_turn)
     try:
         while True:
@@ -200,16 +200,22 @@ class StoreProcess:
         self._context = children.spawner()
         self._process = None
         self._conn = None
+        self._ready = None
 
     def start(self) -> StoreProcess:
         ours, theirs = self._context.Pipe()
         database_url, *rest = self.args
-        self._process = self._context.Process(target=_serve, name="forecourt-store", args=(database_url, theirs, *rest))
+        self._ready = self._context.Event()
+        self._process = self._context.Process(target=_serve, name="forecourt-store",
+                                              args=(database_url, theirs, self._ready, *rest))
         self._process.start()
         theirs.close()
         self._conn = ours
         atexit.register(self.close)  # before multiprocessing's own exit handler would wait for the child
         return self
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        children.wait_ready(self._process, self._ready, name="store", timeout=timeout)
 
     def __call__(self, batch: list[Message]) -> BatchResult:
         while True:
