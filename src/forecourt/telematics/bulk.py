@@ -14,7 +14,6 @@ import math
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, MetaData, Table, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -102,15 +101,20 @@ def claim_keys(session: Session, keys: list[str]) -> set[str]:
     if not keys:
         return set()
     received_at = now()
-    if engine_name(session) == "sqlite":
-        claimed = _claim_keys_sqlite(session, keys, moment_binder(session)(received_at))
-        if claimed is not None:
-            return claimed
-    statement = (pg_insert if engine_name(session) == "postgresql" else sqlite_insert)(_RECEIVED)
-    statement = statement.on_conflict_do_nothing(
+    if engine_name(session) == "postgresql":
+        # The keys as one array parameter: spelled as a multi-row VALUES list, psycopg rewrote a
+        # statement of 4,000 placeholders for every batch, a tenth of a store's time.
+        return set(session.connection().exec_driver_sql(
+            f"INSERT INTO {_RECEIVED.name} (message_key, received_at) SELECT key, %s FROM unnest(%s::text[]) AS key "
+            "ON CONFLICT (message_key) DO NOTHING RETURNING message_key",
+            (received_at, sorted(keys))).scalars())  # one order for all writers: no deadlocks
+    claimed = _claim_keys_sqlite(session, keys, moment_binder(session)(received_at))
+    if claimed is not None:
+        return claimed
+    statement = sqlite_insert(_RECEIVED).on_conflict_do_nothing(
         index_elements=["message_key"]).returning(_RECEIVED.c.message_key)
-    # executemany with RETURNING: SQLAlchemy batches it into multi-row statements it compiles once
-    # ("insertmanyvalues"); a key already stored returns no row.
+    # Key by key, as some were stored already: executemany with RETURNING, which SQLAlchemy
+    # batches into multi-row statements ("insertmanyvalues"); a key already stored returns no row.
     return set(session.execute(statement, [{"message_key": k, "received_at": received_at} for k in keys]).scalars())
 
 
