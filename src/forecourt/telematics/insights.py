@@ -67,7 +67,7 @@ class Refresher:
         for chunk in _chunks(vehicle_ids):
             rebuild = self._read(trips.plan_rebuild, chunk)
             with self.write_turn, transaction(self.sessions, write=True) as session:
-                trips.store_rebuild(session=session, rebuild=rebuild)
+                trips.store_rebuild(session=session, rebuild=rebuild, returning=False)
 
     def _read(self, plan, vehicle_ids: list[int]):
         """The computing half of a refresh, in a read transaction: on SQLite the ingest stores keep

@@ -15,6 +15,7 @@ once a minute per car), not for every message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -192,9 +193,10 @@ def plan_rebuild(*, session: Session, vehicle_ids: list[int]) -> Rebuild:
                            for v in vehicle_ids})
 
 
-def store_rebuild(*, session: Session, rebuild: Rebuild) -> dict[int, list[Trip]]:
+def store_rebuild(*, session: Session, rebuild: Rebuild, returning: bool = True) -> dict[int, list[Trip]] | None:
     """Stores a planned rebuild: the trips from each car's ``since`` on become the planned ones.
-    Returns the trips that changed, per car."""
+    Returns the trips that changed, per car; with ``returning=False`` (the detectors, which only
+    keep trips current) nothing, and new trips go in as plain rows."""
     _fill_windows(session, rebuild.since)
     current: dict[int, dict[datetime, Trip]] = {v: {} for v in rebuild.since}
     for trip in session.scalars(select(Trip).join(_WINDOWS, _in_window(Trip, Trip.started_at))):
@@ -208,14 +210,21 @@ def store_rebuild(*, session: Session, rebuild: Rebuild) -> dict[int, list[Trip]
     if gone:  # trips that the new data merged into another or no longer supports
         session.execute(delete(Trip).where(Trip.id.in_(gone)))
     session.flush()
-    return _insert_new(session, changed)
+    return _insert_new(session, changed, returning)
 
 
-def _insert_new(session: Session, changed: dict[int, list[Trip | dict]]) -> dict[int, list[Trip]]:
-    """The new trips among ``changed`` (still plain rows) in one bulk ``INSERT``: a fleet's first
-    refresh adds a trip per car, and the session's unit of work took a sixth of the detector's
-    time adding them one object at a time."""
+def _insert_new(session: Session, changed: dict[int, list[Trip | dict]],
+                returning: bool) -> dict[int, list[Trip]] | None:
+    """The new trips among ``changed`` (still plain rows) in one bulk ``INSERT``, or ``COPY`` when
+    no objects are wanted back: a fleet's first refresh adds a trip per car, and the session's unit
+    of work took a sixth of the detector's time adding them one object at a time."""
     rows = [trip for car in changed.values() for trip in car if isinstance(trip, dict)]
+    if not returning:
+        bind = bulk.moment_binder(session)
+        bulk.insert_tuples(session, Trip.__table__, list(rows[0]) if rows else [], [tuple(
+            bind(value) if isinstance(value, datetime) else json.dumps(value) if isinstance(value, list) else value
+            for value in row.values()) for row in rows])
+        return None
     if not rows:
         return changed  # type: ignore[return-value]
     made = iter(session.scalars(insert(Trip).returning(Trip, sort_by_parameter_order=True), rows).all())
