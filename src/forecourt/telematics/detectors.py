@@ -81,8 +81,8 @@ class DetectorProcess:
         self._ready = self._context.Event()
         self._process = self._context.Process(
             target=_run, name="forecourt-detectors", daemon=True,
-            args=(self.database_url, self._inbox, self._done, self._ready, self.setup, self.health_every, self.trips_every,
-                  self.write_turn))
+            args=(self.database_url, self._inbox, self._done, self._ready, self.setup, self.health_every,
+                  self.trips_every, self.write_turn))
         self._process.start()
         return self
 
