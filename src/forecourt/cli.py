@@ -110,8 +110,16 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
         if trackers is not None:
             trackers.close()
         return
-    worker, children = ingest_worker(settings.database_url, mqtt, client_id=client_id, shared_group=shared_group,
-                                     batch_size=batch_size, store_processes=store_processes)
+    try:
+        with console.status("Starting the store and detector processes…"):
+            worker, children = ingest_worker(settings.database_url, mqtt, client_id=client_id,
+                                             shared_group=shared_group, batch_size=batch_size,
+                                             store_processes=store_processes)
+    except RuntimeError as error:  # a child could not start: say so rather than wait for it
+        if trackers is not None:
+            trackers.close()
+        console.print(f"[red]The ingest worker could not start: {error}.[/red] Its log above says why.")
+        raise typer.Exit(1) from None
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
     try:
         stats = worker.run(stop)
