@@ -10,6 +10,7 @@ from sqlalchemy import select
 from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
+from forecourt.vehicles import service as vehicles_service
 
 
 @pytest.fixture
@@ -115,3 +116,21 @@ def test_a_sale_needs_the_buyers_consent_and_a_sensible_date(make, client, sale)
     assert back.status_code == 201
     assert [v["vehicle"]["vin"] for v in client.get("/api/me/vehicles", headers=sale["seller_login"].headers).json()] == [vin]
     assert client.get("/api/me/vehicles", headers=sale["buyer_login"].headers).json() == []
+
+
+def test_many_cars_facts_and_first_owners_are_read_in_one_go(make, session):
+    """What health needs of a fleet: each car's propulsion and dates, and when it was first owned
+    (a sold car's first owner counts, an unsold car has none)."""
+    first, second = make.customer(), make.customer()
+    sold = make.vehicle(owner=first, since=now() - timedelta(days=800))
+    vehicles_service.transfer(session=session, vehicle_id=sold.id, customer_id=second.id,
+                              at=now() - timedelta(days=100))
+    unsold = make.vehicle(production_date=date(2025, 3, 1))
+    facts = vehicles_service.service_facts(session=session, vehicle_ids=[sold.id, unsold.id, 999_999])
+    assert set(facts) == {sold.id, unsold.id}
+    assert facts[unsold.id].propulsion == unsold.propulsion == "electric"
+    assert facts[unsold.id].production_date == date(2025, 3, 1) and facts[sold.id].production_date is None
+    assert facts[sold.id].created_at == sold.created_at
+    owned = vehicles_service.first_owned(session=session, vehicle_ids=[sold.id, unsold.id])
+    assert set(owned) == {sold.id}
+    assert abs(owned[sold.id] - (now() - timedelta(days=800))) < timedelta(minutes=1)

@@ -298,37 +298,15 @@ def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
 
 # --- changes -------------------------------------------------------------------------------------
 
-def _vehicle_facts(session: Session, vehicle_ids: list[int]) -> dict:
-    """What the service rule needs of each car, in one query of plain rows: loading the cars as
-    objects cost a tenth of a refresh."""
-    from forecourt.vehicles.models import Trim, Vehicle  # read-only; the vehicles service still answers
-
-    return {row.id: row for row in bulk_rows(session, select(
-        Vehicle.id, Trim.propulsion, Vehicle.production_date, Vehicle.created_at)
-        .join(Trim, Trim.id == Vehicle.trim_id).where(one_of(session, Vehicle.id, vehicle_ids)))}
-
-
-def _first_ownerships(session: Session, vehicle_ids: list[int]) -> dict[int, datetime]:
-    """When each car was first owned (``ownership_history(...)[0].started_at``), for many cars at once."""
-    from forecourt.vehicles.models import Ownership  # read-only
-
-    first: dict[int, datetime] = {}
-    for vehicle_id, started_at in bulk_rows(session, select(Ownership.vehicle_id, Ownership.started_at).where(
-            one_of(session, Ownership.vehicle_id, vehicle_ids))):
-        if vehicle_id not in first or started_at < first[vehicle_id]:
-            first[vehicle_id] = started_at
-    return first
-
-
 def judge_many(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
     """Each car's health now, for many cars in a few queries; reads only, so ``record_health``
     can store it in a transaction of its own (on SQLite, the write lock for the writing alone)."""
     ids = sorted(set(vehicle_ids))
-    vehicles = _vehicle_facts(session, ids)
+    vehicles = vehicles_service.service_facts(session=session, vehicle_ids=ids)
     twins = _twins(session, ids)
     last_services = vehicles_service.last_services(session=session, vehicle_ids=ids)
     histories = {v: [last_services[v]] if v in last_services else [] for v in ids}  # newest first, as the rule reads
-    first_owned = _first_ownerships(session, [v for v in ids if not histories[v]])
+    first_owned = vehicles_service.first_owned(session=session, vehicle_ids=[v for v in ids if not histories[v]])
     return [_judge(session, vehicles[v], twins[v], histories[v], first_owned) for v in ids if v in vehicles]
 
 

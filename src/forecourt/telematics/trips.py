@@ -15,7 +15,6 @@ once a minute per car), not for every message.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -222,7 +221,7 @@ def _insert_new(session: Session, changed: dict[int, list[Trip | dict]],
     if not returning:
         bind = bulk.moment_binder(session)
         bulk.insert_tuples(session, Trip.__table__, list(rows[0]) if rows else [], [tuple(
-            bind(value) if isinstance(value, datetime) else json.dumps(value) if isinstance(value, list) else value
+            bind(value) if isinstance(value, datetime) else bulk.json_text(value) if isinstance(value, list) else value
             for value in row.values()) for row in rows])
         return None
     if not rows:
