@@ -215,10 +215,10 @@ def interval_for(propulsion: str) -> ServiceInterval:
     return SERVICE_INTERVALS.get(propulsion, DEFAULT_INTERVAL)
 
 
-def _service_by_rule(session: Session, vehicle, twin: dict[str, object], history: list,
-                     first_owned: dict[int, datetime] | None = None) -> ServiceHealth:
-    """``vehicle``: the car, or a row of its ``id``, ``propulsion``, ``production_date`` and ``created_at``."""
-    vehicle_id = vehicle.id
+def _service_by_rule(vehicle, twin: dict[str, object], history: list,
+                     first_owned: dict[int, datetime]) -> ServiceHealth:
+    """``vehicle``: the car, or a row of its ``id``, ``propulsion``, ``production_date`` and
+    ``created_at``; ``first_owned``: ``vehicles_service.first_owned`` for it."""
     interval = interval_for(vehicle.propulsion)
     odometer_m = _number(twin.get(ODOMETER))
     if history:
@@ -230,11 +230,7 @@ def _service_by_rule(session: Session, vehicle, twin: dict[str, object], history
         if vehicle.production_date is not None:
             since_day = vehicle.production_date
         else:
-            if first_owned is None:
-                owned = vehicles_service.ownership_history(session=session, vehicle_id=vehicle_id)
-                started = owned[0].started_at if owned else None
-            else:
-                started = first_owned.get(vehicle_id)
+            started = first_owned.get(vehicle.id)
             since_day = started.date() if started is not None else vehicle.created_at.date()
         since_km = 0.0
         why = f"every {interval.km:,} km or {interval.days // 365} years; no service recorded since " \
@@ -276,13 +272,13 @@ def _twins(session: Session, vehicle_ids: list[int]) -> dict[int, dict[str, tupl
     return twins
 
 
-def _judge(session: Session, vehicle, twin: dict[str, tuple[object, datetime]], history: list,
-           first_owned: dict[int, datetime] | None = None) -> VehicleHealth:
+def _judge(vehicle, twin: dict[str, tuple[object, datetime]], history: list,
+           first_owned: dict[int, datetime]) -> VehicleHealth:
     values = {path: value for path, (value, _) in twin.items()}
     codes = sorted({code for path in DTC_PATHS for code in dtc.parse_list(values.get(path))})
     dtcs = tuple(dtc.describe(code) for code in codes)
     battery, tyres = battery_of(values), tyres_of(values)
-    service = _service_from_car(values) or _service_by_rule(session, vehicle, values, history, first_owned)
+    service = _service_from_car(values) or _service_by_rule(vehicle, values, history, first_owned)
     status = _status(dtcs, battery, tyres, service)
     reported = max((at for _, at in twin.values()), default=None)
     return VehicleHealth(vehicle.id, status, dtcs, battery, tyres, service,
@@ -293,7 +289,8 @@ def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
     """The car's health now, from the twin (nothing is stored or announced)."""
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     history = vehicles_service.service_history(session=session, vehicle_id=vehicle_id)
-    return _judge(session, vehicle, _twins(session, [vehicle_id])[vehicle_id], history)
+    first_owned = vehicles_service.first_owned(session=session, vehicle_ids=[vehicle_id])
+    return _judge(vehicle, _twins(session, [vehicle_id])[vehicle_id], history, first_owned)
 
 
 # --- changes -------------------------------------------------------------------------------------
@@ -307,7 +304,7 @@ def judge_many(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
     last_services = vehicles_service.last_services(session=session, vehicle_ids=ids)
     histories = {v: [last_services[v]] if v in last_services else [] for v in ids}  # newest first, as the rule reads
     first_owned = vehicles_service.first_owned(session=session, vehicle_ids=[v for v in ids if not histories[v]])
-    return [_judge(session, vehicles[v], twins[v], histories[v], first_owned) for v in ids if v in vehicles]
+    return [_judge(vehicles[v], twins[v], histories[v], first_owned) for v in ids if v in vehicles]
 
 
 def record_health(*, session: Session, judged: list[VehicleHealth]) -> None:

@@ -220,9 +220,9 @@ def _insert_new(session: Session, changed: dict[int, list[Trip | dict]],
     rows = [trip for car in changed.values() for trip in car if isinstance(trip, dict)]
     if not returning:
         bind = bulk.moment_binder(session)
-        bulk.insert_tuples(session, Trip.__table__, list(rows[0]) if rows else [], [tuple(
-            bind(value) if isinstance(value, datetime) else bulk.json_text(value) if isinstance(value, list) else value
-            for value in row.values()) for row in rows])
+        bulk.insert_rows(session, Trip.__table__, [{key: bind(value) if isinstance(value, datetime) else
+                                                    bulk.json_text(value) if isinstance(value, list) else value
+                                                    for key, value in row.items()} for row in rows])
         return None
     if not rows:
         return changed  # type: ignore[return-value]
