@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forecourt import __version__
+from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Carmaker, dealers and partners serving one driver — who owns their data.")
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
-    app.state.templates = Jinja2Templates(directory=str(WEB / "templates"))
+    app.state.templates = _templates()
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, advisor, auth, cases, configurator, devices, dispatch, leads, me,
@@ -51,6 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_security_headers(app)
     return app
+
+
+def _templates() -> Jinja2Templates:
+    """Templates speak through the same translation markers as the code (``_``, ``{% trans %}``)."""
+    templates = Jinja2Templates(directory=str(WEB / "templates"))
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
+    return templates
 
 
 def _wants_html(request: Request) -> bool:
