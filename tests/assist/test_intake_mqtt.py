@@ -10,7 +10,7 @@ import uuid
 
 from sqlalchemy import select
 
-from forecourt.assist import handlers, intake
+from forecourt.assist import ecall, handlers
 from forecourt.assist.models import Case
 from forecourt.core import events
 from forecourt.core.clock import now
@@ -29,7 +29,7 @@ def test_an_ecall_and_an_sos_over_mqtt_open_cases(fresh_database_url):
     handlers.subscribe_handlers(events.bus, sessions)
     worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), sessions=sessions,
                               client_id=f"test-ecall-{uuid.uuid4().hex[:8]}",
-                              topic_handlers={intake.ECALL_TOPIC: intake.ecall_from_mqtt})
+                              topic_handlers={ecall.ECALL_TOPIC: ecall.from_mqtt})
     stop = threading.Event()
     thread = threading.Thread(target=lambda: worker.run(stop, idle_exit_seconds=2.0))
     thread.start()
