@@ -161,11 +161,11 @@ def raise_alert(*, session: Session, vehicle_id: int | None, kind: str, source: 
         except NotFound:
             vehicle = None
     if vehicle is None:
-        log.warning("alert refused: no recognisable vehicle (vehicle id %r, kind %r, source %r)",
-                    vehicle_id, kind, source)
+        log.warning("alert refused: no recognisable vehicle (vehicle id %s, kind %s, source %s)",
+                    shown(vehicle_id), shown(kind), shown(source))
         raise Invalid("The alert names no vehicle we know, so no case can be opened; nobody could be sent.",
                       field="vehicle")
-    if kind not in PRIORITY:
+    if not isinstance(kind, str) or kind not in PRIORITY:
         problems.append(f"kind {shown(kind, 20)} unknown: treated as an SOS")
         kind = "sos"
     moment = _moment(at, problems)
