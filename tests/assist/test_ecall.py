@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from forecourt.assist import ecall, intake
 from forecourt.assist.models import Case, CaseEvent
+from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Invalid
 from forecourt.telematics.models import Position
+from tests.factories import browser_for
 from tests.assist.test_intake import car, embedded, owner  # noqa: F401 (the same car, registered)
 from tests.telematics.decoders.msd_bits import Msd
 from tests.telematics.decoders.test_ecall_msd import LEGATO_V1_ADDITIONAL, LEGATO_V1_CUT
@@ -196,3 +198,13 @@ def test_raise_alert_takes_anything_for_a_known_car(session, car, kind, at, lati
     assert case.heading is None or 0 <= case.heading <= 360
     assert case.passengers is None or 0 <= case.passengers <= 99
     json.dumps(case.track, allow_nan=False)
+
+
+def test_the_agent_sees_what_the_ecall_said_on_the_case_page(make, session, car):
+    case = ecall.receive(session=session, vehicle_id=car.id, vin=car.vin, body=crash_msd(car).encoded())
+    agent = make.staff(make.carmaker(), Role.CALL_CENTRE_AGENT)
+    session.commit()
+    page = browser_for(make, agent).get(f"/console/cases/{case.number}")
+    assert page.status_code == 200
+    assert "What the car's eCall said" in page.text and car.vin in page.text
+    assert "gasoline, electric" in page.text and "1.4.1" in page.text
