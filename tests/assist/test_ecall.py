@@ -19,8 +19,8 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Invalid
 from forecourt.telematics.models import Position
-from tests.factories import browser_for
 from tests.assist.test_intake import car, embedded, owner  # noqa: F401 (the same car, registered)
+from tests.factories import browser_for
 from tests.telematics.decoders.msd_bits import Msd
 from tests.telematics.decoders.test_ecall_msd import LEGATO_V1_ADDITIONAL, LEGATO_V1_CUT
 
