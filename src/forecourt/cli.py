@@ -299,12 +299,12 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     never wait behind telemetry. Acknowledgements still wait for each commit. Returns once the
     children are ready, so the worker takes no message before it can store it.
     """
-    from forecourt.assist import intake as assist_intake
+    from forecourt.assist import ecall
     from forecourt.telematics.detectors import DetectorProcess
     from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
     from forecourt.telematics.listeners.store import StoreProcess, write_turns
 
-    handlers = {assist_intake.ECALL_TOPIC: assist_intake.ecall_from_mqtt}
+    handlers = {ecall.ECALL_TOPIC: ecall.from_mqtt}
     turn = write_turns(database_url)  # the alert lane and the detectors take turns too: none is left polling
     detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None,
                                 write_turn=turn).start()

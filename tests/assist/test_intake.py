@@ -205,8 +205,8 @@ def test_a_broken_ecall_still_opens_a_case_and_lists_what_was_wrong(client, sess
     assert (case.kind, case.activation, case.latitude) == ("sos", "manual", 48.137)
 
 
-def test_an_ecall_without_position_uses_the_last_known_and_nothing_readable_is_422(client, session, car,
-                                                                                  embedded):
+def test_an_ecall_without_position_uses_the_last_known_and_an_unreadable_one_still_opens_a_case(
+        client, session, car, embedded):
     session.add(Position(vehicle_id=car.id, measured_at=NOON - timedelta(minutes=3), latitude=50.1,
                          longitude=8.6, source="embedded"))
     session.commit()
@@ -215,7 +215,11 @@ def test_an_ecall_without_position_uses_the_last_known_and_nothing_readable_is_4
     assert any("last known position" in p for p in response.json()["problems"])
     assert cases_of(session, car)[0].latitude == 50.1
     nothing = client.post(f"/api/assist/ecall/{car.vin}", content=b"\x00garbage", headers=embedded)
-    assert nothing.status_code == 422 and "nothing could be read" in nothing.text
+    assert nothing.status_code == 201
+    assert any("MSD format version 0" in p for p in nothing.json()["problems"])
+    [case] = cases_of(session, car)  # the same incident: joined, with the bytes kept as received
+    assert case.vehicle_data == {"format": "unreadable", "raw": b"\x00garbage".hex(), "problems": [
+        "the MSD could not be decoded: MSD format version 0 is not one Forecourt reads (1 to 3)"]}
 
 
 def test_an_ecall_with_a_wrong_secret_or_unknown_car_is_401(client, session, car, embedded):

@@ -25,7 +25,8 @@ def on_vehicle_signalled(event: VehicleSignalled, *, session: Session) -> None:
     if kind is None:
         return
     intake.raise_alert(session=session, vehicle_id=event.vehicle_id, kind=kind, source=event.source,
-                       at=event.measured_at, latitude=event.latitude, longitude=event.longitude)
+                       at=event.measured_at, latitude=event.latitude, longitude=event.longitude,
+                       problems=event.problems)
 
 
 def subscribe_handlers(bus, session_factory: Callable[[], Session]) -> None:

@@ -43,6 +43,9 @@ class Case(Base):
     track: Mapped[list] = mapped_column(JSON, default=list)
     # What was wrong with the alerts ("timestamp unreadable, used the time received"): recorded, never fatal.
     problems: Mapped[list] = mapped_column(JSON, default=list)
+    # What the car said about itself in its last eCall: the minimum set of data as decoded (VIN,
+    # vehicle type, propulsion, additional data) and the bytes as received, readable or not.
+    vehicle_data: Mapped[dict | None] = mapped_column(JSON)
     agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

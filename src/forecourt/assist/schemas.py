@@ -57,6 +57,7 @@ class CaseOut(Output):
     passengers: int | None
     track: list
     problems: list
+    vehicle_data: dict | None = None
     agent_user_id: int | None
     opened_at: datetime
     last_alert_at: datetime

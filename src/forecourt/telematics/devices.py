@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
@@ -86,3 +86,14 @@ def rejection_summary(*, session: Session, since=None) -> list[dict]:
     rows = session.execute(query.group_by(Rejection.channel, Rejection.reason)
                            .order_by(func.max(Rejection.at).desc()).limit(200))
     return [{"channel": c, "reason": r, "count": n, "last_at": at} for c, r, n, at in rows]
+
+
+def keep_statuses(*, session: Session, statuses: dict[int, tuple]) -> None:
+    """Each device's newest own status (``{device id: (measured at, status)}``); an older report
+    never replaces a newer one. Phones send a few a minute at most, so one statement each."""
+    devices_table = Device.__table__
+    for device_id, (measured_at, status) in sorted(statuses.items()):
+        session.execute(update(devices_table).where(
+            devices_table.c.id == device_id,
+            or_(devices_table.c.status_at.is_(None), devices_table.c.status_at <= measured_at))
+            .values(status=status, status_at=measured_at))

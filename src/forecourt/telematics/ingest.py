@@ -9,7 +9,7 @@ per batch with bulk statements, because a fleet reports thousands of messages a 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -21,7 +21,7 @@ from forecourt.core.clock import now
 from forecourt.core.db import one_of
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
-from forecourt.telematics import bulk, devices
+from forecourt.telematics import bulk, device_time, devices
 from forecourt.telematics.models import Device, Position, Rejection, VehicleEventRecord
 from forecourt.telematics.readings import Reading, Source, VehicleEvent
 from forecourt.vehicles import service as vehicles_service
@@ -44,6 +44,7 @@ class VehicleSignalled:
     latitude: float | None
     longitude: float | None
     source: str
+    problems: tuple[str, ...] = ()  # e.g. the device's clock was off and the time received was used
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Plan:
     keys: list[str]  # message keys not stored yet, in order
     consent: LocationConsent
     rows: _Rows
+    received_at: datetime
 
 
 @dataclass
@@ -133,6 +135,7 @@ class _Rows:
     vehicle_events: list[dict] = field(default_factory=list)
     latest: dict = field(default_factory=dict)  # (vehicle id, path) -> (JSON text, measured at, bound moment)
     airbags: list[tuple[int, Reading, bool]] = field(default_factory=list)  # (vehicle, reading, any deployed)
+    statuses: dict = field(default_factory=dict)  # device id -> (measured at, status), the newest per device
     stored: int = 0
     duplicates: int = 0
     vehicle_ids: set[int] = field(default_factory=set)
@@ -148,19 +151,27 @@ def plan_batch(*, session: Session, readings: list[Reading]) -> Plan:
             known[(source, identifier)] = ids
     accepted: list[tuple[Reading, tuple[int, int]]] = []
     refusals: list[tuple[str, str]] = []
+    received_at = now()
     for reading in readings:
         device = known.get((reading.source, reading.device_id))
         if device is None:
             refusals.append((reading.device_id, f"unknown {reading.source.value} device '{reading.device_id}'"))
-        else:
+            continue
+        problem = device_time.problem(reading.measured_at, received_at=received_at)
+        if problem is None:
             accepted.append((reading, device))
+        elif ALWAYS_LOCATED.intersection(reading.events):  # an alert is kept, at the time it was received
+            accepted.append((replace(reading, measured_at=received_at,
+                                     problems=(*reading.problems, f"{problem}: used the time received")), device))
+        else:
+            refusals.append((reading.device_id, f"{problem}: reading refused"))
     stored_before = bulk.stored_keys(session, [r.message_key for r, _ in accepted])
     keys = list(dict.fromkeys(r.message_key for r, _ in accepted if r.message_key not in stored_before))
     consent = LocationConsent(session)
     fresh = set(keys)
     consent.preload({device[1] for reading, device in accepted if reading.message_key in fresh})
-    return Plan(accepted=accepted, refusals=refusals, keys=keys, consent=consent,
-                rows=_rows(accepted, fresh, consent, bulk.moment_binder(session)))
+    return Plan(accepted=accepted, refusals=refusals, keys=keys, consent=consent, received_at=received_at,
+                rows=_rows(accepted, fresh, consent, bulk.moment_binder(session), received_at))
 
 
 def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
@@ -173,7 +184,7 @@ def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
     fresh = bulk.claim_keys(session, plan.keys)
     rows = plan.rows
     if len(fresh) != len(plan.keys):  # another writer stored some of them since the plan was made
-        rows = _rows(plan.accepted, fresh, plan.consent, bulk.moment_binder(session))
+        rows = _rows(plan.accepted, fresh, plan.consent, bulk.moment_binder(session), plan.received_at)
     report.stored, report.duplicates, report.vehicle_ids = rows.stored, rows.duplicates, rows.vehicle_ids
     vehicle_events = list(rows.vehicle_events)
     for vehicle_id, reading in _airbag_crashes(session, rows.airbags):
@@ -183,19 +194,24 @@ def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
     if vehicle_events:
         session.execute(VehicleEventRecord.__table__.insert(), vehicle_events)
     bulk.update_twin(session, rows.latest)
+    devices.keep_statuses(session=session, statuses=rows.statuses)
     _mark_seen(session, {device[0] for _, device in plan.accepted})
     report.positions, report.events = len(rows.positions), len(vehicle_events)
+    problems = {reading.message_key: reading.problems for reading, _ in plan.accepted if reading.problems}
     for row in vehicle_events:
         events.publish(session, VehicleSignalled(vehicle_id=row["vehicle_id"], kind=row["kind"],
                                                  measured_at=row["measured_at"], latitude=row["latitude"],
-                                                 longitude=row["longitude"], source=row["source"]))
+                                                 longitude=row["longitude"], source=row["source"],
+                                                 problems=problems.get(row["message_key"], ())))
     if rows.latest:
         events.publish(session, TwinUpdated(vehicle_ids=tuple(sorted({v for v, _ in rows.latest}))))
     return report
 
 
 def _rows(accepted: list[tuple[Reading, tuple[int, int]]], fresh: set[str], consent: LocationConsent,
-          moment) -> _Rows:
+          moment, received_at: datetime) -> _Rows:
+    """The batch's rows. The twin takes each value at its measured time, or at the time received if
+    that is earlier (a clock a few minutes fast), so no value can hold the twin against later ones."""
     rows = _Rows()
     seen: set[str] = set()
     for reading, device in accepted:
@@ -209,6 +225,12 @@ def _rows(accepted: list[tuple[Reading, tuple[int, int]]], fresh: set[str], cons
         located = consent.allows(vehicle_id)
         lat, lon = reading.signals.get(LATITUDE), reading.signals.get(LONGITUDE)
         bound_at = moment(reading.measured_at)
+        twin_at = min(reading.measured_at, received_at)
+        twin_bound_at = bound_at if twin_at == reading.measured_at else moment(twin_at)
+        if reading.status:
+            current_status = rows.statuses.get(device[0])
+            if current_status is None or current_status[0] <= reading.measured_at:
+                rows.statuses[device[0]] = (reading.measured_at, reading.status)
         deployed: bool | None = None
         for path, value in reading.signals.items():
             if path.endswith(AIRBAG_DEPLOYED):
@@ -220,8 +242,8 @@ def _rows(accepted: list[tuple[Reading, tuple[int, int]]], fresh: set[str], cons
             if not is_location:
                 rows.samples.append((vehicle_id, bound_at, path, stored))
             current = rows.latest.get((vehicle_id, path))
-            if current is None or current[1] <= reading.measured_at:
-                rows.latest[(vehicle_id, path)] = (stored, reading.measured_at, bound_at)
+            if current is None or current[1] <= twin_at:
+                rows.latest[(vehicle_id, path)] = (stored, twin_at, twin_bound_at)
         if located and lat is not None and lon is not None:
             rows.positions.append({"vehicle_id": vehicle_id, "measured_at": bound_at, "latitude": lat,
                                    "longitude": lon, "speed_kmh": reading.signals.get("Vehicle.Speed"),

@@ -25,6 +25,10 @@ class Device(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The device's own latest state, not the car's: a phone's battery level, charging, motion,
+    # alarm (``{"battery_percent": 78, "charging": true, ...}``), as of ``status_at``.
+    status: Mapped[dict | None] = mapped_column(JSON)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("kind", "identifier"),)
 

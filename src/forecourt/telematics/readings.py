@@ -44,3 +44,7 @@ class Reading:
     events: tuple[VehicleEvent, ...] = ()
     # Identifies this reading across redeliveries (same bytes -> same key), for exactly-once storage.
     message_key: str = ""
+    # The device's own state, not the car's (a phone's battery, charging), kept on the device row.
+    status: dict[str, object] = field(default_factory=dict)
+    # What was wrong with a reading that was kept anyway (an SOS whose clock was off): said on the case.
+    problems: tuple[str, ...] = ()

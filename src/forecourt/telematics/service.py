@@ -9,9 +9,16 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import now
-from forecourt.telematics import trips
+from forecourt.telematics import devices, trips
 from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleEventRecord
+from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
+
+
+def vehicle_of_embedded_unit(*, session: Session, vin: str) -> int | None:
+    """The car whose registered embedded unit has this VIN (an eCall over MQTT names only its VIN)."""
+    device = devices.by_identity(session=session, kind=Source.EMBEDDED, identifiers={vin}).get(vin)
+    return device.vehicle_id if device is not None else None
 
 
 def twin_of(*, session: Session, vehicle_id: int) -> dict[str, tuple[object, datetime]]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from forecourt.core.clock import frozen_at
 from forecourt.telematics.decoders import osmand
 from forecourt.telematics.readings import DecodeError, Source, VehicleEvent
 
@@ -95,7 +96,8 @@ def test_deviceid_heading_and_location_aliases():
     ({"speed": "fast"}, "speed: 'fast' is not a number"),
     ({"bearing": "400"}, "above the maximum 360"),
     ({"timestamp": "2024-06-10T06:13:20"}, "no time zone"),
-    ({"timestamp": ""}, "no 'timestamp'"),
+    ({"batt": "250"}, r"batt: 250\.0 is not a battery level"),
+    ({"charge": "maybe"}, "charge: 'maybe' is neither true nor false"),
     ({"id": "", "deviceid": ""}, "no 'id'"),
     ({"id": "a\nb"}, "control characters"),
     ({"lon": ""}, "'lat' and 'lon' come together"),
@@ -107,8 +109,40 @@ def test_query_refusals(change, complaint):
 
 
 def test_a_request_with_nothing_to_store_is_refused():
-    with pytest.raises(DecodeError, match="carries no position"):
-        osmand.decode_query({"id": "814324", "timestamp": "1718000000", "batt": "50"})
+    with pytest.raises(DecodeError, match="carries no position, speed, motion, alarm or battery status"):
+        osmand.decode_query({"id": "814324", "timestamp": "1718000000", "cell": "262,1,1234,5678"})
+
+
+def test_a_request_without_a_timestamp_is_taken_at_the_time_received():
+    """Traccar Client leaves the time out when the phone has no fix time; Traccar's server then uses
+    the time of receipt, and so does Forecourt."""
+    with frozen_at(AT):
+        reading = osmand.decode_query({key: value for key, value in ANDROID.items() if key != "timestamp"})
+        empty = osmand.decode_query({**ANDROID, "timestamp": ""})
+    assert reading.measured_at == empty.measured_at == AT
+    assert reading.signals["Vehicle.CurrentLocation.Latitude"] == 48.8583701
+
+
+def test_a_status_report_without_a_position_is_status_never_a_position():
+    """Battery, charging and motion with cell towers and Wi-Fi but no fix: the phone's state."""
+    reading = osmand.decode_query({"id": "814324", "timestamp": "1718000000", "batt": "41.5", "charge": "true",
+                                   "motion": "false", "cell": "262,1,1234,5678,-71", "wifi": "aa:bb:cc:dd:ee:ff,-60"})
+    assert reading.signals == {} and reading.events == ()
+    assert reading.status == {"battery_percent": 41.5, "charging": True, "motion": False}
+    with_alarm = osmand.decode_query({"id": "814324", "timestamp": "1718000000", "batt": "41", "alarm": "sos"})
+    assert with_alarm.events == (VehicleEvent.SOS,) and "Vehicle.CurrentLocation.Latitude" not in with_alarm.signals
+    assert osmand.decode_query(ANDROID).status == {"battery_percent": 87.0}  # beside a position, too
+    assert osmand.decode_query({**ANDROID, "batt": "-1"}).status == {}  # the phone could not read it
+
+
+def test_json_status_and_a_location_without_coords_or_time():
+    (reading,) = osmand.decode_json(json.dumps({"location": LOCATION, "device_id": "814324"}))
+    assert reading.status == {"battery_percent": 87.0, "charging": False, "motion": True}
+    bare = {"is_moving": False, "battery": {"level": 0.5, "is_charging": True}}
+    with frozen_at(AT):
+        (status,) = osmand.decode_json(json.dumps({"location": bare, "device_id": "814324"}))
+    assert status.measured_at == AT and status.status == {"battery_percent": 50.0, "charging": True, "motion": False}
+    assert not any(path.startswith("Vehicle.CurrentLocation") for path in status.signals)
 
 
 def test_query_message_keys_are_stable_and_distinct():
@@ -172,6 +206,8 @@ def test_json_unknown_speed_and_heading_are_dropped():
     ({"location": {**LOCATION, "coords": {"longitude": 2}}, "device_id": "x"}, "no 'latitude'"),
     ({"location": {**LOCATION, "is_moving": "yes"}, "device_id": "x"}, "'is_moving' must be true or false"),
     ({"location": {**LOCATION, "odometer": -5}, "device_id": "x"}, "odometer"),
+    ({"location": {**LOCATION, "battery": {"level": 1.5}}, "device_id": "x"}, "battery.level: 150.0"),
+    ({"location": {**LOCATION, "battery": 87}, "device_id": "x"}, "'battery' must be an object"),
     ({"location": [], "device_id": "x"}, "no locations"),
     ([], "no locations"),
     ([1], "item 0"),

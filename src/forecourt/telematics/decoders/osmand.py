@@ -10,9 +10,13 @@ Client 9+, built on Transistorsoft background geolocation) posts ``{"location": 
 ...}``, where ``coords.speed`` is in m/s and ``-1`` marks speed or heading as unknown — Traccar's
 server reads it that way too. Both become ``Vehicle.Speed`` in km/h.
 
-The phone's own battery level and charging state (``batt``, ``charge``, ``battery``) are ignored on
-purpose: they describe the phone, not the car, and the platform keeps no data it has no use for.
-``driverUniqueId``, ``hdop``, ``mock`` and other extra parameters are tolerated and ignored.
+The phone's own battery level, charging state and motion (``batt``, ``charge``, ``motion``;
+``battery.level``, ``battery.is_charging``, ``is_moving`` in JSON) describe the phone, not the car: they
+become the reading's ``status`` (kept on the device row) and never a signal of the car. The app also
+sends reports with no position at all, only that status (or cell towers and Wi-Fi networks, which
+Forecourt does not geolocate): those are kept as status, never as positions. A report without a
+``timestamp`` is taken at the time it is received, as Traccar's server does. ``driverUniqueId``,
+``hdop``, ``mock``, ``cell``, ``wifi`` and other extra parameters are tolerated and ignored.
 
 Phones report "unknown" in-band, and those values are dropped rather than stored: a negative speed
 or course (iOS, Transistorsoft), an accuracy of 0 (Traccar Client on Android's GPS provider), and
@@ -24,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from forecourt.core.clock import now
 from forecourt.telematics.decoders.primitives import (
     canonical_json,
     clip,
@@ -71,9 +76,8 @@ def decode_query(params: Mapping[str, str]) -> Reading:
     if "id" not in fields and "deviceid" not in fields:
         raise DecodeError("the request has no 'id' (or 'deviceid')")
     device = device_id(fields["id"] if "id" in fields else fields["deviceid"], field="id")
-    if "timestamp" not in fields:
-        raise DecodeError("the request has no 'timestamp'")
-    measured_at = parse_timestamp(fields["timestamp"], field="timestamp", space_separated_is_utc=True)
+    measured_at = (parse_timestamp(fields["timestamp"], field="timestamp", space_separated_is_utc=True)
+                   if "timestamp" in fields else now())
     signals: dict[str, object] = {}
     position = _query_position(fields)
     if position is not None and fields.get("valid", "true").lower() not in ("false", "0"):
@@ -90,7 +94,8 @@ def decode_query(params: Mapping[str, str]) -> Reading:
     if "speed" in fields and (knots := _number(fields, "speed")) >= 0:
         _put(signals, SPEED, knots * KNOTS_TO_KMH, "speed")
     events = _alarms(fields.get("alarm", ""))
-    return _reading(device, measured_at, signals, events, "request")
+    status = _query_status(fields)
+    return _reading(device, measured_at, signals, events, "request", status)
 
 
 def decode_json(body: bytes | str) -> list[Reading]:
@@ -161,6 +166,33 @@ def _number(fields: dict[str, str], name: str) -> float:
     return parse_decimal(fields[name], field=name)
 
 
+def _query_status(fields: dict[str, str]) -> dict[str, object]:
+    status: dict[str, object] = {}
+    if "batt" in fields:
+        _put_battery(status, _number(fields, "batt"), "batt")
+    for name, key in (("charge", "charging"), ("motion", "motion")):
+        if name in fields:
+            status[key] = _flag(fields[name], name)
+    return status
+
+
+def _flag(text: str, field: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise DecodeError(f"{field}: '{clip(text, 20)}' is neither true nor false")
+
+
+def _put_battery(status: dict[str, object], percent: float, field: str) -> None:
+    if percent == -1:  # what a phone that cannot read its battery reports
+        return
+    if not 0 <= percent <= 100:
+        raise DecodeError(f"{field}: {percent} is not a battery level (0 to 100 %)")
+    status["battery_percent"] = round(percent, 1)
+
+
 def _alarms(text: str) -> tuple[VehicleEvent, ...]:
     events: list[VehicleEvent] = []
     for name in text.split(","):
@@ -175,9 +207,7 @@ def _alarms(text: str) -> tuple[VehicleEvent, ...]:
 def _json_reading(device: str, location: object) -> Reading:
     if not isinstance(location, dict):
         raise DecodeError("a location must be a JSON object")
-    if "timestamp" not in location:
-        raise DecodeError("the location has no 'timestamp'")
-    measured_at = parse_timestamp(location["timestamp"], field="timestamp")
+    measured_at = parse_timestamp(location["timestamp"], field="timestamp") if "timestamp" in location else now()
     signals: dict[str, object] = {}
     coords = location.get("coords")
     if coords is not None:
@@ -192,7 +222,8 @@ def _json_reading(device: str, location: object) -> Reading:
         metres = _json_number(location, "odometer")
         _put(signals, TRAVELED_DISTANCE, round(metres), "odometer")
     events = _alarms(_json_alarm(location))
-    return _reading(device, measured_at, signals, events, "location")
+    status = _json_status(location)
+    return _reading(device, measured_at, signals, events, "location", status)
 
 
 def _json_coords(coords: dict[str, object], signals: dict[str, object]) -> None:
@@ -213,6 +244,25 @@ def _json_coords(coords: dict[str, object], signals: dict[str, object]) -> None:
         _put(signals, HEADING, heading, "coords.heading")
     if "speed" in coords and (speed := _json_number(coords, "speed", "coords.")) >= 0:
         _put(signals, SPEED, speed * METRES_PER_SECOND_TO_KMH, "coords.speed")
+
+
+def _json_status(location: dict[str, object]) -> dict[str, object]:
+    """Transistorsoft's ``battery: {level: 0.0-1.0, is_charging}`` (``-1``: unknown) and ``is_moving``."""
+    status: dict[str, object] = {}
+    battery = location.get("battery")
+    if battery is not None:
+        if not isinstance(battery, dict):
+            raise DecodeError("'battery' must be an object")
+        if "level" in battery:
+            level = _json_number(battery, "level", "battery.")
+            _put_battery(status, -1 if level == -1 else level * 100, "battery.level")
+        if "is_charging" in battery:
+            if not isinstance(battery["is_charging"], bool):
+                raise DecodeError("'battery.is_charging' must be true or false")
+            status["charging"] = battery["is_charging"]
+    if isinstance(location.get("is_moving"), bool):
+        status["motion"] = location["is_moving"]
+    return status
 
 
 def _json_number(container: dict[str, object], name: str, prefix: str = "") -> float:
@@ -241,10 +291,11 @@ def _put(signals: dict[str, object], path: str, value: object, field: str) -> No
 
 
 def _reading(device: str, measured_at: datetime, signals: dict[str, object],
-             events: tuple[VehicleEvent, ...], what: str) -> Reading:
-    if not signals and not events:
-        raise DecodeError(f"the {what} carries no position, speed, motion or alarm")
-    content = {"at": measured_at.isoformat(), "signals": signals, "events": [str(event) for event in events]}
+             events: tuple[VehicleEvent, ...], what: str, status: dict[str, object]) -> Reading:
+    if not signals and not events and not status:
+        raise DecodeError(f"the {what} carries no position, speed, motion, alarm or battery status")
+    content = {"at": measured_at.isoformat(), "signals": signals, "events": [str(event) for event in events],
+               "status": status}
     return Reading(
         source=Source.PHONE,
         device_id=device,
@@ -252,4 +303,5 @@ def _reading(device: str, measured_at: datetime, signals: dict[str, object],
         signals=signals,
         events=events,
         message_key=message_key(Source.PHONE.value, device, canonical_json(content), at=measured_at),
+        status=status,
     )

@@ -25,6 +25,7 @@ from importlib import resources
 from types import MappingProxyType
 
 from forecourt.telematics.readings import DecodeError
+from forecourt.telematics.vss.limits import Limit, limit_for
 
 _PACKAGE = "forecourt.telematics.vss"
 _CORE_FILE = "vss_v6.0.csv"
@@ -55,6 +56,7 @@ class Signal:
     max: int | float | None
     allowed: tuple[str, ...] | None
     origin: str  # "v6.0", "master" (newer than v6.0) or "overlay" (the OBD overlay)
+    limit: Limit | None = None  # what a car can physically report (``limits``), beyond min and max
 
     @property
     def is_array(self) -> bool:
@@ -113,8 +115,11 @@ def _float_ranges() -> Mapping[str, tuple[float, float]]:
     for path, signal in _load().signals.items():
         if signal.datatype in _FLOAT_LIMITS and signal.allowed is None:
             limit = _FLOAT_LIMITS[signal.datatype]
-            ranges[path] = (-limit if signal.min is None else max(-limit, signal.min),
-                            limit if signal.max is None else min(limit, signal.max))
+            low = -limit if signal.min is None else max(-limit, signal.min)
+            high = limit if signal.max is None else min(limit, signal.max)
+            if signal.limit is not None:
+                low, high = max(low, signal.limit.low), min(high, signal.limit.high)
+            ranges[path] = (low, high)
     return MappingProxyType(ranges)
 
 
@@ -171,6 +176,11 @@ def _check_bounds(signal: Signal, value: object) -> None:
         raise DecodeError(f"{signal.path}: {_show(value)} is below the minimum {signal.min}")
     if signal.max is not None and value > signal.max:  # type: ignore[operator]
         raise DecodeError(f"{signal.path}: {_show(value)} is above the maximum {signal.max}")
+    physical = signal.limit
+    if physical is not None and isinstance(value, (int, float)) and not physical.low <= value <= physical.high:
+        unit = f" {signal.unit}" if signal.unit else ""
+        raise DecodeError(f"{signal.path}: {_show(value)}{unit} is outside {physical.low:g}..{physical.high:g}"
+                          f"{unit}: {physical.reason}")
     if signal.allowed is not None and value not in signal.allowed:
         raise DecodeError(f"{signal.path}: {_show(value)} is not one of the allowed values "
                           f"({', '.join(signal.allowed)})")
@@ -246,6 +256,7 @@ def _signal(path: str, kind: str, datatype: str, unit: str, low: str, high: str,
         min=_bound(low, base), max=_bound(high, base),
         allowed=tuple(ast.literal_eval(allowed)) if allowed else None,
         origin=origin,
+        limit=limit_for(path, unit or None) if base in (*_FLOAT_LIMITS, *_INTEGER_RANGES) else None,
     )
 
 

@@ -7,13 +7,12 @@ case number as reference: visible without consent (vital interest) and written t
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from forecourt.assist import cases as case_service
-from forecourt.assist import contacts, intake
+from forecourt.assist import contacts
+from forecourt.assist import ecall as ecall_intake
 from forecourt.assist import subscriptions as subscription_service
 from forecourt.assist.schemas import (CaseCustomerOut, CaseDetailOut, CaseEventOut, CaseOut, CaseVehicleOut,
                                       EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
@@ -108,16 +107,22 @@ def close_case(number: str, session: DbSession, principal: Agent):
 
 
 @router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted,
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-                 "description": "The EN 15722 minimum set of data as JSON: automatic_activation, "
-                                "manual_activation, test_call, position_can_be_trusted, vehicle_type, vin, "
-                                "propulsion, timestamp, position {latitude, longitude}, direction, "
-                                "recent_positions [{latitude, longitude}], number_of_passengers"}}}}})
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 ecall_intake.MEDIA_TYPE: {"schema": {
+                     "type": "string", "format": "binary",
+                     "description": "The EN 15722 minimum set of data, ASN.1 unaligned PER, format version 1, 2 "
+                                    "or 3, as RFC 8147 carries it"}},
+                 "application/json": {"schema": {
+                     "description": "Either {\"msd\": \"<the MSD in base64>\"} or the minimum set of data "
+                                    "by name: automatic_activation, manual_activation, test_call, "
+                                    "position_can_be_trusted, vehicle_type, vin, propulsion, timestamp, "
+                                    "position {latitude, longitude}, direction, recent_positions "
+                                    "[{latitude, longitude}], number_of_passengers"}}}}})
 def ecall(vin: str, request: Request, session: DbSession, body: bytes = Depends(raw_body)):
-    """A car's crash notification; its device secret is the bearer token, as for telemetry.
+    """A car's crash or SOS call; its device secret is the bearer token, as for telemetry.
 
-    Broken fields become problems on the case, never a refusal: only a body with nothing readable is
-    refused (422), with the reason."""
+    A known car's eCall is never refused: what cannot be read becomes a problem on the case (and an
+    unreadable MSD is kept as received), so an agent still sees the car and calls it."""
     claim_write(session)
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -129,9 +134,6 @@ def ecall(vin: str, request: Request, session: DbSession, body: bytes = Depends(
         return JSONResponse(status_code=401, content={"detail": "unknown device or wrong secret"})
     if len(body) > MAX_ECALL_BYTES:
         body = body[:MAX_ECALL_BYTES]  # still try: a crash alert is never refused for its size alone
-    try:
-        message = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        message = None
-    case = intake.ecall_alert(session=session, vehicle_id=device.vehicle_id, vin=vin, message=message)
+    case = ecall_intake.receive(session=session, vehicle_id=device.vehicle_id, vin=device.identifier, body=body,
+                         media_type=request.headers.get("content-type"))
     return EcallAccepted(case=case.number, status=case.status, problems=list(case.problems))
