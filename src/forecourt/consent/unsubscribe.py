@@ -20,6 +20,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONSENT
 from forecourt.consent.models import Grant
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 
 SALT = "forecourt.one-click-unsubscribe"
@@ -46,9 +47,9 @@ def read(*, secret_key: str, token: str) -> Unsubscribe:
     try:
         customer_id, organization_id, purpose = _serializer(secret_key).loads(token)
     except (BadSignature, ValueError, TypeError):
-        raise NotFound("This unsubscribe link is not valid.") from None
+        raise NotFound(_("This unsubscribe link is not valid.")) from None
     if not (isinstance(customer_id, int) and isinstance(organization_id, int) and isinstance(purpose, str)):
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(_("This unsubscribe link is not valid."))
     return Unsubscribe(customer_id=customer_id, organization_id=organization_id, purpose=purpose)
 
 
@@ -75,10 +76,10 @@ def withdraw(*, session: Session, secret_key: str, token: str, visitor_customer_
     opens someone else's link, so neither learns whether the other person exists."""
     request = read(secret_key=secret_key, token=token)
     if visitor_customer_id is not None and visitor_customer_id != request.customer_id:
-        raise NotFound("This unsubscribe link was sent to someone else.")
+        raise NotFound(_("This unsubscribe link was sent to someone else."))
     purpose = consent_service.get_purpose(session=session, code=request.purpose)
     if purpose.legal_basis != CONSENT:  # only consent can be withdrawn; we never sign such a link
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(_("This unsubscribe link is not valid."))
     grant = _grant(session, request)
     was_active = grant is not None and grant.withdrawn_at is None
     if was_active:

@@ -24,7 +24,7 @@ def _visitor(principal) -> int | None:
 
 
 def _refused(request: Request, error: NotFound):
-    return render(request, "unsubscribe/page.html", status_code=404, problem=error.message,
+    return render(request, "unsubscribe/page.html", status_code=404, problem=error.what,
                   outcome=None, token=None, about=None)
 
 
@@ -32,10 +32,10 @@ def _refused(request: Request, error: NotFound):
 def unsubscribe_page(request: Request, token: str, session: DbSession, settings: AppSettings,
                      principal: MaybePrincipal):
     try:
-        request_ = unsubscribe.read(secret_key=settings.secret_key, token=token)
-        if _visitor(principal) not in (None, request_.customer_id):
+        named = unsubscribe.read(secret_key=settings.secret_key, token=token)
+        if _visitor(principal) not in (None, named.customer_id):
             raise NotFound(_("This unsubscribe link was sent to someone else."))
-        about = unsubscribe.describe(session=session, request=request_)
+        about = unsubscribe.describe(session=session, request=named)
     except NotFound as error:
         return _refused(request, error)
     return render(request, "unsubscribe/page.html", problem=None, outcome=None, token=token, about=about)
