@@ -32,7 +32,8 @@ SHOWN_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "List-Unsubscrib
 
 def start(*, directory: str, host: str, port: int) -> Controller:
     """Starts catching mail on ``host:port`` (in a thread of its own); ``stop()`` the controller to end."""
-    Path(directory).mkdir(parents=True, exist_ok=True)
+    for folder in ("tmp", "new", "cur"):  # a maildir's three folders, also in a directory that exists already
+        (Path(directory) / folder).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(directory), hostname=host, port=port,
                             server_hostname="forecourt-mailsink", ident="Forecourt mail sink")
     controller.start()

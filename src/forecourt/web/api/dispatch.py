@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from forecourt.assist import dispatch as dispatch_service
-from forecourt.assist import providers
+from forecourt.assist import providers as providers_service
 from forecourt.assist.dispatch_schemas import DispatchAnswerIn, DispatchIn, DispatchOut, IncomingOut, ProvidersOut
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
@@ -45,7 +45,7 @@ def answer(dispatch_id: int, request: Request, session: DbSession, caller: Maybe
     """The provider accepts or declines: as its own staff (bearer token), or from its dispatch system
     with a callback signed like our notices (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)."""
     if "webhook-signature" in request.headers:
-        provider_id = providers.signed_by_provider(session=session, dispatch_id=dispatch_id, body=body,
+        provider_id = providers_service.signed_by_provider(session=session, dispatch_id=dispatch_id, body=body,
                                                    headers=dict(request.headers))
         if provider_id is None:
             raise HTTPException(status_code=401, detail="The signature does not match, or it is older than five "
@@ -62,7 +62,7 @@ def answer(dispatch_id: int, request: Request, session: DbSession, caller: Maybe
         given = DispatchAnswerIn.model_validate_json(body or b"{}")
     except ValidationError as error:
         raise RequestValidationError([e | {"loc": ("body", *e["loc"])} for e in error.errors()]) from None
-    return providers.answer(session=session, dispatch_id=dispatch_id, provider_id=provider_id, answer=given.answer,
+    return providers_service.answer(session=session, dispatch_id=dispatch_id, provider_id=provider_id, answer=given.answer,
                             note=given.note, eta_minutes=given.eta_minutes, via=via)
 
 
