@@ -21,7 +21,7 @@ from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.outbox import OutboxMessage
 from forecourt.telematics.models import Position
 from tests.cli.commands import run
-from tests.conftest import _create_pg_database, _drop_pg_database, test_database_kind
+from tests import conftest
 from tests.factories import Factory
 from tests.smtp_servers import mail_server
 
@@ -69,9 +69,9 @@ def test_help_lists_every_command(database_url):
 
 
 def test_db_upgrade_migrates_an_empty_database(tmp_path):
-    if test_database_kind() == "postgresql":
+    if conftest.test_database_kind() == "postgresql":
         name = f"forecourt_test_cli_{uuid.uuid4().hex[:8]}"
-        url = _create_pg_database(name)
+        url = conftest._create_pg_database(name)
     else:
         name, url = None, f"sqlite:///{tmp_path / 'empty.db'}"
     try:
@@ -94,7 +94,7 @@ def test_db_upgrade_migrates_an_empty_database(tmp_path):
             engine.dispose()
     finally:
         if name:
-            _drop_pg_database(name)
+            conftest._drop_pg_database(name)
 
 
 def test_retention_deletes_only_positions_past_the_limit(fresh_database_url):
