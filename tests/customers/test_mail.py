@@ -37,16 +37,18 @@ def send(session, session_factory, settings, message) -> str:
     return result
 
 
-def test_starttls_with_login_delivers_with_date_and_message_id(session, session_factory, settings, make, certs):
-    customer = make.customer(email="starttls.owner@example.test")
-    message = recall_for(session, customer, "test:mail:starttls")
-    with mail_server(security="starttls", certs=certs, auth=True) as server:
-        chosen = mail_settings(settings, server, smtp_security="starttls", smtp_user=USER, smtp_password=PASSWORD,
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_with_login_delivers_with_date_and_message_id(session, session_factory, settings, make, certs, security):
+    """STARTTLS (port 587 style) and implicit TLS (465): encrypted, logged in, the headers providers want."""
+    customer = make.customer(email=f"{security}.owner@example.test")
+    message = recall_for(session, customer, f"test:mail:{security}")
+    with mail_server(security=security, certs=certs, auth=True) as server:
+        chosen = mail_settings(settings, server, smtp_security=security, smtp_user=USER, smtp_password=PASSWORD,
                                smtp_ca_file=certs.ca_file)
         assert send(session, session_factory, chosen, message) == "sent"
     (received,) = server.received
     assert received.tls and received.user == USER and server.logins == [(USER, True)]
-    assert received.recipients == ["starttls.owner@example.test"]
+    assert received.recipients == [f"{security}.owner@example.test"]
     email = received.message
     assert email["Date"] is not None and email["Date"].datetime.tzinfo is not None
     assert email["Message-ID"].startswith("<") and email["Message-ID"].endswith("@aurora-motors.example>")
@@ -55,15 +57,13 @@ def test_starttls_with_login_delivers_with_date_and_message_id(session, session_
     assert message.sent_at is not None and message.last_error is None
 
 
-def test_implicit_tls_with_login_delivers(session, session_factory, settings, make, certs):
-    customer = make.customer(email="tls.owner@example.test")
-    message = recall_for(session, customer, "test:mail:tls")
-    with mail_server(security="tls", certs=certs, auth=True) as server:
-        chosen = mail_settings(settings, server, smtp_security="tls", smtp_user=USER, smtp_password=PASSWORD,
-                               smtp_ca_file=certs.ca_file)
-        assert send(session, session_factory, chosen, message) == "sent"
+def test_a_plain_server_sees_no_tls(session, session_factory, settings, make):
+    """The other side of ``received.tls`` above: the test server does tell plain from encrypted."""
+    message = recall_for(session, make.customer(email="plain@example.test"), "test:mail:plain")
+    with mail_server() as server:
+        assert send(session, session_factory, mail_settings(settings, server), message) == "sent"
     (received,) = server.received
-    assert received.tls and received.user == USER and received.recipients == ["tls.owner@example.test"]
+    assert not received.tls and received.user is None
 
 
 def test_a_certificate_nobody_vouches_for_is_refused_and_the_message_waits(session, session_factory, settings, make,
