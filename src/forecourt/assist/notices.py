@@ -64,7 +64,8 @@ def _email_body(case: Case, row: Dispatch, car: str, label: str, eta: str, desti
     if destination is not None:
         body += f"\n\nTake the car to {destination.name}, {destination.street or ''} {destination.city or ''}".rstrip()
         body += "."
-    body += "\n\n" + _("Accept or decline through the API: POST %(url)s (dispatch %(id)s).", url=answer_url, id=row.id)
+    body += "\n\n" + _("Accept or decline through the API: POST %(url)s (dispatch %(id)s).",
+                         url=answer_url, id=row.id)
     return body
 
 
