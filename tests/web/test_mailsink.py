@@ -17,13 +17,13 @@ HOSTILE_HTML = ('<p id="hello">Winter offer</p><script>parent.document.title = "
                 '<img src="x" onerror="parent.document.body.dataset.pwned = 1">')
 
 
-def hostile_email() -> EmailMessage:
+def hostile_email(html: str = HOSTILE_HTML) -> EmailMessage:
     email = EmailMessage()
     email["From"], email["To"] = "Aurora <offers@aurora.example>", "lena@example.test"
     email["Subject"] = "Winter tyres <b>now</b>"
     email["List-Unsubscribe"] = "<https://portal.forecourt.example/unsubscribe/abc.def>"
     email.set_content("Plain part with <script>alert(1)</script> in it.")
-    email.add_alternative(HOSTILE_HTML, subtype="html")
+    email.add_alternative(html, subtype="html")
     email.add_attachment(b"%PDF-1.4 not really", maintype="application", subtype="pdf", filename="offer.pdf")
     return email
 
