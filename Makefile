@@ -16,9 +16,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo's e-mails go to a development mail sink (the admin reads them at /admin/mail), never out.
+MAILSINK_PORT ?= 8025
+run: export FORECOURT_SMTP_HOST = 127.0.0.1
+run: export FORECOURT_SMTP_PORT = $(MAILSINK_PORT)
+run: export FORECOURT_SMTP_SECURITY = none
+run: export FORECOURT_SMTP_USER =
 run: $(STAMP)
 	$(BIN)/forecourt db upgrade
 	$(BIN)/forecourt demo --if-empty
+	@$(BIN)/forecourt mailsink --port $(MAILSINK_PORT) & sink=$$!; \
+	trap 'kill $$sink 2>/dev/null; wait $$sink' EXIT; \
 	$(BIN)/forecourt serve --simulate 8
 
 demo: $(STAMP)

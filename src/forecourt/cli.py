@@ -1,4 +1,4 @@
-"""The ``forecourt`` command: serve, demo, db, ingest, simulate."""
+"""The ``forecourt`` command: serve, demo, db, ingest, simulate, outbox, oncall, mailsink."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_R
     console.print(f"Kept {keep} days: removed {removed['positions']:,} positions and {removed['routes']:,} routes.")
 
 
-outbox_app = typer.Typer(help="Messages to owners waiting to leave (recall notices, service proposals).",
+outbox_app = typer.Typer(help="Messages waiting to leave (recall notices, service proposals, dispatch notices).",
                          no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 
@@ -154,7 +154,8 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
                                                                  "--interval seconds until Ctrl-C"),
                 interval: float = typer.Option(10.0, min=0.5, help="Seconds between rounds with --loop"),
                 limit: int = typer.Option(100, min=1, help="Messages per round at most")) -> None:
-    """Send unsent e-mails to FORECOURT_SMTP_HOST:FORECOURT_SMTP_PORT; failures are retried next round."""
+    """Send unsent e-mails (to FORECOURT_SMTP_HOST:FORECOURT_SMTP_PORT) and dispatch webhooks; failures are
+    retried next round."""
     import time
 
     from forecourt.core.db import get_engine, make_sessionmaker
@@ -166,7 +167,7 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
         result = notify.send_pending(session_factory=sessions, settings=settings, limit=limit)
         if any(result.values()) or not loop:
             console.print(f"Sent {result['sent']}, failed {result['failed']} (will retry), "
-                          f"skipped {result['skipped']} (erased customers).")
+                          f"skipped {result['skipped']} (erased customers, no address).")
         if not loop:
             break
         try:
@@ -185,11 +186,39 @@ def oncall_remind() -> None:
     from forecourt.assist import subscriptions
     from forecourt.core.clock import today
     from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.models import load_all
 
+    load_all()  # the reminders' foreign keys reach every domain's tables
     settings = get_settings()
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
         sent = subscriptions.remind_due(session=session, today=today())
     console.print(f"Queued {len(sent)} On Call renewal reminder(s); `forecourt outbox send` delivers them.")
+
+
+@app.command()
+def mailsink(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+             port: int = typer.Option(8025, help="SMTP port (point FORECOURT_SMTP_PORT at it)"),
+             maildir: str = typer.Option(None, help="Where to keep the e-mails (default FORECOURT_MAILSINK_DIR)")) -> None:
+    """Development only: catch every e-mail in a maildir instead of sending it; the admin reads them at /admin/mail."""
+    import signal
+    import threading
+
+    from forecourt.core import mailsink as sink
+
+    directory = maildir or get_settings().mailsink_dir
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        controller = sink.start(directory=directory, host=host, port=port)
+    except (OSError, RuntimeError) as error:
+        console.print(f"[red]The mail sink could not listen on {host}:{port}: {error}[/red]")
+        raise typer.Exit(code=1) from None
+    console.print(f"Mail sink on [bold]{host}:{port}[/bold], keeping e-mails in {directory} "
+                  "(development only: nothing is delivered)")
+    stop.wait()
+    controller.stop()
+    console.print("Mail sink stopped.")
 
 
 def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:

@@ -22,7 +22,9 @@ SALES_FIGURES = "sales_figures"
 # On Call: the carmaker's call-centre agents only (everybody else 404); customer data inside is read
 # under emergency assistance with the case number, checked by tests/assist/.
 AGENT = "agent"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT}
+# A tow or emergency provider answering a dispatch made to it: its own staff (token) only, everybody else 404.
+PROVIDER = "provider"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER}
 CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 

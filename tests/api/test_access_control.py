@@ -37,7 +37,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
 from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
-                                  OTHER_BASIS_PURPOSES, PUBLIC, SELF, Rule)
+                                  OTHER_BASIS_PURPOSES, PROVIDER, PUBLIC, SELF, Rule)
 from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
 from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of, form_token_of
@@ -693,6 +693,22 @@ def test_agent_routes_are_for_call_centre_agents_only(published, w, key):
             assert_no_leak(w, response)
     assert status(w.call(key, None)) in (401, 303)
     assert status(w.call(key, w.agent)) in rule.ok + (303,)
+
+
+# --- providers answering a dispatch ------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", keys_of(PROVIDER))
+def test_provider_routes_are_for_the_dispatched_providers_staff_only(published, w, key):
+    from tests.api.routes.oncall_dispatch import tow_partner
+
+    assert_present(published, key)
+    rule = ROUTES[key]
+    for caller in (w.rep, w.analyst, w.agent, w.admin, w.me):
+        response = w.call(key, caller)
+        assert status(response) == 404, (caller.email, response.text)
+        assert_no_leak(w, response)
+    assert status(w.call(key, None)) == 401
+    assert status(w.call(key, w.make.staff(tow_partner(w)))) in rule.ok
 
 
 # --- public and auth -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ def _free_port() -> int:
 class LiveServer:
     url: str
     database_url: str
+    app: object = None  # for a test that must point one setting elsewhere (and restores it)
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +64,7 @@ def live_server(live_database_url):
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail(f"The live server did not start on 127.0.0.1:{port}.")
         time.sleep(0.05)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=live_database_url)
+    yield LiveServer(url=f"http://127.0.0.1:{port}", database_url=live_database_url, app=app)
     server.should_exit = True
     thread.join(timeout=10)
 

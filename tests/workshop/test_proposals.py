@@ -70,6 +70,8 @@ def test_a_fault_published_in_a_committed_transaction_becomes_a_proposal_with_me
     assert sorted(m.channel for m in messages) == ["email", "in_app"]
     assert {m.basis for m in messages} == {"vehicle_health_sharing"}
     assert all(m.link == f"/me/service#proposal-{proposal.id}" for m in messages)
+    # the e-mail names whose grant it rests on: its unsubscribe link withdraws exactly that one
+    assert [m.consent_organization_id for m in messages if m.channel == "email"] == [shop.id]
 
 
 def test_a_rolled_back_event_proposes_nothing_and_a_harmless_code_neither(session_factory, session, car):
@@ -94,11 +96,12 @@ def test_without_consent_only_the_portal_message_is_written(session, owner, car)
 
 
 def test_service_reminders_granted_to_the_carmaker_allows_the_email(session, make, owner, car):
-    make.grant(owner, make.carmaker(), "service_reminders")
+    carmaker = make.carmaker()
+    make.grant(owner, carmaker, "service_reminders")
     proposals.propose(session=session, vehicle_id=car.id, job="inspection", reason="Service due",
                       cause="service_due")
-    assert sorted((m.channel, m.basis) for m in _messages(session, owner.id)) == [
-        ("email", "service_reminders"), ("in_app", "service_reminders")]
+    assert sorted((m.channel, m.basis, m.consent_organization_id) for m in _messages(session, owner.id)) == [
+        ("email", "service_reminders", carmaker.id), ("in_app", "service_reminders", None)]
 
 
 def test_one_open_proposal_per_car_and_cause(session_factory, session, owner, car):

@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.assist import notices
 from forecourt.assist.models import Case, CaseEvent, Dispatch
+from forecourt.assist.notices import LABEL, in_words
 from forecourt.consent import service as consent_service
 from forecourt.core import outbox
 from forecourt.core.auth import Principal
@@ -35,7 +37,6 @@ ROAD_FACTOR = 1.3  # road distance ≈ straight line × 1.3
 # kind -> (minutes to set off, average km/h)
 PACE = {"tow": (10, 60), "emergency": (2, 80), "dealer": (15, 50)}
 KINDS = tuple(PACE)
-LABEL = {"tow": "tow truck", "emergency": "emergency service", "dealer": "dealer's mobile service"}
 LOADING_MINUTES = 20  # a tow truck loading the car before it drives to the dealer
 OWN_DEALER_RADIUS_KM = 30  # road km: the owner's service dealer is preferred for a tow within this
 LOCAL = ZoneInfo("Europe/Berlin")  # opening hours are written in the dealers' local time
@@ -53,15 +54,6 @@ def eta_minutes(kind: str, km: float) -> int:
     """Minutes until a provider of this kind is there: setting off, then driving at its average speed."""
     set_off, speed = PACE[kind]
     return math.ceil(set_off + km / speed * 60)
-
-
-def in_words(minutes: int) -> str:
-    if minutes <= 0:
-        return "any minute now"
-    if minutes < 60:
-        return f"about {minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
 
 
 def is_open(organization: Organization, moment: datetime) -> bool:
@@ -165,17 +157,11 @@ def _fits(organization: Organization, kind: str) -> bool:
     return organization.kind == "partner" and organization.partner_kind == wanted
 
 
-def _car(vehicle: Vehicle | None) -> str:
-    if vehicle is None:
-        return "unknown car"
-    trim = vehicle.trim
-    return (f"{vehicle.model_year} {trim.model.name} {trim.name}, {vehicle.colour or 'colour unknown'}, "
-            f"{trim.propulsion.replace('_', ' ')}, VIN {vehicle.vin}")
-
-
 def dispatch(*, session: Session, principal: Principal, case_id: int, provider_id: int, kind: str,
-             now: datetime | None = None) -> Dispatch:
-    """Sends one provider: the row, a "dispatched" event on the timeline, the e-mails; the case is dispatched."""
+             now: datetime | None = None, portal_url: str = "") -> Dispatch:
+    """Sends one provider: the row, a "dispatched" event on the timeline, the notices; the case is dispatched.
+
+    ``portal_url`` makes the answer link in the notice absolute (the provider calls it from outside)."""
     moment = now or clock_now()
     case = get_case(session=session, case_id=case_id)
     if case.status in FINISHED:
@@ -211,32 +197,25 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
         case.status = "dispatched"
     if case.dispatched_at is None:
         case.dispatched_at = moment
-    _notify(session, case, row, provider, destination[0] if destination else None, lat, lon)
+    _notify(session, case, row, provider, destination[0] if destination else None, portal_url)
     session.flush()
     return row
 
 
 def _notify(session: Session, case: Case, row: Dispatch, provider: Organization, destination: Organization | None,
-            lat: float, lon: float) -> None:
-    """The provider and the receiving dealer hear of it by e-mail (vital interest: help is on its way)."""
-    car = _car(session.get(Vehicle, case.vehicle_id))
-    where = f"{lat:.5f}, {lon:.5f} (https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat}/{lon})"
-    body = (f"Forecourt On Call case {case.number} ({case.kind}) needs a {LABEL[row.kind]}.\n\n"
-            f"Position: {where}\nCar: {car}\nPassengers: {case.passengers if case.passengers is not None else 'unknown'}"
-            f"\nDistance by road: about {row.distance_km:g} km; expected there in {in_words(row.eta_minutes)}.")
-    if destination is not None:
-        body += f"\n\nTake the car to {destination.name}, {destination.street or ''} {destination.city or ''}".rstrip()
-        body += "."
-    outbox.enqueue(session=session, customer_id=None, organization_id=provider.id, channel="email",
-                   topic="dispatch", subject=f"On Call {case.number}: {LABEL[row.kind]} needed",
-                   body=body, basis="vital_interest", dedupe_key=f"dispatch:{row.id}:provider")
+            portal_url: str) -> None:
+    """The provider hears at once (a signed webhook, or an e-mail); the receiving dealer by e-mail.
+    Both rest on vital interest: help is on its way."""
+    notices.write(session=session, case=case, row=row, provider=provider, label=LABEL[row.kind],
+                  eta=in_words(row.eta_minutes), destination=destination, portal_url=portal_url)
     if destination is not None:
         arrives = in_words(arrival_minutes(row, destination_km(session, row, case)))
         outbox.enqueue(session=session, customer_id=None, organization_id=destination.id, channel="email",
                        topic="incoming_car", subject=f"On Call {case.number}: a car is being towed to you",
                        body=(f"{provider.name} is towing a car to you after an On Call {case.kind} case.\n\n"
-                             f"Car: {car}\nExpected {arrives} from now."),
-                       link="/workspace/incoming", basis="vital_interest",
+                             f"Car: {notices.car_text(session.get(Vehicle, case.vehicle_id))}\n"
+                             f"Expected {arrives} from now."),
+                       link="/workspace/incoming", basis=notices.BASIS,
                        dedupe_key=f"dispatch:{row.id}:destination")
 
 

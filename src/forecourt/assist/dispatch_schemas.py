@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -28,6 +29,30 @@ class DispatchOut(Output):
     dispatched_by: int | None
     arrived_at: datetime | None
     status: str
+    answer: str | None = None
+    answered_at: datetime | None = None
+    answer_note: str | None = None
+
+
+class DispatchAnswerIn(Input):
+    """The provider's word: on its way (with its own ETA if it has one), or not coming."""
+
+    answer: Literal["accepted", "declined"]
+    note: str | None = Field(default=None, max_length=500)
+    eta_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+
+
+class WebhookIn(Input):
+    url: str = Field(max_length=500)
+
+
+class WebhookOut(Output):
+    """Shown once, when set or rotated: the secret to verify our signatures with."""
+
+    organization_id: int
+    url: str
+    secret: str
+    created_at: datetime
 
 
 class ProviderOut(Output):

@@ -88,7 +88,25 @@ class Dispatch(Base):
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     dispatched_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="on_the_way")  # on_the_way | arrived | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="on_the_way")  # on_the_way | arrived | declined
+    # The provider's own word (through the API or a signed callback): accepted | declined, or not yet.
+    answer: Mapped[str | None] = mapped_column(String(12))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_note: Mapped[str | None] = mapped_column(String(500))
+
+
+class ProviderEndpoint(Base):
+    """Where a tow or emergency provider takes dispatch notices by webhook, and the secret they are signed with.
+
+    The secret is kept as given out, because signing needs it; it is shown to the administrator once."""
+
+    __tablename__ = "assist_provider_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class SubscriptionTerms(Base):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,11 +38,31 @@ class Settings(BaseSettings):
     order_deposit_minimum: int = Field(default=500, ge=0, description="The smallest deposit, in euros.")
     smtp_host: str = Field(default="127.0.0.1", description="Mail server the outbox sender hands e-mails to.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="starttls: upgrade a plain connection (port 587); tls: implicit TLS (port 465).")
+    smtp_user: str | None = Field(default=None, description="Log in to the mail server as this user.")
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: str | None = Field(default=None, description="PEM file of certificates to trust for the mail "
+                                                                "server besides the system's (a private CA).")
+    smtp_timeout_seconds: float = Field(default=15, gt=0)
+    mailsink_dir: str = Field(default="./var/mail", description="Where `forecourt mailsink` keeps the e-mails it "
+                                                                 "catches (a maildir), for the admin to read.")
+    dispatch_webhook_attempts: int = Field(default=5, ge=1, description="Failed webhook deliveries of a dispatch "
+                                                                        "notice before it goes by e-mail instead.")
+    webhook_timeout_seconds: float = Field(default=5, gt=0)
     mail_from: str = Field(default="Forecourt <no-reply@forecourt.example>",
                            description="Sender of e-mails to owners (recall notices, service proposals).")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="Links in e-mails point here.")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
+
+    @model_validator(mode="after")
+    def _login_needs_tls(self) -> Settings:
+        # A password sent over a plain connection is a password given away.
+        if self.smtp_user and self.smtp_security == "none":
+            raise ValueError("FORECOURT_SMTP_USER needs FORECOURT_SMTP_SECURITY=starttls or tls: the password "
+                             "would cross the network in clear text.")
+        return self
 
 
 def get_settings(**overrides) -> Settings:

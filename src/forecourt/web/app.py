@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Health events become service proposals; the factory is read at delivery time (tests swap it).
     subscribe_handlers(events.bus, lambda: app.state.sessionmaker())
     assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
+    from forecourt.customers import notify
+
+    notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
     _install_security_headers(app)
     return app

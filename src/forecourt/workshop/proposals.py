@@ -65,8 +65,9 @@ def is_open(proposal: Proposal) -> bool:
     return proposal.status == "open" and as_utc(proposal.expires_at) > now()
 
 
-def _message_basis(session: Session, customer_id: int, dealer_id: int, cause: str) -> str | None:
-    """The consent purpose that lets Forecourt e-mail the owner about this, or None (portal only)."""
+def _message_basis(session: Session, customer_id: int, dealer_id: int, cause: str) -> tuple[str, int] | None:
+    """The consent purpose that lets Forecourt e-mail the owner about this and the organization holding
+    that grant (the e-mail's unsubscribe link withdraws it), or None (portal only)."""
     organizations = [dealer_id]
     try:
         organizations.append(parties_service.carmaker(session=session).id)
@@ -76,7 +77,7 @@ def _message_basis(session: Session, customer_id: int, dealer_id: int, cause: st
         for organization_id in organizations:
             if consent_service.active_grant(session=session, customer_id=customer_id,
                                             organization_id=organization_id, purpose_code=purpose):
-                return purpose
+                return purpose, organization_id
     return None
 
 
@@ -86,13 +87,14 @@ def _announce(session: Session, proposal: Proposal, dealer_name: str) -> None:
     body = (f"{proposal.reason}. {dealer_name} has time for you, for example {first}. "
             "Choose a time in your portal and it is held for you with one click.")
     link = f"/me/service#proposal-{proposal.id}"
-    basis = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
+    found = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
     outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic="service_proposal",
-                   subject=subject, body=body, basis=basis or OWN_PORTAL, link=link,
+                   subject=subject, body=body, basis=found[0] if found else OWN_PORTAL, link=link,
                    dedupe_key=f"service_proposal:{proposal.id}:in_app")
-    if basis is not None:
+    if found is not None:
+        basis, granted_by = found
         outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="email", topic="service_proposal",
-                       subject=subject, body=body, basis=basis, link=link,
+                       subject=subject, body=body, basis=basis, link=link, consent_organization_id=granted_by,
                        dedupe_key=f"service_proposal:{proposal.id}:email")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from forecourt.assist import providers
+from forecourt.assist.dispatch_schemas import WebhookIn, WebhookOut
 from forecourt.core.errors import Invalid
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import (AuditOut, OrganizationIn, OrganizationOut, OrganizationUpdate, StaffUserIn,
@@ -67,3 +69,21 @@ def update_user(user_id: int, body: StaffUserUpdate, admin: Admin, session: DbSe
 @router.get("/audit", response_model=list[AuditOut])
 def audit_log(admin: Admin, session: DbSession, limit: int = 200, offset: int = 0):
     return parties_service.list_audit(session=session, limit=min(limit, 1000), offset=offset)
+
+
+@router.put("/organizations/{organization_id}/dispatch-webhook", response_model=WebhookOut)
+def set_dispatch_webhook(organization_id: int, body: WebhookIn, admin: Admin, session: DbSession):
+    """Dispatch notices to this provider go to ``url``, signed with the new secret returned here (once)."""
+    endpoint = providers.set_endpoint(session=session, organization_id=organization_id, url=body.url)
+    parties_service.audit(session=session, actor=admin, action="organization.dispatch_webhook",
+                          target=f"organization:{organization_id}", details={"url": endpoint.url})
+    return endpoint
+
+
+@router.delete("/organizations/{organization_id}/dispatch-webhook", status_code=status.HTTP_204_NO_CONTENT)
+def remove_dispatch_webhook(organization_id: int, admin: Admin, session: DbSession):
+    """Notices to this provider go by e-mail again."""
+    providers.remove_endpoint(session=session, organization_id=organization_id)
+    parties_service.audit(session=session, actor=admin, action="organization.dispatch_webhook_removed",
+                          target=f"organization:{organization_id}", details={})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist import cases as cases_service
 from forecourt.assist import contacts as contacts_service
 from forecourt.assist import dispatch as dispatch_service
+from forecourt.assist import providers as providers_service
 from forecourt.assist import subscriptions
 from forecourt.assist.models import Case, Dispatch
 from forecourt.core.auth import Principal
@@ -60,11 +61,13 @@ def _case(session: Session, number: str) -> Case:
 def queue_rows(session: Session) -> list[dict]:
     """Cases still needing people, in ``cases.queue`` order, with their running SLA timers."""
     moment = now()
+    cases = cases_service.queue(session=session)
+    answers = providers_service.latest_answers(session=session, case_ids=[c.id for c in cases])
     return [dict(number=c.number, kind=c.kind, kind_label=KIND_LABEL.get(c.kind, c.kind),
                  priority_class=PRIORITY_CLASS.get(c.priority, "p-other"), status=c.status,
                  status_label=STATUS_LABEL.get(c.status, c.status), opened_at=c.opened_at,
-                 test_call=c.test_call, sla=cases_service.sla(c, at=moment))
-            for c in cases_service.queue(session=session)]
+                 test_call=c.test_call, sla=cases_service.sla(c, at=moment), answer=answers.get(c.id))
+            for c in cases]
 
 
 @router.get("/console")
@@ -165,7 +168,8 @@ def _dispatches(session: Session, case: Case) -> list[dict]:
         names = dict(session.execute(select(Organization.id, Organization.name)
                                      .where(Organization.id.in_(dealer_ids))).all())
     return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
-                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at)
+                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at,
+                 answer=d.answer, answer_note=d.answer_note)
             for d, name in rows]
 
 
@@ -206,7 +210,7 @@ def acknowledge(number: str, principal: AgentPage, session: DbSession):
 
 
 @router.post("/console/cases/{number}/dispatch")
-def dispatch(number: str, principal: AgentPage, session: DbSession, form: Form):
+def dispatch(request: Request, number: str, principal: AgentPage, session: DbSession, form: Form):
     case = _case(session, number)
     try:
         provider_id = int(text(form, "provider_id") or "")
@@ -214,8 +218,8 @@ def dispatch(number: str, principal: AgentPage, session: DbSession, form: Form):
         return _back(f"/console/cases/{quote_plus(number)}", error="Choose a provider to send.")
     kind = text(form, "kind") or "tow"
     return _act(session, number, lambda: dispatch_service.dispatch(
-        session=session, principal=principal, case_id=case.id, provider_id=provider_id, kind=kind),
-        "Dispatched: the provider has been notified.")
+        session=session, principal=principal, case_id=case.id, provider_id=provider_id, kind=kind,
+        portal_url=request.app.state.settings.portal_url), "Dispatched: the provider has been notified.")
 
 
 @router.post("/console/cases/{number}/notes")
