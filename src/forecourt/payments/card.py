@@ -90,7 +90,7 @@ class CardProvider:
             params={"payment_intent": payment.provider_reference, "amount": cents(amount),
                     "metadata": {"forecourt_payment": payment.reference}},
             options={"idempotency_key": key}))
-        return _refund(refund)
+        return _refund(refund.to_dict())
 
     # --- notifications ---------------------------------------------------------------------------
 
@@ -115,12 +115,12 @@ class CardProvider:
             return [Confirmed(found.id, "cancelled", Decimal(0), f"{found.id}:cancelled",
                               currency=found.currency.upper(), details={"event": event.id})]
         if kind in ("refund.created", "refund.updated", "charge.refund.updated"):
-            refund = _refund(found)
+            refund = _refund(found.to_dict())
             return [refund] if refund is not None else []
         return []  # other events say nothing about money we track
 
 
-def _refund(refund) -> Confirmed | None:
+def _refund(refund: dict) -> Confirmed | None:
     if refund.get("status") != "succeeded" or not refund.get("payment_intent"):
         return None
     return Confirmed(refund["payment_intent"], "refund", euros(refund["amount"]), refund["id"],

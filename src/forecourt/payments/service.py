@@ -295,8 +295,6 @@ def desk_receipt(*, session: Session, principal: Principal, reference: str, amou
                  note: str = "") -> PaymentEntry:
     """Money for a payment request arrived (a bank transfer quoting its reference)."""
     payment = get_for_payee(session=session, principal=principal, reference=reference)
-    if (done := entry_by_key(session=session, provider=MANUAL, key=key)) is not None:
-        return done
     return record_receipt(session=session, principal=principal, payment_id=payment.id, amount=amount,
                           method=method, key=key, note=note, most=outstanding(session=session, payment=payment))
 

@@ -43,6 +43,10 @@ def record_receipt(*, session: Session, gateway: Gateway, principal: Principal, 
     """Money taken for the order: the deposit first, then the balance, never more than is due."""
     order = open_order(session=session, principal=principal, number=number)
     if (done := payments_service.entry_by_key(session=session, provider=MANUAL, key=key)) is not None:
+        ours = {p.id for p in payments_service.payments_of(session=session, subject_kind=SUBJECT,
+                                                           subject_id=order.id)}
+        if done.payment_id not in ours or done.kind != "receipt":
+            raise Conflict(_("This form was already used for another entry; reload the page."), field="key")
         return done  # the same form sent twice
     if order.status in ("cancelled", "delivered"):
         raise Conflict(_("Order %(number)s is %(status)s; it takes no more payments.", number=order.number,
