@@ -22,7 +22,10 @@ SALES_FIGURES = "sales_figures"
 # On Call: the carmaker's call-centre agents only (everybody else 404); customer data inside is read
 # under emergency assistance with the case number, checked by tests/assist/.
 AGENT = "agent"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT}
+# A dealer's till: only the cashiers of the order's delivering dealer (everybody else 404); it shows no
+# buyer, so no consent is involved. Checked by tests/api/test_access_control_money.py.
+CASHIER = "cashier"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, CASHIER}
 CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 
