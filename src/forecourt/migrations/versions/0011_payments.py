@@ -90,12 +90,14 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(batch_op.f('uq_assist_subscriptions_payment_id'), ['payment_id'])
         batch_op.create_foreign_key(batch_op.f('fk_assist_subscriptions_payment_id_payments'), 'payments',
                                     ['payment_id'], ['id'])
-    with op.batch_alter_table('sales_orders', schema=None) as batch_op:
-        batch_op.drop_column('payment_state')
-        batch_op.drop_column('paid')
+    # sales_payments goes first: SQLite rebuilds sales_orders by copying it, and the old rows pointing
+    # at it would refuse the drop of the original table.
     with op.batch_alter_table('sales_payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sales_payments_order_id'))
     op.drop_table('sales_payments')
+    with op.batch_alter_table('sales_orders', schema=None) as batch_op:
+        batch_op.drop_column('payment_state')
+        batch_op.drop_column('paid')
 
 
 def _carry_over(bind) -> None:
