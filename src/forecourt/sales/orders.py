@@ -14,7 +14,6 @@ dealer like any other customer data.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -27,13 +26,13 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
+from forecourt.core import references
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
 from forecourt.sales import configurator, opportunities
-from forecourt.sales.codes import ALPHABET
 from forecourt.sales.commission import commission_for
 from forecourt.sales.models import Configuration, Opportunity, Order
 from forecourt.vehicles import service as vehicles_service
@@ -83,11 +82,7 @@ def _delivering_dealer(session: Session, dealer_id: int | None) -> Organization:
 
 def _new_number(session: Session) -> str:
     """"FO-" and six symbols without look-alikes: short enough to read out at the dealer's desk."""
-    while True:
-        body = "".join(secrets.choice(ALPHABET) for _position in range(6))
-        number = f"FO-{body[:3]}-{body[3:]}"
-        if session.scalars(select(Order.id).where(Order.number == number)).first() is None:
-            return number
+    return references.fresh(session, Order.number, "FO", (3, 3))
 
 
 def colour_of(configuration: Configuration) -> str | None:
