@@ -193,3 +193,25 @@ def test_on_call_renewal_by_card_counts_once_the_provider_confirms(make, session
     assert card.client.post(HOOK, content=body, headers=signed(body)).status_code == 200
     status = card.client.get("/api/me/on-call", headers=me.headers).json()[0]["status"]
     assert status["state"] == "active" and status["plan"] == "renewal"
+
+
+def test_the_pages_mount_the_card_form_and_the_policy_lets_only_the_provider_in(make, session, card):
+    from types import SimpleNamespace
+
+    from tests.factories import browser_for, csrf_token_of
+
+    dealer, buyer, me, _ = _scene(make)
+    order = order_in_state(make, buyer, dealer, "placed")
+    browser = browser_for(SimpleNamespace(client=card.client, n=make.n), me)
+    page = browser.get(f"/me/orders/{order.number}")
+    assert "Pay the deposit by card" in page.text and 'id="card-payment"' not in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' https://js.stripe.com" in policy and "frame-src https://js.stripe.com" in policy
+    browser.post(f"/me/orders/{order.number}/payments", data={"csrf_token": csrf_token_of(session, browser),
+                                                             "kind": "deposit"})
+    page = browser.get(f"/me/orders/{order.number}")
+    intent = next(iter(card.server.intents.values()))
+    assert f'data-secret="{intent["client_secret"]}"' in page.text and 'data-key="pk_test_forecourt"' in page.text
+    assert "/static/js/card-payment.js" in page.text and _state(session, order.number) == ("awaiting_deposit", 0.0)
+    plain = make.client.get("/login")  # without a card provider the policy stays closed
+    assert "js.stripe.com" not in plain.headers["content-security-policy"]

@@ -34,10 +34,12 @@ def _years(form) -> int | None:
 
 
 @router.get("/me/on-call")
-def my_on_call(request: Request, me: MePage, session: DbSession, error: str | None = None):
+def my_on_call(request: Request, me: MePage, session: DbSession, gateway: PaymentGateway, error: str | None = None):
     cars = subscriptions.overview_for_owner(session=session, customer_id=me.customer_id, today=today())
-    return render(request, "on_call/mine.html", cars=cars, error=error, state_names=STATE_NAMES,
-                  awaiting=subscriptions.awaiting_payment(session=session, customer_id=me.customer_id))
+    awaiting = subscriptions.awaiting_payment(session=session, customer_id=me.customer_id)
+    card = next((row["payment"] for row in awaiting if row["payment"].client_secret), None)
+    return render(request, "on_call/mine.html", cars=cars, error=error, state_names=STATE_NAMES, awaiting=awaiting,
+                  card_payment=card, card_key=getattr(gateway.online, "publishable_key", ""))
 
 
 def _buy(session, me, gateway, vin: str, form, plan: str) -> Response:
