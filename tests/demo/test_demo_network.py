@@ -86,7 +86,7 @@ def test_dealers_sit_in_distinct_real_german_towns(db):
         assert dealer.postcode and len(dealer.postcode) == 5 and dealer.street
         assert dealer.opening_hours["sun"] == [] and dealer.opening_hours["mon"]
         roles = set(db.scalars(select(User.role).where(User.organization_id == dealer.id)))
-        assert roles == {Role.DEALER_SALES.value, Role.DEALER_SERVICE.value}
+        assert roles == {Role.DEALER_SALES.value, Role.DEALER_SERVICE.value, Role.DEALER_CASHIER.value}
 
 
 def test_carmaker_and_every_kind_of_partner_have_staff(db):

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.assist import handover
+from forecourt.consent import service as consent_service
 from forecourt.consent.models import Grant
 from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
@@ -87,9 +88,13 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
         rep, cashier = _staff(session, dealer.id, Role.DEALER_SALES), _staff(session, dealer.id, Role.DEALER_CASHIER)
         if rep is None or cashier is None or not trims:
             continue
-        buyers = sorted(set(session.scalars(select(Grant.customer_id).where(
+        # Only buyers whose permission is current: placing the order then records no new consent
+        # (a receipt's id is random, and the same seed must build the same network).
+        current = consent_service.current_notice(session=session).version
+        allowed = set(session.scalars(select(Grant.customer_id).where(
             Grant.organization_id == dealer.id, Grant.purpose_code == "sales_contact", Grant.withdrawn_at.is_(None),
-            Grant.customer_id != (lena or 0)))))
+            Grant.expires_at.is_(None), Grant.notice_version == current)))
+        buyers = sorted(allowed - {lena})
         for customer_id in rng.sample(buyers, min(len(buyers), DELIVERED_PER_DEALER)):
             ordered_at = datetime.combine((now - timedelta(days=rng.randint(40, 110))).date(), time(9, 30),
                                           tzinfo=orders.DEALER_TIME)
@@ -111,17 +116,16 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
                                     amount=due, method="transfer", key=f"demo-{order.number}-balance")
                 handover.hand_over_order(session=session, principal=rep, number=order.number)
             placed, delivered = placed + 1, delivered + 1
-        if index == 0 and lena is not None:  # the demo driver's own order, deposit paid at the till
+        if index == 0 and lena in allowed:  # the demo driver's own order, deposit paid at the till
             with frozen_at(now - timedelta(days=5)):
                 order, _trim = _place(session, rng, customer_id=lena, dealer_id=dealer.id, trims=trims)
                 till.record_receipt(session=session, gateway=gateway, principal=cashier, number=order.number,
                                     amount=order.deposit, method="card_terminal", key=f"demo-{order.number}-deposit")
                 orders.confirm(session=session, principal=rep, number=order.number)
             placed += 1
-            waiting = [b for b in buyers if b != lena]
-            if waiting:  # someone whose deposit the till is still waiting for
+            if buyers:  # someone whose deposit the till is still waiting for
                 with frozen_at(now - timedelta(days=1)):
-                    _place(session, rng, customer_id=rng.choice(waiting), dealer_id=dealer.id, trims=trims)
+                    _place(session, rng, customer_id=rng.choice(buyers), dealer_id=dealer.id, trims=trims)
                 placed += 1
     session.flush()
     return {"sales_orders": placed, "sales_orders_delivered": delivered}
