@@ -226,8 +226,13 @@ def record_receipt(*, session: Session, principal: Principal, payment_id: int, a
         raise Invalid(_("A receipt must be more than zero."), field="amount")
     if most is not None and amount > most:
         raise Invalid(_("Only %(due)s is due; record no more than that.", due=euros(most)), field="amount")
-    entry = _add(session, payment, kind="receipt", amount=amount, provider_reference=key.strip(),
-                 method=_method(method), recorded_by_user_id=principal.user_id, note=(note or "").strip()[:500])
+    try:
+        with session.begin_nested():
+            entry = _add(session, payment, kind="receipt", amount=amount, provider_reference=key.strip(),
+                         method=_method(method), recorded_by_user_id=principal.user_id,
+                         note=(note or "").strip()[:500])
+    except IntegrityError:  # the same form sent twice at the same moment: the other request recorded it
+        return _same_fact(session, MANUAL, key, payment, "receipt")
     if balance_of(session=session, payment=payment).net >= money(payment.amount):
         payment.status = "paid"
     _audit(session, principal, "payment.receipt", payment, entry)
