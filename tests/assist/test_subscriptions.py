@@ -12,7 +12,7 @@ from forecourt.assist.models import Subscription
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
-from forecourt.payments import service as payments_service
+from forecourt.payments import desk
 from forecourt.payments.providers import Gateway
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
@@ -23,7 +23,7 @@ SOLD = date(2023, 5, 10)
 def _received(make, payment):
     """The carmaker's admin records the owner's bank transfer for ``payment``."""
     admin = make.principal(make.staff(make.carmaker()))
-    payments_service.desk_receipt(session=make.session, principal=admin, reference=payment.reference,
+    desk.desk_receipt(session=make.session, principal=admin, reference=payment.reference,
                                   amount=payment.amount, method="transfer", key=f"bank-{payment.reference}")
 
 

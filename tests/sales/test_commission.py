@@ -20,7 +20,7 @@ from forecourt.core.errors import Conflict, Invalid
 from forecourt.parties.models import AuditEntry
 from forecourt.sales import commission, orders, statements
 from tests.factories import admin_login, browser_for, csrf_token_of, fast_password_hashing  # noqa: F401
-from tests.sales.orders_scene import configuration, order_in_state
+from tests.sales.orders_scene import order_in_state
 
 JUNE = datetime(2025, 6, 10, 9, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from forecourt.assist import subscriptions
-from forecourt.payments import service as payments_service
+from forecourt.payments import desk
 from forecourt.payments.providers import Gateway
 from forecourt.core.auth import Role
 from forecourt.core.clock import now, today
@@ -124,7 +124,7 @@ def test_renewing_brings_the_live_map_back(lapsed, visit, session, make):
                                      years=1)
     me = visit(owner.email)  # commits the renewal
     assert 'id="on-call-needed"' in me.get(f"/me/vehicles/{vehicle.vin}").text  # asked for, not paid yet
-    payments_service.desk_receipt(session=session, principal=make.principal(make.staff(make.carmaker())),
+    desk.desk_receipt(session=session, principal=make.principal(make.staff(make.carmaker())),
                                   reference=payment.reference, amount=payment.amount, method="transfer",
                                   key=f"bank-{payment.reference}")
     session.commit()

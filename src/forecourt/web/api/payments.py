@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 
 from forecourt.core.errors import Invalid
+from forecourt.payments import desk
 from forecourt.payments import service as payments_service
 from forecourt.payments.schemas import EntryOut, PaymentOut, ReceiptIn, RefundIn, ReversalIn
 from forecourt.sales import orders, till
@@ -80,20 +81,20 @@ def refund(number: str, body: RefundIn, principal: Cashier, session: DbSession, 
 @router.get("/admin/payments", response_model=list[PaymentOut])
 def desk_payments(principal: Admin, session: DbSession, state: str | None = None):
     """What is owed to the carmaker (``?state=open``: waiting for the money)."""
-    return payments_service.list_for_payee(session=session, principal=principal, status=state)
+    return desk.list_for_payee(session=session, principal=principal, status=state)
 
 
 @router.post("/admin/payments/{reference}/receipts", response_model=EntryOut, status_code=status.HTTP_201_CREATED)
 def desk_receipt(reference: str, body: ReceiptIn, principal: Admin, session: DbSession):
     """A bank transfer quoting the payment's reference arrived."""
-    return payments_service.desk_receipt(session=session, principal=principal, reference=reference,
+    return desk.desk_receipt(session=session, principal=principal, reference=reference,
                                          amount=body.amount, method=body.method, key=body.key, note=body.note)
 
 
 @router.post("/admin/payments/{reference}/entries/{entry_id}/reversal", response_model=EntryOut,
              status_code=status.HTTP_201_CREATED)
 def desk_reversal(reference: str, entry_id: int, body: ReversalIn, principal: Admin, session: DbSession):
-    return payments_service.desk_reversal(session=session, principal=principal, reference=reference,
+    return desk.desk_reversal(session=session, principal=principal, reference=reference,
                                           entry_id=entry_id, reason=body.reason)
 
 
@@ -101,5 +102,5 @@ def desk_reversal(reference: str, entry_id: int, body: ReversalIn, principal: Ad
              status_code=status.HTTP_201_CREATED)
 def desk_refund(reference: str, body: RefundIn, principal: Admin, session: DbSession, gateway: PaymentGateway):
     """Money back (by card through the provider; by hand for a transfer): the period it bought stops counting."""
-    return payments_service.desk_refund(session=session, gateway=gateway, principal=principal, reference=reference,
+    return desk.desk_refund(session=session, gateway=gateway, principal=principal, reference=reference,
                                         amount=body.amount, key=body.key, reason=body.reason)

@@ -10,6 +10,7 @@ import secrets
 
 from fastapi import APIRouter, Request
 
+from forecourt.payments import desk as payee_desk
 from forecourt.payments import service as payments_service
 from forecourt.web.deps import AdminPage, DbSession, PaymentGateway
 from forecourt.web.views.forms import Form, attempt, text
@@ -21,11 +22,11 @@ router = APIRouter(prefix="/admin/payments", tags=["pages"])
 
 @router.get("")
 def desk(request: Request, principal: AdminPage, session: DbSession, error: str | None = None):
-    payments = payments_service.list_for_payee(session=session, principal=principal)
+    payments = payee_desk.list_for_payee(session=session, principal=principal)
     entries = payments_service.entries_of(session=session, payment_ids=[p.id for p in payments])
     rows = [dict(payment=p, entries=[e for e in entries if e.payment_id == p.id],
                  balance=payments_service.balance_of(session=session, payment=p),
-                 outstanding=payments_service.outstanding(session=session, payment=p)) for p in payments]
+                 outstanding=payee_desk.outstanding(session=session, payment=p)) for p in payments]
     reversed_ids = {e.reverses_entry_id for e in entries if e.reverses_entry_id}
     return render(request, "admin/payments.html", rows=rows, error=error, key=secrets.token_urlsafe(16),
                   method_names=METHOD_NAMES, reversed_ids=reversed_ids)
@@ -33,7 +34,7 @@ def desk(request: Request, principal: AdminPage, session: DbSession, error: str 
 
 @router.post("/{reference}/receipts")
 def receipt(reference: str, principal: AdminPage, session: DbSession, form: Form):
-    return attempt(session, "/admin/payments", lambda: payments_service.desk_receipt(
+    return attempt(session, "/admin/payments", lambda: payee_desk.desk_receipt(
         session=session, principal=principal, reference=reference, amount=amount_of(form),
         method=text(form, "method") or "", key=text(form, "key") or "", note=text(form, "note") or ""),
         f"Payment {reference} recorded.")
@@ -41,13 +42,13 @@ def receipt(reference: str, principal: AdminPage, session: DbSession, form: Form
 
 @router.post("/{reference}/entries/{entry_id}/reversal")
 def reversal(reference: str, entry_id: int, principal: AdminPage, session: DbSession, form: Form):
-    return attempt(session, "/admin/payments", lambda: payments_service.desk_reversal(
+    return attempt(session, "/admin/payments", lambda: payee_desk.desk_reversal(
         session=session, principal=principal, reference=reference, entry_id=entry_id,
         reason=text(form, "reason") or ""), f"Receipt on {reference} reversed.")
 
 
 @router.post("/{reference}/refunds")
 def refund(reference: str, principal: AdminPage, session: DbSession, gateway: PaymentGateway, form: Form):
-    return attempt(session, "/admin/payments", lambda: payments_service.desk_refund(
+    return attempt(session, "/admin/payments", lambda: payee_desk.desk_refund(
         session=session, gateway=gateway, principal=principal, reference=reference, amount=amount_of(form),
         key=text(form, "key") or "", reason=text(form, "reason") or ""), f"Refund on {reference} recorded.")
