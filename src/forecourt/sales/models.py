@@ -254,9 +254,7 @@ class Order(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))  # assigned when built
     price: Mapped[float] = mapped_column(Numeric(12, 2))
     deposit: Mapped[float] = mapped_column(Numeric(12, 2))
-    paid: Mapped[float] = mapped_column(Numeric(12, 2), default=0)
-    # awaiting_deposit | deposit_paid | paid_in_full | refunded
-    payment_state: Mapped[str] = mapped_column(String(16), default="awaiting_deposit")
+    # What was paid is not stored here: it is read from the payments ledger (``sales.orders.money_of``).
     # placed | confirmed | delivery_scheduled | delivered | cancelled
     status: Mapped[str] = mapped_column(String(20), default="placed")
     delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -266,23 +264,12 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
-class Payment(Base):
-    """Money received or refunded on an order; the order's ``paid`` is their sum."""
-
-    __tablename__ = "sales_payments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))  # deposit | balance | refund
-    amount: Mapped[float] = mapped_column(Numeric(12, 2))
-    reference: Mapped[str] = mapped_column(String(64))  # the payment provider's reference
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-    __table_args__ = (UniqueConstraint("reference"),)
-
-
 class CommissionRule(Base):
-    """The dealer's share of an online sale. ``dealer_id`` NULL: the network default; ``model_id`` narrows."""
+    """The dealer's share of an online sale. ``dealer_id`` NULL: the network default; ``model_id`` narrows.
+
+    A rule applies from ``valid_from`` until the day before ``retired_on``; retired rules are kept,
+    because delivered orders name the rule they were paid under.
+    """
 
     __tablename__ = "sales_commission_rules"
 
@@ -292,3 +279,4 @@ class CommissionRule(Base):
     percent: Mapped[float] = mapped_column(Numeric(5, 2), default=0)
     fixed: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
     valid_from: Mapped[date] = mapped_column(Date)
+    retired_on: Mapped[date | None] = mapped_column(Date)
