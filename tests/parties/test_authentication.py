@@ -14,6 +14,8 @@ from forecourt.core import auth
 from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at, now
 from forecourt.core.errors import Invalid, TooManyAttempts
+from forecourt.core.outbox import OutboxMessage
+from forecourt.customers import email_links
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import AuthToken, LoginAttempt, User
 from tests.factories import PASSWORD, REAL_PASSWORD_HASHER, admin_login, browser_for, csrf_token_of, submit_login
@@ -31,9 +33,11 @@ def token_for(client, email, password=PASSWORD):
 # --- passwords -----------------------------------------------------------------------------------
 
 def test_passwords_are_stored_as_argon2id(make, client, session):
-    response = client.post("/api/auth/signup", json={"email": "hash.me@forecourt.example", "password": PASSWORD,
-                                                     "first_name": "Hash", "last_name": "Me"})
-    assert response.status_code == 201
+    """A password chosen through the link a sign-up sends, and a staff member's."""
+    email_links.request_account(session=session, email="hash.me@forecourt.example",
+                                profile={"first_name": "Hash", "last_name": "Me"})
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "account_link")).one()
+    email_links.claim(session=session, token=message.link.rsplit("/", 1)[1], password=PASSWORD)
     stored = session.scalars(select(User).where(User.email == "hash.me@forecourt.example")).one().password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     staff = make.staff(make.dealer())
@@ -57,11 +61,15 @@ def test_a_weaker_hash_is_upgraded_at_the_next_login(make, session, monkeypatch,
     assert auth.verify_password(user.password_hash, PASSWORD)
 
 
-def test_signup_refuses_a_short_password(client):
-    response = client.post("/api/auth/signup", json={"email": "short@forecourt.example", "password": "123456789",
+def test_signup_takes_no_password_and_the_link_refuses_a_short_one(client, session):
+    response = client.post("/api/auth/signup", json={"email": "short@forecourt.example", "password": PASSWORD,
                                                      "first_name": "S", "last_name": "P"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "password"]
+    email_links.request_account(session=session, email="short@forecourt.example", profile={})
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "account_link")).one()
+    with pytest.raises(Invalid) as short:
+        email_links.claim(session=session, token=message.link.rsplit("/", 1)[1], password="123456789")
+    assert short.value.field == "password"
 
 
 # --- bearer tokens -------------------------------------------------------------------------------

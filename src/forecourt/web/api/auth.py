@@ -7,8 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, status
 
 from forecourt.core.errors import Invalid
-from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import CustomerOut, SignUpIn
+from forecourt.core.i18n import lazy_gettext
+from forecourt.customers import email_links
+from forecourt.customers.schemas import SignUpIn, SignUpReceived
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import LoginIn, TokenOut
 from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, client_address
@@ -42,7 +43,11 @@ def logout(request: Request, principal: ApiPrincipal, session: DbSession):
         parties_service.revoke_token(session=session, token=header[7:].strip())
 
 
-@router.post("/signup", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
+SIGNUP_ANSWER = lazy_gettext("Check your e-mail: we have sent a link to set your password. It works for 24 hours.")
+
+
+@router.post("/signup", response_model=SignUpReceived, status_code=status.HTTP_202_ACCEPTED)
 def sign_up(body: SignUpIn, session: DbSession):
-    return customers_service.sign_up(session=session, email=body.email, password=body.password,
-                                     profile=body.model_dump(exclude={"email", "password"}))
+    """The same answer whether or not the address is known: the link goes to the address either way."""
+    email_links.request_account(session=session, email=str(body.email), profile=body.model_dump(exclude={"email"}))
+    return SignUpReceived(detail=str(SIGNUP_ANSWER))
