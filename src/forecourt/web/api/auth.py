@@ -22,7 +22,8 @@ def check_password(session, settings, email: str, password: str, address: str):
     try:
         return parties_service.authenticate(session=session, email=email, password=password, address=address,
                                             max_failures=settings.login_max_failures,
-                                            window_seconds=settings.login_window_seconds)
+                                            window_seconds=settings.login_window_seconds,
+                                            backoff_seconds=settings.login_backoff_seconds)
     except Invalid:
         session.commit()
         raise

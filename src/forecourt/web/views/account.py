@@ -12,7 +12,8 @@ from forecourt.core.i18n import _
 from forecourt.customers import email_links
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
-from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address
+from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
+                                cookie_secure)
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
@@ -53,7 +54,7 @@ def login(request: Request, session: DbSession, settings: AppSettings, email: st
     token, row = parties_service.issue_token(session=session, user=user, kind="session",
                                              lifetime=timedelta(hours=settings.session_hours))
     response = redirect(_safe_next(next) or home_for(parties_service.principal_for(user)))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=cookie_secure(request),
                         max_age=settings.session_hours * 3600, path="/")
     return response
 
