@@ -79,3 +79,19 @@ def test_the_api_gives_the_server_url_and_can_remove_the_phone(make, client, ses
     assert report(client, body["server_url"], "551234").status_code == 200
     assert client.delete(f"/api/me/vehicles/{car.vin}/devices/{body['id']}", headers=me.headers).status_code == 204
     assert report(client, body["server_url"], "551234").status_code == 401
+
+
+def test_a_removed_phone_can_be_paired_with_another_car_but_not_while_it_still_reports(make, client):
+    owner = make.customer()
+    first, second = make.vehicle(owner=owner), make.vehicle(owner=owner)
+    me = make.customer_login(owner)
+    paired = client.post(f"/api/me/vehicles/{first.vin}/phone", headers=me.headers, json={"identifier": "660077"})
+    taken = client.post(f"/api/me/vehicles/{second.vin}/phone", headers=me.headers, json={"identifier": "660077"})
+    assert taken.status_code == 409 and taken.json()["detail"][0]["loc"] == ["body", "identifier"]
+    client.delete(f"/api/me/vehicles/{first.vin}/devices/{paired.json()['id']}", headers=me.headers)
+    moved = client.post(f"/api/me/vehicles/{second.vin}/phone", headers=me.headers, json={"identifier": "660077"})
+    assert moved.status_code == 201 and moved.json()["id"] == paired.json()["id"]
+    assert report(client, moved.json()["server_url"], "660077").status_code == 200
+    assert report(client, paired.json()["server_url"], "660077").status_code == 401
+    assert [d["identifier"] for d in client.get(f"/api/me/vehicles/{first.vin}/devices", headers=me.headers).json()] \
+        == []

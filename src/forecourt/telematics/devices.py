@@ -77,15 +77,18 @@ def pair_phone(*, session: Session, vehicle_id: int, identifier: str, label: str
     """The owner pairs the phone app that reports for their car; returns the device and its token.
 
     Pairing the same phone with the same car again gives a new token and the old one stops working
-    (a lost or shared URL is replaced by pairing again)."""
+    (a lost or shared URL is replaced by pairing again). A phone removed from another car may be
+    paired with this one; a phone that still reports for another car may not."""
     identifier = identifier.strip()
     existing = session.scalars(select(Device).where(Device.kind == Source.PHONE.value,
                                                     Device.identifier == identifier)).first()
-    if existing is None or existing.vehicle_id != vehicle_id:
+    if existing is None or (existing.vehicle_id != vehicle_id and existing.is_active):
         return register(session=session, kind=Source.PHONE, identifier=identifier, vehicle_id=vehicle_id,
                         label=label)
+    vehicles_service.get(session=session, vehicle_id=vehicle_id)
     token = auth.new_token()
-    existing.secret_digest, existing.is_active, existing.label = auth.token_digest(token), True, label
+    existing.vehicle_id, existing.secret_digest, existing.is_active, existing.label = (
+        vehicle_id, auth.token_digest(token), True, label)
     session.flush()
     return existing, token
 
