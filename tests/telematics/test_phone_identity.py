@@ -152,3 +152,21 @@ def test_pairing_again_gives_a_new_url_and_retires_the_old(paired, client, sessi
     position = {"id": PHONE_ID, "timestamp": str(int(NOON.timestamp())), "lat": "52.5", "lon": "13.4"}
     assert client.get(f"/osmand/{old}", params=position).status_code == 401
     assert client.get(f"/osmand/{new}", params=position).status_code == 200
+
+
+def test_the_access_log_never_holds_a_token(app):
+    """uvicorn logs every request line; the phone's token (and an e-mailed link's) is cut out."""
+    import logging
+
+    token = auth.new_token()
+    access = logging.getLogger("uvicorn.access")
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("203.0.113.9:5000", "GET", f"/osmand/{token}?id={PHONE_ID}&lat=52.5", "1.1", 200),
+                               None)
+    assert all(f.filter(record) for f in access.filters)
+    line = record.getMessage()
+    assert token not in line and f"/osmand/[token]?id={PHONE_ID}" in line
+    for path in (f"/account/claim/{token}", f"/contact/confirm/{token}"):
+        record.args = ("203.0.113.9:5000", "POST", path, "1.1", 303)
+        assert all(f.filter(record) for f in access.filters)
+        assert token not in record.getMessage()

@@ -17,6 +17,7 @@ from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from forecourt.web import log_redaction
 from forecourt.web.deps import LoginRequired
 from forecourt.web.views.render import render
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
     _install_error_handlers(app)
     _install_security_headers(app)
+    log_redaction.install()
     return app
 
 
