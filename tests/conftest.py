@@ -75,7 +75,9 @@ def database_url(fresh_database_url) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url):
-    return get_settings(database_url=database_url, login_max_failures=5)
+    # The test client speaks plain HTTP to "testserver", whose cookies would be Secure by default (and so
+    # never sent back); tests/parties/test_secure_defaults.py checks the default itself.
+    return get_settings(database_url=database_url, login_max_failures=5, cookie_secure=False)
 
 
 @pytest.fixture

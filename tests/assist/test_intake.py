@@ -69,10 +69,10 @@ def embedded(session, car):
 
 
 def test_an_sos_from_the_phone_app_opens_a_case_with_owner_and_position(make, session, client, car, owner):
-    devices.register(session=session, kind=Source.PHONE, identifier="phone-sos-1", vehicle_id=car.id)
+    _, token = devices.pair_phone(session=session, vehicle_id=car.id, identifier="phone-sos-1", label=None)
     session.commit()
-    response = client.post("/osmand", params={"id": "phone-sos-1", "timestamp": str(int(NOON.timestamp())),
-                                              "lat": "52.5", "lon": "13.4", "alarm": "sos"})
+    response = client.post(f"/osmand/{token}", params={"id": "phone-sos-1", "timestamp": str(int(NOON.timestamp())),
+                                                       "lat": "52.5", "lon": "13.4", "alarm": "sos"})
     assert response.status_code == 200, response.text
     [case] = cases_of(session, car)
     assert (case.kind, case.priority, case.status, case.source) == ("sos", 2, "open", "phone")

@@ -33,6 +33,7 @@ EXPORT_SECTIONS = {
     "sales_orders": "orders",
     "warranty_contracts": "warranty_contracts",
     "outbox_messages": "messages",
+    "customer_email_links": "email_links",
     "workshop_appointments": "workshop_appointments",
     "workshop_proposals": "workshop_proposals",
     "workshop_availability": "workshop_availability",
@@ -96,6 +97,7 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
     """A warranty bought, a message sent, a workshop booking with a loaner, an open proposal, availability."""
     from forecourt.core.clock import now
     from forecourt.core.outbox import enqueue
+    from forecourt.customers import email_links
     from forecourt.vehicles.models import WarrantyContract, WarrantyProduct
     from forecourt.workshop.models import Appointment, Availability, Loaner, LoanerBooking, Proposal
 
@@ -107,6 +109,7 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
                                  ends_on=date.today() + timedelta(days=730), km_limit=150000, price=690))
     enqueue(session=session, customer_id=customer.id, channel="email", topic="recall", subject="A recall",
             body="Please bring your car in.", basis="legal_obligation", dedupe_key=f"export-{customer.id}")
+    email_links.request_account(session=session, email=customer.email, profile={})  # a link to set a password
     start = now() + timedelta(days=3)
     booked = Appointment(dealer_id=dealer.id, vehicle_id=car.id, customer_id=customer.id, bay=1, starts_at=start,
                          ends_at=start + timedelta(hours=1), job="diagnosis", source="owner")

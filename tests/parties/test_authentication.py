@@ -14,6 +14,8 @@ from forecourt.core import auth
 from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at, now
 from forecourt.core.errors import Invalid, TooManyAttempts
+from forecourt.core.outbox import OutboxMessage
+from forecourt.customers import email_links
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import AuthToken, LoginAttempt, User
 from tests.factories import PASSWORD, REAL_PASSWORD_HASHER, admin_login, browser_for, csrf_token_of, submit_login
@@ -31,9 +33,11 @@ def token_for(client, email, password=PASSWORD):
 # --- passwords -----------------------------------------------------------------------------------
 
 def test_passwords_are_stored_as_argon2id(make, client, session):
-    response = client.post("/api/auth/signup", json={"email": "hash.me@forecourt.example", "password": PASSWORD,
-                                                     "first_name": "Hash", "last_name": "Me"})
-    assert response.status_code == 201
+    """A password chosen through the link a sign-up sends, and a staff member's."""
+    email_links.request_account(session=session, email="hash.me@forecourt.example",
+                                profile={"first_name": "Hash", "last_name": "Me"})
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "account_link")).one()
+    email_links.claim(session=session, token=message.link.rsplit("/", 1)[1], password=PASSWORD)
     stored = session.scalars(select(User).where(User.email == "hash.me@forecourt.example")).one().password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     staff = make.staff(make.dealer())
@@ -57,11 +61,15 @@ def test_a_weaker_hash_is_upgraded_at_the_next_login(make, session, monkeypatch,
     assert auth.verify_password(user.password_hash, PASSWORD)
 
 
-def test_signup_refuses_a_short_password(client):
-    response = client.post("/api/auth/signup", json={"email": "short@forecourt.example", "password": "123456789",
+def test_signup_takes_no_password_and_the_link_refuses_a_short_one(client, session):
+    response = client.post("/api/auth/signup", json={"email": "short@forecourt.example", "password": PASSWORD,
                                                      "first_name": "S", "last_name": "P"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "password"]
+    email_links.request_account(session=session, email="short@forecourt.example", profile={})
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "account_link")).one()
+    with pytest.raises(Invalid) as short:
+        email_links.claim(session=session, token=message.link.rsplit("/", 1)[1], password="123456789")
+    assert short.value.field == "password"
 
 
 # --- bearer tokens -------------------------------------------------------------------------------
@@ -135,19 +143,20 @@ def test_an_inactive_users_session_that_survived_is_still_refused(make, client, 
 
 # --- rate limiting -------------------------------------------------------------------------------
 
-def test_failures_per_email_lock_that_email_with_429_and_retry_after(make, client, settings):
+def test_strangers_failing_on_an_email_never_lock_its_owner_out(make, client, settings):
+    """Attack: five wrong passwords from anywhere used to lock the account for everyone, owner included."""
     staff = make.staff(make.dealer())
-    for _ in range(settings.login_max_failures):
-        assert token_for(client, staff.email, "wrong-password!").status_code == 422
-    locked = token_for(client, staff.email)  # even the right password waits
-    assert locked.status_code == 429
-    assert locked.headers["retry-after"] == str(settings.login_window_seconds)
-    # from another address, the e-mail is still locked
-    elsewhere = TestClient(client.app, base_url="http://testserver", client=("203.0.113.77", 4000))
-    assert token_for(elsewhere, staff.email).status_code == 429
-    # the HTML form says the same
-    page = submit_login(elsewhere, staff.email, PASSWORD, follow_redirects=False)
-    assert page.status_code == 429 and "try again" in page.text.lower()
+    for i in range(3):
+        stranger = TestClient(client.app, base_url="http://testserver", client=(f"203.0.113.{i + 1}", 4000))
+        for _ in range(settings.login_max_failures):
+            assert token_for(stranger, staff.email, "wrong-password!").status_code == 422
+        slowed = token_for(stranger, staff.email)  # the stranger waits, even with the right password
+        assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) > 0
+        page = submit_login(stranger, staff.email, PASSWORD, follow_redirects=False)
+        assert page.status_code == 429 and "try again" in page.text.lower()
+    # the owner, from their own address, gets in at once, by API and by the form
+    assert token_for(client, staff.email).status_code == 200
+    assert submit_login(browser_for(make), staff.email, PASSWORD, follow_redirects=False).status_code == 303
 
 
 def test_failures_per_address_lock_that_address_for_every_email(make, client, settings):
@@ -160,27 +169,55 @@ def test_failures_per_address_lock_that_address_for_every_email(make, client, se
     assert token_for(client, victim.email).status_code == 200
 
 
-def test_the_window_passes_and_success_clears_the_count(make, session):
+def test_a_failing_address_backs_off_doubling_up_to_the_window(make, session):
     staff = make.staff(make.dealer())
     t0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 
-    def attempt(password, at):
+    def attempt(password, at, address="192.0.2.1"):
         with frozen_at(at):
             return parties_service.authenticate(session=session, email=staff.email, password=password,
-                                                address="192.0.2.1", max_failures=3, window_seconds=600)
+                                                address=address, max_failures=3, window_seconds=600,
+                                                backoff_seconds=30)
 
-    for _ in range(2):
-        with pytest.raises(Invalid):
-            attempt("wrong-password!", t0)
-    assert attempt(PASSWORD, t0 + timedelta(seconds=1)).id == staff.user_id  # success clears the count
-    assert session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.email == staff.email)) == 0
     for _ in range(3):
         with pytest.raises(Invalid):
-            attempt("wrong-password!", t0 + timedelta(seconds=2))
-    with pytest.raises(TooManyAttempts) as locked:
-        attempt(PASSWORD, t0 + timedelta(seconds=601))
-    assert locked.value.retry_after == 600
-    assert attempt(PASSWORD, t0 + timedelta(seconds=603)).id == staff.user_id
+            attempt("wrong-password!", t0)
+    waits = []
+    moment = t0
+    for _ in range(5):  # each further failure doubles the wait
+        with pytest.raises(TooManyAttempts) as slowed:
+            attempt(PASSWORD, moment)  # while it waits, even the right password is not tried
+        waits.append(slowed.value.retry_after)
+        moment += timedelta(seconds=slowed.value.retry_after)
+        with pytest.raises(Invalid):
+            attempt("wrong-password!", moment)
+    assert waits == [30, 60, 120, 240, 480]
+    assert attempt(PASSWORD, moment, address="198.51.100.4").id == staff.user_id  # other clients never waited
+    # the early failures have left the window: the address is judged on the recent ones only
+    assert attempt(PASSWORD, moment).id == staff.user_id
+
+
+def test_success_forgives_that_clients_typos_on_that_account_only(make, session):
+    staff, other = make.staff(make.dealer()), make.staff(make.dealer())
+    t0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+
+    def attempt(email, password, at):
+        with frozen_at(at):
+            return parties_service.authenticate(session=session, email=email, password=password,
+                                                address="192.0.2.1", max_failures=3, window_seconds=600)
+
+    for email in (staff.email, other.email):
+        with pytest.raises(Invalid):
+            attempt(email, "wrong-password!", t0)
+    assert attempt(staff.email, PASSWORD, t0 + timedelta(seconds=1)).id == staff.user_id
+    left = session.scalars(select(LoginAttempt.email).where(LoginAttempt.address == "192.0.2.1")).all()
+    assert left == [other.email]  # guessing at other accounts is not forgiven by logging in to one's own
+    for _ in range(2):
+        with pytest.raises(Invalid):
+            attempt(other.email, "wrong-password!", t0 + timedelta(seconds=2))
+    with pytest.raises(TooManyAttempts):
+        attempt(staff.email, PASSWORD, t0 + timedelta(seconds=3))
+    assert attempt(staff.email, PASSWORD, t0 + timedelta(seconds=601)).id == staff.user_id  # the window passed
 
 
 def test_a_failed_attempt_is_kept_although_the_request_fails(make, client, session):

@@ -12,7 +12,8 @@ from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import advance, frozen_at
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.customers import intake
+from forecourt.core.outbox import OutboxMessage
+from forecourt.customers import email_links, intake
 from forecourt.customers.models import Customer
 from forecourt.parties import service as parties_service
 from forecourt.sales import leads as leads_service
@@ -33,6 +34,16 @@ def ask(session, **values):
     base = dict(source=None, first_name="Mara", last_name="Kowalski", email="mara.kowalski@example.test",
                 phone=None, allow_contact=False)
     return intake.take_lead(session=session, **(base | values))
+
+
+def ask_allowing(session, **values):
+    """A request with "allow contact" ticked, confirmed through the link e-mailed to the customer."""
+    taken = ask(session, allow_contact=True, **values)
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == taken.lead.customer_id,
+                                                          OutboxMessage.topic == "contact_confirmation")
+                              .order_by(OutboxMessage.id.desc())).first()
+    email_links.confirm_contact(session=session, token=message.link.rsplit("/", 1)[1])
+    return taken
 
 
 @pytest.fixture
@@ -184,20 +195,22 @@ def test_without_permission_the_lead_is_invisible_until_the_customer_allows_it(m
     assert log_rows(session, customer_id, dealer.id) == 2
 
 
-def test_ticking_allow_contact_gives_the_dealer_the_sales_contact_grant(make, session, dealer, rep):
+def test_ticking_allow_contact_gives_the_grant_once_the_customer_confirms_by_email(make, session, dealer, rep):
     taken = ask(session, dealer_id=dealer.id, allow_contact=True)
-    grant = consent_service.active_grant(session=session, customer_id=taken.lead.customer_id,
-                                         organization_id=dealer.id, purpose_code="sales_contact")
-    assert grant is not None
+    assert consent_service.active_grant(session=session, customer_id=taken.lead.customer_id,
+                                        organization_id=dealer.id, purpose_code="sales_contact") is None
+    with pytest.raises(NotFound):
+        leads_service.open_lead(session=session, principal=rep, lead_id=taken.lead.id)
+    ask_allowing(session, dealer_id=dealer.id)
     receipt = consent_service.ledger_of(session=session, customer_id=taken.lead.customer_id)[-1]
-    assert (receipt.method, receipt.state, receipt.organization_id) == ("lead_form", "granted", dealer.id)
+    assert (receipt.method, receipt.state, receipt.organization_id) == ("double_opt_in_email", "granted", dealer.id)
     assert leads_service.open_lead(session=session, principal=rep, lead_id=taken.lead.id).id == taken.lead.id
 
 
 def test_another_dealers_rep_never_sees_the_lead(make, session, dealer):
     other = make.dealer(**POTSDAM)
     other_rep = principal_of(session, make.staff(other, Role.DEALER_SALES))
-    taken = ask(session, dealer_id=dealer.id, allow_contact=True)
+    taken = ask_allowing(session, dealer_id=dealer.id)
     make.grant(session.get(Customer, taken.lead.customer_id), other, "sales_contact")
     with pytest.raises(NotFound):
         leads_service.open_lead(session=session, principal=other_rep, lead_id=taken.lead.id)
@@ -208,13 +221,12 @@ def test_another_dealers_rep_never_sees_the_lead(make, session, dealer):
 
 def test_merge_keeps_both_histories(make, session, dealer, rep):
     with frozen_at(MONDAY):
-        first = ask(session, dealer_id=dealer.id, email="jan.roth@example.test", last_name="Roth",
-                    message="Interested in the hatchback", allow_contact=True)
+        first = ask_allowing(session, dealer_id=dealer.id, email="jan.roth@example.test", last_name="Roth",
+                             message="Interested in the hatchback")
         advance(timedelta(days=3))
         # the same person with another address: a second customer record and a second lead
-        second = ask(session, dealer_id=dealer.id, email="jan.roth@work.example", last_name="Roth",
-                     wants="test_drive", preferred_date=date(2026, 3, 14), message="Weekend test drive?",
-                     allow_contact=True)
+        second = ask_allowing(session, dealer_id=dealer.id, email="jan.roth@work.example", last_name="Roth",
+                              wants="test_drive", preferred_date=date(2026, 3, 14), message="Weekend test drive?")
         assert second.lead.customer_id != first.lead.customer_id
         advance(timedelta(days=1))
         ask(session, dealer_id=dealer.id, email="jan.roth@work.example", last_name="Roth", message="Still keen")
@@ -236,9 +248,9 @@ def test_merge_keeps_both_histories(make, session, dealer, rep):
 
 
 def test_merge_refuses_itself_and_other_dealers_with_words(make, session, dealer, rep):
-    mine = ask(session, dealer_id=dealer.id, allow_contact=True)
+    mine = ask_allowing(session, dealer_id=dealer.id)
     other = make.dealer(**POTSDAM)
-    theirs = ask(session, dealer_id=other.id, email="someone@example.test", allow_contact=True)
+    theirs = ask_allowing(session, dealer_id=other.id, email="someone@example.test")
     with pytest.raises(Invalid, match="cannot be merged into itself"):
         leads_service.merge(session=session, principal=rep, keep_id=mine.lead.id, duplicate_id=mine.lead.id)
     with pytest.raises(Invalid, match="only two leads of your own dealer") as error:
@@ -250,7 +262,7 @@ def test_merge_refuses_itself_and_other_dealers_with_words(make, session, dealer
 
 
 def test_status_changes_are_recorded_and_limited(session, dealer, rep):
-    taken = ask(session, dealer_id=dealer.id, allow_contact=True)
+    taken = ask_allowing(session, dealer_id=dealer.id)
     lead = leads_service.set_status(session=session, principal=rep, lead_id=taken.lead.id, status="contacted")
     assert lead.status == "contacted"
     assert "Marked contacted (was new)." in [e["text"] for e in leads_service.timeline(session=session, lead=lead)]

@@ -6,6 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
+from forecourt.core.outbox import OutboxMessage
+from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
@@ -14,6 +16,14 @@ from forecourt.sales.models import Configuration, Lead
 from tests.factories import browser_for, csrf_token_of, fast_password_hashing, form_token_of  # noqa: F401
 
 BERLIN = dict(city="Berlin", latitude=52.52, longitude=13.405)
+
+
+def confirm_contact_by_email(session, email: str) -> None:
+    customer = customers_service.find_by_email(session=session, email=email)
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == customer.id,
+                                                          OutboxMessage.topic == "contact_confirmation")).one()
+    email_links.confirm_contact(session=session, token=message.link.rsplit("/", 1)[1])
+    session.commit()
 
 
 def request_body(**values) -> dict:
@@ -32,7 +42,8 @@ def test_the_api_takes_a_request_and_answers_only_where_it_went(make, client, se
     assert body["dealer_name"] == "Autohaus Spree" and body["routed_by"] == "location"
     assert body["routing_reason"].startswith("Nearest dealer with capacity: Autohaus Spree")
     assert body["contact_allowed"] is False and "once you allow them" in body["message"]
-    assert set(body) == {"dealer_id", "dealer_name", "routed_by", "routing_reason", "contact_allowed", "message"}
+    assert set(body) == {"dealer_id", "dealer_name", "routed_by", "routing_reason", "contact_allowed",
+                         "confirmation_requested", "message"}
     assert lead_of(session, "timo.web@mail.example").dealer_id == dealer.id
 
 
@@ -120,6 +131,8 @@ def test_the_rep_pages_list_explain_and_act(make, client, session):
     for email, allow in (("ulla@mail.example", True), ("ulla.work@mail.example", True), ("hidden@mail.example", False)):
         client.post("/api/leads", json=request_body(email=email, last_name="Ulm", dealer_id=dealer.id,
                                                     allow_contact=allow, wants="test_drive"))
+        if allow:  # the customer follows the link e-mailed to them
+            confirm_contact_by_email(session, email)
     keep, duplicate = lead_of(session, "ulla@mail.example"), lead_of(session, "ulla.work@mail.example")
     browser = browser_for(make, rep)
     listing = browser.get("/workspace/leads")

@@ -53,39 +53,53 @@ def test_a_wrong_secret_or_bad_body_is_refused_clearly_and_counted(embedded, cli
 
 @pytest.fixture
 def phone(make, session):
+    """A paired phone: the car, and the URL path its app reports to (the token is its last segment)."""
     carmaker = make.carmaker()
     owner = make.customer()
     vehicle = make.vehicle(owner=owner)
     make.grant(owner, carmaker, "location_services")
-    devices.register(session=session, kind=Source.PHONE, identifier="phone-7f3a91", vehicle_id=vehicle.id)
+    _, token = devices.pair_phone(session=session, vehicle_id=vehicle.id, identifier="phone-7f3a91", label=None)
     session.commit()
-    return vehicle
+    return vehicle, f"/osmand/{token}"
 
 
 def test_the_traccar_client_reports_a_position_in_knots(phone, client, session):
-    response = client.get("/osmand", params={"id": "phone-7f3a91", "timestamp": "1763625600", "lat": "52.5200",
-                                             "lon": "13.4050", "speed": "10", "bearing": "90", "altitude": "34",
-                                             "accuracy": "8", "batt": "81"})
+    vehicle, path = phone
+    response = client.get(path, params={"id": "phone-7f3a91", "timestamp": "1763625600", "lat": "52.5200",
+                                        "lon": "13.4050", "speed": "10", "bearing": "90", "altitude": "34",
+                                        "accuracy": "8", "batt": "81"})
     assert response.status_code == 200, response.text
     session.expire_all()
-    position = session.scalars(select(Position).where(Position.vehicle_id == phone.id)).one()
+    position = session.scalars(select(Position).where(Position.vehicle_id == vehicle.id)).one()
     assert (position.latitude, position.longitude, position.heading) == (52.52, 13.405, 90)
     assert position.speed_kmh == pytest.approx(18.52, abs=0.01)
 
 
 def test_an_sos_from_the_phone_becomes_a_vehicle_event(phone, client, session):
-    response = client.post("/osmand", params={"id": "phone-7f3a91", "timestamp": "1763625700", "lat": "52.5",
-                                              "lon": "13.4", "alarm": "sos"})
+    vehicle, path = phone
+    response = client.post(path, params={"id": "phone-7f3a91", "timestamp": "1763625700", "lat": "52.5",
+                                         "lon": "13.4", "alarm": "sos"})
     assert response.status_code == 200
     session.expire_all()
-    event = session.scalars(select(VehicleEventRecord).where(VehicleEventRecord.vehicle_id == phone.id)).one()
+    event = session.scalars(select(VehicleEventRecord).where(VehicleEventRecord.vehicle_id == vehicle.id)).one()
     assert (event.kind, event.latitude) == ("sos", 52.5)
 
 
-def test_an_unknown_phone_or_nonsense_is_a_400_and_counted(phone, client, session):
-    unknown = client.get("/osmand", params={"id": "stranger-1234", "timestamp": "1763625600", "lat": "1",
-                                            "lon": "2"})
-    assert unknown.status_code == 400 and "unknown phone device" in unknown.text
-    nonsense = client.get("/osmand", params={"id": "phone-7f3a91", "lat": "north", "lon": "2"})
+def test_the_json_form_reaches_the_same_url(phone, client, session):
+    vehicle, path = phone
+    body = {"device_id": "phone-7f3a91", "location": {"timestamp": "2026-11-20T08:00:00Z", "is_moving": True,
+                                                      "coords": {"latitude": 52.5, "longitude": 13.4}}}
+    response = client.post(path, content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Position).where(Position.vehicle_id == vehicle.id)) == 1
+
+
+def test_a_stranger_or_nonsense_is_refused_and_counted(phone, client, session):
+    _, path = phone
+    unknown = client.get("/osmand/not-a-token", params={"id": "stranger-1234", "timestamp": "1763625600",
+                                                        "lat": "1", "lon": "2"})
+    assert unknown.status_code == 401 and unknown.json() == {"detail": "unknown device or wrong secret"}
+    nonsense = client.get(path, params={"id": "phone-7f3a91", "lat": "north", "lon": "2"})
     assert nonsense.status_code == 400
     assert len(rejections(session, "osmand")) == 2

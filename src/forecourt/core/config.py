@@ -29,11 +29,21 @@ class Settings(BaseSettings):
         default="127.0.0.1",
         description="Reverse proxies whose X-Forwarded-For is trusted, so login limits count real clients.",
     )
-    cookie_secure: bool = Field(default=False, description="Send cookies only over HTTPS.")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Send cookies only over HTTPS. Unset: yes, unless the site is served on localhost over HTTP.",
+    )
     session_hours: int = 12
     api_token_days: int = 30
-    login_max_failures: int = Field(default=5, description="Failed logins per e-mail or address per window.")
-    login_window_seconds: int = 900
+    login_max_failures: int = Field(default=5, ge=1,
+                                    description="Failed logins from one client address before it must wait.")
+    login_window_seconds: int = Field(default=900, ge=1, description="How long failed logins are remembered; "
+                                                                     "also the longest wait.")
+    login_backoff_seconds: int = Field(default=30, ge=1, description="The first wait; it doubles with every "
+                                                                     "further failure, up to the window.")
+    device_max_failures: int = Field(default=30, ge=1, description="Refused device reports (unknown device or "
+                                                                   "wrong token) from one client address per window.")
+    device_window_seconds: int = Field(default=900, ge=1)
     position_retention_days: int = Field(default=90, ge=1, description="Raw positions older than this are deleted.")
     order_deposit_percent: float = Field(default=10, ge=0, le=100,
                                          description="Deposit on an online order, in percent of its price.")

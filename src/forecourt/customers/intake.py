@@ -3,7 +3,8 @@
 This lives in ``customers`` because matching a request to a person is customer work; the lead itself
 is ``sales`` work. A known person's profile is never changed by a form: the lead keeps what they typed.
 Permission is explicit: only a ticked "Allow <dealer> to contact me" gives the dealer ``sales_contact``, and
-only when the form provably speaks for the customer (they are logged in, or the form created them).
+only when it provably comes from the customer: at once when they are logged in, otherwise once they
+follow the link that is e-mailed to the customer's address (``email_links``, double opt-in).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer
 from forecourt.sales import configurator, leads, routing, scoring
@@ -30,16 +32,15 @@ class TakenLead:
     dealer: object  # parties Organization
     joined: bool
     contact_allowed: bool
+    # "allow contact" was ticked on an anonymous form: the answer is a link e-mailed to the customer
+    confirmation_requested: bool = False
 
 
 def match_customer(*, session: Session, email: str | None, phone: str | None, last_name: str | None) -> Customer | None:
     """The same person by e-mail, else by phone number and last name together (a phone alone is shared
     by households)."""
-    if email:
-        found = session.scalars(select(Customer).where(func.lower(Customer.email) == email,
-                                                       Customer.erased_at.is_(None))).first()
-        if found:
-            return found
+    if email and (found := customers_service.find_by_email(session=session, email=email)):
+        return found
     if phone and last_name:
         candidates = session.scalars(select(Customer).where(func.lower(Customer.last_name) == last_name.lower(),
                                                             Customer.phone.is_not(None),
@@ -82,7 +83,6 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
         customer = customers_service.get(session=session, customer_id=principal.customer_id)
     else:
         customer = match_customer(session=session, email=email, phone=phone, last_name=last_name)
-    created = customer is None
     if customer is None:
         if not email:
             raise Invalid("Give us your e-mail address so the dealer can answer you.", field="email")
@@ -108,18 +108,20 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
         preferred_date=preferred_date, event_name=event_name, message=message, request_line=line,
         contact=dict(first_name=first_name, last_name=last_name, email=email, phone=phone, postcode=postcode,
                      city=city))
-    # A tick on an anonymous form speaks for the person who typed it, which is provably the customer only
-    # when this form created them. For a known customer, a stranger could type their e-mail, so the lead
-    # waits until they allow the dealer themselves (portal, or a request made while logged in).
-    speaks_for_customer = created or (principal is not None and principal.is_customer)
-    allow_contact = allow_contact and speaks_for_customer
-    if allow_contact:
+    # Only a logged-in customer provably speaks for themself. A tick on an anonymous form, even one
+    # that just created the customer, may have been typed by anyone: the customer's address gets a
+    # link, and the dealer gets the grant only when it is followed.
+    logged_in = principal is not None and principal.is_customer
+    if allow_contact and logged_in:
         consent_service.give(session=session, customer_id=customer.id, organization_id=routed.dealer.id,
                              purpose_code=leads.PURPOSE, method="lead_form")
+    elif allow_contact:
+        email_links.ask_contact(session=session, customer=customer, organization=routed.dealer)
     scoring.score_lead(session=session, lead=recorded.lead)
     # Only the person themself learns whether an earlier permission stands; a visitor typing someone's
     # e-mail must not find out what that customer allowed.
-    allowed = allow_contact or (principal is not None and principal.is_customer and consent_service.active_grant(
+    allowed = logged_in and consent_service.active_grant(
         session=session, customer_id=customer.id, organization_id=routed.dealer.id,
-        purpose_code=leads.PURPOSE) is not None)
-    return TakenLead(recorded.lead, routed.dealer, recorded.joined, allowed)
+        purpose_code=leads.PURPOSE) is not None
+    return TakenLead(recorded.lead, routed.dealer, recorded.joined, allowed,
+                     confirmation_requested=allow_contact and not logged_in)

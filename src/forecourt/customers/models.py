@@ -47,3 +47,24 @@ class Preferences(Base):
     seat_position: Mapped[dict] = mapped_column(JSON, default=dict)  # {"height": 4, "distance": 7, "recline": 3}
     preferred_contact: Mapped[str] = mapped_column(String(16), default="email")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class EmailLink(Base):
+    """A link sent to a customer's e-mail address; following it proves the reader controls that address.
+
+    An anonymous form cannot prove who typed an e-mail address, so what it asks for waits for the
+    link: ``claim`` lets the person set a password and take the record over, ``contact`` gives the
+    dealer ``sales_contact`` (double opt-in). Only the token's SHA-256 digest is stored; a link works
+    once and expires.
+    """
+
+    __tablename__ = "customer_email_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # claim | contact
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))  # contact: the dealer
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ from forecourt.core.clock import now
 from forecourt.core import outbox
 from forecourt.core.db import plain_row
 from forecourt.core.errors import NotFound
+from forecourt.customers import email_links
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
@@ -69,6 +70,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "warranty_contracts": [plain_row(c) for c in vehicles_service.warranty_contracts_of(
             session=session, customer_id=customer_id)],
         "messages": [plain_row(m) for m in outbox.messages_of(session=session, customer_id=customer_id)],
+        "email_links": email_links.export_of(session=session, customer_id=customer_id),
         **workshop_records.export_of(session=session, customer_id=customer_id),
         **assist_records.export_of(session=session, customer_id=customer_id),
     }
@@ -127,6 +129,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
+    removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
     for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):

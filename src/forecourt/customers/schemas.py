@@ -22,12 +22,17 @@ class ProfileIn(Input):
 
 
 class SignUpIn(Input):
+    """No password here: it is chosen through the link sent to the address, by whoever reads that mailbox."""
+
     email: EmailStr
-    password: str = Field(min_length=10, max_length=200)
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^[+0-9 ()/-]{4,40}$")
     city: str | None = Field(default=None, max_length=100)
+
+
+class SignUpReceived(Output):
+    detail: str
 
 
 class NavigationFavourite(Input):
@@ -148,6 +153,7 @@ class ExportDocument(Output):
     payments: list[dict]
     warranty_contracts: list[dict]
     messages: list[dict]
+    email_links: list[dict]
     workshop_appointments: list[dict]
     workshop_proposals: list[dict]
     workshop_availability: list[dict]

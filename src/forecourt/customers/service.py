@@ -26,6 +26,12 @@ def get(*, session: Session, customer_id: int) -> Customer:
     return customer
 
 
+def find_by_email(*, session: Session, email: str) -> Customer | None:
+    """The living customer with this address (compared without case), if any."""
+    return session.scalars(select(Customer).where(func.lower(Customer.email) == email.strip().lower(),
+                                                  Customer.erased_at.is_(None))).first()
+
+
 def _email_in_use(session: Session, email: str, *, except_customer: int | None = None) -> bool:
     query = select(Customer.id).where(func.lower(Customer.email) == email.lower())
     if except_customer is not None:
@@ -47,7 +53,9 @@ def create(*, session: Session, email: str, profile: dict) -> Customer:
 
 
 def sign_up(*, session: Session, email: str, password: str, profile: dict) -> Customer:
-    """A driver creates their own account: the customer record and a login in one step."""
+    """The customer record and a login in one step, for callers who already know the address is the
+    person's (the demo network, tests). A sign-up form goes through ``email_links.request_account``:
+    the password is set only through the link sent to the address."""
     customer = create(session=session, email=email, profile=profile)
     parties_service.create_user(session=session, email=email, password=password,
                                 display_name=customer.full_name or email, role=Role.CUSTOMER,

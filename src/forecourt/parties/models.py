@@ -70,7 +70,7 @@ class AuthToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, counted per e-mail and per address to slow password guessing."""
+    """Failed logins, counted per client address to slow password guessing (``authenticate``)."""
 
     __tablename__ = "login_attempts"
 

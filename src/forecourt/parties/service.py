@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import delete, func, or_, select
@@ -175,25 +176,34 @@ def principal_for(user: User, *, via_token: bool = False) -> Principal:
 # --- login, sessions and tokens ------------------------------------------------------------------
 
 def authenticate(*, session: Session, email: str, password: str, address: str,
-                 max_failures: int, window_seconds: int) -> User:
-    """Checks the password, counting failures per e-mail and per address to slow guessing."""
+                 max_failures: int, window_seconds: int, backoff_seconds: int = 30) -> User:
+    """Checks the password; a client address that keeps failing must wait longer and longer.
+
+    Failures are counted per client address, never per account: a stranger who guesses at someone's
+    e-mail slows down only themself, and the owner, from their own address, always gets in. After
+    ``max_failures`` failures within the window the address waits ``backoff_seconds`` after its last
+    failure, twice as long after each further one, at most the window."""
     email = email.strip().lower()
-    since = now() - timedelta(seconds=window_seconds)
-    failures = session.scalar(select(func.count(LoginAttempt.id)).where(
-        LoginAttempt.at >= since, or_(LoginAttempt.email == email, LoginAttempt.address == address)))
+    moment = now()
+    failures, last = session.execute(select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
+        LoginAttempt.address == address, LoginAttempt.at >= moment - timedelta(seconds=window_seconds))).one()
     if failures >= max_failures:
-        raise TooManyAttempts(retry_after=window_seconds)
+        wait = min(window_seconds, backoff_seconds * 2 ** (failures - max_failures))
+        ready = last + timedelta(seconds=wait)
+        if moment < ready:
+            raise TooManyAttempts(retry_after=math.ceil((ready - moment).total_seconds()))
     user = session.scalars(select(User).where(User.email == email)).first()
     # Hash even for unknown e-mails so timing does not reveal which accounts exist.
     ok = auth.verify_password(user.password_hash if user else _DUMMY_HASH(), password)
     if not (ok and user and can_log_in(user)):
-        session.add(LoginAttempt(email=email, address=address, at=now()))
+        session.add(LoginAttempt(email=email, address=address, at=moment))
         session.flush()
         raise Invalid("Wrong e-mail or password.", field="password")
     if auth.needs_rehash(user.password_hash):
         user.password_hash = auth.hash_password(password)
-    user.last_login_at = now()
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    user.last_login_at = moment
+    # This client's typos on this account are forgiven; its failures on other accounts still count.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address))
     return user
 
 

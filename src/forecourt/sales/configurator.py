@@ -9,16 +9,15 @@ so the buyer knows what to change rather than just "invalid".
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from random import Random
 
-import segno
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from forecourt.core import qr
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.sales.codes import display_code, new_code, normalise_code
 from forecourt.sales.models import Configuration, Option, OptionRule
@@ -273,7 +272,4 @@ def describe(*, session: Session, configuration: Configuration) -> dict:
 
 def qr_svg(*, url: str) -> str:
     """An SVG QR code of the configuration page, for the showroom screen and the printed summary."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(buffer, kind="svg", scale=5, border=2, dark="#111",
-                                                 light="#fff", title="QR code of this configuration's page")
-    return buffer.getvalue().decode("utf-8")
+    return qr.svg(url, title="QR code of this configuration's page")

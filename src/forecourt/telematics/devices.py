@@ -1,14 +1,22 @@
-"""The device registry: which embedded unit, phone or tracker reports for which car, with what secret."""
+"""The device registry: which embedded unit, phone or tracker reports for which car, with what secret.
+
+Every device has a random secret of which only the SHA-256 digest is kept. An embedded car sends
+its secret as a bearer token. A phone's app (the Traccar Client) can send nothing but its server
+URL and its own id, so a phone's secret is the last segment of that URL (``/osmand/<token>``): the
+URL is the credential, and the id must be the one paired with it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.telematics.models import Device
+from forecourt.telematics.models import Device, Rejection
 from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
 
@@ -54,10 +62,58 @@ def ids_by_identity(*, session: Session, kind: Source, identifiers: set[str]) ->
             Device.is_active.is_(True)))}
 
 
+# The one answer to a report from a device we cannot vouch for: unknown, inactive, or the wrong secret.
+UNKNOWN_DEVICE = "unknown device or wrong secret"
+
+
 def authenticate(*, session: Session, kind: Source, identifier: str, secret: str) -> Device:
     device = by_identity(session=session, kind=kind, identifiers={identifier}).get(identifier)
     if device is None or device.secret_digest != auth.token_digest(secret or ""):
         raise NotFound("Unknown device or wrong secret")
+    return device
+
+
+def pair_phone(*, session: Session, vehicle_id: int, identifier: str, label: str | None) -> tuple[Device, str]:
+    """The owner pairs the phone app that reports for their car; returns the device and its token.
+
+    Pairing the same phone with the same car again gives a new token and the old one stops working
+    (a lost or shared URL is replaced by pairing again). A phone removed from another car may be
+    paired with this one; a phone that still reports for another car may not."""
+    identifier = identifier.strip()
+    existing = session.scalars(select(Device).where(Device.kind == Source.PHONE.value,
+                                                    Device.identifier == identifier)).first()
+    if existing is None or (existing.vehicle_id != vehicle_id and existing.is_active):
+        return register(session=session, kind=Source.PHONE, identifier=identifier, vehicle_id=vehicle_id,
+                        label=label)
+    vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    token = auth.new_token()
+    existing.vehicle_id, existing.secret_digest, existing.is_active, existing.label = (
+        vehicle_id, auth.token_digest(token), True, label)
+    session.flush()
+    return existing, token
+
+
+def phone_by_token(*, session: Session, token: str) -> Device | None:
+    """The active phone whose token this is. A missing token is looked up like a wrong one, so the
+    answer takes the same path whatever was sent."""
+    return session.scalars(select(Device).where(Device.kind == Source.PHONE.value,
+                                                Device.secret_digest == auth.token_digest(token or ""),
+                                                Device.is_active.is_(True))).first()
+
+
+def failed_attempts(*, session: Session, address: str, since: datetime) -> int:
+    """Reports from this client refused as an unknown device or a wrong secret, since ``since``."""
+    return session.scalar(select(func.count(Rejection.id)).where(
+        Rejection.address == address, Rejection.at >= since, Rejection.reason == UNKNOWN_DEVICE)) or 0
+
+
+def unpair(*, session: Session, vehicle_id: int, device_id: int) -> Device:
+    """The owner removes a phone from their car: its token stops working at once."""
+    device = session.get(Device, device_id)
+    if device is None or device.vehicle_id != vehicle_id or device.kind != Source.PHONE.value:
+        raise NotFound("Device not found")
+    device.is_active = False
+    session.flush()
     return device
 
 

@@ -64,12 +64,14 @@ class IngestReport:
     vehicle_ids: set[int] = field(default_factory=set)  # cars with newly stored readings
 
 
-def reject(*, session: Session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None = None) -> None:
-    """Record why a message was refused; listeners call this for input they could not decode."""
+def reject(*, session: Session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None = None,
+           address: str | None = None) -> None:
+    """Record why a message was refused; listeners call this for input they could not decode.
+    ``address`` is the HTTP client's, so failed attempts can be limited per client."""
     if isinstance(excerpt, bytes):
         excerpt = excerpt[:256].hex()
     session.add(Rejection(channel=channel, device_id=(device_id or "")[:64] or None, reason=reason[:2000],
-                          excerpt=(excerpt or "")[:1024] or None, at=now()))
+                          excerpt=(excerpt or "")[:1024] or None, at=now(), address=(address or "")[:64] or None))
 
 
 class LocationConsent:

@@ -20,7 +20,8 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(12))  # embedded | phone | tracker
     identifier: Mapped[str] = mapped_column(String(64))  # VIN, phone id or IMEI
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
-    secret_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the device's random secret
+    # SHA-256 of the device's random secret (a phone's is the token in the URL its app reports to)
+    secret_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     label: Mapped[str | None] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
@@ -116,6 +117,10 @@ class Rejection(Base):
     reason: Mapped[str] = mapped_column(Text)
     excerpt: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    # The client that sent an HTTP report, so failed attempts are limited per client.
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_telematics_rejections_address_at", "address", "at"),)
 
 
 class Trip(Base):

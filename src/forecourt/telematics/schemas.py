@@ -35,6 +35,11 @@ class NewDevice(DeviceOut):
     secret: str = Field(description="Shown once: the device's credential for the HTTP endpoint")
 
 
+class PairedPhone(NewDevice):
+    server_url: str = Field(description="Shown once: the server URL to enter in the phone app (Traccar Client); "
+                                        "its last segment is the phone's token")
+
+
 class RejectionCount(Output):
     channel: str
     reason: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Iterator
 from typing import Annotated
@@ -215,4 +216,25 @@ def stated_purpose(session: Session, principal: Principal, purpose: str | None) 
 
 
 def client_address(request: Request) -> str:
+    """The client, as ``forecourt serve`` sees it: behind a proxy listed in FORECOURT_FORWARDED_ALLOW_IPS,
+    the address that proxy forwarded (uvicorn rewrites the client from X-Forwarded-For)."""
     return request.client.host if request.client else "unknown"
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_secure(request: Request) -> bool:
+    """Cookies are ``Secure`` unless FORECOURT_COOKIE_SECURE says otherwise or the site is served on
+    this machine over plain HTTP (``make run``): a deployment that forgets the setting still keeps
+    its session cookies off unencrypted connections."""
+    configured = request.app.state.settings.cookie_secure
+    if configured is not None:
+        return configured
+    return not (request.url.scheme == "http" and _is_local(request.url.hostname or ""))

@@ -53,6 +53,8 @@ class LeadReceived(Output):
     routed_by: str
     routing_reason: str
     contact_allowed: bool
+    # "allow contact" was ticked without being logged in: a link to confirm it went to the customer's e-mail
+    confirmation_requested: bool = False
     message: str
 
 

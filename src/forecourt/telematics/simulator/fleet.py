@@ -7,7 +7,8 @@ then any owned car, then unsold stock. Each car gets a device of the kind the tr
 * embedded — the VIN, with a fresh secret. Secrets are kept as digests, so an old one cannot be
   recovered: the simulator re-keys a unit it registered itself, and leaves alone any car whose
   embedded unit someone else registered (it never impersonates a real device).
-* phone — ``sim-phone-<VIN>``; trackers — a synthetic IMEI with a valid Luhn check digit, made
+* phone — ``sim-phone-<VIN>``, re-keyed the same way: its token goes into the URL it reports to,
+  as a paired phone's app does; trackers — a synthetic IMEI with a valid Luhn check digit, made
   from the car's id under a reporting-body prefix no real handset uses.
 """
 
@@ -43,7 +44,7 @@ class SimVehicle:
     vehicle_id: int
     vin: str
     device_id: str  # what the device calls itself on the wire
-    secret: str | None  # the bearer secret, for embedded units over HTTP
+    secret: str | None  # an embedded unit's bearer secret over HTTP; a phone's token in its URL
 
 
 def luhn_digit(digits: str) -> str:
@@ -103,7 +104,7 @@ def ensure_device(*, session: Session, vehicle: Vehicle, kind: Source) -> SimVeh
     else:
         return None
     return SimVehicle(vehicle_id=vehicle.id, vin=vehicle.vin, device_id=identifier,
-                      secret=secret if kind is Source.EMBEDDED else None)
+                      secret=secret if kind in (Source.EMBEDDED, Source.PHONE) else None)
 
 
 def prepare(*, session: Session, count: int, via: str, rng: Random) -> list[SimVehicle]:

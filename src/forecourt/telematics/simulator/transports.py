@@ -84,10 +84,12 @@ class HttpSender(_HttpBase):
 
 
 class OsmandSender(_HttpBase):
-    """The driver's phone with Traccar Client: one GET /osmand?... per position."""
+    """The driver's phone with Traccar Client: one GET /osmand/<token>?... per position (the app keeps
+    the path of the server URL it was given at pairing and appends its query)."""
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        return self._request("GET", "/osmand?" + urlencode(formats.osmand_query(snapshot, vehicle.device_id)))
+        query = urlencode(formats.osmand_query(snapshot, vehicle.device_id))
+        return self._request("GET", f"/osmand/{vehicle.secret}?{query}")
 
 
 class MqttSender(Sender):

@@ -7,8 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, status
 
 from forecourt.core.errors import Invalid
-from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import CustomerOut, SignUpIn
+from forecourt.core.i18n import lazy_gettext
+from forecourt.customers import email_links
+from forecourt.customers.schemas import SignUpIn, SignUpReceived
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import LoginIn, TokenOut
 from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, client_address
@@ -21,7 +22,8 @@ def check_password(session, settings, email: str, password: str, address: str):
     try:
         return parties_service.authenticate(session=session, email=email, password=password, address=address,
                                             max_failures=settings.login_max_failures,
-                                            window_seconds=settings.login_window_seconds)
+                                            window_seconds=settings.login_window_seconds,
+                                            backoff_seconds=settings.login_backoff_seconds)
     except Invalid:
         session.commit()
         raise
@@ -42,7 +44,11 @@ def logout(request: Request, principal: ApiPrincipal, session: DbSession):
         parties_service.revoke_token(session=session, token=header[7:].strip())
 
 
-@router.post("/signup", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
+SIGNUP_ANSWER = lazy_gettext("Check your e-mail: we have sent a link to set your password. It works for 24 hours.")
+
+
+@router.post("/signup", response_model=SignUpReceived, status_code=status.HTTP_202_ACCEPTED)
 def sign_up(body: SignUpIn, session: DbSession):
-    return customers_service.sign_up(session=session, email=body.email, password=body.password,
-                                     profile=body.model_dump(exclude={"email", "password"}))
+    """The same answer whether or not the address is known: the link goes to the address either way."""
+    email_links.request_account(session=session, email=str(body.email), profile=body.model_dump(exclude={"email"}))
+    return SignUpReceived(detail=str(SIGNUP_ANSWER))

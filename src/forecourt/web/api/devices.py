@@ -3,13 +3,13 @@ their phone. The secret is shown once; only its digest is stored."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
-from forecourt.telematics.schemas import DeviceIn, DeviceOut, NewDevice, PhoneIn, RejectionCount
+from forecourt.telematics.schemas import DeviceIn, DeviceOut, NewDevice, PairedPhone, PhoneIn, RejectionCount
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import Admin, DbSession, Me
 
@@ -36,7 +36,8 @@ def rejections(admin: Admin, session: DbSession):
     return devices.rejection_summary(session=session)
 
 
-def _my_car(session, me, vin: str):
+def owners_car(session, me, vin: str):
+    """The caller's current car by VIN; anybody else's car, or one they sold, does not exist for them."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
     if ownership.ended_at is not None:
@@ -44,15 +45,28 @@ def _my_car(session, me, vin: str):
     return vehicle
 
 
+def phone_server_url(request: Request, token: str) -> str:
+    """What the owner types (or scans) into the app's server field: this site, as the owner reached it."""
+    return f"{str(request.base_url).rstrip('/')}/osmand/{token}"
+
+
 @router.get("/api/me/vehicles/{vin}/devices", response_model=list[DeviceOut])
 def my_devices(vin: str, me: Me, session: DbSession):
-    return devices.devices_of(session=session, vehicle_id=_my_car(session, me, vin).id)
+    return devices.devices_of(session=session, vehicle_id=owners_car(session, me, vin).id)
 
 
-@router.post("/api/me/vehicles/{vin}/phone", response_model=NewDevice, status_code=status.HTTP_201_CREATED)
-def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession):
-    """An owner of an older car without connectivity pairs the phone app that will report for it."""
-    vehicle = _my_car(session, me, vin)
-    device, secret = devices.register(session=session, kind=Source.PHONE, identifier=body.identifier,
-                                      vehicle_id=vehicle.id, label=body.label or "Phone app")
-    return _new(device, secret)
+@router.post("/api/me/vehicles/{vin}/phone", response_model=PairedPhone, status_code=status.HTTP_201_CREATED)
+def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession, request: Request, response: Response):
+    """An owner of an older car without connectivity pairs the phone app that will report for it.
+    Pairing the same phone again gives a new URL; the old one stops working."""
+    vehicle = owners_car(session, me, vin)
+    device, token = devices.pair_phone(session=session, vehicle_id=vehicle.id, identifier=body.identifier,
+                                       label=body.label or "Phone app")
+    response.headers["Cache-Control"] = "no-store"
+    return PairedPhone(**_new(device, token).model_dump(), server_url=phone_server_url(request, token))
+
+
+@router.delete("/api/me/vehicles/{vin}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
+def unpair_my_phone(vin: str, device_id: int, me: Me, session: DbSession):
+    """The phone stops reporting for the car at once (a lost phone, a phone given away)."""
+    devices.unpair(session=session, vehicle_id=owners_car(session, me, vin).id, device_id=device_id)

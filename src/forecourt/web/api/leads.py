@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, status
 
+from forecourt.core.i18n import _
 from forecourt.customers import intake
 from forecourt.sales import leads as leads_service
 from forecourt.sales import scoring
@@ -18,11 +19,16 @@ router = APIRouter(prefix="/api", tags=["sales: leads"])
 def take_lead(body: LeadIn, session: DbSession, principal: MaybePrincipal):
     taken = intake.take_lead(session=session, source=None, principal=principal,
                              **body.model_dump(exclude={"email"}), email=str(body.email) if body.email else None)
+    if taken.contact_allowed:
+        then = ""
+    elif taken.confirmation_requested:
+        then = " " + _("We have sent you an e-mail: follow its link to let them contact you.")
+    else:
+        then = " " + _("They will see it once you allow them to contact you.")
     return LeadReceived(dealer_id=taken.dealer.id, dealer_name=taken.dealer.name, routed_by=taken.lead.routed_by,
                         routing_reason=taken.lead.routing_reason, contact_allowed=taken.contact_allowed,
-                        message=f"Thank you. {taken.dealer.name} has your request."
-                                + ("" if taken.contact_allowed else
-                                   " They will see it once you allow them to contact you."))
+                        confirmation_requested=taken.confirmation_requested,
+                        message=_("Thank you. %(dealer)s has your request.", dealer=taken.dealer.name) + then)
 
 
 @router.get("/leads", response_model=LeadPage)

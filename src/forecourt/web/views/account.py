@@ -7,11 +7,13 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 
-from forecourt.core.errors import Conflict, Invalid, TooManyAttempts
-from forecourt.customers import service as customers_service
+from forecourt.core.errors import Invalid, TooManyAttempts
+from forecourt.core.i18n import _
+from forecourt.customers import email_links
 from forecourt.parties import service as parties_service
-from forecourt.web.api.auth import check_password
-from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address
+from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
+from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
+                                cookie_secure)
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
@@ -52,7 +54,7 @@ def login(request: Request, session: DbSession, settings: AppSettings, email: st
     token, row = parties_service.issue_token(session=session, user=user, kind="session",
                                              lifetime=timedelta(hours=settings.session_hours))
     response = redirect(_safe_next(next) or home_for(parties_service.principal_for(user)))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=cookie_secure(request),
                         max_age=settings.session_hours * 3600, path="/")
     return response
 
@@ -73,29 +75,24 @@ def signup_page(request: Request):
 
 
 @router.post("/signup")
-def sign_up(request: Request, session: DbSession, email: str = Form(""), password: str = Form(""),
-            first_name: str = Form(""), last_name: str = Form(""), city: str = Form(""),
-            form_token: str = Form("")):
+def sign_up(request: Request, session: DbSession, email: str = Form(""), first_name: str = Form(""),
+            last_name: str = Form(""), city: str = Form(""), form_token: str = Form("")):
+    """Whether the address is new, already a customer's or already has a login, the page says the
+    same: a link to set the password is on its way to the address (``email_links``)."""
     form_guard.check(request, form_token)
     values = dict(email=email, first_name=first_name, last_name=last_name, city=city)
     errors = {}
-    if "@" not in email:
-        errors["email"] = "Enter your e-mail address."
-    if len(password) < 10:
-        errors["password"] = "Use at least 10 characters."
+    if "@" not in email or len(email) > 254:
+        errors["email"] = _("Enter your e-mail address.")
     if not first_name.strip():
-        errors["first_name"] = "Enter your first name."
+        errors["first_name"] = _("Enter your first name.")
     if not last_name.strip():
-        errors["last_name"] = "Enter your last name."
-    if not errors:
-        try:
-            customers_service.sign_up(session=session, email=email, password=password,
-                                      profile=dict(first_name=first_name.strip(), last_name=last_name.strip(),
-                                                   city=city.strip() or None))
-            return redirect("/login?flash=Your+account+is+ready.+Please+log+in.")
-        except (Invalid, Conflict) as error:
-            errors[error.field or "email"] = error.message
-    return _guarded(request, "signup.html", status_code=422, values=values, errors=errors)
+        errors["last_name"] = _("Enter your last name.")
+    if errors:
+        return _guarded(request, "signup.html", status_code=422, values=values, errors=errors)
+    email_links.request_account(session=session, email=email, profile=dict(
+        first_name=first_name.strip()[:100], last_name=last_name.strip()[:100], city=city.strip()[:100] or None))
+    return render(request, "signup_sent.html", message=str(SIGNUP_ANSWER))
 
 
 def _guarded(request: Request, template: str, status_code: int = 200, **context):

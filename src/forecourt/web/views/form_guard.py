@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from forecourt.core.auth import new_token
+from forecourt.web.deps import cookie_secure
 
 FORM_COOKIE = "fc_form"
 MAX_AGE_SECONDS = 4 * 3600
@@ -31,7 +32,7 @@ def form_token(request: Request) -> tuple[str, str]:
 
 def attach(request: Request, response: Response, nonce: str) -> Response:
     response.set_cookie(FORM_COOKIE, nonce, httponly=True, samesite="strict", max_age=MAX_AGE_SECONDS, path="/",
-                        secure=request.app.state.settings.cookie_secure)
+                        secure=cookie_secure(request))
     return response
 
 

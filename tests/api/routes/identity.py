@@ -1,0 +1,56 @@
+"""Access-control classes of the phone and e-mail link routes (see tests/api/test_access_control.py).
+
+A phone proves itself with the token at the end of its server URL, like an embedded car with its
+secret (AUTH): anyone else gets the same 401. The owner pairs and removes phones of their own car
+(SELF; "{device_id}" names a phone paired with customer A's car, once per test). The links e-mailed
+to customers are their own credential (AUTH): a wrong one is the same 404 for everybody.
+"""
+
+from __future__ import annotations
+
+from forecourt.core import auth
+from forecourt.telematics import devices
+from tests.api.acl_rules import AUTH, SELF, Rule
+from tests.factories import form_token_of
+
+
+def phone_of_a(w) -> dict:
+    """A phone paired with customer A's car (the same one for every call of a test)."""
+    if not hasattr(w, "_phone_of_a"):
+        w._phone_of_a, _ = devices.pair_phone(session=w.session, vehicle_id=w.vehicle.id,
+                                              identifier=f"phone-of-a-{w.make.n()}", label=None)
+        w.session.commit()
+    return {"device_id": w._phone_of_a.id}
+
+
+def _wrong_token(w) -> dict:
+    return {"token": auth.new_token()}
+
+
+def _position(w) -> dict:
+    return {"id": "123456", "timestamp": "1763625600", "lat": "52.5", "lon": "13.4", "alarm": "accident"}
+
+
+def _visitor_form(w, **values) -> dict:
+    return values | {"form_token": form_token_of(w.client, "/signup")}
+
+
+ROUTES: dict = {
+    # the phone app (Traccar Client) and its token
+    ("GET", "/osmand"): Rule(AUTH, query=_position, anonymous=(401,)),
+    ("POST", "/osmand"): Rule(AUTH, query=_position, anonymous=(401,)),
+    ("GET", "/osmand/{token}"): Rule(AUTH, params=_wrong_token, query=_position, anonymous=(401,)),
+    ("POST", "/osmand/{token}"): Rule(AUTH, params=_wrong_token, query=_position, anonymous=(401,)),
+    # the owner pairs and removes the phones of their own car
+    ("GET", "/me/vehicles/{vin}/phone"): Rule(SELF),
+    ("POST", "/me/vehicles/{vin}/phone"): Rule(SELF, form=lambda w: {"identifier": f"phone-{w.make.n()}"}),
+    ("POST", "/me/vehicles/{vin}/phones/{device_id}/unpair"): Rule(SELF, params=phone_of_a, ok=(303,)),
+    ("DELETE", "/api/me/vehicles/{vin}/devices/{device_id}"): Rule(SELF, params=phone_of_a, ok=(204,)),
+    # links e-mailed to customers: set a password, allow a dealer to make contact
+    ("GET", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,)),
+    ("POST", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,),
+                                             form=lambda w: _visitor_form(w, password="long-enough-1",
+                                                                          password_again="long-enough-1")),
+    ("GET", "/contact/confirm/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,)),
+    ("POST", "/contact/confirm/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,), form=_visitor_form),
+}
