@@ -15,17 +15,18 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.parties import service as parties_service
+from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.sales import configurator, opportunities
 from forecourt.sales.codes import ALPHABET
@@ -35,7 +36,6 @@ from forecourt.vehicles import service as vehicles_service
 PURPOSE = "sales_contact"
 STEPS = ("placed", "confirmed", "delivery_scheduled", "delivered")
 # Dealers have no time zone of their own yet; the network is in Germany, so opening hours are Berlin time.
-DEALER_TIME = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 # The network's share for a delivering dealer when no one has set a rule (made on first hand-over).
@@ -186,8 +186,11 @@ def describe(*, session: Session, order: Order) -> dict:
     return view
 
 
-def dealer_time(moment: datetime | None) -> datetime | None:
-    return as_utc(moment).astimezone(DEALER_TIME) if moment else None
+def dealer_time(moment: datetime | None, dealer: Organization | None = None) -> datetime | None:
+    """A moment on the dealer's clock (``dealer`` given), else the viewer's."""
+    if moment is None:
+        return None
+    return as_utc(moment).astimezone(zone_of(dealer) if dealer is not None else zones.current_zone())
 
 
 # --- money ---------------------------------------------------------------------------------------
@@ -318,8 +321,9 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
 
 def check_delivery_time(*, dealer: Organization, at: datetime) -> datetime:
     """In the future, on a day the dealer is open, within its opening hours; the time as UTC."""
-    local = at.replace(tzinfo=DEALER_TIME) if at.tzinfo is None else at.astimezone(DEALER_TIME)
-    if local <= now().astimezone(DEALER_TIME):
+    zone = zone_of(dealer)  # a time typed without an offset is the dealer's wall clock
+    local = zones.wall_clock(at.date(), at.time(), zone).astimezone(zone) if at.tzinfo is None else at.astimezone(zone)
+    if local <= now().astimezone(zone):
         raise Invalid("The delivery must be in the future; pick a later date.", field="at")
     weekday = local.weekday()
     spans = (dealer.opening_hours or {}).get(WEEKDAYS[weekday]) or []

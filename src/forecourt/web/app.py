@@ -17,7 +17,9 @@ from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from forecourt.web import formats
 from forecourt.web.deps import LoginRequired
+from forecourt.web.viewer import ViewerMiddleware
 from forecourt.web.views.render import render
 
 WEB = Path(__file__).parent
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
     _install_security_headers(app)
+    app.add_middleware(ViewerMiddleware, settings=settings)
     return app
 
 
@@ -62,6 +65,7 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
+    formats.install(templates.env)
     return templates
 
 
