@@ -8,10 +8,12 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 
 from forecourt.core.errors import Conflict, Invalid, TooManyAttempts
+from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import check_password
 from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address
+from forecourt.web import viewer
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
@@ -84,14 +86,14 @@ def sign_up(request: Request, session: DbSession, email: str = Form(""), passwor
     if len(password) < 10:
         errors["password"] = "Use at least 10 characters."
     if not first_name.strip():
-        errors["first_name"] = "Enter your first name."
+        errors["first_name"] = _("Enter your given name(s).")
     if not last_name.strip():
-        errors["last_name"] = "Enter your last name."
+        errors["last_name"] = _("Enter your family name.")
     if not errors:
         try:
             customers_service.sign_up(session=session, email=email, password=password,
                                       profile=dict(first_name=first_name.strip(), last_name=last_name.strip(),
-                                                   city=city.strip() or None))
+                                                   city=city.strip() or None, market=viewer.market_of(request)))
             return redirect("/login?flash=Your+account+is+ready.+Please+log+in.")
         except (Invalid, Conflict) as error:
             errors[error.field or "email"] = error.message
