@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.assist.models import EmergencyContact
 from forecourt.core import phones
+from forecourt.parties import markets
 from forecourt.core.errors import Invalid
 
 MAX_CONTACTS = 3
@@ -49,7 +50,9 @@ def _checked(index: int, contact: dict, region: str | None) -> dict | None:
 
 def replace(*, session: Session, customer_id: int, contacts: list[dict], region: str | None = None) -> list[EmergencyContact]:
     """Replaces the whole list at once: the form shows all rows, so what is sent is what is meant.
-    Numbers are stored as E.164; one typed without a country code is read in ``region`` (the owner's market's)."""
+    Numbers are stored as E.164; one typed without a country code is read in ``region`` (the owner's market's,
+    else the default market's)."""
+    region = region or markets.region_of(None)
     checked = [row for row in (_checked(i, c, region) for i, c in enumerate(contacts)) if row is not None]
     if len(checked) > MAX_CONTACTS:
         raise Invalid(f"At most {MAX_CONTACTS} emergency contacts; you gave {len(checked)}.", field="contacts")
