@@ -17,6 +17,8 @@ from forecourt.assist.models import Subscription, SubscriptionTerms
 from forecourt.core import outbox
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.money import Money
+from forecourt.parties import markets
 from forecourt.parties.models import Organization
 from forecourt.telematics import devices as telematics_devices
 from forecourt.vehicles import service as vehicles_service
@@ -50,7 +52,9 @@ def set_terms(*, session: Session, model_id: int | None, market: str, included_y
     if terms is None:
         terms = SubscriptionTerms(model_id=model_id, market=market)
         session.add(terms)
-    terms.included_years, terms.renewal_price = included_years, renewal_price
+    terms.currency = markets.reference(market)["currency"] if market in {m["code"] for m in markets.MARKETS} \
+        else terms.currency or "EUR"
+    terms.included_years, terms.renewal_price = included_years, Money.of(renewal_price, terms.currency).rounded().amount
     session.flush()
     return terms
 
@@ -248,7 +252,8 @@ def renew(*, session: Session, customer_id: int, vehicle_id: int, years: int, pa
     terms = _terms_of_vehicle(session, vehicle)
     starts_on, ends_on = _period(_next_start(session, vehicle_id, today), years)
     subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="renewal",
-                                starts_on=starts_on, ends_on=ends_on, price=round(terms.renewal_price * years, 2),
+                                starts_on=starts_on, ends_on=ends_on, currency=terms.currency or "EUR",
+                                price=(Money.of(terms.renewal_price, terms.currency or "EUR") * years).rounded().amount,
                                 payment_reference=payment_reference)
     session.add(subscription)
     session.flush()
@@ -299,7 +304,8 @@ def overview_for_owner(*, session: Session, customer_id: int, today: date) -> li
         rows.append({"vin": vehicle.vin, "vehicle_id": vehicle.id, "model": vehicle.trim.model.name,
                      "model_year": vehicle.model_year, "embedded_unit": embedded,
                      "phone_device": has_phone_device(session=session, vehicle_id=vehicle.id),
-                     "renewal_price": float(terms.renewal_price), "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
+                     "renewal_price": float(terms.renewal_price), "currency": terms.currency or "EUR",
+                     "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
                      "status": status_of(session=session, vehicle_id=vehicle.id, today=today)})
     return rows
 

@@ -24,6 +24,7 @@ from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.money import Money, format_money
 from forecourt.core.geo import distance_km
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
@@ -47,31 +48,47 @@ def _money(value) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def euros(value) -> str:
-    return f"€{_money(value):,.2f}"
+def money_text(value, currency: str = "EUR") -> str:
+    """An amount of the order's currency as the reader writes it ("€1,234.50", "₩4,590,000")."""
+    return format_money(Money.of(value, currency))
 
 
-def deposit_for(price, *, percent: float = 10, minimum: float = 500) -> Decimal:
-    """A share of the price in whole euros, never below the minimum and never above the price."""
-    share = (_money(price) * Decimal(str(percent)) / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-    return min(_money(price), max(share, _money(minimum)))
+def currency_of(*, session: Session, order_id: int) -> str:
+    return session.get(Order, order_id).currency
+
+
+def deposit_for(price, *, percent: float = 10, minimum: float = 500, currency: str = "EUR") -> Decimal:
+    """A share of the price in whole units of its currency, never above the price. ``minimum`` is in euros
+    (``FORECOURT_ORDER_DEPOSIT_MINIMUM``) and applies to orders in euros only: it is never converted."""
+    total = Money.of(price, currency)
+    share = Money(total.amount * Decimal(str(percent)) / 100, currency).amount.quantize(
+        Decimal("1"), rounding=ROUND_HALF_UP)
+    floor = _money(minimum) if currency == "EUR" else Decimal(0)
+    return min(total.amount, max(share, floor))
 
 
 # --- placing an order ----------------------------------------------------------------------------
 
-def delivering_dealers(*, session: Session, near: tuple[float, float] | None = None) -> list[dict]:
-    """Active dealers, nearest first when we know where the customer lives, else by name."""
-    dealers = parties_service.list_organizations(session=session, kind="dealer")
+def delivering_dealers(*, session: Session, near: tuple[float, float] | None = None,
+                       market: str | None = None) -> list[dict]:
+    """Active dealers (of ``market``, the configuration's), nearest first when we know where the customer
+    lives, else by name."""
+    dealers = [d for d in parties_service.list_organizations(session=session, kind="dealer")
+               if market is None or d.market == market]
     rows = [{"dealer": d, "km": (round(distance_km(near[0], near[1], d.latitude, d.longitude), 1)
                                  if near and d.latitude is not None and d.longitude is not None else None)}
             for d in dealers]
     return sorted(rows, key=lambda r: (r["km"] is None, r["km"] or 0, r["dealer"].name))
 
 
-def _delivering_dealer(session: Session, dealer_id: int | None) -> Organization:
+def _delivering_dealer(session: Session, dealer_id: int | None, market: str | None = None) -> Organization:
     dealer = session.get(Organization, dealer_id) if dealer_id else None
     if dealer is None or dealer.kind != "dealer" or not dealer.is_active:
         raise Invalid("Choose one of our dealers to deliver your car; this one does not take orders.",
+                      field="dealer_id")
+    if market is not None and dealer.market != market:
+        # The configuration is priced in its market's currency; a dealer elsewhere cannot take that money.
+        raise Invalid(f"{dealer.name} delivers in another market; choose a dealer where this configuration is priced.",
                       field="dealer_id")
     return dealer
 
@@ -93,7 +110,7 @@ def colour_of(configuration: Configuration) -> str | None:
 def place(*, session: Session, customer_id: int, configuration_code: str, dealer_id: int, allow_contact: bool,
           deposit_percent: float = 10, deposit_minimum: float = 500) -> Order:
     configuration = configurator.get_by_code(session=session, code=configuration_code)
-    dealer = _delivering_dealer(session, dealer_id)
+    dealer = _delivering_dealer(session, dealer_id, configuration.market)
     if not allow_contact:
         raise Invalid(f"Tick “Allow {dealer.name} to contact me about this order”: the dealer needs to reach "
                       "you to arrange the delivery.", field="allow_contact")
@@ -101,8 +118,9 @@ def place(*, session: Session, customer_id: int, configuration_code: str, dealer
                          purpose_code=PURPOSE, method="online-order")
     price = _money(configuration.total_price)
     order = Order(number=_new_number(session), configuration_id=configuration.id, customer_id=customer_id,
-                  dealer_id=dealer.id, price=price,
-                  deposit=deposit_for(price, percent=deposit_percent, minimum=deposit_minimum), paid=Decimal(0),
+                  dealer_id=dealer.id, price=price, currency=configuration.currency,
+                  deposit=deposit_for(price, percent=deposit_percent, minimum=deposit_minimum,
+                                      currency=configuration.currency), paid=Decimal(0),
                   payment_state="awaiting_deposit", status="placed", created_at=now())
     if configuration.customer_id is None:
         configuration.customer_id = customer_id  # an anonymous configuration becomes the buyer's
@@ -176,6 +194,7 @@ def describe(*, session: Session, order: Order) -> dict:
     view = dict(number=order.number, status=order.status, payment_state=order.payment_state,
                 configuration_code=car["display_code"], car=car["title"], colour=colour_of(configuration),
                 lines=car["lines"], price=float(order.price), deposit=float(order.deposit), paid=float(order.paid),
+                currency=order.currency,
                 outstanding=float(max(Decimal(0), _money(order.price) - _money(order.paid)))
                 if order.status != "cancelled" else 0.0,
                 dealer=dealer, vin=vehicle.vin if vehicle else None, delivery_at=as_utc(order.delivery_at),
@@ -223,7 +242,7 @@ def record_payment(*, session: Session, order_id: int, kind: str, amount, refere
     paid, price = _money(order.paid), _money(order.price)
     if kind == "refund":
         if amount > paid:
-            raise Invalid(f"Only {euros(paid)} was paid, so no more than that can be refunded.", field="amount")
+            raise Invalid(f"Only {money_text(paid, order.currency)} was paid, so no more than that can be refunded.", field="amount")
         order.paid = paid - amount
     elif kind in ("deposit", "balance"):
         if order.status in ("cancelled", "delivered"):
@@ -233,7 +252,7 @@ def record_payment(*, session: Session, order_id: int, kind: str, amount, refere
         if kind == "balance" and paid < _money(order.deposit):
             raise Conflict("Please pay the deposit first.", field="kind")
         if amount > price - paid:
-            raise Invalid(f"Only {euros(price - paid)} is still to pay.", field="amount")
+            raise Invalid(f"Only {money_text(price - paid, order.currency)} is still to pay.", field="amount")
         order.paid = paid + amount
     else:
         raise Invalid("A payment is a deposit, a balance or a refund.", field="kind")
@@ -363,7 +382,7 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
         raise Conflict("Assign the car (its VIN) before handing it over.", field="vin")
     if order.payment_state != "paid_in_full":
         due = _money(order.price) - _money(order.paid)
-        raise Conflict(f"{euros(due)} is still to pay; hand the car over once the order is paid in full.")
+        raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is paid in full.")
     moment = now()
     vehicles_service.transfer(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
                               at=moment, dealer_id=order.dealer_id)
@@ -409,17 +428,21 @@ def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal
     model_id = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id).model_id
     rules = list(session.scalars(select(CommissionRule).where(
         CommissionRule.valid_from <= on,
+        # A fixed amount in another currency is never converted: such a rule does not apply here.
+        (CommissionRule.currency == order.currency) | (CommissionRule.fixed == 0),
         (CommissionRule.dealer_id == order.dealer_id) | CommissionRule.dealer_id.is_(None),
         (CommissionRule.model_id == model_id) | CommissionRule.model_id.is_(None))))
     if not rules:
         rules = [network_default_rule(session=session)]
     rule = max(rules, key=lambda r: (r.dealer_id is not None, r.model_id is not None, r.valid_from, r.id))
-    amount = (_money(order.price) * _money(rule.percent) / 100 + _money(rule.fixed)).quantize(CENT, ROUND_HALF_UP)
+    share = Money.of(order.price, order.currency).share(_money(rule.percent))
+    fixed = Money.of(rule.fixed, rule.currency if rule.fixed else order.currency)
+    amount = (share + fixed).rounded().amount
     scope = {(True, True): "this dealer's rule for this model", (True, False): "this dealer's rule",
              (False, True): "the network's rule for this model", (False, False): "the network default"}[
         (rule.dealer_id is not None, rule.model_id is not None)]
-    parts = [f"{format(_money(rule.percent).normalize(), 'f')} % of {euros(order.price)}"] if rule.percent else []
+    parts = [f"{format(_money(rule.percent).normalize(), 'f')} % of {money_text(order.price, order.currency)}"] if rule.percent else []
     if rule.fixed:
-        parts.append(f"{euros(rule.fixed)} per car")
+        parts.append(f"{money_text(rule.fixed, rule.currency)} per car")
     words = f"{' + '.join(parts) or 'nothing'} ({scope}, valid from {rule.valid_from:%d %b %Y})"
     return amount, words

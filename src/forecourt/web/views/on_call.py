@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from forecourt.assist import subscriptions
 from forecourt.core.clock import today
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.money import Money, format_money
 from forecourt.sales.orders import test_mode_reference
 from forecourt.web.deps import DbSession, MePage
 from forecourt.web.views.forms import Form, text
@@ -52,7 +53,7 @@ def _buy(session, me, vin: str, form, buy) -> Response:
     except (Invalid, Conflict) as problem:
         return _back(error=problem.message)
     return _back(flash=f"Thank you: On Call now runs until {bought.ends_on.strftime('%-d %B %Y')} "
-                       f"(€{bought.price:,.2f}, test mode, reference {bought.payment_reference}).")
+                       f"({format_money(Money.of(bought.price, bought.currency))}, test mode, reference {bought.payment_reference}).")
 
 
 @router.post("/me/on-call/{vin}/renew")
