@@ -118,7 +118,10 @@ def update_organization(*, session: Session, organization_id: int, changes: dict
 
 
 def carmaker(*, session: Session) -> Organization:
-    organization = session.scalars(select(Organization).where(Organization.kind == "carmaker")).first()
+    """The carmaker that runs the network (the first one made); national importers are carmaker
+    organizations of their own market, after it."""
+    organization = session.scalars(select(Organization).where(Organization.kind == "carmaker")
+                                   .order_by(Organization.id)).first()
     if organization is None:
         raise NotFound("No carmaker configured")
     return organization
