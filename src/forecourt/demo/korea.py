@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.assist.models import Case, CaseEvent, Subscription, SubscriptionTerms
@@ -178,9 +178,9 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     past cases around the Korean drivers' towns."""
     dealer_ids = [d.id for d in dealers]
     session.execute(update(Opportunity).where(Opportunity.dealer_id.in_(dealer_ids))
-                    .values(amount=Opportunity.amount * WON_PER_EURO, currency="KRW"))
+                    .values(amount=func.round(Opportunity.amount * WON_PER_EURO, 0), currency="KRW"))
     session.execute(update(Target).where(Target.dealer_id.in_(dealer_ids))
-                    .values(value=Target.value * WON_PER_EURO, currency="KRW"))
+                    .values(value=func.round(Target.value * WON_PER_EURO, 0), currency="KRW"))
     session.add(SubscriptionTerms(model_id=None, market=MARKET, included_years=3, renewal_price=RENEWAL_WON,
                                   currency="KRW"))
     for model_id in {t.model_id for t in session.scalars(select(Trim))}:
