@@ -26,7 +26,7 @@ from forecourt.parties.markets import get_market
 from forecourt.sales.configurator import set_option_price
 from forecourt.sales.models import Option, Opportunity, Target
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import Ownership, Trim, Vehicle, WarrantyTerms
+from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, WarrantyContract, WarrantyTerms
 
 MARKET = "KR"
 WON_PER_EURO = 1450  # list prices in won are set by the importer; this is only where the demo starts from
@@ -186,6 +186,15 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     for model_id in {t.model_id for t in session.scalars(select(Trim))}:
         session.add(WarrantyTerms(model_id=model_id, market=MARKET, years=5, km=100_000, components=[]))
     korean_cars = select(Vehicle.id).where(Vehicle.selling_dealer_id.in_(dealer_ids))
+    # Workshop visits the network-wide builders wrote for these cars (warranty repairs, recall remedies) and
+    # extended warranties sold for them, in won like the rest of the market.
+    for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(korean_cars),
+                                                              ServiceRecord.currency != "KRW")):
+        record.total_cost, record.currency = _won(record.total_cost, 1_000), "KRW"
+        record.warranty_amount, record.customer_amount = (_won(record.warranty_amount or 0, 1_000),
+                                                          _won(record.customer_amount or 0, 1_000))
+    for contract in session.scalars(select(WarrantyContract).where(WarrantyContract.vehicle_id.in_(korean_cars))):
+        contract.price, contract.currency = _won(contract.price, 10_000), "KRW"
     for subscription in session.scalars(select(Subscription).where(Subscription.vehicle_id.in_(korean_cars))):
         years = max(1, round((subscription.ends_on - subscription.starts_on).days / 365))
         subscription.currency = "KRW"
