@@ -79,6 +79,10 @@ class Factory:
                                            organization_id=organization.id)
         return Login(user_id=user.id, email=email, token=self._token(user), organization_id=organization.id)
 
+    def principal(self, login: Login):
+        """The principal the services take for a login made here."""
+        return parties_service.principal_for(parties_service.get_user(session=self.session, user_id=login.user_id))
+
     def customer(self, **profile):
         i = self.n()
         email = profile.pop("email", f"driver{i}@example.test")

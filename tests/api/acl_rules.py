@@ -24,7 +24,10 @@ SALES_FIGURES = "sales_figures"
 AGENT = "agent"
 # A tow or emergency provider answering a dispatch made to it: its own staff (token) only, everybody else 404.
 PROVIDER = "provider"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER}
+# A dealer's till: only the cashiers of the order's delivering dealer (everybody else 404); it shows no
+# buyer, so no consent is involved. Checked by tests/api/test_access_control_money.py.
+CASHIER = "cashier"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER}
 CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 

@@ -10,12 +10,21 @@ from sqlalchemy import select
 from forecourt.assist import subscriptions
 from forecourt.assist.models import Subscription
 from forecourt.core.clock import frozen_at
-from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
+from forecourt.payments import desk
+from forecourt.payments.providers import Gateway
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
 
 SOLD = date(2023, 5, 10)
+
+
+def _received(make, payment):
+    """The carmaker's admin records the owner's bank transfer for ``payment``."""
+    admin = make.principal(make.staff(make.carmaker()))
+    desk.desk_receipt(session=make.session, principal=admin, reference=payment.reference,
+                                  amount=payment.amount, method="transfer", key=f"bank-{payment.reference}")
 
 
 def _car(make, *, dealer=None, embedded=True, sold_on=SOLD):
@@ -90,56 +99,66 @@ def test_one_reminder_45_days_before_the_end(make, session):
 
 
 def test_a_renewed_car_gets_no_reminder(make, session):
-    owner, vehicle = _car(make)
+    make.carmaker()
+    paid_owner, paid_car = _car(make)
+    unpaid_owner, unpaid_car = _car(make)
     with frozen_at(datetime(2026, 1, 1, tzinfo=UTC)):
-        subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=1,
-                            payment_reference="PAY-EARLY-1")
-    assert all(m.customer_id != owner.id for m in subscriptions.remind_due(session=session, today=date(2026, 4, 1)))
+        for owner, vehicle in ((paid_owner, paid_car), (unpaid_owner, unpaid_car)):
+            _, payment = subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id,
+                                             vehicle_id=vehicle.id, years=1)
+        _received(make, subscriptions.renew(session=session, gateway=Gateway(), customer_id=paid_owner.id,
+                                            vehicle_id=paid_car.id, years=1)[1])
+    reminded = [m.customer_id for m in subscriptions.remind_due(session=session, today=date(2026, 4, 1))]
+    assert paid_owner.id not in reminded
+    assert reminded.count(unpaid_owner.id) == 1  # asked for a renewal, never paid: still reminded
 
 
-def test_renewal_extends_from_the_end_date_and_is_idempotent_by_reference(make, session):
+def test_renewal_extends_from_the_end_date_once_paid_and_a_reload_asks_once(make, session):
     owner, vehicle = _car(make)
-    first = subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=2,
-                                payment_reference="PAY-1", today=date(2026, 4, 1))
+    make.carmaker()
+    first, payment = subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id,
+                                         vehicle_id=vehicle.id, years=2, today=date(2026, 4, 1))
     assert (first.starts_on, first.ends_on, first.price) == (date(2026, 5, 10), date(2028, 5, 9), 198.0)
-    again = subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=2,
-                                payment_reference="PAY-1", today=date(2026, 4, 2))
-    assert again.id == first.id
-    assert session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle.id)).all().__len__() == 2
-    with pytest.raises(Conflict):
-        other_owner, other_car = _car(make)
-        subscriptions.renew(session=session, customer_id=other_owner.id, vehicle_id=other_car.id, years=1,
-                            payment_reference="PAY-1")
+    assert (payment.amount, payment.status, payment.provider) == (198, "open", "manual")
+    assert subscriptions.latest(session=session, vehicle_id=vehicle.id).plan == "included"  # not paid yet
+    again, same = subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id,
+                                      vehicle_id=vehicle.id, years=2, today=date(2026, 4, 2))
+    assert (again.id, same.id) == (first.id, payment.id)
+    assert len(session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle.id)).all()) == 2
+    _received(make, payment)
+    assert subscriptions.latest(session=session, vehicle_id=vehicle.id).id == first.id
+    other_owner, other_car = _car(make)
     with pytest.raises(Invalid):
-        subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=0,
-                            payment_reference="PAY-2")
+        subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id, vehicle_id=vehicle.id,
+                            years=0)
     with pytest.raises(NotFound):  # not their car
-        subscriptions.renew(session=session, customer_id=other_owner.id, vehicle_id=vehicle.id, years=1,
-                            payment_reference="PAY-3")
+        subscriptions.renew(session=session, gateway=Gateway(), customer_id=other_owner.id, vehicle_id=vehicle.id,
+                            years=1)
 
 
 def test_a_lapsed_subscription_renews_from_today(make, session):
     owner, vehicle = _car(make)
-    renewal = subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=1,
-                                  payment_reference="PAY-LATE", today=date(2026, 9, 1))
+    make.carmaker()
+    renewal, _ = subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id, vehicle_id=vehicle.id,
+                                     years=1, today=date(2026, 9, 1))
     assert (renewal.starts_on, renewal.ends_on) == (date(2026, 9, 1), date(2027, 8, 31))
 
 
 def test_the_phone_app_plan_needs_a_registered_phone_and_no_embedded_unit(make, session):
     owner, vehicle = _car(make, embedded=False)
+    make.carmaker()
     with pytest.raises(Invalid, match="Register your phone"):
-        subscriptions.phone_app_plan(session=session, customer_id=owner.id, vehicle_id=vehicle.id,
-                                     payment_reference="APP-1")
+        subscriptions.phone_app_plan(session=session, gateway=Gateway(), customer_id=owner.id, vehicle_id=vehicle.id)
     devices.register(session=session, kind=Source.PHONE, identifier=f"phone-{vehicle.id}-x", vehicle_id=vehicle.id)
-    plan = subscriptions.phone_app_plan(session=session, customer_id=owner.id, vehicle_id=vehicle.id,
-                                        payment_reference="APP-1", today=date(2027, 1, 1))
-    assert (plan.plan, plan.starts_on, plan.price) == ("phone_app", date(2027, 1, 1), 39.0)
+    plan, payment = subscriptions.phone_app_plan(session=session, gateway=Gateway(), customer_id=owner.id,
+                                                 vehicle_id=vehicle.id, today=date(2027, 1, 1))
+    assert (plan.plan, plan.starts_on, plan.price, float(payment.amount)) == ("phone_app", date(2027, 1, 1), 39.0, 39.0)
     embedded_owner, embedded_car = _car(make)
     devices.register(session=session, kind=Source.PHONE, identifier=f"phone-{embedded_car.id}-y",
                      vehicle_id=embedded_car.id)
     with pytest.raises(Invalid, match="embedded"):
-        subscriptions.phone_app_plan(session=session, customer_id=embedded_owner.id, vehicle_id=embedded_car.id,
-                                     payment_reference="APP-2")
+        subscriptions.phone_app_plan(session=session, gateway=Gateway(), customer_id=embedded_owner.id,
+                                     vehicle_id=embedded_car.id)
 
 
 def test_convenience_stops_after_expiry_but_a_crash_still_opens_a_case(make, session):

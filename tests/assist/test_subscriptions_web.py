@@ -1,8 +1,7 @@
-"""The owner's On Call page and JSON routes: status per car, paid renewal (test mode), the phone app plan."""
+"""The owner's On Call page and JSON routes: status per car, renewal to pay for, the phone app plan."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from forecourt.assist import subscriptions
@@ -29,48 +28,52 @@ def test_the_json_routes(make, client, session):
     listing = {row["vin"]: row for row in client.get("/api/me/on-call", headers=me.headers).json()}
     assert listing[new_car.vin]["status"]["state"] == "expiring" and listing[new_car.vin]["embedded_unit"]
     assert listing[old_car.vin]["status"]["state"] == "none" and not listing[old_car.vin]["embedded_unit"]
-    body = {"years": 2, "payment_reference": "TEST-API-1"}
+    make.carmaker()
+    body = {"years": 2}
     bought = client.post(f"/api/me/on-call/{new_car.vin}/renewals", headers=me.headers, json=body)
-    assert bought.status_code == 201 and bought.json()["price"] == 198.0
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["subscription"]["price"] == 198.0 and bought.json()["subscription"]["in_force"] is False
+    assert bought.json()["payment"]["amount"] == 198.0 and bought.json()["payment"]["status"] == "open"
     again = client.post(f"/api/me/on-call/{new_car.vin}/renewals", headers=me.headers, json=body)
     assert again.json() == bought.json()
-    for bad in ({"years": 0, "payment_reference": "X"}, {"years": 1}, {"years": 1, "payment_reference": "Y",
-                                                                     "price": 0}):
+    for bad in ({"years": 0}, {"years": 1, "payment_reference": "Y"}, {"years": 1, "price": 0}):
         assert client.post(f"/api/me/on-call/{new_car.vin}/renewals", headers=me.headers,
                            json=bad).status_code == 422
     no_phone = client.post(f"/api/me/on-call/{old_car.vin}/renewals", headers=me.headers,
-                           json={"plan": "phone_app", "payment_reference": "TEST-API-2"})
+                           json={"plan": "phone_app"})
     assert no_phone.status_code == 422 and "Register your phone" in no_phone.text
     stranger = make.customer_login(make.customer())
     assert client.post(f"/api/me/on-call/{new_car.vin}/renewals", headers=stranger.headers,
-                       json={"payment_reference": "TEST-API-3"}).status_code == 404
+                       json={}).status_code == 404
 
 
 def test_the_owner_page(make, client, session):
     owner, new_car, old_car = _owner_with_cars(make)
+    make.carmaker()
+    session.commit()
     browser = browser_for(make, make.customer_login(owner))
     page = browser.get("/me/on-call")
     assert page.status_code == 200
-    assert "Ending soon" in page.text and "<progress" in page.text and "test mode" in page.text
+    assert "Ending soon" in page.text and "<progress" in page.text and "once the payment has arrived" in page.text
     assert 'href="/me/on-call/contacts"' in page.text
     assert "Register your phone for this car first" in page.text  # the old car has no phone yet
-    reference = re.search(r'name="reference" value="(TEST-[0-9A-F]+)"', page.text).group(1)
     token = csrf_token_of(session, browser)
     renewed = browser.post(f"/me/on-call/{new_car.vin}/renew", follow_redirects=False,
-                           data={"csrf_token": token, "years": "1", "reference": reference})
-    assert renewed.status_code == 303 and "test+mode" in renewed.headers["location"]
-    assert "Active" in browser.get("/me/on-call").text
+                           data={"csrf_token": token, "years": "1", "reference": "TEST-I-PAID"})
+    assert renewed.status_code == 303 and "PAY-" in renewed.headers["location"]
+    page = browser.get("/me/on-call")
+    assert "Waiting for your payment" in page.text and "Ending soon" in page.text  # not extended until paid
     devices.register(session=session, kind=Source.PHONE, identifier=f"phone-{old_car.id}-web",
                      vehicle_id=old_car.id)
     session.commit()
     assert "Start the phone app plan" in browser.get("/me/on-call").text
     started = browser.post(f"/me/on-call/{old_car.vin}/phone-app", follow_redirects=False,
-                           data={"csrf_token": token, "years": "1", "reference": "TEST-PAGE-APP"})
+                           data={"csrf_token": token, "years": "1"})
     assert started.status_code == 303 and "flash=" in started.headers["location"]
-    assert subscriptions.status_of(session=session, vehicle_id=old_car.id, today=today())["plan"] == "phone_app"
+    assert subscriptions.status_of(session=session, vehicle_id=old_car.id, today=today())["state"] == "none"
     refused = browser.post(f"/me/on-call/{new_car.vin}/renew", follow_redirects=False,
-                           data={"csrf_token": token, "years": "9", "reference": "TEST-PAGE-9"})
+                           data={"csrf_token": token, "years": "9"})
     assert "error=" in refused.headers["location"]
     stranger = browser_for(make, make.customer_login(make.customer()))
     assert stranger.post(f"/me/on-call/{new_car.vin}/renew", data={"csrf_token": csrf_token_of(session, stranger),
-                                                                   "years": "1", "reference": "T"}).status_code == 404
+                                                                   "years": "1"}).status_code == 404

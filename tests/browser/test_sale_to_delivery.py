@@ -1,6 +1,6 @@
 """The whole sale in a real Chromium, as the people in it see it: a driver configures a car and gets a
 code, asks a Berlin dealer about it, the dealer's rep turns the lead into an opportunity and wins it, the
-driver orders the car online and pays, the rep confirms, assigns a car, schedules and hands it over, and
+driver orders the car online and pays at the dealer's till (its cashier records it), the rep confirms, assigns a car, schedules and hands it over, and
 the car is the driver's. Configure → code → lead at a dealer → opportunity won → order → delivery."""
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Scene:
     dealer_id: int
     dealer_name: str
     rep_email: str
+    cashier_email: str
     customer_id: int
     customer_email: str
     customer_full_name: str
@@ -62,6 +63,9 @@ def scene(seed_sessions) -> Scene:
         rep = parties_service.create_user(session=session, email=f"rep-{tag.lower()}@spree.example",
                                           password=PASSWORD, display_name="Ronja Rep", role=Role.DEALER_SALES,
                                           organization_id=dealer.id)
+        cashier = parties_service.create_user(session=session, email=f"till-{tag.lower()}@spree.example",
+                                              password=PASSWORD, display_name="Carla Cashier",
+                                              role=Role.DEALER_CASHIER, organization_id=dealer.id)
         customer = customers_service.sign_up(session=session, email=f"jonas-{tag.lower()}@driver.example",
                                              password=PASSWORD,
                                              profile=dict(first_name="Jonas", last_name=f"Berg{tag}",
@@ -73,7 +77,8 @@ def scene(seed_sessions) -> Scene:
                                             base_price=41_000)
         session.expire_all()  # the model's trims, for the options
         build_options(session=session)
-        return Scene(dealer_id=dealer.id, dealer_name=dealer.name, rep_email=rep.email, customer_id=customer.id,
+        return Scene(dealer_id=dealer.id, dealer_name=dealer.name, rep_email=rep.email,
+                     cashier_email=cashier.email, customer_id=customer.id,
                      customer_email=customer.email, customer_full_name=f"Jonas Berg{tag}", model_name=model.name,
                      trim_name=trim.name, base_price=41_000,
                      vin=vehicles_service.with_check_digit(f"WFC1D2E30RD{digits}"))
@@ -218,10 +223,24 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     expect(_flash(driver)).to_contain_text(f"Order {number} is placed; pay the deposit to reserve your car.")
     expect(driver.get_by_text(f"delivered by {scene.dealer_name}")).to_be_visible()
     expect(driver.get_by_text("Pay the deposit of €4,376.00 to reserve your car.")).to_be_visible()
-    driver.get_by_role("button", name="Pay deposit").click()
-    expect(_flash(driver)).to_contain_text("Thank you: €4,376.00 received (test mode")
+    expect(driver.get_by_text(re.compile(rf"Pay at {re.escape(scene.dealer_name)}: at its till"))).to_be_visible()
+    expect(driver.get_by_role("button", name=re.compile("^Pay"))).to_have_count(0)  # nothing to click: the till records it
+
+    # the buyer pays at the dealer's desk; its cashier records the deposit
+    till = _page(new_context)
+    till_csp = _csp_violations(till)
+    log_in(till, scene.cashier_email)
+    expect(till).to_have_url(re.compile(r"/till$"))
+    till.get_by_role("row", name=re.compile(re.escape(number))).get_by_role("link", name=number).click()
+    expect(till.get_by_role("heading", name=f"Order {number}")).to_be_visible()
+    expect(till.locator("main")).not_to_contain_text(scene.customer_email)  # the till shows no buyer
+    expect(till.get_by_label("Amount received (€)")).to_have_value("4376.00")
+    till.get_by_label("How").select_option("card_terminal")
+    till.get_by_role("button", name="Record receipt").click()
+    expect(_flash(till)).to_have_text("Receipt recorded; the buyer sees the payment in their portal.")
+    driver.reload()
     expect(driver.get_by_text("The balance of €39,384.00 is due before the hand-over.")).to_be_visible()
-    expect(driver.get_by_role("button", name="Pay balance")).to_be_visible()
+    expect(driver.get_by_text(re.compile(r"Received €4,376\.00"))).to_be_visible()
 
     # --- 5. the rep confirms, assigns the car and schedules the delivery --------------------------------------
     rep.get_by_role("link", name="Deliveries", exact=True).click()
@@ -263,8 +282,12 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     expect(progress).to_contain_text("✓ Delivery scheduled")
     expect(progress).to_contain_text(appointment)
     expect(progress).to_contain_text(scene.vin)
-    driver.get_by_role("button", name="Pay balance").click()
-    expect(_flash(driver)).to_contain_text("Thank you: €39,384.00 received (test mode")
+    till.reload()
+    expect(till.get_by_label("Amount received (€)")).to_have_value("39384.00")
+    till.get_by_label("How").select_option("transfer")
+    till.get_by_role("button", name="Record receipt").click()
+    expect(_flash(till)).to_have_text("Receipt recorded; the buyer sees the payment in their portal.")
+    driver.reload()
     expect(driver.get_by_text("Paid in full. Thank you!")).to_be_visible()
 
     rep.reload()
@@ -298,11 +321,12 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     ends = subscriptions.add_years(now().date(), years) - timedelta(days=1)
     expect(on_call).to_contain_text(f"({ends.day} {ends:%B %Y})")
 
-    assert driver_csp == [] and rep_csp == []
+    assert driver_csp == [] and rep_csp == [] and till_csp == []
 
     with transaction(seed_sessions) as session:
         order = session.scalars(select(Order).where(Order.number == number)).one()
-        assert order.status == "delivered" and order.payment_state == "paid_in_full"
+        assert order.status == "delivered"
+        assert orders_service.money_of(session=session, order=order)["state"] == "paid_in_full"
         assert order.dealer_id == scene.dealer_id and order.customer_id == scene.customer_id
         vehicle = vehicles_service.get_by_vin(session=session, vin=scene.vin)
         assert order.vehicle_id == vehicle.id

@@ -159,9 +159,9 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
     # the report says what was kept and why
     kept = {item["what"]: item for item in report["kept"]}
     assert set(kept) == {"consent_ledger", "service_records", "ownerships", "data_requests", "orders",
-                         "opportunities"}
-    assert kept["orders"]["count"] == 1 and kept["opportunities"]["count"] == 1
-    assert "tax" in kept["orders"]["why"]
+                         "payments", "opportunities"}
+    assert kept["orders"]["count"] == 1 and kept["opportunities"]["count"] == 1 and kept["payments"]["count"] == 1
+    assert "tax" in kept["orders"]["why"] and "tax" in kept["payments"]["why"]
     assert report["removed"]["sales_lead_contact_details"] == 1
     assert report["removed"]["sales_configurations_unlinked"] == 1 and report["removed"]["sales_activity_notes"] == 1
     assert all(item["why"].strip() for item in kept.values())
@@ -176,15 +176,19 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
 
 
 def test_erasure_keeps_the_dealers_books_without_the_person(scene, client, session):
-    from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order, Payment
+    from forecourt.payments.models import Payment, PaymentEntry
+    from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order
 
     sales, last_name = scene["sales"], scene["a"].last_name
-    payments_before = session.scalars(select(Payment.id).where(Payment.order_id == sales["order"].id)).all()
+    mine = (Payment.subject_kind == "order") & (Payment.subject_id == sales["order"].id)
+    payments_before = session.scalars(select(PaymentEntry.id).join(Payment).where(mine)).all()
+    assert payments_before and session.scalars(select(Payment.customer_id).where(mine)).all() == [scene["a"].id]
     assert client.post("/api/me/erase", headers=scene["a_login"].headers).status_code == 200
     session.expire_all()
     order = session.get(Order, sales["order"].id)
     assert order.customer_id is None and float(order.price) == 42000.0 and order.status == "placed"
-    assert session.scalars(select(Payment.id).where(Payment.order_id == order.id)).all() == payments_before
+    assert session.scalars(select(PaymentEntry.id).join(Payment).where(mine)).all() == payments_before
+    assert session.scalars(select(Payment.customer_id).where(mine)).all() == [None]  # kept, no longer naming her
     deal = session.get(Opportunity, sales["deal"].id)
     assert deal.customer_id is None and float(deal.amount) == 41000.0
     assert last_name not in deal.title, "a deal's title named the erased customer"

@@ -40,6 +40,7 @@ EXPORT_SECTIONS = {
     "assist_cases": "assist_cases",
     "assist_subscriptions": "assist_subscriptions",
     "assist_emergency_contacts": "assist_emergency_contacts",
+    "payments": "payments",
 }
 
 
@@ -137,16 +138,15 @@ def _on_call_rows(session, customer, car) -> None:
 
 def _sales_rows(make, client, session, customer, me, dealer) -> None:
     """What a buyer leaves in sales: a configuration and its order (paid deposit), a lead, a deal, a test drive."""
-    from forecourt.sales.models import Activity, Lead, Opportunity
-    from tests.sales.orders_scene import configuration
+    from forecourt.sales.models import Activity, Lead, Opportunity, Order
+    from tests.sales.orders_scene import configuration, take_at_till
 
     configured = configuration(make, customer)
     placed = client.post("/api/me/orders", headers=me.headers, json={
         "configuration_code": configured.code, "dealer_id": dealer.id, "allow_contact": True})
     assert placed.status_code == 201, placed.text
-    paid = client.post(f"/api/me/orders/{placed.json()['number']}/payments", headers=me.headers,
-                       json={"kind": "deposit"})
-    assert paid.status_code == 201, paid.text
+    order = session.scalars(select(Order).where(Order.number == placed.json()["number"])).one()
+    take_at_till(make, order, order.deposit, f"export-deposit-{order.number}")
     lead = Lead(dealer_id=dealer.id, customer_id=customer.id, source="web_form", first_name=customer.first_name,
                 email=customer.email, message="Is the estate available in green?")
     session.add(lead)
@@ -198,8 +198,10 @@ def test_export_contains_every_row_of_every_table_that_references_the_customer(m
     assert [v["vin"] for v in document["vehicles"]] == [car.vin]
     assert document["sessions"], "the customer's API token is linked to them through their account"
     (order,) = document["orders"]
-    assert [p["order_id"] for p in document["payments"]] == [order["id"]]
-    assert document["payments"][0]["kind"] == "deposit"
+    assert [(p["subject_kind"], p["subject_id"], p["purpose"]) for p in document["payments"]] == [
+        ("order", order["id"], "order_deposit")]
+    assert [e["kind"] for e in document["payments"][0]["entries"]] == ["receipt"]
+    assert "client_secret" not in document["payments"][0]
 
 
 def test_export_carries_no_secrets(make, client, session):

@@ -25,6 +25,8 @@ from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer, Preferences
 from forecourt.demo import geography
 from forecourt.demo.network import build_demo_network, demo_logins, korean_share
+from forecourt.payments import service as payments_service
+from forecourt.payments.models import PaymentEntry
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization, User
 from forecourt.vehicles import service as vehicles_service
@@ -86,7 +88,7 @@ def test_dealers_sit_in_distinct_real_german_towns(db):
         assert dealer.postcode and len(dealer.postcode) == 5 and dealer.street
         assert dealer.opening_hours["sun"] == [] and dealer.opening_hours["mon"]
         roles = set(db.scalars(select(User.role).where(User.organization_id == dealer.id)))
-        assert roles == {Role.DEALER_SALES.value, Role.DEALER_SERVICE.value}
+        assert roles == {Role.DEALER_SALES.value, Role.DEALER_SERVICE.value, Role.DEALER_CASHIER.value}
 
 
 def test_carmaker_and_every_kind_of_partner_have_staff(db):
@@ -225,7 +227,13 @@ def test_most_owners_keep_on_call_by_renewing_when_the_included_years_end(db):
     live = [v for v in current if subscriptions.convenience_allowed(session=db, vehicle_id=v, today=MOMENT.date())]
     assert len(live) >= 0.6 * len(current)
     renewals = db.scalars(select(Subscription).where(Subscription.plan == "renewal")).all()
-    assert renewals and all(r.price > 0 and r.payment_reference for r in renewals)
+    assert renewals and all(r.price > 0 and r.payment_id for r in renewals)
+    # each paid by transfer, recorded by the carmaker's admin through the manual provider
+    paid = payments_service.settled(session=db, payment_ids=[r.payment_id for r in renewals])
+    assert paid == {r.payment_id for r in renewals}
+    recorders = set(db.scalars(select(PaymentEntry.recorded_by_user_id).where(
+        PaymentEntry.payment_id.in_(paid))))
+    assert [db.get(User, u).role for u in recorders] == ["carmaker_admin"]
     for renewal in renewals:  # each picks up the day after the included years end
         included = db.scalars(select(Subscription).where(Subscription.vehicle_id == renewal.vehicle_id,
                                                          Subscription.plan == "included")).one()
@@ -285,3 +293,28 @@ def test_cli_builds_a_demo(fresh_database_url):
                                env={"FORECOURT_DATABASE_URL": url, "COLUMNS": "120"})
     assert again.exit_code == 1
     assert "already has organizations" in again.output and "Traceback" not in again.output
+
+
+def test_online_orders_were_paid_at_the_till_and_handed_over(db):
+    from forecourt.sales import orders, statements
+    from forecourt.sales.models import Order
+
+    placed = db.scalars(select(Order)).all()
+    delivered = [o for o in placed if o.status == "delivered"]
+    assert delivered and all(o.commission and o.commission_rule for o in delivered)
+    for order in placed:
+        money = orders.money_of(session=db, order=order)
+        assert money["state"] == {"delivered": "paid_in_full", "confirmed": "deposit_paid",
+                                  "placed": "awaiting_deposit"}[order.status]
+    cashiers = set(db.scalars(select(PaymentEntry.recorded_by_user_id).where(
+        PaymentEntry.payment_id.in_([p.id for o in placed for p in payments_service.payments_of(
+            session=db, subject_kind="order", subject_id=o.id)]))))
+    assert cashiers and {db.get(User, u).role for u in cashiers} == {"dealer_cashier"}
+    assert all(db.get(User, u).organization_id in {o.dealer_id for o in placed} for u in cashiers)
+    driver_orders = [o for o in placed if o.customer_id == db.scalar(select(Customer.id).where(
+        Customer.email == "driver@example.com"))]
+    assert [o.status for o in driver_orders] == ["confirmed"]
+    handed = delivered[0].handed_over_at
+    month = handed.astimezone(orders.DEALER_TIME).date().replace(day=1)
+    statement = statements.statement(session=db, dealer_id=delivered[0].dealer_id, month=month)
+    assert delivered[0].number in [line["number"] for line in statement["lines"]]

@@ -78,7 +78,7 @@ def _admin_operations(app) -> list[tuple[str, str]]:
                   for method in item if path.startswith("/api/admin/"))
 
 
-@pytest.mark.parametrize("role", [Role.DEALER_SALES, Role.DEALER_SERVICE, Role.PARTNER_ANALYST,
+@pytest.mark.parametrize("role", [Role.DEALER_SALES, Role.DEALER_SERVICE, Role.DEALER_CASHIER, Role.PARTNER_ANALYST,
                                   Role.CALL_CENTRE_AGENT, Role.CUSTOMER])
 def test_nobody_but_a_carmaker_admin_reaches_the_admin_api(app, make, client, session, role):
     if role is Role.CUSTOMER:
@@ -94,7 +94,8 @@ def test_nobody_but_a_carmaker_admin_reaches_the_admin_api(app, make, client, se
     assert len(operations) >= 7
     for method, path in operations:
         url = path.format(organization_id=dealer.id, user_id=caller.user_id, vin=make.vin(), code="RC-1",
-                          model_code="LUMO")
+                          model_code="LUMO", dealer_id=dealer.id, month="2025-06", rule_id=1, reference="PAY-0000-0000",
+                          entry_id=1)
         body = {} if method in ("POST", "PATCH") else None
         response = client.request(method, url, headers=caller.headers, json=body)
         assert response.status_code == 404, (role, method, path, response.status_code)

@@ -1,7 +1,8 @@
 """Builders for order tests: a configuration, an open-all-week dealer, orders in any state.
 
 ``order_in_state`` writes rows directly (no consent given), so the access-control suite can check
-that a dealer without the buyer's grant is refused.
+that a dealer without the buyer's grant is refused. Its money is recorded the only way money counts:
+by a cashier of the delivering dealer at the till.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from zoneinfo import ZoneInfo
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from forecourt.core.auth import Role
 from forecourt.core.clock import now
-from forecourt.sales import orders
+from forecourt.parties import service as parties_service
+from forecourt.payments.providers import Gateway
+from forecourt.sales import orders, till
 from forecourt.sales.codes import new_code
 from forecourt.sales.models import Configuration, Order
 from forecourt.vehicles import service as vehicles_service
@@ -40,26 +44,39 @@ def next_day(weekday: int, hour: int, *, after: datetime | None = None) -> datet
     return local.replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
+def cashier_of(make, dealer):
+    """A cashier of ``dealer`` (one per dealer and test), as the principal the services take."""
+    login = make.staff(dealer, Role.DEALER_CASHIER)
+    return parties_service.principal_for(parties_service.get_user(session=make.session, user_id=login.user_id))
+
+
+def take_at_till(make, order, amount, key: str, cashier=None):
+    """The delivering dealer's cashier records ``amount`` for the order."""
+    cashier = cashier or cashier_of(make, parties_service.get_organization(session=make.session,
+                                                                           organization_id=order.dealer_id))
+    return till.record_receipt(session=make.session, gateway=Gateway(), principal=cashier, number=order.number,
+                               amount=amount, method="card_terminal", key=key)
+
+
 def order_in_state(make, customer, dealer, state: str = "placed", total: float = 42000.0) -> Order:
     """An order of ``customer`` delivered by ``dealer``: placed | deposit_paid | confirmed | assigned | paid."""
     session = make.session
     order = Order(number=orders._new_number(session), configuration_id=configuration(make, total=total).id,
                   customer_id=customer.id, dealer_id=dealer.id, price=Decimal(str(total)),
-                  deposit=orders.deposit_for(total), paid=Decimal(0), created_at=now())
+                  deposit=orders.deposit_for(total), created_at=now())
     session.add(order)
     session.flush()
     steps = ("placed", "deposit_paid", "confirmed", "assigned", "paid")
     reached = steps.index(state)
+    cashier = cashier_of(make, dealer) if reached >= 1 else None
     if reached >= 1:
-        orders.record_payment(session=session, order_id=order.id, kind="deposit", amount=order.deposit,
-                              reference=f"T-DEP-{order.number}")
+        take_at_till(make, order, order.deposit, f"T-DEP-{order.number}", cashier)
     if reached >= 2:
         order.status = "confirmed"
     if reached >= 3:
         order.vehicle_id = vehicles_service.register(session=session, vin=make.vin(),
                                                      trim_id=make.trim().id, model_year=2025).id
     if reached >= 4:
-        orders.record_payment(session=session, order_id=order.id, kind="balance",
-                              amount=order.price - order.paid, reference=f"T-BAL-{order.number}")
+        take_at_till(make, order, order.price - order.deposit, f"T-BAL-{order.number}", cashier)
     session.commit()
     return order

@@ -14,11 +14,13 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.parties import service as parties_service
-from forecourt.sales import orders
-from forecourt.sales.models import CommissionRule, Opportunity, Payment
+from forecourt.payments.models import PaymentEntry
+from forecourt.payments.providers import Gateway
+from forecourt.sales import commission, orders, till
+from forecourt.sales.models import CommissionRule, Opportunity
 from forecourt.vehicles import service as vehicles_service
 from tests.factories import fast_password_hashing  # noqa: F401  (autouse: cheaper argon2id in these tests)
-from tests.sales.orders_scene import WEEK, configuration, next_day
+from tests.sales.orders_scene import WEEK, cashier_of, configuration, next_day
 
 MONDAY_MORNING = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
 
@@ -29,7 +31,8 @@ def shop(make, session):
     rep = make.staff(dealer, Role.DEALER_SALES)
     buyer = make.customer()
     return dict(dealer=dealer, rep=parties_service.principal_for(parties_service.get_user(
-        session=session, user_id=rep.user_id)), buyer=buyer, configuration=configuration(make, buyer))
+        session=session, user_id=rep.user_id)), buyer=buyer, configuration=configuration(make, buyer),
+        cashier=cashier_of(make, dealer))
 
 
 def _place(session, shop, **kwargs):
@@ -38,9 +41,16 @@ def _place(session, shop, **kwargs):
     return orders.place(**values)
 
 
-def _pay(session, order, kind, reference=None):
-    return orders.pay(session=session, customer_id=order.customer_id, number=order.number, kind=kind,
-                      reference=reference)
+def _pay(session, shop, order, kind, key=None):
+    """The buyer pays what is due at the dealer's till; its cashier records it."""
+    amount = orders.due_now(session=session, order=order, kind=kind)
+    return till.record_receipt(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number,
+                               amount=amount, method="cash", key=key or f"key-{kind}-{order.number}")
+
+
+def _money(session, order):
+    money = orders.money_of(session=session, order=order)
+    return money["state"], float(money["paid"])
 
 
 def test_the_whole_way_from_order_to_keys(make, session, shop):
@@ -56,14 +66,14 @@ def test_the_whole_way_from_order_to_keys(make, session, shop):
     with frozen_at(MONDAY_MORNING):
         order = _place(session, shop)
         assert order.number.startswith("FO-") and len(order.number) == 10
-        assert (order.status, order.payment_state, float(order.price), float(order.deposit)) == (
+        assert (order.status, _money(session, order)[0], float(order.price), float(order.deposit)) == (
             "placed", "awaiting_deposit", 42000.0, 4200.0)
         assert consent_service.active_grant(session=session, customer_id=buyer.id, organization_id=dealer.id,
                                             purpose_code="sales_contact") is not None
         with pytest.raises(Conflict, match="deposit is not paid"):
             orders.confirm(session=session, principal=rep, number=order.number)
-        _pay(session, order, "deposit")
-        assert (order.payment_state, float(order.paid)) == ("deposit_paid", 4200.0)
+        _pay(session, shop, order, "deposit")
+        assert _money(session, order) == ("deposit_paid", 4200.0)
         orders.confirm(session=session, principal=rep, number=order.number)
         vin = make.vin()
         orders.assign_vehicle(session=session, principal=rep, number=order.number, vin=vin.lower())
@@ -74,8 +84,8 @@ def test_the_whole_way_from_order_to_keys(make, session, shop):
         assert (order.status, order.delivery_at) == ("delivery_scheduled", datetime(2025, 6, 6, 13, 30, tzinfo=UTC))
         with pytest.raises(Conflict, match="€37,800.00 is still to pay"):
             orders.hand_over(session=session, principal=rep, number=order.number)
-        _pay(session, order, "balance")
-        assert order.payment_state == "paid_in_full"
+        _pay(session, shop, order, "balance")
+        assert _money(session, order)[0] == "paid_in_full"
         orders.hand_over(session=session, principal=rep, number=order.number)
     assert order.status == "delivered" and order.handed_over_at is not None
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=car.id)
@@ -83,7 +93,7 @@ def test_the_whole_way_from_order_to_keys(make, session, shop):
     assert float(order.commission) == 42000 * 0.04 + 150
     assert "this dealer's rule for this model" in order.commission_rule and "4 %" in order.commission_rule
     with pytest.raises(Conflict, match="already delivered"):
-        orders.cancel(session=session, principal=rep, number=order.number)
+        orders.cancel(session=session, gateway=Gateway(), principal=rep, number=order.number)
 
 
 def test_commission_falls_back_from_dealer_to_network_default(make, session, shop):
@@ -97,7 +107,7 @@ def test_commission_falls_back_from_dealer_to_network_default(make, session, sho
     order = _place(session, shop)
     amount, words = orders.commission_for(session=session, order=order, on=date(2025, 6, 2))
     # no network rule existed: the default is made on first use
-    assert float(amount) == 42000 * float(orders.NETWORK_DEFAULT_PERCENT) / 100 and "network default" in words
+    assert float(amount) == 42000 * float(commission.NETWORK_DEFAULT_PERCENT) / 100 and "network default" in words
     session.add(CommissionRule(dealer_id=shop["dealer"].id, model_id=None, percent=Decimal("2.5"), fixed=0,
                                valid_from=date(2024, 1, 1)))
     session.flush()
@@ -105,19 +115,22 @@ def test_commission_falls_back_from_dealer_to_network_default(make, session, sho
     assert float(amount) == 1050.0 and "this dealer's rule" in words and "for this model" not in words
 
 
-def test_a_payment_reference_counts_once(session, shop):
+def test_a_receipt_key_counts_once(session, shop):
     order = _place(session, shop)
-    first = _pay(session, order, "deposit", reference="PSP-123456")
-    again = _pay(session, order, "deposit", reference="PSP-123456")
-    assert first.id == again.id and float(order.paid) == 4200.0
-    assert session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id)) == 1
+    first = _pay(session, shop, order, "deposit", key="TILL-123456")
+    again = till.record_receipt(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number,
+                                amount=4200, method="cash", key="TILL-123456")
+    assert first.id == again.id and _money(session, order) == ("deposit_paid", 4200.0)
+    assert session.scalar(select(func.count(PaymentEntry.id)).where(PaymentEntry.provider_reference == "TILL-123456")) == 1
     other = _place(session, shop)
-    with pytest.raises(Conflict, match="another payment"):
-        _pay(session, other, "deposit", reference="PSP-123456")
+    with pytest.raises(Conflict, match="already used"):
+        till.record_receipt(session=session, gateway=Gateway(), principal=shop["cashier"], number=other.number,
+                            amount=4200, method="cash", key="TILL-123456")
     with pytest.raises(Conflict, match="deposit is already paid"):
-        _pay(session, order, "deposit")
-    with pytest.raises(Invalid, match="still to pay"):
-        orders.record_payment(session=session, order_id=order.id, kind="balance", amount=10**6, reference="PSP-X-1")
+        orders.due_now(session=session, order=order, kind="deposit")
+    with pytest.raises(Invalid, match="is due"):
+        till.record_receipt(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number,
+                            amount=10**6, method="cash", key="TILL-TOO-MUCH")
 
 
 def test_deposit_is_a_share_with_a_floor():
@@ -146,7 +159,7 @@ def test_delivery_times_follow_the_calendar_and_the_opening_hours(make, session,
     rep = shop["rep"]
     with frozen_at(MONDAY_MORNING):
         order = _place(session, shop)
-        _pay(session, order, "deposit")
+        _pay(session, shop, order, "deposit")
         orders.confirm(session=session, principal=rep, number=order.number)
         with pytest.raises(Conflict, match="Assign the car"):
             orders.schedule_delivery(session=session, principal=rep, number=order.number,
@@ -170,7 +183,7 @@ def test_delivery_times_follow_the_calendar_and_the_opening_hours(make, session,
 
 def test_a_bad_vin_is_refused_in_words(make, session, shop):
     order = _place(session, shop)
-    _pay(session, order, "deposit")
+    _pay(session, shop, order, "deposit")
     orders.confirm(session=session, principal=shop["rep"], number=order.number)
     with pytest.raises(Invalid, match="A VIN has 17 characters"):
         orders.assign_vehicle(session=session, principal=shop["rep"], number=order.number, vin="WFC123")
@@ -182,15 +195,22 @@ def test_a_bad_vin_is_refused_in_words(make, session, shop):
     assert order.vehicle_id == stock.id
 
 
-def test_cancelling_refunds_what_was_paid(session, shop):
+def test_cancelling_leaves_the_till_to_refund_what_it_took(session, shop):
     order = _place(session, shop)
-    _pay(session, order, "deposit")
-    orders.cancel(session=session, principal=shop["rep"], number=order.number)
-    assert (order.status, order.payment_state, float(order.paid)) == ("cancelled", "refunded", 0.0)
-    kinds = [(p.kind, float(p.amount)) for p in orders.payments_of(session=session, order_id=order.id)]
-    assert kinds == [("deposit", 4200.0), ("refund", 4200.0)]
+    _pay(session, shop, order, "deposit")
+    orders.cancel(session=session, gateway=Gateway(), principal=shop["rep"], number=order.number)
+    assert order.status == "cancelled" and _money(session, order) == ("refund_due", 4200.0)
     with pytest.raises(Conflict, match="takes no more payments"):
-        orders.record_payment(session=session, order_id=order.id, kind="balance", amount=1, reference="PSP-LATE-1")
+        till.record_receipt(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number,
+                            amount=1, method="cash", key="TILL-LATE-1")
+    with pytest.raises(Invalid, match="no more than that"):
+        till.refund(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number,
+                    amount=5000, key="TILL-REFUND-1")
+    till.refund(session=session, gateway=Gateway(), principal=shop["cashier"], number=order.number, amount=4200,
+                key="TILL-REFUND-1", reason="order cancelled")
+    assert _money(session, order) == ("refunded", 0.0)
+    kinds = [(p["kind"], p["amount"]) for p in orders.payments_of(session=session, order_id=order.id)]
+    assert kinds == [("receipt", 4200.0), ("refund", 4200.0)]
 
 
 def test_orders_are_only_their_buyers_and_their_dealers(make, session, shop):
@@ -199,7 +219,8 @@ def test_orders_are_only_their_buyers_and_their_dealers(make, session, shop):
     with pytest.raises(NotFound):
         orders.get_for_customer(session=session, customer_id=stranger.id, number=order.number)
     with pytest.raises(NotFound):
-        orders.pay(session=session, customer_id=stranger.id, number=order.number, kind="deposit")
+        orders.start_payment(session=session, gateway=Gateway(), customer_id=stranger.id, number=order.number,
+                             kind="deposit")
     assert orders.get_for_customer(session=session, customer_id=shop["buyer"].id,
                                    number=order.number.lower()).id == order.id
     other_dealer = make.dealer()
@@ -207,9 +228,11 @@ def test_orders_are_only_their_buyers_and_their_dealers(make, session, shop):
         session=session, user_id=make.staff(other_dealer, Role.DEALER_SALES).user_id))
     consent_service.give(session=session, customer_id=shop["buyer"].id, organization_id=other_dealer.id,
                          purpose_code="sales_contact")
-    for action in (orders.open_for_dealer, orders.confirm, orders.cancel):
+    for action in (orders.open_for_dealer, orders.confirm):
         with pytest.raises(NotFound):
             action(session=session, principal=other_rep, number=order.number)
+    with pytest.raises(NotFound):
+        orders.cancel(session=session, gateway=Gateway(), principal=other_rep, number=order.number)
     assert orders.list_for_dealer(session=session, dealer_id=other_dealer.id) == []
     assert [o.id for o in orders.list_for_dealer(session=session, dealer_id=shop["dealer"].id)] == [order.id]
 

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from forecourt.consent.models import AccessLogEntry
+from forecourt.core.auth import Role
 from forecourt.sales.models import Activity, Opportunity, Order
 from tests.factories import browser_for, csrf_token_of, fast_password_hashing  # noqa: F401  (autouse fixture)
 from tests.sales.orders_scene import WEEK, configuration, next_day, order_in_state
@@ -33,12 +34,17 @@ def test_the_api_from_order_to_hand_over(make, client, session):
     assert placed.json()["payment_state"] == "awaiting_deposit" and placed.json()["deposit"] == 4200.0
     assert [o["number"] for o in client.get("/api/me/orders", headers=me.headers).json()] == [number]
 
-    paid = client.post(f"/api/me/orders/{number}/payments", headers=me.headers,
-                       json={"kind": "deposit", "reference": "PSP-777777"})
-    again = client.post(f"/api/me/orders/{number}/payments", headers=me.headers,
-                        json={"kind": "deposit", "reference": "PSP-777777"})
-    assert paid.status_code == again.status_code == 201 and paid.json() == again.json()
-    assert client.get(f"/api/me/orders/{number}", headers=me.headers).json()["paid"] == 4200.0
+    asked = client.post(f"/api/me/orders/{number}/payments", headers=me.headers, json={"kind": "deposit"})
+    assert asked.status_code == 200 and asked.json()["status"] == "pay_at_dealer" and asked.json()["amount"] == 4200.0
+    assert client.get(f"/api/me/orders/{number}", headers=me.headers).json()["paid"] == 0.0
+    cashier = make.staff(dealer, Role.DEALER_CASHIER)
+    till = f"/api/till/orders/{number}"
+    assert [o["number"] for o in client.get("/api/till/orders", headers=cashier.headers).json()] == [number]
+    paid = client.post(f"{till}/receipts", headers=cashier.headers,
+                       json={"amount": "4200.00", "method": "card_terminal", "key": "slip-777777"})
+    assert paid.status_code == 201, paid.text
+    mine = client.get(f"/api/me/orders/{number}", headers=me.headers).json()
+    assert mine["paid"] == 4200.0 and [p["kind"] for p in mine["payments"]] == ["receipt"]
 
     base = f"/api/dealer/orders/{number}"
     assert client.post(f"{base}/confirm", headers=rep.headers).json()["status"] == "confirmed"
@@ -53,8 +59,8 @@ def test_the_api_from_order_to_hand_over(make, client, session):
     assert early.status_code == 409 and "still to pay" in early.text
     body = client.post(f"{base}/delivery", headers=rep.headers, json={"at": next_day(1, 11).isoformat()}).json()
     assert body["status"] == "delivery_scheduled" and body["buyer"]["email"] == buyer.email
-    assert client.post(f"/api/me/orders/{number}/payments", headers=me.headers,
-                       json={"kind": "balance"}).status_code == 201
+    assert client.post(f"{till}/receipts", headers=cashier.headers,
+                       json={"amount": "37800.00", "method": "transfer", "key": "transfer-888888"}).status_code == 201
     handed = client.post(f"{base}/handover", headers=rep.headers).json()
     assert handed["status"] == "delivered" and handed["commission"] == 1260.0  # the network default, 3 %
     assert "network default" in handed["commission_rule"]
@@ -76,6 +82,8 @@ def test_another_customer_and_another_dealer_get_404(make, client, session):
     assert client.get(f"/api/me/orders/{order.number}", headers=stranger.headers).status_code == 404
     assert client.post(f"/api/me/orders/{order.number}/payments", headers=stranger.headers,
                        json={"kind": "deposit"}).status_code == 404
+    assert client.get(f"/api/till/orders/{order.number}",
+                      headers=make.staff(far, Role.DEALER_CASHIER).headers).status_code == 404
     assert client.get(f"/api/dealer/orders/{order.number}", headers=rep.headers).status_code == 200
     for path in ("", "/confirm", "/cancel", "/handover"):
         method = client.get if not path else client.post
@@ -108,13 +116,19 @@ def test_the_order_pages(make, client, session):
     assert placed.status_code == 303
     number = re.match(r"/me/orders/(FO-[0-9A-Z-]+)\?", placed.headers["location"]).group(1)
     page = browser.get(f"/me/orders/{number}")
-    assert "Pay deposit" in page.text and "Card payment (test mode)" in page.text
-    reference = re.search(r'name="reference" value="([^"]+)"', page.text).group(1)
-    for _ in range(2):  # a double click pays once
-        browser.post(f"/me/orders/{number}/payments", data={"csrf_token": token, "kind": "deposit",
-                                                            "reference": reference})
+    assert "Pay the deposit of €4,200.00" in page.text and "Pay at Autohaus Süd" in page.text
+    cashier = browser_for(make, make.staff(dealer, Role.DEALER_CASHIER))
+    assert number in cashier.get("/till").text
+    till_page = cashier.get(f"/till/orders/{number}")
+    assert buyer.email not in till_page.text and "Record receipt" in till_page.text
+    key = re.search(r'name="key" value="([^"]+)"', till_page.text).group(1)
+    cashier_token = csrf_token_of(session, cashier)
+    for _ in range(2):  # a double click records once
+        cashier.post(f"/till/orders/{number}/receipts", data={"csrf_token": cashier_token, "key": key,
+                                                               "amount": "4200.00", "method": "cash"})
     page = browser.get(f"/me/orders/{number}")
-    assert "Pay balance" in page.text and page.text.count(reference) == 1 and "Hafenstraße 3" in page.text
+    assert "The balance of €37,800.00 is due" in page.text and page.text.count("Received €4,200.00") == 1
+    assert "Hafenstraße 3" in page.text
 
     desk = browser_for(make, rep)
     listing = desk.get("/workspace/orders")

@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 
 from forecourt.assist import subscriptions
+from forecourt.payments import desk
+from forecourt.payments.providers import Gateway
 from forecourt.core.auth import Role
 from forecourt.core.clock import now, today
 from forecourt.telematics import devices, insights
@@ -116,11 +118,16 @@ def test_a_stranger_still_gets_a_404_not_the_reason(lapsed, make, visit):
     assert live.status_code == 404 and "subscription" not in live.text
 
 
-def test_renewing_brings_the_live_map_back(lapsed, visit, session):
+def test_renewing_brings_the_live_map_back(lapsed, visit, session, make):
     owner, vehicle = lapsed
-    subscriptions.renew(session=session, customer_id=owner.id, vehicle_id=vehicle.id, years=1,
-                        payment_reference=f"TEST-LIVE-{vehicle.id}")
+    _, payment = subscriptions.renew(session=session, gateway=Gateway(), customer_id=owner.id, vehicle_id=vehicle.id,
+                                     years=1)
     me = visit(owner.email)  # commits the renewal
+    assert 'id="on-call-needed"' in me.get(f"/me/vehicles/{vehicle.vin}").text  # asked for, not paid yet
+    desk.desk_receipt(session=session, principal=make.principal(make.staff(make.carmaker())),
+                                  reference=payment.reference, amount=payment.amount, method="transfer",
+                                  key=f"bank-{payment.reference}")
+    session.commit()
     page = me.get(f"/me/vehicles/{vehicle.vin}")
     assert 'id="on-call-needed"' not in page.text and 'id="vehicle-map"' in page.text
     assert me.get(f"/me/vehicles/{vehicle.vin}/live").status_code == 200

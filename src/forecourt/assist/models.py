@@ -125,7 +125,11 @@ class SubscriptionTerms(Base):
 
 
 class Subscription(Base):
-    """On Call for one car (or, for an older car, through the owner's phone app)."""
+    """On Call for one car (or, for an older car, through the owner's phone app).
+
+    A bought period exists from the moment the owner asks for it, but covers the car only once its
+    payment is received (``assist.subscriptions.latest`` reads the payments ledger).
+    """
 
     __tablename__ = "assist_subscriptions"
 
@@ -137,7 +141,8 @@ class Subscription(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=0)
     currency: Mapped[str] = currency_column()
-    payment_reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The payment that buys a renewal or the phone app plan; until it is received the row does not count.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

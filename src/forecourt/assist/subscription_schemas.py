@@ -8,13 +8,14 @@ from typing import Literal
 from pydantic import Field
 
 from forecourt.core.schemas import Input, Output
+from forecourt.payments.schemas import PaymentRequestOut
 
 
 class RenewalIn(Input):
-    """A paid renewal (test mode: the reference stands in for the card provider's)."""
+    """A renewal to pay for. No payment reference: the owner does not say they paid, the card provider
+    or the carmaker's staff record it."""
 
     years: int = Field(1, ge=1, le=5)
-    payment_reference: str = Field(min_length=1, max_length=64)
     plan: Literal["renewal", "phone_app"] = "renewal"
 
 
@@ -24,7 +25,7 @@ class SubscriptionOut(Output):
     starts_on: date
     ends_on: date
     price: float
-    payment_reference: str | None
+    in_force: bool  # false until the payment is received
 
 
 class StatusOut(Output):
@@ -47,3 +48,8 @@ class CarOnCallOut(Output):
     renewal_price: float
     phone_app_price: float
     status: StatusOut
+
+
+class RenewalOut(Output):
+    subscription: SubscriptionOut
+    payment: PaymentRequestOut

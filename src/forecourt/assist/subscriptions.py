@@ -4,6 +4,11 @@ The subscription decides only the *convenience* services (the live map, remote s
 owner's car page). SOS and crash intake never asks it: a driver whose subscription lapsed last week
 still gets help, which is why nothing in ``assist.intake`` imports this module. An older car
 without an embedded unit can be covered through the owner's phone app instead.
+
+A renewal or phone app plan is bought through the payments interface, payable to the carmaker: the
+period is written when the owner asks for it and covers the car only once the payments ledger says
+its payment was received (by the card provider's signed notification, or recorded by the carmaker's
+staff for a bank transfer). No reference the owner sends counts as payment.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ from sqlalchemy.orm import Session
 from forecourt.assist.models import Subscription, SubscriptionTerms
 from forecourt.core import outbox
 from forecourt.core.clock import now
-from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.core.money import Money
 from forecourt.parties import markets
+from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
+from forecourt.payments import service as payments_service
+from forecourt.payments.models import Payment
+from forecourt.payments.providers import Gateway
 from forecourt.telematics import devices as telematics_devices
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import Vehicle
@@ -103,10 +113,22 @@ def _period(starts_on: date, years: int) -> tuple[date, date]:
     return starts_on, add_years(starts_on, years) - timedelta(days=1)
 
 
+def _counting(session: Session, rows: list[Subscription]) -> list[Subscription]:
+    """Included years always count; a bought period only once its payment is received and kept."""
+    paid = payments_service.settled(session=session, payment_ids=[r.payment_id for r in rows if r.payment_id])
+    return [r for r in rows if r.payment_id is None or r.payment_id in paid]
+
+
+def in_force_of(*, session: Session, vehicle_id: int) -> list[Subscription]:
+    """The car's periods that count, the one that ends last first."""
+    rows = list(session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id)
+                                .order_by(Subscription.ends_on.desc(), Subscription.id.desc())))
+    return _counting(session, rows)
+
+
 def latest(*, session: Session, vehicle_id: int) -> Subscription | None:
     """The subscription that ends last: a renewal bought in advance is the one that counts."""
-    return session.scalars(select(Subscription).where(Subscription.vehicle_id == vehicle_id)
-                           .order_by(Subscription.ends_on.desc(), Subscription.id.desc())).first()
+    return next(iter(in_force_of(session=session, vehicle_id=vehicle_id)), None)
 
 
 # --- the sale -------------------------------------------------------------------------------------
@@ -149,8 +171,7 @@ def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
                 "days_left": None, "in_words": "no On Call subscription", "progress_percent": 0}
     days_left = (subscription.ends_on - today).days
     state = "expired" if days_left < 0 else "expiring" if days_left <= REMINDER_DAYS else "active"
-    first = session.scalars(select(Subscription.starts_on).where(Subscription.vehicle_id == vehicle_id)
-                            .order_by(Subscription.starts_on)).first()
+    first = min(row.starts_on for row in in_force_of(session=session, vehicle_id=vehicle_id))
     span = max((subscription.ends_on - first).days, 1)
     used = min(max((today - first).days, 0), span)
     return {"state": state, "plan": subscription.plan, "plan_name": PLAN_NAMES[subscription.plan],
@@ -187,7 +208,7 @@ def remind_due(*, session: Session, today: date) -> list[outbox.OutboxMessage]:
         Subscription.ends_on >= today, Subscription.ends_on <= today + timedelta(days=REMINDER_DAYS))
         .order_by(Subscription.id)).all()
     sent = []
-    for subscription in due:
+    for subscription in _counting(session, list(due)):
         newest = latest(session=session, vehicle_id=subscription.vehicle_id)
         if newest is not None and newest.id != subscription.id:
             subscription.reminded_at = now()  # already renewed: nothing to remind of
@@ -222,18 +243,16 @@ def _check_years(years: int) -> None:
         raise Invalid(f"On Call is renewed for 1 to {MAX_YEARS} years.", field="years")
 
 
-def _paid_before(session: Session, customer_id: int, vehicle_id: int, reference: str,
-                 plan: str) -> Subscription | None:
-    """Idempotence: the same payment reference returns what it bought; another purchase's is refused."""
-    if not reference or len(reference) > 64:
-        raise Invalid("A payment reference of 1 to 64 characters is needed.", field="payment_reference")
-    found = session.scalars(select(Subscription).where(Subscription.payment_reference == reference)).first()
-    if found is None:
-        return None
-    if found.customer_id != customer_id or found.vehicle_id != vehicle_id or found.plan != plan:
-        raise Conflict("This payment reference was already used for another purchase.",
-                       field="payment_reference")
-    return found
+def _pending(session: Session, vehicle_id: int, plan: str, years: int) -> tuple[Subscription, Payment] | None:
+    """The same purchase asked for before and not paid yet (a double click, a reload): reused."""
+    for subscription in session.scalars(select(Subscription).where(
+            Subscription.vehicle_id == vehicle_id, Subscription.plan == plan, Subscription.payment_id.is_not(None))
+            .order_by(Subscription.id.desc())):
+        payment = payments_service.get(session=session, payment_id=subscription.payment_id)
+        if payment.status == "open" and add_years(subscription.starts_on, years) - timedelta(days=1) == \
+                subscription.ends_on:
+            return subscription, payment
+    return None
 
 
 def _next_start(session: Session, vehicle_id: int, today: date) -> date:
@@ -241,23 +260,33 @@ def _next_start(session: Session, vehicle_id: int, today: date) -> date:
     return max(current.ends_on + timedelta(days=1), today) if current is not None else today
 
 
-def renew(*, session: Session, customer_id: int, vehicle_id: int, years: int, payment_reference: str,
-          today: date | None = None) -> Subscription:
-    """A paid renewal; it starts the day after the current subscription ends (or today if it lapsed)."""
-    _check_years(years)
-    vehicle = _owned_vehicle(session, customer_id, vehicle_id)
-    if (done := _paid_before(session, customer_id, vehicle_id, payment_reference, "renewal")) is not None:
-        return done
-    today = today or now().date()
-    terms = _terms_of_vehicle(session, vehicle)
+def _buy(session: Session, gateway: Gateway, *, customer_id: int, vehicle_id: int, plan: str, years: int,
+         price: Money, today: date) -> tuple[Subscription, Payment]:
+    if (pending := _pending(session, vehicle_id, plan, years)) is not None:
+        return pending
     starts_on, ends_on = _period(_next_start(session, vehicle_id, today), years)
-    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="renewal",
-                                starts_on=starts_on, ends_on=ends_on, currency=terms.currency or "EUR",
-                                price=(Money.of(terms.renewal_price, terms.currency or "EUR") * years).rounded().amount,
-                                payment_reference=payment_reference)
+    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan=plan, starts_on=starts_on,
+                                ends_on=ends_on, price=price.rounded().amount, currency=price.currency)
     session.add(subscription)
     session.flush()
-    return subscription
+    payment = payments_service.request(session=session, gateway=gateway, purpose=f"on_call_{plan}",
+                                       subject_kind="subscription", subject_id=subscription.id,
+                                       customer_id=customer_id, payee_id=parties_service.carmaker(session=session).id,
+                                       amount=subscription.price, currency=subscription.currency)
+    subscription.payment_id = payment.id
+    session.flush()
+    return subscription, payment
+
+
+def renew(*, session: Session, gateway: Gateway, customer_id: int, vehicle_id: int, years: int,
+          today: date | None = None) -> tuple[Subscription, Payment]:
+    """A renewal to pay for; it starts the day after the current subscription ends (or today if it
+    lapsed) and covers the car once its payment is received."""
+    _check_years(years)
+    vehicle = _owned_vehicle(session, customer_id, vehicle_id)
+    terms = _terms_of_vehicle(session, vehicle)
+    return _buy(session, gateway, customer_id=customer_id, vehicle_id=vehicle_id, plan="renewal", years=years,
+                price=Money.of(terms.renewal_price, terms.currency or "EUR") * years, today=today or now().date())
 
 
 def _active_devices(session: Session, vehicle_id: int) -> list:
@@ -272,25 +301,47 @@ def has_phone_device(*, session: Session, vehicle_id: int) -> bool:
     return any(d.kind == "phone" for d in _active_devices(session, vehicle_id))
 
 
-def phone_app_plan(*, session: Session, customer_id: int, vehicle_id: int, payment_reference: str,
-                   years: int = 1, today: date | None = None) -> Subscription:
+def phone_app_plan(*, session: Session, gateway: Gateway, customer_id: int, vehicle_id: int, years: int = 1,
+                   today: date | None = None) -> tuple[Subscription, Payment]:
     """On Call through the owner's phone for an older car without an embedded unit."""
     _check_years(years)
     _owned_vehicle(session, customer_id, vehicle_id)
-    if (done := _paid_before(session, customer_id, vehicle_id, payment_reference, "phone_app")) is not None:
-        return done
     if _has_embedded_unit(session, vehicle_id):
-        raise Invalid("This car has an embedded On Call unit; renew On Call instead.", field="plan")
+        raise Invalid(_("This car has an embedded On Call unit; renew On Call instead."), field="plan")
     if not has_phone_device(session=session, vehicle_id=vehicle_id):
-        raise Invalid("Register your phone for this car first (the app sends its SOS and position).",
+        raise Invalid(_("Register your phone for this car first (the app sends its SOS and position)."),
                       field="device")
-    starts_on, ends_on = _period(_next_start(session, vehicle_id, today or now().date()), years)
-    subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan="phone_app",
-                                starts_on=starts_on, ends_on=ends_on,
-                                price=round(PHONE_APP_PRICE_PER_YEAR * years, 2), payment_reference=payment_reference)
-    session.add(subscription)
-    session.flush()
-    return subscription
+    return _buy(session, gateway, customer_id=customer_id, vehicle_id=vehicle_id, plan="phone_app", years=years,
+                price=Money.of(PHONE_APP_PRICE_PER_YEAR, "EUR") * years, today=today or now().date())
+
+
+def buy(*, session: Session, gateway: Gateway, customer_id: int, vin: str, plan: str, years: int) -> dict:
+    """The owner's purchase by VIN: the period asked for and how to pay it."""
+    vehicle = vehicle_of_owner(session=session, customer_id=customer_id, vin=vin)
+    chosen = phone_app_plan if plan == "phone_app" else renew
+    subscription, payment = chosen(session=session, gateway=gateway, customer_id=customer_id, vehicle_id=vehicle.id,
+                                   years=years)
+    payee = parties_service.get_organization(session=session, organization_id=payment.payee_id)
+    return {"subscription": describe(session=session, subscription=subscription),
+            "payment": payments_service.how_to_pay(payment=payment, gateway=gateway, payee_name=payee.name)}
+
+
+def describe(*, session: Session, subscription: Subscription) -> dict:
+    in_force = bool(_counting(session, [subscription]))
+    return {"vehicle_id": subscription.vehicle_id, "plan": subscription.plan, "starts_on": subscription.starts_on,
+            "ends_on": subscription.ends_on, "price": subscription.price, "in_force": in_force}
+
+
+def awaiting_payment(*, session: Session, customer_id: int) -> list[dict]:
+    """The owner's purchases whose payment has not arrived yet, with how to pay them."""
+    rows = []
+    for subscription in session.scalars(select(Subscription).where(
+            Subscription.customer_id == customer_id, Subscription.payment_id.is_not(None))
+            .order_by(Subscription.id)):
+        payment = payments_service.get(session=session, payment_id=subscription.payment_id)
+        if payment.status == "open":
+            rows.append(dict(subscription=subscription, payment=payment))
+    return rows
 
 
 # --- the owner's overview -----------------------------------------------------------------------
@@ -298,7 +349,7 @@ def phone_app_plan(*, session: Session, customer_id: int, vehicle_id: int, payme
 def overview_for_owner(*, session: Session, customer_id: int, today: date) -> list[dict]:
     """Each current car with its status and what the owner may buy for it."""
     rows = []
-    for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
+    for vehicle, _ownership in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
         embedded = _has_embedded_unit(session, vehicle.id)
         terms = _terms_of_vehicle(session, vehicle)
         rows.append({"vin": vehicle.vin, "vehicle_id": vehicle.id, "model": vehicle.trim.model.name,

@@ -19,6 +19,7 @@ class Role(StrEnum):
     CALL_CENTRE_AGENT = "call_centre_agent"
     DEALER_SALES = "dealer_sales"
     DEALER_SERVICE = "dealer_service"
+    DEALER_CASHIER = "dealer_cashier"
     PARTNER_ANALYST = "partner_analyst"
     CUSTOMER = "customer"
 

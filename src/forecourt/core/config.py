@@ -6,6 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
                                "KR): their prices' currency and, without FORECOURT_TIME_ZONE, their clock.")
     time_zone: str | None = Field(default=None, description="The IANA zone visitors and jobs see times in "
                                   "(Asia/Seoul); unset, the market's. An unknown name falls back with a warning.")
+    payment_provider: Literal["manual", "stripe"] = Field(
+        default="manual", description="How customers pay: at the dealer's till (manual) or by card online (stripe).")
+    stripe_secret_key: SecretStr | None = Field(default=None, description="The card provider's secret API key.")
+    stripe_publishable_key: str = Field(default="", description="The card provider's key for the browser.")
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="Signs the card provider's notifications; unsigned ones are ignored.")
+    stripe_api_base: str | None = Field(default=None, description="Another API address (a local test server).")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 

@@ -18,6 +18,7 @@ from forecourt.core.errors import NotFound
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
+from forecourt.payments import service as payments_service
 from forecourt.sales import records as sales_records
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
@@ -64,6 +65,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "data_requests": [plain_row(d) for d in data_requests],
         "telemetry": telematics_service.telemetry_of_owner(session=session, customer_id=customer_id),
         **sales_records.export_of(session=session, customer_id=customer_id),
+        "payments": payments_service.export_of(session=session, customer_id=customer_id),
         "warranty_contracts": [plain_row(c) for c in vehicles_service.warranty_contracts_of(
             session=session, customer_id=customer_id)],
         "messages": [plain_row(m) for m in outbox.messages_of(session=session, customer_id=customer_id)],
@@ -87,6 +89,8 @@ KEPT_REASONS = {
     "data_requests": "A record that this erasure happened, so it can be proven and not repeated by mistake.",
     "orders": "A car sale stays in the dealer's books and tax records (kept for ten years under German "
               "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you.",
+    "payments": "Money received and paid back stays in the books of whoever received it (ten years under German "
+                "commercial and tax law, HGB §257 and AO §147); it no longer names you.",
     "opportunities": "The dealer's record of a deal stays in its sales books; it no longer names you, and a "
                      "title that did is replaced.",
 }
@@ -122,6 +126,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
     removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
+    payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
     for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date",
@@ -135,7 +140,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
         {"what": "ownerships", "count": unlinked["ownerships"], "why": KEPT_REASONS["ownerships"]},
         {"what": "data_requests", "count": 1, "why": KEPT_REASONS["data_requests"]},
     ] + [{"what": what, "count": count, "why": KEPT_REASONS[what]}
-         for what, count in (("orders", sales["orders"]), ("opportunities", sales["opportunities"]),
+         for what, count in (("orders", sales["orders"]), ("payments", payments),
+                             ("opportunities", sales["opportunities"]),
                              ("warranty_contracts", unlinked["warranty_contracts"])) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}

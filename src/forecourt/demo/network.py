@@ -24,8 +24,8 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, geography, korea, on_call, options, organizations, population, recalls,
-                            sales, warranty, workshop, workshop_loaners)
+from forecourt.demo import (bulk, driver, geography, korea, on_call, options, orders, organizations, population,
+                            recalls, sales, warranty, workshop, workshop_loaners)
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
@@ -65,6 +65,7 @@ def demo_logins() -> list[DemoLogin]:
         DemoLogin(f"agent@{domain}", "call-centre agent", carmaker),
         DemoLogin(f"sales@{dealer_slug}.example", "dealer sales", dealer_name),
         DemoLogin(f"service@{dealer_slug}.example", "dealer service", dealer_name),
+        DemoLogin(f"cashier@{dealer_slug}.example", "dealer cashier", dealer_name),
         DemoLogin(f"insurer@{insurer_slug}.example", "insurance analyst", insurer),
         DemoLogin(driver.EMAIL, "customer", "Lena Hoffmann (driver)"),
         *(DemoLogin(k.email, k.role, k.who) for k in korea.logins()),
@@ -171,12 +172,13 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         session.flush()
         progress.advance(step)
 
-        step = progress.add_task("Options, leads, the pipeline, warranty, recalls and the workshop", total=1)
+        step = progress.add_task("Options, leads, the pipeline, orders, warranty, recalls and the workshop",
+                                 total=1)
         ensure_default_stages(session=session)
         options.build_options(session=session)
         korea.price_catalogue(session)
         counts_of_sales = sales.build_pipeline(session=session, rng=rng, now=moment)
-        for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call):
+        for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call, orders):
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         session.flush()

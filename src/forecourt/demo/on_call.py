@@ -3,8 +3,9 @@
 The demo's towing partners and emergency services are written with the other partners
 (``organizations.PARTNERS``: roadside and emergency near Berlin, Stuttgart, Essen, Kassel, Hannover,
 Nürnberg). Here: three years of On Call with every car from its first ownership (renewed by most
-owners when it ran out), emergency contacts for a few owners, and past cases closed with their
-timeline and the tow sent, so the console has a history.
+owners when it ran out, each renewal paid by bank transfer and recorded by the carmaker's admin
+through the manual payment provider), emergency contacts for a few owners, and past cases closed with
+their timeline and the tow sent, so the console has a history.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist.models import Case, CaseEvent, Dispatch, EmergencyContact, Subscription, SubscriptionTerms
+from forecourt.core.auth import Role
+from forecourt.parties.models import Organization, User
+from forecourt.payments.models import Payment, PaymentEntry
 from forecourt.vehicles.models import Ownership
 
 INCLUDED_YEARS = 3
@@ -46,9 +50,9 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
                  starts_on=started.date(), ends_on=_years_later(started.date(), INCLUDED_YEARS), price=0,
                  created_at=started) for vehicle_id, started in first.items() if started is not None]
     renewals = _renewals(rows, rng, now.date())
-    for batch in (rows, renewals):
-        if batch:
-            session.execute(insert(Subscription), batch)
+    if rows:
+        session.execute(insert(Subscription), rows)
+    _paid_renewals(session, renewals)
     owned = sorted((v, c) for v, c in current.items() if c is not None)
     picked = rng.sample(owned, min(len(owned), len(CONTACTS)))
     for (_, customer_id), (name, relation) in zip(picked, CONTACTS, strict=False):
@@ -71,9 +75,33 @@ def _renewals(included: list[dict], rng: Random, today: date) -> list[dict]:
         starts_on = row["ends_on"] + timedelta(days=1)
         rows.append(dict(vehicle_id=row["vehicle_id"], customer_id=row["customer_id"], plan="renewal",
                          starts_on=starts_on, ends_on=_years_later(starts_on, years) - timedelta(days=1),
-                         price=RENEWAL_PRICE * years, payment_reference=f"demo-renewal-{row['vehicle_id']}",
-                         created_at=datetime.combine(row["ends_on"] - timedelta(days=30), time.min, tzinfo=UTC)))
+                         price=RENEWAL_PRICE * years, created_at=datetime.combine(row["ends_on"] - timedelta(days=30), time.min, tzinfo=UTC)))
     return rows
+
+
+def _paid_renewals(session: Session, renewals: list[dict]) -> None:
+    """Each renewal with its payment to the carmaker, received by transfer and recorded by its admin
+    (the rows ``payments.service.request`` and ``record_receipt`` write, in bulk)."""
+    if not renewals:
+        return
+    carmaker = session.scalar(select(Organization.id).where(Organization.kind == "carmaker").order_by(Organization.id))
+    admin = session.scalar(select(User.id).where(User.role == Role.CARMAKER_ADMIN.value,
+                                                 User.organization_id == carmaker).order_by(User.id))
+    payment_ids = session.scalars(insert(Payment).returning(Payment.id, sort_by_parameter_order=True), [dict(
+        reference=f"PAY-DEMO-{index:05d}", provider="manual", purpose="on_call_renewal", subject_kind="subscription",
+        subject_id=0, customer_id=row["customer_id"], payee_id=carmaker, amount=row["price"], currency="EUR",
+        capture="automatic", status="paid", created_at=row["created_at"], updated_at=row["created_at"] + timedelta(days=3))
+        for index, row in enumerate(renewals, start=1)]).all()
+    subscription_ids = session.scalars(insert(Subscription).returning(Subscription.id, sort_by_parameter_order=True),
+                                       [row | {"payment_id": pid} for row, pid in zip(renewals, payment_ids,
+                                                                                       strict=True)]).all()
+    session.execute(update(Payment), [{"id": pid, "subject_id": sid}
+                                      for pid, sid in zip(payment_ids, subscription_ids, strict=True)])
+    session.execute(insert(PaymentEntry), [dict(
+        payment_id=pid, kind="receipt", amount=row["price"], provider="manual",
+        provider_reference=f"demo-transfer-{pid}", method="transfer", recorded_by_user_id=admin,
+        reverses_entry_id=None, note="", details={}, at=row["created_at"] + timedelta(days=3))
+        for row, pid in zip(renewals, payment_ids, strict=True)])
 
 
 def _past_cases(session: Session, rng: Random, now: datetime, picked: list) -> int:

@@ -138,7 +138,8 @@ def build_dealers(*, session: Session, ids: Ids, rng: Random, now: datetime, pas
             opening_hours=opening_hours(rng), service_bays=bays)
         since = now - timedelta(days=rng.randint(400, 1500))
         users = {}
-        for role, mailbox in ((Role.DEALER_SALES, "sales"), (Role.DEALER_SERVICE, "service")):
+        for role, mailbox in ((Role.DEALER_SALES, "sales"), (Role.DEALER_SERVICE, "service"),
+                              (Role.DEALER_CASHIER, "cashier")):
             first, last = people.person_name(rng)
             users[role] = _staff_user(session, ids, email=f"{mailbox}@{slug}.example", name=f"{first} {last}",
                                       role=role, organization_id=organization.id, password_hash=password_hash,

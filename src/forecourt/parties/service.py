@@ -22,7 +22,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Which roles belong to which kind of organization.
 ROLES_BY_KIND = {
     "carmaker": {Role.CARMAKER_ADMIN, Role.CALL_CENTRE_AGENT},
-    "dealer": {Role.DEALER_SALES, Role.DEALER_SERVICE},
+    "dealer": {Role.DEALER_SALES, Role.DEALER_SERVICE, Role.DEALER_CASHIER},
     "partner": {Role.PARTNER_ANALYST},
 }
 

@@ -277,9 +277,7 @@ class Order(Base):
     deposit: Mapped[float] = mapped_column(Numeric(14, 2))
     # The configuration's currency: price, deposit, payments and commission are all in it.
     currency: Mapped[str] = currency_column()
-    paid: Mapped[float] = mapped_column(Numeric(12, 2), default=0)
-    # awaiting_deposit | deposit_paid | paid_in_full | refunded
-    payment_state: Mapped[str] = mapped_column(String(16), default="awaiting_deposit")
+    # What was paid is not stored here: it is read from the payments ledger (``sales.orders.money_of``).
     # placed | confirmed | delivery_scheduled | delivered | cancelled
     status: Mapped[str] = mapped_column(String(20), default="placed")
     delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -289,23 +287,12 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
-class Payment(Base):
-    """Money received or refunded on an order; the order's ``paid`` is their sum."""
-
-    __tablename__ = "sales_payments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(12))  # deposit | balance | refund
-    amount: Mapped[float] = mapped_column(Numeric(12, 2))
-    reference: Mapped[str] = mapped_column(String(64))  # the payment provider's reference
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-    __table_args__ = (UniqueConstraint("reference"),)
-
-
 class CommissionRule(Base):
-    """The dealer's share of an online sale. ``dealer_id`` NULL: the network default; ``model_id`` narrows."""
+    """The dealer's share of an online sale. ``dealer_id`` NULL: the network default; ``model_id`` narrows.
+
+    A rule applies from ``valid_from`` until the day before ``retired_on``; retired rules are kept,
+    because delivered orders name the rule they were paid under.
+    """
 
     __tablename__ = "sales_commission_rules"
 
@@ -316,3 +303,4 @@ class CommissionRule(Base):
     fixed: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
     currency: Mapped[str] = currency_column()  # of ``fixed``; a rule applies only to orders in it
     valid_from: Mapped[date] = mapped_column(Date)
+    retired_on: Mapped[date | None] = mapped_column(Date)

@@ -1,8 +1,10 @@
 """Online orders: a customer buys a saved configuration and picks the dealer who delivers it.
 
 The order moves placed → confirmed → delivery_scheduled → delivered (or cancelled before hand-over);
-its money moves awaiting_deposit → deposit_paid → paid_in_full (or refunded). Payments are keyed by
-the provider's reference, so a retried callback or a double click never charges twice.
+its money moves awaiting_deposit → deposit_paid → paid_in_full (or refund_due → refunded). The money
+is never stored on the order: it is read from the payments ledger, where only the card provider's
+signed notifications and the delivering dealer's cashier (``sales.till``) record money received.
+The buyer can ask to pay; nothing the buyer sends counts as paid.
 
 The dealer reads an order through the consent door: placing it gives the delivering dealer
 ``sales_contact`` (the buyer ticks "Allow <dealer> to contact me about this order"), and every dealer
@@ -12,8 +14,7 @@ dealer like any other customer data.
 
 from __future__ import annotations
 
-import secrets
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
@@ -26,12 +27,16 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.money import Money, format_money
 from forecourt.core.geo import distance_km
+from forecourt.core import references
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
+from forecourt.payments import service as payments_service
+from forecourt.payments.providers import Gateway
 from forecourt.sales import configurator, opportunities
-from forecourt.sales.codes import ALPHABET
-from forecourt.sales.models import CommissionRule, Configuration, Opportunity, Order, Payment
+from forecourt.sales.commission import commission_for
+from forecourt.sales.models import Configuration, Opportunity, Order
 from forecourt.vehicles import service as vehicles_service
 
 PURPOSE = "sales_contact"
@@ -39,9 +44,8 @@ STEPS = ("placed", "confirmed", "delivery_scheduled", "delivered")
 # Dealers have no time zone of their own yet; the network is in Germany, so opening hours are Berlin time.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
-# The network's share for a delivering dealer when no one has set a rule (made on first hand-over).
-NETWORK_DEFAULT_PERCENT = Decimal("3.00")
 CENT = Decimal("0.01")
+SUBJECT = "order"  # how the payments ledger names an order
 
 
 def _money(value) -> Decimal:
@@ -95,11 +99,7 @@ def _delivering_dealer(session: Session, dealer_id: int | None, market: str | No
 
 def _new_number(session: Session) -> str:
     """"FO-" and six symbols without look-alikes: short enough to read out at the dealer's desk."""
-    while True:
-        body = "".join(secrets.choice(ALPHABET) for _ in range(6))
-        number = f"FO-{body[:3]}-{body[3:]}"
-        if session.scalars(select(Order.id).where(Order.number == number)).first() is None:
-            return number
+    return references.fresh(session, Order.number, "FO", (3, 3))
 
 
 def colour_of(configuration: Configuration) -> str | None:
@@ -120,8 +120,8 @@ def place(*, session: Session, customer_id: int, configuration_code: str, dealer
     order = Order(number=_new_number(session), configuration_id=configuration.id, customer_id=customer_id,
                   dealer_id=dealer.id, price=price, currency=configuration.currency,
                   deposit=deposit_for(price, percent=deposit_percent, minimum=deposit_minimum,
-                                      currency=configuration.currency), paid=Decimal(0),
-                  payment_state="awaiting_deposit", status="placed", created_at=now())
+                                      currency=configuration.currency),
+                  status="placed", created_at=now())
     if configuration.customer_id is None:
         configuration.customer_id = customer_id  # an anonymous configuration becomes the buyer's
     session.add(order)
@@ -180,26 +180,34 @@ def open_for_dealer(*, session: Session, principal: Principal, number: str, what
     return order
 
 
-def payments_of(*, session: Session, order_id: int) -> list[Payment]:
-    return list(session.scalars(select(Payment).where(Payment.order_id == order_id)
-                                .order_by(Payment.received_at, Payment.id)))
+def payments_of(*, session: Session, order_id: int) -> list[dict]:
+    """Every movement of money on the order, oldest first, with the payment it belongs to."""
+    payments = {p.id: p for p in payments_service.payments_of(session=session, subject_kind=SUBJECT,
+                                                              subject_id=order_id)}
+    return [dict(id=e.id, payment_reference=payments[e.payment_id].reference,
+                 provider=payments[e.payment_id].provider, kind=e.kind, amount=float(e.amount), method=e.method,
+                 at=as_utc(e.at), reversed=False, reverses_entry_id=e.reverses_entry_id)
+            for e in payments_service.entries_of(session=session, payment_ids=list(payments))]
 
 
-def describe(*, session: Session, order: Order) -> dict:
+def describe(*, session: Session, order: Order, balance: payments_service.Balance | None = None) -> dict:
     """The order as both sides read it: the car, the money, the dealer, the dates."""
     configuration = session.get(Configuration, order.configuration_id)
     car = configurator.describe(session=session, configuration=configuration)
     dealer = parties_service.get_organization(session=session, organization_id=order.dealer_id)
     vehicle = vehicles_service.get(session=session, vehicle_id=order.vehicle_id) if order.vehicle_id else None
-    view = dict(number=order.number, status=order.status, payment_state=order.payment_state,
+    money = money_of(session=session, order=order, balance=balance)
+    entries = payments_of(session=session, order_id=order.id)
+    reversed_ids = {e["reverses_entry_id"] for e in entries if e["reverses_entry_id"]}
+    for entry in entries:
+        entry["reversed"] = entry["id"] in reversed_ids
+    view = dict(number=order.number, status=order.status, payment_state=money["state"],
                 configuration_code=car["display_code"], car=car["title"], colour=colour_of(configuration),
-                lines=car["lines"], price=float(order.price), deposit=float(order.deposit), paid=float(order.paid),
-                currency=order.currency,
-                outstanding=float(max(Decimal(0), _money(order.price) - _money(order.paid)))
-                if order.status != "cancelled" else 0.0,
+                lines=car["lines"], price=float(order.price), deposit=float(order.deposit), currency=order.currency,
+                paid=float(money["paid"]), outstanding=float(money["outstanding"]),
                 dealer=dealer, vin=vehicle.vin if vehicle else None, delivery_at=as_utc(order.delivery_at),
                 handed_over_at=as_utc(order.handed_over_at), created_at=as_utc(order.created_at),
-                payments=payments_of(session=session, order_id=order.id),
+                payments=entries,
                 commission=float(order.commission) if order.commission is not None else None,
                 commission_rule=order.commission_rule)
     return view
@@ -214,79 +222,69 @@ def dealer_time(moment: datetime | None, dealer: Organization | None = None) -> 
 
 # --- money ---------------------------------------------------------------------------------------
 
-def _payment_state(order: Order) -> str:
-    paid = _money(order.paid)
+def _state(order: Order, balance: payments_service.Balance) -> str:
+    paid = balance.net
     if order.status == "cancelled":
-        return order.payment_state  # ``cancel`` says "refunded" once the money is back
+        if paid > 0:
+            return "refund_due"
+        return "refunded" if balance.received > 0 else "cancelled"
     if paid >= _money(order.price):
         return "paid_in_full"
     return "deposit_paid" if paid >= _money(order.deposit) else "awaiting_deposit"
 
 
-def record_payment(*, session: Session, order_id: int, kind: str, amount, reference: str) -> Payment:
-    """Money in (deposit, balance) or out (refund). The provider's reference makes it idempotent."""
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFound("Order not found")
-    reference = (reference or "").strip()
-    if not reference:
-        raise Invalid("A payment needs the payment provider's reference.", field="reference")
-    existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
-    if existing is not None:
-        if existing.order_id != order.id or existing.kind != kind:
-            raise Conflict("This payment reference belongs to another payment.", field="reference")
-        return existing  # the same payment reported twice
-    amount = _money(amount)
-    if amount <= 0:
-        raise Invalid("A payment amount must be more than zero.", field="amount")
-    paid, price = _money(order.paid), _money(order.price)
-    if kind == "refund":
-        if amount > paid:
-            raise Invalid(f"Only {money_text(paid, order.currency)} was paid, so no more than that can be refunded.", field="amount")
-        order.paid = paid - amount
-    elif kind in ("deposit", "balance"):
-        if order.status in ("cancelled", "delivered"):
-            raise Conflict(f"Order {order.number} is {order.status.replace('_', ' ')}; it takes no more payments.")
-        if kind == "deposit" and paid >= _money(order.deposit):
-            raise Conflict("The deposit is already paid.", field="kind")
-        if kind == "balance" and paid < _money(order.deposit):
-            raise Conflict("Please pay the deposit first.", field="kind")
-        if amount > price - paid:
-            raise Invalid(f"Only {money_text(price - paid, order.currency)} is still to pay.", field="amount")
-        order.paid = paid + amount
-    else:
-        raise Invalid("A payment is a deposit, a balance or a refund.", field="kind")
-    payment = Payment(order_id=order.id, kind=kind, amount=amount, reference=reference, received_at=now())
-    session.add(payment)
-    order.payment_state = _payment_state(order)
-    session.flush()
-    return payment
+def money_of(*, session: Session, order: Order, balance: payments_service.Balance | None = None) -> dict:
+    """What the ledger says about the order: paid (kept for good), its state, what is still to pay."""
+    if balance is None:
+        balance = payments_service.balances(session=session, subject_kind=SUBJECT, subject_ids=[order.id])[order.id]
+    outstanding = max(Decimal(0), _money(order.price) - balance.net) if order.status != "cancelled" else Decimal(0)
+    return dict(paid=balance.net, state=_state(order, balance), outstanding=outstanding)
 
 
-def pay(*, session: Session, customer_id: int, number: str, kind: str, reference: str | None = None) -> Payment:
-    """The portal's payment: what is due now, in test mode (there is no card provider in Forecourt yet).
-
-    ``reference`` comes from the page the customer paid on, so a double click records one payment.
-    """
-    order = get_for_customer(session=session, customer_id=customer_id, number=number)
-    paid = _money(order.paid)
+def due_now(*, session: Session, order: Order, kind: str) -> Decimal:
+    """The deposit still missing, or the balance once the deposit is in."""
+    if order.status in ("cancelled", "delivered"):
+        raise Conflict(_("Order %(number)s is %(status)s; it takes no more payments.", number=order.number,
+                         status=order.status.replace("_", " ")))
+    paid = money_of(session=session, order=order)["paid"]
     if kind == "deposit":
-        amount = _money(order.deposit) - paid
-    elif kind == "balance":
-        amount = _money(order.price) - paid
-    else:
-        raise Invalid("Pay the deposit or the balance.", field="kind")
-    reference = reference or f"TEST-{secrets.token_hex(8).upper()}"
-    existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
-    if existing is None and amount <= 0:
-        raise Conflict("Nothing is due on this order right now." if kind == "balance"
-                       else "The deposit is already paid.", field="kind")
-    return record_payment(session=session, order_id=order.id, kind=kind, amount=amount, reference=reference)
+        if paid >= _money(order.deposit):
+            raise Conflict(_("The deposit is already paid."), field="kind")
+        return _money(order.deposit) - paid
+    if kind == "balance":
+        if paid < _money(order.deposit):
+            raise Conflict(_("Please pay the deposit first."), field="kind")
+        if paid >= _money(order.price):
+            raise Conflict(_("Nothing is due on this order right now."), field="kind")
+        return _money(order.price) - paid
+    raise Invalid(_("Pay the deposit or the balance."), field="kind")
 
 
-def test_mode_reference() -> str:
-    """A fresh reference for a portal payment form (a stand-in for the card provider's)."""
-    return f"TEST-{secrets.token_hex(8).upper()}"
+def start_payment(*, session: Session, gateway: Gateway, customer_id: int, number: str, kind: str) -> dict:
+    """The buyer asks to pay what is due. By card, a payment the browser confirms with the card
+    provider; without a card provider, where and how to pay at the dealer. Either way nothing is
+    paid until the provider confirms it or the dealer's cashier records it."""
+    order = get_for_customer(session=session, customer_id=customer_id, number=number)
+    amount = due_now(session=session, order=order, kind=kind)
+    provider = gateway.online
+    dealer = parties_service.get_organization(session=session, organization_id=order.dealer_id)
+    if provider is None:
+        return dict(provider="manual", kind=kind, amount=float(amount), status="pay_at_dealer", reference=order.number,
+                    client_secret=None, publishable_key=None,
+                    instructions=_("Pay %(amount)s at %(dealer)s's till (cash, card or bank transfer quoting "
+                                   "%(number)s). The dealer records your payment and it shows here.",
+                                   amount=money_text(amount, order.currency), dealer=dealer.name, number=order.number))
+    payment = payments_service.request(session=session, gateway=gateway, purpose=f"order_{kind}",
+                                       subject_kind=SUBJECT, subject_id=order.id, customer_id=customer_id,
+                                       payee_id=order.dealer_id, amount=amount, currency=order.currency)
+    return payments_service.how_to_pay(payment=payment, gateway=gateway, payee_name=dealer.name, kind=kind)
+
+
+def open_card_payment(*, session: Session, order: Order) -> payments_service.Payment | None:
+    """The card payment the buyer started and has not confirmed yet (the page shows its card form)."""
+    return next((p for p in reversed(payments_service.payments_of(session=session, subject_kind=SUBJECT,
+                                                                  subject_id=order.id))
+                 if p.status == "open" and p.client_secret), None)
 
 
 # --- the dealer's side ---------------------------------------------------------------------------
@@ -301,7 +299,7 @@ def confirm(*, session: Session, principal: Principal, number: str) -> Order:
     if order.status != "placed":
         _open_order(order, "confirmed")
         return order  # confirmed already
-    if _money(order.paid) < _money(order.deposit):
+    if money_of(session=session, order=order)["paid"] < _money(order.deposit):
         raise Conflict("The deposit is not paid yet; confirm the order once it is.")
     order.status = "confirmed"
     session.flush()
@@ -380,9 +378,10 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
         raise Conflict("The buyer's account was erased; this order cannot be handed over.")
     if order.vehicle_id is None:
         raise Conflict("Assign the car (its VIN) before handing it over.", field="vin")
-    if order.payment_state != "paid_in_full":
-        due = _money(order.price) - _money(order.paid)
-        raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is paid in full.")
+    if (money := money_of(session=session, order=order))["state"] != "paid_in_full":
+        due = money["outstanding"]
+        raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is "
+                       "paid in full.")
     moment = now()
     vehicles_service.transfer(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
                               at=moment, dealer_id=order.dealer_id)
@@ -392,57 +391,17 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
     return order
 
 
-def cancel(*, session: Session, principal: Principal, number: str) -> Order:
-    """Before hand-over only; whatever was paid goes back to the buyer."""
+def cancel(*, session: Session, gateway: Gateway, principal: Principal, number: str) -> Order:
+    """Before hand-over only; whatever was paid goes back to the buyer: card payments through the card
+    provider at once, money taken at the till by the cashier (the order shows the refund as due)."""
     order = open_for_dealer(session=session, principal=principal, number=number, what="cancel order")
     if order.status == "cancelled":
         return order
     _open_order(order, "cancelled")
-    paid = _money(order.paid)
     order.status = "cancelled"
-    if paid > 0:
-        record_payment(session=session, order_id=order.id, kind="refund", amount=paid,
-                       reference=f"REFUND-{order.number}")
-        order.payment_state = "refunded"
+    payments_service.cancel_open(session=session, subject_kind=SUBJECT, subject_id=order.id)
+    payments_service.refund_subject(session=session, gateway=gateway, principal=principal, subject_kind=SUBJECT,
+                                    subject_id=order.id, key=f"cancel-{order.number}", online_only=True,
+                                    reason=f"order {order.number} cancelled")
     session.flush()
     return order
-
-
-# --- the dealer's share --------------------------------------------------------------------------
-
-def network_default_rule(*, session: Session) -> CommissionRule:
-    rule = session.scalars(select(CommissionRule).where(CommissionRule.dealer_id.is_(None),
-                                                        CommissionRule.model_id.is_(None))
-                           .order_by(CommissionRule.valid_from.desc())).first()
-    if rule is None:
-        rule = CommissionRule(dealer_id=None, model_id=None, percent=NETWORK_DEFAULT_PERCENT, fixed=Decimal(0),
-                              valid_from=date(2000, 1, 1))
-        session.add(rule)
-        session.flush()
-    return rule
-
-
-def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal, str]:
-    """The most specific rule in force: this dealer and model > this dealer > this model > the network."""
-    configuration = session.get(Configuration, order.configuration_id)
-    model_id = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id).model_id
-    rules = list(session.scalars(select(CommissionRule).where(
-        CommissionRule.valid_from <= on,
-        # A fixed amount in another currency is never converted: such a rule does not apply here.
-        (CommissionRule.currency == order.currency) | (CommissionRule.fixed == 0),
-        (CommissionRule.dealer_id == order.dealer_id) | CommissionRule.dealer_id.is_(None),
-        (CommissionRule.model_id == model_id) | CommissionRule.model_id.is_(None))))
-    if not rules:
-        rules = [network_default_rule(session=session)]
-    rule = max(rules, key=lambda r: (r.dealer_id is not None, r.model_id is not None, r.valid_from, r.id))
-    share = Money.of(order.price, order.currency).share(_money(rule.percent))
-    fixed = Money.of(rule.fixed, rule.currency if rule.fixed else order.currency)
-    amount = (share + fixed).rounded().amount
-    scope = {(True, True): "this dealer's rule for this model", (True, False): "this dealer's rule",
-             (False, True): "the network's rule for this model", (False, False): "the network default"}[
-        (rule.dealer_id is not None, rule.model_id is not None)]
-    parts = [f"{format(_money(rule.percent).normalize(), 'f')} % of {money_text(order.price, order.currency)}"] if rule.percent else []
-    if rule.fixed:
-        parts.append(f"{money_text(rule.fixed, rule.currency)} per car")
-    words = f"{' + '.join(parts) or 'nothing'} ({scope}, valid from {rule.valid_from:%d %b %Y})"
-    return amount, words

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from forecourt.core.clock import as_utc
 from forecourt.core.db import plain_row
 from forecourt.sales.codes import display_code
-from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order, Payment
+from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order
+from forecourt.sales.orders import money_of
 from forecourt.vehicles import service as vehicles_service
 
 LEAD_CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "postcode", "city", "message",
@@ -72,7 +73,7 @@ def sales_history(*, session: Session, customer_id: int, dealer_id: int) -> dict
         opportunities=[dict(title=o.title, stage=o.stage_code, status=o.status, amount=float(o.amount or 0),
                             expected_close=o.expected_close, created_at=as_utc(o.created_at))
                        for o in opportunities],
-        orders=[dict(number=o.number, status=o.status, payment_state=o.payment_state,
+        orders=[dict(number=o.number, status=o.status, payment_state=money_of(session=session, order=o)["state"],
                      car=titles[order_cars[o.configuration_id].trim_id], price=float(o.price),
                      delivery_at=as_utc(o.delivery_at), created_at=as_utc(o.created_at)) for o in orders],
         purchases=purchases,
@@ -82,16 +83,13 @@ def sales_history(*, session: Session, customer_id: int, dealer_id: int) -> dict
 # --- download my data ----------------------------------------------------------------------------
 
 def export_of(*, session: Session, customer_id: int) -> dict[str, list[dict]]:
-    """Every sales row that names the person, and the payments on their orders."""
+    """Every sales row that names the person (the payments on their orders are in the payments section)."""
     def rows(model) -> list[dict]:
         return [plain_row(r) for r in session.scalars(select(model).where(model.customer_id == customer_id)
                                                    .order_by(model.id))]
 
-    orders = rows(Order)
-    payments = [plain_row(p) for p in session.scalars(select(Payment).where(
-        Payment.order_id.in_([o["id"] for o in orders])).order_by(Payment.id))] if orders else []
     return {"configurations": rows(Configuration), "leads": rows(Lead), "opportunities": rows(Opportunity),
-            "sales_activities": rows(Activity), "orders": orders, "payments": payments}
+            "sales_activities": rows(Activity), "orders": rows(Order)}
 
 
 # --- erasure -------------------------------------------------------------------------------------

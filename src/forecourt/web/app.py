@@ -17,6 +17,7 @@ from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from forecourt.payments.providers import CARD, gateway_from
 from forecourt.web import formats
 from forecourt.web.deps import LoginRequired
 from forecourt.web.viewer import ViewerMiddleware
@@ -32,15 +33,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
     app.state.templates = _templates()
+    app.state.payment_gateway = gateway_from(settings)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    from forecourt.web.api import (admin, advisor, auth, cases, configurator, devices, dispatch, leads, me,
-                                   opportunities, orders, pipeline, public, recalls, staff, subscriptions, telemetry,
-                                   warranty, workshop)
+    from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
+                                   opportunities, orders, payments, pipeline, public, recalls, staff, subscriptions,
+                                   telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions):
+                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, payments, commission):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)
@@ -55,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
-    _install_security_headers(app)
+    _install_security_headers(app, card_payments=settings.payment_provider == CARD)
     app.add_middleware(ViewerMiddleware, settings=settings)
     return app
 
@@ -152,14 +154,22 @@ _SECURITY_HEADERS = [
      b"default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org; "
      b"style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"),
 ]
+# With card payments the browser talks to the card provider itself (its script, its card fields in a
+# frame), so card numbers never pass through Forecourt; nothing else is allowed in.
+_CARD_POLICY = (b"default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org https://*.stripe.com; "
+                b"style-src 'self' 'unsafe-inline'; script-src 'self' https://js.stripe.com; "
+                b"frame-src https://js.stripe.com https://hooks.stripe.com; "
+                b"connect-src 'self' https://api.stripe.com; frame-ancestors 'none'")
 
 
 class SecurityHeaders:
     """Plain ASGI rather than ``@app.middleware("http")``: the same headers without wrapping every
     response body in a second stream (about a millisecond per request on this hardware)."""
 
-    def __init__(self, app):
+    def __init__(self, app, card_payments: bool = False):
         self.app = app
+        self.headers = [(k, _CARD_POLICY if card_payments and k == b"content-security-policy" else v)
+                        for k, v in _SECURITY_HEADERS]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -169,7 +179,7 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _SECURITY_HEADERS if k not in present]
+                extra = [(k, v) for k, v in self.headers if k not in present]
                 if is_api and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
                 message = message | {"headers": [*message.get("headers", []), *extra]}
@@ -178,5 +188,5 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _install_security_headers(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders)
+def _install_security_headers(app: FastAPI, *, card_payments: bool = False) -> None:
+    app.add_middleware(SecurityHeaders, card_payments=card_payments)

@@ -14,6 +14,7 @@ from forecourt.core.config import Settings
 from forecourt.core.db import transaction
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
+from forecourt.payments.providers import Gateway
 from forecourt.web import viewer
 
 SESSION_COOKIE = "fc_session"
@@ -34,6 +35,14 @@ def get_settings(request: Request) -> Settings:
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The payment providers, built once per app from the settings."""
+    return request.app.state.payment_gateway
+
+
+PaymentGateway = Annotated[Gateway, Depends(get_gateway)]
 
 
 class LoginRequired(Exception):
@@ -104,6 +113,7 @@ def _only(*roles: Role):
     return check
 
 
+# A dealer's cashier is not among them: the till needs no customer's data, so it reaches none.
 STAFF_ROLES = (Role.CARMAKER_ADMIN, Role.CALL_CENTRE_AGENT, Role.DEALER_SALES, Role.DEALER_SERVICE,
                Role.PARTNER_ANALYST)
 
@@ -160,6 +170,15 @@ def page_pipeline(principal: PagePrincipal) -> Principal:
     return _only(*PIPELINE_ROLES)(principal)
 
 
+def api_cashier(principal: ApiPrincipal) -> Principal:
+    """A dealer's till: its cashiers only (the service checks the order is their dealer's)."""
+    return _only(Role.DEALER_CASHIER)(principal)
+
+
+def page_cashier(principal: PagePrincipal) -> Principal:
+    return _only(Role.DEALER_CASHIER)(principal)
+
+
 def api_agent(principal: ApiPrincipal) -> Principal:
     """On Call: the carmaker's call-centre agents only; the cases do not exist for anyone else."""
     return _only(Role.CALL_CENTRE_AGENT)(principal)
@@ -169,6 +188,8 @@ def page_agent(principal: PagePrincipal) -> Principal:
     return _only(Role.CALL_CENTRE_AGENT)(principal)
 
 
+Cashier = Annotated[Principal, Depends(api_cashier)]
+CashierPage = Annotated[Principal, Depends(page_cashier)]
 Agent = Annotated[Principal, Depends(api_agent)]
 AgentPage = Annotated[Principal, Depends(page_agent)]
 Staff = Annotated[Principal, Depends(api_staff)]

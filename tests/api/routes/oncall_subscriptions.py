@@ -1,7 +1,7 @@
 """Access-control classes of the On Call subscriptions routes (see tests/api/test_access_control.py).
 
 The owner's routes are SELF: ``{vin}`` is customer A's car, so customer B, staff and anonymous callers
-get nothing, and A renews it (a fresh test-mode payment reference per call).
+get nothing, and A asks to renew it (a payment to the carmaker, counted once the money arrives).
 """
 
 from __future__ import annotations
@@ -11,5 +11,5 @@ from tests.api.acl_rules import SELF, Rule
 ROUTES: dict = {
     ("GET", "/api/me/on-call"): Rule(SELF),
     ("POST", "/api/me/on-call/{vin}/renewals"): Rule(
-        SELF, json=lambda w: {"years": 1, "payment_reference": f"TEST-ACL-{w.make.n()}"}, ok=(201,)),
+        SELF, params=lambda w: {"payee": w.make.carmaker().id}, json=lambda w: {"years": 1}, ok=(201,)),
 }

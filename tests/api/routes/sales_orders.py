@@ -48,8 +48,8 @@ ROUTES: dict = {
     ("POST", "/api/me/orders"): Rule(SELF, json=_order_json, ok=(201,)),
     ("GET", "/api/me/orders"): Rule(SELF),
     ("GET", "/api/me/orders/{number}"): Rule(SELF, params=_of_a),
-    ("POST", "/api/me/orders/{number}/payments"): Rule(SELF, params=_of_a, json=lambda w: {"kind": "deposit"},
-                                                        ok=(201,)),
+    # asks how to pay what is due; records nothing (money counts only from the till or a signed webhook)
+    ("POST", "/api/me/orders/{number}/payments"): Rule(SELF, params=_of_a, json=lambda w: {"kind": "deposit"}),
     ("GET", "/c/{code}/order"): Rule(SELF, params=_code),
     ("POST", "/c/{code}/order"): Rule(SELF, params=_code, form=_order_form, ok=(303,)),
     ("GET", "/me/orders"): Rule(SELF),

@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -18,11 +18,10 @@ class OrderIn(Input):
 
 
 class PaymentIn(Input):
-    """The amount is not the customer's to choose: the deposit or the outstanding balance is due."""
+    """The buyer asks to pay what is due now. Neither the amount nor a payment reference is the buyer's
+    to send: the money counts when the card provider confirms it or the dealer's cashier records it."""
 
     kind: Literal["deposit", "balance"]
-    # The payment provider's reference; sending the same one twice records one payment.
-    reference: str | None = Field(default=None, min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class VehicleAssignmentIn(Input):
@@ -37,10 +36,15 @@ class DeliveryIn(Input):
 
 
 class PaymentOut(Output):
+    """One movement of money on the order (receipt, reversal, refund), from the payments ledger."""
+
+    payment_reference: str
+    provider: str
     kind: str
     amount: float
-    reference: str
-    received_at: datetime
+    method: str
+    at: datetime
+    reversed: bool
 
 
 class DealerOut(Output):
@@ -97,3 +101,26 @@ class DealerOrderLine(Output):
     vin: str | None
     delivery_at: datetime | None
     created_at: datetime
+
+
+class TillOrderOut(Output):
+    """What the delivering dealer's cashier sees: the order and its money, not the buyer."""
+
+    number: str
+    status: str
+    payment_state: str
+    car: str
+    price: float
+    deposit: float
+    paid: float
+    outstanding: float
+    created_at: datetime
+
+
+class TillEntryOut(PaymentOut):
+    id: int
+    reverses_entry_id: int | None
+
+
+class TillOrderDetailOut(TillOrderOut):
+    payments: list[TillEntryOut]

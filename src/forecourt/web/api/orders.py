@@ -12,9 +12,10 @@ from forecourt.assist import handover
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.sales import orders
+from forecourt.payments.schemas import PaymentRequestOut
 from forecourt.sales.schemas.orders import (DealerOrderLine, DealerOrderOut, DeliveryIn, OrderIn, OrderOut,
-                                            PaymentIn, PaymentOut, VehicleAssignmentIn)
-from forecourt.web.deps import AppSettings, DbSession, Me, SalesStaff
+                                            PaymentIn, VehicleAssignmentIn)
+from forecourt.web.deps import AppSettings, DbSession, Me, PaymentGateway, SalesStaff
 
 router = APIRouter(prefix="/api", tags=["sales: orders"])
 
@@ -52,11 +53,12 @@ def my_order(number: str, me: Me, session: DbSession):
     return orders.describe(session=session, order=order)
 
 
-@router.post("/me/orders/{number}/payments", response_model=PaymentOut, status_code=status.HTTP_201_CREATED)
-def pay_for_my_order(number: str, body: PaymentIn, me: Me, session: DbSession):
-    """Test mode: there is no card provider yet, so the payment is recorded as received."""
-    return orders.pay(session=session, customer_id=me.customer_id, number=number, kind=body.kind,
-                      reference=body.reference)
+@router.post("/me/orders/{number}/payments", response_model=PaymentRequestOut)
+def pay_for_my_order(number: str, body: PaymentIn, me: Me, session: DbSession, gateway: PaymentGateway):
+    """How to pay what is due: a card payment to confirm with the card provider, or where to pay the
+    dealer. Nothing is paid by this call; the order shows money once it is confirmed or recorded."""
+    return orders.start_payment(session=session, gateway=gateway, customer_id=me.customer_id, number=number,
+                                kind=body.kind)
 
 
 # --- the delivering dealer -----------------------------------------------------------------------
@@ -97,6 +99,7 @@ def hand_over(number: str, principal: SalesStaff, session: DbSession):
 
 
 @router.post("/dealer/orders/{number}/cancel", response_model=DealerOrderOut)
-def cancel_order(number: str, principal: SalesStaff, session: DbSession):
-    """Before hand-over only; what the buyer paid is refunded."""
-    return _dealer_view(session, orders.cancel(session=session, principal=principal, number=number))
+def cancel_order(number: str, principal: SalesStaff, session: DbSession, gateway: PaymentGateway):
+    """Before hand-over only; card payments are refunded at once, the till refunds what it took."""
+    return _dealer_view(session, orders.cancel(session=session, gateway=gateway, principal=principal,
+                                               number=number))

@@ -1,7 +1,7 @@
 """Pages: On Call — the owner's subscriptions (/me/on-call): status per car, renewal, the phone app plan.
 
-Actions post, then redirect back with ``?flash=`` or ``?error=``, so a reload never pays twice (and
-the payment reference makes a repeated post harmless anyway).
+Actions post, then redirect back with ``?flash=`` or ``?error=``. Buying asks for a payment: it is
+reused while unpaid, so a reload never asks twice, and the period counts only once the money arrives.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from fastapi.responses import Response
 from forecourt.assist import subscriptions
 from forecourt.core.clock import today
 from forecourt.core.errors import Conflict, Invalid
-from forecourt.core.money import Money, format_money
-from forecourt.sales.orders import test_mode_reference
-from forecourt.web.deps import DbSession, MePage
+from forecourt.web.deps import DbSession, MePage, PaymentGateway
 from forecourt.web.views.forms import Form, text
 from forecourt.web.views.render import redirect, render
 
@@ -36,31 +34,33 @@ def _years(form) -> int | None:
 
 
 @router.get("/me/on-call")
-def my_on_call(request: Request, me: MePage, session: DbSession, error: str | None = None):
+def my_on_call(request: Request, me: MePage, session: DbSession, gateway: PaymentGateway, error: str | None = None):
     cars = subscriptions.overview_for_owner(session=session, customer_id=me.customer_id, today=today())
-    return render(request, "on_call/mine.html", cars=cars, error=error, state_names=STATE_NAMES,
-                  reference=test_mode_reference)
+    awaiting = subscriptions.awaiting_payment(session=session, customer_id=me.customer_id)
+    card = next((row["payment"] for row in awaiting if row["payment"].client_secret), None)
+    return render(request, "on_call/mine.html", cars=cars, error=error, state_names=STATE_NAMES, awaiting=awaiting,
+                  card_payment=card, card_key=getattr(gateway.online, "publishable_key", ""))
 
 
-def _buy(session, me, vin: str, form, buy) -> Response:
-    vehicle = subscriptions.vehicle_of_owner(session=session, customer_id=me.customer_id, vin=vin)
+def _buy(session, me, gateway, vin: str, form, plan: str) -> Response:
     years = _years(form)
     if years is None:
         return _back(error="Choose how many years.")
     try:
-        bought = buy(session=session, customer_id=me.customer_id, vehicle_id=vehicle.id, years=years,
-                     payment_reference=text(form, "reference") or "")
+        bought = subscriptions.buy(session=session, gateway=gateway, customer_id=me.customer_id, vin=vin,
+                                   plan=plan, years=years)
     except (Invalid, Conflict) as problem:
         return _back(error=problem.message)
-    return _back(flash=f"Thank you: On Call now runs until {bought.ends_on.strftime('%-d %B %Y')} "
-                       f"({format_money(Money.of(bought.price, bought.currency))}, test mode, reference {bought.payment_reference}).")
+    period = bought["subscription"]
+    return _back(flash=f"On Call until {period['ends_on'].strftime('%-d %B %Y')} is reserved for you. "
+                       f"{bought['payment']['instructions']}")
 
 
 @router.post("/me/on-call/{vin}/renew")
-def renew(vin: str, me: MePage, session: DbSession, form: Form):
-    return _buy(session, me, vin, form, subscriptions.renew)
+def renew(vin: str, me: MePage, session: DbSession, gateway: PaymentGateway, form: Form):
+    return _buy(session, me, gateway, vin, form, "renewal")
 
 
 @router.post("/me/on-call/{vin}/phone-app")
-def phone_app(vin: str, me: MePage, session: DbSession, form: Form):
-    return _buy(session, me, vin, form, subscriptions.phone_app_plan)
+def phone_app(vin: str, me: MePage, session: DbSession, gateway: PaymentGateway, form: Form):
+    return _buy(session, me, gateway, vin, form, "phone_app")

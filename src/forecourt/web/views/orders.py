@@ -16,7 +16,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.customers import service as customers_service
 from forecourt.sales import configurator, orders
 from forecourt.sales.models import Configuration
-from forecourt.web.deps import AppSettings, DbSession, MePage, SalesPage
+from forecourt.web.deps import AppSettings, DbSession, MePage, PaymentGateway, SalesPage
 from forecourt.web.views.configurator import configuration_or_explanation
 from forecourt.web.views.forms import Form, attempt, text
 from forecourt.web.views.forms import back_to as _back
@@ -27,7 +27,10 @@ router = APIRouter(tags=["pages"])
 STEP_NAMES = {"placed": "Order placed", "confirmed": "Confirmed by the dealer",
               "delivery_scheduled": "Delivery scheduled", "delivered": "Handed over"}
 PAYMENT_NAMES = {"awaiting_deposit": "Deposit due", "deposit_paid": "Deposit paid",
-                 "paid_in_full": "Paid in full", "refunded": "Refunded"}
+                 "paid_in_full": "Paid in full", "refund_due": "Refund due", "refunded": "Refunded",
+                 "cancelled": "Nothing paid"}
+ENTRY_NAMES = {"receipt": "Received", "reversal": "Reversed", "refund": "Refunded", "authorisation": "Held",
+               "release": "Released"}
 
 
 def _timeline(view: dict) -> list[dict]:
@@ -36,7 +39,7 @@ def _timeline(view: dict) -> list[dict]:
 
 
 def _common(view: dict) -> dict:
-    return dict(timeline=_timeline(view), payment_names=PAYMENT_NAMES,
+    return dict(timeline=_timeline(view), payment_names=PAYMENT_NAMES, entry_names=ENTRY_NAMES,
                 delivery_local=orders.dealer_time(view["delivery_at"]),
                 handed_over_local=orders.dealer_time(view["handed_over_at"]))
 
@@ -93,23 +96,24 @@ def my_orders(request: Request, me: MePage, session: DbSession):
 
 
 @router.get("/me/orders/{number}")
-def my_order(request: Request, number: str, me: MePage, session: DbSession, error: str | None = None):
+def my_order(request: Request, number: str, me: MePage, session: DbSession, gateway: PaymentGateway,
+             error: str | None = None):
     order = orders.get_for_customer(session=session, customer_id=me.customer_id, number=number)
     view = orders.describe(session=session, order=order)
-    return render(request, "orders/order.html", order=view, error=error,
-                  payment_reference=orders.test_mode_reference(), **_common(view))
+    card = orders.open_card_payment(session=session, order=order) if gateway.online else None
+    return render(request, "orders/order.html", order=view, error=error, pays_online=gateway.online is not None,
+                  card_payment=card, card_key=getattr(gateway.online, "publishable_key", ""), **_common(view))
 
 
 @router.post("/me/orders/{number}/payments")
-def pay_for_my_order(number: str, me: MePage, session: DbSession, form: Form):
-    kind = text(form, "kind") or ""
+def pay_for_my_order(number: str, me: MePage, session: DbSession, gateway: PaymentGateway, form: Form):
+    """Starts a card payment (its form then shows on the order page); nothing is paid by this post."""
     try:
-        payment = orders.pay(session=session, customer_id=me.customer_id, number=number, kind=kind,
-                             reference=text(form, "reference"))
+        asked = orders.start_payment(session=session, gateway=gateway, customer_id=me.customer_id, number=number,
+                                     kind=text(form, "kind") or "")
     except (Invalid, Conflict) as problem:
         return _back(f"/me/orders/{number}", error=problem.message)
-    return _back(f"/me/orders/{number}",
-                 flash=f"Thank you: {orders.money_text(payment.amount, orders.currency_of(session=session, order_id=payment.order_id))} received (test mode, reference {payment.reference}).")
+    return _back(f"/me/orders/{number}", flash=asked["instructions"])
 
 
 # --- the dealer's deliveries ---------------------------------------------------------------------
@@ -177,6 +181,7 @@ def hand_over(number: str, principal: SalesPage, session: DbSession):
 
 
 @router.post("/workspace/orders/{number}/cancel")
-def cancel(number: str, principal: SalesPage, session: DbSession):
-    return _act(session, number, lambda: orders.cancel(session=session, principal=principal, number=number),
-                "Order cancelled; anything paid is refunded.")
+def cancel(number: str, principal: SalesPage, session: DbSession, gateway: PaymentGateway):
+    return _act(session, number, lambda: orders.cancel(session=session, gateway=gateway, principal=principal,
+                                                       number=number),
+                "Order cancelled: card payments are refunded at once; your till refunds what it took.")

@@ -20,5 +20,5 @@ def redirect(url: str) -> RedirectResponse:
 def home_for(principal) -> str:
     if principal is None:
         return "/login"
-    return {"customer": "/me", "carmaker_admin": "/admin/organizations"}.get(principal.role.value,
-                                                                            "/workspace/customers")
+    homes = {"customer": "/me", "carmaker_admin": "/admin/organizations", "dealer_cashier": "/till"}
+    return homes.get(principal.role.value, "/workspace/customers")
