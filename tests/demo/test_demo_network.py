@@ -3,6 +3,8 @@ over time, and consents written exactly as the consent service writes them."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import inspect
 import io
 from collections import defaultdict
@@ -315,6 +317,6 @@ def test_online_orders_were_paid_at_the_till_and_handed_over(db):
         Customer.email == "driver@example.com"))]
     assert [o.status for o in driver_orders] == ["confirmed"]
     handed = delivered[0].handed_over_at
-    month = handed.astimezone(orders.DEALER_TIME).date().replace(day=1)
+    month = handed.astimezone(ZoneInfo("Europe/Berlin")).date().replace(day=1)
     statement = statements.statement(session=db, dealer_id=delivered[0].dealer_id, month=month)
     assert delivered[0].number in [line["number"] for line in statement["lines"]]
