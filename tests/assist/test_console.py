@@ -77,7 +77,7 @@ def test_the_stream_ends_when_the_client_goes(session_factory):
 def test_the_case_page_shows_the_customer_without_consent_and_logs_it(make, session, agent):
     owner, vehicle, case = _crash(make, session)
     contacts.replace(session=session, customer_id=owner.id,
-                     contacts=[{"name": "Jonas Nachbar", "phone": "+49 40 999", "relation": "neighbour"}])
+                     contacts=[{"name": "Jonas Nachbar", "phone": "+49 40 9998877", "relation": "neighbour"}])
     session.commit()
 
     def logged() -> list[AccessLogEntry]:
@@ -86,7 +86,7 @@ def test_the_case_page_shows_the_customer_without_consent_and_logs_it(make, sess
     assert logged() == []
     page = browser_for(make, agent).get(f"/console/cases/{case.number}")
     assert page.status_code == 200
-    for shown in (owner.last_name, "+49 40 5556677", "Jonas Nachbar", "+49 40 999", vehicle.vin, "Crystal White",
+    for shown in (owner.last_name, "040 5556677", "Jonas Nachbar", "040 9998877", vehicle.vin, "Crystal White",
                   vehicle.propulsion.replace("_", " "), "No On Call subscription", "Acknowledge"):
         assert shown in page.text, shown
     assert 'data-map="' in page.text and "<script>" not in page.text
@@ -129,7 +129,7 @@ def test_emergency_contacts_are_checked_and_replaced(make, session):
     owner = make.customer()
     saved = contacts.replace(session=session, customer_id=owner.id, contacts=[
         {"name": "Ana", "phone": "+49 170 1234567", "relation": "sister"}, {"name": "", "phone": "", "relation": ""},
-        {"name": "Ben", "phone": "040 / 123 45"}])
+        {"name": "Ben", "phone": "040 / 123 456 78"}])
     assert [(c.name, c.position) for c in saved] == [("Ana", 0), ("Ben", 1)]
     with pytest.raises(Invalid, match="not a phone number"):
         contacts.replace(session=session, customer_id=owner.id, contacts=[{"name": "Cleo", "phone": "call me"}])
@@ -158,4 +158,4 @@ def test_the_owner_keeps_their_contacts_on_the_portal(make, session):
     assert good.status_code == 303
     session.expire_all()
     assert [(c.name, c.phone) for c in session.scalars(select(EmergencyContact).where(
-        EmergencyContact.customer_id == owner.id))] == [("Ana", "+49 170 1234567")]
+        EmergencyContact.customer_id == owner.id))] == [("Ana", "+491701234567")]  # E.164

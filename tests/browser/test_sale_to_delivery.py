@@ -5,6 +5,8 @@ the car is the driver's. Configure → code → lead at a dealer → opportunity
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import re
 import uuid
 from dataclasses import dataclass
@@ -98,7 +100,7 @@ def _page(new_context):
 
 def _next_open_weekday() -> date:
     """Two days ahead at least, Monday to Friday (the dealer is open 08:00–18:00 then)."""
-    day = now().astimezone(orders_service.DEALER_TIME).date() + timedelta(days=2)
+    day = now().astimezone(ZoneInfo("Europe/Berlin")).date() + timedelta(days=2)
     while day.weekday() > 4:
         day += timedelta(days=1)
     return day

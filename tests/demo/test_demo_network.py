@@ -3,6 +3,8 @@ over time, and consents written exactly as the consent service writes them."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import inspect
 import io
 from collections import defaultdict
@@ -24,7 +26,7 @@ from forecourt.core.geo import distance_km
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer, Preferences
 from forecourt.demo import geography
-from forecourt.demo.network import build_demo_network, demo_logins
+from forecourt.demo.network import build_demo_network, demo_logins, korean_share
 from forecourt.payments import service as payments_service
 from forecourt.payments.models import PaymentEntry
 from forecourt.parties import service as parties_service
@@ -62,7 +64,9 @@ def db(demo):
 
 
 def _dealers(db) -> list[Organization]:
-    return list(db.scalars(select(Organization).where(Organization.kind == "dealer").order_by(Organization.id)))
+    """The German market's dealers (the Korean market beside it has its own tests)."""
+    return list(db.scalars(select(Organization).where(Organization.kind == "dealer", Organization.market == "DE")
+                           .order_by(Organization.id)))
 
 
 def test_defaults_promise_a_network_of_believable_size():
@@ -100,7 +104,8 @@ def test_carmaker_and_every_kind_of_partner_have_staff(db):
 
 
 def test_every_customer_has_a_login_and_a_car(db):
-    assert db.scalar(select(func.count(Customer.id))) == CUSTOMERS
+    assert db.scalar(select(func.count(Customer.id)).where(Customer.market == "DE")) == CUSTOMERS
+    assert db.scalar(select(func.count(Customer.id))) == CUSTOMERS + korean_share(CUSTOMERS)
     without_login = db.scalar(select(func.count(Customer.id)).where(
         ~Customer.id.in_(select(User.customer_id).where(User.role == Role.CUSTOMER.value))))
     without_car = db.scalar(select(func.count(Customer.id)).where(
@@ -144,7 +149,7 @@ def test_workshops_are_near_the_first_owner(db):
     dealers = {d.id: d for d in _dealers(db)}
     first_owner_town = dict(db.execute(
         select(Ownership.vehicle_id, Customer.city).join(Customer, Customer.id == Ownership.customer_id)
-        .order_by(Ownership.started_at.desc())).all())  # the earliest ownership wins
+        .where(Customer.market == "DE").order_by(Ownership.started_at.desc())).all())  # the earliest ownership wins
     owned = list(db.scalars(select(Vehicle).where(Vehicle.id.in_(list(first_owner_town)))))
     assert owned  # dealers' own cars (courtesy cars in stock) have no owner and are not asked about
     for vehicle in owned:
@@ -284,8 +289,8 @@ def test_cli_builds_a_demo(fresh_database_url):
     assert result.exit_code == 0, result.output
     assert "driver@example.com" in result.output and "Demo network ready" in result.output
     with make_sessionmaker(get_engine(url))() as session:
-        assert session.scalar(select(func.count(Customer.id))) == 50
-        assert session.scalar(select(func.count(Organization.id)).where(Organization.kind == "dealer")) == 40
+        assert session.scalar(select(func.count(Customer.id))) == 50 + korean_share(50)
+        assert session.scalar(select(func.count(Organization.id)).where(Organization.kind == "dealer")) == 40 + 3
     again = CliRunner().invoke(app, ["demo", "--customers", "50", "--dealers", "40"],
                                env={"FORECOURT_DATABASE_URL": url, "COLUMNS": "120"})
     assert again.exit_code == 1
@@ -312,6 +317,6 @@ def test_online_orders_were_paid_at_the_till_and_handed_over(db):
         Customer.email == "driver@example.com"))]
     assert [o.status for o in driver_orders] == ["confirmed"]
     handed = delivered[0].handed_over_at
-    month = handed.astimezone(orders.DEALER_TIME).date().replace(day=1)
+    month = handed.astimezone(ZoneInfo("Europe/Berlin")).date().replace(day=1)
     statement = statements.statement(session=db, dealer_id=delivered[0].dealer_id, month=month)
     assert delivered[0].number in [line["number"] for line in statement["lines"]]

@@ -36,7 +36,7 @@ def test_deals_spread_over_dealers_reps_models_and_outcomes(demo):
     assert network.counts["sales_opportunities"] == db.scalar(select(func.count(Opportunity.id))) >= 12 * 50
     by_status = dict(db.execute(select(Opportunity.status, func.count()).group_by(Opportunity.status)).all())
     assert by_status["won"] > 0 and by_status["lost"] > 0 and by_status["open"] > 0
-    assert db.scalar(select(func.count(func.distinct(Opportunity.dealer_id)))) == 12
+    assert db.scalar(select(func.count(func.distinct(Opportunity.dealer_id)))) == 12 + 3  # and the Korean three
     assert db.scalar(select(func.count(func.distinct(Opportunity.model_id)))) >= 2
     reps = set(db.scalars(select(User.id).where(User.role == "dealer_sales")))
     assert set(db.scalars(select(func.distinct(Opportunity.owner_user_id)))) <= reps
@@ -80,7 +80,7 @@ def test_monthly_targets_for_each_dealer(demo):
     _, db = demo
     per_dealer = db.execute(select(Target.dealer_id, func.count()).where(Target.user_id.is_(None))
                             .group_by(Target.dealer_id)).all()
-    assert len(per_dealer) == 12 and all(count >= 18 for _, count in per_dealer)
+    assert len(per_dealer) == 12 + 3 and all(count >= 18 for _, count in per_dealer)
     assert db.scalar(select(func.min(Target.units))) >= 1
 
 

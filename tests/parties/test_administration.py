@@ -21,7 +21,7 @@ def test_admin_api_changes_write_audit_rows(make, client, session):
     assert created.status_code == 201
     org_id = created.json()["id"]
     assert client.patch(f"/api/admin/organizations/{org_id}", headers=admin.headers,
-                        json={"city": "Hannover", "phone": "+49 511 1"}).status_code == 200
+                        json={"city": "Hannover", "phone": "+49 511 1234567"}).status_code == 200
     dealer = make.dealer()
     user = client.post("/api/admin/users", headers=admin.headers, json={
         "email": "advisor.one@forecourt.example", "display_name": "Advisor One", "password": PASSWORD,

@@ -7,6 +7,8 @@ by a cashier of the delivering dealer at the till.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -36,7 +38,7 @@ def configuration(make, customer=None, total: float = 42000.0) -> Configuration:
 
 def next_day(weekday: int, hour: int, *, after: datetime | None = None) -> datetime:
     """The next ``weekday`` (0 = Monday) at least two days ahead, at ``hour`` Berlin time."""
-    local = (after or now()).astimezone(orders.DEALER_TIME) + timedelta(days=2)
+    local = (after or now()).astimezone(ZoneInfo("Europe/Berlin")) + timedelta(days=2)
     while local.weekday() != weekday:
         local += timedelta(days=1)
     return local.replace(hour=hour, minute=0, second=0, microsecond=0)

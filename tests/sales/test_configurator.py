@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from forecourt.core.money import Money
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.demo.options import build_options
 from forecourt.sales import codes, configurator
@@ -84,7 +85,7 @@ def test_options_are_grouped_by_kind_and_trim_specific_ones_stay_on_their_trims(
 def test_catalogue_lists_current_trims_cheapest_first(session, cars):
     entry = next(e for e in configurator.catalogue(session=session) if e["model"].code == cars.model_code)
     assert [t.code for t in entry["trims"]] == [cars.petrol.code, cars.electric.code]
-    assert entry["from_price"] == 24_000
+    assert entry["from_price"] == Money(24_000, "EUR")
     assert configurator.trim_by_code(session=session, trim_code=cars.petrol.code.lower()).id == cars.petrol.id
     with pytest.raises(NotFound):
         configurator.trim_by_code(session=session, trim_code="NOPE-1")

@@ -45,7 +45,7 @@ def test_profile_form_saves_and_points_at_wrong_fields(make, visit, session):
     wrong = me.post("/me/profile", {"first_name": "", "last_name": "Lind", "phone": "call me maybe",
                                     "country": "Germany", "birth_date": "31.12.1990"})
     assert wrong.status_code == 422
-    assert "Enter your first name." in wrong.text
+    assert "Enter your given name(s)." in wrong.text
     assert "Use digits, spaces and + ( ) / - only." in wrong.text
     assert "two-letter country code" in wrong.text
     assert 'value="call me maybe"' in wrong.text  # what was typed stays in the form

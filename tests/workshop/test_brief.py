@@ -88,7 +88,7 @@ def test_service_reminders_open_contact_history_and_preferences(make, session, c
     make.grant(scene.customer, scene.dealer, "service_reminders")
     body = _get(client, scene).json()
     assert body["shared"] == {"service": True, "health": False, "location": False}
-    assert body["customer"]["email"] == scene.customer.email and body["customer"]["phone"] == "+49 30 555 0101"
+    assert body["customer"]["email"] == scene.customer.email and body["customer"]["phone"] == "+49305550101"  # stored as E.164
     assert body["preferences"]["radio_presets"] == ["radioeins 95.8"]
     assert [s["odometer_km"] for s in body["services"]] == [21_000]
     assert body["dtcs"] is None  # health is another purpose

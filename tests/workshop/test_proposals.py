@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from datetime import timedelta
 
 import pytest
@@ -15,8 +17,10 @@ from forecourt.telematics.health import DtcAppeared, ServiceDue
 from forecourt.workshop import booking, proposals
 from forecourt.workshop.handlers import subscribe_handlers
 from forecourt.workshop.models import Proposal
-from forecourt.workshop.slots import LOCAL, Slot
+from forecourt.workshop.slots import Slot
 from tests.workshop.booking_scene import SUNDAY_NOON, WEEKDAYS, utc
+
+LOCAL = ZoneInfo("Europe/Berlin")  # the test dealers' clock (their market's)
 
 
 @pytest.fixture(autouse=True)

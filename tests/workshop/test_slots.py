@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from datetime import timedelta
 
 import pytest
@@ -10,8 +12,10 @@ from forecourt.core.clock import frozen_at
 from forecourt.workshop import booking
 from forecourt.workshop.jobs import get_job
 from forecourt.workshop.models import Availability
-from forecourt.workshop.slots import LOCAL, choose_dealer, free_slots
+from forecourt.workshop.slots import choose_dealer, free_slots
 from tests.workshop.booking_scene import SUNDAY_NOON, WEEKDAYS, utc
+
+LOCAL = ZoneInfo("Europe/Berlin")  # the test dealers' clock (their market's)
 
 
 @pytest.fixture(autouse=True)

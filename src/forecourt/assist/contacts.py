@@ -7,16 +7,15 @@ every look is in the owner's access log; this module neither checks nor logs acc
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forecourt.assist.models import EmergencyContact
+from forecourt.core import phones
+from forecourt.parties import markets
 from forecourt.core.errors import Invalid
 
 MAX_CONTACTS = 3
-_PHONE = re.compile(r"^\+?[0-9 ()/-]{4,40}$")
 
 
 def list_for(*, session: Session, customer_id: int) -> list[EmergencyContact]:
@@ -24,7 +23,7 @@ def list_for(*, session: Session, customer_id: int) -> list[EmergencyContact]:
                                 .order_by(EmergencyContact.position, EmergencyContact.id)))
 
 
-def _checked(index: int, contact: dict) -> dict | None:
+def _checked(index: int, contact: dict, region: str | None) -> dict | None:
     """One row of the form; an entirely blank row means "no contact here" and is dropped."""
     name = (contact.get("name") or "").strip()
     phone = (contact.get("phone") or "").strip()
@@ -40,18 +39,21 @@ def _checked(index: int, contact: dict) -> dict | None:
     if not phone:
         raise Invalid(f"{which}: give a phone number; a contact without one cannot be called.",
                       field=f"contacts.{index}.phone")
-    digits = sum(ch.isdigit() for ch in phone)
-    if not _PHONE.match(phone) or digits < 4:
-        raise Invalid(f"{which}: '{phone[:40]}' is not a phone number; use digits, spaces and an optional leading +,"
-                      " e.g. +49 40 1234567.", field=f"contacts.{index}.phone")
+    try:
+        phone = phones.normalise(phone, region=region, field=f"contacts.{index}.phone")
+    except Invalid as problem:
+        raise Invalid(f"{which}: {problem.message}", field=problem.field) from None
     if len(relation) > 40:
         raise Invalid(f"{which}: the relation is longer than 40 characters.", field=f"contacts.{index}.relation")
     return {"name": name, "phone": phone, "relation": relation}
 
 
-def replace(*, session: Session, customer_id: int, contacts: list[dict]) -> list[EmergencyContact]:
-    """Replaces the whole list at once: the form shows all rows, so what is sent is what is meant."""
-    checked = [row for row in (_checked(i, c) for i, c in enumerate(contacts)) if row is not None]
+def replace(*, session: Session, customer_id: int, contacts: list[dict], region: str | None = None) -> list[EmergencyContact]:
+    """Replaces the whole list at once: the form shows all rows, so what is sent is what is meant.
+    Numbers are stored as E.164; one typed without a country code is read in ``region`` (the owner's market's,
+    else the default market's)."""
+    region = region or markets.region_of(None)
+    checked = [row for row in (_checked(i, c, region) for i, c in enumerate(contacts)) if row is not None]
     if len(checked) > MAX_CONTACTS:
         raise Invalid(f"At most {MAX_CONTACTS} emergency contacts; you gave {len(checked)}.", field="contacts")
     session.execute(delete(EmergencyContact).where(EmergencyContact.customer_id == customer_id))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
+from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
 
@@ -39,7 +39,6 @@ PACE = {"tow": (10, 60), "emergency": (2, 80), "dealer": (15, 50)}
 KINDS = tuple(PACE)
 LOADING_MINUTES = 20  # a tow truck loading the car before it drives to the dealer
 OWN_DEALER_RADIUS_KM = 30  # road km: the owner's service dealer is preferred for a tow within this
-LOCAL = ZoneInfo("Europe/Berlin")  # opening hours are written in the dealers' local time
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FINISHED = ("resolved", "closed")
 
@@ -57,8 +56,8 @@ def eta_minutes(kind: str, km: float) -> int:
 
 
 def is_open(organization: Organization, moment: datetime) -> bool:
-    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) in Berlin time."""
-    local = as_utc(moment).astimezone(LOCAL)
+    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) on its own clock."""
+    local = as_utc(moment).astimezone(zone_of(organization))
     clock = local.strftime("%H:%M")
     spans = (organization.opening_hours or {}).get(WEEKDAYS[local.weekday()], [])
     return any(opens <= clock < closes for opens, closes in spans)

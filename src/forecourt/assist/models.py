@@ -9,12 +9,14 @@ kept with the case whatever the owner's location consent.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
+from forecourt.core.money import currency_column
 
 PRIORITY = {"crash": 1, "sos": 2, "breakdown": 3}
 
@@ -118,7 +120,8 @@ class SubscriptionTerms(Base):
     model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))  # NULL: every model
     market: Mapped[str] = mapped_column(String(2), default="DE")
     included_years: Mapped[int] = mapped_column(Integer)
-    renewal_price: Mapped[float] = mapped_column(Float)  # per year, euros
+    renewal_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # per year, in ``currency``
+    currency: Mapped[str] = currency_column()
 
 
 class Subscription(Base):
@@ -136,7 +139,8 @@ class Subscription(Base):
     plan: Mapped[str] = mapped_column(String(12))  # included | renewal | phone_app
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
-    price: Mapped[float] = mapped_column(Float, default=0)
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=0)
+    currency: Mapped[str] = currency_column()
     # The payment that buys a renewal or the phone app plan; until it is received the row does not count.
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,6 +23,8 @@ from forecourt.core import outbox
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.money import Money
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
@@ -60,7 +62,9 @@ def set_terms(*, session: Session, model_id: int | None, market: str, included_y
     if terms is None:
         terms = SubscriptionTerms(model_id=model_id, market=market)
         session.add(terms)
-    terms.included_years, terms.renewal_price = included_years, renewal_price
+    terms.currency = markets.reference(market)["currency"] if market in {m["code"] for m in markets.MARKETS} \
+        else terms.currency or "EUR"
+    terms.included_years, terms.renewal_price = included_years, Money.of(renewal_price, terms.currency).rounded().amount
     session.flush()
     return terms
 
@@ -257,18 +261,18 @@ def _next_start(session: Session, vehicle_id: int, today: date) -> date:
 
 
 def _buy(session: Session, gateway: Gateway, *, customer_id: int, vehicle_id: int, plan: str, years: int,
-         price: float, today: date) -> tuple[Subscription, Payment]:
+         price: Money, today: date) -> tuple[Subscription, Payment]:
     if (pending := _pending(session, vehicle_id, plan, years)) is not None:
         return pending
     starts_on, ends_on = _period(_next_start(session, vehicle_id, today), years)
     subscription = Subscription(vehicle_id=vehicle_id, customer_id=customer_id, plan=plan, starts_on=starts_on,
-                                ends_on=ends_on, price=round(price, 2))
+                                ends_on=ends_on, price=price.rounded().amount, currency=price.currency)
     session.add(subscription)
     session.flush()
     payment = payments_service.request(session=session, gateway=gateway, purpose=f"on_call_{plan}",
                                        subject_kind="subscription", subject_id=subscription.id,
                                        customer_id=customer_id, payee_id=parties_service.carmaker(session=session).id,
-                                       amount=subscription.price)
+                                       amount=subscription.price, currency=subscription.currency)
     subscription.payment_id = payment.id
     session.flush()
     return subscription, payment
@@ -282,7 +286,7 @@ def renew(*, session: Session, gateway: Gateway, customer_id: int, vehicle_id: i
     vehicle = _owned_vehicle(session, customer_id, vehicle_id)
     terms = _terms_of_vehicle(session, vehicle)
     return _buy(session, gateway, customer_id=customer_id, vehicle_id=vehicle_id, plan="renewal", years=years,
-                price=terms.renewal_price * years, today=today or now().date())
+                price=Money.of(terms.renewal_price, terms.currency or "EUR") * years, today=today or now().date())
 
 
 def _active_devices(session: Session, vehicle_id: int) -> list:
@@ -308,7 +312,7 @@ def phone_app_plan(*, session: Session, gateway: Gateway, customer_id: int, vehi
         raise Invalid(_("Register your phone for this car first (the app sends its SOS and position)."),
                       field="device")
     return _buy(session, gateway, customer_id=customer_id, vehicle_id=vehicle_id, plan="phone_app", years=years,
-                price=PHONE_APP_PRICE_PER_YEAR * years, today=today or now().date())
+                price=Money.of(PHONE_APP_PRICE_PER_YEAR, "EUR") * years, today=today or now().date())
 
 
 def buy(*, session: Session, gateway: Gateway, customer_id: int, vin: str, plan: str, years: int) -> dict:
@@ -351,7 +355,8 @@ def overview_for_owner(*, session: Session, customer_id: int, today: date) -> li
         rows.append({"vin": vehicle.vin, "vehicle_id": vehicle.id, "model": vehicle.trim.model.name,
                      "model_year": vehicle.model_year, "embedded_unit": embedded,
                      "phone_device": has_phone_device(session=session, vehicle_id=vehicle.id),
-                     "renewal_price": float(terms.renewal_price), "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
+                     "renewal_price": float(terms.renewal_price), "currency": terms.currency or "EUR",
+                     "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
                      "status": status_of(session=session, vehicle_id=vehicle.id, today=today)})
     return rows
 

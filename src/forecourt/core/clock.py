@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from forecourt.core.zones import current_zone
 
 _frozen: ContextVar[datetime | None] = ContextVar("forecourt_frozen_now", default=None)
 
@@ -19,8 +21,10 @@ def now() -> datetime:
     return frozen if frozen is not None else datetime.now(UTC)
 
 
-def today():
-    return now().date()
+def today(zone: tzinfo | None = None):
+    """Today's date on the viewer's clock (``core.zones``), or on ``zone``'s: a dealer's "today" is
+    Seoul's in Seoul. Outside a request or job that set a zone, that is UTC's."""
+    return now().astimezone(zone or current_zone()).date()
 
 
 @contextmanager

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="Forecourt <no-reply@forecourt.example>",
                            description="Sender of e-mails to owners (recall notices, service proposals).")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="Links in e-mails point here.")
+    market: str | None = Field(default=None, description="The market visitors are served in (two letters, DE or "
+                               "KR): their prices' currency and, without FORECOURT_TIME_ZONE, their clock.")
+    time_zone: str | None = Field(default=None, description="The IANA zone visitors and jobs see times in "
+                                  "(Asia/Seoul); unset, the market's. An unknown name falls back with a warning.")
     payment_provider: Literal["manual", "stripe"] = Field(
         default="manual", description="How customers pay: at the dealer's till (manual) or by card online (stripe).")
     stripe_secret_key: SecretStr | None = Field(default=None, description="The card provider's secret API key.")

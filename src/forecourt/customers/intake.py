@@ -16,11 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import phones
 from forecourt.core.auth import Principal
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer
+from forecourt.parties import markets
+from forecourt.parties import service as parties_service
 from forecourt.sales import configurator, leads, routing, scoring
 from forecourt.sales.codes import display_code
 from forecourt.vehicles import service as vehicles_service
@@ -46,9 +49,24 @@ def match_customer(*, session: Session, email: str | None, phone: str | None, la
                                                             Customer.phone.is_not(None),
                                                             Customer.erased_at.is_(None)).order_by(Customer.id))
         for candidate in candidates:
-            if leads.normalise_phone(candidate.phone) == phone:
+            if leads.normalise_phone(candidate.phone) == leads.normalise_phone(phone):
                 return candidate
     return None
+
+
+def _phone(session: Session, typed: str | None, *, principal: Principal | None, dealer_id: int | None) -> str | None:
+    """E.164, read in the asker's market (a customer's own, else the chosen dealer's, else the default);
+    a number that is not valid in its country is refused in words."""
+    market = None
+    if principal is not None and principal.is_customer:
+        customer = customers_service.get(session=session, customer_id=principal.customer_id)
+        market = customer.market or customer.country
+    elif dealer_id is not None:
+        try:
+            market = parties_service.get_organization(session=session, organization_id=dealer_id).market
+        except NotFound:
+            market = None  # routing says the dealer is unknown, in its own words
+    return phones.normalise(typed, region=markets.region_of(market))
 
 
 def _configuration(session: Session, code: str | None):
@@ -69,7 +87,7 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
               preferred_date: date | None = None, event_name: str | None = None, message: str = "",
               wants: str = "call", allow_contact: bool, principal: Principal | None = None) -> TakenLead:
     """Record one request from a form, a configuration, a test-drive booking or an event."""
-    email, phone = leads.normalise_email(email), leads.normalise_phone(phone)
+    email, phone = leads.normalise_email(email), _phone(session, phone, principal=principal, dealer_id=dealer_id)
     first_name, last_name = (first_name or "").strip() or None, (last_name or "").strip() or None
     configuration = _configuration(session, configuration_code)
     models = {m.id: m for m in vehicles_service.list_models(session=session)}

@@ -7,11 +7,15 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from forecourt.core import names
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
 
 
 class Customer(Base):
+    """A driver. ``first_name`` holds the given name(s) and ``last_name`` the family name, whatever order
+    the person's market writes them in (``core.names``); ``phone`` is E.164."""
+
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,6 +30,10 @@ class Customer(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     birth_date: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # The market that serves them (its currency, phone region, address format); their own clock,
+    # else the market's.
+    market: Mapped[str | None] = mapped_column(String(2))  # a ``Market`` code
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -33,7 +41,7 @@ class Customer(Base):
     def full_name(self) -> str:
         if self.erased_at:
             return "Erased customer"
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
+        return names.display_name(self.first_name, self.last_name)
 
 
 class Preferences(Base):

@@ -132,7 +132,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
-    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date"):
+    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date",
+                   "market", "time_zone"):
         setattr(customer, column, None)
     customer.erased_at = moment
     ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))

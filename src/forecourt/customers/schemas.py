@@ -19,6 +19,9 @@ class ProfileIn(Input):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     birth_date: date | None = None
     language: str | None = Field(default=None, max_length=8)
+    # The market that serves you (DE, KR) and your own clock (IANA, e.g. Asia/Seoul); empty: the market's.
+    market: str | None = Field(default=None, min_length=2, max_length=2)
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class SignUpIn(Input):
@@ -76,6 +79,8 @@ class CustomerOut(Output):
     country: str | None
     birth_date: date | None = None
     language: str
+    market: str | None = None
+    time_zone: str | None = None
     created_at: datetime
 
 

@@ -7,16 +7,18 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
+from forecourt.core import zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.customers.models import Customer, Preferences
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import records as sales_records
 from forecourt.vehicles import service as vehicles_service
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country",
-                  "birth_date", "language")
+                  "birth_date", "language", "market", "time_zone")
 
 
 def get(*, session: Session, customer_id: int) -> Customer:
@@ -32,6 +34,11 @@ def find_by_email(*, session: Session, email: str) -> Customer | None:
                                                   Customer.erased_at.is_(None))).first()
 
 
+def get_or_none(*, session: Session, customer_id: int) -> Customer | None:
+    customer = session.get(Customer, customer_id)
+    return customer if customer is not None and customer.erased_at is None else None
+
+
 def _email_in_use(session: Session, email: str, *, except_customer: int | None = None) -> bool:
     query = select(Customer.id).where(func.lower(Customer.email) == email.lower())
     if except_customer is not None:
@@ -40,11 +47,38 @@ def _email_in_use(session: Session, email: str, *, except_customer: int | None =
             or (except_customer is None and parties_service.email_taken(session=session, email=email)))
 
 
+def _place(session: Session, profile: dict, *, current: Customer | None = None) -> dict:
+    """The market a profile belongs to, its time zone, phone (E.164) and postcode, checked in words.
+
+    Without a market named, a new customer belongs to their country's market (else the default);
+    a phone typed without a country code is read in the market's region."""
+    profile = {k: v for k, v in profile.items() if k in PROFILE_FIELDS}
+    code = profile.get("market") or (current.market if current else None)
+    if profile.get("market"):
+        market = markets.get_market(session=session, code=code)
+    else:
+        market = markets.market_for_country(session=session, country=code or profile.get("country")
+                                            or (current.country if current else None))
+    if current is None or profile.get("market") or current.market is None:
+        profile["market"] = market.code
+    if profile.get("time_zone"):
+        profile["time_zone"] = zones.check_zone(profile["time_zone"])
+    elif "time_zone" in profile:
+        profile["time_zone"] = None  # back to the market's clock
+    return markets.check_contact(market=market, values=profile)
+
+
+def zone_of(customer: Customer):
+    """The customer's own clock, else their market's (a wrong stored name falls back with a warning)."""
+    return zones.zone_or(customer.time_zone, markets.zone_of_market(customer.market or customer.country),
+                         whose=f"Customer {customer.id}'s")
+
+
 def create(*, session: Session, email: str, profile: dict) -> Customer:
     email = email.strip().lower()
     if _email_in_use(session, email):
         raise Conflict("A customer with this e-mail already exists.", field="email")
-    customer = Customer(email=email, **{k: v for k, v in profile.items() if k in PROFILE_FIELDS})
+    customer = Customer(email=email, **_place(session, profile))
     session.add(customer)
     session.flush()
     session.add(Preferences(customer_id=customer.id))
@@ -65,8 +99,8 @@ def sign_up(*, session: Session, email: str, password: str, profile: dict) -> Cu
 
 def update_profile(*, session: Session, customer_id: int, changes: dict) -> Customer:
     customer = get(session=session, customer_id=customer_id)
-    for key, value in changes.items():
-        if key in PROFILE_FIELDS:
+    for key, value in _place(session, changes, current=customer).items():
+        if key in changes or key == "market":
             setattr(customer, key, value)
     session.flush()
     return customer

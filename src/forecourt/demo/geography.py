@@ -86,6 +86,12 @@ class City:
     postcodes: tuple[int, int]
     plate: str
     dialling_code: str
+    country: str = "DE"  # and the market its people and dealers belong to
+
+    def registration(self, rng: Random, taken: set[str], electric: bool = False) -> str:
+        from forecourt.demo.fleet import plate
+
+        return plate(self.plate, rng, taken, electric)
 
     def postcode(self, rng: Random) -> str:
         return f"{rng.randint(*self.postcodes):05d}"

@@ -24,8 +24,8 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, geography, on_call, options, orders, organizations, population, recalls,
-                            sales, warranty, workshop, workshop_loaners)
+from forecourt.demo import (bulk, driver, geography, korea, on_call, options, orders, organizations, population,
+                            recalls, sales, warranty, workshop, workshop_loaners)
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
@@ -68,6 +68,7 @@ def demo_logins() -> list[DemoLogin]:
         DemoLogin(f"cashier@{dealer_slug}.example", "dealer cashier", dealer_name),
         DemoLogin(f"insurer@{insurer_slug}.example", "insurance analyst", insurer),
         DemoLogin(driver.EMAIL, "customer", "Lena Hoffmann (driver)"),
+        *(DemoLogin(k.email, k.role, k.who) for k in korea.logins()),
     ]
 
 
@@ -91,9 +92,17 @@ def _has_data(session: Session) -> bool:
     return session.scalar(select(Organization.id).limit(1)) is not None
 
 
+def korean_share(customers: int) -> int:
+    """Customers of the Korean market beside ``customers`` German ones: a tenth, at least 12, at most 2,000."""
+    return min(2000, max(12, customers // 10))
+
+
 def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: int = 45, seed: int = 7,
                        if_empty: bool = False, console: Console | None = None) -> DemoNetwork:
-    """Builds the network in one transaction: a failure leaves the database as it was."""
+    """Builds the network in one transaction: a failure leaves the database as it was.
+
+    ``customers`` and ``dealers`` size the German market; the Korean market beside it has its three
+    dealers and ``korean_share(customers)`` customers."""
     console = console or Console()
     engine = get_engine(settings.database_url, settings.db_echo)
     factory = make_sessionmaker(engine)
@@ -149,6 +158,15 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         rows.flush(session)
         progress.advance(step, 1)
 
+        step = progress.add_task("The Korean market", total=1)
+        korean_dealers, korean_partners = korea.build_organizations(session=session, ids=ids, rng=rng, now=moment,
+                                                                    password_hash=password_hash)
+        korean_world = korea.world_for(world, dealers=korean_dealers, partners=korean_partners)
+        population.populate(session=session, world=korean_world, count=korean_share(customers) - 1)
+        korea.build_driver(korean_world, dealer=korean_dealers[0])
+        rows.flush(session)
+        progress.advance(step)
+
         step = progress.add_task("Sequences and planner statistics", total=1)
         bulk.realign_sequences(session, _WITH_IDS)
         session.flush()
@@ -158,9 +176,11 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
                                  total=1)
         ensure_default_stages(session=session)
         options.build_options(session=session)
+        korea.price_catalogue(session)
         counts_of_sales = sales.build_pipeline(session=session, rng=rng, now=moment)
         for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call, orders):
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
+        counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         session.flush()
         progress.advance(step)
 
@@ -169,7 +189,8 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         progress.advance(step)
     bulk.compact_log(engine)
 
-    counts = {"organizations": 1 + dealers + sum(len(p) for p in partners.values()), "dealers": dealers,
+    counts = {"organizations": 1 + dealers + sum(len(p) for p in partners.values())
+              + 1 + len(korean_dealers) + sum(len(p) for p in korean_partners.values()), "dealers": dealers,
               **{name: count for name, count in rows.written.items()}, **counts_of_sales}
     result = DemoNetwork(created=True, logins=demo_logins(), counts=counts,
                          seconds=round(time.perf_counter() - started, 1))

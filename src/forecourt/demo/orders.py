@@ -23,6 +23,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.customers.models import Customer
 from forecourt.demo import driver
+from forecourt.parties.markets import zone_of
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization, User
 from forecourt.payments.providers import Gateway
@@ -43,13 +44,14 @@ def _staff(session: Session, dealer_id: int, role: Role):
 
 def _open_slot(dealer: Organization, after: datetime) -> datetime:
     """An hour after opening on the dealer's first open day after ``after``."""
-    local = after.astimezone(orders.DEALER_TIME)
+    zone = zone_of(dealer)
+    local = after.astimezone(zone)
     for offset in range(1, 15):
         day = (local + timedelta(days=offset)).date()
         spans = (dealer.opening_hours or {}).get(orders.WEEKDAYS[day.weekday()]) or []
         if spans:
             hours, minutes = (int(part) for part in spans[0][0].split(":"))
-            return datetime.combine(day, time(hours, minutes), tzinfo=orders.DEALER_TIME) + timedelta(hours=1)
+            return datetime.combine(day, time(hours, minutes), tzinfo=zone) + timedelta(hours=1)
     raise RuntimeError(f"{dealer.name} is never open")
 
 
@@ -97,7 +99,7 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
         buyers = sorted(allowed - {lena})
         for customer_id in rng.sample(buyers, min(len(buyers), DELIVERED_PER_DEALER)):
             ordered_at = datetime.combine((now - timedelta(days=rng.randint(40, 110))).date(), time(9, 30),
-                                          tzinfo=orders.DEALER_TIME)
+                                          tzinfo=zone_of(dealer))
             with frozen_at(ordered_at):
                 order, trim_id = _place(session, rng, customer_id=customer_id, dealer_id=dealer.id, trims=trims)
                 till.record_receipt(session=session, gateway=gateway, principal=cashier, number=order.number,

@@ -65,7 +65,12 @@ def email_for(first: str, last: str, number: int, rng: Random) -> str:
 
 def mobile_number(rng: Random) -> str:
     prefix = rng.choice(("151", "152", "157", "160", "162", "170", "171", "172", "175", "176", "177", "179"))
-    return f"+49 {prefix} {rng.randint(1_000_000, 99_999_999)}"
+    return f"+49{prefix}{rng.randint(10_000_000, 99_999_999)}"  # E.164, as every stored number
+
+
+def language(rng: Random) -> str:
+    """Most drivers in Germany read German; some prefer English."""
+    return "de" if rng.random() < 0.9 else "en"
 
 
 def birth_date(rng: Random, today: date) -> date:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
+from forecourt.core import names
 from forecourt.core.auth import Role
 from forecourt.customers.models import Customer, Preferences
 from forecourt.demo import fleet, people
@@ -85,6 +86,10 @@ class World:
     rows: Rows
     consents: ConsentBook
     plates: set[str] = field(default_factory=set)
+    # Who lives in this world: names, numbers and habits (``demo.people`` for Germany, ``demo.korea`` for Korea).
+    folk: object = people
+    currency: str = "EUR"
+    money_factor: float = 1.0  # workshop prices written in euros, times this, in ``currency``
     _by_id: dict[int, DealerRef] = field(default_factory=dict)
 
     def dealer(self, dealer_id: int) -> DealerRef:
@@ -109,12 +114,14 @@ def add_customer(world: World, person: Person, *, email: str, phone: str, street
     """The customer, their login and their preferences (``customers_service.sign_up``)."""
     starts = [o[1] for car in person.cars for o in car.owners if o[0] == person.id]
     created = min(starts) - timedelta(days=world.rng.randint(0, 30)) if starts else world.now
+    country = person.city.country
     world.rows.add(CUSTOMERS, dict(id=person.id, first_name=person.first_name, last_name=person.last_name,
                                    email=email, phone=phone, street=street, postcode=postcode,
-                                   city=person.city.name, country="DE", birth_date=birth, language=language,
-                                   created_at=created, erased_at=None))
+                                   city=person.city.name, country=country, market=country, time_zone=None,
+                                   birth_date=birth, language=language, created_at=created, erased_at=None))
     world.rows.add(USERS, dict(id=world.ids.take(USERS), email=email,
-                               display_name=f"{person.first_name} {person.last_name}",
+                               display_name=names.display_name(person.first_name, person.last_name,
+                                                               language=language),
                                password_hash=world.password_hash, role=Role.CUSTOMER.value, organization_id=None,
                                customer_id=person.id, is_active=True, created_at=created, last_login_at=None))
     world.rows.add(PREFERENCES, dict(customer_id=person.id, updated_at=created, **prefs))
@@ -130,7 +137,7 @@ def new_car(world: World, person: Person, *, selling: DealerRef, service: Dealer
     row = dict(id=vehicle_id, vin=fleet.vin(trim, model_year, vehicle_id), trim_id=trim.id, model_year=model_year,
                colour=colour or rng.choices(fleet.COLOURS, fleet.COLOUR_WEIGHTS)[0],
                production_date=bought.date() - timedelta(days=rng.randint(12, 90)),
-               registration=fleet.plate(person.city.plate, rng, world.plates, trim.propulsion == "electric"),
+               registration=person.city.registration(rng, world.plates, trim.propulsion == "electric"),
                selling_dealer_id=selling.id, service_dealer_id=service.id,
                created_at=bought - timedelta(days=rng.randint(3, 10)))
     car = Car(row=row, trim=trim, owners=[[person.id, bought, None, selling.id]])
@@ -174,7 +181,9 @@ def workshop_history(world: World, car: Car, *, most: int = 6, at_least: int = 0
             id=world.ids.take(SERVICE_RECORDS), vehicle_id=car.row["id"], dealer_id=car.row["service_dealer_id"],
             customer_id=owner, performed_on=day, odometer_km=odometer,
             kind="inspection" if kind == "oil_service" and car.trim.propulsion == "electric" else kind,
-            summary=summary, operations=operations, total_cost=cost, created_at=_moment(day, rng)))
+            summary=summary, operations=operations, created_at=_moment(day, rng),
+            total_cost=round(cost * world.money_factor, -3) if world.money_factor != 1 else cost,
+            currency=world.currency))
 
 
 def write_car(world: World, car: Car) -> None:
@@ -253,7 +262,7 @@ def _batch(world: World, size: int) -> list[Person]:
     persons: list[Person] = []
     town_weights = [c.population for c in world.towns]
     for _ in range(size):
-        first, last = people.person_name(rng)
+        first, last = world.folk.person_name(rng)
         persons.append(Person(id=world.ids.take(CUSTOMERS), city=rng.choices(world.towns, town_weights)[0],
                               first_name=first, last_name=last))
     by_town: dict[str, list[Person]] = defaultdict(list)
@@ -292,11 +301,12 @@ def _write_people(world: World, persons: list[Person]) -> None:
     rng, today = world.rng, world.now.date()
     written: set[int] = set()
     for person in persons:
+        folk = world.folk
         street, postcode = person.city.street_address(rng), person.city.postcode(rng)
-        add_customer(world, person, email=people.email_for(person.first_name, person.last_name, person.id, rng),
-                     phone=people.mobile_number(rng), street=street, postcode=postcode,
-                     birth=people.birth_date(rng, today), language="de" if rng.random() < 0.9 else "en",
-                     prefs=people.preferences(rng, person.city, street, postcode))
+        add_customer(world, person, email=folk.email_for(person.first_name, person.last_name, person.id, rng),
+                     phone=folk.mobile_number(rng), street=street, postcode=postcode,
+                     birth=folk.birth_date(rng, today), language=folk.language(rng),
+                     prefs=folk.preferences(rng, person.city, street, postcode))
         for car in person.cars:
             if car.row["id"] not in written:
                 written.add(car.row["id"])

@@ -81,7 +81,11 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
             proposals.propose(session=session, vehicle_id=vehicle_id, job=CATALOGUE["oil_service"],
                               reason="Service due in about 900 km", cause="service_due")
         dealers = list(session.scalars(select(Organization).where(
-            Organization.kind == "dealer", Organization.service_bays > 0).order_by(Organization.id).limit(DEALERS)))
+            Organization.kind == "dealer", Organization.service_bays > 0, Organization.market == "DE")
+            .order_by(Organization.id).limit(DEALERS)))
+        dealers += list(session.scalars(select(Organization).where(  # and every Korean dealer
+            Organization.kind == "dealer", Organization.service_bays > 0, Organization.market == "KR")
+            .order_by(Organization.id)))
         for dealer in dealers:
             _calendar(session, rng, dealer, now, {mine[1]} if mine else set())
         session.flush()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent.models import Grant
 from forecourt.customers.models import Preferences
-from forecourt.demo import bulk, fleet
+from forecourt.demo import bulk, fleet, korea_people
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Trim, Vehicle
 from forecourt.workshop import loaners
@@ -63,6 +63,7 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
         return {"workshop_loaners": 0, "workshop_loaner_bookings": 0}
     ids, rows = bulk.Ids(session, _TABLES), bulk.Rows(_TABLES)
     taken: set[str] = set()
+    seoul = korea_people.towns()[0]
     fleet_of: dict[int, list[dict]] = {}
     for dealer in dealers:
         for trim, _model in _pick(trims, rng):
@@ -70,7 +71,8 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
             rows.add(Vehicle.__table__, dict(
                 id=vehicle_id, vin=fleet.vin(trim, now.year, vehicle_id), trim_id=trim.id, model_year=now.year,
                 colour=rng.choices(fleet.COLOURS, fleet.COLOUR_WEIGHTS)[0], production_date=None,
-                registration=fleet.plate("FC", rng, taken, electric=trim.propulsion == "electric"),
+                registration=(seoul.registration(rng, taken) if dealer.market == "KR"  # Korean plates in Korea
+                              else fleet.plate("FC", rng, taken, electric=trim.propulsion == "electric")),
                 selling_dealer_id=dealer.id, service_dealer_id=dealer.id, created_at=now))
             loaner_id = ids.take(Loaner.__table__)
             rows.add(Loaner.__table__, dict(id=loaner_id, dealer_id=dealer.id, vehicle_id=vehicle_id, is_active=True))

@@ -11,6 +11,26 @@ from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
 
 
+class Market(Base):
+    """A country the network sells and serves in: its currency, language, clock, phones, names and addresses.
+
+    Reference data (``parties.markets.ensure_markets``); organizations and customers belong to one."""
+
+    __tablename__ = "markets"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)  # ISO 3166 alpha-2: DE, KR
+    name: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))  # ISO 4217: EUR, KRW
+    language: Mapped[str] = mapped_column(String(8))  # the language pages fall back to: de, ko
+    time_zone: Mapped[str] = mapped_column(String(64))  # IANA: Europe/Berlin, Asia/Seoul
+    phone_region: Mapped[str] = mapped_column(String(2))  # numbers typed without +CC are read here
+    name_order: Mapped[str] = mapped_column(String(16))  # family_first | given_first
+    # One template per line, of {street}, {postcode} and {city} (``core.addresses``).
+    address_format: Mapped[list] = mapped_column(JSON, default=list)
+    postcode_pattern: Mapped[str] = mapped_column(String(64))  # a regular expression the whole postcode matches
+    postcode_example: Mapped[str] = mapped_column(String(16))
+
+
 class Organization(Base):
     __tablename__ = "organizations"
 
@@ -23,6 +43,9 @@ class Organization(Base):
     postcode: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(2), default="DE")
+    market: Mapped[str] = mapped_column(String(2), default="DE", index=True)  # a ``Market`` code
+    # Opening hours, slots and "today" are read on this clock; set from the market when not given.
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     phone: Mapped[str | None] = mapped_column(String(40))

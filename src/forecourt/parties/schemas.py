@@ -29,6 +29,9 @@ class OrganizationIn(Input):
     postcode: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=100)
     country: str = Field(default="DE", min_length=2, max_length=2)
+    # Without a market, the country's; without a time zone, the market's (IANA, e.g. Asia/Seoul).
+    market: str | None = Field(default=None, min_length=2, max_length=2)
+    time_zone: str | None = Field(default=None, max_length=64)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     phone: str | None = Field(default=None, max_length=40)
@@ -42,6 +45,8 @@ class OrganizationUpdate(Input):
     street: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=100)
+    market: str | None = Field(default=None, min_length=2, max_length=2)
+    time_zone: str | None = Field(default=None, max_length=64)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     phone: str | None = Field(default=None, max_length=40)
@@ -61,6 +66,8 @@ class OrganizationOut(Output):
     postcode: str | None
     city: str | None
     country: str
+    market: str
+    time_zone: str
     latitude: float | None
     longitude: float | None
     phone: str | None

@@ -9,11 +9,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forecourt.core import auth
+from forecourt.core import auth, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound, TooManyAttempts
 from forecourt.core.geo import distance_km
+from forecourt.parties import markets
 from forecourt.parties.models import AuditEntry, AuthToken, LoginAttempt, Organization, User
 
 ORGANIZATION_KINDS = ("carmaker", "dealer", "partner")
@@ -75,8 +76,29 @@ def _check_organization(values: dict) -> None:
                               field="opening_hours")
 
 
+def _place(session: Session, values: dict, *, current: Organization | None = None) -> dict:
+    """Market, time zone, phone and postcode of new or changed values, checked against the market.
+
+    A new organization without a market belongs to its country's (else the default market) and,
+    without a time zone, keeps its market's clock."""
+    values = dict(values)
+    if current is None or "market" in values:
+        code = values.get("market") or (current.market if current else None)
+        market = (markets.get_market(session=session, code=code) if code
+                  else markets.market_for_country(session=session, country=values.get("country")))
+        values["market"] = market.code
+        if current is None and not values.get("time_zone"):
+            values["time_zone"] = market.time_zone
+    else:
+        market = markets.market_or_default(session=session, code=current.market)
+    if values.get("time_zone") is not None:
+        values["time_zone"] = zones.check_zone(values["time_zone"])
+    return markets.check_contact(market=market, values=values)
+
+
 def create_organization(*, session: Session, values: dict) -> Organization:
     _check_organization(values)
+    values = _place(session, values)
     if session.scalars(select(Organization.id).where(Organization.code == values["code"])).first():
         raise Conflict(f"An organization with code '{values['code']}' already exists.", field="code")
     organization = Organization(**values)
@@ -89,6 +111,7 @@ def update_organization(*, session: Session, organization_id: int, changes: dict
     organization = get_organization(session=session, organization_id=organization_id)
     merged = {c: getattr(organization, c) for c in ("kind", "partner_kind", "opening_hours")} | changes
     _check_organization(merged)
+    changes = _place(session, changes, current=organization)
     for key, value in changes.items():
         setattr(organization, key, value)
     session.flush()
@@ -96,7 +119,10 @@ def update_organization(*, session: Session, organization_id: int, changes: dict
 
 
 def carmaker(*, session: Session) -> Organization:
-    organization = session.scalars(select(Organization).where(Organization.kind == "carmaker")).first()
+    """The carmaker that runs the network (the first one made); national importers are carmaker
+    organizations of their own market, after it."""
+    organization = session.scalars(select(Organization).where(Organization.kind == "carmaker")
+                                   .order_by(Organization.id)).first()
     if organization is None:
         raise NotFound("No carmaker configured")
     return organization

@@ -131,7 +131,7 @@ def _new_reference(session: Session) -> str:
 
 def request(*, session: Session, gateway: Gateway, purpose: str, subject_kind: str, subject_id: int,
             customer_id: int | None, payee_id: int, amount, provider: str | None = None,
-            capture: str = "automatic") -> Payment:
+            capture: str = "automatic", currency: str = "EUR") -> Payment:
     """A request for money. An open request for the same thing and amount is reused, so a double
     click or a reload asks the provider once."""
     amount = money(amount)
@@ -146,7 +146,8 @@ def request(*, session: Session, gateway: Gateway, purpose: str, subject_kind: s
         return reused
     payment = Payment(reference=_new_reference(session), provider=chosen.name, purpose=purpose,
                       subject_kind=subject_kind, subject_id=subject_id, customer_id=customer_id, payee_id=payee_id,
-                      amount=amount, capture=capture, status="open", created_at=now(), updated_at=now())
+                      amount=amount, currency=currency, capture=capture, status="open", created_at=now(),
+                      updated_at=now())
     session.add(payment)
     session.flush()
     opened = chosen.open(payment=payment)

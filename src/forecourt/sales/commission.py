@@ -17,6 +17,7 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.money import Money, format_money
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
 from forecourt.sales.models import CommissionRule, Configuration, Order
@@ -80,6 +81,8 @@ def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal
     model_id = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id).model_id
     rules = list(session.scalars(select(CommissionRule).where(
         in_force(on),
+        # A fixed amount in another currency is never converted: such a rule does not apply here.
+        (CommissionRule.currency == order.currency) | (CommissionRule.fixed == 0),
         (CommissionRule.dealer_id == order.dealer_id) | CommissionRule.dealer_id.is_(None),
         (CommissionRule.model_id == model_id) | CommissionRule.model_id.is_(None))))
     if not rules:
@@ -88,10 +91,12 @@ def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal
     if not rules:
         return Decimal(0), _("no commission rule in force on %(day)s", day=f"{on:%d %b %Y}")
     rule = max(rules, key=lambda r: (r.dealer_id is not None, r.model_id is not None, r.valid_from, r.id))
-    amount = (_money(order.price) * _money(rule.percent) / 100 + _money(rule.fixed)).quantize(CENT, ROUND_HALF_UP)
-    parts = [f"{format(_money(rule.percent).normalize(), 'f')} % of {_euros(order.price)}"] if rule.percent else []
+    share = Money.of(order.price, order.currency).share(_money(rule.percent))
+    amount = (share + Money.of(rule.fixed, rule.currency if rule.fixed else order.currency)).rounded().amount
+    parts = [f"{format(_money(rule.percent).normalize(), 'f')} % of "
+             f"{format_money(Money.of(order.price, order.currency))}"] if rule.percent else []
     if rule.fixed:
-        parts.append(f"{_euros(rule.fixed)} per car")
+        parts.append(f"{format_money(Money.of(rule.fixed, rule.currency))} per car")
     words = f"{' + '.join(parts) or 'nothing'} ({scope_of(rule)}, valid from {rule.valid_from:%d %b %Y})"
     return amount, words
 

@@ -5,6 +5,10 @@ Rules between options are data (``OptionRule``): *requires* (the Winter package 
 *excludes* (no panoramic roof with roof rails) and *includes* (the Comfort package brings keyless entry
 at no extra cost). A combination that cannot be built is explained in sentences, one per problem,
 so the buyer knows what to change rather than just "invalid".
+
+Prices are per market (``core.money``): a trim or option costs its ``TrimPrice`` / ``OptionPrice`` in
+the buyer's market, or its home price where the market pays in the same currency; one without a
+price in the market is not sold there. A configuration is priced, saved and ordered in one currency.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import qr
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.money import Money
+from forecourt.parties import markets
+from forecourt.parties.models import Market
 from forecourt.sales.codes import display_code, new_code, normalise_code
-from forecourt.sales.models import Configuration, Option, OptionRule
+from forecourt.sales.models import Configuration, Option, OptionPrice, OptionRule
 from forecourt.vehicles import service as vehicles_service
 
 KINDS = ("colour", "wheels", "interior", "package", "feature")
@@ -52,6 +59,8 @@ class CheckResult:
     option_codes: list[str] = field(default_factory=list)  # what was chosen, with the defaults applied
     base_price: Decimal = Decimal(0)
     total_price: Decimal = Decimal(0)
+    market: str = markets.DEFAULT_MARKET
+    currency: str = "EUR"
 
     @property
     def valid(self) -> bool:
@@ -64,13 +73,42 @@ def _is_current(trim) -> bool:
     return trim.year_to is None
 
 
-def catalogue(*, session: Session) -> list[dict]:
-    """Models with the trims that can be ordered today, cheapest first: [{"model", "trims", "from_price"}]."""
+def market_for(*, session: Session, code: str | None) -> Market:
+    return markets.market_or_default(session=session, code=code)
+
+
+def option_price(*, session: Session, option: Option, market: Market) -> Money | None:
+    """The option's price in ``market`` (see the module's note); ``None``: not offered there."""
+    row = session.get(OptionPrice, (option.id, market.code))
+    if row is not None:
+        return Money.of(row.amount, row.currency)
+    if (option.currency or "EUR") == market.currency:
+        return Money.of(option.price, market.currency)
+    return None
+
+
+def set_option_price(*, session: Session, option_id: int, market: Market, amount) -> OptionPrice:
+    price = Money.of(amount, market.currency).rounded()
+    row = session.get(OptionPrice, (option_id, market.code)) or OptionPrice(option_id=option_id, market=market.code)
+    row.amount, row.currency = price.amount, price.currency
+    session.add(row)
+    session.flush()
+    return row
+
+
+def catalogue(*, session: Session, market: str | None = None) -> list[dict]:
+    """Models with the trims that can be ordered today in the market, cheapest first:
+    [{"model", "trims", "from_price", "prices": {trim id: Money}, "currency"}]."""
+    where = market_for(session=session, code=market)
     found = []
     for model in vehicles_service.list_models(session=session):
-        trims = sorted((t for t in model.trims if _is_current(t)), key=lambda t: (t.base_price, t.name))
+        prices = {t.id: vehicles_service.trim_price(session=session, trim=t, market=where)
+                  for t in model.trims if _is_current(t)}
+        trims = sorted((t for t in model.trims if prices.get(t.id) is not None),
+                       key=lambda t: (prices[t.id].amount, t.name))
         if trims:
-            found.append({"model": model, "trims": trims, "from_price": trims[0].base_price})
+            found.append({"model": model, "trims": trims, "from_price": prices[trims[0].id],
+                          "prices": prices, "currency": where.currency})
     return found
 
 
@@ -145,11 +183,18 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def check(*, session: Session, trim_id: int, option_codes: list[str]) -> CheckResult:
-    """Prices a choice of options on a trim and says, in words, everything that stops it being built."""
+def check(*, session: Session, trim_id: int, option_codes: list[str], market: str | None = None) -> CheckResult:
+    """Prices a choice of options on a trim in a market's currency and says, in words, everything that
+    stops it being built or sold there."""
     trim = vehicles_service.get_trim(session=session, trim_id=trim_id)
+    where = market_for(session=session, code=market)
     title = f"{trim.model.name} {trim.name}"
-    result = CheckResult(trim=trim, base_price=Decimal(trim.base_price))
+    base = vehicles_service.trim_price(session=session, trim=trim, market=where)
+    result = CheckResult(trim=trim, market=where.code, currency=where.currency)
+    if base is None:
+        result.problems.append(f"The {title} is not sold in {where.name}.")
+        base = Money.zero(where.currency)
+    result.base_price = base.amount
     if not _is_current(trim):
         result.problems.append(f"The {title} is no longer built; choose a current trim.")
     wanted = list(dict.fromkeys(code.strip() for code in option_codes if code and code.strip()))
@@ -207,15 +252,20 @@ def check(*, session: Session, trim_id: int, option_codes: list[str]) -> CheckRe
     everything = {o.id: o for o in chosen} | extra
     ordered = sorted(everything.values(), key=lambda o: (KINDS.index(o.kind) if o.kind in KINDS else len(KINDS),
                                                          o.name))
-    total = Decimal(trim.base_price)
+    total = base
     for option in ordered:
         package = included_in.get(option.id)
-        price = Decimal(0) if package is not None else Decimal(option.price)
+        price = option_price(session=session, option=option, market=where)
+        if price is None:
+            result.problems.append(f"{_cap(_the(option))} is not offered in {where.name}.")
+            price = Money.zero(where.currency)
+        if package is not None:
+            price = Money.zero(where.currency)
         total += price
         result.lines.append({"code": option.code, "name": option.name, "kind": option.kind,
-                             "price": float(price), "included_in": package.name if package is not None else None})
+                             "price": float(price.amount), "included_in": package.name if package is not None else None})
     result.option_codes = [o.code for o in ordered if o.id in chosen_ids]
-    result.total_price = total
+    result.total_price = total.amount
     return result
 
 
@@ -228,9 +278,10 @@ def _because(option: Option, other: Option, included_in: dict[int, Option]) -> s
 # --- saving and finding by code ------------------------------------------------------------------
 
 def save(*, session: Session, trim_id: int, option_codes: list[str], customer_id: int | None = None,
-         dealer_id: int | None = None, random: Random | None = None) -> Configuration:
-    """Saves a buildable configuration with a fresh code; prices are frozen as they are today."""
-    result = check(session=session, trim_id=trim_id, option_codes=option_codes)
+         dealer_id: int | None = None, random: Random | None = None, market: str | None = None) -> Configuration:
+    """Saves a buildable configuration with a fresh code; prices are frozen as they are today, in the
+    market's currency."""
+    result = check(session=session, trim_id=trim_id, option_codes=option_codes, market=market)
     if not result.valid:
         raise InvalidConfiguration(result.problems)
     for _ in range(_CODE_ATTEMPTS):
@@ -239,7 +290,8 @@ def save(*, session: Session, trim_id: int, option_codes: list[str], customer_id
             continue
         configuration = Configuration(code=code, trim_id=trim_id, option_codes=result.option_codes,
                                       price_lines=result.lines, base_price=result.base_price,
-                                      total_price=result.total_price, customer_id=customer_id, dealer_id=dealer_id)
+                                      total_price=result.total_price, customer_id=customer_id, dealer_id=dealer_id,
+                                      market=result.market, currency=result.currency)
         try:
             with session.begin_nested():  # another request may take the same code between the look and the write
                 session.add(configuration)
@@ -267,6 +319,7 @@ def describe(*, session: Session, configuration: Configuration) -> dict:
             "propulsion": trim.propulsion, "title": f"{trim.model.name} {trim.name}",
             "option_codes": list(configuration.option_codes), "lines": list(configuration.price_lines),
             "base_price": float(configuration.base_price), "total_price": float(configuration.total_price),
+            "currency": configuration.currency, "market": configuration.market,
             "created_at": configuration.created_at}
 
 

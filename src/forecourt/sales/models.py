@@ -1,6 +1,6 @@
 """Sales tables: what a customer configured, how they reached a dealer, and how the deal went.
 
-Money is ``Numeric`` in euros. Every row that concerns a person carries ``customer_id`` so export and
+Money is ``Numeric`` beside its ``currency`` (``core.money``): EUR in Germany, KRW in Korea, never mixed. Every row that concerns a person carries ``customer_id`` so export and
 erasure (``customers.rights``) find it; rows that must survive erasure (orders, opportunities for the
 dealer's books) lose the link instead of disappearing.
 """
@@ -8,12 +8,14 @@ dealer's books) lose the link instead of disappearing.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
+from forecourt.core.money import currency_column
 
 
 # --- catalogue and configurator ------------------------------------------------------------------
@@ -28,12 +30,25 @@ class Option(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))  # colour | wheels | interior | package | feature
+    # In the carmaker's home market; other markets' prices are ``OptionPrice`` rows.
     price: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    currency: Mapped[str] = currency_column()
     description: Mapped[str] = mapped_column(Text, default="")
     # Trim codes this option is offered on; empty means every trim of the model.
     trim_codes: Mapped[list] = mapped_column(JSON, default=list)
     # Chosen when the buyer picks nothing of this kind (the standard colour, the standard wheels).
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OptionPrice(Base):
+    """An option's price in one market, in that market's currency (see ``vehicles.models.TrimPrice``)."""
+
+    __tablename__ = "sales_option_prices"
+
+    option_id: Mapped[int] = mapped_column(ForeignKey("sales_options.id"), primary_key=True)
+    market: Mapped[str] = mapped_column(ForeignKey("markets.code"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class OptionRule(Base):
@@ -60,8 +75,11 @@ class Configuration(Base):
     option_codes: Mapped[list] = mapped_column(JSON, default=list)
     # [{"code", "name", "kind", "price", "included_in"}] as priced when saved; prices change, codes do not.
     price_lines: Mapped[list] = mapped_column(JSON, default=list)
-    base_price: Mapped[float] = mapped_column(Numeric(12, 2))
-    total_price: Mapped[float] = mapped_column(Numeric(12, 2))
+    base_price: Mapped[float] = mapped_column(Numeric(14, 2))
+    total_price: Mapped[float] = mapped_column(Numeric(14, 2))
+    # Priced for this market, in its currency; an order inherits both.
+    market: Mapped[str] = mapped_column(String(2), default="DE", server_default="DE")
+    currency: Mapped[str] = currency_column()
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     # The dealer where it was made (showroom kiosk, a rep's screen); NULL when made online.
     dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
@@ -139,6 +157,7 @@ class Opportunity(Base):
     account_name: Mapped[str | None] = mapped_column(String(200))  # the company, for fleet deals
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     amount: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    currency: Mapped[str] = currency_column()  # the dealer's market's
     expected_close: Mapped[date | None] = mapped_column(Date)
     stage_code: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(8), default="open")  # open | won | lost
@@ -214,6 +233,7 @@ class Quote(Base):
     # [{"configuration_code", "description", "quantity", "unit_price", "discount_percent"}]
     lines: Mapped[list] = mapped_column(JSON, default=list)
     total: Mapped[float] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = currency_column()
     valid_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | sent | accepted | superseded
     note: Mapped[str] = mapped_column(Text, default="")
@@ -234,6 +254,7 @@ class Target(Base):
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     units: Mapped[int] = mapped_column(Integer, default=0)
     value: Mapped[float] = mapped_column(Numeric(14, 2), default=0)
+    currency: Mapped[str] = currency_column()
 
     __table_args__ = (UniqueConstraint("dealer_id", "user_id", "month"),)
 
@@ -252,8 +273,10 @@ class Order(Base):
     dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("sales_opportunities.id"))
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id"))  # assigned when built
-    price: Mapped[float] = mapped_column(Numeric(12, 2))
-    deposit: Mapped[float] = mapped_column(Numeric(12, 2))
+    price: Mapped[float] = mapped_column(Numeric(14, 2))
+    deposit: Mapped[float] = mapped_column(Numeric(14, 2))
+    # The configuration's currency: price, deposit, payments and commission are all in it.
+    currency: Mapped[str] = currency_column()
     # What was paid is not stored here: it is read from the payments ledger (``sales.orders.money_of``).
     # placed | confirmed | delivery_scheduled | delivered | cancelled
     status: Mapped[str] = mapped_column(String(20), default="placed")
@@ -278,5 +301,6 @@ class CommissionRule(Base):
     model_id: Mapped[int | None] = mapped_column(ForeignKey("vehicle_models.id"))
     percent: Mapped[float] = mapped_column(Numeric(5, 2), default=0)
     fixed: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    currency: Mapped[str] = currency_column()  # of ``fixed``; a rule applies only to orders in it
     valid_from: Mapped[date] = mapped_column(Date)
     retired_on: Mapped[date | None] = mapped_column(Date)

@@ -21,6 +21,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now, today
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import stages as stages_service
 from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Quote, StageChange
@@ -153,12 +154,23 @@ def open_from_lead(*, session: Session, principal: Principal, lead_id: int) -> O
     model_id = lead.model_id or _model_of(session, configuration)
     opportunity = Opportunity(
         dealer_id=lead.dealer_id, owner_user_id=principal.user_id, customer_id=lead.customer_id, lead_id=lead.id,
+        currency=_currency(session, lead.dealer_id, configuration),
         configuration_id=configuration.id if configuration else None, model_id=model_id, kind="retail",
         title=_title(session, model_id, "retail", None, 1), quantity=1,
         amount=configuration.total_price if configuration else 0,
         expected_close=today() + timedelta(days=DEFAULT_CLOSE_DAYS), buying_factors={})
     lead.status = "converted"
     return _start(session, opportunity, principal.user_id)
+
+
+def _currency(session: Session, dealer_id: int, configuration: Configuration | None) -> str:
+    """A deal is in its dealer's market's currency; a configuration priced for another market cannot be sold here."""
+    dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
+    currency = markets.market_or_default(session=session, code=dealer.market).currency
+    if configuration is not None and configuration.currency != currency:
+        raise Invalid(f"This configuration is priced in {configuration.currency}; {dealer.name} sells in {currency}.",
+                      field="configuration_code")
+    return currency
 
 
 def create(*, session: Session, principal: Principal, values: dict) -> Opportunity:
@@ -184,6 +196,7 @@ def create(*, session: Session, principal: Principal, values: dict) -> Opportuni
         amount = Decimal(str(configuration.total_price)) * quantity if configuration else Decimal(0)
     opportunity = Opportunity(
         dealer_id=dealer_id, owner_user_id=principal.user_id, customer_id=customer_id, kind=kind,
+        currency=_currency(session, dealer_id, configuration),
         configuration_id=configuration.id if configuration else None, model_id=model_id,
         title=(values.get("title") or "").strip() or _title(session, model_id, kind, account_name, quantity),
         account_name=account_name if kind == "fleet" else None, quantity=quantity, amount=amount,

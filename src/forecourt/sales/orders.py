@@ -16,19 +16,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.money import Money, format_money
 from forecourt.core.geo import distance_km
 from forecourt.core import references
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
+from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
@@ -40,7 +42,6 @@ from forecourt.vehicles import service as vehicles_service
 PURPOSE = "sales_contact"
 STEPS = ("placed", "confirmed", "delivery_scheduled", "delivered")
 # Dealers have no time zone of their own yet; the network is in Germany, so opening hours are Berlin time.
-DEALER_TIME = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 CENT = Decimal("0.01")
@@ -51,31 +52,47 @@ def _money(value) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def euros(value) -> str:
-    return f"€{_money(value):,.2f}"
+def money_text(value, currency: str = "EUR") -> str:
+    """An amount of the order's currency as the reader writes it ("€1,234.50", "₩4,590,000")."""
+    return format_money(Money.of(value, currency))
 
 
-def deposit_for(price, *, percent: float = 10, minimum: float = 500) -> Decimal:
-    """A share of the price in whole euros, never below the minimum and never above the price."""
-    share = (_money(price) * Decimal(str(percent)) / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-    return min(_money(price), max(share, _money(minimum)))
+def currency_of(*, session: Session, order_id: int) -> str:
+    return session.get(Order, order_id).currency
+
+
+def deposit_for(price, *, percent: float = 10, minimum: float = 500, currency: str = "EUR") -> Decimal:
+    """A share of the price in whole units of its currency, never above the price. ``minimum`` is in euros
+    (``FORECOURT_ORDER_DEPOSIT_MINIMUM``) and applies to orders in euros only: it is never converted."""
+    total = Money.of(price, currency)
+    share = Money(total.amount * Decimal(str(percent)) / 100, currency).amount.quantize(
+        Decimal("1"), rounding=ROUND_HALF_UP)
+    floor = _money(minimum) if currency == "EUR" else Decimal(0)
+    return min(total.amount, max(share, floor))
 
 
 # --- placing an order ----------------------------------------------------------------------------
 
-def delivering_dealers(*, session: Session, near: tuple[float, float] | None = None) -> list[dict]:
-    """Active dealers, nearest first when we know where the customer lives, else by name."""
-    dealers = parties_service.list_organizations(session=session, kind="dealer")
+def delivering_dealers(*, session: Session, near: tuple[float, float] | None = None,
+                       market: str | None = None) -> list[dict]:
+    """Active dealers (of ``market``, the configuration's), nearest first when we know where the customer
+    lives, else by name."""
+    dealers = [d for d in parties_service.list_organizations(session=session, kind="dealer")
+               if market is None or d.market == market]
     rows = [{"dealer": d, "km": (round(distance_km(near[0], near[1], d.latitude, d.longitude), 1)
                                  if near and d.latitude is not None and d.longitude is not None else None)}
             for d in dealers]
     return sorted(rows, key=lambda r: (r["km"] is None, r["km"] or 0, r["dealer"].name))
 
 
-def _delivering_dealer(session: Session, dealer_id: int | None) -> Organization:
+def _delivering_dealer(session: Session, dealer_id: int | None, market: str | None = None) -> Organization:
     dealer = session.get(Organization, dealer_id) if dealer_id else None
     if dealer is None or dealer.kind != "dealer" or not dealer.is_active:
         raise Invalid("Choose one of our dealers to deliver your car; this one does not take orders.",
+                      field="dealer_id")
+    if market is not None and dealer.market != market:
+        # The configuration is priced in its market's currency; a dealer elsewhere cannot take that money.
+        raise Invalid(f"{dealer.name} delivers in another market; choose a dealer where this configuration is priced.",
                       field="dealer_id")
     return dealer
 
@@ -93,7 +110,7 @@ def colour_of(configuration: Configuration) -> str | None:
 def place(*, session: Session, customer_id: int, configuration_code: str, dealer_id: int, allow_contact: bool,
           deposit_percent: float = 10, deposit_minimum: float = 500) -> Order:
     configuration = configurator.get_by_code(session=session, code=configuration_code)
-    dealer = _delivering_dealer(session, dealer_id)
+    dealer = _delivering_dealer(session, dealer_id, configuration.market)
     if not allow_contact:
         raise Invalid(f"Tick “Allow {dealer.name} to contact me about this order”: the dealer needs to reach "
                       "you to arrange the delivery.", field="allow_contact")
@@ -101,8 +118,9 @@ def place(*, session: Session, customer_id: int, configuration_code: str, dealer
                          purpose_code=PURPOSE, method="online-order")
     price = _money(configuration.total_price)
     order = Order(number=_new_number(session), configuration_id=configuration.id, customer_id=customer_id,
-                  dealer_id=dealer.id, price=price,
-                  deposit=deposit_for(price, percent=deposit_percent, minimum=deposit_minimum),
+                  dealer_id=dealer.id, price=price, currency=configuration.currency,
+                  deposit=deposit_for(price, percent=deposit_percent, minimum=deposit_minimum,
+                                      currency=configuration.currency),
                   status="placed", created_at=now())
     if configuration.customer_id is None:
         configuration.customer_id = customer_id  # an anonymous configuration becomes the buyer's
@@ -185,7 +203,7 @@ def describe(*, session: Session, order: Order, balance: payments_service.Balanc
         entry["reversed"] = entry["id"] in reversed_ids
     view = dict(number=order.number, status=order.status, payment_state=money["state"],
                 configuration_code=car["display_code"], car=car["title"], colour=colour_of(configuration),
-                lines=car["lines"], price=float(order.price), deposit=float(order.deposit),
+                lines=car["lines"], price=float(order.price), deposit=float(order.deposit), currency=order.currency,
                 paid=float(money["paid"]), outstanding=float(money["outstanding"]),
                 dealer=dealer, vin=vehicle.vin if vehicle else None, delivery_at=as_utc(order.delivery_at),
                 handed_over_at=as_utc(order.handed_over_at), created_at=as_utc(order.created_at),
@@ -195,8 +213,11 @@ def describe(*, session: Session, order: Order, balance: payments_service.Balanc
     return view
 
 
-def dealer_time(moment: datetime | None) -> datetime | None:
-    return as_utc(moment).astimezone(DEALER_TIME) if moment else None
+def dealer_time(moment: datetime | None, dealer: Organization | None = None) -> datetime | None:
+    """A moment on the dealer's clock (``dealer`` given), else the viewer's."""
+    if moment is None:
+        return None
+    return as_utc(moment).astimezone(zone_of(dealer) if dealer is not None else zones.current_zone())
 
 
 # --- money ---------------------------------------------------------------------------------------
@@ -252,10 +273,10 @@ def start_payment(*, session: Session, gateway: Gateway, customer_id: int, numbe
                     client_secret=None, publishable_key=None,
                     instructions=_("Pay %(amount)s at %(dealer)s's till (cash, card or bank transfer quoting "
                                    "%(number)s). The dealer records your payment and it shows here.",
-                                   amount=euros(amount), dealer=dealer.name, number=order.number))
+                                   amount=money_text(amount, order.currency), dealer=dealer.name, number=order.number))
     payment = payments_service.request(session=session, gateway=gateway, purpose=f"order_{kind}",
                                        subject_kind=SUBJECT, subject_id=order.id, customer_id=customer_id,
-                                       payee_id=order.dealer_id, amount=amount)
+                                       payee_id=order.dealer_id, amount=amount, currency=order.currency)
     return payments_service.how_to_pay(payment=payment, gateway=gateway, payee_name=dealer.name, kind=kind)
 
 
@@ -317,8 +338,9 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
 
 def check_delivery_time(*, dealer: Organization, at: datetime) -> datetime:
     """In the future, on a day the dealer is open, within its opening hours; the time as UTC."""
-    local = at.replace(tzinfo=DEALER_TIME) if at.tzinfo is None else at.astimezone(DEALER_TIME)
-    if local <= now().astimezone(DEALER_TIME):
+    zone = zone_of(dealer)  # a time typed without an offset is the dealer's wall clock
+    local = zones.wall_clock(at.date(), at.time(), zone).astimezone(zone) if at.tzinfo is None else at.astimezone(zone)
+    if local <= now().astimezone(zone):
         raise Invalid("The delivery must be in the future; pick a later date.", field="at")
     weekday = local.weekday()
     spans = (dealer.opening_hours or {}).get(WEEKDAYS[weekday]) or []
@@ -358,7 +380,8 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
         raise Conflict("Assign the car (its VIN) before handing it over.", field="vin")
     if (money := money_of(session=session, order=order))["state"] != "paid_in_full":
         due = money["outstanding"]
-        raise Conflict(f"{euros(due)} is still to pay; hand the car over once the order is paid in full.")
+        raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is "
+                       "paid in full.")
     moment = now()
     vehicles_service.transfer(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
                               at=moment, dealer_id=order.dealer_id)

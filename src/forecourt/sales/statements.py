@@ -20,7 +20,9 @@ from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Configuration, Order
-from forecourt.sales.orders import DEALER_TIME, euros
+from forecourt.parties import markets
+from forecourt.parties.markets import zone_of
+from forecourt.sales.orders import money_text
 from forecourt.vehicles import service as vehicles_service
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -34,15 +36,16 @@ def parse_month(text: str | None) -> date:
     return date(int(found.group(1)), int(found.group(2)), 1)
 
 
-def _bounds(month: date) -> tuple[datetime, datetime]:
+def _bounds(month: date, zone) -> tuple[datetime, datetime]:
+    """The month on the dealer's own calendar."""
     following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    start = datetime(month.year, month.month, 1, tzinfo=DEALER_TIME)
-    end = datetime(following.year, following.month, 1, tzinfo=DEALER_TIME)
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    end = datetime(following.year, following.month, 1, tzinfo=zone)
     return start, end
 
 
-def _delivered(month: date):
-    start, end = _bounds(month)
+def _delivered(month: date, zone):
+    start, end = _bounds(month, zone)
     return (Order.status == "delivered") & (Order.handed_over_at >= start) & (Order.handed_over_at < end)
 
 
@@ -51,12 +54,13 @@ def statement(*, session: Session, dealer_id: int, month: date) -> dict:
     if dealer.kind != "dealer":
         raise Invalid(_("Statements are made for dealers."), field="dealer_id")
     lines = []
-    for order in session.scalars(select(Order).where(Order.dealer_id == dealer_id, _delivered(month))
+    zone = zone_of(dealer)
+    for order in session.scalars(select(Order).where(Order.dealer_id == dealer_id, _delivered(month, zone))
                                  .order_by(Order.handed_over_at, Order.id)):
         trim = vehicles_service.get_trim(session=session,
                                          trim_id=session.get(Configuration, order.configuration_id).trim_id)
         vehicle = vehicles_service.get(session=session, vehicle_id=order.vehicle_id) if order.vehicle_id else None
-        lines.append(dict(number=order.number, handed_over_on=order.handed_over_at.astimezone(DEALER_TIME).date(),
+        lines.append(dict(number=order.number, handed_over_on=order.handed_over_at.astimezone(zone).date(),
                           car=f"{trim.model.name} {trim.name}", vin=vehicle.vin if vehicle else "",
                           price=Decimal(str(order.price)), commission=Decimal(str(order.commission or 0)),
                           rule=order.commission_rule))
@@ -70,7 +74,7 @@ def network_month(*, session: Session, month: date) -> list[dict]:
     totals = {row.dealer_id: row for row in session.execute(
         select(Order.dealer_id, func.count(Order.id).label("cars"), func.sum(Order.price).label("sales"),
                func.sum(Order.commission).label("commission"))
-        .where(_delivered(month)).group_by(Order.dealer_id))}
+        .where(_delivered(month, markets.zone_of_market(None))).group_by(Order.dealer_id))}
     rows = []
     for dealer in parties_service.list_organizations(session=session, kind="dealer", active_only=False):
         found = totals.get(dealer.id)
@@ -108,6 +112,7 @@ def as_pdf(document: dict) -> bytes:
 
     buffer = io.BytesIO()
     dealer, month = document["dealer"], document["month"]
+    currency = markets.reference(dealer.market)["currency"]
     title = _("Commission statement %(month)s — %(dealer)s", month=f"{month:%B %Y}", dealer=dealer.name)
     styles = getSampleStyleSheet()
     pdf = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Forecourt", leftMargin=15 * mm,
@@ -115,9 +120,9 @@ def as_pdf(document: dict) -> bytes:
     address = ", ".join(part for part in (dealer.street, f"{dealer.postcode or ''} {dealer.city or ''}".strip()) if part)
     rows = [[_("Order"), _("Handed over"), _("Car"), _("VIN"), _("Price"), _("Commission")]]
     rows += [[line["number"], line["handed_over_on"].strftime("%d.%m.%Y"), line["car"], line["vin"],
-              euros(line["price"]), euros(line["commission"])] for line in document["lines"]]
-    rows.append([_("Total"), "", _("%(cars)s cars", cars=document["cars"]), "", euros(document["sales"]),
-                 euros(document["commission"])])
+              money_text(line["price"], currency), money_text(line["commission"], currency)] for line in document["lines"]]
+    rows.append([_("Total"), "", _("%(cars)s cars", cars=document["cars"]), "", money_text(document["sales"], currency),
+                 money_text(document["commission"], currency)])
     table = Table(rows, repeatRows=1, colWidths=[24 * mm, 22 * mm, 42 * mm, 42 * mm, 25 * mm, 25 * mm])
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),

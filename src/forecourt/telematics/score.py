@@ -8,7 +8,8 @@ with one hard stop does not swing a month.
 
 Speeding is time above one global threshold, 130 km/h: Forecourt knows no road's speed limit
 (that needs map matching against road data), so it cannot tell 60 in a 30 zone from 60 on a
-country road. Night is 23:00-05:00 in Europe/Berlin, where the network's drivers live.
+country road. Night is 23:00-05:00 on the car's local clock: the time zone of its workshop (else of
+the dealer that sold it), which is where the car is driven.
 
 The score is personal data. An insurer reads it only through ``score_for_insurer``, which opens
 the consent door for the car's current owner; the rolling score counts only trips since that
@@ -18,22 +19,22 @@ owner bought the car.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal
-from forecourt.core.clock import now
+from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import NotFound
 from forecourt.telematics import trips as trips_service
 from forecourt.telematics.models import Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
+from forecourt.parties import markets
+from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 
-LOCAL_TIME = ZoneInfo("Europe/Berlin")
 NIGHT_FROM, NIGHT_UNTIL = 23, 5  # local hours
 BRAKING_MS2, ACCELERATION_MS2, CORNERING_MS2 = -3.5, 3.0, 4.0
 LONGITUDINAL, LATERAL = "Vehicle.Acceleration.Longitudinal", "Vehicle.Acceleration.Lateral"
@@ -98,8 +99,17 @@ def _episodes(moments: list[datetime]) -> int:
     return count
 
 
-def _is_night(moment: datetime) -> bool:
-    hour = moment.astimezone(LOCAL_TIME).hour
+def car_zone(session: Session, vehicle_id: int) -> tzinfo:
+    """The clock the car lives by: its workshop's zone, else its selling dealer's, else the default market's."""
+    vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    dealer_id = vehicle.service_dealer_id or vehicle.selling_dealer_id
+    if dealer_id is None:
+        return markets.zone_of_market(None)
+    return markets.zone_of(parties_service.get_organization(session=session, organization_id=dealer_id))
+
+
+def _is_night(moment: datetime, zone: tzinfo) -> bool:
+    hour = as_utc(moment).astimezone(zone).hour
     return hour >= NIGHT_FROM or hour < NIGHT_UNTIL
 
 
@@ -123,13 +133,14 @@ def _measure(session: Session, trip: Trip) -> dict:
             moments["harsh_cornering"].append(at)
     moving = speeding = night = 0.0
     profile = trips_service.speed_profile(session=session, trip=trip)
+    zone = car_zone(session, trip.vehicle_id)
     for (at, speed), (following, _) in zip(profile, profile[1:]):
         if speed <= trips_service.MOVING_KMH:
             continue
         seconds = min(following - at, trips_service.MAX_STEP).total_seconds()
         moving += seconds
         speeding += seconds if speed > SPEEDING_KMH else 0.0
-        night += seconds if _is_night(at) else 0.0
+        night += seconds if _is_night(at, zone) else 0.0
     return {"version": FACTS_VERSION, "distance_km": trip.distance_km,
             **{name: _episodes(found) for name, found in moments.items()},
             "moving_s": moving, "speeding_s": speeding, "night_s": night}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
+from forecourt.core.money import currency_column
 
 
 class VehicleModel(Base):
@@ -34,9 +36,23 @@ class Trim(Base):
     propulsion: Mapped[str] = mapped_column(String(16))  # petrol | diesel | hybrid | plug_in_hybrid | electric
     year_from: Mapped[int] = mapped_column(Integer)
     year_to: Mapped[int | None] = mapped_column(Integer)
+    # The list price in the carmaker's home market; other markets' prices are ``TrimPrice`` rows.
     base_price: Mapped[float] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = currency_column()
 
     model: Mapped[VehicleModel] = relationship(back_populates="trims", lazy="joined")
+
+
+class TrimPrice(Base):
+    """A trim's list price in one market, in that market's currency; no row: not sold there
+    (unless the market's currency is the trim's own, where ``Trim.base_price`` applies)."""
+
+    __tablename__ = "trim_prices"
+
+    trim_id: Mapped[int] = mapped_column(ForeignKey("trims.id"), primary_key=True)
+    market: Mapped[str] = mapped_column(ForeignKey("markets.code"), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class Vehicle(Base):
@@ -103,6 +119,7 @@ class ServiceRecord(Base):
     summary: Mapped[str] = mapped_column(Text)
     operations: Mapped[list] = mapped_column(JSON, default=list)
     total_cost: Mapped[float] = mapped_column(Numeric(10, 2), default=0)
+    currency: Mapped[str] = currency_column()  # of total_cost, warranty_amount, customer_amount and parts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     # A dealer's work order: its number, the parts fitted ([{"number", "name", "quantity", "price"}]),
     # the fault codes cleared, and who pays what (warranty + customer = total).
@@ -150,6 +167,7 @@ class WarrantyProduct(Base):
     years: Mapped[int] = mapped_column(Integer)
     km: Mapped[int] = mapped_column(Integer)
     price: Mapped[float] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = currency_column()
     components: Mapped[list] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -168,6 +186,7 @@ class WarrantyContract(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     km_limit: Mapped[int] = mapped_column(Integer)
     price: Mapped[float] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = currency_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 

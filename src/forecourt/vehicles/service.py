@@ -16,7 +16,11 @@ from vininfo import Vin
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.vehicles.models import Ownership, ServiceRecord, Trim, Vehicle, VehicleModel, WarrantyContract
+from forecourt.core.i18n import _
+from forecourt.core.money import Money, minor_digits
+from forecourt.parties.models import Market
+from forecourt.vehicles.models import (Ownership, ServiceRecord, Trim, TrimPrice, Vehicle, VehicleModel,
+                                       WarrantyContract)
 
 _VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
 
@@ -59,6 +63,30 @@ def create_trim(*, session: Session, model_id: int, code: str, name: str, propul
     session.add(trim)
     session.flush()
     return trim
+
+
+def set_trim_price(*, session: Session, trim_id: int, market: Market, amount) -> TrimPrice:
+    """The trim's list price in ``market``, in that market's currency (a won price has no cents)."""
+    price = Money.of(amount, market.currency)
+    if price.amount < 0 or price != price.rounded():
+        raise Invalid(_("A price in %(currency)s is a positive amount with at most %(digits)s decimals.",
+                        currency=market.currency, digits=minor_digits(market.currency)), field="amount")
+    row = session.get(TrimPrice, (trim_id, market.code)) or TrimPrice(trim_id=trim_id, market=market.code)
+    row.amount, row.currency = price.amount, price.currency
+    session.add(row)
+    session.flush()
+    return row
+
+
+def trim_price(*, session: Session, trim: Trim, market: Market) -> Money | None:
+    """What the trim costs in ``market``: its price row there, else its home price when the market pays in
+    the trim's own currency; ``None``: not sold in that market (never a price in another currency)."""
+    row = session.get(TrimPrice, (trim.id, market.code))
+    if row is not None:
+        return Money.of(row.amount, row.currency)
+    if (trim.currency or "EUR") == market.currency:
+        return Money.of(trim.base_price, market.currency)
+    return None
 
 
 def get_trim(*, session: Session, trim_id: int) -> Trim:

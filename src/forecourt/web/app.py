@@ -19,7 +19,9 @@ from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.payments.providers import CARD, gateway_from
 from forecourt.web import log_redaction
+from forecourt.web import formats
 from forecourt.web.deps import LoginRequired
+from forecourt.web.viewer import ViewerMiddleware
 from forecourt.web.views.render import render
 
 WEB = Path(__file__).parent
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_security_headers(app, card_payments=settings.payment_provider == CARD)
     log_redaction.install()
+    app.add_middleware(ViewerMiddleware, settings=settings)
     return app
 
 
@@ -66,6 +69,7 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
+    formats.install(templates.env)
     return templates
 
 

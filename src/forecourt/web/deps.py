@@ -16,6 +16,7 @@ from forecourt.core.db import transaction
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.payments.providers import Gateway
+from forecourt.web import viewer
 
 SESSION_COOKIE = "fc_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -56,6 +57,7 @@ async def _resolve(request: Request, session: Session) -> Principal | None:
         if found is None:
             raise HTTPException(status_code=401, detail="Invalid or expired token",
                                 headers={"WWW-Authenticate": "Bearer"})
+        viewer.place(request, session, found[0])
         return parties_service.principal_for(found[0], via_token=True)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -64,6 +66,7 @@ async def _resolve(request: Request, session: Session) -> Principal | None:
     if found is None:
         return None
     user, token_row = found
+    viewer.place(request, session, user)
     request.state.csrf_token = token_row.csrf_token
     if request.method in UNSAFE:
         sent = request.headers.get("x-csrf-token")

@@ -21,7 +21,8 @@ from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import SLOT_MINUTES, Appointment, BaySlot
-from forecourt.workshop.slots import DAY_NAMES, LOCAL, STEP, Slot, free_slots, hours_text, opening_intervals
+from forecourt.parties.markets import zone_of
+from forecourt.workshop.slots import DAY_NAMES, STEP, Slot, free_slots, hours_text, opening_intervals
 
 SOURCES = ("proactive", "owner", "advisor")
 
@@ -62,7 +63,7 @@ def check_time(*, dealer: Organization, job: Job, bay: int, starts_at: datetime)
         raise Invalid("That time has already passed; choose a time in the future.", field="starts_at")
     if starts_at.second or starts_at.microsecond or starts_at.minute % SLOT_MINUTES:
         raise Invalid("Appointments start on the hour or half hour.", field="starts_at")
-    local = starts_at.astimezone(LOCAL)
+    local = starts_at.astimezone(zone_of(dealer))  # the dealer's own calendar and clock
     intervals = opening_intervals(dealer, local.date())
     if not intervals:
         raise Invalid(f"{dealer.name} is closed on {DAY_NAMES[local.weekday()]}s.", field="starts_at")
@@ -211,5 +212,5 @@ def describe(*, session: Session, appointment: Appointment) -> dict:
     return {"id": appointment.id, "vin": vehicle.vin, "car": vehicle.title, "job": appointment.job,
             "job_name": job.name if job else appointment.job, "reason": appointment.reason,
             "dealer": dealer_card(dealer), "bay": appointment.bay, "starts_at": start, "ends_at": end,
-            "status": appointment.status, "label": Slot(start, end, appointment.bay).label,
+            "status": appointment.status, "label": Slot(start, end, appointment.bay, zone=zone_of(dealer)).label,
             "can_cancel": appointment.status == "confirmed" and start > now()}

@@ -5,27 +5,28 @@ without the owner's consent and never names the person; everything about the per
 behind the consent door (``workshop.brief``). An appointment of another dealer does not exist for the
 caller: ``NotFound``, and nothing is logged.
 
-Dealers have no time zone of their own yet; the network is in Germany, so the calendar shows Berlin
-time (as sales does for opening hours and deliveries). Appointments are stored in UTC.
+The calendar is the dealer's: its days and rows are the dealer's own clock (``Organization.time_zone``:
+Europe/Berlin, Asia/Seoul), a day may be 23 or 25 hours long where clocks change, and appointments
+are stored in UTC.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.parties import service as parties_service
+from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import jobs
 from forecourt.workshop.models import SLOT_MINUTES, Appointment
 
-DEALER_TIME = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # When a dealer has no opening hours for a day, the grid still spans a working day.
 DEFAULT_DAY = ("07:00", "19:00")
@@ -37,8 +38,9 @@ def job_label(job: str) -> str:
     return known.name if known else job.replace("_", " ").capitalize()
 
 
-def local(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(DEALER_TIME)
+def local(moment: datetime, zone: tzinfo | None = None) -> datetime:
+    """A stored moment on ``zone``'s clock, else the viewer's (staff see their organization's)."""
+    return as_utc(moment).astimezone(zone or zones.current_zone())
 
 
 def _dealer_of(principal: Principal) -> int:
@@ -55,13 +57,10 @@ def get_for_dealer(*, session: Session, principal: Principal, appointment_id: in
     return appointment
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0, 0), tzinfo=DEALER_TIME)
-    return start, start + timedelta(days=1)
-
-
-def list_for_day(*, session: Session, dealer_id: int, day: date, include_cancelled: bool = False) -> list[Appointment]:
-    start, end = _day_bounds(day)
+def list_for_day(*, session: Session, dealer_id: int, day: date, zone: tzinfo,
+                 include_cancelled: bool = False) -> list[Appointment]:
+    """The appointments touching one day of the dealer's calendar (``zone`` is the dealer's)."""
+    start, end = zones.day_bounds(day, zone)
     query = select(Appointment).where(Appointment.dealer_id == dealer_id, Appointment.starts_at < end,
                                       Appointment.ends_at > start)
     if not include_cancelled:
@@ -98,12 +97,13 @@ def day_of(*, session: Session, principal: Principal, day: date) -> dict:
     Each cell of ``grid`` is ``None`` (free), ``"busy"`` (covered by an appointment that started
     earlier) or the appointment that starts there with how many rows it spans."""
     dealer = parties_service.get_organization(session=session, organization_id=_dealer_of(principal))
-    appointments = list_for_day(session=session, dealer_id=dealer.id, day=day)
+    zone = zone_of(dealer)
+    appointments = list_for_day(session=session, dealer_id=dealer.id, day=day, zone=zone)
     items = []
     for appointment in appointments:
         vehicle = vehicles_service.get(session=session, vehicle_id=appointment.vehicle_id)
         items.append(dict(appointment=appointment, id=appointment.id, bay=appointment.bay,
-                          start_local=local(appointment.starts_at), end_local=local(appointment.ends_at),
+                          start_local=local(appointment.starts_at, zone), end_local=local(appointment.ends_at, zone),
                           car=f"{vehicle.model_name} {vehicle.trim_name}", registration=vehicle.registration,
                           job=job_label(appointment.job), status=appointment.status,
                           status_label=STATUS_LABELS.get(appointment.status, appointment.status),
@@ -113,8 +113,8 @@ def day_of(*, session: Session, principal: Principal, day: date) -> dict:
     bays = list(range(1, max([dealer.service_bays or 0, *(i["bay"] for i in items)]) + 1))
     grid: dict[str, dict[int, object]] = {row: dict.fromkeys(bays) for row in rows}
     for item in items:
-        start = item["start_local"] if item["start_local"].date() == day else datetime.combine(
-            day, time(0, 0), tzinfo=DEALER_TIME)
+        start = item["start_local"] if item["start_local"].date() == day else local(
+            zones.day_bounds(day, zone)[0], zone)
         steps = max(1, -(-int((item["end_local"] - start).total_seconds()) // (SLOT_MINUTES * 60)))
         first_row = start.strftime("%H:%M")
         if first_row not in grid:
@@ -126,13 +126,14 @@ def day_of(*, session: Session, principal: Principal, day: date) -> dict:
             grid[row][item["bay"]] = "busy"
     monday = day - timedelta(days=day.weekday())
     week = [dict(day=monday + timedelta(days=i), count=0) for i in range(7)]
-    week_start, _ = _day_bounds(monday)
-    _, week_end = _day_bounds(monday + timedelta(days=6))
+    week_start, _ = zones.day_bounds(monday, zone)
+    _, week_end = zones.day_bounds(monday + timedelta(days=6), zone)
     for starts_at in session.scalars(select(Appointment.starts_at).where(
             Appointment.dealer_id == dealer.id, Appointment.status != "cancelled",
             Appointment.starts_at >= week_start, Appointment.starts_at < week_end)):
-        week[local(starts_at).weekday()]["count"] += 1
-    return dict(dealer=dealer, day=day, bays=bays, rows=rows, grid=grid, appointments=items,
+        week[local(starts_at, zone).weekday()]["count"] += 1
+    return dict(dealer=dealer, day=day, zone=zone, zone_label=zones.zone_label(zone, zones.day_bounds(day, zone)[0]),
+                bays=bays, rows=rows, grid=grid, appointments=items,
                 opening=opening, week=week, previous_week=day - timedelta(days=7), next_week=day + timedelta(days=7))
 
 

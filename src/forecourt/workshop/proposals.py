@@ -10,7 +10,8 @@ car's health or to remind them of service. It expires after a week: the times wo
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from forecourt.core import outbox
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.parties import service as parties_service
+from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import booking
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
@@ -57,8 +59,9 @@ def set_availability(*, session: Session, customer_id: int, windows: list[tuple[
     return rows
 
 
-def slots_of(proposal: Proposal) -> list[Slot]:
-    return [Slot.from_json(value) for value in proposal.slots or []]
+def slots_of(proposal: Proposal, zone: tzinfo = UTC) -> list[Slot]:
+    """The offered times; ``zone`` is the dealer's clock, which they read in when no viewer is known."""
+    return [replace(Slot.from_json(value), zone=zone) for value in proposal.slots or []]
 
 
 def is_open(proposal: Proposal) -> bool:
@@ -82,7 +85,8 @@ def _message_basis(session: Session, customer_id: int, dealer_id: int, cause: st
 
 
 def _announce(session: Session, proposal: Proposal, dealer_name: str) -> None:
-    first = slots_of(proposal)[0].label if proposal.slots else ""
+    dealer = parties_service.get_organization(session=session, organization_id=proposal.dealer_id)
+    first = slots_of(proposal, zone_of(dealer))[0].label if proposal.slots else ""
     subject = f"Your car needs the workshop: {proposal.reason}"[:200]
     body = (f"{proposal.reason}. {dealer_name} has time for you, for example {first}. "
             "Choose a time in your portal and it is held for you with one click.")

@@ -1,27 +1,28 @@
 """Free workshop slots: bays × opening hours × job duration, minus what is already claimed.
 
-Opening hours and the owner's availability are written in the dealer's local time (Europe/Berlin);
-everything stored is UTC. A slot is a start on the 30-minute grid where one bay is free for the
+Opening hours and the owner's availability are written in the dealer's local time (the dealer's
+IANA zone: Europe/Berlin, Asia/Seoul); everything stored is UTC, and a local day is 23, 24 or 25
+hours long (``core.zones``). A slot reads in the viewer's zone, or the dealer's when no viewer is known. A slot is a start on the 30-minute grid where one bay is free for the
 whole job and the whole job fits inside one opening interval (a 2-hour inspection does not start
 at 17:30 when the dealer closes at 18:00, nor span the lunch break).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core import zones
 from forecourt.core.clock import now
 from forecourt.parties import service as parties_service
+from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.workshop.jobs import Job
 from forecourt.workshop.models import SLOT_MINUTES, Availability, BaySlot
 
-LOCAL = ZoneInfo("Europe/Berlin")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 STEP = timedelta(minutes=SLOT_MINUTES)
@@ -34,6 +35,7 @@ class Slot:
     ends_at: datetime
     bay: int
     busy_bays: int = 0  # bays already taken at the start: fewer means a calmer workshop
+    zone: tzinfo = field(default=UTC, compare=False)  # the dealer's clock
 
     def as_json(self) -> dict:
         return {"starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(), "bay": self.bay}
@@ -45,11 +47,11 @@ class Slot:
 
     @property
     def local_start(self) -> datetime:
-        return self.starts_at.astimezone(LOCAL)
+        return self.starts_at.astimezone(zones.viewer_or(self.zone))
 
     @property
     def local_end(self) -> datetime:
-        return self.ends_at.astimezone(LOCAL)
+        return self.ends_at.astimezone(zones.viewer_or(self.zone))
 
     @property
     def label(self) -> str:
@@ -75,18 +77,19 @@ def parse_clock(text: str) -> time:
     return time(23, 59, 59) if hours == 24 else time(hours, minutes)
 
 
-def local_moment(day: date, at: str | time) -> datetime:
-    """A local wall-clock time on a day, in UTC (daylight saving handled by the zone)."""
+def local_moment(day: date, at: str | time, zone: tzinfo) -> datetime:
+    """A wall-clock time on a local day in ``zone``, in UTC (daylight saving handled by the zone)."""
     clock = at if isinstance(at, time) else parse_clock(at)
-    return datetime.combine(day, clock, tzinfo=LOCAL).astimezone(UTC)
+    return zones.wall_clock(day, clock, zone)
 
 
 def opening_intervals(dealer: Organization, day: date) -> list[tuple[datetime, datetime]]:
-    """The dealer's opening intervals on a local day, in UTC; empty when closed."""
+    """The dealer's opening intervals on a day of its own calendar, in UTC; empty when closed."""
     intervals = []
+    zone = zone_of(dealer)
     for pair in (dealer.opening_hours or {}).get(WEEKDAYS[day.weekday()], []) or []:
         try:
-            start, end = local_moment(day, pair[0]), local_moment(day, pair[1])
+            start, end = local_moment(day, pair[0], zone), local_moment(day, pair[1], zone)
         except (ValueError, IndexError, TypeError):
             continue  # a malformed entry in the dealer's hours is no opening
         if end > start:
@@ -100,10 +103,11 @@ def hours_text(dealer: Organization, day: date) -> str:
     return " and ".join(f"{a}–{b}" for a, b in pairs) if pairs else "closed"
 
 
-def _within_availability(start: datetime, end: datetime, availability: list[Availability] | None) -> bool:
+def _within_availability(start: datetime, end: datetime, availability: list[Availability] | None,
+                         zone: tzinfo) -> bool:
     if not availability:
         return True
-    local_start, local_end = start.astimezone(LOCAL), end.astimezone(LOCAL)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     if local_start.date() != local_end.date() and local_end.time() != time(0):
         return False
     for window in availability:
@@ -119,7 +123,8 @@ def _within_availability(start: datetime, end: datetime, availability: list[Avai
 
 
 def _round_up(moment: datetime) -> datetime:
-    """To the next grid step (Berlin is a whole number of hours from UTC, so the grids agree)."""
+    """To the next grid step of UTC, which is the local grid wherever the offset is a whole number of
+    half hours (Berlin, Seoul, India alike)."""
     base = moment.replace(second=0, microsecond=0)
     extra = base.minute % SLOT_MINUTES
     if extra or moment != base:
@@ -147,11 +152,12 @@ def free_slots(*, session: Session, dealer: Organization, job: Job, after: datet
     bays = dealer.service_bays or 0
     if bays <= 0 or limit <= 0:
         return []
+    zone = zone_of(dealer)
     earliest = _round_up(max(_utc(after), now()))
-    first_day = earliest.astimezone(LOCAL).date()
+    first_day = earliest.astimezone(zone).date()
     last_day = first_day + timedelta(days=max(days, 1) - 1)
-    taken = claimed_steps(session=session, dealer_id=dealer.id, start=local_moment(first_day, "00:00"),
-                          end=local_moment(last_day + timedelta(days=1), "00:00"))
+    taken = claimed_steps(session=session, dealer_id=dealer.id, start=local_moment(first_day, "00:00", zone),
+                          end=local_moment(last_day + timedelta(days=1), "00:00", zone))
     duration = job.steps * STEP
     found: list[Slot] = []
     day = first_day
@@ -161,12 +167,12 @@ def free_slots(*, session: Session, dealer: Organization, job: Job, after: datet
             start = max(_round_up(opens), earliest)
             while start + duration <= closes:
                 end = start + duration
-                if _within_availability(start, end, availability):
+                if _within_availability(start, end, availability, zone):
                     steps = [start + i * STEP for i in range(job.steps)]
                     busy = {bay for step in steps for bay in taken.get(step, ())}
                     free = [bay for bay in range(1, bays + 1) if bay not in busy]
                     if free:
-                        today.append(Slot(start, end, free[0], len(taken.get(start, ()))))
+                        today.append(Slot(start, end, free[0], len(taken.get(start, ())), zone))
                 start += STEP
         today.sort(key=lambda slot: (slot.starts_at, slot.busy_bays))
         found.extend(_spread(today, per_day))

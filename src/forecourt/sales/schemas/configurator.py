@@ -12,6 +12,8 @@ from forecourt.core.schemas import Input, Output
 
 class ConfigurationIn(Input):
     trim_code: str = Field(min_length=1, max_length=32, description="The trim, e.g. LUMO-E54")
+    market: str | None = Field(default=None, min_length=2, max_length=2,
+                               description="Priced for this market (DE, KR); the caller's market when left out")
     option_codes: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=60,
                                     description="Chosen options; the standard colour and wheels apply when none")
 
@@ -39,6 +41,7 @@ class TrimOptionsOut(Output):
     trim_code: str
     propulsion: str
     base_price: float
+    currency: str = "EUR"
     groups: list[OptionGroup]
 
 
@@ -57,6 +60,7 @@ class CheckOut(Output):
     option_codes: list[str]
     lines: list[PriceLine]
     base_price: float
+    currency: str = "EUR"
     total_price: float
 
 
@@ -66,6 +70,7 @@ class SavedOut(Output):
     url: str
     qr_url: str
     total_price: float
+    currency: str = "EUR"
 
 
 class ConfigurationOut(Output):
@@ -80,5 +85,6 @@ class ConfigurationOut(Output):
     option_codes: list[str]
     lines: list[PriceLine]
     base_price: float
+    currency: str = "EUR"
     total_price: float
     created_at: datetime

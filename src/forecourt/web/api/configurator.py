@@ -13,6 +13,8 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.sales import configurator
 from forecourt.sales.schemas.configurator import (CheckOut, ConfigurationIn, ConfigurationOut, OptionGroup,
                                                   OptionOut, SavedOut, TrimOptionsOut)
+from forecourt.vehicles import service as vehicles_service
+from forecourt.web import viewer
 from forecourt.web.deps import DbSession, MaybePrincipal
 
 router = APIRouter(prefix="/api", tags=["sales: configurator"])
@@ -20,14 +22,21 @@ router = APIRouter(prefix="/api", tags=["sales: configurator"])
 DEALER_ROLES = (Role.DEALER_SALES, Role.DEALER_SERVICE)
 
 
-def trim_options(session, trim) -> TrimOptionsOut:
+def trim_options(session, trim, market: str | None = None) -> TrimOptionsOut:
+    """The trim's options priced in ``market``; options not offered there are left out."""
+    where = configurator.market_for(session=session, code=market)
     notes = configurator.rules_in_words(session=session, trim_id=trim.id)
-    groups = [OptionGroup(kind=kind, label=configurator.KIND_LABELS[kind], one_of=kind in configurator.ONE_OF,
-                          options=[OptionOut.model_validate(o).model_copy(update={"notes": notes.get(o.code, [])})
-                                   for o in options])
-              for kind, options in configurator.options_of(session=session, trim_id=trim.id).items()]
+    groups = []
+    for kind, options in configurator.options_of(session=session, trim_id=trim.id).items():
+        priced = [(o, configurator.option_price(session=session, option=o, market=where)) for o in options]
+        groups.append(OptionGroup(kind=kind, label=configurator.KIND_LABELS[kind], one_of=kind in configurator.ONE_OF,
+                                  options=[OptionOut.model_validate(o).model_copy(update={
+                                      "notes": notes.get(o.code, []), "price": float(price.amount)})
+                                      for o, price in priced if price is not None]))
+    base = vehicles_service.trim_price(session=session, trim=trim, market=where)
     return TrimOptionsOut(model=trim.model.name, trim=trim.name, trim_code=trim.code, propulsion=trim.propulsion,
-                          base_price=float(trim.base_price), groups=groups)
+                          base_price=float(base.amount) if base else 0.0, currency=where.currency,
+                          groups=[g for g in groups if g.options])
 
 
 def page_url(request: Request, code: str) -> str:
@@ -53,28 +62,31 @@ def _trim_in_body(session, trim_code: str):
 
 
 @router.get("/catalogue/trims/{trim_code}/options", response_model=TrimOptionsOut)
-def options_of_trim(trim_code: str, session: DbSession):
-    return trim_options(session, configurator.trim_by_code(session=session, trim_code=trim_code))
+def options_of_trim(trim_code: str, request: Request, session: DbSession, market: str | None = None):
+    return trim_options(session, configurator.trim_by_code(session=session, trim_code=trim_code),
+                        market or viewer.market_of(request))
 
 
 @router.post("/configurations/check", response_model=CheckOut)
-def check_configuration(body: ConfigurationIn, session: DbSession):
+def check_configuration(body: ConfigurationIn, request: Request, session: DbSession):
     """Always 200 for a known trim: ``valid`` and ``problems`` say whether and why it cannot be built."""
     trim = _trim_in_body(session, body.trim_code)
-    result = configurator.check(session=session, trim_id=trim.id, option_codes=body.option_codes)
+    result = configurator.check(session=session, trim_id=trim.id, option_codes=body.option_codes,
+                                market=body.market or viewer.market_of(request))
     return CheckOut(trim_code=trim.code, valid=result.valid, problems=result.problems,
                     option_codes=result.option_codes, lines=result.lines, base_price=float(result.base_price),
-                    total_price=float(result.total_price))
+                    total_price=float(result.total_price), currency=result.currency)
 
 
 @router.post("/configurations", response_model=SavedOut, status_code=status.HTTP_201_CREATED)
 def save_configuration(body: ConfigurationIn, request: Request, session: DbSession, principal: MaybePrincipal):
     trim = _trim_in_body(session, body.trim_code)
     saved = configurator.save(session=session, trim_id=trim.id, option_codes=body.option_codes,
-                              **owner_of(principal))
+                              market=body.market or viewer.market_of(request), **owner_of(principal))
     url = page_url(request, saved.code)
     return SavedOut(code=saved.code, display_code=configurator.display_code(saved.code), url=url,
-                    qr_url=f"/api/configurations/{saved.code}/qr.svg", total_price=float(saved.total_price))
+                    qr_url=f"/api/configurations/{saved.code}/qr.svg", total_price=float(saved.total_price),
+                    currency=saved.currency)
 
 
 @router.get("/configurations/{code}", response_model=ConfigurationOut)

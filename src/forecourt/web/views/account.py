@@ -14,6 +14,7 @@ from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
 from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
                                 cookie_secure)
+from forecourt.web import viewer
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
@@ -85,13 +86,14 @@ def sign_up(request: Request, session: DbSession, email: str = Form(""), first_n
     if "@" not in email or len(email) > 254:
         errors["email"] = _("Enter your e-mail address.")
     if not first_name.strip():
-        errors["first_name"] = _("Enter your first name.")
+        errors["first_name"] = _("Enter your given name(s).")
     if not last_name.strip():
-        errors["last_name"] = _("Enter your last name.")
+        errors["last_name"] = _("Enter your family name.")
     if errors:
         return _guarded(request, "signup.html", status_code=422, values=values, errors=errors)
     email_links.request_account(session=session, email=email, profile=dict(
-        first_name=first_name.strip()[:100], last_name=last_name.strip()[:100], city=city.strip()[:100] or None))
+        first_name=first_name.strip()[:100], last_name=last_name.strip()[:100], city=city.strip()[:100] or None,
+        market=viewer.market_of(request)))
     return render(request, "signup_sent.html", message=str(SIGNUP_ANSWER))
 
 

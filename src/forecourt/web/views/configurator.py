@@ -15,6 +15,7 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.sales import configurator
 from forecourt.sales.models import Configuration
 from forecourt.web.api.configurator import owner_of, page_url, trim_options
+from forecourt.web import viewer
 from forecourt.web.deps import DbSession, MaybePrincipal
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import redirect, render
@@ -45,14 +46,16 @@ def _current_trim(session, trim_code: str):
 
 def _form(request: Request, principal, session, trim, chosen: list[str], status_code: int = 200,
           result=None):
-    result = result or configurator.check(session=session, trim_id=trim.id, option_codes=chosen)
+    market = viewer.market_of(request)
+    result = result or configurator.check(session=session, trim_id=trim.id, option_codes=chosen, market=market)
     return _page(request, principal, "configurator/form.html", status_code=status_code, trim=trim,
-                 offer=trim_options(session, trim), result=result, chosen=set(result.option_codes) | set(chosen))
+                 offer=trim_options(session, trim, market), result=result, chosen=set(result.option_codes) | set(chosen))
 
 
 @router.get("/configure")
 def choose_model(request: Request, session: DbSession, principal: MaybePrincipal):
-    return render(request, "configurator/index.html", catalogue=configurator.catalogue(session=session))
+    return render(request, "configurator/index.html",
+                  catalogue=configurator.catalogue(session=session, market=viewer.market_of(request)))
 
 
 @router.get("/configure/{trim_code}")
@@ -68,7 +71,8 @@ def check_fragment(trim_code: str, request: Request, session: DbSession, princip
     """The live summary (htmx): problems in words and the running total."""
     _guard(request, principal, form_token)
     trim = _current_trim(session, trim_code)
-    result = configurator.check(session=session, trim_id=trim.id, option_codes=option)
+    result = configurator.check(session=session, trim_id=trim.id, option_codes=option,
+                                market=viewer.market_of(request))
     return render(request, "configurator/_summary.html", trim=trim, result=result)
 
 
@@ -77,12 +81,14 @@ def save(trim_code: str, request: Request, session: DbSession, principal: MaybeP
          option: list[str] = Form(default=[]), action: str = Form("save"), form_token: str = Form("")):
     _guard(request, principal, form_token)
     trim = _current_trim(session, trim_code)
-    result = configurator.check(session=session, trim_id=trim.id, option_codes=option)
+    result = configurator.check(session=session, trim_id=trim.id, option_codes=option,
+                                market=viewer.market_of(request))
     if action != "save":
         return _form(request, principal, session, trim, option, result=result)
     if not result.valid:
         return _form(request, principal, session, trim, option, status_code=422, result=result)
-    saved = configurator.save(session=session, trim_id=trim.id, option_codes=option, **owner_of(principal))
+    saved = configurator.save(session=session, trim_id=trim.id, option_codes=option, market=result.market,
+                              **owner_of(principal))
     return redirect(f"/c/{configurator.display_code(saved.code)}")
 
 

@@ -31,8 +31,10 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.customers import service as customers_service
+from forecourt.parties import markets
 from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
+from forecourt.web import viewer
 from forecourt.web.deps import AgentPage, DbSession, MePage
 from forecourt.web.views.forms import Form, attempt, text
 from forecourt.web.views.forms import back_to as _back
@@ -273,7 +275,8 @@ def save_my_contacts(request: Request, principal: MePage, session: DbSession, fo
     rows = _contact_rows(form)
     try:
         with session.begin_nested():
-            saved = contacts_service.replace(session=session, customer_id=principal.customer_id, contacts=rows)
+            saved = contacts_service.replace(session=session, customer_id=principal.customer_id, contacts=rows,
+                                             region=markets.region_of(viewer.market_of(request)))
     except Invalid as problem:
         return _contacts_page(request, session, principal, rows=rows, error=problem.message, status_code=400)
     message = (f"Saved {len(saved)} emergency contact{'s' if len(saved) != 1 else ''}." if saved

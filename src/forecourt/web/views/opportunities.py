@@ -13,7 +13,10 @@ from fastapi import APIRouter, Request
 from forecourt.core.auth import Role
 from forecourt.core.clock import as_utc, now, today
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.money import Money
+from forecourt.core.money import total as money_total
 from forecourt.customers import service as customers_service
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import opportunities as opportunities_service
 from forecourt.sales import quotes as quotes_service
@@ -73,8 +76,11 @@ def board(request: Request, principal: SalesPage, session: DbSession, show: str 
                       overdue=d.expected_close is not None and d.expected_close < day)
                  for d in deals if d.stage_code == stage.code]
         columns.append(dict(stage=stage, cards=cards, total=sum(float(c["deal"].amount) for c in cards)))
-    return render(request, "opportunities/board.html", columns=columns, show=show, count=len(deals),
-                  total=sum(float(d.amount) for d in deals))
+    currency = markets.market_or_default(session=session, code=parties_service.get_organization(
+        session=session, organization_id=principal.organization_id).market).currency
+    # One dealer's deals share its market's currency; ``total`` refuses any that does not.
+    return render(request, "opportunities/board.html", columns=columns, show=show, count=len(deals), currency=currency,
+                  total=money_total((Money.of(d.amount, d.currency) for d in deals), currency))
 
 
 # --- a new deal ----------------------------------------------------------------------------------

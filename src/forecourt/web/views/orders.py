@@ -53,12 +53,12 @@ def _order_page(request: Request, session, me, settings, code: str, *, chosen: i
         return configuration  # a mistyped or unknown code: the lookup page says which
     car = configurator.describe(session=session, configuration=configuration)
     near = customers_service.home_position(session=session, customer_id=me.customer_id)
-    dealers = orders.delivering_dealers(session=session, near=near)
+    dealers = orders.delivering_dealers(session=session, near=near, market=configuration.market)
     if chosen is None and dealers:
         chosen = dealers[0]["dealer"].id
     chosen_dealer = next((row["dealer"] for row in dealers if row["dealer"].id == chosen), None)
     deposit = orders.deposit_for(configuration.total_price, percent=settings.order_deposit_percent,
-                                 minimum=settings.order_deposit_minimum)
+                                 minimum=settings.order_deposit_minimum, currency=configuration.currency)
     return render(request, "orders/new.html", status_code=status_code, car=car, dealers=dealers, chosen=chosen,
                   chosen_dealer=chosen_dealer, allow=allow, errors=errors or {}, deposit=float(deposit),
                   colour=orders.colour_of(configuration), sorted_by_distance=near is not None)

@@ -12,10 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from forecourt.consent import service as consent_service
+from forecourt.core import zones
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import PreferencesIn, ProfileIn
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.web.deps import SESSION_COOKIE, DbSession, MePage
 from forecourt.web.serialise import export_response
@@ -25,7 +28,7 @@ from forecourt.web.views.render import redirect, render
 router = APIRouter(tags=["pages"])
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country", "birth_date",
-                  "language")
+                  "language", "market", "time_zone")
 PROFILE_MESSAGES = {
     "phone": "Use digits, spaces and + ( ) / - only.",
     "country": "Use the two-letter country code, for example DE.",
@@ -74,7 +77,9 @@ def _profile_page(request: Request, session, me, *, profile=None, profile_errors
     return render(request, "portal/profile.html", status_code=status_code, email=customer.email,
                   profile=profile, profile_errors=profile_errors or {}, preferences=preferences,
                   presets=presets, favourites=favourites, preference_errors=preference_errors or {},
-                  languages=LANGUAGES, channels=CONTACT_CHANNELS)
+                  languages=LANGUAGES, channels=CONTACT_CHANNELS,
+                  markets=[(m.code, m.name) for m in markets.list_markets(session=session)],
+                  zone_names=zones.common_zones(), market_zone=markets.zone_of_market(customer.market).key)
 
 
 @router.get("/me/profile")
@@ -88,16 +93,24 @@ def save_profile(request: Request, me: MePage, session: DbSession, form: Form):
     if values["country"]:
         values["country"] = values["country"].upper()
     body, errors = validate(ProfileIn, values)
-    for name, label in (("first_name", "first name"), ("last_name", "last name")):
+    for name, message in (("first_name", _("Enter your given name(s).")),
+                          ("last_name", _("Enter your family name."))):
         if not values[name]:
-            errors[name] = f"Enter your {label}."
+            errors[name] = message
     errors = {key: PROFILE_MESSAGES.get(key, message) for key, message in errors.items()}
     if errors:
         return _profile_page(request, session, me, profile=values, profile_errors=errors, status_code=422)
     changes = body.model_dump()
     if changes["language"] is None:
         changes.pop("language")
-    customers_service.update_profile(session=session, customer_id=me.customer_id, changes=changes)
+    if changes["market"] is None:
+        changes.pop("market")
+    try:
+        with session.begin_nested():
+            customers_service.update_profile(session=session, customer_id=me.customer_id, changes=changes)
+    except Invalid as problem:  # a phone, postcode or time zone its market refuses, said in words
+        return _profile_page(request, session, me, profile=values, status_code=422,
+                             profile_errors={problem.field or "phone": problem.message})
     return _flash("/me/profile", "Your profile is saved.")
 
 

@@ -1,0 +1,50 @@
+"""Template helpers for markets: times on the viewer's clock, money, phone numbers, names and addresses.
+
+Each is a thin call into ``core`` (zones, money, phones, names, addresses), so a page, an e-mail
+and a PDF written by the same code format alike. Dates and times themselves are formatted by the
+language filters; ``local`` only moves a stored UTC moment onto the reader's clock first.
+"""
+
+from __future__ import annotations
+
+from jinja2 import pass_context
+
+from forecourt.core import addresses, names, phones, zones
+from forecourt.core.money import Money, format_money
+from forecourt.parties import markets
+from forecourt.web.viewer import market_of
+
+
+def money(amount, currency: str = "EUR", whole: bool = False) -> str:
+    """``{{ order.price|money(order.currency) }}``: "₩45,900,000", "1.234,56 €"."""
+    if amount is None:
+        return "—"
+    value = amount if isinstance(amount, Money) else Money.of(amount, currency)
+    return format_money(value, whole=whole)
+
+
+@pass_context
+def phone(context, stored: str | None) -> str:
+    """A stored number as the reader dials it: nationally in their own country, else internationally."""
+    return phones.display(stored, viewer_region=markets.region_of(market_of(context.get("request"))))
+
+
+def address(place, market: str | None = None) -> list[str]:
+    """The lines of an organization's or a customer's address, as its market writes them."""
+    code = market or getattr(place, "market", None) or getattr(place, "country", None)
+    lines = markets.reference(code)["address_format"]
+    return addresses.format_lines(lines, street=getattr(place, "street", None), postcode=getattr(place, "postcode", None),
+                                  city=getattr(place, "city", None))
+
+
+@pass_context
+def name_fields(context, market: str | None = None) -> list[tuple[str, str]]:
+    """The name boxes of a form in the reader's order: family name first on Korean pages."""
+    code = market or market_of(context.get("request"))
+    return names.fields(market_order=markets.reference(code)["name_order"])
+
+
+def install(env) -> None:
+    env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link)
+    env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
+                       display_name=names.display_name)
