@@ -1,11 +1,12 @@
 """Messages reaching owners: the e-mail sender that drains the outbox, and the portal inbox.
 
-The sender runs after the transactions that wrote the messages (``forecourt outbox send``). Each
-message is sent in its own transaction, so one bad address or a mail server hiccup never holds up
-the others: the row stays unsent with ``attempts`` and ``last_error`` and is tried again on the next
-run. The address is looked up at send time: an erased customer has none, so their message is marked
-done and never sent. Delivery is at least once: a crash between the SMTP hand-over and the commit
-sends that one message again.
+The sender runs after the transactions that wrote the messages (``forecourt worker``, or
+``forecourt outbox send``). Each message is sent on its own, so one bad address or a mail server
+hiccup never holds up the others: the row stays unsent with ``attempts`` and ``last_error`` and is
+tried again after an exponential back-off, until it is dead (``core.outbox``). The address is looked
+up at send time: an erased customer has none, so their message is marked done and never sent.
+Delivery is at least once: a sender killed between the SMTP hand-over and its record sends that
+one message again, and the row counts it (``uncertain_sends``).
 
 In-app messages need no transport: they are in the owner's inbox (``/me/messages``) from the moment
 they are written.
@@ -24,22 +25,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import transaction
+from forecourt.core import outbox
 from forecourt.core.errors import NotFound
+from forecourt.core.events import RetryPolicy
 from forecourt.core.outbox import OutboxMessage
 from forecourt.customers.models import Customer
 from forecourt.parties.models import Organization
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10  # then the row waits for a person to look at ``last_error``
 ERASED = "Not sent: the customer was erased."
 NO_ADDRESS = "Not sent: the organization has no e-mail address."
 
 
-def pending_ids(*, session: Session, limit: int = 100) -> list[int]:
-    return list(session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.channel == "email", OutboxMessage.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxMessage.attempts, OutboxMessage.id).limit(limit)))
+def policy_of(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.outbox_max_attempts, first_delay=settings.outbox_retry_seconds)
+
+
+def pending_ids(*, session: Session, settings: Settings | None = None, limit: int = 100) -> list[int]:
+    lease = settings.outbox_lease_seconds if settings is not None else 120.0
+    return outbox.due_ids(session=session, channel="email", lease_seconds=lease, limit=limit)
 
 
 def compose(*, message: OutboxMessage, to: str, settings: Settings) -> EmailMessage:
@@ -79,46 +84,66 @@ class _Mailer:
             self.smtp = None
 
 
-def _send_one(session: Session, message_id: int, mailer: _Mailer, settings: Settings) -> str:
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                              .with_for_update(skip_locked=True)).first()
-    if message is None or message.sent_at is not None:
-        return "gone"  # another sender took it, or the customer was erased meanwhile
+def _address(session: Session, message: OutboxMessage) -> tuple[str | None, str]:
+    """The address at send time, or why there is none."""
     if message.organization_id is not None:  # a tow company or a dealer: its own address
         organization = session.get(Organization, message.organization_id)
-        to = organization.email if organization is not None else None
-        if not to:
-            message.sent_at, message.last_error = now(), NO_ADDRESS
-            return "skipped"
-    else:
-        customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
-        if customer is None or customer.erased_at is not None or not customer.email:
-            message.sent_at, message.last_error = now(), ERASED
-            return "skipped"
-        to = customer.email
-    message.attempts += 1
-    try:
-        mailer.send(compose(message=message, to=to, settings=settings))
-    except (smtplib.SMTPException, OSError) as error:
-        message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)
-        return "failed"
-    message.sent_at, message.last_error = now(), None
-    return "sent"
+        return (organization.email if organization is not None else None) or None, NO_ADDRESS
+    customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
+    if customer is None or customer.erased_at is not None or not customer.email:
+        return None, ERASED
+    return customer.email, ""
+
+
+def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessage | str:
+    """The e-mail to hand over, marked in flight; or ``gone`` / ``skipped`` (nobody to write to)."""
+    message = outbox.take(session=session, message_id=message_id, lease_seconds=settings.outbox_lease_seconds)
+    if message is None:
+        return "gone"  # another sender has it, or it was sent or erased meanwhile
+    to, why_not = _address(session, message)
+    if to is None:
+        outbox.mark_sent(message, note=why_not)
+        return "skipped"
+    outbox.mark_in_flight(message)
+    return compose(message=message, to=to, settings=settings)
+
+
+def _finish(session: Session, message_id: int, error: Exception | None, settings: Settings) -> str:
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return "gone"  # the customer was erased while it was in flight
+    if error is None:
+        outbox.mark_sent(message)
+        return "sent"
+    log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)
+    return outbox.mark_failed(message, f"{type(error).__name__}: {error}", policy_of(settings))
 
 
 def send_pending(*, session_factory: sessionmaker, settings: Settings, limit: int = 100) -> dict:
-    """Sends up to ``limit`` unsent e-mails; returns how many were sent, failed (to retry) and skipped."""
+    """Sends up to ``limit`` due e-mails; returns how many were sent, failed (to retry), dead, skipped.
+
+    Each e-mail takes two short transactions around its hand-over (in flight, then sent or failed),
+    so no lock is held while the mail server answers and a sender killed in between is noticed."""
     with transaction(session_factory) as session:
-        ids = pending_ids(session=session, limit=limit)
-    result = {"sent": 0, "failed": 0, "skipped": 0, "gone": 0}
+        ids = pending_ids(session=session, settings=settings, limit=limit)
+    result = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0, "gone": 0}
     mailer = _Mailer(settings)
     try:
         for message_id in ids:
             try:
-                with transaction(session_factory) as session:
-                    result[_send_one(session, message_id, mailer, settings)] += 1
-            except Exception:  # a broken row must not stop the batch; it stays unsent
+                with transaction(session_factory, write=True) as session:
+                    claimed = _claim(session, message_id, settings)
+                if isinstance(claimed, str):
+                    result[claimed] += 1
+                    continue
+                error = None
+                try:
+                    mailer.send(claimed)
+                except (smtplib.SMTPException, OSError) as failure:
+                    error = failure
+                with transaction(session_factory, write=True) as session:
+                    result[_finish(session, message_id, error, settings)] += 1
+            except Exception:  # a broken row must not stop the batch; its lease runs out and it is tried again
                 log.exception("outbox message %s could not be processed", message_id)
                 result["failed"] += 1
     finally:

@@ -42,13 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)
-    from forecourt.assist import handlers as assist_handlers
-    from forecourt.core import events
-    from forecourt.workshop.handlers import subscribe_handlers
+    from forecourt.handlers import subscribe_all
 
-    # Health events become service proposals; the factory is read at delivery time (tests swap it).
-    subscribe_handlers(events.bus, lambda: app.state.sessionmaker())
-    assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
+    # SOS and crash open cases, health events propose visits, right after the request commits (the
+    # worker delivers what is left); the factory is read at delivery time (tests swap it).
+    subscribe_all(lambda: app.state.sessionmaker(), settings)
     _install_error_handlers(app)
     _install_security_headers(app)
     return app
