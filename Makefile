@@ -19,7 +19,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/forecourt db upgrade
 	$(BIN)/forecourt demo --if-empty
-	$(BIN)/forecourt serve --simulate 8
+	$(BIN)/forecourt serve --simulate 8 --worker
 
 demo: $(STAMP)
 	$(BIN)/forecourt demo

@@ -142,6 +142,8 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     sessions = make_sessionmaker(get_engine(settings.database_url))
+    counted: dict = {}  # the MQTT worker's figures, once it runs, for the heartbeat
+    _beat_while_running(sessions, settings, stop, counted)
     trackers = None
     if teltonika:
         subscribe_alert_handlers(sessions)  # the tracker listener stores in this process
@@ -163,6 +165,7 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
         console.print(f"[red]The ingest worker could not start: {error}.[/red] Its log above says why.")
         raise typer.Exit(1) from None
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
+    counted["worker"] = worker
     try:
         stats = worker.run(stop)
     finally:
@@ -171,6 +174,19 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
             trackers.close()
     console.print(f"Stopped after {stats.messages:,} messages: {stats.stored:,} readings stored, "
                   f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected.")
+
+
+def _beat_while_running(sessions, settings, stop, counted: dict) -> None:
+    """``/api/health`` and ``/metrics`` learn from these beats that ingest runs, and what it counted."""
+    from forecourt.core import heartbeats
+
+    def counters() -> dict:
+        stats = getattr(counted.get("worker"), "stats", None)
+        return {} if stats is None else {"messages": stats.messages, "stored": stats.stored,
+                                         "duplicates": stats.duplicates, "rejected": stats.rejected}
+
+    heartbeats.keep_beating(sessions, role="ingest", every_seconds=settings.heartbeat_seconds, counters=counters,
+                            stop=stop)
 
 
 @app.command()

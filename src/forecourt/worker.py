@@ -139,7 +139,7 @@ def build(settings: Settings, *, sessions: sessionmaker[Session] | None = None, 
         def run() -> dict:
             result = job(worker.sessions, worker.settings) or {}
             worker.record(name, result)
-            if any(result.values()):
+            if name in SCHEDULE or any(result.values()):
                 log.info("%s: %s", name, result)
             return result
         run.__name__ = name
@@ -217,7 +217,7 @@ class _Ticker:
 
         try:
             with transaction(self.worker.sessions, write=True) as session:
-                heartbeats.stop(session=session, name=self.name)
+                heartbeats.forget(session=session, name=self.name)
         except Exception:
             log.exception("the worker's heartbeat could not be removed")
 
@@ -226,6 +226,7 @@ def run(settings: Settings, *, parent_pid: int | None = None) -> None:
     """Runs until SIGTERM or SIGINT (finishing the jobs in hand), or until ``parent_pid`` exits."""
     from huey.consumer import Consumer
 
+    logging.getLogger("huey").setLevel(logging.WARNING)  # not a line per delivery round; our jobs log their work
     worker = build(settings)
     stop = threading.Event()
     ticker = _Ticker(worker, parent_pid=parent_pid, stop=stop)

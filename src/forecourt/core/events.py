@@ -201,8 +201,12 @@ def _deliver(session: Session) -> None:
         from forecourt.core import delivery  # delivery builds on this module
 
         for event, event_id in durable_ids:
-            if handlers.of(type(event)):
+            if not handlers.of(type(event)):
+                continue
+            try:
                 delivery.deliver(handlers.factory, event_id, known=event)
+            except Exception:  # the commit stands whatever happens here: the worker delivers it later
+                log.exception("event %s could not be delivered at once; the worker will", event_id)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

@@ -45,7 +45,7 @@ def beat(*, session: Session, role: str, name: str, started_at: datetime, counte
     session.flush()
 
 
-def stop(*, session: Session, name: str) -> None:
+def forget(*, session: Session, name: str) -> None:
     """A process stopping on purpose says so, rather than being taken for dead later."""
     session.execute(delete(Heartbeat).where(Heartbeat.name == name))
 
@@ -73,3 +73,34 @@ def live_counters(*, session: Session, every_seconds: float) -> list[tuple[str, 
 
 def forget_silent(*, session: Session, older_than: datetime) -> int:
     return session.execute(delete(Heartbeat).where(Heartbeat.beat_at < older_than)).rowcount
+
+
+def keep_beating(sessions, *, role: str, every_seconds: float, counters=lambda: {}, stop=None):
+    """Beats from a daemon thread until ``stop`` (a ``threading.Event``) is set; returns the thread.
+    On SQLite a beat takes the write lock for a moment; every few seconds that costs nothing."""
+    import logging
+    import threading
+
+    from forecourt.core.db import transaction
+
+    stop = stop or threading.Event()
+    name, started_at = process_name(role), now()
+
+    def run() -> None:
+        while True:
+            try:
+                with transaction(sessions, write=True) as session:
+                    beat(session=session, role=role, name=name, started_at=started_at, counters=counters())
+            except Exception:  # a missed beat is not a reason to stop working
+                logging.getLogger(__name__).exception("the %s heartbeat could not be written", role)
+            if stop.wait(every_seconds):
+                break
+        try:
+            with transaction(sessions, write=True) as session:
+                forget(session=session, name=name)
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=run, name=f"forecourt-{role}-heartbeat", daemon=True)
+    thread.start()
+    return thread
