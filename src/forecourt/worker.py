@@ -103,6 +103,9 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
+# A delivery round not finished after this is taken to be lost and queued again. Far longer than a
+# round takes: two rounds of one worker side by side would only hold each other up.
+ROUND_LOST_AFTER = 900.0
 
 
 # --- the worker -------------------------------------------------------------------------------------
@@ -178,13 +181,13 @@ class _Ticker:
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
             for name, task in self.worker.pumps.items():
-                self._queue(name, task, settings.outbox_lease_seconds)
+                self._queue(name, task)
             if time.monotonic() >= next_beat:
                 self._beat()
                 next_beat = time.monotonic() + settings.heartbeat_seconds
             self.stop.wait(settings.worker_poll_seconds)
 
-    def _queue(self, name: str, task, give_up_after: float) -> None:
+    def _queue(self, name: str, task) -> None:
         waiting = self.waiting.get(name)
         if waiting is not None:
             result, since = waiting
@@ -192,7 +195,7 @@ class _Ticker:
                 done = result.get() is not None
             except Exception:  # the round failed (logged by Huey): the next one tries again
                 done = True
-            if not done and time.monotonic() - since < give_up_after:
+            if not done and time.monotonic() - since < ROUND_LOST_AFTER:
                 return
         self.waiting[name] = (task(), time.monotonic())
 
