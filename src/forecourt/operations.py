@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import delivery, heartbeats, outbox
 from forecourt.core.config import Settings
+from forecourt.parties import service as parties_service
 
 INGEST_COUNTERS = {"messages": "Messages received", "stored": "Readings stored",
                    "duplicates": "Redelivered messages already stored", "rejected": "Messages refused"}
@@ -35,6 +36,19 @@ def overview(*, session: Session, settings: Settings) -> dict:
             "outbox": outbox.summary(session=session),
             "dead_events": delivery.list_events(session=session, status="dead"),
             "dead_messages": outbox.dead_letters(session=session)}
+
+
+def replay(*, session: Session, principal, what: str, ident: int):
+    """Gives a dead event (``what="event"``) or e-mail (``"message"``) fresh attempts, audited."""
+    if what == "event":
+        row = delivery.replay(session=session, event_id=ident)
+        details = {"name": row.name}
+    else:
+        row = outbox.replay(session=session, message_id=ident)
+        details = {"topic": row.topic}
+    parties_service.audit(session=session, actor=principal, action=f"{what}.replay", target=f"{what}:{row.id}",
+                          details=details)
+    return row
 
 
 class DatabaseCollector(Collector):

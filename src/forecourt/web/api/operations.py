@@ -7,8 +7,6 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forecourt import operations
-from forecourt.core import delivery, outbox
-from forecourt.parties import service as parties_service
 from forecourt.web.deps import Admin, DbSession
 
 router = APIRouter(tags=["operations"])
@@ -43,15 +41,9 @@ def background(request: Request, admin: Admin, session: DbSession) -> dict:
 
 @router.post("/api/admin/events/{event_id}/replay")
 def replay_event(event_id: int, admin: Admin, session: DbSession) -> dict:
-    row = delivery.replay(session=session, event_id=event_id)
-    parties_service.audit(session=session, actor=admin, action="event.replay", target=f"event:{row.id}",
-                          details={"name": row.name})
-    return _event(row)
+    return _event(operations.replay(session=session, principal=admin, what="event", ident=event_id))
 
 
 @router.post("/api/admin/outbox/{message_id}/replay")
 def replay_message(message_id: int, admin: Admin, session: DbSession) -> dict:
-    row = outbox.replay(session=session, message_id=message_id)
-    parties_service.audit(session=session, actor=admin, action="outbox.replay", target=f"message:{row.id}",
-                          details={"topic": row.topic})
-    return _message(row)
+    return _message(operations.replay(session=session, principal=admin, what="message", ident=message_id))
