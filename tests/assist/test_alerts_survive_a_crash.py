@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from forecourt.assist.models import Case
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.events import DELIVERED, PENDING, DomainEvent
+from forecourt.core.heartbeats import Heartbeat
 from forecourt.telematics import devices
 from forecourt.telematics.models import VehicleEventRecord
 from forecourt.telematics.readings import Source
@@ -152,6 +153,7 @@ def test_mqtt_the_alert_lane_killed_after_its_commit(scene, tmp_path, kind):
             scene.wait_for(scene.marker.exists, 90, "the alert lane to commit the alert and die", meanwhile=send)
             time.sleep(1.0)  # the worker replaced its store process and stored the repeats: duplicates
             scene.died_after_commit(kind)
+            assert scene.count(Heartbeat, Heartbeat.role == "ingest") == 1  # /api/health sees ingest alive
             scene.worker_opens_exactly_one_case(send)
         finally:
             car.loop_stop()
