@@ -22,10 +22,10 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from forecourt.core import outbox
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import transaction
-from forecourt.core import outbox
 from forecourt.core.errors import NotFound
 from forecourt.core.events import RetryPolicy
 from forecourt.core.outbox import OutboxMessage
