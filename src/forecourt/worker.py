@@ -234,7 +234,7 @@ def run(settings: Settings, *, parent_pid: int | None = None) -> None:
     stop = threading.Event()
     ticker = _Ticker(worker, parent_pid=parent_pid, stop=stop)
     consumer = Consumer(worker.huey, workers=settings.worker_threads, periodic=True, worker_type="thread",
-                        flush_locks=True, graceful_signal="TERM", scheduler_interval=1)
+                        graceful_signal="TERM", scheduler_interval=1)
     thread = threading.Thread(target=ticker.run, name="forecourt-ticker", daemon=True)
     thread.start()
     try:

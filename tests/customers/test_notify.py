@@ -188,3 +188,13 @@ def test_inbox_marks_only_the_owners_own_messages_read(session, make):
         notify.mark_read(session=session, customer_id=stranger.id, message_id=message.id)
     notify.mark_read(session=session, customer_id=owner.id, message_id=message.id)
     assert notify.unread_count(session=session, customer_id=owner.id) == 0
+
+
+def test_an_unreachable_mail_server_ends_the_round_without_spending_the_others_attempts(session, session_factory,
+                                                                                      settings, make):
+    first = _message(session, make.customer(email="first.down@example.test"), "test:smtp:down:1")
+    second = _message(session, make.customer(email="second.down@example.test"), "test:smtp:down:2")
+    down = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, free_port()))
+    assert (down["failed"], down["sent"]) == (1, 0)
+    session.expire_all()
+    assert (first.attempts, second.attempts) == (1, 0) and second.last_error is None

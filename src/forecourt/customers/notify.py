@@ -143,6 +143,8 @@ def send_pending(*, session_factory: sessionmaker, settings: Settings, limit: in
                     error = failure
                 with transaction(session_factory, write=True) as session:
                     result[_finish(session, message_id, error, settings)] += 1
+                if isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException):
+                    break  # the mail server cannot be reached: the rest wait for the next round, attempts intact
             except Exception:  # a broken row must not stop the batch; its lease runs out and it is tried again
                 log.exception("outbox message %s could not be processed", message_id)
                 result["failed"] += 1
