@@ -80,6 +80,28 @@ class EventBus:
 bus = EventBus()
 
 
+@dataclass
+class SessionSource:
+    """Where an owner's in-memory handlers open their sessions. The web app and the ingest worker each
+    subscribe at start-up and tests build many apps: a second subscription swaps the factory instead
+    of adding the handlers twice. (Durable handlers use ``handlers.configure`` instead.)"""
+
+    factory: Callable[[], Session]
+
+
+_sources: dict[tuple[int, str], SessionSource] = {}
+
+
+def session_source(event_bus: EventBus, owner: str, factory: Callable[[], Session]) -> tuple[SessionSource, bool]:
+    """The owner's source on this bus, and whether it is new (then the owner subscribes its handlers)."""
+    existing = _sources.get((id(event_bus), owner))
+    if existing is not None:
+        existing.factory = factory
+        return existing, False
+    source = _sources[(id(event_bus), owner)] = SessionSource(factory)
+    return source, True
+
+
 # --- durable events ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
