@@ -28,12 +28,12 @@ from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.events import DELIVERED, PENDING, DomainEvent
 from forecourt.core.heartbeats import Heartbeat
 from forecourt.telematics import devices
-from forecourt.telematics.models import VehicleEventRecord
+from forecourt.telematics.models import Sample, VehicleEventRecord
 from forecourt.telematics.readings import Source
 from forecourt.telematics.simulator.codec8 import Record, encode_frame, hello
 from tests.factories import Factory
 from tests.telematics.broker import private_mosquitto
-from tests.telematics.fleet import publisher
+from tests.telematics.fleet import publisher, sample
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLER = Path(__file__).resolve().parent / "die_after_commit"
@@ -155,6 +155,11 @@ def test_mqtt_the_alert_lane_killed_after_its_commit(scene, tmp_path, kind):
             scene.died_after_commit(kind)
             assert scene.count(Heartbeat, Heartbeat.role == "ingest") == 1  # /api/health sees ingest alive
             scene.worker_opens_exactly_one_case(send)
+            # and ingest goes on: the killed process held the SQLite write turn, which its successor got back
+            car.publish(f"vehicles/{scene.vin}/telemetry", sample(1), qos=1).wait_for_publish(10)
+            scene.wait_for(lambda: scene.count(Sample, Sample.vehicle_id == scene.vehicle_id,
+                                               Sample.path == "Vehicle.TraveledDistance") == 1,
+                           60, "telemetry after the kill to be stored")
         finally:
             car.loop_stop()
             car.disconnect()
