@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/forecourt demo --if-empty
 	@$(BIN)/forecourt mailsink --port $(MAILSINK_PORT) & sink=$$!; \
 	trap 'kill $$sink 2>/dev/null; wait $$sink' EXIT; \
-	$(BIN)/forecourt serve --simulate 8
+	$(BIN)/forecourt serve --simulate 8 --worker
 
 demo: $(STAMP)
 	$(BIN)/forecourt demo

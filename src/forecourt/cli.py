@@ -1,4 +1,4 @@
-"""The ``forecourt`` command: serve, demo, db, ingest, simulate, outbox, oncall, mailsink."""
+"""The ``forecourt`` command: serve, demo, db, ingest, worker, simulate, outbox, oncall, mailsink."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def serve(host: str = typer.Option(None, help="Address to listen on (default fro
           migrate: bool = typer.Option(True, help="Migrate the database first"),
           reload: bool = typer.Option(False, help="Reload on code changes (development)"),
           simulate: int = typer.Option(0, min=0, help="Also drive this many demo cars, reporting over HTTP to "
-                                                      "this server (a live demo without a broker)")) -> None:
+                                                      "this server (a live demo without a broker)"),
+          worker: bool = typer.Option(False, "--worker", help="Also run `forecourt worker` (e-mails, events, "
+                                                              "the schedule); it stops when the server stops")) -> None:
     """Serve the web app and API."""
     import uvicorn
 
@@ -47,9 +49,49 @@ def serve(host: str = typer.Option(None, help="Address to listen on (default fro
     if simulate:
         _simulate_beside(settings, host, port, simulate)
         console.print(f"{simulate} demo cars are driving; the access log is off so the console stays readable.")
-    uvicorn.run("forecourt.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info", proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
-                access_log=not simulate)
+    background = _worker_beside() if worker else None
+    try:
+        uvicorn.run("forecourt.web.app:create_app", factory=True, host=host, port=port, reload=reload,
+                    log_level="info", proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                    access_log=not simulate)
+    finally:
+        if background is not None:
+            background.terminate()  # SIGTERM: it finishes the jobs in hand
+            try:
+                background.wait(30)
+            except Exception:
+                background.kill()
+
+
+def _worker_beside():
+    """``forecourt worker`` as a child that watches this process: if the server dies, even by
+    SIGKILL, the worker notices that its parent is gone and stops."""
+    import os
+    import subprocess
+    import sys
+
+    console.print("Starting [bold]forecourt worker[/bold] beside the server")
+    return subprocess.Popen([sys.executable, "-m", "forecourt.cli", "worker", "--parent-pid", str(os.getpid())])
+
+
+@app.command()
+def worker(parent_pid: int = typer.Option(None, help="Stop when the process with this id is no longer this "
+                                                     "worker's parent (set by `serve --worker`)")) -> None:
+    """Run the background work: deliver domain events, send the outbox, run the schedule (Huey).
+
+    Stop it with SIGTERM or Ctrl-C; it finishes the jobs in hand. Run as many as you like on
+    PostgreSQL: they share the queue and never deliver one event or e-mail twice at once."""
+    import logging
+
+    from forecourt import worker as background
+    from forecourt.bootstrap import prepare_database
+    from forecourt.core.jobs import jobs_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    prepare_database(settings)
+    console.print(f"Worker on {settings.database_url}, jobs queued in {jobs_url(settings)}")
+    background.run(settings, parent_pid=parent_pid)
 
 
 @app.command()
@@ -100,6 +142,8 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     sessions = make_sessionmaker(get_engine(settings.database_url))
+    counted: dict = {}  # the MQTT worker's figures, once it runs, for the heartbeat
+    _beat_while_running(sessions, settings, stop, counted)
     trackers = None
     if teltonika:
         subscribe_alert_handlers(sessions)  # the tracker listener stores in this process
@@ -121,6 +165,7 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
         console.print(f"[red]The ingest worker could not start: {error}.[/red] Its log above says why.")
         raise typer.Exit(1) from None
     console.print(f"Ingesting [bold]{worker.topic}[/bold] from {mqtt} into {settings.database_url}")
+    counted["worker"] = worker
     try:
         stats = worker.run(stop)
     finally:
@@ -131,12 +176,27 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
                   f"{stats.duplicates:,} duplicates, {stats.rejected:,} rejected.")
 
 
+def _beat_while_running(sessions, settings, stop, counted: dict) -> None:
+    """``/api/health`` and ``/metrics`` learn from these beats that ingest runs, and what it counted."""
+    from forecourt.core import heartbeats
+
+    def counters() -> dict:
+        stats = getattr(counted.get("worker"), "stats", None)
+        return {} if stats is None else {"messages": stats.messages, "stored": stats.stored,
+                                         "duplicates": stats.duplicates, "rejected": stats.rejected}
+
+    heartbeats.keep_beating(sessions, role="ingest", every_seconds=settings.heartbeat_seconds, counters=counters,
+                            stop=stop)
+
+
 @app.command()
 def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_RETENTION_DAYS")) -> None:
     """Delete raw positions (and the routes drawn from them) older than the retention setting."""
     from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.models import load_all
     from forecourt.telematics import service as telematics_service
 
+    load_all()
     settings = get_settings()
     keep = days or settings.position_retention_days
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
@@ -154,8 +214,8 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
                                                                  "--interval seconds until Ctrl-C"),
                 interval: float = typer.Option(10.0, min=0.5, help="Seconds between rounds with --loop"),
                 limit: int = typer.Option(100, min=1, help="Messages per round at most")) -> None:
-    """Send unsent e-mails (to FORECOURT_SMTP_HOST:FORECOURT_SMTP_PORT) and dispatch webhooks; failures are
-    retried next round."""
+    """Send due e-mails (to FORECOURT_SMTP_HOST:FORECOURT_SMTP_PORT) and dispatch webhooks now (`forecourt worker`
+    does it continuously); failures are retried later."""
     import time
 
     from forecourt.core.db import get_engine, make_sessionmaker
@@ -167,6 +227,7 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
         result = notify.send_pending(session_factory=sessions, settings=settings, limit=limit)
         if any(result.values()) or not loop:
             console.print(f"Sent {result['sent']}, failed {result['failed']} (will retry), "
+                          f"dead {result['dead']} (see /admin/background), "
                           f"skipped {result['skipped']} (erased customers, no address).")
         if not loop:
             break
@@ -182,17 +243,16 @@ app.add_typer(oncall_app, name="oncall")
 
 @oncall_app.command("remind")
 def oncall_remind() -> None:
-    """Queue renewal reminders for On Call subscriptions ending within 45 days (once each; run daily)."""
-    from forecourt.assist import subscriptions
-    from forecourt.core.clock import today
-    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    """Queue renewal reminders for On Call subscriptions ending within 45 days (once each; `forecourt worker`
+    runs this on FORECOURT_SCHEDULE_ONCALL_REMINDERS)."""
+    from forecourt.core.db import get_engine, make_sessionmaker
     from forecourt.models import load_all
+    from forecourt.worker import oncall_reminders
 
-    load_all()  # the reminders' foreign keys reach every domain's tables
+    load_all()  # the reminder reaches vehicles, customers and the outbox: every table's foreign keys
     settings = get_settings()
-    with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
-        sent = subscriptions.remind_due(session=session, today=today())
-    console.print(f"Queued {len(sent)} On Call renewal reminder(s); `forecourt outbox send` delivers them.")
+    result = oncall_reminders(make_sessionmaker(get_engine(settings.database_url)), settings)
+    console.print(f"Queued {result['reminded']} On Call renewal reminder(s); `forecourt worker` sends them.")
 
 
 @app.command()
@@ -354,25 +414,18 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
 
 
 def subscribe_alert_handlers(sessions) -> None:
-    """Where readings are stored: an SOS or a crash opens an On Call case after commit."""
-    from forecourt.assist import handlers as assist_handlers
-    from forecourt.core import events
-    from forecourt.models import load_all
+    """Where readings are stored: an SOS or a crash opens an On Call case right after the commit (its
+    durable event waits for the worker only if this process dies first)."""
+    from forecourt.handlers import subscribe_all
 
-    load_all()  # every domain's tables, for the handlers' foreign keys
-
-    assist_handlers.subscribe_handlers(events.bus, sessions)
+    subscribe_all(sessions, get_settings())
 
 
 def subscribe_detector_handlers(sessions) -> None:
     """Runs in the detector process: health events it raises (a new fault, service due) propose slots."""
-    from forecourt.core import events
-    from forecourt.models import load_all
+    from forecourt.handlers import subscribe_all
 
-    load_all()  # every domain's tables, for the handlers' foreign keys
-    from forecourt.workshop.handlers import subscribe_handlers
-
-    subscribe_handlers(events.bus, sessions)
+    subscribe_all(sessions, get_settings())
 
 
 def _listen_for_trackers(address: str, sessions, stop, after_commit) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 def load_all() -> None:
     import forecourt.assist.models  # noqa: F401
     import forecourt.consent.models  # noqa: F401
+    import forecourt.core.events  # noqa: F401
+    import forecourt.core.heartbeats  # noqa: F401
     import forecourt.core.outbox  # noqa: F401
     import forecourt.customers.models  # noqa: F401
     import forecourt.parties.models  # noqa: F401

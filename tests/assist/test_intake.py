@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from forecourt.assist import intake, subscriptions
-from forecourt.assist.handlers import subscribe_handlers
+from forecourt.handlers import subscribe_all
 from forecourt.assist.models import Case, CaseEvent
 from forecourt.core import events
 from forecourt.core.clock import advance, frozen_at
@@ -84,7 +84,7 @@ def test_an_sos_from_the_phone_app_opens_a_case_with_owner_and_position(make, se
 
 def test_a_crash_published_after_commit_opens_a_case_and_a_rollback_opens_none(session_factory, session, car,
                                                                                  embedded):
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     writer = session_factory()
     pipeline.ingest(session=writer, readings=[Reading(source=Source.EMBEDDED, device_id=car.vin, measured_at=NOON,
                                                       events=(VehicleEvent.CRASH,), message_key="rolled-back")],
@@ -103,14 +103,14 @@ def test_an_sos_from_a_car_whose_on_call_ended_still_opens_a_case(session_factor
                                    sold_on=date(2022, 3, 4))  # three years: ended 3 March 2025
     session.commit()
     assert subscriptions.status_of(session=session, vehicle_id=car.id, today=NOON.date())["state"] == "expired"
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     ingest_event(session_factory, car, VehicleEvent.SOS, key="lapsed")
     [case] = cases_of(session, car)
     assert (case.kind, case.status, case.customer_id) == ("sos", "open", owner.id)
 
 
 def test_repeated_alerts_join_one_case_and_a_crash_raises_the_priority(session_factory, session, car, embedded):
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     ingest_event(session_factory, car, VehicleEvent.SOS, key="a")
     ingest_event(session_factory, car, VehicleEvent.SOS, at=NOON + timedelta(minutes=2), key="b")
     ingest_event(session_factory, car, VehicleEvent.CRASH, at=NOON + timedelta(minutes=3), lat=52.53, key="c")

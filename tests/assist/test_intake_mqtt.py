@@ -10,9 +10,9 @@ import uuid
 
 from sqlalchemy import select
 
-from forecourt.assist import ecall, handlers
+from forecourt.assist import ecall, handlers, intake
 from forecourt.assist.models import Case
-from forecourt.core import events
+from forecourt.handlers import subscribe_all
 from forecourt.core.clock import now
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
@@ -28,7 +28,7 @@ def test_an_ecall_and_an_sos_over_mqtt_open_cases(fresh_database_url):
     url = fresh_database_url("ecall")
     crashed, pressed = committed_fleet(url, cars=2)
     sessions = make_sessionmaker(get_engine(url))
-    handlers.subscribe_handlers(events.bus, sessions)
+    subscribe_all(sessions)
     worker = MqttIngestWorker(broker=BrokerAddress.parse(BROKER), sessions=sessions,
                               client_id=f"test-ecall-{uuid.uuid4().hex[:8]}",
                               topic_handlers={ecall.ECALL_TOPIC: ecall.from_mqtt})

@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from forecourt.assist import handlers as assist_handlers
+from forecourt.handlers import subscribe_all
 from forecourt.assist.models import Case
-from forecourt.core import events
+
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.db import transaction
@@ -88,7 +88,7 @@ def test_a_crash_reaches_the_console_and_the_tow_reaches_the_dealer(new_context,
     agent.evaluate("window.__stillTheSamePage = true")
 
     # the ingest worker, as `forecourt ingest` runs it: On Call's handlers open cases from its events
-    assist_handlers.subscribe_handlers(events.bus, seed_sessions)
+    subscribe_all(seed_sessions)
     with private_mosquitto(tmp_path) as broker:
         worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), sessions=seed_sessions,
                                   client_id=f"test-ingest-{uuid.uuid4().hex[:8]}")

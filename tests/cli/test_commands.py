@@ -36,6 +36,7 @@ COVERED = {
     "simulate": "tests.cli.test_long_running::test_serve_answers_then_stops_and_simulate_drives_cars_into_it",
     "ingest": "tests.cli.test_long_running::test_ingest_stores_what_cars_publish_and_stops_cleanly",
     "mailsink": "tests.cli.test_long_running::test_mailsink_keeps_what_it_is_sent_and_stops_cleanly",
+    "worker": "tests.worker.test_worker_runs_the_schedule::test_every_scheduled_job_runs_from_the_worker",
 }
 
 

@@ -9,8 +9,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from forecourt.core import outbox
+from datetime import UTC, datetime, timedelta
+
+from forecourt.core import clock, outbox
 from forecourt.core.clock import now
+from forecourt.core.errors import Invalid
 from forecourt.core.config import get_settings
 from forecourt.core.outbox import OutboxMessage
 from forecourt.customers import notify
@@ -82,26 +85,78 @@ def test_an_email_reaches_the_smtp_server_and_is_marked_sent(session, session_fa
     assert again["sent"] == 0 and len(smtp.received) == 1
 
 
-def test_a_failure_keeps_the_row_and_it_is_retried_later(session, session_factory, settings, make, smtp):
+def test_a_failure_keeps_the_row_and_it_is_retried_after_a_growing_wait(session, session_factory, settings, make,
+                                                                         smtp):
     customer = make.customer(email="owner.retry@example.test")
-    message = _message(session, customer, "test:smtp:retry")
+    with clock.frozen_at(datetime(2026, 5, 4, 9, 0, tzinfo=UTC)):
+        message = _message(session, customer, "test:smtp:retry")
+        _retried_later(session, session_factory, settings, smtp, message)
+
+
+def _retried_later(session, session_factory, settings, smtp, message) -> None:
     # nobody listens on this port: connection refused
     down = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, free_port()))
     assert down["failed"] == 1 and down["sent"] == 0
     session.expire_all()
     assert message.sent_at is None and message.attempts == 1 and "Connection" in message.last_error
-    # the server is up but answers "try again later"
+    assert message.next_attempt_at == now() + timedelta(seconds=60)
+    # not before its wait is over, even with the server up
     smtp.refuse = True
+    early = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, smtp.port))
+    assert sum(early.values()) == 0 and smtp.received == []
+    # the server is up but answers "try again later": the wait doubles
+    clock.advance(timedelta(seconds=60))
     busy = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, smtp.port))
     assert busy["failed"] == 1
     session.expire_all()
     assert message.sent_at is None and message.attempts == 2 and "451" in message.last_error
+    assert message.next_attempt_at == now() + timedelta(seconds=120)
     # and then it goes through
     smtp.refuse = False
+    clock.advance(timedelta(seconds=120))
     ok = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, smtp.port))
     assert ok["sent"] == 1 and [r for r, _ in smtp.received] == [["owner.retry@example.test"]]
     session.expire_all()
     assert message.sent_at is not None and message.attempts == 3 and message.last_error is None
+    assert message.in_flight_since is None and message.uncertain_sends == 0
+
+
+def test_a_message_that_always_fails_ends_dead_and_is_sent_once_replayed(session, session_factory, settings, make,
+                                                                          smtp):
+    customer = make.customer(email="owner.dead@example.test")
+    message = _message(session, customer, "test:smtp:dead")
+    smtp.refuse = True
+    config = _settings(settings.database_url, smtp.port).model_copy(
+        update={"outbox_max_attempts": 3, "outbox_retry_seconds": 0})
+    outcomes = [notify.send_pending(session_factory=session_factory, settings=config) for _ in range(4)]
+    assert [o["failed"] for o in outcomes] == [1, 1, 0, 0] and outcomes[2]["dead"] == 1
+    session.expire_all()
+    assert message.dead_at is not None and message.attempts == 3 and "451" in message.last_error
+    assert [m.id for m in outbox.dead_letters(session=session)] == [message.id]
+    assert outbox.summary(session=session)["dead"] == 1
+    smtp.refuse = False
+    outbox.replay(session=session, message_id=message.id)
+    session.commit()
+    assert notify.send_pending(session_factory=session_factory, settings=config)["sent"] == 1
+    assert [r for r, _ in smtp.received] == [["owner.dead@example.test"]]
+    with pytest.raises(Invalid):
+        outbox.replay(session=session, message_id=message.id)
+
+
+def test_a_send_whose_outcome_was_never_recorded_is_sent_again_after_the_lease_and_counted(
+        session, session_factory, settings, make, smtp):
+    customer = make.customer(email="owner.inflight@example.test")
+    with clock.frozen_at(datetime(2026, 5, 4, 9, 0, tzinfo=UTC)):
+        message = _message(session, customer, "test:smtp:inflight")
+        outbox.mark_in_flight(message)  # what a sender killed during the hand-over leaves behind
+        session.commit()
+        config = _settings(settings.database_url, smtp.port)
+        assert sum(notify.send_pending(session_factory=session_factory, settings=config).values()) == 0
+        clock.advance(timedelta(seconds=config.outbox_lease_seconds))
+        assert notify.send_pending(session_factory=session_factory, settings=config)["sent"] == 1
+    session.expire_all()
+    assert (message.attempts, message.uncertain_sends) == (2, 1)
+    assert outbox.summary(session=session)["uncertain_sends"] == 1
 
 
 def test_an_erased_customer_is_never_written_to(session, session_factory, settings, make, smtp):
@@ -133,3 +188,13 @@ def test_inbox_marks_only_the_owners_own_messages_read(session, make):
         notify.mark_read(session=session, customer_id=stranger.id, message_id=message.id)
     notify.mark_read(session=session, customer_id=owner.id, message_id=message.id)
     assert notify.unread_count(session=session, customer_id=owner.id) == 0
+
+
+def test_an_unreachable_mail_server_ends_the_round_without_spending_the_others_attempts(session, session_factory,
+                                                                                      settings, make):
+    first = _message(session, make.customer(email="first.down@example.test"), "test:smtp:down:1")
+    second = _message(session, make.customer(email="second.down@example.test"), "test:smtp:down:2")
+    down = notify.send_pending(session_factory=session_factory, settings=_settings(settings.database_url, free_port()))
+    assert (down["failed"], down["sent"]) == (1, 0)
+    session.expire_all()
+    assert (first.attempts, second.attempts) == (1, 0) and second.last_error is None

@@ -15,7 +15,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
 from forecourt.telematics.health import DtcAppeared, ServiceDue
 from forecourt.workshop import booking, proposals
-from forecourt.workshop.handlers import subscribe_handlers
+from forecourt.handlers import subscribe_all
 from forecourt.workshop.models import Proposal
 from forecourt.workshop.slots import Slot
 from tests.workshop.booking_scene import SUNDAY_NOON, WEEKDAYS, utc
@@ -57,7 +57,7 @@ def _fault(car, code="P0301", needs_workshop=True) -> DtcAppeared:
 def test_a_fault_published_in_a_committed_transaction_becomes_a_proposal_with_messages(
         session_factory, session, make, shop, owner, car):
     make.grant(owner, shop, "vehicle_health_sharing")
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     writer = session_factory()
     events.publish(writer, _fault(car))
     assert session.scalars(select(Proposal).where(Proposal.vehicle_id == car.id)).first() is None
@@ -79,7 +79,7 @@ def test_a_fault_published_in_a_committed_transaction_becomes_a_proposal_with_me
 
 
 def test_a_rolled_back_event_proposes_nothing_and_a_harmless_code_neither(session_factory, session, car):
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     writer = session_factory()
     events.publish(writer, _fault(car))
     writer.rollback()
@@ -109,7 +109,7 @@ def test_service_reminders_granted_to_the_carmaker_allows_the_email(session, mak
 
 
 def test_one_open_proposal_per_car_and_cause(session_factory, session, owner, car):
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     for _ in range(3):
         writer = session_factory()
         events.publish(writer, _fault(car))

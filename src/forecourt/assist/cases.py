@@ -172,3 +172,18 @@ def last_event_id(*, session: Session) -> int:
     from sqlalchemy import func
 
     return session.scalar(select(func.max(CaseEvent.id))) or 0
+
+
+AGE_BANDS = ((timedelta(minutes=5), "under_5m"), (timedelta(hours=1), "5m_to_1h"), (timedelta(days=1), "1h_to_1d"))
+
+
+def open_by_age(*, session: Session) -> dict[tuple[str, str], int]:
+    """Open cases counted by status and age band (for operators' dashboards): nothing about who."""
+    moment = now()
+    counts: dict[tuple[str, str], int] = {}
+    for status, opened_at in session.execute(select(Case.status, Case.opened_at)
+                                             .where(Case.status.in_(OPEN_STATUSES))):
+        age = moment - as_utc(opened_at)
+        band = next((name for limit, name in AGE_BANDS if age < limit), "over_1d")
+        counts[(status, band)] = counts.get((status, band), 0) + 1
+    return counts

@@ -1,18 +1,17 @@
 """Telematics SOS and crash events become cases.
 
-``VehicleSignalled`` arrives after the telemetry's transaction committed; the handler opens its own
-unit of work, so a failing case never undoes the telemetry and the telemetry never waits for the
-case. Joining the car's open case makes a redelivered or repeated alert harmless.
+``VehicleSignalled`` for an SOS or a crash is a durable event: it is written with the reading and
+delivered after the commit, first by the process that stored it, else by the worker. The handler
+runs in the transaction that marks the event delivered, so a case is opened once in effect;
+joining the car's open case makes a repeated alert harmless too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from forecourt.assist import intake
 from forecourt.core import events
-from forecourt.core.db import transaction
 from forecourt.telematics.ingest import VehicleSignalled
 
 # Telematics event kinds (telematics.readings.VehicleEvent) that call for a person; a tow alarm or a
@@ -29,17 +28,5 @@ def on_vehicle_signalled(event: VehicleSignalled, *, session: Session) -> None:
                        problems=event.problems)
 
 
-def subscribe_handlers(bus, session_factory: Callable[[], Session]) -> None:
-    """Subscribes once per bus; a later call only swaps the session factory (tests build many apps)."""
-    source, new = events.session_source(bus, "assist", session_factory)
-    if not new:
-        return
-
-    def handle(event: VehicleSignalled) -> None:
-        if event.kind not in CASE_KINDS:
-            return
-        with transaction(source.factory, write=True) as session:
-            on_vehicle_signalled(event, session=session)
-
-    handle.__name__ = "assist.on_vehicle_signalled"
-    bus.subscribe(VehicleSignalled, handle)
+def subscribe_handlers(registry: events.Handlers) -> None:
+    registry.subscribe(VehicleSignalled, "assist.open_case", on_vehicle_signalled)

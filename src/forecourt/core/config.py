@@ -8,7 +8,7 @@ from typing import Literal
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +76,32 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = Field(
         default=None, description="Signs the card provider's notifications; unsigned ones are ignored.")
     stripe_api_base: str | None = Field(default=None, description="Another API address (a local test server).")
+    # --- background work (forecourt worker) ---
+    jobs_url: str = Field(default="", description="Where the job queue lives: empty for the default (a SQLite "
+                          "file beside a SQLite database, the database itself on PostgreSQL), sqlite:///PATH, "
+                          "or postgresql+psycopg://...")
+    worker_threads: int = Field(default=2, ge=1, le=32, description="Jobs the worker runs side by side.")
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=60,
+                                       description="How often the worker looks for due events and e-mails.")
+    heartbeat_seconds: float = Field(default=10.0, gt=0, description="How often the worker and ingest say they live.")
+    event_max_attempts: int = Field(default=8, ge=1, description="Tries of a domain event before it is dead.")
+    event_retry_seconds: float = Field(default=10.0, ge=0,
+                                       description="Wait after a failed delivery; doubled after each failure.")
+    event_keep_days: int = Field(default=30, ge=1, description="Delivered events are deleted after this.")
+    outbox_max_attempts: int = Field(default=10, ge=1, description="Tries of an e-mail before it is dead.")
+    outbox_retry_seconds: float = Field(default=60.0, ge=0,
+                                        description="Wait after a failed send; doubled after each failure.")
+    outbox_lease_seconds: float = Field(default=120.0, gt=0,
+                                        description="A send not finished after this is taken to have died.")
+    recall_reminder_days: int = Field(default=30, ge=1, description="Days between reminders of an open recall.")
+    recall_reminders_max: int = Field(default=3, ge=0, description="Reminders per car and recall at most.")
+    # Crontab lines (minute hour day month weekday, UTC), or "off".
+    schedule_outbox: str = "* * * * *"
+    schedule_oncall_reminders: str = "0 7 * * *"
+    schedule_recall_reminders: str = "30 7 * * *"
+    schedule_proposal_expiry: str = "*/15 * * * *"
+    schedule_position_retention: str = "0 3 * * *"
+    schedule_event_cleanup: str = "30 3 * * *"
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 
@@ -86,6 +112,22 @@ class Settings(BaseSettings):
             raise ValueError("FORECOURT_SMTP_USER needs FORECOURT_SMTP_SECURITY=starttls or tls: the password "
                              "would cross the network in clear text.")
         return self
+
+
+    @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
+                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""
+        value = " ".join(value.split())
+        if value.lower() == "off":
+            return "off"
+        fields = value.split(" ")
+        allowed = set("0123456789*/,-")
+        if len(fields) != 5 or any(not field or set(field) - allowed for field in fields):
+            raise ValueError(f"{value!r} is not a crontab line: five fields (minute hour day month weekday), "
+                             "e.g. '0 7 * * *', or 'off'")
+        return value
 
 
 def get_settings(**overrides) -> Settings:

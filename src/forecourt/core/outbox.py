@@ -4,19 +4,28 @@ A recall notice or a service proposal is a row here before it is an e-mail, so a
 commit and the send loses nothing: the sender picks up unsent rows, and ``dedupe_key`` keeps a
 retried cause from writing the same message twice. Addresses are resolved at send time by the
 ``customers`` domain, so an erased customer is never written to.
+
+Sending is at least once, with the state an operator needs: a send is marked in flight (and
+committed) before the hand-over and finished after it, so a sender killed in between leaves a mark
+that the next sender sees when the lease has passed. It sends again and counts the message's
+``uncertain_sends``: the duplicates that at-least-once allows are bounded by the senders killed
+mid-hand-over, and counted. A failure waits ``policy.delay(attempts)`` (doubling); after
+``policy.max_attempts`` the message is dead (``dead_at``) until an operator replays it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from forecourt.core import events
-from forecourt.core.clock import now
+from forecourt.core.clock import as_utc, now
 from forecourt.core.db import Base, UTCDateTime
+from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.events import RetryPolicy
 
 
 class OutboxMessage(Base):
@@ -42,6 +51,10 @@ class OutboxMessage(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: at once
+    in_flight_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed over, outcome not recorded yet
+    uncertain_sends: Mapped[int] = mapped_column(Integer, default=0)  # sent again after an unknown outcome
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # attempts spent: waits for an operator
 
     __table_args__ = (Index("ix_outbox_messages_unsent", "sent_at", "channel"),)
 
@@ -74,6 +87,83 @@ class SendNow:
 
 def send_now(session: Session, message: OutboxMessage) -> None:
     events.publish(session, SendNow(message_id=message.id))
+
+
+# --- the sender's bookkeeping (the transport is the customers domain's notify) ------------------------
+
+def due_ids(*, session: Session, channels: tuple[str, ...] = ("email",), lease_seconds: float = 120.0,
+            limit: int = 100) -> list[int]:
+    """Unsent, not dead, past their back-off, and not in flight (or in flight longer than the lease:
+    that sender died)."""
+    moment = now()
+    return list(session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None), OutboxMessage.channel.in_(channels),
+        or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= moment),
+        or_(OutboxMessage.in_flight_since.is_(None),
+            OutboxMessage.in_flight_since <= moment - timedelta(seconds=lease_seconds)))
+        .order_by(OutboxMessage.attempts, OutboxMessage.id).limit(limit)))
+
+
+def take(*, session: Session, message_id: int, lease_seconds: float = 120.0) -> OutboxMessage | None:
+    """Locks a due message for sending (another sender's is skipped), or None."""
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.id == message_id)
+                              .with_for_update(skip_locked=True)).first()
+    if message is None or message.sent_at is not None or message.dead_at is not None:
+        return None
+    if message.in_flight_since is not None and as_utc(message.in_flight_since) > now() - timedelta(seconds=lease_seconds):
+        return None  # another sender has it in hand
+    return message
+
+
+def mark_in_flight(message: OutboxMessage) -> None:
+    """Committed before the hand-over. A mark left by a sender that died means the message may have
+    gone out: sending it again is counted."""
+    if message.in_flight_since is not None:
+        message.uncertain_sends = (message.uncertain_sends or 0) + 1
+    message.in_flight_since = now()
+    message.attempts = (message.attempts or 0) + 1
+
+
+def mark_sent(message: OutboxMessage, *, note: str | None = None) -> None:
+    message.sent_at, message.in_flight_since, message.last_error = now(), None, note
+
+
+def mark_failed(message: OutboxMessage, error: str, policy: RetryPolicy) -> str:
+    """``failed`` (tried again after the back-off) or ``dead``."""
+    message.in_flight_since, message.last_error = None, error[:2000]
+    if message.attempts >= policy.max_attempts:
+        message.dead_at = now()
+        return "dead"
+    message.next_attempt_at = now() + policy.delay(message.attempts)
+    return "failed"
+
+
+def replay(*, session: Session, message_id: int) -> OutboxMessage:
+    """A dead message gets fresh attempts (after its cause — an address, the mail server — was fixed)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFound("Message not found")
+    if message.dead_at is None:
+        raise Invalid("Only a message that stopped being tried can be replayed.", field="message")
+    message.dead_at, message.attempts, message.next_attempt_at = None, 0, now()
+    session.flush()
+    return message
+
+
+def dead_letters(*, session: Session, limit: int = 200) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.dead_at.is_not(None))
+                                .order_by(OutboxMessage.dead_at.desc()).limit(limit)))
+
+
+def summary(*, session: Session) -> dict:
+    """Waiting e-mails, the oldest one's age, the dead, and the sends that may have been duplicates."""
+    unsent = (OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None), OutboxMessage.channel != "in_app")
+    pending, oldest = session.execute(select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at))
+                                      .where(*unsent)).one()
+    dead = session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.dead_at.is_not(None))) or 0
+    uncertain = session.scalar(select(func.coalesce(func.sum(OutboxMessage.uncertain_sends), 0))) or 0
+    age = max(0.0, (now() - as_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+    return {"pending": pending or 0, "dead": dead, "uncertain_sends": int(uncertain), "oldest_seconds": age}
 
 
 def messages_of(*, session: Session, customer_id: int) -> list[OutboxMessage]:

@@ -1,12 +1,13 @@
 """Messages leaving Forecourt: the sender that drains the outbox (e-mail, webhooks), and the portal inbox.
 
-The sender runs after the transactions that wrote the messages (``forecourt outbox send``, or at
-once for a message published with ``outbox.send_now``). ``send_message`` sends one message in its
-own transaction (a job can call it with an id), so one bad address or a mail server hiccup never
-holds up the others: the row stays unsent with ``attempts`` and ``last_error`` and is tried again on
-the next run. The address is looked up at send time: an erased customer has none, so their message
-is marked done and never sent. Delivery is at least once: a crash between the hand-over and the
-commit sends that one message again.
+The sender runs after the transactions that wrote the messages (``forecourt worker``, ``forecourt
+outbox send``, or at once for a message published with ``outbox.send_now``). ``send_message`` sends
+one message (a job can call it with an id), so one bad address or a mail server hiccup never holds
+up the others: the row stays unsent with ``attempts`` and ``last_error`` and is tried again after an
+exponential back-off, until it is dead (``core.outbox``). The address is looked up at send time: an
+erased customer has none, so their message is marked done and never sent. Delivery is at least
+once: a sender killed between the SMTP hand-over and its record sends that one message again, and
+the row counts it (``uncertain_sends``).
 
 E-mails are composed and carried by ``customers.mail`` (Date, Message-ID, one-click unsubscribe;
 STARTTLS or TLS, login); webhooks (dispatch notices) by ``assist.notices``. In-app messages need no
@@ -18,16 +19,19 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forecourt.assist import notices
-from forecourt.core import events
+from forecourt.core import events, outbox
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import transaction
 from forecourt.core.errors import NotFound
+from forecourt.core.events import RetryPolicy
 from forecourt.core.outbox import OutboxMessage, SendNow
 from forecourt.customers.mail import Mailer, compose
 from forecourt.customers.models import Customer
@@ -35,86 +39,113 @@ from forecourt.parties.models import Organization
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10  # then the row waits for a person to look at ``last_error``
 ERASED = "Not sent: the customer was erased."
 NO_ADDRESS = "Not sent: the organization has no e-mail address."
 TRANSPORTED = ("email", "webhook")  # in-app messages are read where they are
 
 
-def pending_ids(*, session: Session, limit: int = 100) -> list[int]:
-    return list(session.scalars(select(OutboxMessage.id).where(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.channel.in_(TRANSPORTED),
-        OutboxMessage.attempts < MAX_ATTEMPTS)
-        .order_by(OutboxMessage.attempts, OutboxMessage.id).limit(limit)))
+def policy_of(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.outbox_max_attempts, first_delay=settings.outbox_retry_seconds)
 
 
-def _address(session: Session, message: OutboxMessage) -> str | None:
-    """Where the e-mail goes, or None after marking the row done with the reason it is not sent."""
+def pending_ids(*, session: Session, settings: Settings | None = None, limit: int = 100) -> list[int]:
+    lease = settings.outbox_lease_seconds if settings is not None else 120.0
+    return outbox.due_ids(session=session, channels=TRANSPORTED, lease_seconds=lease, limit=limit)
+
+
+def _address(session: Session, message: OutboxMessage) -> tuple[str | None, str]:
+    """The address at send time, or why there is none."""
     if message.organization_id is not None:  # a tow company or a dealer: its own address
         organization = session.get(Organization, message.organization_id)
-        if organization is None or not organization.email:
-            message.sent_at, message.last_error = now(), NO_ADDRESS
-            return None
-        return organization.email
+        return (organization.email if organization is not None else None) or None, NO_ADDRESS
     customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
     if customer is None or customer.erased_at is not None or not customer.email:
-        message.sent_at, message.last_error = now(), ERASED
-        return None
-    return customer.email
+        return None, ERASED
+    return customer.email, ""
 
 
-def _email(session: Session, message: OutboxMessage, mailer: Mailer, settings: Settings) -> str:
-    to = _address(session, message)
-    if to is None:
-        return "skipped"
-    message.attempts += 1
-    try:
-        mailer.send(compose(message=message, to=to, settings=settings))
-    except (smtplib.SMTPException, OSError) as error:
-        message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)
-        return "failed"
-    message.sent_at, message.last_error = now(), None
-    return "sent"
+def _webhook(session: Session, message: OutboxMessage, settings: Settings) -> str:
+    """Dispatch notices: ``assist.notices`` posts them and hands them to e-mail after the last attempt;
+    a failed post waits a short, doubling pause (help is on its way: seconds, not minutes)."""
+    result = notices.deliver(session=session, message=message, settings=settings)
+    if result == "failed" and message.sent_at is None:
+        message.next_attempt_at = now() + timedelta(seconds=min(60, 2 ** message.attempts))
+    return result
 
 
-def _send_locked(session: Session, message_id: int, mailer: Mailer, settings: Settings) -> str:
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.id == message_id)
-                              .with_for_update(skip_locked=True)).first()
-    if message is None or message.sent_at is not None or message.channel not in TRANSPORTED:
-        return "gone"  # another sender took it, or the customer was erased meanwhile
+def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessage | str:
+    """The e-mail to hand over, marked in flight; or what became of the message (``gone``: another
+    sender has it or it was sent; ``skipped``: nobody to write to; a webhook's outcome)."""
+    message = outbox.take(session=session, message_id=message_id, lease_seconds=settings.outbox_lease_seconds)
+    if message is None or message.channel not in TRANSPORTED:
+        return "gone"
     if message.channel == "webhook":
-        return notices.deliver(session=session, message=message, settings=settings)
-    return _email(session, message, mailer, settings)
+        return _webhook(session, message, settings)
+    to, why_not = _address(session, message)
+    if to is None:
+        outbox.mark_sent(message, note=why_not)
+        return "skipped"
+    outbox.mark_in_flight(message)
+    return compose(message=message, to=to, settings=settings)
+
+
+def _finish(session: Session, message_id: int, error: Exception | None, settings: Settings) -> str:
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return "gone"  # the customer was erased while it was in flight
+    if error is None:
+        outbox.mark_sent(message)
+        return "sent"
+    log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)
+    return outbox.mark_failed(message, f"{type(error).__name__}: {error}", policy_of(settings))
+
+
+def _send(session_factory: sessionmaker, settings: Settings, message_id: int,
+          mailer: Mailer) -> tuple[str, Exception | None]:
+    """Two short transactions around the hand-over (in flight, then sent or failed), so no lock is
+    held while the mail server answers and a sender killed in between is noticed by the next one."""
+    with transaction(session_factory, write=True) as session:
+        claimed = _claim(session, message_id, settings)
+    if isinstance(claimed, str):
+        return claimed, None
+    error = None
+    try:
+        mailer.send(claimed)
+    except (smtplib.SMTPException, OSError) as failure:
+        error = failure
+    with transaction(session_factory, write=True) as session:
+        return _finish(session, message_id, error, settings), error
 
 
 def send_message(*, session_factory: sessionmaker, settings: Settings, message_id: int,
                  mailer: Mailer | None = None) -> str:
-    """Sends one outbox message in its own transaction: "sent", "failed" (it stays, to retry),
-    "skipped" (never to be sent: erased customer, no address) or "gone" (sent already or taken by
-    another sender). ``mailer`` shares one SMTP connection across a batch."""
+    """Sends one outbox message: "sent", "failed" (it stays, to retry after its back-off), "dead"
+    (attempts spent: an operator replays it), "skipped" (never to be sent: erased customer, no
+    address) or "gone" (sent already or taken by another sender). ``mailer`` shares one SMTP
+    connection across a batch."""
     own = mailer is None
     mailer = mailer or Mailer(settings)
     try:
-        with transaction(session_factory) as session:
-            return _send_locked(session, message_id, mailer, settings)
+        return _send(session_factory, settings, message_id, mailer)[0]
     finally:
         if own:
             mailer.close()
 
 
 def send_pending(*, session_factory: sessionmaker, settings: Settings, limit: int = 100) -> dict:
-    """Sends up to ``limit`` unsent messages; returns how many were sent, failed (to retry) and skipped."""
+    """Sends up to ``limit`` due messages; returns how many were sent, failed (to retry), dead, skipped."""
     with transaction(session_factory) as session:
-        ids = pending_ids(session=session, limit=limit)
-    result = {"sent": 0, "failed": 0, "skipped": 0, "gone": 0}
+        ids = pending_ids(session=session, settings=settings, limit=limit)
+    result = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0, "gone": 0}
     mailer = Mailer(settings)
     try:
         for message_id in ids:
             try:
-                result[send_message(session_factory=session_factory, settings=settings, message_id=message_id,
-                                    mailer=mailer)] += 1
-            except Exception:  # a broken row must not stop the batch; it stays unsent
+                outcome, error = _send(session_factory, settings, message_id, mailer)
+                result[outcome] += 1
+                if isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException):
+                    break  # the mail server cannot be reached: the rest wait for the next round, attempts intact
+            except Exception:  # a broken row must not stop the batch; its lease runs out and it is tried again
                 log.exception("outbox message %s could not be processed", message_id)
                 result["failed"] += 1
     finally:

@@ -93,6 +93,8 @@ class DetectorProcess:
         if self._process is None or not self._process.is_alive():
             if self._process is not None:
                 log.warning("the detector process exited (code %s); starting a new one", self._process.exitcode)
+                if self.write_turn is not None:
+                    self.write_turn.release_for(self._process.pid)
                 self._inbox = self._context.Queue()  # what the dead one held is lost; later reports refill it
                 self._done.value = self.sent = 0
             self.start()

@@ -56,6 +56,7 @@ _RANK = {"ok": 0, "unknown": 0, "due": 1, "low": 1, "overdue": 2, "critical": 2}
 
 # --- events --------------------------------------------------------------------------------------
 
+@events.durable("telematics.dtc_appeared")
 @dataclass(frozen=True)
 class DtcAppeared:
     vehicle_id: int
@@ -86,6 +87,7 @@ class TyrePressureLow:
     lowest_kpa: float | None  # of those wheels, when the car reports pressures
 
 
+@events.durable("telematics.service_due")
 @dataclass(frozen=True)
 class ServiceDue:
     vehicle_id: int

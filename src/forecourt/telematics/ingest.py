@@ -30,13 +30,16 @@ LOCATION_PREFIX = "Vehicle.CurrentLocation."
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 LOCATION_PURPOSE = "location_services"
 ALWAYS_LOCATED = {VehicleEvent.SOS, VehicleEvent.CRASH}  # kept with their position whatever the consent
+SAFETY_EVENTS = frozenset(kind.value for kind in ALWAYS_LOCATED)
 SEEN_PRECISION = timedelta(minutes=1)  # a device's last contact is kept to the minute
 AIRBAG_DEPLOYED = ".Airbag.IsDeployed"  # Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed and its siblings
 
 
+@events.durable("telematics.vehicle_signalled", when=lambda event: event.kind in SAFETY_EVENTS)
 @dataclass(frozen=True)
 class VehicleSignalled:
-    """A vehicle event (SOS, crash, tow...) was stored. Published after commit for other domains."""
+    """A vehicle event (SOS, crash, tow...) was stored. SOS and crash are durable: a person must act on
+    them (On Call opens a case); the rest (tow, ignition, harsh driving) are notices."""
 
     vehicle_id: int
     kind: str

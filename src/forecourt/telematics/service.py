@@ -36,6 +36,15 @@ def positions_of(*, session: Session, vehicle_id: int, since: datetime | None = 
     return list(session.scalars(query.order_by(Position.measured_at.desc()).limit(limit)))[::-1]
 
 
+def rejection_counts(*, session: Session) -> dict[str, int]:
+    """Refused messages so far, by channel (every refusal is a row, so every process's are counted)."""
+    from sqlalchemy import func
+
+    from forecourt.telematics.models import Rejection
+
+    return dict(session.execute(select(Rejection.channel, func.count(Rejection.id)).group_by(Rejection.channel)).all())
+
+
 def prune_positions(*, session: Session, older_than_days: int) -> dict:
     """Retention: raw positions older than the limit go, and the routes drawn from them; SOS and
     crash positions stay with their events."""

@@ -235,6 +235,8 @@ class RecallVehicle(Base):
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remedied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remedied_by_dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    reminders: Mapped[int] = mapped_column(Integer, default=0)  # reminders sent after the first notice
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("campaign_id", "vehicle_id"),
                       Index("ix_recall_vehicles_campaign_state", "campaign_id", "state"))

@@ -20,10 +20,10 @@ from sqlalchemy import String, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core.auth import Principal
+from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.outbox import OutboxMessage
+from forecourt.core.outbox import OutboxMessage, enqueue
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import (RecallCampaign, RecallScope, RecallVehicle, ServiceRecord, Trim, Vehicle,
@@ -267,6 +267,45 @@ def notify_owners(*, session: Session, principal: Principal, campaign: RecallCam
             RecallVehicle.vehicle_id.in_(notified[start:start + 5000])).values(state="notified", notified_at=moment))
     session.flush()
     return {"notified": len(notified), "owner_unknown": len(found["owner_unknown"]), "messages": len(rows)}
+
+
+def remind_owners(*, session: Session, every_days: int = 30, at_most: int = 3) -> dict:
+    """Reminds the current owner of each notified car still not remedied, ``every_days`` after the last
+    notice, ``at_most`` times (for the worker's schedule; running it twice a day changes nothing).
+
+    A car booked in for the fix is not reminded; a resold car's reminder reaches its new owner. The
+    basis is the legal obligation of the recall, logged under ``safety_recalls`` like the notice."""
+    due_before = now() - timedelta(days=every_days)
+    last_told = func.coalesce(RecallVehicle.reminded_at, RecallVehicle.notified_at)
+    rows = session.execute(select(RecallVehicle, Vehicle.vin, RecallCampaign).join(
+        Vehicle, Vehicle.id == RecallVehicle.vehicle_id).join(RecallCampaign, RecallCampaign.id == RecallVehicle.campaign_id)
+        .where(RecallVehicle.state == "notified", RecallVehicle.reminders < at_most, last_told <= due_before,
+               RecallCampaign.closed_at.is_(None)).order_by(RecallVehicle.id)).all()
+    owners = vehicles_service.current_owners(session=session, vehicle_ids=[row.vehicle_id for row, _, _ in rows])
+    titles = _titles(session, sorted(owners))
+    reminded: dict[str, list[int]] = {}
+    for row, vin, campaign in rows:
+        customer_id = owners.get(row.vehicle_id)
+        if customer_id is None:
+            continue  # nobody to reach (erased, or the car went back to the trade)
+        row.reminders += 1
+        row.reminded_at = now()
+        subject, body = notice_text(campaign, title=titles.get(row.vehicle_id, "car"), vin=vin)
+        for channel in CHANNELS:
+            enqueue(session=session, customer_id=customer_id, channel=channel, topic="recall_reminder",
+                    subject=f"Reminder: {subject}"[:200], body=body, link=f"/me/vehicles/{vin}",
+                    basis="legal_obligation",
+                    dedupe_key=f"recall:{campaign.code}:{row.vehicle_id}:{customer_id}:reminder{row.reminders}:{channel}")
+        reminded.setdefault(campaign.code, []).append(customer_id)
+    if reminded:
+        purpose = consent_service.get_purpose(session=session, code=PURPOSE)
+        principal = Principal(user_id=None, role=Role.CARMAKER_ADMIN, display_name="Recall reminders",
+                              organization_id=parties_service.carmaker(session=session).id)
+        for code, customer_ids in reminded.items():
+            consent_service.log_access(session=session, principal=principal, customer_ids=sorted(set(customer_ids)),
+                                       purpose=purpose, what="contact and car, for a recall reminder", reference=code)
+    session.flush()
+    return {"reminded": sum(len(ids) for ids in reminded.values())}
 
 
 # --- remedies, flags, progress -------------------------------------------------------------------

@@ -38,22 +38,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
-                                   opportunities, orders, payments, pipeline, public, recalls, staff, subscriptions,
+                                   operations, opportunities, orders, payments, pipeline, public, recalls, staff,
+                                   subscriptions,
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, payments, commission):
+                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, payments, commission,
+                   operations):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)
-    from forecourt.assist import handlers as assist_handlers
-    from forecourt.core import events
-    from forecourt.workshop.handlers import subscribe_handlers
+    from forecourt.handlers import subscribe_all
 
-    # Health events become service proposals; the factory is read at delivery time (tests swap it).
-    subscribe_handlers(events.bus, lambda: app.state.sessionmaker())
-    assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
+    # SOS and crash open cases, health events propose visits, right after the request commits (the
+    # worker delivers what is left); the factory is read at delivery time (tests swap it).
+    subscribe_all(lambda: app.state.sessionmaker(), settings)
+    from forecourt.core import events
     from forecourt.customers import notify
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once

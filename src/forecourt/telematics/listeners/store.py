@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,6 +156,34 @@ class BatchStore:
 
 # --- the same, in a process of its own ------------------------------------------------------------
 
+class WriteTurn:
+    """A lock shared by a worker's processes, which knows who holds it.
+
+    A process killed while it holds the turn (SIGKILL, the out-of-memory killer) would hold it for
+    ever, and every other store would wait on it; whoever replaces the dead process gives its turn
+    back (``release_for``)."""
+
+    def __init__(self, context):
+        self.lock = context.Lock()
+        self.holder = context.Value("q", 0, lock=False)
+
+    def __enter__(self):
+        self.lock.acquire()
+        self.holder.value = os.getpid()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.holder.value = 0
+        self.lock.release()
+
+    def release_for(self, pid: int | None) -> None:
+        """The process ``pid`` died: if it held the turn, the turn is free again."""
+        if pid and self.holder.value == pid:
+            self.holder.value = 0
+            self.lock.release()
+            log.warning("process %s died holding the write turn; released it", pid)
+
+
 def write_turns(database_url: str):
     """On SQLite, one lock for the store processes of a worker, taken around each write transaction.
 
@@ -164,7 +193,7 @@ def write_turns(database_url: str):
     the next store the moment the last one commits. ``None`` on PostgreSQL, whose writers run
     side by side.
     """
-    return children.spawner().Lock() if database_url.startswith("sqlite") else None
+    return WriteTurn(children.spawner()) if database_url.startswith("sqlite") else None
 
 
 def _serve(database_url: str, conn, ready, setup: Callable | None, topic_handlers: dict, write_turn) -> None:
@@ -196,6 +225,7 @@ class StoreProcess:
     def __init__(self, database_url: str, *, setup: Callable | None = None, topic_handlers: dict | None = None,
                  write_turn=None):
         self.args = (database_url, setup, dict(topic_handlers or {}), write_turn)
+        self.write_turn = write_turn
         self.topic_patterns = list(topic_handlers or {})
         self._context = children.spawner()
         self._process = None
@@ -222,6 +252,8 @@ class StoreProcess:
             if self._process is None or not self._process.is_alive():
                 if self._process is not None:
                     log.warning("the store process exited (code %s); starting a new one", self._process.exitcode)
+                    if self.write_turn is not None:
+                        self.write_turn.release_for(self._process.pid)
                 self.start()
             try:
                 self._conn.send(batch)

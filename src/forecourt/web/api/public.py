@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
+from forecourt import operations
 from forecourt.consent import service as consent_service
 from forecourt.consent.schemas import NoticeOut, PurposeOut
 from forecourt.parties import service as parties_service
@@ -49,6 +50,7 @@ def current_notice(session: DbSession):
 
 
 @router.get("/health")
-def health(session: DbSession) -> dict:
+def health(request: Request, session: DbSession) -> dict:
+    """The database answers; whether the worker and ingest processes beat lately (``alive``)."""
     session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    return operations.health(session=session, settings=request.app.state.settings)

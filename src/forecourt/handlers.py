@@ -1,0 +1,35 @@
+"""Subscribes every domain's durable event handlers (beside the layers, like ``forecourt.models``).
+
+Every process that publishes durable events calls ``subscribe_all`` at start-up — the web app, the
+ingest worker's store and detector processes, the Teltonika listener, ``forecourt worker`` — so
+whoever delivers an event runs all of its handlers, and the fast lane works wherever an event is
+raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from forecourt.core import events
+from forecourt.core.config import Settings
+
+
+def retry_policy(settings: Settings) -> events.RetryPolicy:
+    return events.RetryPolicy(max_attempts=settings.event_max_attempts, first_delay=settings.event_retry_seconds)
+
+
+def subscribe_all(factory: Callable[[], Session], settings: Settings | None = None, *,
+                  registry: events.Handlers | None = None) -> events.Handlers:
+    """``factory``: where delivery opens its sessions; read at delivery time, so tests may swap it."""
+    from forecourt.assist import handlers as assist_handlers
+    from forecourt.models import load_all
+    from forecourt.workshop import handlers as workshop_handlers
+
+    load_all()  # every domain's tables, for the handlers' foreign keys
+    registry = registry or events.handlers
+    assist_handlers.subscribe_handlers(registry)  # SOS and crash open On Call cases
+    workshop_handlers.subscribe_handlers(registry)  # a new fault or service due proposes a visit
+    registry.configure(factory, policy=retry_policy(settings) if settings is not None else None)
+    return registry
