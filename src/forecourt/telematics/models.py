@@ -25,6 +25,9 @@ class Device(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The owner's period in which the owner paired it (NULL: fitted to the car by the carmaker); such a
+    # device is the owner's, and stops reporting for the car when the car changes hands.
+    ownership_id: Mapped[int | None] = mapped_column(ForeignKey("ownerships.id"))
 
     __table_args__ = (UniqueConstraint("kind", "identifier"),)
 
