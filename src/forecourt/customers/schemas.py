@@ -147,6 +147,8 @@ class ExportDocument(Output):
     orders: list[dict]
     payments: list[dict]
     warranty_contracts: list[dict]
+    warranty_offers: list[dict]
+    ownership_transfers: list[dict]
     messages: list[dict]
     workshop_appointments: list[dict]
     workshop_proposals: list[dict]

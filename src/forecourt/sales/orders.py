@@ -27,7 +27,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
-from forecourt.sales import configurator, opportunities
+from forecourt.sales import configurator, opportunities, transfers
 from forecourt.sales.codes import ALPHABET
 from forecourt.sales.models import CommissionRule, Configuration, Opportunity, Order, Payment
 from forecourt.vehicles import service as vehicles_service
@@ -308,7 +308,8 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
         taken = session.scalars(select(Order.id).where(Order.vehicle_id == vehicle.id,
                                                        Order.status != "cancelled")).first()
         if (vehicle.trim_id != configuration.trim_id or taken is not None
-                or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None):
+                or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None
+                or vehicle.selling_dealer_id not in (None, order.dealer_id)):  # another dealer's stock
             raise Conflict(f"Vehicle {normalised} is already registered and is not an unsold car of this "
                            "trim; check the VIN.", field="vin")
     order.vehicle_id = vehicle.id
@@ -360,9 +361,8 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
     if order.payment_state != "paid_in_full":
         due = _money(order.price) - _money(order.paid)
         raise Conflict(f"{euros(due)} is still to pay; hand the car over once the order is paid in full.")
-    moment = now()
-    vehicles_service.transfer(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
-                              at=moment, dealer_id=order.dealer_id)
+    moment = transfers.hand_over_stock(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
+                                       dealer_id=order.dealer_id).started_at
     order.commission, order.commission_rule = commission_for(session=session, order=order, on=moment.date())
     order.status, order.handed_over_at = "delivered", moment
     session.flush()

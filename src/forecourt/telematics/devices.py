@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
@@ -14,8 +14,11 @@ from forecourt.vehicles import service as vehicles_service
 
 
 def register(*, session: Session, kind: Source, identifier: str, vehicle_id: int,
-             label: str | None = None) -> tuple[Device, str]:
-    """Bind a device to a car; returns the device and its secret (shown once, stored as a digest)."""
+             label: str | None = None, ownership_id: int | None = None) -> tuple[Device, str]:
+    """Bind a device to a car; returns the device and its secret (shown once, stored as a digest).
+
+    ``ownership_id``: the owner's period in which the owner paired it (their phone), so it stops
+    reporting when the car changes hands; the carmaker's devices have none."""
     identifier = identifier.strip()
     if kind is Source.EMBEDDED:
         identifier = vehicles_service.normalise_vin(identifier)
@@ -30,7 +33,7 @@ def register(*, session: Session, kind: Source, identifier: str, vehicle_id: int
         raise Conflict(f"A {kind.value} device '{identifier}' is already registered.", field="identifier")
     secret = auth.new_token()
     device = Device(kind=kind.value, identifier=identifier, vehicle_id=vehicle_id, label=label,
-                    secret_digest=auth.token_digest(secret))
+                    secret_digest=auth.token_digest(secret), ownership_id=ownership_id)
     session.add(device)
     session.flush()
     return device, secret
@@ -72,6 +75,21 @@ def deactivate(*, session: Session, device_id: int) -> Device:
     device.is_active = False
     session.flush()
     return device
+
+
+def unpair_for_new_owner(*, session: Session, vehicle_id: int, ownership_id: int | None) -> list[dict]:
+    """When a car changes hands the previous owner's devices stop reporting as the car: every phone (a
+    phone is always a person's) and anything else paired during their ownership (``ownership_id``).
+    The rows go, so the same phone can be paired to its owner's next car; what they were is returned
+    for the messages to both owners."""
+    owned = Device.ownership_id == ownership_id if ownership_id is not None else false()
+    found = list(session.scalars(select(Device).where(Device.vehicle_id == vehicle_id,
+                                                      or_(Device.kind == Source.PHONE.value, owned))))
+    gone = [dict(kind=device.kind, identifier=device.identifier, label=device.label) for device in found]
+    for device in found:
+        session.delete(device)
+    session.flush()
+    return gone
 
 
 def rejection_summary(*, session: Session, since=None) -> list[dict]:

@@ -34,11 +34,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from forecourt.web.api import (admin, advisor, auth, cases, configurator, devices, dispatch, leads, me,
                                    opportunities, orders, pipeline, public, recalls, staff, subscriptions, telemetry,
-                                   warranty, workshop)
+                                   transfers, warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions):
+                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, transfers):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

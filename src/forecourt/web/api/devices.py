@@ -53,6 +53,8 @@ def my_devices(vin: str, me: Me, session: DbSession):
 def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession):
     """An owner of an older car without connectivity pairs the phone app that will report for it."""
     vehicle = _my_car(session, me, vin)
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
     device, secret = devices.register(session=session, kind=Source.PHONE, identifier=body.identifier,
-                                      vehicle_id=vehicle.id, label=body.label or "Phone app")
+                                      vehicle_id=vehicle.id, label=body.label or "Phone app",
+                                      ownership_id=ownership.id)
     return _new(device, secret)

@@ -11,7 +11,7 @@ def routers() -> list[APIRouter]:
     found = [account.router]
     for name in ("portal", "workspace", "admin", "vehicles", "configurator", "leads", "opportunities", "pipeline",
                  "orders", "warranty", "recalls", "workshop", "bookings", "messages",
-                 "console", "incoming", "on_call"):
+                 "console", "incoming", "on_call", "transfers"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
         except ModuleNotFoundError:
