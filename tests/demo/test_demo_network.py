@@ -282,3 +282,21 @@ def test_cli_builds_a_demo(fresh_database_url):
                                env={"FORECOURT_DATABASE_URL": url, "COLUMNS": "120"})
     assert again.exit_code == 1
     assert "already has organizations" in again.output and "Traceback" not in again.output
+
+
+def test_demo_work_orders_stand_on_visits_their_owners_booked(db):
+    """A work order counts for the car's mileage and warranty only on the owner's booking, so every old
+    workshop visit of the demo was booked by the owner of the day (recall remedies stand on their
+    campaign), and no booking is the workshop's own."""
+    from forecourt.workshop.models import Appointment
+
+    visits = db.execute(select(ServiceRecord, Appointment).join(
+        Appointment, Appointment.id == ServiceRecord.appointment_id, isouter=True)
+        .where(ServiceRecord.dealer_id.is_not(None), ServiceRecord.recall_campaign_id.is_(None))).all()
+    assert visits
+    for record, booking in visits:
+        assert booking is not None, record.id
+        assert (booking.dealer_id, booking.vehicle_id, booking.customer_id, booking.status) == (
+            record.dealer_id, record.vehicle_id, record.customer_id, "done")
+        assert booking.starts_at.date() == record.performed_on and record.counts_for_mileage
+    assert db.scalar(select(func.count(Appointment.id)).where(Appointment.source == "advisor")) == 0
