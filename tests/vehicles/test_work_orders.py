@@ -166,3 +166,17 @@ def test_a_work_order_without_a_booking_sets_no_mileage_and_opens_nothing(sessio
                                           number=booked.work_order_number)
     assert (reference.purpose, reference.customer_id, reference.organization_id, reference.label) == (
         "warranty_work", owner.id, honest.id, booked.work_order_number)
+
+
+def test_work_booked_by_a_previous_owner_is_no_reference_for_the_next(session, make):
+    from forecourt.core.clock import now
+    from forecourt.vehicles import service as vehicles_service
+
+    vehicle, _ = _car(make)
+    dealer = make.dealer()
+    booked = _record(session, dealer, vehicle, performed_on=date(2025, 3, 1), odometer_km=20_000)
+    assert work_orders.reference_for(session=session, principal=_advisor(dealer), vehicle_id=vehicle.id,
+                                     number=booked.work_order_number) is not None
+    vehicles_service.transfer(session=session, vehicle_id=vehicle.id, customer_id=make.customer().id, at=now())
+    assert work_orders.reference_for(session=session, principal=_advisor(dealer), vehicle_id=vehicle.id,
+                                     number=booked.work_order_number) is None

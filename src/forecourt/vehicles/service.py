@@ -144,7 +144,7 @@ def transfer(*, session: Session, vehicle_id: int, customer_id: int, at: datetim
     vehicle = get(session=session, vehicle_id=vehicle_id)
     at = check_change_moment(session=session, vehicle=vehicle, at=at or now())
     if acquisition is not None and acquisition not in ACQUISITIONS:
-        raise Invalid(f"Unknown way of acquiring a car {acquisition!r}.", field="acquisition")
+        raise Invalid(_("Unknown way of acquiring a car: %(how)s.", how=acquisition), field="acquisition")
     previous = current_ownership(session=session, vehicle_id=vehicle_id)
     if previous is not None:
         if previous.customer_id == customer_id:

@@ -225,7 +225,7 @@ def work_order_of(*, session: Session, vehicle_id: int, dealer_id: int, number: 
 def reference_for(*, session: Session, principal: Principal, vehicle_id: int, number: str) -> Reference | None:
     """The caller's own work order on this car as the reference for reading it under warranty work,
     or None: it must have been opened against a booked appointment (a work order a dealer wrote
-    without one justifies nothing), and the car must have an owner to read for."""
+    without one justifies nothing), during the present owner's ownership."""
     if principal.organization_id is None:
         return None
     record = work_order_of(session=session, vehicle_id=vehicle_id, dealer_id=principal.organization_id,
@@ -234,7 +234,7 @@ def reference_for(*, session: Session, principal: Principal, vehicle_id: int, nu
         return None
     owner = session.scalars(select(Ownership.customer_id).where(Ownership.vehicle_id == vehicle_id,
                                                                 Ownership.ended_at.is_(None))).first()
-    if owner is None:
-        return None
+    if owner is None or record.customer_id != owner:
+        return None  # work booked by a previous owner justifies nothing about the present one
     return Reference(purpose=WARRANTY_WORK, customer_id=owner, organization_id=principal.organization_id,
                      label=record.work_order_number)

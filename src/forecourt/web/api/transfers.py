@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import VehicleWithOwnership
 from forecourt.sales import transfers
@@ -66,6 +67,6 @@ def correct_owner(vin: str, body: OwnershipCorrectionIn, admin: Admin, session: 
         try:
             customers_service.get(session=session, customer_id=body.customer_id)
         except NotFound:
-            raise Invalid("There is no such customer.", field="customer_id") from None
+            raise Invalid(_("There is no such customer."), field="customer_id") from None
     return transfers.correct_owner(session=session, principal=admin, vin=vin, customer_id=body.customer_id,
                                    reason=body.reason, at=body.effective_at)
