@@ -269,6 +269,7 @@ def test_the_carmaker_corrects_an_owner_with_a_reason_in_the_audit_log(make, cli
         refused = client.post(url, headers=admin.headers, json={"customer_id": right.id, "effective_at":
                               when.isoformat(), "reason": "Registered to the wrong customer at import"})
         assert refused.status_code == 422 and words in refused.text, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "effective_at"]
     assert client.post(url, headers=admin.headers, json={"customer_id": 999_999,
                                                          "reason": "Registered to the wrong customer"}).status_code == 422
     assert session.scalar(select(func.count(AuditEntry.id))) == audit_before
@@ -292,6 +293,10 @@ def test_the_carmaker_corrects_an_owner_with_a_reason_in_the_audit_log(make, cli
                                                          "reason": "The car was never delivered to anyone"})
     assert back.status_code == 200 and back.json() is None
     assert vehicles_service.current_owner_id(session=session, vehicle_id=car.id) is None
+    # nobody owns it now, but its history still bounds the next change
+    again = client.post(url, headers=admin.headers, json={"customer_id": wrong.id, "effective_at": (
+        now() - timedelta(days=10)).isoformat(), "reason": "Delivered after all, ten days ago"})
+    assert again.status_code == 422 and "last changed hands" in again.text
 
 
 def test_a_change_of_owner_stays_inside_the_cars_history(make, session):

@@ -122,6 +122,12 @@ def check_change_moment(*, session: Session, vehicle: Vehicle, at: datetime) -> 
     if previous is not None and at <= previous.started_at:
         raise Invalid(_("A change of owner cannot predate the current owner's purchase (%(day)s).",
                         day=previous.started_at.date().isoformat()), field="at")
+    last_ended = session.scalars(select(Ownership.ended_at).where(Ownership.vehicle_id == vehicle.id,
+                                                                  Ownership.ended_at.is_not(None))
+                                 .order_by(Ownership.ended_at.desc()).limit(1)).first()
+    if last_ended is not None and at < last_ended:
+        raise Invalid(_("The car last changed hands on %(day)s; a change of owner cannot be dated before that.",
+                        day=last_ended.date().isoformat()), field="at")
     last_service = session.scalars(select(ServiceRecord.performed_on).where(
         ServiceRecord.vehicle_id == vehicle.id, ServiceRecord.counts_for_mileage.is_(True))
                                    .order_by(ServiceRecord.performed_on.desc()).limit(1)).first()

@@ -68,5 +68,8 @@ def correct_owner(vin: str, body: OwnershipCorrectionIn, admin: Admin, session: 
             customers_service.get(session=session, customer_id=body.customer_id)
         except NotFound:
             raise Invalid(_("There is no such customer."), field="customer_id") from None
-    return transfers.correct_owner(session=session, principal=admin, vin=vin, customer_id=body.customer_id,
-                                   reason=body.reason, at=body.effective_at)
+    try:
+        return transfers.correct_owner(session=session, principal=admin, vin=vin, customer_id=body.customer_id,
+                                       reason=body.reason, at=body.effective_at)
+    except Invalid as problem:  # the service calls the moment ``at``; the body calls it ``effective_at``
+        raise Invalid(problem.message, field="effective_at" if problem.field == "at" else problem.field) from None
