@@ -43,6 +43,12 @@ from tests.customers.linked import rows_linked_to
 from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of, form_token_of
 
 
+# Who reads for what (``consent.catalogue.ROLE_PURPOSES``): the dealer's sales team, its workshop, partners.
+SALES_PURPOSES = {"sales_contact", "marketing_offers"}
+SERVICE_PURPOSES = {"service_reminders", "vehicle_health_sharing", "location_services"}
+PARTNER_KIND_FOR = {"driving_behaviour_insurance": "insurance", "marketing_offers": "finance",
+                    "location_services": "roadside"}
+
 
 def _org_json(w: World) -> dict:
     return {"kind": "dealer", "code": f"ACL-{w.make.n()}", "name": "Access Control Motors", "city": "Kiel"}
@@ -265,6 +271,7 @@ class World:
     session: object
     client: object
     _browsers: dict = field(default_factory=dict)
+    _partners: dict = field(default_factory=dict)
 
     @cached_property
     def dealer(self):
@@ -289,6 +296,28 @@ class World:
     @cached_property
     def advisor_b(self) -> Login:
         return self.make.staff(self.dealer_b, Role.DEALER_SERVICE)
+
+    @cached_property
+    def advisor(self) -> Login:
+        return self.make.staff(self.dealer, Role.DEALER_SERVICE)
+
+    def reader(self, purpose: str) -> tuple:
+        """The organization and the one of its staff whose role reads for this purpose (each role states
+        only the purposes of its work): the dealer's sales team or workshop, else a partner's analyst."""
+        if purpose in SALES_PURPOSES:
+            return self.dealer, self.rep
+        if purpose in SERVICE_PURPOSES:
+            return self.dealer, self.advisor
+        return self.partner_reader(PARTNER_KIND_FOR[purpose])
+
+    def partner_reader(self, kind: str) -> tuple:
+        """A partner of this kind and its analyst (the insurer is ``partner``/``analyst``)."""
+        if kind == "insurance":
+            return self.partner, self.analyst
+        if kind not in self._partners:
+            partner = self.make.partner(kind)
+            self._partners[kind] = (partner, self.make.staff(partner, Role.PARTNER_ANALYST))
+        return self._partners[kind]
 
     @cached_property
     def analyst(self) -> Login:
@@ -318,7 +347,7 @@ class World:
 
     @cached_property
     def stock_vehicle(self):
-        return self.make.vehicle()
+        return self.make.vehicle(selling_dealer_id=self.dealer.id)  # the dealer's own stock
 
     @cached_property
     def other(self):
@@ -466,6 +495,10 @@ def _callers_with_grant() -> list:
         for who in ("dealer", "partner"):
             if who == "partner" and rule.dealers_only:
                 continue  # checked in test_dealer_only_customer_data_stays_closed_to_partners
+            if who == "dealer" and rule.purpose not in SALES_PURPOSES | SERVICE_PURPOSES:
+                continue  # no dealer role reads for it (test_role_purposes.py)
+            if who == "partner" and rule.purpose not in PARTNER_KIND_FOR:
+                continue  # no partner's role reads for it
             params.append(pytest.param(key, who, id=f"{who}: {key[0]} {key[1]}"))
     return params
 
@@ -474,7 +507,8 @@ def _callers_with_grant() -> list:
 def test_customer_data_opens_with_a_covering_grant_and_is_logged(published, w, key, who):
     assert_present(published, key)
     rule = ROUTES[key]
-    organization, caller = (w.dealer, w.rep) if who == "dealer" else (w.partner, w.analyst)
+    organization, caller = (w.reader(rule.purpose) if who == "dealer"
+                            else w.partner_reader(PARTNER_KIND_FOR[rule.purpose]))
     w.grant(organization, rule.purpose)
     before = w.log_rows(organization, rule.purpose)
     response = w.call(key, caller, purpose=rule.purpose if rule.reads_purpose else None)
@@ -502,14 +536,17 @@ def test_customer_data_organization_isolation(published, w, key):
     """Dealer A's grant does not open the customer to dealer B (or to a partner)."""
     assert_present(published, key)
     rule = ROUTES[key]
-    w.grant(w.dealer, rule.purpose)
+    holder, reader = w.reader(rule.purpose)
+    w.grant(holder, rule.purpose)
     purpose = rule.purpose if rule.reads_purpose else None
-    for caller in (w.rep_b, w.analyst):
+    for caller in (w.rep_b, w.analyst, w.rep, w.advisor):
+        if caller is reader or caller.organization_id == holder.id:
+            continue
         response = w.call(key, caller, purpose=purpose)
         assert status(response) == 404
         assert_no_leak(w, response)
-    assert w.log_rows(w.dealer_b) == 0 and w.log_rows(w.partner) == 0
-    assert status(w.call(key, w.rep, purpose=purpose)) in rule.ok  # the grant itself works
+    assert w.log_rows(w.dealer_b) == 0 and (holder is w.partner or w.log_rows(w.partner) == 0)
+    assert status(w.call(key, reader, purpose=purpose)) in rule.ok  # the grant itself works
 
 
 @pytest.mark.parametrize("key", keys_of(CUSTOMER_DATA))
@@ -519,11 +556,12 @@ def test_customer_data_purpose_isolation(published, w, key):
     rule = ROUTES[key]
     if rule.reads_purpose:
         w.grant(w.dealer, "service_reminders")
-        response = w.call(key, w.rep, purpose="marketing_offers")
-        assert status(response) == 404
-        assert_no_leak(w, response)
+        for caller, purpose in ((w.rep, "marketing_offers"), (w.advisor, "vehicle_health_sharing")):
+            response = w.call(key, caller, purpose=purpose)
+            assert status(response) == 404
+            assert_no_leak(w, response)
         assert w.log_rows(w.dealer) == 0
-        assert status(w.call(key, w.rep, purpose="service_reminders")) in rule.ok
+        assert status(w.call(key, w.advisor, purpose="service_reminders")) in rule.ok
     else:
         for purpose in CONSENT_PURPOSES:
             if purpose != rule.purpose:
@@ -537,11 +575,12 @@ def test_customer_data_needs_a_purpose_that_covers_its_category(published, w, ke
     """e.g. service history is not part of sales contact: a sales_contact grant does not show it."""
     assert_present(published, key)
     rule = ROUTES[key]
-    w.grant(w.dealer, rule.not_covering)
-    response = w.call(key, w.rep, purpose=rule.not_covering)
+    organization, reader = w.reader(rule.not_covering)
+    w.grant(organization, rule.not_covering)
+    response = w.call(key, reader, purpose=rule.not_covering)
     assert status(response) == 404, response.text
     assert_no_leak(w, response)
-    assert w.log_rows(w.dealer) == 0
+    assert w.log_rows(organization) == 0
 
 
 @pytest.mark.parametrize("key", keys_of(CUSTOMER_DATA, lambda rule: rule.reads_purpose))
@@ -550,10 +589,11 @@ def test_customer_data_is_never_opened_by_api_for_other_legal_bases_or_unknown_p
     assert_present(published, key)
     for purpose in CONSENT_PURPOSES:
         w.grant(w.dealer, purpose)
-    for purpose in [*OTHER_BASIS_PURPOSES, "no_such_purpose"]:
-        response = w.call(key, w.rep, purpose=purpose)
-        assert status(response) == 404, (purpose, response.text)
-        assert_no_leak(w, response)
+    for caller in (w.rep, w.advisor):
+        for purpose in [*OTHER_BASIS_PURPOSES, "no_such_purpose"]:
+            response = w.call(key, caller, purpose=purpose)
+            assert status(response) == 404, (purpose, response.text)
+            assert_no_leak(w, response)
     assert w.log_rows(w.dealer) == 0
 
 
@@ -562,13 +602,14 @@ def test_customer_data_withdrawal_closes_the_next_read(published, w, key):
     assert_present(published, key)
     rule = ROUTES[key]
     purpose = rule.purpose if rule.reads_purpose else None
-    w.grant(w.dealer, rule.purpose)
+    holder, reader = w.reader(rule.purpose)
+    w.grant(holder, rule.purpose)
     if rule.reads_purpose:  # a second read works too: repeatable reads are not one-shot
-        assert status(w.call(key, w.rep, purpose=purpose)) in rule.ok
+        assert status(w.call(key, reader, purpose=purpose)) in rule.ok
     # the customer withdraws through their own API, then the very next read is refused
-    assert w.client.delete(f"/api/me/consents/{w.dealer.id}/{rule.purpose}", headers=w.me.headers).status_code == 204
+    assert w.client.delete(f"/api/me/consents/{holder.id}/{rule.purpose}", headers=w.me.headers).status_code == 204
     before = w.log_rows()
-    response = w.call(key, w.rep, purpose=purpose)
+    response = w.call(key, reader, purpose=purpose)
     assert status(response) == 404
     assert w.log_rows() == before
 
@@ -581,12 +622,15 @@ def test_customer_list_shows_only_customers_who_granted(published, w, key):
     rule = ROUTES[key]
     granted = w.make.customer(email=f"listed.{w.make.n()}@granted.example")
     w.make.grant(granted, w.dealer, rule.purpose)
+    reader = w.rep if rule.purpose in SALES_PURPOSES else w.advisor
+    reader_b = w.rep_b if rule.purpose in SALES_PURPOSES else w.make.staff(w.dealer_b, Role.DEALER_SERVICE)
     # customer A granted the purpose to dealer B only, and another purpose to dealer A
     w.grant(w.dealer_b, rule.purpose)
-    other_purpose = next(p for p in CONSENT_PURPOSES if p != rule.purpose)
+    other_purpose = next(p for p in CONSENT_PURPOSES if p != rule.purpose and (
+        p in SALES_PURPOSES) == (rule.purpose in SALES_PURPOSES))  # another purpose the same role reads for
     w.grant(w.dealer, other_purpose)
 
-    response = w.call(key, w.rep, purpose=rule.purpose)
+    response = w.call(key, reader, purpose=rule.purpose)
     assert status(response) == 200
     assert granted.email in response.text
     assert_no_leak(w, response)
@@ -596,19 +640,22 @@ def test_customer_list_shows_only_customers_who_granted(published, w, key):
     assert listed == 1, "listing a customer is an access the customer sees"
 
     # dealer B sees A under its own grant, and not the customer who granted dealer A
-    response_b = w.call(key, w.rep_b, purpose=rule.purpose)
+    response_b = w.call(key, reader_b, purpose=rule.purpose)
     assert status(response_b) == 200
     assert w.customer.email in response_b.text and granted.email not in response_b.text
 
     # purpose isolation: A's other_purpose grant does not list A for rule.purpose and vice versa
-    response_other = w.call(key, w.rep_b, purpose=other_purpose)
+    response_other = w.call(key, reader_b, purpose=other_purpose)
     assert status(response_other) == 200 and w.customer.email not in response_other.text
 
     # the partner holds nothing; a purpose resting on another legal basis lists nobody
     assert granted.email not in w.call(key, w.analyst, purpose=rule.purpose).text
     for purpose in OTHER_BASIS_PURPOSES:
-        response = w.call(key, w.rep, purpose=purpose)
+        response = w.call(key, reader, purpose=purpose)
         assert status(response) in (200, 400) and granted.email not in response.text
+    # and the dealer's other team, whose role does not read for the purpose, lists nobody
+    other_team = w.advisor if reader is w.rep else w.rep
+    assert granted.email not in w.call(key, other_team, purpose=rule.purpose).text
 
     # customers have no such list; anonymous callers must log in
     assert status(w.call(key, w.me, purpose=rule.purpose)) == 404
@@ -616,13 +663,13 @@ def test_customer_list_shows_only_customers_who_granted(published, w, key):
 
     # withdrawal: gone from the next list
     w.make.withdraw(granted, w.dealer, rule.purpose)
-    assert granted.email not in w.call(key, w.rep, purpose=rule.purpose).text
+    assert granted.email not in w.call(key, reader, purpose=rule.purpose).text
 
 
 # --- self ----------------------------------------------------------------------------------------
 
 # Path parameters that name one of customer A's own things: customer B gets 404 on them.
-OWN_OBJECTS = ("{vin}", "{number}", "{device_id}")
+OWN_OBJECTS = ("{vin}", "{number}", "{device_id}", "{transfer_id}", "{offer_id}")
 
 
 @pytest.mark.parametrize("key", keys_of(SELF))
@@ -738,18 +785,18 @@ def test_public_and_auth_routes_answer_anonymous_callers(published, w, key):
 def test_customer_360_shows_only_the_categories_the_purpose_covers(w):
     w.grant(w.dealer, "location_services")  # vehicles and location: no contact, history or preferences
     body = w.client.get(f"/api/customers/{w.customer.id}", params={"purpose": "location_services"},
-                        headers=w.rep.headers).json()
+                        headers=w.advisor.headers).json()
     assert body["categories"] == ["vehicles", "location"]
     assert [v["vehicle"]["vin"] for v in body["vehicles"]] == [w.vehicle.vin]
     assert body["service_history"] == [] and body["preferences"] is None
     for column in ("email", "phone", "street", "postcode", "city", "country", "birth_date"):
         assert body["customer"][column] is None, column
-    page = w.browser(w.rep).get(f"/workspace/customers/{w.customer.id}", params={"purpose": "location_services"})
+    page = w.browser(w.advisor).get(f"/workspace/customers/{w.customer.id}", params={"purpose": "location_services"})
     assert page.status_code == 200 and w.vehicle.vin in page.text and w.customer.email not in page.text
 
     w.grant(w.dealer, "service_reminders")  # contact, vehicles, service history, preferences
     body = w.client.get(f"/api/customers/{w.customer.id}", params={"purpose": "service_reminders"},
-                        headers=w.rep.headers).json()
+                        headers=w.advisor.headers).json()
     assert body["customer"]["email"] == w.customer.email and body["customer"]["phone"] == w.customer.phone
     assert len(body["service_history"]) == 1 and body["preferences"] is not None
     assert [c["purpose_code"] for c in body["consents"]] == ["location_services", "service_reminders"]

@@ -1,10 +1,10 @@
 """A new car's included On Call starts when it is sold: at an online order's hand-over (API and page)
-and when a dealer records a sale, in the same transaction, with the years of its model and market.
-A resale adds nothing."""
+and when a dealer sells it from its stock, in the same transaction, with the years of its model and
+market. A resale (private, or traded in and sold again) adds nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -89,24 +89,26 @@ def test_a_hand_over_and_its_subscription_succeed_or_fail_together(make, session
     assert vehicles_service.current_owner_id(session=session, vehicle_id=order.vehicle_id) is None
 
 
+def _private_sale(make, client, seller, buyer, vin: str) -> None:
+    code = client.post(f"/api/me/vehicles/{vin}/sale", headers=make.customer_login(seller).headers).json()["code"]
+    bought = client.post("/api/me/purchases", headers=make.customer_login(buyer).headers, json={"code": code})
+    assert bought.status_code == 201, bought.text
+
+
 def test_recording_a_sale_includes_on_call_once_and_a_resale_adds_nothing(make, client, session, austria):
     dealer = make.dealer(country="AT")
     rep = make.staff(dealer)
     first, second = make.customer(), make.customer()
     make.grant(first, dealer, "sales_contact")
-    make.grant(second, dealer, "sales_contact")
-    stock = make.vehicle()
+    stock = make.vehicle(selling_dealer_id=dealer.id)
     session.commit()
-    sold_on = today() - timedelta(days=10)
-    sold = client.post(f"/api/vehicles/{stock.vin}/sale", headers=rep.headers, json={
-        "customer_id": first.id, "sold_at": datetime.combine(sold_on, time(15), tzinfo=UTC).isoformat()})
+    sold = client.post(f"/api/vehicles/{stock.vin}/sale", headers=rep.headers, json={"customer_id": first.id})
     assert sold.status_code == 201, sold.text
     [included] = subscriptions_of(session, stock.id)
-    assert (included.plan, included.customer_id, included.starts_on) == ("included", first.id, sold_on)
-    assert included.ends_on == subscriptions.add_years(sold_on, 4) - timedelta(days=1)
+    assert (included.plan, included.customer_id, included.starts_on) == ("included", first.id, today())
+    assert included.ends_on == subscriptions.add_years(today(), 4) - timedelta(days=1)
 
-    resold = client.post(f"/api/vehicles/{stock.vin}/sale", headers=rep.headers, json={"customer_id": second.id})
-    assert resold.status_code == 201, resold.text
+    _private_sale(make, client, first, second, stock.vin)  # the first owner sells it on
     assert [(s.id, s.customer_id) for s in subscriptions_of(session, stock.id)] == [(included.id, first.id)]
     # the rest of the included years go with the car
     assert subscriptions.convenience_allowed(session=session, vehicle_id=stock.id, today=today())
@@ -115,10 +117,12 @@ def test_recording_a_sale_includes_on_call_once_and_a_resale_adds_nothing(make, 
 def test_a_used_car_sold_without_on_call_gets_no_included_years(make, client, session):
     dealer = make.dealer()
     rep = make.staff(dealer)
-    buyer = make.customer()
+    owner, buyer = make.customer(), make.customer()
     make.grant(buyer, dealer, "sales_contact")
-    used = make.vehicle(owner=make.customer(), since=datetime(2017, 6, 1, tzinfo=UTC), model_year=2017)
+    used = make.vehicle(owner=owner, since=datetime(2017, 6, 1, tzinfo=UTC), model_year=2017)
     session.commit()
+    code = client.post(f"/api/me/vehicles/{used.vin}/sale", headers=make.customer_login(owner).headers).json()["code"]
+    assert client.post("/api/dealer/trade-ins", headers=rep.headers, json={"code": code}).status_code == 201
     assert client.post(f"/api/vehicles/{used.vin}/sale", headers=rep.headers,
                        json={"customer_id": buyer.id}).status_code == 201
     assert subscriptions_of(session, used.id) == []

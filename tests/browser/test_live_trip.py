@@ -133,9 +133,14 @@ def test_staff_vehicle_page_and_fleet_health_render_cleanly(new_context, world, 
                                             password=PASSWORD, display_name="Ada Admin",
                                             role=Role.CARMAKER_ADMIN, organization_id=_carmaker(session).id)
         admin_email = admin.email
+        # location and vehicle health are the workshop's work, not the sales team's
+        advisor = parties_service.create_user(session=session, email=f"advisor-{world.vin.lower()}@dealer.example",
+                                              password=PASSWORD, display_name="Sven Service",
+                                              role=Role.DEALER_SERVICE, organization_id=world.dealer_id)
+        advisor_email = advisor.email
 
     dealer = new_context().new_page()
-    log_in(dealer, world.rep_email)
+    log_in(dealer, advisor_email)
     dealer.goto(f"/workspace/customers/{world.customer_id}?purpose=location_services")
     dealer.get_by_role("link", name=re.compile("Aurora")).click()
     expect(dealer.locator(f"{ROUTE}.trip-route")).to_have_count(1)

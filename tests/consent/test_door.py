@@ -59,14 +59,14 @@ def test_withdrawal_is_effective_on_the_very_next_read_in_the_same_session(sessi
 def test_withdrawal_in_another_session_closes_this_one_without_any_refresh(make, client, session, scene):
     """The reader's session still holds the grant object in memory; the door asks the database."""
     dealer, rep, customer = scene
-    make.grant(customer, dealer, "service_reminders")
+    make.grant(customer, dealer, "marketing_offers")
     grant = session.scalars(select(Grant).where(Grant.customer_id == customer.id)).one()
-    assert opens(session, rep, customer, "service_reminders")
+    assert opens(session, rep, customer, "marketing_offers")
     me = make.customer_login(customer)
-    assert client.delete(f"/api/me/consents/{dealer.id}/service_reminders", headers=me.headers).status_code == 204
+    assert client.delete(f"/api/me/consents/{dealer.id}/marketing_offers", headers=me.headers).status_code == 204
     assert grant.withdrawn_at is None  # the stale copy in this session ...
-    assert not opens(session, rep, customer, "service_reminders")  # ... does not matter
-    assert customers_service.list_visible(session=session, principal=rep, purpose="service_reminders")[0] == []
+    assert not opens(session, rep, customer, "marketing_offers")  # ... does not matter
+    assert customers_service.list_visible(session=session, principal=rep, purpose="marketing_offers")[0] == []
 
 
 def test_withdrawal_through_the_api_closes_the_next_api_read(make, client):
@@ -128,22 +128,22 @@ def test_a_grant_row_stamped_with_an_older_notice_opens_nothing(make, client, se
         response = client.get(path, params={"purpose": "driving_behaviour_insurance"}, headers=analyst.headers)
         assert customer.email not in response.text, path
     assert log_rows(session, customer) == []
-    # a v1 row for a purpose v1 did announce is a valid consent
-    session.add(Grant(customer_id=customer.id, organization_id=insurer.id, purpose_code="marketing_offers",
-                      notice_version=1, granted_at=now()))
+    # the same row under the notice that announced the purpose is a valid consent
+    row = session.scalars(select(Grant).where(Grant.customer_id == customer.id)).one()
+    row.notice_version = 2
     session.commit()
-    assert opens(session, principal, customer, "marketing_offers")
+    assert opens(session, principal, customer, "driving_behaviour_insurance")
 
 
 # --- purposes resting on another legal basis -----------------------------------------------------
 
-OTHER_BASES = [("emergency_assistance", "vital_interest", "case:42"),
-               ("safety_recalls", "legal_obligation", "recall:R-2026-07"),
-               ("warranty_work", "contract", "claim:981")]
+OTHER_BASES = [("emergency_assistance", "vital_interest", Role.CALL_CENTRE_AGENT),
+               ("safety_recalls", "legal_obligation", Role.CARMAKER_ADMIN),
+               ("warranty_work", "contract", Role.DEALER_SERVICE)]
 
 
-@pytest.mark.parametrize(("purpose", "basis", "reference"), OTHER_BASES)
-def test_other_legal_bases_cannot_be_granted_or_withdrawn(make, client, session, scene, purpose, basis, reference):
+@pytest.mark.parametrize(("purpose", "basis", "role"), OTHER_BASES)
+def test_other_legal_bases_cannot_be_granted_or_withdrawn(make, client, session, scene, purpose, basis, role):
     dealer, _, customer = scene
     before = session.scalar(select(func.count(ConsentReceipt.id)))
     with pytest.raises(Invalid):
@@ -157,17 +157,31 @@ def test_other_legal_bases_cannot_be_granted_or_withdrawn(make, client, session,
     assert consent.grants_of(session=session, customer_id=customer.id) == []
 
 
-@pytest.mark.parametrize(("purpose", "basis", "reference"), OTHER_BASES)
-def test_other_legal_bases_open_only_with_a_reference_and_are_logged_with_it(session, scene, purpose, basis,
-                                                                              reference):
-    _, rep, customer = scene
-    assert not opens(session, rep, customer, purpose)
-    assert not opens(session, rep, customer, purpose, reference="")
+@pytest.mark.parametrize(("purpose", "basis", "role"), OTHER_BASES)
+def test_other_legal_bases_open_only_with_a_real_reference_and_are_logged_with_it(make, session, purpose, basis,
+                                                                                   role):
+    """A string the reader typed is no reference: only a ``Reference`` the record's domain built, for
+    this purpose, this customer and the reader's organization."""
+    organization = make.carmaker() if role in (Role.CALL_CENTRE_AGENT, Role.CARMAKER_ADMIN) else make.dealer()
+    reader = principal_of(session, make.staff(organization, role))
+    customer, other = make.customer(), make.customer()
+    assert not opens(session, reader, customer, purpose)
+    for made_up in ("", "case:42", "claim:981"):
+        assert not opens(session, reader, customer, purpose, reference=made_up)
+    wrong = [consent.Reference(purpose="sales_contact" if purpose != "sales_contact" else purpose,
+                               customer_id=customer.id, organization_id=organization.id, label="x"),
+             consent.Reference(purpose=purpose, customer_id=other.id, organization_id=organization.id, label="x"),
+             consent.Reference(purpose=purpose, customer_id=customer.id, organization_id=organization.id + 1000,
+                               label="x")]
+    for reference in wrong:
+        assert not opens(session, reader, customer, purpose, reference=reference)
     assert log_rows(session, customer) == []
-    assert opens(session, rep, customer, purpose, reference=reference)
+    good = consent.Reference(purpose=purpose, customer_id=customer.id, organization_id=organization.id,
+                             label="record 7")
+    assert opens(session, reader, customer, purpose, reference=good)
     (entry,) = log_rows(session, customer)
     assert (entry.purpose_code, entry.legal_basis, entry.reference, entry.organization_id, entry.user_id,
-            entry.role) == (purpose, basis, reference, rep.organization_id, rep.user_id, rep.role.value)
+            entry.role) == (purpose, basis, "record 7", organization.id, reader.user_id, role.value)
 
 
 def test_unknown_purposes_and_principals_without_organization_open_nothing(session, scene):

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant
+from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.db import Base
 from forecourt.core.errors import NotFound
@@ -38,7 +39,7 @@ def scene(make, client, session):
     """Customer A: account, token, preferences, two cars (one sold on to B), history, grants, reads.
     Customer B: bought A's first car, has their own grants and access log."""
     dealer, partner = make.dealer(), make.partner("insurance")
-    rep = make.staff(dealer)
+    rep = make.staff(dealer, Role.DEALER_SERVICE)
     a = make.customer(street="Elbchaussee 1", postcode="22763", country="DE", birth_date=date(1980, 5, 17))
     b = make.customer()
     a_login = make.customer_login(a)

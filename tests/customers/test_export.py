@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from forecourt.consent.models import DataRequest
+from forecourt.core.auth import Role
 from forecourt.core.db import Base
 from forecourt.customers import rights
 from forecourt.models import load_all
@@ -32,6 +33,8 @@ EXPORT_SECTIONS = {
     "sales_activities": "sales_activities",
     "sales_orders": "orders",
     "warranty_contracts": "warranty_contracts",
+    "warranty_offers": "warranty_offers",
+    "ownership_transfers": "ownership_transfers",
     "outbox_messages": "messages",
     "customer_email_links": "email_links",
     "workshop_appointments": "workshop_appointments",
@@ -70,7 +73,7 @@ def test_the_unmapped_table_check_would_catch_a_new_table(monkeypatch):
 def _linked_scene(make, client, session):
     """A customer with a row in every table that can point at them, and a bystander."""
     dealer, partner = make.dealer(), make.partner("insurance")
-    rep = make.staff(dealer)
+    rep = make.staff(dealer, Role.DEALER_SERVICE)
     customer = make.customer()
     me = make.customer_login(customer)
     client.patch("/api/me/preferences", headers=me.headers, json={"radio_presets": ["SWR3 99.9"],
@@ -94,11 +97,13 @@ def _linked_scene(make, client, session):
 
 
 def _lifecycle_rows(session, customer, car, dealer) -> None:
-    """A warranty bought, a message sent, a workshop booking with a loaner, an open proposal, availability."""
+    """A warranty bought and one offered, a sale started, a message sent, a workshop booking with a loaner,
+    an open proposal, availability."""
     from forecourt.core.clock import now
     from forecourt.core.outbox import enqueue
     from forecourt.customers import email_links
-    from forecourt.vehicles.models import WarrantyContract, WarrantyProduct
+    from forecourt.sales import transfers
+    from forecourt.vehicles.models import WarrantyContract, WarrantyOffer, WarrantyProduct
     from forecourt.workshop.models import Appointment, Availability, Loaner, LoanerBooking, Proposal
 
     product = WarrantyProduct(code=f"EXT-{customer.id}", name="Extended 2 years", years=2, km=50000, price=690)
@@ -107,6 +112,9 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
     session.add(WarrantyContract(vehicle_id=car.id, product_id=product.id, customer_id=customer.id,
                                  sold_by_dealer_id=dealer.id, starts_on=date.today(),
                                  ends_on=date.today() + timedelta(days=730), km_limit=150000, price=690))
+    session.add(WarrantyOffer(vehicle_id=car.id, product_id=product.id, customer_id=customer.id, dealer_id=dealer.id,
+                              price=690, expires_at=now() + timedelta(days=30)))
+    transfers.start_sale(session=session, customer_id=customer.id, vin=car.vin)
     enqueue(session=session, customer_id=customer.id, channel="email", topic="recall", subject="A recall",
             body="Please bring your car in.", basis="legal_obligation", dedupe_key=f"export-{customer.id}")
     email_links.request_account(session=session, email=customer.email, profile={})  # a link to set a password

@@ -320,3 +320,21 @@ def test_online_orders_were_paid_at_the_till_and_handed_over(db):
     month = handed.astimezone(ZoneInfo("Europe/Berlin")).date().replace(day=1)
     statement = statements.statement(session=db, dealer_id=delivered[0].dealer_id, month=month)
     assert delivered[0].number in [line["number"] for line in statement["lines"]]
+
+
+def test_demo_work_orders_stand_on_visits_their_owners_booked(db):
+    """A work order counts for the car's mileage and warranty only on the owner's booking, so every old
+    workshop visit of the demo was booked by the owner of the day (recall remedies stand on their
+    campaign), and no booking is the workshop's own."""
+    from forecourt.workshop.models import Appointment
+
+    visits = db.execute(select(ServiceRecord, Appointment).join(
+        Appointment, Appointment.id == ServiceRecord.appointment_id, isouter=True)
+        .where(ServiceRecord.dealer_id.is_not(None), ServiceRecord.recall_campaign_id.is_(None))).all()
+    assert visits
+    for record, booking in visits:
+        assert booking is not None, record.id
+        assert (booking.dealer_id, booking.vehicle_id, booking.customer_id, booking.status) == (
+            record.dealer_id, record.vehicle_id, record.customer_id, "done")
+        assert booking.starts_at.date() == record.performed_on and record.counts_for_mileage
+    assert db.scalar(select(func.count(Appointment.id)).where(Appointment.source == "advisor")) == 0

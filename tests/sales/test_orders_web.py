@@ -164,10 +164,10 @@ def test_the_360_shows_sales_under_sales_contact_only(make, client, session):
     bought = make.vehicle(owner=buyer, dealer=dealer)
     session.commit()
 
-    make.grant(buyer, dealer, "service_reminders")  # covers contact and history, not sales
-    body = client.get(f"/api/customers/{buyer.id}?purpose=service_reminders", headers=rep.headers).json()
+    make.grant(buyer, dealer, "marketing_offers")  # covers contact and cars, not sales
+    body = client.get(f"/api/customers/{buyer.id}?purpose=marketing_offers", headers=rep.headers).json()
     assert body["sales"] is None and "sales_history" not in body["categories"]
-    assert "Loved the range" not in client.get(f"/workspace/customers/{buyer.id}?purpose=service_reminders",
+    assert "Loved the range" not in client.get(f"/workspace/customers/{buyer.id}?purpose=marketing_offers",
                                                headers=rep.headers).text
 
     make.grant(buyer, dealer, "sales_contact")

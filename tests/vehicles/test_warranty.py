@@ -1,4 +1,5 @@
-"""Warranty cover: years and kilometres, components, extensions, expiring soon, unknown odometer; selling."""
+"""Warranty cover: years and kilometres, components, extensions, expiring soon, unknown odometer; offers
+that only the owner turns into a sale."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from forecourt.core.auth import Principal, Role
-from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty
 from forecourt.vehicles.models import WarrantyProduct
@@ -101,13 +102,20 @@ def test_no_terms_and_a_car_nobody_owned_yet(session, make):
     assert cover["starts_on"] == date(2023, 1, 10) and cover["start_basis"] == "built"
 
 
+def _bought(session, principal, vehicle, owner, *, odometer_km, today):
+    """A dealer's offer, accepted by the owner: the only way an extension is bought."""
+    offered = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+                                      product_code="EXT2", odometer_km=odometer_km, today=today)
+    return warranty.accept_offer(session=session, customer_id=owner.id, offer_id=offered.id,
+                                 odometer_km=odometer_km, today=today)
+
+
 def test_an_extension_starts_where_the_cover_ends_and_extends_it(session, make):
     vehicle, owner = _car(make)
     _terms(session, vehicle)
     _product(session)
     principal, dealer = _dealer_principal(make)
-    contract = warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id,
-                                      product_code="EXT2", odometer_km=50_000, today=date(2024, 12, 1))
+    contract = _bought(session, principal, vehicle, owner, odometer_km=50_000, today=date(2024, 12, 1))
     assert (contract.starts_on, contract.ends_on, contract.km_limit) == (date(2025, 3, 15), date(2027, 3, 15), 150_000)
     assert float(contract.price) == 990 and contract.customer_id == owner.id and contract.sold_by_dealer_id == dealer.id
     cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=120_000, today=date(2026, 1, 1))
@@ -121,36 +129,63 @@ def test_an_extension_starts_where_the_cover_ends_and_extends_it(session, make):
     early = warranty.coverage(session=session, vehicle=vehicle, odometer_km=60_000, today=date(2025, 1, 1))
     assert early["contracts"][0]["status"] == "upcoming"
     # a second extension follows the first
-    second = warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id,
-                                    product_code="EXT2", odometer_km=120_000, today=date(2026, 1, 1))
+    second = _bought(session, principal, vehicle, owner, odometer_km=120_000, today=date(2026, 1, 1))
     assert (second.starts_on, second.km_limit) == (date(2027, 3, 15), 200_000)
 
 
+def test_an_offer_buys_nothing_until_the_owner_accepts_it(session, make):
+    """Attack: a dealer sold an extension in the owner's name without any action from the owner."""
+    vehicle, owner = _car(make)
+    _terms(session, vehicle)
+    _product(session)
+    principal, _ = _dealer_principal(make)
+    offered = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+                                      product_code="EXT2", odometer_km=50_000, today=date(2024, 12, 1))
+    assert offered.status == "offered" and offered.customer_id == owner.id and offered.contract_id is None
+    assert warranty.contracts_for(session=session, vehicle_id=vehicle.id) == []
+    again = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+                                    product_code="EXT2", odometer_km=50_000, today=date(2024, 12, 1))
+    assert again.id == offered.id  # offering twice is one offer
+    stranger = make.customer()
+    with pytest.raises(NotFound):
+        warranty.accept_offer(session=session, customer_id=stranger.id, offer_id=offered.id, today=date(2024, 12, 1))
+    declined = warranty.decline_offer(session=session, customer_id=owner.id, offer_id=offered.id)
+    assert declined.status == "declined" and warranty.contracts_for(session=session, vehicle_id=vehicle.id) == []
+    with pytest.raises(Conflict):
+        warranty.accept_offer(session=session, customer_id=owner.id, offer_id=offered.id, today=date(2024, 12, 1))
+
+
 def test_selling_is_refused_once_the_cover_has_ended(session, make):
-    vehicle, _ = _car(make)
+    vehicle, owner = _car(make)
     _terms(session, vehicle)
     _product(session)
     principal, _ = _dealer_principal(make)
     with pytest.raises(Invalid, match="has ended .*only be sold while the car is still covered"):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="EXT2",
-                               odometer_km=10_000, today=date(2025, 6, 1))
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="EXT2",
+                                odometer_km=10_000, today=date(2025, 6, 1))
     with pytest.raises(Invalid, match="expired at 100,000 km"):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="EXT2",
-                               odometer_km=101_000, today=date(2024, 6, 1))
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="EXT2",
+                                odometer_km=101_000, today=date(2024, 6, 1))
     with pytest.raises(Invalid, match="no extended warranty 'NOPE'"):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="NOPE",
-                               odometer_km=1, today=date(2024, 6, 1))
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="NOPE",
+                                odometer_km=1, today=date(2024, 6, 1))
     other_model = vehicles_service.create_model(session=session, code=f"OM{make.n()}", name="Other", body="suv",
                                                 year_from=2020)
     _product(session, code="OTHER", model_id=other_model.id)
     with pytest.raises(Invalid, match="is not offered for the Aurora"):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="OTHER",
-                               odometer_km=1, today=date(2024, 6, 1))
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id, product_code="OTHER",
+                                odometer_km=1, today=date(2024, 6, 1))
     stock = make.vehicle()
     with pytest.raises(Invalid, match="has none yet"):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=stock.id, product_code="EXT2")
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=stock.id, product_code="EXT2")
     with pytest.raises(NotFound):
-        warranty.sell_extended(session=session, principal=principal, vehicle_id=999_999, product_code="EXT2")
+        warranty.offer_extended(session=session, principal=principal, vehicle_id=999_999, product_code="EXT2")
+    # offered while covered, accepted after the cover ended: not sold
+    offered = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+                                      product_code="EXT2", odometer_km=10_000, today=date(2024, 6, 1))
+    with pytest.raises(Invalid, match="only be sold while the car is still covered"):
+        warranty.accept_offer(session=session, customer_id=owner.id, offer_id=offered.id, odometer_km=10_000,
+                              today=date(2025, 6, 1))
 
 
 def test_terms_are_validated_and_replaced(session, make):

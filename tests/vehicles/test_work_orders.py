@@ -22,9 +22,23 @@ def _car(make):
     return make.vehicle(owner=owner, since=datetime(2024, 1, 10, tzinfo=UTC), production_date=date(2023, 11, 20)), owner
 
 
-def _record(session, dealer, vehicle, **values):
+def _appointment(session, dealer, vehicle) -> int:
+    """A finished visit the owner booked (``workshop.visits`` checks real ones before a work order names it)."""
+    from forecourt.vehicles import service as vehicles_service
+    from forecourt.workshop.models import Appointment
+
+    start = datetime(2025, 1, 2, 8, tzinfo=UTC)
+    visit = Appointment(dealer_id=dealer.id, vehicle_id=vehicle.id, bay=1, starts_at=start, ends_at=start,
+                        customer_id=vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id),
+                        job="diagnosis", source="owner", status="done")
+    session.add(visit)
+    session.flush()
+    return visit.id
+
+
+def _record(session, dealer, vehicle, *, booked: bool = True, **values):
     fields = dict(performed_on=date(2025, 5, 1), odometer_km=20_000, kind="repair", summary="Brake pads replaced",
-                  today=TODAY)
+                  today=TODAY, appointment_id=_appointment(session, dealer, vehicle) if booked else None)
     return work_orders.record_work_order(session=session, principal=_advisor(dealer), vehicle_id=vehicle.id,
                                          **(fields | values))
 
@@ -125,3 +139,44 @@ def test_the_book_filters_and_the_latest_reading(session, make):
     with pytest.raises(NotFound):
         work_orders.record_work_order(session=session, principal=_advisor(a), vehicle_id=999_999,
                                       performed_on=TODAY, odometer_km=1, summary="x", today=TODAY)
+
+
+def test_a_work_order_without_a_booking_sets_no_mileage_and_opens_nothing(session, make):
+    """Attack: any dealer writes a work order on any car; its odometer became the car's recorded
+    mileage and the work order a reference for reading the car under warranty work."""
+    vehicle, owner = _car(make)
+    honest, stranger = make.dealer(), make.dealer()
+    booked = _record(session, honest, vehicle, performed_on=date(2025, 3, 1), odometer_km=20_000)
+    forged = _record(session, stranger, vehicle, booked=False, performed_on=date(2025, 4, 1), odometer_km=180_000,
+                     odometer_from_car=1)
+    assert (forged.counts_for_mileage, forged.appointment_id) == (False, None)
+    assert forged.odometer_flag is None  # the car's own reading was not consulted for it
+    assert booked.counts_for_mileage is True
+    # the car's recorded mileage is still the booked visit's, and honest readings are not judged by the forgery
+    assert work_orders.latest_odometer(session=session, vehicle_id=vehicle.id) == (20_000, date(2025, 3, 1))
+    assert _record(session, honest, vehicle, performed_on=date(2025, 5, 1), odometer_km=24_000).odometer_flag is None
+    entries = {e["id"]: e for e in work_orders.service_book(session=session, vehicle_id=vehicle.id)}
+    assert entries[forged.id]["counts_for_mileage"] is False  # kept and shown, but marked
+    # only a booked work order is a reference, and only for its own dealer
+    assert work_orders.reference_for(session=session, principal=_advisor(stranger), vehicle_id=vehicle.id,
+                                     number=forged.work_order_number) is None
+    assert work_orders.reference_for(session=session, principal=_advisor(stranger), vehicle_id=vehicle.id,
+                                     number=booked.work_order_number) is None
+    reference = work_orders.reference_for(session=session, principal=_advisor(honest), vehicle_id=vehicle.id,
+                                          number=booked.work_order_number)
+    assert (reference.purpose, reference.customer_id, reference.organization_id, reference.label) == (
+        "warranty_work", owner.id, honest.id, booked.work_order_number)
+
+
+def test_work_booked_by_a_previous_owner_is_no_reference_for_the_next(session, make):
+    from forecourt.core.clock import now
+    from forecourt.vehicles import service as vehicles_service
+
+    vehicle, _ = _car(make)
+    dealer = make.dealer()
+    booked = _record(session, dealer, vehicle, performed_on=date(2025, 3, 1), odometer_km=20_000)
+    assert work_orders.reference_for(session=session, principal=_advisor(dealer), vehicle_id=vehicle.id,
+                                     number=booked.work_order_number) is not None
+    vehicles_service.transfer(session=session, vehicle_id=vehicle.id, customer_id=make.customer().id, at=now())
+    assert work_orders.reference_for(session=session, principal=_advisor(dealer), vehicle_id=vehicle.id,
+                                     number=booked.work_order_number) is None

@@ -11,6 +11,8 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
 from forecourt.telematics.models import TwinSignal
+from forecourt.vehicles.models import WarrantyContract
+from forecourt.workshop.models import Appointment
 from tests.api.routes.lifecycle_warranty import on_sale
 from tests.factories import browser_for, csrf_token_of
 
@@ -24,6 +26,16 @@ def _scene(make, session):
     advisor_b = make.staff(dealer_b, Role.DEALER_SERVICE)
     session.commit()
     return owner, vehicle, dealer_a, dealer_b, advisor_b
+
+
+def _booked(session, dealer, vehicle, owner, *, source: str = "owner", status: str = "checked_in") -> int:
+    """The owner's booking at the dealer, begun an hour ago and checked in: what work is recorded against."""
+    start = now().replace(microsecond=0) - timedelta(hours=1)
+    visit = Appointment(dealer_id=dealer.id, vehicle_id=vehicle.id, customer_id=owner.id, bay=1, starts_at=start,
+                        ends_at=start + timedelta(hours=2), job="diagnosis", source=source, status=status)
+    session.add(visit)
+    session.commit()
+    return visit.id
 
 
 def _logs(session, customer, organization) -> int:
@@ -55,7 +67,9 @@ def test_another_dealer_sees_the_book_only_with_the_owners_consent(client, make,
 
 def test_recording_echoes_only_the_dealers_own_work_without_consent(client, make, session):
     owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
-    response = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=9_000),
+    visit = _booked(session, dealer_b, vehicle, owner)
+    response = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=9_000,
+                                                                                   appointment_id=visit),
                            headers=advisor_b.headers)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -65,11 +79,11 @@ def test_recording_echoes_only_the_dealers_own_work_without_consent(client, make
     assert (order["warranty_amount"], order["customer_amount"]) == (120.0, 35.0)
     # the rollback is flagged, but what it was compared with belongs to the book the owner did not share
     assert order["odometer_flag"] == "rollback" and "15,000" not in response.text and "Alpha" not in response.text
-    # the owner sees who checked the car's odometer, and under which work order
+    # the owner sees who checked the car's odometer, and on which of their bookings
     entry = session.scalars(select(AccessLogEntry).where(AccessLogEntry.customer_id == owner.id)
                             .order_by(AccessLogEntry.id.desc())).first()
     assert (entry.organization_id, entry.legal_basis, entry.reference) == (
-        dealer_b.id, "contract", order["work_order_number"])
+        dealer_b.id, "contract", f"appointment {visit}")
 
     make.grant(owner, dealer_b, "service_reminders")
     again = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=16_600),
@@ -85,13 +99,19 @@ def test_the_cars_own_odometer_judges_todays_work(client, make, session):
     session.add(TwinSignal(vehicle_id=vehicle.id, path="Vehicle.TraveledDistance", value=21_456_700.0,
                            measured_at=now()))
     session.commit()
-    body = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=17_000),
-                       headers=advisor_b.headers).json()
+    # without a booking the car's own data is not read, so nothing judges the reading by it
+    unbooked = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=17_000),
+                           headers=advisor_b.headers).json()
+    assert unbooked["work_order"]["odometer_flag"] is None
+    visit = _booked(session, dealer_b, vehicle, owner)
+    body = client.post(f"/api/vehicles/{vehicle.vin}/work-orders",
+                       json=_order(odometer_km=17_000, appointment_id=visit), headers=advisor_b.headers).json()
     assert body["work_order"]["odometer_flag"] == "rollback"
     make.grant(owner, dealer_b, "service_reminders")
     book = client.get(f"/api/vehicles/{vehicle.vin}/service-book", params={"purpose": "service_reminders"},
                       headers=advisor_b.headers).json()
-    assert book[0]["odometer_note"] == "below the car's own odometer reading of 21,456 km"
+    assert next(e for e in book if e["odometer_flag"])["odometer_note"] == (
+        "below the car's own odometer reading of 21,456 km")
 
 
 def test_bad_input_is_refused_with_a_clear_message(client, make, session):
@@ -122,7 +142,7 @@ def test_the_workshop_form_re_renders_a_refusal_and_confirms_a_success(make, ses
     assert "Autohaus Alpha" not in done.text
 
 
-def test_warranty_for_the_dealer_under_consent_or_its_own_work_order(client, make, session):
+def test_warranty_for_the_dealer_under_consent_or_its_own_booked_work_order(client, make, session):
     owner, vehicle, _, dealer_b, advisor_b = _scene(make, session)
     on_sale(session, vehicle.trim.model.code, years=2)
     session.commit()
@@ -130,7 +150,8 @@ def test_warranty_for_the_dealer_under_consent_or_its_own_work_order(client, mak
     assert client.get(url, headers=advisor_b.headers).status_code == 404
     assert client.get(url, params={"purpose": "warranty_work"}, headers=advisor_b.headers).status_code == 404
     assert client.get(url, params={"work_order": "WO-0000-000001"}, headers=advisor_b.headers).status_code == 404
-    number = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(kind="warranty"),
+    visit = _booked(session, dealer_b, vehicle, owner)
+    number = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(kind="warranty", appointment_id=visit),
                          headers=advisor_b.headers).json()["work_order"]["work_order_number"]
     cover = client.get(url, params={"work_order": number}, headers=advisor_b.headers)
     assert cover.status_code == 200, cover.text
@@ -141,25 +162,80 @@ def test_warranty_for_the_dealer_under_consent_or_its_own_work_order(client, mak
     entry = session.scalars(select(AccessLogEntry).where(AccessLogEntry.customer_id == owner.id)
                             .order_by(AccessLogEntry.id.desc())).first()
     assert (entry.purpose_code, entry.reference) == ("warranty_work", number)
+    # the work order of another dealer is no reference for this one
+    dealer_c = make.dealer()
+    advisor_c = make.staff(dealer_c, Role.DEALER_SERVICE)
+    assert client.get(url, params={"work_order": number}, headers=advisor_c.headers).status_code == 404
+    # nor for the dealer's sales team, whose work warranty is not
+    rep_b = make.staff(dealer_b, Role.DEALER_SALES)
+    assert client.get(url, params={"work_order": number}, headers=rep_b.headers).status_code == 404
     make.grant(owner, dealer_b, "service_reminders")
     assert client.get(url, headers=advisor_b.headers).json()["purpose"] == "service_reminders"
 
 
-def test_selling_an_extension_over_http(client, make, session):
+def test_a_dealer_cannot_issue_its_own_reference(client, make, session):
+    """Attack: a dealer with nothing to do with the car writes a work order on it, then uses it to read
+    the warranty without the owner's grant, sets the car's mileage with its odometer, and sells an
+    extended warranty in the owner's name."""
+    owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
+    product = on_sale(session, vehicle.trim.model.code, years=2)
+    session.commit()
+    forged = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=180_000),
+                         headers=advisor_b.headers)
+    assert forged.status_code == 201  # written down, but it opens nothing
+    number = forged.json()["work_order"]["work_order_number"]
+    before = _logs(session, owner, dealer_b)
+    url = f"/api/vehicles/{vehicle.vin}/warranty"
+    assert client.get(url, params={"work_order": number}, headers=advisor_b.headers).status_code == 404
+    offered = client.post(f"/api/vehicles/{vehicle.vin}/extended-warranty", params={"work_order": number},
+                          json={"product_code": product.code}, headers=advisor_b.headers)
+    assert offered.status_code == 404
+    assert _logs(session, owner, dealer_b) == before
+    assert session.scalars(select(WarrantyContract).where(WarrantyContract.vehicle_id == vehicle.id)).all() == []
+    # the car's recorded mileage is still the real visit's
+    me = make.customer_login(owner)
+    mine = client.get(f"/api/me/vehicles/{vehicle.vin}/warranty", headers=me.headers).json()
+    assert mine["odometer_km"] == 15_000 and mine["status"] == "covered"
+    assert forged.json()["work_order"]["counts_for_mileage"] is False
+    # an appointment of another dealer, one the workshop made itself, or one not begun is no anchor either
+    for visit, words in ((_booked(session, dealer_a, vehicle, owner), "Not found"),
+                         (_booked(session, dealer_b, vehicle, owner, source="advisor"), "not booked by the car"),
+                         (_booked(session, dealer_b, vehicle, owner, status="cancelled"), "was cancelled")):
+        refused = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(appointment_id=visit),
+                              headers=advisor_b.headers)
+        assert refused.status_code in (404, 422) and words in refused.text, refused.text
+
+
+def test_an_extension_is_offered_by_the_dealer_and_bought_by_the_owner(client, make, session):
     owner, vehicle, _, dealer_b, advisor_b = _scene(make, session)
     product = on_sale(session, vehicle.trim.model.code, years=2)
     session.commit()
     products = client.get("/api/warranty/products", params={"model_code": vehicle.trim.model.code}).json()
     assert product.code in [p["code"] for p in products]
-    sold = client.post(f"/api/vehicles/{vehicle.vin}/extended-warranty", json={"product_code": product.code},
-                       headers=advisor_b.headers)
-    assert sold.status_code == 201, sold.text
-    assert sold.json()["km_limit"] == 150_000 and sold.json()["sold_by_dealer_id"] == dealer_b.id
-    mine = client.get(f"/api/me/vehicles/{vehicle.vin}/warranty", headers=make.customer_login(owner).headers).json()
+    url = f"/api/vehicles/{vehicle.vin}/extended-warranty"
+    assert client.post(url, json={"product_code": product.code}, headers=advisor_b.headers).status_code == 404
+    make.grant(owner, dealer_b, "service_reminders")
+    offered = client.post(url, json={"product_code": product.code}, headers=advisor_b.headers)
+    assert offered.status_code == 201, offered.text
+    assert (offered.json()["status"], offered.json()["dealer_id"], offered.json()["price"]) == (
+        "offered", dealer_b.id, 890.0)
+    me = make.customer_login(owner)
+    assert client.get(f"/api/me/vehicles/{vehicle.vin}/warranty", headers=me.headers).json()["contracts"] == []
+    [waiting] = client.get("/api/me/warranty-offers", headers=me.headers).json()
+    assert waiting["id"] == offered.json()["id"]
+    page = browser_for(make, me).get(f"/me/vehicles/{vehicle.vin}/service-book")
+    assert f'id="warranty-offer-{waiting["id"]}"' in page.text
+    stranger = make.customer_login(make.customer())
+    assert client.post(f"/api/me/warranty-offers/{waiting['id']}/accept", headers=stranger.headers).status_code == 404
+    bought = client.post(f"/api/me/warranty-offers/{waiting['id']}/accept", headers=me.headers)
+    assert bought.status_code == 200, bought.text
+    assert bought.json()["km_limit"] == 150_000 and bought.json()["sold_by_dealer_id"] == dealer_b.id
+    mine = client.get(f"/api/me/vehicles/{vehicle.vin}/warranty", headers=me.headers).json()
     assert mine["contracts"][0]["product_code"] == product.code
     # a car whose warranty has ended cannot be extended
-    old = make.vehicle(owner=make.customer(), since=now() - timedelta(days=3 * 365))
-    session.commit()
+    old_owner = make.customer()
+    old = make.vehicle(owner=old_owner, since=now() - timedelta(days=3 * 365))
+    make.grant(old_owner, dealer_b, "service_reminders")
     refused = client.post(f"/api/vehicles/{old.vin}/extended-warranty", json={"product_code": product.code},
                           headers=advisor_b.headers)
     assert refused.status_code == 422 and "has ended" in refused.text

@@ -147,7 +147,7 @@ def test_staff_pages_follow_consent_not_the_subscription(never, make, visit):
     owner, vehicle = never
     dealer = make.dealer()
     make.grant(owner, dealer, "location_services")
-    rep = visit(make.staff(dealer, Role.DEALER_SALES).email)
+    rep = visit(make.staff(dealer, Role.DEALER_SERVICE).email)
     page = rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=location_services")
     assert page.status_code == 200 and 'id="on-call-needed"' not in page.text
     assert trip_of(page)["route"][-1] == list(NORTH)

@@ -180,16 +180,19 @@ def test_staff_see_only_what_the_purpose_covers(owned, make, visit, session):
                     "health": None}
 
     # without a grant for the purpose read for, the car does not exist
-    assert rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=location_services").status_code == 404
-    assert rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=vehicle_health_sharing").status_code == 404
+    advisor = visit(make.staff(dealer, Role.DEALER_SERVICE).email)
+    assert advisor.get(f"/workspace/vehicles/{vehicle.vin}?purpose=location_services").status_code == 404
+    assert advisor.get(f"/workspace/vehicles/{vehicle.vin}?purpose=vehicle_health_sharing").status_code == 404
 
     make.grant(owner, dealer, "vehicle_health_sharing")
-    health_page = rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=vehicle_health_sharing")
+    health_page = advisor.get(f"/workspace/vehicles/{vehicle.vin}?purpose=vehicle_health_sharing")
     assert HOT_ENGINE in health_page.text and "12.6 V" in health_page.text
     assert 'id="vehicle-map"' not in health_page.text and "Driving score" not in health_page.text
+    # granted to the dealer, but not the sales rep's work
+    assert rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=vehicle_health_sharing").status_code == 404
 
     make.grant(owner, dealer, "location_services")
-    map_page = rep.get(f"/workspace/vehicles/{vehicle.vin}?purpose=location_services")
+    map_page = advisor.get(f"/workspace/vehicles/{vehicle.vin}?purpose=location_services")
     assert trip_of(map_page)["route"][-1] == list(NORTH)
     assert HOT_ENGINE not in map_page.text and "12.6 V" not in map_page.text
 

@@ -23,7 +23,11 @@ def test_list_shows_only_customers_who_granted_the_purpose(make, visit):
     assert '<option value="sales_contact" selected>' in page.text  # a sales rep's usual purpose
     assert 'value="emergency_assistance"' not in page.text  # only purposes a customer consents to
 
-    service = rep.get("/workspace/customers?purpose=service_reminders")
+    assert 'value="service_reminders"' not in page.text  # only purposes of the rep's own work
+    service = rep.get("/workspace/customers?purpose=service_reminders")  # the workshop's, not the rep's
+    assert service.status_code == 400 and "Otherpurpose" not in service.text and "Allowed" not in service.text
+    advisor = visit(make.staff(dealer, Role.DEALER_SERVICE).email)
+    service = advisor.get("/workspace/customers?purpose=service_reminders")
     assert "Otherpurpose, Olga" in service.text and "Allowed, Ada" not in service.text
 
 
@@ -105,19 +109,22 @@ def test_customer_360_shows_only_the_sections_the_purpose_allows(make, visit):
     make.service_record(vehicle, dealer)
     customers_service.update_preferences(session=make.session, customer_id=customer.id,
                                          changes={"radio_presets": ["Radio Eins 95.8"]})
-    make.grant(customer, dealer, "marketing_offers")
+    make.grant(customer, dealer, "location_services")
     make.grant(customer, dealer, "service_reminders")
+    make.grant(customer, dealer, "marketing_offers")  # the dealer's sales team's, not the workshop's
     advisor = visit(make.staff(dealer, Role.DEALER_SERVICE).email)
 
     service = advisor.get(f"/workspace/customers/{customer.id}?purpose=service_reminders")
     assert "Service history" in service.text and "Annual inspection" in service.text
     assert "Radio Eins 95.8" in service.text
-    assert 'href="?purpose=marketing_offers"' in service.text  # the other purpose it may read for
+    assert 'href="?purpose=location_services"' in service.text  # the other purpose it may read for
+    assert 'href="?purpose=marketing_offers"' not in service.text  # granted, but not the workshop's work
 
-    marketing = advisor.get(f"/workspace/customers/{customer.id}?purpose=marketing_offers")
-    assert marketing.status_code == 200
-    assert vehicle.vin in marketing.text
-    assert "Annual inspection" not in marketing.text and "Radio Eins" not in marketing.text
+    location = advisor.get(f"/workspace/customers/{customer.id}?purpose=location_services")
+    assert location.status_code == 200
+    assert vehicle.vin in location.text
+    assert "Annual inspection" not in location.text and "Radio Eins" not in location.text
+    assert advisor.get(f"/workspace/customers/{customer.id}?purpose=marketing_offers").status_code == 404
 
 
 def test_customer_360_for_a_purpose_without_consent_needs_a_case(make, visit):

@@ -56,21 +56,33 @@ def _configured(make, customer, trim, days_ago: int = 20):
 
 
 def test_a_model_configured_but_not_bought_beats_the_same_propulsion(make, session, client, frozen):  # noqa: F811
+    """What the owner configured is sales history: read only by a role whose work is sales, with the
+    owner's sales contact; the workshop's advisor never reads it (they get the same propulsion)."""
     scene = advisor_scene(make, session)
     _, petrol = _model(make, "Terra", "petrol")
     _, electric = _model(make, "Volta", "electric")
-    petrol_loaner, _ = _fleet(make, client, scene, petrol, electric)
+    petrol_loaner, electric_loaner = _fleet(make, client, scene, petrol, electric)
     _configured(make, scene.customer, petrol)
     make.grant(scene.customer, scene.dealer, "sales_contact")
-    response = _offer(client, scene)
+    by_advisor = _offer(client, scene)
+    assert by_advisor.status_code == 201, by_advisor.text
+    assert (by_advisor.json()["loaner_id"], by_advisor.json()["tier"]) == (electric_loaner, "propulsion")
+    assert _sales_reads(session, scene) == 0  # the workshop did not look at the owner's sales history
+    session.execute(LoanerBooking.__table__.delete())
+    session.commit()
+    rep = make.staff(scene.dealer, Role.DEALER_SALES)
+    response = client.post(f"/api/advisor/appointments/{scene.appointment.id}/loaner", headers=rep.headers)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["loaner_id"] == petrol_loaner and body["tier"] == "interest"
     assert body["reason"].startswith(f"The owner configured a {petrol.model.name} on 12 May 2025")
     assert "has not bought one" in body["reason"]
-    logged = session.scalar(select(func.count(AccessLogEntry.id)).where(
+    assert _sales_reads(session, scene) == 1  # reading what the owner tried is in their access log
+
+
+def _sales_reads(session, scene) -> int:
+    return session.scalar(select(func.count(AccessLogEntry.id)).where(
         AccessLogEntry.customer_id == scene.customer.id, AccessLogEntry.purpose_code == "sales_contact"))
-    assert logged == 1  # reading what the owner tried is in their access log
 
 
 def test_without_sales_contact_the_same_propulsion_wins_then_any(make, session, client, frozen):  # noqa: F811
@@ -103,7 +115,8 @@ def test_a_model_already_owned_or_test_driven_counts_as_it_should(make, session,
     session.commit()
     _, driven_loaner, _ = _fleet(make, client, scene, owned_trim, driven_trim, electric)
     make.grant(scene.customer, scene.dealer, "sales_contact")
-    body = _offer(client, scene).json()
+    rep = make.staff(scene.dealer, Role.DEALER_SALES)  # sales history is read by the sales team only
+    body = client.post(f"/api/advisor/appointments/{scene.appointment.id}/loaner", headers=rep.headers).json()
     assert body["loaner_id"] == driven_loaner and body["tier"] == "interest"
     assert body["reason"].startswith(f"The owner test-drove a {driven_model.name} on 22 Apr 2025")
 

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from forecourt.assist.intake import OPEN_STATUSES
 from forecourt.assist.models import Case, CaseEvent
+from forecourt.consent.service import Reference
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.parties import service as parties_service
 
 STATES = ("open", "acknowledged", "dispatched", "resolved", "closed")
 RESOLUTIONS = {
@@ -55,6 +57,25 @@ def queue(*, session: Session, limit: int = 200) -> list[Case]:
     stage = sql_case({"open": 0, "acknowledged": 1, "dispatched": 2}, value=Case.status, else_=3)
     return list(session.scalars(select(Case).where(Case.status.in_(OPEN_STATUSES))
                                 .order_by(stage, Case.priority, Case.opened_at, Case.id).limit(limit)))
+
+
+EMERGENCY = "emergency_assistance"
+
+
+def reference_for(*, session: Session, principal: Principal, case: Case) -> Reference | None:
+    """The case as the reason to read its driver under emergency assistance (vital interest): only
+    while it is not closed, only the person whose car raised it, and only for the carmaker's own
+    call centre. Cases are opened by the cars' alerts, never by the reader."""
+    if case.customer_id is None or case.status == "closed" or principal.organization_id is None:
+        return None
+    try:
+        carmaker = parties_service.carmaker(session=session)
+    except NotFound:
+        return None
+    if principal.organization_id != carmaker.id:
+        return None
+    return Reference(purpose=EMERGENCY, customer_id=case.customer_id, organization_id=carmaker.id,
+                     label=case.number)
 
 
 def recent_closed(*, session: Session, limit: int = 20) -> list[Case]:

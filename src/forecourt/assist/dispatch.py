@@ -268,9 +268,8 @@ def incoming_for(*, session: Session, principal: Principal, now: datetime) -> li
         minutes = arrival_minutes(row, km, now)
         provider = session.get(Organization, row.provider_id)
         customer_id = None
-        if case.customer_id is not None and consent_service.active_grant(
-                session=session, customer_id=case.customer_id, organization_id=dealer_id,
-                purpose_code="service_reminders") is not None:
+        if case.customer_id is not None and consent_service.holds(
+                session=session, principal=principal, customer_id=case.customer_id, purpose="service_reminders"):
             consent_service.require(session=session, principal=principal, customer_id=case.customer_id,
                                     purpose="service_reminders", what="incoming towed car")
             customer_id = case.customer_id

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist import subscriptions
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
-from forecourt.sales import orders
+from forecourt.sales import orders, transfers
 from forecourt.sales.models import Order
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import Ownership
@@ -28,11 +28,10 @@ def hand_over_order(*, session: Session, principal: Principal, number: str) -> O
     return order
 
 
-def record_sale(*, session: Session, vehicle_id: int, customer_id: int, dealer_id: int,
-                at: datetime | None = None) -> Ownership:
-    """A dealer records a sale (from stock or a resale); a car sold new gets its included On Call."""
-    ownership = vehicles_service.transfer(session=session, vehicle_id=vehicle_id, customer_id=customer_id, at=at,
-                                          dealer_id=dealer_id)
+def record_sale(*, session: Session, principal: Principal, vehicle_id: int, customer_id: int) -> Ownership:
+    """A dealer sells a car from its own stock, now; a car sold new gets its included On Call."""
+    ownership = transfers.sell_from_stock(session=session, principal=principal, vehicle_id=vehicle_id,
+                                          customer_id=customer_id)
     _include_if_new(session, vehicle_id, customer_id, ownership.started_at)
     return ownership
 

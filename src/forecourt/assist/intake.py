@@ -106,7 +106,10 @@ def _optional_number(value, name: str, problems: list[str], *, kind=float, low=N
 
 def last_known_position(*, session: Session, vehicle_id: int) -> tuple[float, float, datetime] | None:
     """Where the car was last seen: a stored position, else the twin's location signals."""
-    recent = telematics_service.positions_of(session=session, vehicle_id=vehicle_id, limit=1)
+    # The current owner's positions only: where the car was under its previous owner is not theirs.
+    recent = telematics_service.positions_of(session=session, vehicle_id=vehicle_id, limit=1,
+                                             since=telematics_service.owned_since(session=session,
+                                                                                  vehicle_id=vehicle_id))
     if recent:
         return recent[-1].latitude, recent[-1].longitude, as_utc(recent[-1].measured_at)
     twin = telematics_service.twin_of(session=session, vehicle_id=vehicle_id)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.consent.models import Notice, Purpose
+from forecourt.consent.models import Notice, Purpose, RolePurpose
+from forecourt.core.i18n import lazy_gettext
 
 CONSENT = "consent"
 VITAL_INTEREST = "vital_interest"
@@ -65,6 +66,41 @@ NOTICES: list[dict] = [
 ]
 
 
+# Who may state which purpose: each role reads a customer's data only for the purposes of its work, so
+# a sales rep cannot read for service reminders and a call-centre agent cannot read for marketing.
+# (role, partner kind or None, purpose, why). A partner's analyst is told apart by the partner's kind.
+ROLE_PURPOSES: list[tuple[str, str | None, str, str]] = [
+    ("dealer_sales", None, "sales_contact",
+     lazy_gettext("A dealer's sales team contacts you about buying or replacing a car.")),
+    ("dealer_sales", None, "marketing_offers",
+     lazy_gettext("A dealer's sales team sends you the dealer's offers.")),
+    ("dealer_service", None, "service_reminders",
+     lazy_gettext("A workshop's service advisors remind you of due work and prepare your visit.")),
+    ("dealer_service", None, "vehicle_health_sharing",
+     lazy_gettext("A workshop's service advisors see warning lights and fault codes before you arrive.")),
+    ("dealer_service", None, "location_services",
+     lazy_gettext("A workshop's service advisors see how far your booked car is from the workshop.")),
+    ("dealer_service", None, "warranty_work",
+     lazy_gettext("A workshop's service advisors read your warranty for work on a visit you booked.")),
+    ("call_centre_agent", None, "emergency_assistance",
+     lazy_gettext("The carmaker's call centre helps when you press SOS or your car detects a crash.")),
+    ("carmaker_admin", None, "marketing_offers",
+     lazy_gettext("The carmaker's staff send you the carmaker's offers.")),
+    ("carmaker_admin", None, "location_services",
+     lazy_gettext("The carmaker runs the connected services that find your car and record your trips.")),
+    ("carmaker_admin", None, "vehicle_health_sharing",
+     lazy_gettext("The carmaker's staff watch the health of the fleet.")),
+    ("carmaker_admin", None, "safety_recalls",
+     lazy_gettext("The carmaker's staff reach every owner of a car under a safety recall.")),
+    ("partner_analyst", "insurance", "driving_behaviour_insurance",
+     lazy_gettext("An insurer sees your driving score for usage-based insurance.")),
+    ("partner_analyst", "finance", "marketing_offers",
+     lazy_gettext("A finance partner sends you its offers for your car.")),
+    ("partner_analyst", "roadside", "location_services",
+     lazy_gettext("A roadside service sees where your car is to reach it.")),
+]
+
+
 def ensure_catalogue(session: Session) -> None:
     known = {p.code: p for p in session.scalars(select(Purpose))}
     for position, spec in enumerate(PURPOSES):
@@ -78,4 +114,19 @@ def ensure_catalogue(session: Session) -> None:
     for spec in NOTICES:
         if spec["version"] not in versions:
             session.add(Notice(**spec))
+    session.flush()
+    _ensure_role_purposes(session)
+
+
+def _ensure_role_purposes(session: Session) -> None:
+    """The table says exactly what ``ROLE_PURPOSES`` says: rows added, explained anew, or removed."""
+    wanted = {(role, kind, purpose): str(why.message) for role, kind, purpose, why in ROLE_PURPOSES}
+    for row in session.scalars(select(RolePurpose)):
+        key = (row.role, row.partner_kind, row.purpose_code)
+        if key not in wanted:
+            session.delete(row)
+        else:
+            row.explanation = wanted.pop(key)
+    session.add_all(RolePurpose(role=role, partner_kind=kind, purpose_code=purpose, explanation=why)
+                    for (role, kind, purpose), why in wanted.items())
     session.flush()

@@ -28,6 +28,24 @@ class Purpose(Base):
         return self.legal_basis == "consent"
 
 
+class RolePurpose(Base):
+    """A purpose one role may state when it reads a customer's data: the purposes of its work.
+
+    Partners' analysts are told apart by their organization's kind (an insurer, a roadside service);
+    ``partner_kind`` is NULL for every other role. Reference data, written by ``ensure_catalogue``."""
+
+    __tablename__ = "role_purposes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    partner_kind: Mapped[str | None] = mapped_column(String(16))
+    purpose_code: Mapped[str] = mapped_column(ForeignKey("purposes.code"))
+    # Why this role needs the purpose, in words the customer's privacy page shows.
+    explanation: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_role_purposes_role_purpose", "role", "purpose_code"),)
+
+
 class Notice(Base):
     """A published privacy notice. Consent given under one version covers only the purposes it listed."""
 

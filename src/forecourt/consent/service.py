@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent.catalogue import CONSENT
-from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose
-from forecourt.core.auth import Principal
+from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose, RolePurpose
+from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Invalid, NotFound
@@ -151,22 +152,90 @@ def ledger_of(*, session: Session, customer_id: int) -> list[ConsentReceipt]:
 
 
 def allowed_purposes(*, session: Session, principal: Principal, customer_id: int) -> list[str]:
-    """The consent purposes this principal's organization holds for the customer today."""
+    """The consent purposes this principal's organization holds for the customer today and the
+    principal's role may read for."""
     if principal.organization_id is None:
         return []
     rows = session.scalars(select(Grant.purpose_code).where(
         Grant.customer_id == customer_id, Grant.organization_id == principal.organization_id, *_active(now())))
-    return sorted(set(rows))
+    return sorted(set(rows) & set(purposes_of_role(session=session, principal=principal)))
+
+
+# --- who may state which purpose -----------------------------------------------------------------
+
+def _partner_kind(session: Session, principal: Principal) -> str | None:
+    # Only a partner's analyst reads by the kind of its organization; other roles skip the look-up.
+    if principal.role is not Role.PARTNER_ANALYST or principal.organization_id is None:
+        return None
+    return parties_service.get_organization(session=session, organization_id=principal.organization_id).partner_kind
+
+
+def _role_rows(session: Session, principal: Principal) -> Select:
+    kind = _partner_kind(session, principal)
+    return select(RolePurpose.purpose_code).where(
+        RolePurpose.role == principal.role.value,
+        RolePurpose.partner_kind.is_(None) if kind is None else RolePurpose.partner_kind == kind)
+
+
+def purposes_of_role(*, session: Session, principal: Principal) -> list[str]:
+    """The purposes this principal's role may state: those of its work (``role_purposes``)."""
+    if principal.is_customer or principal.organization_id is None:
+        return []
+    return sorted(set(session.scalars(_role_rows(session, principal))))
+
+
+def may_state(*, session: Session, principal: Principal, purpose: str) -> bool:
+    if principal.is_customer or principal.organization_id is None:
+        return False
+    return session.scalars(_role_rows(session, principal).where(RolePurpose.purpose_code == purpose)
+                           .limit(1)).first() is not None
+
+
+def holds(*, session: Session, principal: Principal, customer_id: int, purpose: str) -> bool:
+    """Whether the door would open for this consent purpose (the role reads for it and the customer
+    granted it to the principal's organization), without opening it: nothing is logged. For pages that
+    show a section only when it is shared; the read itself still goes through ``require``."""
+    return (principal.organization_id is not None
+            and may_state(session=session, principal=principal, purpose=purpose)
+            and active_grant(session=session, customer_id=customer_id, organization_id=principal.organization_id,
+                             purpose_code=purpose) is not None)
+
+
+def role_purposes(*, session: Session) -> list[RolePurpose]:
+    """The whole mapping, for the carmaker's page and the customer's privacy page."""
+    return list(session.scalars(select(RolePurpose).order_by(RolePurpose.role, RolePurpose.partner_kind,
+                                                             RolePurpose.purpose_code)))
+
+
+# --- the door ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reference:
+    """The record that justifies a read without consent (vital interest, legal obligation, contract).
+
+    Built only by the domain that keeps the record, after checking that it is real, concerns this
+    customer's car and entitles the reader's organization, and that the reader did not just make it
+    up: an On Call case a car's alert opened (``assist.cases.reference_for``), a work order opened
+    against an appointment the owner booked (``vehicles.work_orders.reference_for``). A bare string is
+    never enough: the door refuses it. (A recall campaign reaches the owners of the cars it matched
+    in one logged step, ``vehicles.recalls.notify_owners``.)
+    """
+
+    purpose: str
+    customer_id: int
+    organization_id: int
+    label: str  # what the customer's access log shows: the case or work order number
 
 
 def require(*, session: Session, principal: Principal, customer_id: int, purpose: str, what: str,
-            reference: str | None = None) -> Purpose:
+            reference: Reference | None = None) -> Purpose:
     """Open the door to one customer's data for one purpose, or raise ``NotFound``.
 
-    Customers always see their own data (and nobody else's). Staff need a grant to their
-    organization for a consent purpose; for vital interest, legal obligation or contract they
-    need a ``reference`` to the case, campaign or claim that justifies the read. Either way the
-    read is written to the access log the customer sees.
+    Customers always see their own data (and nobody else's). Staff read only for a purpose their
+    role may state (``role_purposes``). For a consent purpose their organization needs the
+    customer's grant; for vital interest, legal obligation or contract they need a ``Reference``
+    to the case, work order or campaign that justifies the read. Either way the read is written
+    to the access log the customer sees.
     """
     if principal.is_customer:
         if principal.customer_id != customer_id:
@@ -176,22 +245,23 @@ def require(*, session: Session, principal: Principal, customer_id: int, purpose
         purpose_row = get_purpose(session=session, code=purpose)
     except Invalid:
         raise NotFound("Customer not found") from None
-    if principal.organization_id is None:
+    if principal.organization_id is None or not may_state(session=session, principal=principal, purpose=purpose):
         raise NotFound("Customer not found")
     if purpose_row.legal_basis == CONSENT:
         if active_grant(session=session, customer_id=customer_id, organization_id=principal.organization_id,
                         purpose_code=purpose) is None:
             raise NotFound("Customer not found")
-    elif not reference:
+    elif not (isinstance(reference, Reference) and reference.purpose == purpose
+              and reference.customer_id == customer_id and reference.organization_id == principal.organization_id):
         raise NotFound("Customer not found")
     log_access(session=session, principal=principal, customer_ids=[customer_id], purpose=purpose_row,
-               what=what, reference=reference)
+               what=what, reference=reference.label if reference is not None else None)
     return purpose_row
 
 
 def visible_customers(*, session: Session, principal: Principal, purpose: str) -> Select:
     """A subquery of the customer ids this principal may list for a consent purpose."""
-    if principal.organization_id is None:
+    if principal.organization_id is None or not may_state(session=session, principal=principal, purpose=purpose):
         return select(Grant.customer_id).where(False)
     # As in ``active_grant``: consent covers only what the notice the customer read said, whatever
     # way a row reached the table.

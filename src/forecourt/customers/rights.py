@@ -21,6 +21,7 @@ from forecourt.customers.schemas import ExportDocument
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
 from forecourt.sales import records as sales_records
+from forecourt.sales import transfers
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import records as workshop_records
@@ -69,6 +70,10 @@ def export(*, session: Session, customer_id: int) -> dict:
         "payments": payments_service.export_of(session=session, customer_id=customer_id),
         "warranty_contracts": [plain_row(c) for c in vehicles_service.warranty_contracts_of(
             session=session, customer_id=customer_id)],
+        "warranty_offers": [plain_row(o) for o in vehicles_service.warranty_offers_of(
+            session=session, customer_id=customer_id)],
+        "ownership_transfers": [plain_row(t, skip=("code_digest",))
+                                for t in transfers.of_customer(session=session, customer_id=customer_id)],
         "messages": [plain_row(m) for m in outbox.messages_of(session=session, customer_id=customer_id)],
         "email_links": email_links.export_of(session=session, customer_id=customer_id),
         **workshop_records.export_of(session=session, customer_id=customer_id),
@@ -123,6 +128,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     telemetry = telematics_service.erase_owner_telemetry(session=session, customer_id=customer_id)
     removed |= {f"telemetry_{name}": count for name, count in telemetry.items()}
     unlinked = vehicles_service.erase_owner(session=session, customer_id=customer_id)
+    removed["warranty_offers"] = unlinked.pop("warranty_offers")
+    removed["ownership_transfers_unlinked"] = transfers.erase_customer(session=session, customer_id=customer_id)
     sales = sales_records.erase_customer(session=session, customer_id=customer_id,
                                          names=(customer.first_name or "", customer.last_name or ""))
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)

@@ -157,6 +157,8 @@ class ExportDocument(Output):
     orders: list[dict]
     payments: list[dict]
     warranty_contracts: list[dict]
+    warranty_offers: list[dict]
+    ownership_transfers: list[dict]
     messages: list[dict]
     email_links: list[dict]
     workshop_appointments: list[dict]

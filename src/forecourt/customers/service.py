@@ -145,14 +145,15 @@ def cars_of(*, session: Session, customer_id: int, include_past: bool = False) -
 # --- reads by staff, through the consent door ----------------------------------------------------
 
 def default_purpose(principal: Principal, *, partner_kind: str | None = None) -> str:
-    """The purpose a role usually reads for; callers may state another."""
+    """The purpose a role usually reads for; callers may state another of their role's purposes
+    (``consent.service.purposes_of_role``)."""
     if principal.role is Role.DEALER_SERVICE:
         return "service_reminders"
     if principal.role is Role.PARTNER_ANALYST:
         return {"insurance": "driving_behaviour_insurance", "roadside": "location_services"}.get(
             partner_kind or "", "marketing_offers")
     if principal.role is Role.CALL_CENTRE_AGENT:
-        return "location_services"
+        return "emergency_assistance"
     if principal.role is Role.CARMAKER_ADMIN:
         return "marketing_offers"
     return "sales_contact"
@@ -179,7 +180,7 @@ def list_visible(*, session: Session, principal: Principal, purpose: str, q: str
 
 
 def open_for(*, session: Session, principal: Principal, customer_id: int, purpose: str, what: str,
-             reference: str | None = None) -> tuple[Customer, list[str]]:
+             reference: consent_service.Reference | None = None) -> tuple[Customer, list[str]]:
     """Consent check, access log, then the customer and the data categories the purpose allows."""
     purpose_row = consent_service.require(session=session, principal=principal, customer_id=customer_id,
                                           purpose=purpose, what=what, reference=reference)

@@ -233,7 +233,7 @@ def typical_consents(world: World, person: Person) -> None:
         book.reads_after(given, user_id=world.admin_user_id, role=Role.CARMAKER_ADMIN.value,
                          whats=("customer list",), most=1)
     if rng.random() < 0.15 and (given := grant(world.carmaker_id, "location_services")) and rng.random() < 0.1:
-        book.reads_after(given, user_id=world.agent_user_id, role=Role.CALL_CENTRE_AGENT.value,
+        book.reads_after(given, user_id=world.admin_user_id, role=Role.CARMAKER_ADMIN.value,
                          whats=("customer 360",), most=1)
     partners = world.partners
     if partners.get("insurance") and rng.random() < 0.12:

@@ -1,5 +1,7 @@
 """Demo data: warranty terms per model, extended warranties on sale and sold, work orders for old visits.
 
+Every old workshop visit was booked: each becomes a finished appointment at its workshop and a work
+order opened against it, as the application requires of work that is the car's recorded mileage.
 Bulk inserts and set-based updates, so the step stays well under a second on the full demo network.
 """
 
@@ -7,13 +9,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from forecourt.parties.models import Organization
 from forecourt.vehicles.models import (Ownership, ServiceRecord, Vehicle, VehicleModel, WarrantyContract,
                                        WarrantyProduct, WarrantyTerms)
 from forecourt.vehicles.warranty import add_years
+from forecourt.workshop.models import Appointment
+
+WORKSHOP_TIME = ZoneInfo("Europe/Berlin")
+# The workshop job each kind of visit was booked as.
+JOBS = {"inspection": "inspection", "oil_service": "oil_service", "tyres": "tyres", "repair": "diagnosis",
+        "recall": "recall", "warranty": "diagnosis"}
 
 NEW_CAR_YEARS, NEW_CAR_KM = 3, 100_000
 COMPONENTS = [
@@ -42,9 +52,10 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
         select(WarrantyProduct.id, WarrantyProduct.code, WarrantyProduct.years, WarrantyProduct.km,
                WarrantyProduct.price))}
     contracts = _contracts(session, rng, now.date(), products)
+    booked = _booked_visits(session)
     work_orders = _work_orders(session)
     return {"warranty_terms": len(models), "warranty_products": len(PRODUCTS), "warranty_contracts": contracts,
-            "work_orders": work_orders}
+            "work_orders": work_orders, "booked_visits": booked}
 
 
 def _contracts(session: Session, rng: Random, today: date, products: dict) -> int:
@@ -70,6 +81,35 @@ def _contracts(session: Session, rng: Random, today: date, products: dict) -> in
     if values:
         session.execute(insert(WarrantyContract), values)
     return len(values)
+
+
+def _booked_visits(session: Session) -> int:
+    """A finished appointment behind each old visit of a workshop: the owner of the day booked it, in
+    the workshop's bays one hour after another from eight in the morning."""
+    bays = dict(session.execute(select(Organization.id, Organization.service_bays)
+                                .where(Organization.kind == "dealer")).all())
+    visits = session.execute(select(ServiceRecord.id, ServiceRecord.vehicle_id, ServiceRecord.dealer_id,
+                                    ServiceRecord.customer_id, ServiceRecord.performed_on, ServiceRecord.kind)
+                             .where(ServiceRecord.dealer_id.is_not(None), ServiceRecord.appointment_id.is_(None))
+                             .order_by(ServiceRecord.dealer_id, ServiceRecord.performed_on, ServiceRecord.id)).all()
+    if not visits:
+        return 0
+    taken: dict[tuple[int, date], int] = {}
+    rows = []
+    for _, vehicle_id, dealer_id, customer_id, day, kind in visits:
+        slot = taken.get((dealer_id, day), 0)
+        taken[(dealer_id, day)] = slot + 1
+        per_hour = max(1, bays.get(dealer_id) or 1)
+        starts = datetime.combine(day, time(8), tzinfo=WORKSHOP_TIME) + timedelta(hours=slot // per_hour)
+        rows.append(dict(dealer_id=dealer_id, vehicle_id=vehicle_id, customer_id=customer_id,
+                         bay=slot % per_hour + 1, starts_at=starts.astimezone(UTC),
+                         ends_at=(starts + timedelta(hours=1)).astimezone(UTC), job=JOBS.get(kind, "diagnosis"),
+                         reason="", source="owner", status="done", dtc_codes=[], recall_campaign_ids=[],
+                         notes="", created_at=(starts - timedelta(days=7)).astimezone(UTC)))
+    ids = session.scalars(insert(Appointment).returning(Appointment.id, sort_by_parameter_order=True), rows).all()
+    session.execute(update(ServiceRecord), [dict(id=visit[0], appointment_id=appointment_id)
+                                            for visit, appointment_id in zip(visits, ids, strict=True)])
+    return len(ids)
 
 
 def _work_orders(session: Session) -> int:

@@ -62,7 +62,7 @@ def _calendar(session: Session, rng: Random, dealer: Organization, now: datetime
         slot = rng.choice(found)
         try:
             booking.book(session=session, dealer_id=dealer.id, vehicle_id=vehicle_id, customer_id=customer_id,
-                         bay=slot.bay, starts_at=slot.starts_at, job=job, source=rng.choice(("owner", "advisor")),
+                         bay=slot.bay, starts_at=slot.starts_at, job=job, source=rng.choice(("owner", "proactive")),
                          reason=REASONS[job.code])
         except (Conflict, Invalid):
             continue

@@ -86,6 +86,30 @@ class Configuration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+# --- a car changing hands outside the order flow ----------------------------------------------------
+
+class OwnershipTransfer(Base):
+    """A sale the owner starts in the portal: a private sale to another driver, or a trade-in to a dealer.
+
+    Starting it gives the owner a code to hand to the buyer (only its digest is kept); the buyer — a
+    driver in the portal, or a dealer taking the car in trade — accepts with the code, and only then
+    does the car change hands, at the moment of acceptance."""
+
+    __tablename__ = "ownership_transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    seller_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | completed | cancelled
+    kind: Mapped[str | None] = mapped_column(String(16))  # private_sale | trade_in, once accepted
+    buyer_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    buyer_dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # --- leads -------------------------------------------------------------------------------------------
 
 class Lead(Base):

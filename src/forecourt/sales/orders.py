@@ -34,7 +34,7 @@ from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
-from forecourt.sales import configurator, opportunities
+from forecourt.sales import configurator, opportunities, transfers
 from forecourt.sales.commission import commission_for
 from forecourt.sales.models import Configuration, Opportunity, Order
 from forecourt.vehicles import service as vehicles_service
@@ -328,7 +328,8 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
         taken = session.scalars(select(Order.id).where(Order.vehicle_id == vehicle.id,
                                                        Order.status != "cancelled")).first()
         if (vehicle.trim_id != configuration.trim_id or taken is not None
-                or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None):
+                or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None
+                or vehicle.selling_dealer_id not in (None, order.dealer_id)):  # another dealer's stock
             raise Conflict(f"Vehicle {normalised} is already registered and is not an unsold car of this "
                            "trim; check the VIN.", field="vin")
     order.vehicle_id = vehicle.id
@@ -382,9 +383,8 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
         due = money["outstanding"]
         raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is "
                        "paid in full.")
-    moment = now()
-    vehicles_service.transfer(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
-                              at=moment, dealer_id=order.dealer_id)
+    moment = transfers.hand_over_stock(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
+                                       dealer_id=order.dealer_id).started_at
     order.commission, order.commission_rule = commission_for(session=session, order=order, on=moment.date())
     order.status, order.handed_over_at = "delivered", moment
     session.flush()

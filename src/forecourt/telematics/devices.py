@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core import auth
@@ -22,8 +22,11 @@ from forecourt.vehicles import service as vehicles_service
 
 
 def register(*, session: Session, kind: Source, identifier: str, vehicle_id: int,
-             label: str | None = None) -> tuple[Device, str]:
-    """Bind a device to a car; returns the device and its secret (shown once, stored as a digest)."""
+             label: str | None = None, ownership_id: int | None = None) -> tuple[Device, str]:
+    """Bind a device to a car; returns the device and its secret (shown once, stored as a digest).
+
+    ``ownership_id``: the owner's period in which the owner paired it (their phone), so it stops
+    reporting when the car changes hands; the carmaker's devices have none."""
     identifier = identifier.strip()
     if kind is Source.EMBEDDED:
         identifier = vehicles_service.normalise_vin(identifier)
@@ -38,7 +41,7 @@ def register(*, session: Session, kind: Source, identifier: str, vehicle_id: int
         raise Conflict(f"A {kind.value} device '{identifier}' is already registered.", field="identifier")
     secret = auth.new_token()
     device = Device(kind=kind.value, identifier=identifier, vehicle_id=vehicle_id, label=label,
-                    secret_digest=auth.token_digest(secret))
+                    secret_digest=auth.token_digest(secret), ownership_id=ownership_id)
     session.add(device)
     session.flush()
     return device, secret
@@ -73,7 +76,8 @@ def authenticate(*, session: Session, kind: Source, identifier: str, secret: str
     return device
 
 
-def pair_phone(*, session: Session, vehicle_id: int, identifier: str, label: str | None) -> tuple[Device, str]:
+def pair_phone(*, session: Session, vehicle_id: int, identifier: str, label: str | None,
+               ownership_id: int | None = None) -> tuple[Device, str]:
     """The owner pairs the phone app that reports for their car; returns the device and its token.
 
     Pairing the same phone with the same car again gives a new token and the old one stops working
@@ -84,11 +88,12 @@ def pair_phone(*, session: Session, vehicle_id: int, identifier: str, label: str
                                                     Device.identifier == identifier)).first()
     if existing is None or (existing.vehicle_id != vehicle_id and existing.is_active):
         return register(session=session, kind=Source.PHONE, identifier=identifier, vehicle_id=vehicle_id,
-                        label=label)
+                        label=label, ownership_id=ownership_id)
     vehicles_service.get(session=session, vehicle_id=vehicle_id)
     token = auth.new_token()
     existing.vehicle_id, existing.secret_digest, existing.is_active, existing.label = (
         vehicle_id, auth.token_digest(token), True, label)
+    existing.ownership_id = ownership_id
     session.flush()
     return existing, token
 
@@ -128,6 +133,21 @@ def deactivate(*, session: Session, device_id: int) -> Device:
     device.is_active = False
     session.flush()
     return device
+
+
+def unpair_for_new_owner(*, session: Session, vehicle_id: int, ownership_id: int | None) -> list[dict]:
+    """When a car changes hands the previous owner's devices stop reporting as the car: every phone (a
+    phone is always a person's) and anything else paired during their ownership (``ownership_id``).
+    The rows go, so the same phone can be paired to its owner's next car; what they were is returned
+    for the messages to both owners."""
+    owned = Device.ownership_id == ownership_id if ownership_id is not None else false()
+    found = list(session.scalars(select(Device).where(Device.vehicle_id == vehicle_id,
+                                                      or_(Device.kind == Source.PHONE.value, owned))))
+    gone = [dict(kind=device.kind, identifier=device.identifier, label=device.label) for device in found]
+    for device in found:
+        session.delete(device)
+    session.flush()
+    return gone
 
 
 def rejection_summary(*, session: Session, since=None) -> list[dict]:

@@ -30,6 +30,9 @@ class Device(Base):
     # alarm (``{"battery_percent": 78, "charging": true, ...}``), as of ``status_at``.
     status: Mapped[dict | None] = mapped_column(JSON)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The owner's period in which the owner paired it (NULL: fitted to the car by the carmaker); such a
+    # device is the owner's, and stops reporting for the car when the car changes hands.
+    ownership_id: Mapped[int | None] = mapped_column(ForeignKey("ownerships.id"))
 
     __table_args__ = (UniqueConstraint("kind", "identifier"),)
 

@@ -21,9 +21,20 @@ def vehicle_of_embedded_unit(*, session: Session, vin: str) -> int | None:
     return device.vehicle_id if device is not None else None
 
 
+def owned_since(*, session: Session, vehicle_id: int) -> datetime | None:
+    """Since when the car's current owner has had it (None: nobody owns it)."""
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle_id)
+    return ownership.started_at if ownership is not None else None
+
+
 def twin_of(*, session: Session, vehicle_id: int) -> dict[str, tuple[object, datetime]]:
-    rows = session.scalars(select(TwinSignal).where(TwinSignal.vehicle_id == vehicle_id).order_by(TwinSignal.path))
-    return {row.path: (row.value, row.measured_at) for row in rows}
+    """The car's latest value per signal, as far as it belongs to the current owner: only what the car
+    reported since they have had it, so a buyer never sees where the seller last parked it."""
+    query = select(TwinSignal).where(TwinSignal.vehicle_id == vehicle_id)
+    since = owned_since(session=session, vehicle_id=vehicle_id)
+    if since is not None:
+        query = query.where(TwinSignal.measured_at >= since)
+    return {row.path: (row.value, row.measured_at) for row in session.scalars(query.order_by(TwinSignal.path))}
 
 
 def positions_of(*, session: Session, vehicle_id: int, since: datetime | None = None,

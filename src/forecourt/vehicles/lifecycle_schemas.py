@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -91,6 +91,24 @@ class ExtendedWarrantyIn(Input):
     product_code: str = Field(min_length=1, max_length=32)
 
 
+class WarrantyOfferOut(Output):
+    """An extended warranty offered to the owner: a contract only once the owner accepts it."""
+
+    id: int
+    vehicle_id: int
+    vin: str
+    product_code: str
+    product_name: str
+    dealer_id: int
+    dealer_name: str
+    price: float
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+    contract_id: int | None
+
+
 class WarrantyContractOut(Output):
     id: int
     vehicle_id: int
@@ -126,6 +144,9 @@ class WorkOrderIn(Input):
     dtcs_cleared: list[str] = Field(default_factory=list, max_length=50)
     warranty_amount: float = Field(default=0, ge=0, le=1_000_000)
     customer_amount: float = Field(default=0, ge=0, le=1_000_000)
+    appointment_id: int | None = Field(default=None, description=(
+        "the booked appointment of this dealer the work was done on; without one the odometer is not the "
+        "car's recorded mileage and the work order is no reference for warranty work"))
 
 
 class ServiceBookEntryOut(Output):
@@ -145,6 +166,8 @@ class ServiceBookEntryOut(Output):
     total_cost: float
     odometer_flag: str | None
     odometer_note: str | None
+    appointment_id: int | None = None
+    counts_for_mileage: bool = True
 
 
 class WorkOrderOut(Output):

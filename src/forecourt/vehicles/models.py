@@ -99,6 +99,8 @@ class Ownership(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sold_by_dealer_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # How this owner came to have the car: dealer_sale | private_sale | correction (NULL: recorded earlier).
+    acquisition: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_ownerships_vehicle_started", "vehicle_id", "started_at"),)
 
@@ -133,6 +135,11 @@ class ServiceRecord(Base):
     # What the flagged reading was compared against ("below 84,200 km recorded on 2025-03-02 by ...").
     odometer_note: Mapped[str | None] = mapped_column(String(200))
     recall_campaign_id: Mapped[int | None] = mapped_column(ForeignKey("recall_campaigns.id"))
+    # The booked appointment this work order was opened against (checked by ``workshop.visits``).
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("workshop_appointments.id"))
+    # Whether its odometer is the car's recorded mileage: not for a work order with no appointment
+    # behind it, which any dealer could write about any car.
+    counts_for_mileage: Mapped[bool] = mapped_column(Boolean, default=True)
 
     __table_args__ = (Index("ix_service_records_vehicle_date", "vehicle_id", "performed_on"),)
 
@@ -188,6 +195,25 @@ class WarrantyContract(Base):
     price: Mapped[float] = mapped_column(Numeric(10, 2))
     currency: Mapped[str] = currency_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class WarrantyOffer(Base):
+    """An extended warranty a dealer offers the car's owner; it becomes a contract only when the owner
+    accepts it in the portal, since nobody may buy anything in the owner's name."""
+
+    __tablename__ = "warranty_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("warranty_products.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)  # the owner offered to
+    dealer_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    price: Mapped[float] = mapped_column(Numeric(10, 2))
+    status: Mapped[str] = mapped_column(String(12), default="offered")  # offered | accepted | declined | withdrawn
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("warranty_contracts.id"))
 
 
 # --- recalls -----------------------------------------------------------------------------------------

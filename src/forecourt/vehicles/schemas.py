@@ -51,8 +51,39 @@ class ServiceDealerIn(Input):
 
 
 class SaleIn(Input):
+    """A sale from the dealer's own stock, dated by the server (there is no date to send)."""
+
     customer_id: int
-    sold_at: datetime | None = None
+
+
+class SaleStartOut(Output):
+    """The code the seller gives the buyer: shown once, only its digest is kept."""
+
+    id: int
+    vin: str
+    code: str
+    expires_at: datetime
+
+
+class SaleCodeIn(Input):
+    code: str = Field(min_length=1, max_length=40)
+
+
+class PendingSaleOut(Output):
+    id: int
+    vin: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class OwnershipCorrectionIn(Input):
+    """The carmaker's correction: to a customer (or to nobody), why, and optionally from when."""
+
+    customer_id: int | None
+    reason: str = Field(min_length=10, max_length=500)
+    effective_at: datetime | None = Field(default=None, description=(
+        "when the change really happened; not in the future and not before the car's last recorded "
+        "owner or service (default: now)"))
 
 
 class VehicleOut(Output):
@@ -85,3 +116,4 @@ class OwnershipOut(Output):
     vehicle_id: int
     started_at: datetime
     ended_at: datetime | None
+    acquisition: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from vininfo import Vin
 
@@ -20,7 +20,7 @@ from forecourt.core.i18n import _
 from forecourt.core.money import Money, minor_digits
 from forecourt.parties.models import Market
 from forecourt.vehicles.models import (Ownership, ServiceRecord, Trim, TrimPrice, Vehicle, VehicleModel,
-                                       WarrantyContract)
+                                       WarrantyContract, WarrantyOffer)
 
 _VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
 
@@ -133,26 +133,83 @@ def current_owner_id(*, session: Session, vehicle_id: int) -> int | None:
     return ownership.customer_id if ownership else None
 
 
+ACQUISITIONS = ("dealer_sale", "private_sale", "correction")
+
+
+def check_change_moment(*, session: Session, vehicle: Vehicle, at: datetime) -> datetime:
+    """When a car may change hands: not in the future, and not before anything already recorded about
+    it (the current owner's purchase, its last service, the day it was built), so nobody moves a car
+    back in time to take its past from the owner who lived it."""
+    if at.tzinfo is None:
+        raise Invalid(_("Give the time of the change with its time zone."), field="at")
+    if at > now():
+        raise Invalid(_("A change of owner cannot be dated in the future."), field="at")
+    previous = current_ownership(session=session, vehicle_id=vehicle.id)
+    if previous is not None and at <= previous.started_at:
+        raise Invalid(_("A change of owner cannot predate the current owner's purchase (%(day)s).",
+                        day=previous.started_at.date().isoformat()), field="at")
+    last_ended = session.scalars(select(Ownership.ended_at).where(Ownership.vehicle_id == vehicle.id,
+                                                                  Ownership.ended_at.is_not(None))
+                                 .order_by(Ownership.ended_at.desc()).limit(1)).first()
+    if last_ended is not None and at < last_ended:
+        raise Invalid(_("The car last changed hands on %(day)s; a change of owner cannot be dated before that.",
+                        day=last_ended.date().isoformat()), field="at")
+    last_service = session.scalars(select(ServiceRecord.performed_on).where(
+        ServiceRecord.vehicle_id == vehicle.id, ServiceRecord.counts_for_mileage.is_(True))
+                                   .order_by(ServiceRecord.performed_on.desc()).limit(1)).first()
+    if last_service is not None and at.date() < last_service:
+        raise Invalid(_("The car was serviced on %(day)s; a change of owner cannot be dated before that.",
+                        day=last_service.isoformat()), field="at")
+    if vehicle.production_date is not None and at.date() < vehicle.production_date:
+        raise Invalid(_("The car was built on %(day)s; a change of owner cannot be dated before that.",
+                        day=vehicle.production_date.isoformat()), field="at")
+    return at
+
+
 def transfer(*, session: Session, vehicle_id: int, customer_id: int, at: datetime | None = None,
-             dealer_id: int | None = None) -> Ownership:
-    """A sale: the previous owner's period ends as the new owner's begins."""
-    at = at or now()
+             dealer_id: int | None = None, acquisition: str | None = None) -> Ownership:
+    """The previous owner's period ends as the new owner's begins.
+
+    The primitive under the flows that may change owners (``sales.transfers``: a dealer's hand-over of
+    its stock, a sale the owner confirmed, the carmaker's correction) and under data imports; routes
+    never call it directly. The moment is now unless a caller brings one inside the car's history."""
+    vehicle = get(session=session, vehicle_id=vehicle_id)
+    at = check_change_moment(session=session, vehicle=vehicle, at=at or now())
+    if acquisition is not None and acquisition not in ACQUISITIONS:
+        raise Invalid(_("Unknown way of acquiring a car: %(how)s.", how=acquisition), field="acquisition")
     previous = current_ownership(session=session, vehicle_id=vehicle_id)
     if previous is not None:
         if previous.customer_id == customer_id:
-            raise Conflict("This customer already owns the vehicle.", field="customer_id")
-        if at <= previous.started_at:
-            raise Invalid("A sale cannot predate the current owner's purchase.", field="at")
+            raise Conflict(_("This customer already owns the vehicle."), field="customer_id")
         previous.ended_at = at
     ownership = Ownership(vehicle_id=vehicle_id, customer_id=customer_id, started_at=at,
-                          sold_by_dealer_id=dealer_id)
+                          sold_by_dealer_id=dealer_id, acquisition=acquisition)
     session.add(ownership)
-    vehicle = session.get(Vehicle, vehicle_id)
-    if dealer_id is not None and vehicle is not None:
+    if dealer_id is not None:
         vehicle.selling_dealer_id = dealer_id
         vehicle.service_dealer_id = vehicle.service_dealer_id or dealer_id
     session.flush()
     return ownership
+
+
+def end_ownership(*, session: Session, vehicle_id: int, at: datetime | None = None,
+                  stock_dealer_id: int | None = None) -> Ownership:
+    """The owner's period ends and nobody follows: a trade-in (the car joins that dealer's stock) or a
+    correction that takes a car back from someone it was wrongly registered to."""
+    vehicle = get(session=session, vehicle_id=vehicle_id)
+    previous = current_ownership(session=session, vehicle_id=vehicle_id)
+    if previous is None:
+        raise Conflict(_("This car has no owner."), field="vin")
+    previous.ended_at = check_change_moment(session=session, vehicle=vehicle, at=at or now())
+    vehicle.selling_dealer_id = stock_dealer_id
+    session.flush()
+    return previous
+
+
+def in_stock_of(*, session: Session, vehicle: Vehicle, dealer_id: int) -> bool:
+    """Whether the car is this dealer's to sell: nobody owns it, and this dealer took it into stock."""
+    return (vehicle.selling_dealer_id == dealer_id
+            and current_ownership(session=session, vehicle_id=vehicle.id) is None)
 
 
 def ownerships_of(*, session: Session, customer_id: int, current_only: bool = False) -> list[Ownership]:
@@ -192,8 +249,17 @@ def erase_owner(*, session: Session, customer_id: int) -> dict:
     contracts = warranty_contracts_of(session=session, customer_id=customer_id)
     for row in (*ownerships, *records, *contracts):
         row.customer_id = None
+    # Offers describe only the person's dealings; an accepted one lives on as its contract.
+    offers = session.execute(delete(WarrantyOffer).where(WarrantyOffer.customer_id == customer_id)).rowcount
     session.flush()
-    return {"ownerships": len(ownerships), "service_records": len(records), "warranty_contracts": len(contracts)}
+    return {"ownerships": len(ownerships), "service_records": len(records), "warranty_contracts": len(contracts),
+            "warranty_offers": offers}
+
+
+def warranty_offers_of(*, session: Session, customer_id: int) -> list[WarrantyOffer]:
+    """Extended warranties dealers offered this person, whatever became of them."""
+    return list(session.scalars(select(WarrantyOffer).where(WarrantyOffer.customer_id == customer_id)
+                                .order_by(WarrantyOffer.id)))
 
 
 def warranty_contracts_of(*, session: Session, customer_id: int) -> list[WarrantyContract]:
@@ -239,11 +305,12 @@ def service_histories(*, session: Session, vehicle_ids: list[int]) -> dict[int, 
 
 
 def last_services(*, session: Session, vehicle_ids: list[int]) -> dict[int, object]:
-    """Each car's newest service (``performed_on``, ``odometer_km``), for judging many cars' health:
-    plain rows, because loading every record of a fleet's books as objects was a quarter of it."""
+    """Each car's newest service (``performed_on``, ``odometer_km``) that counts for its mileage (a work
+    order without a booked appointment does not), for judging many cars' health: plain rows, because loading every record of a fleet's books as objects was a quarter of it."""
     last: dict[int, object] = {}
     for row in bulk_rows(session, select(ServiceRecord.vehicle_id, ServiceRecord.performed_on, ServiceRecord.odometer_km)
-                         .where(one_of(session, ServiceRecord.vehicle_id, vehicle_ids))
+                         .where(one_of(session, ServiceRecord.vehicle_id, vehicle_ids),
+                                ServiceRecord.counts_for_mileage.is_(True))
                          .order_by(ServiceRecord.performed_on.desc(), ServiceRecord.id.desc())):
         last.setdefault(row.vehicle_id, row)
     return last

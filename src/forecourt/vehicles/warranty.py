@@ -2,7 +2,8 @@
 
 A car's cover is a chain: the new-car warranty from the day it was first handed to an owner (or,
 for a car nobody has owned yet, never started), then any extended warranties, each starting where
-the previous cover ends and adding years and kilometres to it. Components (powertrain, the traction
+the previous cover ends and adding years and kilometres to it. A dealer only offers an extension;
+the owner buys it in the portal, so nothing is ever bought in the owner's name. Components (powertrain, the traction
 battery of an electric car) have their own, usually longer, terms. Kilometres come from the
 odometer the caller passes in (vehicles cannot read telemetry); when it is unknown we say so rather
 than guess.
@@ -10,16 +11,19 @@ than guess.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core import outbox
 from forecourt.core.auth import Principal
-from forecourt.core.clock import now
-from forecourt.core.errors import Invalid, NotFound
-from forecourt.vehicles.models import (Ownership, Vehicle, VehicleModel, WarrantyContract, WarrantyProduct,
-                                       WarrantyTerms)
+from forecourt.core.clock import as_utc, now
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
+from forecourt.parties import service as parties_service
+from forecourt.vehicles.models import (Ownership, Vehicle, VehicleModel, WarrantyContract, WarrantyOffer,
+                                       WarrantyProduct, WarrantyTerms)
 
 DEFAULT_MARKET = "DE"
 EXPIRING_DAYS = 90
@@ -199,23 +203,15 @@ def get_product(*, session: Session, code: str) -> WarrantyProduct:
     return product
 
 
-def sell_extended(*, session: Session, principal: Principal, vehicle_id: int, product_code: str,
-                  odometer_km: int | None = None, today: date | None = None) -> WarrantyContract:
-    """A dealer sells an extension to the car's current owner; it starts where today's cover ends.
+OFFER_DAYS = 30
+
+
+def _extendable(session: Session, vehicle: Vehicle, product: WarrantyProduct, odometer_km: int | None,
+                today: date) -> dict:
+    """Today's cover, if this product may extend it; else ``Invalid`` saying why not.
 
     Only a car still under warranty (new-car or an extension) can be extended: a car whose cover has
     lapsed would bring its unknown faults into the contract."""
-    if principal.organization_id is None:
-        raise NotFound("Vehicle not found")
-    today = today or now().date()
-    vehicle = session.get(Vehicle, vehicle_id)
-    if vehicle is None:
-        raise NotFound("Vehicle not found")
-    owner = session.scalars(select(Ownership.customer_id).where(Ownership.vehicle_id == vehicle_id,
-                                                                Ownership.ended_at.is_(None))).first()
-    if owner is None:
-        raise Invalid("An extended warranty is sold to the car's owner, and this car has none yet.", field="vin")
-    product = get_product(session=session, code=product_code)
     if product.model_id is not None and product.model_id != vehicle.trim.model_id:
         raise Invalid(f"'{product.name}' is not offered for the {vehicle.model_name}.", field="product_code")
     cover = coverage(session=session, vehicle=vehicle, odometer_km=odometer_km, today=today)
@@ -225,11 +221,99 @@ def sell_extended(*, session: Session, principal: Principal, vehicle_id: int, pr
         ended = cover["words"].removesuffix(".")
         raise Invalid(f"The warranty of this car has ended ({ended[:1].lower() + ended[1:]}); an extended "
                       "warranty can only be sold while the car is still covered.", field="vin")
+    return cover
+
+
+def _owner_of(session: Session, vehicle_id: int) -> int | None:
+    return session.scalars(select(Ownership.customer_id).where(Ownership.vehicle_id == vehicle_id,
+                                                               Ownership.ended_at.is_(None))).first()
+
+
+def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, product_code: str,
+                   odometer_km: int | None = None, today: date | None = None,
+                   basis: str = "warranty_work") -> WarrantyOffer:
+    """A dealer offers an extension to the car's current owner, who finds it in the portal. Nothing is
+    bought until the owner accepts it (``accept_offer``); the price is fixed now, the start when
+    accepted. ``basis``: the purpose the dealer read the car for (the message's reason to be sent)."""
+    if principal.organization_id is None:
+        raise NotFound("Vehicle not found")
+    today = today or now().date()
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise NotFound("Vehicle not found")
+    owner = _owner_of(session, vehicle_id)
+    if owner is None:
+        raise Invalid("An extended warranty is sold to the car's owner, and this car has none yet.", field="vin")
+    product = get_product(session=session, code=product_code)
+    _extendable(session, vehicle, product, odometer_km, today)
+    waiting = session.scalars(select(WarrantyOffer).where(
+        WarrantyOffer.vehicle_id == vehicle.id, WarrantyOffer.customer_id == owner,
+        WarrantyOffer.product_id == product.id, WarrantyOffer.dealer_id == principal.organization_id,
+        WarrantyOffer.status == "offered", WarrantyOffer.expires_at > now())).first()
+    if waiting is not None:
+        return waiting  # offered already: the owner has it in the portal
+    offer = WarrantyOffer(vehicle_id=vehicle.id, product_id=product.id, customer_id=owner,
+                          dealer_id=principal.organization_id, price=product.price, status="offered",
+                          created_at=now(), expires_at=now() + timedelta(days=OFFER_DAYS))
+    session.add(offer)
+    session.flush()
+    dealer = parties_service.get_organization(session=session, organization_id=principal.organization_id)
+    outbox.enqueue(session=session, customer_id=owner, channel="in_app", topic="warranty_offer",
+                   subject=_("%(dealer)s offers an extended warranty for your %(car)s", dealer=dealer.name,
+                             car=vehicle.model_name),
+                   body=_("%(product)s for %(price)s: it would start when today's cover ends. Nothing is bought "
+                          "unless you accept it on your car's warranty page.", product=product.name,
+                          price=f"€{float(offer.price):,.2f}"),
+                   basis=basis, dedupe_key=f"warranty-offer:{offer.id}",
+                   link=f"/me/vehicles/{vehicle.vin}/service-book")
+    return offer
+
+
+def offers_for_owner(*, session: Session, customer_id: int, vehicle_id: int | None = None,
+                     open_only: bool = False) -> list[WarrantyOffer]:
+    query = select(WarrantyOffer).where(WarrantyOffer.customer_id == customer_id)
+    if vehicle_id is not None:
+        query = query.where(WarrantyOffer.vehicle_id == vehicle_id)
+    if open_only:
+        query = query.where(WarrantyOffer.status == "offered", WarrantyOffer.expires_at > now())
+    return list(session.scalars(query.order_by(WarrantyOffer.created_at.desc(), WarrantyOffer.id.desc())))
+
+
+def _open_offer(session: Session, customer_id: int, offer_id: int) -> WarrantyOffer:
+    offer = session.get(WarrantyOffer, offer_id)
+    if offer is None or offer.customer_id is None or offer.customer_id != customer_id:
+        raise NotFound("Offer not found")
+    if offer.status != "offered":
+        raise Conflict(f"This offer was already {offer.status}.")
+    if as_utc(offer.expires_at) <= now():
+        raise Conflict("This offer has expired; ask the dealer for a new one.")
+    if _owner_of(session, offer.vehicle_id) != customer_id:
+        raise NotFound("Offer not found")  # the car changed hands: the offer was for its former owner
+    return offer
+
+
+def accept_offer(*, session: Session, customer_id: int, offer_id: int, odometer_km: int | None = None,
+                 today: date | None = None) -> WarrantyContract:
+    """The owner buys what the dealer offered: the contract starts where today's cover ends."""
+    today = today or now().date()
+    offer = _open_offer(session, customer_id, offer_id)
+    vehicle = session.get(Vehicle, offer.vehicle_id)
+    product = session.get(WarrantyProduct, offer.product_id)
+    cover = _extendable(session, vehicle, product, odometer_km, today)
     starts_on = cover["expires_on"]
-    contract = WarrantyContract(vehicle_id=vehicle.id, product_id=product.id, customer_id=owner,
-                                sold_by_dealer_id=principal.organization_id, starts_on=starts_on,
+    contract = WarrantyContract(vehicle_id=vehicle.id, product_id=product.id, customer_id=customer_id,
+                                sold_by_dealer_id=offer.dealer_id, starts_on=starts_on,
                                 ends_on=add_years(starts_on, product.years),
-                                km_limit=cover["km_limit"] + product.km, price=product.price)
+                                km_limit=cover["km_limit"] + product.km, price=offer.price)
     session.add(contract)
     session.flush()
+    offer.status, offer.decided_at, offer.contract_id = "accepted", now(), contract.id
+    session.flush()
     return contract
+
+
+def decline_offer(*, session: Session, customer_id: int, offer_id: int) -> WarrantyOffer:
+    offer = _open_offer(session, customer_id, offer_id)
+    offer.status, offer.decided_at = "declined", now()
+    session.flush()
+    return offer

@@ -5,6 +5,12 @@ pays (warranty or customer). Impossible readings (negative, beyond 2,000,000 km,
 or before the car was built) are refused with a sentence saying why. A reading that is possible but
 lower than what the car showed before is stored and flagged "rollback" — it is evidence of a
 tampered or replaced odometer, so it must never be hidden or silently corrected.
+
+Only a work order opened against a booked appointment at the recording dealer (the owner's own
+request; ``workshop.visits`` checks it) is the car's recorded mileage and a reference for warranty
+work. Any dealer may write a work order about any car, so one with nothing behind it is kept and
+shown, but its odometer neither sets the car's mileage nor marks later readings as rollbacks, and
+it opens nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.consent.service import Reference
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
@@ -25,6 +32,7 @@ from forecourt.vehicles.models import Ownership, ServiceRecord, Vehicle
 MAX_ODOMETER_KM = 2_000_000
 KINDS = ("inspection", "oil_service", "tyres", "repair", "recall", "warranty")
 ROLLBACK = "rollback"
+WARRANTY_WORK = "warranty_work"
 # Telemetry says where the odometer is now, so it judges only work done in the last few days.
 TELEMETRY_WINDOW = timedelta(days=3)
 _DTC = re.compile(r"^[PCBU][0-9A-F]{4}$")
@@ -93,14 +101,15 @@ def _plausibility(session: Session, vehicle: Vehicle, performed_on: date, odomet
                   odometer_from_car: int | None, today: date) -> str | None:
     """Why this reading looks like a rollback, or None: earlier records, later records, the car itself."""
     earlier = session.execute(select(ServiceRecord.odometer_km, ServiceRecord.performed_on, ServiceRecord.dealer_id)
-                              .where(ServiceRecord.vehicle_id == vehicle.id,
+                              .where(ServiceRecord.vehicle_id == vehicle.id, _counted(),
                                      ServiceRecord.performed_on <= performed_on)
                               .order_by(ServiceRecord.odometer_km.desc()).limit(1)).first()
     if earlier is not None and odometer_km < earlier.odometer_km:
         return (f"below {_km(earlier.odometer_km)} recorded on {_day(earlier.performed_on)}"
                 f"{_by(session, earlier.dealer_id)}")
     later = session.execute(select(ServiceRecord.odometer_km, ServiceRecord.performed_on, ServiceRecord.dealer_id)
-                            .where(ServiceRecord.vehicle_id == vehicle.id, ServiceRecord.performed_on > performed_on)
+                            .where(ServiceRecord.vehicle_id == vehicle.id, _counted(),
+                                   ServiceRecord.performed_on > performed_on)
                             .order_by(ServiceRecord.odometer_km).limit(1)).first()
     if later is not None and odometer_km > later.odometer_km:
         return (f"above {_km(later.odometer_km)} recorded later, on {_day(later.performed_on)}"
@@ -108,6 +117,11 @@ def _plausibility(session: Session, vehicle: Vehicle, performed_on: date, odomet
     if odometer_from_car is not None and performed_on >= today - TELEMETRY_WINDOW and odometer_km < odometer_from_car:
         return f"below the car's own odometer reading of {_km(odometer_from_car)}"
     return None
+
+
+def _counted():
+    """Records whose odometer is the car's recorded mileage (what readings are compared against)."""
+    return ServiceRecord.counts_for_mileage.is_(True)
 
 
 def _by(session: Session, dealer_id: int | None) -> str:
@@ -120,8 +134,12 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
                       odometer_km: int, operations: list[dict] | None = None, parts: list[dict] | None = None,
                       dtcs_cleared: list[str] | None = None, warranty_amount=0, customer_amount=0,
                       kind: str = "repair", summary: str = "", odometer_from_car: int | None = None,
-                      today: date | None = None) -> ServiceRecord:
-    """A dealer's work order on a car in its workshop, written to the car's service book."""
+                      today: date | None = None, appointment_id: int | None = None) -> ServiceRecord:
+    """A dealer's work order on a car in its workshop, written to the car's service book.
+
+    ``appointment_id`` is the booked appointment it was opened against, already checked by
+    ``workshop.visits`` (this dealer's, this car's, begun); without one the odometer is not the
+    car's recorded mileage and the car's own reading (``odometer_from_car``) is not consulted."""
     if principal.organization_id is None:
         raise NotFound("Vehicle not found")
     vehicle = session.get(Vehicle, vehicle_id)
@@ -138,6 +156,8 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
     if warranty < 0 or customer < 0:
         raise Invalid("Amounts cannot be negative.", field="warranty_amount" if warranty < 0 else "customer_amount")
     ops, fitted, codes = _clean_lines(operations or [], parts or [], dtcs_cleared or [])
+    if appointment_id is None:
+        odometer_from_car = None  # the car's own data is read only for work the owner asked for
     note = _plausibility(session, vehicle, performed_on, odometer_km, odometer_from_car, today)
     owner = session.scalars(select(Ownership.customer_id).where(
         Ownership.vehicle_id == vehicle.id,
@@ -147,7 +167,8 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
                            performed_on=performed_on, odometer_km=odometer_km, kind=kind, summary=summary,
                            operations=ops, parts=fitted, dtcs_cleared=codes, warranty_amount=warranty,
                            customer_amount=customer, total_cost=warranty + customer,
-                           odometer_flag=ROLLBACK if note else None, odometer_note=note)
+                           odometer_flag=ROLLBACK if note else None, odometer_note=note,
+                           appointment_id=appointment_id, counts_for_mileage=appointment_id is not None)
     session.add(record)
     session.flush()
     record.work_order_number = f"WO-{performed_on:%y%m}-{record.id:06d}"
@@ -181,20 +202,39 @@ def entry(record: ServiceRecord, dealer_name: str | None) -> dict:
                 parts=list(record.parts or []), dtcs_cleared=list(record.dtcs_cleared or []),
                 warranty_amount=float(record.warranty_amount or 0), customer_amount=float(record.customer_amount or 0),
                 total_cost=float(record.total_cost or 0), odometer_flag=record.odometer_flag,
-                odometer_note=record.odometer_note)
+                odometer_note=record.odometer_note, appointment_id=record.appointment_id,
+                counts_for_mileage=bool(record.counts_for_mileage))
 
 
 def latest_odometer(*, session: Session, vehicle_id: int) -> tuple[int, date] | None:
     """The highest reading in the book and its date: the odometer when the car does not report one."""
     row = session.execute(select(ServiceRecord.odometer_km, ServiceRecord.performed_on)
-                          .where(ServiceRecord.vehicle_id == vehicle_id)
+                          .where(ServiceRecord.vehicle_id == vehicle_id, _counted())
                           .order_by(ServiceRecord.performed_on.desc(), ServiceRecord.odometer_km.desc())
                           .limit(1)).first()
     return (row.odometer_km, row.performed_on) if row else None
 
 
 def work_order_of(*, session: Session, vehicle_id: int, dealer_id: int, number: str) -> ServiceRecord | None:
-    """A dealer's own work order on this car: the reference for reading it under the warranty contract."""
+    """A dealer's own work order on this car."""
     return session.scalars(select(ServiceRecord).where(
         ServiceRecord.vehicle_id == vehicle_id, ServiceRecord.dealer_id == dealer_id,
         ServiceRecord.work_order_number == (number or "").strip().upper())).first()
+
+
+def reference_for(*, session: Session, principal: Principal, vehicle_id: int, number: str) -> Reference | None:
+    """The caller's own work order on this car as the reference for reading it under warranty work,
+    or None: it must have been opened against a booked appointment (a work order a dealer wrote
+    without one justifies nothing), during the present owner's ownership."""
+    if principal.organization_id is None:
+        return None
+    record = work_order_of(session=session, vehicle_id=vehicle_id, dealer_id=principal.organization_id,
+                           number=number)
+    if record is None or record.appointment_id is None:
+        return None
+    owner = session.scalars(select(Ownership.customer_id).where(Ownership.vehicle_id == vehicle_id,
+                                                                Ownership.ended_at.is_(None))).first()
+    if owner is None or record.customer_id != owner:
+        return None  # work booked by a previous owner justifies nothing about the present one
+    return Reference(purpose=WARRANTY_WORK, customer_id=owner, organization_id=principal.organization_id,
+                     label=record.work_order_number)

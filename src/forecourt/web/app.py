@@ -39,13 +39,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
                                    operations, opportunities, orders, payments, pipeline, public, recalls, staff,
-                                   subscriptions,
+                                   subscriptions, transfers,
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
                    orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, payments, commission,
-                   operations):
+                   operations, transfers):
         app.include_router(module.router)
     for router in pages.routers():
         app.include_router(router)

@@ -55,19 +55,21 @@ ODOMETER = "Vehicle.TraveledDistance"  # metres
 
 
 def sharing(*, session: Session, principal: Principal, appointment_id: int) -> set[str]:
-    """Which of the brief's consent purposes the owner grants the caller's dealer (nothing logged).
+    """Which of the brief's consent purposes the owner grants the caller's dealer and the caller's role
+    reads for (nothing logged).
 
     The web layer asks this before fetching the owner's contact card and preferences."""
     appointment = calendar.get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
-    return _granted(session, appointment)
+    return _granted(session, principal, appointment)
 
 
-def _granted(session: Session, appointment: Appointment) -> set[str]:
+def _granted(session: Session, principal: Principal, appointment: Appointment) -> set[str]:
+    """The brief's purposes the owner grants this dealer and the caller's role reads for."""
     if appointment.customer_id is None:
         return set()
     return {purpose for purpose in SHARED_PURPOSES
-            if consent_service.active_grant(session=session, customer_id=appointment.customer_id,
-                                            organization_id=appointment.dealer_id, purpose_code=purpose)}
+            if consent_service.holds(session=session, principal=principal, customer_id=appointment.customer_id,
+                                     purpose=purpose)}
 
 
 def _open(session: Session, principal: Principal, appointment: Appointment, purpose: str, what: str,
@@ -158,7 +160,7 @@ def brief(*, session: Session, principal: Principal, appointment_id: int, prefer
     appointment = calendar.get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
     dealer = parties_service.get_organization(session=session, organization_id=appointment.dealer_id)
     vehicle = vehicles_service.get(session=session, vehicle_id=appointment.vehicle_id)
-    granted = _granted(session, appointment)
+    granted = _granted(session, principal, appointment)
     ref = f"appointment {appointment.id}"
     view: dict = dict(
         appointment=appointment, id=appointment.id, dealer=dealer, car=_car(vehicle), bay=appointment.bay,
@@ -203,8 +205,9 @@ def brief(*, session: Session, principal: Principal, appointment_id: int, prefer
         odometer_km, odometer_source = int(metres // 1000), "the car's odometer"
     else:
         history = vehicles_service.service_history(session=session, vehicle_id=vehicle.id)
-        if history:
-            odometer_km, odometer_source = max(r.odometer_km for r in history), "the last service"
+        counted = [r.odometer_km for r in history if r.counts_for_mileage]
+        if counted:
+            odometer_km, odometer_source = max(counted), "the last service"
     view["warranty"] = _warranty(session, vehicle, odometer_km, odometer_source, as_utc(now).date())
     view["odometer_km"], view["odometer_source"] = odometer_km, odometer_source
     return view

@@ -210,9 +210,8 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
     start, end = appointment.starts_at, appointment.ends_at
     vehicle = vehicles_service.get(session=session, vehicle_id=appointment.vehicle_id)
     interest = interests(session=session, principal=principal, appointment=appointment)
-    shares_preferences = appointment.customer_id is not None and consent_service.active_grant(
-        session=session, customer_id=appointment.customer_id, organization_id=appointment.dealer_id,
-        purpose_code=SERVICE_PURPOSE) is not None
+    shares_preferences = appointment.customer_id is not None and consent_service.holds(
+        session=session, principal=principal, customer_id=appointment.customer_id, purpose=SERVICE_PURPOSE)
     if shares_preferences:
         consent_service.require(session=session, principal=principal, customer_id=appointment.customer_id,
                                 purpose=SERVICE_PURPOSE, what=f"preferences for the loaner preset "

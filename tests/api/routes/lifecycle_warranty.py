@@ -2,17 +2,21 @@
 
 A dealer reads a car's warranty and its complete service book only with the owner's consent (service
 reminders or vehicle health sharing: both cover service history; sales contact does not), so those
-are CUSTOMER_DATA for dealers. Recording a work order and selling an extended warranty are open to any
-dealer (the car is in its workshop): DEALER. The owner's own pages are SELF; the products on sale are
-PUBLIC; the carmaker sets the terms (ADMIN).
+are CUSTOMER_DATA for dealers; offering the owner an extended warranty opens the same door. Recording a
+work order is open to any dealer (the car is in its workshop): DEALER. The owner's own pages, and the
+owner's answer to an offer, are SELF; the products on sale are PUBLIC; the carmaker sets the terms
+(ADMIN).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from datetime import timedelta
+
+from forecourt.core.clock import now
 from forecourt.vehicles import warranty
-from forecourt.vehicles.models import WarrantyProduct
+from forecourt.vehicles.models import WarrantyOffer, WarrantyProduct
 from tests.api.acl_rules import ADMIN, CUSTOMER_DATA, DEALER, PUBLIC, SELF, Rule
 
 
@@ -38,6 +42,18 @@ def _sale_json(w) -> dict:
 
 def _sale_form(w) -> dict:
     return _sale_json(w)
+
+
+def _offer(w) -> dict:
+    """An extended warranty the dealer offered customer A (one per test)."""
+    if not hasattr(w, "_warranty_offer"):
+        product = on_sale(w.session, w.vehicle.trim.model.code)
+        offered = WarrantyOffer(vehicle_id=w.vehicle.id, product_id=product.id, customer_id=w.customer.id,
+                                dealer_id=w.dealer.id, price=890, expires_at=now() + timedelta(days=30))
+        w.session.add(offered)
+        w.session.commit()
+        w._warranty_offer = offered
+    return {"offer_id": w._warranty_offer.id}
 
 
 def _work_order(w) -> dict:
@@ -66,16 +82,21 @@ ROUTES: dict = {
     ("GET", "/api/vehicles/{vin}/warranty"): _read(),
     ("GET", "/api/vehicles/{vin}/service-book"): _read(),
     ("GET", "/workspace/vehicles/{vin}/service-book"): _read(),
+    ("POST", "/api/vehicles/{vin}/extended-warranty"): _read(json=_sale_json, ok=(201,)),
+    ("POST", "/workspace/vehicles/{vin}/extended-warranty"): _read(form=_sale_form, ok=(303,)),
     # any dealer with the car in its workshop
     ("POST", "/api/vehicles/{vin}/work-orders"): Rule(DEALER, json=_work_order, ok=(201,)),
-    ("POST", "/api/vehicles/{vin}/extended-warranty"): Rule(DEALER, json=_sale_json, ok=(201,)),
     ("GET", "/workspace/vehicles/{vin}/work-orders/new"): Rule(DEALER),
     ("POST", "/workspace/vehicles/{vin}/work-orders"): Rule(DEALER, form=_work_order_form, ok=(200,)),
-    ("POST", "/workspace/vehicles/{vin}/extended-warranty"): Rule(DEALER, form=_sale_form, ok=(303,)),
     # the owner
     ("GET", "/api/me/vehicles/{vin}/warranty"): Rule(SELF),
     ("GET", "/api/me/vehicles/{vin}/service-book"): Rule(SELF),
     ("GET", "/me/vehicles/{vin}/service-book"): Rule(SELF),
+    ("GET", "/api/me/warranty-offers"): Rule(SELF),
+    ("POST", "/api/me/warranty-offers/{offer_id}/accept"): Rule(SELF, params=_offer),
+    ("POST", "/api/me/warranty-offers/{offer_id}/decline"): Rule(SELF, params=_offer),
+    ("POST", "/me/warranty-offers/{offer_id}"): Rule(SELF, params=_offer, form=lambda w: {"decision": "decline"},
+                                                     ok=(303,)),
     # everyone, and the carmaker
     ("GET", "/api/warranty/products"): Rule(PUBLIC),
     ("PUT", "/api/admin/warranty-terms/{model_code}"): Rule(ADMIN, params=_model, json=lambda w: {"years": 3,

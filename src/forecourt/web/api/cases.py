@@ -44,7 +44,8 @@ def customer_card(*, session, principal, case) -> CaseCustomerOut | None:
     try:
         customer, _ = customers_service.open_for(session=session, principal=principal, customer_id=case.customer_id,
                                                  purpose=EMERGENCY, what=f"On Call case {case.number}",
-                                                 reference=case.number)
+                                                 reference=case_service.reference_for(
+                                                     session=session, principal=principal, case=case))
     except NotFound:
         return None
     if customer.erased_at is not None:

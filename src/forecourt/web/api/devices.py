@@ -60,8 +60,9 @@ def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession, request: 
     """An owner of an older car without connectivity pairs the phone app that will report for it.
     Pairing the same phone again gives a new URL; the old one stops working."""
     vehicle = owners_car(session, me, vin)
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
     device, token = devices.pair_phone(session=session, vehicle_id=vehicle.id, identifier=body.identifier,
-                                       label=body.label or "Phone app")
+                                       label=body.label or "Phone app", ownership_id=ownership.id)
     response.headers["Cache-Control"] = "no-store"
     return PairedPhone(**_new(device, token).model_dump(), server_url=phone_server_url(request, token))
 

@@ -158,9 +158,12 @@ def register_vehicle(body: VehicleIn, principal: DealerStaff, session: DbSession
 
 @router.post("/vehicles/{vin}/sale", response_model=OwnershipOut, status_code=status.HTTP_201_CREATED)
 def sell_vehicle(vin: str, body: SaleIn, principal: DealerStaff, session: DbSession):
-    """Hand a car to a buyer who allowed this dealer sales contact; the previous owner's access ends.
+    """Sell a car from this dealer's own stock, now, to a buyer who allowed the dealer sales contact.
+    Any other car (owned, or another dealer's) does not exist here: its owner sells it from the portal.
     A car sold new comes with its included On Call."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    if not vehicles_service.in_stock_of(session=session, vehicle=vehicle, dealer_id=principal.organization_id):
+        raise NotFound("Vehicle not found")
     _open(session, principal, body.customer_id, "sales_contact", f"sale of {vehicle.vin}")
-    return handover.record_sale(session=session, vehicle_id=vehicle.id, customer_id=body.customer_id,
-                                at=body.sold_at, dealer_id=principal.organization_id)
+    return handover.record_sale(session=session, principal=principal, vehicle_id=vehicle.id,
+                                customer_id=body.customer_id)

@@ -2,11 +2,13 @@
 
 A car with an owner is the owner's data. A dealer reads its warranty for a purpose that covers the
 service history: the owner's consent (service reminders, vehicle health sharing), or the warranty
-contract with one of the dealer's own work orders on the car as the reference (``?work_order=``).
-The complete service book — every dealer's work — opens only with the owner's consent. Recording a
-work order is open to any dealer (the car is in its workshop), but without that consent the dealer
-gets back only what it wrote. Kilometres come from the car's odometer when the reader may see the
-car's health, otherwise from the highest reading in the service book.
+contract with one of the dealer's own work orders, opened against an appointment the owner booked,
+as the reference (``?work_order=``). The complete service book — every dealer's work — opens only
+with the owner's consent. Recording a work order is open to any dealer, but without that consent the
+dealer gets back only what it wrote, and without an appointment behind it the work order is no
+reference and not the car's mileage. Kilometres come from the car's odometer when the reader may see
+the car's health, otherwise from the highest counted reading in the service book. A dealer only
+offers an extended warranty; the owner buys it in the portal.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
 from forecourt.vehicles.lifecycle_schemas import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
-                                                  WarrantyContractOut, WarrantyProductOut, WarrantyTermsIn,
-                                                  WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
+                                                  WarrantyContractOut, WarrantyOfferOut, WarrantyProductOut,
+                                                  WarrantyTermsIn, WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
+from forecourt.workshop import visits
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose
 
 router = APIRouter(prefix="/api", tags=["warranty"])
@@ -68,23 +71,30 @@ def _purpose_covering(session, code: str, *, consent_only: bool):
     return row
 
 
-def dealer_coverage(session, principal, vin: str, purpose: str | None, work_order: str | None) -> dict:
+def _open_car(session, principal, vin: str, purpose: str | None, work_order: str | None, what: str):
+    """The door to a car's warranty: the stated purpose, or warranty work with the dealer's own work
+    order as the reference (one opened against an appointment the owner booked; any other is 404)."""
     vehicle, owner = owned_car(session, vin)
     reference = None
     if work_order:
-        record = work_orders.work_order_of(session=session, vehicle_id=vehicle.id,
-                                           dealer_id=principal.organization_id, number=work_order)
-        if record is None:
+        reference = work_orders.reference_for(session=session, principal=principal, vehicle_id=vehicle.id,
+                                              number=work_order)
+        if reference is None:
             raise NotFound("Vehicle not found")
-        chosen, reference = "warranty_work", record.work_order_number
+        chosen = "warranty_work"
     else:
         chosen = stated_purpose(session, principal, purpose)
     row = _purpose_covering(session, chosen, consent_only=False)
     try:
         consent_service.require(session=session, principal=principal, customer_id=owner, purpose=chosen,
-                                what=f"warranty {vehicle.vin}", reference=reference)
+                                what=f"{what} {vehicle.vin}", reference=reference)
     except NotFound:
         raise NotFound("Vehicle not found") from None
+    return vehicle, owner, chosen, row
+
+
+def dealer_coverage(session, principal, vin: str, purpose: str | None, work_order: str | None) -> dict:
+    vehicle, _, chosen, row = _open_car(session, principal, vin, purpose, work_order, "warranty")
     return cover_of(session, vehicle, purpose=chosen, health=VEHICLE_HEALTH in row.data_categories)
 
 
@@ -132,30 +142,25 @@ def owner_book(session, me, vin: str) -> tuple[list[dict], object, object]:
 
 
 def book_grant(session, principal, owner: int | None) -> str | None:
-    """The consent that opens the full book to this dealer, if the owner gave one."""
+    """The consent that opens the full book to this dealer, if the owner gave one and the caller's
+    role reads for it."""
     if owner is None:
         return None
-    for code in BOOK_GRANTS:
-        if consent_service.active_grant(session=session, customer_id=owner, organization_id=principal.organization_id,
-                                        purpose_code=code) is not None:
-            return code
-    return None
+    return next((code for code in BOOK_GRANTS
+                 if consent_service.holds(session=session, principal=principal, customer_id=owner, purpose=code)),
+                None)
 
 
 def record(session, principal, vin: str, body: WorkOrderIn) -> dict:
     """Write the work order; answer with the full book only if the owner's consent opens it."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    reading = car_odometer(session, vehicle.id)
-    written = work_orders.record_work_order(
-        session=session, principal=principal, vehicle_id=vehicle.id, performed_on=body.performed_on,
-        odometer_km=body.odometer_km, operations=[op.model_dump() for op in body.operations],
-        parts=[part.model_dump() for part in body.parts], dtcs_cleared=body.dtcs_cleared,
-        warranty_amount=body.warranty_amount, customer_amount=body.customer_amount, kind=body.kind,
-        summary=body.summary, odometer_from_car=reading[0] if reading else None, today=now().date())
+    written = visits.record_work_order(
+        session=session, principal=principal, vehicle_id=vehicle.id, appointment_id=body.appointment_id,
+        performed_on=body.performed_on, odometer_km=body.odometer_km,
+        operations=[op.model_dump() for op in body.operations], parts=[part.model_dump() for part in body.parts],
+        dtcs_cleared=body.dtcs_cleared, warranty_amount=body.warranty_amount,
+        customer_amount=body.customer_amount, kind=body.kind, summary=body.summary, today=now().date())
     owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
-    if owner is not None:  # the car's own odometer was read to check this work order: the owner sees that
-        consent_service.require(session=session, principal=principal, customer_id=owner, purpose="warranty_work",
-                                what=f"odometer check {vehicle.vin}", reference=written.work_order_number)
     name = parties_service.get_organization(session=session, organization_id=principal.organization_id).name
     own = work_orders.entry(written, name)
     grant = book_grant(session, principal, owner)
@@ -169,16 +174,48 @@ def record(session, principal, vin: str, body: WorkOrderIn) -> dict:
                 service_book=work_orders.service_book(session=session, vehicle_id=vehicle.id))
 
 
-def sell(session, principal, vin: str, product_code: str):
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    reading = car_odometer(session, vehicle.id) or book_odometer(session, vehicle.id)
-    contract = warranty.sell_extended(session=session, principal=principal, vehicle_id=vehicle.id,
+def offer(session, principal, vin: str, product_code: str, purpose: str | None = None,
+          work_order: str | None = None) -> dict:
+    """Offer the owner an extended warranty: behind the same door as the car's warranty, and bought
+    only when the owner accepts it in the portal."""
+    vehicle, _, chosen, row = _open_car(session, principal, vin, purpose, work_order, "extended warranty offer")
+    reading = ((car_odometer(session, vehicle.id) if VEHICLE_HEALTH in row.data_categories else None)
+               or book_odometer(session, vehicle.id))
+    offered = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
                                       product_code=product_code, odometer_km=reading[0] if reading else None,
-                                      today=now().date())
-    consent_service.require(session=session, principal=principal, customer_id=contract.customer_id,
-                            purpose="warranty_work", what=f"extended warranty {vehicle.vin}",
-                            reference=f"warranty contract {contract.id}")
-    return contract
+                                      today=now().date(), basis=chosen)
+    return offer_out(session, offered)
+
+
+def offer_out(session, offered) -> dict:
+    vehicle = vehicles_service.get(session=session, vehicle_id=offered.vehicle_id)
+    product = next(p for p in warranty.list_products(session=session, active_only=False) if p.id == offered.product_id)
+    dealer = parties_service.get_organization(session=session, organization_id=offered.dealer_id)
+    return dict(id=offered.id, vehicle_id=vehicle.id, vin=vehicle.vin, product_code=product.code,
+                product_name=product.name, dealer_id=dealer.id, dealer_name=dealer.name, price=float(offered.price),
+                status=offered.status, created_at=offered.created_at, expires_at=offered.expires_at,
+                decided_at=offered.decided_at, contract_id=offered.contract_id)
+
+
+def owner_offers(session, me, vin: str | None = None) -> list[dict]:
+    vehicle_id = None
+    if vin is not None:
+        vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+        vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
+        vehicle_id = vehicle.id
+    return [offer_out(session, o) for o in warranty.offers_for_owner(session=session, customer_id=me.customer_id,
+                                                                     vehicle_id=vehicle_id)]
+
+
+def accept_offer(session, me, offer_id: int):
+    """The owner buys the offered extension; kilometres as the owner sees them (the car's odometer)."""
+    offered = warranty.offers_for_owner(session=session, customer_id=me.customer_id)
+    found = next((o for o in offered if o.id == offer_id), None)
+    if found is None:
+        raise NotFound("Offer not found")
+    reading = car_odometer(session, found.vehicle_id) or book_odometer(session, found.vehicle_id)
+    return warranty.accept_offer(session=session, customer_id=me.customer_id, offer_id=offer_id,
+                                 odometer_km=reading[0] if reading else None, today=now().date())
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -220,10 +257,28 @@ def warranty_products(session: DbSession, model_code: str | None = None):
     return warranty.list_products(session=session, model_id=model_id)
 
 
-@router.post("/vehicles/{vin}/extended-warranty", response_model=WarrantyContractOut,
+@router.post("/vehicles/{vin}/extended-warranty", response_model=WarrantyOfferOut,
              status_code=status.HTTP_201_CREATED)
-def sell_extended_warranty(vin: str, body: ExtendedWarrantyIn, principal: DealerStaff, session: DbSession):
-    return sell(session, principal, vin, body.product_code)
+def offer_extended_warranty(vin: str, body: ExtendedWarrantyIn, principal: DealerStaff, session: DbSession,
+                            purpose: str | None = None, work_order: str | None = None):
+    """An offer to the owner, not a sale: the owner accepts or declines it in the portal."""
+    return offer(session, principal, vin, body.product_code, purpose, work_order)
+
+
+@router.get("/me/warranty-offers", response_model=list[WarrantyOfferOut])
+def my_warranty_offers(me: Me, session: DbSession):
+    return owner_offers(session, me)
+
+
+@router.post("/me/warranty-offers/{offer_id}/accept", response_model=WarrantyContractOut)
+def accept_warranty_offer(offer_id: int, me: Me, session: DbSession):
+    return accept_offer(session, me, offer_id)
+
+
+@router.post("/me/warranty-offers/{offer_id}/decline", response_model=WarrantyOfferOut)
+def decline_warranty_offer(offer_id: int, me: Me, session: DbSession):
+    return offer_out(session, warranty.decline_offer(session=session, customer_id=me.customer_id,
+                                                     offer_id=offer_id))
 
 
 @router.put("/admin/warranty-terms/{model_code}", response_model=WarrantyTermsOut)

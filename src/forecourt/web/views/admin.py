@@ -17,6 +17,7 @@ from forecourt.parties.schemas import OrganizationIn, OrganizationUpdate, StaffU
 from forecourt.web.deps import AdminPage, DbSession
 from forecourt.web.views.forms import Form, text, texts, validate
 from forecourt.web.views.render import redirect, render
+from forecourt.web.views.roles import role_purpose_rows
 
 router = APIRouter(prefix="/admin", tags=["pages"])
 
@@ -214,3 +215,11 @@ def audit_page(request: Request, admin: AdminPage, session: DbSession, page: int
               for i in {e.actor_user_id for e in entries if e.actor_user_id is not None}}
     return render(request, "admin/audit.html", entries=entries[:PAGE_SIZE], actors=actors, page=page,
                   has_next=len(entries) > PAGE_SIZE)
+
+
+# --- who may read for which purpose ------------------------------------------------------------------
+
+@router.get("/purposes")
+def purposes_page(request: Request, admin: AdminPage, session: DbSession):
+    """What each role may state as the purpose of a read: anything else is a 404 like a missing grant."""
+    return render(request, "admin/purposes.html", rows=role_purpose_rows(session))

@@ -147,7 +147,8 @@ def _customer_card(session: Session, principal: Principal, case: Case) -> dict |
     try:
         customer, _ = customers_service.open_for(
             session=session, principal=principal, customer_id=case.customer_id, purpose="emergency_assistance",
-            what="On Call case: customer and emergency contacts", reference=case.number)
+            what="On Call case: customer and emergency contacts",
+            reference=cases_service.reference_for(session=session, principal=principal, case=case))
     except NotFound:
         return None
     return {"name": f"{customer.first_name} {customer.last_name}".strip(), "phone": customer.phone,

@@ -24,6 +24,7 @@ from forecourt.web.deps import SESSION_COOKIE, DbSession, MePage
 from forecourt.web.serialise import export_response
 from forecourt.web.views.forms import Form, text, texts, validate
 from forecourt.web.views.render import redirect, render
+from forecourt.web.views.roles import role_purpose_rows
 
 router = APIRouter(tags=["pages"])
 
@@ -171,10 +172,13 @@ def privacy_page(request: Request, me: MePage, session: DbSession, add: list[int
     shown = {o["id"] for o in organizations}
     addable = [o for o in parties_service.list_organizations(session=session)
                if o.kind != "carmaker" and o.id not in shown]
+    roles: dict[str, list[dict]] = {}
+    for row in role_purpose_rows(session):
+        roles.setdefault(row["purpose_code"], []).append(row)
     return render(request, "portal/privacy.html", organizations=organizations,
                   consent_purposes=[p for p in purposes if p.needs_consent],
                   other_purposes=[p for p in purposes if not p.needs_consent],
-                  notice=consent_service.current_notice(session=session), addable=addable)
+                  notice=consent_service.current_notice(session=session), addable=addable, roles=roles)
 
 
 @router.post("/me/privacy/{organization_id}/{purpose}")

@@ -26,6 +26,7 @@ from forecourt.core.clock import today
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
+from forecourt.sales import transfers
 from forecourt.telematics import dtc, health, score
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import recalls
@@ -214,6 +215,9 @@ def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
     # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
     view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
+    waiting = transfers.pending_of(session=session, customer_id=me.customer_id,
+                                   vehicle_id=vehicle.id) if view["current"] else []
+    view["pending_sale"] = waiting[0] if waiting else None
     return view
 
 

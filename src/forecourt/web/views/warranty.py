@@ -2,9 +2,11 @@
 
 The workspace page shows the warranty and the complete book across the dealer network; it exists for a
 dealer only when the owner allowed it service reminders or vehicle health sharing. Any dealer may record
-a work order for a car in its workshop (``/workspace/vehicles/{vin}/work-orders/new``); without that
-consent the confirmation shows only what the dealer wrote. A refused work order comes back as the form,
-with what was typed and the reason.
+a work order for a car in its workshop (``/workspace/vehicles/{vin}/work-orders/new``), against one of
+its appointments for the car (only then is it the car's mileage); without that consent the
+confirmation shows only what the dealer wrote. A refused work order comes back as the form, with what
+was typed and the reason. An extended warranty is offered from the book page and bought by the owner
+on theirs.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from forecourt.core.clock import now
-from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
 from forecourt.vehicles.lifecycle_schemas import WorkOrderIn
+from forecourt.workshop import calendar, visits
 from forecourt.web.api import warranty as warranty_api
 from forecourt.web.deps import DEALER_ROLES, DbSession, MePage, StaffPage
 from forecourt.web.views.forms import Form, field_errors, text
@@ -32,7 +36,7 @@ STATUS_LABELS = {"covered": "Covered", "expiring_soon": "Expiring soon", "expire
 KIND_LABELS = {"inspection": "Inspection", "oil_service": "Oil service", "tyres": "Tyres", "repair": "Repair",
                "recall": "Recall", "warranty": "Warranty repair"}
 FORM_FIELDS = ("performed_on", "odometer_km", "kind", "summary", "operations", "parts", "dtcs_cleared",
-               "warranty_amount", "customer_amount")
+               "warranty_amount", "customer_amount", "appointment_id")
 
 
 def _dealer(principal) -> None:
@@ -61,9 +65,11 @@ def _work_order_in(form) -> WorkOrderIn:
     return WorkOrderIn.model_validate(body)
 
 
-def _form_page(request: Request, vehicle, values: dict, errors: dict, status_code: int = 200):
+def _form_page(request: Request, session, principal, vehicle, values: dict, errors: dict, status_code: int = 200):
+    bookings = [(str(a.id), f"{calendar.local(a.starts_at):%d %b %Y %H:%M} · {calendar.job_label(a.job)}")
+                for a in visits.bookings_for_work(session=session, principal=principal, vehicle_id=vehicle.id)]
     return render(request, "warranty/work_order.html", status_code=status_code, vehicle=vehicle, values=values,
-                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date())
+                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date(), bookings=bookings)
 
 
 def _book_page(request: Request, session, principal, vin: str, purpose: str | None, **extra):
@@ -86,7 +92,9 @@ def dealer_service_book(request: Request, vin: str, principal: StaffPage, sessio
 def new_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession):
     _dealer(principal)
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    return _form_page(request, vehicle, {"performed_on": now().date().isoformat(), "kind": "repair"}, {})
+    return _form_page(request, session, principal, vehicle,
+                      {"performed_on": now().date().isoformat(), "kind": "repair",
+                       "appointment_id": request.query_params.get("appointment")}, {})
 
 
 @router.post("/workspace/vehicles/{vin}/work-orders")
@@ -98,9 +106,10 @@ def post_work_order(request: Request, vin: str, principal: StaffPage, session: D
         body = _work_order_in(form)
         result = warranty_api.record(session, principal, vin, body)
     except ValidationError as error:
-        return _form_page(request, vehicle, values, field_errors(error), status_code=422)
+        return _form_page(request, session, principal, vehicle, values, field_errors(error), status_code=422)
     except Invalid as error:
-        return _form_page(request, vehicle, values, {error.field or "form": error.message}, status_code=422)
+        return _form_page(request, session, principal, vehicle, values, {error.field or "form": error.message},
+                          status_code=422)
     number = result["work_order"]["work_order_number"]
     if result["full_book"]:
         return redirect(f"/workspace/vehicles/{vehicle.vin}/service-book?flash="
@@ -109,22 +118,50 @@ def post_work_order(request: Request, vin: str, principal: StaffPage, session: D
 
 
 @router.post("/workspace/vehicles/{vin}/extended-warranty")
-def post_extended_warranty(request: Request, vin: str, principal: StaffPage, session: DbSession, form: Form):
+def post_extended_warranty(request: Request, vin: str, principal: StaffPage, session: DbSession, form: Form,
+                           purpose: str | None = None):
     _dealer(principal)
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    back = f"/workspace/vehicles/{vehicle.vin}/service-book"
+    purpose = text(form, "purpose") or purpose
+    back = f"/workspace/vehicles/{vehicle.vin}/service-book" + (f"?purpose={quote_plus(purpose)}" if purpose else "")
+    joiner = "&" if "?" in back else "?"
     try:
-        contract = warranty_api.sell(session, principal, vin, text(form, "product_code") or "")
+        offered = warranty_api.offer(session, principal, vin, text(form, "product_code") or "", purpose)
     except Invalid as error:
-        return redirect(f"{back}?error={quote_plus(error.message)}")
-    return redirect(f"{back}?flash=" + quote_plus(
-        f"Extended warranty sold: from {contract.starts_on:%d %b %Y} to {contract.ends_on:%d %b %Y} "
-        f"or {contract.km_limit:,} km."))
+        return redirect(f"{back}{joiner}error={quote_plus(error.message)}")
+    return redirect(f"{back}{joiner}flash=" + quote_plus(_(
+        "%(product)s offered to the owner for %(price)s; it is sold only if they accept it in their portal.",
+        product=offered["product_name"], price=f"€{offered['price']:,.2f}")))
 
 
 @router.get("/me/vehicles/{vin}/service-book")
 def my_service_book(request: Request, vin: str, me: MePage, session: DbSession):
     book, vehicle, ownership = warranty_api.owner_book(session, me, vin)
     cover = warranty_api.owner_coverage(session, me, vin)[0] if ownership.ended_at is None else None
+    offers = [o for o in warranty_api.owner_offers(session, me, vin) if o["status"] == "offered"
+              and o["expires_at"] > now()] if ownership.ended_at is None else []
     return render(request, "warranty/mine.html", vehicle=vehicle, ownership=ownership, cover=cover, book=book,
-                  pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS)
+                  offers=offers, pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS,
+                  error=request.query_params.get("error"))
+
+
+@router.post("/me/warranty-offers/{offer_id}")
+def decide_warranty_offer(offer_id: int, me: MePage, session: DbSession, form: Form):
+    """The owner accepts (buys) or declines a dealer's offer; back to the car's warranty page."""
+    offered = next((o for o in warranty.offers_for_owner(session=session, customer_id=me.customer_id)
+                    if o.id == offer_id), None)
+    if offered is None:
+        raise NotFound("Offer not found")
+    vin = vehicles_service.get(session=session, vehicle_id=offered.vehicle_id).vin
+    back = f"/me/vehicles/{vin}/service-book"
+    try:
+        if form.get("decision") == "accept":
+            contract = warranty_api.accept_offer(session, me, offer_id)
+            message = _("Bought: your extended warranty runs from %(start)s to %(end)s.",
+                        start=f"{contract.starts_on:%d %b %Y}", end=f"{contract.ends_on:%d %b %Y}")
+        else:
+            warranty.decline_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
+            message = _("Declined: nothing was bought.")
+    except (Invalid, Conflict) as problem:
+        return redirect(f"{back}?error={quote_plus(problem.message)}")
+    return redirect(f"{back}?flash={quote_plus(message)}")

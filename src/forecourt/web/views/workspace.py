@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from forecourt.consent import service as consent_service
+from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.deps import DbSession, StaffPage, stated_purpose
@@ -22,15 +23,18 @@ PAGE_SIZE = 25
 @router.get("/workspace/customers")
 def customer_list(request: Request, principal: StaffPage, session: DbSession, q: str | None = None,
                   purpose: str | None = None, page: int = Query(default=1, ge=1)):
-    purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent]
+    readable = set(consent_service.purposes_of_role(session=session, principal=principal))
+    purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent and p.code in readable]
     chosen = stated_purpose(session, principal, purpose)
     organization = parties_service.get_organization(session=session, organization_id=principal.organization_id)
     context = dict(purposes=purposes, purpose=chosen, q=(q or "").strip(), page=page, organization=organization,
                    customers=[], total=0, page_size=PAGE_SIZE)
     if chosen not in {p.code for p in purposes}:
-        # A list is justified only by consent; cases and recalls open one customer by reference.
-        return render(request, "workspace/customers.html", status_code=400,
-                      error="Choose one of the purposes customers can consent to.", **context)
+        # A list is justified only by consent, for a purpose of the reader's work; cases and recalls
+        # open one customer by reference.
+        error = (_("Choose one of the purposes customers can consent to.") if purposes else
+                 _("Your role opens a customer only through the case or record that concerns them."))
+        return render(request, "workspace/customers.html", status_code=400, error=error, **context)
     customers, total = customers_service.list_visible(session=session, principal=principal, purpose=chosen,
                                                       q=context["q"] or None, limit=PAGE_SIZE,
                                                       offset=(page - 1) * PAGE_SIZE)
@@ -45,5 +49,6 @@ def customer_page(request: Request, customer_id: int, principal: StaffPage, sess
                                           purpose=stated_purpose(session, principal, purpose))
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
     return render(request, "workspace/customer.html", view=view, purposes=purposes,
+                  readable=consent_service.purposes_of_role(session=session, principal=principal),
                   organization=parties_service.get_organization(session=session,
                                                                 organization_id=principal.organization_id))
