@@ -5,7 +5,7 @@ from datetime import date, datetime
 from pydantic import Field, field_validator
 
 from forecourt.core.errors import Invalid
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Id, Input, Moment, Output
 from forecourt.vehicles.service import normalise_vin
 
 
@@ -31,10 +31,10 @@ class ModelOut(Output):
 
 class VehicleIn(Input):
     vin: str = Field(description="17 characters, ISO 3779, with a valid check digit")
-    trim_id: int
+    trim_id: Id
     model_year: int = Field(ge=1980, le=2100)
     colour: str | None = Field(default=None, max_length=40)
-    production_date: date | None = None
+    production_date: Day | None = None
     registration: str | None = Field(default=None, max_length=16)
 
     @field_validator("vin")
@@ -47,12 +47,12 @@ class VehicleIn(Input):
 
 
 class ServiceDealerIn(Input):
-    service_dealer_id: int
+    service_dealer_id: Id
 
 
 class SaleIn(Input):
-    customer_id: int
-    sold_at: datetime | None = None
+    customer_id: Id
+    sold_at: Moment | None = None
 
 
 class VehicleOut(Output):

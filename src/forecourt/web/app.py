@@ -18,6 +18,7 @@ from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.web.deps import LoginRequired
+from forecourt.web.limits import BodyLimits
 from forecourt.web.views.render import render
 
 WEB = Path(__file__).parent
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     subscribe_handlers(events.bus, lambda: app.state.sessionmaker())
     assist_handlers.subscribe_handlers(events.bus, lambda: app.state.sessionmaker())  # SOS and crash open cases
     _install_error_handlers(app)
+    app.add_middleware(BodyLimits)  # inside the security headers: a 413 carries them too
     _install_security_headers(app)
     return app
 

@@ -19,6 +19,7 @@ from forecourt.assist.schemas import (CaseCustomerOut, CaseDetailOut, CaseEventO
                                       EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
 from forecourt.core.clock import today
 from forecourt.core.db import claim_write
+from forecourt.core.i18n import _
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.telematics import devices
@@ -27,11 +28,11 @@ from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.api.telemetry import raw_body
 from forecourt.web.deps import Agent, DbSession
+from forecourt.web.limits import body_truncated
 
 router = APIRouter(prefix="/api", tags=["on call: cases"])
 
 EMERGENCY = "emergency_assistance"
-MAX_ECALL_BYTES = 16 * 1024
 
 
 def case_out(case) -> CaseOut:
@@ -127,11 +128,16 @@ def ecall(vin: str, request: Request, session: DbSession, body: bytes = Depends(
     except NotFound:
         pipeline.reject(session=session, channel="ecall", device_id=vin[:64], reason="unknown device or wrong secret")
         return JSONResponse(status_code=401, content={"detail": "unknown device or wrong secret"})
-    if len(body) > MAX_ECALL_BYTES:
-        body = body[:MAX_ECALL_BYTES]  # still try: a crash alert is never refused for its size alone
     try:
         message = json.loads(body) if body.strip() else None
     except (ValueError, UnicodeDecodeError):
         message = None
-    case = intake.ecall_alert(session=session, vehicle_id=device.vehicle_id, vin=vin, message=message)
+    if body_truncated(request) and not isinstance(message, dict):
+        # Never refused for its size: the body limit cut it, so what arrived opens the case as it is.
+        cut = _("the message was longer than %(size)s KB and was cut: nothing in it could be read",
+                size=len(body) // 1024)
+        case = intake.raise_alert(session=session, vehicle_id=device.vehicle_id, kind="crash", source="ecall",
+                                  problems=[cut])
+    else:
+        case = intake.ecall_alert(session=session, vehicle_id=device.vehicle_id, vin=vin, message=message)
     return EcallAccepted(case=case.number, status=case.status, problems=list(case.problems))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist.dispatch_schemas import DispatchIn, DispatchOut, IncomingOut, ProvidersOut
 from forecourt.core.clock import now
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.web.deps import Agent, DbSession, DealerStaff
 
@@ -50,5 +51,5 @@ def incoming(dealer: DealerStaff, session: DbSession):
 
 
 @router.post("/dealer/incoming/{dispatch_id}/arrived", response_model=DispatchOut)
-def arrived(dispatch_id: int, dealer: DealerStaff, session: DbSession):
+def arrived(dispatch_id: Id, dealer: DealerStaff, session: DbSession):
     return dispatch_service.mark_arrived(session=session, principal=dealer, dispatch_id=dispatch_id, now=now())

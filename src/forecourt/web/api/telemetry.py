@@ -16,9 +16,6 @@ from forecourt.web.deps import DbSession
 
 router = APIRouter(tags=["telemetry"])
 
-MAX_BODY_BYTES = 256 * 1024
-
-
 def _refuse(session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None, status: int):
     """Record the refusal (it must survive the failed request) and answer with the reason."""
     pipeline.reject(session=session, channel=channel, device_id=device_id, reason=reason, excerpt=excerpt)
@@ -52,8 +49,6 @@ def embedded_batch(vin: str, request: Request, session: DbSession, body: bytes =
         devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(), secret=secret)
     except NotFound:
         return _refuse(session, "http", vin[:64], "unknown device or wrong secret", None, 401)
-    if len(body) > MAX_BODY_BYTES:
-        return _refuse(session, "http", vin, f"body larger than {MAX_BODY_BYTES} bytes", body, 413)
     try:
         readings = vss_json.decode(vin, body)
     except DecodeError as error:

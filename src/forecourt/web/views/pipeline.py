@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request, Response
 
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import INT64_MAX
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
 from forecourt.web.views import pipeline_charts
@@ -19,7 +20,7 @@ def _number(value: str | None, field: str) -> int | None:
     """Form selects send '' for "all"; anything else must be a positive id."""
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit():
+    if not value.strip().isdigit() or not 1 <= int(value) <= INT64_MAX:
         raise Invalid("Choose from the list.", field=field)
     return int(value)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from forecourt.core.schemas import Id
 from forecourt.consent import service as consent_service
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
@@ -21,7 +22,7 @@ PAGE_SIZE = 25
 
 @router.get("/workspace/customers")
 def customer_list(request: Request, principal: StaffPage, session: DbSession, q: str | None = None,
-                  purpose: str | None = None, page: int = Query(default=1, ge=1)):
+                  purpose: str | None = None, page: int = Query(default=1, ge=1, le=100_000)):
     purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent]
     chosen = stated_purpose(session, principal, purpose)
     organization = parties_service.get_organization(session=session, organization_id=principal.organization_id)
@@ -39,7 +40,7 @@ def customer_list(request: Request, principal: StaffPage, session: DbSession, q:
 
 
 @router.get("/workspace/customers/{customer_id}")
-def customer_page(request: Request, customer_id: int, principal: StaffPage, session: DbSession,
+def customer_page(request: Request, customer_id: Id, principal: StaffPage, session: DbSession,
                   purpose: str | None = None):
     view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
                                           purpose=stated_purpose(session, principal, purpose))
