@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from forecourt.core.i18n import _
+from forecourt.telematics.decoders import osmand, vss_json
 
 KIB = 1024
 
@@ -30,16 +31,16 @@ class BodyLimit:
     truncate: bool = False
 
 
-# The first match wins. Vehicles batch many samples; phones send one position or a short batch;
-# an eCall is at most a few kilobytes. Forms and logins are small.
+# The first match wins. Vehicles and phones get what their decoders read (a batch of samples or
+# positions); an eCall is a few kilobytes at most, so its limit is generous. Logins are small.
 LIMITS = (
-    BodyLimit("/api/telemetry/", 1024 * KIB),
+    BodyLimit("/api/telemetry/", vss_json.MAX_PAYLOAD_BYTES),
+    BodyLimit("/osmand", osmand.MAX_BODY_BYTES),
     BodyLimit("/api/assist/ecall/", 64 * KIB, truncate=True),
-    BodyLimit("/osmand", 256 * KIB),
     BodyLimit("/api/auth/", 16 * KIB),
 )
 FORM_LIMIT = 64 * KIB  # HTML forms (urlencoded or multipart): a page never posts more
-DEFAULT_LIMIT = 256 * KIB  # any other JSON body: the largest (a quote, a work order) is a few kilobytes
+DEFAULT_LIMIT = 128 * KIB  # any other JSON body: the largest (a full work order) is a few tens of kilobytes
 FORMS = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
 
