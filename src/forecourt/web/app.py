@@ -17,6 +17,7 @@ from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from forecourt.web import openapi
 from forecourt.web.deps import LoginRequired
 from forecourt.web.limits import BodyLimits
 from forecourt.web.views.render import render
@@ -38,11 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    warranty, workshop)
     from forecourt.web.views import pages
 
-    for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions):
-        app.include_router(module.router)
-    for router in pages.routers():
+    routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
+                                            opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
+                                            cases, dispatch, subscriptions)] + pages.routers()
+    for router in routers:
         app.include_router(router)
+    openapi.install(app, routers)
     from forecourt.assist import handlers as assist_handlers
     from forecourt.core import events
     from forecourt.workshop.handlers import subscribe_handlers

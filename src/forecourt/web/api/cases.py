@@ -29,6 +29,7 @@ from forecourt.vehicles import service as vehicles_service
 from forecourt.web.api.telemetry import raw_body
 from forecourt.web.deps import Agent, DbSession
 from forecourt.web.limits import body_truncated
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api", tags=["on call: cases"])
 
@@ -108,7 +109,7 @@ def close_case(number: str, session: DbSession, principal: Agent):
     return case_out(case_service.close(session=session, principal=principal, case_id=case.id))
 
 
-@router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted,
+@router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted, responses=answers(401),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "description": "The EN 15722 minimum set of data as JSON: automatic_activation, "
                                 "manual_activation, test_call, position_can_be_trusted, vehicle_type, vin, "

@@ -24,6 +24,7 @@ from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
+from forecourt.web.openapi import CSV
 from forecourt.web.serialise import vehicle_with_ownership
 
 router = APIRouter(prefix="/api", tags=["customers (staff)"])
@@ -53,7 +54,7 @@ def _cell(value: str | None) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@router.get("/customers.csv")
+@router.get("/customers.csv", response_class=Response, responses=CSV)
 def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None):
     purpose = stated_purpose(session, principal, purpose)
     items, _ = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,

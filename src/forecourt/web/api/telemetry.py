@@ -13,8 +13,11 @@ from forecourt.telematics import ingest as pipeline
 from forecourt.telematics.decoders import osmand, vss_json
 from forecourt.telematics.readings import DecodeError, Source
 from forecourt.web.deps import DbSession
+from forecourt.web.openapi import WHY, answers
 
 router = APIRouter(tags=["telemetry"])
+# The reason is JSON when the report cannot be read, plain text when the app's reading was refused.
+PHONE_REFUSALS = {400: {"description": WHY[400], "content": {"text/plain": {"schema": {"type": "string"}}}}}
 
 def _refuse(session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None, status: int):
     """Record the refusal (it must survive the failed request) and answer with the reason."""
@@ -36,7 +39,7 @@ async def osmand_parameters(request: Request) -> dict[str, str]:
     return params
 
 
-@router.post("/api/telemetry/{vin}", status_code=202,
+@router.post("/api/telemetry/{vin}", status_code=202, responses=answers(400, 401),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "description": "One VSS sample ({'timestamp': ..., 'Vehicle.Speed': 52.3}), "
                                 "{'samples': [...]} or a list of samples"}}}}})
@@ -58,13 +61,13 @@ def embedded_batch(vin: str, request: Request, session: DbSession, body: bytes =
     return {"stored": report.stored, "duplicates": report.duplicates, "rejected": len(report.rejected)}
 
 
-@router.get("/osmand", response_class=PlainTextResponse)
+@router.get("/osmand", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_position(request: Request, session: DbSession, params: dict = Depends(osmand_parameters)):
     """Traccar Client: a position as query parameters."""
     return _osmand(request, session, b"", params)
 
 
-@router.post("/osmand", response_class=PlainTextResponse)
+@router.post("/osmand", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_positions(request: Request, session: DbSession, body: bytes = Depends(raw_body),
                      params: dict = Depends(osmand_parameters)):
     """Traccar Client: query or form parameters, or a JSON body (newer versions of the app)."""

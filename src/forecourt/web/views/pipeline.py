@@ -10,6 +10,7 @@ from forecourt.core.errors import Invalid
 from forecourt.core.schemas import INT64_MAX
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
+from forecourt.web.openapi import CSV
 from forecourt.web.views import pipeline_charts
 from forecourt.web.views.render import render
 
@@ -61,7 +62,7 @@ def pipeline_page(request: Request, principal: PipelinePage, session: DbSession)
                   query=request.url.query)
 
 
-@router.get("/workspace/pipeline.csv")
+@router.get("/workspace/pipeline.csv", response_class=Response, responses=CSV)
 def pipeline_csv(request: Request, principal: PipelinePage, session: DbSession):
     scope = _scope(session, principal, request)
     body = pipeline.csv_text(figures=pipeline.dashboard(session=session, scope=scope))

@@ -210,7 +210,9 @@ def my_data_page(request: Request, me: MePage):
     return render(request, "portal/data.html")
 
 
-@router.get("/me/data/export")
+@router.get("/me/data/export", response_class=Response,
+            responses={200: {"description": "Everything linked to the customer, as a JSON file",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def download_my_data(me: MePage, session: DbSession) -> Response:
     return export_response(rights.export(session=session, customer_id=me.customer_id), me.customer_id)
 

@@ -13,6 +13,7 @@ from forecourt.consent import service as consent_service
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.deps import DbSession, StaffPage, stated_purpose
+from forecourt.web.openapi import answers
 from forecourt.web.views.render import render
 
 router = APIRouter(tags=["pages"])
@@ -20,7 +21,7 @@ router = APIRouter(tags=["pages"])
 PAGE_SIZE = 25
 
 
-@router.get("/workspace/customers")
+@router.get("/workspace/customers", responses=answers(400))
 def customer_list(request: Request, principal: StaffPage, session: DbSession, q: str | None = None,
                   purpose: str | None = None, page: int = Query(default=1, ge=1, le=100_000)):
     purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent]
