@@ -22,7 +22,6 @@ LONGEST_PERIOD = timedelta(days=3653)  # ten years: the longest span a report or
 
 Id = Annotated[int, Interval(ge=1, le=INT64_MAX)]  # the number of a row
 Offset = Annotated[int, Interval(ge=0, le=INT64_MAX)]  # rows to skip in a list
-Amount = Annotated[int, Interval(ge=0, le=INT64_MAX)]  # a count or a whole quantity stored as is
 
 
 def _within_years(value: date) -> date:
