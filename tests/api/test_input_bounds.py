@@ -1,5 +1,5 @@
 """Input the code cannot hold is refused with the field named, never answered with a server error:
-integers wider than the database's 64 bits, null where a record needs a value, half a position,
+integers wider than the database's integer columns, null where a record needs a value, half a position,
 dates at the end of the calendar and periods of millennia."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from sqlalchemy import select
 from forecourt.core.auth import Role
 from forecourt.customers.models import Preferences
 from forecourt.parties.models import Organization, User
+from tests.conftest import test_database_kind as database_kind
 from tests.factories import admin_login
 
-HUGE = "99999999999999999999"  # 20 digits: wider than a signed 64-bit integer
+HUGE = "99999999999999999999"  # 20 digits: wider than any integer column, even SQLite's 64 bits
 
 
 def field_of(response) -> list:
@@ -36,6 +37,7 @@ WIDE_INTEGERS = [
     ("driver", "GET", f"/api/me/access-log?offset={HUGE}", None, ["query", "offset"]),
     ("sales", "GET", f"/api/customers?offset={HUGE}", None, ["query", "offset"]),
     ("sales", "GET", f"/api/customers/{HUGE}", None, ["path", "customer_id"]),
+    ("sales", "GET", f"/api/customers/{2**31}", None, ["path", "customer_id"]),  # PostgreSQL's INTEGER is 32 bits
     ("sales", "GET", f"/api/leads?offset={HUGE}", None, ["query", "offset"]),
     ("sales", "POST", "/api/leads/1/merge", {"duplicate_id": int(HUGE)}, ["body", "duplicate_id"]),
     ("sales", "POST", f"/api/opportunities/1/quotes/{HUGE}/send", None, ["path", "version"]),
@@ -166,3 +168,15 @@ def test_a_pipeline_period_lasts_at_most_ten_years(client, people):
     assert ten_years.status_code == 200 and len(ten_years.json()["months"]) == 120
     page = client.get("/workspace/pipeline?date_from=2024-01-01&date_to=7687-01-01", headers=people["sales"].headers)
     assert page.status_code == 422 and "between the years 1900 and 2199" in page.text
+
+
+def test_a_nul_character_is_refused_on_every_engine(client, people):
+    me = people["driver"]
+    response = client.patch("/api/me", headers=me.headers, json={"city": "Bo\u0000nn"})
+    assert field_of(response) == ["body", "city"] and "NUL" in response.json()["detail"][0]["msg"]
+    login = client.post("/api/auth/token", json={"email": "driver\u0000@example.com", "password": "secret"})
+    assert field_of(login) == ["body", "email"]
+    search = client.get("/api/customers", params={"q": "Ha\x00ns"}, headers=people["sales"].headers)
+    # SQLite finds nobody; PostgreSQL cannot even compare it, and the request is refused rather than failing
+    assert search.status_code == (422 if database_kind() == "postgresql" else 200), search.text
+    assert client.get("/api/me", headers=me.headers).json()["city"] == "Hamburg"

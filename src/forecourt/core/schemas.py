@@ -1,7 +1,7 @@
 """Base classes for request and response bodies, and the bounded types every input is made of.
 
 Whatever a client sends must fit what the code and the database can hold: an integer wider than the
-database's 64 bits, a date in the year 9999 (one day later overflows) or a period of thousands of
+database's integer columns, a date in the year 9999 (one day later overflows) or a period of thousands of
 years (one row per month) are refused with the field named, before any service sees them. Path and
 query parameters use the same types, so the OpenAPI document states the same bounds.
 """
@@ -12,16 +12,18 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from forecourt.core.i18n import _
 
-INT64_MAX = 2**63 - 1  # the widest integer a column holds on SQLite and PostgreSQL alike
+# Keys and counts are INTEGER columns: 32 bits on PostgreSQL (which refuses a wider value outright),
+# 64 on SQLite; the narrower bound holds on both.
+LARGEST_ID = 2**31 - 1
 FIRST_YEAR, LAST_YEAR = 1900, 2199  # dates anyone has a reason to send (birth dates to contract ends)
 LONGEST_PERIOD = timedelta(days=3653)  # ten years: the longest span a report or a list is computed for
 
-Id = Annotated[int, Interval(ge=1, le=INT64_MAX)]  # the number of a row
-Offset = Annotated[int, Interval(ge=0, le=INT64_MAX)]  # rows to skip in a list
+Id = Annotated[int, Interval(ge=1, le=LARGEST_ID)]  # the number of a row
+Offset = Annotated[int, Interval(ge=0, le=LARGEST_ID)]  # rows to skip in a list (bound as an INTEGER too)
 
 
 def _within_years(value: date) -> date:
@@ -55,10 +57,28 @@ def _no_null_default(schema: dict[str, Any]) -> None:
             del field["default"]
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 class Input(BaseModel):
-    """Request bodies: unknown fields are refused, so nobody can slip in an owner, organization or role."""
+    """Request bodies: unknown fields are refused, so nobody can slip in an owner, organization or role.
+    Text may not hold a NUL character, which PostgreSQL cannot store (and SQLite would keep silently)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError(_("Remove the NUL character: it cannot be stored."))
+        return value
 
 
 class Changes(Input):

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forecourt import __version__
@@ -117,6 +117,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             response = JSONResponse(status_code=503, content={"detail": message})
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, error: DataError):
+        # What validation cannot see and the database refuses (PostgreSQL stores no NUL character in
+        # text) is the input's fault: the request was rolled back whole and the caller is told so.
+        message = ("Part of what was sent cannot be stored (a NUL character, or a value out of range). "
+                   "Nothing was changed.")
+        if _wants_html(request):
+            return page(request, 422, "That input cannot be stored", message)
+        return _field_error(422, message, None)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):

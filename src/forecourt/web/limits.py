@@ -126,8 +126,9 @@ class BodyLimits:
 
         try:
             await self.app(scope, counting_receive, guarded_send)
-        except BodyTooLarge:
-            pass
+        except Exception:
+            if not answered:
+                raise  # a fault of its own; once the 413 is out, whatever the interrupted read raised is moot
 
 
 def _cutting(receive, scope, limit: int):

@@ -146,11 +146,12 @@ def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
         starts_at = datetime.fromisoformat(start)
     except ValueError:
         return _back(back, error="Choose one of the free times.")
-    if whole_number(bay) is None or whole_number(raw_dealer) is None:
+    bay_number, dealer_id = whole_number(bay), whole_number(raw_dealer)
+    if bay_number is None or dealer_id is None:
         return _back(back, error="Choose one of the free times.")
     try:
         appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=job,
-                                               dealer_id=whole_number(raw_dealer), bay=whole_number(bay), starts_at=starts_at)
+                                               dealer_id=dealer_id, bay=bay_number, starts_at=starts_at)
     except (Invalid, Conflict) as problem:
         return _back(back, error=problem.message)
     view = booking.describe(session=session, appointment=appointment)

@@ -29,7 +29,7 @@ from forecourt.assist.models import Case, Dispatch
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.schemas import INT64_MAX
+from forecourt.core.schemas import LARGEST_ID
 from forecourt.customers import service as customers_service
 from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
@@ -111,7 +111,8 @@ async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIM
 @router.get("/console/stream", response_class=StreamingResponse,
             responses={200: {"description": "Server-sent events: `cases` whenever a case changes, and heartbeats",
                              "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
-def console_stream(request: Request, principal: AgentPage, after: int | None = Query(default=None, ge=0, le=INT64_MAX),
+def console_stream(request: Request, principal: AgentPage,
+                   after: int | None = Query(default=None, ge=0, le=LARGEST_ID),
                    seconds: float = Query(default=STREAM_LIFETIME_SECONDS, gt=0, le=STREAM_LIFETIME_SECONDS)):
     last_seen = request.headers.get("last-event-id", "")
     start = whole_number(last_seen)

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from forecourt.core.schemas import INT64_MAX
+from forecourt.core.schemas import LARGEST_ID
 
 
 async def read_form(request: Request) -> FormData:
@@ -29,10 +29,10 @@ def text(form: FormData, name: str) -> str | None:
 
 
 def whole_number(raw: str | None) -> int | None:
-    """A whole number as typed or chosen in a form (or a header): ASCII digits within the
-    database's range. Anything else ("²", "1e3", twenty digits) names no row."""
+    """A whole number as typed or chosen in a form (or a header): ASCII digits within the range of
+    the database's integer columns. Anything else ("²", "1e3", twenty digits) names no row."""
     raw = (raw or "").strip()
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > INT64_MAX:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > LARGEST_ID:
         return None
     return int(raw)
 

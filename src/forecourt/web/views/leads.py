@@ -105,7 +105,8 @@ def _colour(score: int | None) -> str:
 
 @router.get("/workspace/leads")
 def lead_list(request: Request, principal: SalesPage, session: DbSession, status: str | None = "open",
-              source: str | None = None, purpose: str = leads_service.PURPOSE, page: int = Query(default=1, ge=1, le=100_000)):
+              source: str | None = None, purpose: str = leads_service.PURPOSE,
+              page: int = Query(default=1, ge=1, le=100_000)):
     items, total, waiting = leads_service.list_leads(session=session, principal=principal, status=status or None,
                                                      source=source or None, purpose=purpose, limit=PAGE_SIZE,
                                                      offset=(page - 1) * PAGE_SIZE)
@@ -149,4 +150,4 @@ def lead_merge(lead_id: Id, principal: SalesPage, session: DbSession, form: Form
         leads_service.merge(session=session, principal=principal, keep_id=lead_id, duplicate_id=duplicate_id)
     except Invalid as error:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote(error.message)}")
-    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Lead #{raw} merged into this one.')}")
+    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Lead #{duplicate_id} merged into this one.')}")

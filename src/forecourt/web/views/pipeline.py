@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request, Response
 
 from forecourt.core.errors import Invalid
-from forecourt.core.schemas import INT64_MAX
+from forecourt.core.schemas import LARGEST_ID
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
 from forecourt.web.openapi import CSV
@@ -21,7 +21,7 @@ def _number(value: str | None, field: str) -> int | None:
     """Form selects send '' for "all"; anything else must be a positive id."""
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= INT64_MAX:
+    if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
         raise Invalid("Choose from the list.", field=field)
     return int(value)
 
