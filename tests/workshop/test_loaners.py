@@ -212,3 +212,15 @@ def test_offer_a_loaner_from_the_brief_page(make, session, client, frozen):  # n
     assert "Same propulsion as the owner" in response.text and "Offer a loaner" not in response.text
     fleet_page = browser.get("/workspace/service/loaners")
     assert fleet_page.status_code == 200 and "Volta" in fleet_page.text
+
+
+def test_the_brief_shows_the_courtesy_car_once_it_is_booked(make, session, client, frozen):  # noqa: F811
+    scene = advisor_scene(make, session)
+    _, electric = _model(make, "Volta", "electric")
+    [loaner_id] = _fleet(make, client, scene, electric)
+    offered = _offer(client, scene).json()
+    response = client.get(f"/api/advisor/appointments/{scene.appointment.id}/brief", headers=scene.advisor.headers)
+    assert response.status_code == 200, response.text
+    loaner = response.json()["loaner"]
+    assert (loaner["loaner_id"], loaner["vin"], loaner["id"]) == (loaner_id, offered["vin"], offered["id"])
+    assert loaner["starts_at"] == offered["starts_at"] and loaner["preset"]["why"]

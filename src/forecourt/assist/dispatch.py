@@ -169,7 +169,7 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
         raise Invalid(f"Send a tow, a dealer or an emergency service, not '{kind}'.", field="kind")
     lat, lon = _position(case)
     provider = session.get(Organization, provider_id)
-    if provider is None or not provider.is_active or provider.latitude is None:
+    if provider is None or not provider.is_active or provider.position is None:
         raise NotFound("Provider not found")
     if not _fits(provider, kind):
         raise Invalid(f"{provider.name} is not a {LABEL[kind]}; choose one from the {LABEL[kind]} list.",
@@ -222,7 +222,7 @@ def _notify(session: Session, case: Case, row: Dispatch, provider: Organization,
 
 def destination_km(session: Session, row: Dispatch, case: Case) -> float:
     dealer = session.get(Organization, row.destination_dealer_id) if row.destination_dealer_id else None
-    if dealer is None or case.latitude is None or dealer.latitude is None:
+    if dealer is None or case.latitude is None or dealer.position is None:
         return 0.0
     return road_km(case.latitude, case.longitude, dealer.latitude, dealer.longitude)
 
@@ -240,7 +240,8 @@ def arrival_minutes(row: Dispatch, km_to_dealer: float, now: datetime | None = N
 def _near(session: Session, lat: float, lon: float) -> str:
     """A place the dealer recognises: the nearest known town (an organization's city) within 60 km."""
     towns = [(distance_km(lat, lon, o.latitude, o.longitude), o.city) for o in session.scalars(
-        select(Organization).where(Organization.latitude.is_not(None), Organization.city.is_not(None)))]
+        select(Organization).where(Organization.latitude.is_not(None), Organization.longitude.is_not(None),
+                                   Organization.city.is_not(None)))]
     near = min(towns, default=None, key=lambda pair: pair[0])
     return f"near {near[1]}" if near and near[0] <= 60 else ""
 

@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Id, Input, Output
 
 
 class DispatchIn(Input):
     """One click in the console: which provider, sent as what (tow | dealer | emergency)."""
 
-    provider_id: int
+    provider_id: Id
     kind: str
 
 

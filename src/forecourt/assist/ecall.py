@@ -38,15 +38,19 @@ MAX_NAMES = 8  # propulsion kinds an honest JSON message lists
 _FLAG_WORDS = {1: True, 0: False, "1": True, "0": False, "true": True, "false": False, "yes": True, "no": False}
 
 
-def receive(*, session: Session, vehicle_id: int, vin: str, body: bytes, media_type: str | None = None) -> Case:
-    """Whatever a known car sent as its eCall, as a case. Never refuses; never commits."""
+def receive(*, session: Session, vehicle_id: int, vin: str, body: bytes, media_type: str | None = None,
+            cut: bool = False) -> Case:
+    """Whatever a known car sent as its eCall, as a case. Never refuses; never commits.
+
+    ``cut``: the body was longer than the web's limit and only its start arrived; it is still read."""
     declared_msd = (media_type or "").split(";")[0].strip().lower() == MEDIA_TYPE.lower()
     if declared_msd or not _looks_like_json(body):
         return from_msd(session=session, vehicle_id=vehicle_id, vin=vin, payload=body)
     try:
         message = json.loads(body)
     except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, too deep, 5000-digit numbers
-        reason = "it is nested too deeply" if isinstance(error, RecursionError) else "it is not valid JSON"
+        reason = ("it was longer than the limit and was cut" if cut else
+                  "it is nested too deeply" if isinstance(error, RecursionError) else "it is not valid JSON")
         return _unreadable(session, vehicle_id, body, f"the eCall message could not be read: {reason}")
     if not isinstance(message, dict):
         return _unreadable(session, vehicle_id, body, "the eCall message is JSON but not an object")

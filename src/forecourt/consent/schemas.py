@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Id, Input, Output
 
 
 class PurposeOut(Output):
@@ -25,7 +25,7 @@ class NoticeOut(Output):
 
 
 class GrantIn(Input):
-    notice_version: int | None = Field(default=None, description="The notice version the customer read; "
+    notice_version: Id | None = Field(default=None, description="The notice version the customer read; "
                                                                   "defaults to the current one")
 
 

@@ -5,11 +5,11 @@ from datetime import date, datetime
 from pydantic import ConfigDict, EmailStr, Field
 
 from forecourt.consent.schemas import GrantOut
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Changes, Day, Input, Output
 from forecourt.vehicles.schemas import ServiceRecordOut, VehicleOut
 
 
-class ProfileIn(Input):
+class ProfileIn(Changes):
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^[+0-9 ()/-]{4,40}$")
@@ -17,8 +17,8 @@ class ProfileIn(Input):
     postcode: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, min_length=2, max_length=2)
-    birth_date: date | None = None
-    language: str | None = Field(default=None, max_length=8)
+    birth_date: Day | None = None
+    language: str = Field(default=None, max_length=8)
     # The market that serves you (DE, KR) and your own clock (IANA, e.g. Asia/Seoul); empty: the market's.
     market: str | None = Field(default=None, min_length=2, max_length=2)
     time_zone: str | None = Field(default=None, max_length=64)
@@ -52,11 +52,13 @@ class SeatPosition(Input):
     lumbar: int = Field(default=0, ge=0, le=10)
 
 
-class PreferencesIn(Input):
-    radio_presets: list[str] | None = Field(default=None, max_length=12)
-    navigation_favourites: list[NavigationFavourite] | None = Field(default=None, max_length=20)
-    seat_position: SeatPosition | None = None
-    preferred_contact: str | None = Field(default=None, pattern="^(email|phone|sms|app)$")
+class PreferencesIn(Changes):
+    """Send an empty list to clear presets or favourites; null is refused (a preference is never "unknown")."""
+
+    radio_presets: list[str] = Field(default=None, max_length=12)
+    navigation_favourites: list[NavigationFavourite] = Field(default=None, max_length=20)
+    seat_position: SeatPosition = None
+    preferred_contact: str = Field(default=None, pattern="^(email|phone|sms|app)$")
 
 
 class PreferencesOut(Output):

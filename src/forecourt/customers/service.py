@@ -226,7 +226,7 @@ def home_position(*, session: Session, customer_id: int) -> tuple[float, float] 
     if not customer.city:
         return None
     places = [(d.latitude, d.longitude) for d in parties_service.list_organizations(session=session, kind="dealer")
-              if d.city and d.city.strip().lower() == customer.city.strip().lower() and d.latitude is not None]
+              if d.city and d.city.strip().lower() == customer.city.strip().lower() and d.position is not None]
     if not places:
         return None
     return sum(p[0] for p in places) / len(places), sum(p[1] for p in places) / len(places)

@@ -56,6 +56,14 @@ class Organization(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """Where the organization is, or None: half a coordinate (a row written before both were
+        required together) places it nowhere, rather than breaking every distance measured to it."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
+
 
 class User(Base):
     """Anyone who logs in: staff of an organization, or a customer (``customer_id`` set)."""

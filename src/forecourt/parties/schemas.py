@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import EmailStr, Field
 
 from forecourt.core.auth import Role
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Changes, Id, Input, Output
 
 
 class LoginIn(Input):
@@ -40,8 +40,11 @@ class OrganizationIn(Input):
     service_bays: int = Field(default=0, ge=0, le=200)
 
 
-class OrganizationUpdate(Input):
-    name: str | None = Field(default=None, min_length=2, max_length=200)
+class OrganizationUpdate(Changes):
+    """Address, phone and e-mail may be cleared with null; name, hours, bays and the active flag may not.
+    A position is both coordinates or neither (``update_organization`` checks the result)."""
+
+    name: str = Field(default=None, min_length=2, max_length=200)
     street: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=100)
@@ -51,9 +54,9 @@ class OrganizationUpdate(Input):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
-    opening_hours: dict[str, list[tuple[str, str]]] | None = None
-    service_bays: int | None = Field(default=None, ge=0, le=200)
-    is_active: bool | None = None
+    opening_hours: dict[str, list[tuple[str, str]]] = None
+    service_bays: int = Field(default=None, ge=0, le=200)
+    is_active: bool = None
 
 
 class OrganizationOut(Output):
@@ -87,13 +90,13 @@ class StaffUserIn(Input):
     display_name: str = Field(min_length=2, max_length=200)
     password: str = Field(min_length=10, max_length=200)
     role: Role
-    organization_id: int
+    organization_id: Id
 
 
-class StaffUserUpdate(Input):
-    display_name: str | None = Field(default=None, min_length=2, max_length=200)
-    password: str | None = Field(default=None, min_length=10, max_length=200)
-    is_active: bool | None = None
+class StaffUserUpdate(Changes):
+    display_name: str = Field(default=None, min_length=2, max_length=200)
+    password: str = Field(default=None, min_length=10, max_length=200)
+    is_active: bool = None
 
 
 class UserOut(Output):

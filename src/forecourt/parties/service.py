@@ -54,7 +54,7 @@ def list_organizations(*, session: Session, kind: str | None = None, active_only
 
 
 def nearest_dealers(*, session: Session, latitude: float, longitude: float, limit: int = 5) -> list[tuple[Organization, float]]:
-    dealers = [d for d in list_organizations(session=session, kind="dealer") if d.latitude is not None]
+    dealers = [d for d in list_organizations(session=session, kind="dealer") if d.position is not None]
     ranked = sorted(((d, distance_km(latitude, longitude, d.latitude, d.longitude)) for d in dealers),
                     key=lambda pair: pair[1])
     return ranked[:limit]
@@ -67,6 +67,9 @@ def _check_organization(values: dict) -> None:
         raise Invalid(f"A partner needs a partner kind: {', '.join(PARTNER_KINDS)}.", field="partner_kind")
     if values["kind"] != "partner" and values.get("partner_kind"):
         raise Invalid("Only partners have a partner kind.", field="partner_kind")
+    if (values.get("latitude") is None) != (values.get("longitude") is None):
+        missing = "longitude" if values.get("longitude") is None else "latitude"
+        raise Invalid("Give the position as both latitude and longitude, or neither.", field=missing)
     for day, spans in (values.get("opening_hours") or {}).items():
         if day not in WEEKDAYS:
             raise Invalid(f"Unknown weekday '{day}'; use {', '.join(WEEKDAYS)}.", field="opening_hours")
@@ -109,7 +112,8 @@ def create_organization(*, session: Session, values: dict) -> Organization:
 
 def update_organization(*, session: Session, organization_id: int, changes: dict) -> Organization:
     organization = get_organization(session=session, organization_id=organization_id)
-    merged = {c: getattr(organization, c) for c in ("kind", "partner_kind", "opening_hours")} | changes
+    merged = {c: getattr(organization, c)
+              for c in ("kind", "partner_kind", "opening_hours", "latitude", "longitude")} | changes
     _check_organization(merged)
     changes = _place(session, changes, current=organization)
     for key, value in changes.items():

@@ -131,7 +131,7 @@ def route(*, session: Session, dealer_id: int | None, postcode: str | None, city
         if dealer.kind != "dealer" or not dealer.is_active:
             raise Invalid("Choose one of our dealers, or let us choose for you.", field="dealer_id")
         distance = (distance_km(place.latitude, place.longitude, dealer.latitude, dealer.longitude)
-                    if place and dealer.latitude is not None else None)
+                    if place and dealer.position is not None else None)
         return Routing(dealer, "customer_choice", f"Chosen by the customer: {dealer.name}.", distance)
     if place is None:
         raise Invalid("We could not find this postcode or town. Check it, or choose a dealer yourself.",
@@ -159,5 +159,5 @@ def dealers_by_distance(*, session: Session, postcode: str | None, city: str | N
     if place is None:
         return [(d, None) for d in sorted(dealers, key=lambda d: d.name)]
     ranked = [(d, distance_km(place.latitude, place.longitude, d.latitude, d.longitude)
-               if d.latitude is not None else None) for d in dealers]
+               if d.position is not None else None) for d in dealers]
     return sorted(ranked, key=lambda pair: (pair[1] is None, pair[1] or 0, pair[0].name))

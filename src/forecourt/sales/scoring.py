@@ -83,7 +83,7 @@ class _Context:
         dealer = self.dealers.get(lead.dealer_id)
         place = locate(lead.postcode, lead.city)
         km = (distance_km(place.latitude, place.longitude, dealer.latitude, dealer.longitude)
-              if place and dealer is not None and dealer.latitude is not None else None)
+              if place and dealer is not None and dealer.position is not None else None)
         if self.owned_before(lead.customer_id, lead.created_at):
             customer = "owner"
         elif lead.customer_id is not None and self.first_lead.get(lead.customer_id, lead.id) < lead.id:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Input, Output
 
 
 class ComponentTermsIn(Input):
@@ -134,7 +134,7 @@ class PartIn(Input):
 
 
 class WorkOrderIn(Input):
-    performed_on: date
+    performed_on: Day
     # The bounds are checked by the service, so the advisor gets a sentence rather than "less than or equal".
     odometer_km: int
     kind: str = Field(default="repair", max_length=24)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Input, Output
 from forecourt.vehicles.schemas import ServiceRecordOut
 
 
@@ -18,8 +18,8 @@ class RecallScopeIn(Input):
     trim_code: str | None = Field(default=None, max_length=32)
     vin_from: str | None = Field(default=None, max_length=17)
     vin_to: str | None = Field(default=None, max_length=17)
-    produced_from: date | None = None
-    produced_to: date | None = None
+    produced_from: Day | None = None
+    produced_to: Day | None = None
 
     @model_validator(mode="after")
     def _limited(self) -> RecallScopeIn:
@@ -40,7 +40,7 @@ class RecallCampaignIn(Input):
 
 class RemedyIn(Input):
     vin: str = Field(min_length=17, max_length=17)
-    performed_on: date
+    performed_on: Day
     odometer_km: int = Field(ge=0, le=2_000_000)
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from pydantic import Field, field_validator
 
 from forecourt.core.errors import Invalid
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Id, Input, Moment, Output
 from forecourt.vehicles.service import normalise_vin
 
 
@@ -31,10 +31,10 @@ class ModelOut(Output):
 
 class VehicleIn(Input):
     vin: str = Field(description="17 characters, ISO 3779, with a valid check digit")
-    trim_id: int
+    trim_id: Id
     model_year: int = Field(ge=1980, le=2100)
     colour: str | None = Field(default=None, max_length=40)
-    production_date: date | None = None
+    production_date: Day | None = None
     registration: str | None = Field(default=None, max_length=16)
 
     @field_validator("vin")
@@ -47,13 +47,13 @@ class VehicleIn(Input):
 
 
 class ServiceDealerIn(Input):
-    service_dealer_id: int
+    service_dealer_id: Id
 
 
 class SaleIn(Input):
     """A sale from the dealer's own stock, dated by the server (there is no date to send)."""
 
-    customer_id: int
+    customer_id: Id
 
 
 class SaleStartOut(Output):
@@ -79,9 +79,9 @@ class PendingSaleOut(Output):
 class OwnershipCorrectionIn(Input):
     """The carmaker's correction: to a customer (or to nobody), why, and optionally from when."""
 
-    customer_id: int | None
+    customer_id: Id | None
     reason: str = Field(min_length=10, max_length=500)
-    effective_at: datetime | None = Field(default=None, description=(
+    effective_at: Moment | None = Field(default=None, description=(
         "when the change really happened; not in the future and not before the car's last recorded "
         "owner or service (default: now)"))
 

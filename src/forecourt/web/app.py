@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forecourt import __version__
@@ -18,9 +18,9 @@ from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.payments.providers import CARD, gateway_from
-from forecourt.web import log_redaction
-from forecourt.web import formats
+from forecourt.web import formats, log_redaction, openapi
 from forecourt.web.deps import LoginRequired
+from forecourt.web.limits import BodyLimits
 from forecourt.web.viewer import ViewerMiddleware
 from forecourt.web.views.render import render
 
@@ -43,12 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
-    for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads, opportunities, pipeline,
-                   orders, warranty, recalls, workshop, advisor, cases, dispatch, subscriptions, payments, commission,
-                   operations, transfers):
-        app.include_router(module.router)
-    for router in pages.routers():
+    routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
+                                            opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
+                                            cases, dispatch, subscriptions, payments, commission, operations,
+                                            transfers)] + pages.routers()
+    for router in routers:
         app.include_router(router)
+    openapi.install(app, routers)
     from forecourt.handlers import subscribe_all
 
     # SOS and crash open cases, health events propose visits, right after the request commits (the
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
+    app.add_middleware(BodyLimits)  # inside the security headers: a 413 carries them too
     _install_security_headers(app, card_payments=settings.payment_provider == CARD)
     log_redaction.install()
     app.add_middleware(ViewerMiddleware, settings=settings)
@@ -125,6 +127,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             response = JSONResponse(status_code=503, content={"detail": message})
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, error: DataError):
+        # What validation cannot see and the database refuses (PostgreSQL stores no NUL character in
+        # text) is the input's fault: the request was rolled back whole and the caller is told so.
+        message = ("Part of what was sent cannot be stored (a NUL character, or a value out of range). "
+                   "Nothing was changed.")
+        if _wants_html(request):
+            return page(request, 422, "That input cannot be stored", message)
+        return _field_error(422, message, None)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, error: LoginRequired):

@@ -86,6 +86,27 @@ class SharedOut(Output):
     location: bool
 
 
+class PresetOut(Output):
+    radio_presets: list[str] = []
+    navigation_favourites: list[dict] = []
+    seat_position: dict = {}
+    why: str
+
+
+class LoanerBookingOut(Output):
+    id: int
+    appointment_id: int
+    loaner_id: int
+    vin: str
+    car: str
+    propulsion: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    tier: str | None = None  # interest | propulsion | any
+    preset: PresetOut
+
+
 class BriefOut(Output):
     id: int
     dealer_id: int
@@ -106,28 +127,7 @@ class BriefOut(Output):
     eta_text: str
     recalls: list[RecallFlagOut]
     warranty: dict
-    loaner: dict | None = None
-
-
-class PresetOut(Output):
-    radio_presets: list[str] = []
-    navigation_favourites: list[dict] = []
-    seat_position: dict = {}
-    why: str
-
-
-class LoanerBookingOut(Output):
-    id: int
-    appointment_id: int
-    loaner_id: int
-    vin: str
-    car: str
-    propulsion: str
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    tier: str | None = None  # interest | propulsion | any
-    preset: PresetOut
+    loaner: LoanerBookingOut | None = None
 
 
 class LoanerOut(Output):

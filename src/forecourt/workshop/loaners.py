@@ -239,6 +239,6 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
 
 def describe(*, session: Session, booking: LoanerBooking) -> dict:
     loaner = session.get(Loaner, booking.loaner_id)
-    return dict(booking=booking, id=booking.id, appointment_id=booking.appointment_id, loaner_id=loaner.id,
+    return dict(id=booking.id, appointment_id=booking.appointment_id, loaner_id=loaner.id,
                 starts_local=calendar.local(booking.starts_at), ends_local=calendar.local(booking.ends_at),
                 reason=booking.reason, preset=booking.preset or {}, **_vehicle_row(session, loaner.vehicle_id))

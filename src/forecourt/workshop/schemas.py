@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Id, Input, Moment, Output
 
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
@@ -35,9 +35,9 @@ class AcceptIn(Input):
 
 class BookingIn(Input):
     job: str = Field(min_length=1, max_length=24)
-    dealer_id: int
-    bay: int = Field(ge=1)
-    starts_at: datetime
+    dealer_id: Id
+    bay: int = Field(ge=1, le=200)
+    starts_at: Moment
 
 
 class SlotOut(Output):

@@ -210,8 +210,8 @@ def choose_dealer(*, session: Session, vehicle, customer_position: tuple[float, 
         if slots:
             return DealerChoice(own, f"{own.name} is your chosen workshop.", slots)
     origin = customer_position
-    if origin is None and own is not None and own.latitude is not None:
-        origin = (own.latitude, own.longitude)
+    if origin is None and own is not None:
+        origin = own.position
     if origin is None:
         return DealerChoice(None, "We do not know where you are, and the car has no workshop yet; "
                                   "choose a dealer to see their free times.", [])

@@ -17,6 +17,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now as clock_now
 from forecourt.core.db import UTCDateTime
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.schemas import check_period
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Opportunity, Stage
 
@@ -114,8 +115,9 @@ def scope_for(*, session: Session, principal: Principal, dealer_id: int | None =
         dealer_id = rep.organization_id
     first, last = default_period(moment.date())
     date_from, date_to = date_from or first, date_to or last
-    if date_from > date_to:
-        raise Invalid("The period starts after it ends; choose a start date before the end date.", field="date_from")
+    problem = check_period(date_from, date_to)
+    if problem:
+        raise Invalid(problem, field="date_from")
     return Scope(dealer_id=dealer_id, rep_id=rep_id, model_id=model_id, date_from=date_from, date_to=date_to,
                  now=moment, carmaker_view=principal.role is Role.CARMAKER_ADMIN)
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Id, Input, Output
 
 
 class LeadIn(Input):
@@ -21,10 +21,10 @@ class LeadIn(Input):
     postcode: str | None = Field(default=None, max_length=16)
     city: str | None = Field(default=None, max_length=100)
     wants: Literal["test_drive", "call", "offer"] = "call"
-    preferred_date: date | None = None
-    dealer_id: int | None = None
+    preferred_date: Day | None = None
+    dealer_id: Id | None = None
     configuration_code: str | None = Field(default=None, max_length=32)
-    model_id: int | None = None
+    model_id: Id | None = None
     event_name: str | None = Field(default=None, max_length=120)
     message: str = Field(default="", max_length=4000)
     allow_contact: bool = False
@@ -63,7 +63,7 @@ class LeadStatusIn(Input):
 
 
 class MergeIn(Input):
-    duplicate_id: int = Field(gt=0)
+    duplicate_id: Id
 
 
 class LeadSummary(Output):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Day, Id, Input, Moment, Output
 
 LostReason = Literal["price", "competitor_offer", "financing_declined", "delivery_time", "trade_in_value",
                      "no_decision", "bought_used", "other"]
@@ -19,31 +19,31 @@ class OpportunityIn(Input):
     """A walk-in (``retail``: a customer who allowed sales contact) or a fleet deal for a company."""
 
     kind: Literal["retail", "fleet"] = "retail"
-    customer_id: int | None = None
+    customer_id: Id | None = None
     title: str | None = Field(default=None, max_length=200)
-    model_id: int | None = None
+    model_id: Id | None = None
     configuration_code: str | None = Field(default=None, max_length=32)
     amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    expected_close: date | None = None
+    expected_close: Day | None = None
     account_name: str | None = Field(default=None, max_length=200)
     quantity: int = Field(default=1, ge=1, le=10_000)
     rfp_reference: str | None = Field(default=None, max_length=64)
-    rfp_due: date | None = None
+    rfp_due: Day | None = None
     rfp_requirements: str | None = Field(default=None, max_length=10_000)
 
 
 class OpportunityUpdate(Input):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    expected_close: date | None = None
-    owner_user_id: int | None = None
-    model_id: int | None = None
+    expected_close: Day | None = None
+    owner_user_id: Id | None = None
+    model_id: Id | None = None
     # {"price": false, "trade_in_value": true}: the factors this buyer decides on, true once covered.
     buying_factors: dict[str, bool] | None = None
     account_name: str | None = Field(default=None, min_length=1, max_length=200)
     quantity: int | None = Field(default=None, ge=1, le=10_000)
     rfp_reference: str | None = Field(default=None, max_length=64)
-    rfp_due: date | None = None
+    rfp_due: Day | None = None
     rfp_requirements: str | None = Field(default=None, max_length=10_000)
 
 
@@ -59,8 +59,8 @@ class LostIn(Input):
 class ActivityIn(Input):
     kind: ActivityKind
     notes: str = Field(default="", max_length=10_000)
-    happened_at: datetime | None = None
-    model_id: int | None = None
+    happened_at: Moment | None = None
+    model_id: Id | None = None
 
 
 class QuoteLineIn(Input):
@@ -73,7 +73,7 @@ class QuoteLineIn(Input):
 
 class QuoteIn(Input):
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=50)
-    valid_until: date | None = None
+    valid_until: Day | None = None
     note: str = Field(default="", max_length=10_000)
 
 
@@ -93,7 +93,7 @@ class StagesIn(Input):
 
 class TargetIn(Input):
     month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    user_id: int | None = None
+    user_id: Id | None = None
     units: int = Field(ge=0, le=100_000)
     value: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
 

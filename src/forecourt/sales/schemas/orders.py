@@ -7,12 +7,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from forecourt.core.schemas import Input, Output
+from forecourt.core.schemas import Id, Input, Moment, Output
 
 
 class OrderIn(Input):
     configuration_code: str = Field(min_length=1, max_length=40)
-    dealer_id: int
+    dealer_id: Id
     # "Allow <dealer> to contact me about this order": the dealer cannot deliver without reaching the buyer.
     allow_contact: bool = False
 
@@ -32,7 +32,7 @@ class VehicleAssignmentIn(Input):
 class DeliveryIn(Input):
     """A time without a zone is the dealer's local time."""
 
-    at: datetime
+    at: Moment
 
 
 class PaymentOut(Output):

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from pydantic import Field
-
-from forecourt.core.schemas import Input
+from forecourt.core.schemas import Day, Id, Input
 
 
 class PipelineFilters(Input):
     """Every field is optional: the period defaults to the last twelve months, a rep to their own dealer."""
 
-    date_from: date | None = None
-    date_to: date | None = None
-    dealer_id: int | None = Field(default=None, ge=1)
-    rep_id: int | None = Field(default=None, ge=1)
-    model_id: int | None = Field(default=None, ge=1)
+    date_from: Day | None = None
+    date_to: Day | None = None
+    dealer_id: Id | None = None
+    rep_id: Id | None = None
+    model_id: Id | None = None

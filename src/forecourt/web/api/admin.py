@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from forecourt.assist import providers
 from forecourt.assist.dispatch_schemas import WebhookIn, WebhookOut
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import Id, Offset
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import (AuditOut, OrganizationIn, OrganizationOut, OrganizationUpdate, StaffUserIn,
                                        StaffUserUpdate, UserOut)
@@ -29,7 +30,7 @@ def create_organization(body: OrganizationIn, admin: Admin, session: DbSession):
 
 
 @router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
-def update_organization(organization_id: int, body: OrganizationUpdate, admin: Admin, session: DbSession):
+def update_organization(organization_id: Id, body: OrganizationUpdate, admin: Admin, session: DbSession):
     changes = body.model_dump(exclude_unset=True)
     organization = parties_service.update_organization(session=session, organization_id=organization_id,
                                                        changes=changes)
@@ -39,10 +40,10 @@ def update_organization(organization_id: int, body: OrganizationUpdate, admin: A
 
 
 @router.get("/users", response_model=list[UserOut])
-def users(admin: Admin, session: DbSession, organization_id: int | None = None, q: str | None = None,
-          limit: int = 200, offset: int = 0):
-    return parties_service.list_users(session=session, organization_id=organization_id, q=q,
-                                      limit=min(limit, 1000), offset=offset)
+def users(admin: Admin, session: DbSession, organization_id: Id | None = None, q: str | None = None,
+          limit: int = Query(default=200, ge=1, le=1000), offset: Offset = 0):
+    return parties_service.list_users(session=session, organization_id=organization_id, q=q, limit=limit,
+                                      offset=offset)
 
 
 @router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
@@ -56,7 +57,7 @@ def create_user(body: StaffUserIn, admin: Admin, session: DbSession):
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def update_user(user_id: int, body: StaffUserUpdate, admin: Admin, session: DbSession):
+def update_user(user_id: Id, body: StaffUserUpdate, admin: Admin, session: DbSession):
     changes = body.model_dump(exclude_unset=True)
     if user_id == admin.user_id and changes.get("is_active") is False:
         raise Invalid("You cannot deactivate your own account; ask another administrator.", field="is_active")
@@ -67,8 +68,8 @@ def update_user(user_id: int, body: StaffUserUpdate, admin: Admin, session: DbSe
 
 
 @router.get("/audit", response_model=list[AuditOut])
-def audit_log(admin: Admin, session: DbSession, limit: int = 200, offset: int = 0):
-    return parties_service.list_audit(session=session, limit=min(limit, 1000), offset=offset)
+def audit_log(admin: Admin, session: DbSession, limit: int = Query(default=200, ge=1, le=1000), offset: Offset = 0):
+    return parties_service.list_audit(session=session, limit=limit, offset=offset)
 
 
 @router.put("/organizations/{organization_id}/dispatch-webhook", response_model=WebhookOut)

@@ -8,13 +8,12 @@ card and preferences are read here — only when the owner allows this dealer se
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
+from forecourt.core.schemas import Day, Id
 from forecourt.customers import service as customers_service
 from forecourt.workshop import brief as brief_service
 from forecourt.workshop import calendar, loaners
@@ -63,7 +62,7 @@ def _booking_out(offered: dict) -> dict:
 
 
 @router.get("/advisor/calendar", response_model=CalendarOut)
-def day_calendar(principal: DealerStaff, session: DbSession, day: date | None = None):
+def day_calendar(principal: DealerStaff, session: DbSession, day: Day | None = None):
     view = calendar.day_of(session=session, principal=principal, day=day or calendar.local(now()).date())
     items = [dict(item, starts_at=item["start_local"], ends_at=item["end_local"],
                   brief_url=f"/workspace/service/appointments/{item['id']}") for item in view["appointments"]]
@@ -72,13 +71,13 @@ def day_calendar(principal: DealerStaff, session: DbSession, day: date | None = 
 
 
 @router.get("/advisor/appointments/{appointment_id}/brief", response_model=BriefOut)
-def appointment_brief(appointment_id: int, principal: DealerStaff, session: DbSession):
+def appointment_brief(appointment_id: Id, principal: DealerStaff, session: DbSession):
     return _brief_out(brief_for(session, principal, appointment_id))
 
 
 @router.post("/advisor/appointments/{appointment_id}/loaner", response_model=LoanerBookingOut,
              status_code=status.HTTP_201_CREATED)
-def offer_loaner(appointment_id: int, principal: DealerStaff, session: DbSession):
+def offer_loaner(appointment_id: Id, principal: DealerStaff, session: DbSession):
     _, prefs = owner_card(session, principal, appointment_id)
     offered = loaners.offer_loaner(session=session, principal=principal, appointment_id=appointment_id,
                                    preferences=prefs)
@@ -86,7 +85,7 @@ def offer_loaner(appointment_id: int, principal: DealerStaff, session: DbSession
 
 
 @router.post("/advisor/appointments/{appointment_id}/check-in", response_model=CheckInOut)
-def check_in(appointment_id: int, principal: DealerStaff, session: DbSession):
+def check_in(appointment_id: Id, principal: DealerStaff, session: DbSession):
     appointment = calendar.check_in(session=session, principal=principal, appointment_id=appointment_id)
     flags = brief_service.recall_flags(session=session, appointment=appointment)
     message = ("Checked in. Open recall: " + ", ".join(f["code"] for f in flags) + " — do the remedy while the "
@@ -106,6 +105,6 @@ def add_loaner(body: LoanerIn, principal: DealerStaff, session: DbSession):
 
 
 @router.patch("/advisor/loaners/{loaner_id}", response_model=LoanerOut)
-def change_loaner(loaner_id: int, body: LoanerChange, principal: DealerStaff, session: DbSession):
+def change_loaner(loaner_id: Id, body: LoanerChange, principal: DealerStaff, session: DbSession):
     loaners.set_active(session=session, principal=principal, loaner_id=loaner_id, active=body.is_active)
     return next(row for row in loaners.fleet(session=session, principal=principal, now=now()) if row["id"] == loaner_id)

@@ -13,6 +13,7 @@ from forecourt.customers.schemas import SignUpIn, SignUpReceived
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import LoginIn, TokenOut
 from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, client_address
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -29,7 +30,7 @@ def check_password(session, settings, email: str, password: str, address: str):
         raise
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses=answers(429))
 def login(body: LoginIn, request: Request, session: DbSession, settings: AppSettings):
     user = check_password(session, settings, body.email, body.password, client_address(request))
     token, row = parties_service.issue_token(session=session, user=user, kind="api",

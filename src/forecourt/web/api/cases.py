@@ -18,6 +18,7 @@ from forecourt.assist.schemas import (CaseCustomerOut, CaseDetailOut, CaseEventO
                                       EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
 from forecourt.core.clock import today
 from forecourt.core.db import claim_write
+from forecourt.core.i18n import _
 from forecourt.core.errors import NotFound
 from forecourt.customers import service as customers_service
 from forecourt.telematics import devices
@@ -26,11 +27,12 @@ from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.api.telemetry import raw_body
 from forecourt.web.deps import Agent, DbSession
+from forecourt.web.limits import body_truncated
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api", tags=["on call: cases"])
 
 EMERGENCY = "emergency_assistance"
-MAX_ECALL_BYTES = 16 * 1024
 
 
 def case_out(case) -> CaseOut:
@@ -107,7 +109,7 @@ def close_case(number: str, session: DbSession, principal: Agent):
     return case_out(case_service.close(session=session, principal=principal, case_id=case.id))
 
 
-@router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted,
+@router.post("/assist/ecall/{vin}", status_code=201, response_model=EcallAccepted, responses=answers(401),
              openapi_extra={"requestBody": {"required": True, "content": {
                  ecall_intake.MEDIA_TYPE: {"schema": {
                      "type": "string", "format": "binary",
@@ -133,8 +135,7 @@ def ecall(vin: str, request: Request, session: DbSession, body: bytes = Depends(
     except NotFound:
         pipeline.reject(session=session, channel="ecall", device_id=vin[:64], reason="unknown device or wrong secret")
         return JSONResponse(status_code=401, content={"detail": "unknown device or wrong secret"})
-    if len(body) > MAX_ECALL_BYTES:
-        body = body[:MAX_ECALL_BYTES]  # still try: a crash alert is never refused for its size alone
+    # Never refused for its size: the body limit cut it, and what arrived is read as far as it goes.
     case = ecall_intake.receive(session=session, vehicle_id=device.vehicle_id, vin=device.identifier, body=body,
-                         media_type=request.headers.get("content-type"))
+                                media_type=request.headers.get("content-type"), cut=body_truncated(request))
     return EcallAccepted(case=case.number, status=case.status, problems=list(case.problems))

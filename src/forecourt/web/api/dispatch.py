@@ -17,6 +17,7 @@ from forecourt.assist import providers as providers_service
 from forecourt.assist.dispatch_schemas import DispatchAnswerIn, DispatchIn, DispatchOut, IncomingOut, ProvidersOut
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.web.api.telemetry import raw_body
 from forecourt.web.deps import Agent, AppSettings, DbSession, DealerStaff, MaybePrincipal
@@ -85,5 +86,5 @@ def incoming(dealer: DealerStaff, session: DbSession):
 
 
 @router.post("/dealer/incoming/{dispatch_id}/arrived", response_model=DispatchOut)
-def arrived(dispatch_id: int, dealer: DealerStaff, session: DbSession):
+def arrived(dispatch_id: Id, dealer: DealerStaff, session: DbSession):
     return dispatch_service.mark_arrived(session=session, principal=dealer, dispatch_id=dispatch_id, now=now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id, Offset
 from forecourt.customers import intake
 from forecourt.sales import leads as leads_service
 from forecourt.sales import scoring
@@ -34,7 +35,7 @@ def take_lead(body: LeadIn, session: DbSession, principal: MaybePrincipal):
 @router.get("/leads", response_model=LeadPage)
 def list_leads(principal: SalesStaff, session: DbSession, status: str | None = None, source: str | None = None,
                purpose: str = leads_service.PURPOSE, limit: int = Query(default=50, ge=1, le=200),
-               offset: int = Query(default=0, ge=0)):
+               offset: Offset = 0):
     items, total, waiting = leads_service.list_leads(session=session, principal=principal, status=status,
                                                      source=source, purpose=purpose, limit=limit, offset=offset)
     return LeadPage(items=items, total=total, waiting_for_permission=waiting, limit=limit, offset=offset)
@@ -47,18 +48,18 @@ def rescore(principal: SalesStaff, session: DbSession):
 
 
 @router.get("/leads/{lead_id}", response_model=LeadOut)
-def lead_detail(lead_id: int, principal: SalesStaff, session: DbSession):
+def lead_detail(lead_id: Id, principal: SalesStaff, session: DbSession):
     return leads_service.view(session=session, principal=principal, lead_id=lead_id)
 
 
 @router.patch("/leads/{lead_id}", response_model=LeadOut)
-def change_status(lead_id: int, body: LeadStatusIn, principal: SalesStaff, session: DbSession):
+def change_status(lead_id: Id, body: LeadStatusIn, principal: SalesStaff, session: DbSession):
     lead = leads_service.set_status(session=session, principal=principal, lead_id=lead_id, status=body.status)
     return leads_service.view(session=session, principal=principal, lead_id=lead_id, lead=lead)
 
 
 @router.post("/leads/{lead_id}/merge", response_model=LeadOut)
-def merge(lead_id: int, body: MergeIn, principal: SalesStaff, session: DbSession):
+def merge(lead_id: Id, body: MergeIn, principal: SalesStaff, session: DbSession):
     lead = leads_service.merge(session=session, principal=principal, keep_id=lead_id,
                                duplicate_id=body.duplicate_id)
     return leads_service.view(session=session, principal=principal, lead_id=lead_id, lead=lead)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.schemas import AccessOut, ConsentRow, GrantIn, GrantOut, ReceiptOut
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import Id, Offset
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import (CustomerOut, ExportDocument, PreferencesIn, PreferencesOut, ProfileIn,
@@ -70,14 +71,14 @@ def my_consents(me: Me, session: DbSession):
 
 
 @router.put("/consents/{organization_id}/{purpose}", response_model=GrantOut)
-def give_consent(organization_id: int, purpose: str, me: Me, session: DbSession, body: GrantIn | None = None):
+def give_consent(organization_id: Id, purpose: str, me: Me, session: DbSession, body: GrantIn | None = None):
     return consent_service.give(session=session, customer_id=me.customer_id, organization_id=organization_id,
                                 purpose_code=purpose, notice_version=body.notice_version if body else None,
                                 method="api", recorded_by=me.user_id)
 
 
 @router.delete("/consents/{organization_id}/{purpose}", status_code=status.HTTP_204_NO_CONTENT)
-def withdraw_consent(organization_id: int, purpose: str, me: Me, session: DbSession):
+def withdraw_consent(organization_id: Id, purpose: str, me: Me, session: DbSession):
     consent_service.withdraw(session=session, customer_id=me.customer_id, organization_id=organization_id,
                              purpose_code=purpose, method="api", recorded_by=me.user_id)
 
@@ -88,9 +89,8 @@ def my_consent_receipts(me: Me, session: DbSession):
 
 
 @router.get("/access-log", response_model=list[AccessOut])
-def who_looked(me: Me, session: DbSession, limit: int = 200, offset: int = 0):
-    return customers_service.access_log(session=session, customer_id=me.customer_id,
-                                        limit=min(limit, 1000), offset=offset)
+def who_looked(me: Me, session: DbSession, limit: int = Query(default=200, ge=1, le=1000), offset: Offset = 0):
+    return customers_service.access_log(session=session, customer_id=me.customer_id, limit=limit, offset=offset)
 
 
 @router.get("/export")

@@ -10,6 +10,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, status
 
+from forecourt.core.schemas import Id
 from forecourt.sales import opportunities as opportunities_service
 from forecourt.sales import quotes as quotes_service
 from forecourt.sales import stages as stages_service
@@ -25,9 +26,9 @@ router = APIRouter(prefix="/api", tags=["sales: opportunities"])
 @router.get("/opportunities", response_model=list[OpportunityOut])
 def list_opportunities(principal: SalesStaff, session: DbSession, stage: str | None = None,
                        state: Literal["open", "won", "lost", "all"] = Query(default="open", alias="status"),
-                       owner: str | None = None):
+                       owner: str | None = Query(default=None, pattern=r"^(me|[0-9]{1,18})$")):
     """``owner``: ``me`` or a rep's user id. Status ``all`` lists closed deals too."""
-    owner_id = principal.user_id if owner == "me" else (int(owner) if owner and owner.isdigit() else None)
+    owner_id = principal.user_id if owner == "me" else (int(owner) if owner else None)
     return opportunities_service.list_for_dealer(session=session, principal=principal, stage=stage,
                                                  status=None if state == "all" else state, owner_user_id=owner_id)
 
@@ -38,59 +39,59 @@ def create_opportunity(body: OpportunityIn, principal: SalesStaff, session: DbSe
 
 
 @router.post("/leads/{lead_id}/convert", response_model=OpportunityOut, status_code=status.HTTP_201_CREATED)
-def convert_lead(lead_id: int, principal: SalesStaff, session: DbSession):
+def convert_lead(lead_id: Id, principal: SalesStaff, session: DbSession):
     return opportunities_service.open_from_lead(session=session, principal=principal, lead_id=lead_id)
 
 
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityDetail)
-def get_opportunity(opportunity_id: int, principal: SalesStaff, session: DbSession):
+def get_opportunity(opportunity_id: Id, principal: SalesStaff, session: DbSession):
     return opportunities_service.detail(session=session, principal=principal, opportunity_id=opportunity_id)
 
 
 @router.patch("/opportunities/{opportunity_id}", response_model=OpportunityOut)
-def update_opportunity(opportunity_id: int, body: OpportunityUpdate, principal: SalesStaff, session: DbSession):
+def update_opportunity(opportunity_id: Id, body: OpportunityUpdate, principal: SalesStaff, session: DbSession):
     return opportunities_service.update(session=session, principal=principal, opportunity_id=opportunity_id,
                                         changes=body.model_dump(exclude_unset=True))
 
 
 @router.post("/opportunities/{opportunity_id}/stage", response_model=OpportunityOut)
-def move_opportunity(opportunity_id: int, body: StageMoveIn, principal: SalesStaff, session: DbSession):
+def move_opportunity(opportunity_id: Id, body: StageMoveIn, principal: SalesStaff, session: DbSession):
     return opportunities_service.move(session=session, principal=principal, opportunity_id=opportunity_id,
                                       stage_code=body.stage_code)
 
 
 @router.post("/opportunities/{opportunity_id}/won", response_model=OpportunityOut)
-def win_opportunity(opportunity_id: int, principal: SalesStaff, session: DbSession):
+def win_opportunity(opportunity_id: Id, principal: SalesStaff, session: DbSession):
     return opportunities_service.win(session=session, principal=principal, opportunity_id=opportunity_id)
 
 
 @router.post("/opportunities/{opportunity_id}/lost", response_model=OpportunityOut)
-def lose_opportunity(opportunity_id: int, body: LostIn, principal: SalesStaff, session: DbSession):
+def lose_opportunity(opportunity_id: Id, body: LostIn, principal: SalesStaff, session: DbSession):
     return opportunities_service.lose(session=session, principal=principal, opportunity_id=opportunity_id,
                                       reason=body.reason, post_mortem=body.post_mortem)
 
 
 @router.post("/opportunities/{opportunity_id}/activities", response_model=ActivityOut,
              status_code=status.HTTP_201_CREATED)
-def log_activity(opportunity_id: int, body: ActivityIn, principal: SalesStaff, session: DbSession):
+def log_activity(opportunity_id: Id, body: ActivityIn, principal: SalesStaff, session: DbSession):
     return opportunities_service.log_activity(session=session, principal=principal, opportunity_id=opportunity_id,
                                               **body.model_dump())
 
 
 @router.post("/opportunities/{opportunity_id}/quotes", response_model=QuoteOut, status_code=status.HTTP_201_CREATED)
-def add_quote(opportunity_id: int, body: QuoteIn, principal: SalesStaff, session: DbSession):
+def add_quote(opportunity_id: Id, body: QuoteIn, principal: SalesStaff, session: DbSession):
     return quotes_service.add_quote(session=session, principal=principal, opportunity_id=opportunity_id,
                                     lines=[line.model_dump() for line in body.lines], valid_until=body.valid_until,
                                     note=body.note)
 
 
 @router.post("/opportunities/{opportunity_id}/quotes/{version}/send", response_model=QuoteOut)
-def send_quote(opportunity_id: int, version: int, principal: SalesStaff, session: DbSession):
+def send_quote(opportunity_id: Id, version: Id, principal: SalesStaff, session: DbSession):
     return quotes_service.send(session=session, principal=principal, opportunity_id=opportunity_id, version=version)
 
 
 @router.post("/opportunities/{opportunity_id}/quotes/{version}/accept", response_model=QuoteOut)
-def accept_quote(opportunity_id: int, version: int, principal: SalesStaff, session: DbSession):
+def accept_quote(opportunity_id: Id, version: Id, principal: SalesStaff, session: DbSession):
     return quotes_service.accept(session=session, principal=principal, opportunity_id=opportunity_id,
                                  version=version)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, status
 
-from forecourt.core.schemas import Output
+from forecourt.core.schemas import Id, Output
 from forecourt.customers import notify
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import recalls
@@ -95,6 +95,6 @@ def my_messages(me: Me, session: DbSession):
 
 
 @router.post("/me/messages/{number}/read", response_model=MessageOut, tags=["messages"])
-def read_message(number: int, me: Me, session: DbSession):
+def read_message(number: Id, me: Me, session: DbSession):
     """``number`` is the message's number in the inbox; another customer's message does not exist here."""
     return notify.mark_read(session=session, customer_id=me.customer_id, message_id=number)

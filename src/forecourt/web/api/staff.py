@@ -16,6 +16,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.consent.schemas import GrantOut
 from forecourt.core.errors import NotFound
+from forecourt.core.schemas import Id, Offset
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
 from forecourt.telematics import score
@@ -23,6 +24,7 @@ from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
+from forecourt.web.openapi import CSV
 from forecourt.web.serialise import vehicle_with_ownership
 
 router = APIRouter(prefix="/api", tags=["customers (staff)"])
@@ -39,10 +41,10 @@ def _open(session, principal, customer_id: int, purpose: str | None, what: str, 
 
 @router.get("/customers", response_model=CustomerPage)
 def list_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None,
-                   limit: int = 50, offset: int = 0):
+                   limit: int = Query(default=50, ge=1, le=200), offset: Offset = 0):
     purpose = stated_purpose(session, principal, purpose)
     items, total = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
-                                                  limit=max(1, min(limit, 200)), offset=max(0, offset))
+                                                  limit=limit, offset=offset)
     return CustomerPage(items=items, total=total, limit=limit, offset=offset, purpose=purpose)
 
 
@@ -52,7 +54,7 @@ def _cell(value: str | None) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@router.get("/customers.csv")
+@router.get("/customers.csv", response_class=Response, responses=CSV)
 def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None):
     purpose = stated_purpose(session, principal, purpose)
     items, _ = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
@@ -67,7 +69,7 @@ def export_customers(principal: Staff, session: DbSession, q: str | None = None,
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360)
-def customer_360(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_360(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
                                           purpose=stated_purpose(session, principal, purpose))
     view["vehicles"] = [vehicle_with_ownership(v["vehicle"], v["ownership"]) for v in view["vehicles"]]
@@ -78,19 +80,19 @@ def customer_360(customer_id: int, principal: Staff, session: DbSession, purpose
 
 
 @router.get("/customers/{customer_id}/profile", response_model=CustomerOut)
-def customer_profile(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_profile(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     return _open(session, principal, customer_id, purpose, "profile", CONTACT)
 
 
 @router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleWithOwnership])
-def customer_vehicles(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_vehicles(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     _open(session, principal, customer_id, purpose, "vehicles", VEHICLES)
     return [vehicle_with_ownership(v, o) for v, o in vehicles_service.vehicles_of(session=session,
                                                                                  customer_id=customer_id)]
 
 
 @router.get("/customers/{customer_id}/service-history", response_model=list[ServiceRecordOut])
-def customer_service_history(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_service_history(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     _open(session, principal, customer_id, purpose, "service history", SERVICE_HISTORY)
     records = []
     for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
@@ -99,13 +101,13 @@ def customer_service_history(customer_id: int, principal: Staff, session: DbSess
 
 
 @router.get("/customers/{customer_id}/preferences", response_model=PreferencesOut)
-def customer_preferences(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_preferences(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     _open(session, principal, customer_id, purpose, "preferences", PREFERENCES)
     return customers_service.get_preferences(session=session, customer_id=customer_id)
 
 
 @router.get("/customers/{customer_id}/consents", response_model=list[GrantOut])
-def customer_consents(customer_id: int, principal: Staff, session: DbSession, purpose: str | None = None):
+def customer_consents(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
     """The consents that concern the caller's own organization."""
     _open(session, principal, customer_id, purpose, "consents")
     return consent_service.grants_of(session=session, customer_id=customer_id,

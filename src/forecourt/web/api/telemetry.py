@@ -25,11 +25,12 @@ from forecourt.telematics import ingest as pipeline
 from forecourt.telematics.decoders import osmand, vss_json
 from forecourt.telematics.readings import DecodeError, Source
 from forecourt.web.deps import AppSettings, DbSession, client_address
+from forecourt.web.openapi import WHY, answers
 
 router = APIRouter(tags=["telemetry"])
-
-MAX_BODY_BYTES = 256 * 1024
-
+# The reason is JSON when the report cannot be read, plain text when the app's reading was refused.
+PHONE_REFUSALS = {400: {"description": WHY[400], "content": {"text/plain": {"schema": {"type": "string"}}}},
+                  **answers(401, 429)}
 
 def _refuse(session, channel: str, device_id: str | None, reason: str, excerpt: bytes | str | None, status: int,
             address: str | None = None):
@@ -63,7 +64,7 @@ async def osmand_parameters(request: Request) -> dict[str, str]:
     return params
 
 
-@router.post("/api/telemetry/{vin}", status_code=202,
+@router.post("/api/telemetry/{vin}", status_code=202, responses=answers(400, 401, 429),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                  "description": "One VSS sample ({'timestamp': ..., 'Vehicle.Speed': 52.3}), "
                                 "{'samples': [...]} or a list of samples"}}}}})
@@ -77,8 +78,6 @@ def embedded_batch(vin: str, request: Request, session: DbSession, settings: App
         devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(), secret=secret)
     except NotFound:
         return _unknown_device(request, session, settings, "http", vin[:64])
-    if len(body) > MAX_BODY_BYTES:
-        return _refuse(session, "http", vin, f"body larger than {MAX_BODY_BYTES} bytes", body, 413)
     try:
         readings = vss_json.decode(vin, body)
     except DecodeError as error:
@@ -88,27 +87,27 @@ def embedded_batch(vin: str, request: Request, session: DbSession, settings: App
     return {"stored": report.stored, "duplicates": report.duplicates, "rejected": len(report.rejected)}
 
 
-@router.get("/osmand", response_class=PlainTextResponse)
+@router.get("/osmand", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_without_token(request: Request, session: DbSession, settings: AppSettings,
                          params: dict = Depends(osmand_parameters)):
     """A phone set up without its token (or before phones had one) is refused like an unknown one."""
     return _osmand(request, session, settings, "", b"", params)
 
 
-@router.post("/osmand", response_class=PlainTextResponse)
+@router.post("/osmand", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_without_token_posted(request: Request, session: DbSession, settings: AppSettings,
                                 params: dict = Depends(osmand_parameters)):
     return _osmand(request, session, settings, "", b"", params)
 
 
-@router.get("/osmand/{token}", response_class=PlainTextResponse)
+@router.get("/osmand/{token}", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_position(token: str, request: Request, session: DbSession, settings: AppSettings,
                     params: dict = Depends(osmand_parameters)):
     """Traccar Client: a position as query parameters, to the URL shown when the phone was paired."""
     return _osmand(request, session, settings, token, b"", params)
 
 
-@router.post("/osmand/{token}", response_class=PlainTextResponse)
+@router.post("/osmand/{token}", response_class=PlainTextResponse, responses=PHONE_REFUSALS)
 def osmand_positions(token: str, request: Request, session: DbSession, settings: AppSettings,
                      body: bytes = Depends(raw_body), params: dict = Depends(osmand_parameters)):
     """Traccar Client: query or form parameters, or a JSON body (newer versions of the app)."""

@@ -28,6 +28,7 @@ from forecourt.vehicles.lifecycle_schemas import (CoverageOut, ExtendedWarrantyI
                                                   WarrantyTermsIn, WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
 from forecourt.workshop import visits
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api", tags=["warranty"])
 
@@ -246,7 +247,7 @@ def record_work_order(vin: str, body: WorkOrderIn, principal: DealerStaff, sessi
     return record(session, principal, vin, body)
 
 
-@router.get("/warranty/products", response_model=list[WarrantyProductOut])
+@router.get("/warranty/products", response_model=list[WarrantyProductOut], responses=answers(404))
 def warranty_products(session: DbSession, model_code: str | None = None):
     model_id = None
     if model_code:

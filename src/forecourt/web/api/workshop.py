@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from forecourt.core.clock import now
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.workshop import booking, proposals
@@ -36,7 +37,7 @@ def my_service(me: Me, session: DbSession):
 
 
 @router.post("/me/service/proposals/{number}/accept", response_model=AppointmentOut)
-def accept_proposal(number: int, body: AcceptIn, me: Me, session: DbSession):
+def accept_proposal(number: Id, body: AcceptIn, me: Me, session: DbSession):
     """One click: the chosen time is booked and held."""
     try:
         appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
@@ -47,7 +48,7 @@ def accept_proposal(number: int, body: AcceptIn, me: Me, session: DbSession):
 
 
 @router.post("/me/service/proposals/{number}/decline", response_model=ProposalOut)
-def decline_proposal(number: int, me: Me, session: DbSession):
+def decline_proposal(number: Id, me: Me, session: DbSession):
     proposal = proposals.decline(session=session, customer_id=me.customer_id, proposal_id=number)
     return proposals.describe(session=session, proposal=proposal)
 
@@ -60,7 +61,7 @@ def set_my_availability(body: AvailabilityIn, me: Me, session: DbSession):
 
 
 @router.post("/me/service/bookings/{number}/cancel", response_model=AppointmentOut)
-def cancel_my_booking(number: int, me: Me, session: DbSession):
+def cancel_my_booking(number: Id, me: Me, session: DbSession):
     appointment = booking.get_for_customer(session=session, customer_id=me.customer_id,
                                            appointment_id=number)
     booking.cancel(session=session, appointment=appointment, by="owner")
@@ -69,7 +70,7 @@ def cancel_my_booking(number: int, me: Me, session: DbSession):
 
 @router.get("/me/service/vehicles/{vin}/slots", response_model=SlotOfferOut)
 def my_slots(vin: str, me: Me, session: DbSession, job: str = Query("inspection", max_length=24),
-             dealer_id: int | None = None):
+             dealer_id: Id | None = None):
     """Free times for one of the owner's cars: at the dealer given, else at the one Forecourt picks (and why)."""
     near = customers_service.home_position(session=session, customer_id=me.customer_id)
     found = proposals.offer(session=session, customer_id=me.customer_id, vin=vin, job=job, dealer_id=dealer_id,

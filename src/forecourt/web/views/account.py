@@ -15,6 +15,7 @@ from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
 from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
                                 cookie_secure)
 from forecourt.web import viewer
+from forecourt.web.openapi import answers
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
 
@@ -42,7 +43,7 @@ def login_page(request: Request, principal: MaybePrincipal, next: str | None = N
     return _guarded(request, "login.html", next=_safe_next(next) or "")
 
 
-@router.post("/login")
+@router.post("/login", responses=answers(429))
 def login(request: Request, session: DbSession, settings: AppSettings, email: str = Form(""),
           password: str = Form(""), next: str = Form(""), form_token: str = Form("")):
     form_guard.check(request, form_token)

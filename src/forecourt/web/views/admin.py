@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from forecourt.core.auth import Role
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import OrganizationIn, OrganizationUpdate, StaffUserIn
 from forecourt.web.deps import AdminPage, DbSession
@@ -120,13 +121,13 @@ def _organization_page(request: Request, organization, *, values=None, errors=No
 
 
 @router.get("/organizations/{organization_id}")
-def organization_page(request: Request, organization_id: int, admin: AdminPage, session: DbSession):
+def organization_page(request: Request, organization_id: Id, admin: AdminPage, session: DbSession):
     return _organization_page(request, parties_service.get_organization(session=session,
                                                                         organization_id=organization_id))
 
 
 @router.post("/organizations/{organization_id}")
-def update_organization(request: Request, organization_id: int, admin: AdminPage, session: DbSession,
+def update_organization(request: Request, organization_id: Id, admin: AdminPage, session: DbSession,
                         form: Form):
     organization = parties_service.get_organization(session=session, organization_id=organization_id)
     values = texts(form, "service_bays", *ADDRESS_FIELDS) | {"is_active": form.get("is_active") == "yes"}
@@ -172,7 +173,7 @@ def _users_page(request: Request, session, *, q=None, organization_id=None, valu
 
 @router.get("/users")
 def users_page(request: Request, admin: AdminPage, session: DbSession, q: str | None = None,
-               organization_id: int | None = None):
+               organization_id: Id | None = None):
     return _users_page(request, session, q=(q or "").strip() or None, organization_id=organization_id)
 
 
@@ -196,7 +197,7 @@ def create_user(request: Request, admin: AdminPage, session: DbSession, form: Fo
 
 
 @router.post("/users/{user_id}/active")
-def set_user_active(request: Request, user_id: int, admin: AdminPage, session: DbSession, form: Form):
+def set_user_active(request: Request, user_id: Id, admin: AdminPage, session: DbSession, form: Form):
     active = form.get("active") == "yes"
     if user_id == admin.user_id and not active:
         return _flash("/admin/users", "You cannot deactivate your own account.")
@@ -209,7 +210,7 @@ def set_user_active(request: Request, user_id: int, admin: AdminPage, session: D
 # --- audit ---------------------------------------------------------------------------------------
 
 @router.get("/audit")
-def audit_page(request: Request, admin: AdminPage, session: DbSession, page: int = Query(default=1, ge=1)):
+def audit_page(request: Request, admin: AdminPage, session: DbSession, page: int = Query(default=1, ge=1, le=100_000)):
     entries = parties_service.list_audit(session=session, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     actors = {i: parties_service.get_user(session=session, user_id=i)
               for i in {e.actor_user_id for e in entries if e.actor_user_id is not None}}

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
@@ -21,7 +22,7 @@ from forecourt.workshop import booking, proposals
 from forecourt.workshop.jobs import choices as job_choices
 from forecourt.workshop.slots import DAY_NAMES
 from forecourt.web.deps import DbSession, MePage
-from forecourt.web.views.forms import Form, text
+from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -54,13 +55,13 @@ def my_service(request: Request, me: MePage, session: DbSession, error: str | No
 
 
 @router.post("/me/service/proposals/{number}/accept")
-def accept_proposal(number: int, me: MePage, session: DbSession, form: Form):
-    raw = text(form, "slot_index") or ""
-    if not raw.isdigit():
+def accept_proposal(number: Id, me: MePage, session: DbSession, form: Form):
+    slot_index = whole_number(text(form, "slot_index"))
+    if slot_index is None:
         return _back(error="Choose one of the offered times.")
     try:
         appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
-                                       slot_index=int(raw))
+                                       slot_index=slot_index)
     except (Invalid, Conflict) as problem:  # a time just taken: the proposal now shows fresh ones
         return _back(error=problem.message)
     view = booking.describe(session=session, appointment=appointment)
@@ -68,7 +69,7 @@ def accept_proposal(number: int, me: MePage, session: DbSession, form: Form):
 
 
 @router.post("/me/service/proposals/{number}/decline")
-def decline_proposal(number: int, me: MePage, session: DbSession):
+def decline_proposal(number: Id, me: MePage, session: DbSession):
     try:
         proposals.decline(session=session, customer_id=me.customer_id, proposal_id=number)
     except Conflict as problem:
@@ -102,7 +103,7 @@ def set_availability(request: Request, me: MePage, session: DbSession, form: For
 
 
 @router.post("/me/service/bookings/{number}/cancel")
-def cancel_booking(number: int, me: MePage, session: DbSession):
+def cancel_booking(number: Id, me: MePage, session: DbSession):
     appointment = booking.get_for_customer(session=session, customer_id=me.customer_id,
                                            appointment_id=number)
     try:
@@ -128,7 +129,7 @@ def _book_page(request: Request, session, me, *, vin: str | None, job: str, deal
 @router.get("/me/service/book")
 def book_page(request: Request, me: MePage, session: DbSession, vin: str | None = None, job: str = "inspection",
               dealer_id: str | None = None, error: str | None = None):
-    chosen = int(dealer_id) if dealer_id and dealer_id.isdigit() else None
+    chosen = whole_number(dealer_id)
     try:
         return _book_page(request, session, me, vin=vin, job=job, dealer_id=chosen, error=error)
     except Invalid as problem:
@@ -145,11 +146,12 @@ def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
         starts_at = datetime.fromisoformat(start)
     except ValueError:
         return _back(back, error="Choose one of the free times.")
-    if not bay.isdigit() or not raw_dealer.isdigit():
+    bay_number, dealer_id = whole_number(bay), whole_number(raw_dealer)
+    if bay_number is None or dealer_id is None:
         return _back(back, error="Choose one of the free times.")
     try:
         appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=job,
-                                               dealer_id=int(raw_dealer), bay=int(bay), starts_at=starts_at)
+                                               dealer_id=dealer_id, bay=bay_number, starts_at=starts_at)
     except (Invalid, Conflict) as problem:
         return _back(back, error=problem.message)
     view = booking.describe(session=session, appointment=appointment)

@@ -30,13 +30,14 @@ from forecourt.assist.models import Case, Dispatch
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.schemas import LARGEST_ID
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web import viewer
 from forecourt.web.deps import AgentPage, DbSession, MePage
-from forecourt.web.views.forms import Form, attempt, text
+from forecourt.web.views.forms import Form, attempt, whole_number, text
 from forecourt.web.views.forms import back_to as _back
 from forecourt.web.views.render import redirect, render
 
@@ -112,11 +113,15 @@ async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIM
         await anyio.sleep(poll)
 
 
-@router.get("/console/stream")
-def console_stream(request: Request, principal: AgentPage, after: int | None = Query(default=None, ge=0),
+@router.get("/console/stream", response_class=StreamingResponse,
+            responses={200: {"description": "Server-sent events: `cases` whenever a case changes, and heartbeats",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+def console_stream(request: Request, principal: AgentPage,
+                   after: int | None = Query(default=None, ge=0, le=LARGEST_ID),
                    seconds: float = Query(default=STREAM_LIFETIME_SECONDS, gt=0, le=STREAM_LIFETIME_SECONDS)):
     last_seen = request.headers.get("last-event-id", "")
-    start = int(last_seen) if last_seen.isdigit() else after
+    start = whole_number(last_seen)
+    start = after if start is None else start
     sessions = request.app.state.sessionmaker
     if start is None:
         with sessions() as session:

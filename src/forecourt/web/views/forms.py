@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from forecourt.core.schemas import LARGEST_ID
+
 
 async def read_form(request: Request) -> FormData:
     """Read once, asynchronously, so page routes can stay plain functions."""
@@ -24,6 +26,15 @@ def text(form: FormData, name: str) -> str | None:
         return None
     value = str(value).strip()
     return value or None
+
+
+def whole_number(raw: str | None) -> int | None:
+    """A whole number as typed or chosen in a form (or a header): ASCII digits within the range of
+    the database's integer columns. Anything else ("²", "1e3", twenty digits) names no row."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > LARGEST_ID:
+        return None
+    return int(raw)
 
 
 def texts(form: FormData, *names: str) -> dict:

@@ -15,6 +15,7 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict
+from forecourt.core.schemas import Id
 from forecourt.web.api.dispatch import with_customers
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
 from forecourt.web.views.render import redirect, render
@@ -37,7 +38,7 @@ def incoming_page(request: Request, principal: StaffPage, session: DbSession, fl
 
 
 @router.post("/workspace/incoming/{dispatch_id}/arrived")
-def arrived(dispatch_id: int, principal: StaffPage, session: DbSession):
+def arrived(dispatch_id: Id, principal: StaffPage, session: DbSession):
     _dealer_only(principal)
     try:
         with session.begin_nested():

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.schemas import Id
 from forecourt.customers import intake
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
@@ -19,7 +20,7 @@ from forecourt.sales.schemas.leads import LeadIn
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import DbSession, MaybePrincipal, SalesPage
 from forecourt.web.views import form_guard
-from forecourt.web.views.forms import Form, text, validate
+from forecourt.web.views.forms import Form, text, validate, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -53,7 +54,7 @@ def _form(request: Request, session, principal, *, values: dict, errors: dict, s
 
 @router.get("/leads/new")
 def new_lead(request: Request, session: DbSession, principal: MaybePrincipal, code: str | None = None,
-             dealer_id: int | None = None, postcode: str | None = None, city: str | None = None,
+             dealer_id: Id | None = None, postcode: str | None = None, city: str | None = None,
              wants: str = "test_drive"):
     values = dict(configuration_code=code or "", dealer_id=dealer_id, postcode=postcode or "", city=city or "",
                   wants=wants if wants in leads_service.WANTS else "test_drive")
@@ -104,7 +105,8 @@ def _colour(score: int | None) -> str:
 
 @router.get("/workspace/leads")
 def lead_list(request: Request, principal: SalesPage, session: DbSession, status: str | None = "open",
-              source: str | None = None, purpose: str = leads_service.PURPOSE, page: int = Query(default=1, ge=1)):
+              source: str | None = None, purpose: str = leads_service.PURPOSE,
+              page: int = Query(default=1, ge=1, le=100_000)):
     items, total, waiting = leads_service.list_leads(session=session, principal=principal, status=status or None,
                                                      source=source or None, purpose=purpose, limit=PAGE_SIZE,
                                                      offset=(page - 1) * PAGE_SIZE)
@@ -119,7 +121,7 @@ def lead_list(request: Request, principal: SalesPage, session: DbSession, status
 
 
 @router.get("/workspace/leads/{lead_id}")
-def lead_page(request: Request, lead_id: int, principal: SalesPage, session: DbSession):
+def lead_page(request: Request, lead_id: Id, principal: SalesPage, session: DbSession):
     view = leads_service.view(session=session, principal=principal, lead_id=lead_id)
     models = {m.id: m.name for m in vehicles_service.list_models(session=session)}
     candidates = leads_service.merge_candidates(session=session, principal=principal, lead=view["lead"])
@@ -130,7 +132,7 @@ def lead_page(request: Request, lead_id: int, principal: SalesPage, session: DbS
 
 
 @router.post("/workspace/leads/{lead_id}/status")
-def lead_status(lead_id: int, principal: SalesPage, session: DbSession, form: Form):
+def lead_status(lead_id: Id, principal: SalesPage, session: DbSession, form: Form):
     try:
         lead = leads_service.set_status(session=session, principal=principal, lead_id=lead_id,
                                         status=text(form, "status") or "")
@@ -140,12 +142,12 @@ def lead_status(lead_id: int, principal: SalesPage, session: DbSession, form: Fo
 
 
 @router.post("/workspace/leads/{lead_id}/merge")
-def lead_merge(lead_id: int, principal: SalesPage, session: DbSession, form: Form):
-    raw = text(form, "duplicate_id") or ""
-    if not raw.isdigit():
+def lead_merge(lead_id: Id, principal: SalesPage, session: DbSession, form: Form):
+    duplicate_id = whole_number(text(form, "duplicate_id"))
+    if duplicate_id is None:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote('Choose the lead to merge into this one.')}")
     try:
-        leads_service.merge(session=session, principal=principal, keep_id=lead_id, duplicate_id=int(raw))
+        leads_service.merge(session=session, principal=principal, keep_id=lead_id, duplicate_id=duplicate_id)
     except Invalid as error:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote(error.message)}")
-    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Lead #{raw} merged into this one.')}")
+    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Lead #{duplicate_id} merged into this one.')}")

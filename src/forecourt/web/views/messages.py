@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from forecourt.core.schemas import Id
 from forecourt.customers import notify
 from forecourt.web.deps import DbSession, MePage
 from forecourt.web.views.render import redirect, render
@@ -20,7 +21,7 @@ def inbox_page(request: Request, me: MePage, session: DbSession):
 
 
 @router.post("/me/messages/{number}/read")
-def read_page(number: int, me: MePage, session: DbSession):
+def read_page(number: Id, me: MePage, session: DbSession):
     """Marks one of the owner's own messages read; anybody else's message does not exist for them."""
     notify.mark_read(session=session, customer_id=me.customer_id, message_id=number)
     return redirect(f"/me/messages#message-{number}")

@@ -15,7 +15,7 @@ from forecourt.assist import subscriptions
 from forecourt.core.clock import today
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.web.deps import DbSession, MePage, PaymentGateway
-from forecourt.web.views.forms import Form, text
+from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -29,8 +29,7 @@ def _back(*, flash: str | None = None, error: str | None = None) -> Response:
 
 
 def _years(form) -> int | None:
-    raw = text(form, "years") or "1"
-    return int(raw) if raw.isdigit() else None
+    return whole_number(text(form, "years") or "1")
 
 
 @router.get("/me/on-call")

@@ -15,6 +15,7 @@ from forecourt.core.clock import as_utc, now, today
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.money import Money
 from forecourt.core.money import total as money_total
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -118,7 +119,7 @@ def create(request: Request, principal: SalesPage, session: DbSession, form: For
 
 
 @router.post("/workspace/leads/{lead_id}/convert")
-def convert_lead(lead_id: int, principal: SalesPage, session: DbSession):
+def convert_lead(lead_id: Id, principal: SalesPage, session: DbSession):
     try:
         deal = opportunities_service.open_from_lead(session=session, principal=principal, lead_id=lead_id)
     except opportunities_service.AlreadyConverted as done:
@@ -162,12 +163,12 @@ def _act(request, session, principal, opportunity_id: int, schema, values: dict,
 
 
 @router.get("/workspace/opportunities/{opportunity_id}")
-def detail(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession):
+def detail(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession):
     return _detail_page(request, session, principal, opportunity_id)
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/details")
-def save_details(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def save_details(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     values = {name: text(form, name) for name in DETAIL_FIELDS if name in form}
     return _act(request, session, principal, opportunity_id, OpportunityUpdate, values,
                 lambda body: opportunities_service.update(session=session, principal=principal,
@@ -177,7 +178,7 @@ def save_details(request: Request, opportunity_id: int, principal: SalesPage, se
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/factors")
-def save_factors(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def save_factors(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     chosen = {key: form.get(f"covered_{key}") == "yes" for key in opportunities_service.BUYING_FACTORS
               if form.get(f"decides_{key}") == "yes"}
     return _act(request, session, principal, opportunity_id, OpportunityUpdate, {"buying_factors": chosen},
@@ -188,7 +189,7 @@ def save_factors(request: Request, opportunity_id: int, principal: SalesPage, se
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/stage")
-def move(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def move(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     values = {"stage_code": text(form, "stage_code")}
     return _act(request, session, principal, opportunity_id, None, values,
                 lambda _: opportunities_service.move(session=session, principal=principal,
@@ -198,7 +199,7 @@ def move(request: Request, opportunity_id: int, principal: SalesPage, session: D
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/activities")
-def log_activity(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def log_activity(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     values = {name: text(form, name) for name in ("kind", "notes", "happened_at", "model_id")}
     values["notes"] = values["notes"] or ""
     return _act(request, session, principal, opportunity_id, ActivityIn, values,
@@ -208,7 +209,7 @@ def log_activity(request: Request, opportunity_id: int, principal: SalesPage, se
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/won")
-def win(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession):
+def win(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession):
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: opportunities_service.win(session=session, principal=principal,
                                                     opportunity_id=opportunity_id),
@@ -216,7 +217,7 @@ def win(request: Request, opportunity_id: int, principal: SalesPage, session: Db
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/lost")
-def lose(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def lose(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     values = {"reason": text(form, "reason"), "post_mortem": text(form, "post_mortem") or ""}
     return _act(request, session, principal, opportunity_id, LostIn, values,
                 lambda body: opportunities_service.lose(session=session, principal=principal,
@@ -238,7 +239,7 @@ def _quote_lines(form) -> list[dict]:
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/quotes")
-def add_quote(request: Request, opportunity_id: int, principal: SalesPage, session: DbSession, form: Form):
+def add_quote(request: Request, opportunity_id: Id, principal: SalesPage, session: DbSession, form: Form):
     values = {"lines": _quote_lines(form), "valid_until": text(form, "valid_until"),
               "note": text(form, "note") or ""}
     return _act(request, session, principal, opportunity_id, QuoteIn, values,
@@ -250,7 +251,7 @@ def add_quote(request: Request, opportunity_id: int, principal: SalesPage, sessi
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/quotes/{version}/send")
-def send_quote(request: Request, opportunity_id: int, version: int, principal: SalesPage, session: DbSession):
+def send_quote(request: Request, opportunity_id: Id, version: Id, principal: SalesPage, session: DbSession):
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: quotes_service.send(session=session, principal=principal, opportunity_id=opportunity_id,
                                               version=version),
@@ -258,7 +259,7 @@ def send_quote(request: Request, opportunity_id: int, version: int, principal: S
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/quotes/{version}/accept")
-def accept_quote(request: Request, opportunity_id: int, version: int, principal: SalesPage, session: DbSession):
+def accept_quote(request: Request, opportunity_id: Id, version: Id, principal: SalesPage, session: DbSession):
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: quotes_service.accept(session=session, principal=principal, opportunity_id=opportunity_id,
                                                 version=version),

@@ -18,7 +18,7 @@ from forecourt.sales import configurator, orders
 from forecourt.sales.models import Configuration
 from forecourt.web.deps import AppSettings, DbSession, MePage, PaymentGateway, SalesPage
 from forecourt.web.views.configurator import configuration_or_explanation
-from forecourt.web.views.forms import Form, attempt, text
+from forecourt.web.views.forms import Form, attempt, text, whole_number
 from forecourt.web.views.forms import back_to as _back
 from forecourt.web.views.render import redirect, render
 
@@ -72,7 +72,7 @@ def order_page(request: Request, code: str, me: MePage, session: DbSession, sett
 @router.post("/c/{code}/order")
 def place_order(request: Request, code: str, me: MePage, session: DbSession, settings: AppSettings, form: Form):
     raw_dealer = text(form, "dealer_id")
-    dealer_id = int(raw_dealer) if raw_dealer and raw_dealer.isdigit() else None
+    dealer_id = whole_number(raw_dealer)
     allow = form.get("allow_contact") == "yes"
     try:
         order = orders.place(session=session, customer_id=me.customer_id, configuration_code=code,
@@ -155,7 +155,7 @@ def assign_vehicle(number: str, principal: SalesPage, session: DbSession, form: 
     year = text(form, "model_year")
     return _act(session, number, lambda: orders.assign_vehicle(
         session=session, principal=principal, number=number, vin=text(form, "vin") or "",
-        model_year=int(year) if year and year.isdigit() else None), "Car assigned to the order.")
+        model_year=whole_number(year)), "Car assigned to the order.")
 
 
 def _delivery_time(form) -> datetime:

@@ -7,8 +7,10 @@ from datetime import date
 from fastapi import APIRouter, Request, Response
 
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import LARGEST_ID
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
+from forecourt.web.openapi import CSV
 from forecourt.web.views import pipeline_charts
 from forecourt.web.views.render import render
 
@@ -19,7 +21,7 @@ def _number(value: str | None, field: str) -> int | None:
     """Form selects send '' for "all"; anything else must be a positive id."""
     if value is None or not value.strip():
         return None
-    if not value.strip().isdigit():
+    if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
         raise Invalid("Choose from the list.", field=field)
     return int(value)
 
@@ -60,7 +62,7 @@ def pipeline_page(request: Request, principal: PipelinePage, session: DbSession)
                   query=request.url.query)
 
 
-@router.get("/workspace/pipeline.csv")
+@router.get("/workspace/pipeline.csv", response_class=Response, responses=CSV)
 def pipeline_csv(request: Request, principal: PipelinePage, session: DbSession):
     scope = _scope(session, principal, request)
     body = pipeline.csv_text(figures=pipeline.dashboard(session=session, scope=scope))

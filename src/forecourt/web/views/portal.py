@@ -15,6 +15,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core import zones
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import PreferencesIn, ProfileIn
@@ -93,7 +94,8 @@ def save_profile(request: Request, me: MePage, session: DbSession, form: Form):
     values = texts(form, *PROFILE_FIELDS)
     if values["country"]:
         values["country"] = values["country"].upper()
-    body, errors = validate(ProfileIn, values)
+    body, errors = validate(ProfileIn, {k: v for k, v in values.items()
+                                        if v is not None or k not in ("language", "market")})
     for name, message in (("first_name", _("Enter your given name(s).")),
                           ("last_name", _("Enter your family name."))):
         if not values[name]:
@@ -101,11 +103,7 @@ def save_profile(request: Request, me: MePage, session: DbSession, form: Form):
     errors = {key: PROFILE_MESSAGES.get(key, message) for key, message in errors.items()}
     if errors:
         return _profile_page(request, session, me, profile=values, profile_errors=errors, status_code=422)
-    changes = body.model_dump()
-    if changes["language"] is None:
-        changes.pop("language")
-    if changes["market"] is None:
-        changes.pop("market")
+    changes = body.model_dump(exclude_unset=True)
     try:
         with session.begin_nested():
             customers_service.update_profile(session=session, customer_id=me.customer_id, changes=changes)
@@ -141,13 +139,13 @@ def save_preferences(request: Request, me: MePage, session: DbSession, form: For
     else:
         current = customers_service.get_preferences(session=session, customer_id=me.customer_id)
         values["seat_position"] = seat | {"lumbar": (current.seat_position or {}).get("lumbar", 0)}
-    body, schema_errors = validate(PreferencesIn, values)
+    body, schema_errors = validate(PreferencesIn, {k: v for k, v in values.items() if v is not None})
     errors = schema_errors | errors
     if errors:
         return _profile_page(request, session, me, preferences=submitted, preference_errors=errors,
                              status_code=422)
     customers_service.update_preferences(session=session, customer_id=me.customer_id,
-                                         changes=body.model_dump(exclude_none=True))
+                                         changes=body.model_dump(exclude_unset=True))
     return _flash("/me/profile#preferences", "Your preferences are saved; a loaner will be set up this way.")
 
 
@@ -164,7 +162,7 @@ def _by_organization(rows: list[dict]) -> list[dict]:
 
 
 @router.get("/me/privacy")
-def privacy_page(request: Request, me: MePage, session: DbSession, add: list[int] = Query(default=[])):
+def privacy_page(request: Request, me: MePage, session: DbSession, add: list[Id] = Query(default=[], max_length=50)):
     rows = customers_service.consent_matrix(session=session, customer_id=me.customer_id,
                                             extra_organization_ids=tuple(add))
     purposes = consent_service.list_purposes(session=session)
@@ -182,7 +180,7 @@ def privacy_page(request: Request, me: MePage, session: DbSession, add: list[int
 
 
 @router.post("/me/privacy/{organization_id}/{purpose}")
-def toggle_consent(request: Request, organization_id: int, purpose: str, me: MePage, session: DbSession,
+def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePage, session: DbSession,
                    form: Form):
     """One cell of the matrix: htmx swaps the cell in place, a plain form post comes back to the page."""
     allow = form.get("allow") == "yes"
@@ -213,7 +211,7 @@ def toggle_consent(request: Request, organization_id: int, purpose: str, me: MeP
 # --- who looked ----------------------------------------------------------------------------------
 
 @router.get("/me/access-log")
-def access_log_page(request: Request, me: MePage, session: DbSession, page: int = Query(default=1, ge=1)):
+def access_log_page(request: Request, me: MePage, session: DbSession, page: int = Query(default=1, ge=1, le=100_000)):
     entries = customers_service.access_log(session=session, customer_id=me.customer_id, limit=PAGE_SIZE + 1,
                                            offset=(page - 1) * PAGE_SIZE)
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
@@ -228,7 +226,9 @@ def my_data_page(request: Request, me: MePage):
     return render(request, "portal/data.html")
 
 
-@router.get("/me/data/export")
+@router.get("/me/data/export", response_class=Response,
+            responses={200: {"description": "Everything linked to the customer, as a JSON file",
+                             "content": {"application/json": {"schema": {"type": "object"}}}}})
 def download_my_data(me: MePage, session: DbSession) -> Response:
     return export_response(rights.export(session=session, customer_id=me.customer_id), me.customer_id)
 

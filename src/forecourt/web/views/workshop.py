@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.schemas import Id
 from forecourt.workshop import calendar, loaners
 from forecourt.web.api.advisor import brief_for, owner_card
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
@@ -63,7 +64,7 @@ def service_calendar(request: Request, principal: StaffPage, session: DbSession,
 
 
 @router.get("/workspace/service/appointments/{appointment_id}")
-def appointment_brief(request: Request, appointment_id: int, principal: StaffPage, session: DbSession,
+def appointment_brief(request: Request, appointment_id: Id, principal: StaffPage, session: DbSession,
                       error: str | None = None):
     _dealer_only(principal)
     view = brief_for(session, principal, appointment_id)
@@ -71,7 +72,7 @@ def appointment_brief(request: Request, appointment_id: int, principal: StaffPag
 
 
 @router.post("/workspace/service/appointments/{appointment_id}/loaner")
-def offer_loaner(appointment_id: int, principal: StaffPage, session: DbSession):
+def offer_loaner(appointment_id: Id, principal: StaffPage, session: DbSession):
     _dealer_only(principal)
     url = f"/workspace/service/appointments/{appointment_id}"
 
@@ -83,7 +84,7 @@ def offer_loaner(appointment_id: int, principal: StaffPage, session: DbSession):
 
 
 @router.post("/workspace/service/appointments/{appointment_id}/check-in")
-def check_in(appointment_id: int, principal: StaffPage, session: DbSession):
+def check_in(appointment_id: Id, principal: StaffPage, session: DbSession):
     _dealer_only(principal)
     url = f"/workspace/service/appointments/{appointment_id}"
     return _act(session, url, lambda: calendar.check_in(session=session, principal=principal,
@@ -108,7 +109,7 @@ def add_loaner(principal: StaffPage, session: DbSession, form: Form):
 
 
 @router.post("/workspace/service/loaners/{loaner_id}/active")
-def loaner_active(loaner_id: int, principal: StaffPage, session: DbSession, form: Form):
+def loaner_active(loaner_id: Id, principal: StaffPage, session: DbSession, form: Form):
     _dealer_only(principal)
     active = text(form, "active") == "yes"
     return _act(session, "/workspace/service/loaners",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from forecourt.core.schemas import Id
 from forecourt.consent import service as consent_service
 from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.deps import DbSession, StaffPage, stated_purpose
+from forecourt.web.openapi import answers
 from forecourt.web.views.render import render
 
 router = APIRouter(tags=["pages"])
@@ -20,9 +22,9 @@ router = APIRouter(tags=["pages"])
 PAGE_SIZE = 25
 
 
-@router.get("/workspace/customers")
+@router.get("/workspace/customers", responses=answers(400))
 def customer_list(request: Request, principal: StaffPage, session: DbSession, q: str | None = None,
-                  purpose: str | None = None, page: int = Query(default=1, ge=1)):
+                  purpose: str | None = None, page: int = Query(default=1, ge=1, le=100_000)):
     readable = set(consent_service.purposes_of_role(session=session, principal=principal))
     purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent and p.code in readable]
     chosen = stated_purpose(session, principal, purpose)
@@ -43,7 +45,7 @@ def customer_list(request: Request, principal: StaffPage, session: DbSession, q:
 
 
 @router.get("/workspace/customers/{customer_id}")
-def customer_page(request: Request, customer_id: int, principal: StaffPage, session: DbSession,
+def customer_page(request: Request, customer_id: Id, principal: StaffPage, session: DbSession,
                   purpose: str | None = None):
     view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
                                           purpose=stated_purpose(session, principal, purpose))
