@@ -47,7 +47,9 @@ PERSONAS = {"admin": "carmaker admin", "agent": "call-centre agent", "sales": "d
 # The access-control suite's classes of route, and who each is for.
 CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sales", "service"),
            CUSTOMER_DATA: ("sales", "service", "insurer", "agent"), CUSTOMER_LIST: ("sales", "insurer"),
-           PUBLIC: (ANONYMOUS, "driver"), AUTH: (ANONYMOUS, "driver"), "sales_figures": ("sales", "admin")}
+           PUBLIC: (ANONYMOUS, "driver"), AUTH: (ANONYMOUS, "driver"), "sales_figures": ("sales", "admin"),
+           # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
+           "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin")}
 # Erasing the caller or ending their login goes last, by a customer the rest of the run does not need.
 LAST = ("erase", "logout")
 # Identifiers that exist, by path parameter name: (SQL, for the values).

@@ -41,6 +41,12 @@ PUBLIC_IDS = {
     ("POST", "/me/privacy/{organization_id}/{purpose}"): "the caller's own consent to a public organization",
 }
 
+# Routes whose path token is the credential (a signed link sent to one person): outsiders try a forged
+# token and must change nothing; whoever holds the real link may use it.
+CAPABILITY_LINKS = {
+    ("POST", "/unsubscribe/{token}"): "the signed one-click link e-mailed to the customer is the credential",
+}
+
 # Rows that record a refusal on purpose ("refusals are counted"); everything else must stay as it was.
 REFUSAL_RECORDS = {"telematics_rejections", "login_attempts"}
 
@@ -127,7 +133,7 @@ def rightful(w: World, kind: str, rule):
 # that dealer, the owner's acceptance, the dealer's own stock), which these routes do not ask for yet.
 # Strict: once they refuse outsiders, these pass and the mark must go.
 OPEN_TO_ANY_DEALER = {
-    ("POST", "/api/recalls/{code}/remedies"), ("POST", "/api/vehicles/{vin}/sale"),
+    ("POST", "/api/recalls/{code}/remedies"),
     ("POST", "/api/vehicles/{vin}/work-orders"), ("POST", "/workspace/vehicles/{vin}/work-orders"),
     ("POST", "/api/vehicles/{vin}/extended-warranty"), ("POST", "/workspace/vehicles/{vin}/extended-warranty"),
 }
@@ -152,11 +158,15 @@ def test_outsiders_cannot_write_and_change_nothing(w, key):
             w.browser(caller)
     w.me  # noqa: B018 - customer A has a login
     prepared = w.prepare(key)
+    tried = prepared
+    if key in CAPABILITY_LINKS:
+        token = prepared["params"]["token"]
+        tried = prepared | {"params": prepared["params"] | {"token": token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")}}
     before = snapshot(w.session)
     a_before = rows_linked_to(w.session, w.customer.id)
 
     for name, caller in callers.items():
-        response = w.call(key, caller, prepared=prepared)
+        response = w.call(key, caller, prepared=tried)
         if key in PUBLIC_IDS:
             w.session.expire_all()
             assert rows_linked_to(w.session, w.customer.id) == a_before, f"{name} changed customer A's data"
@@ -167,6 +177,8 @@ def test_outsiders_cannot_write_and_change_nothing(w, key):
         assert not changed, f"{name}'s refused call changed the database: {changed}"
 
     owner = rightful(w, rule.kind, rule) if key not in PUBLIC_IDS else None
+    if key in CAPABILITY_LINKS:
+        owner = callers[next(iter(callers))]  # anyone holding the real link
     if owner is not None:
         response = w.call(key, owner, prepared=prepared)
         assert status(response) in rule.ok + (303,), (status(response), response.text[:300])

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from forecourt.assist.handlers import subscribe_handlers
+from forecourt.handlers import subscribe_all
 from forecourt.assist.models import CaseEvent
 from forecourt.core import events
 from forecourt.core.db import transaction
@@ -36,7 +36,7 @@ def car(make, session, session_factory):
     devices.register(session=session, kind=Source.PHONE, identifier=PHONE, vehicle_id=vehicle.id)
     devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
     session.commit()
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     return vehicle
 
 

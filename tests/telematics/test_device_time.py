@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from forecourt.assist.handlers import subscribe_handlers
+from forecourt.handlers import subscribe_all
 from forecourt.assist.models import Case
 from forecourt.core import events
 from forecourt.core.clock import frozen_at
@@ -85,7 +85,7 @@ def test_a_clock_a_little_fast_is_believed_but_cannot_hold_the_twin(car, session
 @pytest.mark.parametrize("at", [NOW + timedelta(days=400), datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)])
 def test_an_sos_out_of_time_is_kept_at_the_time_received_and_its_case_says_why(car, session_factory, session, at):
     vehicle, _ = car
-    subscribe_handlers(events.bus, session_factory)
+    subscribe_all(session_factory)
     with transaction(session_factory) as writer:
         report = ingest(session=writer, readings=[reading(vehicle.vin, at, "sos", [VehicleEvent.SOS])],
                         channel="mqtt")
@@ -127,12 +127,12 @@ def test_the_http_endpoint_refuses_8000_kmh_and_a_decade_ahead(car, client, sess
 
 def test_a_phone_status_report_is_kept_on_the_phone_never_as_a_position(make, client, session):
     vehicle = make.vehicle()
-    devices.register(session=session, kind=Source.PHONE, identifier="traccar-77", vehicle_id=vehicle.id)
+    _, token = devices.register(session=session, kind=Source.PHONE, identifier="traccar-77", vehicle_id=vehicle.id)
     session.commit()
-    status = client.post("/osmand", params={"id": "traccar-77", "batt": "23.0", "charge": "false",
+    status = client.post(f"/osmand/{token}", params={"id": "traccar-77", "batt": "23.0", "charge": "false",
                                             "cell": "262,1,1234,5678", "wifi": "aa:bb:cc:dd:ee:ff,-60"})
     assert status.status_code == 200, status.text
-    later = client.post("/osmand", params={"id": "traccar-77", "lat": "52.5", "lon": "13.4", "batt": "22",
+    later = client.post(f"/osmand/{token}", params={"id": "traccar-77", "lat": "52.5", "lon": "13.4", "batt": "22",
                                            "timestamp": str(int(NOW.timestamp()) - 60)})
     assert later.status_code == 200
     session.expire_all()

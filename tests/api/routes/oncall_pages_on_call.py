@@ -10,6 +10,7 @@ from tests.api.acl_rules import SELF, Rule
 
 
 def _payment(w) -> dict:
+    w.make.carmaker()  # the renewal is paid to the carmaker: without one, there is nobody to pay
     return {"years": "1", "reference": f"TEST-PAGE-{w.make.n()}"}
 
 
