@@ -162,7 +162,7 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     expect(driver).to_have_url(re.compile(r"/leads/new\?code=[0-9A-Z]{8}$"))
     expect(driver.get_by_role("heading", name="Talk to a dealer")).to_be_visible()
     expect(driver.locator("p.notice")).to_contain_text(f"About your configuration {code}")
-    expect(driver.get_by_label("First name")).to_have_value("Jonas")
+    expect(driver.get_by_label("Given name(s)")).to_have_value("Jonas")
     expect(driver.get_by_label("E-mail", exact=True)).to_have_value(scene.customer_email)
     dealer_select = driver.get_by_role("combobox", name="Dealer", exact=True)
     expect(dealer_select.locator("option", has_text=scene.dealer_name)).to_contain_text("Berlin")
@@ -192,7 +192,7 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     expect(heading).to_contain_text(scene.model_name)
     expect(heading.locator(".pill")).to_have_text("open")
     expect(rep.locator(".page-head")).to_contain_text(scene.customer_full_name)
-    expect(rep.locator(".page-head")).to_contain_text("€ 43,760.00")
+    expect(rep.locator(".page-head")).to_contain_text("€43,760.00")
     current_stage = rep.locator(".stage-bar [aria-current=step]")
     expect(current_stage).to_have_text("New · 10 %")
     for stage, probability in (("Qualified", 25), ("Offer", 60)):
