@@ -73,7 +73,7 @@ def audit_log(admin: Admin, session: DbSession, limit: int = Query(default=200, 
 
 
 @router.put("/organizations/{organization_id}/dispatch-webhook", response_model=WebhookOut)
-def set_dispatch_webhook(organization_id: int, body: WebhookIn, admin: Admin, session: DbSession):
+def set_dispatch_webhook(organization_id: Id, body: WebhookIn, admin: Admin, session: DbSession):
     """Dispatch notices to this provider go to ``url``, signed with the new secret returned here (once)."""
     endpoint = providers.set_endpoint(session=session, organization_id=organization_id, url=body.url)
     parties_service.audit(session=session, actor=admin, action="organization.dispatch_webhook",
@@ -82,7 +82,7 @@ def set_dispatch_webhook(organization_id: int, body: WebhookIn, admin: Admin, se
 
 
 @router.delete("/organizations/{organization_id}/dispatch-webhook", status_code=status.HTTP_204_NO_CONTENT)
-def remove_dispatch_webhook(organization_id: int, admin: Admin, session: DbSession):
+def remove_dispatch_webhook(organization_id: Id, admin: Admin, session: DbSession):
     """Notices to this provider go by e-mail again."""
     providers.remove_endpoint(session=session, organization_id=organization_id)
     parties_service.audit(session=session, actor=admin, action="organization.dispatch_webhook_removed",

@@ -24,7 +24,7 @@ from forecourt.web.deps import DbSession, DealerStaff
 router = APIRouter(prefix="/api", tags=["workshop: service advisor"])
 
 
-def owner_card(session: Session, principal: Principal, appointment_id: int) -> tuple[dict | None, dict | None]:
+def owner_card(session: Session, principal: Principal, appointment_id: Id) -> tuple[dict | None, dict | None]:
     """The owner's contact card and preferences, when service reminders are granted; else (None, None).
 
     Only read here: ``brief`` and ``offer_loaner`` open the door (and log) before using them."""
@@ -42,7 +42,7 @@ def owner_card(session: Session, principal: Principal, appointment_id: int) -> t
     return card, prefs
 
 
-def brief_for(session: Session, principal: Principal, appointment_id: int) -> dict:
+def brief_for(session: Session, principal: Principal, appointment_id: Id) -> dict:
     card, prefs = owner_card(session, principal, appointment_id)
     view = brief_service.brief(session=session, principal=principal, appointment_id=appointment_id,
                                preferences=prefs, customer=card, now=now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.responses import Response
 
+from forecourt.core.schemas import Id
 from forecourt.sales import commission, statements
 from forecourt.sales.schemas.commission import (CommissionRuleChange, CommissionRuleIn, CommissionRuleOut, RetireIn,
                                                 StatementRowOut)
@@ -24,13 +25,13 @@ def create_rule(body: CommissionRuleIn, principal: Admin, session: DbSession):
 
 
 @router.patch("/commission-rules/{rule_id}", response_model=CommissionRuleOut)
-def change_rule(rule_id: int, body: CommissionRuleChange, principal: Admin, session: DbSession):
+def change_rule(rule_id: Id, body: CommissionRuleChange, principal: Admin, session: DbSession):
     return commission.change_rule(session=session, principal=principal, rule_id=rule_id,
                                   changes=body.model_dump(exclude_none=True))
 
 
 @router.post("/commission-rules/{rule_id}/retire", response_model=CommissionRuleOut)
-def retire_rule(rule_id: int, body: RetireIn, principal: Admin, session: DbSession):
+def retire_rule(rule_id: Id, body: RetireIn, principal: Admin, session: DbSession):
     return commission.retire_rule(session=session, principal=principal, rule_id=rule_id, on=body.on)
 
 
@@ -43,14 +44,14 @@ def network_month(month: str, principal: Admin, session: DbSession):
 
 
 @router.get("/commission-statements/{dealer_id}/{month}.csv")
-def statement_csv(dealer_id: int, month: str, principal: Admin, session: DbSession):
+def statement_csv(dealer_id: Id, month: str, principal: Admin, session: DbSession):
     document = statements.statement(session=session, dealer_id=dealer_id, month=statements.parse_month(month))
     return Response(statements.as_csv(document), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{statements.file_name(document, "csv")}"'})
 
 
 @router.get("/commission-statements/{dealer_id}/{month}.pdf")
-def statement_pdf(dealer_id: int, month: str, principal: Admin, session: DbSession):
+def statement_pdf(dealer_id: Id, month: str, principal: Admin, session: DbSession):
     document = statements.statement(session=session, dealer_id=dealer_id, month=statements.parse_month(month))
     return Response(statements.as_pdf(document), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{statements.file_name(document, "pdf")}"'})

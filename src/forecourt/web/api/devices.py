@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from forecourt.core.errors import NotFound
+from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
@@ -68,6 +69,6 @@ def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession, request: 
 
 
 @router.delete("/api/me/vehicles/{vin}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-def unpair_my_phone(vin: str, device_id: int, me: Me, session: DbSession):
+def unpair_my_phone(vin: str, device_id: Id, me: Me, session: DbSession):
     """The phone stops reporting for the car at once (a lost phone, a phone given away)."""
     devices.unpair(session=session, vehicle_id=owners_car(session, me, vin).id, device_id=device_id)

@@ -41,7 +41,7 @@ def send(number: str, body: DispatchIn, agent: Agent, session: DbSession, settin
 @router.post("/dispatches/{dispatch_id}/answer", response_model=DispatchOut,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": DispatchAnswerIn.model_json_schema()}}}})
-def answer(dispatch_id: int, request: Request, session: DbSession, caller: MaybePrincipal,
+def answer(dispatch_id: Id, request: Request, session: DbSession, caller: MaybePrincipal,
            body: bytes = Depends(raw_body)):
     """The provider accepts or declines: as its own staff (bearer token), or from its dispatch system
     with a callback signed like our notices (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)."""

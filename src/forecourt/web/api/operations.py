@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forecourt import operations
+from forecourt.core.schemas import Id
 from forecourt.web.deps import Admin, DbSession
 
 router = APIRouter(tags=["operations"])
@@ -40,10 +41,10 @@ def background(request: Request, admin: Admin, session: DbSession) -> dict:
 
 
 @router.post("/api/admin/events/{event_id}/replay")
-def replay_event(event_id: int, admin: Admin, session: DbSession) -> dict:
+def replay_event(event_id: Id, admin: Admin, session: DbSession) -> dict:
     return _event(operations.replay(session=session, principal=admin, what="event", ident=event_id))
 
 
 @router.post("/api/admin/outbox/{message_id}/replay")
-def replay_message(message_id: int, admin: Admin, session: DbSession) -> dict:
+def replay_message(message_id: Id, admin: Admin, session: DbSession) -> dict:
     return _message(operations.replay(session=session, principal=admin, what="message", ident=message_id))

@@ -10,19 +10,21 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import Id
 from forecourt.payments import desk
 from forecourt.payments import service as payments_service
 from forecourt.payments.schemas import EntryOut, PaymentOut, ReceiptIn, RefundIn, ReversalIn
 from forecourt.sales import orders, till
 from forecourt.sales.schemas.orders import TillOrderDetailOut, TillOrderOut
 from forecourt.web.deps import Admin, Cashier, DbSession, PaymentGateway
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api", tags=["payments"])
 
 
 # --- the card provider ---------------------------------------------------------------------------
 
-@router.post("/payments/stripe/webhook")
+@router.post("/payments/stripe/webhook", responses=answers(400, 404))
 async def card_notification(request: Request, session: DbSession, gateway: PaymentGateway):
     """Stripe's webhook: verified with the endpoint secret before anything in it is read."""
     payload = await request.body()
@@ -63,7 +65,7 @@ def record_receipt(number: str, body: ReceiptIn, principal: Cashier, session: Db
 
 @router.post("/till/orders/{number}/receipts/{entry_id}/reversal", response_model=EntryOut,
              status_code=status.HTTP_201_CREATED)
-def reverse_receipt(number: str, entry_id: int, body: ReversalIn, principal: Cashier, session: DbSession):
+def reverse_receipt(number: str, entry_id: Id, body: ReversalIn, principal: Cashier, session: DbSession):
     """A receipt recorded by mistake; it stays in the ledger with its reversal beside it."""
     return till.reverse_receipt(session=session, principal=principal, number=number, entry_id=entry_id,
                                 reason=body.reason)
@@ -93,7 +95,7 @@ def desk_receipt(reference: str, body: ReceiptIn, principal: Admin, session: DbS
 
 @router.post("/admin/payments/{reference}/entries/{entry_id}/reversal", response_model=EntryOut,
              status_code=status.HTTP_201_CREATED)
-def desk_reversal(reference: str, entry_id: int, body: ReversalIn, principal: Admin, session: DbSession):
+def desk_reversal(reference: str, entry_id: Id, body: ReversalIn, principal: Admin, session: DbSession):
     return desk.desk_reversal(session=session, principal=principal, reference=reference,
                                           entry_id=entry_id, reason=body.reason)
 

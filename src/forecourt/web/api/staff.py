@@ -30,7 +30,7 @@ from forecourt.web.serialise import vehicle_with_ownership
 router = APIRouter(prefix="/api", tags=["customers (staff)"])
 
 
-def _open(session, principal, customer_id: int, purpose: str | None, what: str, category: str | None = None):
+def _open(session, principal, customer_id: Id, purpose: str | None, what: str, category: str | None = None):
     purpose = stated_purpose(session, principal, purpose)
     customer, categories = customers_service.open_for(session=session, principal=principal,
                                                       customer_id=customer_id, purpose=purpose, what=what)

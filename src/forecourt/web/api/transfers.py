@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import VehicleWithOwnership
 from forecourt.sales import transfers
@@ -42,7 +43,7 @@ def my_pending_sales(me: Me, session: DbSession):
 
 
 @router.delete("/me/sales/{transfer_id}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel_sale(transfer_id: int, me: Me, session: DbSession) -> Response:
+def cancel_sale(transfer_id: Id, me: Me, session: DbSession) -> Response:
     transfers.cancel_sale(session=session, customer_id=me.customer_id, transfer_id=transfer_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -19,6 +19,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONSENT, SERVICE_HISTORY, VEHICLE_HEALTH
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
@@ -26,9 +27,9 @@ from forecourt.vehicles import warranty, work_orders
 from forecourt.vehicles.lifecycle_schemas import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
                                                   WarrantyContractOut, WarrantyOfferOut, WarrantyProductOut,
                                                   WarrantyTermsIn, WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
-from forecourt.workshop import visits
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose
 from forecourt.web.openapi import answers
+from forecourt.workshop import visits
 
 router = APIRouter(prefix="/api", tags=["warranty"])
 
@@ -39,7 +40,7 @@ HIDDEN_NOTE = "lower than an earlier reading of this car (the full service book 
 
 # --- shared with the pages (web/views/warranty.py) --------------------------------------------------
 
-def car_odometer(session, vehicle_id: int) -> tuple[int, str] | None:
+def car_odometer(session, vehicle_id: Id) -> tuple[int, str] | None:
     """The odometer the car itself last reported, in whole kilometres, and when."""
     reading = telematics_service.twin_of(session=session, vehicle_id=vehicle_id).get(ODOMETER)
     if reading is None or not isinstance(reading[0], int | float) or isinstance(reading[0], bool):
@@ -47,7 +48,7 @@ def car_odometer(session, vehicle_id: int) -> tuple[int, str] | None:
     return int(reading[0] // 1000), f"the car, {reading[1]:%d %b %Y %H:%M} UTC"
 
 
-def book_odometer(session, vehicle_id: int) -> tuple[int, str] | None:
+def book_odometer(session, vehicle_id: Id) -> tuple[int, str] | None:
     latest = work_orders.latest_odometer(session=session, vehicle_id=vehicle_id)
     return (latest[0], f"the service book, {latest[1]:%d %b %Y}") if latest else None
 
@@ -208,7 +209,7 @@ def owner_offers(session, me, vin: str | None = None) -> list[dict]:
                                                                      vehicle_id=vehicle_id)]
 
 
-def accept_offer(session, me, offer_id: int):
+def accept_offer(session, me, offer_id: Id):
     """The owner buys the offered extension; kilometres as the owner sees them (the car's odometer)."""
     offered = warranty.offers_for_owner(session=session, customer_id=me.customer_id)
     found = next((o for o in offered if o.id == offer_id), None)
@@ -272,12 +273,12 @@ def my_warranty_offers(me: Me, session: DbSession):
 
 
 @router.post("/me/warranty-offers/{offer_id}/accept", response_model=WarrantyContractOut)
-def accept_warranty_offer(offer_id: int, me: Me, session: DbSession):
+def accept_warranty_offer(offer_id: Id, me: Me, session: DbSession):
     return accept_offer(session, me, offer_id)
 
 
 @router.post("/me/warranty-offers/{offer_id}/decline", response_model=WarrantyOfferOut)
-def decline_warranty_offer(offer_id: int, me: Me, session: DbSession):
+def decline_warranty_offer(offer_id: Id, me: Me, session: DbSession):
     return offer_out(session, warranty.decline_offer(session=session, customer_id=me.customer_id,
                                                      offer_id=offer_id))
 

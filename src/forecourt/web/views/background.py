@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 
 from forecourt import operations
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.web.deps import AdminPage, DbSession
 from forecourt.web.views.forms import Form
 from forecourt.web.views.render import redirect, render
@@ -26,12 +27,12 @@ def background_page(request: Request, admin: AdminPage, session: DbSession):
 
 
 @router.post("/background/events/{event_id}/replay")
-def replay_event(request: Request, event_id: int, admin: AdminPage, session: DbSession, form: Form):
+def replay_event(request: Request, event_id: Id, admin: AdminPage, session: DbSession, form: Form):
     row = operations.replay(session=session, principal=admin, what="event", ident=event_id)
     return redirect("/admin/background?flash=" + quote_plus(_("Event %(id)s will be delivered again.", id=row.id)))
 
 
 @router.post("/background/messages/{message_id}/replay")
-def replay_message(request: Request, message_id: int, admin: AdminPage, session: DbSession, form: Form):
+def replay_message(request: Request, message_id: Id, admin: AdminPage, session: DbSession, form: Form):
     row = operations.replay(session=session, principal=admin, what="message", ident=message_id)
     return redirect("/admin/background?flash=" + quote_plus(_("Message %(id)s will be sent again.", id=row.id)))

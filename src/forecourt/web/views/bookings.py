@@ -18,12 +18,12 @@ from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
-from forecourt.workshop import booking, proposals
-from forecourt.workshop.jobs import choices as job_choices
-from forecourt.workshop.slots import DAY_NAMES
 from forecourt.web.deps import DbSession, MePage
 from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
+from forecourt.workshop import booking, proposals
+from forecourt.workshop.jobs import choices as job_choices
+from forecourt.workshop.slots import DAY_NAMES
 
 router = APIRouter(tags=["pages"])
 HOME = "/me/service"
@@ -113,7 +113,7 @@ def cancel_booking(number: Id, me: MePage, session: DbSession):
     return _back(flash="Booking cancelled; the time is free again.")
 
 
-def _book_page(request: Request, session, me, *, vin: str | None, job: str, dealer_id: int | None,
+def _book_page(request: Request, session, me, *, vin: str | None, job: str, dealer_id: Id | None,
                error: str | None = None, status_code: int = 200) -> Response:
     cars = [vehicle for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=me.customer_id)]
     offer = None

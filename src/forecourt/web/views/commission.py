@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from forecourt.core.clock import today
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.sales import commission, statements
 from forecourt.vehicles import service as vehicles_service
@@ -65,7 +66,7 @@ def create_rule(principal: AdminPage, session: DbSession, form: Form):
 
 
 @router.post("/rules/{rule_id}")
-def change_rule(rule_id: int, principal: AdminPage, session: DbSession, form: Form):
+def change_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: Form):
     def change():
         changes = {"percent": _number(form, "percent"), "fixed": _number(form, "fixed"),
                    "valid_from": _day(form, "valid_from")}
@@ -76,7 +77,7 @@ def change_rule(rule_id: int, principal: AdminPage, session: DbSession, form: Fo
 
 
 @router.post("/rules/{rule_id}/retire")
-def retire_rule(rule_id: int, principal: AdminPage, session: DbSession, form: Form):
+def retire_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: Form):
     try:
         on = _day(form, "on")
     except Invalid as problem:

@@ -30,7 +30,7 @@ from forecourt.assist.models import Case, Dispatch
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.schemas import LARGEST_ID
+from forecourt.core.schemas import LARGEST_ID, Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 from forecourt.parties.models import Organization
@@ -134,7 +134,7 @@ def console_stream(request: Request, principal: AgentPage,
 
 # --- one case ---------------------------------------------------------------------------------------
 
-def _subscription(session: Session, vehicle_id: int) -> dict:
+def _subscription(session: Session, vehicle_id: Id) -> dict:
     """Active or expired: SOS and crash reach the call centre either way, so this only informs the agent."""
     status = subscriptions.status_of(session=session, vehicle_id=vehicle_id, today=now().date())
     if status["state"] == "none":

@@ -39,7 +39,7 @@ QUOTE_ROWS = 4
 STAGE_SPARE_ROWS = 2
 
 
-def _back(opportunity_id: int, message: str, anchor: str = "") -> object:
+def _back(opportunity_id: Id, message: str, anchor: str = "") -> object:
     return redirect(f"/workspace/opportunities/{opportunity_id}?flash={quote_plus(message)}{anchor}")
 
 
@@ -52,7 +52,7 @@ def _names(session, customer_ids) -> dict[int, str]:
     return names
 
 
-def _reps(session, dealer_id: int):
+def _reps(session, dealer_id: Id):
     return [(u.id, u.display_name) for u in parties_service.list_users(session=session, organization_id=dealer_id)
             if u.role == Role.DEALER_SALES.value and u.is_active]
 
@@ -131,7 +131,7 @@ def convert_lead(lead_id: Id, principal: SalesPage, session: DbSession):
 
 # --- one deal ------------------------------------------------------------------------------------
 
-def _detail_page(request, session, principal, opportunity_id: int, *, errors=None, form_values=None,
+def _detail_page(request, session, principal, opportunity_id: Id, *, errors=None, form_values=None,
                  status_code=200):
     view = opportunities_service.detail(session=session, principal=principal, opportunity_id=opportunity_id)
     deal = view["opportunity"]
@@ -147,7 +147,7 @@ def _detail_page(request, session, principal, opportunity_id: int, *, errors=Non
                   overdue=deal.expected_close is not None and deal.expected_close < today())
 
 
-def _act(request, session, principal, opportunity_id: int, schema, values: dict, action, done: str,
+def _act(request, session, principal, opportunity_id: Id, schema, values: dict, action, done: str,
          anchor: str = ""):
     """Validate, act, then 303 back with ``done``; or the deal page again with the problem, 422."""
     body, errors = validate(schema, values) if schema is not None else (None, {})
@@ -268,7 +268,7 @@ def accept_quote(request: Request, opportunity_id: Id, version: Id, principal: S
 
 # --- the dealer's sales process ------------------------------------------------------------------
 
-def _stage_rows(session, dealer_id: int) -> list[dict]:
+def _stage_rows(session, dealer_id: Id) -> list[dict]:
     rows = [dict(code=s.code, name=s.name, probability=s.probability, position=i)
             for i, s in enumerate(stages_service.open_stages(session=session, dealer_id=dealer_id), start=1)]
     return rows + [dict(code="", name="", probability="", position=len(rows) + i)

@@ -10,6 +10,7 @@ import secrets
 
 from fastapi import APIRouter, Request
 
+from forecourt.core.schemas import Id
 from forecourt.payments import desk as payee_desk
 from forecourt.payments import service as payments_service
 from forecourt.web.deps import AdminPage, DbSession, PaymentGateway
@@ -41,7 +42,7 @@ def receipt(reference: str, principal: AdminPage, session: DbSession, form: Form
 
 
 @router.post("/{reference}/entries/{entry_id}/reversal")
-def reversal(reference: str, entry_id: int, principal: AdminPage, session: DbSession, form: Form):
+def reversal(reference: str, entry_id: Id, principal: AdminPage, session: DbSession, form: Form):
     return attempt(session, "/admin/payments", lambda: payee_desk.desk_reversal(
         session=session, principal=principal, reference=reference, entry_id=entry_id,
         reason=text(form, "reason") or ""), f"Receipt on {reference} reversed.")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from forecourt.core import qr
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
 from forecourt.telematics.schemas import PhoneIn
@@ -59,7 +60,7 @@ def pair_phone(request: Request, vin: str, me: MePage, session: DbSession, form:
 
 
 @router.post("/me/vehicles/{vin}/phones/{device_id}/unpair")
-def unpair_phone(vin: str, device_id: int, me: MePage, session: DbSession):
+def unpair_phone(vin: str, device_id: Id, me: MePage, session: DbSession):
     vehicle = owners_car(session, me, vin)
     device = devices.unpair(session=session, vehicle_id=vehicle.id, device_id=device_id)
     return back_to(f"/me/vehicles/{vehicle.vin}/phone",

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Request
 
 from forecourt.core.errors import Invalid
+from forecourt.core.schemas import Id
 from forecourt.sales import orders, till
 from forecourt.web.deps import CashierPage, DbSession, PaymentGateway
 from forecourt.web.views.forms import Form, attempt, text
@@ -55,7 +56,7 @@ def record_receipt(number: str, principal: CashierPage, session: DbSession, gate
 
 
 @router.post("/till/orders/{number}/receipts/{entry_id}/reversal")
-def reverse_receipt(number: str, entry_id: int, principal: CashierPage, session: DbSession, form: Form):
+def reverse_receipt(number: str, entry_id: Id, principal: CashierPage, session: DbSession, form: Form):
     return attempt(session, f"/till/orders/{number}", lambda: till.reverse_receipt(
         session=session, principal=principal, number=number, entry_id=entry_id, reason=text(form, "reason") or ""),
         "Receipt reversed; both entries stay in the ledger.")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.sales import transfers
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import DbSession, MePage, SalesPage
@@ -32,7 +33,7 @@ def start_sale(request: Request, vin: str, me: MePage, session: DbSession):
 
 
 @router.post("/me/sales/{transfer_id}/cancel")
-def cancel_sale(transfer_id: int, me: MePage, session: DbSession):
+def cancel_sale(transfer_id: Id, me: MePage, session: DbSession):
     transfer = transfers.cancel_sale(session=session, customer_id=me.customer_id, transfer_id=transfer_id)
     vin = vehicles_service.get(session=session, vehicle_id=transfer.vehicle_id).vin
     return redirect(f"/me/vehicles/{vin}?flash=" + quote_plus(_("The sale is cancelled; its code no longer works.")))

@@ -24,6 +24,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
 from forecourt.core.clock import today
 from forecourt.core.errors import NotFound
+from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.sales import transfers
@@ -182,7 +183,7 @@ def _live(view: dict) -> dict:
                             summary=view["health"].summary) if view["health"] else None)
 
 
-def _location_allowed(session, customer_id: int) -> bool:
+def _location_allowed(session, customer_id: Id) -> bool:
     """Positions are stored only while the owner allows the carmaker location services."""
     try:
         carmaker = parties_service.carmaker(session=session)

@@ -19,14 +19,15 @@ from pydantic import ValidationError
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.schemas import Id
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
 from forecourt.vehicles.lifecycle_schemas import WorkOrderIn
-from forecourt.workshop import calendar, visits
 from forecourt.web.api import warranty as warranty_api
 from forecourt.web.deps import DEALER_ROLES, DbSession, MePage, StaffPage
 from forecourt.web.views.forms import Form, field_errors, text
 from forecourt.web.views.render import redirect, render
+from forecourt.workshop import calendar, visits
 
 router = APIRouter(tags=["pages"])
 
@@ -146,7 +147,7 @@ def my_service_book(request: Request, vin: str, me: MePage, session: DbSession):
 
 
 @router.post("/me/warranty-offers/{offer_id}")
-def decide_warranty_offer(offer_id: int, me: MePage, session: DbSession, form: Form):
+def decide_warranty_offer(offer_id: Id, me: MePage, session: DbSession, form: Form):
     """The owner accepts (buys) or declines a dealer's offer; back to the car's warranty page."""
     offered = next((o for o in warranty.offers_for_owner(session=session, customer_id=me.customer_id)
                     if o.id == offer_id), None)
