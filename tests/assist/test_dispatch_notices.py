@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from forecourt.assist import providers
 from forecourt.assist.models import CaseEvent, Dispatch
 from forecourt.core import events
 from forecourt.core.auth import Role
+from forecourt.core.clock import frozen_at, now
 from forecourt.core.config import get_settings
 from forecourt.core.outbox import OutboxMessage
 from forecourt.customers import notify
@@ -93,8 +95,9 @@ def test_a_failing_webhook_is_retried_then_the_notice_goes_by_email(session, ses
         (notice, _) = messages_of(session, row)
         assert (notice.attempts, notice.sent_at, notice.last_error) == (1, None, "HTTP 500")
         assert mail.received == []
-        for _round in range(2):  # the sender's next rounds
-            notify.send_pending(session_factory=session_factory, settings=chosen)
+        for minutes in (2, 4):  # the sender's next rounds, after the webhook's short back-off
+            with frozen_at(now() + timedelta(minutes=minutes)):
+                notify.send_pending(session_factory=session_factory, settings=chosen)
         assert len(receiver.deliveries) == 3 and all(d.verified for d in receiver.deliveries)
         # every attempt is the same message: the provider can tell a retry from a new dispatch
         assert {d.headers["webhook-id"] for d in receiver.deliveries} == {f"msg_{notice.id}"}
@@ -126,7 +129,8 @@ def test_a_provider_down_at_the_commit_gets_the_notice_on_the_next_round(session
     with webhook_receiver(secret=endpoint.secret) as receiver:
         endpoint.url = receiver.url
         session.commit()
-        assert notify.send_pending(session_factory=session_factory, settings=chosen)["sent"] >= 1
+        with frozen_at(now() + timedelta(minutes=1)):  # the sender's next round, after the short back-off
+            assert notify.send_pending(session_factory=session_factory, settings=chosen)["sent"] >= 1
     (delivery,) = receiver.deliveries
     assert delivery.verified and delivery.payload["dispatch_id"] == row.id
 

@@ -49,8 +49,8 @@ def receive(*, session: Session, vehicle_id: int, vin: str, body: bytes, media_t
     try:
         message = json.loads(body)
     except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, too deep, 5000-digit numbers
-        reason = ("it was longer than the limit and was cut" if cut else
-                  "it is nested too deeply" if isinstance(error, RecursionError) else "it is not valid JSON")
+        reason = ("it is nested too deeply" if isinstance(error, RecursionError) else
+                  "it was longer than the limit and was cut" if cut else "it is not valid JSON")
         return _unreadable(session, vehicle_id, body, f"the eCall message could not be read: {reason}")
     if not isinstance(message, dict):
         return _unreadable(session, vehicle_id, body, "the eCall message is JSON but not an object")
@@ -141,9 +141,14 @@ def _from_base64(session: Session, vehicle_id: int, vin: str, value, body: bytes
     return from_msd(session=session, vehicle_id=vehicle_id, vin=vin, payload=payload)
 
 
+# What an unreadable message keeps on its case for the agent and the car's maker: its start is
+# enough to recognise it, and a case stays small whatever was sent.
+RAW_KEPT = 16 * 1024
+
+
 def _unreadable(session: Session, vehicle_id: int, body: bytes, problem: str) -> Case:
     """Nothing could be read, but the car is known: a crash case at its last known position."""
-    raw = bytes(body)
+    raw = bytes(body[:RAW_KEPT])
     return raise_alert(session=session, vehicle_id=vehicle_id, kind="crash", source="ecall", at=None,
                        activation="automatic",
                        problems=[problem, "activation unknown: treated as an automatic crash alert"],
