@@ -62,7 +62,8 @@ class Scene:
             self.vehicle_id, self.vin = vehicle.id, vehicle.vin
             devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
             devices.register(session=session, kind=Source.TRACKER, identifier=IMEI, vehicle_id=vehicle.id)
-            devices.register(session=session, kind=Source.PHONE, identifier=f"phone-{vehicle.id}", vehicle_id=vehicle.id)
+            _, self.phone_token = devices.register(session=session, kind=Source.PHONE,
+                                                   identifier=f"phone-{vehicle.id}", vehicle_id=vehicle.id)
         self.phone = f"phone-{self.vehicle_id}"
 
     def start(self, *args: str, killer: bool = False) -> subprocess.Popen:
@@ -220,11 +221,12 @@ def test_phone_app_the_server_killed_after_its_commit(scene):
     server = scene.start("serve", "--port", str(port), killer=True)
     scene.wait_for(up, 60, "the server")
     with pytest.raises(httpx.HTTPError):  # the phone gets no answer: the server died after the commit
-        httpx.get(f"{base}/osmand", params=sos, timeout=20)
+        httpx.get(f"{base}/osmand/{scene.phone_token}", params=sos, timeout=20)
     server.wait(20)
     assert scene.marker.exists()
     scene.died_after_commit("sos")
     scene.start("serve", "--port", str(port))  # restarted
     scene.wait_for(up, 60, "the restarted server")
-    scene.worker_opens_exactly_one_case(lambda: httpx.get(f"{base}/osmand", params=sos, timeout=20)
+    scene.worker_opens_exactly_one_case(lambda: httpx.get(f"{base}/osmand/{scene.phone_token}", params=sos,
+                                                                          timeout=20)
                                         .raise_for_status())

@@ -215,6 +215,11 @@ def publish(session: Session, event: object) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint was released (SQLAlchemy calls after_commit for those too): the real commit is
+        # still to come, and the outer transaction still holds SQLite's write lock, which a handler
+        # opening its own session would wait for until the busy timeout.
+        return
     pending = session.info.pop(_PENDING, [])
     for event, _ in pending:
         bus.dispatch(event)
