@@ -1,0 +1,89 @@
+"""Dates, times and numbers as the reader writes them, on the reader's clock.
+
+Babel does the formatting in the current language (``core.i18n``) and, for moments, on the viewer's
+zone (``core.zones``): "6. Dez. 2026, 14:05" for a German reader in Berlin, "2026. 12. 6. 오후 10:05"
+for a Korean reader in Seoul, "Dec 6, 2026, 1:05 PM" in English. Nothing here writes a format by
+hand: a style ("short" ... "full") or a CLDR skeleton ("MMMEd": weekday, day and short month) names
+what is wanted and each language puts it in its own order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+
+from forecourt.core import zones
+from forecourt.core.i18n import current_locale
+
+STYLES = ("short", "long", "full")
+# "medium" reads best as the skeletons below (no seconds; 24-hour clock everywhere: a workshop's day).
+DAY = {"medium": "yMMMd", "short": "yMd"}
+CLOCK = "Hm"
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code.replace("-", "_"))
+
+
+def _reader() -> Locale:
+    return _locale(current_locale() or "en")
+
+
+def _moment(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def format_date(value: date | datetime | None, style: str = "medium") -> str:
+    """A day: ``style`` is a Babel style or a CLDR skeleton ("MMMd", "yMMMM", "EEEE"). A moment's day is the viewer's."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = zones.to_viewer(value).date()  # type: ignore[union-attr]
+    if style in ("long", "full"):
+        return babel_dates.format_date(value, format=style, locale=_reader())
+    if style == "weekday":
+        return babel_dates.format_date(value, format="EEEE", locale=_reader())
+    return babel_dates.format_skeleton(DAY.get(style, style), value, locale=_reader())
+
+
+def format_datetime(value: datetime | None, style: str = "medium") -> str:
+    """A stored moment on the viewer's clock, in the reader's words ("short" ... "full", or a skeleton)."""
+    if value is None:
+        return "—"
+    local = zones.to_viewer(_moment(value))
+    pattern = _reader().datetime_formats.get("full" if style == "full" else "medium", "{1}, {0}")
+    pattern = getattr(pattern, "pattern", pattern)
+    return pattern.replace("{1}", format_date(local, style)).replace("{0}", format_time(local))
+
+
+def format_time(value: datetime | time | None, style: str = "short") -> str:
+    """A clock time ("14:05", "오후 2:05", "2:05 PM"); a stored moment is moved onto the viewer's clock first."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = zones.to_viewer(_moment(value))
+    return babel_dates.format_skeleton(CLOCK if style == "short" else style, value, locale=_reader())
+
+
+def format_number(value: int | float | Decimal | None, digits: int | None = None) -> str:
+    """A number with the reader's grouping and decimal sign ("1.234,5", "1,234.5")."""
+    if value is None:
+        return "—"
+    if digits is None:
+        return babel_numbers.format_decimal(value, locale=_reader())
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=_reader())
+
+
+def format_percent(value: float | Decimal | None, digits: int = 0) -> str:
+    """A share (0.42) as the reader writes a percentage ("42 %", "42%")."""
+    if value is None:
+        return "—"
+    return babel_numbers.format_percent(value, format="#,##0" + ("." + "0" * digits if digits else "") + "%",
+                                        locale=_reader())
