@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
@@ -61,6 +61,8 @@ def _place(session: Session, profile: dict, *, current: Customer | None = None) 
                                             or (current.country if current else None))
     if current is None or profile.get("market") or current.market is None:
         profile["market"] = market.code
+    if profile.get("language") is not None:
+        profile["language"] = i18n.check_language(profile["language"])
     if profile.get("time_zone"):
         profile["time_zone"] = zones.check_zone(profile["time_zone"])
     elif "time_zone" in profile:
@@ -114,6 +116,14 @@ def get_preferences(*, session: Session, customer_id: int) -> Preferences:
         session.add(preferences)
         session.flush()
     return preferences
+
+
+def set_language(*, session: Session, customer_id: int, language: str) -> Customer:
+    """The language the customer reads pages and e-mails in (the language switch saves it here)."""
+    customer = get(session=session, customer_id=customer_id)
+    customer.language = i18n.check_language(language)
+    session.flush()
+    return customer
 
 
 def update_preferences(*, session: Session, customer_id: int, changes: dict) -> Preferences:

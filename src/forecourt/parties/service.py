@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forecourt.core import auth, zones
+from forecourt.core import auth, i18n, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound, TooManyAttempts
@@ -194,6 +194,14 @@ def update_user(*, session: Session, user_id: int, changes: dict) -> User:
         setattr(user, key, value)
     if changes.get("is_active") is False:
         revoke_tokens(session=session, user_id=user.id)
+    session.flush()
+    return user
+
+
+def set_language(*, session: Session, user_id: int, language: str | None) -> User:
+    """The language a staff member reads in; None goes back to their browser's."""
+    user = get_user(session=session, user_id=user_id)
+    user.language = i18n.check_language(language) if language else None
     session.flush()
     return user
 

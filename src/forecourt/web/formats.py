@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jinja2 import pass_context
 
-from forecourt.core import addresses, names, phones, zones
+from forecourt.core import addresses, dates, i18n, names, phones, zones
 from forecourt.core.money import Money, format_money
 from forecourt.parties import markets
 from forecourt.web.viewer import market_of
@@ -45,6 +45,9 @@ def name_fields(context, market: str | None = None) -> list[tuple[str, str]]:
 
 
 def install(env) -> None:
-    env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link)
+    env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link,
+                       date=dates.format_date, datetime=dates.format_datetime, time=dates.format_time,
+                       number=dates.format_number, percent=dates.format_percent)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
-                       display_name=names.display_name)
+                       display_name=names.display_name, current_language=i18n.current_locale,
+                       languages=i18n.LANGUAGES)
