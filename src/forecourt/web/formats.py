@@ -50,4 +50,4 @@ def install(env) -> None:
                        number=dates.format_number, percent=dates.format_percent)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
                        display_name=names.display_name, current_language=i18n.current_locale,
-                       languages=i18n.LANGUAGES)
+                       switch_languages=i18n.LANGUAGES)

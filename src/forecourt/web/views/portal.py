@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from forecourt.consent import service as consent_service
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
@@ -36,8 +36,7 @@ PROFILE_MESSAGES = {
     "country": "Use the two-letter country code, for example DE.",
     "birth_date": "Use the date format YYYY-MM-DD.",
 }
-LANGUAGES = (("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("it", "Italiano"), ("es", "Español"),
-             ("nl", "Nederlands"))
+LANGUAGES = tuple(i18n.LANGUAGES.items())  # the languages Forecourt speaks, each named in itself
 CONTACT_CHANNELS = (("email", "E-mail"), ("phone", "Phone call"), ("sms", "Text message"), ("app", "In the app"))
 RADIO_SLOTS = 6
 SPARE_FAVOURITES = 2
