@@ -9,7 +9,7 @@ what is wanted and each language puts it in its own order.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -35,8 +35,12 @@ def _reader() -> Locale:
     return _locale(current_locale() or "en")
 
 
-def _moment(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _on_clock(value: datetime) -> datetime:
+    """A stored moment (naive or UTC) on the viewer's clock; a moment already put on someone's clock
+    (a dealer's, by ``workshop.calendar.local``) stays on it."""
+    if value.tzinfo is None or value.utcoffset() == timedelta(0) and getattr(value.tzinfo, "key", "UTC") == "UTC":
+        return zones.to_viewer(value)  # type: ignore[return-value]
+    return value
 
 
 def format_date(value: date | datetime | None, style: str = "medium") -> str:
@@ -44,7 +48,7 @@ def format_date(value: date | datetime | None, style: str = "medium") -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        value = zones.to_viewer(value).date()  # type: ignore[union-attr]
+        value = _on_clock(value).date()
     if style in ("long", "full"):
         return babel_dates.format_date(value, format=style, locale=_reader())
     if style == "weekday":
@@ -56,7 +60,7 @@ def format_datetime(value: datetime | None, style: str = "medium") -> str:
     """A stored moment on the viewer's clock, in the reader's words ("short" ... "full", or a skeleton)."""
     if value is None:
         return "—"
-    local = zones.to_viewer(_moment(value))
+    local = _on_clock(value)
     pattern = _reader().datetime_formats.get("full" if style == "full" else "medium", "{1}, {0}")
     pattern = getattr(pattern, "pattern", pattern)
     return pattern.replace("{1}", format_date(local, style)).replace("{0}", format_time(local))
@@ -67,7 +71,7 @@ def format_time(value: datetime | time | None, style: str = "short") -> str:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        value = zones.to_viewer(_moment(value))
+        value = _on_clock(value)
     return babel_dates.format_skeleton(CLOCK if style == "short" else style, value, locale=_reader())
 
 
