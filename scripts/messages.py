@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "src" / "forecourt" / "locale"
 POT = LOCALE / "messages.pot"
 LANGUAGES = ("en", "de", "ko")
-KEYWORDS = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext"]
+KEYWORDS = ["-k", "_", "-k", "gettext", "-k", "ngettext:1,2", "-k", "lazy_gettext", "-k", "N_"]
 OPTIONS = ["--sort-by-file", "--add-location=file", "--no-wrap"]
 
 

@@ -20,10 +20,15 @@ from babel import numbers as babel_numbers
 from forecourt.core import zones
 from forecourt.core.i18n import current_locale
 
-STYLES = ("short", "long", "full")
 # "medium" reads best as the skeletons below (no seconds; 24-hour clock everywhere: a workshop's day).
 DAY = {"medium": "yMMMd", "short": "yMd"}
 CLOCK = "Hm"
+# English pages keep the house style they were written in ("Mon 02 Jun 2025, 10:00": day before
+# month, 24-hour clock), spelled as CLDR patterns so Babel still writes the names of days and months.
+ENGLISH_DAYS = {"medium": "dd MMM yyyy", "short": "dd/MM/yyyy", "long": "d MMMM yyyy", "full": "EEEE dd MMMM yyyy",
+                "MMMEd": "EEE dd MMM", "MMMd": "dd MMM", "yMMMEd": "EEE dd MMM yyyy", "yMMMM": "MMMM yyyy",
+                "weekday": "EEEE"}
+ENGLISH_CLOCKS = {"short": "HH:mm", "Hm": "HH:mm", "Hms": "HH:mm:ss"}
 
 
 @lru_cache(maxsize=16)
@@ -49,6 +54,8 @@ def format_date(value: date | datetime | None, style: str = "medium") -> str:
         return "—"
     if isinstance(value, datetime):
         value = _on_clock(value).date()
+    if _reader().language == "en" and style in ENGLISH_DAYS:
+        return babel_dates.format_date(value, format=ENGLISH_DAYS[style], locale=_reader())
     if style in ("long", "full"):
         return babel_dates.format_date(value, format=style, locale=_reader())
     if style == "weekday":
@@ -61,6 +68,9 @@ def format_datetime(value: datetime | None, style: str = "medium") -> str:
     if value is None:
         return "—"
     local = _on_clock(value)
+    if _reader().language == "en":
+        between = " " if style in ("MMMd", "MMMEd") else ", "  # "02 Jun 10:00", "02 Jun 2025, 10:00"
+        return format_date(local, style) + between + format_time(local)
     pattern = _reader().datetime_formats.get("full" if style == "full" else "medium", "{1}, {0}")
     pattern = getattr(pattern, "pattern", pattern)
     return pattern.replace("{1}", format_date(local, style)).replace("{0}", format_time(local))
@@ -72,16 +82,19 @@ def format_time(value: datetime | time | None, style: str = "short") -> str:
         return "—"
     if isinstance(value, datetime):
         value = _on_clock(value)
+    if _reader().language == "en" and style in ENGLISH_CLOCKS:
+        return babel_dates.format_time(value, format=ENGLISH_CLOCKS[style], locale=_reader())
     return babel_dates.format_skeleton(CLOCK if style == "short" else style, value, locale=_reader())
 
 
-def format_number(value: int | float | Decimal | None, digits: int | None = None) -> str:
-    """A number with the reader's grouping and decimal sign ("1.234,5", "1,234.5")."""
+def format_number(value: int | float | Decimal | None, digits: int | None = None, *, up_to: int | None = None) -> str:
+    """A number with the reader's grouping and decimal sign ("1.234,5", "1,234.5"): ``digits`` after
+    the sign always, or ``up_to`` that many when they are not zeros."""
     if value is None:
         return "—"
-    if digits is None:
+    if digits is None and up_to is None:
         return babel_numbers.format_decimal(value, locale=_reader())
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    pattern = "#,##0" + ("." + "0" * (digits or 0) + "#" * (up_to or 0) if digits or up_to else "")
     return babel_numbers.format_decimal(value, format=pattern, locale=_reader())
 
 

@@ -187,4 +187,30 @@ def lazy_gettext(message: str) -> LazyText:
     return LazyText(message)
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogues where it is defined, left as written; translated where it is read."""
+    return message
+
+
+class Labels(dict):
+    """Code -> label, each label translated when it is read (``labels[code]``, ``.get``, ``.items()``).
+
+    For the label tables modules define at import time, before anyone's language is known."""
+
+    def __getitem__(self, key):
+        return gettext(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return gettext(super().__getitem__(key)) if key in self else default
+
+    def items(self):
+        return [(key, gettext(value)) for key, value in super().items()]
+
+    def values(self):
+        return [gettext(value) for value in super().values()]
+
+    def __iter__(self):
+        return super().__iter__()
+
+
 _ = gettext

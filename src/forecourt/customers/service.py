@@ -11,6 +11,7 @@ from forecourt.core import i18n, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
+from forecourt.core.i18n import _
 from forecourt.customers.models import Customer, Preferences
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -79,7 +80,7 @@ def zone_of(customer: Customer):
 def create(*, session: Session, email: str, profile: dict) -> Customer:
     email = email.strip().lower()
     if _email_in_use(session, email):
-        raise Conflict("A customer with this e-mail already exists.", field="email")
+        raise Conflict(_("A customer with this e-mail already exists."), field="email")
     customer = Customer(email=email, **_place(session, profile))
     session.add(customer)
     session.flush()

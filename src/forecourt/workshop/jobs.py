@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.workshop.models import SLOT_MINUTES
 
 
@@ -46,10 +47,10 @@ def get_job(code: str, *, recall_minutes: int | None = None) -> Job:
     """The job by its code, or ``Invalid`` naming the ones we know; a recall takes its campaign's minutes."""
     job = CATALOGUE.get((code or "").strip())
     if job is None:
-        raise Invalid(f"Unknown job {code!r}; choose one of: {', '.join(CATALOGUE)}.", field="job")
+        raise Invalid(_("Unknown job %(code)s; choose one of: %(values)s.", code=f"{code!r}", values=', '.join(CATALOGUE)), field="job")
     if job.code == "recall" and recall_minutes:
         if recall_minutes <= 0 or recall_minutes > 8 * 60:
-            raise Invalid("Recall labour must be between 1 minute and 8 hours.", field="job")
+            raise Invalid(_("Recall labour must be between 1 minute and 8 hours."), field="job")
         return Job("recall", job.name, recall_minutes)
     return job
 

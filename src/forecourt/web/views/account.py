@@ -68,7 +68,7 @@ def logout(request: Request, session: DbSession, principal: MaybePrincipal):
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         parties_service.revoke_token(session=session, token=token)
-    response = redirect("/login?flash=You+are+logged+out.")
+    response = redirect("/login?flash=" + quote_plus(_("You are logged out.")))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
