@@ -162,12 +162,12 @@ def translate_plural(singular: str, plural: str, n: int) -> str:
     return catalogue.ngettext(singular, plural, n) if catalogue else (singular if n == 1 else plural)
 
 
-def gettext(message: str, **values: Any) -> str:
+def gettext(message: str, /, **values: Any) -> str:
     text = translate(message)
     return text % values if values else text
 
 
-def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+def ngettext(singular: str, plural: str, n: int, /, **values: Any) -> str:
     return translate_plural(singular, plural, n) % ({"num": n} | values)
 
 

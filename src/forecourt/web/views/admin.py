@@ -24,6 +24,9 @@ from forecourt.web.views.roles import role_purpose_rows
 router = APIRouter(prefix="/admin", tags=["pages"])
 
 KINDS = (("carmaker", lazy_gettext("Carmaker")), ("dealer", lazy_gettext("Dealer")), ("partner", lazy_gettext("Partner")))
+# The same kinds as headings over a list of them.
+KIND_GROUPS = (("carmaker", lazy_gettext("Carmakers")), ("dealer", lazy_gettext("Dealers")),
+               ("partner", lazy_gettext("Partners")))
 PARTNER_KINDS = [(k, k.capitalize()) for k in parties_service.PARTNER_KINDS]
 DAYS = (("mon", lazy_gettext("Monday")), ("tue", lazy_gettext("Tuesday")), ("wed", lazy_gettext("Wednesday")), ("thu", lazy_gettext("Thursday")), ("fri", lazy_gettext("Friday")),
         ("sat", lazy_gettext("Saturday")), ("sun", lazy_gettext("Sunday")))
@@ -81,7 +84,7 @@ def _organizations_page(request: Request, session, *, values=None, errors=None, 
     located = sum(1 for o in organizations
                   if o.kind == "dealer" and o.latitude is not None and o.longitude is not None)
     return render(request, "admin/organizations.html", status_code=status_code,
-                  groups=[(label, [o for o in organizations if o.kind == kind]) for kind, label in KINDS],
+                  groups=[(label, [o for o in organizations if o.kind == kind]) for kind, label in KIND_GROUPS],
                   located=located, kinds=KINDS, partner_kinds=PARTNER_KINDS,
                   values=values or {"kind": "dealer", "country": "DE"}, errors=errors or {})
 
@@ -167,7 +170,7 @@ def _users_page(request: Request, session, *, q=None, organization_id=None, valu
                 status_code: int = 200):
     users = parties_service.list_users(session=session, organization_id=organization_id, q=q, limit=500)
     return render(request, "admin/users.html", status_code=status_code, users=users, q=q or "",
-                  organization_id=organization_id, roles=_roles(), kinds=KINDS,
+                  organization_id=organization_id, roles=_roles(), kinds=KIND_GROUPS,
                   organizations=parties_service.list_organizations(session=session),
                   values=values or {}, errors=errors or {})
 

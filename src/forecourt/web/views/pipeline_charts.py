@@ -1,7 +1,8 @@
-from forecourt.core.i18n import lazy_gettext
 """Geometry of the pipeline's charts, drawn as inline SVG by the templates (no script: the CSP allows none)."""
 
 from __future__ import annotations
+
+from forecourt.core.i18n import lazy_gettext
 
 FUNNEL_WIDTH, FUNNEL_ROW = 560, 34
 TREND_WIDTH, TREND_HEIGHT, TREND_TOP, TREND_BOTTOM, TREND_LEFT = 720, 240, 12, 36, 44
