@@ -14,18 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, _
 from forecourt.sales.models import Opportunity, Stage
 
 # code, name, probability (percent), outcome
 DEFAULT_STAGES: tuple[tuple[str, str, int, str | None], ...] = (
-    ("new", "New", 10, None),
-    ("qualified", "Qualified", 25, None),
-    ("test_drive", "Test drive", 40, None),
-    ("offer", "Offer", 60, None),
-    ("negotiation", "Negotiation", 80, None),
-    ("won", "Won", 100, "won"),
-    ("lost", "Lost", 0, "lost"),
+    ("new", N_("New"), 10, None),
+    ("qualified", N_("Qualified"), 25, None),
+    ("test_drive", N_("Test drive"), 40, None),
+    ("offer", N_("Offer"), 60, None),
+    ("negotiation", N_("Negotiation"), 80, None),
+    ("won", N_("Won"), 100, "won"),
+    ("lost", N_("Lost"), 0, "lost"),
 )
 MAX_OPEN_STAGES = 12
 

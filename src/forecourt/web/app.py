@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _templates() -> Jinja2Templates:
     """Templates speak through the same translation markers as the code (``_``, ``{% trans %}``)."""
     templates = Jinja2Templates(directory=str(WEB / "templates"))
+    # Reference data defined in code and stored as written (purpose names, default sales stages, job
+    # names: marked N_ where defined) is shown in the reader's language; any other value as it is.
+    templates.env.finalize = formats.reference_text
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
     formats.install(templates.env)

@@ -10,9 +10,24 @@ from __future__ import annotations
 from jinja2 import pass_context
 
 from forecourt.core import addresses, dates, i18n, names, phones, zones
+from forecourt.core.i18n import N_
 from forecourt.core.money import Money, format_money
 from forecourt.parties import markets
 from forecourt.web.viewer import market_of
+
+
+# Words of the catalogue and vehicle data shown through ``|capitalize`` (propulsion, body): marked
+# here so the catalogues hold them; ``reference_text`` translates them where they are shown.
+REFERENCE_WORDS = (N_("Electric"), N_("Hybrid"), N_("Plug-in hybrid"), N_("Petrol"), N_("Diesel"), N_("Hatchback"),
+                   N_("Suv"), N_("Sedan"), N_("Estate"), N_("Van"), N_("Coupe"), N_("Convertible"))
+
+
+def reference_text(value):
+    """Every ``{{ value }}`` of a template: a plain string that is a text of the catalogues (reference
+    data stored as written) in the reader's language, anything else untouched."""
+    if type(value) is str and value:
+        return i18n.translate(value)
+    return value
 
 
 def money(amount, currency: str = "EUR", whole: bool = False) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, _
 from forecourt.workshop.models import SLOT_MINUTES
 
 
@@ -33,13 +33,13 @@ class Job:
 
 
 CATALOGUE: dict[str, Job] = {job.code: job for job in (
-    Job("inspection", "Inspection", 120),
-    Job("oil_service", "Oil service", 90),
-    Job("diagnosis", "Fault diagnosis", 60),
-    Job("brakes", "Brakes", 120),
-    Job("tyres", "Tyres", 60),
-    Job("battery", "12 V battery check", 45),
-    Job("recall", "Recall work", 60),
+    Job("inspection", N_("Inspection"), 120),
+    Job("oil_service", N_("Oil service"), 90),
+    Job("diagnosis", N_("Fault diagnosis"), 60),
+    Job("brakes", N_("Brakes"), 120),
+    Job("tyres", N_("Tyres"), 60),
+    Job("battery", N_("12 V battery check"), 45),
+    Job("recall", N_("Recall work"), 60),
 )}
 
 
