@@ -58,11 +58,11 @@ NOTICES: list[dict] = [
     dict(version=1, title=N_("Forecourt privacy notice v1"),
          purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
                    "vehicle_health_sharing"],
-         body="How the carmaker, dealers and partners may use your data, and only with your consent."),
+         body=N_("How the carmaker, dealers and partners may use your data, and only with your consent.")),
     dict(version=2, title=N_("Forecourt privacy notice v2"),
          purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
                    "vehicle_health_sharing", "driving_behaviour_insurance"],
-         body="Adds usage-based insurance: an insurer may see your driving score if you allow it."),
+         body=N_("Adds usage-based insurance: an insurer may see your driving score if you allow it.")),
 ]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
@@ -60,16 +61,16 @@ def describe_request(*, source: str, wants: str | None, preferred_date: date | N
     if wants:
         asked = WANTS.get(wants, wants)
         if wants == "test_drive" and preferred_date:
-            asked += f" on {preferred_date.isoformat()}"
-        parts.append(f"asked for {asked}")
+            asked = _("%(wants)s on %(day)s", wants=asked, day=preferred_date.isoformat())
+        parts.append(_("asked for %(wants)s", wants=asked))
     if model_name:
-        parts.append(f"about the {model_name}")
+        parts.append(_("about the %(model)s", model=model_name))
     if configuration_code:
-        parts.append(f"with configuration {configuration_code}")
+        parts.append(_("with configuration %(code)s", code=configuration_code))
     if event_name:
-        parts.append(f"at {event_name}")
+        parts.append(_("at %(event)s", event=event_name))
     line = ", ".join(parts) + "."
-    return line + (f" Message: “{message}”" if message else "")
+    return line + (" " + _("Message: “%(message)s”", message=message) if message else "")
 
 
 # --- intake (called by customers.intake once the person is known) --------------------------------
@@ -245,13 +246,13 @@ def timeline(*, session: Session, lead: Lead) -> list[dict]:
     for request in [lead, *session.scalars(select(Lead).where(Lead.merged_into_id == lead.id))]:
         typed = " ".join(p for p in (request.first_name, request.last_name) if p)
         contact = ", ".join(p for p in (typed, request.email, request.phone) if p)
-        text = f"{SOURCE_NAMES.get(request.source, request.source)} (lead #{request.id})"
+        text = _("%(source)s (lead #%(id)s)", source=SOURCE_NAMES.get(request.source, request.source), id=request.id)
         if request.event_name:
-            text += f" at {request.event_name}"
+            text += " " + _("at %(event)s", event=request.event_name)
         if request.preferred_date:
-            text += f", test drive wanted on {request.preferred_date.isoformat()}"
+            text += ", " + _("test drive wanted on %(day)s", day=dates.format_date(request.preferred_date))
         if request.message:
-            text += f". Message: “{request.message}”"
+            text += ". " + _("Message: “%(message)s”", message=request.message)
         entries.append(dict(at=request.created_at, kind="request", lead_id=request.id, source=request.source,
                             text=text, contact=contact))
     for activity in session.scalars(select(Activity).where(Activity.lead_id == lead.id)):

@@ -21,7 +21,8 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now, today
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.i18n import _, gettext, Labels, N_
+from forecourt.core.money import Money, format_money
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import stages as stages_service
@@ -376,19 +377,21 @@ def timeline(*, session: Session, opportunity: Opportunity) -> list[dict]:
     models = _model_names(session)
     entries = []
     for change in session.scalars(select(StageChange).where(StageChange.opportunity_id == opportunity.id)):
-        to = stage_names.get(change.to_stage, change.to_stage)
-        text = (f"Opened in '{to}'" if change.from_stage is None
-                else f"Moved from '{stage_names.get(change.from_stage, change.from_stage)}' to '{to}'")
+        to = gettext(stage_names.get(change.to_stage, change.to_stage))
+        text = (_("Opened in '%(stage)s'", stage=to) if change.from_stage is None
+                else _("Moved from '%(before)s' to '%(stage)s'",
+                       before=gettext(stage_names.get(change.from_stage, change.from_stage)), stage=to))
         entries.append(dict(at=change.changed_at, kind="stage", text=text, user_id=change.user_id))
     for activity in session.scalars(select(Activity).where(Activity.opportunity_id == opportunity.id)):
         label = ACTIVITY_KINDS.get(activity.kind, activity.kind)
         if activity.model_id:
-            label += f" ({models.get(activity.model_id, 'a model')})"
+            label += f" ({models.get(activity.model_id, _('a model'))})"
         text = f"{label}: {activity.notes}" if activity.notes else label
         entries.append(dict(at=activity.happened_at, kind=activity.kind, text=text, user_id=activity.user_id))
     for quote in session.scalars(select(Quote).where(Quote.opportunity_id == opportunity.id)):
         entries.append(dict(at=quote.created_at, kind="quote", user_id=quote.created_by,
-                            text=f"Quote version {quote.version}: € {float(quote.total):,.2f}"))
+                            text=_("Quote version %(version)s: %(total)s", version=quote.version,
+                                   total=format_money(Money.of(quote.total, "EUR")))))
     return sorted(entries, key=lambda e: (e["at"].replace(tzinfo=None), e["kind"] != "stage"), reverse=True)
 
 

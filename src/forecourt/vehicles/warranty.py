@@ -114,18 +114,21 @@ def _judge(ends_on: date, km_limit: int, odometer_km: int | None, today: date, s
     km_left = None if odometer_km is None else km_limit - odometer_km
     if starts_on is not None and today < starts_on and (km_left is None or km_left > 0):
         status = "upcoming"
-        words = f"Starts on {day(starts_on)}; runs until {day(ends_on)} or {km(km_limit)}."
+        words = _("Starts on %(start)s; runs until %(end)s or %(km)s.", start=day(starts_on), end=day(ends_on),
+                  km=km(km_limit))
     elif days_left <= 0:
-        status, words = "expired", f"Expired on {day(ends_on)}."
+        status, words = "expired", _("Expired on %(day)s.", day=day(ends_on))
     elif km_left is not None and km_left <= 0:
-        status, words = "expired", f"Expired at {km(km_limit)}: the car has done {km(odometer_km)}."
+        status, words = "expired", _("Expired at %(km)s: the car has done %(odometer)s.", km=km(km_limit),
+                                     odometer=km(odometer_km))
     else:
-        distance = (f"{km(km_left)} left" if km_left is not None
-                    else "kilometres left unknown (no odometer reading yet)")
+        distance = (_("%(km)s left", km=km(km_left)) if km_left is not None
+                    else _("kilometres left unknown (no odometer reading yet)"))
         soon = days_left <= EXPIRING_DAYS or (km_left is not None and km_left <= EXPIRING_KM)
         status = "expiring_soon" if soon else "covered"
-        words = (f"{'Expiring soon' if soon else 'Covered'}: until {day(ends_on)} or {km(km_limit)} — "
-                 f"{days_left} days and {distance}.")
+        words = _("%(state)s: until %(end)s or %(km)s — %(days)s days and %(distance)s.",
+                  state=_("Expiring soon") if soon else _("Covered"), end=day(ends_on), km=km(km_limit),
+                  days=days_left, distance=distance)
     return dict(status=status, words=words, expires_on=ends_on, km_limit=km_limit, days_left=max(days_left, 0),
                 km_left=None if km_left is None else max(km_left, 0))
 
@@ -144,15 +147,15 @@ def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, tod
                   lines=[], contracts=[], expires_on=None, km_limit=None, days_left=None, km_left=None,
                   time_used_percent=None, km_used_percent=None)
     if terms is None:
-        return result | dict(status="no_terms", words=f"No warranty terms are recorded for the {vehicle.model_name}.")
+        return result | dict(status="no_terms", words=_("No warranty terms are recorded for the %(model)s.", model=vehicle.model_name))
     if start is None:
         return result | dict(status="not_started", words=(
-            f"The new-car warranty ({terms.years} years or {km(terms.km)}) starts when the car is handed to "
-            "its first owner."))
+            _("The new-car warranty (%(years)s years or %(km)s) starts when the car is handed to its first owner.",
+              years=terms.years, km=km(terms.km))))
     # the whole-car chain: new-car warranty, then each extension where the previous cover ends
     ends_on, km_limit = add_years(start, terms.years), terms.km
     base = _judge(ends_on, km_limit, odometer_km, today)
-    result["lines"].append(dict(component="vehicle", name=COMPONENT_NAMES["vehicle"], source="New-car warranty",
+    result["lines"].append(dict(component="vehicle", name=COMPONENT_NAMES["vehicle"], source=N_("New-car warranty"),
                                 years=terms.years, km=terms.km, starts_on=start, **base))
     extended_components: set[str] | None = set()  # None: an extension covers every component
     for contract in contracts_for(session=session, vehicle_id=vehicle.id):
@@ -173,7 +176,7 @@ def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, tod
             own_end, own_km = max(own_end, ends_on), max(own_km, km_limit)
         result["lines"].append(dict(component=spec["component"],
                                     name=COMPONENT_NAMES.get(spec["component"], spec["component"].capitalize()),
-                                    source="New-car warranty", years=spec["years"], km=spec["km"], starts_on=start,
+                                    source=N_("New-car warranty"), years=spec["years"], km=spec["km"], starts_on=start,
                                     **_judge(own_end, own_km, odometer_km, today)))
     span = max((ends_on - start).days, 1)
     result |= dict(status=whole["status"], expires_on=ends_on, km_limit=km_limit, days_left=whole["days_left"],

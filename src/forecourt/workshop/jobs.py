@@ -28,8 +28,8 @@ class Job:
     def duration_text(self) -> str:
         hours, minutes = divmod(self.steps * SLOT_MINUTES, 60)
         if hours and minutes:
-            return f"{hours} h {minutes} min"
-        return f"{hours} h" if hours else f"{minutes} min"
+            return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+        return _("%(hours)s h", hours=hours) if hours else _("%(minutes)s min", minutes=minutes)
 
 
 CATALOGUE: dict[str, Job] = {job.code: job for job in (

@@ -23,7 +23,8 @@ from forecourt.sales.pipeline.scope import (Scope, StageInfo, days_between, deal
 LOST_REASONS = Labels({"price": N_("Price"), "competitor": N_("Went to a competitor"), "financing": N_("Financing refused"),
                 "timing": N_("Not buying now"), "no_response": N_("Stopped answering"), "stock": N_("Car not available"),
                 "trade_in": N_("Trade-in value"), "other": N_("Other")})
-OVERDUE_BUCKETS = ((1, 7, "1–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"), (91, None, "over 90 days"))
+OVERDUE_BUCKETS = ((1, 7, N_("1–7 days")), (8, 30, N_("8–30 days")), (31, 90, N_("31–90 days")),
+                   (91, None, N_("over 90 days")))
 LESSONS = 8
 
 

@@ -27,6 +27,7 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
 from forecourt.assist import subscriptions
 from forecourt.assist.models import Case, Dispatch
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
@@ -139,11 +140,11 @@ def _subscription(session: Session, vehicle_id: int) -> dict:
     """Active or expired: SOS and crash reach the call centre either way, so this only informs the agent."""
     status = subscriptions.status_of(session=session, vehicle_id=vehicle_id, today=now().date())
     if status["state"] == "none":
-        return {"state": "none", "label": "No On Call subscription", "ends_on": None, "plan": None}
+        return {"state": "none", "label": _("No On Call subscription"), "ends_on": None, "plan": None}
     active = status["state"] != "expired"
     return {"state": "active" if active else "expired", "plan": status["plan"], "ends_on": status["ends_on"],
-            "label": (f"Active until {status['ends_on']:%d %b %Y}" if active
-                      else f"Expired on {status['ends_on']:%d %b %Y}")}
+            "label": (_("Active until %(day)s", day=dates.format_date(status['ends_on'])) if active
+                      else _("Expired on %(day)s", day=dates.format_date(status['ends_on'])))}
 
 
 def _customer_card(session: Session, principal: Principal, case: Case) -> dict | None:
