@@ -36,11 +36,12 @@ def test_a_small_run_writes_every_documented_figure(fresh_database_url, tmp_path
     assert {"benchmark", "measured_at", "machine", "requests_per_variant", "target_p95_ms", KIND} <= set(document)
     figures = document[KIND]
     assert figures["customers"] == 200 and figures["reader"].startswith("service@")
-    for variant in ("json", "html", "baseline"):
+    for variant in ("json", "html", "html_ko", "baseline"):
         assert figures[f"{variant}_n"] == 20
         assert 0 < figures[f"{variant}_p50_ms"] <= figures[f"{variant}_p95_ms"]
         assert figures[f"{variant}_mean_ms"] > 0
     assert isinstance(figures["meets_target"], bool)
+    assert figures["korean_vs_english"] > 0 and isinstance(figures["korean_within_budget"], bool)
     assert {"python", "cpu_count", "sqlite"} <= set(document["machine"])
 
 

@@ -196,7 +196,7 @@ def convenience_refusal(*, session: Session, vehicle_id: int, today: date) -> st
     if status["state"] in COVERED:
         return None
     if status["state"] == "none":
-        return f"{LIVE_NEEDS_ON_CALL!s} {_('This car has no On Call subscription.')}"
+        return str(LIVE_NEEDS_ON_CALL) + " " + _("This car has no On Call subscription.")
     return f"{LIVE_NEEDS_ON_CALL!s} " + _("Your subscription ended on %(day)s.",
                                           day=dates.format_date(status['ends_on'], 'long'))
 

@@ -18,11 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now, today
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, gettext, Labels, N_
-from forecourt.core.money import Money, format_money
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import stages as stages_service
@@ -390,8 +390,8 @@ def timeline(*, session: Session, opportunity: Opportunity) -> list[dict]:
         entries.append(dict(at=activity.happened_at, kind=activity.kind, text=text, user_id=activity.user_id))
     for quote in session.scalars(select(Quote).where(Quote.opportunity_id == opportunity.id)):
         entries.append(dict(at=quote.created_at, kind="quote", user_id=quote.created_by,
-                            text=_("Quote version %(version)s: %(total)s", version=quote.version,
-                                   total=format_money(Money.of(quote.total, "EUR")))))
+                            text=_("Quote version %(version)s: € %(total)s", version=quote.version,
+                                   total=dates.format_number(quote.total, 2))))
     return sorted(entries, key=lambda e: (e["at"].replace(tzinfo=None), e["kind"] != "stage"), reverse=True)
 
 

@@ -7,6 +7,8 @@ language filters; ``local`` only moves a stored UTC moment onto the reader's clo
 
 from __future__ import annotations
 
+import re
+
 from jinja2 import pass_context
 
 from forecourt.core import addresses, dates, i18n, names, phones, zones
@@ -42,12 +44,22 @@ REFERENCE_WORDS = (N_("Electric"), N_("Hybrid"), N_("Plug-in hybrid"), N_("Petro
                    N_("Warranty contracts"), N_("Data requests"), N_("Orders"), N_("Payments"), N_("Opportunities"))
 
 
+CODE = re.compile(r"[a-z0-9_]+")
+
+
 def reference_text(value):
     """Every ``{{ value }}`` of a template: a plain string that is a text of the catalogues (reference
-    data stored as written) in the reader's language, anything else untouched."""
-    if type(value) is str and value:
+    data stored as written) in the reader's language, anything else untouched. A bare code ("new",
+    "inspection") is never touched here: it may be a form's value or a CSS class; where a page
+    shows a code as a word it says so with ``|t``."""
+    if type(value) is str and value and not CODE.fullmatch(value):
         return i18n.translate(value)
     return value
+
+
+def translated(value):
+    """``{{ code|t }}``: the value in the reader's language when the catalogues have it."""
+    return i18n.translate(value) if type(value) is str and value else value
 
 
 def money(amount, currency: str = "EUR", whole: bool = False) -> str:
@@ -80,7 +92,7 @@ def name_fields(context, market: str | None = None) -> list[tuple[str, str]]:
 
 
 def install(env) -> None:
-    env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link, t=reference_text,
+    env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link, t=translated,
                        date=dates.format_date, datetime=dates.format_datetime, time=dates.format_time,
                        number=dates.format_number, percent=dates.format_percent)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,

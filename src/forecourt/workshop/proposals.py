@@ -20,7 +20,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core import outbox
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, gettext
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
@@ -286,4 +286,4 @@ def book_for_owner(*, session: Session, customer_id: int, vin: str, job: str, de
         raise Invalid(_("Recall work is booked from the recall notice."), field="job")
     return booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=customer_id,
                         bay=bay, starts_at=starts_at, job=chosen, source="owner",
-                        reason=f"{chosen.name}, booked by the owner")
+                        reason=_("%(job)s, booked by the owner", job=gettext(chosen.name)))

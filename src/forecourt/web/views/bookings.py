@@ -142,7 +142,7 @@ def book_page(request: Request, me: MePage, session: DbSession, vin: str | None 
 def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
     job, raw_dealer, raw_slot = text(form, "job") or "", text(form, "dealer_id") or "", text(form, "slot") or ""
     back = f"/me/service/book?{urlencode({'vin': vin, 'job': job, 'dealer_id': raw_dealer})}"
-    bay, _, start = raw_slot.partition("|")
+    bay, _bar, start = raw_slot.partition("|")
     try:
         starts_at = datetime.fromisoformat(start)
     except ValueError:

@@ -46,4 +46,4 @@ def arrived(dispatch_id: Id, principal: StaffPage, session: DbSession):
             dispatch_service.mark_arrived(session=session, principal=principal, dispatch_id=dispatch_id, now=now())
     except Conflict as problem:
         return redirect(f"/workspace/incoming?error={quote_plus(problem.message)}")
-    return redirect(f"/workspace/incoming?flash={quote_plus(_('Marked as arrived; the call centre sees it.'))}")
+    return redirect("/workspace/incoming?flash=" + quote_plus(_('Marked as arrived; the call centre sees it.')))

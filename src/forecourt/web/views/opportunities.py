@@ -115,7 +115,7 @@ def create(request: Request, principal: SalesPage, session: DbSession, form: For
         except (Invalid, Conflict) as problem:
             errors = {problem.field or "form": problem.message}
         else:
-            return redirect(f"/workspace/opportunities/{deal.id}?flash={quote_plus(_('The deal is on the board.'))}")
+            return redirect(f"/workspace/opportunities/{deal.id}?flash=" + quote_plus(_('The deal is on the board.')))
     return _new_page(request, session, principal, values=values, errors=errors, status_code=422)
 
 
@@ -325,4 +325,4 @@ def save_stages(request: Request, principal: SalesPage, session: DbSession, form
                                           lost_name=body.lost_name)
     except Invalid as refused:
         return problem(refused.message)
-    return redirect(f"/workspace/stages?flash={quote_plus(_('Your sales process is saved.'))}")
+    return redirect("/workspace/stages?flash=" + quote_plus(_('Your sales process is saved.')))

@@ -51,7 +51,7 @@ FUEL = "Vehicle.Powertrain.FuelSystem.RelativeLevel"
 CHARGE = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed"
 CHARGE_RAW = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
-TYRES = (("1", lazy_gettext("Left")), ("1", lazy_gettext("Right")), ("2", lazy_gettext("Left")), ("2", lazy_gettext("Right")))
+TYRES = (("1", "Left"), ("1", "Right"), ("2", "Left"), ("2", "Right"))  # VSS path parts, not words
 
 def _labels() -> dict:
     """Signal labels in the reader's language (the request's, which for a driver is their own)."""
