@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FORECOURT_DATABASE_URL ?= sqlite:///./var/forecourt.db
 
-.PHONY: run setup test test-sqlite test-postgres lint services chromium bench demo clean
+.PHONY: run setup test test-sqlite test-postgres lint services chromium bench demo messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test-postgres: $(STAMP) services
 	FORECOURT_TEST_DB=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider -m "not browser"
 
 test: lint services test-sqlite test-postgres
+
+# Extract every marked text into src/forecourt/locale/messages.pot and update each language's .po;
+# the .po files are compiled in memory when the app first speaks a language (no build step).
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench

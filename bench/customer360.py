@@ -6,6 +6,8 @@ all of them alike), each for the same customer in a round:
 * ``json``: ``GET /api/customers/{id}`` with a bearer token, through HTTP, auth, the consent
   door (grant check and access-log write) and serialisation;
 * ``html``: ``GET /workspace/customers/{id}`` with a session cookie, the same plus the template;
+* ``html_ko``: the same page read in Korean (``Accept-Language: ko``), so translating every text
+  is priced against English in the same run (the budget: within 10 % of ``html``);
 * ``baseline``: the customer row, current cars and their service history fetched with raw SQL
   through the same engine — no HTTP, no consent, no ORM — the floor the others are compared to.
 """
@@ -34,6 +36,7 @@ from forecourt.vehicles.models import Vehicle
 PURPOSE = "service_reminders"  # the dealer service advisor's usual purpose, and the widest 360
 JSON_PATH = "/api/customers/{id}"
 HTML_PATH = "/workspace/customers/{id}"
+ENGLISH, KOREAN = {"Accept-Language": "en"}, {"Accept-Language": "ko-KR,ko;q=0.9"}
 
 _CUSTOMER = text("SELECT id, first_name, last_name, email, phone, street, postcode, city, country, birth_date, "
                  "language, created_at FROM customers WHERE id = :id")
@@ -113,7 +116,7 @@ def measure(settings: Settings, *, requests: int, warmup: int, progress: Progres
     reader = _reader(settings)
     customers = sample_customers(settings, reader, count=max(requests, 1))
     engine = get_engine(settings.database_url)
-    timings: dict[str, list[float]] = {"json": [], "html": [], "baseline": []}
+    timings: dict[str, list[float]] = {"json": [], "html": [], "html_ko": [], "baseline": []}
     task = progress.add_task(f"{label} customer 360", total=warmup + requests) if progress else None
     with serving(settings) as (base_url, app):
         api, pages = _log_in(base_url, reader, settings.demo_password)
@@ -128,8 +131,10 @@ def measure(settings: Settings, *, requests: int, warmup: int, progress: Progres
                     "baseline": lambda: _baseline(engine, customer_id),
                 }
                 if has_html:
-                    variants["html"] = lambda: _check(pages.get(HTML_PATH.format(id=customer_id)),
+                    variants["html"] = lambda: _check(pages.get(HTML_PATH.format(id=customer_id), headers=ENGLISH),
                                                       "HTML customer page")
+                    variants["html_ko"] = lambda: _check(pages.get(HTML_PATH.format(id=customer_id), headers=KOREAN),
+                                                         "HTML customer page in Korean")
                 for name, call in variants.items():
                     started = time.perf_counter()
                     call()
@@ -145,4 +150,6 @@ def measure(settings: Settings, *, requests: int, warmup: int, progress: Progres
                      "distinct_customers": len(customers)}
     for name, values in timings.items():
         figures.update(summarise(name, values))
+    english, korean = figures.get("html_p50_ms"), figures.get("html_ko_p50_ms")
+    figures["korean_vs_english"] = round(korean / english, 3) if english and korean else None
     return figures

@@ -16,7 +16,8 @@ from sqlalchemy import text
 from forecourt.core.db import get_engine
 
 TARGET_P95_MS = 25.0
-VARIANTS = ("json", "html", "baseline")
+VARIANTS = ("json", "html", "html_ko", "baseline")
+KOREAN_BUDGET = 1.10  # the Korean page within 10 % of the English one (median, same run)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -67,7 +68,9 @@ def machine(postgresql_url: str | None = None) -> dict:
 
 def verdict(figures: dict) -> dict:
     p95s = [figures.get(f"{v}_p95_ms") for v in ("json", "html") if figures.get(f"{v}_p95_ms") is not None]
-    return {"target_p95_ms": TARGET_P95_MS, "meets_target": bool(p95s) and max(p95s) < TARGET_P95_MS}
+    ratio = figures.get("korean_vs_english")
+    return {"target_p95_ms": TARGET_P95_MS, "meets_target": bool(p95s) and max(p95s) < TARGET_P95_MS,
+            "korean_budget": KOREAN_BUDGET, "korean_within_budget": None if ratio is None else ratio <= KOREAN_BUDGET}
 
 
 def write(path: Path, document: dict) -> None:

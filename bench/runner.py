@@ -101,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         missed = [e for e in engines if not document[e]["meets_target"]]
         if missed:
             console.print(f"[red]p95 above {report.TARGET_P95_MS:g} ms on {', '.join(missed)}[/red]")
+        for engine in engines:
+            ratio = document[engine].get("korean_vs_english")
+            if ratio is not None:
+                colour = "green" if ratio <= report.KOREAN_BUDGET else "red"
+                console.print(f"[{colour}]{engine}: the customer 360 in Korean takes {ratio:.0%} of English "
+                              f"(budget {report.KOREAN_BUDGET:.0%})[/{colour}]")
     if args.only in (None, "telemetry"):
         sizes = telemetry.Sizes(messages=args.messages, cars=args.cars, http_requests=args.http_requests,
                                 tracker_frames=args.tracker_frames)

@@ -116,7 +116,8 @@ def app(settings, session_factory):
 def client(app):
     from fastapi.testclient import TestClient
 
-    with TestClient(app, base_url="http://testserver") as test_client:
+    # An English browser: pages and messages in English unless a test asks for another language.
+    with TestClient(app, base_url="http://testserver", headers={"Accept-Language": "en"}) as test_client:
         yield test_client
 
 

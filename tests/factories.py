@@ -170,7 +170,7 @@ def browser_for(factory: Factory, login: Login | None = None, *, password: str =
 
     # Each browser has its own address, so login rate limiting (per address) never mixes two tests' attempts.
     i = factory.n()
-    browser = TestClient(factory.client.app, base_url="http://testserver",
+    browser = TestClient(factory.client.app, base_url="http://testserver", headers={"Accept-Language": "en"},
                          client=(f"10.{i // 65000 % 250}.{i // 250 % 250}.{i % 250 + 1}", 50000))
     if login is not None:
         response = submit_login(browser, login.email, password, follow_redirects=False)

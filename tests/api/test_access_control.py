@@ -83,6 +83,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
                                                    "form_token": form_token_of(w.client, "/login")},
                              anonymous=(303,)),
     ("POST", "/logout"): Rule(AUTH, anonymous=(303,)),
+    # The language switch: the caller's own setting (a visitor's cookie); touches nobody else's data.
+    ("POST", "/language"): Rule(AUTH, form=lambda w: {"language": "de", "next": "/"}, anonymous=(303,)),
     ("GET", "/signup"): Rule(AUTH),
     ("POST", "/signup"): Rule(AUTH, form=_signup_form, anonymous=(200,)),
     # --- public ----------------------------------------------------------------------------------

@@ -42,11 +42,12 @@ def test_a_small_run_writes_every_documented_figure(fresh_database_url, tmp_path
     with make_sessionmaker(get_engine(url))() as session:  # the German customers asked for, and the Korean market's
         assert figures["customers"] == session.scalar(select(func.count()).select_from(Customer)) > 200
     assert figures["reader"].startswith("service@")
-    for variant in ("json", "html", "baseline"):
+    for variant in ("json", "html", "html_ko", "baseline"):
         assert figures[f"{variant}_n"] == 20
         assert 0 < figures[f"{variant}_p50_ms"] <= figures[f"{variant}_p95_ms"]
         assert figures[f"{variant}_mean_ms"] > 0
     assert isinstance(figures["meets_target"], bool)
+    assert figures["korean_vs_english"] > 0 and isinstance(figures["korean_within_budget"], bool)
     assert {"python", "cpu_count", "sqlite"} <= set(document["machine"])
 
 

@@ -24,7 +24,7 @@ def card(settings, session_factory):
     application = create_app(card_settings)
     application.state.sessionmaker = session_factory
     try:
-        with TestClient(application, base_url="http://testserver") as client:
+        with TestClient(application, base_url="http://testserver", headers={"Accept-Language": "en"}) as client:
             yield SimpleNamespace(server=state, client=client, gateway=application.state.payment_gateway)
     finally:
         server.shutdown()

@@ -40,7 +40,8 @@ def visit(app, session):
     with ExitStack() as stack:
         def open_as(email: str | None = None, password: str = PASSWORD) -> Visitor:
             session.commit()  # release the factories' savepoint so the app's session sees their rows
-            visitor = Visitor(stack.enter_context(TestClient(app, base_url="http://testserver")))
+            visitor = Visitor(stack.enter_context(TestClient(app, base_url="http://testserver",
+                                                                    headers={"Accept-Language": "en"})))
             if email is not None:
                 response = submit_login(visitor.client, email, password, follow_redirects=False)
                 assert response.status_code == 303, response.text

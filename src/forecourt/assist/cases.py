@@ -20,18 +20,19 @@ from forecourt.consent.service import Reference
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.parties import service as parties_service
 
 STATES = ("open", "acknowledged", "dispatched", "resolved", "closed")
-RESOLUTIONS = {
-    "help_arrived": "Help arrived",
-    "driver_ok": "The driver is fine",
-    "false_alarm": "False alarm",
-    "test_call": "Test call",
-    "towed": "Car towed",
-    "handed_to_emergency_services": "Handed to the emergency services",
-    "no_contact": "No contact with the driver",
-}
+RESOLUTIONS = Labels({
+    "help_arrived": N_("Help arrived"),
+    "driver_ok": N_("The driver is fine"),
+    "false_alarm": N_("False alarm"),
+    "test_call": N_("Test call"),
+    "towed": N_("Car towed"),
+    "handed_to_emergency_services": N_("Handed to the emergency services"),
+    "no_contact": N_("No contact with the driver"),
+})
 # What an agent must reach within: taking the case, and sending help.
 ACKNOWLEDGE_TARGET = timedelta(seconds=60)
 DISPATCH_TARGET = timedelta(minutes=5)
@@ -97,10 +98,8 @@ def _refuse_unless(case: Case, allowed: tuple[str, ...], action: str) -> None:
     if case.status in allowed:
         return
     if STATES.index(case.status) > max(STATES.index(s) for s in allowed):
-        raise Conflict(f"Case {case.number} is already {case.status}; it cannot be {action} any more: "
-                       "a case only moves forward.", field="status")
-    raise Conflict(f"Case {case.number} is {case.status}; it must be "
-                   f"{' or '.join(allowed)} before it can be {action}.", field="status")
+        raise Conflict(_("Case %(number)s is already %(status)s; it cannot be %(action)s any more: a case only moves forward.", number=case.number, status=case.status, action=action), field="status")
+    raise Conflict(_("Case %(number)s is %(status)s; it must be %(values)s before it can be %(action)s.", number=case.number, status=case.status, values=' or '.join(allowed), action=action), field="status")
 
 
 def acknowledge(*, session: Session, principal: Principal, case_id: int) -> Case:
@@ -116,11 +115,11 @@ def add_note(*, session: Session, principal: Principal, case_id: int, text: str)
     case = get(session=session, case_id=case_id)
     text = (text or "").strip()
     if not text:
-        raise Invalid("Write something in the note.", field="text")
+        raise Invalid(_("Write something in the note."), field="text")
     if len(text) > 4000:
-        raise Invalid("A note holds at most 4000 characters.", field="text")
+        raise Invalid(_("A note holds at most 4000 characters."), field="text")
     if case.status == "closed":
-        raise Conflict(f"Case {case.number} is closed; notes can no longer be added.", field="status")
+        raise Conflict(_("Case %(number)s is closed; notes can no longer be added.", number=case.number), field="status")
     return record(session=session, case=case, kind="note", text=text, user_id=principal.user_id)
 
 
@@ -141,7 +140,7 @@ def mark_dispatched(*, session: Session, principal: Principal | None, case: Case
 def resolve(*, session: Session, principal: Principal, case_id: int, resolution: str, note: str = "") -> Case:
     case = get(session=session, case_id=case_id)
     if resolution not in RESOLUTIONS:
-        raise Invalid(f"Unknown resolution '{resolution}'; choose one of {', '.join(RESOLUTIONS)}.",
+        raise Invalid(_("Unknown resolution '%(resolution)s'; choose one of %(values)s.", resolution=resolution, values=', '.join(RESOLUTIONS)),
                       field="resolution")
     _refuse_unless(case, ("acknowledged", "dispatched"), "resolved")
     case.status, case.resolution, case.resolved_at = "resolved", resolution, now()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.assist.models import EmergencyContact
 from forecourt.core import phones
+from forecourt.core.i18n import _
 from forecourt.parties import markets
 from forecourt.core.errors import Invalid
 
@@ -32,19 +33,19 @@ def _checked(index: int, contact: dict, region: str | None) -> dict | None:
         return None
     which = f"Contact {index + 1}"
     if not name:
-        raise Invalid(f"{which}: give a name, so the agent knows whom they are calling.",
+        raise Invalid(_("%(which)s: give a name, so the agent knows whom they are calling.", which=which),
                       field=f"contacts.{index}.name")
     if len(name) > 120:
-        raise Invalid(f"{which}: the name is longer than 120 characters.", field=f"contacts.{index}.name")
+        raise Invalid(_("%(which)s: the name is longer than 120 characters.", which=which), field=f"contacts.{index}.name")
     if not phone:
-        raise Invalid(f"{which}: give a phone number; a contact without one cannot be called.",
+        raise Invalid(_("%(which)s: give a phone number; a contact without one cannot be called.", which=which),
                       field=f"contacts.{index}.phone")
     try:
         phone = phones.normalise(phone, region=region, field=f"contacts.{index}.phone")
     except Invalid as problem:
         raise Invalid(f"{which}: {problem.message}", field=problem.field) from None
     if len(relation) > 40:
-        raise Invalid(f"{which}: the relation is longer than 40 characters.", field=f"contacts.{index}.relation")
+        raise Invalid(_("%(which)s: the relation is longer than 40 characters.", which=which), field=f"contacts.{index}.relation")
     return {"name": name, "phone": phone, "relation": relation}
 
 
@@ -55,7 +56,7 @@ def replace(*, session: Session, customer_id: int, contacts: list[dict], region:
     region = region or markets.region_of(None)
     checked = [row for row in (_checked(i, c, region) for i, c in enumerate(contacts)) if row is not None]
     if len(checked) > MAX_CONTACTS:
-        raise Invalid(f"At most {MAX_CONTACTS} emergency contacts; you gave {len(checked)}.", field="contacts")
+        raise Invalid(_("At most %(max_contacts)s emergency contacts; you gave %(len)s.", max_contacts=MAX_CONTACTS, len=len(checked)), field="contacts")
     session.execute(delete(EmergencyContact).where(EmergencyContact.customer_id == customer_id))
     rows = [EmergencyContact(customer_id=customer_id, position=position, **row)
             for position, row in enumerate(checked)]

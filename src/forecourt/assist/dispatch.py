@@ -29,6 +29,7 @@ from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
+from forecourt.core.i18n import _
 from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
@@ -81,8 +82,7 @@ def case_by_number(*, session: Session, number: str) -> Case:
 
 def _position(case: Case) -> tuple[float, float]:
     if case.latitude is None or case.longitude is None:
-        raise Invalid(f"Case {case.number} has no position yet: ask the caller where they are, then look for "
-                      "help nearby.", field="position")
+        raise Invalid(_("Case %(number)s has no position yet: ask the caller where they are, then look for help nearby.", number=case.number), field="position")
     return case.latitude, case.longitude
 
 
@@ -164,28 +164,30 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
     moment = now or clock_now()
     case = get_case(session=session, case_id=case_id)
     if case.status in FINISHED:
-        raise Conflict(f"Case {case.number} is {case.status}: no help can be sent to it any more.")
+        raise Conflict(_("Case %(number)s is %(status)s: no help can be sent to it any more.", number=case.number, status=case.status))
     if kind not in KINDS:
-        raise Invalid(f"Send a tow, a dealer or an emergency service, not '{kind}'.", field="kind")
+        raise Invalid(_("Send a tow, a dealer or an emergency service, not '%(kind)s'.", kind=kind), field="kind")
     lat, lon = _position(case)
     provider = session.get(Organization, provider_id)
     if provider is None or not provider.is_active or provider.position is None:
         raise NotFound("Provider not found")
     if not _fits(provider, kind):
-        raise Invalid(f"{provider.name} is not a {LABEL[kind]}; choose one from the {LABEL[kind]} list.",
+        raise Invalid(_("%(name)s is not a %(kind)s; choose one from the %(kind)s list.", name=provider.name,
+                        kind=str(LABEL[kind])),
                       field="provider_id")
     if kind == "dealer" and not is_open(provider, moment):
-        raise Invalid(f"{provider.name} is closed now; send a tow truck or another dealer.", field="provider_id")
+        raise Invalid(_("%(name)s is closed now; send a tow truck or another dealer.", name=provider.name), field="provider_id")
     km = road_km(lat, lon, provider.latitude, provider.longitude)
     destination = tow_destination(session=session, case=case) if kind == "tow" else None
     if kind == "tow" and destination is None:
-        raise Invalid("No dealer with service bays can take the car; arrange the tow by phone.", field="kind")
+        raise Invalid(_("No dealer with service bays can take the car; arrange the tow by phone."), field="kind")
     row = Dispatch(case_id=case.id, provider_id=provider.id, kind=kind, distance_km=round(km, 1),
                    eta_minutes=eta_minutes(kind, km), dispatched_at=moment, dispatched_by=principal.user_id,
                    destination_dealer_id=destination[0].id if destination else None, status="on_the_way")
     session.add(row)
     session.flush()
-    text = f"Sent {LABEL[kind]} {provider.name}: {row.distance_km:g} km away, there in {in_words(row.eta_minutes)}."
+    text = _("Sent %(kind)s %(provider)s: %(km)s km away, there in %(eta)s.", kind=str(LABEL[kind]),
+             provider=provider.name, km=f"{row.distance_km:g}", eta=in_words(row.eta_minutes))
     if destination:
         text += f" The car goes to {destination[0].name}."
     session.add(CaseEvent(case_id=case.id, kind="dispatched", at=moment, user_id=principal.user_id, text=text,
@@ -205,15 +207,20 @@ def _notify(session: Session, case: Case, row: Dispatch, provider: Organization,
             portal_url: str) -> None:
     """The provider hears at once (a signed webhook, or an e-mail); the receiving dealer by e-mail.
     Both rest on vital interest: help is on its way."""
-    notices.write(session=session, case=case, row=row, provider=provider, label=LABEL[row.kind],
-                  eta=in_words(row.eta_minutes), destination=destination, portal_url=portal_url)
-    if destination is not None:
+    with outbox.written_for(session, organization_id=provider.id):  # in the provider's market's language
+        notices.write(session=session, case=case, row=row, provider=provider, label=str(LABEL[row.kind]),
+                      eta=in_words(row.eta_minutes), destination=destination, portal_url=portal_url)
+    if destination is None:
+        return
+    with outbox.written_for(session, organization_id=destination.id):  # in the receiving dealer's language
         arrives = in_words(arrival_minutes(row, destination_km(session, row, case)))
         outbox.enqueue(session=session, customer_id=None, organization_id=destination.id, channel="email",
-                       topic="incoming_car", subject=f"On Call {case.number}: a car is being towed to you",
-                       body=(f"{provider.name} is towing a car to you after an On Call {case.kind} case.\n\n"
-                             f"Car: {notices.car_text(session.get(Vehicle, case.vehicle_id))}\n"
-                             f"Expected {arrives} from now."),
+                       topic="incoming_car",
+                       subject=_("On Call %(number)s: a car is being towed to you", number=case.number),
+                       body=_("%(provider)s is towing a car to you after an On Call %(kind)s case.",
+                              provider=provider.name, kind=case.kind) + "\n\n"
+                       + _("Car: %(car)s", car=notices.car_text(session.get(Vehicle, case.vehicle_id))) + "\n"
+                       + _("Expected %(arrives)s from now.", arrives=arrives),
                        link="/workspace/incoming", basis=notices.BASIS,
                        dedupe_key=f"dispatch:{row.id}:destination")
 
@@ -292,7 +299,7 @@ def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, no
     if row is None or row.destination_dealer_id != dealer_id:
         raise NotFound("Incoming car not found")
     if row.status != "on_the_way":
-        raise Conflict(f"This car is already marked {row.status.replace('_', ' ')}.")
+        raise Conflict(_("This car is already marked %(replace)s.", replace=row.status.replace('_', ' ')))
     row.status, row.arrived_at = "arrived", now
     dealer = session.get(Organization, dealer_id)
     session.add(CaseEvent(case_id=row.case_id, kind="arrived", at=now, user_id=principal.user_id,

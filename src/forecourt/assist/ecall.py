@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist.intake import raise_alert, shown
 from forecourt.assist.models import Case
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.telematics import service as telematics_service
 from forecourt.telematics.decoders import ecall_msd
 from forecourt.telematics.readings import DecodeError
@@ -121,7 +122,7 @@ def from_mqtt(*, session: Session, topic: str, payload: bytes) -> Case:
     vehicle_id = telematics_service.vehicle_of_embedded_unit(session=session, vin=vin)
     if vehicle_id is None:
         log.warning("eCall on %s refused: no embedded unit registered for that VIN", topic[:80])
-        raise Invalid(f"No embedded unit is registered for VIN '{vin[:20]}'.", field="vin")
+        raise Invalid(_("No embedded unit is registered for VIN '%(value)s'.", value=vin[:20]), field="vin")
     return receive(session=session, vehicle_id=vehicle_id, vin=vin, body=bytes(payload))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist.models import PRIORITY, Case, CaseEvent
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.telematics import device_time
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
@@ -166,7 +167,7 @@ def raise_alert(*, session: Session, vehicle_id: int | None, kind: str, source: 
     if vehicle is None:
         log.warning("alert refused: no recognisable vehicle (vehicle id %s, kind %s, source %s)",
                     shown(vehicle_id), shown(kind), shown(source))
-        raise Invalid("The alert names no vehicle we know, so no case can be opened; nobody could be sent.",
+        raise Invalid(_("The alert names no vehicle we know, so no case can be opened; nobody could be sent."),
                       field="vehicle")
     if not isinstance(kind, str) or kind not in PRIORITY:
         problems.append(f"kind {shown(kind, 20)} unknown: treated as an SOS")

@@ -26,31 +26,33 @@ from forecourt.assist.providers import endpoint_of
 from forecourt.core import outbox
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, lazy_gettext
 from forecourt.core.outbox import OutboxMessage
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
 
 BASIS = "vital_interest"  # help is on its way: no consent needed, and none to withdraw
-LABEL = {"tow": "tow truck", "emergency": "emergency service", "dealer": "dealer's mobile service"}
+LABEL = {"tow": lazy_gettext("tow truck"), "emergency": lazy_gettext("emergency service"),
+         "dealer": lazy_gettext("dealer's mobile service")}
 
 
 def in_words(minutes: int) -> str:
     if minutes <= 0:
-        return "any minute now"
+        return _("any minute now")
     if minutes < 60:
-        return f"about {minutes} min"
+        return _("about %(minutes)s min", minutes=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+    return _("about %(hours)s h %(minutes)s min", hours=hours, minutes=rest) if rest else \
+        _("about %(hours)s h", hours=hours)
 
 
 # --- what the notice says ------------------------------------------------------------------------
 
 def car_text(vehicle: Vehicle | None) -> str:
     if vehicle is None:
-        return "unknown car"
+        return _("unknown car")
     trim = vehicle.trim
-    return (f"{vehicle.model_year} {trim.model.name} {trim.name}, {vehicle.colour or 'colour unknown'}, "
+    return (f"{vehicle.model_year} {trim.model.name} {trim.name}, {vehicle.colour or _('colour unknown')}, "
             f"{trim.propulsion.replace('_', ' ')}, VIN {vehicle.vin}")
 
 
@@ -58,12 +60,15 @@ def _email_body(case: Case, row: Dispatch, car: str, label: str, eta: str, desti
                 answer_url: str) -> str:
     lat, lon = case.latitude, case.longitude
     where = f"{lat:.5f}, {lon:.5f} (https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat}/{lon})"
-    body = (f"Forecourt On Call case {case.number} ({case.kind}) needs a {label}.\n\n"
-            f"Position: {where}\nCar: {car}\nPassengers: {case.passengers if case.passengers is not None else 'unknown'}"
-            f"\nDistance by road: about {row.distance_km:g} km; expected there in {eta}.")
+    passengers = case.passengers if case.passengers is not None else _("unknown")
+    body = (_("Forecourt On Call case %(number)s (%(kind)s) needs a %(label)s.", number=case.number, kind=case.kind,
+              label=label) + "\n\n"
+            + _("Position: %(where)s", where=where) + "\n" + _("Car: %(car)s", car=car) + "\n"
+            + _("Passengers: %(passengers)s", passengers=passengers) + "\n"
+            + _("Distance by road: about %(km)s km; expected there in %(eta)s.", km=f"{row.distance_km:g}", eta=eta))
     if destination is not None:
-        body += f"\n\nTake the car to {destination.name}, {destination.street or ''} {destination.city or ''}".rstrip()
-        body += "."
+        body += "\n\n" + _("Take the car to %(place)s.", place=f"{destination.name}, {destination.street or ''} "
+                                                               f"{destination.city or ''}".rstrip())
     body += "\n\n" + _("Accept or decline through the API: POST %(url)s (dispatch %(id)s).",
                          url=answer_url, id=row.id)
     return body
@@ -90,7 +95,7 @@ def write(*, session: Session, case: Case, row: Dispatch, provider: Organization
     as soon as the dispatch commits."""
     car = car_text(session.get(Vehicle, case.vehicle_id))
     answer_url = f"{portal_url.rstrip('/')}{answer_path(row.id)}"
-    subject = f"On Call {case.number}: {label} needed"
+    subject = _("On Call %(number)s: %(label)s needed", number=case.number, label=label)
     if endpoint_of(session=session, organization_id=provider.id) is not None:
         message = outbox.enqueue(session=session, customer_id=None, organization_id=provider.id, channel="webhook",
                                  topic="dispatch", subject=subject,
@@ -147,11 +152,12 @@ def _fall_back(session: Session, message: OutboxMessage, row: Dispatch, problem:
     provider = session.get(Organization, message.organization_id)
     destination = session.get(Organization, row.destination_dealer_id) if row.destination_dealer_id else None
     answer_url = f"{settings.portal_url.rstrip('/')}{answer_path(row.id)}"
-    email = outbox.enqueue(
-        session=session, customer_id=None, organization_id=provider.id, channel="email", topic="dispatch",
-        subject=message.subject, basis=BASIS, dedupe_key=f"dispatch:{row.id}:provider",
-        body=_email_body(case, row, car_text(session.get(Vehicle, case.vehicle_id)), LABEL[row.kind],
-                         in_words(row.eta_minutes), destination, answer_url))
+    with outbox.written_for(session, organization_id=provider.id):
+        email = outbox.enqueue(
+            session=session, customer_id=None, organization_id=provider.id, channel="email", topic="dispatch",
+            subject=message.subject, basis=BASIS, dedupe_key=f"dispatch:{row.id}:provider",
+            body=_email_body(case, row, car_text(session.get(Vehicle, case.vehicle_id)), str(LABEL[row.kind]),
+                             in_words(row.eta_minutes), destination, answer_url))
     # Done with the webhook: the row leaves the sender's queue, saying where the notice went instead.
     message.sent_at = now()
     message.last_error = (f"Not delivered by webhook ({problem}) after {message.attempts} attempt(s); "

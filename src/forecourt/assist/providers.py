@@ -55,9 +55,9 @@ def check_url(url: str) -> str:
     """HTTPS, since the notice carries a position and a car; plain HTTP only to this machine (testing)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise Invalid("Give the full address of the provider's webhook, starting with https://.", field="url")
+        raise Invalid(_("Give the full address of the provider's webhook, starting with https://."), field="url")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise Invalid("Use https:// so the notice cannot be read on the way.", field="url")
+        raise Invalid(_("Use https:// so the notice cannot be read on the way."), field="url")
     return url.strip()
 
 
@@ -67,8 +67,7 @@ def set_endpoint(*, session: Session, organization_id: int, url: str) -> Provide
     if organization is None:
         raise NotFound("Organization not found")
     if not _dispatchable(organization):
-        raise Invalid(f"{organization.name} is never sent to a case: only tow and emergency services and dealers "
-                      "take dispatch notices.", field="organization_id")
+        raise Invalid(_("%(name)s is never sent to a case: only tow and emergency services and dealers take dispatch notices.", name=organization.name), field="organization_id")
     endpoint = endpoint_of(session=session, organization_id=organization_id)
     if endpoint is None:
         endpoint = ProviderEndpoint(organization_id=organization_id)
@@ -111,15 +110,15 @@ def answer(*, session: Session, dispatch_id: int, provider_id: int, answer: str,
     if row is None or row.provider_id != provider_id:
         raise NotFound("Dispatch not found")
     if answer not in ANSWERS:
-        raise Invalid("Answer accepted or declined.", field="answer")
+        raise Invalid(_("Answer accepted or declined."), field="answer")
     if row.answer == answer:
         return row  # said already (or a replayed callback): nothing new
     if row.answer is not None:
-        raise Conflict(f"You {row.answer} this dispatch already; call the On Call centre to change it.",
+        raise Conflict(_("You %(answer)s this dispatch already; call the On Call centre to change it.", answer=row.answer),
                        field="answer")
     case = session.get(Case, row.case_id)
     if case.status in FINISHED:
-        raise Conflict(f"Case {case.number} is {case.status}: no answer is needed any more.", field="answer")
+        raise Conflict(_("Case %(number)s is %(status)s: no answer is needed any more.", number=case.number, status=case.status), field="answer")
     moment = now()
     row.answer, row.answered_at, row.answer_note = answer, moment, note
     provider = session.get(Organization, provider_id)

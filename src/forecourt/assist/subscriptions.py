@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.assist.models import Subscription, SubscriptionTerms
-from forecourt.core import outbox
+from forecourt.core import dates, outbox
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, lazy_gettext, ngettext
 from forecourt.core.money import Money
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -41,8 +41,9 @@ FALLBACK_YEARS, FALLBACK_PRICE = 3, 99.0
 # The phone app carries no embedded modem or crash sensor, so it costs less than the full service.
 PHONE_APP_PRICE_PER_YEAR = 39.0
 MAX_YEARS = 5
-PLAN_NAMES = {"included": "Included with the car", "renewal": "Renewed", "phone_app": "Phone app"}
-LIVE_NEEDS_ON_CALL = "Live map and remote status come with On Call."
+PLAN_NAMES = {"included": lazy_gettext("Included with the car"), "renewal": lazy_gettext("Renewed"),
+              "phone_app": lazy_gettext("Phone app")}
+LIVE_NEEDS_ON_CALL = lazy_gettext("Live map and remote status come with On Call.")
 
 
 # --- terms ---------------------------------------------------------------------------------------
@@ -52,11 +53,11 @@ def set_terms(*, session: Session, model_id: int | None, market: str, included_y
     """Creates or changes the terms of one model (``None``: every model) in one market."""
     market = market.strip().upper()
     if len(market) != 2:
-        raise Invalid("A market is a two-letter country code such as DE.", field="market")
+        raise Invalid(_("A market is a two-letter country code such as DE."), field="market")
     if not 0 <= included_years <= 10:
-        raise Invalid("Included years must be between 0 and 10.", field="included_years")
+        raise Invalid(_("Included years must be between 0 and 10."), field="included_years")
     if renewal_price < 0:
-        raise Invalid("A renewal price cannot be negative.", field="renewal_price")
+        raise Invalid(_("A renewal price cannot be negative."), field="renewal_price")
     terms = session.scalars(select(SubscriptionTerms).where(_model_is(model_id),
                                                             SubscriptionTerms.market == market)).first()
     if terms is None:
@@ -157,10 +158,10 @@ def included_on_sale(*, session: Session, vehicle_id: int, customer_id: int | No
 
 def _in_words(days: int) -> str:
     if days == 0:
-        return "ends today"
+        return _("ends today")
     if days > 0:
-        return f"ends in {days} day{'s' if days != 1 else ''}"
-    return f"ended {-days} day{'s' if days != -1 else ''} ago"
+        return ngettext("ends in %(num)s day", "ends in %(num)s days", days)
+    return ngettext("ended %(num)s day ago", "ended %(num)s days ago", -days)
 
 
 def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
@@ -168,15 +169,15 @@ def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
     subscription = latest(session=session, vehicle_id=vehicle_id)
     if subscription is None:
         return {"state": "none", "plan": None, "plan_name": None, "starts_on": None, "ends_on": None,
-                "days_left": None, "in_words": "no On Call subscription", "progress_percent": 0}
+                "days_left": None, "in_words": _("no On Call subscription"), "progress_percent": 0}
     days_left = (subscription.ends_on - today).days
     state = "expired" if days_left < 0 else "expiring" if days_left <= REMINDER_DAYS else "active"
     first = min(row.starts_on for row in in_force_of(session=session, vehicle_id=vehicle_id))
     span = max((subscription.ends_on - first).days, 1)
     used = min(max((today - first).days, 0), span)
-    return {"state": state, "plan": subscription.plan, "plan_name": PLAN_NAMES[subscription.plan],
+    return {"state": state, "plan": subscription.plan, "plan_name": str(PLAN_NAMES[subscription.plan]),
             "starts_on": subscription.starts_on, "ends_on": subscription.ends_on, "days_left": days_left,
-            "in_words": f"{_in_words(days_left)} ({subscription.ends_on.strftime('%-d %B %Y')})",
+            "in_words": f"{_in_words(days_left)} ({dates.format_date(subscription.ends_on, 'long')})",
             "progress_percent": round(100 * used / span)}
 
 
@@ -195,8 +196,9 @@ def convenience_refusal(*, session: Session, vehicle_id: int, today: date) -> st
     if status["state"] in COVERED:
         return None
     if status["state"] == "none":
-        return f"{LIVE_NEEDS_ON_CALL} This car has no On Call subscription."
-    return f"{LIVE_NEEDS_ON_CALL} Your subscription ended on {status['ends_on'].strftime('%-d %B %Y')}."
+        return str(LIVE_NEEDS_ON_CALL) + " " + _("This car has no On Call subscription.")
+    return f"{LIVE_NEEDS_ON_CALL!s} " + _("Your subscription ended on %(day)s.",
+                                          day=dates.format_date(status['ends_on'], 'long'))
 
 
 # --- reminders ------------------------------------------------------------------------------------
@@ -217,13 +219,15 @@ def remind_due(*, session: Session, today: date) -> list[outbox.OutboxMessage]:
         if vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) != subscription.customer_id:
             subscription.reminded_at = now()  # the car was sold; the new owner's page offers renewal
             continue
-        ends = subscription.ends_on.strftime("%-d %B %Y")
-        sent.append(outbox.enqueue(
-            session=session, customer_id=subscription.customer_id, channel="email", topic="on_call_renewal",
-            subject=f"On Call for your {vehicle.trim.model.name} ends on {ends}",
-            body=(f"Your On Call subscription for {vehicle.vin} ends on {ends}. Renew it to keep the live map "
-                  "and remote status. SOS and crash alerts reach our call centre whether you renew or not."),
-            basis="contract", dedupe_key=f"on_call_renewal:{subscription.id}", link="/me/on-call"))
+        with outbox.written_for(session, customer_id=subscription.customer_id):
+            ends = dates.format_date(subscription.ends_on, "long")
+            sent.append(outbox.enqueue(
+                session=session, customer_id=subscription.customer_id, channel="email", topic="on_call_renewal",
+                subject=_("On Call for your %(model)s ends on %(day)s", model=vehicle.trim.model.name, day=ends),
+                body=_("Your On Call subscription for %(vin)s ends on %(day)s. Renew it to keep the live map and "
+                       "remote status. SOS and crash alerts reach our call centre whether you renew or not.",
+                       vin=vehicle.vin, day=ends),
+                basis="contract", dedupe_key=f"on_call_renewal:{subscription.id}", link="/me/on-call"))
         subscription.reminded_at = now()
     session.flush()
     return sent
@@ -240,7 +244,7 @@ def _owned_vehicle(session: Session, customer_id: int, vehicle_id: int) -> Vehic
 
 def _check_years(years: int) -> None:
     if not 1 <= years <= MAX_YEARS:
-        raise Invalid(f"On Call is renewed for 1 to {MAX_YEARS} years.", field="years")
+        raise Invalid(_("On Call is renewed for 1 to %(max_years)s years.", max_years=MAX_YEARS), field="years")
 
 
 def _pending(session: Session, vehicle_id: int, plan: str, years: int) -> tuple[Subscription, Payment] | None:

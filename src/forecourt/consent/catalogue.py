@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent.models import Notice, Purpose, RolePurpose
-from forecourt.core.i18n import lazy_gettext
+from forecourt.core.i18n import N_, lazy_gettext
 
 CONSENT = "consent"
 VITAL_INTEREST = "vital_interest"
@@ -24,45 +24,45 @@ LOCATION, VEHICLE_HEALTH, DRIVING_BEHAVIOUR = "location", "vehicle_health", "dri
 SALES_HISTORY = "sales_history"
 
 PURPOSES: list[dict] = [
-    dict(code="sales_contact", name="Sales contact", legal_basis=CONSENT,
+    dict(code="sales_contact", name=N_("Sales contact"), legal_basis=CONSENT,
          categories=[CONTACT, VEHICLES, PREFERENCES, SALES_HISTORY],
-         description="A dealer may contact you about buying or replacing a car, see the cars you own and "
-                     "what you configured, test-drove, ordered and bought."),
-    dict(code="service_reminders", name="Service reminders", legal_basis=CONSENT,
+         description=N_("A dealer may contact you about buying or replacing a car, see the cars you own and "
+                     "what you configured, test-drove, ordered and bought.")),
+    dict(code="service_reminders", name=N_("Service reminders"), legal_basis=CONSENT,
          categories=[CONTACT, VEHICLES, SERVICE_HISTORY, PREFERENCES],
-         description="A workshop may see your cars and their service history to remind you of due work."),
-    dict(code="marketing_offers", name="Marketing offers", legal_basis=CONSENT,
+         description=N_("A workshop may see your cars and their service history to remind you of due work.")),
+    dict(code="marketing_offers", name=N_("Marketing offers"), legal_basis=CONSENT,
          categories=[CONTACT, VEHICLES],
-         description="Offers from this organization about products and services for your car."),
-    dict(code="location_services", name="Location services", legal_basis=CONSENT,
+         description=N_("Offers from this organization about products and services for your car.")),
+    dict(code="location_services", name=N_("Location services"), legal_basis=CONSENT,
          categories=[VEHICLES, LOCATION],
-         description="Your car's position, for finding it, trips and help on the road."),
-    dict(code="vehicle_health_sharing", name="Vehicle health sharing", legal_basis=CONSENT,
+         description=N_("Your car's position, for finding it, trips and help on the road.")),
+    dict(code="vehicle_health_sharing", name=N_("Vehicle health sharing"), legal_basis=CONSENT,
          categories=[CONTACT, VEHICLES, VEHICLE_HEALTH, SERVICE_HISTORY],
-         description="Warning lights, fault codes and battery state, so a workshop can act before you ask."),
-    dict(code="driving_behaviour_insurance", name="Driving behaviour for insurance", legal_basis=CONSENT,
+         description=N_("Warning lights, fault codes and battery state, so a workshop can act before you ask.")),
+    dict(code="driving_behaviour_insurance", name=N_("Driving behaviour for insurance"), legal_basis=CONSENT,
          categories=[VEHICLES, DRIVING_BEHAVIOUR],
-         description="Your driving score (braking, speeding, night driving) for usage-based insurance."),
-    dict(code="emergency_assistance", name="Emergency assistance", legal_basis=VITAL_INTEREST,
+         description=N_("Your driving score (braking, speeding, night driving) for usage-based insurance.")),
+    dict(code="emergency_assistance", name=N_("Emergency assistance"), legal_basis=VITAL_INTEREST,
          categories=[CONTACT, VEHICLES, LOCATION, VEHICLE_HEALTH],
-         description="When you press SOS or your car detects a crash, the call centre sees what it needs to help."),
-    dict(code="safety_recalls", name="Safety recalls", legal_basis=LEGAL_OBLIGATION,
+         description=N_("When you press SOS or your car detects a crash, the call centre sees what it needs to help.")),
+    dict(code="safety_recalls", name=N_("Safety recalls"), legal_basis=LEGAL_OBLIGATION,
          categories=[CONTACT, VEHICLES],
-         description="The law requires the carmaker to reach every owner of a car under a safety recall."),
-    dict(code="warranty_work", name="Warranty work", legal_basis=CONTRACT,
+         description=N_("The law requires the carmaker to reach every owner of a car under a safety recall.")),
+    dict(code="warranty_work", name=N_("Warranty work"), legal_basis=CONTRACT,
          categories=[VEHICLES, SERVICE_HISTORY],
-         description="Repairs under your warranty need your car's records; this is part of your contract."),
+         description=N_("Repairs under your warranty need your car's records; this is part of your contract.")),
 ]
 
 NOTICES: list[dict] = [
-    dict(version=1, title="Forecourt privacy notice v1",
+    dict(version=1, title=N_("Forecourt privacy notice v1"),
          purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
                    "vehicle_health_sharing"],
-         body="How the carmaker, dealers and partners may use your data, and only with your consent."),
-    dict(version=2, title="Forecourt privacy notice v2",
+         body=N_("How the carmaker, dealers and partners may use your data, and only with your consent.")),
+    dict(version=2, title=N_("Forecourt privacy notice v2"),
          purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
                    "vehicle_health_sharing", "driving_behaviour_insurance"],
-         body="Adds usage-based insurance: an insurer may see your driving score if you allow it."),
+         body=N_("Adds usage-based insurance: an insurer may see your driving score if you allow it.")),
 ]
 
 

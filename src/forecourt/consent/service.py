@@ -21,6 +21,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 
 
@@ -31,7 +32,7 @@ def list_purposes(*, session: Session) -> list[Purpose]:
 def get_purpose(*, session: Session, code: str) -> Purpose:
     purpose = session.get(Purpose, code)
     if purpose is None:
-        raise Invalid(f"Unknown purpose '{code}'.", field="purpose")
+        raise Invalid(_("Unknown purpose '%(code)s'.", code=code), field="purpose")
     return purpose
 
 
@@ -80,16 +81,16 @@ def give(*, session: Session, customer_id: int, organization_id: int, purpose_co
     """The customer allows an organization to use their data for one purpose."""
     purpose = get_purpose(session=session, code=purpose_code)
     if purpose.legal_basis != CONSENT:
-        raise Invalid(f"'{purpose.name}' does not rest on consent, so it cannot be granted or withdrawn.",
+        raise Invalid(_("'%(name)s' does not rest on consent, so it cannot be granted or withdrawn.", name=purpose.name),
                       field="purpose")
     organization = parties_service.get_organization(session=session, organization_id=organization_id)
     notice = (session.get(Notice, notice_version) if notice_version is not None
               else current_notice(session=session))
     if notice is None:
-        raise Invalid(f"There is no privacy notice version {notice_version}.", field="notice_version")
+        raise Invalid(_("There is no privacy notice version %(notice_version)s.", notice_version=notice_version), field="notice_version")
     if purpose.code not in notice.purposes:
         raise Invalid(
-            f"Privacy notice v{notice.version} does not cover '{purpose.name}'; read the current notice first.",
+            _("Privacy notice v%(version)s does not cover '%(name)s'; read the current notice first.", version=notice.version, name=purpose.name),
             field="notice_version",
         )
     moment = now()
@@ -115,7 +116,7 @@ def withdraw(*, session: Session, customer_id: int, organization_id: int, purpos
     """Takes effect on the next read: ``require`` always asks the database."""
     purpose = get_purpose(session=session, code=purpose_code)
     if purpose.legal_basis != CONSENT:
-        raise Invalid(f"'{purpose.name}' does not rest on consent, so it cannot be granted or withdrawn.",
+        raise Invalid(_("'%(name)s' does not rest on consent, so it cannot be granted or withdrawn.", name=purpose.name),
                       field="purpose")
     grant = session.scalars(select(Grant).where(
         Grant.customer_id == customer_id, Grant.organization_id == organization_id,

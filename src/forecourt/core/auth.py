@@ -10,6 +10,8 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from forecourt.core.i18n import gettext, lazy_gettext
+
 # OWASP's minimum for argon2id is m=19 MiB, t=2, p=1; argon2-cffi's defaults exceed it.
 _hasher = PasswordHasher()
 
@@ -25,11 +27,23 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize().replace("Call centre", "Call-centre")
+        """What the role is called in the reader's language ("Dealer sales", "Händler – Verkauf")."""
+        return gettext(ROLE_LABELS[self.value].message)
 
     @property
     def is_staff(self) -> bool:
         return self is not Role.CUSTOMER
+
+
+ROLE_LABELS = {
+    "carmaker_admin": lazy_gettext("Carmaker admin"),
+    "call_centre_agent": lazy_gettext("Call-centre agent"),
+    "dealer_sales": lazy_gettext("Dealer sales"),
+    "dealer_service": lazy_gettext("Dealer service"),
+    "dealer_cashier": lazy_gettext("Dealer cashier"),
+    "partner_analyst": lazy_gettext("Partner analyst"),
+    "customer": lazy_gettext("Customer"),
+}
 
 
 @dataclass(frozen=True)

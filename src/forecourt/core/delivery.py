@@ -22,6 +22,7 @@ from forecourt.core.clock import now
 from forecourt.core.db import transaction
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.events import DEAD, DELIVERED, PENDING, DomainEvent
+from forecourt.core.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def deliver_due(factory: Callable[[], Session], *, limit: int = 200,
 
 def list_events(*, session: Session, status: str = DEAD, limit: int = 200) -> list[DomainEvent]:
     if status not in (PENDING, DELIVERED, DEAD):
-        raise Invalid("Status must be pending, delivered or dead.", field="status")
+        raise Invalid(_("Status must be pending, delivered or dead."), field="status")
     order = DomainEvent.id.desc() if status != PENDING else DomainEvent.next_attempt_at
     return list(session.scalars(select(DomainEvent).where(DomainEvent.status == status).order_by(order).limit(limit)))
 
@@ -98,7 +99,7 @@ def replay(*, session: Session, event_id: int) -> DomainEvent:
     if row is None:
         raise NotFound("Event not found")
     if row.status != DEAD:
-        raise Invalid("Only a dead event can be replayed.", field="event")
+        raise Invalid(_("Only a dead event can be replayed."), field="event")
     row.status, row.attempts, row.next_attempt_at = PENDING, 0, now()
     session.flush()
     return row

@@ -15,10 +15,12 @@ mid-hand-over, and counted. A failure waits ``policy.delay(attempts)`` (doubling
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, or_, select
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, column, func, or_, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from forecourt.core import events
@@ -26,6 +28,8 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.db import Base, UTCDateTime
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.events import RetryPolicy
+from forecourt.core import i18n
+from forecourt.core.i18n import _
 
 
 class OutboxMessage(Base):
@@ -57,6 +61,44 @@ class OutboxMessage(Base):
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # attempts spent: waits for an operator
 
     __table_args__ = (Index("ix_outbox_messages_unsent", "sent_at", "channel"),)
+
+
+# The columns a message's language is read from. Named here rather than imported, so core does not
+# depend on the domains that own these tables (customers, parties).
+_CUSTOMERS = table("customers", column("id"), column("language"))
+_ORGANIZATIONS = table("organizations", column("id"), column("market"))
+_MARKETS = table("markets", column("code"), column("language"))
+
+
+def language_of(session: Session, *, customer_id: int | None = None, organization_id: int | None = None) -> str:
+    """The language a message to this customer (their own setting) or organization (its market's) is
+    written in; English when neither names one we speak."""
+    found = None
+    if customer_id is not None:
+        found = session.scalar(select(_CUSTOMERS.c.language).where(_CUSTOMERS.c.id == customer_id))
+    elif organization_id is not None:
+        found = session.scalar(select(_MARKETS.c.language).join(
+            _ORGANIZATIONS, _ORGANIZATIONS.c.market == _MARKETS.c.code).where(_ORGANIZATIONS.c.id == organization_id))
+    return i18n.supported(found) or i18n.DEFAULT_LOCALE
+
+
+def languages_of(session: Session, *, customer_ids: list[int]) -> dict[int, str]:
+    """Each customer's language, for a message written to many at once (a recall)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(customer_ids), 5000):
+        found.update((cid, i18n.supported(language) or i18n.DEFAULT_LOCALE) for cid, language in session.execute(
+            select(_CUSTOMERS.c.id, _CUSTOMERS.c.language).where(
+                _CUSTOMERS.c.id.in_(customer_ids[start:start + 5000]))))
+    return found
+
+
+@contextmanager
+def written_for(session: Session, *, customer_id: int | None = None,
+                organization_id: int | None = None) -> Iterator[str]:
+    """Write a message inside this block in its reader's language, whoever's request or job caused it
+    (a dealer's click writes a German customer's e-mail in German)."""
+    with i18n.use_locale(language_of(session, customer_id=customer_id, organization_id=organization_id)) as language:
+        yield language
 
 
 def enqueue(*, session: Session, customer_id: int | None, channel: str, topic: str, subject: str, body: str,
@@ -144,7 +186,7 @@ def replay(*, session: Session, message_id: int) -> OutboxMessage:
     if message is None:
         raise NotFound("Message not found")
     if message.dead_at is None:
-        raise Invalid("Only a message that stopped being tried can be replayed.", field="message")
+        raise Invalid(_("Only a message that stopped being tried can be replayed."), field="message")
     message.dead_at, message.attempts, message.next_attempt_at = None, 0, now()
     session.flush()
     return message

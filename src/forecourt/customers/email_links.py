@@ -83,6 +83,11 @@ def request_account(*, session: Session, email: str, profile: dict) -> None:
     if issued is None:
         return
     link, token = issued
+    with outbox.written_for(session, customer_id=customer.id):
+        _send_account_link(session, customer, link, token)
+
+
+def _send_account_link(session: Session, customer: Customer, link, token: str) -> None:
     if parties_service.customer_account(session=session, customer_id=customer.id) is None:
         subject = _("Set your password for Forecourt")
         body = _("Someone, we hope you, asked for a Forecourt account with this address. Follow the link below "
@@ -106,6 +111,11 @@ def ask_contact(*, session: Session, customer: Customer, organization: Organizat
     if issued is None:
         return
     link, token = issued
+    with outbox.written_for(session, customer_id=customer.id):
+        _send_contact_request(session, customer, organization, link, token)
+
+
+def _send_contact_request(session: Session, customer: Customer, organization: Organization, link, token: str) -> None:
     outbox.enqueue(
         session=session, customer_id=customer.id, channel="email", topic="contact_confirmation",
         subject=_("May %(dealer)s contact you?", dealer=organization.name),

@@ -19,6 +19,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core import phones
 from forecourt.core.auth import Principal
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer
@@ -77,7 +78,7 @@ def _configuration(session: Session, code: str | None):
     except Invalid as error:
         raise Invalid(error.message, field="configuration_code") from None
     except NotFound:
-        raise Invalid("There is no configuration with this code; check it, or leave it empty.",
+        raise Invalid(_("There is no configuration with this code; check it, or leave it empty."),
                       field="configuration_code") from None
 
 
@@ -94,7 +95,7 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
     if configuration is not None:
         model_id = vehicles_service.get_trim(session=session, trim_id=configuration.trim_id).model_id
     elif model_id is not None and model_id not in models:
-        raise Invalid("Choose one of our models, or leave the model empty.", field="model_id")
+        raise Invalid(_("Choose one of our models, or leave the model empty."), field="model_id")
     source = source or leads.source_for(wants=wants, configuration_code=configuration_code, event_name=event_name)
 
     if principal is not None and principal.is_customer:
@@ -103,12 +104,12 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
         customer = match_customer(session=session, email=email, phone=phone, last_name=last_name)
     if customer is None:
         if not email:
-            raise Invalid("Give us your e-mail address so the dealer can answer you.", field="email")
+            raise Invalid(_("Give us your e-mail address so the dealer can answer you."), field="email")
         try:
             customer = customers_service.create(session=session, email=email, profile=dict(
                 first_name=first_name, last_name=last_name, phone=phone, postcode=postcode, city=city))
         except Conflict:
-            raise Invalid("This e-mail address cannot be used for a request; please use another one.",
+            raise Invalid(_("This e-mail address cannot be used for a request; please use another one."),
                           field="email") from None
     if principal is not None and principal.is_customer and not (postcode or city):
         postcode, city = customer.postcode, customer.city  # their own profile, for their own request

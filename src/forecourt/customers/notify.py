@@ -86,7 +86,8 @@ def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessag
         outbox.mark_sent(message, note=why_not)
         return "skipped"
     outbox.mark_in_flight(message)
-    return compose(message=message, to=to, settings=settings)
+    with outbox.written_for(session, customer_id=message.customer_id, organization_id=message.organization_id):
+        return compose(message=message, to=to, settings=settings)
 
 
 def _finish(session: Session, message_id: int, error: Exception | None, settings: Settings) -> str:

@@ -15,6 +15,7 @@ from forecourt.core.clock import now
 from forecourt.core import outbox
 from forecourt.core.db import plain_row
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
 from forecourt.customers.models import Customer, Preferences
 from forecourt.customers.schemas import ExportDocument
@@ -86,21 +87,21 @@ def export(*, session: Session, customer_id: int) -> dict:
     return document
 
 
-KEPT_REASONS = {
-    "consent_ledger": "Proof of what you consented to and when (GDPR Art. 7(1)); it names you only by a number.",
-    "service_records": "The car's service book stays with the car for warranty, recalls and later owners; "
-                       "your name is no longer linked to it.",
-    "ownerships": "The car's chain of ownership is needed for safety recalls; your periods are kept without you.",
-    "warranty_contracts": "An extended warranty belongs to the car and passes to its next owner; it no longer "
-                          "names you.",
-    "data_requests": "A record that this erasure happened, so it can be proven and not repeated by mistake.",
-    "orders": "A car sale stays in the dealer's books and tax records (kept for ten years under German "
-              "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you.",
-    "payments": "Money received and paid back stays in the books of whoever received it (ten years under German "
-                "commercial and tax law, HGB §257 and AO §147); it no longer names you.",
-    "opportunities": "The dealer's record of a deal stays in its sales books; it no longer names you, and a "
-                     "title that did is replaced.",
-}
+KEPT_REASONS = Labels({
+    "consent_ledger": N_("Proof of what you consented to and when (GDPR Art. 7(1)); it names you only by a number."),
+    "service_records": N_("The car's service book stays with the car for warranty, recalls and later owners; "
+                       "your name is no longer linked to it."),
+    "ownerships": N_("The car's chain of ownership is needed for safety recalls; your periods are kept without you."),
+    "warranty_contracts": N_("An extended warranty belongs to the car and passes to its next owner; it no longer "
+                          "names you."),
+    "data_requests": N_("A record that this erasure happened, so it can be proven and not repeated by mistake."),
+    "orders": N_("A car sale stays in the dealer's books and tax records (kept for ten years under German "
+              "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you."),
+    "payments": N_("Money received and paid back stays in the books of whoever received it (ten years under German "
+                "commercial and tax law, HGB §257 and AO §147); it no longer names you."),
+    "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
+                     "title that did is replaced."),
+})
 
 
 def erase(*, session: Session, customer_id: int) -> dict:

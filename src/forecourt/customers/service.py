@@ -7,10 +7,11 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
+from forecourt.core.i18n import _
 from forecourt.customers.models import Customer, Preferences
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -61,6 +62,8 @@ def _place(session: Session, profile: dict, *, current: Customer | None = None) 
                                             or (current.country if current else None))
     if current is None or profile.get("market") or current.market is None:
         profile["market"] = market.code
+    if profile.get("language") is not None:
+        profile["language"] = i18n.check_language(profile["language"])
     if profile.get("time_zone"):
         profile["time_zone"] = zones.check_zone(profile["time_zone"])
     elif "time_zone" in profile:
@@ -77,7 +80,7 @@ def zone_of(customer: Customer):
 def create(*, session: Session, email: str, profile: dict) -> Customer:
     email = email.strip().lower()
     if _email_in_use(session, email):
-        raise Conflict("A customer with this e-mail already exists.", field="email")
+        raise Conflict(_("A customer with this e-mail already exists."), field="email")
     customer = Customer(email=email, **_place(session, profile))
     session.add(customer)
     session.flush()
@@ -114,6 +117,14 @@ def get_preferences(*, session: Session, customer_id: int) -> Preferences:
         session.add(preferences)
         session.flush()
     return preferences
+
+
+def set_language(*, session: Session, customer_id: int, language: str) -> Customer:
+    """The language the customer reads pages and e-mails in (the language switch saves it here)."""
+    customer = get(session=session, customer_id=customer_id)
+    customer.language = i18n.check_language(language)
+    session.flush()
+    return customer
 
 
 def update_preferences(*, session: Session, customer_id: int, changes: dict) -> Preferences:

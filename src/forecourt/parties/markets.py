@@ -15,18 +15,18 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import addresses, names, phones, zones
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, _
 from forecourt.parties.models import Market, Organization
 
 DEFAULT_MARKET = "DE"
 
 MARKETS: tuple[dict, ...] = (
-    dict(code="DE", name="Germany", currency="EUR", language="de", time_zone="Europe/Berlin", phone_region="DE",
+    dict(code="DE", name=N_("Germany"), currency="EUR", language="de", time_zone="Europe/Berlin", phone_region="DE",
          name_order=names.GIVEN_FIRST, address_format=["{street}", "{postcode} {city}"],
          postcode_pattern=r"\d{5}", postcode_example="10435"),
     # Road-name addresses (도로명주소) from the largest place to the building, the 5-digit postcode
     # (국가기초구역번호, since 2015) in front.
-    dict(code="KR", name="South Korea", currency="KRW", language="ko", time_zone="Asia/Seoul", phone_region="KR",
+    dict(code="KR", name=N_("South Korea"), currency="KRW", language="ko", time_zone="Asia/Seoul", phone_region="KR",
          name_order=names.FAMILY_FIRST, address_format=["({postcode}) {city} {street}"],
          postcode_pattern=r"\d{5}", postcode_example="06236"),
 )

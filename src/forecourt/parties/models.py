@@ -80,6 +80,8 @@ class User(Base):
         ForeignKey("customers.id", ondelete="CASCADE"), unique=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language a staff member reads the workspace in; None: their browser's (customers: customers.language).
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

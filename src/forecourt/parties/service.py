@@ -9,11 +9,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forecourt.core import auth, zones
+from forecourt.core import auth, i18n, zones
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound, TooManyAttempts
 from forecourt.core.geo import distance_km
+from forecourt.core.i18n import _
 from forecourt.parties import markets
 from forecourt.parties.models import AuditEntry, AuthToken, LoginAttempt, Organization, User
 
@@ -62,20 +63,20 @@ def nearest_dealers(*, session: Session, latitude: float, longitude: float, limi
 
 def _check_organization(values: dict) -> None:
     if values.get("kind") not in ORGANIZATION_KINDS:
-        raise Invalid(f"Kind must be one of {', '.join(ORGANIZATION_KINDS)}.", field="kind")
+        raise Invalid(_("Kind must be one of %(values)s.", values=', '.join(ORGANIZATION_KINDS)), field="kind")
     if values["kind"] == "partner" and values.get("partner_kind") not in PARTNER_KINDS:
-        raise Invalid(f"A partner needs a partner kind: {', '.join(PARTNER_KINDS)}.", field="partner_kind")
+        raise Invalid(_("A partner needs a partner kind: %(values)s.", values=', '.join(PARTNER_KINDS)), field="partner_kind")
     if values["kind"] != "partner" and values.get("partner_kind"):
-        raise Invalid("Only partners have a partner kind.", field="partner_kind")
+        raise Invalid(_("Only partners have a partner kind."), field="partner_kind")
     if (values.get("latitude") is None) != (values.get("longitude") is None):
         missing = "longitude" if values.get("longitude") is None else "latitude"
-        raise Invalid("Give the position as both latitude and longitude, or neither.", field=missing)
+        raise Invalid(_("Give the position as both latitude and longitude, or neither."), field=missing)
     for day, spans in (values.get("opening_hours") or {}).items():
         if day not in WEEKDAYS:
-            raise Invalid(f"Unknown weekday '{day}'; use {', '.join(WEEKDAYS)}.", field="opening_hours")
+            raise Invalid(_("Unknown weekday '%(day)s'; use %(values)s.", day=day, values=', '.join(WEEKDAYS)), field="opening_hours")
         for span in spans:
             if len(span) != 2 or not span[0] < span[1]:
-                raise Invalid(f"Opening hours on {day} must be [opens, closes] with opens first.",
+                raise Invalid(_("Opening hours on %(day)s must be [opens, closes] with opens first.", day=day),
                               field="opening_hours")
 
 
@@ -103,7 +104,7 @@ def create_organization(*, session: Session, values: dict) -> Organization:
     _check_organization(values)
     values = _place(session, values)
     if session.scalars(select(Organization.id).where(Organization.code == values["code"])).first():
-        raise Conflict(f"An organization with code '{values['code']}' already exists.", field="code")
+        raise Conflict(_("An organization with code '%(code)s' already exists.", code=values['code']), field="code")
     organization = Organization(**values)
     session.add(organization)
     session.flush()
@@ -160,25 +161,25 @@ def create_user(*, session: Session, email: str, password: str, display_name: st
                 organization_id: int | None = None, customer_id: int | None = None) -> User:
     email = email.strip().lower()
     if len(password) < 10:
-        raise Invalid("Use at least 10 characters for the password.", field="password")
+        raise Invalid(_("Use at least 10 characters for the password."), field="password")
     if email_taken(session=session, email=email):
-        raise Conflict("An account with this e-mail already exists.", field="email")
+        raise Conflict(_("An account with this e-mail already exists."), field="email")
     if role is Role.CUSTOMER:
         if customer_id is None or organization_id is not None:
-            raise Invalid("A customer account belongs to a customer, not an organization.", field="role")
+            raise Invalid(_("A customer account belongs to a customer, not an organization."), field="role")
     else:
         if organization_id is None:
-            raise Invalid("Staff belong to an organization.", field="organization_id")
+            raise Invalid(_("Staff belong to an organization."), field="organization_id")
         organization = get_organization(session=session, organization_id=organization_id)
         if role not in ROLES_BY_KIND[organization.kind]:
-            raise Invalid(f"The role '{role.label}' does not exist at a {organization.kind}.", field="role")
+            raise Invalid(_("The role '%(label)s' does not exist at a %(kind)s.", label=role.label, kind=organization.kind), field="role")
     user = User(email=email, password_hash=auth.hash_password(password), display_name=display_name,
                 role=role.value, organization_id=organization_id, customer_id=customer_id)
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict("An account with this e-mail already exists.", field="email") from None
+        raise Conflict(_("An account with this e-mail already exists."), field="email") from None
     return user
 
 
@@ -187,13 +188,21 @@ def update_user(*, session: Session, user_id: int, changes: dict) -> User:
     if "password" in changes:
         password = changes.pop("password")
         if len(password) < 10:
-            raise Invalid("Use at least 10 characters for the password.", field="password")
+            raise Invalid(_("Use at least 10 characters for the password."), field="password")
         user.password_hash = auth.hash_password(password)
         revoke_tokens(session=session, user_id=user.id)
     for key, value in changes.items():
         setattr(user, key, value)
     if changes.get("is_active") is False:
         revoke_tokens(session=session, user_id=user.id)
+    session.flush()
+    return user
+
+
+def set_language(*, session: Session, user_id: int, language: str | None) -> User:
+    """The language a staff member reads in; None goes back to their browser's."""
+    user = get_user(session=session, user_id=user_id)
+    user.language = i18n.check_language(language) if language else None
     session.flush()
     return user
 
@@ -228,7 +237,7 @@ def authenticate(*, session: Session, email: str, password: str, address: str,
     if not (ok and user and can_log_in(user)):
         session.add(LoginAttempt(email=email, address=address, at=moment))
         session.flush()
-        raise Invalid("Wrong e-mail or password.", field="password")
+        raise Invalid(_("Wrong e-mail or password."), field="password")
     if auth.needs_rehash(user.password_hash):
         user.password_hash = auth.hash_password(password)
     user.last_login_at = moment

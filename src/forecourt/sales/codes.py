@@ -14,6 +14,7 @@ import secrets
 from random import Random
 
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RANDOM_SYMBOLS = 7
@@ -53,17 +54,15 @@ def normalise_code(text: str) -> str:
     candidate = "".join(symbol for symbol in candidate.upper() if symbol not in _SEPARATORS)
     candidate = "".join(_READS_AS.get(symbol, symbol) for symbol in candidate)
     if not candidate:
-        raise Invalid(f"Enter a configuration code; it looks like {EXAMPLE}.", field="code")
+        raise Invalid(_("Enter a configuration code; it looks like %(example)s.", example=EXAMPLE), field="code")
     wrong = sorted({symbol for symbol in candidate if symbol not in _VALUE})
     if wrong:
         shown = ", ".join(f"'{symbol}'" for symbol in wrong)
-        raise Invalid(f"A configuration code has only digits and the letters A to Z without I, L, O and U; "
-                      f"this one has {shown}.", field="code")
+        raise Invalid(_("A configuration code has only digits and the letters A to Z without I, L, O and U; this one has %(shown)s.", shown=shown), field="code")
     if len(candidate) != LENGTH:
-        raise Invalid(f"A configuration code has {LENGTH} characters, like {EXAMPLE}; this one has "
-                      f"{len(candidate)}.", field="code")
+        raise Invalid(_("A configuration code has %(length)s characters, like %(example)s; this one has %(len)s.", length=LENGTH, example=EXAMPLE, len=len(candidate)), field="code")
     if not is_well_formed(candidate):
-        raise Invalid("This configuration code has a typo: its characters do not add up. Please check each one.",
+        raise Invalid(_("This configuration code has a typo: its characters do not add up. Please check each one."),
                       field="code")
     return candidate
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import qr
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.money import Money
 from forecourt.parties import markets
 from forecourt.parties.models import Market
@@ -31,10 +32,10 @@ from forecourt.sales.models import Configuration, Option, OptionPrice, OptionRul
 from forecourt.vehicles import service as vehicles_service
 
 KINDS = ("colour", "wheels", "interior", "package", "feature")
-KIND_LABELS = {"colour": "Colour", "wheels": "Wheels", "interior": "Interior", "package": "Packages",
-               "feature": "Features"}
+KIND_LABELS = Labels({"colour": N_("Colour"), "wheels": N_("Wheels"), "interior": N_("Interior"), "package": N_("Packages"),
+               "feature": N_("Features")})
 # Kinds a car has exactly one of (when the trim offers the kind at all).
-ONE_OF = {"colour": "colour", "wheels": "set of wheels", "interior": "interior"}
+ONE_OF = Labels({"colour": N_("colour"), "wheels": N_("set of wheels"), "interior": N_("interior")})
 MAX_OPTIONS = 60
 _CODE_ATTEMPTS = 8
 
@@ -157,14 +158,14 @@ def rules_in_words(*, session: Session, trim_id: int) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {o.code: [] for o in offered}
     for rule, option, other in _rules(session, [o.id for o in offered]):
         if rule.kind == "includes" and option.code in notes:
-            notes[option.code].append(f"includes {other.name}")
+            notes[option.code].append(_("includes %(name)s", name=other.name))
         elif rule.kind == "requires" and option.code in notes:
-            notes[option.code].append(f"needs {other.name}")
+            notes[option.code].append(_("needs %(name)s", name=other.name))
         elif rule.kind == "excludes":
             if option.code in notes:
-                notes[option.code].append(f"not with {other.name}")
+                notes[option.code].append(_("not with %(name)s", name=other.name))
             if other.code in notes:
-                notes[other.code].append(f"not with {option.name}")
+                notes[other.code].append(_("not with %(name)s", name=option.name))
     return notes
 
 
@@ -172,11 +173,11 @@ def rules_in_words(*, session: Session, trim_id: int) -> dict[str, list[str]]:
 
 def _names(options: list[Option]) -> str:
     names = [o.name for o in options]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return names[0] if len(names) == 1 else _("%(names)s and %(last)s", names=", ".join(names[:-1]), last=names[-1])
 
 
 def _the(option: Option) -> str:
-    return f"the {option.name}" if option.kind in ("package", "feature") else option.name
+    return _("the %(name)s", name=option.name) if option.kind in ("package", "feature") else option.name
 
 
 def _cap(text: str) -> str:
@@ -192,23 +193,23 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
     base = vehicles_service.trim_price(session=session, trim=trim, market=where)
     result = CheckResult(trim=trim, market=where.code, currency=where.currency)
     if base is None:
-        result.problems.append(f"The {title} is not sold in {where.name}.")
+        result.problems.append(_("The %(title)s is not sold in %(name)s.", title=title, name=where.name))
         base = Money.zero(where.currency)
     result.base_price = base.amount
     if not _is_current(trim):
-        result.problems.append(f"The {title} is no longer built; choose a current trim.")
+        result.problems.append(_("The %(title)s is no longer built; choose a current trim.", title=title))
     wanted = list(dict.fromkeys(code.strip() for code in option_codes if code and code.strip()))
     if len(wanted) > MAX_OPTIONS:
-        result.problems.append(f"A car has at most {MAX_OPTIONS} options; {len(wanted)} were chosen.")
+        result.problems.append(_("A car has at most %(max_options)s options; %(chosen)s were chosen.", max_options=MAX_OPTIONS, chosen=len(wanted)))
         wanted = wanted[:MAX_OPTIONS]
     known = {o.code: o for o in session.scalars(select(Option).where(Option.code.in_(wanted)))} if wanted else {}
     chosen: list[Option] = []
     for code in wanted:
         option = known.get(code)
         if option is None:
-            result.problems.append(f"There is no option '{code}' in the catalogue.")
+            result.problems.append(_("There is no option '%(code)s' in the catalogue.", code=code))
         elif not _offered(option, trim):
-            result.problems.append(f"{_cap(_the(option))} is not offered on the {title}.")
+            result.problems.append(_("%(option)s is not offered on the %(title)s.", option=_cap(_the(option)), title=title))
         else:
             chosen.append(option)
 
@@ -216,11 +217,11 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
     for kind, noun in ONE_OF.items():
         of_kind = [o for o in chosen if o.kind == kind]
         if len(of_kind) > 1:
-            result.problems.append(f"Choose one {noun}; {_names(of_kind)} were chosen.")
+            result.problems.append(_("Choose one %(noun)s; %(names)s were chosen.", noun=noun, names=_names(of_kind)))
         elif not of_kind and any(o.kind == kind for o in offered):
             default = next((o for o in offered if o.kind == kind and o.is_default), None)
             if default is None:
-                result.problems.append(f"Choose a {noun}.")
+                result.problems.append(_("Choose a %(noun)s.", noun=noun))
             else:
                 chosen.append(default)
 
@@ -237,11 +238,10 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
     for rule, option, other in rules:
         if rule.kind == "requires" and option.id in chosen_ids and other.id not in present:
             if _offered(other, trim):
-                noun = "the package" if option.kind == "package" else _the(option)
-                result.problems.append(f"{_cap(_the(option))} needs {other.name}; add it or remove {noun}.")
+                noun = _("the package") if option.kind == "package" else _the(option)
+                result.problems.append(_("%(option)s needs %(name)s; add it or remove %(noun)s.", option=_cap(_the(option)), name=other.name, noun=noun))
             else:
-                result.problems.append(f"{_cap(_the(option))} needs {other.name}, which the {title} does not "
-                                       f"offer; remove {_the(option)}.")
+                result.problems.append(_("%(option)s needs %(name)s, which the %(title)s does not offer; remove %(the)s.", option=_cap(_the(option)), name=other.name, title=title, the=_the(option)))
         elif rule.kind == "excludes" and option.id in present and other.id in present:
             pair = frozenset((option.id, other.id))
             if pair not in seen_pairs:
@@ -257,7 +257,7 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
         package = included_in.get(option.id)
         price = option_price(session=session, option=option, market=where)
         if price is None:
-            result.problems.append(f"{_cap(_the(option))} is not offered in {where.name}.")
+            result.problems.append(_("%(option)s is not offered in %(name)s.", option=_cap(_the(option)), name=where.name))
             price = Money.zero(where.currency)
         if package is not None:
             price = Money.zero(where.currency)

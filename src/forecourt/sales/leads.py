@@ -15,19 +15,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.sales.models import Activity, Configuration, Lead
 from forecourt.sales.routing import OPEN_STATUSES
 
 PURPOSE = "sales_contact"
 JOIN_WINDOW = timedelta(days=30)
 SOURCES = ("configuration", "test_drive", "event", "web_form")
-WANTS = {"test_drive": "a test drive", "call": "a call", "offer": "an offer"}
+WANTS = Labels({"test_drive": N_("a test drive"), "call": N_("a call"), "offer": N_("an offer")})
 REP_STATUSES = ("contacted", "qualified", "disqualified")
-SOURCE_NAMES = {"configuration": "Configuration", "test_drive": "Test-drive request", "event": "Event",
-                "web_form": "Web form"}
+SOURCE_NAMES = Labels({"configuration": N_("Configuration"), "test_drive": N_("Test-drive request"), "event": N_("Event"),
+                "web_form": N_("Web form")})
 
 
 def normalise_email(email: str | None) -> str | None:
@@ -59,16 +61,16 @@ def describe_request(*, source: str, wants: str | None, preferred_date: date | N
     if wants:
         asked = WANTS.get(wants, wants)
         if wants == "test_drive" and preferred_date:
-            asked += f" on {preferred_date.isoformat()}"
-        parts.append(f"asked for {asked}")
+            asked = _("%(wants)s on %(day)s", wants=asked, day=preferred_date.isoformat())
+        parts.append(_("asked for %(wants)s", wants=asked))
     if model_name:
-        parts.append(f"about the {model_name}")
+        parts.append(_("about the %(model)s", model=model_name))
     if configuration_code:
-        parts.append(f"with configuration {configuration_code}")
+        parts.append(_("with configuration %(code)s", code=configuration_code))
     if event_name:
-        parts.append(f"at {event_name}")
+        parts.append(_("at %(event)s", event=event_name))
     line = ", ".join(parts) + "."
-    return line + (f" Message: “{message}”" if message else "")
+    return line + (" " + _("Message: “%(message)s”", message=message) if message else "")
 
 
 # --- intake (called by customers.intake once the person is known) --------------------------------
@@ -93,7 +95,7 @@ def record(*, session: Session, customer_id: int, dealer_id: int, routed_by: str
            preferred_date: date | None, event_name: str | None, message: str, request_line: str) -> Recorded:
     """A new lead, or, when the same person asked the same dealer within 30 days, a note on that lead."""
     if source not in SOURCES:
-        raise Invalid(f"Unknown source '{source}'; use one of {', '.join(SOURCES)}.", field="source")
+        raise Invalid(_("Unknown source '%(source)s'; use one of %(values)s.", source=source, values=', '.join(SOURCES)), field="source")
     existing = recent_open_lead(session=session, customer_id=customer_id, dealer_id=dealer_id)
     if existing is not None:
         session.add(Activity(dealer_id=dealer_id, customer_id=customer_id, lead_id=existing.id, kind="note",
@@ -182,11 +184,11 @@ def waiting_for_permission(*, session: Session, dealer_id: int) -> int:
 def set_status(*, session: Session, principal: Principal, lead_id: int, status: str) -> Lead:
     lead = open_lead(session=session, principal=principal, lead_id=lead_id, what="lead status")
     if status not in REP_STATUSES:
-        raise Invalid(f"A lead can be marked {', '.join(REP_STATUSES[:-1])} or {REP_STATUSES[-1]}.", field="status")
+        raise Invalid(_("A lead can be marked %(values)s or %(value)s.", values=', '.join(REP_STATUSES[:-1]), value=REP_STATUSES[-1]), field="status")
     if lead.status == "merged":
-        raise Invalid(f"This lead was merged into lead #{lead.merged_into_id}; work on that one.", field="status")
+        raise Invalid(_("This lead was merged into lead #%(merged_into_id)s; work on that one.", merged_into_id=lead.merged_into_id), field="status")
     if lead.status == "converted":
-        raise Invalid("This lead is already an opportunity; work on it there.", field="status")
+        raise Invalid(_("This lead is already an opportunity; work on it there."), field="status")
     if lead.status != status:
         session.add(Activity(dealer_id=lead.dealer_id, customer_id=lead.customer_id, lead_id=lead.id, kind="note",
                              user_id=principal.user_id, happened_at=now(),
@@ -200,12 +202,11 @@ def merge(*, session: Session, principal: Principal, keep_id: int, duplicate_id:
     """Two leads of one person become one; the duplicate stays (status "merged") so nothing is lost."""
     keep = open_lead(session=session, principal=principal, lead_id=keep_id, what="lead merge")
     if keep_id == duplicate_id:
-        raise Invalid("A lead cannot be merged into itself; choose the other lead of this person.",
+        raise Invalid(_("A lead cannot be merged into itself; choose the other lead of this person."),
                       field="duplicate_id")
     # Another dealer's lead, or one whose person has not allowed contact, does not exist for this rep:
     # the same words for all three, so the answer tells nothing about other dealers' leads.
-    missing = Invalid(f"There is no lead #{duplicate_id} among your dealership's leads; only two leads of your "
-                      "own dealer can be merged.", field="duplicate_id")
+    missing = Invalid(_("There is no lead #%(duplicate_id)s among your dealership's leads; only two leads of your own dealer can be merged.", duplicate_id=duplicate_id), field="duplicate_id")
     duplicate = session.get(Lead, duplicate_id)
     if duplicate is None or duplicate.customer_id is None or duplicate.dealer_id != keep.dealer_id:
         raise missing
@@ -216,10 +217,10 @@ def merge(*, session: Session, principal: Principal, keep_id: int, duplicate_id:
             raise missing from None
     for lead in (keep, duplicate):
         if lead.status == "merged":
-            raise Invalid(f"Lead #{lead.id} was already merged into lead #{lead.merged_into_id}.",
+            raise Invalid(_("Lead #%(id)s was already merged into lead #%(merged_into_id)s.", id=lead.id, merged_into_id=lead.merged_into_id),
                           field="duplicate_id")
     if duplicate.status == "converted":
-        raise Invalid(f"Lead #{duplicate.id} is already an opportunity; keep that one and merge the other into it.",
+        raise Invalid(_("Lead #%(id)s is already an opportunity; keep that one and merge the other into it.", id=duplicate.id),
                       field="duplicate_id")
     for activity in session.scalars(select(Activity).where(Activity.lead_id == duplicate.id)):
         activity.lead_id = keep.id
@@ -245,13 +246,13 @@ def timeline(*, session: Session, lead: Lead) -> list[dict]:
     for request in [lead, *session.scalars(select(Lead).where(Lead.merged_into_id == lead.id))]:
         typed = " ".join(p for p in (request.first_name, request.last_name) if p)
         contact = ", ".join(p for p in (typed, request.email, request.phone) if p)
-        text = f"{SOURCE_NAMES.get(request.source, request.source)} (lead #{request.id})"
+        text = _("%(source)s (lead #%(id)s)", source=SOURCE_NAMES.get(request.source, request.source), id=request.id)
         if request.event_name:
-            text += f" at {request.event_name}"
+            text += " " + _("at %(event)s", event=request.event_name)
         if request.preferred_date:
-            text += f", test drive wanted on {request.preferred_date.isoformat()}"
+            text += ", " + _("test drive wanted on %(day)s", day=dates.format_date(request.preferred_date))
         if request.message:
-            text += f". Message: “{request.message}”"
+            text += ". " + _("Message: “%(message)s”", message=request.message)
         entries.append(dict(at=request.created_at, kind="request", lead_id=request.id, source=request.source,
                             text=text, contact=contact))
     for activity in session.scalars(select(Activity).where(Activity.lead_id == lead.id)):

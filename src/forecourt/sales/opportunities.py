@@ -18,9 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now, today
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _, gettext, Labels, N_
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import stages as stages_service
@@ -28,18 +30,18 @@ from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Q
 from forecourt.vehicles import service as vehicles_service
 
 PURPOSE = "sales_contact"
-LOST_REASONS = {
-    "price": "Price", "competitor_offer": "Competitor offer", "financing_declined": "Financing declined",
-    "delivery_time": "Delivery time", "trade_in_value": "Trade-in value", "no_decision": "No decision",
-    "bought_used": "Bought used", "other": "Other",
-}
-BUYING_FACTORS = {
-    "price": "Price", "monthly_payment": "Monthly payment", "trade_in_value": "Trade-in value",
-    "delivery_date": "Delivery date", "running_costs": "Running costs", "range_and_charging": "Range and charging",
-    "safety": "Safety", "dealer_proximity": "Dealer proximity",
-}
-ACTIVITY_KINDS = {"call": "Call", "visit": "Showroom visit", "test_drive": "Test drive", "email": "E-mail",
-                  "note": "Note"}
+LOST_REASONS = Labels({
+    "price": N_("Price"), "competitor_offer": N_("Competitor offer"), "financing_declined": N_("Financing declined"),
+    "delivery_time": N_("Delivery time"), "trade_in_value": N_("Trade-in value"), "no_decision": N_("No decision"),
+    "bought_used": N_("Bought used"), "other": N_("Other"),
+})
+BUYING_FACTORS = Labels({
+    "price": N_("Price"), "monthly_payment": N_("Monthly payment"), "trade_in_value": N_("Trade-in value"),
+    "delivery_date": N_("Delivery date"), "running_costs": N_("Running costs"), "range_and_charging": N_("Range and charging"),
+    "safety": N_("Safety"), "dealer_proximity": N_("Dealer proximity"),
+})
+ACTIVITY_KINDS = Labels({"call": N_("Call"), "visit": N_("Showroom visit"), "test_drive": N_("Test drive"), "email": N_("E-mail"),
+                  "note": N_("Note")})
 DEFAULT_CLOSE_DAYS = 30  # a new deal is expected to close in a month unless the rep says otherwise
 UPDATABLE = ("title", "amount", "expected_close", "owner_user_id", "model_id", "buying_factors", "account_name",
              "quantity", "rfp_reference", "rfp_due", "rfp_requirements")
@@ -67,7 +69,7 @@ def _model_names(session: Session) -> dict[int, str]:
 
 def _check_model(session: Session, model_id: int | None) -> None:
     if model_id is not None and model_id not in _model_names(session):
-        raise Invalid("There is no such model in the catalogue.", field="model_id")
+        raise Invalid(_("There is no such model in the catalogue."), field="model_id")
 
 
 def configuration_by_code(session: Session, code: str | None) -> Configuration | None:
@@ -78,7 +80,7 @@ def configuration_by_code(session: Session, code: str | None) -> Configuration |
     try:
         return configurator.get_by_code(session=session, code=code)
     except (NotFound, Invalid):
-        raise Invalid("There is no configuration with this code; check the code on the customer's summary.",
+        raise Invalid(_("There is no configuration with this code; check the code on the customer's summary."),
                       field="configuration_code") from None
 
 
@@ -149,7 +151,7 @@ def open_from_lead(*, session: Session, principal: Principal, lead_id: int) -> O
     if existing is not None:
         raise AlreadyConverted(existing)
     if lead.status == "merged":
-        raise Conflict("This lead was merged into another lead; convert that one.", field="lead_id")
+        raise Conflict(_("This lead was merged into another lead; convert that one."), field="lead_id")
     configuration = session.get(Configuration, lead.configuration_id) if lead.configuration_id else None
     model_id = lead.model_id or _model_of(session, configuration)
     opportunity = Opportunity(
@@ -168,7 +170,7 @@ def _currency(session: Session, dealer_id: int, configuration: Configuration | N
     dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
     currency = markets.market_or_default(session=session, code=dealer.market).currency
     if configuration is not None and configuration.currency != currency:
-        raise Invalid(f"This configuration is priced in {configuration.currency}; {dealer.name} sells in {currency}.",
+        raise Invalid(_("This configuration is priced in %(currency)s; %(name)s sells in %(currency2)s.", currency=configuration.currency, name=dealer.name, currency2=currency),
                       field="configuration_code")
     return currency
 
@@ -179,10 +181,10 @@ def create(*, session: Session, principal: Principal, values: dict) -> Opportuni
     kind = values.get("kind") or "retail"
     customer_id = values.get("customer_id")
     if kind == "retail" and customer_id is None:
-        raise Invalid("Choose the customer this deal is for.", field="customer_id")
+        raise Invalid(_("Choose the customer this deal is for."), field="customer_id")
     account_name = (values.get("account_name") or "").strip() or None
     if kind == "fleet" and not account_name:
-        raise Invalid("Name the company this fleet deal is for.", field="account_name")
+        raise Invalid(_("Name the company this fleet deal is for."), field="account_name")
     if customer_id is not None:
         _open_customer(session, principal, customer_id, "new opportunity")
     quantity = values.get("quantity") or 1
@@ -211,13 +213,13 @@ def create(*, session: Session, principal: Principal, values: dict) -> Opportuni
 
 def _check_close(expected_close) -> None:
     if expected_close is not None and expected_close < today():
-        raise Invalid("The expected close date is in the past; choose today or a later day.",
+        raise Invalid(_("The expected close date is in the past; choose today or a later day."),
                       field="expected_close")
 
 
 def ensure_open(opportunity: Opportunity) -> None:
     if opportunity.status != "open":
-        raise Invalid(f"This deal is already {opportunity.status}; it can no longer be changed.", field="status")
+        raise Invalid(_("This deal is already %(status)s; it can no longer be changed.", status=opportunity.status), field="status")
 
 
 def _check_owner(session: Session, dealer_id: int, user_id: int) -> None:
@@ -226,13 +228,13 @@ def _check_owner(session: Session, dealer_id: int, user_id: int) -> None:
     except NotFound:
         user = None
     if user is None or user.organization_id != dealer_id or user.role != Role.DEALER_SALES.value or not user.is_active:
-        raise Invalid("The owner must be an active sales rep of your dealership.", field="owner_user_id")
+        raise Invalid(_("The owner must be an active sales rep of your dealership."), field="owner_user_id")
 
 
 def _check_factors(factors: dict) -> dict:
     unknown = [k for k in factors if k not in BUYING_FACTORS]
     if unknown:
-        raise Invalid(f"Unknown buying factor '{unknown[0]}'; use one of the checklist.", field="buying_factors")
+        raise Invalid(_("Unknown buying factor '%(value)s'; use one of the checklist.", value=unknown[0]), field="buying_factors")
     return {k: bool(v) for k, v in factors.items()}
 
 
@@ -242,7 +244,7 @@ def update(*, session: Session, principal: Principal, opportunity_id: int, chang
     ensure_open(opportunity)
     changes = {k: v for k, v in changes.items() if k in UPDATABLE}
     if opportunity.kind != "fleet" and any(changes.get(k) is not None for k in FLEET_ONLY):
-        raise Invalid("Account and RFP details belong to fleet deals only.", field="account_name")
+        raise Invalid(_("Account and RFP details belong to fleet deals only."), field="account_name")
     if "expected_close" in changes:
         _check_close(changes["expected_close"])
     if changes.get("owner_user_id") is not None:
@@ -267,9 +269,9 @@ def move(*, session: Session, principal: Principal, opportunity_id: int, stage_c
     ensure_open(opportunity)
     stage = stages_service.stage_named(session=session, dealer_id=opportunity.dealer_id, code=stage_code)
     if stage.outcome is not None:
-        raise Invalid("Use 'Won' or 'Lost' to close a deal.", field="stage_code")
+        raise Invalid(_("Use 'Won' or 'Lost' to close a deal."), field="stage_code")
     if stage.code == opportunity.stage_code:
-        raise Invalid(f"The deal is already in '{stage.name}'.", field="stage_code")
+        raise Invalid(_("The deal is already in '%(name)s'.", name=stage.name), field="stage_code")
     _record_move(session, opportunity, stage.code, principal.user_id, now())
     session.flush()
     return opportunity
@@ -296,11 +298,11 @@ def lose(*, session: Session, principal: Principal, opportunity_id: int, reason:
     ensure_open(opportunity)
     post_mortem = (post_mortem or "").strip()
     if not reason:
-        raise Invalid("Say why the deal was lost: choose a reason.", field="reason")
+        raise Invalid(_("Say why the deal was lost: choose a reason."), field="reason")
     if reason not in LOST_REASONS:
-        raise Invalid("Choose one of the listed reasons.", field="reason")
+        raise Invalid(_("Choose one of the listed reasons."), field="reason")
     if reason == "other" and not post_mortem:
-        raise Invalid("With 'Other', write in the notes what made the buyer go.", field="post_mortem")
+        raise Invalid(_("With 'Other', write in the notes what made the buyer go."), field="post_mortem")
     opportunity.lost_reason, opportunity.post_mortem = reason, post_mortem
     _close(session, opportunity, "lost", principal.user_id, now())
     return opportunity
@@ -321,22 +323,22 @@ def log_activity(*, session: Session, principal: Principal, opportunity_id: int,
                  happened_at: datetime | None = None, model_id: int | None = None) -> Activity:
     opportunity = load(session=session, principal=principal, opportunity_id=opportunity_id, what="opportunity activity")
     if kind not in ACTIVITY_KINDS:
-        raise Invalid("Choose call, visit, test drive, e-mail or note.", field="kind")
+        raise Invalid(_("Choose call, visit, test drive, e-mail or note."), field="kind")
     moment = happened_at or now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=now().tzinfo)
     if moment > now() + timedelta(minutes=5):
-        raise Invalid("Log an activity once it has happened; this time is in the future.", field="happened_at")
+        raise Invalid(_("Log an activity once it has happened; this time is in the future."), field="happened_at")
     if kind == "test_drive":
         model_id = model_id or opportunity.model_id
         if model_id is None:
-            raise Invalid("Say which model was driven.", field="model_id")
+            raise Invalid(_("Say which model was driven."), field="model_id")
     elif model_id is not None and kind != "visit":
         model_id = None
     _check_model(session, model_id)
     notes = (notes or "").strip()
     if kind == "note" and not notes:
-        raise Invalid("Write the note.", field="notes")
+        raise Invalid(_("Write the note."), field="notes")
     activity = Activity(dealer_id=opportunity.dealer_id, customer_id=opportunity.customer_id,
                         lead_id=opportunity.lead_id, opportunity_id=opportunity.id, user_id=principal.user_id,
                         kind=kind, happened_at=moment, notes=notes, model_id=model_id)
@@ -375,19 +377,21 @@ def timeline(*, session: Session, opportunity: Opportunity) -> list[dict]:
     models = _model_names(session)
     entries = []
     for change in session.scalars(select(StageChange).where(StageChange.opportunity_id == opportunity.id)):
-        to = stage_names.get(change.to_stage, change.to_stage)
-        text = (f"Opened in '{to}'" if change.from_stage is None
-                else f"Moved from '{stage_names.get(change.from_stage, change.from_stage)}' to '{to}'")
+        to = gettext(stage_names.get(change.to_stage, change.to_stage))
+        text = (_("Opened in '%(stage)s'", stage=to) if change.from_stage is None
+                else _("Moved from '%(before)s' to '%(stage)s'",
+                       before=gettext(stage_names.get(change.from_stage, change.from_stage)), stage=to))
         entries.append(dict(at=change.changed_at, kind="stage", text=text, user_id=change.user_id))
     for activity in session.scalars(select(Activity).where(Activity.opportunity_id == opportunity.id)):
         label = ACTIVITY_KINDS.get(activity.kind, activity.kind)
         if activity.model_id:
-            label += f" ({models.get(activity.model_id, 'a model')})"
+            label += f" ({models.get(activity.model_id, _('a model'))})"
         text = f"{label}: {activity.notes}" if activity.notes else label
         entries.append(dict(at=activity.happened_at, kind=activity.kind, text=text, user_id=activity.user_id))
     for quote in session.scalars(select(Quote).where(Quote.opportunity_id == opportunity.id)):
         entries.append(dict(at=quote.created_at, kind="quote", user_id=quote.created_by,
-                            text=f"Quote version {quote.version}: € {float(quote.total):,.2f}"))
+                            text=_("Quote version %(version)s: € %(total)s", version=quote.version,
+                                   total=dates.format_number(quote.total, 2))))
     return sorted(entries, key=lambda e: (e["at"].replace(tzinfo=None), e["kind"] != "stage"), reverse=True)
 
 

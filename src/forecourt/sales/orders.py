@@ -25,10 +25,10 @@ from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.core.money import Money, format_money
 from forecourt.core.geo import distance_km
 from forecourt.core import references
-from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
@@ -88,11 +88,11 @@ def delivering_dealers(*, session: Session, near: tuple[float, float] | None = N
 def _delivering_dealer(session: Session, dealer_id: int | None, market: str | None = None) -> Organization:
     dealer = session.get(Organization, dealer_id) if dealer_id else None
     if dealer is None or dealer.kind != "dealer" or not dealer.is_active:
-        raise Invalid("Choose one of our dealers to deliver your car; this one does not take orders.",
+        raise Invalid(_("Choose one of our dealers to deliver your car; this one does not take orders."),
                       field="dealer_id")
     if market is not None and dealer.market != market:
         # The configuration is priced in its market's currency; a dealer elsewhere cannot take that money.
-        raise Invalid(f"{dealer.name} delivers in another market; choose a dealer where this configuration is priced.",
+        raise Invalid(_("%(name)s delivers in another market; choose a dealer where this configuration is priced.", name=dealer.name),
                       field="dealer_id")
     return dealer
 
@@ -112,8 +112,7 @@ def place(*, session: Session, customer_id: int, configuration_code: str, dealer
     configuration = configurator.get_by_code(session=session, code=configuration_code)
     dealer = _delivering_dealer(session, dealer_id, configuration.market)
     if not allow_contact:
-        raise Invalid(f"Tick “Allow {dealer.name} to contact me about this order”: the dealer needs to reach "
-                      "you to arrange the delivery.", field="allow_contact")
+        raise Invalid(_("Tick “Allow %(name)s to contact me about this order”: the dealer needs to reach you to arrange the delivery.", name=dealer.name), field="allow_contact")
     consent_service.give(session=session, customer_id=customer_id, organization_id=dealer.id,
                          purpose_code=PURPOSE, method="online-order")
     price = _money(configuration.total_price)
@@ -291,7 +290,7 @@ def open_card_payment(*, session: Session, order: Order) -> payments_service.Pay
 
 def _open_order(order: Order, action: str) -> None:
     if order.status in ("delivered", "cancelled"):
-        raise Conflict(f"Order {order.number} is already {order.status}; it cannot be {action}.")
+        raise Conflict(_("Order %(number)s is already %(status)s; it cannot be %(action)s.", number=order.number, status=order.status, action=action))
 
 
 def confirm(*, session: Session, principal: Principal, number: str) -> Order:
@@ -300,7 +299,7 @@ def confirm(*, session: Session, principal: Principal, number: str) -> Order:
         _open_order(order, "confirmed")
         return order  # confirmed already
     if money_of(session=session, order=order)["paid"] < _money(order.deposit):
-        raise Conflict("The deposit is not paid yet; confirm the order once it is.")
+        raise Conflict(_("The deposit is not paid yet; confirm the order once it is."))
     order.status = "confirmed"
     session.flush()
     return order
@@ -312,9 +311,9 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
     order = open_for_dealer(session=session, principal=principal, number=number, what="assign car to order")
     _open_order(order, "given a car")
     if order.status == "placed":
-        raise Conflict("Confirm the order before assigning a car to it.")
+        raise Conflict(_("Confirm the order before assigning a car to it."))
     if order.vehicle_id is not None:
-        raise Conflict("A car is already assigned to this order.", field="vin")
+        raise Conflict(_("A car is already assigned to this order."), field="vin")
     configuration = session.get(Configuration, order.configuration_id)
     normalised = vehicles_service.normalise_vin(vin)
     try:
@@ -330,8 +329,7 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
         if (vehicle.trim_id != configuration.trim_id or taken is not None
                 or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None
                 or vehicle.selling_dealer_id not in (None, order.dealer_id)):  # another dealer's stock
-            raise Conflict(f"Vehicle {normalised} is already registered and is not an unsold car of this "
-                           "trim; check the VIN.", field="vin")
+            raise Conflict(_("Vehicle %(normalised)s is already registered and is not an unsold car of this trim; check the VIN.", normalised=normalised), field="vin")
     order.vehicle_id = vehicle.id
     session.flush()
     return order
@@ -342,17 +340,17 @@ def check_delivery_time(*, dealer: Organization, at: datetime) -> datetime:
     zone = zone_of(dealer)  # a time typed without an offset is the dealer's wall clock
     local = zones.wall_clock(at.date(), at.time(), zone).astimezone(zone) if at.tzinfo is None else at.astimezone(zone)
     if local <= now().astimezone(zone):
-        raise Invalid("The delivery must be in the future; pick a later date.", field="at")
+        raise Invalid(_("The delivery must be in the future; pick a later date."), field="at")
     weekday = local.weekday()
     spans = (dealer.opening_hours or {}).get(WEEKDAYS[weekday]) or []
     if not spans:
         open_days = [DAY_NAMES[i] for i, day in enumerate(WEEKDAYS) if (dealer.opening_hours or {}).get(day)]
         hint = f"; it is open on {', '.join(open_days)}" if open_days else ""
-        raise Invalid(f"{dealer.name} is closed on {DAY_NAMES[weekday]}{hint}. Choose another day.", field="at")
+        raise Invalid(_("%(name)s is closed on %(value)s%(hint)s. Choose another day.", name=dealer.name, value=DAY_NAMES[weekday], hint=hint), field="at")
     clock = local.strftime("%H:%M")
     if not any(opens <= clock < closes for opens, closes in spans):
         hours = ", ".join(f"{opens}–{closes}" for opens, closes in spans)
-        raise Invalid(f"{dealer.name} is open {hours} on {DAY_NAMES[weekday]}; {clock} is outside those hours.",
+        raise Invalid(_("%(name)s is open %(hours)s on %(value)s; %(clock)s is outside those hours.", name=dealer.name, hours=hours, value=DAY_NAMES[weekday], clock=clock),
                       field="at")
     return local.astimezone(now().tzinfo)
 
@@ -361,9 +359,9 @@ def schedule_delivery(*, session: Session, principal: Principal, number: str, at
     order = open_for_dealer(session=session, principal=principal, number=number, what="schedule delivery")
     _open_order(order, "scheduled")
     if order.status == "placed":
-        raise Conflict("Confirm the order before scheduling its delivery.")
+        raise Conflict(_("Confirm the order before scheduling its delivery."))
     if order.vehicle_id is None:
-        raise Conflict("Assign the car (its VIN) before scheduling the delivery.", field="at")
+        raise Conflict(_("Assign the car (its VIN) before scheduling the delivery."), field="at")
     dealer = parties_service.get_organization(session=session, organization_id=order.dealer_id)
     order.delivery_at = check_delivery_time(dealer=dealer, at=at)
     order.status = "delivery_scheduled"
@@ -376,13 +374,12 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
     order = open_for_dealer(session=session, principal=principal, number=number, what="hand over order")
     _open_order(order, "handed over")
     if order.customer_id is None:
-        raise Conflict("The buyer's account was erased; this order cannot be handed over.")
+        raise Conflict(_("The buyer's account was erased; this order cannot be handed over."))
     if order.vehicle_id is None:
-        raise Conflict("Assign the car (its VIN) before handing it over.", field="vin")
+        raise Conflict(_("Assign the car (its VIN) before handing it over."), field="vin")
     if (money := money_of(session=session, order=order))["state"] != "paid_in_full":
         due = money["outstanding"]
-        raise Conflict(f"{money_text(due, order.currency)} is still to pay; hand the car over once the order is "
-                       "paid in full.")
+        raise Conflict(_("%(money_text)s is still to pay; hand the car over once the order is paid in full.", money_text=money_text(due, order.currency)))
     moment = transfers.hand_over_stock(session=session, vehicle_id=order.vehicle_id, customer_id=order.customer_id,
                                        dealer_id=order.dealer_id).started_at
     order.commission, order.commission_rule = commission_for(session=session, order=order, on=moment.date())

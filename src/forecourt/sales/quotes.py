@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from forecourt.core.auth import Principal
 from forecourt.core.clock import today
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.sales import opportunities as opportunities_service
 from forecourt.sales.models import Quote
 
@@ -40,18 +41,18 @@ def _line(session: Session, raw: dict, index: int) -> dict:
         if unit_price is None:
             unit_price = configuration.total_price
     if not description:
-        raise Invalid(f"{where}: describe what is offered, or give a configuration code.", field="lines")
+        raise Invalid(_("%(where)s: describe what is offered, or give a configuration code.", where=where), field="lines")
     if unit_price is None:
-        raise Invalid(f"{where}: give a unit price.", field="lines")
+        raise Invalid(_("%(where)s: give a unit price.", where=where), field="lines")
     quantity = int(raw.get("quantity") or 1)
     discount = Decimal(str(raw.get("discount_percent") or 0))
     unit = _money(unit_price)
     if quantity < 1:
-        raise Invalid(f"{where}: the quantity must be at least 1.", field="lines")
+        raise Invalid(_("%(where)s: the quantity must be at least 1.", where=where), field="lines")
     if unit < 0:
-        raise Invalid(f"{where}: the unit price cannot be negative.", field="lines")
+        raise Invalid(_("%(where)s: the unit price cannot be negative.", where=where), field="lines")
     if not 0 <= discount <= 100:
-        raise Invalid(f"{where}: the discount must be between 0 and 100 %.", field="lines")
+        raise Invalid(_("%(where)s: the discount must be between 0 and 100 %%.", where=where), field="lines")
     total = _money(unit * quantity * (100 - discount) / 100)
     return {"configuration_code": code, "description": description[:200], "quantity": quantity,
             "unit_price": float(unit), "discount_percent": float(discount), "line_total": float(total)}
@@ -70,11 +71,11 @@ def add_quote(*, session: Session, principal: Principal, opportunity_id: int, li
                                              what="quote")
     opportunities_service.ensure_open(opportunity)
     if not lines:
-        raise Invalid("Add at least one line to the quote.", field="lines")
+        raise Invalid(_("Add at least one line to the quote."), field="lines")
     if len(lines) > MAX_LINES:
-        raise Invalid(f"A quote has at most {MAX_LINES} lines.", field="lines")
+        raise Invalid(_("A quote has at most %(max_lines)s lines.", max_lines=MAX_LINES), field="lines")
     if valid_until is not None and valid_until < today():
-        raise Invalid("'Valid until' is in the past; choose today or a later day.", field="valid_until")
+        raise Invalid(_("'Valid until' is in the past; choose today or a later day."), field="valid_until")
     priced = [_line(session, dict(raw), i) for i, raw in enumerate(lines, start=1)]
     total = sum((Decimal(str(line["line_total"])) for line in priced), Decimal(0))
     version = (session.scalar(select(func.max(Quote.version)).where(Quote.opportunity_id == opportunity.id)) or 0) + 1
@@ -96,7 +97,7 @@ def _current(session: Session, principal: Principal, opportunity_id: int, versio
     if quote is None:
         raise NotFound("Quote not found")
     if quote.status == "superseded":
-        raise Invalid(f"Version {version} has been superseded by a newer quote.", field="version")
+        raise Invalid(_("Version %(version)s has been superseded by a newer quote.", version=version), field="version")
     return opportunity, quote
 
 
@@ -105,7 +106,7 @@ def send(*, session: Session, principal: Principal, opportunity_id: int, version
     opportunity, quote = _current(session, principal, opportunity_id, version, "quote sent")
     opportunities_service.ensure_open(opportunity)
     if quote.status == "accepted":
-        raise Invalid(f"Version {version} is already accepted.", field="version")
+        raise Invalid(_("Version %(version)s is already accepted.", version=version), field="version")
     quote.status = "sent"
     session.flush()
     return quote
@@ -116,9 +117,9 @@ def accept(*, session: Session, principal: Principal, opportunity_id: int, versi
     opportunity, quote = _current(session, principal, opportunity_id, version, "quote accepted")
     opportunities_service.ensure_open(opportunity)
     if quote.status == "accepted":
-        raise Invalid(f"Version {version} is already accepted.", field="version")
+        raise Invalid(_("Version %(version)s is already accepted.", version=version), field="version")
     if quote.valid_until is not None and quote.valid_until < today():
-        raise Invalid(f"Version {version} expired on {quote.valid_until:%d %b %Y}; make a new version.",
+        raise Invalid(_("Version %(version)s expired on %(valid_until)s; make a new version.", version=version, valid_until=f"{quote.valid_until:%d %b %Y}"),
                       field="version")
     quote.status = "accepted"
     opportunity.amount = quote.total

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.geo import distance_km
+from forecourt.core.i18n import Labels, N_
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Lead, Opportunity
 from forecourt.sales.routing import OPEN_STATUSES, locate
@@ -30,11 +31,11 @@ MIN_NETWORK_DEALS = 10
 MIN_SUPPORT = 3  # a factor is named only when at least this many closed leads had it
 MAX_REASONS = 3
 
-_SOURCE = {"configuration": "Leads from a saved configuration", "test_drive": "Test-drive requests",
-           "event": "Leads from events", "web_form": "Web-form enquiries"}
-_CUSTOMER = {"owner": "Leads from people who already own one of our cars",
-             "returning": "Leads from people who asked before", "new": "Leads from new contacts"}
-_ROUTED = {"customer_choice": "Leads that chose the dealer themselves", "location": "Leads routed by location"}
+_SOURCE = Labels({"configuration": N_("Leads from a saved configuration"), "test_drive": N_("Test-drive requests"),
+           "event": N_("Leads from events"), "web_form": N_("Web-form enquiries")})
+_CUSTOMER = Labels({"owner": N_("Leads from people who already own one of our cars"),
+             "returning": N_("Leads from people who asked before"), "new": N_("Leads from new contacts")})
+_ROUTED = Labels({"customer_choice": N_("Leads that chose the dealer themselves"), "location": N_("Leads routed by location")})
 
 
 def _label(feature: str, value: str) -> str:

@@ -14,17 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import N_, _
 from forecourt.sales.models import Opportunity, Stage
 
 # code, name, probability (percent), outcome
 DEFAULT_STAGES: tuple[tuple[str, str, int, str | None], ...] = (
-    ("new", "New", 10, None),
-    ("qualified", "Qualified", 25, None),
-    ("test_drive", "Test drive", 40, None),
-    ("offer", "Offer", 60, None),
-    ("negotiation", "Negotiation", 80, None),
-    ("won", "Won", 100, "won"),
-    ("lost", "Lost", 0, "lost"),
+    ("new", N_("New"), 10, None),
+    ("qualified", N_("Qualified"), 25, None),
+    ("test_drive", N_("Test drive"), 40, None),
+    ("offer", N_("Offer"), 60, None),
+    ("negotiation", N_("Negotiation"), 80, None),
+    ("won", N_("Won"), 100, "won"),
+    ("lost", N_("Lost"), 0, "lost"),
 )
 MAX_OPEN_STAGES = 12
 
@@ -77,7 +78,7 @@ def stage_named(*, session: Session, dealer_id: int | None, code: str) -> Stage:
     for stage in stages_for(session=session, dealer_id=dealer_id):
         if stage.code == code:
             return stage
-    raise Invalid("There is no such stage in your sales process.", field="stage_code")
+    raise Invalid(_("There is no such stage in your sales process."), field="stage_code")
 
 
 def _code_for(name: str, taken: set[str]) -> str:
@@ -91,21 +92,21 @@ def _code_for(name: str, taken: set[str]) -> str:
 
 def _check(stages: list[dict], won_name: str, lost_name: str) -> None:
     if not stages:
-        raise Invalid("Keep at least one open stage: a new deal has to start somewhere.", field="stages")
+        raise Invalid(_("Keep at least one open stage: a new deal has to start somewhere."), field="stages")
     if len(stages) > MAX_OPEN_STAGES:
-        raise Invalid(f"Use at most {MAX_OPEN_STAGES} open stages.", field="stages")
+        raise Invalid(_("Use at most %(max_open_stages)s open stages.", max_open_stages=MAX_OPEN_STAGES), field="stages")
     names = [s["name"] for s in stages] + [won_name, lost_name]
     for i, stage in enumerate(stages):
         if not stage["name"]:
-            raise Invalid(f"Give stage {i + 1} a name.", field="stages")
+            raise Invalid(_("Give stage %(value)s a name.", value=i + 1), field="stages")
         if not 0 <= stage["probability"] <= 100:
-            raise Invalid(f"The probability of '{stage['name']}' must be between 0 and 100 %.", field="stages")
+            raise Invalid(_("The probability of '%(name)s' must be between 0 and 100 %%.", name=stage['name']), field="stages")
     if not won_name or not lost_name:
-        raise Invalid("Name the won and the lost stage.", field="stages")
+        raise Invalid(_("Name the won and the lost stage."), field="stages")
     lowered = [n.lower() for n in names]
     duplicate = next((n for n in names if lowered.count(n.lower()) > 1), None)
     if duplicate:
-        raise Invalid(f"Two stages are called '{duplicate}'; give each stage its own name.", field="stages")
+        raise Invalid(_("Two stages are called '%(duplicate)s'; give each stage its own name.", duplicate=duplicate), field="stages")
 
 
 def save_dealer_stages(*, session: Session, dealer_id: int, stages: list[dict], won_name: str = "Won",
@@ -124,14 +125,14 @@ def save_dealer_stages(*, session: Session, dealer_id: int, stages: list[dict], 
     kept_codes = {s["code"] for s in stages if s["code"]}
     unknown = kept_codes - {s.code for s in current if s.outcome is None}
     if unknown:
-        raise Invalid("One of the stages is not part of your process any more; reload the page.", field="stages")
+        raise Invalid(_("One of the stages is not part of your process any more; reload the page."), field="stages")
     removed = [s for s in current if s.outcome is None and s.code not in kept_codes]
     for stage in removed:
         waiting = session.scalar(select(func.count(Opportunity.id)).where(
             Opportunity.dealer_id == dealer_id, Opportunity.status == "open", Opportunity.stage_code == stage.code))
         if waiting:
             deals = "1 open deal is" if waiting == 1 else f"{waiting} open deals are"
-            raise Invalid(f"'{stage.name}' cannot be removed: {deals} in it. Move them to another stage first.",
+            raise Invalid(_("'%(name)s' cannot be removed: %(deals)s in it. Move them to another stage first.", name=stage.name, deals=deals),
                           field="stages")
     own = _rows(session, dealer_id)
     for row in own:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forecourt.core import dates
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
@@ -113,13 +114,13 @@ def as_pdf(document: dict) -> bytes:
     buffer = io.BytesIO()
     dealer, month = document["dealer"], document["month"]
     currency = markets.reference(dealer.market)["currency"]
-    title = _("Commission statement %(month)s — %(dealer)s", month=f"{month:%B %Y}", dealer=dealer.name)
+    title = _("Commission statement %(month)s — %(dealer)s", month=dates.format_date(month, "yMMMM"), dealer=dealer.name)
     styles = getSampleStyleSheet()
     pdf = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Forecourt", leftMargin=15 * mm,
                             rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm)
     address = ", ".join(part for part in (dealer.street, f"{dealer.postcode or ''} {dealer.city or ''}".strip()) if part)
     rows = [[_("Order"), _("Handed over"), _("Car"), _("VIN"), _("Price"), _("Commission")]]
-    rows += [[line["number"], line["handed_over_on"].strftime("%d.%m.%Y"), line["car"], line["vin"],
+    rows += [[line["number"], dates.format_date(line["handed_over_on"]), line["car"], line["vin"],
               money_text(line["price"], currency), money_text(line["commission"], currency)] for line in document["lines"]]
     rows.append([_("Total"), "", _("%(cars)s cars", cars=document["cars"]), "", money_text(document["sales"], currency),
                  money_text(document["commission"], currency)])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Role
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Target
 
@@ -22,16 +23,16 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def set_target(*, session: Session, dealer_id: int, month: str, units: int, value, user_id: int | None = None) -> Target:
     """Sets (or replaces) the target of the dealer, or of one of its sales reps, for a month."""
     if not MONTH.match(month or ""):
-        raise Invalid("Give the month as YYYY-MM, for example 2026-03.", field="month")
+        raise Invalid(_("Give the month as YYYY-MM, for example 2026-03."), field="month")
     if units < 0 or Decimal(str(value)) < 0:
-        raise Invalid("Targets cannot be negative.", field="units" if units < 0 else "value")
+        raise Invalid(_("Targets cannot be negative."), field="units" if units < 0 else "value")
     if user_id is not None:
         try:
             user = parties_service.get_user(session=session, user_id=user_id)
         except NotFound:
             user = None
         if user is None or user.organization_id != dealer_id or user.role != Role.DEALER_SALES.value:
-            raise Invalid("A rep's target needs a sales rep of this dealership.", field="user_id")
+            raise Invalid(_("A rep's target needs a sales rep of this dealership."), field="user_id")
     owner = Target.user_id.is_(None) if user_id is None else Target.user_id == user_id
     target = session.scalars(select(Target).where(Target.dealer_id == dealer_id, owner, Target.month == month)).first()
     if target is None:

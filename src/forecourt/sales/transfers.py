@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.core import auth, outbox
+from forecourt.core import auth, dates, outbox
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -219,23 +219,27 @@ def _changed_hands(session: Session, vehicle_id: int, previous: Ownership | None
     gone = devices.unpair_for_new_owner(session=session, vehicle_id=vehicle_id,
                                         ownership_id=previous.id if previous is not None else None)
     seller = previous.customer_id if previous is not None else None
-    car, day = f"{vehicle.model_name} ({vehicle.vin})", f"{as_utc(at):%d %b %Y}"
+    car = f"{vehicle.model_name} ({vehicle.vin})"
     marker = f"{vehicle_id}:{as_utc(at).isoformat()}"
     if seller is not None:
-        body = _what_the_seller_hears(how, day, reason)
-        if gone:
-            body += " " + _("These devices of yours no longer report as the car: %(names)s.", names=", ".join(
-                f"{d['label'] or d['kind']} ({d['identifier']})" for d in gone))
-        _tell(session, seller, _("Your %(car)s is no longer registered to you", car=car), body,
-              f"ownership:{marker}:seller:{seller}", "/me")
+        with outbox.written_for(session, customer_id=seller):  # each owner reads it in their own language
+            day = dates.format_date(as_utc(at), "long")
+            body = _what_the_seller_hears(how, day, reason)
+            if gone:
+                body += " " + _("These devices of yours no longer report as the car: %(names)s.", names=", ".join(
+                    f"{d['label'] or d['kind']} ({d['identifier']})" for d in gone))
+            _tell(session, seller, _("Your %(car)s is no longer registered to you", car=car), body,
+                  f"ownership:{marker}:seller:{seller}", "/me")
     if new_owner is not None and (gone or how == "correction"):
-        body = (_("The carmaker registered the car to you from %(day)s: %(reason)s", day=day, reason=reason)
-                if how == "correction" else _("The car is registered to you since %(day)s.", day=day))
-        if gone:
-            body += " " + _("The previous owner's phones and devices no longer report as the car; pair your own "
-                            "phone on the car's page.")
-        _tell(session, new_owner, _("Your %(car)s is registered to you", car=car), body,
-              f"ownership:{marker}:buyer:{new_owner}", f"/me/vehicles/{vehicle.vin}")
+        with outbox.written_for(session, customer_id=new_owner):
+            day = dates.format_date(as_utc(at), "long")
+            body = (_("The carmaker registered the car to you from %(day)s: %(reason)s", day=day, reason=reason)
+                    if how == "correction" else _("The car is registered to you since %(day)s.", day=day))
+            if gone:
+                body += " " + _("The previous owner's phones and devices no longer report as the car; pair your "
+                                "own phone on the car's page.")
+            _tell(session, new_owner, _("Your %(car)s is registered to you", car=car), body,
+                  f"ownership:{marker}:buyer:{new_owner}", f"/me/vehicles/{vehicle.vin}")
 
 
 def _what_the_seller_hears(how: str, day: str, reason: str | None) -> str:

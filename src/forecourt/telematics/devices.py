@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from forecourt.core import auth
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.telematics.models import Device, Rejection
 from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
@@ -31,14 +32,14 @@ def register(*, session: Session, kind: Source, identifier: str, vehicle_id: int
     if kind is Source.EMBEDDED:
         identifier = vehicles_service.normalise_vin(identifier)
         if identifier != vehicles_service.get(session=session, vehicle_id=vehicle_id).vin:
-            raise Invalid("An embedded unit reports under its own car's VIN.", field="identifier")
+            raise Invalid(_("An embedded unit reports under its own car's VIN."), field="identifier")
     elif kind is Source.TRACKER and not (identifier.isdigit() and len(identifier) == 15):
-        raise Invalid("A tracker is identified by its 15-digit IMEI.", field="identifier")
+        raise Invalid(_("A tracker is identified by its 15-digit IMEI."), field="identifier")
     elif kind is Source.PHONE and not (6 <= len(identifier) <= 64):
-        raise Invalid("A phone id has 6 to 64 characters.", field="identifier")
+        raise Invalid(_("A phone id has 6 to 64 characters."), field="identifier")
     vehicles_service.get(session=session, vehicle_id=vehicle_id)
     if session.scalars(select(Device.id).where(Device.kind == kind.value, Device.identifier == identifier)).first():
-        raise Conflict(f"A {kind.value} device '{identifier}' is already registered.", field="identifier")
+        raise Conflict(_("A %(value)s device '%(identifier)s' is already registered.", value=kind.value, identifier=identifier), field="identifier")
     secret = auth.new_token()
     device = Device(kind=kind.value, identifier=identifier, vehicle_id=vehicle_id, label=label,
                     secret_digest=auth.token_digest(secret), ownership_id=ownership_id)

@@ -17,9 +17,10 @@ from types import SimpleNamespace
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
-from forecourt.core import events
+from forecourt.core import dates, events
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
+from forecourt.core.i18n import _, gettext
 from forecourt.telematics import dtc
 from forecourt.telematics.models import Device, HealthState, TwinSignal
 from forecourt.vehicles import service as vehicles_service
@@ -143,19 +144,26 @@ def battery_of(twin: dict[str, object]) -> BatteryHealth:
     state = str(twin.get(SYSTEM_STATE) or "").upper()
     running = True if state == "ON" else False if state in ("OFF", "LOCK", "ACC") else None
     if voltage is None:
-        return BatteryHealth("unknown", None, running, "The car has not reported its 12 V battery.")
+        return BatteryHealth("unknown", None, running, _("The car has not reported its 12 V battery."))
     if state == "START":  # cranking pulls the voltage down for a moment; it says nothing about the battery
-        return BatteryHealth("unknown", voltage, None, f"{voltage:.1f} V while starting the engine.")
+        return BatteryHealth("unknown", voltage, None, _("%(volts)s V while starting the engine.", volts=_volts(voltage)))
     if voltage < BATTERY_CRITICAL_V:
         return BatteryHealth("critical", voltage, running,
-                             f"12 V battery critically low ({voltage:.1f} V): the car may not start.")
+                             _("12 V battery critically low (%(volts)s V): the car may not start.",
+                               volts=_volts(voltage)))
     if voltage < BATTERY_LOW_V:
         return BatteryHealth("low", voltage, running,
-                             f"12 V battery low ({voltage:.1f} V): drive for 30 minutes or charge it.")
+                             _("12 V battery low (%(volts)s V): drive for 30 minutes or charge it.",
+                               volts=_volts(voltage)))
     if running and voltage < BATTERY_NOT_CHARGING_V:
-        return BatteryHealth("low", voltage, running, f"12 V battery not charging while the engine runs "
-                             f"({voltage:.1f} V): the alternator or battery may be failing.")
-    return BatteryHealth("ok", voltage, running, f"12 V battery fine ({voltage:.1f} V).")
+        return BatteryHealth("low", voltage, running, _("12 V battery not charging while the engine runs "
+                                                         "(%(volts)s V): the alternator or battery may be failing.",
+                                                         volts=_volts(voltage)))
+    return BatteryHealth("ok", voltage, running, _("12 V battery fine (%(volts)s V).", volts=_volts(voltage)))
+
+
+def _volts(voltage: float) -> str:
+    return dates.format_number(voltage, 1)
 
 
 def _wheel_name(row: str, side: str) -> str:
@@ -178,12 +186,13 @@ def tyres_of(twin: dict[str, object]) -> TyreHealth:
         elif match.group(3) == "IsPressureLow" and value is True:
             flagged.add(wheel)
     if not seen:
-        return TyreHealth("unknown", (), {}, "The car has not reported its tyre pressures.")
+        return TyreHealth("unknown", (), {}, _("The car has not reported its tyre pressures."))
     low = tuple(sorted(flagged | {w for w, kpa in pressures.items() if kpa < TYRE_LOW_KPA}))
     if not low:
-        return TyreHealth("ok", (), pressures, "Tyre pressures fine.")
-    details = ", ".join(f"{w} ({pressures[w]:.0f} kPa)" if w in pressures else w for w in low)
-    return TyreHealth("low", low, pressures, f"Low tyre pressure: {details}. Check and inflate the tyres.")
+        return TyreHealth("ok", (), pressures, _("Tyre pressures fine."))
+    details = ", ".join(f"{gettext(w)} ({pressures[w]:.0f} kPa)" if w in pressures else gettext(w) for w in low)
+    return TyreHealth("low", low, pressures, _("Low tyre pressure: %(details)s. Check and inflate the tyres.",
+                                               details=details))
 
 
 def _service_from_car(twin: dict[str, object]) -> ServiceHealth | None:
@@ -192,24 +201,26 @@ def _service_from_car(twin: dict[str, object]) -> ServiceHealth | None:
     if flag is None and km_left is None and seconds_left is None:
         return None
     days_left = int(seconds_left // 86400) if seconds_left is not None else None
-    return _service_level("car", km_left, days_left, flag is True, "as the car reports")
+    return _service_level("car", km_left, days_left, flag is True, _("as the car reports"))
 
 
 def _service_level(basis: str, km_left: float | None, days_left: int | None, flagged: bool,
                    why: str) -> ServiceHealth:
     late, left = [], []
     if km_left is not None:
-        (late if km_left < 0 else left).append(f"{abs(km_left):,.0f} km")
+        (late if km_left < 0 else left).append(_("%(km)s km", km=dates.format_number(abs(km_left), 0)))
     if days_left is not None:
-        (late if days_left < 0 else left).append(f"{abs(days_left)} days")
+        (late if days_left < 0 else left).append(_("%(days)s days", days=abs(days_left)))
     if late:
-        return ServiceHealth("overdue", basis, km_left, days_left, f"Service overdue by {' and '.join(late)} ({why}).")
-    left = " or ".join(left)
+        return ServiceHealth("overdue", basis, km_left, days_left, _("Service overdue by %(late)s (%(why)s).",
+                                                                     late=_(" and ").join(late), why=why))
+    left = _(" or ").join(left)
     if flagged or (km_left is not None and km_left <= SERVICE_SOON_KM) or (
             days_left is not None and days_left <= SERVICE_SOON_DAYS):
-        text = f"Service due ({left} left, {why})." if left else f"Service due ({why})."
+        text = _("Service due (%(left)s left, %(why)s).", left=left, why=why) if left else \
+            _("Service due (%(why)s).", why=why)
         return ServiceHealth("due", basis, km_left, days_left, text)
-    text = f"Next service in {left} ({why})." if left else "No service needed yet."
+    text = _("Next service in %(left)s (%(why)s).", left=left, why=why) if left else _("No service needed yet.")
     return ServiceHealth("ok", basis, km_left, days_left, text)
 
 
@@ -226,8 +237,9 @@ def _service_by_rule(vehicle, twin: dict[str, object], history: list,
     if history:
         last = history[0]  # newest first
         since_day, since_km = last.performed_on, float(last.odometer_km)
-        why = f"every {interval.km:,} km or {interval.days // 365} years; last service " \
-              f"{since_day.isoformat()} at {last.odometer_km:,} km"
+        why = _("every %(km)s km or %(years)s years; last service %(day)s at %(odometer)s km",
+                km=dates.format_number(interval.km), years=interval.days // 365, day=since_day.isoformat(),
+                odometer=dates.format_number(last.odometer_km))
     else:
         if vehicle.production_date is not None:
             since_day = vehicle.production_date
@@ -235,8 +247,8 @@ def _service_by_rule(vehicle, twin: dict[str, object], history: list,
             started = first_owned.get(vehicle.id)
             since_day = started.date() if started is not None else vehicle.created_at.date()
         since_km = 0.0
-        why = f"every {interval.km:,} km or {interval.days // 365} years; no service recorded since " \
-              f"{since_day.isoformat()}"
+        why = _("every %(km)s km or %(years)s years; no service recorded since %(day)s",
+                km=dates.format_number(interval.km), years=interval.days // 365, day=since_day.isoformat())
     today: date = now().date()
     days_left = interval.days - (today - since_day).days
     km_left = interval.km - (odometer_m / 1000 - since_km) if odometer_m is not None else None
@@ -258,10 +270,10 @@ def _summary(status: str, dtcs, battery: BatteryHealth, tyres: TyreHealth, servi
     lines += [h.text for h in (battery, tyres) if h.level in ("low", "critical")]
     if service.level in ("due", "overdue"):
         lines.append(service.text)
-    lead = {"ok": "All good: nothing needs your attention.",
-            "info": "Nothing urgent:",
-            "service_soon": "Book a workshop visit soon:",
-            "stop_safely": "Stop when it is safe and do not drive on:"}[status]
+    lead = {"ok": _("All good: nothing needs your attention."),
+            "info": _("Nothing urgent:"),
+            "service_soon": _("Book a workshop visit soon:"),
+            "stop_safely": _("Stop when it is safe and do not drive on:")}[status]
     return " ".join([lead, *lines]) if lines else lead
 
 

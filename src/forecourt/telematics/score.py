@@ -25,9 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import _, gettext, ngettext
 from forecourt.telematics import trips as trips_service
 from forecourt.telematics.models import Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
@@ -45,11 +47,13 @@ CAREFUL_SPEEDING_SHARE = 0.01
 MIN_DISTANCE_KM = 1.0  # below this there is too little driving to judge
 FACTS_VERSION = 1
 
+N_ = str  # marks a text for the catalogues; translated when a score is explained
+
 # name: (label, singular, plural, points per event per 100 km, most points lost)
 MANOEUVRES = {
-    "harsh_braking": ("Harsh braking", "harsh braking", "harsh brakings", 5.0, 25.0),
-    "harsh_acceleration": ("Harsh acceleration", "harsh acceleration", "harsh accelerations", 4.0, 20.0),
-    "harsh_cornering": ("Harsh cornering", "corner taken too fast", "corners taken too fast", 4.0, 20.0),
+    "harsh_braking": (N_("Harsh braking"), N_("harsh braking"), N_("harsh brakings"), 5.0, 25.0),
+    "harsh_acceleration": (N_("Harsh acceleration"), N_("harsh acceleration"), N_("harsh accelerations"), 4.0, 20.0),
+    "harsh_cornering": (N_("Harsh cornering"), N_("corner taken too fast"), N_("corners taken too fast"), 4.0, 20.0),
 }
 SPEEDING_POINTS_PER_PERCENT, SPEEDING_MAX = 1.0, 25.0
 NIGHT_POINTS_PER_PERCENT, NIGHT_MAX = 0.1, 10.0
@@ -159,25 +163,32 @@ def driving_facts(*, session: Session, trip: Trip) -> dict:
 
 
 # --- points and words ----------------------------------------------------------------------------
+# In the reader's language, numbers as they write them (core.dates); the labels are marked where
+# they are defined (MANOEUVRES) and translated here, when a score is explained.
 
 def _km(distance: float) -> str:
-    return f"{distance:,.0f} km" if distance >= 10 else f"{distance:.1f} km"
+    return _("%(km)s km", km=dates.format_number(distance, 0 if distance >= 10 else 1))
 
 
 def _duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     if minutes < 1:
-        return "under a minute"
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+        return _("under a minute")
+    if minutes >= 60:
+        return _("%(hours)s h %(minutes)s min", hours=minutes // 60, minutes=minutes % 60)
+    return _("%(minutes)s min", minutes=minutes)
 
 
 def _percent(share: float) -> str:
     value = share * 100
-    return f"{value:.0f} %" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".") + " %"
+    return _("%(value)s %%", value=dates.format_number(value, 0) if value >= 10 else dates.format_number(value, up_to=1))
 
 
 def _points(penalty: float) -> str:
-    return f" This costs {penalty:g} point{'' if penalty == 1 else 's'}." if penalty else ""
+    if not penalty:
+        return ""
+    return " " + ngettext("This costs %(points)s point.", "This costs %(points)s points.",
+                          1 if penalty == 1 else 2, points=dates.format_number(penalty))
 
 
 def _factors(facts: dict) -> tuple[Factor, ...]:
@@ -188,37 +199,46 @@ def _factors(facts: dict) -> tuple[Factor, ...]:
         rate = count / distance * 100 if distance > 0 else 0.0
         penalty = round(min(most, rate * weight), 1)
         if count == 0:
-            text = f"No {one} in {_km(distance)} — well done."
+            text = _("No %(what)s in %(distance)s — well done.", what=gettext(one), distance=_km(distance))
         else:
-            text = (f"{count} {one if count == 1 else many} in {_km(distance)} — about {rate:.1f} per 100 km; "
-                    f"smooth drivers have fewer than {SMOOTH_PER_100KM:g}.{_points(penalty)}")
-        factors.append(Factor(name, label, round(rate, 2), count, penalty, text))
+            text = _("%(count)s %(what)s in %(distance)s — about %(rate)s per 100 km; smooth drivers have fewer "
+                     "than %(smooth)s.", count=count, what=gettext(one if count == 1 else many),
+                     distance=_km(distance), rate=dates.format_number(rate, 1),
+                     smooth=dates.format_number(SMOOTH_PER_100KM)) + _points(penalty)
+        factors.append(Factor(name, gettext(label), round(rate, 2), count, penalty, text))
     moving = facts["moving_s"]
     share = facts["speeding_s"] / moving if moving else 0.0
     penalty = round(min(SPEEDING_MAX, share * 100 * SPEEDING_POINTS_PER_PERCENT), 1)
-    text = (f"{_percent(share)} of your driving time ({_duration(facts['speeding_s'])}) was above "
-            f"{SPEEDING_KMH:.0f} km/h; careful drivers stay under {_percent(CAREFUL_SPEEDING_SHARE)}. Forecourt "
-            f"does not know each road's limit, so {SPEEDING_KMH:.0f} km/h counts everywhere.{_points(penalty)}"
-            if share else f"Never above {SPEEDING_KMH:.0f} km/h — well done.")
-    factors.append(Factor("speeding", "Speeding", round(share, 4), None, penalty, text))
+    limit = dates.format_number(SPEEDING_KMH, 0)
+    text = (_("%(share)s of your driving time (%(duration)s) was above %(limit)s km/h; careful drivers stay under "
+              "%(careful)s. Forecourt does not know each road's limit, so %(limit)s km/h counts everywhere.",
+              share=_percent(share), duration=_duration(facts["speeding_s"]), limit=limit,
+              careful=_percent(CAREFUL_SPEEDING_SHARE)) + _points(penalty)
+            if share else _("Never above %(limit)s km/h — well done.", limit=limit))
+    factors.append(Factor("speeding", _("Speeding"), round(share, 4), None, penalty, text))
     share = facts["night_s"] / moving if moving else 0.0
     penalty = round(min(NIGHT_MAX, share * 100 * NIGHT_POINTS_PER_PERCENT), 1)
-    text = (f"{_percent(share)} of your driving time ({_duration(facts['night_s'])}) was between "
-            f"{NIGHT_FROM}:00 and {NIGHT_UNTIL:02d}:00, when crashes are more likely.{_points(penalty)}"
-            if share else f"No driving between {NIGHT_FROM}:00 and {NIGHT_UNTIL:02d}:00.")
-    factors.append(Factor("night_driving", "Night driving", round(share, 4), None, penalty, text))
+    night_from, night_until = f"{NIGHT_FROM:02d}:00", f"{NIGHT_UNTIL:02d}:00"
+    text = (_("%(share)s of your driving time (%(duration)s) was between %(start)s and %(end)s, when crashes are "
+              "more likely.", share=_percent(share), duration=_duration(facts["night_s"]), start=night_from,
+              end=night_until) + _points(penalty)
+            if share else _("No driving between %(start)s and %(end)s.", start=night_from, end=night_until))
+    factors.append(Factor("night_driving", _("Night driving"), round(share, 4), None, penalty, text))
     return tuple(factors)
 
 
 def _score(facts: dict) -> tuple[int | None, tuple[Factor, ...], str]:
     distance = facts["distance_km"]
     if distance < MIN_DISTANCE_KM:
-        return None, (), f"Not enough driving to score ({_km(distance)}; at least {MIN_DISTANCE_KM:g} km)."
+        return None, (), _("Not enough driving to score (%(distance)s; at least %(least)s km).",
+                           distance=_km(distance), least=dates.format_number(MIN_DISTANCE_KM))
     factors = _factors(facts)
     score = max(0, min(100, round(100 - sum(f.penalty for f in factors))))
     worst = max(factors, key=lambda f: f.penalty)
-    summary = (f"{score} of 100 over {_km(distance)}; most points lost to {worst.label.lower()}."
-               if worst.penalty else f"{score} of 100 over {_km(distance)}: smooth, steady driving.")
+    summary = (_("%(score)s of 100 over %(distance)s; most points lost to %(worst)s.", score=score,
+                 distance=_km(distance), worst=worst.label.lower())
+               if worst.penalty else _("%(score)s of 100 over %(distance)s: smooth, steady driving.", score=score,
+                                       distance=_km(distance)))
     return score, factors, summary
 
 
@@ -247,7 +267,8 @@ def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> Drivi
             total[key] += facts[key]
     score, factors, summary = _score(total)
     if not trips:
-        summary = f"No trips in the last {days} days to score."
+        summary = ngettext("No trips in the last %(num)s day to score.", "No trips in the last %(num)s days to score.",
+                           days)
     return DrivingScore(vehicle_id, score, since, until, len(trips), round(total["distance_km"], 1),
                         total["moving_s"], factors, summary)
 

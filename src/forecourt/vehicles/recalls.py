@@ -23,15 +23,16 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.outbox import OutboxMessage, enqueue
+from forecourt.core.i18n import _, lazy_gettext, use_locale
+from forecourt.core.outbox import OutboxMessage, enqueue, languages_of
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import (RecallCampaign, RecallScope, RecallVehicle, ServiceRecord, Trim, Vehicle,
                                        VehicleModel)
 
 SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_WORDS = {"critical": "Critical: stop driving until fixed", "high": "High", "medium": "Medium",
-                  "low": "Low"}
+SEVERITY_WORDS = {"critical": lazy_gettext("Critical: stop driving until fixed"), "high": lazy_gettext("High"),
+                  "medium": lazy_gettext("Medium"), "low": lazy_gettext("Low")}
 PURPOSE = "safety_recalls"
 CHANNELS = ("email", "in_app")
 REMEDIED = "remedied"
@@ -49,7 +50,7 @@ def _date(value, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise Invalid(f"'{value}' is not a date; write it as 2024-03-31.", field=field) from None
+        raise Invalid(_("'%(value)s' is not a date; write it as 2024-03-31.", value=value), field=field) from None
 
 
 def _scope_row(session: Session, spec: dict, position: int) -> RecallScope:
@@ -57,23 +58,22 @@ def _scope_row(session: Session, spec: dict, position: int) -> RecallScope:
     where = f"scopes.{position}"
     unknown = set(spec) - {"model_code", "trim_code", "vin_from", "vin_to", "produced_from", "produced_to"}
     if unknown:
-        raise Invalid(f"Scope {position + 1} has unknown fields: {', '.join(sorted(unknown))}.", field=where)
+        raise Invalid(_("Scope %(value)s has unknown fields: %(values)s.", value=position + 1, values=', '.join(sorted(unknown))), field=where)
     values = {key: (str(value).strip() if isinstance(value, str) else value) or None for key, value in spec.items()}
     if not any(values.values()):
-        raise Invalid(f"Scope {position + 1} has no limit: give a model, a trim, a VIN range or production dates, "
-                      "or it would recall every car.", field=where)
+        raise Invalid(_("Scope %(value)s has no limit: give a model, a trim, a VIN range or production dates, or it would recall every car.", value=position + 1), field=where)
     scope = RecallScope()
     if values.get("model_code"):
         model = session.scalars(select(VehicleModel).where(VehicleModel.code == values["model_code"].upper())).first()
         if model is None:
-            raise Invalid(f"There is no model '{values['model_code']}' in the catalogue.", field=f"{where}.model_code")
+            raise Invalid(_("There is no model '%(model_code)s' in the catalogue.", model_code=values['model_code']), field=f"{where}.model_code")
         scope.model_id = model.id
     if values.get("trim_code"):
         trim = session.scalars(select(Trim).where(Trim.code == values["trim_code"].upper())).first()
         if trim is None:
-            raise Invalid(f"There is no trim '{values['trim_code']}' in the catalogue.", field=f"{where}.trim_code")
+            raise Invalid(_("There is no trim '%(trim_code)s' in the catalogue.", trim_code=values['trim_code']), field=f"{where}.trim_code")
         if scope.model_id is not None and trim.model_id != scope.model_id:
-            raise Invalid(f"Trim {trim.code} is not a {values['model_code'].upper()}; check the model or the trim.",
+            raise Invalid(_("Trim %(code)s is not a %(upper)s; check the model or the trim.", code=trim.code, upper=values['model_code'].upper()),
                           field=f"{where}.trim_code")
         scope.trim_id = trim.id
     for end in ("vin_from", "vin_to"):
@@ -81,16 +81,14 @@ def _scope_row(session: Session, spec: dict, position: int) -> RecallScope:
             try:
                 setattr(scope, end, vehicles_service.normalise_vin(values[end]))
             except Invalid as error:
-                raise Invalid(f"Scope {position + 1}, {end.replace('_', ' ')}: {error.message}",
+                raise Invalid(_("Scope %(value)s, %(replace)s: %(message)s", value=position + 1, replace=end.replace('_', ' '), message=error.message),
                               field=f"{where}.{end}") from None
     if scope.vin_from and scope.vin_to and _serial(scope.vin_from) > _serial(scope.vin_to):
-        raise Invalid(f"Scope {position + 1}: the VIN range ends before it starts ({scope.vin_from} comes after "
-                      f"{scope.vin_to}).", field=f"{where}.vin_to")
+        raise Invalid(_("Scope %(value)s: the VIN range ends before it starts (%(vin_from)s comes after %(vin_to)s).", value=position + 1, vin_from=scope.vin_from, vin_to=scope.vin_to), field=f"{where}.vin_to")
     scope.produced_from = _date(values.get("produced_from"), f"{where}.produced_from")
     scope.produced_to = _date(values.get("produced_to"), f"{where}.produced_to")
     if scope.produced_from and scope.produced_to and scope.produced_from > scope.produced_to:
-        raise Invalid(f"Scope {position + 1}: production ends ({scope.produced_to}) before it starts "
-                      f"({scope.produced_from}).", field=f"{where}.produced_to")
+        raise Invalid(_("Scope %(value)s: production ends (%(produced_to)s) before it starts (%(produced_from)s).", value=position + 1, produced_to=scope.produced_to, produced_from=scope.produced_from), field=f"{where}.produced_to")
     return scope
 
 
@@ -131,7 +129,7 @@ def matching_vehicle_ids(*, session: Session, scopes: list[RecallScope]) -> set[
 def preview(*, session: Session, scopes: list[dict]) -> int:
     """How many cars these scopes would recall (the form shows it before the campaign opens)."""
     if not scopes:
-        raise Invalid("Give at least one scope: a model, a trim, a VIN range or production dates.", field="scopes")
+        raise Invalid(_("Give at least one scope: a model, a trim, a VIN range or production dates."), field="scopes")
     rows = [_scope_row(session, spec, i) for i, spec in enumerate(scopes)]
     return len(matching_vehicle_ids(session=session, scopes=rows))
 
@@ -154,19 +152,19 @@ def open_campaign(*, session: Session, principal: Principal, code: str, title: s
     """Opens the campaign, finds the affected cars and (unless ``notify`` is off) tells their owners."""
     code = (code or "").strip().upper()
     if not code:
-        raise Invalid("Give the campaign a code, e.g. RC-2025-014.", field="code")
+        raise Invalid(_("Give the campaign a code, e.g. RC-2025-014."), field="code")
     if severity not in SEVERITIES:
-        raise Invalid(f"Severity is one of {', '.join(SEVERITIES)}.", field="severity")
+        raise Invalid(_("Severity is one of %(values)s.", values=', '.join(SEVERITIES)), field="severity")
     if not 1 <= int(labour_minutes) <= 24 * 60:
-        raise Invalid("The remedy takes between 1 minute and 24 hours of labour.", field="labour_minutes")
+        raise Invalid(_("The remedy takes between 1 minute and 24 hours of labour."), field="labour_minutes")
     if not (title or "").strip():
-        raise Invalid("Give the campaign a title owners will understand.", field="title")
+        raise Invalid(_("Give the campaign a title owners will understand."), field="title")
     if not (remedy or "").strip():
-        raise Invalid("Say what the workshop does to fix it.", field="remedy")
+        raise Invalid(_("Say what the workshop does to fix it."), field="remedy")
     if not scopes:
-        raise Invalid("Give at least one scope: a model, a trim, a VIN range or production dates.", field="scopes")
+        raise Invalid(_("Give at least one scope: a model, a trim, a VIN range or production dates."), field="scopes")
     if session.scalars(select(RecallCampaign.id).where(RecallCampaign.code == code)).first():
-        raise Conflict(f"There is already a campaign {code}.", field="code")
+        raise Conflict(_("There is already a campaign %(code)s.", code=code), field="code")
     scope_rows = [_scope_row(session, spec, i) for i, spec in enumerate(scopes)]
     campaign = RecallCampaign(code=code, title=title.strip(), description=(description or "").strip(),
                               remedy=remedy.strip(), severity=severity, labour_minutes=int(labour_minutes),
@@ -219,16 +217,20 @@ def _titles(session: Session, vehicle_ids: list[int]) -> dict[int, str]:
 
 
 def notice_text(campaign: RecallCampaign, *, title: str, vin: str) -> tuple[str, str]:
-    """Subject and body in plain words: what is wrong, the risk, the fix, and where to get it."""
-    subject = f"Safety recall for your {title}: {campaign.title}"[:200]
+    """Subject and body in plain words: what is wrong, the risk, the fix, and where to get it.
+
+    In the current language (the owner's: ``use_locale`` around the call); the campaign's own title,
+    description and remedy are the carmaker's words, quoted as written."""
+    subject = _("Safety recall for your %(car)s: %(title)s", car=title, title=campaign.title)[:200]
     body = "\n\n".join(part for part in (
-        f"Your {title} (VIN {vin}) is part of safety recall {campaign.code}.",
-        f"What is wrong: {campaign.title}.",
-        f"The risk: {campaign.description}" if campaign.description else "",
-        f"How serious it is: {SEVERITY_WORDS[campaign.severity]}.",
-        f"The fix: {campaign.remedy} It takes about {campaign.labour_minutes} minutes and costs you nothing.",
-        "Book it at any dealer of the network: they all carry out this recall.",
-        "We tell you this because the law requires it, whatever your marketing choices.",
+        _("Your %(car)s (VIN %(vin)s) is part of safety recall %(code)s.", car=title, vin=vin, code=campaign.code),
+        _("What is wrong: %(title)s.", title=campaign.title),
+        _("The risk: %(description)s", description=campaign.description) if campaign.description else "",
+        _("How serious it is: %(severity)s.", severity=str(SEVERITY_WORDS[campaign.severity])),
+        _("The fix: %(remedy)s It takes about %(minutes)s minutes and costs you nothing.", remedy=campaign.remedy,
+          minutes=campaign.labour_minutes),
+        _("Book it at any dealer of the network: they all carry out this recall."),
+        _("We tell you this because the law requires it, whatever your marketing choices."),
     ) if part)
     return subject, body
 
@@ -248,9 +250,11 @@ def notify_owners(*, session: Session, principal: Principal, campaign: RecallCam
     written = set(session.scalars(select(OutboxMessage.dedupe_key)
                                   .where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))))
     titles = _titles(session, [vehicle_id for vehicle_id, _, _ in reach])
+    languages = languages_of(session, customer_ids=sorted({c for _, _, c in reach}))
     rows, notified = [], []
     for vehicle_id, vin, customer_id in reach:
-        subject, body = notice_text(campaign, title=titles.get(vehicle_id, "car"), vin=vin)
+        with use_locale(languages.get(customer_id)):
+            subject, body = notice_text(campaign, title=titles.get(vehicle_id, _("car")), vin=vin)
         for channel in CHANNELS:
             key = f"{prefix}{vehicle_id}:{customer_id}:{channel}"
             if key not in written:
@@ -283,6 +287,7 @@ def remind_owners(*, session: Session, every_days: int = 30, at_most: int = 3) -
                RecallCampaign.closed_at.is_(None)).order_by(RecallVehicle.id)).all()
     owners = vehicles_service.current_owners(session=session, vehicle_ids=[row.vehicle_id for row, _, _ in rows])
     titles = _titles(session, sorted(owners))
+    languages = languages_of(session, customer_ids=sorted(set(owners.values())))
     reminded: dict[str, list[int]] = {}
     for row, vin, campaign in rows:
         customer_id = owners.get(row.vehicle_id)
@@ -290,10 +295,12 @@ def remind_owners(*, session: Session, every_days: int = 30, at_most: int = 3) -
             continue  # nobody to reach (erased, or the car went back to the trade)
         row.reminders += 1
         row.reminded_at = now()
-        subject, body = notice_text(campaign, title=titles.get(row.vehicle_id, "car"), vin=vin)
+        with use_locale(languages.get(customer_id)):
+            subject, body = notice_text(campaign, title=titles.get(row.vehicle_id, _("car")), vin=vin)
+            subject = _("Reminder: %(subject)s", subject=subject)[:200]
         for channel in CHANNELS:
             enqueue(session=session, customer_id=customer_id, channel=channel, topic="recall_reminder",
-                    subject=f"Reminder: {subject}"[:200], body=body, link=f"/me/vehicles/{vin}",
+                    subject=subject, body=body, link=f"/me/vehicles/{vin}",
                     basis="legal_obligation",
                     dedupe_key=f"recall:{campaign.code}:{row.vehicle_id}:{customer_id}:reminder{row.reminders}:{channel}")
         reminded.setdefault(campaign.code, []).append(customer_id)
@@ -314,7 +321,7 @@ def _affected(session: Session, campaign: RecallCampaign, vehicle: Vehicle) -> R
     row = session.scalars(select(RecallVehicle).where(RecallVehicle.campaign_id == campaign.id,
                                                       RecallVehicle.vehicle_id == vehicle.id)).first()
     if row is None:
-        raise Invalid(f"Car {vehicle.vin} is not affected by recall {campaign.code}; nothing to remedy.", field="vin")
+        raise Invalid(_("Car %(vin)s is not affected by recall %(code)s; nothing to remedy.", vin=vehicle.vin, code=campaign.code), field="vin")
     return row
 
 
@@ -329,14 +336,12 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     if row.state == REMEDIED:
         dealer = parties_service.get_organization(session=session, organization_id=row.remedied_by_dealer_id).name \
             if row.remedied_by_dealer_id else "a dealer"
-        raise Conflict(f"Car {vehicle.vin} was already remedied for {campaign.code} on "
-                       f"{row.remedied_at:%d %b %Y} by {dealer}.", field="vin")
+        raise Conflict(_("Car %(vin)s was already remedied for %(code)s on %(remedied_at)s by %(dealer)s.", vin=vehicle.vin, code=campaign.code, remedied_at=f"{row.remedied_at:%d %b %Y}", dealer=dealer), field="vin")
     today = now().date()
     if performed_on > today:
-        raise Invalid("The work cannot be recorded for a day that has not come yet.", field="performed_on")
+        raise Invalid(_("The work cannot be recorded for a day that has not come yet."), field="performed_on")
     if performed_on < campaign.opened_at.date():
-        raise Invalid(f"Recall {campaign.code} opened on {campaign.opened_at:%d %b %Y}; work done before that is "
-                      "not its remedy.", field="performed_on")
+        raise Invalid(_("Recall %(code)s opened on %(opened_at)s; work done before that is not its remedy.", code=campaign.code, opened_at=f"{campaign.opened_at:%d %b %Y}"), field="performed_on")
     record = vehicles_service.add_service_record(
         session=session, vehicle_id=vehicle.id, dealer_id=principal.organization_id, performed_on=performed_on,
         odometer_km=odometer_km, kind="recall", summary=f"Recall {campaign.code}: {campaign.title}",

@@ -29,15 +29,14 @@ def normalise_vin(vin: str) -> str:
     """ISO 3779: 17 characters, no I, O or Q, and a valid check digit (position 9)."""
     candidate = (vin or "").strip().upper()
     if len(candidate) != 17:
-        raise Invalid(f"A VIN has 17 characters; '{candidate}' has {len(candidate)}.", field="vin")
+        raise Invalid(_("A VIN has 17 characters; '%(candidate)s' has %(len)s.", candidate=candidate, len=len(candidate)), field="vin")
     wrong = sorted(set(candidate) - _VIN_ALPHABET)
     if wrong:
-        raise Invalid(f"A VIN cannot contain {', '.join(wrong)} (I, O and Q are never used).", field="vin")
+        raise Invalid(_("A VIN cannot contain %(values)s (I, O and Q are never used).", values=', '.join(wrong)), field="vin")
     if candidate[9] in "UZ0":  # the checksum below refuses these too, but would blame the check digit
-        raise Invalid(f"The VIN's 10th character (model year) cannot be {candidate[9]}; U, Z and 0 are never "
-                      "used there.", field="vin")
+        raise Invalid(_("The VIN's 10th character (model year) cannot be %(value)s; U, Z and 0 are never used there.", value=candidate[9]), field="vin")
     if not Vin(candidate).verify_checksum():
-        raise Invalid("The VIN's check digit (9th character) does not match; please check for a typo.",
+        raise Invalid(_("The VIN's check digit (9th character) does not match; please check for a typo."),
                       field="vin")
     return candidate
 
@@ -92,7 +91,7 @@ def trim_price(*, session: Session, trim: Trim, market: Market) -> Money | None:
 def get_trim(*, session: Session, trim_id: int) -> Trim:
     trim = session.get(Trim, trim_id)
     if trim is None:
-        raise Invalid(f"There is no trim {trim_id} in the catalogue.", field="trim_id")
+        raise Invalid(_("There is no trim %(trim_id)s in the catalogue.", trim_id=trim_id), field="trim_id")
     return trim
 
 
@@ -111,10 +110,9 @@ def register(*, session: Session, vin: str, trim_id: int, model_year: int, colou
     vin = normalise_vin(vin)
     trim = get_trim(session=session, trim_id=trim_id)
     if not (trim.year_from <= model_year <= (trim.year_to or 9999)):
-        raise Invalid(f"The {trim.model.name} {trim.name} was built for model years {trim.year_from}"
-                      f"–{trim.year_to or 'today'}, not {model_year}.", field="model_year")
+        raise Invalid(_("The %(name)s %(name2)s was built for model years %(year_from)s–%(value)s, not %(model_year)s.", name=trim.model.name, name2=trim.name, year_from=trim.year_from, value=trim.year_to or 'today', model_year=model_year), field="model_year")
     if session.scalars(select(Vehicle.id).where(Vehicle.vin == vin)).first():
-        raise Conflict(f"Vehicle {vin} is already registered.", field="vin")
+        raise Conflict(_("Vehicle %(vin)s is already registered.", vin=vin), field="vin")
     vehicle = Vehicle(vin=vin, trim_id=trim.id, model_year=model_year, colour=colour,
                       production_date=production_date, registration=registration,
                       selling_dealer_id=selling_dealer_id, service_dealer_id=service_dealer_id)
@@ -274,7 +272,7 @@ def add_service_record(*, session: Session, vehicle_id: int, dealer_id: int | No
                        odometer_km: int, kind: str, summary: str, operations: list | None = None,
                        total_cost: float = 0) -> ServiceRecord:
     if odometer_km < 0 or odometer_km > 2_000_000:
-        raise Invalid("The odometer reading must be between 0 and 2,000,000 km.", field="odometer_km")
+        raise Invalid(_("The odometer reading must be between 0 and 2,000,000 km."), field="odometer_km")
     owner = session.scalars(select(Ownership.customer_id).where(
         Ownership.vehicle_id == vehicle_id,
         Ownership.started_at <= datetime.combine(performed_on, time.max, tzinfo=UTC),

@@ -16,11 +16,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.core import outbox
+from forecourt.core import dates, outbox
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.money import Money, format_money
 from forecourt.parties import service as parties_service
 from forecourt.vehicles.models import (Ownership, Vehicle, VehicleModel, WarrantyContract, WarrantyOffer,
                                        WarrantyProduct, WarrantyTerms)
@@ -29,16 +30,16 @@ DEFAULT_MARKET = "DE"
 EXPIRING_DAYS = 90
 EXPIRING_KM = 5_000
 MAX_YEARS, MAX_KM = 30, 1_000_000
-COMPONENT_NAMES = {"vehicle": "Whole car", "powertrain": "Engine and gearbox", "battery": "Traction battery",
-                   "paint": "Paint", "corrosion": "Rust perforation", "electrics": "Electrics"}
+COMPONENT_NAMES = Labels({"vehicle": N_("Whole car"), "powertrain": N_("Engine and gearbox"), "battery": N_("Traction battery"),
+                   "paint": N_("Paint"), "corrosion": N_("Rust perforation"), "electrics": N_("Electrics")})
 
 
 def km(value: int) -> str:
-    return f"{value:,} km"
+    return f"{dates.format_number(value)} km"
 
 
 def day(value: date) -> str:
-    return f"{value.day} {value.strftime('%B %Y')}"
+    return dates.format_date(value, "long")
 
 
 def add_years(start: date, years: int) -> date:
@@ -58,9 +59,9 @@ def terms_for(*, session: Session, model_id: int, market: str = DEFAULT_MARKET) 
 
 def _check_period(years, distance, where: str) -> None:
     if not isinstance(years, int) or not 0 < years <= MAX_YEARS:
-        raise Invalid(f"{where}: years must be a whole number from 1 to {MAX_YEARS}.", field="years")
+        raise Invalid(_("%(where)s: years must be a whole number from 1 to %(max_years)s.", where=where, max_years=MAX_YEARS), field="years")
     if not isinstance(distance, int) or not 0 < distance <= MAX_KM:
-        raise Invalid(f"{where}: kilometres must be a whole number from 1 to {MAX_KM:,}.", field="km")
+        raise Invalid(_("%(where)s: kilometres must be a whole number from 1 to %(max_km)s.", where=where, max_km=f"{MAX_KM:,}"), field="km")
 
 
 def set_terms(*, session: Session, model_code: str, years: int, km: int, components: list[dict] | None = None,
@@ -74,7 +75,7 @@ def set_terms(*, session: Session, model_code: str, years: int, km: int, compone
     for spec in components or []:
         name = str(spec.get("component") or "").strip()
         if not name:
-            raise Invalid("Each component needs a name (for example 'powertrain').", field="components")
+            raise Invalid(_("Each component needs a name (for example 'powertrain')."), field="components")
         _check_period(spec.get("years"), spec.get("km"), f"The {name} warranty")
         line = {"component": name, "years": spec["years"], "km": spec["km"]}
         if spec.get("propulsion"):
@@ -113,18 +114,21 @@ def _judge(ends_on: date, km_limit: int, odometer_km: int | None, today: date, s
     km_left = None if odometer_km is None else km_limit - odometer_km
     if starts_on is not None and today < starts_on and (km_left is None or km_left > 0):
         status = "upcoming"
-        words = f"Starts on {day(starts_on)}; runs until {day(ends_on)} or {km(km_limit)}."
+        words = _("Starts on %(start)s; runs until %(end)s or %(km)s.", start=day(starts_on), end=day(ends_on),
+                  km=km(km_limit))
     elif days_left <= 0:
-        status, words = "expired", f"Expired on {day(ends_on)}."
+        status, words = "expired", _("Expired on %(day)s.", day=day(ends_on))
     elif km_left is not None and km_left <= 0:
-        status, words = "expired", f"Expired at {km(km_limit)}: the car has done {km(odometer_km)}."
+        status, words = "expired", _("Expired at %(km)s: the car has done %(odometer)s.", km=km(km_limit),
+                                     odometer=km(odometer_km))
     else:
-        distance = (f"{km(km_left)} left" if km_left is not None
-                    else "kilometres left unknown (no odometer reading yet)")
+        distance = (_("%(km)s left", km=km(km_left)) if km_left is not None
+                    else _("kilometres left unknown (no odometer reading yet)"))
         soon = days_left <= EXPIRING_DAYS or (km_left is not None and km_left <= EXPIRING_KM)
         status = "expiring_soon" if soon else "covered"
-        words = (f"{'Expiring soon' if soon else 'Covered'}: until {day(ends_on)} or {km(km_limit)} — "
-                 f"{days_left} days and {distance}.")
+        words = _("%(state)s: until %(end)s or %(km)s — %(days)s days and %(distance)s.",
+                  state=_("Expiring soon") if soon else _("Covered"), end=day(ends_on), km=km(km_limit),
+                  days=days_left, distance=distance)
     return dict(status=status, words=words, expires_on=ends_on, km_limit=km_limit, days_left=max(days_left, 0),
                 km_left=None if km_left is None else max(km_left, 0))
 
@@ -143,15 +147,15 @@ def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, tod
                   lines=[], contracts=[], expires_on=None, km_limit=None, days_left=None, km_left=None,
                   time_used_percent=None, km_used_percent=None)
     if terms is None:
-        return result | dict(status="no_terms", words=f"No warranty terms are recorded for the {vehicle.model_name}.")
+        return result | dict(status="no_terms", words=_("No warranty terms are recorded for the %(model)s.", model=vehicle.model_name))
     if start is None:
         return result | dict(status="not_started", words=(
-            f"The new-car warranty ({terms.years} years or {km(terms.km)}) starts when the car is handed to "
-            "its first owner."))
+            _("The new-car warranty (%(years)s years or %(km)s) starts when the car is handed to its first owner.",
+              years=terms.years, km=km(terms.km))))
     # the whole-car chain: new-car warranty, then each extension where the previous cover ends
     ends_on, km_limit = add_years(start, terms.years), terms.km
     base = _judge(ends_on, km_limit, odometer_km, today)
-    result["lines"].append(dict(component="vehicle", name=COMPONENT_NAMES["vehicle"], source="New-car warranty",
+    result["lines"].append(dict(component="vehicle", name=COMPONENT_NAMES["vehicle"], source=N_("New-car warranty"),
                                 years=terms.years, km=terms.km, starts_on=start, **base))
     extended_components: set[str] | None = set()  # None: an extension covers every component
     for contract in contracts_for(session=session, vehicle_id=vehicle.id):
@@ -172,7 +176,7 @@ def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, tod
             own_end, own_km = max(own_end, ends_on), max(own_km, km_limit)
         result["lines"].append(dict(component=spec["component"],
                                     name=COMPONENT_NAMES.get(spec["component"], spec["component"].capitalize()),
-                                    source="New-car warranty", years=spec["years"], km=spec["km"], starts_on=start,
+                                    source=N_("New-car warranty"), years=spec["years"], km=spec["km"], starts_on=start,
                                     **_judge(own_end, own_km, odometer_km, today)))
     span = max((ends_on - start).days, 1)
     result |= dict(status=whole["status"], expires_on=ends_on, km_limit=km_limit, days_left=whole["days_left"],
@@ -199,7 +203,7 @@ def list_products(*, session: Session, model_id: int | None = None, active_only:
 def get_product(*, session: Session, code: str) -> WarrantyProduct:
     product = session.scalars(select(WarrantyProduct).where(WarrantyProduct.code == code)).first()
     if product is None or not product.is_active:
-        raise Invalid(f"There is no extended warranty '{code}' on sale.", field="product_code")
+        raise Invalid(_("There is no extended warranty '%(code)s' on sale.", code=code), field="product_code")
     return product
 
 
@@ -213,14 +217,13 @@ def _extendable(session: Session, vehicle: Vehicle, product: WarrantyProduct, od
     Only a car still under warranty (new-car or an extension) can be extended: a car whose cover has
     lapsed would bring its unknown faults into the contract."""
     if product.model_id is not None and product.model_id != vehicle.trim.model_id:
-        raise Invalid(f"'{product.name}' is not offered for the {vehicle.model_name}.", field="product_code")
+        raise Invalid(_("'%(name)s' is not offered for the %(model_name)s.", name=product.name, model_name=vehicle.model_name), field="product_code")
     cover = coverage(session=session, vehicle=vehicle, odometer_km=odometer_km, today=today)
     if cover["status"] in ("no_terms", "not_started"):
-        raise Invalid(f"This car cannot be extended: {cover['words']}", field="vin")
+        raise Invalid(_("This car cannot be extended: %(words)s", words=cover['words']), field="vin")
     if cover["status"] == "expired":
         ended = cover["words"].removesuffix(".")
-        raise Invalid(f"The warranty of this car has ended ({ended[:1].lower() + ended[1:]}); an extended "
-                      "warranty can only be sold while the car is still covered.", field="vin")
+        raise Invalid(_("The warranty of this car has ended (%(value)s); an extended warranty can only be sold while the car is still covered.", value=ended[:1].lower() + ended[1:]), field="vin")
     return cover
 
 
@@ -243,7 +246,7 @@ def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, p
         raise NotFound("Vehicle not found")
     owner = _owner_of(session, vehicle_id)
     if owner is None:
-        raise Invalid("An extended warranty is sold to the car's owner, and this car has none yet.", field="vin")
+        raise Invalid(_("An extended warranty is sold to the car's owner, and this car has none yet."), field="vin")
     product = get_product(session=session, code=product_code)
     _extendable(session, vehicle, product, odometer_km, today)
     waiting = session.scalars(select(WarrantyOffer).where(
@@ -258,15 +261,21 @@ def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, p
     session.add(offer)
     session.flush()
     dealer = parties_service.get_organization(session=session, organization_id=principal.organization_id)
+    with outbox.written_for(session, customer_id=owner):
+        _tell_owner(session, offer, owner, dealer, vehicle, product, basis)
+    return offer
+
+
+def _tell_owner(session: Session, offer: WarrantyOffer, owner: int, dealer, vehicle: Vehicle, product,
+                basis: str) -> None:
     outbox.enqueue(session=session, customer_id=owner, channel="in_app", topic="warranty_offer",
                    subject=_("%(dealer)s offers an extended warranty for your %(car)s", dealer=dealer.name,
                              car=vehicle.model_name),
                    body=_("%(product)s for %(price)s: it would start when today's cover ends. Nothing is bought "
                           "unless you accept it on your car's warranty page.", product=product.name,
-                          price=f"€{float(offer.price):,.2f}"),
+                          price=format_money(Money.of(offer.price, "EUR"))),
                    basis=basis, dedupe_key=f"warranty-offer:{offer.id}",
                    link=f"/me/vehicles/{vehicle.vin}/service-book")
-    return offer
 
 
 def offers_for_owner(*, session: Session, customer_id: int, vehicle_id: int | None = None,
@@ -284,9 +293,9 @@ def _open_offer(session: Session, customer_id: int, offer_id: int) -> WarrantyOf
     if offer is None or offer.customer_id is None or offer.customer_id != customer_id:
         raise NotFound("Offer not found")
     if offer.status != "offered":
-        raise Conflict(f"This offer was already {offer.status}.")
+        raise Conflict(_("This offer was already %(status)s.", status=offer.status))
     if as_utc(offer.expires_at) <= now():
-        raise Conflict("This offer has expired; ask the dealer for a new one.")
+        raise Conflict(_("This offer has expired; ask the dealer for a new one."))
     if _owner_of(session, offer.vehicle_id) != customer_id:
         raise NotFound("Offer not found")  # the car changed hands: the offer was for its former owner
     return offer

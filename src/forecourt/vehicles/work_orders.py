@@ -23,9 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent.service import Reference
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.vehicles.models import Ownership, ServiceRecord, Vehicle
 
@@ -43,7 +45,7 @@ def _km(value: int) -> str:
 
 
 def _day(value: date) -> str:
-    return f"{value.day} {value.strftime('%B %Y')}"
+    return dates.format_date(value, "long")
 
 
 def _money(value) -> Decimal:
@@ -53,18 +55,15 @@ def _money(value) -> Decimal:
 def check_odometer(*, vehicle: Vehicle, performed_on: date, odometer_km: int, today: date) -> None:
     """Refuse readings and dates that cannot be true, with a message the advisor can act on."""
     if odometer_km < 0:
-        raise Invalid(f"The odometer cannot show a negative distance ({odometer_km:,} km); please check the "
-                      "reading.", field="odometer_km")
+        raise Invalid(_("The odometer cannot show a negative distance (%(odometer_km)s km); please check the reading.", odometer_km=f"{odometer_km:,}"), field="odometer_km")
     if odometer_km > MAX_ODOMETER_KM:
-        raise Invalid(f"{_km(odometer_km)} is not a plausible odometer reading (the limit is "
-                      f"{_km(MAX_ODOMETER_KM)}); please check the digits.", field="odometer_km")
+        raise Invalid(_("%(km)s is not a plausible odometer reading (the limit is %(km2)s); please check the digits.", km=_km(odometer_km), km2=_km(MAX_ODOMETER_KM)), field="odometer_km")
     if performed_on > today:
-        raise Invalid(f"The work cannot be dated in the future: {_day(performed_on)} is after today "
-                      f"({_day(today)}).", field="performed_on")
+        raise Invalid(_("The work cannot be dated in the future: %(day)s is after today (%(day2)s).", day=_day(performed_on), day2=_day(today)), field="performed_on")
     built = vehicle.production_date or date(vehicle.model_year - 1, 1, 1)
     if performed_on < built:
         what = "was built" if vehicle.production_date else f"of model year {vehicle.model_year} could have been built"
-        raise Invalid(f"The work is dated {_day(performed_on)}, before this car {what} ({_day(built)}).",
+        raise Invalid(_("The work is dated %(day)s, before this car %(what)s (%(day2)s).", day=_day(performed_on), what=what, day2=_day(built)),
                       field="performed_on")
 
 
@@ -74,25 +73,24 @@ def _clean_lines(operations: list[dict], parts: list[dict], dtcs_cleared: list[s
         description = str(op.get("description") or "").strip()
         hours = float(op.get("hours") or 0)
         if not description:
-            raise Invalid("Every operation needs a description of the work done.", field="operations")
+            raise Invalid(_("Every operation needs a description of the work done."), field="operations")
         if not 0 <= hours <= 100:
-            raise Invalid(f"'{description}': labour hours must be between 0 and 100.", field="operations")
+            raise Invalid(_("'%(description)s': labour hours must be between 0 and 100.", description=description), field="operations")
         clean_ops.append({"code": (op.get("code") or None), "description": description, "hours": hours})
     clean_parts = []
     for part in parts or []:
         number, name = str(part.get("number") or "").strip(), str(part.get("name") or "").strip()
         quantity, unit_price = part.get("quantity") or 0, float(part.get("unit_price") or 0)
         if not number or not name:
-            raise Invalid("Every part needs its part number and name.", field="parts")
+            raise Invalid(_("Every part needs its part number and name."), field="parts")
         if quantity <= 0 or unit_price < 0:
-            raise Invalid(f"Part {number}: the quantity must be above 0 and the price not negative.", field="parts")
+            raise Invalid(_("Part %(number)s: the quantity must be above 0 and the price not negative.", number=number), field="parts")
         clean_parts.append({"number": number, "name": name, "quantity": quantity, "unit_price": unit_price})
     codes = []
     for code in dtcs_cleared or []:
         code = str(code).strip().upper()
         if not _DTC.match(code):
-            raise Invalid(f"'{code}' is not a fault code (expected a letter P, C, B or U and four hex digits, "
-                          "like P0301).", field="dtcs_cleared")
+            raise Invalid(_("'%(code)s' is not a fault code (expected a letter P, C, B or U and four hex digits, like P0301).", code=code), field="dtcs_cleared")
         codes.append(code)
     return clean_ops, clean_parts, codes
 
@@ -148,13 +146,13 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
     today = today or now().date()
     check_odometer(vehicle=vehicle, performed_on=performed_on, odometer_km=odometer_km, today=today)
     if kind not in KINDS:
-        raise Invalid(f"Unknown kind of work '{kind}'; choose one of {', '.join(KINDS)}.", field="kind")
+        raise Invalid(_("Unknown kind of work '%(kind)s'; choose one of %(values)s.", kind=kind, values=', '.join(KINDS)), field="kind")
     summary = (summary or "").strip()
     if not summary:
-        raise Invalid("Say in a sentence what was done (the summary).", field="summary")
+        raise Invalid(_("Say in a sentence what was done (the summary)."), field="summary")
     warranty, customer = _money(warranty_amount), _money(customer_amount)
     if warranty < 0 or customer < 0:
-        raise Invalid("Amounts cannot be negative.", field="warranty_amount" if warranty < 0 else "customer_amount")
+        raise Invalid(_("Amounts cannot be negative."), field="warranty_amount" if warranty < 0 else "customer_amount")
     ops, fitted, codes = _clean_lines(operations or [], parts or [], dtcs_cleared or [])
     if appointment_id is None:
         odometer_from_car = None  # the car's own data is read only for work the owner asked for

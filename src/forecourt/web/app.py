@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _templates() -> Jinja2Templates:
     """Templates speak through the same translation markers as the code (``_``, ``{% trans %}``)."""
     templates = Jinja2Templates(directory=str(WEB / "templates"))
+    # Reference data defined in code and stored as written (purpose names, default sales stages, job
+    # names: marked N_ where defined) is shown in the reader's language; any other value as it is.
+    templates.env.finalize = formats.reference_text
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_gettext_callables(i18n.translate, i18n.translate_plural, newstyle=True)
     formats.install(templates.env)
@@ -93,8 +96,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound):
         if _wants_html(request):
-            return page(request, 404, "Not found", "There is nothing here, or it is not yours to see.")
-        return JSONResponse(status_code=404, content={"detail": "Not found"})
+            return page(request, 404, i18n.gettext("Not found"),
+                        i18n.gettext("There is nothing here, or it is not yours to see."))
+        return JSONResponse(status_code=404, content={"detail": i18n.gettext("Not found")})
 
     @app.exception_handler(Invalid)
     async def invalid(request: Request, error: Invalid):
@@ -119,10 +123,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         # rolled back whole and the caller asked to repeat it. Anything else is a real fault.
         if "database is locked" not in str(error.orig):
             raise error
-        message = ("Many people are saving at this moment and yours did not go through. "
-                   "Nothing was changed; please try again.")
+        message = i18n.gettext("Many people are saving at this moment and yours did not go through. "
+                               "Nothing was changed; please try again.")
         if _wants_html(request):
-            response = page(request, 503, "Please try again", message)
+            response = page(request, 503, i18n.gettext("Please try again"), message)
         else:
             response = JSONResponse(status_code=503, content={"detail": message})
         response.headers["Retry-After"] = "1"
@@ -132,10 +136,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unstorable(request: Request, error: DataError):
         # What validation cannot see and the database refuses (PostgreSQL stores no NUL character in
         # text) is the input's fault: the request was rolled back whole and the caller is told so.
-        message = ("Part of what was sent cannot be stored (a NUL character, or a value out of range). "
-                   "Nothing was changed.")
+        message = i18n.gettext("Part of what was sent cannot be stored (a NUL character, or a value out of "
+                               "range). Nothing was changed.")
         if _wants_html(request):
-            return page(request, 422, "That input cannot be stored", message)
+            return page(request, 422, i18n.gettext("That input cannot be stored"), message)
         return _field_error(422, message, None)
 
     @app.exception_handler(LoginRequired)
@@ -146,8 +150,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation(request: Request, error: RequestValidationError):
         if _wants_html(request):
             fields = ", ".join(str(e["loc"][-1]) for e in error.errors())
-            return page(request, 422, "That address is not quite right",
-                        f"Please check: {fields}. Go back and try again.")
+            return page(request, 422, i18n.gettext("That address is not quite right"),
+                        i18n.gettext("Please check: %(fields)s. Go back and try again.", fields=fields))
         details = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
                    for e in error.errors()]
         return JSONResponse(status_code=422, content={"detail": details})
@@ -155,8 +159,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         if _wants_html(request) and error.status_code in (403, 404):
-            return page(request, error.status_code, "Not found" if error.status_code == 404 else "Not allowed",
-                        str(error.detail))
+            detail = str(error.detail)
+            if detail == "Not found":
+                detail = i18n.gettext("There is nothing here, or it is not yours to see.")
+            return page(request, error.status_code,
+                        i18n.gettext("Not found") if error.status_code == 404 else i18n.gettext("Not allowed"),
+                        detail)
         return JSONResponse(status_code=error.status_code, content={"detail": error.detail},
                             headers=getattr(error, "headers", None))
 

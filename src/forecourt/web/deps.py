@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from forecourt.core.auth import Principal, Role
 from forecourt.core.config import Settings
 from forecourt.core.db import transaction
+from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.payments.providers import Gateway
@@ -55,7 +56,7 @@ async def _resolve(request: Request, session: Session) -> Principal | None:
     if header.lower().startswith("bearer "):
         found = parties_service.resolve_token(session=session, token=header[7:].strip(), kind="api")
         if found is None:
-            raise HTTPException(status_code=401, detail="Invalid or expired token",
+            raise HTTPException(status_code=401, detail=_("Invalid or expired token"),
                                 headers={"WWW-Authenticate": "Bearer"})
         viewer.place(request, session, found[0])
         return parties_service.principal_for(found[0], via_token=True)
@@ -74,14 +75,14 @@ async def _resolve(request: Request, session: Session) -> Principal | None:
                 ("application/x-www-form-urlencoded", "multipart/form-data")):
             sent = (await request.form()).get("csrf_token")
         if not sent or not secrets.compare_digest(str(sent), token_row.csrf_token or ""):
-            raise HTTPException(status_code=403, detail="The form has expired; reload the page and try again.")
+            raise HTTPException(status_code=403, detail=_("The form has expired; reload the page and try again."))
     return parties_service.principal_for(user)
 
 
 async def api_principal(request: Request, session: DbSession) -> Principal:
     principal = await _resolve(request, session)
     if principal is None:
-        raise HTTPException(status_code=401, detail="Log in first", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(status_code=401, detail=_("Log in first"), headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = principal
     return principal
 

@@ -1,4 +1,9 @@
-"""Where the reader is: the clock they see times on and the market they are served in.
+"""Where the reader is: the language they read, the clock they see times on and the market they are served in.
+
+The language: a customer's saved language, else the visitor's choice on the language switch (a
+cookie), else the browser's ``Accept-Language``, else the market's; staff read in their own setting
+when they made one, else as a visitor would. A language we do not speak, in a cookie, a header or a
+stored setting, falls back along that line; a visitor who asked for it is told so once, on the page.
 
 A driver sees times in their own zone (their market's when they chose none) and prices in their
 market's currency; staff see their organization's zone and market; a visitor the platform's
@@ -15,13 +20,16 @@ from datetime import tzinfo
 
 from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.requests import cookie_parser
 
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.config import Settings
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 
 log = logging.getLogger("forecourt.web.viewer")
+
+LANGUAGE_COOKIE = "fc_lang"
 
 
 def visitor_market(settings: Settings) -> str:
@@ -40,8 +48,20 @@ def visitor_zone(settings: Settings) -> tzinfo:
         else market_zone
 
 
+def visitor_language(headers: dict[str, str], market: str) -> tuple[str, str | None]:
+    """The language to serve a visitor in, and the code they asked for that we do not speak (or None)."""
+    chosen = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
+    if chosen:
+        if i18n.supported(chosen):
+            return i18n.supported(chosen), None  # type: ignore[return-value]
+        log.info("Language cookie %r is not a language we speak; falling back.", chosen[:35])
+    browser = i18n.from_accept_language(headers.get("accept-language"))
+    fallback = browser or i18n.supported(markets.reference(market)["language"]) or i18n.DEFAULT_LOCALE
+    return fallback, (chosen[:35] if chosen and not i18n.supported(chosen) else None)
+
+
 class ViewerMiddleware:
-    """Plain ASGI: the visitor's zone and market for every request, before routes and error pages run."""
+    """Plain ASGI: the visitor's language, zone and market for every request, before routes and error pages run."""
 
     def __init__(self, app, *, settings: Settings):
         self.app = app
@@ -51,8 +71,13 @@ class ViewerMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        scope.setdefault("state", {})["market"] = self.market
-        with zones.use_zone(self.zone):
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+                   if k in (b"cookie", b"accept-language")}
+        language, unknown = visitor_language(headers, self.market)
+        state = scope.setdefault("state", {})
+        state["market"] = self.market
+        state["unknown_language"] = unknown
+        with zones.use_zone(self.zone), i18n.use_locale(language):
             await self.app(scope, receive, send)
 
 
@@ -62,13 +87,27 @@ def place(request: Request, session: Session, user) -> None:
         customer = customers_service.get_or_none(session=session, customer_id=user.customer_id)
         if customer is None:
             return
+        _speak(customer.language, whose=f"Customer {customer.id}'s")
         zone, market = customers_service.zone_of(customer), customer.market or customer.country
     elif user.organization is not None:
+        _speak(user.language, whose=f"User {user.id}'s")
         zone, market = markets.zone_of(user.organization), user.organization.market
     else:
+        _speak(user.language, whose=f"User {user.id}'s")
         return
     zones.set_zone(zone)
     request.state.market = (market or markets.DEFAULT_MARKET).upper()
+
+
+def _speak(language: str | None, *, whose: str) -> None:
+    """A stored setting wins over the browser; one we do not speak is logged and the browser's kept."""
+    if not language:
+        return
+    if i18n.supported(language):
+        i18n.set_locale(i18n.supported(language))  # type: ignore[arg-type]
+    else:
+        log.warning("%s language %r is not one we speak (%s); serving the browser's.", whose, language,
+                    ", ".join(i18n.LANGUAGES))
 
 
 def market_of(request: Request | None) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
@@ -44,33 +45,32 @@ def bookable_dealer(*, session: Session, dealer_id: int) -> Organization:
     try:
         dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
     except NotFound:
-        raise Invalid("Choose a dealer from the list.", field="dealer_id") from None
+        raise Invalid(_("Choose a dealer from the list."), field="dealer_id") from None
     if dealer.kind != "dealer" or not dealer.is_active:
-        raise Invalid("Choose a dealer from the list.", field="dealer_id")
+        raise Invalid(_("Choose a dealer from the list."), field="dealer_id")
     return dealer
 
 
 def check_time(*, dealer: Organization, job: Job, bay: int, starts_at: datetime) -> datetime:
     """Refuses, in words, a start in the past, off the grid, on a closed day, outside hours or in no bay."""
     if starts_at.tzinfo is None:
-        raise Invalid("Give the time with its time zone (e.g. 2025-06-02T09:00:00+02:00).", field="starts_at")
+        raise Invalid(_("Give the time with its time zone (e.g. 2025-06-02T09:00:00+02:00)."), field="starts_at")
     starts_at = starts_at.astimezone(UTC)
     if not dealer.service_bays:
-        raise Invalid(f"{dealer.name} has no workshop bays to book.", field="dealer_id")
+        raise Invalid(_("%(name)s has no workshop bays to book.", name=dealer.name), field="dealer_id")
     if bay < 1 or bay > dealer.service_bays:
-        raise Invalid(f"{dealer.name} has bays 1 to {dealer.service_bays}; there is no bay {bay}.", field="bay")
+        raise Invalid(_("%(name)s has bays 1 to %(service_bays)s; there is no bay %(bay)s.", name=dealer.name, service_bays=dealer.service_bays, bay=bay), field="bay")
     if starts_at <= now():
-        raise Invalid("That time has already passed; choose a time in the future.", field="starts_at")
+        raise Invalid(_("That time has already passed; choose a time in the future."), field="starts_at")
     if starts_at.second or starts_at.microsecond or starts_at.minute % SLOT_MINUTES:
-        raise Invalid("Appointments start on the hour or half hour.", field="starts_at")
+        raise Invalid(_("Appointments start on the hour or half hour."), field="starts_at")
     local = starts_at.astimezone(zone_of(dealer))  # the dealer's own calendar and clock
     intervals = opening_intervals(dealer, local.date())
     if not intervals:
-        raise Invalid(f"{dealer.name} is closed on {DAY_NAMES[local.weekday()]}s.", field="starts_at")
+        raise Invalid(_("%(name)s is closed on %(value)ss.", name=dealer.name, value=DAY_NAMES[local.weekday()]), field="starts_at")
     ends_at = starts_at + job.steps * STEP
     if not any(opens <= starts_at and ends_at <= closes for opens, closes in intervals):
-        raise Invalid(f"{dealer.name} is open {hours_text(dealer, local.date())} on {DAY_NAMES[local.weekday()]}s; "
-                      f"a {job.duration_text} {job.name.lower()} starting at {local:%H:%M} does not fit.",
+        raise Invalid(_("%(name)s is open %(hours_text)s on %(value)ss; a %(duration_text)s %(value2)s starting at %(local)s does not fit.", name=dealer.name, hours_text=hours_text(dealer, local.date()), value=DAY_NAMES[local.weekday()], duration_text=job.duration_text, value2=job.name.lower(), local=f"{local:%H:%M}"),
                       field="starts_at")
     return starts_at
 
@@ -95,7 +95,7 @@ def book(*, session: Session, dealer_id: int, vehicle_id: int, customer_id: int 
     """Holds the bay for the whole job, or raises ``SlotTaken`` (a ``Conflict``) with the next free times."""
     job = _as_job(job)
     if source not in SOURCES:
-        raise Invalid(f"Unknown source {source!r}.", field="source")
+        raise Invalid(_("Unknown source %(source)s.", source=f"{source!r}"), field="source")
     dealer = bookable_dealer(session=session, dealer_id=dealer_id)
     starts_at = check_time(dealer=dealer, job=job, bay=bay, starts_at=starts_at)
     try:
@@ -135,9 +135,9 @@ def cancel(*, session: Session, appointment: Appointment, by: str = "owner") -> 
     if appointment.status == "cancelled":
         return appointment
     if appointment.status != "confirmed":
-        raise Conflict("The car is already in the workshop; please talk to your service advisor.")
+        raise Conflict(_("The car is already in the workshop; please talk to your service advisor."))
     if by == "owner" and as_utc(appointment.starts_at) <= now():
-        raise Conflict("This appointment has already begun; please call the workshop to change it.")
+        raise Conflict(_("This appointment has already begun; please call the workshop to change it."))
     _release(session, appointment)
     appointment.status, appointment.cancelled_at = "cancelled", now()
     session.flush()
@@ -148,9 +148,9 @@ def reschedule(*, session: Session, appointment: Appointment, bay: int, starts_a
                by: str = "owner") -> Appointment:
     """Moves the appointment to another time (or bay) atomically: the old time is kept if the new one is taken."""
     if appointment.status != "confirmed":
-        raise Conflict("Only a confirmed appointment can be moved.")
+        raise Conflict(_("Only a confirmed appointment can be moved."))
     if by == "owner" and as_utc(appointment.starts_at) <= now():
-        raise Conflict("This appointment has already begun; please call the workshop to change it.")
+        raise Conflict(_("This appointment has already begun; please call the workshop to change it."))
     dealer = bookable_dealer(session=session, dealer_id=appointment.dealer_id)
     job = _as_job(appointment.job) if appointment.job != "recall" else Job(
         "recall", "Recall work", int((appointment.ends_at - appointment.starts_at).total_seconds() // 60))

@@ -34,6 +34,7 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import NotFound
 from forecourt.core.geo import distance_km
+from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.telematics import dtc, health
 from forecourt.telematics import service as telematics_service
@@ -196,18 +197,18 @@ def brief(*, session: Session, principal: Principal, appointment_id: int, prefer
             view["eta"] = eta(dealer=dealer, latitude=lat, longitude=lon, measured_at=position[LATITUDE][1], now=now)
             view["eta_text"] = view["eta"]["text"]
         else:
-            view["eta_text"] = "The car has not reported a position yet"
+            view["eta_text"] = _("The car has not reported a position yet")
     else:
-        view["eta_text"] = "Position not shared"
+        view["eta_text"] = _("Position not shared")
     view["recalls"] = recall_flags(session=session, appointment=appointment)
     odometer_km, odometer_source = None, None
     if view["shared"]["health"] and (metres := _number(twin.get(ODOMETER, (None,))[0])) is not None:
-        odometer_km, odometer_source = int(metres // 1000), "the car's odometer"
+        odometer_km, odometer_source = int(metres // 1000), _("the car's odometer")
     else:
         history = vehicles_service.service_history(session=session, vehicle_id=vehicle.id)
         counted = [r.odometer_km for r in history if r.counts_for_mileage]
         if counted:
-            odometer_km, odometer_source = max(counted), "the last service"
+            odometer_km, odometer_source = max(counted), _("the last service")
     view["warranty"] = _warranty(session, vehicle, odometer_km, odometer_source, as_utc(now).date())
     view["odometer_km"], view["odometer_source"] = odometer_km, odometer_source
     return view

@@ -21,6 +21,7 @@ from forecourt.core import zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, NotFound
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
@@ -30,7 +31,7 @@ from forecourt.workshop.models import SLOT_MINUTES, Appointment
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # When a dealer has no opening hours for a day, the grid still spans a working day.
 DEFAULT_DAY = ("07:00", "19:00")
-STATUS_LABELS = {"confirmed": "Booked", "checked_in": "Checked in", "done": "Done", "cancelled": "Cancelled"}
+STATUS_LABELS = Labels({"confirmed": N_("Booked"), "checked_in": N_("Checked in"), "done": N_("Done"), "cancelled": N_("Cancelled")})
 
 
 def job_label(job: str) -> str:
@@ -141,7 +142,7 @@ def check_in(*, session: Session, principal: Principal, appointment_id: int) -> 
     """The car is at the workshop. Cancelled or finished appointments cannot be checked in."""
     appointment = get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
     if appointment.status in ("cancelled", "done"):
-        raise Conflict(f"This appointment is {STATUS_LABELS[appointment.status].lower()}; it cannot be checked in.")
+        raise Conflict(_("This appointment is %(value)s; it cannot be checked in.", value=STATUS_LABELS[appointment.status].lower()))
     appointment.status = "checked_in"
     session.flush()
     return appointment

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import N_, _
 from forecourt.workshop.models import SLOT_MINUTES
 
 
@@ -27,18 +28,18 @@ class Job:
     def duration_text(self) -> str:
         hours, minutes = divmod(self.steps * SLOT_MINUTES, 60)
         if hours and minutes:
-            return f"{hours} h {minutes} min"
-        return f"{hours} h" if hours else f"{minutes} min"
+            return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+        return _("%(hours)s h", hours=hours) if hours else _("%(minutes)s min", minutes=minutes)
 
 
 CATALOGUE: dict[str, Job] = {job.code: job for job in (
-    Job("inspection", "Inspection", 120),
-    Job("oil_service", "Oil service", 90),
-    Job("diagnosis", "Fault diagnosis", 60),
-    Job("brakes", "Brakes", 120),
-    Job("tyres", "Tyres", 60),
-    Job("battery", "12 V battery check", 45),
-    Job("recall", "Recall work", 60),
+    Job("inspection", N_("Inspection"), 120),
+    Job("oil_service", N_("Oil service"), 90),
+    Job("diagnosis", N_("Fault diagnosis"), 60),
+    Job("brakes", N_("Brakes"), 120),
+    Job("tyres", N_("Tyres"), 60),
+    Job("battery", N_("12 V battery check"), 45),
+    Job("recall", N_("Recall work"), 60),
 )}
 
 
@@ -46,10 +47,10 @@ def get_job(code: str, *, recall_minutes: int | None = None) -> Job:
     """The job by its code, or ``Invalid`` naming the ones we know; a recall takes its campaign's minutes."""
     job = CATALOGUE.get((code or "").strip())
     if job is None:
-        raise Invalid(f"Unknown job {code!r}; choose one of: {', '.join(CATALOGUE)}.", field="job")
+        raise Invalid(_("Unknown job %(code)s; choose one of: %(values)s.", code=f"{code!r}", values=', '.join(CATALOGUE)), field="job")
     if job.code == "recall" and recall_minutes:
         if recall_minutes <= 0 or recall_minutes > 8 * 60:
-            raise Invalid("Recall labour must be between 1 minute and 8 hours.", field="job")
+            raise Invalid(_("Recall labour must be between 1 minute and 8 hours."), field="job")
         return Job("recall", job.name, recall_minutes)
     return job
 

@@ -26,6 +26,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.sales import records as sales_records
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import calendar
@@ -85,14 +86,14 @@ def add_to_fleet(*, session: Session, principal: Principal, vin: str) -> Loaner:
     try:
         vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     except NotFound:
-        raise Invalid(f"No car with VIN {vin!r} is registered.", field="vin") from None
+        raise Invalid(_("No car with VIN %(vin)s is registered.", vin=f"{vin!r}"), field="vin") from None
     if vehicle.selling_dealer_id != dealer_id or vehicles_service.current_owner_id(
             session=session, vehicle_id=vehicle.id) is not None:
-        raise Invalid("Only an unsold car of your own stock can be a courtesy car.", field="vin")
+        raise Invalid(_("Only an unsold car of your own stock can be a courtesy car."), field="vin")
     existing = session.scalars(select(Loaner).where(Loaner.vehicle_id == vehicle.id)).first()
     if existing is not None:
         if existing.is_active:
-            raise Conflict(f"The {vehicle.title} ({vehicle.vin}) is already in the courtesy fleet.", field="vin")
+            raise Conflict(_("The %(title)s (%(vin)s) is already in the courtesy fleet.", title=vehicle.title, vin=vehicle.vin), field="vin")
         existing.is_active = True  # back in the fleet
         session.flush()
         return existing
@@ -203,10 +204,9 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
     """Lend the best free courtesy car for the appointment's hours, with its preset; stored as a booking."""
     appointment = calendar.get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
     if appointment.status in ("cancelled", "done"):
-        raise Conflict(f"This appointment is {calendar.STATUS_LABELS[appointment.status].lower()}; "
-                       "no courtesy car is needed.")
+        raise Conflict(_("This appointment is %(value)s; no courtesy car is needed.", value=calendar.STATUS_LABELS[appointment.status].lower()))
     if booking_of(session=session, appointment_id=appointment.id) is not None:
-        raise Conflict("This appointment already has a courtesy car.")
+        raise Conflict(_("This appointment already has a courtesy car."))
     start, end = appointment.starts_at, appointment.ends_at
     vehicle = vehicles_service.get(session=session, vehicle_id=appointment.vehicle_id)
     interest = interests(session=session, principal=principal, appointment=appointment)
@@ -221,7 +221,7 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
     while True:
         chosen = choose(candidates=candidates, interest=interest, propulsion=vehicle.propulsion)
         if chosen is None:
-            raise Conflict("No courtesy car is free at that time; every loaner is already lent.")
+            raise Conflict(_("No courtesy car is free at that time; every loaner is already lent."))
         candidate, tier, reason = chosen
         # Lock the car, then look again: another advisor may have lent it a moment ago.
         session.scalars(select(Loaner).where(Loaner.id == candidate["id"]).with_for_update()).one()

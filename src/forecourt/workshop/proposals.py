@@ -20,6 +20,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core import outbox
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _, gettext
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
@@ -43,12 +44,12 @@ def set_availability(*, session: Session, customer_id: int, windows: list[tuple[
     """Replaces when the owner can bring the car in. An empty list means "whenever the workshop is open"."""
     for weekday, opens, closes in windows:
         if not 0 <= int(weekday) <= 6:
-            raise Invalid("Choose a day from Monday to Sunday.", field="weekday")
+            raise Invalid(_("Choose a day from Monday to Sunday."), field="weekday")
         try:
             if parse_clock(opens) >= parse_clock(closes):
-                raise Invalid(f"The window {opens}–{closes} ends before it begins.", field="to_time")
+                raise Invalid(_("The window %(opens)s–%(closes)s ends before it begins.", opens=opens, closes=closes), field="to_time")
         except ValueError:
-            raise Invalid("Write times as HH:MM, for example 08:00.", field="from_time") from None
+            raise Invalid(_("Write times as HH:MM, for example 08:00."), field="from_time") from None
     for row in availability_of(session=session, customer_id=customer_id):
         session.delete(row)
     session.flush()
@@ -86,10 +87,11 @@ def _message_basis(session: Session, customer_id: int, dealer_id: int, cause: st
 
 def _announce(session: Session, proposal: Proposal, dealer_name: str) -> None:
     dealer = parties_service.get_organization(session=session, organization_id=proposal.dealer_id)
-    first = slots_of(proposal, zone_of(dealer))[0].label if proposal.slots else ""
-    subject = f"Your car needs the workshop: {proposal.reason}"[:200]
-    body = (f"{proposal.reason}. {dealer_name} has time for you, for example {first}. "
-            "Choose a time in your portal and it is held for you with one click.")
+    with outbox.written_for(session, customer_id=proposal.customer_id):  # the owner's language, on the dealer's clock
+        first = slots_of(proposal, zone_of(dealer))[0].label if proposal.slots else ""
+        subject = _("Your car needs the workshop: %(reason)s", reason=proposal.reason)[:200]
+        body = _("%(reason)s. %(dealer)s has time for you, for example %(slot)s. Choose a time in your portal and it "
+                 "is held for you with one click.", reason=proposal.reason, dealer=dealer_name, slot=first)
     link = f"/me/service#proposal-{proposal.id}"
     found = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
     outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic="service_proposal",
@@ -157,11 +159,11 @@ def get_for_customer(*, session: Session, customer_id: int, proposal_id: int) ->
 
 def _still_open(proposal: Proposal) -> None:
     if proposal.status == "booked":
-        raise Conflict("You have already booked this; see your coming appointments.")
+        raise Conflict(_("You have already booked this; see your coming appointments."))
     if proposal.status == "declined":
-        raise Conflict("You declined this proposal.")
+        raise Conflict(_("You declined this proposal."))
     if not is_open(proposal):
-        raise Conflict("This proposal has expired; book a time yourself or wait for a fresh one.")
+        raise Conflict(_("This proposal has expired; book a time yourself or wait for a fresh one."))
 
 
 def refresh_slots(*, session: Session, proposal: Proposal) -> list[Slot]:
@@ -181,7 +183,7 @@ def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: 
     _still_open(proposal)
     offered = slots_of(proposal)
     if not 0 <= slot_index < len(offered):
-        raise Invalid("Choose one of the offered times.", field="slot_index")
+        raise Invalid(_("Choose one of the offered times."), field="slot_index")
     slot = offered[slot_index]
     try:
         appointment = booking.book(session=session, dealer_id=proposal.dealer_id, vehicle_id=proposal.vehicle_id,
@@ -200,7 +202,7 @@ def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: 
 def decline(*, session: Session, customer_id: int, proposal_id: int) -> Proposal:
     proposal = get_for_customer(session=session, customer_id=customer_id, proposal_id=proposal_id)
     if proposal.status == "booked":
-        raise Conflict("This is booked; cancel the appointment instead.")
+        raise Conflict(_("This is booked; cancel the appointment instead."))
     proposal.status = "declined"
     session.flush()
     return proposal
@@ -281,7 +283,7 @@ def book_for_owner(*, session: Session, customer_id: int, vin: str, job: str, de
         raise NotFound("Vehicle not found")
     chosen = get_job(job)
     if chosen.code == "recall":
-        raise Invalid("Recall work is booked from the recall notice.", field="job")
+        raise Invalid(_("Recall work is booked from the recall notice."), field="job")
     return booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=customer_id,
                         bay=bay, starts_at=starts_at, job=chosen, source="owner",
-                        reason=f"{chosen.name}, booked by the owner")
+                        reason=_("%(job)s, booked by the owner", job=gettext(chosen.name)))

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.core import zones
+from forecourt.core import dates, zones
+from forecourt.core.i18n import _
 from forecourt.core.clock import now
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
@@ -56,7 +57,8 @@ class Slot:
     @property
     def label(self) -> str:
         start = self.local_start
-        return f"{start:%a %d %b}, {start:%H:%M}–{self.local_end:%H:%M}"
+        return _("%(day)s, %(start)s–%(end)s", day=dates.format_date(start, "MMMEd"), start=dates.format_time(start),
+                 end=dates.format_time(self.local_end))
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,15 @@ from statistics import median, quantiles
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from forecourt.core.i18n import N_
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Opportunity as O
 from forecourt.sales.pipeline.scope import Scope, days_between, in_period, without_jit
 
 MIN_PEERS = 3
 # code, label, which way is better
-METRICS = (("win_rate", "Win rate", "higher"), ("cycle_days", "Days from first contact to win", "lower"),
-           ("conversion", "Deals started that were won", "higher"), ("value_won", "Value won", "higher"))
+METRICS = (("win_rate", N_("Win rate"), "higher"), ("cycle_days", N_("Days from first contact to win"), "lower"),
+           ("conversion", N_("Deals started that were won"), "higher"), ("value_won", N_("Value won"), "higher"))
 
 
 def _per_dealer(session: Session, scope: Scope) -> dict[int, dict]:

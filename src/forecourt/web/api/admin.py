@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from forecourt.assist import providers
 from forecourt.assist.dispatch_schemas import WebhookIn, WebhookOut
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import (AuditOut, OrganizationIn, OrganizationOut, OrganizationUpdate, StaffUserIn,
@@ -60,7 +61,7 @@ def create_user(body: StaffUserIn, admin: Admin, session: DbSession):
 def update_user(user_id: Id, body: StaffUserUpdate, admin: Admin, session: DbSession):
     changes = body.model_dump(exclude_unset=True)
     if user_id == admin.user_id and changes.get("is_active") is False:
-        raise Invalid("You cannot deactivate your own account; ask another administrator.", field="is_active")
+        raise Invalid(_("You cannot deactivate your own account; ask another administrator."), field="is_active")
     user = parties_service.update_user(session=session, user_id=user_id, changes=dict(changes))
     parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
                           details={"fields": sorted(changes)})

@@ -17,6 +17,7 @@ from forecourt.assist import providers as providers_service
 from forecourt.assist.dispatch_schemas import DispatchAnswerIn, DispatchIn, DispatchOut, IncomingOut, ProvidersOut
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.web.api.telemetry import raw_body
@@ -49,11 +50,11 @@ def answer(dispatch_id: Id, request: Request, session: DbSession, caller: MaybeP
         provider_id = providers_service.signed_by_provider(session=session, dispatch_id=dispatch_id, body=body,
                                                    headers=dict(request.headers))
         if provider_id is None:
-            raise HTTPException(status_code=401, detail="The signature does not match, or it is older than five "
-                                                        "minutes.")
+            raise HTTPException(status_code=401, detail=_("The signature does not match, or it is older than five "
+                                                        "minutes."))
         via = "signed-callback"
     elif caller is None:
-        raise HTTPException(status_code=401, detail="Log in first, or sign the callback",
+        raise HTTPException(status_code=401, detail=_("Log in first, or sign the callback"),
                             headers={"WWW-Authenticate": "Bearer"})
     elif caller.is_customer or caller.organization_id is None:
         raise NotFound("Dispatch not found")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from forecourt.consent import service as consent_service
 from forecourt.consent.schemas import AccessOut, ConsentRow, GrantIn, GrantOut, ReceiptOut
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
@@ -59,7 +60,7 @@ def my_service_history(vin: str, me: Me, session: DbSession):
 def choose_my_service_dealer(vin: str, body: ServiceDealerIn, me: Me, session: DbSession):
     dealer = parties_service.get_organization(session=session, organization_id=body.service_dealer_id)
     if dealer.kind != "dealer" or not dealer.is_active:
-        raise Invalid("Choose an active dealer as your service dealer.", field="service_dealer_id")
+        raise Invalid(_("Choose an active dealer as your service dealer."), field="service_dealer_id")
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     return vehicles_service.choose_service_dealer(session=session, customer_id=me.customer_id, vehicle=vehicle,
                                                   dealer_id=dealer.id)

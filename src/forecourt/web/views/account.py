@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlparse
+from urllib.parse import quote_plus, urlparse
 
 from fastapi import APIRouter, Form, Request
 
 from forecourt.core.errors import Invalid, TooManyAttempts
+from forecourt.core import i18n
 from forecourt.core.i18n import _
 from forecourt.customers import email_links
+from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
 from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
@@ -66,7 +68,7 @@ def logout(request: Request, session: DbSession, principal: MaybePrincipal):
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         parties_service.revoke_token(session=session, token=token)
-    response = redirect("/login?flash=You+are+logged+out.")
+    response = redirect("/login?flash=" + quote_plus(_("You are logged out.")))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -103,3 +105,25 @@ def _guarded(request: Request, template: str, status_code: int = 200, **context)
     nonce, signed = form_guard.form_token(request)
     response = render(request, template, status_code=status_code, form_token=signed, **context)
     return form_guard.attach(request, response, nonce)
+
+
+@router.post("/language")
+def choose_language(request: Request, session: DbSession, principal: MaybePrincipal, language: str = Form(""),
+                    next: str = Form("")):
+    """The language switch of every page: saved to the reader's own setting when they are logged in,
+    and in a cookie for everyone (a visitor's only memory of it). A language we do not speak changes
+    nothing and says so."""
+    target = _safe_next(next) or "/"
+    chosen = i18n.supported(language)
+    if chosen is None:
+        message = _("%(code)s is not a language Forecourt speaks; choose one of %(known)s.",
+                    code=repr(language[:35]), known=", ".join(i18n.LANGUAGES.values()))
+        return redirect(f"{target}{'&' if '?' in target else '?'}flash={quote_plus(message)}")
+    if principal is not None and principal.customer_id is not None:
+        customers_service.set_language(session=session, customer_id=principal.customer_id, language=chosen)
+    elif principal is not None:
+        parties_service.set_language(session=session, user_id=principal.user_id, language=chosen)
+    response = redirect(target)
+    response.set_cookie(viewer.LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax",
+                        secure=cookie_secure(request), path="/")
+    return response

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from forecourt.core.auth import Role
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import _, Labels, lazy_gettext, N_
 from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import OrganizationIn, OrganizationUpdate, StaffUserIn
@@ -22,25 +23,28 @@ from forecourt.web.views.roles import role_purpose_rows
 
 router = APIRouter(prefix="/admin", tags=["pages"])
 
-KINDS = (("carmaker", "Carmaker"), ("dealer", "Dealer"), ("partner", "Partner"))
+KINDS = (("carmaker", lazy_gettext("Carmaker")), ("dealer", lazy_gettext("Dealer")), ("partner", lazy_gettext("Partner")))
+# The same kinds as headings over a list of them.
+KIND_GROUPS = (("carmaker", lazy_gettext("Carmakers")), ("dealer", lazy_gettext("Dealers")),
+               ("partner", lazy_gettext("Partners")))
 PARTNER_KINDS = [(k, k.capitalize()) for k in parties_service.PARTNER_KINDS]
-DAYS = (("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"),
-        ("sat", "Saturday"), ("sun", "Sunday"))
+DAYS = (("mon", lazy_gettext("Monday")), ("tue", lazy_gettext("Tuesday")), ("wed", lazy_gettext("Wednesday")), ("thu", lazy_gettext("Thursday")), ("fri", lazy_gettext("Friday")),
+        ("sat", lazy_gettext("Saturday")), ("sun", lazy_gettext("Sunday")))
 ADDRESS_FIELDS = ("name", "street", "postcode", "city", "latitude", "longitude", "phone", "email")
-ORGANIZATION_MESSAGES = {
-    "code": "Use capital letters, digits and dashes, e.g. DLR-HAM-01.",
-    "latitude": "A latitude between -90 and 90.",
-    "longitude": "A longitude between -180 and 180.",
-    "email": "Enter a valid e-mail address.",
-    "service_bays": "A whole number from 0 to 200.",
-}
-USER_MESSAGES = {
-    "email": "Enter a valid e-mail address.",
-    "display_name": "Enter a name of at least 2 characters.",
-    "password": "Use at least 10 characters.",
-    "role": "Choose a role.",
-    "organization_id": "Choose an organization.",
-}
+ORGANIZATION_MESSAGES = Labels({
+    "code": N_("Use capital letters, digits and dashes, e.g. DLR-HAM-01."),
+    "latitude": N_("A latitude between -90 and 90."),
+    "longitude": N_("A longitude between -180 and 180."),
+    "email": N_("Enter a valid e-mail address."),
+    "service_bays": N_("A whole number from 0 to 200."),
+})
+USER_MESSAGES = Labels({
+    "email": N_("Enter a valid e-mail address."),
+    "display_name": N_("Enter a name of at least 2 characters."),
+    "password": N_("Use at least 10 characters."),
+    "role": N_("Choose a role."),
+    "organization_id": N_("Choose an organization."),
+})
 PAGE_SIZE = 50
 _SPAN = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -80,7 +84,7 @@ def _organizations_page(request: Request, session, *, values=None, errors=None, 
     located = sum(1 for o in organizations
                   if o.kind == "dealer" and o.latitude is not None and o.longitude is not None)
     return render(request, "admin/organizations.html", status_code=status_code,
-                  groups=[(label, [o for o in organizations if o.kind == kind]) for kind, label in KINDS],
+                  groups=[(label, [o for o in organizations if o.kind == kind]) for kind, label in KIND_GROUPS],
                   located=located, kinds=KINDS, partner_kinds=PARTNER_KINDS,
                   values=values or {"kind": "dealer", "country": "DE"}, errors=errors or {})
 
@@ -108,7 +112,7 @@ def create_organization(request: Request, admin: AdminPage, session: DbSession, 
         else:
             parties_service.audit(session=session, actor=admin, action="organization.create",
                                   target=f"organization:{organization.id}", details={"code": organization.code})
-            return _flash(f"/admin/organizations/{organization.id}", f"{organization.name} is created.")
+            return _flash(f"/admin/organizations/{organization.id}", _("%(name)s is created.", name=organization.name))
     return _organizations_page(request, session, values=values, errors=errors, status_code=422)
 
 
@@ -166,7 +170,7 @@ def _users_page(request: Request, session, *, q=None, organization_id=None, valu
                 status_code: int = 200):
     users = parties_service.list_users(session=session, organization_id=organization_id, q=q, limit=500)
     return render(request, "admin/users.html", status_code=status_code, users=users, q=q or "",
-                  organization_id=organization_id, roles=_roles(), kinds=KINDS,
+                  organization_id=organization_id, roles=_roles(), kinds=KIND_GROUPS,
                   organizations=parties_service.list_organizations(session=session),
                   values=values or {}, errors=errors or {})
 
@@ -192,7 +196,7 @@ def create_user(request: Request, admin: AdminPage, session: DbSession, form: Fo
         else:
             parties_service.audit(session=session, actor=admin, action="user.create", target=f"user:{user.id}",
                                   details={"role": user.role, "organization_id": user.organization_id})
-            return _flash("/admin/users", f"{user.display_name} can now log in as {Role(user.role).label.lower()}.")
+            return _flash("/admin/users", _("%(display_name)s can now log in as %(value)s.", display_name=user.display_name, value=Role(user.role).label.lower()))
     return _users_page(request, session, values=values, errors=errors, status_code=422)
 
 
@@ -200,11 +204,12 @@ def create_user(request: Request, admin: AdminPage, session: DbSession, form: Fo
 def set_user_active(request: Request, user_id: Id, admin: AdminPage, session: DbSession, form: Form):
     active = form.get("active") == "yes"
     if user_id == admin.user_id and not active:
-        return _flash("/admin/users", "You cannot deactivate your own account.")
+        return _flash("/admin/users", _("You cannot deactivate your own account."))
     user = parties_service.update_user(session=session, user_id=user_id, changes={"is_active": active})
     parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
                           details={"fields": ["is_active"], "is_active": active})
-    return _flash("/admin/users", f"{user.display_name} is {'active' if active else 'deactivated'}.")
+    return _flash("/admin/users", _("%(name)s is active.", name=user.display_name) if active
+                          else _("%(name)s is deactivated.", name=user.display_name))
 
 
 # --- audit ---------------------------------------------------------------------------------------

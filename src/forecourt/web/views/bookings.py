@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
@@ -58,14 +59,14 @@ def my_service(request: Request, me: MePage, session: DbSession, error: str | No
 def accept_proposal(number: Id, me: MePage, session: DbSession, form: Form):
     slot_index = whole_number(text(form, "slot_index"))
     if slot_index is None:
-        return _back(error="Choose one of the offered times.")
+        return _back(error=_("Choose one of the offered times."))
     try:
         appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
                                        slot_index=slot_index)
     except (Invalid, Conflict) as problem:  # a time just taken: the proposal now shows fresh ones
         return _back(error=problem.message)
     view = booking.describe(session=session, appointment=appointment)
-    return _back(flash=f"Booked: {view['label']} at {view['dealer']['name']}. The time is held for you.")
+    return _back(flash=_("Booked: %(label)s at %(name)s. The time is held for you.", label=view['label'], name=view['dealer']['name']))
 
 
 @router.post("/me/service/proposals/{number}/decline")
@@ -74,7 +75,7 @@ def decline_proposal(number: Id, me: MePage, session: DbSession):
         proposals.decline(session=session, customer_id=me.customer_id, proposal_id=number)
     except Conflict as problem:
         return _back(error=problem.message)
-    return _back(flash="Proposal declined. You can still book a time yourself.")
+    return _back(flash=_("Proposal declined. You can still book a time yourself."))
 
 
 @router.post("/me/service/availability")
@@ -98,8 +99,8 @@ def set_availability(request: Request, me: MePage, session: DbSession, form: For
             errors[day] = problem.message
     if errors:
         return _service_page(request, session, me, windows=chosen, errors=errors, status_code=422)
-    return _back(flash="Thank you: we will only propose times when you can come." if windows else
-                 "Saved: we will propose any time the workshop is open.")
+    return _back(flash=_("Thank you: we will only propose times when you can come.") if windows else
+                 _("Saved: we will propose any time the workshop is open."))
 
 
 @router.post("/me/service/bookings/{number}/cancel")
@@ -110,7 +111,7 @@ def cancel_booking(number: Id, me: MePage, session: DbSession):
         booking.cancel(session=session, appointment=appointment, by="owner")
     except Conflict as problem:
         return _back(error=problem.message)
-    return _back(flash="Booking cancelled; the time is free again.")
+    return _back(flash=_("Booking cancelled; the time is free again."))
 
 
 def _book_page(request: Request, session, me, *, vin: str | None, job: str, dealer_id: Id | None,
@@ -141,18 +142,18 @@ def book_page(request: Request, me: MePage, session: DbSession, vin: str | None 
 def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
     job, raw_dealer, raw_slot = text(form, "job") or "", text(form, "dealer_id") or "", text(form, "slot") or ""
     back = f"/me/service/book?{urlencode({'vin': vin, 'job': job, 'dealer_id': raw_dealer})}"
-    bay, _, start = raw_slot.partition("|")
+    bay, _bar, start = raw_slot.partition("|")
     try:
         starts_at = datetime.fromisoformat(start)
     except ValueError:
-        return _back(back, error="Choose one of the free times.")
+        return _back(back, error=_("Choose one of the free times."))
     bay_number, dealer_id = whole_number(bay), whole_number(raw_dealer)
     if bay_number is None or dealer_id is None:
-        return _back(back, error="Choose one of the free times.")
+        return _back(back, error=_("Choose one of the free times."))
     try:
         appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=job,
                                                dealer_id=dealer_id, bay=bay_number, starts_at=starts_at)
     except (Invalid, Conflict) as problem:
         return _back(back, error=problem.message)
     view = booking.describe(session=session, appointment=appointment)
-    return _back(flash=f"Booked: {view['label']} at {view['dealer']['name']}. The time is held for you.")
+    return _back(flash=_("Booked: %(label)s at %(name)s. The time is held for you.", label=view['label'], name=view['dealer']['name']))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from forecourt.core.clock import today
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.sales import commission, statements
@@ -26,7 +27,7 @@ def _number(form, name: str, default=None):
     try:
         return float(raw.replace(",", "."))
     except ValueError:
-        raise Invalid(f"Enter a number for {name.replace('_', ' ')}.", field=name) from None
+        raise Invalid(_("Enter a number for %(replace)s.", replace=name.replace('_', ' ')), field=name) from None
 
 
 def _day(form, name: str) -> date | None:
@@ -34,7 +35,7 @@ def _day(form, name: str) -> date | None:
     try:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
-        raise Invalid("Enter a date such as 2025-07-01.", field=name) from None
+        raise Invalid(_("Enter a date such as 2025-07-01."), field=name) from None
 
 
 def _id(form, name: str) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Query, Request
 
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.sales import configurator
 from forecourt.sales.models import Configuration
 from forecourt.web.api.configurator import owner_of, page_url, trim_options
@@ -110,7 +111,7 @@ def configuration_or_explanation(request: Request, session, code: str):
         return render(request, "configurator/lookup.html", status_code=422, code=code, error=error.message)
     except NotFound:
         return render(request, "configurator/lookup.html", status_code=404, code=code,
-                      error="No configuration has this code. Please check it, or configure a car anew.")
+                      error=_("No configuration has this code. Please check it, or configure a car anew."))
 
 
 @router.get("/c/{code}")

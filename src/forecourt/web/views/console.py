@@ -27,10 +27,12 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
 from forecourt.assist import subscriptions
 from forecourt.assist.models import Case, Dispatch
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.schemas import LARGEST_ID, Id
+from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.schemas import Id, LARGEST_ID
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 from forecourt.parties.models import Organization
@@ -43,10 +45,10 @@ from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
 
-KIND_LABEL = {"crash": "Crash", "sos": "SOS", "breakdown": "Breakdown"}
+KIND_LABEL = Labels({"crash": N_("Crash"), "sos": N_("SOS"), "breakdown": N_("Breakdown")})
 PRIORITY_CLASS = {1: "p-crash", 2: "p-sos", 3: "p-breakdown"}
-STATUS_LABEL = {"open": "Open", "acknowledged": "Acknowledged", "dispatched": "Help on the way",
-                "resolved": "Resolved", "closed": "Closed"}
+STATUS_LABEL = Labels({"open": N_("Open"), "acknowledged": N_("Acknowledged"), "dispatched": N_("Help on the way"),
+                "resolved": N_("Resolved"), "closed": N_("Closed")})
 POLL_SECONDS = 0.05
 HEARTBEAT_SECONDS = 15.0
 STREAM_LIFETIME_SECONDS = 300.0  # then EventSource reconnects (with Last-Event-ID): no stream lives for ever
@@ -138,11 +140,11 @@ def _subscription(session: Session, vehicle_id: Id) -> dict:
     """Active or expired: SOS and crash reach the call centre either way, so this only informs the agent."""
     status = subscriptions.status_of(session=session, vehicle_id=vehicle_id, today=now().date())
     if status["state"] == "none":
-        return {"state": "none", "label": "No On Call subscription", "ends_on": None, "plan": None}
+        return {"state": "none", "label": _("No On Call subscription"), "ends_on": None, "plan": None}
     active = status["state"] != "expired"
     return {"state": "active" if active else "expired", "plan": status["plan"], "ends_on": status["ends_on"],
-            "label": (f"Active until {status['ends_on']:%d %b %Y}" if active
-                      else f"Expired on {status['ends_on']:%d %b %Y}")}
+            "label": (_("Active until %(day)s", day=dates.format_date(status['ends_on'])) if active
+                      else _("Expired on %(day)s", day=dates.format_date(status['ends_on'])))}
 
 
 def _customer_card(session: Session, principal: Principal, case: Case) -> dict | None:
@@ -223,7 +225,7 @@ def dispatch(request: Request, number: str, principal: AgentPage, session: DbSes
     try:
         provider_id = int(text(form, "provider_id") or "")
     except ValueError:
-        return _back(f"/console/cases/{quote_plus(number)}", error="Choose a provider to send.")
+        return _back(f"/console/cases/{quote_plus(number)}", error=_("Choose a provider to send."))
     kind = text(form, "kind") or "tow"
     return _act(session, number, lambda: dispatch_service.dispatch(
         session=session, principal=principal, case_id=case.id, provider_id=provider_id, kind=kind,

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from forecourt.core.auth import new_token
+from forecourt.core.i18n import _
 from forecourt.web.deps import cookie_secure
 
 FORM_COOKIE = "fc_form"
@@ -43,4 +44,4 @@ def check(request: Request, signed: str) -> None:
     except BadSignature:
         expected = None
     if not nonce or not isinstance(expected, str) or not hmac.compare_digest(expected, nonce):
-        raise HTTPException(status_code=403, detail="The form has expired; reload the page and try again.")
+        raise HTTPException(status_code=403, detail=_("The form has expired; reload the page and try again."))

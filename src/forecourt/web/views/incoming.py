@@ -15,6 +15,7 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.web.api.dispatch import with_customers
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
@@ -45,4 +46,4 @@ def arrived(dispatch_id: Id, principal: StaffPage, session: DbSession):
             dispatch_service.mark_arrived(session=session, principal=principal, dispatch_id=dispatch_id, now=now())
     except Conflict as problem:
         return redirect(f"/workspace/incoming?error={quote_plus(problem.message)}")
-    return redirect(f"/workspace/incoming?flash={quote_plus('Marked as arrived; the call centre sees it.')}")
+    return redirect("/workspace/incoming?flash=" + quote_plus(_('Marked as arrived; the call centre sees it.')))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import intake
 from forecourt.customers import service as customers_service
@@ -138,16 +139,16 @@ def lead_status(lead_id: Id, principal: SalesPage, session: DbSession, form: For
                                         status=text(form, "status") or "")
     except Invalid as error:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote(error.message)}")
-    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Marked {lead.status}.')}")
+    return redirect(f"/workspace/leads/{lead_id}?flash=" + quote(_('Marked %(status)s.', status=lead.status)))
 
 
 @router.post("/workspace/leads/{lead_id}/merge")
 def lead_merge(lead_id: Id, principal: SalesPage, session: DbSession, form: Form):
     duplicate_id = whole_number(text(form, "duplicate_id"))
     if duplicate_id is None:
-        return redirect(f"/workspace/leads/{lead_id}?flash={quote('Choose the lead to merge into this one.')}")
+        return redirect(f"/workspace/leads/{lead_id}?flash=" + quote(_('Choose the lead to merge into this one.')))
     try:
         leads_service.merge(session=session, principal=principal, keep_id=lead_id, duplicate_id=duplicate_id)
     except Invalid as error:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote(error.message)}")
-    return redirect(f"/workspace/leads/{lead_id}?flash={quote(f'Lead #{duplicate_id} merged into this one.')}")
+    return redirect(f"/workspace/leads/{lead_id}?flash=" + quote(_('Lead #%(duplicate_id)s merged into this one.', duplicate_id=duplicate_id)))

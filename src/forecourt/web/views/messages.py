@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from forecourt.core.i18n import Labels, N_
 from forecourt.core.schemas import Id
 from forecourt.customers import notify
 from forecourt.web.deps import DbSession, MePage
@@ -11,7 +12,7 @@ from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
 
-TOPICS = {"recall": "Safety recall", "service_proposal": "Service proposal"}
+TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal")})
 
 
 @router.get("/me/messages")

@@ -12,15 +12,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forecourt.assist import subscriptions
+from forecourt.core import dates
 from forecourt.core.clock import today
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.web.deps import DbSession, MePage, PaymentGateway
 from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
 
-STATE_NAMES = {"active": "Active", "expiring": "Ending soon", "expired": "Expired", "none": "Not subscribed"}
+STATE_NAMES = Labels({"active": N_("Active"), "expiring": N_("Ending soon"), "expired": N_("Expired"), "none": N_("Not subscribed")})
 
 
 def _back(*, flash: str | None = None, error: str | None = None) -> Response:
@@ -44,15 +46,14 @@ def my_on_call(request: Request, me: MePage, session: DbSession, gateway: Paymen
 def _buy(session, me, gateway, vin: str, form, plan: str) -> Response:
     years = _years(form)
     if years is None:
-        return _back(error="Choose how many years.")
+        return _back(error=_("Choose how many years."))
     try:
         bought = subscriptions.buy(session=session, gateway=gateway, customer_id=me.customer_id, vin=vin,
                                    plan=plan, years=years)
     except (Invalid, Conflict) as problem:
         return _back(error=problem.message)
     period = bought["subscription"]
-    return _back(flash=f"On Call until {period['ends_on'].strftime('%-d %B %Y')} is reserved for you. "
-                       f"{bought['payment']['instructions']}")
+    return _back(flash=_("On Call until %(day)s is reserved for you. %(instructions)s", day=dates.format_date(period['ends_on'], 'long'), instructions=bought['payment']['instructions']))
 
 
 @router.post("/me/on-call/{vin}/renew")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from forecourt.core.auth import Role
 from forecourt.core.clock import as_utc, now, today
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import _
 from forecourt.core.money import Money
 from forecourt.core.money import total as money_total
 from forecourt.core.schemas import Id
@@ -114,7 +115,7 @@ def create(request: Request, principal: SalesPage, session: DbSession, form: For
         except (Invalid, Conflict) as problem:
             errors = {problem.field or "form": problem.message}
         else:
-            return redirect(f"/workspace/opportunities/{deal.id}?flash={quote_plus('The deal is on the board.')}")
+            return redirect(f"/workspace/opportunities/{deal.id}?flash=" + quote_plus(_('The deal is on the board.')))
     return _new_page(request, session, principal, values=values, errors=errors, status_code=422)
 
 
@@ -126,7 +127,7 @@ def convert_lead(lead_id: Id, principal: SalesPage, session: DbSession):
         return _back(done.opportunity_id, done.message)
     except (Invalid, Conflict) as problem:
         return redirect(f"/workspace/leads/{lead_id}?flash={quote_plus(problem.message)}")
-    return _back(deal.id, "The lead is now an opportunity.")
+    return _back(deal.id, _("The lead is now an opportunity."))
 
 
 # --- one deal ------------------------------------------------------------------------------------
@@ -324,4 +325,4 @@ def save_stages(request: Request, principal: SalesPage, session: DbSession, form
                                           lost_name=body.lost_name)
     except Invalid as refused:
         return problem(refused.message)
-    return redirect(f"/workspace/stages?flash={quote_plus('Your sales process is saved.')}")
+    return redirect("/workspace/stages?flash=" + quote_plus(_('Your sales process is saved.')))

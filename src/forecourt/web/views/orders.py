@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from forecourt.assist import handover
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.customers import service as customers_service
 from forecourt.sales import configurator, orders
 from forecourt.sales.models import Configuration
@@ -24,13 +25,13 @@ from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
 
-STEP_NAMES = {"placed": "Order placed", "confirmed": "Confirmed by the dealer",
-              "delivery_scheduled": "Delivery scheduled", "delivered": "Handed over"}
-PAYMENT_NAMES = {"awaiting_deposit": "Deposit due", "deposit_paid": "Deposit paid",
-                 "paid_in_full": "Paid in full", "refund_due": "Refund due", "refunded": "Refunded",
-                 "cancelled": "Nothing paid"}
-ENTRY_NAMES = {"receipt": "Received", "reversal": "Reversed", "refund": "Refunded", "authorisation": "Held",
-               "release": "Released"}
+STEP_NAMES = Labels({"placed": N_("Order placed"), "confirmed": N_("Confirmed by the dealer"),
+              "delivery_scheduled": N_("Delivery scheduled"), "delivered": N_("Handed over")})
+PAYMENT_NAMES = Labels({"awaiting_deposit": N_("Deposit due"), "deposit_paid": N_("Deposit paid"),
+                 "paid_in_full": N_("Paid in full"), "refund_due": N_("Refund due"), "refunded": N_("Refunded"),
+                 "cancelled": N_("Nothing paid")})
+ENTRY_NAMES = Labels({"receipt": N_("Received"), "reversal": N_("Reversed"), "refund": N_("Refunded"), "authorisation": N_("Held"),
+               "release": N_("Released")})
 
 
 def _timeline(view: dict) -> list[dict]:
@@ -83,7 +84,7 @@ def place_order(request: Request, code: str, me: MePage, session: DbSession, set
         return _order_page(request, session, me, settings, code, chosen=dealer_id, allow=allow,
                            errors={problem.field or "form": problem.message}, status_code=422)
     return _back(f"/me/orders/{order.number}",
-                 flash=f"Thank you! Order {order.number} is placed; pay the deposit to reserve your car.")
+                 flash=_("Thank you! Order %(number)s is placed; pay the deposit to reserve your car.", number=order.number))
 
 
 # --- the buyer's orders --------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def _delivery_time(form) -> datetime:
     try:
         return datetime.fromisoformat(f"{day}T{clock}")
     except (TypeError, ValueError):
-        raise Invalid("Enter the delivery date and time, e.g. 2025-06-02 and 10:00.", field="at") from None
+        raise Invalid(_("Enter the delivery date and time, e.g. 2025-06-02 and 10:00."), field="at") from None
 
 
 @router.post("/workspace/orders/{number}/delivery")

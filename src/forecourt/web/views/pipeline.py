@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request, Response
 
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import LARGEST_ID
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
@@ -22,7 +23,7 @@ def _number(value: str | None, field: str) -> int | None:
     if value is None or not value.strip():
         return None
     if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
-        raise Invalid("Choose from the list.", field=field)
+        raise Invalid(_("Choose from the list."), field=field)
     return int(value)
 
 
@@ -32,7 +33,7 @@ def _day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise Invalid("Give the date as YYYY-MM-DD.", field=field) from None
+        raise Invalid(_("Give the date as YYYY-MM-DD."), field=field) from None
 
 
 def _scope(session, principal, request: Request):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from forecourt.core.i18n import lazy_gettext
+
 FUNNEL_WIDTH, FUNNEL_ROW = 560, 34
 TREND_WIDTH, TREND_HEIGHT, TREND_TOP, TREND_BOTTOM, TREND_LEFT = 720, 240, 12, 36, 44
-SERIES = (("new", "Started"), ("won", "Won"), ("lost", "Lost"))
+SERIES = (("new", lazy_gettext("Started")), ("won", lazy_gettext("Won")), ("lost", lazy_gettext("Lost")))
 
 
 def funnel(steps: list[dict]) -> dict:

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from forecourt.consent import service as consent_service
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, Labels, lazy_gettext, N_
 from forecourt.core.schemas import Id
 from forecourt.customers import rights
 from forecourt.customers import service as customers_service
@@ -31,14 +31,13 @@ router = APIRouter(tags=["pages"])
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country", "birth_date",
                   "language", "market", "time_zone")
-PROFILE_MESSAGES = {
-    "phone": "Use digits, spaces and + ( ) / - only.",
-    "country": "Use the two-letter country code, for example DE.",
-    "birth_date": "Use the date format YYYY-MM-DD.",
-}
-LANGUAGES = (("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("it", "Italiano"), ("es", "Español"),
-             ("nl", "Nederlands"))
-CONTACT_CHANNELS = (("email", "E-mail"), ("phone", "Phone call"), ("sms", "Text message"), ("app", "In the app"))
+PROFILE_MESSAGES = Labels({
+    "phone": N_("Use digits, spaces and + ( ) / - only."),
+    "country": N_("Use the two-letter country code, for example DE."),
+    "birth_date": N_("Use the date format YYYY-MM-DD."),
+})
+LANGUAGES = tuple(i18n.LANGUAGES.items())  # the languages Forecourt speaks, each named in itself
+CONTACT_CHANNELS = (("email", lazy_gettext("E-mail")), ("phone", lazy_gettext("Phone call")), ("sms", lazy_gettext("Text message")), ("app", lazy_gettext("In the app")))
 RADIO_SLOTS = 6
 SPARE_FAVOURITES = 2
 PAGE_SIZE = 50
@@ -110,7 +109,7 @@ def save_profile(request: Request, me: MePage, session: DbSession, form: Form):
     except Invalid as problem:  # a phone, postcode or time zone its market refuses, said in words
         return _profile_page(request, session, me, profile=values, status_code=422,
                              profile_errors={problem.field or "phone": problem.message})
-    return _flash("/me/profile", "Your profile is saved.")
+    return _flash("/me/profile", _("Your profile is saved."))
 
 
 def _submitted_preferences(form) -> dict:
@@ -146,7 +145,7 @@ def save_preferences(request: Request, me: MePage, session: DbSession, form: For
                              status_code=422)
     customers_service.update_preferences(session=session, customer_id=me.customer_id,
                                          changes=body.model_dump(exclude_unset=True))
-    return _flash("/me/profile#preferences", "Your preferences are saved; a loaner will be set up this way.")
+    return _flash("/me/profile#preferences", _("Your preferences are saved; a loaner will be set up this way."))
 
 
 # --- who can see my data -------------------------------------------------------------------------
@@ -202,10 +201,12 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
     if request.headers.get("hx-request") and cell is not None:
         return render(request, "portal/_consent_cell.html", cell=cell, error=error)
     if error or cell is None:
-        return _flash("/me/privacy", error or "There is no such purpose.")
-    verb = "now allowed" if cell["granted"] else "no longer allowed"
+        return _flash("/me/privacy", error or _("There is no such purpose."))
     return _flash(f"/me/privacy?add={organization_id}",
-                  f"{cell['organization_name']} is {verb} to use your data for {cell['purpose_name'].lower()}.")
+                  (_("%(organization)s is now allowed to use your data for %(purpose)s.", organization=cell['organization_name'],
+                     purpose=cell['purpose_name'].lower()) if cell["granted"] else
+                   _("%(organization)s is no longer allowed to use your data for %(purpose)s.",
+                     organization=cell['organization_name'], purpose=cell['purpose_name'].lower())))
 
 
 # --- who looked ----------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
     if form.get("confirm") != "erase":
         customer = customers_service.get(session=session, customer_id=me.customer_id)
         return render(request, "portal/erase.html", status_code=422, email=customer.email,
-                      kept=rights.KEPT_REASONS, error="Tick the box to confirm that you want to be erased.")
+                      kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."))
     report = rights.erase(session=session, customer_id=me.customer_id)
     # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
     response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report)

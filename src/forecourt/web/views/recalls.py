@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import lazy_gettext
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.recall_schemas import RecallCampaignIn
@@ -24,7 +25,7 @@ router = APIRouter(tags=["pages"])
 
 SCOPE_ROWS = 3
 SCOPE_FIELDS = ("model_code", "trim_code", "vin_from", "vin_to", "produced_from", "produced_to")
-SEVERITY_LABELS = (("critical", "Critical — stop driving"), ("high", "High"), ("medium", "Medium"), ("low", "Low"))
+SEVERITY_LABELS = (("critical", lazy_gettext("Critical — stop driving")), ("high", lazy_gettext("High")), ("medium", lazy_gettext("Medium")), ("low", lazy_gettext("Low")))
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_TOP, CHART_BOTTOM, CHART_RIGHT = 720, 260, 48, 14, 36, 16
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Request
 
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
 from forecourt.sales import orders, till
 from forecourt.web.deps import CashierPage, DbSession, PaymentGateway
@@ -19,16 +20,16 @@ from forecourt.web.views.orders import ENTRY_NAMES, PAYMENT_NAMES, STEP_NAMES
 from forecourt.web.views.render import render
 
 router = APIRouter(tags=["pages"])
-METHOD_NAMES = {"cash": "Cash", "card_terminal": "Card terminal", "transfer": "Bank transfer"}
+METHOD_NAMES = Labels({"cash": N_("Cash"), "card_terminal": N_("Card terminal"), "transfer": N_("Bank transfer")})
 
 
 def amount_of(form) -> Decimal:
     try:
         amount = Decimal((text(form, "amount") or "").replace("€", "").replace(",", ""))
     except InvalidOperation:
-        raise Invalid("Enter the amount in euros, e.g. 4200.00.", field="amount") from None
+        raise Invalid(_("Enter the amount in euros, e.g. 4200.00."), field="amount") from None
     if not amount.is_finite():
-        raise Invalid("Enter the amount in euros, e.g. 4200.00.", field="amount")
+        raise Invalid(_("Enter the amount in euros, e.g. 4200.00."), field="amount")
     return amount
 
 

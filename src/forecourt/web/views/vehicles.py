@@ -24,6 +24,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
 from forecourt.core.clock import today
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import _, lazy_gettext
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
@@ -39,8 +40,9 @@ router = APIRouter(tags=["pages"])
 
 REFRESH_SECONDS = 10
 RECENT_TRIPS = 10
-STATUS_LABELS = {"ok": "All good", "info": "Note", "service_soon": "Service soon", "stop_safely": "Stop safely",
-                 "unknown": "Not judged yet"}
+STATUS_LABELS = {"ok": lazy_gettext("All good"), "info": lazy_gettext("Note"),
+                 "service_soon": lazy_gettext("Service soon"), "stop_safely": lazy_gettext("Stop safely"),
+                 "unknown": lazy_gettext("Not judged yet")}
 FLEET_STATUSES = ("ok", "info", "service_soon", "stop_safely", "unknown")
 
 # Twin signals shown live, in VSS paths (VSS units: km/h, m, V, percent, kPa).
@@ -50,29 +52,13 @@ FUEL = "Vehicle.Powertrain.FuelSystem.RelativeLevel"
 CHARGE = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Displayed"
 CHARGE_RAW = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
-TYRES = (("1", "Left"), ("1", "Right"), ("2", "Left"), ("2", "Right"))
+TYRES = (("1", "Left"), ("1", "Right"), ("2", "Left"), ("2", "Right"))  # VSS path parts, not words
 
-# Signal labels in the languages a driver can choose in their profile.
-LABELS = {
-    "en": dict(speed="Speed", odometer="Odometer", battery="12 V battery", fuel="Fuel level",
-               charge="Charge level", tyres="Tyre pressures", reported="Last report",
-               tyre_names=("front left", "front right", "rear left", "rear right")),
-    "de": dict(speed="Geschwindigkeit", odometer="Kilometerstand", battery="12-V-Batterie", fuel="Tankfüllung",
-               charge="Ladestand", tyres="Reifendruck", reported="Letzte Meldung",
-               tyre_names=("vorne links", "vorne rechts", "hinten links", "hinten rechts")),
-    "fr": dict(speed="Vitesse", odometer="Kilométrage", battery="Batterie 12 V", fuel="Niveau de carburant",
-               charge="Niveau de charge", tyres="Pression des pneus", reported="Dernier signal",
-               tyre_names=("avant gauche", "avant droit", "arrière gauche", "arrière droit")),
-    "it": dict(speed="Velocità", odometer="Contachilometri", battery="Batteria 12 V", fuel="Livello carburante",
-               charge="Livello di carica", tyres="Pressione pneumatici", reported="Ultimo segnale",
-               tyre_names=("anteriore sinistro", "anteriore destro", "posteriore sinistro", "posteriore destro")),
-    "es": dict(speed="Velocidad", odometer="Cuentakilómetros", battery="Batería de 12 V", fuel="Nivel de combustible",
-               charge="Nivel de carga", tyres="Presión de neumáticos", reported="Último informe",
-               tyre_names=("delantero izquierdo", "delantero derecho", "trasero izquierdo", "trasero derecho")),
-    "nl": dict(speed="Snelheid", odometer="Kilometerstand", battery="12V-accu", fuel="Brandstofniveau",
-               charge="Laadniveau", tyres="Bandenspanning", reported="Laatste melding",
-               tyre_names=("linksvoor", "rechtsvoor", "linksachter", "rechtsachter")),
-}
+def _labels() -> dict:
+    """Signal labels in the reader's language (the request's, which for a driver is their own)."""
+    return dict(speed=_("Speed"), odometer=_("Odometer"), battery=_("12 V battery"), fuel=_("Fuel level"),
+                charge=_("Charge level"), tyres=_("Tyre pressures"), reported=_("Last report"),
+                tyre_names=(_("front left"), _("front right"), _("rear left"), _("rear right")))
 
 
 # --- what the twin says, in the reader's words and units -------------------------------------------
@@ -86,7 +72,7 @@ def _signals(twin: dict[str, tuple[object, datetime]], language: str, *, movemen
 
     ``movement`` (speed) goes with location data, ``state`` (odometer, battery, energy, tyres) with
     vehicle health, so a reader sees only the signals their purpose covers."""
-    words = LABELS.get(language or "en", LABELS["en"])
+    words = _labels()
     values = {path: value for path, (value, _) in twin.items()}
     rows: list[dict] = []
 
@@ -158,7 +144,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
         show_location=show_location, show_health=show_health, show_score=show_score,
         show_signals=live and (show_health or show_location),
         signals=_signals(twin, language, movement=show_location, state=show_health) if live else [],
-        reported_at=_reported_at(twin), reported_label=LABELS.get(language, LABELS["en"])["reported"],
+        reported_at=_reported_at(twin), reported_label=_labels()["reported"],
         trips=trip_rows, latest=_trip_json(trips[0]) if (show_location and trips) else None,
         position=None, health=None, dtc_advice={}, score=None,
     )

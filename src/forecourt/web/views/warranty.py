@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
@@ -32,10 +32,10 @@ from forecourt.workshop import calendar, visits
 router = APIRouter(tags=["pages"])
 
 STATUS_PILLS = {"covered": "status-ok", "expiring_soon": "status-service_soon", "expired": "status-stop_safely"}
-STATUS_LABELS = {"covered": "Covered", "expiring_soon": "Expiring soon", "expired": "Expired",
-                 "upcoming": "Starts later", "no_terms": "No terms", "not_started": "Not started"}
-KIND_LABELS = {"inspection": "Inspection", "oil_service": "Oil service", "tyres": "Tyres", "repair": "Repair",
-               "recall": "Recall", "warranty": "Warranty repair"}
+STATUS_LABELS = Labels({"covered": N_("Covered"), "expiring_soon": N_("Expiring soon"), "expired": N_("Expired"),
+                 "upcoming": N_("Starts later"), "no_terms": N_("No terms"), "not_started": N_("Not started")})
+KIND_LABELS = Labels({"inspection": N_("Inspection"), "oil_service": N_("Oil service"), "tyres": N_("Tyres"), "repair": N_("Repair"),
+               "recall": N_("Recall"), "warranty": N_("Warranty repair")})
 FORM_FIELDS = ("performed_on", "odometer_km", "kind", "summary", "operations", "parts", "dtcs_cleared",
                "warranty_amount", "customer_amount", "appointment_id")
 
@@ -114,7 +114,7 @@ def post_work_order(request: Request, vin: str, principal: StaffPage, session: D
     number = result["work_order"]["work_order_number"]
     if result["full_book"]:
         return redirect(f"/workspace/vehicles/{vehicle.vin}/service-book?flash="
-                        + quote_plus(f"Work order {number} recorded."))
+                        + quote_plus(_("Work order %(number)s recorded.", number=number)))
     return render(request, "warranty/recorded.html", vehicle=vehicle, record=result["work_order"], kinds=KIND_LABELS)
 
 
