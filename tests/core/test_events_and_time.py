@@ -31,6 +31,16 @@ def test_events_wait_for_commit(session, received):
     assert received == [Happened(organization.id)]
 
 
+def test_events_wait_for_the_outer_commit_not_a_savepoint(session, received):
+    """A page action runs in a savepoint; releasing it is no commit, and on SQLite the outer
+    transaction still holds the write lock a handler's own session would wait for."""
+    with session.begin_nested():
+        events.publish(session, Happened(7))
+    assert received == []
+    session.commit()
+    assert received == [Happened(7)]
+
+
 def test_events_are_dropped_on_rollback(session, received):
     events.publish(session, Happened(1))
     session.rollback()
