@@ -123,7 +123,8 @@ def call(app, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
         sent.append(message)
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": headers,
+             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "headers": [*headers, (b"accept-language", b"en")],  # a client reading English
              "client": ("127.0.0.1", 50000), "server": ("testserver", 80), "state": {}}
     asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
     start = next(m for m in sent if m["type"] == "http.response.start")

@@ -91,7 +91,8 @@ def _field_error(status: int, message: str, field: str | None) -> JSONResponse:
 def _install_error_handlers(app: FastAPI) -> None:
     def page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
         # ``render`` keeps the caller's navigation and logout form on error pages too.
-        return render(request, "error.html", status_code=status, title=title, message=message)
+        # The language switch of an error page leads home: the path asked for is not repeated back.
+        return render(request, "error.html", status_code=status, title=title, message=message, language_next="/")
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound):
