@@ -18,7 +18,7 @@ from forecourt.core.config import Settings, get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.payments.providers import CARD, gateway_from
-from forecourt.web import formats, log_redaction, openapi
+from forecourt.web import api_docs, formats, log_redaction, openapi
 from forecourt.web.deps import LoginRequired
 from forecourt.web.limits import BodyLimits
 from forecourt.web.viewer import ViewerMiddleware
@@ -29,12 +29,13 @@ WEB = Path(__file__).parent
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Forecourt", version=__version__,
+    app = FastAPI(title="Forecourt", version=__version__, docs_url=None,
                   description="Carmaker, dealers and partners serving one driver — who owns their data.")
     app.state.settings = settings
     app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
     app.state.templates = _templates()
     app.state.payment_gateway = gateway_from(settings)
+    api_docs.install(app)  # before /static, whose mount would otherwise answer for /static/swagger-ui
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,

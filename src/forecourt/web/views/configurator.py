@@ -9,7 +9,9 @@ the session's CSRF token, which ``web.deps`` checks.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
 
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
@@ -36,6 +38,16 @@ def _page(request: Request, principal, template: str, status_code: int = 200, **
 def _guard(request: Request, principal, form_token: str) -> None:
     if principal is None:  # with a session, web.deps has already checked the CSRF token
         form_guard.check(request, form_token)
+
+
+def _chosen_options(option: list[str] = Form(default=[]), option_colour: str = Form(""),
+                    option_wheels: str = Form(""), option_interior: str = Form("")) -> list[str]:
+    """The form's choices: each kind a car has exactly one of (colour, wheels, interior) is its own radio
+    group, so choosing the wheels leaves the colour as it was; packages and features are ticked freely."""
+    return [*option, *(code for code in (option_colour, option_wheels, option_interior) if code)]
+
+
+ChosenOptions = Annotated[list[str], Depends(_chosen_options)]
 
 
 def _current_trim(session, trim_code: str):
@@ -68,7 +80,7 @@ def configure(trim_code: str, request: Request, session: DbSession, principal: M
 
 @router.post("/configure/{trim_code}/check")
 def check_fragment(trim_code: str, request: Request, session: DbSession, principal: MaybePrincipal,
-                   option: list[str] = Form(default=[]), form_token: str = Form("")):
+                   option: ChosenOptions, form_token: str = Form("")):
     """The live summary (htmx): problems in words and the running total."""
     _guard(request, principal, form_token)
     trim = _current_trim(session, trim_code)
@@ -79,7 +91,7 @@ def check_fragment(trim_code: str, request: Request, session: DbSession, princip
 
 @router.post("/configure/{trim_code}")
 def save(trim_code: str, request: Request, session: DbSession, principal: MaybePrincipal,
-         option: list[str] = Form(default=[]), action: str = Form("save"), form_token: str = Form("")):
+         option: ChosenOptions, action: str = Form("save"), form_token: str = Form("")):
     _guard(request, principal, form_token)
     trim = _current_trim(session, trim_code)
     result = configurator.check(session=session, trim_id=trim.id, option_codes=option,

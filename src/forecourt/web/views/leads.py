@@ -57,8 +57,10 @@ def _form(request: Request, session, principal, *, values: dict, errors: dict, s
 def new_lead(request: Request, session: DbSession, principal: MaybePrincipal, code: str | None = None,
              dealer_id: Id | None = None, postcode: str | None = None, city: str | None = None,
              wants: str = "test_drive"):
+    # A visitor's tick only asks for an e-mailed link: the permission is given when its owner follows it,
+    # so the box starts ticked. A logged-in customer's tick is the permission itself: they tick it.
     values = dict(configuration_code=code or "", dealer_id=dealer_id, postcode=postcode or "", city=city or "",
-                  wants=wants if wants in leads_service.WANTS else "test_drive")
+                  wants=wants if wants in leads_service.WANTS else "test_drive", allow_contact=principal is None)
     if principal is not None and principal.is_customer:  # their own profile fills their own form
         me = customers_service.get(session=session, customer_id=principal.customer_id)
         values |= dict(first_name=me.first_name, last_name=me.last_name, email=me.email, phone=me.phone,
@@ -92,8 +94,21 @@ def submit_lead(request: Request, session: DbSession, principal: MaybePrincipal,
         except Invalid as error:
             errors = {error.field or "form": error.message}
         else:
-            return render(request, "leads/thanks.html", taken=taken, dealer=taken.dealer)
+            return _thanks(request, principal, taken, values)
     return _form(request, session, principal, values=values, errors=errors, status_code=422)
+
+
+def _thanks(request: Request, principal, taken, values: dict):
+    """Says what happens next; a visitor who did not allow contact can ask for the confirmation link in
+    one click (the same request again, ticked, joins the open lead at the same dealer)."""
+    again = {k: v for k, v in values.items() if k in FIELDS and v} | {"dealer_id": taken.dealer.id}
+    if principal is not None:
+        return render(request, "leads/thanks.html", taken=taken, dealer=taken.dealer, again=again,
+                      form_token="", logged_in=True)
+    nonce, signed = form_guard.form_token(request)
+    response = render(request, "leads/thanks.html", taken=taken, dealer=taken.dealer, again=again,
+                      form_token=signed, logged_in=False)
+    return form_guard.attach(request, response, nonce)
 
 
 # --- the rep's side ----------------------------------------------------------------------------------
