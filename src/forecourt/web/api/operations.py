@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forecourt import operations
+from forecourt.web import writes
 from forecourt.web.deps import Admin, DbSession
 
 router = APIRouter(tags=["operations"])
@@ -17,7 +18,8 @@ def metrics(request: Request) -> Response:
     """Prometheus text format: counts only, nothing about any person."""
     state = request.app.state
     if getattr(state, "metrics", None) is None:
-        state.metrics = operations.registry(lambda: state.sessionmaker(), state.settings)
+        state.metrics = operations.registry(lambda: state.sessionmaker(), state.settings,
+                                            writes.WriteStatsCollector(state.write_stats))
     return Response(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
 
 
