@@ -12,8 +12,8 @@ from forecourt.core.i18n import _
 from forecourt.customers import email_links
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
-from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
-                                cookie_secure)
+from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, ReadFirstSession,
+                                client_address, cookie_secure)
 from forecourt.web import viewer
 from forecourt.web.openapi import answers
 from forecourt.web.views import form_guard
@@ -44,7 +44,7 @@ def login_page(request: Request, principal: MaybePrincipal, next: str | None = N
 
 
 @router.post("/login", responses=answers(429))
-def login(request: Request, session: DbSession, settings: AppSettings, email: str = Form(""),
+def login(request: Request, session: ReadFirstSession, settings: AppSettings, email: str = Form(""),
           password: str = Form(""), next: str = Form(""), form_token: str = Form("")):
     form_guard.check(request, form_token)
     try:
