@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import ARRAY, DateTime, MetaData, String, any_, bindparam, create_engine, event, func, select
+from sqlalchemy import ARRAY, DateTime, Integer, MetaData, String, any_, bindparam, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from forecourt.core.config import ensure_sqlite_dir
 
@@ -308,7 +308,12 @@ def one_of(session: Session, column, values):
     """
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        kind = column.type
+        if isinstance(kind, NullType):
+            # A foreign key takes its type from its target once that table is known, which a process that
+            # did not load every model (``forecourt simulate``) never does; every key here is an integer.
+            kind = Integer()
+        return column == any_(bindparam(None, values, type_=ARRAY(kind)))
     each = func.json_each(bindparam(None, json.dumps(values), type_=String())).table_valued("value")
     return column.in_(select(each.c.value))
 
