@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = _templates()
     app.state.payment_gateway = gateway_from(settings)
     app.state.write_stats = writes.WriteStats()
+    app.state.write_gate = writes.WriteGate()
+    app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,

@@ -2,10 +2,14 @@
 
 * A request that may write — POST, PUT, PATCH, DELETE, or a read that turned out to write — takes
   the write turn before its transaction begins (``web.deps.get_session`` through
-  ``core.db.claim_write``) and waits for it at most ``FORECOURT_WRITE_WAIT_SECONDS``.
+  ``core.db.claim_write``) and waits for it at most ``FORECOURT_WRITE_WAIT_SECONDS``. Its body has
+  been received whole by then, so no writer waits for a slow upload.
 * A read (GET, HEAD) begins deferred and never waits. The access-log rows its reads produce are set
-  aside (``consent.service.ACCESS_LOG_LATER``) and written by ``WriteTurns`` once the answer is on
-  its way, in a short write transaction of their own, retried until they are stored.
+  aside (``consent.service.ACCESS_LOG_LATER``) and, once the answer is on its way, handed to the
+  app's ``AccessLogWriter``, which writes the rows of many reads in one short transaction and
+  retries until they are stored.
+* Web writers queue on the event loop (``WriteGate``) before one of them waits for the turn in a
+  worker thread, so waiting never fills the thread pool the turn's holder needs.
 * A read that writes something else anyway, and finds another writer first, is run again from the
   start as a writer, unseen by the person: nothing of the first run was committed and no byte of it
   was sent.
@@ -18,11 +22,13 @@ read's own transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
 import threading
 import time
+import weakref
 
-import anyio
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import OperationalError
@@ -36,6 +42,7 @@ WRITER = "forecourt.writer"  # scope key: run this request as a writer from the 
 LATER = "forecourt.access_log_later"  # scope key: access-log rows to write after the answer
 RETRY_MARK = b"x-forecourt-write-again"  # an internal answer: "run me again as a writer"
 RETRY_AFTER_SECONDS = 2
+IDLE_SECONDS = 5.0
 
 
 class WriteStats:
@@ -73,25 +80,97 @@ class WriteStatsCollector(Collector):
             yield family
 
 
-def write_later(app, rows: list[dict], *, give_up_after: float = 120.0) -> None:
-    """Stores the access-log rows of a finished read; waits and tries again while the database is busy."""
-    stats: WriteStats = app.state.write_stats
-    deadline, pause = time.monotonic() + give_up_after, 0.05
-    while True:
-        try:
-            with transaction(app.state.sessionmaker, write=True, wait=app.state.settings.write_wait_seconds) as s:
-                consent_service.write_access_log(session=s, rows=rows)
-            stats.add("access_log_rows_later", len(rows))
-            return
-        except (WriteBusy, OperationalError) as error:
-            stats.add("access_log_retries")
-            if time.monotonic() + pause > deadline:
+class AccessLogWriter:
+    """One thread per app that writes the access-log rows of finished reads, many reads per transaction.
+
+    One thread, not one per read: reads come faster than single-row writes could take turns with
+    ingest, and threads waiting for the turn would fill the server's pool, in which the request that
+    holds the turn needs a thread to finish. Each read's rows are acknowledged (a future) once
+    committed; the middleware awaits that on the event loop after the answer has gone out, so the
+    request is complete only when its rows are stored, and no thread waits for it. Rows are retried
+    until stored; only after ``give_up_after`` seconds of failures are they counted as unwritten."""
+
+    def __init__(self, app, *, give_up_after: float = 300.0):
+        self.app, self.give_up_after = app, give_up_after
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, rows: list[dict]) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        with self.lock:
+            self.queue.put((rows, loop, done))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
+                self.thread.start()
+        return done
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self.queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self.lock:  # an idle writer ends; the next read starts another
+                    if self.queue.empty():
+                        self.thread = None
+                        return
+                continue
+            batch = [first]
+            while True:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            rows = [row for entry in batch for row in entry[0]]
+            stored = self._write(rows)
+            for _, loop, done in batch:
+                loop.call_soon_threadsafe(_settle, done, stored)
+
+    def _write(self, rows: list[dict]) -> bool:
+        state = self.app.state
+        stats: WriteStats = state.write_stats
+        deadline, pause = time.monotonic() + self.give_up_after, 0.05
+        while True:
+            try:
+                with transaction(state.sessionmaker, write=True, wait=state.settings.write_wait_seconds) as s:
+                    consent_service.write_access_log(session=s, rows=rows)
+                stats.add("access_log_rows_later", len(rows))
+                return True
+            except (WriteBusy, OperationalError) as error:
+                stats.add("access_log_retries")
+                if time.monotonic() + pause > deadline:
+                    stats.add("access_log_rows_unwritten", len(rows))
+                    log.error("%d access-log rows could not be written: %s", len(rows), error)
+                    return False
+                log.warning("access-log rows wait for the database (%s); trying again", error)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+            except Exception:
                 stats.add("access_log_rows_unwritten", len(rows))
-                log.error("%d access-log rows could not be written: %s", len(rows), error)
-                return
-            log.warning("access-log rows wait for the database (%s); trying again", error)
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+                log.exception("%d access-log rows could not be written", len(rows))
+                return False
+
+
+def _settle(done: asyncio.Future, stored: bool) -> None:
+    if not done.done():
+        done.set_result(stored)
+
+
+class WriteGate:
+    """The web process's writers queue here, on the event loop, before one of them waits for the
+    database's write turn in a worker thread: waiting writers hold no thread, so the pool always has
+    threads for the request that holds the turn to finish its work."""
+
+    def __init__(self) -> None:
+        self.locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
+
+    def lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        found = self.locks.get(loop)
+        if found is None:
+            found = self.locks[loop] = asyncio.Lock()
+        return found
 
 
 class WriteTurns:
@@ -107,10 +186,12 @@ class WriteTurns:
         if scope["method"] in ("GET", "HEAD"):
             await self._read(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            # The whole body is in before the request takes its write turn: a slow upload (a phone on
+            # a poor network) must not hold the database's single writer while it trickles in.
+            await self._write(scope, await _received(receive), send)
         rows = scope.get(LATER)
         if rows:
-            await anyio.to_thread.run_sync(write_later, scope["app"], rows)
+            await scope["app"].state.access_log_writer.submit(rows)
 
     async def _read(self, scope, receive, send) -> None:
         held: dict = {}
@@ -127,7 +208,46 @@ class WriteTurns:
             scope["app"].state.write_stats.add("reads_run_as_writers")
             scope[WRITER] = True
             scope.pop(LATER, None)
-            await self.app(scope, _no_body(receive), send)
+            await self._write(scope, _no_body(receive), send)
+
+    async def _write(self, scope, receive, send) -> None:
+        """One web writer at a time goes on to wait for the turn in a worker thread; the others wait
+        here, on the event loop, holding no thread (``WriteGate``)."""
+        state = scope["app"].state
+        gate = state.write_gate.lock()
+        try:
+            async with asyncio.timeout(state.settings.write_wait_seconds):
+                await gate.acquire()
+        except TimeoutError:
+            await _overloaded(scope, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            gate.release()
+
+
+async def _overloaded(scope, send) -> None:
+    """503 with Retry-After when even the queue of web writers did not move within the wait."""
+    import json
+
+    from forecourt.core.i18n import _
+
+    state = scope["app"].state
+    state.write_stats.add("refused_busy")
+    log.warning("refused %s %s with 503: web writers queued longer than %g s", scope["method"], scope["path"],
+                state.settings.write_wait_seconds)
+    message = _("The service is very busy at this moment and nothing was changed. Please try again in a few "
+                "seconds.")
+    if scope["path"].startswith("/api/"):
+        body, kind = json.dumps({"detail": message}).encode(), b"application/json"
+    else:
+        body, kind = f"<!doctype html><title>{_('Please try again')}</title><p>{message}</p>".encode(), \
+            b"text/html; charset=utf-8"
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", kind), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _no_body(receive):
@@ -139,6 +259,23 @@ def _no_body(receive):
         if not given:
             given = True
             return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _received(receive):
+    """Reads the request's body to its end (``BodyLimits``, outside, bounds it) and gives it again."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay():
+        if messages:
+            return messages.pop(0)
         return await receive()
 
     return replay
