@@ -189,6 +189,30 @@ def write_turn(bind) -> WriteTurn | None:
         return turn
 
 
+def checkpoint_wal(engine: Engine, *, busy_ms: int = 200) -> tuple | None:
+    """SQLite: copies the write-ahead log into the database and cuts it to nothing (TRUNCATE).
+
+    Taken under the write turn, so no writer is in the middle of a commit, and with a short busy
+    timeout, so readers that still use older pages make it give up (to try again next time) rather
+    than keep the writers waiting. Returns SQLite's (busy, log pages, checkpointed pages), or
+    ``None`` when there is nothing to do (PostgreSQL) or the turn did not come within a second.
+    The automatic checkpoint alone cannot cut the log while readers keep overlapping, and the
+    file then keeps the size it once had."""
+    turn = write_turn(engine)
+    if turn is None or not turn.acquire(1.0):
+        return None
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            try:
+                return tuple(raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+            finally:
+                raw.execute("PRAGMA busy_timeout=10000")
+    finally:
+        turn.release()
+
+
 TURN_KEY = "forecourt_write_turn"
 _release_listening = False
 
