@@ -7,7 +7,9 @@ subscriber, the HTTP batch endpoint and Teltonika TCP, and writes ``bench/result
 ``pipeline`` builds a fresh database per engine with a million deals and times the pipeline
 dashboards; it writes ``bench/results/pipeline.json``. ``oncall`` times a crash alert through MQTT to
 the case on the agent's console (server-sent events) while the telemetry load runs, and writes
-``bench/results/oncall.json``. ``--only`` runs one of them.
+``bench/results/oncall.json``. ``workday`` has six personas use the product as ``make run`` serves it,
+alone and while 200 cars report once a second, and writes ``bench/results/workday.json``
+(``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, oncall, pipeline, report, telemetry
+from bench import customer360, datasets, oncall, pipeline, report, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -87,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"telemetry load while alerts are timed (default {oncall_sizes.background_msg_per_s:,})")
     group.add_argument("--oncall-output", type=Path, default=oncall.RESULTS,
                        help=f"JSON file (default {oncall.RESULTS})")
+    workday_sizes = workday.Sizes()
+    group = parser.add_argument_group("workday")
+    group.add_argument("--workday-seconds", type=float, default=workday_sizes.seconds,
+                       help=f"seconds per phase (default {workday_sizes.seconds:g}, "
+                            "or FORECOURT_BENCH_WORKDAY_SECONDS)")
+    group.add_argument("--workday-cars", type=int, default=workday_sizes.cars,
+                       help=f"cars driving, each reporting once a second (default {workday_sizes.cars})")
+    group.add_argument("--workday-output", type=Path, default=workday.RESULTS,
+                       help=f"JSON file (default {workday.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -132,4 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         if missed:
             console.print(f"[red]Alert → console p99 not below {oncall.TARGET_P99_MS:g} ms on "
                           f"{', '.join(missed)}[/red]")
+    if args.only in (None, "workday"):
+        sizes = workday.Sizes(seconds=args.workday_seconds, cars=args.workday_cars, rate=float(args.workday_cars))
+        document = workday.run(engines=engines, sizes=sizes, output=args.workday_output, console=console)
+        for engine in engines:
+            figures = document[engine]
+            if not figures["no_failed_requests"]:
+                console.print(f"[red]{engine}: {figures['with_telemetry']['failed']} failed requests with "
+                              f"telemetry, {figures['baseline']['failed']} without[/red]")
+            if not (figures["meets_p95_target"] and figures["meets_ratio_target"]):
+                console.print(f"[yellow]{engine}: a request type above {workday.TARGET_P95_MS:g} ms p95 or "
+                              f"{workday.TARGET_RATIO:g}× its baseline[/yellow]")
     return 0

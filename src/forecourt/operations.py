@@ -125,8 +125,11 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return family
 
 
-def registry(sessions: Callable[[], Session], settings: Settings) -> CollectorRegistry:
-    """A registry of its own per app (not the client's global one), so tests can build many apps."""
+def registry(sessions: Callable[[], Session], settings: Settings, *extra: Collector) -> CollectorRegistry:
+    """A registry of its own per app (not the client's global one), so tests can build many apps.
+    ``extra``: collectors of what the serving process itself counts (its refusals)."""
     out = CollectorRegistry(auto_describe=False)
     out.register(DatabaseCollector(sessions, settings))
+    for collector in extra:
+        out.register(collector)
     return out

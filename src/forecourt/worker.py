@@ -157,6 +157,9 @@ def build(settings: Settings, *, sessions: sessionmaker[Session] | None = None, 
     return worker
 
 
+WAL_CHECKPOINT_SECONDS = 10.0
+
+
 class _Ticker:
     """Queues the delivery rounds every poll interval (never a second round of one kind before the
     first finished) and writes the heartbeat; stops the worker when the process that started it is gone."""
@@ -174,7 +177,7 @@ class _Ticker:
 
         self.started_at = now()
         settings = self.worker.settings
-        next_beat = 0.0
+        next_beat = next_checkpoint = 0.0
         while not self.stop.is_set():
             if self.parent_pid and os.getppid() != self.parent_pid:  # orphaned: the parent is gone
                 log.info("the process that started the worker (pid %s) is gone: stopping", self.parent_pid)
@@ -185,7 +188,20 @@ class _Ticker:
             if time.monotonic() >= next_beat:
                 self._beat()
                 next_beat = time.monotonic() + settings.heartbeat_seconds
+            if time.monotonic() >= next_checkpoint:
+                self._checkpoint()
+                next_checkpoint = time.monotonic() + WAL_CHECKPOINT_SECONDS
             self.stop.wait(settings.worker_poll_seconds)
+
+    def _checkpoint(self) -> None:
+        """On SQLite, the write-ahead log is copied into the database and cut back every few seconds,
+        so it stays small however busy ingest and the web are (``core.db.checkpoint_wal``)."""
+        from forecourt.core.db import checkpoint_wal, get_engine
+
+        try:
+            checkpoint_wal(get_engine(self.worker.settings.database_url))
+        except Exception:  # a checkpoint is housekeeping: the next one tries again
+            log.exception("checkpointing the write-ahead log failed")
 
     def _queue(self, name: str, task) -> None:
         waiting = self.waiting.get(name)

@@ -37,7 +37,8 @@ def test_every_response_carries_the_security_headers(client):
 
 
 def test_a_busy_database_asks_to_try_again_and_changes_nothing(make, client, session, monkeypatch):
-    """SQLite's single writer: a request that loses the race is rolled back and told to repeat it."""
+    """True overload (a writer that finds the database locked all the same) is rolled back, answered 503
+    with Retry-After and counted on /metrics."""
     import sqlite3
 
     import pytest
@@ -53,8 +54,9 @@ def test_a_busy_database_asks_to_try_again_and_changes_nothing(make, client, ses
 
     monkeypatch.setattr(customers_service, "update_profile", busy)
     response = client.patch("/api/me", headers=me.headers, json={"city": "Bremen"})
-    assert response.status_code == 503 and response.headers["retry-after"] == "1"
-    assert "try again" in response.json()["detail"] and "Nothing was changed" in response.json()["detail"]
+    assert response.status_code == 503 and response.headers["retry-after"] == "2"
+    assert "try again" in response.json()["detail"] and "nothing was changed" in response.json()["detail"]
+    assert "forecourt_web_refused_busy_total 1.0" in client.get("/metrics").text
     session.expire_all()
     assert customers_service.get(session=session, customer_id=customer.id).city == "Kiel"
 
@@ -64,3 +66,29 @@ def test_a_busy_database_asks_to_try_again_and_changes_nothing(make, client, ses
     monkeypatch.setattr(customers_service, "update_profile", broken)
     with pytest.raises(OperationalError):  # a real fault is not dressed up as "busy"
         client.patch("/api/me", headers=me.headers, json={"city": "Bremen"})
+
+
+def test_a_read_that_finds_the_database_locked_runs_again_as_a_writer(make, client, monkeypatch):
+    """A GET that wrote after all and lost the race is run again from the start, holding the write
+    turn; the person sees one ordinary answer."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from forecourt.customers import service as customers_service
+
+    customer = make.customer(city="Kiel")
+    me = make.customer_login(customer)
+    real, calls = customers_service.get, []
+
+    def locked_once(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(customers_service, "get", locked_once)
+    response = client.get("/api/me", headers=me.headers)
+    assert response.status_code == 200 and response.json()["city"] == "Kiel"
+    assert len(calls) == 2
+    assert "forecourt_web_reads_run_as_writers_total 1.0" in client.get("/metrics").text

@@ -272,11 +272,29 @@ def visible_customers(*, session: Session, principal: Principal, purpose: str) -
              Grant.notice_version.in_(covering), *_active(now())))
 
 
+ACCESS_LOG_LATER = "forecourt_access_log_later"
+
+
 def log_access(*, session: Session, principal: Principal, customer_ids: Iterable[int], purpose: Purpose,
                what: str, reference: str | None = None) -> None:
+    """Write who read what, when and why. A session that only reads may carry a list under
+    ``ACCESS_LOG_LATER`` (a page view on SQLite): the rows, stamped now, go there instead, and the
+    caller writes them with ``write_access_log`` once the read is done, so a read never has to wait
+    for the database's single writer while it holds a snapshot."""
     rows = [dict(customer_id=cid, organization_id=principal.organization_id, user_id=principal.user_id,
                  role=principal.role.value, purpose_code=purpose.code, legal_basis=purpose.legal_basis,
                  what=what, reference=reference, at=now()) for cid in customer_ids]
+    if not rows:
+        return
+    later = session.info.get(ACCESS_LOG_LATER)
+    if later is not None:
+        later.extend(rows)
+    else:
+        session.execute(insert(AccessLogEntry), rows)
+
+
+def write_access_log(*, session: Session, rows: list[dict]) -> None:
+    """The rows ``log_access`` set aside, in one statement."""
     if rows:
         session.execute(insert(AccessLogEntry), rows)
 

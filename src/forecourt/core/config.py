@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     schedule_proposal_expiry: str = "*/15 * * * *"
     schedule_position_retention: str = "0 3 * * *"
     schedule_event_cleanup: str = "30 3 * * *"
+    write_wait_seconds: float = Field(
+        default=15.0, gt=0, le=300,
+        description="How long a web request waits for its turn to write (SQLite's single writer) before it "
+                    "is answered 503 with Retry-After: only true overload is refused.")
     demo_password: str = "forecourt-demo"
     db_echo: bool = False
 

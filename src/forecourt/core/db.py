@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import ARRAY, DateTime, MetaData, String, any_, bindparam, create_engine, event, func, select
+from sqlalchemy import ARRAY, DateTime, Integer, MetaData, String, any_, bindparam, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator
 
 from forecourt.core.config import ensure_sqlite_dir
 
@@ -59,11 +62,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Telemetry commits dirty thousands of pages (one per car per index). A larger page cache keeps
-    # the hot index pages in memory, and checkpointing every ~40 MB of WAL instead of every 4 MB
-    # copies a page rewritten by consecutive batches once rather than once per batch.
+    # the hot index pages in memory, and checkpointing every ~8 MB of WAL instead of every 4 MB
+    # copies a page rewritten by consecutive batches fewer times. After a checkpoint the next writer
+    # starts the WAL from its beginning and cuts the file back to 8 MB, so it stays small while the
+    # fleet drives (it grew to 40 MB and stayed there with a larger interval and no limit).
     cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
+
+
+WAL_CHECKPOINT_PAGES = 2000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 
 def get_engine(url: str, echo: bool = False) -> Engine:
@@ -84,9 +94,178 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION) else "BEGIN")
 
 
-def claim_write(session: Session) -> None:
-    """Declare, before the first statement, that this transaction will write (see ``_sqlite_begin``)."""
-    session.connection(execution_options={WRITE_OPTION: True})
+class WriteBusy(Exception):
+    """The write turn did not come within the bounded wait: the database is truly overloaded."""
+
+
+class WriteTurn:
+    """SQLite's single writer as a turn that every process on one database file takes in order.
+
+    SQLite lets one transaction write at a time, and a writer that finds the database locked polls
+    for it, sleeping up to 100 ms between tries; a transaction that read first and then writes is
+    refused at once if another writer committed meanwhile. So every transaction that may write takes
+    this turn before it begins (``claim_write``): web requests, the telemetry endpoints, ingest's
+    store and detector processes, the worker's deliveries. The turn is an advisory lock on a file
+    beside the database (``<db>.write-turn``, ``flock``), taken by a process's threads one at a
+    time through a lock of its own; the kernel frees it when its holder dies, so a killed process
+    never keeps the others waiting. The wait is bounded: past it ``WriteBusy`` says the database is
+    overloaded, and a request is answered 503 with Retry-After.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid: int | None = None
+        self.holder: int | None = None  # the thread that last took the turn (for re-entry checks)
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        import fcntl
+
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=max(timeout, 0)):
+            return False
+        try:
+            fd, pause = self._file(), 0.0005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self.holder = threading.get_ident()
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(pause)  # another process writes: look again soon, never more than 5 ms late
+                    pause = min(pause * 2, 0.005)
+        except BaseException:
+            self._threads.release()
+            raise
+        self._threads.release()
+        return False
+
+    def release(self) -> None:
+        import fcntl
+
+        self.holder = None
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def __enter__(self):
+        if not self.acquire(DEFAULT_WAIT_SECONDS):
+            raise WriteBusy(f"no write turn on {self.path} within {DEFAULT_WAIT_SECONDS:g} s")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+DEFAULT_WAIT_SECONDS = 60.0  # jobs and ingest: they retry anyway; web requests wait less (settings)
+_turns: dict[str, WriteTurn] = {}
+_turns_lock = threading.Lock()
+
+
+def write_turn(bind) -> WriteTurn | None:
+    """The write turn of the SQLite file behind an engine or connection; ``None`` on PostgreSQL
+    (whose writers run side by side) and for in-memory databases."""
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    path = os.path.abspath(database) + ".write-turn"
+    with _turns_lock:
+        turn = _turns.get(path)
+        if turn is None:
+            turn = _turns[path] = WriteTurn(path)
+        return turn
+
+
+def checkpoint_wal(engine: Engine, *, busy_ms: int = 200) -> tuple | None:
+    """SQLite: copies the write-ahead log into the database and cuts it to nothing (TRUNCATE).
+
+    Taken under the write turn, so no writer is in the middle of a commit, and with a short busy
+    timeout, so readers that still use older pages make it give up (to try again next time) rather
+    than keep the writers waiting. Returns SQLite's (busy, log pages, checkpointed pages), or
+    ``None`` when there is nothing to do (PostgreSQL) or the turn did not come within a second.
+    The automatic checkpoint alone cannot cut the log while readers keep overlapping, and the
+    file then keeps the size it once had."""
+    turn = write_turn(engine)
+    if turn is None or not turn.acquire(1.0):
+        return None
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            try:
+                return tuple(raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+            finally:
+                raw.execute("PRAGMA busy_timeout=10000")
+    finally:
+        turn.release()
+
+
+TURN_KEY = "forecourt_write_turn"
+_release_listening = False
+
+
+def _give_back(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (after_commit fires for those too): the transaction goes on
+    turn = session.info.pop(TURN_KEY, None)
+    session.info.pop(WRITE_OPTION, None)
+    if turn is not None:
+        turn.release()
+
+
+def _give_back_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        _give_back(session)
+
+
+def _listen_for_release() -> None:
+    """The turn goes back the moment the transaction commits — before the after-commit handlers,
+    which open transactions of their own (``core.events``) — or when it ends otherwise."""
+    global _release_listening
+    if not _release_listening:
+        event.listen(Session, "after_commit", _give_back, insert=True)
+        event.listen(Session, "after_transaction_end", _give_back_at_end)
+        _release_listening = True
+
+
+def claim_write(session: Session, *, wait: float = DEFAULT_WAIT_SECONDS) -> None:
+    """Declare, before the first statement, that this transaction will write.
+
+    On SQLite the transaction first takes the database's write turn (waiting at most ``wait``
+    seconds, else ``WriteBusy``), then begins IMMEDIATE (see ``_sqlite_begin``); the turn is given
+    back when the transaction ends, committed or not. Claiming twice is harmless. On PostgreSQL
+    nothing waits.
+    """
+    if session.info.get(WRITE_OPTION):
+        return
+    turn = write_turn(session.get_bind())
+    if turn is not None:
+        _listen_for_release()
+        if not turn.acquire(wait):
+            raise WriteBusy(f"no write turn within {wait:g} s")
+        session.info[TURN_KEY] = turn
+    session.info[WRITE_OPTION] = True
+    try:
+        session.connection(execution_options={WRITE_OPTION: True})
+    except BaseException:
+        held = session.info.pop(TURN_KEY, None)
+        session.info.pop(WRITE_OPTION, None)
+        if held is not None:
+            held.release()
+        raise
 
 
 @lru_cache(maxsize=16)
@@ -112,12 +291,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
-    """A unit of work for jobs and commands: commit on success, roll back on error. ``write``: it
-    will write under contention (ingest), so it takes the write lock up front on SQLite."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False,
+                wait: float = DEFAULT_WAIT_SECONDS) -> Iterator[Session]:
+    """A unit of work for jobs, commands and requests: commit on success, roll back on error.
+    ``write``: it will write, so on SQLite it takes the write turn and lock up front (``claim_write``)."""
     session = factory()
-    if write:
-        claim_write(session)
+    try:
+        if write:
+            claim_write(session, wait=wait)
+    except BaseException:
+        session.close()
+        raise
     try:
         yield session
         session.commit()
@@ -150,7 +334,12 @@ def one_of(session: Session, column, values):
     """
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        kind = column.type
+        if isinstance(kind, NullType):
+            # A foreign key takes its type from its target once that table is known, which a process that
+            # did not load every model (``forecourt simulate``) never does; every key here is an integer.
+            kind = Integer()
+        return column == any_(bindparam(None, values, type_=ARRAY(kind)))
     each = func.json_each(bindparam(None, json.dumps(values), type_=String())).table_valued("value")
     return column.in_(select(each.c.value))
 

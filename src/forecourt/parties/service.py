@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -214,6 +215,17 @@ def principal_for(user: User, *, via_token: bool = False) -> Principal:
 
 # --- login, sessions and tokens ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class LoginCheck:
+    """What ``check_login`` found: whom the e-mail names, whether the password was right, and when."""
+
+    email: str
+    address: str
+    user: User | None
+    ok: bool
+    moment: datetime
+
+
 def authenticate(*, session: Session, email: str, password: str, address: str,
                  max_failures: int, window_seconds: int, backoff_seconds: int = 30) -> User:
     """Checks the password; a client address that keeps failing must wait longer and longer.
@@ -222,6 +234,16 @@ def authenticate(*, session: Session, email: str, password: str, address: str,
     e-mail slows down only themself, and the owner, from their own address, always gets in. After
     ``max_failures`` failures within the window the address waits ``backoff_seconds`` after its last
     failure, twice as long after each further one, at most the window."""
+    check = check_login(session=session, email=email, password=password, address=address,
+                        max_failures=max_failures, window_seconds=window_seconds, backoff_seconds=backoff_seconds)
+    return record_login(session=session, check=check, password=password)
+
+
+def check_login(*, session: Session, email: str, password: str, address: str,
+                max_failures: int, window_seconds: int, backoff_seconds: int = 30) -> LoginCheck:
+    """The reading half of ``authenticate``: the wait, the account, the password hash. It writes
+    nothing, so a caller may run it before taking the database's write turn: the hash is slow on
+    purpose, and nobody else's write should wait for it."""
     email = email.strip().lower()
     moment = now()
     failures, last = session.execute(select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
@@ -234,7 +256,14 @@ def authenticate(*, session: Session, email: str, password: str, address: str,
     user = session.scalars(select(User).where(User.email == email)).first()
     # Hash even for unknown e-mails so timing does not reveal which accounts exist.
     ok = auth.verify_password(user.password_hash if user else _DUMMY_HASH(), password)
-    if not (ok and user and can_log_in(user)):
+    return LoginCheck(email=email, address=address, user=user, ok=bool(ok and user and can_log_in(user)),
+                      moment=moment)
+
+
+def record_login(*, session: Session, check: LoginCheck, password: str) -> User:
+    """The writing half of ``authenticate``: a failure is kept (``Invalid``), a success forgives."""
+    user, email, address, moment = check.user, check.email, check.address, check.moment
+    if not check.ok or user is None:
         session.add(LoginAttempt(email=email, address=address, at=moment))
         session.flush()
         raise Invalid(_("Wrong e-mail or password."), field="password")

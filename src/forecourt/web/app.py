@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError
@@ -15,16 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from forecourt import __version__
 from forecourt.core import i18n
 from forecourt.core.config import Settings, get_settings
-from forecourt.core.db import get_engine, make_sessionmaker
+from forecourt.core.db import WriteBusy, get_engine, make_sessionmaker
+from forecourt.core.i18n import _
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.payments.providers import CARD, gateway_from
-from forecourt.web import api_docs, formats, log_redaction, openapi
+from forecourt.web import api_docs, formats, log_redaction, openapi, writes
 from forecourt.web.deps import LoginRequired
 from forecourt.web.limits import BodyLimits
 from forecourt.web.viewer import ViewerMiddleware
 from forecourt.web.views.render import render
 
 WEB = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = _templates()
     app.state.payment_gateway = gateway_from(settings)
     api_docs.install(app)  # before /static, whose mount would otherwise answer for /static/swagger-ui
+    app.state.write_stats = writes.WriteStats()
+    app.state.write_gate = writes.WriteGate()
+    app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
@@ -61,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
+    app.add_middleware(writes.WriteTurns)  # innermost: runs a read again as a writer, logs reads after the answer
     app.add_middleware(BodyLimits)  # inside the security headers: a 413 carries them too
     _install_security_headers(app, card_payments=settings.payment_provider == CARD)
     log_redaction.install()
@@ -119,20 +126,34 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=429, content={"detail": str(error)},
                             headers={"Retry-After": str(error.retry_after)})
 
-    @app.exception_handler(OperationalError)
-    async def database_busy(request: Request, error: OperationalError):
-        # SQLite lets one writer at a time; a request that read first cannot wait its turn, so it is
-        # rolled back whole and the caller asked to repeat it. Anything else is a real fault.
-        if "database is locked" not in str(error.orig):
-            raise error
-        message = i18n.gettext("Many people are saving at this moment and yours did not go through. "
-                               "Nothing was changed; please try again.")
+    def overloaded(request: Request, why: str):
+        # Only true overload gets here: the write turn did not come within the bounded wait, or a
+        # writer found the database locked all the same. Rolled back whole, logged, counted.
+        request.app.state.write_stats.add("refused_busy")
+        log.warning("refused %s %s with 503: the database is overloaded (%s)", request.method, request.url.path, why)
+        message = _("The service is very busy at this moment and nothing was changed. Please try again in a "
+                    "few seconds.")
         if _wants_html(request):
-            response = page(request, 503, i18n.gettext("Please try again"), message)
+            response = page(request, 503, _("Please try again"), message)
         else:
             response = JSONResponse(status_code=503, content={"detail": message})
-        response.headers["Retry-After"] = "1"
+        response.headers["Retry-After"] = str(writes.RETRY_AFTER_SECONDS)
         return response
+
+    @app.exception_handler(WriteBusy)
+    async def write_busy(request: Request, error: WriteBusy):
+        return overloaded(request, str(error))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, error: OperationalError):
+        # SQLite lets one writer at a time. A read that wrote after all, and found another writer
+        # first, is run again from the start as a writer (``web.writes``), unseen by the person.
+        # Anything but a lock is a real fault.
+        if "database is locked" not in str(error.orig):
+            raise error
+        if request.method in ("GET", "HEAD") and not request.scope.get(writes.WRITER):
+            return Response(status_code=503, headers={writes.RETRY_MARK.decode(): "1"})
+        return overloaded(request, str(error.orig))
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, error: DataError):

@@ -12,24 +12,55 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal, Role
 from forecourt.core.config import Settings
-from forecourt.core.db import transaction
+from forecourt.consent import service as consent_service
+from forecourt.core.db import claim_write, transaction
 from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.payments.providers import Gateway
 from forecourt.web import viewer
+from forecourt.web import writes as writes_module
 
 SESSION_COOKIE = "fc_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request owns the transaction: commit when the route returns, roll back if it raises."""
-    with transaction(request.app.state.sessionmaker) as session:
+    """The request owns the transaction: commit when the route returns, roll back if it raises.
+
+    A request that may write (POST, PUT, PATCH, DELETE, or a read run again as a writer) takes the
+    database's write turn before it begins, waiting at most ``FORECOURT_WRITE_WAIT_SECONDS``; a read
+    never waits, and on SQLite its access-log rows are written after the answer (``web.writes``)."""
+    yield from _session(request, writes=request.method in UNSAFE)
+
+
+def get_read_first_session(request: Request) -> Iterator[Session]:
+    """For a route that does slow reading work before it writes (a login hashes the password): it
+    begins as a read and calls ``begin_writing`` before its first write."""
+    yield from _session(request, writes=False)
+
+
+def begin_writing(session: Session, settings: Settings) -> None:
+    """Ends the reading part of a read-first request (nothing was written) and takes the write turn
+    for the rest: a transaction that read cannot become a writer on SQLite once another has committed."""
+    session.commit()
+    claim_write(session, wait=settings.write_wait_seconds)
+
+
+def _session(request: Request, *, writes: bool) -> Iterator[Session]:
+    state = request.app.state
+    writes = writes or bool(request.scope.get(writes_module.WRITER))
+    with transaction(state.sessionmaker, write=writes, wait=state.settings.write_wait_seconds) as session:
+        later = None
+        if not writes and session.get_bind().dialect.name == "sqlite":
+            later = session.info[consent_service.ACCESS_LOG_LATER] = []
         yield session
+    if later:  # committed: the reads happened, so they are logged
+        request.scope.setdefault(writes_module.LATER, []).extend(later)
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReadFirstSession = Annotated[Session, Depends(get_read_first_session, scope="function")]
 
 
 def get_settings(request: Request) -> Settings:

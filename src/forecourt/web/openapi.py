@@ -11,7 +11,7 @@ may answer comes from how the app is built, so it is added here from the same fa
 * 409 — a change may clash with what exists: taken, already done, or in a state that forbids it.
 * 413 — the operation takes a body, and every body has a limit (``web.limits``).
 * 422 — the input breaks a rule (schema or service).
-* 503 — the operation uses the database; on SQLite a write that loses the race asks to be repeated.
+* 503 — the operation uses the database; when its write turn does not come in time (overload) it asks to be repeated.
 * Anything else (400 and 401 of device endpoints, 429 of logins) is listed on the route with ``answers``.
 
 Pages answer HTML; their errors are HTML pages, except the few a service raises on a form post,
@@ -50,7 +50,7 @@ WHY = {
     413: "The request body is larger than this operation accepts; nothing was stored",
     422: "The input breaks a rule; the error names the field",
     429: "Too many attempts; wait for Retry-After seconds",
-    503: "The database was busy; nothing was changed, repeat the request (Retry-After)",
+    503: "The database is overloaded; nothing was changed, repeat the request (Retry-After)",
 }
 API_LOGIN = {deps.api_principal}
 PAGE_LOGIN = {deps.page_principal}

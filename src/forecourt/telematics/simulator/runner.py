@@ -106,8 +106,10 @@ class Simulation:
         self.cars: dict[str, SimulatedCar] = {}
 
     def prepare(self) -> list[SimVehicle]:
-        """Pick the cars and register their devices (committed, so the server knows them)."""
-        with transaction(self.sessions) as session:
+        """Pick the cars and register their devices (committed, so the server knows them). It writes, so
+        it takes the database's write turn first: beside a starting server and worker, a transaction that
+        read first was refused on SQLite and the fleet never started."""
+        with transaction(self.sessions, write=True) as session:
             self.fleet = fleet.prepare(session=session, count=self.config.vehicles, via=self.config.via, rng=self.rng)
         if not self.fleet:
             raise RuntimeError("No vehicles to simulate: run 'forecourt demo' first.")

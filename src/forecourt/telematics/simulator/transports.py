@@ -103,6 +103,7 @@ class MqttSender(Sender):
 
         broker = BrokerAddress.parse(url)
         self.pending: set[int] = set()
+        self.early: set[int] = set()
         self.lock = threading.Lock()
         self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5)
@@ -115,16 +116,24 @@ class MqttSender(Sender):
 
     def _on_publish(self, _client, _userdata, mid, _reason, _properties) -> None:
         with self.lock:
-            self.pending.discard(mid)
+            if mid in self.pending:
+                self.pending.discard(mid)
+            else:
+                self.early.add(mid)  # acknowledged before ``send`` noted it
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
         payload = json.dumps(formats.vss_sample(snapshot, message_id=sequence))
-        with self.lock:  # the mid must be pending before its PUBACK can arrive
-            info = self.client.publish(f"vehicles/{vehicle.vin}/telemetry", payload, qos=1)
-            if info.rc != 0:
-                self.last_error = f"publish failed (rc {info.rc})"
-                return False
-            self.pending.add(info.mid)
+        # Published outside our lock: paho calls ``_on_publish`` holding its own locks, so publishing
+        # under ours deadlocked the sender as soon as a PUBACK arrived while a publish waited.
+        info = self.client.publish(f"vehicles/{vehicle.vin}/telemetry", payload, qos=1)
+        if info.rc != 0:
+            self.last_error = f"publish failed (rc {info.rc})"
+            return False
+        with self.lock:
+            if info.mid in self.early:
+                self.early.discard(info.mid)
+            else:
+                self.pending.add(info.mid)
         return True
 
     def close(self) -> int:

@@ -12,26 +12,30 @@ from forecourt.customers import email_links
 from forecourt.customers.schemas import SignUpIn, SignUpReceived
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import LoginIn, TokenOut
-from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, client_address
+from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, ReadFirstSession, begin_writing, client_address
 from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 def check_password(session, settings, email: str, password: str, address: str):
-    """A failed attempt must be kept even though the request fails, or rate limiting forgets it."""
+    """The password is checked (slow on purpose) before the request takes the database's write turn,
+    so no other write waits for it; then the outcome is written. A failed attempt must be kept even
+    though the request fails, or rate limiting forgets it."""
+    check = parties_service.check_login(session=session, email=email, password=password, address=address,
+                                        max_failures=settings.login_max_failures,
+                                        window_seconds=settings.login_window_seconds,
+                                        backoff_seconds=settings.login_backoff_seconds)
+    begin_writing(session, settings)
     try:
-        return parties_service.authenticate(session=session, email=email, password=password, address=address,
-                                            max_failures=settings.login_max_failures,
-                                            window_seconds=settings.login_window_seconds,
-                                            backoff_seconds=settings.login_backoff_seconds)
+        return parties_service.record_login(session=session, check=check, password=password)
     except Invalid:
         session.commit()
         raise
 
 
 @router.post("/token", response_model=TokenOut, responses=answers(429))
-def login(body: LoginIn, request: Request, session: DbSession, settings: AppSettings):
+def login(body: LoginIn, request: Request, session: ReadFirstSession, settings: AppSettings):
     user = check_password(session, settings, body.email, body.password, client_address(request))
     token, row = parties_service.issue_token(session=session, user=user, kind="api",
                                              lifetime=timedelta(days=settings.api_token_days))

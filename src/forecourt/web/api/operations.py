@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forecourt import operations
 from forecourt.core.schemas import Id
+from forecourt.web import writes
 from forecourt.web.deps import Admin, DbSession
 
 router = APIRouter(tags=["operations"])
@@ -18,7 +19,8 @@ def metrics(request: Request) -> Response:
     """Prometheus text format: counts only, nothing about any person."""
     state = request.app.state
     if getattr(state, "metrics", None) is None:
-        state.metrics = operations.registry(lambda: state.sessionmaker(), state.settings)
+        state.metrics = operations.registry(lambda: state.sessionmaker(), state.settings,
+                                            writes.WriteStatsCollector(state.write_stats))
     return Response(generate_latest(state.metrics), media_type=CONTENT_TYPE_LATEST)
 
 

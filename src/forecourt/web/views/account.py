@@ -14,8 +14,8 @@ from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
-from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, client_address,
-                                cookie_secure)
+from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, ReadFirstSession,
+                                client_address, cookie_secure)
 from forecourt.web import viewer
 from forecourt.web.openapi import answers
 from forecourt.web.views import form_guard
@@ -46,7 +46,7 @@ def login_page(request: Request, principal: MaybePrincipal, next: str | None = N
 
 
 @router.post("/login", responses=answers(429))
-def login(request: Request, session: DbSession, settings: AppSettings, email: str = Form(""),
+def login(request: Request, session: ReadFirstSession, settings: AppSettings, email: str = Form(""),
           password: str = Form(""), next: str = Form(""), form_token: str = Form("")):
     form_guard.check(request, form_token)
     try:

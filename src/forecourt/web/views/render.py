@@ -20,5 +20,7 @@ def redirect(url: str) -> RedirectResponse:
 def home_for(principal) -> str:
     if principal is None:
         return "/login"
-    homes = {"customer": "/me", "carmaker_admin": "/admin/organizations", "dealer_cashier": "/till"}
+    # A call-centre agent reads customers only through a case, never from a list: their home is the console.
+    homes = {"customer": "/me", "carmaker_admin": "/admin/organizations", "dealer_cashier": "/till",
+             "call_centre_agent": "/console"}
     return homes.get(principal.role.value, "/workspace/customers")
