@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
-    app.add_middleware(writes.WriteTurns)  # innermost: runs a read again as a writer, logs reads after the answer
+    app.add_middleware(writes.WriteTurns)  # innermost: runs a read again as a writer, logs reads before the answer
     app.add_middleware(BodyLimits)  # inside the security headers: a 413 carries them too
     _install_security_headers(app, card_payments=settings.payment_provider == CARD)
     log_redaction.install()

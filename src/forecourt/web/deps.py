@@ -30,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
     A request that may write (POST, PUT, PATCH, DELETE, or a read run again as a writer) takes the
     database's write turn before it begins, waiting at most ``FORECOURT_WRITE_WAIT_SECONDS``; a read
-    never waits, and on SQLite its access-log rows are written after the answer (``web.writes``)."""
+    never waits, and on SQLite its access-log rows are written, batched, just before the answer (``web.writes``)."""
     yield from _session(request, writes=request.method in UNSAFE)
 
 

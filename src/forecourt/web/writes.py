@@ -4,10 +4,11 @@
   the write turn before its transaction begins (``web.deps.get_session`` through
   ``core.db.claim_write``) and waits for it at most ``FORECOURT_WRITE_WAIT_SECONDS``. Its body has
   been received whole by then, so no writer waits for a slow upload.
-* A read (GET, HEAD) begins deferred and never waits. The access-log rows its reads produce are set
-  aside (``consent.service.ACCESS_LOG_LATER``) and, once the answer is on its way, handed to the
-  app's ``AccessLogWriter``, which writes the rows of many reads in one short transaction and
-  retries until they are stored.
+* A read (GET, HEAD) begins deferred and never waits while it reads. The access-log rows its reads
+  produce are set aside (``consent.service.ACCESS_LOG_LATER``) and, after its transaction ends and
+  before its answer is sent, handed to the app's ``AccessLogWriter``, which writes the rows of many
+  reads in one short transaction and retries until they are stored: the answer waits a little on
+  the event loop, and no read is ever shown without its row, even if the process is killed.
 * Web writers queue on the event loop (``WriteGate``) before one of them waits for the turn in a
   worker thread, so waiting never fills the thread pool the turn's holder needs.
 * A read that writes something else anyway, and finds another writer first, is run again from the
@@ -39,7 +40,7 @@ from forecourt.core.db import WriteBusy, transaction
 log = logging.getLogger(__name__)
 
 WRITER = "forecourt.writer"  # scope key: run this request as a writer from the start
-LATER = "forecourt.access_log_later"  # scope key: access-log rows to write after the answer
+LATER = "forecourt.access_log_later"  # scope key: access-log rows to write before the answer is sent
 RETRY_MARK = b"x-forecourt-write-again"  # an internal answer: "run me again as a writer"
 RETRY_AFTER_SECONDS = 2
 IDLE_SECONDS = 5.0
@@ -65,7 +66,7 @@ class WriteStatsCollector(Collector):
     COUNTERS = {
         "refused_busy": "Requests refused with 503 because the database's write turn did not come in time",
         "reads_run_as_writers": "Reads that wrote and were run again from the start as writers (nobody saw it)",
-        "access_log_rows_later": "Access-log rows of reads written just after the answer",
+        "access_log_rows_later": "Access-log rows of reads written in batches just before the answer",
         "access_log_retries": "Attempts to write such rows that had to be repeated",
         "access_log_rows_unwritten": "Access-log rows that could not be written after every retry",
     }
@@ -86,7 +87,7 @@ class AccessLogWriter:
     One thread, not one per read: reads come faster than single-row writes could take turns with
     ingest, and threads waiting for the turn would fill the server's pool, in which the request that
     holds the turn needs a thread to finish. Each read's rows are acknowledged (a future) once
-    committed; the middleware awaits that on the event loop after the answer has gone out, so the
+    committed; the middleware awaits that on the event loop before the answer goes out, so the
     request is complete only when its rows are stored, and no thread waits for it. Rows are retried
     until stored; only after ``give_up_after`` seconds of failures are they counted as unwritten."""
 
@@ -175,7 +176,7 @@ class WriteGate:
 
 class WriteTurns:
     """ASGI middleware: runs a read again as a writer when it had to write, and writes the
-    access-log rows of reads once their answer has been sent."""
+    access-log rows of reads (batched by ``AccessLogWriter``) before their answer is sent."""
 
     def __init__(self, app):
         self.app = app
@@ -201,6 +202,11 @@ class WriteTurns:
                 held["again"] = True
             if held.get("again"):
                 return  # the first run's answer is dropped whole
+            if message["type"] == "http.response.start" and scope.get(LATER):
+                # The read committed: its rows are stored before the answer leaves, so a process
+                # killed at any moment never showed a read that its customer cannot see in the log.
+                # The wait is on the event loop, batched with other reads' rows; no thread is held.
+                await scope["app"].state.access_log_writer.submit(scope.pop(LATER))
             await send(message)
 
         await self.app(scope, receive, watch)
