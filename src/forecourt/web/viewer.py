@@ -55,8 +55,12 @@ def visitor_language(headers: dict[str, str], market: str) -> tuple[str, str | N
         if i18n.supported(chosen):
             return i18n.supported(chosen), None  # type: ignore[return-value]
         log.info("Language cookie %r is not a language we speak; falling back.", chosen[:35])
-    browser = i18n.from_accept_language(headers.get("accept-language"))
-    fallback = browser or i18n.supported(markets.reference(market)["language"]) or i18n.DEFAULT_LOCALE
+    asked = headers.get("accept-language")
+    browser = i18n.from_accept_language(asked)
+    # A browser always names its languages; a client that names none (a car, a phone app, a script)
+    # gets the platform's language, so nothing it causes is stored in a market's language by chance.
+    market_language = i18n.supported(markets.reference(market)["language"]) if asked else None
+    fallback = browser or market_language or i18n.DEFAULT_LOCALE
     return fallback, (chosen[:35] if chosen and not i18n.supported(chosen) else None)
 
 

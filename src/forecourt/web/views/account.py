@@ -96,7 +96,7 @@ def sign_up(request: Request, session: DbSession, email: str = Form(""), first_n
         return _guarded(request, "signup.html", status_code=422, values=values, errors=errors)
     email_links.request_account(session=session, email=email, profile=dict(
         first_name=first_name.strip()[:100], last_name=last_name.strip()[:100], city=city.strip()[:100] or None,
-        market=viewer.market_of(request)))
+        market=viewer.market_of(request), language=i18n.current_locale()))  # the language they signed up in
     return render(request, "signup_sent.html", message=str(SIGNUP_ANSWER))
 
 
