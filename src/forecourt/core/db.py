@@ -214,9 +214,13 @@ def checkpoint_wal(engine: Engine, *, busy_ms: int = 200) -> tuple | None:
 
 
 TURN_KEY = "forecourt_write_turn"
-_release_listening = False
 
 
+# The turn goes back the moment the transaction commits — before the after-commit handlers, which
+# open transactions of their own (``core.events``) — or when it ends otherwise. Registered with the
+# module (as ``core.events`` registers its own), not on first use: adding a listener while a commit
+# walks the listeners fails with "deque mutated during iteration".
+@event.listens_for(Session, "after_commit", insert=True)
 def _give_back(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint was released (after_commit fires for those too): the transaction goes on
@@ -226,19 +230,10 @@ def _give_back(session: Session) -> None:
         turn.release()
 
 
+@event.listens_for(Session, "after_transaction_end")
 def _give_back_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
         _give_back(session)
-
-
-def _listen_for_release() -> None:
-    """The turn goes back the moment the transaction commits — before the after-commit handlers,
-    which open transactions of their own (``core.events``) — or when it ends otherwise."""
-    global _release_listening
-    if not _release_listening:
-        event.listen(Session, "after_commit", _give_back, insert=True)
-        event.listen(Session, "after_transaction_end", _give_back_at_end)
-        _release_listening = True
 
 
 def claim_write(session: Session, *, wait: float = DEFAULT_WAIT_SECONDS) -> None:
@@ -253,7 +248,6 @@ def claim_write(session: Session, *, wait: float = DEFAULT_WAIT_SECONDS) -> None
         return
     turn = write_turn(session.get_bind())
     if turn is not None:
-        _listen_for_release()
         if not turn.acquire(wait):
             raise WriteBusy(f"no write turn within {wait:g} s")
         session.info[TURN_KEY] = turn
