@@ -12,11 +12,13 @@ from forecourt.sales import scoring
 from forecourt.sales.schemas.leads import (LeadIn, LeadOut, LeadPage, LeadReceived, LeadStatusIn, MergeIn,
                                            RescoreOut)
 from forecourt.web.deps import DbSession, MaybePrincipal, SalesStaff
+from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api", tags=["sales: leads"])
 
 
-@router.post("/leads", response_model=LeadReceived, status_code=status.HTTP_201_CREATED)
+@router.post("/leads", response_model=LeadReceived, status_code=status.HTTP_201_CREATED,
+             responses=answers(404))
 def take_lead(body: LeadIn, session: DbSession, principal: MaybePrincipal):
     taken = intake.take_lead(session=session, source=None, principal=principal,
                              **body.model_dump(exclude={"email"}), email=str(body.email) if body.email else None)
