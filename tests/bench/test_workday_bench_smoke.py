@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import uuid
 
 import pytest
@@ -18,10 +17,6 @@ from tests.conftest import PG_ADMIN_URL, _drop_pg_database
 from tests.conftest import test_database_kind as database_kind
 
 KIND = database_kind()
-
-pytestmark = pytest.mark.skipif(not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")),
-                                reason="needs the mosquitto binary")
-
 
 @pytest.fixture
 def bench_url(tmp_path):

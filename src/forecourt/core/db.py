@@ -220,10 +220,16 @@ TURN_KEY = "forecourt_write_turn"
 # open transactions of their own (``core.events``) — or when it ends otherwise. Registered with the
 # module (as ``core.events`` registers its own), not on first use: adding a listener while a commit
 # walks the listeners fails with "deque mutated during iteration".
+def savepoint_released(session: Session) -> bool:
+    """In an ``after_commit`` listener: SQLAlchemy calls those when a savepoint is released too, while
+    the outer transaction (and SQLite's write lock) goes on. Work meant for the real commit waits."""
+    return session.in_nested_transaction()
+
+
 @event.listens_for(Session, "after_commit", insert=True)
 def _give_back(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint was released (after_commit fires for those too): the transaction goes on
+    if savepoint_released(session):
+        return
     turn = session.info.pop(TURN_KEY, None)
     session.info.pop(WRITE_OPTION, None)
     if turn is not None:

@@ -31,7 +31,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from forecourt.core.clock import now
-from forecourt.core.db import Base, UTCDateTime
+from forecourt.core.db import Base, UTCDateTime, savepoint_released
 
 log = logging.getLogger(__name__)
 
@@ -215,11 +215,8 @@ def publish(session: Session, event: object) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
-    if session.in_nested_transaction():
-        # A savepoint was released (SQLAlchemy calls after_commit for those too): the real commit is
-        # still to come, and the outer transaction still holds SQLite's write lock, which a handler
-        # opening its own session would wait for until the busy timeout.
-        return
+    if savepoint_released(session):
+        return  # a handler opening its own session would wait for the outer transaction's write lock
     pending = session.info.pop(_PENDING, [])
     for event, _ in pending:
         bus.dispatch(event)
