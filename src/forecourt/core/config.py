@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="Forecourt <no-reply@forecourt.example>",
                            description="Sender of e-mails to owners (recall notices, service proposals).")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="Links in e-mails point here.")
+    geocoder_url: str | None = Field(
+        default=None, description="A reverse geocoding service speaking Nominatim's /reverse (a self-hosted "
+        "Nominatim): the On Call console then names the street of a position. Unset, the nearest town is "
+        "named from data shipped with Forecourt, without any service.")
     market: str | None = Field(default=None, description="The market visitors are served in (two letters, DE or "
                                "KR): their prices' currency and, without FORECOURT_TIME_ZONE, their clock.")
     time_zone: str | None = Field(default=None, description="The IANA zone visitors and jobs see times in "
