@@ -35,12 +35,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Forecourt", version=__version__, docs_url=None,
                   description="Carmaker, dealers and partners serving one driver — who owns their data.")
     app.state.settings = settings
-    app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
+    engine = get_engine(settings.database_url, settings.db_echo)
+    app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = _templates()
     app.state.payment_gateway = gateway_from(settings)
     api_docs.install(app)  # before /static, whose mount would otherwise answer for /static/swagger-ui
     app.state.write_stats = writes.WriteStats()
-    app.state.write_gate = writes.WriteGate()
+    app.state.write_gate = writes.WriteGate(single_writer=engine.dialect.name == "sqlite")
     app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
