@@ -64,7 +64,7 @@ def test_importing_every_module_creates_no_engine(tmp_path):
     assert report["calls"] == [], f"a module created an engine at import time: {report['calls']}"
     assert not (tmp_path / "probe.db").exists() and not (tmp_path / "var").exists(), "import touched a database file"
     # the walk really covered the code base
-    for module in ("forecourt.web.app", "forecourt.cli", "forecourt.consent.service", "forecourt.customers.rights",
+    for module in ("forecourt.web.app", "forecourt.cli", "forecourt.consent.service", "forecourt.privacy.rights",
                    "forecourt.vehicles.service", "forecourt.parties.service", "forecourt.web.api.staff"):
         assert module in report["imported"], module
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 
 from forecourt.core.schemas import Id, Output
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service

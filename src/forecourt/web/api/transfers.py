@@ -13,7 +13,7 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import VehicleWithOwnership
+from forecourt.privacy.schemas import VehicleWithOwnership
 from forecourt.sales import transfers
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas import (OwnershipCorrectionIn, OwnershipOut, PendingSaleOut, SaleCodeIn,
