@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from forecourt.consent.schemas import GrantOut
 from forecourt.core.schemas import Output
 from forecourt.customers.schemas import CustomerOut, PreferencesOut
-from forecourt.vehicles.schemas import ServiceRecordOut, VehicleOut
+from forecourt.vehicles.schemas.cars import ServiceRecordOut, VehicleOut
 
 
 class VehicleWithOwnership(Output):

@@ -15,7 +15,7 @@ from forecourt.parties import service as parties_service
 from forecourt.privacy import customer360, rights
 from forecourt.privacy.schemas import ExportDocument, VehicleWithOwnership
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import ServiceDealerIn, ServiceRecordOut, VehicleOut
+from forecourt.vehicles.schemas.cars import ServiceDealerIn, ServiceRecordOut, VehicleOut
 from forecourt.web.deps import DbSession, Me
 from forecourt.web.serialise import export_response, vehicle_with_ownership
 

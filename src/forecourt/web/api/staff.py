@@ -24,7 +24,7 @@ from forecourt.privacy.schemas import Customer360, VehicleWithOwnership
 from forecourt.telematics import score
 from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
+from forecourt.vehicles.schemas.cars import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
 from forecourt.web.openapi import CSV
 from forecourt.web.serialise import vehicle_with_ownership

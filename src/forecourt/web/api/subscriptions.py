@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from forecourt.assist import subscriptions
-from forecourt.assist.subscription_schemas import CarOnCallOut, RenewalIn, RenewalOut
+from forecourt.assist.schemas.subscriptions import CarOnCallOut, RenewalIn, RenewalOut
 from forecourt.core.clock import today
 from forecourt.web.deps import DbSession, Me, PaymentGateway
 

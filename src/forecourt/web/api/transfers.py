@@ -16,8 +16,8 @@ from forecourt.customers import service as customers_service
 from forecourt.privacy.schemas import VehicleWithOwnership
 from forecourt.sales import transfers
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import (OwnershipCorrectionIn, OwnershipOut, PendingSaleOut, SaleCodeIn,
-                                        SaleStartOut, VehicleOut)
+from forecourt.vehicles.schemas.cars import (OwnershipCorrectionIn, OwnershipOut, PendingSaleOut, SaleCodeIn,
+                                             SaleStartOut, VehicleOut)
 from forecourt.web.deps import Admin, DbSession, Me, SalesStaff
 from forecourt.web.serialise import vehicle_with_ownership
 
