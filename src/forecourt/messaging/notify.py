@@ -56,11 +56,8 @@ def pending_ids(*, session: Session, settings: Settings | None = None, limit: in
 def _address(session: Session, message: OutboxMessage) -> tuple[str | None, str]:
     """The address at send time, or why there is none."""
     if message.organization_id is not None:  # a tow company or a dealer: its own address
-        try:
-            organization = parties_service.get_organization(session=session, organization_id=message.organization_id)
-        except NotFound:
-            return None, NO_ADDRESS
-        return organization.email or None, NO_ADDRESS
+        organization = parties_service.organization_or_none(session=session, organization_id=message.organization_id)
+        return (organization.email if organization is not None else None) or None, NO_ADDRESS
     customer = (customers_service.get_or_none(session=session, customer_id=message.customer_id)
                 if message.customer_id is not None else None)
     if customer is None or not customer.email:
