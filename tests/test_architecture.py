@@ -87,3 +87,12 @@ def test_creating_the_app_does_not_connect(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"connects": 0}
     assert not (tmp_path / "never.db").exists()
+
+
+def test_every_setting_is_documented():
+    """docs/architecture.md lists every setting, so an operator reading it knows all there is to set."""
+    from forecourt.core.config import Settings
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`FORECOURT_{name.upper()}`" not in text]
+    assert missing == [], f"settings missing from docs/architecture.md, section Settings: {missing}"
