@@ -219,7 +219,7 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
     import time
 
     from forecourt.core.db import get_engine, make_sessionmaker
-    from forecourt.customers import notify
+    from forecourt.messaging import notify
 
     settings = get_settings()
     sessions = make_sessionmaker(get_engine(settings.database_url))

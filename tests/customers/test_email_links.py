@@ -18,11 +18,12 @@ from forecourt.consent import service as consent_service
 from forecourt.core import auth
 from forecourt.core.clock import advance, frozen_at
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import email_links, intake
+from forecourt.customers import email_links
 from forecourt.customers.models import Customer, EmailLink
 from forecourt.core.auth import Role
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import User
+from forecourt.sales import intake
 from tests.factories import PASSWORD, browser_for, fast_password_hashing, form_token_of  # noqa: F401
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -191,7 +192,7 @@ def test_a_short_or_mismatched_password_is_refused_in_words(make, client, sessio
 
 
 def test_erasure_removes_the_links_and_export_lists_them_without_tokens(make, client, session):
-    from forecourt.customers import rights
+    from forecourt.privacy import rights
 
     customer = make.customer(email="to.erase@mail.example")
     sign_up(client, customer.email)

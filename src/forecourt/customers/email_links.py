@@ -21,27 +21,34 @@ few minutes ago is still waiting (so a form cannot be used to flood someone's in
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.models import Grant
 from forecourt.core import auth, outbox
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, lazy_gettext
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer, EmailLink
 from forecourt.parties import service as parties_service
-from forecourt.parties.models import Organization, User
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.consent.models import Grant
+    from forecourt.parties.models import Organization, User
 
 CLAIM, CONTACT = "claim", "contact"
 LIFETIME = {CLAIM: timedelta(hours=24), CONTACT: timedelta(days=7)}
 RESEND_AFTER = timedelta(minutes=10)
 DOUBLE_OPT_IN = "double_opt_in_email"  # the consent receipt's method for a grant given through a contact link
 SALES_CONTACT = "sales_contact"
+
+
+# What anybody who asks for an account is told, known address or not (the link goes to the address either way).
+SIGNUP_ANSWER = lazy_gettext("Check your e-mail: we have sent a link to set your password. It works for 24 hours.")
 
 
 def claim_path(token: str) -> str:

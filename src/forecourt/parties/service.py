@@ -40,6 +40,12 @@ def get_organization(*, session: Session, organization_id: int) -> Organization:
     return organization
 
 
+def organization_or_none(*, session: Session, organization_id: int) -> Organization | None:
+    """For callers that answer a missing organization in their own words (a dealer that does not deliver,
+    a tow company without an address)."""
+    return session.get(Organization, organization_id)
+
+
 def get_organization_by_code(*, session: Session, code: str) -> Organization:
     organization = session.scalars(select(Organization).where(Organization.code == code)).first()
     if organization is None:

@@ -8,6 +8,7 @@ which travels with the car (without the previous owner's name).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -18,9 +19,11 @@ from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.money import Money, minor_digits
-from forecourt.parties.models import Market
 from forecourt.vehicles.models import (Ownership, ServiceRecord, Trim, TrimPrice, Vehicle, VehicleModel,
                                        WarrantyContract, WarrantyOffer)
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.parties.models import Market
 
 _VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
 
@@ -45,6 +48,10 @@ def normalise_vin(vin: str) -> str:
 
 def list_models(*, session: Session) -> list[VehicleModel]:
     return list(session.scalars(select(VehicleModel).order_by(VehicleModel.name)).unique())
+
+
+def model_exists(*, session: Session, model_id: int) -> bool:
+    return session.get(VehicleModel, model_id) is not None
 
 
 def create_model(*, session: Session, code: str, name: str, body: str, year_from: int,
@@ -202,6 +209,14 @@ def end_ownership(*, session: Session, vehicle_id: int, at: datetime | None = No
     vehicle.selling_dealer_id = stock_dealer_id
     session.flush()
     return previous
+
+
+def current_car_of(*, session: Session, customer_id: int, vin: str) -> Vehicle:
+    """The customer's current car by VIN; anybody else's car, or one they sold, does not exist for them."""
+    vehicle = get_by_vin(session=session, vin=vin)
+    if owned_by(session=session, customer_id=customer_id, vehicle=vehicle).ended_at is not None:
+        raise NotFound("Vehicle not found")
+    return vehicle
 
 
 def in_stock_of(*, session: Session, vehicle: Vehicle, dealer_id: int) -> bool:

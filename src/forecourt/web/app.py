@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # worker delivers what is left); the factory is read at delivery time (tests swap it).
     subscribe_all(lambda: app.state.sessionmaker(), settings)
     from forecourt.core import events
-    from forecourt.customers import notify
+    from forecourt.messaging import notify
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from forecourt.core.i18n import Labels, N_
 from forecourt.sales.models import Opportunity as O
 from forecourt.sales.models import StageChange, Target
-from forecourt.sales.pipeline.scope import (Scope, StageInfo, days_between, deal_filters, dialect, in_period, larger,
-                                            median_of, moment, month_of, stages, whole_days, without_jit)
+from forecourt.sales.pipeline.scope import Scope, StageInfo, deal_filters, in_period, stages
+from forecourt.sales.pipeline.sql import (days_between, dialect, larger, median_of, moment, month_of, whole_days,
+                                          without_jit)
 
 LOST_REASONS = Labels({"price": N_("Price"), "competitor": N_("Went to a competitor"), "financing": N_("Financing refused"),
                 "timing": N_("Not buying now"), "no_response": N_("Stopped answering"), "stock": N_("Car not available"),

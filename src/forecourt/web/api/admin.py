@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from forecourt.assist import providers
-from forecourt.assist.dispatch_schemas import WebhookIn, WebhookOut
+from forecourt.assist.schemas.dispatch import WebhookIn, WebhookOut
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from forecourt.assist import sos, subscriptions
-from forecourt.assist.schemas import DriverCaseOut, SosIn
-from forecourt.assist.subscription_schemas import CarOnCallOut, RenewalIn, RenewalOut
+from forecourt.assist.schemas.cases import DriverCaseOut, SosIn
+from forecourt.assist.schemas.subscriptions import CarOnCallOut, RenewalIn, RenewalOut
 from forecourt.core.clock import today
 from forecourt.web import openapi
 from forecourt.web.deps import DbSession, Me, PaymentGateway
