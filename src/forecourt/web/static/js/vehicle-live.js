@@ -117,6 +117,8 @@
         if (!live) { return; }
         if (element) { draw(live.trip, live.position); caption(live.trip); }
         showSignals(live.signals || [], live.reported_at);
+        var dot = document.getElementById("live-dot");
+        if (dot) { dot.hidden = !live.reporting; }  // live only while the car really reports
         showHealth(live.health);
         if (source) { source.dataset.refreshedAt = new Date().toISOString(); }
       })
