@@ -114,7 +114,7 @@ class _Drive:
                 far = self.rng.random() < 0.2
                 span = 0.9 if far else 0.08
                 away = (self.home[0] + self.rng.uniform(-span, span) * 0.6, self.home[1] + self.rng.uniform(-span, span))
-                plan += [(10 + self.rng.random() * 8 if day.weekday() >= 5 else 19 + self.rng.random() * 2.5, away),
+                plan += [(10 + self.rng.random() * 8 if day.weekday() >= 5 else 18 + self.rng.random() * 2.5, away),
                          (None, self.home)]
             for hour, target in plan:
                 start = self.last_at + timedelta(minutes=self.rng.uniform(40, 150)) if hour is None else \
