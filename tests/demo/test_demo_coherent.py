@@ -20,7 +20,7 @@ from forecourt.customers.models import Customer
 from forecourt.demo import driving, geography, korea_people, local_help
 from forecourt.demo.network import build_demo_network
 from forecourt.parties.models import Organization
-from forecourt.sales import scoring
+from forecourt.sales import pipeline, scoring
 from forecourt.sales.models import Lead, Opportunity
 from forecourt.sales.opportunities import LOST_REASONS
 from forecourt.telematics import health, score
@@ -100,6 +100,7 @@ def test_a_reporting_cars_mileage_agrees_with_its_service_book(db):
 def test_deals_use_the_products_lost_reasons_and_closed_deals_are_not_expected_later(db):
     reasons = set(db.scalars(select(Opportunity.lost_reason).where(Opportunity.status == "lost")))
     assert reasons and reasons <= set(LOST_REASONS)
+    assert pipeline.LOST_REASONS is LOST_REASONS  # the dashboards name what the reps pick
     closed = db.execute(select(Opportunity.expected_close, Opportunity.closed_at)
                         .where(Opportunity.status.in_(("won", "lost")))).all()
     assert closed and all(expected <= at.date() for expected, at in closed)
