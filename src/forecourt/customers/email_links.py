@@ -94,8 +94,28 @@ def request_account(*, session: Session, email: str, profile: dict) -> None:
         _send_account_link(session, customer, link, token)
 
 
-def _send_account_link(session: Session, customer: Customer, link, token: str) -> None:
-    if parties_service.customer_account(session=session, customer_id=customer.id) is None:
+def request_reset(*, session: Session, email: str) -> None:
+    """Forgot password: send a driver's address a link to choose a new password (the same one-time,
+    24-hour link as sign-up's, stored only as its digest). Returns nothing on purpose: an unknown
+    address, a staff login and a driver look the same to the caller."""
+    customer = customers_service.find_by_email(session=session, email=email.strip().lower())
+    if customer is None or parties_service.customer_account(session=session, customer_id=customer.id) is None:
+        return  # nothing to reset; sign-up is the way to an account
+    issued = _issue(session, kind=CLAIM, customer=customer)
+    if issued is None:
+        return
+    link, token = issued
+    with outbox.written_for(session, customer_id=customer.id):
+        _send_account_link(session, customer, link, token, reset=True)
+
+
+def _send_account_link(session: Session, customer: Customer, link, token: str, reset: bool = False) -> None:
+    if reset:
+        subject = _("Choose a new password for Forecourt")
+        body = _("Someone, we hope you, asked to reset the password of the Forecourt account with this address. "
+                 "Follow the link below within 24 hours to choose a new one; it works once. If it was not you, "
+                 "ignore this message and your password stays as it is.")
+    elif parties_service.customer_account(session=session, customer_id=customer.id) is None:
         subject = _("Set your password for Forecourt")
         body = _("Someone, we hope you, asked for a Forecourt account with this address. Follow the link below "
                  "within 24 hours to choose your password; if it was not you, ignore this message and nothing "

@@ -216,8 +216,36 @@ def access_log(*, session: Session, customer_id: int, limit: int = 200, offset: 
         if entry.organization_id is not None and entry.organization_id not in names:
             names[entry.organization_id] = parties_service.get_organization(
                 session=session, organization_id=entry.organization_id).name
-        rows.append(dict(organization_id=entry.organization_id,
+        rows.append(dict(id=entry.id, organization_id=entry.organization_id, user_id=entry.user_id,
                          organization_name=names.get(entry.organization_id), role=entry.role,
                          purpose_code=entry.purpose_code, legal_basis=entry.legal_basis, what=entry.what,
                          reference=entry.reference, at=entry.at))
     return rows
+
+
+LIST_READ = "customer list"
+
+
+def summarise_access_log(rows: list[dict]) -> list[dict]:
+    """``access_log`` rows as the customer reads them: every appearance in one person's list of customers,
+    for one purpose on one day (in the reader's zone), becomes one row with a count and all its reads
+    (``reads``), in the place of the newest; every other read stays a row of its own (``reads`` is
+    itself). Nothing is dropped: a rep who pages through a list forty times a day is one line the
+    customer can open, and the opening of their file beside it is not buried under forty."""
+    summary: list[dict] = []
+    groups: dict[tuple, dict] = {}
+    for row in rows:  # newest first
+        if row["what"] != LIST_READ:
+            summary.append(row | {"reads": [row], "count": 1})
+            continue
+        key = (row["organization_id"], row["user_id"], row["role"], row["purpose_code"],
+               zones.to_viewer(row["at"]).date() if row["at"] else None)
+        if key in groups:
+            group = groups[key]
+            group["reads"].append(row)
+            group["count"] += 1
+            group["first_at"] = row["at"]
+        else:
+            groups[key] = group = row | {"reads": [row], "count": 1, "first_at": row["at"]}
+            summary.append(group)
+    return summary

@@ -348,6 +348,31 @@ def first_owned(*, session: Session, vehicle_ids: list[int]) -> dict[int, dateti
     return first
 
 
+KM_PER_DAY = 36.0  # about 13,000 km a year, what a car in Germany is driven on average
+
+
+def likely_odometers_km(*, session: Session, vehicle_ids: list[int], today: date) -> dict[int, float]:
+    """What each car's odometer plausibly reads today, for a simulated or demo car that reports one: its
+    last service's reading plus an average day's driving since, else an average day's driving since it
+    was first owned (or built). A made-up reading must agree with the service book, or the car's health
+    says a two-year-old car is tens of thousands of kilometres overdue."""
+    last = last_services(session=session, vehicle_ids=vehicle_ids)
+    first = first_owned(session=session, vehicle_ids=vehicle_ids)
+    facts = service_facts(session=session, vehicle_ids=vehicle_ids)
+    readings: dict[int, float] = {}
+    for vehicle_id in vehicle_ids:
+        if (row := last.get(vehicle_id)) is not None:
+            since, base = row.performed_on, float(row.odometer_km or 0)
+        else:
+            fact = facts.get(vehicle_id)
+            started = first.get(vehicle_id)
+            since = (started.date() if started is not None else fact.production_date if fact is not None
+                     and fact.production_date is not None else fact.created_at.date() if fact is not None else today)
+            base = 0.0
+        readings[vehicle_id] = base + KM_PER_DAY * max(0, (today - since).days)
+    return readings
+
+
 def service_history_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[ServiceRecord]:
     """A former owner sees the car's book only up to the day they sold it."""
     ownership = owned_by(session=session, customer_id=customer_id, vehicle=vehicle)

@@ -216,7 +216,8 @@ def access_log_page(request: Request, me: MePage, session: DbSession, page: int 
     entries = customers_service.access_log(session=session, customer_id=me.customer_id, limit=PAGE_SIZE + 1,
                                            offset=(page - 1) * PAGE_SIZE)
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
-    return render(request, "portal/access_log.html", entries=entries[:PAGE_SIZE], purposes=purposes, page=page,
+    return render(request, "portal/access_log.html", entries=customers_service.summarise_access_log(entries[:PAGE_SIZE]),
+                  purposes=purposes, page=page,
                   has_next=len(entries) > PAGE_SIZE)
 
 

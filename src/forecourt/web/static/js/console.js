@@ -6,6 +6,14 @@
 // with a sound and a browser notification. Without JavaScript every page still works: reload to refresh.
 (function () {
   "use strict";
+  // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
+  function tileLayer() {
+    var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
+    return L.tileLayer(meta ? meta.content : "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      subdomains: meta ? meta.dataset.subdomains : "abc", maxZoom: 19,
+      attribution: meta ? meta.dataset.attribution : "&copy; OpenStreetMap contributors"
+    });
+  }
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
@@ -144,10 +152,7 @@
     var data;
     try { data = JSON.parse(element.dataset.map || "{}"); } catch (error) { return; }
     var map = L.map(element, { scrollWheelZoom: false });
-    L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
-      subdomains: "abc", maxZoom: 19,
-      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-    }).addTo(map);
+    tileLayer().addTo(map);
     var layer = L.featureGroup().addTo(map);
     var points = [];
     if (data.track && data.track.length > 1) {
