@@ -9,7 +9,7 @@
 * ``workshop_proposals.urgent`` / ``auto_booked``: a red warning proposes the earliest time; a proposal
   the owner's standing permission booked by itself.
 
-Revision ID: 0020-lifecycle
+Revision ID: 0020_lifecycle
 Revises: 0019
 Create Date: 2026-12-06 22:10:00
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from forecourt.core.db import UTCDateTime
 
 
-revision = '0020-lifecycle'
+revision = '0020_lifecycle'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
