@@ -131,3 +131,17 @@ def test_the_advisor_records_findings_for_their_own_dealer_only(make, session, c
                        data={"csrf_token": csrf_token_of(session, page), "findings": "Pads and discs replaced"},
                        follow_redirects=True)
     assert "Pads and discs replaced" in posted.text
+
+
+def test_erasure_drops_the_drivers_words_and_keeps_the_symptoms_with_the_car(make, session):
+    from forecourt.workshop import records
+
+    scene = advisor_scene(make, session)
+    _with_symptoms(session, scene)
+    exported = records.export_of(session=session, customer_id=scene.customer.id)["workshop_appointments"]
+    assert exported[0]["symptom_notes"] == "Grinding, front left"  # "download my data" includes them
+    records.erase_customer(session=session, customer_id=scene.customer.id)
+    session.commit()
+    session.refresh(scene.appointment)
+    assert scene.appointment.customer_id is None and scene.appointment.symptom_notes == ""
+    assert scene.appointment.symptoms == ["noise", "braking"]
