@@ -1,4 +1,4 @@
-"""What the driver noticed and the courtesy car, in a real Chromium, in English and German: the driver ticks
+"""What the driver noticed and the courtesy car, in a real Chromium, in English, German and Korean: the driver ticks
 symptoms and describes them while booking in the portal; the advisor finds them in the pre-arrival brief
 beside the fault codes, writes what was found, lends a courtesy car, records its hand-over and its return,
 and reads both in the car's history with the kilometres driven."""
@@ -32,6 +32,8 @@ WORDS = {
     "de": dict(noise="Geräusch", braking="Beim Bremsen", noticed="Was dem Fahrer aufgefallen ist",
                out="Beim Fahrer", returned="Zurückgegeben", history="Übergaben und Rückgaben",
                driven="42 km gefahren"),
+    "ko": dict(noise="소음", braking="제동할 때", noticed="운전자가 느낀 증상", out="운전자가 사용 중", returned="반납됨",
+               history="인도 및 반납", driven="42 km 주행"),
 }
 
 
@@ -79,7 +81,7 @@ def _scene(seed_sessions, language: str) -> Scene:
                      vehicle_id=vehicle.id)
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("language", ["en", "de", "ko"])
 def test_symptoms_from_booking_to_brief_and_a_courtesy_car_out_and_back(new_context, seed_sessions, live_server,
                                                                          language):
     scene, words = _scene(seed_sessions, language), WORDS[language]
