@@ -23,7 +23,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
-from forecourt.workshop import calendar
+from forecourt.workshop import calendar, loaners
 from forecourt.workshop.models import Loaner, LoanerBooking, LoanerHandover
 
 HANDOVER, RETURN = "handover", "return"
@@ -152,8 +152,6 @@ def describe_record(record: LoanerHandover) -> dict:
 
 def history(*, session: Session, principal: Principal, loaner_id: int) -> dict:
     """The car and every hand-over and return, newest first, each booking with its state."""
-    from forecourt.workshop import loaners  # the fleet's own view of the car
-
     loaner = loaner_for(session=session, principal=principal, loaner_id=loaner_id)
     bookings = list(session.scalars(select(LoanerBooking).where(LoanerBooking.loaner_id == loaner.id)
                                     .order_by(LoanerBooking.starts_at.desc())))
