@@ -12,7 +12,8 @@ from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
 
-TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal")})
+TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal"),
+                 "service_booked": N_("Service booked for you")})
 
 
 @router.get("/me/messages")
