@@ -93,6 +93,12 @@ def test_the_carmaker_sees_the_network_and_names_dealers(session, data, make, sc
     assert total["leads"] >= 4 and total["converted"] >= 3
     names = {r["key"]: r["label"] for r in figures["leads"]["dealer"]}
     assert names[data.dealer.id] == data.dealer.name and names[data.dealer_b.id] == data.dealer_b.name
+    # the network's deals are read another way on SQLite (the whole table in order): the same answers
+    network = {f["code"]: f for f in figures["buying_factors"]["factors"]}
+    assert (network["price"]["won"], network["price"]["lost"]) >= (2, 1)
+    assert figures["tenders"]["rfp"]["won"] >= 1 and figures["lessons"]["written"] >= 2
+    one_dealer = pipeline.insights(session=session, scope=scope_of(admin, dealer_id=data.dealer.id))
+    assert one_dealer["buying_factors"] == pipeline.insights(session=session, scope=scope_of(data.rep1))["buying_factors"]
 
 
 def test_buying_factors_in_won_and_lost_deals(session, data, scope_of):
