@@ -2,9 +2,11 @@
 
 Distances are great-circle distances stretched by ``ROAD_FACTOR``: roads are rarely straight, and an
 ETA from the straight line would promise help sooner than it can come. Each kind of provider sets off
-and drives at its own pace (``PACE``). Dealers are offered only when open now and with service bays;
-a tow goes to a dealer whether open or not (it arrives later), preferably the owner's own service
-dealer when that one is close enough. Every dispatch is a row, a timeline event and an e-mail to the
+and drives at its own pace (``PACE``). Only providers available now are offered: open by their own
+hours (partners without hours work around the clock) and under their capacity (``availability``);
+the nearer ones that are not come back beside them with the reason, so the agent knows why they were
+skipped. Dealers need service bays too. A tow goes to a dealer whether open or not (it arrives
+later), preferably the owner's own service dealer when that one is close enough. Every dispatch is a row, a timeline event and an e-mail to the
 provider (and to the receiving dealer) written in the same transaction, so help sent is never lost.
 
 The receiving dealer sees the car coming (``incoming_for``); the owner's name and phone only when the
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.assist import availability as availability_service
 from forecourt.assist import notices
 from forecourt.assist.models import Case, CaseEvent, Dispatch
 from forecourt.assist.notices import LABEL, in_words
@@ -30,7 +33,6 @@ from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.core.i18n import _
-from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
 
@@ -40,7 +42,8 @@ PACE = {"tow": (10, 60), "emergency": (2, 80), "dealer": (15, 50)}
 KINDS = tuple(PACE)
 LOADING_MINUTES = 20  # a tow truck loading the car before it drives to the dealer
 OWN_DEALER_RADIUS_KM = 30  # road km: the owner's service dealer is preferred for a tow within this
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = availability_service.WEEKDAYS
+LISTS = (("dealers", "dealer"), ("towing", "tow"), ("emergency", "emergency"))
 FINISHED = ("resolved", "closed")
 
 
@@ -57,11 +60,9 @@ def eta_minutes(kind: str, km: float) -> int:
 
 
 def is_open(organization: Organization, moment: datetime) -> bool:
-    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) on its own clock."""
-    local = as_utc(moment).astimezone(zone_of(organization))
-    clock = local.strftime("%H:%M")
-    spans = (organization.opening_hours or {}).get(WEEKDAYS[local.weekday()], [])
-    return any(opens <= clock < closes for opens, closes in spans)
+    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) on its own clock; a partner
+    without hours works around the clock."""
+    return availability_service.is_open(organization, moment)
 
 
 # --- who can help ----------------------------------------------------------------------------------
@@ -112,21 +113,36 @@ def _ranked(session: Session, kind: str, lat: float, lon: float) -> list[tuple[O
 def providers_for(*, session: Session, case_id: int, now: datetime, limit: int = 5) -> dict:
     """The nearest help of each kind, nearest first, with road distance and ETA in words.
 
-    Keys: ``dealers`` (open now, with service bays), ``towing`` (roadside partners), ``emergency``;
-    ``problem`` says why the lists are empty when the case has no position yet (nothing is "nearest"
-    without one). ``flat`` gives the three lists as one, for a map.
+    Keys: ``dealers`` (open now, with service bays), ``towing`` (roadside partners), ``emergency``, each
+    of those available now; ``unavailable`` has the same three keys, for the nearer providers skipped
+    (each offer's ``availability`` says why: closed until when, or at capacity); ``problem`` says why
+    the lists are empty when the case has no position yet (nothing is "nearest" without one). ``flat``
+    gives the three lists of those available as one, for a map.
     """
     case = get_case(session=session, case_id=case_id)
     try:
         lat, lon = _position(case)
     except Invalid as missing:
         return {"case": case.number, "latitude": None, "longitude": None, "problem": missing.message,
-                "dealers": [], "towing": [], "emergency": []}
-    dealers = [(o, km) for o, km in _ranked(session, "dealer", lat, lon) if is_open(o, now)]
-    return {"case": case.number, "latitude": lat, "longitude": lon, "problem": None,
-            "dealers": [_offer(o, "dealer", km) for o, km in dealers[:limit]],
-            "towing": [_offer(o, "tow", km) for o, km in _ranked(session, "tow", lat, lon)[:limit]],
-            "emergency": [_offer(o, "emergency", km) for o, km in _ranked(session, "emergency", lat, lon)[:limit]]}
+                "dealers": [], "towing": [], "emergency": [],
+                "unavailable": {"dealers": [], "towing": [], "emergency": []}}
+    found = {"case": case.number, "latitude": lat, "longitude": lon, "problem": None,
+             "unavailable": {}}
+    for key, kind in LISTS:
+        ranked = _ranked(session, kind, lat, lon)
+        busy = availability_service.busy_counts(session=session, provider_ids=[o.id for o, _ in ranked])
+        offered, skipped = [], []
+        for organization, km in ranked:
+            offer = _offer(organization, kind, km) | {"availability": availability_service.availability(
+                organization, now, busy.get(organization.id, 0))}
+            if offer["availability"]["state"] == "open":
+                offered.append(offer)
+                if len(offered) == limit:
+                    break
+            elif len(skipped) < limit:
+                skipped.append(offer)  # nearer than the last one offered: the agent sees why it was not
+        found[key], found["unavailable"][key] = offered, skipped
+    return found
 
 
 def flat(providers: dict) -> list[dict]:
@@ -156,6 +172,20 @@ def _fits(organization: Organization, kind: str) -> bool:
     return organization.kind == "partner" and organization.partner_kind == wanted
 
 
+def _check_available(session: Session, provider: Organization, kind: str, moment: datetime) -> None:
+    busy = availability_service.busy_counts(session=session, provider_ids=[provider.id]).get(provider.id, 0)
+    found = availability_service.availability(provider, moment, busy)
+    if found["state"] == "closed":
+        if kind == "dealer":
+            raise Invalid(_("%(name)s is closed now; send a tow truck or another dealer.", name=provider.name),
+                          field="provider_id")
+        raise Invalid(_("%(name)s is closed now; send another provider from the list.", name=provider.name),
+                      field="provider_id")
+    if found["state"] == "at_capacity":
+        raise Invalid(_("%(name)s is at capacity (%(busy)s of %(capacity)s cases); send another provider from the list.",
+                        name=provider.name, busy=found["busy"], capacity=found["capacity"]), field="provider_id")
+
+
 def dispatch(*, session: Session, principal: Principal, case_id: int, provider_id: int, kind: str,
              now: datetime | None = None, portal_url: str = "") -> Dispatch:
     """Sends one provider: the row, a "dispatched" event on the timeline, the notices; the case is dispatched.
@@ -175,8 +205,7 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
         raise Invalid(_("%(name)s is not a %(kind)s; choose one from the %(kind)s list.", name=provider.name,
                         kind=str(LABEL[kind])),
                       field="provider_id")
-    if kind == "dealer" and not is_open(provider, moment):
-        raise Invalid(_("%(name)s is closed now; send a tow truck or another dealer.", name=provider.name), field="provider_id")
+    _check_available(session, provider, kind, moment)
     km = road_km(lat, lon, provider.latitude, provider.longitude)
     destination = tow_destination(session=session, case=case) if kind == "tow" else None
     if kind == "tow" and destination is None:
