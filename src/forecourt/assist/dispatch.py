@@ -26,13 +26,14 @@ from forecourt.assist import notices
 from forecourt.assist.models import Case, CaseEvent, Dispatch
 from forecourt.assist.notices import LABEL, in_words
 from forecourt.consent import service as consent_service
-from forecourt.core import outbox
+from forecourt.core import i18n, outbox, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.core.i18n import _
+from forecourt.customers import service as customers_service
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
 
@@ -273,13 +274,9 @@ def arrival_minutes(row: Dispatch, km_to_dealer: float, now: datetime | None = N
     return max(0, math.ceil((arrives - as_utc(now)).total_seconds() / 60))
 
 
-def _near(session: Session, lat: float, lon: float) -> str:
-    """A place the dealer recognises: the nearest known town (an organization's city) within 60 km."""
-    towns = [(distance_km(lat, lon, o.latitude, o.longitude), o.city) for o in session.scalars(
-        select(Organization).where(Organization.latitude.is_not(None), Organization.longitude.is_not(None),
-                                   Organization.city.is_not(None)))]
-    near = min(towns, default=None, key=lambda pair: pair[0])
-    return f"near {near[1]}" if near and near[0] <= 60 else ""
+def _near(lat: float, lon: float) -> str:
+    """A place the dealer recognises: the nearest town, in the reader's language."""
+    return places.nearest_town(lat, lon).in_words(i18n.current_locale())
 
 
 def _dealer_of(principal: Principal) -> int:
@@ -310,15 +307,44 @@ def incoming_for(*, session: Session, principal: Principal, now: datetime) -> li
             consent_service.require(session=session, principal=principal, customer_id=case.customer_id,
                                     purpose="service_reminders", what="incoming towed car")
             customer_id = case.customer_id
-        place = _near(session, case.latitude, case.longitude) if case.latitude is not None else ""
+        place = _near(case.latitude, case.longitude) if case.latitude is not None else ""
         found.append({"dispatch_id": row.id, "case": case.number, "case_kind": case.kind, "vin": vehicle.vin,
                       "model": f"{vehicle.model_year} {vehicle.trim.model.name} {vehicle.trim.name}",
                       "colour": vehicle.colour, "propulsion": vehicle.trim.propulsion,
                       "towed_by": provider.name if provider else None, "dispatched_at": row.dispatched_at,
                       "eta_minutes": minutes, "eta": in_words(minutes),
-                      "from": ", ".join(part for part in (place, f"{km:.0f} km away") if part),
+                      "from": ", ".join(part for part in (place, _("%(km)s km away", km=f"{km:.0f}")) if part),
                       "customer_id": customer_id})
     return sorted(found, key=lambda item: (item["eta_minutes"], item["dispatch_id"]))
+
+
+def sent_for(*, session: Session, case_id: int) -> list[dict]:
+    """Who was sent to a case, in the order they were sent, with the dealer a tow takes the car to."""
+    rows = session.execute(select(Dispatch, Organization.name)
+                           .join(Organization, Organization.id == Dispatch.provider_id)
+                           .where(Dispatch.case_id == case_id).order_by(Dispatch.id)).all()
+    names = {}
+    dealer_ids = {d.destination_dealer_id for d, _name in rows if d.destination_dealer_id}
+    if dealer_ids:
+        names = dict(session.execute(select(Organization.id, Organization.name)
+                                     .where(Organization.id.in_(dealer_ids))).all())
+    return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
+                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at,
+                 answer=d.answer, answer_note=d.answer_note)
+            for d, name in rows]
+
+
+def incoming_with_owners(*, session: Session, principal: Principal, now: datetime) -> list[dict]:
+    """``incoming_for`` with the owner's name and contact on the cars whose owner allowed it."""
+    shown = []
+    for item in incoming_for(session=session, principal=principal, now=now):
+        customer = None
+        if item["customer_id"] is not None:
+            found = customers_service.get(session=session, customer_id=item["customer_id"])
+            customer = {"name": f"{found.first_name or ''} {found.last_name or ''}".strip(), "phone": found.phone,
+                        "email": found.email}
+        shown.append(item | {"customer": customer})
+    return shown
 
 
 def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, now: datetime) -> Dispatch:
