@@ -172,10 +172,18 @@ def privacy_page(request: Request, me: MePage, session: DbSession, add: list[Id]
     roles: dict[str, list[dict]] = {}
     for row in role_purpose_rows(session):
         roles.setdefault(row["purpose_code"], []).append(row)
+    notice = consent_service.current_notice(session=session)
     return render(request, "portal/privacy.html", organizations=organizations,
                   consent_purposes=[p for p in purposes if p.needs_consent],
-                  other_purposes=[p for p in purposes if not p.needs_consent],
-                  notice=consent_service.current_notice(session=session), addable=addable, roles=roles)
+                  other_purposes=[p for p in purposes if not p.needs_consent], notice=notice,
+                  read=consent_service.notice_text(session=session, version=notice.version), addable=addable,
+                  roles=roles)
+
+
+def _notice_read(form) -> tuple[int | None, str | None]:
+    """The notice version and language the page showed beside the switch: what the customer read."""
+    version = (form.get("notice_version") or "").strip()
+    return (int(version) if version.isdigit() and len(version) < 9 else None), (form.get("notice_language") or None)
 
 
 @router.post("/me/privacy/{organization_id}/{purpose}")
@@ -186,8 +194,10 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
     error = None
     try:
         if allow:
+            version, language = _notice_read(form)
             consent_service.give(session=session, customer_id=me.customer_id, organization_id=organization_id,
-                                 purpose_code=purpose, method="web-portal", recorded_by=me.user_id)
+                                 purpose_code=purpose, method="web-portal", recorded_by=me.user_id,
+                                 notice_version=version, language=language)
         else:
             consent_service.withdraw(session=session, customer_id=me.customer_id,
                                      organization_id=organization_id, purpose_code=purpose,
@@ -199,14 +209,16 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
     cell = next((r for r in rows if r["organization_id"] == organization_id and r["purpose_code"] == purpose),
                 None)
     if request.headers.get("hx-request") and cell is not None:
-        return render(request, "portal/_consent_cell.html", cell=cell, error=error)
+        notice = consent_service.current_notice(session=session)
+        return render(request, "portal/_consent_cell.html", cell=cell, error=error,
+                      read=consent_service.notice_text(session=session, version=notice.version))
     if error or cell is None:
         return _flash("/me/privacy", error or _("There is no such purpose."))
     return _flash(f"/me/privacy?add={organization_id}",
-                  (_("%(organization)s is now allowed to use your data for %(purpose)s.", organization=cell['organization_name'],
-                     purpose=cell['purpose_name'].lower()) if cell["granted"] else
-                   _("%(organization)s is no longer allowed to use your data for %(purpose)s.",
-                     organization=cell['organization_name'], purpose=cell['purpose_name'].lower())))
+                  (_("%(organization)s is now allowed to use your data for “%(purpose)s”.",
+                     organization=cell['organization_name'], purpose=cell['purpose_name']) if cell["granted"] else
+                   _("%(organization)s is no longer allowed to use your data for “%(purpose)s”.",
+                     organization=cell['organization_name'], purpose=cell['purpose_name'])))
 
 
 # --- who looked ----------------------------------------------------------------------------------
