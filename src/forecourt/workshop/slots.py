@@ -25,7 +25,6 @@ from forecourt.workshop.jobs import Job
 from forecourt.workshop.models import SLOT_MINUTES, Availability, BaySlot
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 STEP = timedelta(minutes=SLOT_MINUTES)
 DEALER_SEARCH_DAYS = 14
 
@@ -100,9 +99,9 @@ def opening_intervals(dealer: Organization, day: date) -> list[tuple[datetime, d
 
 
 def hours_text(dealer: Organization, day: date) -> str:
-    """"08:00–12:00 and 13:00–18:00" or "closed", for messages."""
+    """"08:00–12:00 and 13:00–18:00" or "closed", for messages, in the reader's language."""
     pairs = (dealer.opening_hours or {}).get(WEEKDAYS[day.weekday()], []) or []
-    return " and ".join(f"{a}–{b}" for a, b in pairs) if pairs else "closed"
+    return dates.format_list(f"{a}–{b}" for a, b in pairs) if pairs else _("closed all day")
 
 
 def _within_availability(start: datetime, end: datetime, availability: list[Availability] | None,
