@@ -252,6 +252,27 @@ def confirm_erasure(request: Request, me: MePage, session: DbSession):
     return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None)
 
 
+# What an erasure report counts, as its reader says it (the report names each by code).
+ERASED = Labels({
+    "profile": N_("Your profile"), "preferences": N_("Your preferences"), "account": N_("Your login"),
+    "consent_grants": N_("Consents given"), "access_log": N_("Access log entries"),
+    "telemetry_positions": N_("Car positions"), "telemetry_samples": N_("Car readings"),
+    "telemetry_trips": N_("Trips"), "telemetry_twin": N_("Your car's latest state"),
+    "telemetry_vehicle_events": N_("Car events (warning lights, alerts)"),
+    "warranty_offers": N_("Warranty offers"), "ownership_transfers_unlinked": N_("Car sales between owners (unlinked)"),
+    "workshop_appointments": N_("Workshop appointments"), "workshop_availability": N_("Times you can be reached"),
+    "workshop_loaner_presets": N_("Courtesy-car wishes"), "workshop_proposals": N_("Workshop proposals"),
+    "assist_cases_unlinked": N_("On Call cases (unlinked)"), "assist_emergency_contacts": N_("Emergency contacts"),
+    "assist_subscriptions_unlinked": N_("On Call subscriptions (unlinked)"), "messages": N_("Messages to you"),
+    "email_links": N_("Links e-mailed to you"), "sales_configurations_unlinked": N_("Configurations (unlinked)"),
+    "sales_lead_contact_details": N_("Contact details in enquiries"), "sales_activity_notes": N_("Sales notes about you"),
+    "consent_ledger": N_("Consent receipts"), "service_records": N_("Service records"),
+    "ownerships": N_("Ownership periods"), "warranty_contracts": N_("Extended warranties"),
+    "data_requests": N_("Data requests"), "orders": N_("Orders"), "payments": N_("Payments"),
+    "opportunities": N_("Deals"),
+})
+
+
 @router.post("/me/data/erase")
 def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
     if form.get("confirm") != "erase":
@@ -260,6 +281,6 @@ def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
                       kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."))
     report = rights.erase(session=session, customer_id=me.customer_id)
     # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
-    response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report)
+    response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report, labels=ERASED)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
