@@ -327,3 +327,47 @@ def test_e_mails_are_written_in_their_readers_language(make, session):
         subject, _ = recalls.notice_text(campaign, title="2024 Terra", vin="WAMTGE1A0R1234567")
     assert subject.startswith("Sicherheitsrückruf für Ihren 2024 Terra")
     assert date.today()  # the composers need no request: the reader's language comes from the outbox
+
+
+# --- bad input: named languages, zones and numbers we do not know ---------------------------------
+
+def test_settings_naming_a_zone_or_market_we_do_not_know_fall_back_and_say_what_to_fix(settings, session_factory,
+                                                                                       caplog):
+    from fastapi.testclient import TestClient
+
+    from forecourt.web.app import create_app
+
+    wrong = settings.model_copy(update={"time_zone": "Asia/Atlantis", "market": "XX"})
+    application = create_app(wrong)
+    application.state.sessionmaker = session_factory
+    with caplog.at_level("WARNING"), TestClient(application, headers={"Accept-Language": "tlh"}) as visitor:
+        page = visitor.get("/login")
+    assert page.status_code == 200 and '<html lang="de">' in page.text  # the default market's language
+    assert "FORECOURT_TIME_ZONE: time zone 'Asia/Atlantis' is not an IANA zone known here; using Europe/Berlin" \
+        in caplog.text
+    assert "FORECOURT_MARKET='XX' is not a market of this network (DE, KR); serving visitors as DE." in caplog.text
+
+
+def test_a_zone_or_a_phone_number_a_person_types_is_refused_in_their_words(make, client):
+    me = make.customer_login(make.customer(language="ko", market="KR", country="KR", phone="010-2345-6789"))
+    zone = client.patch("/api/me", headers=me.headers, json={"time_zone": "Mars/Olympus_Mons"})
+    assert zone.status_code == 422 and zone.json()["detail"][0]["loc"][-1] == "time_zone"
+    assert "'Mars/Olympus_Mons'은(는) 알 수 없는 시간대입니다" in zone.json()["detail"][0]["msg"]
+    phone = client.patch("/api/me", headers=me.headers, json={"phone": "010-1234"})
+    assert phone.status_code == 422 and phone.json()["detail"][0]["loc"][-1] == "phone"
+    assert "유효한 전화번호가 아닙니다" in phone.json()["detail"][0]["msg"], phone.text
+    assert not english_words(phone.json()["detail"][0]["msg"], set()), phone.text  # the country too
+    fine = client.patch("/api/me", headers=me.headers, json={"phone": "010-1234-5678", "time_zone": "Asia/Seoul"})
+    assert fine.status_code == 200 and fine.json()["time_zone"] == "Asia/Seoul"
+    assert fine.json()["phone"] in ("+821012345678", "010-1234-5678")
+
+
+def test_a_stored_zone_we_do_not_know_falls_back_to_the_market_and_the_page_opens(make, session, visit, caplog):
+    customer = make.customer(language="ko", market="KR", country="KR", phone="010-2345-6789")
+    session.execute(update(Customer).where(Customer.id == customer.id).values(time_zone="Asia/Atlantis"))
+    session.commit()
+    with caplog.at_level("WARNING"):
+        page = visit(customer.email).get("/me/profile")
+    assert page.status_code == 200 and '<html lang="ko">' in page.text
+    assert f"Customer {customer.id}'s time zone 'Asia/Atlantis' is not an IANA zone known here; using Asia/Seoul" \
+        in caplog.text
