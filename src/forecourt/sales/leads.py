@@ -22,6 +22,7 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.sales.models import Activity, Configuration, Lead
 from forecourt.sales.routing import OPEN_STATUSES
+from forecourt.sales.scoring import explain as explain_score
 
 PURPOSE = "sales_contact"
 JOIN_WINDOW = timedelta(days=30)
@@ -274,7 +275,7 @@ def view(*, session: Session, principal: Principal, lead_id: int, lead: Lead | N
     configuration = session.get(Configuration, lead.configuration_id) if lead.configuration_id else None
     fields = {column.key: getattr(lead, column.key) for column in Lead.__table__.columns}
     return fields | dict(lead=lead, configuration_code=configuration.code if configuration else None,
-                         score_reasons=list(lead.score_reasons or []),
+                         score_reasons=explain_score(lead.score_reasons),
                          timeline=timeline(session=session, lead=lead))
 
 
