@@ -44,10 +44,16 @@ ALLOWED = {
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 
 
+# Attributes a person reads or hears: a tooltip, a screen reader's label, a field's hint, an image's words.
+READ_ATTRIBUTES = re.compile(r'\s(?:title|aria-label|placeholder|alt)="([^"]*)"', re.I)
+
+
 def visible_text(page: str) -> str:
-    """What a reader sees: the text between tags, without scripts, styles and codes in <code>."""
+    """What a reader sees or hears: the text between tags and the attributes read aloud or shown on
+    hover, without scripts, styles and codes in <code>."""
     page = re.sub(r"<(script|style|code|svg|textarea)\b.*?</\1>", " ", page, flags=re.S | re.I)
-    page = re.sub(r"<[^>]+>", " ", page)
+    spoken = " ".join(READ_ATTRIBUTES.findall(page))
+    page = re.sub(r"<[^>]+>", " ", page) + " " + spoken
     text = html.unescape(page)
     text = re.sub(r"\S+@\S+", " ", text)  # e-mail addresses
     text = re.sub(r"https?://\S+|/[\w/.-]+", " ", text)  # addresses and paths
