@@ -90,8 +90,15 @@ def _claim(session: Session, appointment: Appointment, steps: int) -> None:
 def _taken(session: Session, dealer: Organization, job: Job, starts_at: datetime) -> SlotTaken:
     alternatives = free_slots(session=session, dealer=dealer, job=job, after=starts_at - timedelta(hours=2),
                               limit=3)
-    offer = "; ".join(slot.label for slot in alternatives) or "none in the next two weeks"
-    return SlotTaken(f"That time was just taken; here are the next free ones: {offer}.", alternatives)
+    return SlotTaken(taken_text(alternatives), alternatives)
+
+
+def taken_text(alternatives) -> str:
+    """"That time was just taken", with the next free times the reader may choose instead."""
+    if not alternatives:
+        return _("That time was just taken, and there is no other free time in the next two weeks.")
+    return _("That time was just taken; here are the next free ones: %(times)s.",
+             times="; ".join(slot.label for slot in alternatives))
 
 
 def book(*, session: Session, dealer_id: int, vehicle_id: int, customer_id: int | None, bay: int,
