@@ -212,3 +212,15 @@ def test_a_german_statement_names_a_korean_dealer_legibly(make):
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Provisionsabrechnung" in text and "한빛모터스 강남" in text and "Summe" in text
+
+
+def test_the_network_month_keeps_each_dealer_in_its_currency(make, client, session):
+    admin = admin_login(make)
+    seoul, kiel = make.dealer(name="한빛모터스 강남", market="KR", street="강남구 도산대로 318", postcode="06054",
+                              city="서울특별시", phone="02-3445-2688"), make.dealer(name="Autohaus Nord")
+    session.commit()
+    rows = {r["dealer_id"]: r for r in client.get("/api/admin/commission-statements", params={"month": "2025-06"},
+                                                  headers=admin.headers).json()}
+    assert (rows[seoul.id]["currency"], rows[kiel.id]["currency"]) == ("KRW", "EUR")
+    page = browser_for(make, admin).get("/admin/commission", params={"month": "2025-06"}).text
+    assert "₩0" in page and "€0.00" in page

@@ -83,10 +83,12 @@ def network_month(*, session: Session, month: date) -> list[dict]:
     rows = []
     for dealer in parties_service.list_organizations(session=session, kind="dealer", active_only=False):
         found = totals.get(dealer.id)
-        rows.append(dict(dealer=dealer, cars=found.cars if found else 0,
+        rows.append(dict(dealer=dealer, currency=markets.reference(dealer.market)["currency"],
+                         cars=found.cars if found else 0,
                          sales=Decimal(str(found.sales or 0)) if found else Decimal(0),
                          commission=Decimal(str(found.commission or 0)) if found else Decimal(0)))
-    return sorted(rows, key=lambda r: (-r["commission"], r["dealer"].name))
+    # Won and euros are never compared: dealers are ranked within their currency.
+    return sorted(rows, key=lambda r: (r["currency"], -r["commission"], r["dealer"].name))
 
 
 def file_name(document: dict, extension: str) -> str:
