@@ -62,6 +62,7 @@ def test_the_receipt_records_the_language_the_customer_read(make, session):
         consent.withdraw(session=session, customer_id=customer.id, organization_id=dealer.id,
                          purpose_code="sales_contact")
     receipts = consent.ledger_of(session=session, customer_id=customer.id)
+    assert {r.jurisdiction for r in receipts} == {"EU"}  # a customer of the German market: the GDPR
     assert [(r.purpose_code, r.state, r.language) for r in receipts] == [
         ("service_reminders", "granted", "ko"), ("sales_contact", "granted", "de"),
         ("sales_contact", "withdrawn", "de")]
@@ -96,3 +97,13 @@ def test_the_api_serves_the_notice_in_the_readers_language_and_records_it(make, 
     assert refused.status_code == 422 and "'xx'" in refused.text
     receipts = client.get("/api/me/consent-receipts", headers=me.headers).json()
     assert [(r["purpose_code"], r["language"]) for r in receipts] == [("service_reminders", "ko")]
+
+
+def test_a_korean_customers_receipt_answers_to_korean_law(make, session):
+    dealer = make.dealer(market="KR", street="강남구 도산대로 318", postcode="06054", city="서울특별시",
+                         phone="02-3445-2688")
+    customer = make.customer(language="ko", market="KR", country="KR", phone="010-2345-6789")
+    consent.give(session=session, customer_id=customer.id, organization_id=dealer.id,
+                 purpose_code="service_reminders")
+    (receipt,) = consent.ledger_of(session=session, customer_id=customer.id)
+    assert (receipt.jurisdiction, receipt.language) == ("KR", "en")  # PIPA; read in the request's language

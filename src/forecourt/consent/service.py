@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, insert, or_, select
+from sqlalchemy import Select, and_, column, delete, insert, or_, select, table
 from sqlalchemy.orm import Session
 
 from forecourt.consent.catalogue import CONSENT
@@ -23,6 +23,7 @@ from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import LANGUAGES, _, current_locale, supported
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 
 
@@ -99,9 +100,20 @@ def _record(session: Session, *, customer_id: int, organization_id: int, purpose
         receipt_id=str(uuid.uuid4()), customer_id=customer_id, organization_id=organization_id,
         purpose_code=purpose.code, legal_basis=purpose.legal_basis, notice_version=notice_version,
         state=state, method=method, recorded_by_user_id=recorded_by, recorded_at=now(), language=language,
+        jurisdiction=_jurisdiction(session, customer_id),
     )
     session.add(receipt)
     return receipt
+
+
+_CUSTOMERS = table("customers", column("id"), column("market"), column("country"))
+
+
+def _jurisdiction(session: Session, customer_id: int) -> str:
+    """The law the customer's consent answers to, by the market that serves them (their country's else)."""
+    row = session.execute(select(_CUSTOMERS.c.market, _CUSTOMERS.c.country)
+                          .where(_CUSTOMERS.c.id == customer_id)).first()
+    return markets.jurisdiction_of((row.market or row.country) if row else None)
 
 
 def give(*, session: Session, customer_id: int, organization_id: int, purpose_code: str,
