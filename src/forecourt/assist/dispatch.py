@@ -32,8 +32,9 @@ from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, Labels, _
 from forecourt.customers import service as customers_service
+from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
 
@@ -49,6 +50,9 @@ FINISHED = ("resolved", "closed")
 
 
 # --- arithmetic ------------------------------------------------------------------------------------
+
+# How a towed car's arrival reads at the workshop that expects it.
+ARRIVAL_STATES = Labels({"on_the_way": N_("on the way"), "arrived": N_("arrived")})
 
 def road_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return distance_km(lat1, lon1, lat2, lon2) * ROAD_FACTOR
@@ -354,11 +358,11 @@ def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, no
     if row is None or row.destination_dealer_id != dealer_id:
         raise NotFound("Incoming car not found")
     if row.status != "on_the_way":
-        raise Conflict(_("This car is already marked %(replace)s.", replace=row.status.replace('_', ' ')))
+        raise Conflict(_("This car is already marked “%(status)s”.", status=ARRIVAL_STATES.get(row.status, row.status)))
     row.status, row.arrived_at = "arrived", now
     dealer = session.get(Organization, dealer_id)
     session.add(CaseEvent(case_id=row.case_id, kind="arrived", at=now, user_id=principal.user_id,
-                          text=f"The towed car arrived at {dealer.name}.",
+                          text=_("The towed car arrived at %(dealer)s.", dealer=dealer.name),
                           details={"dispatch_id": row.id, "dealer_id": dealer_id}))
     session.flush()
     return row

@@ -8,7 +8,7 @@
   the On Call console says "at capacity" when that many of its dispatches are on the way.
 
 Revision ID: 0021_funnel
-Revises: 0019
+Revises: 0020_lifecycle
 Create Date: 2026-12-06 22:20:00
 """
 from alembic import op
