@@ -240,6 +240,19 @@ def vehicles_of(*, session: Session, customer_id: int, current_only: bool = True
     return [(v, o) for v, o in rows.unique()]
 
 
+def current_cars_of(*, session: Session, customer_ids: list[int]) -> dict[int, list[Vehicle]]:
+    """Cars each listed customer owns now, in one query, so a list page does not read per row."""
+    cars: dict[int, list[Vehicle]] = {customer_id: [] for customer_id in customer_ids}
+    if not customer_ids:
+        return cars
+    rows = session.execute(select(Ownership.customer_id, Vehicle).join(Vehicle, Ownership.vehicle_id == Vehicle.id)
+                           .where(Ownership.customer_id.in_(customer_ids), Ownership.ended_at.is_(None))
+                           .order_by(Ownership.started_at.desc(), Vehicle.id))
+    for customer_id, vehicle in rows:
+        cars[customer_id].append(vehicle)
+    return cars
+
+
 def ownership_history(*, session: Session, vehicle_id: int) -> list[Ownership]:
     return list(session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle_id)
                                 .order_by(Ownership.started_at)))

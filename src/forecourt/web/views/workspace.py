@@ -38,11 +38,11 @@ def customer_list(request: Request, principal: StaffPage, session: DbSession, q:
         error = (_("Choose one of the purposes customers can consent to.") if purposes else
                  _("Your role opens a customer only through the case or record that concerns them."))
         return render(request, "workspace/customers.html", status_code=400, error=error, **context)
-    customers, total = customers_service.list_visible(session=session, principal=principal, purpose=chosen,
-                                                      q=context["q"] or None, limit=PAGE_SIZE,
-                                                      offset=(page - 1) * PAGE_SIZE)
-    return render(request, "workspace/customers.html", error=None, **context | dict(customers=customers,
-                                                                                   total=total))
+    rows, total, categories = customer360.customer_list(session=session, principal=principal, purpose=chosen,
+                                                        q=context["q"] or None, limit=PAGE_SIZE,
+                                                        offset=(page - 1) * PAGE_SIZE)
+    return render(request, "workspace/customers.html", error=None,
+                  **context | dict(customers=rows, total=total, categories=categories))
 
 
 @router.get("/workspace/customers/{customer_id}")
