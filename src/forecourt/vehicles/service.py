@@ -253,6 +253,19 @@ def current_cars_of(*, session: Session, customer_ids: list[int]) -> dict[int, l
     return cars
 
 
+def unsold_stock(*, session: Session, dealer_id: int, trim_id: int | None = None, excluding=None,
+                 limit: int = 200) -> list[Vehicle]:
+    """The dealer's cars nobody owns yet; ``excluding`` (ids or a select of ids) leaves out cars the
+    caller has already promised, such as those assigned to an open order."""
+    owned = select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None))
+    query = select(Vehicle).where(Vehicle.selling_dealer_id == dealer_id, Vehicle.id.not_in(owned))
+    if trim_id is not None:
+        query = query.where(Vehicle.trim_id == trim_id)
+    if excluding is not None:
+        query = query.where(Vehicle.id.not_in(excluding))
+    return list(session.scalars(query.order_by(Vehicle.model_year.desc(), Vehicle.vin).limit(limit)))
+
+
 def ownership_history(*, session: Session, vehicle_id: int) -> list[Ownership]:
     return list(session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle_id)
                                 .order_by(Ownership.started_at)))

@@ -1,0 +1,70 @@
+"""Dealer basics in Chromium: the customer list shows what a rep dials and talks about (the phone and the
+car), only for the data categories the stated purpose opens; a car for an order is picked from the
+dealer's own unsold stock, and the server still checks what is submitted."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from forecourt.core.auth import Role
+from forecourt.core.db import transaction
+from forecourt.core.phones import display
+from forecourt.customers.models import Customer
+from forecourt.vehicles import service as vehicles_service
+from tests.browser.conftest import log_in
+from tests.factories import PASSWORD as FACTORY_PASSWORD, Factory
+from tests.sales.orders_scene import WEEK, order_in_state
+
+pytestmark = pytest.mark.browser
+PHONE = "+4940123456789"
+
+
+def test_phone_and_current_car_columns(new_context, world, seed_sessions):
+    with transaction(seed_sessions) as session:
+        session.get(Customer, world.customer_id).phone = PHONE
+        vehicles_service.get_by_vin(session=session, vin=world.vin).registration = "HH-AU 123"
+    rep = new_context().new_page()
+    log_in(rep, world.rep_email)
+    rep.goto(f"/workspace/customers?purpose=sales_contact&q={world.customer_name.split(',')[0]}")
+    row = rep.locator("tbody tr").filter(has=rep.get_by_role("link", name=world.customer_name))
+    expect(row).to_have_count(1)
+    phone_link = row.locator('a[href^="tel:"]')
+    expect(phone_link).to_have_text(display(PHONE, viewer_region="DE"))
+    assert display(PHONE, viewer_region="DE") != PHONE  # formatted, not the stored E.164
+    expect(row).to_contain_text("Aurora · HH-AU 123")
+    expect(rep.get_by_role("columnheader", name="Current cars")).to_be_visible()
+
+
+def test_a_car_for_an_order_is_picked_from_the_dealers_own_stock(new_context, seed_sessions):
+    session = seed_sessions()
+    try:
+        make = Factory(session=session, client=None)
+        dealer, other = make.dealer(opening_hours=WEEK), make.dealer()
+        rep = make.staff(dealer, Role.DEALER_SALES)
+        buyer = make.customer()
+        make.grant(buyer, dealer)  # the buyer allowed the dealer contact, as placing an order does
+        order = order_in_state(make, buyer, dealer, "confirmed")
+        mine = make.vehicle(selling_dealer_id=dealer.id, colour="Ruby red")
+        theirs = make.vehicle(selling_dealer_id=other.id)
+        sold = make.vehicle(selling_dealer_id=dealer.id, owner=make.customer(), dealer=dealer)
+        session.commit()
+        number, offered, hidden = order.number, mine.vin, [theirs.vin, sold.vin]
+    finally:
+        session.close()
+    page = new_context().new_page()
+    log_in(page, rep.email, password=FACTORY_PASSWORD)
+    page.goto(f"/workspace/orders/{number}")
+    options = page.locator("datalist#stock-vins option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("value", offered)
+    expect(options.first).to_contain_text("Ruby red")
+    field = page.get_by_label("VIN")
+    assert field.get_attribute("list") == "stock-vins"
+    field.fill(hidden[0])  # another dealer's car, typed anyway: the server still refuses it
+    page.get_by_role("button", name="Assign car").click()
+    expect(page.locator("body")).to_contain_text("not an unsold car of this trim")
+    page.get_by_label("VIN").fill(offered)
+    page.get_by_role("button", name="Assign car").click()
+    expect(page.locator("body")).to_contain_text("Car assigned to the order.")
+    expect(page.locator("body")).to_contain_text(offered)
