@@ -1,8 +1,11 @@
 """Dealer basics in Chromium: the customer list shows what a rep dials and talks about (the phone and the
 car), only for the data categories the stated purpose opens; a car for an order is picked from the
-dealer's own unsold stock, and the server still checks what is submitted."""
+dealer's own unsold stock; a quote starts from the deal's configuration. The server still checks and
+prices whatever is submitted."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -11,10 +14,12 @@ from forecourt.core.auth import Role
 from forecourt.core.db import transaction
 from forecourt.core.phones import display
 from forecourt.customers.models import Customer
+from forecourt.sales import stages
+from forecourt.sales.models import Opportunity
 from forecourt.vehicles import service as vehicles_service
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD, Factory
-from tests.sales.orders_scene import WEEK, order_in_state
+from tests.sales.orders_scene import WEEK, configuration, order_in_state
 
 pytestmark = pytest.mark.browser
 PHONE = "+4940123456789"
@@ -68,3 +73,37 @@ def test_a_car_for_an_order_is_picked_from_the_dealers_own_stock(new_context, se
     page.get_by_role("button", name="Assign car").click()
     expect(page.locator("body")).to_contain_text("Car assigned to the order.")
     expect(page.locator("body")).to_contain_text(offered)
+
+
+def test_a_quote_starts_from_the_deals_configuration(new_context, seed_sessions):
+    session = seed_sessions()
+    try:
+        make = Factory(session=session, client=None)
+        dealer = make.dealer()
+        rep = make.staff(dealer, Role.DEALER_SALES)
+        buyer = make.customer()
+        make.grant(buyer, dealer)
+        built = configuration(make, buyer, total=43_900)
+        stages.ensure_default_stages(session=session)
+        deal = Opportunity(dealer_id=dealer.id, customer_id=buyer.id, title="Aurora for Dana",
+                           configuration_id=built.id, stage_code="qualified", amount=43_900)
+        bare = Opportunity(dealer_id=dealer.id, customer_id=buyer.id, title="Just looking", stage_code="qualified")
+        session.add_all([deal, bare])
+        session.commit()
+        deal_id, bare_id, code = deal.id, bare.id, built.code
+    finally:
+        session.close()
+    page = new_context().new_page()
+    log_in(page, rep.email, password=FACTORY_PASSWORD)
+    page.goto(f"/workspace/opportunities/{deal_id}")
+    expect(page.get_by_label("Line 1 configuration code")).to_have_value(code)
+    expect(page.get_by_label("Line 1 description")).to_have_value(re.compile(r"^Aurora \d+ .+: Ruby red$"))
+    expect(page.get_by_label("Line 1 unit price")).to_have_value("43900.00")
+    expect(page.get_by_label("Line 2 configuration code")).to_have_value("")
+    expect(page.locator("#quote-prefilled")).to_contain_text("€43,900.00")
+    page.get_by_label("Line 1 discount").fill("5")
+    page.get_by_role("button", name="Add version").click()
+    expect(page.locator("#quotes")).to_contain_text("41,705.00")  # 43 900 less 5 %, computed by the server
+    page.goto(f"/workspace/opportunities/{bare_id}")
+    expect(page.get_by_label("Line 1 configuration code")).to_have_value("")
+    expect(page.locator("#quote-prefilled")).to_have_count(0)
