@@ -1,21 +1,26 @@
 """Dealer basics in Chromium: the customer list shows what a rep dials and talks about (the phone and the
 car), only for the data categories the stated purpose opens; a car for an order is picked from the
-dealer's own unsold stock; a quote starts from the deal's configuration. The server still checks and
+dealer's own unsold stock; a quote starts from the deal's configuration; follow-ups from the 360 are
+listed there and on the rep's own list, overdue first, under the purpose they were written for. The server still checks and
 prices whatever is submitted."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from forecourt.core.auth import Role
 from forecourt.core.db import transaction
 from forecourt.core.phones import display
 from forecourt.customers.models import Customer
 from forecourt.sales import stages
-from forecourt.sales.models import Opportunity
+from forecourt.parties import service as parties_service
+from forecourt.parties.models import User
+from forecourt.sales.models import FollowUp, Opportunity
 from forecourt.vehicles import service as vehicles_service
 from tests.browser.conftest import log_in
 from tests.factories import PASSWORD as FACTORY_PASSWORD, Factory
@@ -107,3 +112,48 @@ def test_a_quote_starts_from_the_deals_configuration(new_context, seed_sessions)
     page.goto(f"/workspace/opportunities/{bare_id}")
     expect(page.get_by_label("Line 1 configuration code")).to_have_value("")
     expect(page.locator("#quote-prefilled")).to_have_count(0)
+
+
+def test_follow_ups_from_the_360_and_my_list_overdue_first(new_context, world, seed_sessions):
+    today = date.today()
+    with transaction(seed_sessions) as session:
+        make = Factory(session=session, client=None)
+        rep_id = session.scalars(select(User.id).where(User.email == world.rep_email)).one()
+        colleague = make.staff(parties_service.get_organization(session=session, organization_id=world.dealer_id))
+        elsewhere = make.staff(make.dealer())
+        session.add_all([
+            FollowUp(organization_id=world.dealer_id, customer_id=world.customer_id, purpose="sales_contact",
+                     assigned_user_id=rep_id, title="Ring back about the trade-in", due_on=today - timedelta(days=2)),
+            FollowUp(organization_id=world.dealer_id, customer_id=world.customer_id, purpose="marketing_offers",
+                     assigned_user_id=rep_id, title="Marketing-only note", due_on=today),
+            FollowUp(organization_id=elsewhere.organization_id, customer_id=world.customer_id,
+                     purpose="sales_contact", assigned_user_id=elsewhere.user_id, title="Another dealer's call",
+                     due_on=today)])
+        colleague_name = f"Staff {colleague.email}"
+    rep = new_context().new_page()
+    log_in(rep, world.rep_email)
+    rep.goto(f"/workspace/customers/{world.customer_id}?purpose=sales_contact")
+    section = rep.locator("#follow-ups")
+    expect(section.locator("tr.follow-up")).to_have_count(1)  # not the marketing one, not another dealer's
+    expect(section.locator("tr.follow-up.overdue")).to_contain_text("Ring back about the trade-in")
+    section.get_by_label("Follow-up").fill("Send the lease offer")
+    section.get_by_label("Due on").fill((today + timedelta(days=3)).isoformat())
+    section.get_by_role("button", name="Add follow-up").click()
+    expect(rep.locator(".flash")).to_have_text("Follow-up added.")
+    expect(section.locator("tr.follow-up")).to_have_count(2)
+    section.get_by_label("Follow-up").fill("Colleague's test drive")
+    section.get_by_label("Due on").fill((today + timedelta(days=1)).isoformat())  # "today" is the viewer's
+    section.get_by_label("Assigned to").select_option(label=colleague_name)
+    section.get_by_role("button", name="Add follow-up").click()
+    expect(section.locator("tr.follow-up").nth(1)).to_contain_text(colleague_name)
+
+    rep.goto("/workspace/follow-ups")
+    rows = rep.locator("tbody tr")
+    expect(rows).to_have_count(2)  # mine only, under the purposes the customer still grants
+    expect(rows.nth(0)).to_contain_text("Ring back about the trade-in")
+    expect(rows.nth(0).locator(".pill")).to_have_text("overdue")
+    expect(rows.nth(1)).to_contain_text("Send the lease offer")
+    expect(rows.nth(1)).to_contain_text(world.customer_name)
+    rows.nth(0).get_by_role("button", name="Mark done").click()
+    expect(rep.locator(".flash")).to_have_text("Follow-up done.")
+    expect(rep.locator("tbody tr")).to_have_count(1)
