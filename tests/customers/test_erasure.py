@@ -67,8 +67,12 @@ def scene(make, client, session):
 
 
 def _sales_of(make, session, a, dealer) -> dict:
-    """A's configuration, paid order, lead (typed contact details), deal named after A, test drive."""
-    from forecourt.sales.models import Activity, Lead, Opportunity
+    """A's configuration, paid order, lead (typed contact details), deal named after A, test drive and a
+    follow-up."""
+    from datetime import date
+
+    from forecourt.parties.models import User
+    from forecourt.sales.models import Activity, FollowUp, Lead, Opportunity
     from tests.sales.orders_scene import configuration, order_in_state
 
     configured = configuration(make, a)
@@ -85,6 +89,10 @@ def _sales_of(make, session, a, dealer) -> dict:
     drive = Activity(dealer_id=dealer.id, customer_id=a.id, opportunity_id=deal.id, kind="test_drive",
                      notes=f"{a.first_name} has two kids")
     session.add(drive)
+    staff_id = session.scalars(select(User.id).where(User.organization_id == dealer.id)).first()
+    session.add(FollowUp(organization_id=dealer.id, customer_id=a.id, purpose="sales_contact",
+                         assigned_user_id=staff_id, title=f"Call {a.first_name} about the estate",
+                         due_on=date(2030, 1, 1)))
     session.flush()
     return dict(configuration=configured, order=order, lead=lead, deal=deal, drive=drive)
 
@@ -163,7 +171,7 @@ def test_erasure_removes_the_person_and_keeps_the_cars_records_unlinked(scene, c
                          "payments", "opportunities"}
     assert kept["orders"]["count"] == 1 and kept["opportunities"]["count"] == 1 and kept["payments"]["count"] == 1
     assert "tax" in kept["orders"]["why"] and "tax" in kept["payments"]["why"]
-    assert report["removed"]["sales_lead_contact_details"] == 1
+    assert report["removed"]["sales_lead_contact_details"] == 1 and report["removed"]["follow_ups"] == 1
     assert report["removed"]["sales_configurations_unlinked"] == 1 and report["removed"]["sales_activity_notes"] == 1
     assert all(item["why"].strip() for item in kept.values())
     assert kept["consent_ledger"]["count"] == len(ledger_after)

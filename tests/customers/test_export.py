@@ -32,6 +32,7 @@ EXPORT_SECTIONS = {
     "sales_opportunities": "opportunities",
     "sales_activities": "sales_activities",
     "sales_orders": "orders",
+    "sales_follow_ups": "follow_ups",
     "warranty_contracts": "warranty_contracts",
     "warranty_offers": "warranty_offers",
     "ownership_transfers": "ownership_transfers",
@@ -148,8 +149,11 @@ def _on_call_rows(session, customer, car) -> None:
 
 
 def _sales_rows(make, client, session, customer, me, dealer) -> None:
-    """What a buyer leaves in sales: a configuration and its order (paid deposit), a lead, a deal, a test drive."""
-    from forecourt.sales.models import Activity, Lead, Opportunity, Order
+    """What a buyer leaves in sales: a configuration and its order (paid deposit), a lead, a deal, a test drive,
+    a follow-up."""
+    from datetime import date
+
+    from forecourt.sales.models import Activity, FollowUp, Lead, Opportunity, Order
     from tests.sales.orders_scene import configuration, take_at_till
 
     configured = configuration(make, customer)
@@ -168,6 +172,9 @@ def _sales_rows(make, client, session, customer, me, dealer) -> None:
     session.flush()
     session.add(Activity(dealer_id=dealer.id, customer_id=customer.id, opportunity_id=deal.id, kind="test_drive",
                          notes="Liked the seats"))
+    rep = make.staff(dealer)
+    session.add(FollowUp(organization_id=dealer.id, customer_id=customer.id, purpose="sales_contact",
+                         assigned_user_id=rep.user_id, title="Send the estate offer", due_on=date(2030, 1, 1)))
     session.commit()
 
 

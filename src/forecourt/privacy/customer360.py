@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.catalogue import PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
+from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
@@ -18,6 +18,20 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.sales import records as sales_records
 from forecourt.vehicles import service as vehicles_service
+
+
+def customer_list(*, session: Session, principal: Principal, purpose: str, q: str | None, limit: int,
+                  offset: int) -> tuple[list[dict], int, list[str]]:
+    """The consent-checked list with the phone and current cars, each only where the stated purpose opens
+    that data category, so a column never shows more than the customer allowed for this look."""
+    customers, total = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
+                                                      limit=limit, offset=offset)
+    categories = list(consent_service.get_purpose(session=session, code=purpose).data_categories or [])
+    cars = (vehicles_service.current_cars_of(session=session, customer_ids=[c.id for c in customers])
+            if VEHICLES in categories else {})
+    rows = [{"customer": customer, "phone": customer.phone if CONTACT in categories else None,
+             "cars": cars.get(customer.id, [])} for customer in customers]
+    return rows, total, categories
 
 
 def customer_360(*, session: Session, principal: Principal, customer_id: int, purpose: str) -> dict:

@@ -20,6 +20,7 @@ from forecourt.customers import records as customers_records
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
 from forecourt.privacy.schemas import ExportDocument
+from forecourt.sales import follow_ups
 from forecourt.sales import records as sales_records
 from forecourt.sales import transfers
 from forecourt.telematics import service as telematics_service
@@ -135,6 +136,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
+    removed["follow_ups"] = follow_ups.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
     customers_records.erase_profile(session=session, customer=customer, moment=moment)

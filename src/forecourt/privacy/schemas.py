@@ -68,6 +68,7 @@ class ExportDocument(Output):
     opportunities: list[dict]
     sales_activities: list[dict]
     orders: list[dict]
+    follow_ups: list[dict]  # what a dealer noted to do for the person, with its due day
     payments: list[dict]
     warranty_contracts: list[dict]
     warranty_offers: list[dict]

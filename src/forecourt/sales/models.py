@@ -331,3 +331,23 @@ class CommissionRule(Base):
     currency: Mapped[str] = currency_column()  # of ``fixed``; a rule applies only to orders in it
     valid_from: Mapped[date] = mapped_column(Date)
     retired_on: Mapped[date | None] = mapped_column(Date)
+
+
+class FollowUp(Base):
+    """Something a dealer's staff member must do for a customer by a day: call back, send the offer.
+
+    It carries the consent purpose it was written under, and is shown only when the customer is read
+    under that same purpose; erasure deletes it (``records.erase_customer``)."""
+
+    __tablename__ = "sales_follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    assigned_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,7 +19,7 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.sales import configurator
 from forecourt.sales import opportunities as opportunities_service
-from forecourt.sales.models import Quote
+from forecourt.sales.models import Configuration, Opportunity, Quote
 
 CENT = Decimal("0.01")
 MAX_LINES = 50
@@ -57,6 +57,22 @@ def _line(session: Session, raw: dict, index: int) -> dict:
     total = _money(unit * quantity * (100 - discount) / 100)
     return {"configuration_code": code, "description": description[:200], "quantity": quantity,
             "unit_price": float(unit), "discount_percent": float(discount), "line_total": float(total)}
+
+
+def prefill(*, session: Session, opportunity: Opportunity) -> dict | None:
+    """The first line of a new quote, from the configuration the deal came with: its trim, options and
+    price, so the rep starts from what the customer built instead of retyping it. ``None`` without one.
+
+    Only a suggestion: ``add_quote`` prices the submitted line again from the code and the typed values."""
+    if opportunity.configuration_id is None:
+        return None
+    configuration = session.get(Configuration, opportunity.configuration_id)
+    if configuration is None:
+        return None
+    described = configurator.describe(session=session, configuration=configuration)
+    return {"configuration_code": configuration.code, "title": described["title"],
+            "display_code": described["display_code"], "options": [line["name"] for line in described["lines"]],
+            "unit_price": float(_money(configuration.total_price)), "currency": configuration.currency}
 
 
 def add_quote(*, session: Session, principal: Principal, opportunity_id: int, lines: list[dict],

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from forecourt.core.clock import as_utc
 from forecourt.core.db import plain_row
 from forecourt.sales.codes import display_code
-from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Order
+from forecourt.sales.models import Activity, Configuration, FollowUp, Lead, Opportunity, Order
 from forecourt.sales.orders import money_of
 from forecourt.vehicles import service as vehicles_service
 
@@ -89,7 +89,7 @@ def export_of(*, session: Session, customer_id: int) -> dict[str, list[dict]]:
                                                    .order_by(model.id))]
 
     return {"configurations": rows(Configuration), "leads": rows(Lead), "opportunities": rows(Opportunity),
-            "sales_activities": rows(Activity), "orders": rows(Order)}
+            "sales_activities": rows(Activity), "orders": rows(Order), "follow_ups": rows(FollowUp)}
 
 
 # --- erasure -------------------------------------------------------------------------------------

@@ -240,6 +240,32 @@ def vehicles_of(*, session: Session, customer_id: int, current_only: bool = True
     return [(v, o) for v, o in rows.unique()]
 
 
+def current_cars_of(*, session: Session, customer_ids: list[int]) -> dict[int, list[Vehicle]]:
+    """Cars each listed customer owns now, in one query, so a list page does not read per row."""
+    cars: dict[int, list[Vehicle]] = {customer_id: [] for customer_id in customer_ids}
+    if not customer_ids:
+        return cars
+    rows = session.execute(select(Ownership.customer_id, Vehicle).join(Vehicle, Ownership.vehicle_id == Vehicle.id)
+                           .where(Ownership.customer_id.in_(customer_ids), Ownership.ended_at.is_(None))
+                           .order_by(Ownership.started_at.desc(), Vehicle.id))
+    for customer_id, vehicle in rows:
+        cars[customer_id].append(vehicle)
+    return cars
+
+
+def unsold_stock(*, session: Session, dealer_id: int, trim_id: int | None = None, excluding=None,
+                 limit: int = 200) -> list[Vehicle]:
+    """The dealer's cars nobody owns yet; ``excluding`` (ids or a select of ids) leaves out cars the
+    caller has already promised, such as those assigned to an open order."""
+    owned = select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None))
+    query = select(Vehicle).where(Vehicle.selling_dealer_id == dealer_id, Vehicle.id.not_in(owned))
+    if trim_id is not None:
+        query = query.where(Vehicle.trim_id == trim_id)
+    if excluding is not None:
+        query = query.where(Vehicle.id.not_in(excluding))
+    return list(session.scalars(query.order_by(Vehicle.model_year.desc(), Vehicle.vin).limit(limit)))
+
+
 def ownership_history(*, session: Session, vehicle_id: int) -> list[Ownership]:
     return list(session.scalars(select(Ownership).where(Ownership.vehicle_id == vehicle_id)
                                 .order_by(Ownership.started_at)))

@@ -191,6 +191,11 @@ def api_sales(principal: ApiPrincipal) -> Principal:
     return _only(Role.DEALER_SALES)(principal)
 
 
+def page_dealer(principal: PagePrincipal) -> Principal:
+    """A dealer's own staff (sales and service): follow-ups are the dealership's work."""
+    return _only(*DEALER_ROLES)(principal)
+
+
 def page_sales(principal: PagePrincipal) -> Principal:
     return _only(Role.DEALER_SALES)(principal)
 
@@ -228,6 +233,7 @@ AgentPage = Annotated[Principal, Depends(page_agent)]
 Staff = Annotated[Principal, Depends(api_staff)]
 SalesStaff = Annotated[Principal, Depends(api_sales)]
 SalesPage = Annotated[Principal, Depends(page_sales)]
+DealerPage = Annotated[Principal, Depends(page_dealer)]
 PipelineViewer = Annotated[Principal, Depends(api_pipeline)]
 PipelinePage = Annotated[Principal, Depends(page_pipeline)]
 DealerStaff = Annotated[Principal, Depends(api_dealer)]

@@ -147,6 +147,7 @@ def _detail_page(request, session, principal, opportunity_id: Id, *, errors=None
                   models=_models(session), errors=errors or {}, values=form_values or {},
                   lost_reasons=opportunities_service.LOST_REASONS, factors=opportunities_service.BUYING_FACTORS,
                   activity_kinds=opportunities_service.ACTIVITY_KINDS, quote_rows=QUOTE_ROWS,
+                  prefill=quotes_service.prefill(session=session, opportunity=deal),
                   overdue=deal.expected_close is not None and deal.expected_close < today())
 
 

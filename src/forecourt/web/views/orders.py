@@ -16,6 +16,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.customers import service as customers_service
 from forecourt.sales import configurator, orders
+from forecourt.sales import stock as sales_stock
 from forecourt.sales.models import Configuration
 from forecourt.web.deps import AppSettings, DbSession, MePage, PaymentGateway, SalesPage
 from forecourt.web.views.configurator import configuration_or_explanation
@@ -138,7 +139,10 @@ def delivery(request: Request, number: str, principal: SalesPage, session: DbSes
         buyer = customers_service.get(session=session, customer_id=order.customer_id) if order.customer_id else None
     except NotFound:
         buyer = None
-    return render(request, "orders/delivery.html", order=view, buyer=buyer, error=error, **_common(view))
+    stock = (sales_stock.for_order(session=session, principal=principal, order=order)
+             if order.status in ("confirmed", "delivery_scheduled") and order.vehicle_id is None else [])
+    return render(request, "orders/delivery.html", order=view, buyer=buyer, error=error, stock=stock,
+                  **_common(view))
 
 
 def _act(session, number: str, action, done: str) -> Response:

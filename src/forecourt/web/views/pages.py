@@ -12,7 +12,7 @@ def routers() -> list[APIRouter]:
     for name in ("portal", "workspace", "admin", "vehicles", "configurator", "leads", "opportunities", "pipeline",
                  "pipeline_insights", "orders", "warranty", "recalls", "workshop", "bookings", "messages",
                  "console", "incoming", "on_call", "unsubscribe", "mailsink", "till", "commission", "payments_desk",
-                 "phones", "email_links", "background", "transfers"):
+                 "phones", "email_links", "background", "transfers", "follow_ups"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
         except ModuleNotFoundError:

@@ -270,7 +270,7 @@ ERASED = Labels({
     "consent_ledger": N_("Consent receipts"), "service_records": N_("Service records"),
     "ownerships": N_("Ownership periods"), "warranty_contracts": N_("Extended warranties"),
     "data_requests": N_("Data requests"), "orders": N_("Orders"), "payments": N_("Payments"),
-    "opportunities": N_("Deals"),
+    "opportunities": N_("Deals"), "follow_ups": N_("Dealers' follow-ups with you"),
 })
 
 

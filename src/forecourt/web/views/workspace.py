@@ -10,11 +10,13 @@ from fastapi import APIRouter, Query, Request
 
 from forecourt.core.schemas import Id
 from forecourt.consent import service as consent_service
+from forecourt.core.clock import today
 from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.privacy import customer360
-from forecourt.web.deps import DbSession, StaffPage, stated_purpose
+from forecourt.sales import follow_ups
+from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage, stated_purpose
 from forecourt.web.openapi import answers
 from forecourt.web.views.render import render
 
@@ -38,11 +40,11 @@ def customer_list(request: Request, principal: StaffPage, session: DbSession, q:
         error = (_("Choose one of the purposes customers can consent to.") if purposes else
                  _("Your role opens a customer only through the case or record that concerns them."))
         return render(request, "workspace/customers.html", status_code=400, error=error, **context)
-    customers, total = customers_service.list_visible(session=session, principal=principal, purpose=chosen,
-                                                      q=context["q"] or None, limit=PAGE_SIZE,
-                                                      offset=(page - 1) * PAGE_SIZE)
-    return render(request, "workspace/customers.html", error=None, **context | dict(customers=customers,
-                                                                                   total=total))
+    rows, total, categories = customer360.customer_list(session=session, principal=principal, purpose=chosen,
+                                                        q=context["q"] or None, limit=PAGE_SIZE,
+                                                        offset=(page - 1) * PAGE_SIZE)
+    return render(request, "workspace/customers.html", error=None,
+                  **context | dict(customers=rows, total=total, categories=categories))
 
 
 @router.get("/workspace/customers/{customer_id}")
@@ -51,7 +53,14 @@ def customer_page(request: Request, customer_id: Id, principal: StaffPage, sessi
     view = customer360.customer_360(session=session, principal=principal, customer_id=customer_id,
                                     purpose=stated_purpose(session, principal, purpose))
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
-    return render(request, "workspace/customer.html", view=view, purposes=purposes,
+    dealer_staff = principal.role in DEALER_ROLES
+    tasks = (follow_ups.for_customer(session=session, principal=principal, customer_id=customer_id,
+                                     purpose=view["purpose"]) if dealer_staff else None)
+    colleagues = (parties_service.list_users(session=session, organization_id=principal.organization_id)
+                  if dealer_staff else [])
+    return render(request, "workspace/customer.html", view=view, purposes=purposes, follow_ups=tasks,
+                  colleagues=[u for u in colleagues if u.is_active], today=today(),
+                  follow_up_error=request.query_params.get("error"),
                   readable=consent_service.purposes_of_role(session=session, principal=principal),
                   organization=parties_service.get_organization(session=session,
                                                                 organization_id=principal.organization_id))
