@@ -94,7 +94,7 @@ def test_superseding_names_an_open_successor(client, scene, session):
                          "no campaign RC-NOPE"),
                         ({"outcome": "superseded", "reason": "A better part.", "superseded_by": "RC-OLD"},
                          "still open"),
-                        ({"outcome": "closed", "reason": "     "}, "why the campaign ends"),
+                        ({"outcome": "closed", "reason": "     "}, "reason"),
                         ({"outcome": "cancelled", "reason": "A better part."}, "outcome"),
                         ({"outcome": "closed", "reason": "Done.", "owner_id": 1}, "owner_id")):
         refused = client.post(url, headers=scene.admin.headers, json=body)
