@@ -144,3 +144,26 @@ def test_the_remedy_is_recorded_on_a_page_by_a_dealer_with_the_car(make, session
     # the selling dealer may record remedies on the car too (nothing left to do here now)
     assert browser_for(make, make.staff(shop, Role.DEALER_SERVICE)).get(
         f"/workspace/vehicles/{car.vin}/recalls").status_code == 200
+
+
+def test_the_recall_notice_in_the_inbox_books_the_fix_in_one_click(make, session):
+    shop, owner, car, campaign, me = _scene(make, session, "critical")
+    admin = admin_login(make)
+    recalls.notify_owners(session=session, principal=Principal(
+        user_id=admin.user_id, role=Role.CARMAKER_ADMIN, display_name="Admin", organization_id=admin.organization_id),
+        campaign=campaign)
+    session.commit()
+    browser = browser_for(make, me)
+    inbox = browser.get("/me/messages").text
+    assert "Book the fix: " in inbox and "Autohaus Elbe" in inbox
+    action = f'action="/me/vehicles/{car.vin}/recalls/{campaign.code}/booking"'
+    assert inbox.count(action) == 1
+    starts = inbox.split('name="starts_at" value="')[1].split('"')[0]
+    done = browser.post(f"/me/vehicles/{car.vin}/recalls/{campaign.code}/booking", follow_redirects=False,
+                        data={"csrf_token": csrf_token_of(session, browser), "dealer_id": shop.id, "bay": 1,
+                              "starts_at": starts})
+    assert done.status_code == 303
+    appointment = session.scalars(select(Appointment).where(Appointment.vehicle_id == car.id)).one()
+    assert appointment.starts_at.isoformat().startswith(utc(2, 8).isoformat()[:16])  # the earliest: Monday 08:00
+    inbox = browser.get("/me/messages").text
+    assert action not in inbox and "The bay is held for the whole job." in inbox

@@ -80,6 +80,19 @@ def remedy_offer(*, session: Session, customer_id: int, vehicle: Vehicle, campai
             "slots": choice.slots, "reason": choice.reason}
 
 
+def offer_for_notice(*, session: Session, customer_id: int, vehicle_id: int, code: str) -> dict | None:
+    """The offer a recall notice in the owner's inbox carries, while the car is theirs and the recall open."""
+    if vehicles_service.current_owner_id(session=session, vehicle_id=vehicle_id) != customer_id:
+        return None
+    vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
+    try:
+        campaign = _open_recall(session, vehicle, code)
+    except NotFound:
+        return None  # remedied, closed or superseded since the notice
+    return remedy_offer(session=session, customer_id=customer_id, vehicle=vehicle, campaign=campaign, limit=1) | {
+        "vin": vehicle.vin}
+
+
 def offers_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[dict]:
     return [remedy_offer(session=session, customer_id=customer_id, vehicle=vehicle, campaign=campaign)
             for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)]
