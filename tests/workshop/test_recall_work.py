@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import frozen_at
 from forecourt.telematics import health
+from forecourt.telematics.models import TwinSignal
 from forecourt.vehicles import recalls
 from forecourt.vehicles.models import RecallVehicle
 from forecourt.workshop import proposals, recall_work
@@ -94,6 +95,9 @@ def test_someone_else_cannot_book_the_remedy(make, session):
 
 def test_a_critical_recall_says_stop_driving_and_offers_the_earliest_slot(make, session):
     shop, owner, car, campaign, me = _scene(make, session, "critical")
+    # the car also reports a fault whose own advice would be "safe to drive carefully"
+    session.add(TwinSignal(vehicle_id=car.id, path="Vehicle.OBD.DTCList", value=["P0171"], measured_at=SUNDAY_NOON))
+    session.commit()
     offer = recall_work.remedy_offer(session=session, customer_id=owner.id, vehicle=car, campaign=campaign)
     assert offer["critical"] and offer["slots"][0].starts_at == utc(2, 8)  # Monday 08:00, not the owner's Tuesday
     page = browser_for(make, me).get(f"/me/vehicles/{car.vin}").text
@@ -102,6 +106,7 @@ def test_a_critical_recall_says_stop_driving_and_offers_the_earliest_slot(make, 
     assert "Critical: stop driving until fixed." in page and "Book the earliest:" in page
     assert "All good" not in page and "Safe to drive" not in page
     assert "Do not drive this car until it is fixed" in page  # the health card says the same
+    assert "P0171" in page and "The workshop checks this as well when it fixes the recall." in page
     judged = health.health_of(session=session, vehicle_id=car.id)
     assert judged.status == "stop_safely"
     owner.language = "ko"

@@ -203,23 +203,29 @@ def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
     # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
     view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
-    view["recall_offers"] = {offer["campaign"].code: offer for offer in recall_work.offers_for_owner(
-        session=session, customer_id=me.customer_id, vehicle=vehicle)} if view["open_recalls"] else {}
-    view["critical_recall"] = next((offer for offer in view["recall_offers"].values() if offer["critical"]), None)
-    if view["critical_recall"] and view["dtc_advice"]:
-        # one piece of advice on the page: nothing below may say the car is safe to drive
-        view["dtc_advice"] = {code: text if dtc.describe(code).severity is dtc.Severity.STOP_SAFELY
-                              else _("The workshop checks this as well when it fixes the recall.")
-                              for code, text in view["dtc_advice"].items()}
     waiting = transfers.pending_of(session=session, customer_id=me.customer_id,
                                    vehicle_id=vehicle.id) if view["current"] else []
     view["pending_sale"] = waiting[0] if waiting else None
     return view
 
 
+def _recall_offers(session, me, vehicle, view: dict) -> None:
+    """The page (not its live refresh) offers each open recall's fix in one click; a critical recall
+    leads the page, and no advice below it may say the car is safe to drive."""
+    view["recall_offers"] = {offer["campaign"].code: offer for offer in recall_work.offers_for_owner(
+        session=session, customer_id=me.customer_id, vehicle=vehicle)} if view["open_recalls"] else {}
+    view["critical_recall"] = next((offer for offer in view["recall_offers"].values() if offer["critical"]), None)
+    if view["critical_recall"] and view["dtc_advice"]:
+        view["dtc_advice"] = {code: text if dtc.describe(code).severity is dtc.Severity.STOP_SAFELY
+                              else _("The workshop checks this as well when it fixes the recall.")
+                              for code, text in view["dtc_advice"].items()}
+
+
 @router.get("/me/vehicles/{vin}")
 def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession):
-    view = _owner_view(session, me, *_owner_car(session, me, vin))
+    vehicle, ownership, refusal = _owner_car(session, me, vin)
+    view = _owner_view(session, me, vehicle, ownership, refusal)
+    _recall_offers(session, me, vehicle, view)
     return render(request, "vehicles/mine.html", view=view, status_labels=STATUS_LABELS)
 
 
