@@ -14,7 +14,7 @@ from forecourt.telematics import health
 from forecourt.telematics.models import TwinSignal
 from forecourt.vehicles import recalls
 from forecourt.vehicles.models import RecallVehicle
-from forecourt.workshop import proposals, recall_work
+from forecourt.workshop import booking, proposals, recall_work
 from forecourt.workshop.models import Appointment, BaySlot
 from tests.factories import admin_login, browser_for, csrf_token_of
 from tests.workshop.booking_scene import SUNDAY_NOON, WEEKDAYS, utc
@@ -172,3 +172,26 @@ def test_the_recall_notice_in_the_inbox_books_the_fix_in_one_click(make, session
     assert appointment.starts_at.isoformat().startswith(utc(2, 8).isoformat()[:16])  # the earliest: Monday 08:00
     inbox = browser.get("/me/messages").text
     assert action not in inbox and "The bay is held for the whole job." in inbox
+
+
+def test_a_car_booked_for_the_fix_is_not_reminded_until_the_booking_is_cancelled(make, session):
+    shop, owner, car, campaign, me = _scene(make, session, "high")
+    admin = admin_login(make)
+    recalls.notify_owners(session=session, principal=Principal(
+        user_id=admin.user_id, role=Role.CARMAKER_ADMIN, display_name="Admin", organization_id=admin.organization_id),
+        campaign=campaign)
+    slot = recall_work.remedy_offer(session=session, customer_id=owner.id, vehicle=car, campaign=campaign)["slots"][0]
+    appointment = recall_work.book_remedy(session=session, customer_id=owner.id, vin=car.vin, code=campaign.code,
+                                          dealer_id=shop.id, bay=slot.bay, starts_at=slot.starts_at)
+    session.commit()
+    row = session.scalars(select(RecallVehicle).where(RecallVehicle.vehicle_id == car.id)).one()
+    assert row.state == "booked"
+    assert [c.code for c in recalls.open_recalls_for(session=session, vehicle_id=car.id)] == [campaign.code]
+    with frozen_at(SUNDAY_NOON + timedelta(days=40)):
+        assert recalls.remind_owners(session=session)["reminded"] == 0
+    booking.cancel(session=session, appointment=appointment, by="owner")
+    session.commit()
+    session.refresh(row)
+    assert row.state == "notified"
+    with frozen_at(SUNDAY_NOON + timedelta(days=40)):
+        assert recalls.remind_owners(session=session)["reminded"] == 1

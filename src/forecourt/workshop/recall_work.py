@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal
@@ -25,8 +25,9 @@ from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import RecallCampaign, ServiceRecord, Vehicle
+from forecourt.vehicles.models import RecallCampaign, RecallVehicle, ServiceRecord, Vehicle
 from forecourt.workshop import booking, proposals, visits
+from forecourt.workshop.booking import BOOKED
 from forecourt.workshop.jobs import Job, get_job
 from forecourt.workshop.models import Appointment
 from forecourt.workshop.slots import choose_dealer
@@ -106,10 +107,16 @@ def book_remedy(*, session: Session, customer_id: int, vin: str, code: str, deal
     if booked_for(session=session, vehicle_id=vehicle.id, campaign_id=campaign.id) is not None:
         raise Conflict(_("The fix for recall %(code)s is already booked; move or cancel that booking instead.",
                          code=campaign.code), field="code")
-    return booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=owner, bay=bay,
-                        starts_at=starts_at, job=remedy_job(campaign), source="owner",
-                        reason=_("Recall %(code)s: %(title)s", code=campaign.code, title=campaign.title),
-                        recall_campaign_ids=[campaign.id])
+    appointment = booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=owner,
+                               bay=bay, starts_at=starts_at, job=remedy_job(campaign), source="owner",
+                               reason=_("Recall %(code)s: %(title)s", code=campaign.code, title=campaign.title),
+                               recall_campaign_ids=[campaign.id])
+    # a car booked in for the fix is not reminded; cancelling the booking (booking.cancel) undoes this
+    session.execute(update(RecallVehicle).where(
+        RecallVehicle.campaign_id == campaign.id, RecallVehicle.vehicle_id == vehicle.id,
+        RecallVehicle.state.in_(("open", "notified"))).values(state=BOOKED))
+    session.flush()
+    return appointment
 
 
 # --- the dealer's side -------------------------------------------------------------------------------
