@@ -300,3 +300,15 @@ def test_the_carmaker_sets_terms_and_it_is_audited(client, make, session):
                       json={"years": 0, "km": 1}).status_code == 422
     assert client.put("/api/admin/warranty-terms/NOPE", headers=admin.headers,
                       json={"years": 2, "km": 1}).status_code == 404
+
+
+def test_the_work_order_form_exists_only_for_a_dealer_with_the_car(make, session):
+    owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
+    browser = browser_for(make, advisor_b)
+    assert browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new").status_code == 404
+    form = {"performed_on": date.today().isoformat(), "odometer_km": "lots", "kind": "repair", "summary": "x",
+            "csrf_token": csrf_token_of(session, browser)}
+    assert browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data=form).status_code == 404
+    _booked(session, dealer_b, vehicle, owner)
+    assert browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new").status_code == 200
+    assert browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data=form).status_code == 422

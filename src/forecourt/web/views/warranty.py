@@ -93,7 +93,8 @@ def dealer_service_book(request: Request, vin: str, principal: StaffPage, sessio
 @router.get("/workspace/vehicles/{vin}/work-orders/new")
 def new_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession):
     _dealer(principal)
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    vehicle = visits.require_relationship(session=session, principal=principal,
+                                          vehicle=vehicles_service.get_by_vin(session=session, vin=vin))
     return _form_page(request, session, principal, vehicle,
                       {"performed_on": now().date().isoformat(), "kind": "repair",
                        "appointment_id": request.query_params.get("appointment")}, {})
