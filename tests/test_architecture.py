@@ -64,7 +64,7 @@ def test_importing_every_module_creates_no_engine(tmp_path):
     assert report["calls"] == [], f"a module created an engine at import time: {report['calls']}"
     assert not (tmp_path / "probe.db").exists() and not (tmp_path / "var").exists(), "import touched a database file"
     # the walk really covered the code base
-    for module in ("forecourt.web.app", "forecourt.cli", "forecourt.consent.service", "forecourt.customers.rights",
+    for module in ("forecourt.web.app", "forecourt.cli", "forecourt.consent.service", "forecourt.privacy.rights",
                    "forecourt.vehicles.service", "forecourt.parties.service", "forecourt.web.api.staff"):
         assert module in report["imported"], module
 
@@ -87,3 +87,12 @@ def test_creating_the_app_does_not_connect(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"connects": 0}
     assert not (tmp_path / "never.db").exists()
+
+
+def test_every_setting_is_documented():
+    """docs/architecture.md lists every setting, so an operator reading it knows all there is to set."""
+    from forecourt.core.config import Settings
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`FORECOURT_{name.upper()}`" not in text]
+    assert missing == [], f"settings missing from docs/architecture.md, section Settings: {missing}"

@@ -218,23 +218,47 @@ def outbox_send(loop: bool = typer.Option(False, "--loop", help="Keep sending; c
     does it continuously); failures are retried later."""
     import time
 
+    import logging
+
+    from forecourt.core import outbox
     from forecourt.core.db import get_engine, make_sessionmaker
-    from forecourt.customers import notify
+    from forecourt.messaging import notify
 
     settings = get_settings()
     sessions = make_sessionmaker(get_engine(settings.database_url))
+    notify.log.setLevel(logging.ERROR)  # a failure is said once below, in words, not per message
     while True:
         result = notify.send_pending(session_factory=sessions, settings=settings, limit=limit)
         if any(result.values()) or not loop:
             console.print(f"Sent {result['sent']}, failed {result['failed']} (will retry), "
                           f"dead {result['dead']} (see /admin/background), "
-                          f"skipped {result['skipped']} (erased customers, no address).")
+                          f"skipped {result['skipped']} (erased customers, no address).", highlight=False)
+            if result["failed"] and (down := _mail_server_down(settings)):
+                console.print(f"[red]The mail server at {settings.smtp_host}:{settings.smtp_port} cannot be reached "
+                              f"({down}): the e-mails wait and are tried again. Start it, or set FORECOURT_SMTP_HOST "
+                              f"and FORECOURT_SMTP_PORT.[/red]", highlight=False, soft_wrap=True)
+            with sessions() as session:
+                left = outbox.waiting(session=session, channels=notify.TRANSPORTED)
+            console.print(f"Still to send: {left['due']} due now, {left['later']} waiting to be tried again, "
+                          f"{left['dead']} given up (see /admin/background).", highlight=False)
         if not loop:
             break
         try:
             time.sleep(0 if result["sent"] + result["skipped"] >= limit else interval)
         except KeyboardInterrupt:
             break
+
+
+def _mail_server_down(settings) -> str | None:
+    """Why the mail server cannot be reached (``None``: it answers)."""
+    import socket
+
+    try:
+        with socket.create_connection((settings.smtp_host, settings.smtp_port),
+                                      timeout=min(5.0, settings.smtp_timeout_seconds)):
+            return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
 
 
 oncall_app = typer.Typer(help="On Call subscriptions.", no_args_is_help=True)
@@ -281,6 +305,14 @@ def mailsink(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     console.print("Mail sink stopped.")
 
 
+def local_server_url(settings, host: str | None = None, port: int | None = None) -> str:
+    """Where `forecourt serve` answers on this machine with these settings (a wildcard address is reached
+    on the loopback), so the simulator finds the server on whatever port it was configured to use."""
+    host = host or settings.host
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{local}]:{port or settings.port}" if ":" in local else f"http://{local}:{port or settings.port}"
+
+
 def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
     """A gentle fleet (one report per car every two seconds) posting to the server being started."""
     import threading
@@ -290,7 +322,7 @@ def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
 
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http",
-                              server=f"http://{local}:{port}", workers=1)
+                              server=local_server_url(settings, host, port), workers=1)
     beside_server(config, make_sessionmaker(get_engine(settings.database_url)), local, port, threading.Event())
     console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
 
@@ -302,7 +334,8 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
              duration: float = typer.Option(None, min=0.1, help="Stop after this many seconds (default: Ctrl-C)"),
              crash: bool = typer.Option(False, "--crash", help="One car crashes (airbag, crash event)"),
              speedup: float = typer.Option(1.0, min=0.1, help="Simulated seconds per wall-clock second"),
-             server: str = typer.Option("http://127.0.0.1:8000", help="Forecourt, for http and osmand"),
+             server: str = typer.Option(None, help="Forecourt, for http and osmand (default: this machine on "
+                                                   "FORECOURT_PORT, where `forecourt serve` listens)"),
              mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker, for mqtt"),
              teltonika: str = typer.Option("127.0.0.1:5027", help="Teltonika listener HOST:PORT"),
              seed: int = typer.Option(7, help="Random seed: same cars, routes and faults"),
@@ -319,6 +352,7 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
         console.print(f"[red]Unknown transport '{via}': use mqtt, http, osmand or teltonika.[/red]")
         raise typer.Exit(code=2)
     settings = get_settings()
+    server = server or local_server_url(settings)
     config = SimulationConfig(vehicles=vehicles, rate=rate, via=via, duration=duration, crash=crash,
                               speedup=speedup, seed=seed, server=server, mqtt=mqtt, teltonika=teltonika,
                               workers=workers)

@@ -4,7 +4,7 @@ What it runs:
 
 * **Deliveries**, every ``FORECOURT_WORKER_POLL_SECONDS``: durable domain events the publishing
   process did not deliver (``core.delivery``) and due e-mails of the outbox
-  (``customers.notify.send_pending``). Both keep their retry state in their own rows (back-off,
+  (``messaging.notify.send_pending``). Both keep their retry state in their own rows (back-off,
   dead letters, replay), so an operator sees it and a lost queue loses nothing; Huey runs them on
   its worker threads, and a round is not queued again before the last one finished.
 * **The schedule**, each a crontab line in the settings (``FORECOURT_SCHEDULE_*``): On Call renewal
@@ -44,7 +44,7 @@ def deliver_events(sessions: sessionmaker[Session], settings: Settings) -> dict:
 
 
 def send_outbox(sessions: sessionmaker[Session], settings: Settings) -> dict:
-    from forecourt.customers import notify
+    from forecourt.messaging import notify
 
     return notify.send_pending(session_factory=sessions, settings=settings)
 

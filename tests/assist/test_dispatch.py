@@ -15,7 +15,7 @@ from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.geo import distance_km
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import User
 from tests.customers.test_notify import _settings, smtp  # noqa: F401 - the real SMTP server fixture

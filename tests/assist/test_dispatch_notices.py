@@ -19,7 +19,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at, now
 from forecourt.core.config import get_settings
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from tests.assist.test_dispatch import agent, at, new_case
 from tests.factories import browser_for
 from tests.smtp_servers import free_port, mail_server

@@ -30,12 +30,12 @@ def bench_url(tmp_path):
 
 def test_a_short_working_day_writes_every_figure_and_refuses_nobody(bench_url, tmp_path):
     output = tmp_path / "workday.json"
-    sizes = workday.Sizes(seconds=4, cars=10, rate=10, customers=100)
+    sizes = workday.Sizes(seconds=4, cars=10, rate=10, customers=100, rounds=2)
     workday.run(engines=[KIND], sizes=sizes, output=output, console=Console(file=io.StringIO(), width=140),
                 urls={KIND: bench_url}, workdir=tmp_path)
 
     document = json.loads(output.read_text())
-    assert {"benchmark", "measured_at", "seconds_per_phase", "cars", "target_p95_ms", "machine", KIND} <= set(document)
+    assert {"benchmark", "measured_at", "seconds_per_phase", "rounds", "cars", "target_p95_ms", "machine", KIND} <= set(document)
     figures = document[KIND]
     for phase in ("baseline", "with_telemetry"):
         assert figures[phase]["failed"] == 0, figures[phase]["failure_examples"]

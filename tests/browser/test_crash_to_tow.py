@@ -78,7 +78,14 @@ def test_a_crash_reaches_the_console_and_the_tow_reaches_the_dealer(new_context,
                                                                     tmp_path):
     SHOTS.mkdir(exist_ok=True)
     violations: list[str] = []
-    agent = new_context().new_page()
+    context = new_context()
+    context.grant_permissions(["notifications"])
+    # Count the browser notifications the page raises (headless Chromium shows none to look at).
+    context.add_init_script("""(() => { const Real = window.Notification; window.__notes = [];
+        function Counted(title, options) { window.__notes.push(title); return new Real(title, options); }
+        Counted.permission = Real.permission; Counted.requestPermission = (...a) => Real.requestPermission(...a);
+        window.Notification = Counted; })();""")
+    agent = context.new_page()
     agent.on("console", lambda message: violations.append(message.text)
              if "Content Security Policy" in message.text else None)
     log_in(agent, on_call["agent_email"])
@@ -86,6 +93,9 @@ def test_a_crash_reaches_the_console_and_the_tow_reaches_the_dealer(new_context,
     expect(agent.get_by_role("heading", name="On Call console")).to_be_visible()
     expect(agent.locator("#live-state")).to_have_attribute("data-state", "live")
     agent.evaluate("window.__stillTheSamePage = true")
+    alerts = agent.get_by_role("button", name="Turn on sound and notifications for new cases")
+    alerts.click()
+    expect(agent.locator("#alerts-toggle")).to_have_attribute("aria-pressed", "true")
 
     # the ingest worker, as `forecourt ingest` runs it: On Call's handlers open cases from its events
     subscribe_all(seed_sessions)
@@ -114,6 +124,9 @@ def test_a_crash_reaches_the_console_and_the_tow_reaches_the_dealer(new_context,
     expect(row).to_contain_text("Crash")
     expect(row).to_have_class(re.compile("p-crash"))
     assert agent.evaluate("window.__stillTheSamePage === true"), "the console was reloaded"
+    # announced on the page, and as a browser notification, since the agent turned them on
+    expect(agent.locator("#new-case-alert")).to_have_text(f"New case: Crash {number}")
+    assert agent.evaluate("window.__notes") == [f"New case: Crash {number}"]
     agent.screenshot(path=str(SHOTS / "console-queue.png"), full_page=True)
 
     # the agent opens it: the customer card under vital interest, the car, the map, the providers
@@ -123,6 +136,11 @@ def test_a_crash_reaches_the_console_and_the_tow_reaches_the_dealer(new_context,
     expect(agent.locator("#vehicle-card")).to_contain_text(world.vin)
     expect(agent.locator("#vehicle-card")).to_contain_text("high-voltage battery")
     expect(agent.locator("#case-map")).not_to_have_attribute("data-markers-placed", "0")
+    # where the car is, in words an agent can say on the phone (the crash is in Hamburg's St. Georg)
+    expect(agent.locator("#case-place")).to_have_text("1 km north-west of St. Georg (DE)")
+    # the one obvious action: the nearest help a crash calls for (here no emergency service is nearby,
+    # so the nearest tow)
+    expect(agent.locator("#dispatch-nearest")).to_contain_text(on_call["tow_name"])
     agent.get_by_role("button", name="Acknowledge").click()
     expect(agent.locator("#case-status")).to_have_attribute("data-status", "acknowledged")
 

@@ -23,7 +23,7 @@ from forecourt.telematics.models import Position
 from tests.cli.commands import run
 from tests import conftest
 from tests.factories import Factory
-from tests.smtp_servers import mail_server
+from tests.smtp_servers import free_port, mail_server
 
 # command -> "module::test" that runs it
 COVERED = {
@@ -130,10 +130,28 @@ def test_outbox_send_hands_waiting_mail_to_the_smtp_server(fresh_database_url):
         assert "Sent 1, failed 0" in done.stdout
         (received,) = server.received
         assert received.recipients == ["cli.owner@example.test"] and received.message["Subject"] == "Safety recall RC-9"
+        assert "Still to send: 0 due now, 0 waiting to be tried again, 0 given up" in done.stdout
         again = run(["outbox", "send"], url, smtp_host="127.0.0.1", smtp_port=server.port)
         assert "Sent 0" in again.stdout and len(server.received) == 1
     with sessions() as session:
         assert session.get(OutboxMessage, message.id).sent_at is not None
+
+
+def test_outbox_send_says_once_that_the_mail_server_is_down_and_what_waits(fresh_database_url):
+    url = fresh_database_url("cli_outbox_down")
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        owner = Factory(session=session, client=None).customer(email="cli.waiting@example.test")
+        for n in range(3):
+            outbox.enqueue(session=session, customer_id=owner.id, channel="email", topic="recall",
+                           subject=f"Safety recall RC-{n}", body="Book it.", basis="legal_obligation",
+                           dedupe_key=f"cli:outbox:down:{n}")
+    done = run(["outbox", "send"], url, smtp_host="127.0.0.1", smtp_port=free_port())  # nobody listens
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "Sent 0, failed 1" in output  # it stops at the first refusal: the others keep their attempts
+    assert output.count("cannot be reached") == 1 and "Connection refused" in output
+    assert "not sent (attempt" not in output  # no log line per message
+    assert "Still to send: 2 due now, 1 waiting to be tried again, 0 given up" in output
 
 
 def test_oncall_remind_queues_each_reminder_once(fresh_database_url):

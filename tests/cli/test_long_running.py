@@ -44,9 +44,10 @@ def test_serve_answers_then_stops_and_simulate_drives_cars_into_it(fresh_databas
         assert health.status_code == 200
         home = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert home.status_code == 200 and "Forecourt" in home.text
-        # simulate: cars report over HTTP to the server until stopped
-        cars = Running(["simulate", "--via", "http", "--server", f"http://127.0.0.1:{port}", "-n", "2",
-                        "--rate", "4", "--workers", "1"], url, tmp_path / "simulate.log")
+        # simulate: cars report over HTTP to the server until stopped; without --server it finds the
+        # server on the configured port, as `forecourt serve` does
+        cars = Running(["simulate", "--via", "http", "-n", "2", "--rate", "4", "--workers", "1"], url,
+                       tmp_path / "simulate.log", port=port)
         try:
             cars.wait_for(lambda: count(url, Sample) > 0, "the simulated cars' first samples to be stored")
         finally:

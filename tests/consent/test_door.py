@@ -14,6 +14,7 @@ from forecourt.core.clock import frozen_at, now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
+from forecourt.privacy import customer360
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -221,7 +222,7 @@ def test_an_expired_grant_closes_the_door(session, scene):
             assert not opens(session, rep, customer, "sales_contact"), later
             assert customers_service.list_visible(session=session, principal=rep, purpose="sales_contact") == ([], 0)
             assert consent.allowed_purposes(session=session, principal=rep, customer_id=customer.id) == []
-            matrix = customers_service.consent_matrix(session=session, customer_id=customer.id)
+            matrix = customer360.consent_matrix(session=session, customer_id=customer.id)
             cell = next(r for r in matrix if r["organization_id"] == dealer.id and r["purpose_code"] == "sales_contact")
             assert cell["granted"] is False, "the customer's matrix must not show an expired grant as allowed"
 

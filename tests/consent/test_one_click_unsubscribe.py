@@ -12,7 +12,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.models import ConsentReceipt
 from forecourt.core import outbox
 from forecourt.core.config import get_settings
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from tests.factories import browser_for, csrf_token_of
 from tests.smtp_servers import mail_server
 

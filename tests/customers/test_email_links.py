@@ -18,11 +18,12 @@ from forecourt.consent import service as consent_service
 from forecourt.core import auth
 from forecourt.core.clock import advance, frozen_at
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import email_links, intake
+from forecourt.customers import email_links
 from forecourt.customers.models import Customer, EmailLink
 from forecourt.core.auth import Role
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import User
+from forecourt.sales import intake
 from tests.factories import PASSWORD, browser_for, fast_password_hashing, form_token_of  # noqa: F401
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -131,7 +132,9 @@ def test_the_real_person_claims_the_record_and_then_exports_erases_or_withdraws(
     customer_id = session.scalars(select(Customer.id).where(Customer.email == VICTIM)).one()
     sign_up(client)
     claimed = follow_claim(make, link_sent(session, VICTIM, "account_link"))
-    assert claimed.status_code == 303 and claimed.headers["location"].startswith("/login?flash=")
+    # signed in at once: the link proved the address, the form chose the password
+    assert claimed.status_code == 303 and claimed.headers["location"].startswith("/me?flash=")
+    assert claimed.headers["set-cookie"].startswith("fc_session=")
 
     login = client.post("/api/auth/token", json={"email": VICTIM, "password": "a-password-of-my-own"})
     assert login.status_code == 200, login.text
@@ -191,7 +194,7 @@ def test_a_short_or_mismatched_password_is_refused_in_words(make, client, sessio
 
 
 def test_erasure_removes_the_links_and_export_lists_them_without_tokens(make, client, session):
-    from forecourt.customers import rights
+    from forecourt.privacy import rights
 
     customer = make.customer(email="to.erase@mail.example")
     sign_up(client, customer.email)
@@ -210,3 +213,42 @@ def test_the_intake_service_never_grants_for_an_anonymous_form(make, session):
     token = link_sent(session, VICTIM, "contact_confirmation").rsplit("/", 1)[1]
     grant = email_links.confirm_contact(session=session, token=token)
     assert (grant.organization_id, grant.purpose_code) == (dealer.id, "sales_contact")
+
+
+# --- forgot password ---------------------------------------------------------------------------------------
+
+def forgot(make, email: str):
+    browser = browser_for(make)
+    token = form_token_of(browser, "/account/forgot")
+    return browser.post("/account/forgot", data={"email": email, "form_token": token})
+
+
+def test_a_driver_who_forgot_the_password_gets_a_one_time_expiring_link(make, client, session):
+    customer = make.customer(email="forgetful@mail.example")
+    old = make.customer_login(customer)
+    answer = forgot(make, "Forgetful@Mail.example")
+    assert answer.status_code == 200 and 'id="reset-sent"' in answer.text
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == customer.id,
+                                                          OutboxMessage.topic == "account_link")).one()
+    assert message.subject == "Choose a new password for Forecourt" and "reset" in message.body
+    token = message.link.rsplit("/", 1)[1]
+    link = session.scalars(select(EmailLink).where(EmailLink.customer_id == customer.id)).one()
+    assert link.digest == auth.token_digest(token) and link.expires_at == MONDAY + timedelta(hours=24)
+
+    done = follow_claim(make, message.link, password="my-new-password-1")
+    assert done.status_code == 303 and done.headers["location"].startswith("/me?flash=")
+    assert client.get("/api/me", headers=old.headers).status_code == 401  # the old sessions end
+    assert client.post("/api/auth/token", json={"email": customer.email,
+                                                "password": "my-new-password-1"}).status_code == 200
+    assert browser_for(make).get(message.link).status_code == 404  # once
+
+
+def test_forgot_password_answers_the_same_for_unknown_and_staff_addresses(make, session):
+    customer = make.customer(email="known@mail.example")
+    make.customer_login(customer)
+    staff = make.staff()
+    answers = [forgot(make, email) for email in ("known@mail.example", "nobody@mail.example", staff.email)]
+    assert len({a.status_code for a in answers}) == 1
+    assert answers[0].text.count("a link to choose a new password is on its way") == \
+        answers[1].text.count("a link to choose a new password is on its way") == 1
+    assert session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.topic == "account_link")) == 1

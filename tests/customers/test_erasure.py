@@ -12,10 +12,10 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.db import Base
 from forecourt.core.errors import NotFound
-from forecourt.customers import rights
 from forecourt.customers.models import Customer, Preferences
 from forecourt.models import load_all
 from forecourt.parties.models import AuthToken, User
+from forecourt.privacy import rights
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import Ownership, ServiceRecord
 from tests.customers.linked import rows_linked_to, tables_referencing_customers

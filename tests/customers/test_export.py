@@ -12,8 +12,8 @@ from sqlalchemy import select
 from forecourt.consent.models import DataRequest
 from forecourt.core.auth import Role
 from forecourt.core.db import Base
-from forecourt.customers import rights
 from forecourt.models import load_all
+from forecourt.privacy import rights
 from tests.customers.linked import tables_referencing_customers
 from tests.factories import browser_for
 
@@ -56,7 +56,7 @@ def test_every_table_that_references_customers_has_an_export_section():
     missing = unmapped_tables()
     assert not missing, (
         f"These tables reference customers.id but have no section in the export: {missing}. "
-        "Add them to forecourt.customers.rights.export (a customer may download everything linked to them) "
+        "Add them to forecourt.privacy.rights.export (a customer may download everything linked to them) "
         "and map them in EXPORT_SECTIONS in tests/customers/test_export.py.")
     assert set(EXPORT_SECTIONS) <= set(tables_referencing_customers()), "EXPORT_SECTIONS names a table that is gone"
 
@@ -269,7 +269,7 @@ def test_former_cars_are_exported_with_their_ownership_period(make, client):
 
 
 def test_the_export_matches_its_published_schema(make, client):
-    from forecourt.customers.schemas import ExportDocument
+    from forecourt.privacy.schemas import ExportDocument
 
     customer = make.customer()
     make.vehicle(owner=customer)
@@ -285,7 +285,7 @@ def test_the_export_matches_its_published_schema(make, client):
 def test_a_section_that_drifts_from_the_schema_stops_the_export(make, session, monkeypatch):
     import pydantic
 
-    from forecourt.customers import schemas
+    from forecourt.privacy import schemas
 
     customer = make.customer()
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from forecourt.core import outbox
 from forecourt.core.config import get_settings
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from tests.smtp_servers import PASSWORD, USER, certificates, mail_server
 
 

@@ -16,7 +16,7 @@ from forecourt.core.clock import now
 from forecourt.core.errors import Invalid
 from forecourt.core.config import get_settings
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import notify
+from forecourt.messaging import notify
 
 
 class Inbox:

@@ -31,6 +31,7 @@ from forecourt.payments import service as payments_service
 from forecourt.payments.models import PaymentEntry
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization, User
+from forecourt.privacy import customer360
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import Ownership, ServiceRecord, Vehicle
 
@@ -216,8 +217,8 @@ def test_demo_driver_has_a_car_a_history_consents_and_preferences(db):
     assert preferences.radio_presets and preferences.navigation_favourites and preferences.seat_position
     assert customers_service.access_log(session=db, customer_id=driver.id)
     service_user = db.scalar(select(User).where(User.email == demo_logins()[3].email))
-    view = customers_service.customer_360(session=db, principal=parties_service.principal_for(service_user),
-                                          customer_id=driver.id, purpose="service_reminders")
+    view = customer360.customer_360(session=db, principal=parties_service.principal_for(service_user),
+                                    customer_id=driver.id, purpose="service_reminders")
     assert view["vehicles"] and view["service_history"]
 
 

@@ -39,15 +39,37 @@ def test_admin_api_changes_write_audit_rows(make, client, session):
         (admin.user_id, "user.update", f"user:{user_id}"),
     ]
     assert rows[0].details == {"code": "RSA-01"}
-    assert rows[1].details == {"fields": ["city", "phone"]}
+    assert rows[1].details == {"fields": ["city", "phone"],
+                               "changes": {"city": [None, "Hannover"], "phone": [None, "+495111234567"]}}
     assert rows[2].details == {"role": "dealer_service", "organization_id": dealer.id}
-    assert rows[3].details == {"fields": ["is_active", "password"]}
+    # the password is named as changed, never its value, old or new
+    assert rows[3].details == {"fields": ["is_active", "password"], "changes": {"is_active": [True, False]}}
     assert "another-long-password" not in str([r.details for r in rows])
     assert all(r.at is not None for r in rows)
 
     listed = client.get("/api/admin/audit", headers=admin.headers).json()
     assert [e["action"] for e in listed] == ["user.update", "user.create", "organization.update",
                                              "organization.create"]
+
+
+def test_the_audit_page_names_people_and_organizations_and_shows_each_change(make, client, session):
+    admin = admin_login(make)
+    dealer = make.dealer()
+    assert client.patch(f"/api/admin/organizations/{dealer.id}", headers=admin.headers,
+                        json={"city": "Lüneburg"}).status_code == 200
+    staff = make.staff(dealer)
+    browser = browser_for(make, admin)
+    assert browser.post(f"/admin/users/{staff.user_id}/active", follow_redirects=False,
+                        data={"active": "no", "csrf_token": csrf_token_of(session, browser)}).status_code == 303
+    page = browser.get("/admin/audit")
+    assert page.status_code == 200
+    html = page.text
+    rows = html.split('<tr data-action="')[1:]
+    assert rows[0].startswith("user.update") and rows[1].startswith("organization.update")
+    assert "Staff login changed" in rows[0] and "Active: <del>yes</del> → <ins>no</ins>" in rows[0]
+    assert f'<a href="/admin/organizations/{dealer.id}">{dealer.name}</a>' in rows[1]
+    assert "Organization changed" in rows[1] and "→ <ins>Lüneburg</ins>" in rows[1]
+    assert f"organization:{dealer.id}" not in html and f"user:{staff.user_id}" not in html
 
 
 def test_a_refused_admin_change_writes_no_audit_row(make, client, session):

@@ -13,9 +13,10 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import advance, frozen_at
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import email_links, intake
+from forecourt.customers import email_links
 from forecourt.customers.models import Customer
 from forecourt.parties import service as parties_service
+from forecourt.sales import intake
 from forecourt.sales import leads as leads_service
 from forecourt.sales.models import Activity, Lead
 from tests.factories import fast_password_hashing  # noqa: F401  (autouse: cheaper argon2id)

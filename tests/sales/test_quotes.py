@@ -59,7 +59,7 @@ def test_bad_lines_are_refused_in_words(make, session, fleet):
     with pytest.raises(Invalid, match="in the past"):
         quotes.add_quote(session=session, principal=rep, opportunity_id=deal.id,
                          lines=[{"description": "Mats", "unit_price": 5}], valid_until=date.today() - timedelta(days=1))
-    assert quotes.quotes_of(session=session, opportunity_id=deal.id) == []
+    assert opps.quotes_of(session=session, opportunity_id=deal.id) == []
 
 
 def test_another_dealer_cannot_quote(make, session, fleet):

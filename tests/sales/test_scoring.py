@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from forecourt.core.auth import Role
-from forecourt.customers import intake
 from forecourt.customers import service as customers_service
+from forecourt.sales import intake
 from forecourt.sales import scoring
 from forecourt.sales.models import Lead, Opportunity
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from forecourt.customers import rights
+from forecourt.privacy import rights
 from forecourt.telematics import devices
 from forecourt.telematics.ingest import ingest
 from forecourt.telematics.models import Position, Sample, TwinSignal

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from random import Random
 
 import httpx
@@ -194,6 +194,22 @@ def _check_store(url: str, simulation: Simulation, *, embedded: bool, ignition: 
                 TwinSignal.vehicle_id == crashed.vehicle_id,
                 TwinSignal.path == "Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed"))
             assert airbag is True
+
+
+def test_a_simulated_cars_odometer_agrees_with_its_service_book(fresh_database_url):
+    """A car serviced a year ago at 41,000 km sets off near 41,000 + a year's driving, not at a random
+    reading that makes its health say it is tens of thousands of kilometres overdue."""
+    url = fresh_database_url("sim_odometer")
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        make = Factory(session=session, client=None)
+        car = make.vehicle()
+        make.service_record(car, on=datetime.now(UTC).date().replace(day=1) - timedelta(days=365), odometer_km=41_000)
+    simulation = Simulation(SimulationConfig(vehicles=1, rate=1, via="http", duration=1, seed=3),
+                            make_sessionmaker(get_engine(url)))
+    simulation.prepare()
+    (vehicle,) = simulation.fleet
+    odometer_km = simulation.cars[vehicle.device_id].odometer_m / 1000
+    assert 41_000 + 300 * 30 < odometer_km < 41_000 + 400 * 45
 
 
 def test_http_embedded_cars_report_and_a_refused_message_is_counted(fresh_database_url):

@@ -12,7 +12,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
-from forecourt.customers import rights
+from forecourt.privacy import rights
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.models import RecallVehicle, ServiceRecord

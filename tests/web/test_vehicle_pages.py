@@ -176,7 +176,7 @@ def test_staff_see_only_what_the_purpose_covers(owned, make, visit, session):
     assert 'id="vehicle-map"' not in page.text and "data-trip" not in page.text
     assert HOT_ENGINE not in page.text and "Driving score" not in page.text and "23\u202f456" not in page.text
     live = rep.get(f"/workspace/vehicles/{vehicle.vin}/live?purpose=sales_contact").json()
-    assert live == {"reported_at": live["reported_at"], "signals": [], "position": None, "trip": None,
+    assert live == {"reported_at": live["reported_at"], "reporting": live["reporting"], "signals": [], "position": None, "trip": None,
                     "health": None}
 
     # without a grant for the purpose read for, the car does not exist
@@ -231,3 +231,18 @@ def test_fleet_health_counts_cars_and_names_no_owner(owned, make, visit, session
         assert f'data-status="{status}">{count}</text>' in page.text
     assert vehicle.vin in page.text and HOT_ENGINE in page.text
     assert owner.last_name not in page.text and owner.email not in page.text
+
+
+def test_the_live_dot_shows_only_while_the_car_really_reports(owned, session, visit):
+    """A car that last reported two hours ago is parked, not live; one that reported a minute ago is."""
+    owner, vehicle = owned
+    me = visit(owner.email)
+    page = me.get(f"/me/vehicles/{vehicle.vin}")
+    assert re.search(r'<span class="live-dot" id="live-dot"[^>]* hidden>', page.text)
+    assert me.get(f"/me/vehicles/{vehicle.vin}/live").json()["reporting"] is False
+
+    send(session, car_state(vehicle, now() - timedelta(seconds=30)))
+    page = me.get(f"/me/vehicles/{vehicle.vin}")
+    assert re.search(r'<span class="live-dot" id="live-dot"[^>]*>', page.text)
+    assert not re.search(r'<span class="live-dot" id="live-dot"[^>]* hidden>', page.text)
+    assert me.get(f"/me/vehicles/{vehicle.vin}/live").json()["reporting"] is True

@@ -140,3 +140,21 @@ def test_workspace_does_not_exist_for_customers(make, visit):
     me = visit(customer.email)
     assert me.get("/workspace/customers").status_code == 404
     assert me.get(f"/workspace/customers/{customer.id}").status_code == 404
+
+
+def test_customer_360_of_a_buyer_who_sold_the_car_on_says_so(make, visit, session):
+    """Not "No cars" beside a car bought here: the page says the car was sold on."""
+    from datetime import timedelta
+
+    from forecourt.core.clock import now
+    from forecourt.vehicles import service as vehicles_service
+
+    dealer = make.dealer(name="Autohaus Ost")
+    customer = make.customer(first_name="Sina", last_name="Seller")
+    vehicle = make.vehicle(owner=customer, dealer=dealer, since=now() - timedelta(days=500))
+    vehicles_service.end_ownership(session=session, vehicle_id=vehicle.id, at=now() - timedelta(days=20))
+    session.commit()
+    make.grant(customer, dealer, "sales_contact")
+    page = visit(make.staff(dealer, Role.DEALER_SALES).email).get(f"/workspace/customers/{customer.id}")
+    assert page.status_code == 200 and vehicle.vin in page.text
+    assert 'id="no-car-now"' in page.text and "No cars registered to this customer." not in page.text

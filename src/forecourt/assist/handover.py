@@ -9,6 +9,7 @@ Only a car's first sale includes On Call; a used car's buyer renews or takes the
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -16,9 +17,11 @@ from forecourt.assist import subscriptions
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.sales import orders, transfers
-from forecourt.sales.models import Order
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import Ownership
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.sales.models import Order
+    from forecourt.vehicles.models import Ownership
 
 
 def hand_over_order(*, session: Session, principal: Principal, number: str) -> Order:

@@ -14,6 +14,7 @@ staff for a bank transfer). No reference the owner sends counts as payment.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,13 +27,14 @@ from forecourt.core.i18n import _, lazy_gettext, ngettext
 from forecourt.core.money import Money
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
-from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
-from forecourt.payments.models import Payment
 from forecourt.payments.providers import Gateway
 from forecourt.telematics import devices as telematics_devices
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import Vehicle
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.payments.models import Payment
+    from forecourt.vehicles.models import Vehicle
 
 REMINDER_DAYS = 45
 DEFAULT_MARKET = "DE"
@@ -91,7 +93,7 @@ def market_of(*, session: Session, vehicle: Vehicle) -> str:
     """A car's market is the country of the dealer that sold it (the default market otherwise)."""
     if vehicle.selling_dealer_id is None:
         return DEFAULT_MARKET
-    dealer = session.get(Organization, vehicle.selling_dealer_id)
+    dealer = parties_service.organization_or_none(session=session, organization_id=vehicle.selling_dealer_id)
     return (dealer.country if dealer and dealer.country else DEFAULT_MARKET).upper()
 
 

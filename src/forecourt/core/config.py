@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     order_deposit_percent: float = Field(default=10, ge=0, le=100,
                                          description="Deposit on an online order, in percent of its price.")
     order_deposit_minimum: int = Field(default=500, ge=0, description="The smallest deposit, in euros.")
+    map_tile_url: str = Field(
+        default="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="The map tiles every map draws on, as a Leaflet URL template ({s} subdomain, {z}/{x}/{y}). "
+                    "The public OpenStreetMap servers forbid heavy use: point this at your own or a paid tile "
+                    "server in production. Its origin is allowed in the pages' Content-Security-Policy.")
+    map_tile_attribution: str = Field(
+        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        description="The credit the tile server's licence asks for, shown in the corner of every map (HTML).")
+    map_tile_subdomains: str = Field(default="abc", description="What {s} in FORECOURT_MAP_TILE_URL may stand for.")
     smtp_host: str = Field(default="127.0.0.1", description="Mail server the outbox sender hands e-mails to.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = Field(
@@ -65,6 +74,10 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="Forecourt <no-reply@forecourt.example>",
                            description="Sender of e-mails to owners (recall notices, service proposals).")
     portal_url: str = Field(default="http://127.0.0.1:8000", description="Links in e-mails point here.")
+    geocoder_url: str | None = Field(
+        default=None, description="A reverse geocoding service speaking Nominatim's /reverse (a self-hosted "
+        "Nominatim): the On Call console then names the street of a position. Unset, the nearest town is "
+        "named from data shipped with Forecourt, without any service.")
     market: str | None = Field(default=None, description="The market visitors are served in (two letters, DE or "
                                "KR): their prices' currency and, without FORECOURT_TIME_ZONE, their clock.")
     time_zone: str | None = Field(default=None, description="The IANA zone visitors and jobs see times in "

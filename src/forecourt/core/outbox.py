@@ -146,6 +146,19 @@ def due_ids(*, session: Session, channels: tuple[str, ...] = ("email",), lease_s
         .order_by(OutboxMessage.attempts, OutboxMessage.id).limit(limit)))
 
 
+def waiting(*, session: Session, channels: tuple[str, ...] = ("email",)) -> dict[str, int]:
+    """What is still to leave: ``due`` now, ``later`` (waiting out a retry's back-off), ``dead`` (attempts
+    spent, for an operator to try again)."""
+    moment = now()
+    unsent = (OutboxMessage.sent_at.is_(None), OutboxMessage.channel.in_(channels))
+    count = select(func.count(OutboxMessage.id))
+    later = session.scalar(count.where(*unsent, OutboxMessage.dead_at.is_(None),
+                                       OutboxMessage.next_attempt_at > moment)) or 0
+    alive = session.scalar(count.where(*unsent, OutboxMessage.dead_at.is_(None))) or 0
+    dead = session.scalar(count.where(*unsent, OutboxMessage.dead_at.is_not(None))) or 0
+    return {"due": alive - later, "later": later, "dead": dead}
+
+
 def take(*, session: Session, message_id: int, lease_seconds: float = 120.0) -> OutboxMessage | None:
     """Locks a due message for sending (another sender's is skipped), or None."""
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.id == message_id)

@@ -21,27 +21,34 @@ few minutes ago is still waiting (so a form cannot be used to flood someone's in
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.models import Grant
 from forecourt.core import auth, outbox
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, lazy_gettext
 from forecourt.customers import service as customers_service
 from forecourt.customers.models import Customer, EmailLink
 from forecourt.parties import service as parties_service
-from forecourt.parties.models import Organization, User
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.consent.models import Grant
+    from forecourt.parties.models import Organization, User
 
 CLAIM, CONTACT = "claim", "contact"
 LIFETIME = {CLAIM: timedelta(hours=24), CONTACT: timedelta(days=7)}
 RESEND_AFTER = timedelta(minutes=10)
 DOUBLE_OPT_IN = "double_opt_in_email"  # the consent receipt's method for a grant given through a contact link
 SALES_CONTACT = "sales_contact"
+
+
+# What anybody who asks for an account is told, known address or not (the link goes to the address either way).
+SIGNUP_ANSWER = lazy_gettext("Check your e-mail: we have sent a link to set your password. It works for 24 hours.")
 
 
 def claim_path(token: str) -> str:
@@ -87,8 +94,28 @@ def request_account(*, session: Session, email: str, profile: dict) -> None:
         _send_account_link(session, customer, link, token)
 
 
-def _send_account_link(session: Session, customer: Customer, link, token: str) -> None:
-    if parties_service.customer_account(session=session, customer_id=customer.id) is None:
+def request_reset(*, session: Session, email: str) -> None:
+    """Forgot password: send a driver's address a link to choose a new password (the same one-time,
+    24-hour link as sign-up's, stored only as its digest). Returns nothing on purpose: an unknown
+    address, a staff login and a driver look the same to the caller."""
+    customer = customers_service.find_by_email(session=session, email=email.strip().lower())
+    if customer is None or parties_service.customer_account(session=session, customer_id=customer.id) is None:
+        return  # nothing to reset; sign-up is the way to an account
+    issued = _issue(session, kind=CLAIM, customer=customer)
+    if issued is None:
+        return
+    link, token = issued
+    with outbox.written_for(session, customer_id=customer.id):
+        _send_account_link(session, customer, link, token, reset=True)
+
+
+def _send_account_link(session: Session, customer: Customer, link, token: str, reset: bool = False) -> None:
+    if reset:
+        subject = _("Choose a new password for Forecourt")
+        body = _("Someone, we hope you, asked to reset the password of the Forecourt account with this address. "
+                 "Follow the link below within 24 hours to choose a new one; it works once. If it was not you, "
+                 "ignore this message and your password stays as it is.")
+    elif parties_service.customer_account(session=session, customer_id=customer.id) is None:
         subject = _("Set your password for Forecourt")
         body = _("Someone, we hope you, asked for a Forecourt account with this address. Follow the link below "
                  "within 24 hours to choose your password; if it was not you, ignore this message and nothing "

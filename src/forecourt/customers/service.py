@@ -1,4 +1,5 @@
-"""Customers: profile, preferences, and the customer 360 that staff see through the consent door."""
+"""Customers: profile, preferences, and opening one customer through the consent door (the customer 360
+that composes the other domains is ``privacy.customer360``)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.consent.catalogue import CONTACT, PREFERENCES, SALES_HISTORY, SERVICE_HISTORY, VEHICLES
+from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.core import i18n, zones
 from forecourt.core.auth import Principal, Role
-from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _
 from forecourt.customers.models import Customer, Preferences
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
-from forecourt.sales import records as sales_records
-from forecourt.vehicles import service as vehicles_service
 
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "street", "postcode", "city", "country",
                   "birth_date", "language", "market", "time_zone")
@@ -33,6 +31,14 @@ def find_by_email(*, session: Session, email: str) -> Customer | None:
     """The living customer with this address (compared without case), if any."""
     return session.scalars(select(Customer).where(func.lower(Customer.email) == email.strip().lower(),
                                                   Customer.erased_at.is_(None))).first()
+
+
+def with_last_name_and_phone(*, session: Session, last_name: str) -> list[Customer]:
+    """Living customers with this last name (compared without case) and a phone number, oldest first: the
+    candidates a lead form's phone number is matched against (``sales.intake``)."""
+    return list(session.scalars(select(Customer).where(func.lower(Customer.last_name) == last_name.lower(),
+                                                       Customer.phone.is_not(None),
+                                                       Customer.erased_at.is_(None)).order_by(Customer.id)))
 
 
 def get_or_none(*, session: Session, customer_id: int) -> Customer | None:
@@ -135,24 +141,6 @@ def update_preferences(*, session: Session, customer_id: int, changes: dict) -> 
     return preferences
 
 
-def cars_of(*, session: Session, customer_id: int, include_past: bool = False) -> list[dict]:
-    """The customer's own cars with the dealers who sold and service them, named for the portal."""
-    names: dict[int, str] = {}
-
-    def name(organization_id: int | None) -> str | None:
-        if organization_id is None:
-            return None
-        if organization_id not in names:
-            names[organization_id] = parties_service.get_organization(
-                session=session, organization_id=organization_id).name
-        return names[organization_id]
-
-    return [dict(vehicle=vehicle, owned_since=ownership.started_at, owned_until=ownership.ended_at,
-                 selling_dealer=name(vehicle.selling_dealer_id), service_dealer=name(vehicle.service_dealer_id))
-            for vehicle, ownership in vehicles_service.vehicles_of(session=session, customer_id=customer_id,
-                                                                  current_only=not include_past)]
-
-
 # --- reads by staff, through the consent door ----------------------------------------------------
 
 def default_purpose(principal: Principal, *, partner_kind: str | None = None) -> str:
@@ -201,30 +189,6 @@ def open_for(*, session: Session, principal: Principal, customer_id: int, purpos
     return customer, categories
 
 
-def customer_360(*, session: Session, principal: Principal, customer_id: int, purpose: str) -> dict:
-    """Everything this principal may see about one customer, for the stated purpose."""
-    customer, categories = open_for(session=session, principal=principal, customer_id=customer_id,
-                                    purpose=purpose, what="customer 360")
-    view: dict = {"customer": customer, "purpose": purpose, "categories": categories,
-                  "vehicles": [], "service_history": [], "preferences": None, "sales": None, "consents": []}
-    if VEHICLES in categories or SERVICE_HISTORY in categories:
-        cars = vehicles_service.vehicles_of(session=session, customer_id=customer.id)
-        view["vehicles"] = [{"vehicle": vehicle, "ownership": ownership} for vehicle, ownership in cars]
-        if SERVICE_HISTORY in categories:
-            histories = vehicles_service.service_histories(session=session,
-                                                           vehicle_ids=[vehicle.id for vehicle, _ in cars])
-            for vehicle, _ in cars:
-                view["service_history"].extend(histories[vehicle.id])
-    if PREFERENCES in categories:
-        view["preferences"] = get_preferences(session=session, customer_id=customer.id)
-    if SALES_HISTORY in categories and principal.organization_id is not None:
-        view["sales"] = sales_records.sales_history(session=session, customer_id=customer.id,
-                                                    dealer_id=principal.organization_id)
-    view["consents"] = consent_service.grants_of(session=session, customer_id=customer.id,
-                                                 organization_id=principal.organization_id)
-    return view
-
-
 def home_position(*, session: Session, customer_id: int) -> tuple[float, float] | None:
     """Where the customer lives, as far as we know: their "Home" navigation favourite, else the middle of
     the dealers in their home city. ``None`` when neither says."""
@@ -243,39 +207,6 @@ def home_position(*, session: Session, customer_id: int) -> tuple[float, float] 
     return sum(p[0] for p in places) / len(places), sum(p[1] for p in places) / len(places)
 
 
-def consent_matrix(*, session: Session, customer_id: int, extra_organization_ids: tuple[int, ...] = ()) -> list[dict]:
-    """"Who can see my data": the organizations that matter to this customer × every consent purpose.
-
-    That is the carmaker, the dealers who sold or service their cars, any organization already
-    holding a grant, and any the customer asked to add.
-    """
-    grants = {(g.organization_id, g.purpose_code): g
-              for g in consent_service.grants_of(session=session, customer_id=customer_id)}
-    organization_ids = {org_id for org_id, _ in grants} | set(extra_organization_ids)
-    try:
-        organization_ids.add(parties_service.carmaker(session=session).id)
-    except NotFound:
-        pass
-    for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=customer_id):
-        organization_ids.update(i for i in (vehicle.selling_dealer_id, vehicle.service_dealer_id) if i)
-    organizations = sorted((parties_service.get_organization(session=session, organization_id=i)
-                            for i in organization_ids),
-                           key=lambda o: ({"carmaker": 0, "dealer": 1, "partner": 2}[o.kind], o.name))
-    purposes = [p for p in consent_service.list_purposes(session=session) if p.needs_consent]
-    rows = []
-    for organization in organizations:
-        for purpose in purposes:
-            grant = grants.get((organization.id, purpose.code))
-            active = (grant is not None and grant.withdrawn_at is None
-                      and (grant.expires_at is None or grant.expires_at > now()))
-            rows.append(dict(organization_id=organization.id, organization_name=organization.name,
-                             organization_kind=organization.partner_kind or organization.kind,
-                             purpose_code=purpose.code, purpose_name=purpose.name, granted=active,
-                             granted_at=grant.granted_at if active else None,
-                             notice_version=grant.notice_version if active else None))
-    return rows
-
-
 def access_log(*, session: Session, customer_id: int, limit: int = 200, offset: int = 0) -> list[dict]:
     """The customer's view of who looked: organization names rather than ids."""
     entries = consent_service.access_log_of(session=session, customer_id=customer_id, limit=limit, offset=offset)
@@ -285,8 +216,36 @@ def access_log(*, session: Session, customer_id: int, limit: int = 200, offset: 
         if entry.organization_id is not None and entry.organization_id not in names:
             names[entry.organization_id] = parties_service.get_organization(
                 session=session, organization_id=entry.organization_id).name
-        rows.append(dict(organization_id=entry.organization_id,
+        rows.append(dict(id=entry.id, organization_id=entry.organization_id, user_id=entry.user_id,
                          organization_name=names.get(entry.organization_id), role=entry.role,
                          purpose_code=entry.purpose_code, legal_basis=entry.legal_basis, what=entry.what,
                          reference=entry.reference, at=entry.at))
     return rows
+
+
+LIST_READ = "customer list"
+
+
+def summarise_access_log(rows: list[dict]) -> list[dict]:
+    """``access_log`` rows as the customer reads them: every appearance in one person's list of customers,
+    for one purpose on one day (in the reader's zone), becomes one row with a count and all its reads
+    (``reads``), in the place of the newest; every other read stays a row of its own (``reads`` is
+    itself). Nothing is dropped: a rep who pages through a list forty times a day is one line the
+    customer can open, and the opening of their file beside it is not buried under forty."""
+    summary: list[dict] = []
+    groups: dict[tuple, dict] = {}
+    for row in rows:  # newest first
+        if row["what"] != LIST_READ:
+            summary.append(row | {"reads": [row], "count": 1})
+            continue
+        key = (row["organization_id"], row["user_id"], row["role"], row["purpose_code"],
+               zones.to_viewer(row["at"]).date() if row["at"] else None)
+        if key in groups:
+            group = groups[key]
+            group["reads"].append(row)
+            group["count"] += 1
+            group["first_at"] = row["at"]
+        else:
+            groups[key] = group = row | {"reads": [row], "count": 1, "first_at": row["at"]}
+            summary.append(group)
+    return summary

@@ -9,6 +9,7 @@ through bulk inserts that write the same rows the services would; the same build
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 from random import Random
 
@@ -24,8 +25,8 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, geography, korea, on_call, options, orders, organizations, population,
-                            recalls, sales, warranty, workshop, workshop_loaners)
+from forecourt.demo import (bulk, driver, driving, geography, korea, korea_people, local_help, on_call, options,
+                            orders, organizations, population, recalls, sales, warranty, workshop, workshop_loaners)
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
@@ -142,6 +143,9 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         dealer_refs = organizations.build_dealers(session=session, ids=ids, rng=rng, now=moment,
                                                   password_hash=password_hash, count=dealers)
         towns = geography.home_towns(sorted({d.city for d in dealer_refs}, key=lambda c: (-c.population, c.name)))
+        # its own random stream, so the people and cars of a seed stay what they were
+        helpers = local_help.build(session=session, ids=ids, rng=Random(seed + 1), towns=towns, market="DE",
+                                   password_hash=password_hash, since=moment - timedelta(days=700))
         progress.advance(step)
 
         rows = bulk.Rows(BULK_TABLES)
@@ -161,6 +165,8 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         step = progress.add_task("The Korean market", total=1)
         korean_dealers, korean_partners = korea.build_organizations(session=session, ids=ids, rng=rng, now=moment,
                                                                     password_hash=password_hash)
+        helpers += local_help.build(session=session, ids=ids, rng=Random(seed + 2), towns=korea_people.towns(),
+                                    market="KR", password_hash=password_hash, since=moment - timedelta(days=700))
         korean_world = korea.world_for(world, dealers=korean_dealers, partners=korean_partners)
         population.populate(session=session, world=korean_world, count=korean_share(customers) - 1)
         korea.build_driver(korean_world, dealer=korean_dealers[0])
@@ -181,6 +187,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call, orders):
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
+        counts_of_sales |= driving.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)
 
@@ -189,7 +196,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         progress.advance(step)
     bulk.compact_log(engine)
 
-    counts = {"organizations": 1 + dealers + sum(len(p) for p in partners.values())
+    counts = {"organizations": helpers + 1 + dealers + sum(len(p) for p in partners.values())
               + 1 + len(korean_dealers) + sum(len(p) for p in korean_partners.values()), "dealers": dealers,
               **{name: count for name, count in rows.written.items()}, **counts_of_sales}
     result = DemoNetwork(created=True, logins=demo_logins(), counts=counts,

@@ -19,7 +19,9 @@ from forecourt.customers.models import Customer
 from forecourt.demo import bulk
 from forecourt.demo.sales_history import CHANGE_COLUMNS, DEAL_COLUMNS, Car, History, Seller, deals
 from forecourt.parties.models import User
+from forecourt.sales import scoring
 from forecourt.sales.models import Activity, Lead, Opportunity, StageChange, Target
+from forecourt.sales.routing import OPEN_STATUSES
 from forecourt.vehicles.models import Trim, VehicleModel
 
 DEALS_PER_DEALER = 80
@@ -115,7 +117,8 @@ def _leads(session: Session, found: list[Seller], cars_: list[Car], rng: Random,
                 "status": _weighted(rng, LEAD_STATUSES), "routed_by": "location" if by_location else "customer_choice",
                 "routing_reason": (f"Nearest dealer with capacity ({rng.randint(3, 40)} km)" if by_location
                                    else "Chosen by the customer"),
-                "score": rng.randint(20, 95), "score_reasons": [], "created_at": created, "updated_at": created})
+                # scored below, by the scorer every new lead meets
+                "score": 0, "score_reasons": [], "created_at": created, "updated_at": created})
     return rows
 
 
@@ -155,4 +158,15 @@ def build_pipeline(*, session: Session, rng: Random, now: datetime) -> dict[str,
               "sales_activities": _write(session, Activity.__table__, activities),
               "sales_targets": _write(session, Target.__table__, _targets(history, found, rng, now, average))}
     bulk.realign_sequences(session, tables)
+    _score_open_leads(session)
     return counts
+
+
+def _score_open_leads(session: Session) -> None:
+    """Every open lead scored as a new one would be (``sales.scoring``), from the network's real
+    history: a made-up number beside a real explanation would teach a rep to distrust both."""
+    leads = list(session.scalars(select(Lead).where(Lead.status.in_(OPEN_STATUSES))))
+    scorer = scoring.Scorer.train(session=session, extra=leads)
+    for lead in leads:
+        scorer.score(lead)
+    session.flush()

@@ -16,18 +16,20 @@ from random import Random
 # from, to, chance of moving on (else lost), mean days before the next step
 STEPS = (("new", "qualified", 0.8, 3.0), ("qualified", "test_drive", 0.75, 6.0), ("test_drive", "offer", 0.78, 5.0),
          ("offer", "negotiation", 0.72, 7.0), ("negotiation", "won", 0.62, 9.0))
-LOST_REASONS = (("price", 30), ("competitor", 22), ("financing", 10), ("timing", 16), ("no_response", 14),
-                ("stock", 5), ("trade_in", 3))
+# The codes a rep picks from (``sales.opportunities.LOST_REASONS``), weighted as deals are lost.
+LOST_REASONS = (("price", 30), ("competitor_offer", 22), ("financing_declined", 10), ("no_decision", 30),
+                ("delivery_time", 5), ("trade_in_value", 3), ("bought_used", 4))
 POST_MORTEMS = {
     "price": ["Our best offer stayed 1,900 € above the competitor's; we should have put the winter tyres in earlier.",
               "Monthly rate was the deciding figure; present the finance rate before the cash price next time."],
-    "competitor": ["Lost to a dealer with a demonstrator on site the same day; book test drives within 48 hours.",
-                   "The competitor offered a longer warranty; mention our 8-year battery warranty up front."],
-    "financing": ["Finance partner declined; check affordability before the offer stage."],
-    "timing": ["Buyer postponed to next year after a job change; set a follow-up for January."],
-    "no_response": ["No answer after the offer; we waited eight days before calling, which was too long."],
-    "stock": ["Wanted the colour within three weeks; we could not source it from the network stock in time."],
-    "trade_in": ["Trade-in valuation disappointed; ask for the trade-in's service history at the first visit."],
+    "competitor_offer": ["Lost to a dealer with a demonstrator on site the same day; book test drives within 48 hours.",
+                         "The competitor offered a longer warranty; mention our 8-year battery warranty up front."],
+    "financing_declined": ["Finance partner declined; check affordability before the offer stage."],
+    "no_decision": ["Buyer postponed to next year after a job change; set a follow-up for January.",
+                    "No answer after the offer; we waited eight days before calling, which was too long."],
+    "delivery_time": ["Wanted the colour within three weeks; we could not source it from the network stock in time."],
+    "trade_in_value": ["Trade-in valuation disappointed; ask for the trade-in's service history at the first visit."],
+    "bought_used": ["Bought a two-year-old demonstrator elsewhere; offer our approved used cars alongside the new one."],
 }
 FLEET_ACCOUNTS = ("Stadtwerke", "Pflegedienst", "Handwerkskammer", "Logistik GmbH", "Hausverwaltung", "Taxi-Genossenschaft")
 DEAL_COLUMNS = ("id", "dealer_id", "owner_user_id", "customer_id", "model_id", "kind", "title", "account_name",
@@ -115,6 +117,8 @@ def deals(*, rng: Random, now: datetime, sellers: list[Seller], cars: list[Car],
         account = f"{rng.choice(FLEET_ACCOUNTS)} {seller.dealer_id}-{n % 97}" if fleet else None
         title = f"{car.name} ×{quantity} for a fleet" if fleet else f"{car.name} for a private buyer"
         expected = (created + timedelta(days=rng.randint(28, 80))).date()
+        if closed is not None and expected > closed.date():
+            expected = closed.date()  # a closed deal's expected date is never after it closed
         yield ((first_id + n, seller.dealer_id, rep, customer, car.model_id, "fleet" if fleet else "retail", title,
                 account, quantity, amount, expected, stage, status, reason, note, "", "{}", created, at, closed),
                changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,12 @@ def get_organization(*, session: Session, organization_id: int) -> Organization:
     if organization is None:
         raise NotFound("Organization not found")
     return organization
+
+
+def organization_or_none(*, session: Session, organization_id: int) -> Organization | None:
+    """For callers that answer a missing organization in their own words (a dealer that does not deliver,
+    a tow company without an address)."""
+    return session.get(Organization, organization_id)
 
 
 def get_organization_by_code(*, session: Session, code: str) -> Organization:
@@ -321,9 +328,22 @@ def revoke_tokens(*, session: Session, user_id: int) -> None:
 
 # --- audit ---------------------------------------------------------------------------------------
 
-def audit(*, session: Session, actor: Principal, action: str, target: str, details: dict | None = None) -> None:
-    session.add(AuditEntry(actor_user_id=actor.user_id, action=action, target=target,
-                           details=details or {}, at=now()))
+SECRET_FIELDS = frozenset({"password", "password_hash"})
+
+
+def snapshot(obj, fields) -> dict:
+    """The stored values of ``fields`` as the audit trail keeps them (plain JSON; secrets never)."""
+    return {f: json.loads(json.dumps(getattr(obj, f, None), default=str)) for f in fields if f not in SECRET_FIELDS}
+
+
+def audit(*, session: Session, actor: Principal, action: str, target: str, details: dict | None = None,
+          before: dict | None = None, after: dict | None = None) -> None:
+    """One row of the admin audit trail. With ``before`` and ``after`` (``snapshot``s) it keeps what
+    each changed field was and became, so a reader sees the change itself, not only its name."""
+    details = dict(details or {})
+    if before is not None and after is not None:
+        details["changes"] = {k: [before.get(k), after[k]] for k in sorted(after) if before.get(k) != after[k]}
+    session.add(AuditEntry(actor_user_id=actor.user_id, action=action, target=target, details=details, at=now()))
 
 
 def list_audit(*, session: Session, limit: int = 200, offset: int = 0) -> list[AuditEntry]:

@@ -88,6 +88,10 @@ def payments_of(*, session: Session, subject_kind: str, subject_id: int) -> list
                                 .order_by(Payment.created_at, Payment.id)))
 
 
+def entry_or_none(*, session: Session, entry_id: int) -> PaymentEntry | None:
+    return session.get(PaymentEntry, entry_id)
+
+
 def entries_of(*, session: Session, payment_ids: list[int]) -> list[PaymentEntry]:
     if not payment_ids:
         return []

@@ -19,10 +19,8 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.money import Money, format_money
 from forecourt.parties import service as parties_service
-from forecourt.parties.models import Organization
 from forecourt.sales.models import CommissionRule, Configuration, Order
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import VehicleModel
 
 # The network's share for a delivering dealer when no one has set a rule (made on first hand-over).
 NETWORK_DEFAULT_PERCENT = Decimal("3.00")
@@ -131,10 +129,10 @@ def _check_terms(percent, fixed) -> tuple[Decimal, Decimal]:
 def create_rule(*, session: Session, principal: Principal, dealer_id: int | None, model_id: int | None, percent,
                 fixed, valid_from: date | None = None) -> CommissionRule:
     if dealer_id is not None:
-        dealer = session.get(Organization, dealer_id)
+        dealer = parties_service.organization_or_none(session=session, organization_id=dealer_id)
         if dealer is None or dealer.kind != "dealer":
             raise Invalid(_("Choose one of the network's dealers, or none for every dealer."), field="dealer_id")
-    if model_id is not None and session.get(VehicleModel, model_id) is None:
+    if model_id is not None and not vehicles_service.model_exists(session=session, model_id=model_id):
         raise Invalid(_("Choose one of the models, or none for every model."), field="model_id")
     percent, fixed = _check_terms(percent, fixed)
     valid_from = valid_from or now().date()

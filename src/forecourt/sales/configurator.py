@@ -16,20 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from random import Random
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forecourt.core import qr
+from forecourt.core.auth import Role
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.money import Money
 from forecourt.parties import markets
-from forecourt.parties.models import Market
 from forecourt.sales.codes import display_code, new_code, normalise_code
 from forecourt.sales.models import Configuration, Option, OptionPrice, OptionRule
+from forecourt.sales.schemas.configurator import OptionGroup, OptionOut, TrimOptionsOut
 from forecourt.vehicles import service as vehicles_service
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.parties.models import Market
 
 KINDS = ("colour", "wheels", "interior", "package", "feature")
 KIND_LABELS = Labels({"colour": N_("Colour"), "wheels": N_("Wheels"), "interior": N_("Interior"), "package": N_("Packages"),
@@ -326,3 +331,36 @@ def describe(*, session: Session, configuration: Configuration) -> dict:
 def qr_svg(*, url: str) -> str:
     """An SVG QR code of the configuration page, for the showroom screen and the printed summary."""
     return qr.svg(url, title="QR code of this configuration's page")
+
+
+# --- what the configurator page and API offer ----------------------------------------------------
+
+def trim_options(*, session: Session, trim, market: str | None = None) -> TrimOptionsOut:
+    """The trim's options priced in ``market``; options not offered there are left out."""
+    where = market_for(session=session, code=market)
+    notes = rules_in_words(session=session, trim_id=trim.id)
+    groups = []
+    for kind, options in options_of(session=session, trim_id=trim.id).items():
+        priced = [(o, option_price(session=session, option=o, market=where)) for o in options]
+        groups.append(OptionGroup(kind=kind, label=KIND_LABELS[kind], one_of=kind in ONE_OF,
+                                  options=[OptionOut.model_validate(o).model_copy(update={
+                                      "notes": notes.get(o.code, []), "price": float(price.amount)})
+                                      for o, price in priced if price is not None]))
+    base = vehicles_service.trim_price(session=session, trim=trim, market=where)
+    return TrimOptionsOut(model=trim.model.name, trim=trim.name, trim_code=trim.code, propulsion=trim.propulsion,
+                          base_price=float(base.amount) if base else 0.0, currency=where.currency,
+                          groups=[g for g in groups if g.options])
+
+
+DEALER_ROLES = (Role.DEALER_SALES, Role.DEALER_SERVICE)
+
+
+def owner_of(principal) -> dict:
+    """Who a saved configuration belongs to: the customer, or the dealership it was made at."""
+    if principal is None:
+        return {}
+    if principal.is_customer:
+        return {"customer_id": principal.customer_id}
+    if principal.role in DEALER_ROLES:
+        return {"dealer_id": principal.organization_id}
+    return {}

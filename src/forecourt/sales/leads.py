@@ -73,7 +73,7 @@ def describe_request(*, source: str, wants: str | None, preferred_date: date | N
     return line + (" " + _("Message: “%(message)s”", message=message) if message else "")
 
 
-# --- intake (called by customers.intake once the person is known) --------------------------------
+# --- intake (called by sales.intake once the person is known) --------------------------------
 
 def recent_open_lead(*, session: Session, customer_id: int, dealer_id: int | None = None) -> Lead | None:
     """The customer's open lead of the last 30 days (at this dealer, or anywhere), newest first."""

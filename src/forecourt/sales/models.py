@@ -1,7 +1,7 @@
 """Sales tables: what a customer configured, how they reached a dealer, and how the deal went.
 
 Money is ``Numeric`` beside its ``currency`` (``core.money``): EUR in Germany, KRW in Korea, never mixed. Every row that concerns a person carries ``customer_id`` so export and
-erasure (``customers.rights``) find it; rows that must survive erasure (orders, opportunities for the
+erasure (``privacy.rights``) find it; rows that must survive erasure (orders, opportunities for the
 dealer's books) lose the link instead of disappearing.
 """
 

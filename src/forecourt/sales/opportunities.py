@@ -25,6 +25,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, gettext, Labels, N_
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
+from forecourt.sales import configurator
 from forecourt.sales import stages as stages_service
 from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Quote, StageChange
 from forecourt.vehicles import service as vehicles_service
@@ -75,8 +76,6 @@ def _check_model(session: Session, model_id: int | None) -> None:
 def configuration_by_code(session: Session, code: str | None) -> Configuration | None:
     if not code:
         return None
-    from forecourt.sales import configurator  # late: the configurator is built alongside this module
-
     try:
         return configurator.get_by_code(session=session, code=code)
     except (NotFound, Invalid):
@@ -395,12 +394,17 @@ def timeline(*, session: Session, opportunity: Opportunity) -> list[dict]:
     return sorted(entries, key=lambda e: (e["at"].replace(tzinfo=None), e["kind"] != "stage"), reverse=True)
 
 
+def quotes_of(*, session: Session, opportunity_id: int) -> list[Quote]:
+    """The deal's quotes, newest version first. The caller has opened the deal (``load``); ``quotes``
+    writes them."""
+    return list(session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
+                                .order_by(Quote.version.desc())))
+
+
 def detail(*, session: Session, principal: Principal, opportunity_id: int) -> dict:
     """Everything the deal page shows, behind one consent check (one access-log row)."""
-    from forecourt.sales import quotes as quotes_service
-
     opportunity = load(session=session, principal=principal, opportunity_id=opportunity_id)
     return dict(opportunity=opportunity,
                 stages=stages_service.stages_for(session=session, dealer_id=opportunity.dealer_id),
-                quotes=quotes_service.quotes_of(session=session, opportunity_id=opportunity.id),
+                quotes=quotes_of(session=session, opportunity_id=opportunity.id),
                 timeline=timeline(session=session, opportunity=opportunity))

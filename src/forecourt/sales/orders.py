@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,13 +32,15 @@ from forecourt.core.geo import distance_km
 from forecourt.core import references
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
-from forecourt.parties.models import Organization
 from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
 from forecourt.sales import configurator, opportunities, transfers
 from forecourt.sales.commission import commission_for
 from forecourt.sales.models import Configuration, Opportunity, Order
 from forecourt.vehicles import service as vehicles_service
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.parties.models import Organization
 
 PURPOSE = "sales_contact"
 STEPS = ("placed", "confirmed", "delivery_scheduled", "delivered")
@@ -86,7 +89,7 @@ def delivering_dealers(*, session: Session, near: tuple[float, float] | None = N
 
 
 def _delivering_dealer(session: Session, dealer_id: int | None, market: str | None = None) -> Organization:
-    dealer = session.get(Organization, dealer_id) if dealer_id else None
+    dealer = parties_service.organization_or_none(session=session, organization_id=dealer_id) if dealer_id else None
     if dealer is None or dealer.kind != "dealer" or not dealer.is_active:
         raise Invalid(_("Choose one of our dealers to deliver your car; this one does not take orders."),
                       field="dealer_id")

@@ -1,7 +1,9 @@
 """Quotes: versioned offers on a deal (a fleet RFP answer, or a retail offer).
 
-Each new version supersedes the earlier ones, so the customer and the rep always know which offer
-stands. Totals are computed here from quantities, unit prices and discounts, never taken from input.
+A quote belongs to a deal, so this module builds on ``opportunities`` and never the other way round (the
+deal page lists a deal's quotes with ``opportunities.quotes_of``). Each new version supersedes the
+earlier ones, so the customer and the rep always know which offer stands. Totals are computed here
+from quantities, unit prices and discounts, never taken from input.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import today
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.sales import configurator
 from forecourt.sales import opportunities as opportunities_service
 from forecourt.sales.models import Quote
 
@@ -33,8 +36,6 @@ def _line(session: Session, raw: dict, index: int) -> dict:
     unit_price = raw.get("unit_price")
     if code:
         configuration = opportunities_service.configuration_by_code(session, code)
-        from forecourt.sales import configurator
-
         described = configurator.describe(session=session, configuration=configuration)
         code = configuration.code
         description = description or f"{described['title']} ({described['display_code']})"
@@ -58,12 +59,6 @@ def _line(session: Session, raw: dict, index: int) -> dict:
             "unit_price": float(unit), "discount_percent": float(discount), "line_total": float(total)}
 
 
-def quotes_of(*, session: Session, opportunity_id: int) -> list[Quote]:
-    """Newest version first. The caller has opened the deal (``opportunities.load``)."""
-    return list(session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
-                                .order_by(Quote.version.desc())))
-
-
 def add_quote(*, session: Session, principal: Principal, opportunity_id: int, lines: list[dict],
               valid_until=None, note: str = "") -> Quote:
     """The next version of the offer; every earlier version is superseded by it."""
@@ -79,7 +74,7 @@ def add_quote(*, session: Session, principal: Principal, opportunity_id: int, li
     priced = [_line(session, dict(raw), i) for i, raw in enumerate(lines, start=1)]
     total = sum((Decimal(str(line["line_total"])) for line in priced), Decimal(0))
     version = (session.scalar(select(func.max(Quote.version)).where(Quote.opportunity_id == opportunity.id)) or 0) + 1
-    for earlier in quotes_of(session=session, opportunity_id=opportunity.id):
+    for earlier in opportunities_service.quotes_of(session=session, opportunity_id=opportunity.id):
         if earlier.status != "superseded":
             earlier.status = "superseded"
     quote = Quote(opportunity_id=opportunity.id, version=version, lines=priced, total=_money(total),

@@ -7,6 +7,8 @@ receipt, reversal and refund is audited and undone only by another entry, never 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,10 +16,12 @@ from forecourt.core.auth import Principal
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _
 from forecourt.payments import service as payments_service
-from forecourt.payments.models import PaymentEntry
 from forecourt.payments.providers import MANUAL, Gateway
 from forecourt.sales.models import Order
 from forecourt.sales.orders import SUBJECT, _by_number, money_of
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.payments.models import PaymentEntry
 
 
 def open_order(*, session: Session, principal: Principal, number: str) -> Order:
@@ -69,7 +73,7 @@ def reverse_receipt(*, session: Session, principal: Principal, number: str, entr
     if order.status == "delivered":
         raise Conflict(_("The car was handed over; money taken for it is refunded, not reversed."))
     ours = {p.id for p in payments_service.payments_of(session=session, subject_kind=SUBJECT, subject_id=order.id)}
-    entry = session.get(PaymentEntry, entry_id)
+    entry = payments_service.entry_or_none(session=session, entry_id=entry_id)
     if entry is None or entry.payment_id not in ours:
         raise NotFound(_("Receipt not found"))
     return payments_service.reverse(session=session, principal=principal, entry_id=entry_id, reason=reason)

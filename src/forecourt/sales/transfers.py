@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +33,9 @@ from forecourt.sales.codes import ALPHABET
 from forecourt.sales.models import OwnershipTransfer
 from forecourt.telematics import devices
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import Ownership, Vehicle
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.vehicles.models import Ownership, Vehicle
 
 CODE_SYMBOLS = 12  # 60 random bits, and the code expires: guessing one is hopeless
 CODE_EXAMPLE = "7KQ2-M97X-4HD1"

@@ -57,6 +57,9 @@ class FactorOut(Output):
 
 
 class DrivingScoreOut(Output):
+    """The rolling driving score as ``score.rolling_score`` computes it: one shape for the car page and the
+    insurer's API."""
+
     vehicle_id: int
     score: int | None
     since: datetime

@@ -33,6 +33,7 @@ from forecourt.core.i18n import _, gettext, ngettext
 from forecourt.telematics import trips as trips_service
 from forecourt.telematics.models import Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
+from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
@@ -75,19 +76,6 @@ class TripScore:
     vehicle_id: int
     score: int | None  # None: too short to judge
     distance_km: float
-    factors: tuple[Factor, ...]
-    summary: str
-
-
-@dataclass(frozen=True)
-class DrivingScore:
-    vehicle_id: int
-    score: int | None
-    since: datetime
-    until: datetime
-    trips: int
-    distance_km: float
-    driving_s: float
     factors: tuple[Factor, ...]
     summary: str
 
@@ -251,8 +239,9 @@ def score_trip(*, session: Session, trip_id: int) -> TripScore:
     return TripScore(trip.id, trip.vehicle_id, score, facts["distance_km"], factors, summary)
 
 
-def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> DrivingScore:
-    """The score of the current owner's trips that started in the last ``days`` days."""
+def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> DrivingScoreOut:
+    """The score of the current owner's trips that started in the last ``days`` days, in the one shape the
+    insurer's API and the car page both show."""
     until = now()
     since = until - timedelta(days=days)
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle_id)
@@ -269,11 +258,12 @@ def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> Drivi
     if not trips:
         summary = ngettext("No trips in the last %(num)s day to score.", "No trips in the last %(num)s days to score.",
                            days)
-    return DrivingScore(vehicle_id, score, since, until, len(trips), round(total["distance_km"], 1),
-                        total["moving_s"], factors, summary)
+    return DrivingScoreOut(vehicle_id=vehicle_id, score=score, since=since, until=until, trips=len(trips),
+                           distance_km=round(total["distance_km"], 1), driving_s=total["moving_s"], factors=factors,
+                           summary=summary)
 
 
-def score_for_insurer(*, session: Session, principal: Principal, vehicle_id: int, days: int = 30) -> DrivingScore:
+def score_for_insurer(*, session: Session, principal: Principal, vehicle_id: int, days: int = 30) -> DrivingScoreOut:
     """Only with the current owner's consent to driving-behaviour insurance, and logged for them.
     Without it the car does not exist for the caller, whether or not it has an owner."""
     owner_id = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle_id)

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import String, func, insert, select, update
+from sqlalchemy import String, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
@@ -36,6 +36,7 @@ SEVERITY_WORDS = {"critical": lazy_gettext("Critical: stop driving until fixed")
 PURPOSE = "safety_recalls"
 CHANNELS = ("email", "in_app")
 REMEDIED = "remedied"
+BOOKED = "booked"  # the owner booked the fix: not reminded meanwhile
 
 
 # --- campaigns and scopes ------------------------------------------------------------------------
@@ -354,6 +355,21 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     row.remedied_at = now() if performed_on == today else datetime.combine(performed_on, time(12), tzinfo=UTC)
     session.flush()
     return record
+
+
+def mark_booked(*, session: Session, campaign_id: int, vehicle_id: int) -> None:
+    """The car's fix is booked: it is not reminded meanwhile (``remind_owners`` reminds notified cars)."""
+    session.execute(update(RecallVehicle).where(
+        RecallVehicle.campaign_id == campaign_id, RecallVehicle.vehicle_id == vehicle_id,
+        RecallVehicle.state.in_(("open", "notified"))).values(state=BOOKED))
+
+
+def unmark_booked(*, session: Session, campaign_ids: list[int], vehicle_id: int) -> None:
+    """The booking of the fix was cancelled: reminders resume (or the first notice, if none went yet)."""
+    session.execute(update(RecallVehicle).where(
+        RecallVehicle.vehicle_id == vehicle_id, RecallVehicle.state == BOOKED,
+        RecallVehicle.campaign_id.in_(list(campaign_ids)))
+        .values(state=case((RecallVehicle.notified_at.is_not(None), "notified"), else_="open")))
 
 
 def open_recalls_for(*, session: Session, vehicle_id: int) -> list[RecallCampaign]:

@@ -8,6 +8,7 @@ which travels with the car (without the previous owner's name).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -18,9 +19,11 @@ from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.money import Money, minor_digits
-from forecourt.parties.models import Market
 from forecourt.vehicles.models import (Ownership, ServiceRecord, Trim, TrimPrice, Vehicle, VehicleModel,
                                        WarrantyContract, WarrantyOffer)
+
+if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
+    from forecourt.parties.models import Market
 
 _VIN_ALPHABET = set("ABCDEFGHJKLMNPRSTUVWXYZ0123456789")
 
@@ -45,6 +48,10 @@ def normalise_vin(vin: str) -> str:
 
 def list_models(*, session: Session) -> list[VehicleModel]:
     return list(session.scalars(select(VehicleModel).order_by(VehicleModel.name)).unique())
+
+
+def model_exists(*, session: Session, model_id: int) -> bool:
+    return session.get(VehicleModel, model_id) is not None
 
 
 def create_model(*, session: Session, code: str, name: str, body: str, year_from: int,
@@ -204,6 +211,14 @@ def end_ownership(*, session: Session, vehicle_id: int, at: datetime | None = No
     return previous
 
 
+def current_car_of(*, session: Session, customer_id: int, vin: str) -> Vehicle:
+    """The customer's current car by VIN; anybody else's car, or one they sold, does not exist for them."""
+    vehicle = get_by_vin(session=session, vin=vin)
+    if owned_by(session=session, customer_id=customer_id, vehicle=vehicle).ended_at is not None:
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
 def in_stock_of(*, session: Session, vehicle: Vehicle, dealer_id: int) -> bool:
     """Whether the car is this dealer's to sell: nobody owns it, and this dealer took it into stock."""
     return (vehicle.selling_dealer_id == dealer_id
@@ -331,6 +346,31 @@ def first_owned(*, session: Session, vehicle_ids: list[int]) -> dict[int, dateti
         if vehicle_id not in first or started_at < first[vehicle_id]:
             first[vehicle_id] = started_at
     return first
+
+
+KM_PER_DAY = 36.0  # about 13,000 km a year, what a car in Germany is driven on average
+
+
+def likely_odometers_km(*, session: Session, vehicle_ids: list[int], today: date) -> dict[int, float]:
+    """What each car's odometer plausibly reads today, for a simulated or demo car that reports one: its
+    last service's reading plus an average day's driving since, else an average day's driving since it
+    was first owned (or built). A made-up reading must agree with the service book, or the car's health
+    says a two-year-old car is tens of thousands of kilometres overdue."""
+    last = last_services(session=session, vehicle_ids=vehicle_ids)
+    first = first_owned(session=session, vehicle_ids=vehicle_ids)
+    facts = service_facts(session=session, vehicle_ids=vehicle_ids)
+    readings: dict[int, float] = {}
+    for vehicle_id in vehicle_ids:
+        if (row := last.get(vehicle_id)) is not None:
+            since, base = row.performed_on, float(row.odometer_km or 0)
+        else:
+            fact = facts.get(vehicle_id)
+            started = first.get(vehicle_id)
+            since = (started.date() if started is not None else fact.production_date if fact is not None
+                     and fact.production_date is not None else fact.created_at.date() if fact is not None else today)
+            base = 0.0
+        readings[vehicle_id] = base + KM_PER_DAY * max(0, (today - since).days)
+    return readings
 
 
 def service_history_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[ServiceRecord]:

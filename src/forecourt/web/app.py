@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -35,12 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Forecourt", version=__version__, docs_url=None,
                   description="Carmaker, dealers and partners serving one driver — who owns their data.")
     app.state.settings = settings
-    app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url, settings.db_echo))
+    engine = get_engine(settings.database_url, settings.db_echo)
+    app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = _templates()
+    app.state.templates.env.globals["map_tiles"] = {  # every map's tile server, read by its script
+        "url": settings.map_tile_url, "attribution": settings.map_tile_attribution,
+        "subdomains": settings.map_tile_subdomains}
     app.state.payment_gateway = gateway_from(settings)
     api_docs.install(app)  # before /static, whose mount would otherwise answer for /static/swagger-ui
     app.state.write_stats = writes.WriteStats()
-    app.state.write_gate = writes.WriteGate()
+    app.state.write_gate = writes.WriteGate(single_writer=engine.dialect.name == "sqlite")
     app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
@@ -63,13 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # worker delivers what is left); the factory is read at delivery time (tests swap it).
     subscribe_all(lambda: app.state.sessionmaker(), settings)
     from forecourt.core import events
-    from forecourt.customers import notify
+    from forecourt.messaging import notify
 
     notify.subscribe_handlers(events.bus, lambda: app.state.sessionmaker(), settings)  # dispatch notices at once
     _install_error_handlers(app)
     app.add_middleware(writes.WriteTurns)  # innermost: runs a read again as a writer, logs reads before the answer
     app.add_middleware(BodyLimits)  # inside the security headers: a 413 carries them too
-    _install_security_headers(app, card_payments=settings.payment_provider == CARD)
+    _install_security_headers(app, card_payments=settings.payment_provider == CARD,
+                              tiles=tile_origin(settings.map_tile_url))
     log_redaction.install()
     app.add_middleware(ViewerMiddleware, settings=settings)
     return app
@@ -192,20 +199,31 @@ def _install_error_handlers(app: FastAPI) -> None:
                             headers=getattr(error, "headers", None))
 
 
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org; "
-     b"style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"),
-]
-# With card payments the browser talks to the card provider itself (its script, its card fields in a
-# frame), so card numbers never pass through Forecourt; nothing else is allowed in.
-_CARD_POLICY = (b"default-src 'self'; img-src 'self' data: https://*.tile.openstreetmap.org https://*.stripe.com; "
-                b"style-src 'self' 'unsafe-inline'; script-src 'self' https://js.stripe.com; "
-                b"frame-src https://js.stripe.com https://hooks.stripe.com; "
-                b"connect-src 'self' https://api.stripe.com; frame-ancestors 'none'")
+def tile_origin(template: str) -> str:
+    """The origin of a tile URL template, for the Content-Security-Policy ("https://*.tile.example.org"
+    for "https://{s}.tile.example.org/{z}/{x}/{y}.png"); empty for tiles served by this site."""
+    parts = urlsplit(template)
+    if not parts.scheme or not parts.netloc:
+        return ""
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+    host = re.sub(r"[^.:]*\*[^.:]*", "*", host)  # a label "a{s}" is no valid source; "*" is
+    return f"{parts.scheme}://{host}"
+
+
+def _security_headers(tiles: str, card_payments: bool) -> list[tuple[bytes, bytes]]:
+    """With card payments the browser talks to the card provider itself (its script, its card fields in a
+    frame), so card numbers never pass through Forecourt; nothing else is allowed in. Map tiles come from
+    the configured tile server (``FORECOURT_MAP_TILE_URL``)."""
+    images = " ".join(filter(None, ["'self' data:", tiles, "https://*.stripe.com" if card_payments else ""]))
+    if card_payments:
+        policy = (f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; "
+                  "script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; "
+                  "connect-src 'self' https://api.stripe.com; frame-ancestors 'none'")
+    else:
+        policy = (f"default-src 'self'; img-src {images}; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                  "frame-ancestors 'none'")
+    return [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"), (b"content-security-policy", policy.encode())]
 
 
 _HSTS = b"max-age=31536000; includeSubDomains"  # a year, as OWASP's HTTP headers cheat sheet suggests
@@ -215,10 +233,9 @@ class SecurityHeaders:
     """Plain ASGI rather than ``@app.middleware("http")``: the same headers without wrapping every
     response body in a second stream (about a millisecond per request on this hardware)."""
 
-    def __init__(self, app, card_payments: bool = False):
+    def __init__(self, app, card_payments: bool = False, tiles: str = "https://*.tile.openstreetmap.org"):
         self.app = app
-        self.headers = [(k, _CARD_POLICY if card_payments and k == b"content-security-policy" else v)
-                        for k, v in _SECURITY_HEADERS]
+        self.headers = _security_headers(tiles, card_payments)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -241,5 +258,5 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _install_security_headers(app: FastAPI, *, card_payments: bool = False) -> None:
-    app.add_middleware(SecurityHeaders, card_payments=card_payments)
+def _install_security_headers(app: FastAPI, *, card_payments: bool = False, tiles: str = "") -> None:
+    app.add_middleware(SecurityHeaders, card_payments=card_payments, tiles=tiles)

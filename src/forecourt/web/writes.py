@@ -163,7 +163,10 @@ class WriteGate:
     database's write turn in a worker thread: waiting writers hold no thread, so the pool always has
     threads for the request that holds the turn to finish its work."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, single_writer: bool = True) -> None:
+        # Only a database with one writer at a time (SQLite) needs the queue; on PostgreSQL writers
+        # run side by side, and queueing them here would make each wait for the slowest before it.
+        self.single_writer = single_writer
         self.locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
 
     def lock(self) -> asyncio.Lock:
@@ -220,6 +223,9 @@ class WriteTurns:
         """One web writer at a time goes on to wait for the turn in a worker thread; the others wait
         here, on the event loop, holding no thread (``WriteGate``)."""
         state = scope["app"].state
+        if not state.write_gate.single_writer:
+            await self.app(scope, receive, send)
+            return
         gate = state.write_gate.lock()
         try:
             async with asyncio.timeout(state.settings.write_wait_seconds):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,15 +19,14 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
+from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import RecallVehicle
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import SLOT_MINUTES, Appointment, BaySlot
 from forecourt.parties.markets import zone_of
 from forecourt.workshop.slots import DAY_NAMES, STEP, Slot, free_slots, hours_text, opening_intervals
 
 SOURCES = ("proactive", "owner", "advisor")
-BOOKED = "booked"  # a recalled car's state while its fix is booked (it is not reminded meanwhile)
 
 
 class SlotTaken(Conflict):
@@ -143,10 +142,8 @@ def cancel(*, session: Session, appointment: Appointment, by: str = "owner") -> 
     _release(session, appointment)
     appointment.status, appointment.cancelled_at = "cancelled", now()
     if appointment.recall_campaign_ids:  # the recall's fix is no longer booked: reminders resume
-        session.execute(update(RecallVehicle).where(
-            RecallVehicle.vehicle_id == appointment.vehicle_id, RecallVehicle.state == BOOKED,
-            RecallVehicle.campaign_id.in_(list(appointment.recall_campaign_ids)))
-            .values(state=case((RecallVehicle.notified_at.is_not(None), "notified"), else_="open")))
+        recalls.unmark_booked(session=session, campaign_ids=list(appointment.recall_campaign_ids),
+                              vehicle_id=appointment.vehicle_id)
     session.flush()
     return appointment
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal
@@ -25,9 +25,7 @@ from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.models import RecallCampaign, RecallVehicle, ServiceRecord, Vehicle
 from forecourt.workshop import booking, proposals, visits
-from forecourt.workshop.booking import BOOKED
 from forecourt.workshop.jobs import Job, get_job
 from forecourt.workshop.models import Appointment
 from forecourt.workshop.slots import choose_dealer
@@ -37,12 +35,12 @@ LIVE = ("confirmed", "checked_in")
 MAX_MINUTES = 8 * 60  # a workshop day: longer remedies are planned by the advisor
 
 
-def remedy_job(campaign: RecallCampaign) -> Job:
+def remedy_job(campaign) -> Job:
     """The campaign's labour time as the job's length (what the bay is held for)."""
     return get_job("recall", recall_minutes=min(campaign.labour_minutes or 60, MAX_MINUTES))
 
 
-def _owned_car(session: Session, customer_id: int, vin: str) -> tuple[Vehicle, int]:
+def _owned_car(session: Session, customer_id: int, vin: str) -> tuple:
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     ownership = vehicles_service.owned_by(session=session, customer_id=customer_id, vehicle=vehicle)
     if ownership.ended_at is not None:
@@ -50,7 +48,7 @@ def _owned_car(session: Session, customer_id: int, vin: str) -> tuple[Vehicle, i
     return vehicle, ownership.customer_id
 
 
-def _open_recall(session: Session, vehicle: Vehicle, code: str) -> RecallCampaign:
+def _open_recall(session: Session, vehicle, code: str) -> object:
     found = next((c for c in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)
                   if c.code == (code or "").strip().upper()), None)
     if found is None:
@@ -66,7 +64,7 @@ def booked_for(*, session: Session, vehicle_id: int, campaign_id: int) -> Appoin
     return next((a for a in found if campaign_id in (a.recall_campaign_ids or [])), None)
 
 
-def remedy_offer(*, session: Session, customer_id: int, vehicle: Vehicle, campaign: RecallCampaign,
+def remedy_offer(*, session: Session, customer_id: int, vehicle, campaign,
                  limit: int = 4) -> dict:
     """What the car page offers for one open recall: the booking already made, or free slots."""
     appointment = booked_for(session=session, vehicle_id=vehicle.id, campaign_id=campaign.id)
@@ -94,7 +92,7 @@ def offer_for_notice(*, session: Session, customer_id: int, vehicle_id: int, cod
         "vin": vehicle.vin}
 
 
-def offers_for_owner(*, session: Session, customer_id: int, vehicle: Vehicle) -> list[dict]:
+def offers_for_owner(*, session: Session, customer_id: int, vehicle) -> list[dict]:
     return [remedy_offer(session=session, customer_id=customer_id, vehicle=vehicle, campaign=campaign)
             for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)]
 
@@ -112,23 +110,21 @@ def book_remedy(*, session: Session, customer_id: int, vin: str, code: str, deal
                                reason=_("Recall %(code)s: %(title)s", code=campaign.code, title=campaign.title),
                                recall_campaign_ids=[campaign.id])
     # a car booked in for the fix is not reminded; cancelling the booking (booking.cancel) undoes this
-    session.execute(update(RecallVehicle).where(
-        RecallVehicle.campaign_id == campaign.id, RecallVehicle.vehicle_id == vehicle.id,
-        RecallVehicle.state.in_(("open", "notified"))).values(state=BOOKED))
+    recalls.mark_booked(session=session, campaign_id=campaign.id, vehicle_id=vehicle.id)
     session.flush()
     return appointment
 
 
 # --- the dealer's side -------------------------------------------------------------------------------
 
-def car_for_remedy(*, session: Session, principal: Principal, vin: str) -> Vehicle:
+def car_for_remedy(*, session: Session, principal: Principal, vin: str) -> object:
     """The car, if this dealer may work on it; 404 otherwise, as if it did not exist."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     return visits.require_relationship(session=session, principal=principal, vehicle=vehicle)
 
 
 def record_remedy(*, session: Session, principal: Principal, campaign_code: str, vin: str, performed_on: date,
-                  odometer_km: int) -> ServiceRecord:
+                  odometer_km: int) -> object:
     """The dealer carried out the recall work on a car it has a relationship with; the booking that
     brought the car in for it is done."""
     recalls.get_campaign(session=session, code=campaign_code)  # an unknown campaign is 404 for everyone
@@ -145,7 +141,7 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     return record
 
 
-def open_recalls_at(*, session: Session, principal: Principal, vehicle: Vehicle) -> list[dict]:
+def open_recalls_at(*, session: Session, principal: Principal, vehicle) -> list[dict]:
     """The car's open recalls for the dealer's remedy page, each with this dealer's booking for it."""
     rows = []
     for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id):

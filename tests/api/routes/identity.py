@@ -51,6 +51,10 @@ ROUTES: dict = {
     ("POST", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,),
                                              form=lambda w: _visitor_form(w, password="long-enough-1",
                                                                           password_again="long-enough-1")),
+    # forgot password: the same answer for every address, known or not
+    ("GET", "/account/forgot"): Rule(AUTH),
+    ("POST", "/account/forgot"): Rule(AUTH, anonymous=(200,), form=lambda w: {
+        "email": "nobody@example.test", "form_token": form_token_of(w.client, "/account/forgot")}),
     ("GET", "/contact/confirm/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,)),
     ("POST", "/contact/confirm/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,), form=_visitor_form),
 }

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from forecourt.core.i18n import N_
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Opportunity as O
-from forecourt.sales.pipeline.scope import Scope, days_between, in_period, without_jit
+from forecourt.sales.pipeline.scope import Scope, in_period
+from forecourt.sales.pipeline.sql import days_between, without_jit
 
 MIN_PEERS = 3
 # code, label, which way is better

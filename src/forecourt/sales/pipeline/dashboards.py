@@ -14,15 +14,15 @@ from functools import cached_property
 from sqlalchemy import and_, case, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
-from forecourt.core.i18n import Labels, N_
+from forecourt.core.i18n import N_
 from forecourt.sales.models import Opportunity as O
 from forecourt.sales.models import StageChange, Target
-from forecourt.sales.pipeline.scope import (Scope, StageInfo, days_between, deal_filters, dialect, in_period, larger,
-                                            median_of, moment, month_of, stages, whole_days, without_jit)
+# One list: the reasons a rep picks when a deal is lost are the ones the dashboards count and name.
+from forecourt.sales.opportunities import LOST_REASONS
+from forecourt.sales.pipeline.scope import Scope, StageInfo, deal_filters, in_period, stages
+from forecourt.sales.pipeline.sql import (days_between, dialect, larger, median_of, moment, month_of, whole_days,
+                                          without_jit)
 
-LOST_REASONS = Labels({"price": N_("Price"), "competitor": N_("Went to a competitor"), "financing": N_("Financing refused"),
-                "timing": N_("Not buying now"), "no_response": N_("Stopped answering"), "stock": N_("Car not available"),
-                "trade_in": N_("Trade-in value"), "other": N_("Other")})
 OVERDUE_BUCKETS = ((1, 7, N_("1–7 days")), (8, 30, N_("8–30 days")), (31, 90, N_("31–90 days")),
                    (91, None, N_("over 90 days")))
 LESSONS = 8

@@ -1,4 +1,5 @@
-"""Who may look at which part of the pipeline, over which period, and the SQL pieces every figure shares.
+"""Who may look at which part of the pipeline, over which period, and the conditions that keep every
+figure inside that scope. The SQL that differs between SQLite and PostgreSQL is in ``pipeline.sql``.
 
 A sales rep sees their own dealer only (and may narrow to one rep of it); the carmaker sees the
 whole network and may narrow to one dealer. Anything else is a 404, like any page that does not
@@ -10,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Integer, bindparam, cast, func, literal_column, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now as clock_now
-from forecourt.core.db import UTCDateTime
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.schemas import check_period
 from forecourt.parties import service as parties_service
@@ -149,61 +149,3 @@ def deal_filters(scope: Scope, *, include_rep: bool = True) -> list:
 
 def in_period(column, scope: Scope) -> list:
     return [column >= scope.start, column < scope.end]
-
-
-# --- SQL that differs between SQLite and PostgreSQL ----------------------------------------------
-
-def dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def without_jit(session: Session) -> None:
-    """PostgreSQL would compile each of these sub-second queries to machine code first (about 0.2 s
-    each, more than the query takes); ``SET LOCAL`` ends with the request's transaction."""
-    if dialect(session) == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-
-
-def moment(value: datetime, name: str = "moment"):
-    return bindparam(name, value, type_=UTCDateTime())
-
-
-def days_between(session: Session, later, earlier):
-    """Fractional days from ``earlier`` to ``later``."""
-    if dialect(session) == "postgresql":
-        return func.extract("epoch", later - earlier) / literal_column("86400.0")
-    return func.julianday(later) - func.julianday(earlier)
-
-
-def whole_days(session: Session, days):
-    """Rounded down; the figures are in whole days, so medians come from a small histogram."""
-    if dialect(session) == "postgresql":
-        return cast(func.floor(days), Integer)
-    return cast(days, Integer)  # never negative here, so truncation is the floor
-
-
-def month_of(session: Session, column):
-    """'YYYY-MM' of a UTC timestamp (constants inline: PostgreSQL must see GROUP BY and SELECT as one expression)."""
-    if dialect(session) == "postgresql":
-        return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM'"))
-    return func.substr(column, literal_column("1"), literal_column("7"))  # stored as 'YYYY-MM-DD HH:MM:SS' in UTC
-
-
-def larger(session: Session, a, b):
-    return func.greatest(a, b) if dialect(session) == "postgresql" else func.max(a, b)
-
-
-def median_of(histogram: list[tuple[int, int]]) -> float | None:
-    """The median of values given as (value, how many) pairs."""
-    pairs = sorted((value, count) for value, count in histogram if count)
-    total = sum(count for _, count in pairs)
-    if not total:
-        return None
-    wanted = {(total - 1) // 2, total // 2}
-    found, seen = [], 0
-    for value, count in pairs:
-        for index in sorted(wanted):
-            if seen <= index < seen + count:
-                found.append(value)
-        seen += count
-    return sum(found) / len(found)

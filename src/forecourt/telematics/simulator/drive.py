@@ -112,12 +112,16 @@ class SimulatedCar:
 
     @classmethod
     def create(cls, rng: Random, clock: datetime, *, start: Town | None = None, end: Town | None = None,
-               keep_driving: bool = True, faults: Faults | None = None) -> SimulatedCar:
+               keep_driving: bool = True, faults: Faults | None = None,
+               odometer_km: float | None = None) -> SimulatedCar:
+        """``odometer_km``: what the car's odometer reads as it sets off (its service book's mileage
+        and age say; else a random reading)."""
         if start is None or end is None:
             start, end = pick_trip(rng, origin=start)
         car = cls(rng=rng, clock=clock, route=plan_route(start, end, rng), keep_driving=keep_driving,
                   faults=faults if faults is not None else draw_faults(rng),
-                  odometer_m=float(rng.randint(3_000, 120_000) * 1000), fuel=rng.uniform(35, 95))
+                  odometer_m=float(odometer_km * 1000 if odometer_km is not None else rng.randint(3_000, 120_000) * 1000),
+                  fuel=rng.uniform(35, 95))
         car._begin_trip()
         return car
 

@@ -14,7 +14,7 @@ then any owned car, then unsold stock. Each car gets a device of the kind the tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from random import Random
 
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core import auth
+from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
 from forecourt.telematics import devices
@@ -45,6 +46,7 @@ class SimVehicle:
     vin: str
     device_id: str  # what the device calls itself on the wire
     secret: str | None  # an embedded unit's bearer secret over HTTP; a phone's token in its URL
+    odometer_km: float | None = None  # what its odometer plausibly reads now (``prepare`` fills it in)
 
 
 def luhn_digit(digits: str) -> str:
@@ -117,4 +119,6 @@ def prepare(*, session: Session, count: int, via: str, rng: Random) -> list[SimV
             chosen.append(sim)
         if len(chosen) == count:
             break
-    return chosen
+    readings = vehicles_service.likely_odometers_km(session=session, vehicle_ids=[c.vehicle_id for c in chosen],
+                                                    today=now().date())
+    return [replace(c, odometer_km=readings.get(c.vehicle_id)) for c in chosen]

@@ -115,7 +115,8 @@ class Simulation:
             raise RuntimeError("No vehicles to simulate: run 'forecourt demo' first.")
         start = self.config.start or datetime.now(UTC).replace(microsecond=0)
         for vehicle in self.fleet:
-            self.cars[vehicle.device_id] = SimulatedCar.create(Random(self.rng.getrandbits(64)), start)
+            self.cars[vehicle.device_id] = SimulatedCar.create(Random(self.rng.getrandbits(64)), start,
+                                                               odometer_km=vehicle.odometer_km)
         if self.config.crash:
             expected = (self.config.duration or 360) * self.config.rate / len(self.fleet)
             crashing = self.fleet[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from forecourt.assist import providers
-from forecourt.assist.dispatch_schemas import WebhookIn, WebhookOut
+from forecourt.assist.schemas.dispatch import WebhookIn, WebhookOut
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset
@@ -33,9 +33,12 @@ def create_organization(body: OrganizationIn, admin: Admin, session: DbSession):
 @router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
 def update_organization(organization_id: Id, body: OrganizationUpdate, admin: Admin, session: DbSession):
     changes = body.model_dump(exclude_unset=True)
+    before = parties_service.snapshot(parties_service.get_organization(session=session,
+                                                                       organization_id=organization_id), changes)
     organization = parties_service.update_organization(session=session, organization_id=organization_id,
                                                        changes=changes)
     parties_service.audit(session=session, actor=admin, action="organization.update",
+                          before=before, after=parties_service.snapshot(organization, changes),
                           target=f"organization:{organization.id}", details={"fields": sorted(changes)})
     return organization
 
@@ -62,9 +65,11 @@ def update_user(user_id: Id, body: StaffUserUpdate, admin: Admin, session: DbSes
     changes = body.model_dump(exclude_unset=True)
     if user_id == admin.user_id and changes.get("is_active") is False:
         raise Invalid(_("You cannot deactivate your own account; ask another administrator."), field="is_active")
+    before = parties_service.snapshot(parties_service.get_user(session=session, user_id=user_id), changes)
     user = parties_service.update_user(session=session, user_id=user_id, changes=dict(changes))
     parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
-                          details={"fields": sorted(changes)})
+                          details={"fields": sorted(changes)}, before=before,
+                          after=parties_service.snapshot(user, changes))
     return user
 
 

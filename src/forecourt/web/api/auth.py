@@ -6,32 +6,15 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, status
 
-from forecourt.core.errors import Invalid
-from forecourt.core.i18n import lazy_gettext
 from forecourt.customers import email_links
 from forecourt.customers.schemas import SignUpIn, SignUpReceived
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import LoginIn, TokenOut
-from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, ReadFirstSession, begin_writing, client_address
+from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, ReadFirstSession, client_address
+from forecourt.web.logins import check_password
 from forecourt.web.openapi import answers
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-def check_password(session, settings, email: str, password: str, address: str):
-    """The password is checked (slow on purpose) before the request takes the database's write turn,
-    so no other write waits for it; then the outcome is written. A failed attempt must be kept even
-    though the request fails, or rate limiting forgets it."""
-    check = parties_service.check_login(session=session, email=email, password=password, address=address,
-                                        max_failures=settings.login_max_failures,
-                                        window_seconds=settings.login_window_seconds,
-                                        backoff_seconds=settings.login_backoff_seconds)
-    begin_writing(session, settings)
-    try:
-        return parties_service.record_login(session=session, check=check, password=password)
-    except Invalid:
-        session.commit()
-        raise
 
 
 @router.post("/token", response_model=TokenOut, responses=answers(429))
@@ -49,11 +32,8 @@ def logout(request: Request, principal: ApiPrincipal, session: DbSession):
         parties_service.revoke_token(session=session, token=header[7:].strip())
 
 
-SIGNUP_ANSWER = lazy_gettext("Check your e-mail: we have sent a link to set your password. It works for 24 hours.")
-
-
 @router.post("/signup", response_model=SignUpReceived, status_code=status.HTTP_202_ACCEPTED)
 def sign_up(body: SignUpIn, session: DbSession):
     """The same answer whether or not the address is known: the link goes to the address either way."""
     email_links.request_account(session=session, email=str(body.email), profile=body.model_dump(exclude={"email"}))
-    return SignUpReceived(detail=str(SIGNUP_ANSWER))
+    return SignUpReceived(detail=str(email_links.SIGNUP_ANSWER))

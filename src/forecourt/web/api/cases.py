@@ -14,8 +14,8 @@ from forecourt.assist import cases as case_service
 from forecourt.assist import contacts
 from forecourt.assist import ecall as ecall_intake
 from forecourt.assist import subscriptions as subscription_service
-from forecourt.assist.schemas import (CaseCustomerOut, CaseDetailOut, CaseEventOut, CaseOut, CaseVehicleOut,
-                                      EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
+from forecourt.assist.schemas.cases import (CaseCustomerOut, CaseDetailOut, CaseEventOut, CaseOut, CaseVehicleOut,
+                                            EcallAccepted, EmergencyContactOut, NoteIn, ResolveIn, Sla)
 from forecourt.core.clock import today
 from forecourt.core.db import claim_write
 from forecourt.core.i18n import _

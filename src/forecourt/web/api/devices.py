@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from forecourt.core.errors import NotFound
 from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
 from forecourt.telematics import devices
@@ -13,6 +12,7 @@ from forecourt.telematics.readings import Source
 from forecourt.telematics.schemas import DeviceIn, DeviceOut, NewDevice, PairedPhone, PhoneIn, RejectionCount
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import Admin, DbSession, Me
+from forecourt.web.links import phone_server_url
 
 router = APIRouter(tags=["devices"])
 
@@ -37,30 +37,17 @@ def rejections(admin: Admin, session: DbSession):
     return devices.rejection_summary(session=session)
 
 
-def owners_car(session, me, vin: str):
-    """The caller's current car by VIN; anybody else's car, or one they sold, does not exist for them."""
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
-    if ownership.ended_at is not None:
-        raise NotFound("Vehicle not found")
-    return vehicle
-
-
-def phone_server_url(request: Request, token: str) -> str:
-    """What the owner types (or scans) into the app's server field: this site, as the owner reached it."""
-    return f"{str(request.base_url).rstrip('/')}/osmand/{token}"
-
-
 @router.get("/api/me/vehicles/{vin}/devices", response_model=list[DeviceOut])
 def my_devices(vin: str, me: Me, session: DbSession):
-    return devices.devices_of(session=session, vehicle_id=owners_car(session, me, vin).id)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
+    return devices.devices_of(session=session, vehicle_id=vehicle.id)
 
 
 @router.post("/api/me/vehicles/{vin}/phone", response_model=PairedPhone, status_code=status.HTTP_201_CREATED)
 def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession, request: Request, response: Response):
     """An owner of an older car without connectivity pairs the phone app that will report for it.
     Pairing the same phone again gives a new URL; the old one stops working."""
-    vehicle = owners_car(session, me, vin)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
     device, token = devices.pair_phone(session=session, vehicle_id=vehicle.id, identifier=body.identifier,
                                        label=body.label or "Phone app", ownership_id=ownership.id)
@@ -71,4 +58,5 @@ def pair_my_phone(vin: str, body: PhoneIn, me: Me, session: DbSession, request: 
 @router.delete("/api/me/vehicles/{vin}/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
 def unpair_my_phone(vin: str, device_id: Id, me: Me, session: DbSession):
     """The phone stops reporting for the car at once (a lost phone, a phone given away)."""
-    devices.unpair(session=session, vehicle_id=owners_car(session, me, vin).id, device_id=device_id)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
+    devices.unpair(session=session, vehicle_id=vehicle.id, device_id=device_id)

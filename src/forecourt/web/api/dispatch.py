@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
-from forecourt.assist.dispatch_schemas import DispatchAnswerIn, DispatchIn, DispatchOut, IncomingOut, ProvidersOut
+from forecourt.assist.schemas.dispatch import DispatchAnswerIn, DispatchIn, DispatchOut, IncomingOut, ProvidersOut
 from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import _

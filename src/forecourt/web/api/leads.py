@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset
-from forecourt.customers import intake
+from forecourt.sales import intake
 from forecourt.sales import leads as leads_service
 from forecourt.sales import scoring
 from forecourt.sales.schemas.leads import (LeadIn, LeadOut, LeadPage, LeadReceived, LeadStatusIn, MergeIn,

@@ -9,13 +9,13 @@ from forecourt.consent.schemas import AccessOut, ConsentRow, GrantIn, GrantOut, 
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id, Offset
-from forecourt.customers import rights
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import (CustomerOut, ExportDocument, PreferencesIn, PreferencesOut, ProfileIn,
-                                          VehicleWithOwnership)
+from forecourt.customers.schemas import CustomerOut, PreferencesIn, PreferencesOut, ProfileIn
 from forecourt.parties import service as parties_service
+from forecourt.privacy import customer360, rights
+from forecourt.privacy.schemas import ExportDocument, VehicleWithOwnership
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import ServiceDealerIn, ServiceRecordOut, VehicleOut
+from forecourt.vehicles.schemas.cars import ServiceDealerIn, ServiceRecordOut, VehicleOut
 from forecourt.web.deps import DbSession, Me
 from forecourt.web.serialise import export_response, vehicle_with_ownership
 
@@ -68,7 +68,7 @@ def choose_my_service_dealer(vin: str, body: ServiceDealerIn, me: Me, session: D
 
 @router.get("/consents", response_model=list[ConsentRow])
 def my_consents(me: Me, session: DbSession):
-    return customers_service.consent_matrix(session=session, customer_id=me.customer_id)
+    return customer360.consent_matrix(session=session, customer_id=me.customer_id)
 
 
 @router.put("/consents/{organization_id}/{purpose}", response_model=GrantOut)

@@ -11,7 +11,7 @@ from forecourt.consent.schemas import NoticeOut, PurposeOut
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import NearbyDealer, OrganizationOut
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import ModelOut
+from forecourt.vehicles.schemas.cars import ModelOut
 from forecourt.web.deps import DbSession
 
 router = APIRouter(prefix="/api", tags=["public"])

@@ -12,13 +12,13 @@ from datetime import datetime
 from fastapi import APIRouter, status
 
 from forecourt.core.schemas import Id, Output
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import recall_closure, recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.recall_schemas import (RecallCampaignIn, RecallCheckOut, RecallClosedOut, RecallCloseIn,
-                                               RecallOpenedOut, RecallProgressOut, RecallSummaryOut, RemedyIn,
-                                               RemedyOut)
+from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut, RecallClosedOut, RecallCloseIn,
+                                                RecallOpenedOut, RecallProgressOut, RecallSummaryOut, RemedyIn,
+                                                RemedyOut)
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
 from forecourt.workshop import recall_work
 

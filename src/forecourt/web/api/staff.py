@@ -18,11 +18,13 @@ from forecourt.consent.schemas import GrantOut
 from forecourt.core.errors import NotFound
 from forecourt.core.schemas import Id, Offset
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import Customer360, CustomerOut, CustomerPage, PreferencesOut, VehicleWithOwnership
+from forecourt.customers.schemas import CustomerOut, CustomerPage, PreferencesOut
+from forecourt.privacy import customer360
+from forecourt.privacy.schemas import Customer360, VehicleWithOwnership
 from forecourt.telematics import score
 from forecourt.telematics.schemas import DrivingScoreOut
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
+from forecourt.vehicles.schemas.cars import OwnershipOut, SaleIn, ServiceRecordOut, VehicleIn, VehicleOut
 from forecourt.web.deps import DbSession, DealerStaff, Staff, stated_purpose
 from forecourt.web.openapi import CSV
 from forecourt.web.serialise import vehicle_with_ownership
@@ -70,8 +72,8 @@ def export_customers(principal: Staff, session: DbSession, q: str | None = None,
 
 @router.get("/customers/{customer_id}", response_model=Customer360)
 def customer_360(customer_id: Id, principal: Staff, session: DbSession, purpose: str | None = None):
-    view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
-                                          purpose=stated_purpose(session, principal, purpose))
+    view = customer360.customer_360(session=session, principal=principal, customer_id=customer_id,
+                                    purpose=stated_purpose(session, principal, purpose))
     view["vehicles"] = [vehicle_with_ownership(v["vehicle"], v["ownership"]) for v in view["vehicles"]]
     if CONTACT not in view["categories"]:  # the purpose does not cover how to reach the customer
         view["customer"] = CustomerOut.model_validate(view["customer"]).model_copy(

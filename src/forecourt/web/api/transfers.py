@@ -13,11 +13,11 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
-from forecourt.customers.schemas import VehicleWithOwnership
+from forecourt.privacy.schemas import VehicleWithOwnership
 from forecourt.sales import transfers
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas import (OwnershipCorrectionIn, OwnershipOut, PendingSaleOut, SaleCodeIn,
-                                        SaleStartOut, VehicleOut)
+from forecourt.vehicles.schemas.cars import (OwnershipCorrectionIn, OwnershipOut, PendingSaleOut, SaleCodeIn,
+                                             SaleStartOut, VehicleOut)
 from forecourt.web.deps import Admin, DbSession, Me, SalesStaff
 from forecourt.web.serialise import vehicle_with_ownership
 

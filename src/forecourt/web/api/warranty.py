@@ -25,7 +25,7 @@ from forecourt.parties import service as parties_service
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
-from forecourt.vehicles.lifecycle_schemas import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
+from forecourt.vehicles.schemas.lifecycle import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
                                                   WarrantyContractOut, WarrantyOfferOut, WarrantyProductOut,
                                                   WarrantyTermsIn, WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose

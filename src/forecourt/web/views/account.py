@@ -13,10 +13,10 @@ from forecourt.core.i18n import _
 from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
-from forecourt.web.api.auth import SIGNUP_ANSWER, check_password
 from forecourt.web.deps import (SESSION_COOKIE, AppSettings, DbSession, MaybePrincipal, ReadFirstSession,
                                 client_address, cookie_secure)
 from forecourt.web import viewer
+from forecourt.web.logins import check_password
 from forecourt.web.openapi import answers
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import home_for, redirect, render
@@ -97,7 +97,7 @@ def sign_up(request: Request, session: DbSession, email: str = Form(""), first_n
     email_links.request_account(session=session, email=email, profile=dict(
         first_name=first_name.strip()[:100], last_name=last_name.strip()[:100], city=city.strip()[:100] or None,
         market=viewer.market_of(request), language=i18n.current_locale()))  # the language they signed up in
-    return render(request, "signup_sent.html", message=str(SIGNUP_ANSWER))
+    return render(request, "signup_sent.html", message=str(email_links.SIGNUP_ANSWER))
 
 
 def _guarded(request: Request, template: str, status_code: int = 200, **context):

@@ -14,6 +14,7 @@ from forecourt.core.auth import Role
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, Labels, lazy_gettext, N_
 from forecourt.core.schemas import Id
+from forecourt.parties import audit_trail
 from forecourt.parties import service as parties_service
 from forecourt.parties.schemas import OrganizationIn, OrganizationUpdate, StaffUserIn
 from forecourt.web.deps import AdminPage, DbSession
@@ -147,13 +148,15 @@ def update_organization(request: Request, organization_id: Id, admin: AdminPage,
     if not errors:
         changes = body.model_dump(mode="json", exclude_unset=True)
         changed = sorted(k for k, v in changes.items() if getattr(organization, k) != v)
+        before = parties_service.snapshot(organization, changed)
         try:
             parties_service.update_organization(session=session, organization_id=organization.id, changes=changes)
         except Invalid as error:
             errors = {error.field or "form": error.message}
         else:
             parties_service.audit(session=session, actor=admin, action="organization.update",
-                                  target=f"organization:{organization.id}", details={"fields": changed})
+                                  target=f"organization:{organization.id}", details={"fields": changed},
+                                  before=before, after=parties_service.snapshot(organization, changed))
             return _flash(f"/admin/organizations/{organization.id}",
                           "Saved." if changed else "Nothing changed.")
     return _organization_page(request, organization, values=values, errors=errors, status_code=422)
@@ -205,9 +208,11 @@ def set_user_active(request: Request, user_id: Id, admin: AdminPage, session: Db
     active = form.get("active") == "yes"
     if user_id == admin.user_id and not active:
         return _flash("/admin/users", _("You cannot deactivate your own account."))
+    before = parties_service.snapshot(parties_service.get_user(session=session, user_id=user_id), ["is_active"])
     user = parties_service.update_user(session=session, user_id=user_id, changes={"is_active": active})
     parties_service.audit(session=session, actor=admin, action="user.update", target=f"user:{user.id}",
-                          details={"fields": ["is_active"], "is_active": active})
+                          details={"fields": ["is_active"], "is_active": active}, before=before,
+                          after=parties_service.snapshot(user, ["is_active"]))
     return _flash("/admin/users", _("%(name)s is active.", name=user.display_name) if active
                           else _("%(name)s is deactivated.", name=user.display_name))
 
@@ -216,10 +221,8 @@ def set_user_active(request: Request, user_id: Id, admin: AdminPage, session: Db
 
 @router.get("/audit")
 def audit_page(request: Request, admin: AdminPage, session: DbSession, page: int = Query(default=1, ge=1, le=100_000)):
-    entries = parties_service.list_audit(session=session, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
-    actors = {i: parties_service.get_user(session=session, user_id=i)
-              for i in {e.actor_user_id for e in entries if e.actor_user_id is not None}}
-    return render(request, "admin/audit.html", entries=entries[:PAGE_SIZE], actors=actors, page=page,
+    entries = audit_trail.entries(session=session, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render(request, "admin/audit.html", entries=entries[:PAGE_SIZE], page=page,
                   has_next=len(entries) > PAGE_SIZE)
 
 

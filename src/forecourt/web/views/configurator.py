@@ -17,9 +17,9 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.sales import configurator
 from forecourt.sales.models import Configuration
-from forecourt.web.api.configurator import owner_of, page_url, trim_options
 from forecourt.web import viewer
 from forecourt.web.deps import DbSession, MaybePrincipal
+from forecourt.web.links import page_url
 from forecourt.web.views import form_guard
 from forecourt.web.views.render import redirect, render
 
@@ -62,7 +62,8 @@ def _form(request: Request, principal, session, trim, chosen: list[str], status_
     market = viewer.market_of(request)
     result = result or configurator.check(session=session, trim_id=trim.id, option_codes=chosen, market=market)
     return _page(request, principal, "configurator/form.html", status_code=status_code, trim=trim,
-                 offer=trim_options(session, trim, market), result=result, chosen=set(result.option_codes) | set(chosen))
+                 offer=configurator.trim_options(session=session, trim=trim, market=market), result=result,
+                 chosen=set(result.option_codes) | set(chosen))
 
 
 @router.get("/configure")
@@ -101,7 +102,7 @@ def save(trim_code: str, request: Request, session: DbSession, principal: MaybeP
     if not result.valid:
         return _form(request, principal, session, trim, option, status_code=422, result=result)
     saved = configurator.save(session=session, trim_id=trim.id, option_codes=option, market=result.market,
-                              **owner_of(principal))
+                              **configurator.owner_of(principal))
     return redirect(f"/c/{configurator.display_code(saved.code)}")
 
 

@@ -27,7 +27,7 @@ from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
 from forecourt.assist import subscriptions
 from forecourt.assist.models import Case, Dispatch
-from forecourt.core import dates
+from forecourt.core import dates, i18n, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
@@ -77,6 +77,7 @@ def queue_rows(session: Session) -> list[dict]:
 
 @router.get("/console")
 def console(request: Request, principal: AgentPage, session: DbSession):
+    places.warm_up()  # the case pages name the nearest town
     return render(request, "console/index.html", rows=queue_rows(session),
                   after=cases_service.last_event_id(session=session))
 
@@ -183,14 +184,30 @@ def _dispatches(session: Session, case: Case) -> list[dict]:
             for d, name in rows]
 
 
+HELP_LABEL = Labels({"tow": N_("Towing"), "dealer": N_("Dealer"), "emergency": N_("Emergency services")})
+
+# Whom a case calls for first: the help "Dispatch nearest" sends, in order of preference.
+FIRST_HELP = {"crash": ("emergency", "towing"), "sos": ("emergency", "towing"), "breakdown": ("towing", "dealers")}
+
+
+def nearest_help(case: Case, providers: dict) -> dict | None:
+    """The one obvious dispatch: the nearest provider of the kind the case calls for first."""
+    for key in FIRST_HELP.get(case.kind, ("towing", "emergency")):
+        if providers.get(key):
+            return providers[key][0]
+    return None
+
+
 def _map_data(case: Case, providers: dict) -> dict:
     """What the map draws (read by console.js from a data attribute: the CSP forbids inline scripts)."""
     return {"incident": ({"lat": case.latitude, "lon": case.longitude}
                          if case.latitude is not None and case.longitude is not None else None),
             "track": [[p.get("lat"), p.get("lon")] for p in (case.track or [])
                       if p.get("lat") is not None and p.get("lon") is not None],
+            "incident_label": _("The incident"),
             "providers": [{"lat": o["latitude"], "lon": o["longitude"], "name": o["name"], "kind": o["kind"],
-                           "eta": o["eta"]} for o in dispatch_service.flat(providers)
+                           "kind_label": HELP_LABEL.get(o["kind"], o["kind"]), "eta": o["eta"]}
+                          for o in dispatch_service.flat(providers)
                           if o["latitude"] is not None and o["longitude"] is not None]}
 
 
@@ -204,6 +221,9 @@ def case_page(request: Request, number: str, principal: AgentPage, session: DbSe
                   customer=_customer_card(session, principal, case), subscription=_subscription(session, vehicle.id),
                   providers=providers, dispatches=_dispatches(session, case), timeline=timeline,
                   map_data=_map_data(case, providers), sla=cases_service.sla(case),
+                  nearest=nearest_help(case, providers),
+                  place=places.describe(case.latitude, case.longitude, language=i18n.current_locale(),
+                                        geocoder_url=request.app.state.settings.geocoder_url),
                   resolutions=list(cases_service.RESOLUTIONS.items()),
                   kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now())
 

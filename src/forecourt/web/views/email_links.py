@@ -7,17 +7,19 @@ unknown gets the same page, which says how to get a new one.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Form, Request
 
 from forecourt.core.errors import Conflict, Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, _
 from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
-from forecourt.web.deps import DbSession
+from forecourt.parties import service as parties_service
+from forecourt.web.deps import SESSION_COOKIE, AppSettings, DbSession, cookie_secure
 from forecourt.web.views import form_guard
-from forecourt.web.views.render import redirect, render
+from forecourt.web.views.render import home_for, redirect, render
 
 router = APIRouter(tags=["pages"])
 
@@ -45,7 +47,7 @@ def claim_page(request: Request, token: str, session: DbSession):
 
 
 @router.post("/account/claim/{token}")
-def claim(request: Request, token: str, session: DbSession, password: str = Form(""),
+def claim(request: Request, token: str, session: DbSession, settings: AppSettings, password: str = Form(""),
           password_again: str = Form(""), form_token: str = Form("")):
     form_guard.check(request, form_token)
     try:
@@ -58,11 +60,37 @@ def claim(request: Request, token: str, session: DbSession, password: str = Form
                      errors={"password_again": _("The two passwords differ.")})
     try:
         with session.begin_nested():
-            email_links.claim(session=session, token=token, password=password)
+            user = email_links.claim(session=session, token=token, password=password)
     except (Invalid, Conflict) as problem:
         return _form(request, "links/claim.html", status_code=422, token=token, email=email,
                      errors={"password": problem.message})
-    return redirect("/login?flash=" + quote_plus(_("Your password is set. Log in with it.")))
+    # the person just proved they read the address's mail and chose the password: they are in
+    user = parties_service.get_user(session=session, user_id=user.id)
+    token, _row = parties_service.issue_token(session=session, user=user, kind="session",
+                                              lifetime=timedelta(hours=settings.session_hours))
+    response = redirect(home_for(parties_service.principal_for(user)) + "?flash="
+                        + quote_plus(_("Your password is set, and you are logged in.")))
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=cookie_secure(request),
+                        max_age=settings.session_hours * 3600, path="/")
+    return response
+
+
+FORGOT_ANSWER = N_("If this address belongs to a Forecourt account, a link to choose a new password is on its way. "
+                   "It works once, for 24 hours. Nothing arrived? Check the spam folder, or ask again in ten minutes.")
+
+
+@router.get("/account/forgot")
+def forgot_page(request: Request):
+    return _form(request, "links/forgot.html", email="", sent=False)
+
+
+@router.post("/account/forgot")
+def forgot(request: Request, session: DbSession, email: str = Form(""), form_token: str = Form("")):
+    """The same answer whether or not the address is known, so the form tells nobody who has an account."""
+    form_guard.check(request, form_token)
+    if "@" in email and len(email) <= 254:
+        email_links.request_reset(session=session, email=email)
+    return _form(request, "links/forgot.html", email=email, sent=True, answer=_(FORGOT_ANSWER))
 
 
 @router.get("/contact/confirm/{token}")

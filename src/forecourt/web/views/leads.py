@@ -10,10 +10,10 @@ from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
-from forecourt.customers import intake
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.sales import configurator
+from forecourt.sales import intake
 from forecourt.sales import leads as leads_service
 from forecourt.sales import routing
 from forecourt.sales.codes import display_code

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from forecourt.core.i18n import Labels, N_
 from forecourt.core.schemas import Id
-from forecourt.customers import notify
+from forecourt.messaging import notify
 from forecourt.web.deps import DbSession, MePage
 from forecourt.web.views.render import redirect, render
 from forecourt.workshop import recall_work

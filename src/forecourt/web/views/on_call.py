@@ -1,4 +1,5 @@
-"""Pages: On Call — the owner's subscriptions (/me/on-call): status per car, renewal, the phone app plan.
+"""Pages: On Call — the owner's subscriptions (/me/on-call): status per car, renewal, the phone app plan,
+and the SOS button with the page that follows the help on its way.
 
 Actions post, then redirect back with ``?flash=`` or ``?error=``. Buying asks for a payment: it is
 reused while unpaid, so a reload never asks twice, and the period counts only once the money arrives.
@@ -11,11 +12,12 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from forecourt.assist import subscriptions
+from forecourt.assist import sos, subscriptions
 from forecourt.core import dates
 from forecourt.core.clock import today
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, Labels, N_
+from forecourt.web import viewer
 from forecourt.web.deps import DbSession, MePage, PaymentGateway
 from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
@@ -40,6 +42,7 @@ def my_on_call(request: Request, me: MePage, session: DbSession, gateway: Paymen
     awaiting = subscriptions.awaiting_payment(session=session, customer_id=me.customer_id)
     card = next((row["payment"] for row in awaiting if row["payment"].client_secret), None)
     return render(request, "on_call/mine.html", cars=cars, error=error, state_names=STATE_NAMES, awaiting=awaiting,
+                  emergency_number=sos.emergency_number(viewer.market_of(request)),
                   card_payment=card, card_key=getattr(gateway.online, "publishable_key", ""))
 
 
@@ -64,3 +67,26 @@ def renew(vin: str, me: MePage, session: DbSession, gateway: PaymentGateway, for
 @router.post("/me/on-call/{vin}/phone-app")
 def phone_app(vin: str, me: MePage, session: DbSession, gateway: PaymentGateway, form: Form):
     return _buy(session, me, gateway, vin, form, "phone_app")
+
+
+def _coordinate(form, name: str) -> float | None:
+    """What the browser's location gave; anything unreadable counts as none (help is never refused for it)."""
+    try:
+        value = float(text(form, name) or "")
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+@router.post("/me/on-call/{vin}/sos")
+def call_for_help(vin: str, me: MePage, session: DbSession, form: Form):
+    case = sos.call_for_help(session=session, principal=me, vin=vin, latitude=_coordinate(form, "latitude"),
+                             longitude=_coordinate(form, "longitude"), accuracy_m=_coordinate(form, "accuracy"))
+    session.flush()
+    return redirect(f"/me/on-call/help/{quote_plus(case.number)}")
+
+
+@router.get("/me/on-call/help/{number}")
+def help_on_its_way(request: Request, number: str, me: MePage, session: DbSession):
+    return render(request, "on_call/help.html", case=sos.driver_view(session=session, principal=me, number=number),
+                  emergency_number=sos.emergency_number(viewer.market_of(request)))

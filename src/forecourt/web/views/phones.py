@@ -16,8 +16,9 @@ from forecourt.core.schemas import Id
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
 from forecourt.telematics.schemas import PhoneIn
-from forecourt.web.api.devices import owners_car, phone_server_url
+from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import DbSession, MePage
+from forecourt.web.links import phone_server_url
 from forecourt.web.views.forms import Form, back_to, text, validate
 from forecourt.web.views.render import render
 
@@ -36,13 +37,13 @@ def _page(request: Request, session, vehicle, *, values: dict, errors: dict, pai
 
 @router.get("/me/vehicles/{vin}/phone")
 def phone_page(request: Request, vin: str, me: MePage, session: DbSession):
-    vehicle = owners_car(session, me, vin)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     return _page(request, session, vehicle, values={}, errors={})
 
 
 @router.post("/me/vehicles/{vin}/phone")
 def pair_phone(request: Request, vin: str, me: MePage, session: DbSession, form: Form):
-    vehicle = owners_car(session, me, vin)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     values = {"identifier": text(form, "identifier"), "label": text(form, "label")}
     body, errors = validate(PhoneIn, values)
     if body is None:
@@ -61,7 +62,7 @@ def pair_phone(request: Request, vin: str, me: MePage, session: DbSession, form:
 
 @router.post("/me/vehicles/{vin}/phones/{device_id}/unpair")
 def unpair_phone(vin: str, device_id: Id, me: MePage, session: DbSession):
-    vehicle = owners_car(session, me, vin)
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     device = devices.unpair(session=session, vehicle_id=vehicle.id, device_id=device_id)
     return back_to(f"/me/vehicles/{vehicle.vin}/phone",
                    flash=_("The phone %(name)s no longer reports for this car.", name=device.identifier))

@@ -16,11 +16,11 @@ from forecourt.core import i18n, zones
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _, Labels, lazy_gettext, N_
 from forecourt.core.schemas import Id
-from forecourt.customers import rights
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import PreferencesIn, ProfileIn
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
+from forecourt.privacy import customer360, rights
 from forecourt.web.deps import SESSION_COOKIE, DbSession, MePage
 from forecourt.web.serialise import export_response
 from forecourt.web.views.forms import Form, text, texts, validate
@@ -51,7 +51,7 @@ def _flash(url: str, message: str) -> Response:
 
 @router.get("/me")
 def my_cars(request: Request, me: MePage, session: DbSession):
-    cars = customers_service.cars_of(session=session, customer_id=me.customer_id, include_past=True)
+    cars = customer360.cars_of(session=session, customer_id=me.customer_id, include_past=True)
     return render(request, "portal/cars.html", current=[c for c in cars if c["owned_until"] is None],
                   past=[c for c in cars if c["owned_until"] is not None])
 
@@ -162,8 +162,8 @@ def _by_organization(rows: list[dict]) -> list[dict]:
 
 @router.get("/me/privacy")
 def privacy_page(request: Request, me: MePage, session: DbSession, add: list[Id] = Query(default=[], max_length=50)):
-    rows = customers_service.consent_matrix(session=session, customer_id=me.customer_id,
-                                            extra_organization_ids=tuple(add))
+    rows = customer360.consent_matrix(session=session, customer_id=me.customer_id,
+                                      extra_organization_ids=tuple(add))
     purposes = consent_service.list_purposes(session=session)
     organizations = _by_organization(rows)
     shown = {o["id"] for o in organizations}
@@ -194,8 +194,8 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
                                      method="web-portal", recorded_by=me.user_id)
     except Invalid as problem:
         error = problem.message
-    rows = customers_service.consent_matrix(session=session, customer_id=me.customer_id,
-                                            extra_organization_ids=(organization_id,))
+    rows = customer360.consent_matrix(session=session, customer_id=me.customer_id,
+                                      extra_organization_ids=(organization_id,))
     cell = next((r for r in rows if r["organization_id"] == organization_id and r["purpose_code"] == purpose),
                 None)
     if request.headers.get("hx-request") and cell is not None:
@@ -216,7 +216,8 @@ def access_log_page(request: Request, me: MePage, session: DbSession, page: int 
     entries = customers_service.access_log(session=session, customer_id=me.customer_id, limit=PAGE_SIZE + 1,
                                            offset=(page - 1) * PAGE_SIZE)
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
-    return render(request, "portal/access_log.html", entries=entries[:PAGE_SIZE], purposes=purposes, page=page,
+    return render(request, "portal/access_log.html", entries=customers_service.summarise_access_log(entries[:PAGE_SIZE]),
+                  purposes=purposes, page=page,
                   has_next=len(entries) > PAGE_SIZE)
 
 

@@ -15,7 +15,7 @@ from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, lazy_gettext
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.recall_schemas import RecallCampaignIn, RecallCloseIn
+from forecourt.vehicles.schemas.recalls import RecallCampaignIn, RecallCloseIn
 from forecourt.web.api.recalls import close_and_audit, open_and_audit, progress_of
 from forecourt.web.deps import AdminPage, DbSession
 from forecourt.web.views.forms import Form, field_errors, text

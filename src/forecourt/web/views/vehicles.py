@@ -14,7 +14,7 @@ refresh address to ``static/js/vehicle-live.js`` in data attributes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
-from forecourt.core.clock import today
+from forecourt.core.clock import now, today
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import _, lazy_gettext
 from forecourt.core.schemas import Id
@@ -40,6 +40,9 @@ from forecourt.workshop import recall_work
 router = APIRouter(tags=["pages"])
 
 REFRESH_SECONDS = 10
+# A car that reported within this long is "live"; one that has been quiet longer is parked or out of
+# reach, and the page says when it last reported instead of showing the live dot.
+LIVE_WINDOW = timedelta(minutes=5)
 RECENT_TRIPS = 10
 STATUS_LABELS = {"ok": lazy_gettext("All good"), "info": lazy_gettext("Note"),
                  "service_soon": lazy_gettext("Service soon"), "stop_safely": lazy_gettext("Stop safely"),
@@ -109,6 +112,10 @@ def _reported_at(twin) -> datetime | None:
     return max((at for _, at in twin.values()), default=None)
 
 
+def _reporting(reported_at: datetime | None) -> bool:
+    return reported_at is not None and now() - reported_at <= LIVE_WINDOW
+
+
 def _trip_json(trip) -> dict | None:
     if trip is None:
         return None
@@ -146,6 +153,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
         show_signals=live and (show_health or show_location),
         signals=_signals(twin, language, movement=show_location, state=show_health) if live else [],
         reported_at=_reported_at(twin), reported_label=_labels()["reported"],
+        reporting=_reporting(_reported_at(twin)),
         trips=trip_rows, latest=_trip_json(trips[0]) if (show_location and trips) else None,
         position=None, health=None, dtc_advice={}, score=None,
     )
@@ -164,6 +172,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
 def _live(view: dict) -> dict:
     """What the page refreshes without a reload: the signals, the current position, the latest trip."""
     return dict(reported_at=view["reported_at"].isoformat() if view["reported_at"] else None,
+                reporting=view["reporting"],
                 signals=view["signals"] if view["show_signals"] else [],
                 position=view["position"], trip=view["latest"],
                 health=dict(status=view["health"].status, label=STATUS_LABELS[view["health"].status],

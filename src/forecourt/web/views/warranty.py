@@ -23,7 +23,7 @@ from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
-from forecourt.vehicles.lifecycle_schemas import WorkOrderIn
+from forecourt.vehicles.schemas.lifecycle import WorkOrderIn
 from forecourt.web.api import warranty as warranty_api
 from forecourt.web.deps import DEALER_ROLES, DbSession, MePage, StaffPage
 from forecourt.web.views.forms import Form, field_errors, text

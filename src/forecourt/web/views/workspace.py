@@ -13,6 +13,7 @@ from forecourt.consent import service as consent_service
 from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
+from forecourt.privacy import customer360
 from forecourt.web.deps import DbSession, StaffPage, stated_purpose
 from forecourt.web.openapi import answers
 from forecourt.web.views.render import render
@@ -47,8 +48,8 @@ def customer_list(request: Request, principal: StaffPage, session: DbSession, q:
 @router.get("/workspace/customers/{customer_id}")
 def customer_page(request: Request, customer_id: Id, principal: StaffPage, session: DbSession,
                   purpose: str | None = None):
-    view = customers_service.customer_360(session=session, principal=principal, customer_id=customer_id,
-                                          purpose=stated_purpose(session, principal, purpose))
+    view = customer360.customer_360(session=session, principal=principal, customer_id=customer_id,
+                                    purpose=stated_purpose(session, principal, purpose))
     purposes = {p.code: p for p in consent_service.list_purposes(session=session)}
     return render(request, "workspace/customer.html", view=view, purposes=purposes,
                   readable=consent_service.purposes_of_role(session=session, principal=principal),

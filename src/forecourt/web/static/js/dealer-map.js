@@ -1,15 +1,19 @@
 // The dealer map on /admin/organizations: one marker per table row that carries data-lat/data-lon.
 (function () {
   "use strict";
+  // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
+  function tileLayer() {
+    var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
+    return L.tileLayer(meta ? meta.content : "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      subdomains: meta ? meta.dataset.subdomains : "abc", maxZoom: 19,
+      attribution: meta ? meta.dataset.attribution : "&copy; OpenStreetMap contributors"
+    });
+  }
   var element = document.getElementById("dealer-map");
   if (!element || !window.L) { return; }
   var rows = Array.prototype.slice.call(document.querySelectorAll(element.dataset.markers || "[data-lat]"));
   var map = L.map(element, { scrollWheelZoom: false });
-  L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    subdomains: "abc",
-    maxZoom: 19,
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-  }).addTo(map);
+  tileLayer().addTo(map);
   var points = [];
   rows.forEach(function (row) {
     var lat = parseFloat(row.dataset.lat), lon = parseFloat(row.dataset.lon);

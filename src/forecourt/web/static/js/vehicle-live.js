@@ -4,6 +4,14 @@
 // (polyline, circle markers), so they show even when the map tiles cannot load.
 (function () {
   "use strict";
+  // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
+  function tileLayer() {
+    var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
+    return L.tileLayer(meta ? meta.content : "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      subdomains: meta ? meta.dataset.subdomains : "abc", maxZoom: 19,
+      attribution: meta ? meta.dataset.attribution : "&copy; OpenStreetMap contributors"
+    });
+  }
   var element = document.getElementById("vehicle-map");
   var signals = document.getElementById("live-signals");
   var source = element || signals;
@@ -22,11 +30,7 @@
   function setUpMap() {
     if (!element || !window.L) { return; }
     map = L.map(element, { scrollWheelZoom: false });
-    L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
-      subdomains: "abc",
-      maxZoom: 19,
-      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-    }).addTo(map);
+    tileLayer().addTo(map);
     layer = L.featureGroup().addTo(map);
     map.setView([51.2, 10.4], 5);  // Germany, until the car has a route or position
   }
@@ -117,6 +121,8 @@
         if (!live) { return; }
         if (element) { draw(live.trip, live.position); caption(live.trip); }
         showSignals(live.signals || [], live.reported_at);
+        var dot = document.getElementById("live-dot");
+        if (dot) { dot.hidden = !live.reporting; }  // live only while the car really reports
         showHealth(live.health);
         if (source) { source.dataset.refreshedAt = new Date().toISOString(); }
       })

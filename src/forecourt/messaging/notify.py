@@ -9,7 +9,7 @@ erased customer has none, so their message is marked done and never sent. Delive
 once: a sender killed between the SMTP hand-over and its record sends that one message again, and
 the row counts it (``uncertain_sends``).
 
-E-mails are composed and carried by ``customers.mail`` (Date, Message-ID, one-click unsubscribe;
+E-mails are composed and carried by ``messaging.mail`` (Date, Message-ID, one-click unsubscribe;
 STARTTLS or TLS, login); webhooks (dispatch notices) by ``assist.notices``. In-app messages need no
 transport: they are in the owner's inbox (``/me/messages``) from the moment they are written.
 """
@@ -33,9 +33,9 @@ from forecourt.core.db import transaction
 from forecourt.core.errors import NotFound
 from forecourt.core.events import RetryPolicy
 from forecourt.core.outbox import OutboxMessage, SendNow
-from forecourt.customers.mail import Mailer, compose
-from forecourt.customers.models import Customer
-from forecourt.parties.models import Organization
+from forecourt.customers import service as customers_service
+from forecourt.messaging.mail import Mailer, compose
+from forecourt.parties import service as parties_service
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,11 @@ def pending_ids(*, session: Session, settings: Settings | None = None, limit: in
 def _address(session: Session, message: OutboxMessage) -> tuple[str | None, str]:
     """The address at send time, or why there is none."""
     if message.organization_id is not None:  # a tow company or a dealer: its own address
-        organization = session.get(Organization, message.organization_id)
+        organization = parties_service.organization_or_none(session=session, organization_id=message.organization_id)
         return (organization.email if organization is not None else None) or None, NO_ADDRESS
-    customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
-    if customer is None or customer.erased_at is not None or not customer.email:
+    customer = (customers_service.get_or_none(session=session, customer_id=message.customer_id)
+                if message.customer_id is not None else None)
+    if customer is None or not customer.email:
         return None, ERASED
     return customer.email, ""
 
@@ -157,7 +158,7 @@ def send_pending(*, session_factory: sessionmaker, settings: Settings, limit: in
 def subscribe_handlers(bus, session_factory: Callable[[], Session], settings: Settings) -> None:
     """Messages published with ``outbox.send_now`` leave right after their transaction commits; a
     failure leaves them for the next round of the sender."""
-    source, new = events.session_source(bus, "customers.notify", session_factory)
+    source, new = events.session_source(bus, "messaging.notify", session_factory)
     source.settings = settings  # like the factory, swapped by a later call (tests build many apps)
     if not new:
         return
@@ -165,7 +166,7 @@ def subscribe_handlers(bus, session_factory: Callable[[], Session], settings: Se
     def send_now(event: SendNow) -> None:
         send_message(session_factory=source.factory, settings=source.settings, message_id=event.message_id)
 
-    send_now.__name__ = "customers.send_now"
+    send_now.__name__ = "messaging.send_now"
     bus.subscribe(SendNow, send_now)
 
 

@@ -6,7 +6,6 @@ records a carmaker must keep (service, warranty, recalls) and writes down what i
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from forecourt.assist import records as assist_records
@@ -17,10 +16,10 @@ from forecourt.core.db import plain_row
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
-from forecourt.customers.models import Customer, Preferences
-from forecourt.customers.schemas import ExportDocument
+from forecourt.customers import records as customers_records
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
+from forecourt.privacy.schemas import ExportDocument
 from forecourt.sales import records as sales_records
 from forecourt.sales import transfers
 from forecourt.telematics import service as telematics_service
@@ -34,12 +33,11 @@ EXPORT_FORMAT = "forecourt-export/1"
 
 def export(*, session: Session, customer_id: int) -> dict:
     """Everything linked to the customer, as plain JSON-ready data. Recorded as a data request."""
-    customer = session.get(Customer, customer_id)
+    customer = customers_records.any_of(session=session, customer_id=customer_id)
     if customer is None or customer.erased_at is not None:
         raise NotFound("Customer not found")
     account = parties_service.customer_account(session=session, customer_id=customer_id)
     ownerships = vehicles_service.ownerships_of(session=session, customer_id=customer_id)
-    preferences = session.get(Preferences, customer_id)
     vehicles = []
     for ownership in ownerships:
         vehicle = vehicles_service.get(session=session, vehicle_id=ownership.vehicle_id)
@@ -52,8 +50,7 @@ def export(*, session: Session, customer_id: int) -> dict:
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": now().isoformat(),
-        "customer": plain_row(customer),
-        "preferences": plain_row(preferences) if preferences else None,
+        **customers_records.export_of(session=session, customer_id=customer_id),
         "account": plain_row(account, skip=("password_hash",)) if account else None,
         "sessions": [plain_row(t, skip=("digest", "csrf_token"))
                      for t in parties_service.tokens_of(session=session, user_id=account.id)] if account else [],
@@ -106,7 +103,7 @@ KEPT_REASONS = Labels({
 
 def erase(*, session: Session, customer_id: int) -> dict:
     """Erase the person; keep what the law or the car needs, unlinked. Harmless to repeat."""
-    customer = session.get(Customer, customer_id)
+    customer = customers_records.any_of(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound("Customer not found")
     if customer.erased_at is not None:
@@ -118,7 +115,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     withdrawn = consents.pop("grants_withdrawn")
     removed = {
         "profile": 1,
-        "preferences": session.execute(delete(Preferences).where(Preferences.customer_id == customer_id)).rowcount,
+        "preferences": customers_records.erase_preferences(session=session, customer_id=customer_id),
         "account": 0,
         **consents,
     }
@@ -140,10 +137,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
                 "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
-    for column in ("first_name", "last_name", "email", "phone", "street", "postcode", "city", "country", "birth_date",
-                   "market", "time_zone"):
-        setattr(customer, column, None)
-    customer.erased_at = moment
+    customers_records.erase_profile(session=session, customer=customer, moment=moment)
     ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))
     kept = [
         {"what": "consent_ledger", "count": ledger_rows, "why": KEPT_REASONS["consent_ledger"]},

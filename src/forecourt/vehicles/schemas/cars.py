@@ -1,3 +1,5 @@
+"""Cars, their catalogue, owners and service book, as the API takes and gives them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

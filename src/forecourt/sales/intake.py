@@ -1,7 +1,7 @@
 """Taking a lead: find out who is asking (or make them a customer), pick the dealer, record the request.
 
-This lives in ``customers`` because matching a request to a person is customer work; the lead itself
-is ``sales`` work. A known person's profile is never changed by a form: the lead keeps what they typed.
+The lead is ``sales`` work; matching the request to a person asks ``customers`` (through its service),
+which knows nothing of sales. A known person's profile is never changed by a form: the lead keeps what they typed.
 Permission is explicit: only a ticked "Allow <dealer> to contact me" gives the dealer ``sales_contact``, and
 only when it provably comes from the customer: at once when they are logged in, otherwise once they
 follow the link that is e-mailed to the customer's address (``email_links``, double opt-in).
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
@@ -22,7 +21,6 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.customers import email_links
 from forecourt.customers import service as customers_service
-from forecourt.customers.models import Customer
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import configurator, leads, routing, scoring
@@ -40,16 +38,13 @@ class TakenLead:
     confirmation_requested: bool = False
 
 
-def match_customer(*, session: Session, email: str | None, phone: str | None, last_name: str | None) -> Customer | None:
+def match_customer(*, session: Session, email: str | None, phone: str | None, last_name: str | None):
     """The same person by e-mail, else by phone number and last name together (a phone alone is shared
     by households)."""
     if email and (found := customers_service.find_by_email(session=session, email=email)):
         return found
     if phone and last_name:
-        candidates = session.scalars(select(Customer).where(func.lower(Customer.last_name) == last_name.lower(),
-                                                            Customer.phone.is_not(None),
-                                                            Customer.erased_at.is_(None)).order_by(Customer.id))
-        for candidate in candidates:
+        for candidate in customers_service.with_last_name_and_phone(session=session, last_name=last_name):
             if leads.normalise_phone(candidate.phone) == leads.normalise_phone(phone):
                 return candidate
     return None

@@ -108,3 +108,36 @@ class EcallAccepted(BaseModel):
     case: str
     status: str
     problems: list[str]
+
+
+class SosIn(Input):
+    """The driver's SOS from the phone app: the phone's position where it has one (the car's last known
+    position is used otherwise, and the agent is told)."""
+
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000,
+                                     description="The position's accuracy in metres, as the phone reports it.")
+
+
+class HelpComingOut(Output):
+    kind: str
+    help: str
+    provider: str
+    phone: str | None
+    eta_minutes: int | None
+    eta: str
+    declined: bool
+
+
+class DriverCaseOut(Output):
+    number: str
+    status: str
+    in_words: str
+    opened_at: datetime
+    vin: str
+    latitude: float | None
+    longitude: float | None
+    position_trusted: bool | None
+    open: bool
+    coming: list[HelpComingOut]

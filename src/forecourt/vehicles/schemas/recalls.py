@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from forecourt.core.schemas import Day, Input, Output
-from forecourt.vehicles.schemas import ServiceRecordOut
+from forecourt.vehicles.schemas.cars import ServiceRecordOut
 
 
 class RecallScopeIn(Input):
