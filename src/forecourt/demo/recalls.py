@@ -85,6 +85,7 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     if admin is None:
         return {}
     keep_open = _driver_car(session)
+    dealers = list(session.scalars(select(Organization.id).where(Organization.kind == "dealer")))
     counts = {"recall_campaigns": 0, "recall_vehicles": 0, "recall_remedies": 0}
     for spec in _specs(session):
         weeks, share, emails_sent = spec.pop("weeks"), spec.pop("share"), spec.pop("emails_sent")
@@ -104,13 +105,13 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
                             .values(sent_at=opened + timedelta(minutes=20), attempts=1))
         counts["recall_campaigns"] += 1
         counts["recall_vehicles"] += result["affected"]
-        counts["recall_remedies"] += _remedy(session, rng, campaign, opened, now, share, keep_open)
+        counts["recall_remedies"] += _remedy(session, rng, campaign, opened, now, share, dealers, keep_open)
     session.flush()
     return counts
 
 
 def _remedy(session: Session, rng: Random, campaign, opened: datetime, now: datetime, share: float,
-            keep_open: int | None) -> int:
+            dealers: list[int], keep_open: int | None) -> int:
     """Remedies arrive fast at first, then slow down (owners who ignore letters): a saturating curve."""
     rows = list(session.scalars(select(RecallVehicle).where(RecallVehicle.campaign_id == campaign.id)))
     history: dict[int, list[tuple]] = {}
@@ -136,11 +137,7 @@ def _remedy(session: Session, rng: Random, campaign, opened: datetime, now: date
     for row in chosen:
         at = min(opened + timedelta(seconds=span * (1 - (1 - rng.random()) ** 0.45) + 1800), latest)
         car = cars[row.vehicle_id]
-        # the remedy is carried out where the car has a workshop: a dealer with no relationship to it
-        # could not record it (workshop.visits.require_relationship)
-        dealer = car.service_dealer_id or car.selling_dealer_id
-        if dealer is None:
-            continue
+        dealer = car.service_dealer_id or car.selling_dealer_id or (rng.choice(dealers) if dealers else None)
         book = history.get(row.vehicle_id, [])
         before = max((km for day, km in book if day <= at.date()), default=0)
         after = min((km for day, km in book if day > at.date()), default=before + 4000)
