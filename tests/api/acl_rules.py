@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from forecourt.consent.catalogue import PURPOSES
+from forecourt.consent.catalogue import PURPOSES, ROLE_PURPOSES
 
 if TYPE_CHECKING:
     from tests.api.test_access_control import World
@@ -27,8 +27,15 @@ PROVIDER = "provider"
 # A dealer's till: only the cashiers of the order's delivering dealer (everybody else 404); it shows no
 # buyer, so no consent is involved. Checked by tests/api/test_access_control_money.py.
 CASHIER = "cashier"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER}
-CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"]
+# A dealer's courtesy cars going out and coming back: only the loaner's own dealer's service staff (a
+# salesperson of the same dealer, another dealer's advisor and everybody else get 404).
+SERVICE = "service"
+KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+         SERVICE}
+# The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
+# consent too, but no role reads under it, so it opens no door and is checked by its own tests.
+CONSENT_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] == "consent"
+                    and any(purpose == p["code"] for _role, _kind, purpose, _why in ROLE_PURPOSES)]
 OTHER_BASIS_PURPOSES = [p["code"] for p in PURPOSES if p["legal_basis"] != "consent"]
 
 

@@ -37,7 +37,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
 from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
-                                  OTHER_BASIS_PURPOSES, PROVIDER, PUBLIC, SELF, Rule)
+                                  OTHER_BASIS_PURPOSES, PROVIDER, PUBLIC, SELF, SERVICE, Rule)
 from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
 from tests.factories import PASSWORD, Factory, Login, admin_login, browser_for, csrf_token_of, form_token_of
@@ -738,6 +738,21 @@ def test_dealer_routes_are_for_dealer_staff_only(published, w, key):
         assert status(w.call(key, caller)) == 404, caller.email
     assert status(w.call(key, None)) in (401, 303)
     assert status(w.call(key, w.rep)) in rule.ok
+
+
+# --- a dealer's service staff (courtesy cars) ----------------------------------------------------
+
+@pytest.mark.parametrize("key", keys_of(SERVICE))
+def test_service_routes_are_for_the_dealers_own_service_staff_only(published, w, key):
+    assert_present(published, key)
+    rule = ROUTES[key]
+    for caller in (w.rep, w.advisor_b, w.analyst, w.agent, w.admin, w.me):
+        response = w.call(key, caller)
+        assert status(response) == 404, (caller.email, response.text)
+        if caller is not w.me:  # customer A's own 404 page names A in the top bar: that is no leak
+            assert_no_leak(w, response)
+    assert status(w.call(key, None)) in (401, 303)
+    assert status(w.call(key, w.advisor)) in rule.ok
 
 
 # --- call-centre agents (On Call) ----------------------------------------------------------------

@@ -38,7 +38,7 @@ from forecourt.customers.models import Customer
 from forecourt.demo.network import build_demo_network, demo_logins
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import User
-from tests.api.acl_rules import ADMIN, AGENT, AUTH, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, PUBLIC, SELF
+from tests.api.acl_rules import ADMIN, AGENT, AUTH, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, PUBLIC, SELF, SERVICE
 
 EXAMPLES = int(os.environ.get("FORECOURT_FUZZ_EXAMPLES", 8))  # per operation and mode (valid, invalid)
 ANONYMOUS = "anonymous"
@@ -49,7 +49,9 @@ CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sa
            CUSTOMER_DATA: ("sales", "service", "insurer", "agent"), CUSTOMER_LIST: ("sales", "insurer"),
            PUBLIC: (ANONYMOUS, "driver"), AUTH: (ANONYMOUS, "driver"), "sales_figures": ("sales", "admin"),
            # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
-           "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin")}
+           "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin"),
+           # A courtesy car's hand-over and return: its dealer's service staff, and a salesperson refused.
+           SERVICE: ("service", "sales")}
 # Erasing the caller or ending their login goes last, by a customer the rest of the run does not need.
 LAST = ("erase", "logout")
 # Identifiers that exist, by path parameter name: (SQL, for the values).
@@ -62,6 +64,7 @@ KNOWN = {
     "opportunity_id": "SELECT id FROM sales_opportunities ORDER BY id DESC LIMIT 12",
     "appointment_id": "SELECT id FROM workshop_appointments ORDER BY id DESC LIMIT 12",
     "loaner_id": "SELECT id FROM workshop_loaners ORDER BY id LIMIT 6",
+    "booking_id": "SELECT id FROM workshop_loaner_bookings ORDER BY id DESC LIMIT 6",
     "dispatch_id": "SELECT id FROM assist_dispatches ORDER BY id DESC LIMIT 6",
     "code": "SELECT code FROM sales_configurations ORDER BY id DESC LIMIT 6",
     "trim_code": "SELECT code FROM trims ORDER BY id LIMIT 6",

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from forecourt.core.db import Base
 from forecourt.models import load_all
-from tests.api.acl_rules import ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, DEALER, PUBLIC, SELF
+from tests.api.acl_rules import ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, DEALER, PUBLIC, SELF, SERVICE
 from tests.api.test_access_control import ROUTES, World, assert_no_leak, operations, status, w  # noqa: F401
 from tests.customers.linked import rows_linked_to
 from tests.factories import fast_password_hashing  # noqa: F401  (autouse: cheaper argon2id)
@@ -39,6 +39,9 @@ PUBLIC_IDS = {
     ("PUT", "/api/me/consents/{organization_id}/{purpose}"): "the caller's own consent to a public organization",
     ("DELETE", "/api/me/consents/{organization_id}/{purpose}"): "the caller's own consent to a public organization",
     ("POST", "/me/privacy/{organization_id}/{purpose}"): "the caller's own consent to a public organization",
+    ("PUT", "/api/me/service/automatic-booking/{dealer_id}"): "the caller's own standing permission to a public dealer",
+    ("DELETE", "/api/me/service/automatic-booking/{dealer_id}"): "the caller's own standing permission to a public "
+                                                                 "dealer",
 }
 
 # Routes whose path token is the credential (a signed link sent to one person): outsiders try a forged
@@ -126,6 +129,8 @@ def rightful(w: World, kind: str, rule):
         return reader
     if kind == DEALER:
         return w.rep
+    if kind == SERVICE:
+        return w.advisor
     return None  # devices, links and public routes: checked in their own tests
 
 

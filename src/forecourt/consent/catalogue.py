@@ -43,6 +43,10 @@ PURPOSES: list[dict] = [
     dict(code="driving_behaviour_insurance", name=N_("Driving behaviour for insurance"), legal_basis=CONSENT,
          categories=[VEHICLES, DRIVING_BEHAVIOUR],
          description=N_("Your driving score (braking, speeding, night driving) for usage-based insurance.")),
+    dict(code="automatic_booking", name=N_("Automatic service booking"), legal_basis=CONSENT,
+         categories=[VEHICLES, VEHICLE_HEALTH],
+         description=N_("When your car reports a fault or its service comes due, this workshop books the earliest "
+                     "time within your availability and tells you after; you move or cancel it in one click.")),
     dict(code="emergency_assistance", name=N_("Emergency assistance"), legal_basis=VITAL_INTEREST,
          categories=[CONTACT, VEHICLES, LOCATION, VEHICLE_HEALTH],
          description=N_("When you press SOS or your car detects a crash, the call centre sees what it needs to help.")),
@@ -63,6 +67,11 @@ NOTICES: list[dict] = [
          purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
                    "vehicle_health_sharing", "driving_behaviour_insurance"],
          body=N_("Adds usage-based insurance: an insurer may see your driving score if you allow it.")),
+    dict(version=3, title=N_("Forecourt privacy notice v3"),
+         purposes=["sales_contact", "service_reminders", "marketing_offers", "location_services",
+                   "vehicle_health_sharing", "driving_behaviour_insurance", "automatic_booking"],
+         body=N_("Adds automatic service booking: a workshop you choose may book your car's service by itself "
+                 "and tell you after.")),
 ]
 
 

@@ -7,6 +7,8 @@ from datetime import date, datetime
 from pydantic import Field
 
 from forecourt.core.schemas import Input, Output
+from forecourt.workshop.handovers import MAX_ODOMETER_KM, PHOTOS_LIMIT
+from forecourt.workshop.symptoms import FINDINGS_LIMIT
 
 
 class CalendarItemOut(Output):
@@ -105,6 +107,62 @@ class LoanerBookingOut(Output):
     reason: str
     tier: str | None = None  # interest | propulsion | any
     preset: PresetOut
+    handed_over_at: datetime | None = None
+    returned_at: datetime | None = None
+
+
+class SymptomOut(Output):
+    code: str
+    label: str
+
+
+class SymptomsOut(Output):
+    what: list[SymptomOut]
+    when: list[SymptomOut]
+    notes: str
+
+
+class FindingsIn(Input):
+    findings: str = Field(min_length=1, max_length=FINDINGS_LIMIT)
+
+
+class HandoverIn(Input):
+    odometer_km: int = Field(ge=0, le=MAX_ODOMETER_KM)
+    energy_percent: int = Field(ge=0, le=100, description="Fuel or charge level")
+    damage_notes: str = Field("", max_length=2000)
+    photos: list[str] = Field(default_factory=list, max_length=PHOTOS_LIMIT,
+                              description="https:// links to the photos taken at the car")
+
+
+class HandoverOut(Output):
+    id: int
+    booking_id: int
+    kind: str  # handover | return
+    odometer_km: int
+    energy_percent: int
+    damage_notes: str
+    photos: list[str]
+    late_minutes: int | None = None
+    extra_km: int | None = None
+    recorded_at: datetime
+
+
+class LoanerHistoryBookingOut(Output):
+    id: int
+    appointment_id: int
+    starts_at: datetime
+    ends_at: datetime
+    state: str  # booked | out | returned
+    handover: HandoverOut | None
+    returned: HandoverOut | None
+
+
+class LoanerHistoryOut(Output):
+    id: int
+    vin: str
+    car: str
+    is_active: bool
+    bookings: list[LoanerHistoryBookingOut]
 
 
 class BriefOut(Output):
@@ -128,6 +186,9 @@ class BriefOut(Output):
     recalls: list[RecallFlagOut]
     warranty: dict
     loaner: LoanerBookingOut | None = None
+    symptoms: SymptomsOut | None = None  # None: the owner shares neither service nor health with the dealer
+    findings: str = ""
+    findings_at: datetime | None = None
 
 
 class LoanerOut(Output):
@@ -139,6 +200,7 @@ class LoanerOut(Output):
     is_active: bool
     out_until: datetime | None
     next_booking: datetime | None
+    overdue: bool = False
 
 
 class LoanerIn(Input):

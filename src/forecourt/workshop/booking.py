@@ -21,6 +21,7 @@ from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
+from forecourt.workshop import symptoms
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import SLOT_MINUTES, Appointment, BaySlot
 from forecourt.parties.markets import zone_of
@@ -92,9 +93,12 @@ def _taken(session: Session, dealer: Organization, job: Job, starts_at: datetime
 
 def book(*, session: Session, dealer_id: int, vehicle_id: int, customer_id: int | None, bay: int,
          starts_at: datetime, job: Job | str, source: str, reason: str = "", dtc_codes=(),
-         recall_campaign_ids=()) -> Appointment:
-    """Holds the bay for the whole job, or raises ``SlotTaken`` (a ``Conflict``) with the next free times."""
+         recall_campaign_ids=(), symptom_codes=(), symptom_notes: str = "") -> Appointment:
+    """Holds the bay for the whole job, or raises ``SlotTaken`` (a ``Conflict``) with the next free times.
+
+    ``symptom_codes`` and ``symptom_notes`` are what the driver noticed; unknown codes are ``Invalid``."""
     job = _as_job(job)
+    symptom_codes, symptom_notes = symptoms.clean(codes=symptom_codes, notes=symptom_notes)
     if source not in SOURCES:
         raise Invalid(_("Unknown source %(source)s.", source=f"{source!r}"), field="source")
     dealer = bookable_dealer(session=session, dealer_id=dealer_id)
@@ -104,7 +108,8 @@ def book(*, session: Session, dealer_id: int, vehicle_id: int, customer_id: int 
             appointment = Appointment(dealer_id=dealer.id, vehicle_id=vehicle_id, customer_id=customer_id, bay=bay,
                                       starts_at=starts_at, ends_at=starts_at + job.steps * STEP, job=job.code,
                                       reason=reason, source=source, status="confirmed",
-                                      dtc_codes=list(dtc_codes), recall_campaign_ids=list(recall_campaign_ids))
+                                      dtc_codes=list(dtc_codes), recall_campaign_ids=list(recall_campaign_ids),
+                                      symptoms=symptom_codes, symptom_notes=symptom_notes)
             session.add(appointment)
             session.flush()
             _claim(session, appointment, job.steps)
@@ -217,4 +222,5 @@ def describe(*, session: Session, appointment: Appointment) -> dict:
             "job_name": job.name if job else appointment.job, "reason": appointment.reason,
             "dealer": dealer_card(dealer), "bay": appointment.bay, "starts_at": start, "ends_at": end,
             "status": appointment.status, "label": Slot(start, end, appointment.bay, zone=zone_of(dealer)).label,
-            "can_cancel": appointment.status == "confirmed" and start > now()}
+            "can_cancel": appointment.status == "confirmed" and start > now(),
+            "symptoms": list(appointment.symptoms or []), "symptom_notes": appointment.symptom_notes or ""}

@@ -13,6 +13,9 @@ What the brief shows rests on what the owner allowed this dealer, section by sec
 * **Service reminders** granted: the owner's name and contact, the last three services, preferences.
 * **Vehicle health sharing** granted: fault codes (DTCs) with plain-language descriptions and the
   car's health now.
+* **What the driver noticed** (symptoms picked and described when booking): their words, so only
+  when service reminders or vehicle health is shared (a section already opened and logged).
+  What the advisor found is the dealer's own record and always shown.
 * **Location services** granted to this dealer: the estimated time of arrival from the car's last
   position; otherwise "Position not shared".
 
@@ -40,7 +43,7 @@ from forecourt.telematics import dtc, health
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import recalls, warranty
-from forecourt.workshop import calendar
+from forecourt.workshop import calendar, symptoms
 from forecourt.workshop.models import Appointment
 
 SERVICE, HEALTH, LOCATION = "service_reminders", "vehicle_health_sharing", "location_services"
@@ -171,6 +174,7 @@ def brief(*, session: Session, principal: Principal, appointment_id: int, prefer
         has_owner=appointment.customer_id is not None, not_shared=NOT_SHARED,
         shared=dict(service=False, health=False, location=False),
         customer=None, preferences=None, services=None, dtcs=None, health=None, eta=None, eta_text=None,
+        symptoms=None,
     )
     twin: dict = {}
     if HEALTH in granted and _open(session, principal, appointment, HEALTH, f"fault codes and health, {ref}"):
@@ -200,6 +204,11 @@ def brief(*, session: Session, principal: Principal, appointment_id: int, prefer
             view["eta_text"] = _("The car has not reported a position yet")
     else:
         view["eta_text"] = _("Position not shared")
+    # What the driver noticed is their data: shown only beside a section the owner shares (and was logged).
+    if view["shared"]["health"] or view["shared"]["service"]:
+        view["symptoms"] = symptoms.describe(appointment.symptoms) | dict(notes=appointment.symptom_notes or "")
+    view["findings"] = appointment.findings or ""
+    view["findings_at"] = calendar.local(appointment.findings_at) if appointment.findings_at else None
     view["recalls"] = recall_flags(session=session, appointment=appointment)
     odometer_km, odometer_source = None, None
     if view["shared"]["health"] and (metres := _number(twin.get(ODOMETER, (None,))[0])) is not None:

@@ -25,7 +25,7 @@ from forecourt.core.i18n import _, Labels, N_
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
-from forecourt.workshop import jobs
+from forecourt.workshop import jobs, symptoms
 from forecourt.workshop.models import SLOT_MINUTES, Appointment
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -144,5 +144,17 @@ def check_in(*, session: Session, principal: Principal, appointment_id: int) -> 
     if appointment.status in ("cancelled", "done"):
         raise Conflict(_("This appointment is %(value)s; it cannot be checked in.", value=STATUS_LABELS[appointment.status].lower()))
     appointment.status = "checked_in"
+    session.flush()
+    return appointment
+
+
+def record_findings(*, session: Session, principal: Principal, appointment_id: int, findings: str,
+                    at: datetime) -> Appointment:
+    """What the advisor found, beside what the driver noticed: the dealer's own record of the visit.
+    A cancelled appointment has nothing to find."""
+    appointment = get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
+    if appointment.status == "cancelled":
+        raise Conflict(_("This appointment was cancelled; there is nothing to record."))
+    appointment.findings, appointment.findings_at = symptoms.clean_findings(findings), at
     session.flush()
     return appointment

@@ -18,14 +18,15 @@ from forecourt.workshop.jobs import job_for_fault, job_for_service
 
 
 def on_dtc_appeared(event: DtcAppeared, *, session: Session) -> None:
-    """A fault that needs a workshop proposes a diagnosis; one the driver can ignore proposes nothing."""
+    """A fault that needs a workshop proposes a diagnosis; one the driver can ignore proposes nothing.
+    A red warning (stop safely) is urgent: the earliest free time is proposed, and why."""
     cause = f"dtc:{event.code}"
     if not event.needs_workshop or not proposals.needs_proposal(session=session, vehicle_id=event.vehicle_id,
                                                                 cause=cause):
         return
     proposals.propose(session=session, vehicle_id=event.vehicle_id, job=job_for_fault(event.code),
                       reason=f"{event.description} (fault code {event.code})", cause=cause,
-                      dtc_codes=(event.code,))
+                      dtc_codes=(event.code,), urgent=event.severity == "stop_safely")
 
 
 def on_service_due(event: ServiceDue, *, session: Session) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
@@ -45,7 +45,7 @@ def _dealer(principal: Principal) -> int:
 
 # --- the fleet ---------------------------------------------------------------------------------------
 
-def _vehicle_row(session: Session, vehicle_id: int) -> dict:
+def vehicle_row(session: Session, vehicle_id: int) -> dict:
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     return dict(vin=vehicle.vin, car=f"{vehicle.model_name} {vehicle.trim_name}", model=vehicle.model_name,
                 model_id=vehicle.trim.model_id, propulsion=vehicle.propulsion, colour=vehicle.colour,
@@ -57,14 +57,18 @@ def fleet(*, session: Session, principal: Principal, now: datetime) -> list[dict
     rows = []
     for loaner in session.scalars(select(Loaner).where(Loaner.dealer_id == _dealer(principal)).order_by(Loaner.id)):
         bookings = list(session.scalars(select(LoanerBooking).where(
-            LoanerBooking.loaner_id == loaner.id, LoanerBooking.ends_at > now).order_by(LoanerBooking.starts_at)))
-        out = next((b for b in bookings if as_utc(b.starts_at) <= now), None)
+            LoanerBooking.loaner_id == loaner.id, LoanerBooking.returned_at.is_(None),
+            or_(LoanerBooking.ends_at > now, LoanerBooking.handed_over_at.is_not(None)))
+            .order_by(LoanerBooking.starts_at)))
+        out = next((b for b in bookings if b.handed_over_at is not None), None) or next(
+            (b for b in bookings if as_utc(b.starts_at) <= now), None)
         upcoming = [b for b in bookings if b is not out]
         rows.append(dict(loaner=loaner, id=loaner.id, is_active=loaner.is_active,
                          out_until=calendar.local(out.ends_at) if out else None,
+                         overdue=bool(out and out.handed_over_at is not None and as_utc(out.ends_at) < now),
                          next_booking=calendar.local(upcoming[0].starts_at) if upcoming else None,
                          next_appointment_id=upcoming[0].appointment_id if upcoming else None,
-                         bookings=len(bookings), **_vehicle_row(session, loaner.vehicle_id)))
+                         bookings=len(bookings), **vehicle_row(session, loaner.vehicle_id)))
     return rows
 
 
@@ -120,14 +124,22 @@ def set_active(*, session: Session, principal: Principal, loaner_id: int, active
 
 # --- choosing one ------------------------------------------------------------------------------------
 
+def _busy(start: datetime, end: datetime):
+    """Bookings that keep a car from being lent for [start, end): overlapping ones not returned before the
+    start, and any car handed over and not back yet, however late (a returned car is free at once)."""
+    overlapping = and_(LoanerBooking.starts_at < end, LoanerBooking.ends_at > start,
+                       or_(LoanerBooking.returned_at.is_(None), LoanerBooking.returned_at > start))
+    still_out = and_(LoanerBooking.handed_over_at.is_not(None), LoanerBooking.returned_at.is_(None))
+    return or_(overlapping, still_out)
+
+
 def _overlapping(session: Session, loaner_id: int, start: datetime, end: datetime) -> bool:
     return session.scalars(select(LoanerBooking.id).where(
-        LoanerBooking.loaner_id == loaner_id, LoanerBooking.starts_at < end, LoanerBooking.ends_at > start)
-    ).first() is not None
+        LoanerBooking.loaner_id == loaner_id, _busy(start, end))).first() is not None
 
 
 def free_loaners(*, session: Session, dealer_id: int, start: datetime, end: datetime) -> list[Loaner]:
-    busy = select(LoanerBooking.loaner_id).where(LoanerBooking.starts_at < end, LoanerBooking.ends_at > start)
+    busy = select(LoanerBooking.loaner_id).where(_busy(start, end))
     return list(session.scalars(select(Loaner).where(Loaner.dealer_id == dealer_id, Loaner.is_active.is_(True),
                                                      Loaner.id.not_in(busy)).order_by(Loaner.id)))
 
@@ -216,7 +228,7 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
         consent_service.require(session=session, principal=principal, customer_id=appointment.customer_id,
                                 purpose=SERVICE_PURPOSE, what=f"preferences for the loaner preset "
                                                               f"(appointment {appointment.id})")
-    candidates = [dict(id=loaner.id, loaner=loaner, **_vehicle_row(session, loaner.vehicle_id))
+    candidates = [dict(id=loaner.id, loaner=loaner, **vehicle_row(session, loaner.vehicle_id))
                   for loaner in free_loaners(session=session, dealer_id=appointment.dealer_id, start=start, end=end)]
     while True:
         chosen = choose(candidates=candidates, interest=interest, propulsion=vehicle.propulsion)
@@ -240,5 +252,6 @@ def offer_loaner(*, session: Session, principal: Principal, appointment_id: int,
 def describe(*, session: Session, booking: LoanerBooking) -> dict:
     loaner = session.get(Loaner, booking.loaner_id)
     return dict(id=booking.id, appointment_id=booking.appointment_id, loaner_id=loaner.id,
+                handed_over_at=booking.handed_over_at, returned_at=booking.returned_at,
                 starts_local=calendar.local(booking.starts_at), ends_local=calendar.local(booking.ends_at),
-                reason=booking.reason, preset=booking.preset or {}, **_vehicle_row(session, loaner.vehicle_id))
+                reason=booking.reason, preset=booking.preset or {}, **vehicle_row(session, loaner.vehicle_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
@@ -38,6 +38,12 @@ class Appointment(Base):
     dtc_codes: Mapped[list] = mapped_column(JSON, default=list)
     recall_campaign_ids: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What the driver noticed, picked from ``workshop.symptoms`` and said in their words; customer data.
+    symptoms: Mapped[list] = mapped_column(JSON, default=list)
+    symptom_notes: Mapped[str] = mapped_column(Text, default="")
+    # What the advisor found: the dealer's own record of the visit.
+    findings: Mapped[str] = mapped_column(Text, default="")
+    findings_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -73,6 +79,8 @@ class Proposal(Base):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("workshop_appointments.id"))
     # What raised it, so the same fault does not propose twice ("dtc:P0301", "service_due").
     cause: Mapped[str] = mapped_column(String(64))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # a red warning: the earliest time, and why
+    auto_booked: Mapped[bool] = mapped_column(Boolean, default=False)  # booked by the owner's standing permission
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -115,3 +123,27 @@ class LoanerBooking(Base):
     preset: Mapped[dict] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")  # why this car: "You test-drove a Terra in May"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # The car is out between these two; a return frees it for the next booking.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoanerHandover(Base):
+    """The courtesy car's condition when it went out (``handover``) or came back (``return``): its history."""
+
+    __tablename__ = "workshop_loaner_handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loaner_id: Mapped[int] = mapped_column(ForeignKey("workshop_loaners.id"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("workshop_loaner_bookings.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # handover | return
+    odometer_km: Mapped[int] = mapped_column(Integer)
+    energy_percent: Mapped[int] = mapped_column(Integer)  # fuel or charge, 0–100
+    damage_notes: Mapped[str] = mapped_column(Text, default="")
+    photos: Mapped[list] = mapped_column(JSON, default=list)  # links to the photos taken at the car
+    late_minutes: Mapped[int | None] = mapped_column(Integer)  # a return: after the agreed end
+    extra_km: Mapped[int | None] = mapped_column(Integer)  # a return: driven since the hand-over
+    recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (UniqueConstraint("booking_id", "kind"),)

@@ -24,7 +24,7 @@ from forecourt.core.i18n import _, gettext
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
 from forecourt.vehicles import service as vehicles_service
-from forecourt.workshop import booking
+from forecourt.workshop import autobook, booking, symptoms
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import Appointment, Availability, Proposal
 from forecourt.workshop.slots import Slot, choose_dealer, free_slots, parse_clock
@@ -104,6 +104,28 @@ def _announce(session: Session, proposal: Proposal, dealer_name: str) -> None:
                        dedupe_key=f"service_proposal:{proposal.id}:email")
 
 
+def _announce_booked(session: Session, proposal: Proposal, appointment: Appointment, dealer_name: str) -> None:
+    """Tell the owner after: what was booked, why, and that moving or cancelling is one click away."""
+    dealer = parties_service.get_organization(session=session, organization_id=proposal.dealer_id)
+    with outbox.written_for(session, customer_id=proposal.customer_id):
+        when = Slot(as_utc(appointment.starts_at), as_utc(appointment.ends_at), appointment.bay,
+                    zone=zone_of(dealer)).label
+        subject = _("Booked for you: %(reason)s", reason=proposal.reason)[:200]
+        body = _("%(reason)s. As you allowed, we booked your car in at %(dealer)s on %(slot)s, inside the times you "
+                 "can come. To move it to another time or cancel it, one click in your portal is enough.",
+                 reason=proposal.reason, dealer=dealer_name, slot=when)
+    link = f"/me/service#booking-{appointment.id}"
+    found = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
+    outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic="service_booked",
+                   subject=subject, body=body, basis=found[0] if found else OWN_PORTAL, link=link,
+                   dedupe_key=f"service_booked:{proposal.id}:in_app")
+    if found is not None:
+        basis, granted_by = found
+        outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="email", topic="service_booked",
+                       subject=subject, body=body, basis=basis, link=link, consent_organization_id=granted_by,
+                       dedupe_key=f"service_booked:{proposal.id}:email")
+
+
 def open_for(*, session: Session, vehicle_id: int, cause: str) -> Proposal | None:
     return session.scalars(select(Proposal).where(Proposal.vehicle_id == vehicle_id, Proposal.cause == cause,
                                                   Proposal.status == "open", Proposal.expires_at > now())).first()
@@ -116,11 +138,14 @@ def needs_proposal(*, session: Session, vehicle_id: int, cause: str) -> bool:
 
 
 def propose(*, session: Session, vehicle_id: int, job: Job | str, reason: str, cause: str, dtc_codes=(),
-            customer_position: tuple[float, float] | None = None) -> Proposal | None:
+            customer_position: tuple[float, float] | None = None, urgent: bool = False) -> Proposal | None:
     """Offers the current owner times to bring the car in; None when there is nobody to ask or nothing to offer.
 
     Idempotent per (car, cause) while the proposal is open. A car already booked in gets no second
-    proposal: the fault codes are added to its coming appointment for the advisor instead."""
+    proposal: the fault codes are added to its coming appointment for the advisor instead. An
+    ``urgent`` fault (a red warning) offers the earliest free times, not a few spread over the week,
+    and says why. When the owner gave the dealer a standing permission, the earliest time is booked at
+    once and the owner is told after (``autobook``)."""
     job = job if isinstance(job, Job) else get_job(job)
     existing = open_for(session=session, vehicle_id=vehicle_id, cause=cause)
     if existing is not None:
@@ -138,15 +163,22 @@ def propose(*, session: Session, vehicle_id: int, job: Job | str, reason: str, c
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     availability = availability_of(session=session, customer_id=customer_id)
     choice = choose_dealer(session=session, vehicle=vehicle, customer_position=customer_position, job=job,
-                           availability=availability)
+                           availability=availability, per_day=None if urgent else 2)
     if choice.dealer is None:
         return None
+    if urgent:
+        reason = _("Urgent: %(reason)s. A red warning should not wait, so this is the earliest free time.",
+                   reason=reason)
     proposal = Proposal(vehicle_id=vehicle_id, customer_id=customer_id, dealer_id=choice.dealer.id, job=job.code,
                         reason=reason, dtc_codes=list(dtc_codes), slots=[s.as_json() for s in choice.slots],
-                        status="open", cause=cause, expires_at=now() + LIFETIME)
+                        status="open", cause=cause, expires_at=now() + LIFETIME, urgent=urgent)
     session.add(proposal)
     session.flush()
-    _announce(session, proposal, choice.dealer.name)
+    appointment = autobook.book_earliest(session=session, proposal=proposal)
+    if appointment is not None:
+        _announce_booked(session, proposal, appointment, choice.dealer.name)
+    else:
+        _announce(session, proposal, choice.dealer.name)
     return proposal
 
 
@@ -176,7 +208,8 @@ def refresh_slots(*, session: Session, proposal: Proposal) -> list[Slot]:
     return fresh
 
 
-def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: int) -> Appointment:
+def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: int, symptom_codes=(),
+           symptom_notes: str = "") -> Appointment:
     """One click: books the chosen slot and holds it. If it was just taken, raises ``SlotTaken`` after
     refreshing the proposal's times (the caller commits them so the owner can pick again)."""
     proposal = get_for_customer(session=session, customer_id=customer_id, proposal_id=proposal_id)
@@ -184,12 +217,14 @@ def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: 
     offered = slots_of(proposal)
     if not 0 <= slot_index < len(offered):
         raise Invalid(_("Choose one of the offered times."), field="slot_index")
+    symptoms.clean(codes=symptom_codes, notes=symptom_notes)  # the driver's mistake, not a taken time
     slot = offered[slot_index]
     try:
         appointment = booking.book(session=session, dealer_id=proposal.dealer_id, vehicle_id=proposal.vehicle_id,
                                    customer_id=customer_id, bay=slot.bay, starts_at=slot.starts_at,
                                    job=proposal.job, source="proactive", reason=proposal.reason,
-                                   dtc_codes=proposal.dtc_codes or [])
+                                   dtc_codes=proposal.dtc_codes or [], symptom_codes=symptom_codes,
+                                   symptom_notes=symptom_notes)
     except (booking.SlotTaken, Invalid):
         fresh = refresh_slots(session=session, proposal=proposal)
         offer = "; ".join(s.label for s in fresh[:3]) or "none in the next two weeks"
@@ -233,7 +268,7 @@ def describe(*, session: Session, proposal: Proposal) -> dict:
             "reason": proposal.reason, "dtc_codes": list(proposal.dtc_codes or []),
             "dealer": booking.dealer_card(dealer),
             "status": "expired" if proposal.status == "open" and not is_open(proposal) else proposal.status,
-            "expires_at": as_utc(proposal.expires_at),
+            "expires_at": as_utc(proposal.expires_at), "urgent": bool(proposal.urgent),
             "slots": [slot_view(slot) for slot in slots_of(proposal)]}
 
 
@@ -241,12 +276,25 @@ def slot_view(slot: Slot) -> dict:
     return {"starts_at": slot.starts_at, "ends_at": slot.ends_at, "bay": slot.bay, "label": slot.label}
 
 
+def _moves(session: Session, appointment: Appointment) -> dict:
+    """For a booking made by the owner's standing permission: that it was, and the times to move it to."""
+    proposal = session.scalars(select(Proposal).where(Proposal.appointment_id == appointment.id,
+                                                      Proposal.auto_booked.is_(True))).first()
+    if proposal is None:
+        return {"auto_booked": False, "move_to": []}
+    dealer = parties_service.get_organization(session=session, organization_id=appointment.dealer_id)
+    later = [replace(slot, zone=zone_of(dealer)) for slot in autobook.other_times(proposal, appointment)
+             if slot.starts_at > now()]
+    return {"auto_booked": True, "move_to": [slot_view(slot) for slot in later[:4]]}
+
+
 def overview(*, session: Session, customer_id: int) -> dict:
     """Everything on the owner's service page: open proposals, coming appointments, their availability."""
     return {"proposals": [describe(session=session, proposal=p) for p in open_of(session=session,
                                                                                 customer_id=customer_id)],
-            "appointments": [booking.describe(session=session, appointment=a)
+            "appointments": [booking.describe(session=session, appointment=a) | _moves(session, a)
                              for a in booking.upcoming_of(session=session, customer_id=customer_id)],
+            "automatic_dealers": sorted(autobook.dealers_permitted(session=session, customer_id=customer_id)),
             "availability": availability_of(session=session, customer_id=customer_id)}
 
 
@@ -275,7 +323,7 @@ def offer(*, session: Session, customer_id: int, vin: str, job: str, dealer_id: 
 
 
 def book_for_owner(*, session: Session, customer_id: int, vin: str, job: str, dealer_id: int, bay: int,
-                   starts_at) -> Appointment:
+                   starts_at, symptom_codes=(), symptom_notes: str = "") -> Appointment:
     """The owner books their own car in (no proposal): the same checks and the same hold on the bay."""
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     ownership = vehicles_service.owned_by(session=session, customer_id=customer_id, vehicle=vehicle)
@@ -286,4 +334,5 @@ def book_for_owner(*, session: Session, customer_id: int, vin: str, job: str, de
         raise Invalid(_("Recall work is booked from the recall notice."), field="job")
     return booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=customer_id,
                         bay=bay, starts_at=starts_at, job=chosen, source="owner",
-                        reason=_("%(job)s, booked by the owner", job=gettext(chosen.name)))
+                        reason=_("%(job)s, booked by the owner", job=gettext(chosen.name)),
+                        symptom_codes=symptom_codes, symptom_notes=symptom_notes)

@@ -34,6 +34,7 @@ def erase_customer(*, session: Session, customer_id: int) -> dict[str, int]:
         booking.customer_id, booking.preset = None, {}
     appointments = list(session.scalars(select(Appointment).where(Appointment.customer_id == customer_id)))
     for appointment in appointments:
-        appointment.customer_id, appointment.notes = None, ""
+        # what the driver wrote about the car is in their words: it goes; the ticked symptoms stay with the car
+        appointment.customer_id, appointment.notes, appointment.symptom_notes = None, "", ""
     session.flush()
     return removed | {"workshop_loaner_presets": len(bookings), "workshop_appointments": len(appointments)}

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field, field_validator
 
 from forecourt.core.schemas import Id, Input, Moment, Output
+from forecourt.workshop.symptoms import MAX_CODES, NOTES_LIMIT
 
 _CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
@@ -29,15 +30,35 @@ class AvailabilityIn(Input):
     windows: list[WindowIn] = Field(default_factory=list, max_length=21)
 
 
-class AcceptIn(Input):
+class SymptomsIn(Input):
+    """What the driver noticed: codes from ``workshop.symptoms`` (unknown ones are refused) and their words."""
+
+    symptoms: list[str] = Field(default_factory=list, max_length=MAX_CODES,
+                                description="noise, warning_light, vibration, smell, pulling, leak, smoke, "
+                                            "hard_start; when: cold_start, braking, at_speed, turning, "
+                                            "accelerating, idling, always")
+    symptom_notes: str = Field("", max_length=NOTES_LIMIT, description="In the driver's words")
+
+
+class AcceptIn(SymptomsIn):
     slot_index: int = Field(ge=0, le=50)
 
 
-class BookingIn(Input):
+class BookingIn(SymptomsIn):
     job: str = Field(min_length=1, max_length=24)
     dealer_id: Id
     bay: int = Field(ge=1, le=200)
     starts_at: Moment
+
+
+class MoveIn(Input):
+    bay: int = Field(ge=1, le=200)
+    starts_at: Moment
+
+
+class AutomaticBookingOut(Output):
+    dealer_id: int
+    granted: bool
 
 
 class SlotOut(Output):
@@ -73,6 +94,7 @@ class ProposalOut(Output):
     slots: list[SlotOut]
     status: str
     expires_at: datetime
+    urgent: bool = False
 
 
 class AppointmentOut(Output):
@@ -86,12 +108,17 @@ class AppointmentOut(Output):
     starts_at: datetime
     ends_at: datetime
     status: str
+    symptoms: list[str] = []
+    symptom_notes: str = ""
+    auto_booked: bool = False
+    move_to: list[SlotOut] = []
 
 
 class ServiceOverviewOut(Output):
     proposals: list[ProposalOut]
     appointments: list[AppointmentOut]
     availability: list[WindowOut]
+    automatic_dealers: list[int] = []
 
 
 class SlotOfferOut(Output):

@@ -15,6 +15,12 @@ def _book_form(w) -> dict:
     return {"job": "tyres", "dealer_id": str(w.dealer.id), "slot": f"{slot.bay}|{slot.starts_at.isoformat()}"}
 
 
+def _move_form(w) -> dict:
+    booking_of_a(w)
+    slot = free_slot(w)
+    return {"slot": f"{slot.bay}|{slot.starts_at.isoformat()}"}
+
+
 ROUTES: dict = {
     ("GET", "/me/service"): Rule(SELF),
     ("POST", "/me/service/proposals/{number}/accept"): Rule(SELF, params=proposal_of_a,
@@ -22,6 +28,9 @@ ROUTES: dict = {
     ("POST", "/me/service/proposals/{number}/decline"): Rule(SELF, params=proposal_of_a, ok=(303,)),
     ("POST", "/me/service/availability"): Rule(SELF, form=lambda w: {"from_0": "08:00", "to_0": "12:00"}, ok=(303,)),
     ("POST", "/me/service/bookings/{number}/cancel"): Rule(SELF, params=booking_of_a, ok=(303,)),
+    ("POST", "/me/service/bookings/{number}/move"): Rule(SELF, params=booking_of_a, form=_move_form, ok=(303,)),
+    ("POST", "/me/service/automatic-booking"): Rule(SELF, form=lambda w: {"dealer_id": str(w.dealer.id),
+                                                                          "allow": "yes"}, ok=(303,)),
     ("GET", "/me/service/book"): Rule(SELF),
     ("POST", "/me/service/book/{vin}"): Rule(SELF, form=_book_form, ok=(303,)),
 }

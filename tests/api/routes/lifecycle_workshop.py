@@ -45,6 +45,12 @@ def _booking_json(w) -> dict:
     return {"job": "tyres", "dealer_id": w.dealer.id, "bay": slot.bay, "starts_at": slot.starts_at.isoformat()}
 
 
+def _move_json(w) -> dict:
+    booking_of_a(w)
+    slot = free_slot(w)  # the next free time, now that A's booking holds the first
+    return {"bay": slot.bay, "starts_at": slot.starts_at.isoformat()}
+
+
 ROUTES: dict = {
     ("GET", "/api/me/service"): Rule(SELF),
     ("POST", "/api/me/service/proposals/{number}/accept"): Rule(SELF, params=proposal_of_a,
@@ -53,6 +59,11 @@ ROUTES: dict = {
     ("PUT", "/api/me/service/availability"): Rule(SELF, json=lambda w: {"windows": [
         {"weekday": 0, "from_time": "08:00", "to_time": "12:00"}]}),
     ("POST", "/api/me/service/bookings/{number}/cancel"): Rule(SELF, params=booking_of_a),
+    ("POST", "/api/me/service/bookings/{number}/move"): Rule(SELF, params=booking_of_a, json=_move_json),
+    # the owner's own standing permission, for a dealer the path names (customer B gives or withdraws theirs)
+    ("PUT", "/api/me/service/automatic-booking/{dealer_id}"): Rule(SELF, params=lambda w: {"dealer_id": w.dealer.id}),
+    ("DELETE", "/api/me/service/automatic-booking/{dealer_id}"): Rule(SELF,
+                                                                      params=lambda w: {"dealer_id": w.dealer.id}),
     ("GET", "/api/me/service/vehicles/{vin}/slots"): Rule(SELF, query=lambda w: {"job": "tyres"}),
     ("POST", "/api/me/service/vehicles/{vin}/bookings"): Rule(SELF, json=_booking_json, ok=(201,)),
     # the dealer's own free times: bays, hours and claims, no customer

@@ -16,8 +16,9 @@ from forecourt.core.clock import now
 from forecourt.core.schemas import Day, Id
 from forecourt.customers import service as customers_service
 from forecourt.workshop import brief as brief_service
-from forecourt.workshop import calendar, loaners
-from forecourt.workshop.advisor_schemas import (BriefOut, CalendarOut, CheckInOut, LoanerBookingOut, LoanerChange,
+from forecourt.workshop import calendar, handovers, loaners
+from forecourt.workshop.advisor_schemas import (BriefOut, CalendarOut, CheckInOut, FindingsIn, HandoverIn,
+                                                HandoverOut, LoanerBookingOut, LoanerChange, LoanerHistoryOut,
                                                 LoanerIn, LoanerOut)
 from forecourt.web.deps import DbSession, DealerStaff
 
@@ -91,6 +92,39 @@ def check_in(appointment_id: Id, principal: DealerStaff, session: DbSession):
     message = ("Checked in. Open recall: " + ", ".join(f["code"] for f in flags) + " — do the remedy while the "
                "car is here.") if flags else "Checked in. No open recalls on this car."
     return CheckInOut(id=appointment.id, status=appointment.status, recalls=flags, message=message)
+
+
+@router.post("/advisor/appointments/{appointment_id}/findings", response_model=BriefOut)
+def record_findings(appointment_id: Id, body: FindingsIn, principal: DealerStaff, session: DbSession):
+    """What the advisor found, beside what the driver noticed; the brief as it now reads."""
+    calendar.record_findings(session=session, principal=principal, appointment_id=appointment_id,
+                             findings=body.findings, at=now())
+    return _brief_out(brief_for(session, principal, appointment_id))
+
+
+@router.post("/advisor/loaner-bookings/{booking_id}/handover", response_model=HandoverOut,
+             status_code=status.HTTP_201_CREATED)
+def loaner_handover(booking_id: Id, body: HandoverIn, principal: DealerStaff, session: DbSession):
+    """The driver takes the courtesy car: its odometer, fuel or charge, damage and photos now."""
+    record = handovers.record_handover(session=session, principal=principal, booking_id=booking_id, at=now(),
+                                       **body.model_dump())
+    return handovers.describe_record(record)
+
+
+@router.post("/advisor/loaner-bookings/{booking_id}/return", response_model=HandoverOut,
+             status_code=status.HTTP_201_CREATED)
+def loaner_return(booking_id: Id, body: HandoverIn, principal: DealerStaff, session: DbSession):
+    """The courtesy car is back: late minutes and kilometres driven are worked out; the car is free again."""
+    record = handovers.record_return(session=session, principal=principal, booking_id=booking_id, at=now(),
+                                     **body.model_dump())
+    return handovers.describe_record(record)
+
+
+@router.get("/advisor/loaners/{loaner_id}/history", response_model=LoanerHistoryOut)
+def loaner_history(loaner_id: Id, principal: DealerStaff, session: DbSession):
+    view = handovers.history(session=session, principal=principal, loaner_id=loaner_id)
+    return view | dict(bookings=[row | dict(starts_at=row["starts_local"], ends_at=row["ends_local"])
+                                 for row in view["bookings"]])
 
 
 @router.get("/advisor/loaners", response_model=list[LoanerOut])

@@ -13,10 +13,10 @@ from forecourt.core.clock import now
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
-from forecourt.workshop import booking, proposals
+from forecourt.workshop import autobook, booking, proposals
 from forecourt.workshop.jobs import get_job
-from forecourt.workshop.schemas import (AcceptIn, AppointmentOut, AvailabilityIn, BookingIn, DealerSlotsOut,
-                                        ProposalOut, ServiceOverviewOut, SlotOfferOut, WindowOut)
+from forecourt.workshop.schemas import (AcceptIn, AppointmentOut, AutomaticBookingOut, AvailabilityIn, BookingIn,
+                                        DealerSlotsOut, MoveIn, ProposalOut, ServiceOverviewOut, SlotOfferOut, WindowOut)
 from forecourt.workshop.slots import free_slots
 from forecourt.web.deps import DbSession, DealerStaff, Me
 
@@ -41,7 +41,8 @@ def accept_proposal(number: Id, body: AcceptIn, me: Me, session: DbSession):
     """One click: the chosen time is booked and held."""
     try:
         appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
-                                       slot_index=body.slot_index)
+                                       slot_index=body.slot_index, symptom_codes=body.symptoms,
+                                       symptom_notes=body.symptom_notes)
     except booking.SlotTaken as error:
         return _taken(error)
     return booking.describe(session=session, appointment=appointment)
@@ -68,6 +69,28 @@ def cancel_my_booking(number: Id, me: Me, session: DbSession):
     return booking.describe(session=session, appointment=appointment)
 
 
+@router.post("/me/service/bookings/{number}/move", response_model=AppointmentOut)
+def move_my_booking(number: Id, body: MoveIn, me: Me, session: DbSession):
+    """One click: the booking moves to another free time; the old time is kept if the new one was just taken."""
+    appointment = booking.get_for_customer(session=session, customer_id=me.customer_id, appointment_id=number)
+    booking.reschedule(session=session, appointment=appointment, bay=body.bay, starts_at=body.starts_at, by="owner")
+    return booking.describe(session=session, appointment=appointment)
+
+
+@router.put("/me/service/automatic-booking/{dealer_id}", response_model=AutomaticBookingOut)
+def allow_automatic_booking(dealer_id: Id, me: Me, session: DbSession):
+    """The standing permission: this dealer books the earliest time within the owner's availability and
+    tells them after. Recorded in the consent ledger like any other permission."""
+    autobook.give(session=session, customer_id=me.customer_id, dealer_id=dealer_id, method="api")
+    return {"dealer_id": dealer_id, "granted": True}
+
+
+@router.delete("/me/service/automatic-booking/{dealer_id}", response_model=AutomaticBookingOut)
+def withdraw_automatic_booking(dealer_id: Id, me: Me, session: DbSession):
+    autobook.withdraw(session=session, customer_id=me.customer_id, dealer_id=dealer_id, method="api")
+    return {"dealer_id": dealer_id, "granted": False}
+
+
 @router.get("/me/service/vehicles/{vin}/slots", response_model=SlotOfferOut)
 def my_slots(vin: str, me: Me, session: DbSession, job: str = Query("inspection", max_length=24),
              dealer_id: Id | None = None):
@@ -84,7 +107,8 @@ def my_slots(vin: str, me: Me, session: DbSession, job: str = Query("inspection"
              status_code=status.HTTP_201_CREATED)
 def book_my_car(vin: str, body: BookingIn, me: Me, session: DbSession):
     appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=body.job,
-                                           dealer_id=body.dealer_id, bay=body.bay, starts_at=body.starts_at)
+                                           dealer_id=body.dealer_id, bay=body.bay, starts_at=body.starts_at,
+                                           symptom_codes=body.symptoms, symptom_notes=body.symptom_notes)
     return booking.describe(session=session, appointment=appointment)
 
 

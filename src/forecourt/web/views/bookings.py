@@ -22,7 +22,7 @@ from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import DbSession, MePage
 from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
-from forecourt.workshop import booking, proposals
+from forecourt.workshop import autobook, booking, proposals, symptoms
 from forecourt.workshop.jobs import choices as job_choices
 from forecourt.workshop.slots import DAY_NAMES
 
@@ -45,9 +45,21 @@ def _service_page(request: Request, session, me, *, windows: list[dict] | None =
                   status_code: int = 200, error: str | None = None) -> Response:
     overview = proposals.overview(session=session, customer_id=me.customer_id)
     cars = [vehicle for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=me.customer_id)]
+    workshops = {dealer_id for car in cars for dealer_id in (car.service_dealer_id or car.selling_dealer_id,)
+                 if dealer_id} | set(overview["automatic_dealers"])
+    dealers = [parties_service.get_organization(session=session, organization_id=dealer_id)
+               for dealer_id in sorted(workshops)]
     return render(request, "bookings/service.html", status_code=status_code, proposals=overview["proposals"],
                   appointments=overview["appointments"], cars=cars, error=error, errors=errors or {},
-                  windows=windows or _windows_by_day(overview["availability"]))
+                  windows=windows or _windows_by_day(overview["availability"]), symptom_choices=symptoms.choices(),
+                  automatic=[dict(id=d.id, name=d.name, granted=d.id in overview["automatic_dealers"])
+                             for d in dealers])
+
+
+def _symptoms(form) -> dict:
+    """The symptoms the driver ticked and described, as the booking services take them."""
+    return dict(symptom_codes=[str(code) for code in form.getlist("symptoms")],
+                symptom_notes=str(form.get("symptom_notes") or ""))
 
 
 @router.get("/me/service")
@@ -62,7 +74,7 @@ def accept_proposal(number: Id, me: MePage, session: DbSession, form: Form):
         return _back(error=_("Choose one of the offered times."))
     try:
         appointment = proposals.accept(session=session, customer_id=me.customer_id, proposal_id=number,
-                                       slot_index=slot_index)
+                                       slot_index=slot_index, **_symptoms(form))
     except (Invalid, Conflict) as problem:  # a time just taken: the proposal now shows fresh ones
         return _back(error=problem.message)
     view = booking.describe(session=session, appointment=appointment)
@@ -114,6 +126,47 @@ def cancel_booking(number: Id, me: MePage, session: DbSession):
     return _back(flash=_("Booking cancelled; the time is free again."))
 
 
+@router.post("/me/service/bookings/{number}/move")
+def move_booking(number: Id, me: MePage, session: DbSession, form: Form):
+    """One click: the booking moves to the time on the button; the old one is kept if that was just taken."""
+    appointment = booking.get_for_customer(session=session, customer_id=me.customer_id, appointment_id=number)
+    bay, _bar, start = (text(form, "slot") or "").partition("|")
+    try:
+        starts_at = datetime.fromisoformat(start)
+    except ValueError:
+        return _back(error=_("Choose one of the free times."))
+    if whole_number(bay) is None:
+        return _back(error=_("Choose one of the free times."))
+    try:
+        with session.begin_nested():
+            booking.reschedule(session=session, appointment=appointment, bay=whole_number(bay), starts_at=starts_at)
+    except (Invalid, Conflict) as problem:
+        return _back(error=problem.message)
+    view = booking.describe(session=session, appointment=appointment)
+    return _back(flash=_("Moved: %(label)s at %(name)s. The time is held for you.", label=view["label"],
+                         name=view["dealer"]["name"]))
+
+
+@router.post("/me/service/automatic-booking")
+def automatic_booking(me: MePage, session: DbSession, form: Form):
+    """The standing permission for one workshop, given or withdrawn (in the consent ledger either way)."""
+    dealer_id = whole_number(text(form, "dealer_id"))
+    if dealer_id is None:
+        return _back(error=_("Choose a dealer from the list."))
+    try:
+        with session.begin_nested():
+            if text(form, "allow") == "yes":
+                autobook.give(session=session, customer_id=me.customer_id, dealer_id=dealer_id)
+            else:
+                autobook.withdraw(session=session, customer_id=me.customer_id, dealer_id=dealer_id)
+    except Invalid as problem:
+        return _back(error=problem.message)
+    if text(form, "allow") == "yes":
+        return _back(flash=_("Thank you: this workshop now books your car's service by itself within your times "
+                             "and tells you after."))
+    return _back(flash=_("Withdrawn: we will propose times again and wait for your click."))
+
+
 def _book_page(request: Request, session, me, *, vin: str | None, job: str, dealer_id: Id | None,
                error: str | None = None, status_code: int = 200) -> Response:
     cars = [vehicle for vehicle, _ in vehicles_service.vehicles_of(session=session, customer_id=me.customer_id)]
@@ -124,7 +177,8 @@ def _book_page(request: Request, session, me, *, vin: str | None, job: str, deal
                                 customer_position=near)
     dealers = [d for d in parties_service.list_organizations(session=session, kind="dealer") if d.service_bays]
     return render(request, "bookings/book.html", status_code=status_code, cars=cars, vin=vin, job=job,
-                  dealer_id=dealer_id, dealers=dealers, jobs=job_choices(), offer=offer, error=error)
+                  dealer_id=dealer_id, dealers=dealers, jobs=job_choices(), offer=offer, error=error,
+                  symptom_choices=symptoms.choices())
 
 
 @router.get("/me/service/book")
@@ -152,7 +206,8 @@ def book_my_car(vin: str, me: MePage, session: DbSession, form: Form):
         return _back(back, error=_("Choose one of the free times."))
     try:
         appointment = proposals.book_for_owner(session=session, customer_id=me.customer_id, vin=vin, job=job,
-                                               dealer_id=dealer_id, bay=bay_number, starts_at=starts_at)
+                                               dealer_id=dealer_id, bay=bay_number, starts_at=starts_at,
+                                               **_symptoms(form))
     except (Invalid, Conflict) as problem:
         return _back(back, error=problem.message)
     view = booking.describe(session=session, appointment=appointment)

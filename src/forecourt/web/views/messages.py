@@ -17,7 +17,8 @@ from forecourt.workshop import recall_work
 
 router = APIRouter(tags=["pages"])
 
-TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal")})
+TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal"),
+                 "service_booked": N_("Service booked for you")})
 
 
 RECALL_TOPICS = ("recall", "recall_reminder")

@@ -14,14 +14,15 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from forecourt.core.auth import Principal
+from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.schemas import Id
-from forecourt.workshop import calendar, loaners
+from forecourt.workshop import calendar, handovers, loaners
 from forecourt.web.api.advisor import brief_for, owner_card
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
-from forecourt.web.views.forms import Form, text
+from forecourt.core.i18n import _
+from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -68,7 +69,10 @@ def appointment_brief(request: Request, appointment_id: Id, principal: StaffPage
                       error: str | None = None):
     _dealer_only(principal)
     view = brief_for(session, principal, appointment_id)
-    return render(request, "workshop/brief.html", view=view, error=error, severity_class=SEVERITY_CLASS)
+    loaner = view["loaner"]
+    return render(request, "workshop/brief.html", view=view, error=error, severity_class=SEVERITY_CLASS,
+                  loaner_state=handovers.state_of(loaners.booking_of(session=session, appointment_id=appointment_id))
+                  if loaner else None, may_hand_over=principal.role is Role.DEALER_SERVICE)
 
 
 @router.post("/workspace/service/appointments/{appointment_id}/loaner")
@@ -89,6 +93,64 @@ def check_in(appointment_id: Id, principal: StaffPage, session: DbSession):
     url = f"/workspace/service/appointments/{appointment_id}"
     return _act(session, url, lambda: calendar.check_in(session=session, principal=principal,
                                                         appointment_id=appointment_id), "Checked in.")
+
+
+@router.post("/workspace/service/appointments/{appointment_id}/findings")
+def record_findings(appointment_id: Id, principal: StaffPage, session: DbSession, form: Form):
+    _dealer_only(principal)
+    url = f"/workspace/service/appointments/{appointment_id}"
+    return _act(session, url, lambda: calendar.record_findings(session=session, principal=principal,
+                                                               appointment_id=appointment_id,
+                                                               findings=str(form.get("findings") or ""), at=now()),
+                _("Findings saved."))
+
+
+def _condition(form) -> dict:
+    """The hand-over and return form: whole numbers or ``Invalid`` naming the field, notes, photo links."""
+    values = {}
+    for name, message in (("odometer_km", _("Give the odometer reading in kilometres.")),
+                          ("energy_percent", _("Give the fuel or charge level as a percentage from 0 to 100."))):
+        number = whole_number(text(form, name))
+        if number is None:
+            raise Invalid(message, field=name)
+        values[name] = number
+    photos = [line for line in str(form.get("photos") or "").splitlines() if line.strip()]
+    return values | dict(damage_notes=str(form.get("damage_notes") or ""), photos=photos)
+
+
+def _loaner_step(session, principal: Principal, booking_id: int, form, record) -> Response:
+    """A hand-over or return, answered on the page it was made from (the brief, or the car's history)."""
+    loaner_booking = handovers.booking_for(session=session, principal=principal, booking_id=booking_id)
+    back = (f"/workspace/service/loaners/{loaner_booking.loaner_id}" if text(form, "from") == "history"
+            else f"/workspace/service/appointments/{loaner_booking.appointment_id}")
+    return _act(session, back, lambda: record(session=session, principal=principal, booking_id=booking_id,
+                                              at=now(), **_condition(form)), _describe_step)
+
+
+def _describe_step(record) -> str:
+    if record.kind == handovers.HANDOVER:
+        return _("Handed over at %(km)s km, %(percent)s %% fuel or charge.", km=record.odometer_km,
+                 percent=record.energy_percent)
+    view = handovers.describe_record(record)
+    return _("Returned: %(extra)s km driven, %(late)s. The car is free for the next booking.",
+             extra=record.extra_km, late=view["late_text"])
+
+
+@router.post("/workspace/service/loaner-bookings/{booking_id}/handover")
+def loaner_handover(booking_id: Id, principal: StaffPage, session: DbSession, form: Form):
+    return _loaner_step(session, principal, booking_id, form, handovers.record_handover)
+
+
+@router.post("/workspace/service/loaner-bookings/{booking_id}/return")
+def loaner_return(booking_id: Id, principal: StaffPage, session: DbSession, form: Form):
+    return _loaner_step(session, principal, booking_id, form, handovers.record_return)
+
+
+@router.get("/workspace/service/loaners/{loaner_id}")
+def loaner_history(request: Request, loaner_id: Id, principal: StaffPage, session: DbSession,
+                   error: str | None = None):
+    view = handovers.history(session=session, principal=principal, loaner_id=loaner_id)
+    return render(request, "workshop/loaner.html", view=view, error=error)
 
 
 @router.get("/workspace/service/loaners")
