@@ -31,7 +31,8 @@ PG_URL = os.environ.get("FORECOURT_BENCH_PIPELINE_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/forecourt_bench_pipeline")
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.json"
 TARGET_SECONDS = 2.0
-DASHBOARDS = ("volume", "speed", "performance", "trend", "benchmark", "all")
+DASHBOARDS = ("volume", "speed", "performance", "trend", "benchmark", "all", "insights")
+LEAD_SHARE = 0.45  # deals that started as a lead (with the leads around them that went nowhere)
 VIEWS = ("network", "dealer")
 CHUNK = 20_000
 BASELINE = text("SELECT stage_code, COUNT(*) FROM sales_opportunities GROUP BY stage_code")
@@ -53,6 +54,7 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
     """Streams the generated deals into the database in chunks; returns the stage changes written."""
     from forecourt.core.db import make_sessionmaker
     from forecourt.demo import sales
+    from forecourt.demo.sales_funnel import LEAD_COLUMNS
     from forecourt.demo.sales_history import CHANGE_COLUMNS, DEAL_COLUMNS, deals
 
     with make_sessionmaker(db)() as session:
@@ -60,8 +62,11 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
         cars = sales.cars(session)
         first_id = (session.scalar(text("SELECT MAX(id) FROM sales_opportunities")) or 0) + 1
         first_change = (session.scalar(text("SELECT MAX(id) FROM sales_stage_changes")) or 0) + 1
+        first_lead = (session.scalar(text("SELECT MAX(id) FROM sales_leads")) or 0) + 1
+    leads: list[tuple] = []  # filled by the generator as it goes; written before the deals naming them
     generator = deals(rng=Random(seed), now=datetime.now(UTC), sellers=sellers, cars=cars, count=opportunities,
-                      first_id=first_id, first_change_id=first_change)
+                      first_id=first_id, first_change_id=first_change, leads=leads, lead_share=LEAD_SHARE,
+                      first_lead_id=first_lead, anonymous_leads=True)
     written = 0
     raw = db.raw_connection()
     try:
@@ -70,6 +75,8 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
                     f"VALUES ({', '.join('?' * len(DEAL_COLUMNS))})")
         change_sql = (f"INSERT INTO sales_stage_changes ({', '.join(CHANGE_COLUMNS)}) "
                       f"VALUES ({', '.join('?' * len(CHANGE_COLUMNS))})")
+        lead_sql = (f"INSERT INTO sales_leads ({', '.join(LEAD_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(LEAD_COLUMNS))})")
         while True:
             batch, moves = [], []
             for deal, changes in generator:
@@ -79,7 +86,11 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
                     break
             if not batch:
                 break
+            new_leads, leads[:] = list(leads), []
             if engine_name == "postgresql":
+                with cursor.copy(f"COPY sales_leads ({', '.join(LEAD_COLUMNS)}) FROM STDIN") as copy:
+                    for row in new_leads:
+                        copy.write_row(row)
                 with cursor.copy(f"COPY sales_opportunities ({', '.join(DEAL_COLUMNS)}) FROM STDIN") as copy:
                     for row in batch:
                         copy.write_row(row)
@@ -88,6 +99,7 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
                         copy.write_row(row)
             else:
                 cursor.execute("BEGIN")
+                cursor.executemany(lead_sql, [tuple(_sqlite_value(v) for v in row) for row in new_leads])
                 cursor.executemany(deal_sql, [tuple(_sqlite_value(v) for v in row) for row in batch])
                 cursor.executemany(change_sql, [tuple(_sqlite_value(v) for v in row) for row in moves])
                 cursor.execute("COMMIT")
@@ -99,6 +111,8 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
                            "(SELECT MAX(id) FROM sales_opportunities))")
             cursor.execute("SELECT setval(pg_get_serial_sequence('sales_stage_changes', 'id'), "
                            "(SELECT MAX(id) FROM sales_stage_changes))")
+            cursor.execute("SELECT setval(pg_get_serial_sequence('sales_leads', 'id'), "
+                           "(SELECT MAX(id) FROM sales_leads))")
             raw.commit()
             # VACUUM as autovacuum would soon after such a load: it marks the pages all-visible, which
             # lets the dashboards' covering indexes answer without visiting the table.
@@ -107,6 +121,7 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
             with driver.cursor() as plain:
                 plain.execute("VACUUM ANALYZE sales_opportunities")
                 plain.execute("VACUUM ANALYZE sales_stage_changes")
+                plain.execute("VACUUM ANALYZE sales_leads")
                 plain.execute("ANALYZE")
             driver.autocommit = False
         else:
@@ -163,7 +178,8 @@ def measure(engine: str, url: str, *, repeats: int) -> dict:
 
     db = get_engine(url)
     calls = {"volume": pipeline.volume, "speed": pipeline.speed, "performance": pipeline.performance,
-             "trend": pipeline.trend, "benchmark": pipeline.network_benchmark, "all": pipeline.dashboard}
+             "trend": pipeline.trend, "benchmark": pipeline.network_benchmark, "all": pipeline.dashboard,
+             "insights": pipeline.insights}
     timings: dict[str, dict[str, list[float]]] = {view: {name: [] for name in DASHBOARDS} for view in VIEWS}
     baseline: list[float] = []
     with make_sessionmaker(db)() as session:

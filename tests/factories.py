@@ -47,7 +47,9 @@ class Factory:
         i = self.n()
         defaults = dict(kind=kind, partner_kind=partner_kind, code=f"{kind[:3].upper()}-{i}",
                         name=f"Test {kind} {i}", city="Berlin", latitude=52.52, longitude=13.40,
-                        opening_hours={"mon": [["08:00", "18:00"]]}, service_bays=4 if kind == "dealer" else 0)
+                        # a partner without hours works around the clock (assist.availability)
+                        opening_hours={} if kind == "partner" else {"mon": [["08:00", "18:00"]]},
+                        service_bays=4 if kind == "dealer" else 0)
         return parties_service.create_organization(session=self.session, values=defaults | values)
 
     def dealer(self, **values):

@@ -73,7 +73,7 @@ def test_arrived_takes_it_off_the_list_and_onto_the_timeline(make, session, towe
     kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == towed["case"].id)
                             .order_by(CaseEvent.id)).all()
     assert kinds == ["dispatched", "arrived"]
-    with pytest.raises(Conflict, match="already marked arrived"):
+    with pytest.raises(Conflict, match="already marked “arrived”"):
         dispatch_service.mark_arrived(session=session, principal=rep, dispatch_id=towed["sent"].id, now=MOMENT)
 
 

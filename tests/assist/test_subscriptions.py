@@ -171,3 +171,19 @@ def test_convenience_stops_after_expiry_but_a_crash_still_opens_a_case(make, ses
         case = intake.raise_alert(session=session, vehicle_id=vehicle.id, kind="crash", source="mqtt",
                                   latitude=52.5, longitude=13.4)
     assert (case.vehicle_id, case.kind, case.status) == (vehicle.id, "crash", "open")
+
+
+def test_a_korean_car_is_offered_on_call_in_won(make, session):
+    """A car a Seoul dealer sold: the fallback renewal and the phone app are priced in won, never in euros."""
+    seoul = make.dealer(market="KR", country="KR", street="강남구 도산대로 318", postcode="06054", city="서울특별시",
+                        phone="02-3445-2688")
+    terms = subscriptions.terms_for(session=session, model_id=None, market="KR")
+    assert (terms.currency, terms.renewal_price) == ("KRW", 129_000)
+    owner, vehicle = _car(make, dealer=seoul, embedded=False)
+    make.carmaker()
+    devices.register(session=session, kind=Source.PHONE, identifier=f"phone-{vehicle.id}-kr", vehicle_id=vehicle.id)
+    plan, payment = subscriptions.phone_app_plan(session=session, gateway=Gateway(), customer_id=owner.id,
+                                                 vehicle_id=vehicle.id, today=date(2027, 1, 1))
+    assert (plan.price, plan.currency, payment.amount, payment.currency) == (49_000, "KRW", 49_000, "KRW")
+    (row,) = subscriptions.overview_for_owner(session=session, customer_id=owner.id, today=date(2027, 1, 1))
+    assert (row["currency"], row["phone_app_price"]) == ("KRW", 49_000)

@@ -92,8 +92,9 @@ def new_context(browser, live_server):
     """``new_context()`` opens a separate browser profile (own cookies) pointed at the live server."""
     opened = []
 
-    def make():
-        context = browser.new_context(base_url=live_server.url, accept_downloads=True)
+    def make(**options):
+        """``options`` as Playwright takes them, e.g. a Korean browser: locale="ko-KR", timezone_id="Asia/Seoul"."""
+        context = browser.new_context(base_url=live_server.url, accept_downloads=True, **options)
         context.set_default_timeout(10_000)
         opened.append(context)
         return context

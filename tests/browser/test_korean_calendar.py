@@ -1,6 +1,8 @@
-"""A Korean dealer's service advisor opens the service calendar in Chromium and reads the day on Seoul's
-clock (KST): an appointment at 08:30 in Seoul, which is 23:30 UTC the evening before, stands on the
-Korean day at 08:30, and the UTC day before is empty."""
+"""A Korean dealer's service advisor, in a Korean browser and with Korean as her own setting, logs in on
+the Korean login page and opens the service calendar in Chromium: the page is in Korean (no English
+left), the day is written as Koreans write it and read on Seoul's clock (KST). An appointment at 08:30
+in Seoul, which is 23:30 UTC the evening before, stands on the Korean day at 08:30, and the UTC day
+before is empty."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from playwright.sync_api import expect
 
 from forecourt.core.auth import Role
@@ -17,7 +20,8 @@ from forecourt.core.db import transaction
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import booking
-from tests.browser.conftest import PASSWORD, log_in
+from tests.browser.conftest import PASSWORD
+from tests.web.test_languages import english_words
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +47,9 @@ def test_a_seoul_advisor_sees_the_day_in_kst(seed_sessions, new_context):
             postcode="06054", city="서울특별시", latitude=37.5226, longitude=127.0383, phone="02-3445-2688",
             opening_hours=HOURS, service_bays=3))
         advisor = f"service-{tag.lower()}@hanbit.example"
-        parties_service.create_user(session=session, email=advisor, password=PASSWORD, display_name="이서연",
-                                    role=Role.DEALER_SERVICE, organization_id=dealer.id)
+        user = parties_service.create_user(session=session, email=advisor, password=PASSWORD, display_name="이서연",
+                                           role=Role.DEALER_SERVICE, organization_id=dealer.id)
+        parties_service.set_language(session=session, user_id=user.id, language="ko")
         model = vehicles_service.create_model(session=session, code=f"KR{tag}", name="Terra", body="suv",
                                               year_from=2022)
         trim = vehicles_service.create_trim(session=session, model_id=model.id, code=f"KR{tag}-E", name="e-Terra",
@@ -57,11 +62,21 @@ def test_a_seoul_advisor_sees_the_day_in_kst(seed_sessions, new_context):
         appointment_id = appointment.id
         assert dealer.phone == "+82234452688" and dealer.time_zone == "Asia/Seoul"
 
-    page = new_context().new_page()
-    log_in(page, advisor)
+    page = new_context(locale="ko-KR", timezone_id="Asia/Seoul").new_page()
+    page.goto("/login")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    page.get_by_label("이메일").fill(advisor)
+    page.get_by_label("비밀번호").fill(PASSWORD)
+    page.get_by_role("button", name="로그인").click()
+    page.wait_for_url(lambda url: "/login" not in url)
     page.goto(f"/workspace/service/calendar?day={day.isoformat()}")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.locator("h1")).to_contain_text(f"정비 캘린더 · 한빛모터스 {tag}")
     expect(page.locator("#calendar-zone")).to_have_text("KST")
     expect(page.locator("#calendar-day")).to_have_attribute("datetime", day.isoformat())
+    expect(page.locator("#calendar-day")).to_have_text(format_date(day, "full", locale="ko"))  # 2026년 12월 8일 화요일
+    left = english_words(page.content(), {"Terra", "e-Terra", "Lunar", "silver", tag})
+    assert not left, f"English left on the Korean calendar: {sorted(set(left))}"
     cell = page.locator(f'td[data-appointment="{appointment_id}"]')
     expect(cell).to_contain_text("08:30–")
     # The cell starts on the 08:30 row of Seoul's clock, in bay 2.

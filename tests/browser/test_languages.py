@@ -83,7 +83,7 @@ def _korean_driver(seed_sessions) -> dict:
                                               password=PASSWORD, display_name="이서연", role=Role.DEALER_SERVICE,
                                               organization_id=dealer.id)
         return dict(dealer_id=dealer.id, dealer=dealer.name, email=customer.email, vin=car.vin,
-                    advisor=advisor.email)
+                    advisor=advisor.email, customer_id=customer.id)
 
 
 def test_a_korean_drivers_tour(seed_sessions, new_context):
@@ -116,6 +116,13 @@ def test_a_korean_drivers_tour(seed_sessions, new_context):
     expect(page.locator(f"#consent-{seeded['dealer_id']}-sales_contact").get_by_role("switch")) \
         .to_have_attribute("aria-checked", "false")
     assert not english_words(page.content(), names)
+    page.locator(f"#consent-{seeded['dealer_id']}-sales_contact").get_by_role("switch").click()
+    expect(page.locator(f"#consent-{seeded['dealer_id']}-sales_contact").get_by_role("switch")) \
+        .to_have_attribute("aria-checked", "true")
+    with transaction(seed_sessions) as session:  # given again on the Korean notice: the receipt says so
+        receipts = consent_service.ledger_of(session=session, customer_id=seeded["customer_id"])
+        assert (receipts[-1].state, receipts[-1].purpose_code, receipts[-1].language) == (
+            "granted", "sales_contact", "ko")
 
     # the dealer's service advisor reads the car's service book, under service reminders
     advisor = new_context().new_page()

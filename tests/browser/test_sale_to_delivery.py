@@ -267,7 +267,7 @@ def test_from_configuration_to_delivery(new_context, scene, seed_sessions):
     rep.get_by_label("Date", exact=True).fill(sunday.isoformat())
     rep.get_by_label("Time", exact=True).fill("10:00")
     rep.get_by_role("button", name="Schedule delivery").click()
-    expect(rep.get_by_role("alert")).to_contain_text(f"{scene.dealer_name} is closed on Sundays")
+    expect(rep.get_by_role("alert")).to_contain_text(f"{scene.dealer_name} is closed on Sunday")
     rep.get_by_label("Date", exact=True).fill(day.isoformat())
     rep.get_by_label("Time", exact=True).fill("10:00")
     rep.get_by_role("button", name="Schedule delivery").click()

@@ -96,3 +96,27 @@ def test_the_same_seed_builds_the_same_sales(fresh_database_url):
         session.close()
         counts.append(({k: v for k, v in network.counts.items() if k.startswith("sales_")}, float(amounts)))
     assert counts[0] == counts[1]
+
+
+def test_deals_come_from_leads_and_say_why_they_were_won_or_lost(demo):
+    """The insights page has something to show: a plausible share of closed deals started as a lead with a
+    source, earlier than the deal; buying factors are ticked; fleet deals answer tenders."""
+    _, db = demo
+    closed = db.scalar(select(func.count()).where(Opportunity.status.in_(("won", "lost"))))
+    linked = db.scalar(select(func.count()).where(Opportunity.status.in_(("won", "lost")),
+                                                  Opportunity.lead_id.is_not(None)))
+    assert 0.15 * closed < linked < 0.6 * closed
+    pairs = db.execute(select(Lead, Opportunity).join(Opportunity, Opportunity.lead_id == Lead.id)).all()
+    for lead, deal in pairs:
+        assert lead.status == "converted" and lead.dealer_id == deal.dealer_id and lead.source
+        assert lead.customer_id == deal.customer_id and lead.last_name
+        assert as_utc(lead.created_at) <= as_utc(deal.created_at)
+    assert {lead.source for lead, _ in pairs} == {"web_form", "test_drive", "event", "configuration"}
+    unconverted = db.scalar(select(func.count()).where(Lead.status.in_(("contacted", "disqualified", "new"))))
+    assert unconverted > len(pairs) * 0.5
+    converted_alone = db.scalar(select(func.count()).select_from(Lead).where(
+        Lead.status == "converted", ~select(Opportunity.id).where(Opportunity.lead_id == Lead.id).exists()))
+    assert converted_alone == 0
+    named = [d.buying_factors for d in db.scalars(select(Opportunity).where(Opportunity.status == "won").limit(200))]
+    assert sum(1 for factors in named if factors) > 100
+    assert db.scalar(select(func.count()).where(Opportunity.kind == "fleet", Opportunity.rfp_reference.is_not(None))) > 0

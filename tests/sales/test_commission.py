@@ -17,6 +17,7 @@ from sqlalchemy import select
 from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core.i18n import use_locale
 from forecourt.parties.models import AuditEntry
 from forecourt.sales import commission, orders, statements
 from tests.factories import admin_login, browser_for, csrf_token_of, fast_password_hashing  # noqa: F401
@@ -113,9 +114,11 @@ def test_a_month_statement_per_dealer_as_csv_and_pdf(make, client, session):
     response = client.get(f"/api/admin/commission-statements/{dealer.id}/2025-06.csv", headers=admin.headers)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["order"] for r in rows] == [o.number for o in in_june] + ["total"]
-    assert rows[-1]["commission_eur"] == "2160.00" and "network default" in rows[0]["rule"]
+    assert response.text.startswith("\ufeff")  # spreadsheets read it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    assert [r["Order"] for r in rows] == [o.number for o in in_june] + ["Total"]
+    assert rows[-1]["Commission (EUR)"] == "2160.00" and rows[-1]["Car"] == "2 cars"
+    assert "network default" in rows[0]["Rule"]
     assert all(o.customer_id and str(o.customer_id) not in rows[0].values() for o in in_june)
 
     pdf = client.get(f"/api/admin/commission-statements/{dealer.id}/2025-06.pdf", headers=admin.headers)
@@ -171,3 +174,53 @@ def test_the_admin_page_manages_rules_and_links_the_statements(make, session):
     assert rule.retired_on == date(2025, 8, 1)
     assert "Retire" not in browser.get("/admin/commission").text.split("New rule")[0].split(dealer.name)[1]
     assert orders.commission_for is commission.commission_for
+
+
+def _korean_statement(make) -> dict:
+    dealer = make.dealer(name="한빛모터스 강남", market="KR", street="강남구 도산대로 318", postcode="06054",
+                         city="서울특별시", phone="02-3445-2688")
+    line = dict(number="ORD-KR-0001", handed_over_on=date(2025, 6, 12), car="Terra e-Terra", vin="KMHTG81CBSU000001",
+                price=Decimal("58900000"), commission=Decimal("1767000"), rule="3% 딜러 수수료")
+    return dict(dealer=dealer, month=date(2025, 6, 1), lines=[line], cars=1, sales=line["price"],
+                commission=line["commission"])
+
+
+def test_a_korean_statement_pdf_is_written_in_korean_with_won(make):
+    """The PDF's text, read back as a PDF reader reads it, holds the Korean words and the won amounts:
+    a font that cannot write Hangul would leave blanks or boxes."""
+    from pypdf import PdfReader
+
+    document = _korean_statement(make)
+    with use_locale("ko"):
+        pdf = statements.as_pdf(document)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for words in ("수수료 정산서", "2025년 6월", "한빛모터스 강남", "서울특별시", "주문", "인도일", "합계", "1대",
+                  "₩58,900,000", "₩1,767,000", "3% 딜러 수수료", "적용된 규칙"):
+        assert words in text, (words, text)
+    with use_locale("ko"):
+        table = statements.as_csv(document)
+    rows = list(csv.reader(io.StringIO(table.removeprefix("\ufeff"))))
+    assert rows[0][:3] == ["딜러", "월", "주문"] and rows[0][6:8] == ["가격(KRW)", "수수료(KRW)"]
+    assert rows[1][6:8] == ["58900000", "1767000"]  # won have no minor unit: no ".00"
+
+
+def test_a_german_statement_names_a_korean_dealer_legibly(make):
+    document = _korean_statement(make)
+    with use_locale("de"):
+        pdf = statements.as_pdf(document)
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Provisionsabrechnung" in text and "한빛모터스 강남" in text and "Summe" in text
+
+
+def test_the_network_month_keeps_each_dealer_in_its_currency(make, client, session):
+    admin = admin_login(make)
+    seoul, kiel = make.dealer(name="한빛모터스 강남", market="KR", street="강남구 도산대로 318", postcode="06054",
+                              city="서울특별시", phone="02-3445-2688"), make.dealer(name="Autohaus Nord")
+    session.commit()
+    rows = {r["dealer_id"]: r for r in client.get("/api/admin/commission-statements", params={"month": "2025-06"},
+                                                  headers=admin.headers).json()}
+    assert (rows[seoul.id]["currency"], rows[kiel.id]["currency"]) == ("KRW", "EUR")
+    page = browser_for(make, admin).get("/admin/commission", params={"month": "2025-06"}).text
+    assert "₩0" in page and "€0.00" in page

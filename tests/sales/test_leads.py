@@ -117,7 +117,7 @@ def test_a_second_request_within_30_days_joins_the_open_lead(session, dealer):
         assert second.joined and second.lead.id == first.lead.id
         assert session.scalar(select(func.count(Lead.id)).where(Lead.customer_id == first.lead.customer_id)) == 1
         notes = [a.notes for a in session.scalars(select(Activity).where(Activity.lead_id == first.lead.id))]
-        assert len(notes) == 1 and "Asked again" in notes[0] and "a test drive on 2026-03-20" in notes[0]
+        assert len(notes) == 1 and "Asked again" in notes[0] and "Asks for a test drive on 20 Mar 2026." in notes[0]
         assert "Can I drive it?" in notes[0]
         assert first.lead.preferred_date == date(2026, 3, 20)  # the gap is filled, the first message stays
         assert first.lead.message == "Is the estate available in green?"
@@ -269,3 +269,18 @@ def test_status_changes_are_recorded_and_limited(session, dealer, rep):
     assert "Marked contacted (was new)." in [e["text"] for e in leads_service.timeline(session=session, lead=lead)]
     with pytest.raises(Invalid, match="can be marked contacted, qualified or disqualified"):
         leads_service.set_status(session=session, principal=rep, lead_id=taken.lead.id, status="won")
+
+
+def test_a_request_is_described_in_whole_sentences_in_each_language():
+    """Each part is its own translated sentence, so German and Korean put the date where they say it."""
+    from forecourt.core.i18n import use_locale
+
+    asked = dict(source="test_drive", wants="test_drive", preferred_date=date(2026, 3, 20), model_name="Terra",
+                 configuration_code=None, event_name="Autosalon", message="")
+    with use_locale("de"):
+        assert leads_service.describe_request(**asked) == ("Probefahrtanfrage. Wünscht eine Probefahrt am 20. März 2026. "
+                                                   "Interesse am Terra. Kontakt bei Autosalon.")
+    with use_locale("ko"):
+        korean = leads_service.describe_request(**asked)
+    assert "2026년 3월 20일에 시승을 원합니다." in korean and "관심 모델: Terra." in korean, korean
+    assert "Autosalon에서 만났습니다." in korean

@@ -192,7 +192,7 @@ def test_terms_are_validated_and_replaced(session, make):
     vehicle, _ = _car(make)
     with pytest.raises(Invalid, match="years must be a whole number"):
         warranty.set_terms(session=session, model_code=vehicle.trim.model.code, years=0, km=100_000)
-    with pytest.raises(Invalid, match="The battery warranty: kilometres"):
+    with pytest.raises(Invalid, match="The warranty on “battery”: kilometres"):
         warranty.set_terms(session=session, model_code=vehicle.trim.model.code, years=2, km=100_000,
                            components=[{"component": "battery", "years": 8, "km": -1}])
     with pytest.raises(NotFound):

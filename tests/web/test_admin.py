@@ -124,7 +124,7 @@ def test_deactivating_and_activating_a_user(make, admin, visit, session):
     session.expire_all()
     assert parties_service.get_user(session=session, user_id=rep.user_id).is_active is False
     assert [e.details for e in _audit(session, "user.update", f"user:{rep.user_id}")] == [
-        {"fields": ["is_active"], "is_active": False}]
+        {"fields": ["is_active"], "is_active": False, "changes": {"is_active": [True, False]}}]
     locked_out = submit_login(visit(None).client, rep.email, "correct-horse-battery", follow_redirects=False)
     assert locked_out.status_code == 400
     assert admin.post(f"/admin/users/{rep.user_id}/active", {"active": "yes"}).status_code == 303

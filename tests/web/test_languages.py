@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from datetime import date
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from forecourt.core import outbox
 from forecourt.core.i18n import use_locale
@@ -21,8 +22,15 @@ from forecourt.customers import email_links
 from forecourt.customers.models import Customer
 from forecourt.parties.models import User
 from forecourt.vehicles import recalls
-from tests.api.acl_rules import ADMIN, AGENT, AUTH, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, PUBLIC, SALES_FIGURES, SELF
+from forecourt.core.auth import Role
+from forecourt.customers.models import Customer as CustomerRow
+from forecourt.core.outbox import OutboxMessage
+from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CASHIER, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, PUBLIC,
+                                 SALES_FIGURES, SELF, SERVICE)
 from tests.api.test_access_control import PARTNER_KIND_FOR, ROUTES, World
+from tests.api.routes.lifecycle_advisor import _loaner_booking
+from tests.api.routes.lifecycle_warranty import _work_order_form
+from tests.factories import form_token_of
 
 LANGUAGES = ("en", "de", "ko")
 
@@ -37,10 +45,16 @@ ALLOWED = {
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
 
 
+# Attributes a person reads or hears: a tooltip, a screen reader's label, a field's hint, an image's words.
+READ_ATTRIBUTES = re.compile(r'\s(?:title|aria-label|placeholder|alt)="([^"]*)"', re.I)
+
+
 def visible_text(page: str) -> str:
-    """What a reader sees: the text between tags, without scripts, styles and codes in <code>."""
+    """What a reader sees or hears: the text between tags and the attributes read aloud or shown on
+    hover, without scripts, styles and codes in <code>."""
     page = re.sub(r"<(script|style|code|svg|textarea)\b.*?</\1>", " ", page, flags=re.S | re.I)
-    page = re.sub(r"<[^>]+>", " ", page)
+    spoken = " ".join(READ_ATTRIBUTES.findall(page))
+    page = re.sub(r"<[^>]+>", " ", page) + " " + spoken
     text = html.unescape(page)
     text = re.sub(r"\S+@\S+", " ", text)  # e-mail addresses
     text = re.sub(r"https?://\S+|/[\w/.-]+", " ", text)  # addresses and paths
@@ -147,6 +161,12 @@ def _reader(w: World, kind: str, rule):
         return w.agent
     if kind in (DEALER, SALES_FIGURES):
         return w.rep
+    if kind == SERVICE:
+        return w.advisor
+    if kind == CASHIER:
+        if not hasattr(w, "_cashier"):
+            w._cashier = w.make.staff(w.dealer, Role.DEALER_CASHIER)
+        return w._cashier
     if kind in (CUSTOMER_DATA, CUSTOMER_LIST):
         organization, reader = (w.reader(rule.purpose) if rule.purpose not in PARTNER_KIND_FOR or
                                 rule.purpose in {"sales_contact", "service_reminders", "vehicle_health_sharing",
@@ -160,7 +180,7 @@ def _reader(w: World, kind: str, rule):
 PAGES = sorted(key for key, rule in ROUTES.items()
                if key[0] == "GET" and not key[1].startswith(("/api/", "/openapi", "/docs", "/redoc", "/static"))
                and rule.kind in (SELF, ADMIN, AGENT, DEALER, SALES_FIGURES, CUSTOMER_DATA, CUSTOMER_LIST, PUBLIC,
-                                 AUTH))
+                                 AUTH, CASHIER, SERVICE))
 
 
 @pytest.fixture
@@ -213,12 +233,30 @@ def _names(w: World) -> set[str]:
     return found
 
 
+TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "forecourt" / "web" / "templates"
+
+
+def _record_templates(app, monkeypatch) -> set[str]:
+    """The names of the templates the app renders from now on (pages, the parts they include, extend or
+    import)."""
+    env, rendered = app.state.templates.env, set()
+    load = env._load_template
+
+    def recording(name, globals):  # noqa: A002 - Jinja's own parameter name
+        rendered.add(name)
+        return load(name, globals)
+
+    monkeypatch.setattr(env, "_load_template", recording)
+    return rendered
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_page_answers_in_each_language(w, language):
+def test_every_page_answers_in_each_language(w, language, monkeypatch):
     """Each page opens for its reader and says which language it is in; Korean pages hold no English."""
     checked, problems = [], {}
     readers = {key: _reader(w, ROUTES[key].kind, ROUTES[key]) for key in PAGES}
     _speak(w, language)
+    rendered = _record_templates(w.client.app, monkeypatch)
     for key in PAGES:
         rule = ROUTES[key]
         response = w.call(key, readers[key], purpose=rule.purpose if rule.kind in (CUSTOMER_DATA, CUSTOMER_LIST)
@@ -234,6 +272,56 @@ def test_every_page_answers_in_each_language(w, language):
     problems = {page: sorted(set(words) - names)[:12] for page, words in problems.items() if set(words) - names}
     assert len(checked) >= 40, f"only {len(checked)} pages opened: {checked}"
     assert not problems, f"English left on Korean pages: {problems}"
+    if language == "ko":
+        after = _after_forms_and_links(w)
+        typed = set(WORD.findall(" ".join(_work_order_form(w).values())))  # the parts the advisor typed
+        problems = {page: sorted(set(english_words(text, set())) - _names(w) - typed)[:12]
+                    for page, text in after.items()}
+        problems = {page: words for page, words in problems.items() if words}
+        assert not problems, f"English left on Korean pages after a form or a link: {problems}"
+        every = {str(path.relative_to(TEMPLATES)) for path in TEMPLATES.rglob("*.html")}
+        assert every <= rendered, f"templates no Korean page rendered: {sorted(every - rendered)}"
+
+
+def _link(w: World, email: str, topic: str) -> str:
+    w.session.expire_all()
+    customer = w.session.scalars(select(CustomerRow).where(CustomerRow.email == email)).one()
+    return w.session.scalars(select(OutboxMessage.link).where(OutboxMessage.customer_id == customer.id,
+                                                              OutboxMessage.topic == topic)
+                             .order_by(OutboxMessage.id.desc())).first()
+
+
+def _after_forms_and_links(w: World) -> dict[str, str]:
+    """The pages a reader reaches only by sending a form or following an e-mailed link, in Korean: each must
+    answer 200 and is returned by name for the English check. The erasure comes last (it ends the login)."""
+    answers = {}
+
+    def keep(name, response, status=200):
+        assert response.status_code == status and "text/html" in response.headers["content-type"], (name, response.text[:300])
+        answers[name] = response.text
+
+    keep("missing page", w.client.get("/no-such-page", headers={"Accept": "text/html"}, follow_redirects=False),
+         status=404)
+    # free workshop times with the symptoms a driver can tick, and a courtesy car waiting to be handed over
+    keep("free times", w.browser(w.me).get(f"/me/service/book?vin={w.vehicle.vin}&job=inspection"
+                                           f"&dealer_id={w.dealer.id}"))
+    assert 'name="symptoms"' in answers["free times"], "the dealer has no free time to book"
+    _loaner_booking(w)
+    keep("courtesy car", w.browser(w.advisor).get(f"/workspace/service/loaners/{w._advisor_loaner.id}"))
+    for key in (("POST", "/signup"), ("POST", "/leads/new"), ("POST", "/me/vehicles/{vin}/sale"),
+                ("POST", "/workspace/vehicles/{vin}/work-orders")):
+        keep(" ".join(key), w.call(key, _reader(w, ROUTES[key].kind, ROUTES[key])))
+    visitor = w.make.customer(email="jiwoo.han@example.test", language="ko")
+    w.session.commit()
+    email_links.request_account(session=w.session, email=visitor.email, profile={})
+    email_links.ask_contact(session=w.session, customer=visitor, organization=w.dealer)
+    w.session.commit()
+    keep("account link", w.client.get(_link(w, visitor.email, "account_link")))
+    contact = _link(w, visitor.email, "contact_confirmation")
+    keep("contact link", w.client.get(contact))
+    keep("contact confirmed", w.client.post(contact, data={"form_token": form_token_of(w.client, contact)}))
+    keep("POST /me/data/erase", w.call(("POST", "/me/data/erase"), w.me))
+    return answers
 
 
 # --- e-mails ----------------------------------------------------------------------------------------
@@ -254,3 +342,47 @@ def test_e_mails_are_written_in_their_readers_language(make, session):
         subject, _ = recalls.notice_text(campaign, title="2024 Terra", vin="WAMTGE1A0R1234567")
     assert subject.startswith("Sicherheitsrückruf für Ihren 2024 Terra")
     assert date.today()  # the composers need no request: the reader's language comes from the outbox
+
+
+# --- bad input: named languages, zones and numbers we do not know ---------------------------------
+
+def test_settings_naming_a_zone_or_market_we_do_not_know_fall_back_and_say_what_to_fix(settings, session_factory,
+                                                                                       caplog):
+    from fastapi.testclient import TestClient
+
+    from forecourt.web.app import create_app
+
+    wrong = settings.model_copy(update={"time_zone": "Asia/Atlantis", "market": "XX"})
+    application = create_app(wrong)
+    application.state.sessionmaker = session_factory
+    with caplog.at_level("WARNING"), TestClient(application, headers={"Accept-Language": "tlh"}) as visitor:
+        page = visitor.get("/login")
+    assert page.status_code == 200 and '<html lang="de">' in page.text  # the default market's language
+    assert "FORECOURT_TIME_ZONE: time zone 'Asia/Atlantis' is not an IANA zone known here; using Europe/Berlin" \
+        in caplog.text
+    assert "FORECOURT_MARKET='XX' is not a market of this network (DE, KR); serving visitors as DE." in caplog.text
+
+
+def test_a_zone_or_a_phone_number_a_person_types_is_refused_in_their_words(make, client):
+    me = make.customer_login(make.customer(language="ko", market="KR", country="KR", phone="010-2345-6789"))
+    zone = client.patch("/api/me", headers=me.headers, json={"time_zone": "Mars/Olympus_Mons"})
+    assert zone.status_code == 422 and zone.json()["detail"][0]["loc"][-1] == "time_zone"
+    assert "'Mars/Olympus_Mons'은(는) 알 수 없는 시간대입니다" in zone.json()["detail"][0]["msg"]
+    phone = client.patch("/api/me", headers=me.headers, json={"phone": "010-1234"})
+    assert phone.status_code == 422 and phone.json()["detail"][0]["loc"][-1] == "phone"
+    assert "유효한 전화번호가 아닙니다" in phone.json()["detail"][0]["msg"], phone.text
+    assert not english_words(phone.json()["detail"][0]["msg"], set()), phone.text  # the country too
+    fine = client.patch("/api/me", headers=me.headers, json={"phone": "010-1234-5678", "time_zone": "Asia/Seoul"})
+    assert fine.status_code == 200 and fine.json()["time_zone"] == "Asia/Seoul"
+    assert fine.json()["phone"] in ("+821012345678", "010-1234-5678")
+
+
+def test_a_stored_zone_we_do_not_know_falls_back_to_the_market_and_the_page_opens(make, session, visit, caplog):
+    customer = make.customer(language="ko", market="KR", country="KR", phone="010-2345-6789")
+    session.execute(update(Customer).where(Customer.id == customer.id).values(time_zone="Asia/Atlantis"))
+    session.commit()
+    with caplog.at_level("WARNING"):
+        page = visit(customer.email).get("/me/profile")
+    assert page.status_code == 200 and '<html lang="ko">' in page.text
+    assert f"Customer {customer.id}'s time zone 'Asia/Atlantis' is not an IANA zone known here; using Asia/Seoul" \
+        in caplog.text

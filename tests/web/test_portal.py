@@ -253,3 +253,21 @@ def test_login_and_signup_forms_refuse_posts_from_other_sites(make, client):
                                           "first_name": "N", "last_name": "W"}, follow_redirects=False)
     assert signup.status_code == 403
     assert submit_login(client, customer.email, "correct-horse-battery", follow_redirects=False).status_code == 303
+
+
+def test_a_korean_customer_reads_the_notice_in_korean_and_the_receipt_says_so(make, visit, session):
+    customer, dealer, _ = _driver_with_car(make)
+    customer.language = "ko"
+    me = visit(customer.email)
+    notice = consent_service.current_notice(session=session)
+    korean = consent_service.notice_text(session=session, version=notice.version, language="ko")
+    page = me.get("/me/privacy").text
+    assert '<html lang="ko">' in page and str(escape(korean.title)) in page and str(escape(korean.body)) in page
+    assert notice.body not in page and 'id="notice-in-english"' not in page
+    assert 'name="notice_language" value="ko"' in page
+
+    given = me.post(f"/me/privacy/{dealer.id}/sales_contact",
+                    {"allow": "yes", "notice_version": str(notice.version), "notice_language": "ko"})
+    assert given.status_code == 303
+    (receipt,) = consent_service.ledger_of(session=session, customer_id=customer.id)
+    assert (receipt.notice_version, receipt.language) == (notice.version, "ko")

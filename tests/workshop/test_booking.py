@@ -65,8 +65,8 @@ def test_an_overlapping_booking_of_the_same_bay_is_refused_with_the_next_free_ti
 
 
 @pytest.mark.parametrize(("changes", "words"), [
-    (dict(at=utc(8, 9)), "closed on Sundays"),
-    (dict(at=utc(2, 17)), "open 08:00–18:00 on Mondays; a 2 h inspection starting at 17:00 does not fit"),
+    (dict(at=utc(8, 9)), "closed on Sunday."),
+    (dict(at=utc(2, 17)), "open 08:00–18:00 on Monday; “Inspection” takes 2 h and does not fit starting at 17:00"),
     (dict(at=utc(2, 6)), "does not fit"),
     (dict(at=utc(2, 9, 15)), "on the hour or half hour"),
     (dict(bay=3), "has bays 1 to 2; there is no bay 3"),

@@ -74,7 +74,7 @@ def test_a_time_just_taken_answers_409_in_words_with_fresh_times_that_stay(clien
      "less than or equal to 6"),
     (lambda c, car, shop: c.post(f"/api/me/service/vehicles/{car.vin}/bookings", json={
         "job": "diagnosis", "dealer_id": shop.id, "bay": 1, "starts_at": utc(8, 9).isoformat()}),
-     "Autohaus Elbe is closed on Sundays"),
+     "Autohaus Elbe is closed on Sunday"),
     (lambda c, car, shop: c.post(f"/api/me/service/vehicles/{car.vin}/bookings", json={
         "job": "diagnosis", "dealer_id": shop.id, "bay": 1, "starts_at": utc(1, 9).isoformat()}),
      "That time has already passed"),

@@ -31,7 +31,7 @@ def _checked(index: int, contact: dict, region: str | None) -> dict | None:
     relation = (contact.get("relation") or "").strip()
     if not (name or phone or relation):
         return None
-    which = f"Contact {index + 1}"
+    which = _("Contact %(number)s", number=index + 1)
     if not name:
         raise Invalid(_("%(which)s: give a name, so the agent knows whom they are calling.", which=which),
                       field=f"contacts.{index}.name")

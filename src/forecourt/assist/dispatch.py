@@ -2,9 +2,11 @@
 
 Distances are great-circle distances stretched by ``ROAD_FACTOR``: roads are rarely straight, and an
 ETA from the straight line would promise help sooner than it can come. Each kind of provider sets off
-and drives at its own pace (``PACE``). Dealers are offered only when open now and with service bays;
-a tow goes to a dealer whether open or not (it arrives later), preferably the owner's own service
-dealer when that one is close enough. Every dispatch is a row, a timeline event and an e-mail to the
+and drives at its own pace (``PACE``). Only providers available now are offered: open by their own
+hours (partners without hours work around the clock) and under their capacity (``availability``);
+the nearer ones that are not come back beside them with the reason, so the agent knows why they were
+skipped. Dealers need service bays too. A tow goes to a dealer whether open or not (it arrives
+later), preferably the owner's own service dealer when that one is close enough. Every dispatch is a row, a timeline event and an e-mail to the
 provider (and to the receiving dealer) written in the same transaction, so help sent is never lost.
 
 The receiving dealer sees the car coming (``incoming_for``); the owner's name and phone only when the
@@ -19,17 +21,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.assist import availability as availability_service
 from forecourt.assist import notices
 from forecourt.assist.models import Case, CaseEvent, Dispatch
 from forecourt.assist.notices import LABEL, in_words
 from forecourt.consent import service as consent_service
-from forecourt.core import outbox
+from forecourt.core import i18n, outbox, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
-from forecourt.core.i18n import _
+from forecourt.core.i18n import N_, Labels, _
+from forecourt.customers import service as customers_service
 from forecourt.parties.markets import zone_of
 from forecourt.parties.models import Organization
 from forecourt.vehicles.models import Vehicle
@@ -40,11 +44,15 @@ PACE = {"tow": (10, 60), "emergency": (2, 80), "dealer": (15, 50)}
 KINDS = tuple(PACE)
 LOADING_MINUTES = 20  # a tow truck loading the car before it drives to the dealer
 OWN_DEALER_RADIUS_KM = 30  # road km: the owner's service dealer is preferred for a tow within this
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = availability_service.WEEKDAYS
+LISTS = (("dealers", "dealer"), ("towing", "tow"), ("emergency", "emergency"))
 FINISHED = ("resolved", "closed")
 
 
 # --- arithmetic ------------------------------------------------------------------------------------
+
+# How a towed car's arrival reads at the workshop that expects it.
+ARRIVAL_STATES = Labels({"on_the_way": N_("on the way"), "arrived": N_("arrived")})
 
 def road_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return distance_km(lat1, lon1, lat2, lon2) * ROAD_FACTOR
@@ -57,11 +65,9 @@ def eta_minutes(kind: str, km: float) -> int:
 
 
 def is_open(organization: Organization, moment: datetime) -> bool:
-    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) on its own clock."""
-    local = as_utc(moment).astimezone(zone_of(organization))
-    clock = local.strftime("%H:%M")
-    spans = (organization.opening_hours or {}).get(WEEKDAYS[local.weekday()], [])
-    return any(opens <= clock < closes for opens, closes in spans)
+    """Open at ``moment`` by its opening hours ({"mon": [["08:00", "18:00"]]}) on its own clock; a partner
+    without hours works around the clock."""
+    return availability_service.is_open(organization, moment)
 
 
 # --- who can help ----------------------------------------------------------------------------------
@@ -112,21 +118,36 @@ def _ranked(session: Session, kind: str, lat: float, lon: float) -> list[tuple[O
 def providers_for(*, session: Session, case_id: int, now: datetime, limit: int = 5) -> dict:
     """The nearest help of each kind, nearest first, with road distance and ETA in words.
 
-    Keys: ``dealers`` (open now, with service bays), ``towing`` (roadside partners), ``emergency``;
-    ``problem`` says why the lists are empty when the case has no position yet (nothing is "nearest"
-    without one). ``flat`` gives the three lists as one, for a map.
+    Keys: ``dealers`` (open now, with service bays), ``towing`` (roadside partners), ``emergency``, each
+    of those available now; ``unavailable`` has the same three keys, for the nearer providers skipped
+    (each offer's ``availability`` says why: closed until when, or at capacity); ``problem`` says why
+    the lists are empty when the case has no position yet (nothing is "nearest" without one). ``flat``
+    gives the three lists of those available as one, for a map.
     """
     case = get_case(session=session, case_id=case_id)
     try:
         lat, lon = _position(case)
     except Invalid as missing:
         return {"case": case.number, "latitude": None, "longitude": None, "problem": missing.message,
-                "dealers": [], "towing": [], "emergency": []}
-    dealers = [(o, km) for o, km in _ranked(session, "dealer", lat, lon) if is_open(o, now)]
-    return {"case": case.number, "latitude": lat, "longitude": lon, "problem": None,
-            "dealers": [_offer(o, "dealer", km) for o, km in dealers[:limit]],
-            "towing": [_offer(o, "tow", km) for o, km in _ranked(session, "tow", lat, lon)[:limit]],
-            "emergency": [_offer(o, "emergency", km) for o, km in _ranked(session, "emergency", lat, lon)[:limit]]}
+                "dealers": [], "towing": [], "emergency": [],
+                "unavailable": {"dealers": [], "towing": [], "emergency": []}}
+    found = {"case": case.number, "latitude": lat, "longitude": lon, "problem": None,
+             "unavailable": {}}
+    for key, kind in LISTS:
+        ranked = _ranked(session, kind, lat, lon)
+        busy = availability_service.busy_counts(session=session, provider_ids=[o.id for o, _ in ranked])
+        offered, skipped = [], []
+        for organization, km in ranked:
+            offer = _offer(organization, kind, km) | {"availability": availability_service.availability(
+                organization, now, busy.get(organization.id, 0))}
+            if offer["availability"]["state"] == "open":
+                offered.append(offer)
+                if len(offered) == limit:
+                    break
+            elif len(skipped) < limit:
+                skipped.append(offer)  # nearer than the last one offered: the agent sees why it was not
+        found[key], found["unavailable"][key] = offered, skipped
+    return found
 
 
 def flat(providers: dict) -> list[dict]:
@@ -156,6 +177,20 @@ def _fits(organization: Organization, kind: str) -> bool:
     return organization.kind == "partner" and organization.partner_kind == wanted
 
 
+def _check_available(session: Session, provider: Organization, kind: str, moment: datetime) -> None:
+    busy = availability_service.busy_counts(session=session, provider_ids=[provider.id]).get(provider.id, 0)
+    found = availability_service.availability(provider, moment, busy)
+    if found["state"] == "closed":
+        if kind == "dealer":
+            raise Invalid(_("%(name)s is closed now; send a tow truck or another dealer.", name=provider.name),
+                          field="provider_id")
+        raise Invalid(_("%(name)s is closed now; send another provider from the list.", name=provider.name),
+                      field="provider_id")
+    if found["state"] == "at_capacity":
+        raise Invalid(_("%(name)s is at capacity (%(busy)s of %(capacity)s cases); send another provider from the list.",
+                        name=provider.name, busy=found["busy"], capacity=found["capacity"]), field="provider_id")
+
+
 def dispatch(*, session: Session, principal: Principal, case_id: int, provider_id: int, kind: str,
              now: datetime | None = None, portal_url: str = "") -> Dispatch:
     """Sends one provider: the row, a "dispatched" event on the timeline, the notices; the case is dispatched.
@@ -175,8 +210,7 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
         raise Invalid(_("%(name)s is not a %(kind)s; choose one from the %(kind)s list.", name=provider.name,
                         kind=str(LABEL[kind])),
                       field="provider_id")
-    if kind == "dealer" and not is_open(provider, moment):
-        raise Invalid(_("%(name)s is closed now; send a tow truck or another dealer.", name=provider.name), field="provider_id")
+    _check_available(session, provider, kind, moment)
     km = road_km(lat, lon, provider.latitude, provider.longitude)
     destination = tow_destination(session=session, case=case) if kind == "tow" else None
     if kind == "tow" and destination is None:
@@ -244,13 +278,9 @@ def arrival_minutes(row: Dispatch, km_to_dealer: float, now: datetime | None = N
     return max(0, math.ceil((arrives - as_utc(now)).total_seconds() / 60))
 
 
-def _near(session: Session, lat: float, lon: float) -> str:
-    """A place the dealer recognises: the nearest known town (an organization's city) within 60 km."""
-    towns = [(distance_km(lat, lon, o.latitude, o.longitude), o.city) for o in session.scalars(
-        select(Organization).where(Organization.latitude.is_not(None), Organization.longitude.is_not(None),
-                                   Organization.city.is_not(None)))]
-    near = min(towns, default=None, key=lambda pair: pair[0])
-    return f"near {near[1]}" if near and near[0] <= 60 else ""
+def _near(lat: float, lon: float) -> str:
+    """A place the dealer recognises: the nearest town, in the reader's language."""
+    return places.nearest_town(lat, lon).in_words(i18n.current_locale())
 
 
 def _dealer_of(principal: Principal) -> int:
@@ -281,15 +311,44 @@ def incoming_for(*, session: Session, principal: Principal, now: datetime) -> li
             consent_service.require(session=session, principal=principal, customer_id=case.customer_id,
                                     purpose="service_reminders", what="incoming towed car")
             customer_id = case.customer_id
-        place = _near(session, case.latitude, case.longitude) if case.latitude is not None else ""
+        place = _near(case.latitude, case.longitude) if case.latitude is not None else ""
         found.append({"dispatch_id": row.id, "case": case.number, "case_kind": case.kind, "vin": vehicle.vin,
                       "model": f"{vehicle.model_year} {vehicle.trim.model.name} {vehicle.trim.name}",
                       "colour": vehicle.colour, "propulsion": vehicle.trim.propulsion,
                       "towed_by": provider.name if provider else None, "dispatched_at": row.dispatched_at,
                       "eta_minutes": minutes, "eta": in_words(minutes),
-                      "from": ", ".join(part for part in (place, f"{km:.0f} km away") if part),
+                      "from": ", ".join(part for part in (place, _("%(km)s km away", km=f"{km:.0f}")) if part),
                       "customer_id": customer_id})
     return sorted(found, key=lambda item: (item["eta_minutes"], item["dispatch_id"]))
+
+
+def sent_for(*, session: Session, case_id: int) -> list[dict]:
+    """Who was sent to a case, in the order they were sent, with the dealer a tow takes the car to."""
+    rows = session.execute(select(Dispatch, Organization.name)
+                           .join(Organization, Organization.id == Dispatch.provider_id)
+                           .where(Dispatch.case_id == case_id).order_by(Dispatch.id)).all()
+    names = {}
+    dealer_ids = {d.destination_dealer_id for d, _name in rows if d.destination_dealer_id}
+    if dealer_ids:
+        names = dict(session.execute(select(Organization.id, Organization.name)
+                                     .where(Organization.id.in_(dealer_ids))).all())
+    return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
+                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at,
+                 answer=d.answer, answer_note=d.answer_note)
+            for d, name in rows]
+
+
+def incoming_with_owners(*, session: Session, principal: Principal, now: datetime) -> list[dict]:
+    """``incoming_for`` with the owner's name and contact on the cars whose owner allowed it."""
+    shown = []
+    for item in incoming_for(session=session, principal=principal, now=now):
+        customer = None
+        if item["customer_id"] is not None:
+            found = customers_service.get(session=session, customer_id=item["customer_id"])
+            customer = {"name": f"{found.first_name or ''} {found.last_name or ''}".strip(), "phone": found.phone,
+                        "email": found.email}
+        shown.append(item | {"customer": customer})
+    return shown
 
 
 def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, now: datetime) -> Dispatch:
@@ -299,11 +358,11 @@ def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, no
     if row is None or row.destination_dealer_id != dealer_id:
         raise NotFound("Incoming car not found")
     if row.status != "on_the_way":
-        raise Conflict(_("This car is already marked %(replace)s.", replace=row.status.replace('_', ' ')))
+        raise Conflict(_("This car is already marked “%(status)s”.", status=ARRIVAL_STATES.get(row.status, row.status)))
     row.status, row.arrived_at = "arrived", now
     dealer = session.get(Organization, dealer_id)
     session.add(CaseEvent(case_id=row.case_id, kind="arrived", at=now, user_id=principal.user_id,
-                          text=f"The towed car arrived at {dealer.name}.",
+                          text=_("The towed car arrived at %(dealer)s.", dealer=dealer.name),
                           details={"dispatch_id": row.id, "dealer_id": dealer_id}))
     session.flush()
     return row

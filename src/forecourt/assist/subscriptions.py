@@ -38,10 +38,16 @@ if TYPE_CHECKING:  # annotations only: the objects come from the other domain's 
 
 REMINDER_DAYS = 45
 DEFAULT_MARKET = "DE"
-# Used when no terms are configured at all, so a sale never fails for want of a row.
-FALLBACK_YEARS, FALLBACK_PRICE = 3, 99.0
-# The phone app carries no embedded modem or crash sensor, so it costs less than the full service.
-PHONE_APP_PRICE_PER_YEAR = 39.0
+# Used when no terms are configured at all, so a sale never fails for want of a row: a renewal's
+# yearly price in each market's currency (whole won, not 99 of them).
+FALLBACK_YEARS, FALLBACK_PRICES = 3, {"EUR": 99, "KRW": 129_000}
+# The phone app carries no embedded modem or crash sensor, so it costs less than the full service;
+# a yearly list price in each market's currency, never converted.
+PHONE_APP_PRICES = {"EUR": 39, "KRW": 49_000}
+
+
+def _currency_of_market(market: str) -> str:
+    return markets.reference(market)["currency"]
 MAX_YEARS = 5
 PLAN_NAMES = {"included": lazy_gettext("Included with the car"), "renewal": lazy_gettext("Renewed"),
               "phone_app": lazy_gettext("Phone app")}
@@ -85,8 +91,9 @@ def terms_for(*, session: Session, model_id: int | None, market: str) -> Subscri
     own = [t for t in rows if t.model_id is not None]
     if own or rows:
         return (own or rows)[0]
-    return SubscriptionTerms(model_id=None, market=market.upper(), included_years=FALLBACK_YEARS,
-                             renewal_price=FALLBACK_PRICE)
+    currency = _currency_of_market(market)
+    return SubscriptionTerms(model_id=None, market=market.upper(), included_years=FALLBACK_YEARS, currency=currency,
+                             renewal_price=FALLBACK_PRICES.get(currency, FALLBACK_PRICES["EUR"]))
 
 
 def market_of(*, session: Session, vehicle: Vehicle) -> str:
@@ -307,6 +314,11 @@ def has_phone_device(*, session: Session, vehicle_id: int) -> bool:
     return any(d.kind == "phone" for d in _active_devices(session, vehicle_id))
 
 
+def _phone_app_price(session: Session, vehicle_id: int) -> Money:
+    currency = _currency_of_market(market_of(session=session, vehicle=vehicles_service.get(session=session, vehicle_id=vehicle_id)))
+    return Money.of(PHONE_APP_PRICES.get(currency, PHONE_APP_PRICES["EUR"]), currency)
+
+
 def phone_app_plan(*, session: Session, gateway: Gateway, customer_id: int, vehicle_id: int, years: int = 1,
                    today: date | None = None) -> tuple[Subscription, Payment]:
     """On Call through the owner's phone for an older car without an embedded unit."""
@@ -318,7 +330,7 @@ def phone_app_plan(*, session: Session, gateway: Gateway, customer_id: int, vehi
         raise Invalid(_("Register your phone for this car first (the app sends its SOS and position)."),
                       field="device")
     return _buy(session, gateway, customer_id=customer_id, vehicle_id=vehicle_id, plan="phone_app", years=years,
-                price=Money.of(PHONE_APP_PRICE_PER_YEAR, "EUR") * years, today=today or now().date())
+                price=_phone_app_price(session, vehicle_id) * years, today=today or now().date())
 
 
 def buy(*, session: Session, gateway: Gateway, customer_id: int, vin: str, plan: str, years: int) -> dict:
@@ -362,7 +374,7 @@ def overview_for_owner(*, session: Session, customer_id: int, today: date) -> li
                      "model_year": vehicle.model_year, "embedded_unit": embedded,
                      "phone_device": has_phone_device(session=session, vehicle_id=vehicle.id),
                      "renewal_price": float(terms.renewal_price), "currency": terms.currency or "EUR",
-                     "phone_app_price": PHONE_APP_PRICE_PER_YEAR,
+                     "phone_app_price": float(_phone_app_price(session, vehicle.id).amount),
                      "status": status_of(session=session, vehicle_id=vehicle.id, today=today)})
     return rows
 

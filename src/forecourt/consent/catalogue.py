@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.consent.models import Notice, Purpose, RolePurpose
-from forecourt.core.i18n import N_, lazy_gettext
+from forecourt.consent.models import Notice, NoticeText, Purpose, RolePurpose
+from forecourt.core.i18n import LANGUAGES, N_, gettext, lazy_gettext, use_locale
 
 CONSENT = "consent"
 VITAL_INTEREST = "vital_interest"
@@ -124,7 +124,25 @@ def ensure_catalogue(session: Session) -> None:
         if spec["version"] not in versions:
             session.add(Notice(**spec))
     session.flush()
+    _ensure_notice_texts(session)
     _ensure_role_purposes(session)
+
+
+def _ensure_notice_texts(session: Session) -> None:
+    """Each notice version in each language we speak. A text already published stays as it is (the
+    customer agreed to those words); only a missing language is added, in the catalogue's words. The
+    English text is the notice's own."""
+    present = {(version, language) for version, language in
+               session.execute(select(NoticeText.notice_version, NoticeText.language))}
+    for notice in session.scalars(select(Notice).order_by(Notice.version)):
+        for language in LANGUAGES:
+            if (notice.version, language) in present:
+                continue
+            with use_locale(language):
+                title, body = ((notice.title, notice.body) if language == "en"
+                               else (gettext(notice.title), gettext(notice.body)))
+            session.add(NoticeText(notice_version=notice.version, language=language, title=title, body=body))
+    session.flush()
 
 
 def _ensure_role_purposes(session: Session) -> None:

@@ -58,6 +58,20 @@ class Notice(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+class NoticeText(Base):
+    """One notice version as written in one language: the words a customer reading in that language
+    agreed to. Every version is published in each language Forecourt speaks, and a published text is
+    never rewritten (a better translation is a new version), so a receipt's version and language name
+    the exact words read."""
+
+    __tablename__ = "notice_texts"
+
+    notice_version: Mapped[int] = mapped_column(ForeignKey("notices.version", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+
+
 class Grant(Base):
     """Current state: organization may use the customer's data for a purpose. History lives in the ledger."""
 
@@ -93,6 +107,9 @@ class ConsentReceipt(Base):
     state: Mapped[str] = mapped_column(String(12))  # granted | withdrawn | expired
     method: Mapped[str] = mapped_column(String(24))  # web-portal | api | in-dealership | import
     jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")
+    # The language of the notice text the customer read (en, de, ko); empty on receipts from before
+    # notices were published per language, which were all read in English.
+    language: Mapped[str | None] = mapped_column(String(8))
     recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

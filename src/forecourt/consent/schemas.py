@@ -18,6 +18,8 @@ class PurposeOut(Output):
 
 class NoticeOut(Output):
     version: int
+    language: str = Field(description="The language of this title and body (en, de, ko): the reader's, or "
+                                      "English where the version is not published in it")
     title: str
     body: str
     purposes: list[str]
@@ -27,6 +29,9 @@ class NoticeOut(Output):
 class GrantIn(Input):
     notice_version: Id | None = Field(default=None, description="The notice version the customer read; "
                                                                   "defaults to the current one")
+    language: str | None = Field(default=None, max_length=35,
+                                 description="The language of the notice text the customer read (en, de, ko); "
+                                             "defaults to the language of the request")
 
 
 class GrantOut(Output):
@@ -60,6 +65,8 @@ class ReceiptOut(Output):
     state: str
     method: str
     jurisdiction: str
+    language: str | None = Field(description="The language of the notice text the customer read; empty on "
+                                             "receipts from before notices were published per language")
     recorded_at: datetime
 
 

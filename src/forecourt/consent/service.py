@@ -12,16 +12,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, insert, or_, select
+from sqlalchemy import Select, and_, column, delete, insert, or_, select, table
 from sqlalchemy.orm import Session
 
 from forecourt.consent.catalogue import CONSENT
-from forecourt.consent.models import AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, Purpose, RolePurpose
+from forecourt.consent.models import (AccessLogEntry, ConsentReceipt, DataRequest, Grant, Notice, NoticeText, Purpose,
+                                      RolePurpose)
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.i18n import _
+from forecourt.core.i18n import LANGUAGES, _, current_locale, supported
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 
 
@@ -41,6 +43,33 @@ def current_notice(*, session: Session) -> Notice:
     if notice is None:
         raise RuntimeError("No privacy notice published; run 'forecourt db upgrade'.")
     return notice
+
+
+def notice_text(*, session: Session, version: int, language: str | None = None) -> NoticeText:
+    """The words of notice ``version`` in ``language`` (the reader's language when not given).
+
+    A language we do not speak, or one this version was not published in, falls back to English:
+    the customer is shown the English text, and a consent given on it records English."""
+    wanted = supported(language) or supported(current_locale()) or "en"
+    texts = {t.language: t for t in session.scalars(select(NoticeText).where(NoticeText.notice_version == version))}
+    found = texts.get(wanted) or texts.get("en")
+    if found is None:
+        raise NotFound(_("There is no privacy notice version %(notice_version)s.", notice_version=version))
+    return found
+
+
+def _language_read(session: Session, notice: Notice, language: str | None) -> str:
+    """The language of the notice text a consent rests on: named ones must be a language of that notice,
+    in words; unnamed, the reader's own language (as the page they read was in)."""
+    if language is None:
+        return notice_text(session=session, version=notice.version).language
+    code = supported(language)
+    published = set(session.scalars(select(NoticeText.language).where(NoticeText.notice_version == notice.version)))
+    if code is None or code not in published:
+        raise Invalid(_("Privacy notice v%(version)s is not published in %(language)s; it is published in %(known)s.",
+                        version=notice.version, language=repr(str(language)[:35]),
+                        known=", ".join(LANGUAGES[c] for c in LANGUAGES if c in published)), field="language")
+    return code
 
 
 def _active(moment) -> list:
@@ -65,20 +94,35 @@ def active_grant(*, session: Session, customer_id: int, organization_id: int, pu
 
 
 def _record(session: Session, *, customer_id: int, organization_id: int, purpose: Purpose,
-            notice_version: int, state: str, method: str, recorded_by: int | None) -> ConsentReceipt:
+            notice_version: int, state: str, method: str, recorded_by: int | None,
+            language: str | None) -> ConsentReceipt:
     receipt = ConsentReceipt(
         receipt_id=str(uuid.uuid4()), customer_id=customer_id, organization_id=organization_id,
         purpose_code=purpose.code, legal_basis=purpose.legal_basis, notice_version=notice_version,
-        state=state, method=method, recorded_by_user_id=recorded_by, recorded_at=now(),
+        state=state, method=method, recorded_by_user_id=recorded_by, recorded_at=now(), language=language,
+        jurisdiction=_jurisdiction(session, customer_id),
     )
     session.add(receipt)
     return receipt
 
 
+_CUSTOMERS = table("customers", column("id"), column("market"), column("country"))
+
+
+def _jurisdiction(session: Session, customer_id: int) -> str:
+    """The law the customer's consent answers to, by the market that serves them (their country's else)."""
+    row = session.execute(select(_CUSTOMERS.c.market, _CUSTOMERS.c.country)
+                          .where(_CUSTOMERS.c.id == customer_id)).first()
+    return markets.jurisdiction_of((row.market or row.country) if row else None)
+
+
 def give(*, session: Session, customer_id: int, organization_id: int, purpose_code: str,
          notice_version: int | None = None, method: str = "web-portal",
-         recorded_by: int | None = None) -> Grant:
-    """The customer allows an organization to use their data for one purpose."""
+         recorded_by: int | None = None, language: str | None = None) -> Grant:
+    """The customer allows an organization to use their data for one purpose.
+
+    ``language`` is the language of the notice text the customer read (default: the language being
+    spoken, the one their page was in); the receipt records it."""
     purpose = get_purpose(session=session, code=purpose_code)
     if purpose.legal_basis != CONSENT:
         raise Invalid(_("'%(name)s' does not rest on consent, so it cannot be granted or withdrawn.", name=purpose.name),
@@ -93,6 +137,7 @@ def give(*, session: Session, customer_id: int, organization_id: int, purpose_co
             _("Privacy notice v%(version)s does not cover '%(name)s'; read the current notice first.", version=notice.version, name=purpose.name),
             field="notice_version",
         )
+    read_in = _language_read(session, notice, language)
     moment = now()
     grant = session.scalars(select(Grant).where(
         Grant.customer_id == customer_id, Grant.organization_id == organization.id,
@@ -106,7 +151,8 @@ def give(*, session: Session, customer_id: int, organization_id: int, purpose_co
     # A new consent (first, after a withdrawal, under a newer notice, or after expiry): no old expiry.
     grant.notice_version, grant.granted_at, grant.withdrawn_at, grant.expires_at = notice.version, moment, None, None
     _record(session, customer_id=customer_id, organization_id=organization.id, purpose=purpose,
-            notice_version=notice.version, state="granted", method=method, recorded_by=recorded_by)
+            notice_version=notice.version, state="granted", method=method, recorded_by=recorded_by,
+            language=read_in)
     session.flush()
     return grant
 
@@ -125,7 +171,8 @@ def withdraw(*, session: Session, customer_id: int, organization_id: int, purpos
         return grant
     grant.withdrawn_at = now()
     _record(session, customer_id=customer_id, organization_id=organization_id, purpose=purpose,
-            notice_version=grant.notice_version, state="withdrawn", method=method, recorded_by=recorded_by)
+            notice_version=grant.notice_version, state="withdrawn", method=method, recorded_by=recorded_by,
+            language=supported(current_locale()))
     session.flush()
     return grant
 

@@ -63,6 +63,18 @@ def format_date(value: date | datetime | None, style: str = "medium") -> str:
     return babel_dates.format_skeleton(DAY.get(style, style), value, locale=_reader())
 
 
+def weekday_name(index: int) -> str:
+    """The name of a weekday, Monday being 0 as in ``date.weekday()``: "Monday", "Montag", "월요일"."""
+    return babel_dates.get_day_names("wide", locale=_reader())[index]
+
+
+def format_list(items) -> str:
+    """"A, B and C" as the reader joins a list ("A, B und C", "A, B 및 C")."""
+    from babel.lists import format_list as babel_list
+
+    return babel_list([str(item) for item in items], locale=_reader())
+
+
 def format_datetime(value: datetime | None, style: str = "medium") -> str:
     """A stored moment on the viewer's clock, in the reader's words ("short" ... "full", or a skeleton)."""
     if value is None:

@@ -39,5 +39,8 @@ class Forbidden(ForecourtError):
 
 class TooManyAttempts(ForecourtError):
     def __init__(self, retry_after: int):
-        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+        from forecourt.core.i18n import ngettext
+
+        super().__init__(ngettext("Too many attempts; try again in %(num)s second.",
+                                  "Too many attempts; try again in %(num)s seconds.", retry_after))
         self.retry_after = retry_after

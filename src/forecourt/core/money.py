@@ -187,3 +187,20 @@ def currency_column():
     from sqlalchemy.orm import mapped_column
 
     return mapped_column(String(3), default="EUR", server_default="EUR")
+
+
+def currency_symbol(currency: str, *, locale: str | None = None) -> str:
+    """How the reader writes the currency's sign: "€", "₩" (Babel's, in the reader's language)."""
+    from babel.numbers import get_currency_symbol
+    return get_currency_symbol(currency, locale=_babel_locale(locale or current_locale()))
+
+
+def input_amount(value, currency: str) -> str:
+    """An amount as a number field holds it: the currency's minor digits, no grouping ("4376.00", "58900000")."""
+    return f"{Decimal(str(value)):.{minor_digits(currency)}f}"
+
+
+def input_step(currency: str) -> str:
+    """The step of a number field for the currency: "0.01" for euros, "1" for won."""
+    digits = minor_digits(currency)
+    return "1" if digits == 0 else "0." + "0" * (digits - 1) + "1"

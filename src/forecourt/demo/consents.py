@@ -36,6 +36,9 @@ class ConsentBook:
     # Before this moment customers read the first notice; afterwards the current one.
     current_notice_since: datetime
     _given: set[tuple[int, int, str]] = field(default_factory=set)
+    # Each customer reads the notice in their own language; the receipt says which.
+    languages: dict[int, str] = field(default_factory=dict)
+    jurisdictions: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, *, session: Session, rng: Random, ids: Ids, rows: Rows, now: datetime) -> ConsentBook:
@@ -65,7 +68,8 @@ class ConsentBook:
             id=self.ids.take(LEDGER), receipt_id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
             customer_id=customer_id, organization_id=organization_id, purpose_code=purpose,
             legal_basis=self.legal_basis[purpose], notice_version=notice_version, state=state, method=method,
-            jurisdiction="EU", recorded_by_user_id=None, recorded_at=at))
+            jurisdiction=self.jurisdictions.get(customer_id, "EU"), recorded_by_user_id=None, recorded_at=at,
+            language=self.languages.get(customer_id, "en")))
 
     def give(self, *, customer_id: int, organization_id: int, purpose: str, at: datetime,
              method: str = "web-portal") -> dict | None:

@@ -37,6 +37,13 @@ PARTNERS = (
     ("emergency", "EMS-NORD", "Notrufzentrale Nord", "notrufzentrale-nord", "Hannover"),
     ("emergency", "EMS-SUED", "eCall-Zentrale Süd", "ecall-zentrale-sued", "Nürnberg"),
 )
+# How the road partners work: most around the clock (no hours), one family firm by day only, and how many
+# cases each takes at once (``assist.availability``), so the console has someone closed or busy at night.
+PARTNER_SERVICE = {
+    "RSA-ENGEL": {"dispatch_capacity": 8}, "RSA-SUED": {"dispatch_capacity": 6},
+    "RSA-WEST": {"dispatch_capacity": 3,
+                 "opening_hours": {d: [["07:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat")}},
+}
 # The analyst's mailbox at each kind of partner: "insurer@hanse-versicherung.example".
 PARTNER_MAILBOX = {"finance": "finance", "insurance": "insurer", "roadside": "roadside", "emergency": "emergency"}
 
@@ -110,7 +117,8 @@ def build_carmaker_and_partners(*, session: Session, ids: Ids, rng: Random, now:
         organization = _organization(session, kind="partner", partner_kind=kind, code=code, name=name,
                                      street=city.street_address(rng, geography.DEALER_STREETS),
                                      postcode=city.postcode(rng), city=city.name, latitude=lat, longitude=lon,
-                                     phone=city.landline(rng), email=f"info@{slug}.example")
+                                     phone=city.landline(rng), email=f"info@{slug}.example",
+                                     **PARTNER_SERVICE.get(code, {}))
         first, last = people.person_name(rng)
         analyst = _staff_user(session, ids, email=f"{PARTNER_MAILBOX[kind]}@{slug}.example",
                               name=f"{first} {last}", role=Role.PARTNER_ANALYST, organization_id=organization.id,

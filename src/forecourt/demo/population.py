@@ -21,6 +21,7 @@ from forecourt.demo import fleet, people
 from forecourt.demo.bulk import Ids, Rows
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.geography import City
+from forecourt.parties import markets
 from forecourt.parties.models import User
 from forecourt.vehicles.models import Ownership, ServiceRecord, Vehicle
 
@@ -115,6 +116,8 @@ def add_customer(world: World, person: Person, *, email: str, phone: str, street
     starts = [o[1] for car in person.cars for o in car.owners if o[0] == person.id]
     created = min(starts) - timedelta(days=world.rng.randint(0, 30)) if starts else world.now
     country = person.city.country
+    world.consents.languages[person.id] = language
+    world.consents.jurisdictions[person.id] = markets.jurisdiction_of(country)
     world.rows.add(CUSTOMERS, dict(id=person.id, first_name=person.first_name, last_name=person.last_name,
                                    email=email, phone=phone, street=street, postcode=postcode,
                                    city=person.city.name, country=country, market=country, time_zone=None,

@@ -6,6 +6,7 @@ test drives tied to a person, only name customers who allowed that dealer sales 
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from random import Random
@@ -17,6 +18,7 @@ from forecourt.consent.models import Grant
 from forecourt.core.auth import Role
 from forecourt.customers.models import Customer
 from forecourt.demo import bulk
+from forecourt.demo.sales_funnel import LEAD_COLUMNS
 from forecourt.demo.sales_history import CHANGE_COLUMNS, DEAL_COLUMNS, Car, History, Seller, deals
 from forecourt.parties.models import User
 from forecourt.sales import scoring
@@ -27,7 +29,9 @@ from forecourt.vehicles.models import Trim, VehicleModel
 DEALS_PER_DEALER = 80
 LEADS_PER_DEALER = 10
 MONTHS = 18
-LEAD_STATUSES = (("new", 30), ("contacted", 25), ("qualified", 20), ("converted", 15), ("disqualified", 10))
+# Recent leads still being worked; the converted ones come with their deals (``sales_funnel``).
+LEAD_STATUSES = (("new", 35), ("contacted", 30), ("qualified", 25), ("disqualified", 10))
+LEAD_SHARE = 0.75  # of the deals with a customer, those that started as a lead
 LEAD_SOURCES = (("web_form", 40), ("test_drive", 30), ("event", 15), ("configuration", 15))
 EVENTS = ("Spring open day", "Electric weekend", "Launch evening")
 
@@ -122,6 +126,23 @@ def _leads(session: Session, found: list[Seller], cars_: list[Car], rng: Random,
     return rows
 
 
+def _with_contacts(session: Session, rows: list[tuple]) -> list[dict]:
+    """Generated leads as rows, with what the person typed (their customer record's name and contact)."""
+    leads = [dict(zip(LEAD_COLUMNS, row, strict=True)) for row in rows]
+    ids = {lead["customer_id"] for lead in leads if lead["customer_id"] is not None}
+    people = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
+    for lead in leads:
+        lead.update(score_reasons=[], first_name=None, last_name=None, email=None, phone=None, postcode=None,
+                    city=None, event_name=None)
+        person = people.get(lead["customer_id"])
+        if person is not None:
+            lead.update(first_name=person.first_name, last_name=person.last_name, email=person.email,
+                        phone=person.phone, postcode=person.postcode, city=person.city)
+        if lead["source"] == "event":
+            lead["event_name"] = EVENTS[lead["id"] % len(EVENTS)]
+    return leads
+
+
 def build_pipeline(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     """Fills the pipeline of every dealer from the rows already written; returns row counts by table."""
     found = [s for s in sellers(session) if s.rep_ids]
@@ -130,13 +151,15 @@ def build_pipeline(*, session: Session, rng: Random, now: datetime) -> dict[str,
         return {}
     tables = [Opportunity.__table__, StageChange.__table__, Lead.__table__, Activity.__table__]
     history = History(wins=Counter(), value=Counter())
-    opportunities, changes, activities = [], [], []
+    opportunities, changes, activities, funnel_leads = [], [], [], []
     first_activity = _next_id(session, Activity.__table__)
     for deal, moves in deals(rng=rng, now=now, sellers=found, cars=cars_, count=DEALS_PER_DEALER * len(found),
                              first_id=_next_id(session, Opportunity.__table__),
                              first_change_id=_next_id(session, StageChange.__table__), months=MONTHS,
-                             history=history, customer_share=0.4):
-        row = dict(zip(DEAL_COLUMNS, deal, strict=True)) | {"buying_factors": {}}
+                             history=history, customer_share=0.4, leads=funnel_leads, lead_share=LEAD_SHARE,
+                             first_lead_id=_next_id(session, Lead.__table__)):
+        row = dict(zip(DEAL_COLUMNS, deal, strict=True))
+        row["buying_factors"] = json.loads(row["buying_factors"])
         opportunities.append(row)
         changes += [dict(zip(CHANGE_COLUMNS, move, strict=True)) for move in moves]
         if row["customer_id"] is None:
@@ -151,10 +174,11 @@ def build_pipeline(*, session: Session, rng: Random, now: datetime) -> dict[str,
                     "notes": "Test drive, 40 minutes including the motorway." if kind == "test_drive"
                     else "Showroom visit; compared trims and colours."})
     average = sum(r["amount"] for r in opportunities) / len(opportunities)
+    linked = _write(session, Lead.__table__, _with_contacts(session, funnel_leads))  # before the deals naming them
     counts = {"sales_opportunities": _write(session, Opportunity.__table__, opportunities),
               "sales_stage_changes": _write(session, StageChange.__table__, changes),
-              "sales_leads": _write(session, Lead.__table__, _leads(session, found, cars_, rng, now,
-                                                                    _next_id(session, Lead.__table__))),
+              "sales_leads": linked + _write(session, Lead.__table__, _leads(session, found, cars_, rng, now,
+                                                                             _next_id(session, Lead.__table__))),
               "sales_activities": _write(session, Activity.__table__, activities),
               "sales_targets": _write(session, Target.__table__, _targets(history, found, rng, now, average))}
     bulk.realign_sequences(session, tables)

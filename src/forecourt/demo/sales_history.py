@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 
+from forecourt.demo import sales_funnel
+
 # from, to, chance of moving on (else lost), mean days before the next step
 STEPS = (("new", "qualified", 0.8, 3.0), ("qualified", "test_drive", 0.75, 6.0), ("test_drive", "offer", 0.78, 5.0),
          ("offer", "negotiation", 0.72, 7.0), ("negotiation", "won", 0.62, 9.0))
@@ -34,7 +36,8 @@ POST_MORTEMS = {
 FLEET_ACCOUNTS = ("Stadtwerke", "Pflegedienst", "Handwerkskammer", "Logistik GmbH", "Hausverwaltung", "Taxi-Genossenschaft")
 DEAL_COLUMNS = ("id", "dealer_id", "owner_user_id", "customer_id", "model_id", "kind", "title", "account_name",
                 "quantity", "amount", "expected_close", "stage_code", "status", "lost_reason", "post_mortem",
-                "rfp_requirements", "buying_factors", "created_at", "stage_entered_at", "closed_at")
+                "rfp_requirements", "buying_factors", "created_at", "stage_entered_at", "closed_at", "lead_id",
+                "rfp_reference")
 CHANGE_COLUMNS = ("id", "opportunity_id", "from_stage", "to_stage", "changed_at", "user_id")
 
 
@@ -71,11 +74,19 @@ def _reason(rng: Random) -> str:
 
 def deals(*, rng: Random, now: datetime, sellers: list[Seller], cars: list[Car], count: int, first_id: int = 1,
           first_change_id: int = 1, months: int = 18, history: History | None = None,
-          customer_share: float = 0.0) -> Iterator[tuple[tuple, list[tuple]]]:
-    """``count`` deals started over the last ``months`` months, each with its stage changes."""
+          customer_share: float = 0.0, leads: list | None = None, lead_share: float = 0.0,
+          first_lead_id: int = 1, anonymous_leads: bool = False) -> Iterator[tuple[tuple, list[tuple]]]:
+    """``count`` deals started over the last ``months`` months, each with its stage changes.
+
+    With ``leads`` (a list), about ``lead_share`` of the deals came from a lead: the lead and the leads
+    around it that went nowhere are appended to it as ``sales_funnel.LEAD_COLUMNS`` rows (write them
+    before the deals that name them). Only deals with a customer come from a lead unless
+    ``anonymous_leads``. Buying factors and fleet tenders come from their own generator either way."""
     span = months * 30.4 * 86400
     start = now - timedelta(seconds=span)
     change_id = first_change_id
+    extra = Random(first_id * 7919 + count)  # the funnel's draws leave the deals' own sequence untouched
+    lead_id = first_lead_id
     for n in range(count):
         seller = sellers[n % len(sellers)] if n < len(sellers) else sellers[rng.randrange(len(sellers))]
         rep = seller.rep_ids[rng.randrange(len(seller.rep_ids))] if seller.rep_ids else None
@@ -119,6 +130,18 @@ def deals(*, rng: Random, now: datetime, sellers: list[Seller], cars: list[Car],
         expected = (created + timedelta(days=rng.randint(28, 80))).date()
         if closed is not None and expected > closed.date():
             expected = closed.date()  # a closed deal's expected date is never after it closed
+        linked = None
+        if leads is not None and not fleet and (customer is not None or anonymous_leads) \
+                and extra.random() < lead_share:
+            rows = sales_funnel.leads_for_deal(extra, first_id=lead_id, dealer_id=seller.dealer_id,
+                                               customer_id=customer, others=seller.customer_ids,
+                                               model_id=car.model_id, deal_created=created, now=now, start=start)
+            leads += rows
+            linked, lead_id = lead_id, lead_id + len(rows)
+        rfp = sales_funnel.tender(extra, first_id + n, created) if fleet else None
+        if rfp and status == "lost" and reason == "price":
+            amount = round(amount * extra.uniform(1.03, 1.09), 2)  # the offers lost on price were dearer
         yield ((first_id + n, seller.dealer_id, rep, customer, car.model_id, "fleet" if fleet else "retail", title,
-                account, quantity, amount, expected, stage, status, reason, note, "", "{}", created, at, closed),
+                account, quantity, amount, expected, stage, status, reason, note, "",
+                sales_funnel.buying_factors(extra, status, stage), created, at, closed, linked, rfp),
                changes)

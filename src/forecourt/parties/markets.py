@@ -31,6 +31,13 @@ MARKETS: tuple[dict, ...] = (
          postcode_pattern=r"\d{5}", postcode_example="06236"),
 )
 _REFERENCE = {m["code"]: m for m in MARKETS}
+# Whose data-protection law a consent given in a market answers to: the GDPR in Germany, PIPA
+# (개인정보 보호법) in Korea. A consent receipt names it.
+JURISDICTIONS = {"DE": "EU", "KR": "KR"}
+
+
+def jurisdiction_of(code: str | None) -> str:
+    return JURISDICTIONS.get((code or "").upper(), JURISDICTIONS[DEFAULT_MARKET])
 
 
 def ensure_markets(session: Session) -> None:

@@ -53,6 +53,8 @@ class Organization(Base):
     # {"mon": [["08:00", "18:00"]], ..., "sun": []}
     opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
     service_bays: Mapped[int] = mapped_column(Integer, default=0)
+    # Cases a roadside or emergency provider (or a dealer) takes at once; NULL: no limit (assist.availability).
+    dispatch_capacity: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

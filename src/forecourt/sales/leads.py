@@ -22,6 +22,7 @@ from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.sales.models import Activity, Configuration, Lead
 from forecourt.sales.routing import OPEN_STATUSES
+from forecourt.sales.scoring import explain as explain_score
 
 PURPOSE = "sales_contact"
 JOIN_WINDOW = timedelta(days=30)
@@ -57,20 +58,25 @@ def source_for(*, wants: str, configuration_code: str | None, event_name: str | 
 def describe_request(*, source: str, wants: str | None, preferred_date: date | None, model_name: str | None,
                      configuration_code: str | None, event_name: str | None, message: str) -> str:
     """One line for the timeline: what was asked, as the rep would say it."""
-    parts = [f"{SOURCE_NAMES.get(source, source)}"]
-    if wants:
-        asked = WANTS.get(wants, wants)
-        if wants == "test_drive" and preferred_date:
-            asked = _("%(wants)s on %(day)s", wants=asked, day=preferred_date.isoformat())
-        parts.append(_("asked for %(wants)s", wants=asked))
+    # Whole sentences, each one msgid with named placeholders: German and Korean put the date, the model
+    # and the event where their grammar wants them, which a sentence glued from fragments cannot.
+    sentences = [_("%(source)s.", source=SOURCE_NAMES.get(source, source))]
+    day = dates.format_date(preferred_date) if preferred_date else None
+    if wants == "test_drive":
+        sentences.append(_("Asks for a test drive on %(day)s.", day=day) if day else _("Asks for a test drive."))
+    elif wants == "call":
+        sentences.append(_("Asks for a call."))
+    elif wants == "offer":
+        sentences.append(_("Asks for an offer."))
     if model_name:
-        parts.append(_("about the %(model)s", model=model_name))
+        sentences.append(_("About the %(model)s.", model=model_name))
     if configuration_code:
-        parts.append(_("with configuration %(code)s", code=configuration_code))
+        sentences.append(_("Configuration %(code)s.", code=configuration_code))
     if event_name:
-        parts.append(_("at %(event)s", event=event_name))
-    line = ", ".join(parts) + "."
-    return line + (" " + _("Message: “%(message)s”", message=message) if message else "")
+        sentences.append(_("Met at %(event)s.", event=event_name))
+    if message:
+        sentences.append(_("Message: “%(message)s”", message=message))
+    return " ".join(sentences)
 
 
 # --- intake (called by sales.intake once the person is known) --------------------------------
@@ -246,13 +252,15 @@ def timeline(*, session: Session, lead: Lead) -> list[dict]:
     for request in [lead, *session.scalars(select(Lead).where(Lead.merged_into_id == lead.id))]:
         typed = " ".join(p for p in (request.first_name, request.last_name) if p)
         contact = ", ".join(p for p in (typed, request.email, request.phone) if p)
-        text = _("%(source)s (lead #%(id)s)", source=SOURCE_NAMES.get(request.source, request.source), id=request.id)
+        sentences = [_("%(source)s (lead #%(id)s).", source=SOURCE_NAMES.get(request.source, request.source),
+                       id=request.id)]
         if request.event_name:
-            text += " " + _("at %(event)s", event=request.event_name)
+            sentences.append(_("Met at %(event)s.", event=request.event_name))
         if request.preferred_date:
-            text += ", " + _("test drive wanted on %(day)s", day=dates.format_date(request.preferred_date))
+            sentences.append(_("Test drive wanted on %(day)s.", day=dates.format_date(request.preferred_date)))
         if request.message:
-            text += ". " + _("Message: “%(message)s”", message=request.message)
+            sentences.append(_("Message: “%(message)s”", message=request.message))
+        text = " ".join(sentences)
         entries.append(dict(at=request.created_at, kind="request", lead_id=request.id, source=request.source,
                             text=text, contact=contact))
     for activity in session.scalars(select(Activity).where(Activity.lead_id == lead.id)):
@@ -267,7 +275,7 @@ def view(*, session: Session, principal: Principal, lead_id: int, lead: Lead | N
     configuration = session.get(Configuration, lead.configuration_id) if lead.configuration_id else None
     fields = {column.key: getattr(lead, column.key) for column in Lead.__table__.columns}
     return fields | dict(lead=lead, configuration_code=configuration.code if configuration else None,
-                         score_reasons=list(lead.score_reasons or []),
+                         score_reasons=explain_score(lead.score_reasons),
                          timeline=timeline(session=session, lead=lead))
 
 

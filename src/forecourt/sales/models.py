@@ -143,7 +143,9 @@ class Lead(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
-    __table_args__ = (Index("ix_sales_leads_dealer_status", "dealer_id", "status"),)
+    __table_args__ = (Index("ix_sales_leads_dealer_status", "dealer_id", "status"),
+                      # the period's leads for the conversion figures (sales/pipeline/leads_funnel), index only
+                      Index("ix_sales_leads_created", "created_at", "dealer_id", "source", "model_id", "status", "id"))
 
 
 # --- opportunities -----------------------------------------------------------------------------------
@@ -210,6 +212,7 @@ class Opportunity(Base):
         Index("ix_sales_opportunities_dealer_created", "dealer_id", "created_at", "status", "model_id",
               "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id"),
         Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
+        Index("ix_sales_opportunities_lead", "lead_id", "created_at"),  # a lead's first deal
     )
 
 

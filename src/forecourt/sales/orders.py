@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core import zones
+from forecourt.core import dates, zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -46,7 +46,6 @@ PURPOSE = "sales_contact"
 STEPS = ("placed", "confirmed", "delivery_scheduled", "delivered")
 # Dealers have no time zone of their own yet; the network is in Germany, so opening hours are Berlin time.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 CENT = Decimal("0.01")
 SUBJECT = "order"  # how the payments ledger names an order
 
@@ -347,13 +346,17 @@ def check_delivery_time(*, dealer: Organization, at: datetime) -> datetime:
     weekday = local.weekday()
     spans = (dealer.opening_hours or {}).get(WEEKDAYS[weekday]) or []
     if not spans:
-        open_days = [DAY_NAMES[i] for i, day in enumerate(WEEKDAYS) if (dealer.opening_hours or {}).get(day)]
-        hint = f"; it is open on {', '.join(open_days)}" if open_days else ""
-        raise Invalid(_("%(name)s is closed on %(value)s%(hint)s. Choose another day.", name=dealer.name, value=DAY_NAMES[weekday], hint=hint), field="at")
+        open_days = [dates.weekday_name(i) for i, day in enumerate(WEEKDAYS) if (dealer.opening_hours or {}).get(day)]
+        closed = dates.weekday_name(weekday)
+        raise Invalid(_("%(name)s is closed on %(weekday)s; it is open on %(open_days)s. Choose another day.",
+                        name=dealer.name, weekday=closed, open_days=dates.format_list(open_days)) if open_days else
+                      _("%(name)s is closed on %(weekday)s. Choose another day.", name=dealer.name, weekday=closed),
+                      field="at")
     clock = local.strftime("%H:%M")
     if not any(opens <= clock < closes for opens, closes in spans):
-        hours = ", ".join(f"{opens}–{closes}" for opens, closes in spans)
-        raise Invalid(_("%(name)s is open %(hours)s on %(value)s; %(clock)s is outside those hours.", name=dealer.name, hours=hours, value=DAY_NAMES[weekday], clock=clock),
+        hours = dates.format_list(f"{opens}–{closes}" for opens, closes in spans)
+        raise Invalid(_("%(name)s is open %(hours)s on %(weekday)s; %(clock)s is outside those hours.", name=dealer.name,
+                        hours=hours, weekday=dates.weekday_name(weekday), clock=clock),
                       field="at")
     return local.astimezone(now().tzinfo)
 

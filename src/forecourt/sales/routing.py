@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Role
+from forecourt.core import dates
 from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _, ngettext
 from forecourt.core.geo import distance_km
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Lead
@@ -117,10 +119,11 @@ def _load(open_count: int, reps: int) -> float:
 
 def _per_rep(open_count: int, reps: int) -> str:
     if not reps:
-        return "no sales rep yet"
+        return _("no sales rep yet")
     value = open_count / reps
-    shown = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
-    return f"{shown} open lead{'' if shown == '1' else 's'} per sales rep"
+    # A share such as 1.5 takes the plural in every language we speak; only exactly one is singular.
+    return ngettext("%(count)s open lead per sales rep", "%(count)s open leads per sales rep",
+                    1 if value == 1 else 2, count=dates.format_number(value, up_to=1))
 
 
 def route(*, session: Session, dealer_id: int | None, postcode: str | None, city: str | None) -> Routing:
@@ -129,27 +132,30 @@ def route(*, session: Session, dealer_id: int | None, postcode: str | None, city
     if dealer_id is not None:
         dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
         if dealer.kind != "dealer" or not dealer.is_active:
-            raise Invalid("Choose one of our dealers, or let us choose for you.", field="dealer_id")
+            raise Invalid(_("Choose one of our dealers, or let us choose for you."), field="dealer_id")
         distance = (distance_km(place.latitude, place.longitude, dealer.latitude, dealer.longitude)
                     if place and dealer.position is not None else None)
-        return Routing(dealer, "customer_choice", f"Chosen by the customer: {dealer.name}.", distance)
+        return Routing(dealer, "customer_choice", _("Chosen by the customer: %(dealer)s.", dealer=dealer.name), distance)
     if place is None:
-        raise Invalid("We could not find this postcode or town. Check it, or choose a dealer yourself.",
+        raise Invalid(_("We could not find this postcode or town. Check it, or choose a dealer yourself."),
                       field="postcode" if postcode and not city else "city")
     nearest = parties_service.nearest_dealers(session=session, latitude=place.latitude, longitude=place.longitude,
                                               limit=CANDIDATES)
     if not nearest:
-        raise Invalid("There is no dealer to send your request to yet.", field="dealer_id")
+        raise Invalid(_("There is no dealer to send your request to yet."), field="dealer_id")
     candidates = [(d, km) for d, km in nearest if km <= nearest[0][1] + DETOUR_KM]
     load = open_leads_per_rep(session=session, dealer_ids=[d.id for d, _ in candidates])
     dealer, km = min(candidates, key=lambda pair: (_load(*load[pair[0].id]), pair[1]))
-    reason = (f"Nearest dealer with capacity: {dealer.name}, {km:.0f} km away, "
-              f"{_per_rep(*load[dealer.id])}")
-    if dealer.id != nearest[0][0].id:
+    if dealer.id == nearest[0][0].id:
+        reason = _("Nearest dealer with capacity: %(dealer)s, %(km)s km away, %(load)s.", dealer=dealer.name,
+                   km=dates.format_number(km, 0), load=_per_rep(*load[dealer.id]))
+    else:
         closest, closest_km = nearest[0]
-        reason += (f" (the nearest, {closest.name} at {closest_km:.0f} km, has "
-                   f"{_per_rep(*load[closest.id])})")
-    return Routing(dealer, "location", reason + ".", km)
+        reason = _("Nearest dealer with capacity: %(dealer)s, %(km)s km away, %(load)s (the nearest, %(closest)s at "
+                   "%(closest_km)s km, has %(closest_load)s).", dealer=dealer.name, km=dates.format_number(km, 0),
+                   load=_per_rep(*load[dealer.id]), closest=closest.name,
+                   closest_km=dates.format_number(closest_km, 0), closest_load=_per_rep(*load[closest.id]))
+    return Routing(dealer, "location", reason, km)
 
 
 def dealers_by_distance(*, session: Session, postcode: str | None, city: str | None) -> list[tuple[object, float | None]]:

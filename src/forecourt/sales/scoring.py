@@ -8,6 +8,9 @@ and — unlike a black box — every factor it uses can be said in a sentence a 
 
 A dealer with enough closed deals gets its own model; otherwise the network's history is used, and
 with too little history anywhere the score is the network's base rate, with a reason that says so.
+
+A lead keeps its reasons as facts (which factor, which rates, how many deals), not as sentences: each
+reader gets them in their own language (``explain``), whoever scored the lead and in whatever language.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.geo import distance_km
-from forecourt.core.i18n import Labels, N_
+from forecourt.core import dates
+from forecourt.core.i18n import Labels, N_, _, ngettext
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Lead, Opportunity
 from forecourt.sales.routing import OPEN_STATUSES, locate
@@ -38,24 +42,68 @@ _CUSTOMER = Labels({"owner": N_("Leads from people who already own one of our ca
 _ROUTED = Labels({"customer_choice": N_("Leads that chose the dealer themselves"), "location": N_("Leads routed by location")})
 
 
+_BANDS = Labels({"under 10 km": N_("under 10 km"), "10–30 km": N_("10–30 km away"), "30–80 km": N_("30–80 km away"),
+                 "over 80 km": N_("over 80 km away")})
+
+
 def _label(feature: str, value: str) -> str:
+    """The group of leads a factor speaks of, in the reader's language."""
     if feature == "source":
-        return _SOURCE.get(value, f"Leads from {value}")
+        return _SOURCE.get(value) or _("Leads from %(source)s", source=value)
     if feature == "model":
-        return "Enquiries without a model" if value == "none" else f"Enquiries about the {value}"
+        return _("Enquiries without a model") if value == "none" else _("Enquiries about the %(model)s", model=value)
     if feature == "configuration":
-        return "Leads with a saved configuration" if value == "yes" else "Leads without a configuration"
+        return _("Leads with a saved configuration") if value == "yes" else _("Leads without a configuration")
     if feature == "customer":
-        return _CUSTOMER[value]
+        return _CUSTOMER.get(value, value)
     if feature == "distance":
-        return "Leads whose location is unknown" if value == "unknown" else f"Leads living {value} from the dealer"
-    return _ROUTED.get(value, f"Leads routed by {value}")
+        return (_("Leads whose location is unknown") if value == "unknown" else
+                _("Leads living %(distance)s from the dealer", distance=_BANDS.get(value, value)))
+    return _ROUTED.get(value) or _("Leads routed by %(way)s", way=value)
 
 
 def _band(km: float | None) -> str:
     if km is None:
         return "unknown"
     return "under 10 km" if km < 10 else "10–30 km" if km < 30 else "30–80 km" if km < 80 else "over 80 km"
+
+
+def _pct(value: float) -> str:
+    return dates.format_percent(value)
+
+
+def explain(reasons: list) -> list[str]:
+    """A lead's reasons as sentences in the reader's language. Reasons written as text before reasons were
+    kept as facts are shown as they were written."""
+    return [reason if isinstance(reason, str) else _sentence(reason) for reason in reasons or []]
+
+
+def _sentence(reason: dict) -> str:
+    kind, here = reason.get("kind"), reason.get("scope") == "here"
+    if kind == "too_little":
+        return ngettext("Too little history to learn from yet: %(num)s closed deal in the network. This is the "
+                        "network's base rate of %(rate)s, the same for every lead until more deals are won or lost.",
+                        "Too little history to learn from yet: %(num)s closed deals in the network. This is the "
+                        "network's base rate of %(rate)s, the same for every lead until more deals are won or lost.",
+                        reason["deals"], rate=_pct(reason["rate"]))
+    if kind == "summary":
+        if here:
+            return ngettext("Estimated chance to win: %(chance)s, learnt from %(num)s closed deal at this dealer.",
+                            "Estimated chance to win: %(chance)s, learnt from %(num)s closed deals at this dealer.",
+                            reason["deals"], chance=_pct(reason["chance"]))
+        return ngettext("Estimated chance to win: %(chance)s, learnt from %(num)s closed deal in the network (this "
+                        "dealer has too few yet).",
+                        "Estimated chance to win: %(chance)s, learnt from %(num)s closed deals in the network (this "
+                        "dealer has too few yet).", reason["deals"], chance=_pct(reason["chance"]))
+    if kind == "usual":
+        return _("Nothing about this lead stands out from the usual win rate of %(rate)s.", rate=_pct(reason["rate"]))
+    values = dict(group=_label(reason["feature"], reason["value"]), rate=_pct(reason["rate"]),
+                  overall=_pct(reason["overall"]), won=reason["won"], seen=reason["seen"])
+    if here:
+        return _("%(group)s are won %(rate)s of the time here, against %(overall)s overall (%(won)s of %(seen)s).",
+                 **values)
+    return _("%(group)s are won %(rate)s of the time in the network, against %(overall)s overall (%(won)s of "
+             "%(seen)s).", **values)
 
 
 class _Context:
@@ -100,7 +148,7 @@ class _Context:
 class Model:
     """Won/lost counts, overall and per feature value, for one scope (a dealer or the network)."""
 
-    scope: str  # "here" | "in the network"
+    scope: str  # "here" | "network"
     deals: int = 0
     won: int = 0
     counts: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
@@ -127,7 +175,7 @@ class Model:
             log_lost += log((seen - won_with + 1) / (lost + kinds))
         return 1 / (1 + exp(log_lost - log_won))
 
-    def reasons(self, features: dict[str, str]) -> list[str]:
+    def reasons(self, features: dict[str, str]) -> list[dict]:
         overall = self.rate
         factors = []
         for feature, value in features.items():
@@ -138,9 +186,9 @@ class Model:
             smoothed = (won_with + 1) / (seen + 2)
             weight = abs(log(smoothed / (1 - smoothed)) - log((self.won + 1) / (self.deals - self.won + 1)))
             if abs(rate - overall) >= 0.05:
-                factors.append((weight, f"{_label(feature, value)} are won {rate:.0%} of the time {self.scope}, "
-                                        f"against {overall:.0%} overall ({won_with} of {seen})."))
-        return [text for _, text in sorted(factors, key=lambda pair: -pair[0])[:MAX_REASONS]]
+                factors.append((weight, dict(kind="factor", scope=self.scope, feature=feature, value=value,
+                                             rate=rate, overall=overall, won=won_with, seen=seen)))
+        return [reason for _, reason in sorted(factors, key=lambda pair: -pair[0])[:MAX_REASONS]]
 
 
 def _history(session: Session) -> list[tuple[Lead, bool]]:
@@ -168,7 +216,7 @@ class Scorer:
     def train(cls, *, session: Session, extra: list[Lead] = ()) -> Scorer:
         history = _history(session)
         context = _Context(session, [lead for lead, _ in history] + list(extra))
-        network = Model(scope="in the network")
+        network = Model(scope="network")
         for lead, won in history:
             network.add(context.features(lead), won)
         return cls(session, history, context, network)
@@ -191,19 +239,13 @@ class Scorer:
         if model is None:
             base = (self.network.won + 1) / (self.network.deals + 2)
             lead.score = round(100 * base)
-            lead.score_reasons = [
-                f"Too little history to learn from yet: {self.network.deals} closed "
-                f"deal{'' if self.network.deals == 1 else 's'} in the network. This is the network's base rate "
-                f"of {base:.0%}, the same for every lead until more deals are won or lost."]
+            lead.score_reasons = [dict(kind="too_little", deals=self.network.deals, rate=base)]
             return lead
         features = self.context.features(lead)
         chance = model.chance(features)
         lead.score = max(0, min(100, round(100 * chance)))
-        where = "at this dealer" if model.scope == "here" else "in the network (this dealer has too few yet)"
-        summary = f"Estimated chance to win: {chance:.0%}, learnt from {model.deals} closed deals {where}."
-        factors = model.reasons(features)
-        if not factors:
-            factors = [f"Nothing about this lead stands out from the usual win rate of {model.rate:.0%}."]
+        summary = dict(kind="summary", scope=model.scope, chance=chance, deals=model.deals)
+        factors = model.reasons(features) or [dict(kind="usual", rate=model.rate)]
         lead.score_reasons = [summary, *factors]
         return lead
 

@@ -2,7 +2,9 @@
 the share each earned, as the carmaker pays it (CSV for the books, PDF for the dealer).
 
 A statement names orders, cars and amounts, never the buyers, so it needs no one's consent. The
-month is the dealer's calendar month (Berlin time, like its opening hours).
+month is the dealer's calendar month on its own clock (Europe/Berlin, Asia/Seoul), like its opening
+hours, and the amounts are in its market's currency. Both files are written in the reader's language;
+a Korean statement is set in a CJK font reportlab carries itself (Adobe's CID fonts need no font file).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from xml.sax.saxutils import escape
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -18,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import dates
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, ngettext
+from forecourt.core.money import minor_digits
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Configuration, Order
 from forecourt.parties import markets
@@ -79,35 +83,73 @@ def network_month(*, session: Session, month: date) -> list[dict]:
     rows = []
     for dealer in parties_service.list_organizations(session=session, kind="dealer", active_only=False):
         found = totals.get(dealer.id)
-        rows.append(dict(dealer=dealer, cars=found.cars if found else 0,
+        rows.append(dict(dealer=dealer, currency=markets.reference(dealer.market)["currency"],
+                         cars=found.cars if found else 0,
                          sales=Decimal(str(found.sales or 0)) if found else Decimal(0),
                          commission=Decimal(str(found.commission or 0)) if found else Decimal(0)))
-    return sorted(rows, key=lambda r: (-r["commission"], r["dealer"].name))
+    # Won and euros are never compared: dealers are ranked within their currency.
+    return sorted(rows, key=lambda r: (r["currency"], -r["commission"], r["dealer"].name))
 
 
 def file_name(document: dict, extension: str) -> str:
     return f"commission-{document['dealer'].code}-{document['month']:%Y-%m}.{extension}".lower()
 
 
+def _amount(value: Decimal, currency: str) -> str:
+    """An amount for the books: no grouping, exactly the currency's minor digits (2160.00 EUR, 2160000 KRW)."""
+    return f"{value:.{minor_digits(currency)}f}"
+
+
 def as_csv(document: dict) -> str:
+    """For the books and a spreadsheet: headers in the reader's language, amounts as plain numbers with the
+    currency named in the header. Starts with a byte order mark so spreadsheets read Hangul and umlauts as
+    UTF-8."""
+    currency = markets.reference(document["dealer"].market)["currency"]
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["dealer", "month", "order", "handed_over_on", "car", "vin", "price_eur", "commission_eur",
-                     "rule"])
+    writer.writerow([_("Dealer"), _("Month"), _("Order"), _("Handed over"), _("Car"), _("VIN"),
+                     _("Price (%(currency)s)", currency=currency), _("Commission (%(currency)s)", currency=currency),
+                     _("Rule")])
     for line in document["lines"]:
         writer.writerow([document["dealer"].name, f"{document['month']:%Y-%m}", line["number"],
-                         line["handed_over_on"].isoformat(), line["car"], line["vin"], f"{line['price']:.2f}",
-                         f"{line['commission']:.2f}", line["rule"]])
-    writer.writerow([document["dealer"].name, f"{document['month']:%Y-%m}", "total", "", f"{document['cars']} cars",
-                     "", f"{document['sales']:.2f}", f"{document['commission']:.2f}", ""])
+                         line["handed_over_on"].isoformat(), line["car"], line["vin"],
+                         _amount(line["price"], currency), _amount(line["commission"], currency), line["rule"]])
+    writer.writerow([document["dealer"].name, f"{document['month']:%Y-%m}", _("Total"), "",
+                     _cars(document["cars"]), "", _amount(document["sales"], currency),
+                     _amount(document["commission"], currency), ""])
     return out.getvalue()
+
+
+def _cars(count: int) -> str:
+    return ngettext("%(num)s car", "%(num)s cars", count)
+
+
+# reportlab's standard fonts write only Latin-1-like text; Korean (or any name beyond it) needs a CID font.
+LATIN, LATIN_BOLD = "Helvetica", "Helvetica-Bold"
+CJK = "HYGothic-Medium"  # Adobe-Korea1 sans serif, shipped with reportlab as CID metrics: no font file needed
+
+
+def _fonts(texts) -> tuple[str, str]:
+    """The regular and bold font that can write every one of ``texts``."""
+    try:
+        for text in texts:
+            str(text).encode("cp1252")
+        return LATIN, LATIN_BOLD
+    except UnicodeEncodeError:
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        if CJK not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+        return CJK, CJK
 
 
 def as_pdf(document: dict) -> bytes:
     """An A4 statement: the dealer, the month, one line per car, the totals."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -115,25 +157,33 @@ def as_pdf(document: dict) -> bytes:
     dealer, month = document["dealer"], document["month"]
     currency = markets.reference(dealer.market)["currency"]
     title = _("Commission statement %(month)s — %(dealer)s", month=dates.format_date(month, "yMMMM"), dealer=dealer.name)
-    styles = getSampleStyleSheet()
-    pdf = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Forecourt", leftMargin=15 * mm,
-                            rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm)
     address = ", ".join(part for part in (dealer.street, f"{dealer.postcode or ''} {dealer.city or ''}".strip()) if part)
     rows = [[_("Order"), _("Handed over"), _("Car"), _("VIN"), _("Price"), _("Commission")]]
     rows += [[line["number"], dates.format_date(line["handed_over_on"]), line["car"], line["vin"],
               money_text(line["price"], currency), money_text(line["commission"], currency)] for line in document["lines"]]
-    rows.append([_("Total"), "", _("%(cars)s cars", cars=document["cars"]), "", money_text(document["sales"], currency),
+    rows.append([_("Total"), "", _cars(document["cars"]), "", money_text(document["sales"], currency),
                  money_text(document["commission"], currency)])
+    rules = sorted({line["rule"] for line in document["lines"] if line["rule"]})
+    closing = [_("Rules applied:"), *rules] if rules else [_("No online orders were handed over this month.")]
+    regular, bold = _fonts([title, address, *closing, *(cell for row in rows for cell in row)])
+    base = getSampleStyleSheet()
+    styles = {name: ParagraphStyle(f"{name}-{regular}", parent=base[name], fontName=bold if name != "Normal" else regular)
+              for name in ("Title", "Heading4", "Normal")}
+    pdf = SimpleDocTemplate(buffer, pagesize=A4, title=title, author="Forecourt", leftMargin=15 * mm,
+                            rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm)
     table = Table(rows, repeatRows=1, colWidths=[24 * mm, 22 * mm, 42 * mm, 42 * mm, 25 * mm, 25 * mm])
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"), ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
+        ("FONT", (0, 0), (-1, -1), regular),
+        ("FONT", (0, 0), (-1, 0), bold), ("FONT", (0, -1), (-1, -1), bold),
         ("FONTSIZE", (0, 0), (-1, -1), 8), ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
         ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black), ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
     ]))
-    rules = sorted({line["rule"] for line in document["lines"] if line["rule"]})
-    story = [Paragraph(title, styles["Title"]), Paragraph(address, styles["Normal"]), Spacer(1, 6 * mm), table,
-             Spacer(1, 6 * mm)]
-    story += [Paragraph(_("Rules applied:"), styles["Heading4"])] + [Paragraph(r, styles["Normal"]) for r in rules] \
-        if rules else [Paragraph(_("No online orders were handed over this month."), styles["Normal"])]
+    story = [Paragraph(escape(title), styles["Title"]), Paragraph(escape(address), styles["Normal"]),
+             Spacer(1, 6 * mm), table, Spacer(1, 6 * mm)]
+    if rules:
+        story += [Paragraph(escape(closing[0]), styles["Heading4"])]
+        story += [Paragraph(escape(rule), styles["Normal"]) for rule in rules]
+    else:
+        story += [Paragraph(escape(closing[0]), styles["Normal"])]
     pdf.build(story)
     return buffer.getvalue()

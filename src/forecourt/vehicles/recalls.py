@@ -386,7 +386,8 @@ def check_in_flags(*, session: Session, vin: str) -> list[dict]:
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     return [{"campaign_code": c.code, "title": c.title, "severity": c.severity, "remedy": c.remedy,
              "labour_minutes": c.labour_minutes,
-             "message": f"This car has an open recall: {c.title} ({c.severity})"}
+             "message": _("This car has an open recall: %(title)s (%(severity)s)", title=c.title,
+                          severity=_(c.severity))}
             for c in open_recalls_for(session=session, vehicle_id=vehicle.id)]
 
 

@@ -61,7 +61,7 @@ def _check_period(years, distance, where: str) -> None:
     if not isinstance(years, int) or not 0 < years <= MAX_YEARS:
         raise Invalid(_("%(where)s: years must be a whole number from 1 to %(max_years)s.", where=where, max_years=MAX_YEARS), field="years")
     if not isinstance(distance, int) or not 0 < distance <= MAX_KM:
-        raise Invalid(_("%(where)s: kilometres must be a whole number from 1 to %(max_km)s.", where=where, max_km=f"{MAX_KM:,}"), field="km")
+        raise Invalid(_("%(where)s: kilometres must be a whole number from 1 to %(max_km)s.", where=where, max_km=dates.format_number(MAX_KM)), field="km")
 
 
 def set_terms(*, session: Session, model_code: str, years: int, km: int, components: list[dict] | None = None,
@@ -70,13 +70,13 @@ def set_terms(*, session: Session, model_code: str, years: int, km: int, compone
     model = session.scalars(select(VehicleModel).where(VehicleModel.code == model_code)).first()
     if model is None:
         raise NotFound("Model not found")
-    _check_period(years, km, "The new-car warranty")
+    _check_period(years, km, _("The new-car warranty"))
     lines = []
     for spec in components or []:
         name = str(spec.get("component") or "").strip()
         if not name:
             raise Invalid(_("Each component needs a name (for example 'powertrain')."), field="components")
-        _check_period(spec.get("years"), spec.get("km"), f"The {name} warranty")
+        _check_period(spec.get("years"), spec.get("km"), _("The warranty on “%(component)s”", component=name))
         line = {"component": name, "years": spec["years"], "km": spec["km"]}
         if spec.get("propulsion"):
             line["propulsion"] = list(spec["propulsion"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import logging
 import re
 from urllib.parse import urlsplit
@@ -188,14 +190,27 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
+        # Starlette's own details ("Not Found", "Forbidden": the status's English phrase) are replaced by
+        # words in the reader's language; a detail our code wrote was translated where it was written.
+        try:
+            phrase = HTTPStatus(error.status_code).phrase
+        except ValueError:
+            phrase = None
+        default = str(error.detail) in ("Not found", phrase)
         if _wants_html(request) and error.status_code in (403, 404):
             detail = str(error.detail)
-            if detail == "Not found":
-                detail = i18n.gettext("There is nothing here, or it is not yours to see.")
+            if default:
+                detail = (i18n.gettext("There is nothing here, or it is not yours to see.") if error.status_code == 404
+                          else i18n.gettext("You may not open this page."))
             return page(request, error.status_code,
                         i18n.gettext("Not found") if error.status_code == 404 else i18n.gettext("Not allowed"),
                         detail)
-        return JSONResponse(status_code=error.status_code, content={"detail": error.detail},
+        detail = error.detail
+        if default and error.status_code == 404:
+            detail = i18n.gettext("Not found")
+        elif default and error.status_code == 403:
+            detail = i18n.gettext("Not allowed")
+        return JSONResponse(status_code=error.status_code, content={"detail": detail},
                             headers=getattr(error, "headers", None))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
+from forecourt.core import dates
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
@@ -25,7 +26,7 @@ from forecourt.workshop import symptoms
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import SLOT_MINUTES, Appointment, BaySlot
 from forecourt.parties.markets import zone_of
-from forecourt.workshop.slots import DAY_NAMES, STEP, Slot, free_slots, hours_text, opening_intervals
+from forecourt.workshop.slots import STEP, Slot, free_slots, hours_text, opening_intervals
 
 SOURCES = ("proactive", "owner", "advisor")
 
@@ -69,10 +70,14 @@ def check_time(*, dealer: Organization, job: Job, bay: int, starts_at: datetime)
     local = starts_at.astimezone(zone_of(dealer))  # the dealer's own calendar and clock
     intervals = opening_intervals(dealer, local.date())
     if not intervals:
-        raise Invalid(_("%(name)s is closed on %(value)ss.", name=dealer.name, value=DAY_NAMES[local.weekday()]), field="starts_at")
+        raise Invalid(_("%(name)s is closed on %(weekday)s.", name=dealer.name,
+                        weekday=dates.weekday_name(local.weekday())), field="starts_at")
     ends_at = starts_at + job.steps * STEP
     if not any(opens <= starts_at and ends_at <= closes for opens, closes in intervals):
-        raise Invalid(_("%(name)s is open %(hours_text)s on %(value)ss; a %(duration_text)s %(value2)s starting at %(local)s does not fit.", name=dealer.name, hours_text=hours_text(dealer, local.date()), value=DAY_NAMES[local.weekday()], duration_text=job.duration_text, value2=job.name.lower(), local=f"{local:%H:%M}"),
+        raise Invalid(_("%(name)s is open %(hours)s on %(weekday)s; “%(job)s” takes %(duration)s and does not fit "
+                        "starting at %(time)s.", name=dealer.name, hours=hours_text(dealer, local.date()),
+                        weekday=dates.weekday_name(local.weekday()), job=job.name, duration=job.duration_text,
+                        time=f"{local:%H:%M}"),
                       field="starts_at")
     return starts_at
 
@@ -87,8 +92,15 @@ def _claim(session: Session, appointment: Appointment, steps: int) -> None:
 def _taken(session: Session, dealer: Organization, job: Job, starts_at: datetime) -> SlotTaken:
     alternatives = free_slots(session=session, dealer=dealer, job=job, after=starts_at - timedelta(hours=2),
                               limit=3)
-    offer = "; ".join(slot.label for slot in alternatives) or "none in the next two weeks"
-    return SlotTaken(f"That time was just taken; here are the next free ones: {offer}.", alternatives)
+    return SlotTaken(taken_text(alternatives), alternatives)
+
+
+def taken_text(alternatives) -> str:
+    """"That time was just taken", with the next free times the reader may choose instead."""
+    if not alternatives:
+        return _("That time was just taken, and there is no other free time in the next two weeks.")
+    return _("That time was just taken; here are the next free ones: %(times)s.",
+             times="; ".join(slot.label for slot in alternatives))
 
 
 def book(*, session: Session, dealer_id: int, vehicle_id: int, customer_id: int | None, bay: int,

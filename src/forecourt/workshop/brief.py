@@ -37,7 +37,8 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import NotFound
 from forecourt.core.geo import distance_km
-from forecourt.core.i18n import _
+from forecourt.core import dates
+from forecourt.core.i18n import _, ngettext
 from forecourt.parties import service as parties_service
 from forecourt.telematics import dtc, health
 from forecourt.telematics import service as telematics_service
@@ -92,18 +93,19 @@ def _open(session: Session, principal: Principal, appointment: Appointment, purp
 def _minutes(minutes: float) -> str:
     minutes = max(1, round(minutes))
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min", minutes=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return _("%(hours)s h %(minutes)s min", hours=hours, minutes=rest) if rest else _("%(hours)s h", hours=hours)
 
 
 def _age(minutes: float) -> str:
+    """How old the car's position is, as the words after "position" ("3 min old", "2 days old")."""
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 60 * 24:
-        return f"{_minutes(minutes)} old"
+        return _("%(duration)s old", duration=_minutes(minutes))
     days = int(minutes // (60 * 24))
-    return f"{days} day{'s' if days != 1 else ''} old"
+    return ngettext("%(num)s day old", "%(num)s days old", days)
 
 
 def eta(*, dealer, latitude: float, longitude: float, measured_at: datetime, now: datetime) -> dict:
@@ -113,9 +115,10 @@ def eta(*, dealer, latitude: float, longitude: float, measured_at: datetime, now
     age_minutes = max(0.0, (as_utc(now) - as_utc(measured_at)).total_seconds() / 60)
     age = _age(age_minutes)
     if km < AT_THE_DOOR_KM:
-        text = f"At the workshop (position {age})"
+        text = _("At the workshop (position %(age)s)", age=age)
     else:
-        text = f"about {_minutes(minutes)} away ({km:.0f} km), position {age}"
+        text = _("about %(duration)s away (%(km)s km), position %(age)s", duration=_minutes(minutes),
+                 km=dates.format_number(km, 0), age=age)
     return dict(km=round(km, 1), minutes=round(minutes), age_minutes=round(age_minutes), text=text,
                 stale=age_minutes > STALE_MINUTES, latitude=latitude, longitude=longitude,
                 measured_at=as_utc(measured_at))

@@ -227,8 +227,7 @@ def accept(*, session: Session, customer_id: int, proposal_id: int, slot_index: 
                                    symptom_notes=symptom_notes)
     except (booking.SlotTaken, Invalid):
         fresh = refresh_slots(session=session, proposal=proposal)
-        offer = "; ".join(s.label for s in fresh[:3]) or "none in the next two weeks"
-        raise booking.SlotTaken(f"That time was just taken; here are the next free ones: {offer}.", fresh) from None
+        raise booking.SlotTaken(booking.taken_text(fresh[:3]), fresh) from None
     proposal.status, proposal.appointment_id = "booked", appointment.id
     session.flush()
     return appointment
@@ -315,9 +314,9 @@ def offer(*, session: Session, customer_id: int, vin: str, job: str, dealer_id: 
         dealer = booking.bookable_dealer(session=session, dealer_id=dealer_id)
         slots = free_slots(session=session, dealer=dealer, job=chosen_job, after=now(), per_day=2,
                            availability=availability)
-        reason = (f"Free times at {dealer.name}." if slots else
-                  f"{dealer.name} has no free bay in the next two weeks"
-                  f"{' at the times you gave' if availability else ''}.")
+        reason = (_("Free times at %(dealer)s.", dealer=dealer.name) if slots else
+                  _("%(dealer)s has no free bay in the next two weeks at the times you gave.", dealer=dealer.name)
+                  if availability else _("%(dealer)s has no free bay in the next two weeks.", dealer=dealer.name))
     return {"vehicle": vehicle, "job": chosen_job, "dealer": dealer, "reason": reason,
             "slots": [slot_view(slot) for slot in slots]}
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.core import dates, zones
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, ngettext
 from forecourt.core.clock import now
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
@@ -25,7 +25,6 @@ from forecourt.workshop.jobs import Job
 from forecourt.workshop.models import SLOT_MINUTES, Availability, BaySlot
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 STEP = timedelta(minutes=SLOT_MINUTES)
 DEALER_SEARCH_DAYS = 14
 
@@ -100,9 +99,9 @@ def opening_intervals(dealer: Organization, day: date) -> list[tuple[datetime, d
 
 
 def hours_text(dealer: Organization, day: date) -> str:
-    """"08:00–12:00 and 13:00–18:00" or "closed", for messages."""
+    """"08:00–12:00 and 13:00–18:00" or "closed", for messages, in the reader's language."""
     pairs = (dealer.opening_hours or {}).get(WEEKDAYS[day.weekday()], []) or []
-    return " and ".join(f"{a}–{b}" for a, b in pairs) if pairs else "closed"
+    return dates.format_list(f"{a}–{b}" for a, b in pairs) if pairs else _("closed all day")
 
 
 def _within_availability(start: datetime, end: datetime, availability: list[Availability] | None,
@@ -210,13 +209,13 @@ def choose_dealer(*, session: Session, vehicle, customer_position: tuple[float, 
         slots = free_slots(session=session, dealer=own, job=job, after=after, days=within_days,
                            availability=availability, limit=limit, per_day=per_day)
         if slots:
-            return DealerChoice(own, f"{own.name} is your chosen workshop.", slots)
+            return DealerChoice(own, _("%(dealer)s is your chosen workshop.", dealer=own.name), slots)
     origin = customer_position
     if origin is None and own is not None:
         origin = own.position
     if origin is None:
-        return DealerChoice(None, "We do not know where you are, and the car has no workshop yet; "
-                                  "choose a dealer to see their free times.", [])
+        return DealerChoice(None, _("We do not know where you are, and the car has no workshop yet; "
+                                    "choose a dealer to see their free times."), [])
     for dealer, distance in parties_service.nearest_dealers(session=session, latitude=origin[0],
                                                             longitude=origin[1], limit=8):
         if own is not None and dealer.id == own.id:
@@ -224,14 +223,44 @@ def choose_dealer(*, session: Session, vehicle, customer_position: tuple[float, 
         slots = free_slots(session=session, dealer=dealer, job=job, after=after, days=within_days,
                            availability=availability, limit=limit, per_day=per_day)
         if slots:
-            where = "from you" if customer_position is not None else f"from {own.name}" if own else "away"
+            km = dates.format_number(distance, 0)
             if own is not None:
-                reason = (f"{own.name} has no free bay in the next {within_days} days"
-                          f"{' at the times you gave' if availability else ''}; {dealer.name}, "
-                          f"{distance:.0f} km {where}, has.")
+                # Each case a whole sentence: where the distance is measured from and whether the customer
+                # gave times change the grammar in German and Korean.
+                values = dict(own=own.name, num=within_days, dealer=dealer.name, km=km)
+                if customer_position is not None:
+                    reason = (ngettext("%(own)s has no free bay in the next %(num)s day at the times you gave; "
+                                       "%(dealer)s, %(km)s km from you, has.",
+                                       "%(own)s has no free bay in the next %(num)s days at the times you gave; "
+                                       "%(dealer)s, %(km)s km from you, has.", within_days, **values)
+                              if availability else
+                              ngettext("%(own)s has no free bay in the next %(num)s day; %(dealer)s, %(km)s km from "
+                                       "you, has.",
+                                       "%(own)s has no free bay in the next %(num)s days; %(dealer)s, %(km)s km from "
+                                       "you, has.", within_days, **values))
+                else:
+                    reason = (ngettext("%(own)s has no free bay in the next %(num)s day at the times you gave; "
+                                       "%(dealer)s, %(km)s km from %(own)s, has.",
+                                       "%(own)s has no free bay in the next %(num)s days at the times you gave; "
+                                       "%(dealer)s, %(km)s km from %(own)s, has.", within_days, **values)
+                              if availability else
+                              ngettext("%(own)s has no free bay in the next %(num)s day; %(dealer)s, %(km)s km from "
+                                       "%(own)s, has.",
+                                       "%(own)s has no free bay in the next %(num)s days; %(dealer)s, %(km)s km from "
+                                       "%(own)s, has.", within_days, **values))
+            elif customer_position is not None:
+                reason = _("%(dealer)s is the nearest workshop with a free bay, %(km)s km from you.",
+                           dealer=dealer.name, km=km)
             else:
-                reason = f"{dealer.name} is the nearest workshop with a free bay, {distance:.0f} km {where}."
+                reason = _("%(dealer)s is the nearest workshop with a free bay, %(km)s km away.",
+                           dealer=dealer.name, km=km)
             return DealerChoice(dealer, reason, slots, distance)
-    return DealerChoice(None, f"No workshop near you has a free bay in the next {within_days} days"
-                              f"{' at the times you gave' if availability else ''}; "
-                              "please widen your availability or call your dealer.", [])
+    return DealerChoice(None, ngettext(
+        "No workshop near you has a free bay in the next %(num)s day at the times you gave; please widen your "
+        "availability or call your dealer.",
+        "No workshop near you has a free bay in the next %(num)s days at the times you gave; please widen your "
+        "availability or call your dealer.", within_days) if availability else ngettext(
+        "No workshop near you has a free bay in the next %(num)s day; please widen your availability or call "
+        "your dealer.",
+        "No workshop near you has a free bay in the next %(num)s days; please widen your availability or call "
+        "your dealer.", within_days), [])

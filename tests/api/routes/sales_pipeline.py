@@ -15,5 +15,6 @@ from tests.api.acl_rules import SALES_FIGURES, Rule
 ROUTES: dict = {
     ("GET", path): Rule(SALES_FIGURES)
     for path in ("/api/pipeline/volume", "/api/pipeline/speed", "/api/pipeline/performance", "/api/pipeline/trend",
-                 "/api/pipeline/benchmark", "/workspace/pipeline", "/workspace/pipeline.csv")
+                 "/api/pipeline/benchmark", "/workspace/pipeline", "/workspace/pipeline.csv",
+                 "/api/pipeline/insights", "/workspace/pipeline/insights", "/workspace/pipeline/insights.csv")
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal
 
 from pydantic import Field
@@ -55,6 +55,18 @@ class WebhookOut(Output):
     created_at: datetime
 
 
+class AvailabilityOut(Output):
+    """``open`` (``around_the_clock`` or by its hours), ``closed`` until ``opens_at`` (UTC; ``opens_local`` on the
+    provider's own clock; both empty when its hours never open), or ``at_capacity`` (``busy`` of ``capacity``)."""
+
+    state: str
+    around_the_clock: bool
+    opens_at: datetime | None
+    opens_local: time | None
+    busy: int
+    capacity: int | None
+
+
 class ProviderOut(Output):
     provider_id: int
     kind: str
@@ -66,6 +78,13 @@ class ProviderOut(Output):
     distance_km: float
     eta_minutes: int
     eta: str
+    availability: AvailabilityOut
+
+
+class UnavailableOut(Output):
+    dealers: list[ProviderOut]
+    towing: list[ProviderOut]
+    emergency: list[ProviderOut]
 
 
 class ProvidersOut(Output):
@@ -76,6 +95,7 @@ class ProvidersOut(Output):
     dealers: list[ProviderOut]
     towing: list[ProviderOut]
     emergency: list[ProviderOut]
+    unavailable: UnavailableOut  # the nearer providers skipped, each with why
 
 
 class IncomingCustomer(Output):

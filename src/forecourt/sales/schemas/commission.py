@@ -43,6 +43,7 @@ class CommissionRuleOut(Output):
 class StatementRowOut(Output):
     dealer_id: int
     dealer: str
+    currency: str = Field(description="The dealer's market's currency (EUR, KRW): sales and commission are in it")
     cars: int
     sales: float
     commission: float

@@ -9,47 +9,17 @@ card and preferences are read here — only when the owner allows this dealer se
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from sqlalchemy.orm import Session
 
-from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.schemas import Day, Id
-from forecourt.customers import service as customers_service
 from forecourt.workshop import brief as brief_service
-from forecourt.workshop import calendar, handovers, loaners
+from forecourt.workshop import calendar, desk, handovers, loaners
 from forecourt.workshop.advisor_schemas import (BriefOut, CalendarOut, CheckInOut, FindingsIn, HandoverIn,
                                                 HandoverOut, LoanerBookingOut, LoanerChange, LoanerHistoryOut,
                                                 LoanerIn, LoanerOut)
 from forecourt.web.deps import DbSession, DealerStaff
 
 router = APIRouter(prefix="/api", tags=["workshop: service advisor"])
-
-
-def owner_card(session: Session, principal: Principal, appointment_id: Id) -> tuple[dict | None, dict | None]:
-    """The owner's contact card and preferences, when service reminders are granted; else (None, None).
-
-    Only read here: ``brief`` and ``offer_loaner`` open the door (and log) before using them."""
-    appointment = calendar.get_for_dealer(session=session, principal=principal, appointment_id=appointment_id)
-    if brief_service.SERVICE not in brief_service.sharing(session=session, principal=principal,
-                                                          appointment_id=appointment_id):
-        return None, None
-    customer = customers_service.get(session=session, customer_id=appointment.customer_id)
-    preferences = customers_service.get_preferences(session=session, customer_id=customer.id)
-    card = dict(name=customer.full_name, email=customer.email, phone=customer.phone,
-                preferred_contact=preferences.preferred_contact)
-    prefs = dict(radio_presets=list(preferences.radio_presets or []),
-                 navigation_favourites=list(preferences.navigation_favourites or []),
-                 seat_position=dict(preferences.seat_position or {}))
-    return card, prefs
-
-
-def brief_for(session: Session, principal: Principal, appointment_id: Id) -> dict:
-    card, prefs = owner_card(session, principal, appointment_id)
-    view = brief_service.brief(session=session, principal=principal, appointment_id=appointment_id,
-                               preferences=prefs, customer=card, now=now())
-    booking = loaners.booking_of(session=session, appointment_id=appointment_id)
-    view["loaner"] = loaners.describe(session=session, booking=booking) if booking else None
-    return view
 
 
 def _brief_out(view: dict) -> dict:
@@ -73,13 +43,13 @@ def day_calendar(principal: DealerStaff, session: DbSession, day: Day | None = N
 
 @router.get("/advisor/appointments/{appointment_id}/brief", response_model=BriefOut)
 def appointment_brief(appointment_id: Id, principal: DealerStaff, session: DbSession):
-    return _brief_out(brief_for(session, principal, appointment_id))
+    return _brief_out(desk.brief_for(session=session, principal=principal, appointment_id=appointment_id))
 
 
 @router.post("/advisor/appointments/{appointment_id}/loaner", response_model=LoanerBookingOut,
              status_code=status.HTTP_201_CREATED)
 def offer_loaner(appointment_id: Id, principal: DealerStaff, session: DbSession):
-    _, prefs = owner_card(session, principal, appointment_id)
+    _, prefs = desk.owner_card(session=session, principal=principal, appointment_id=appointment_id)
     offered = loaners.offer_loaner(session=session, principal=principal, appointment_id=appointment_id,
                                    preferences=prefs)
     return _booking_out(offered)
@@ -99,7 +69,7 @@ def record_findings(appointment_id: Id, body: FindingsIn, principal: DealerStaff
     """What the advisor found, beside what the driver noticed; the brief as it now reads."""
     calendar.record_findings(session=session, principal=principal, appointment_id=appointment_id,
                              findings=body.findings, at=now())
-    return _brief_out(brief_for(session, principal, appointment_id))
+    return _brief_out(desk.brief_for(session=session, principal=principal, appointment_id=appointment_id))
 
 
 @router.post("/advisor/loaner-bookings/{booking_id}/handover", response_model=HandoverOut,

@@ -39,7 +39,8 @@ def retire_rule(rule_id: Id, body: RetireIn, principal: Admin, session: DbSessio
 def network_month(month: str, principal: Admin, session: DbSession):
     """Every dealer's cars, sales and commission in one month (``?month=2025-06``)."""
     rows = statements.network_month(session=session, month=statements.parse_month(month))
-    return [dict(dealer_id=r["dealer"].id, dealer=r["dealer"].name, cars=r["cars"], sales=float(r["sales"]),
+    return [dict(dealer_id=r["dealer"].id, dealer=r["dealer"].name, currency=r["currency"], cars=r["cars"],
+                 sales=float(r["sales"]),
                  commission=float(r["commission"])) for r in rows]
 
 

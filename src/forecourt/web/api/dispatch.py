@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
@@ -19,7 +18,6 @@ from forecourt.core.clock import now
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
-from forecourt.customers import service as customers_service
 from forecourt.web.api.telemetry import raw_body
 from forecourt.web.deps import Agent, AppSettings, DbSession, DealerStaff, MaybePrincipal
 
@@ -68,22 +66,9 @@ def answer(dispatch_id: Id, request: Request, session: DbSession, caller: MaybeP
                             note=given.note, eta_minutes=given.eta_minutes, via=via)
 
 
-def with_customers(session: Session, items: list[dict]) -> list[dict]:
-    """Adds the owner's name and contact to the items whose owner allowed it (``customer_id`` set)."""
-    shown = []
-    for item in items:
-        customer = None
-        if item["customer_id"] is not None:
-            found = customers_service.get(session=session, customer_id=item["customer_id"])
-            customer = {"name": f"{found.first_name or ''} {found.last_name or ''}".strip(), "phone": found.phone,
-                        "email": found.email}
-        shown.append(item | {"customer": customer})
-    return shown
-
-
 @router.get("/dealer/incoming", response_model=list[IncomingOut])
 def incoming(dealer: DealerStaff, session: DbSession):
-    return with_customers(session, dispatch_service.incoming_for(session=session, principal=dealer, now=now()))
+    return dispatch_service.incoming_with_owners(session=session, principal=dealer, now=now())
 
 
 @router.post("/dealer/incoming/{dispatch_id}/arrived", response_model=DispatchOut)

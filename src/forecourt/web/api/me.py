@@ -75,7 +75,7 @@ def my_consents(me: Me, session: DbSession):
 def give_consent(organization_id: Id, purpose: str, me: Me, session: DbSession, body: GrantIn | None = None):
     return consent_service.give(session=session, customer_id=me.customer_id, organization_id=organization_id,
                                 purpose_code=purpose, notice_version=body.notice_version if body else None,
-                                method="api", recorded_by=me.user_id)
+                                language=body.language if body else None, method="api", recorded_by=me.user_id)
 
 
 @router.delete("/consents/{organization_id}/{purpose}", status_code=status.HTTP_204_NO_CONTENT)

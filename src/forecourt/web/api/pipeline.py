@@ -52,3 +52,11 @@ def pipeline_trend(principal: PipelineViewer, session: DbSession, filters: Filte
 def pipeline_benchmark(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
     """The dealer against anonymised peers; the carmaker also gets the named ranking."""
     return _figures(session, principal, filters, pipeline.network_benchmark)
+
+
+@router.get("/pipeline/insights")
+def pipeline_insights(principal: PipelineViewer, session: DbSession, filters: Filters) -> dict:
+    """Lead to deal conversion (by source, dealer, model, month), buying factors in won and lost deals,
+    fleet tender outcomes and the lessons written after losing."""
+    scope = pipeline.scope_for(session=session, principal=principal, **filters.model_dump())
+    return pipeline.insights(session=session, scope=scope)

@@ -46,7 +46,11 @@ def purposes(session: DbSession):
 
 @router.get("/notices/current", response_model=NoticeOut)
 def current_notice(session: DbSession):
-    return consent_service.current_notice(session=session)
+    """In the language of the request (its ``Accept-Language``), or English where the version has no text in it."""
+    notice = consent_service.current_notice(session=session)
+    read = consent_service.notice_text(session=session, version=notice.version)
+    return NoticeOut(version=notice.version, language=read.language, title=read.title, body=read.body,
+                     purposes=notice.purposes, published_at=notice.published_at)
 
 
 @router.get("/health")

@@ -28,7 +28,8 @@ KINDS = (("carmaker", lazy_gettext("Carmaker")), ("dealer", lazy_gettext("Dealer
 # The same kinds as headings over a list of them.
 KIND_GROUPS = (("carmaker", lazy_gettext("Carmakers")), ("dealer", lazy_gettext("Dealers")),
                ("partner", lazy_gettext("Partners")))
-PARTNER_KINDS = [(k, k.capitalize()) for k in parties_service.PARTNER_KINDS]
+# The kinds' names are in the catalogues (web.formats marks them); each is translated when the form is shown.
+PARTNER_KINDS = [(k, lazy_gettext(k.capitalize())) for k in parties_service.PARTNER_KINDS]
 DAYS = (("mon", lazy_gettext("Monday")), ("tue", lazy_gettext("Tuesday")), ("wed", lazy_gettext("Wednesday")), ("thu", lazy_gettext("Thursday")), ("fri", lazy_gettext("Friday")),
         ("sat", lazy_gettext("Saturday")), ("sun", lazy_gettext("Sunday")))
 ADDRESS_FIELDS = ("name", "street", "postcode", "city", "latitude", "longitude", "phone", "email")
@@ -199,7 +200,8 @@ def create_user(request: Request, admin: AdminPage, session: DbSession, form: Fo
         else:
             parties_service.audit(session=session, actor=admin, action="user.create", target=f"user:{user.id}",
                                   details={"role": user.role, "organization_id": user.organization_id})
-            return _flash("/admin/users", _("%(display_name)s can now log in as %(value)s.", display_name=user.display_name, value=Role(user.role).label.lower()))
+            return _flash("/admin/users", _("%(display_name)s can now log in as “%(role)s”.", display_name=user.display_name,
+                                                    role=Role(user.role).label))
     return _users_page(request, session, values=values, errors=errors, status_code=422)
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from forecourt.core.errors import Conflict, Invalid
+from forecourt.core import dates
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.customers import service as customers_service
@@ -24,7 +25,6 @@ from forecourt.web.views.forms import Form, text, whole_number
 from forecourt.web.views.render import redirect, render
 from forecourt.workshop import autobook, booking, proposals, symptoms
 from forecourt.workshop.jobs import choices as job_choices
-from forecourt.workshop.slots import DAY_NAMES
 
 router = APIRouter(tags=["pages"])
 HOME = "/me/service"
@@ -37,7 +37,7 @@ def _back(url: str = HOME, *, flash: str | None = None, error: str | None = None
 
 def _windows_by_day(rows) -> list[dict]:
     by_day = {row.weekday: row for row in rows}
-    return [{"weekday": day, "name": DAY_NAMES[day], "from_time": by_day[day].from_time if day in by_day else "",
+    return [{"weekday": day, "name": dates.weekday_name(day), "from_time": by_day[day].from_time if day in by_day else "",
              "to_time": by_day[day].to_time if day in by_day else ""} for day in range(7)]
 
 
@@ -95,11 +95,12 @@ def set_availability(request: Request, me: MePage, session: DbSession, form: For
     windows, errors, chosen = [], {}, []
     for day in range(7):
         opens, closes = text(form, f"from_{day}"), text(form, f"to_{day}")
-        chosen.append({"weekday": day, "name": DAY_NAMES[day], "from_time": opens or "", "to_time": closes or ""})
+        chosen.append({"weekday": day, "name": dates.weekday_name(day), "from_time": opens or "", "to_time": closes or ""})
         if not opens and not closes:
             continue
         if not opens or not closes:
-            errors[str(day)] = f"Give both times for {DAY_NAMES[day]}, or leave both empty."
+            errors[str(day)] = _("Give both times for %(weekday)s, or leave both empty.",
+                                 weekday=dates.weekday_name(day))
             continue
         windows.append((day, opens[:5], closes[:5]))
     if not errors:

@@ -18,7 +18,6 @@ from urllib.parse import quote_plus
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.assist import cases as cases_service
@@ -26,7 +25,7 @@ from forecourt.assist import contacts as contacts_service
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
 from forecourt.assist import subscriptions
-from forecourt.assist.models import Case, Dispatch
+from forecourt.assist.models import Case
 from forecourt.core import dates, i18n, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
@@ -35,7 +34,6 @@ from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id, LARGEST_ID
 from forecourt.customers import service as customers_service
 from forecourt.parties import markets
-from forecourt.parties.models import Organization
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web import viewer
 from forecourt.web.deps import AgentPage, DbSession, MePage
@@ -169,21 +167,6 @@ def _providers(session: Session, case: Case) -> dict:
     return dispatch_service.providers_for(session=session, case_id=case.id, now=now())
 
 
-def _dispatches(session: Session, case: Case) -> list[dict]:
-    rows = session.execute(select(Dispatch, Organization.name)
-                           .join(Organization, Organization.id == Dispatch.provider_id)
-                           .where(Dispatch.case_id == case.id).order_by(Dispatch.id)).all()
-    names = {}
-    dealer_ids = {d.destination_dealer_id for d, _ in rows if d.destination_dealer_id}
-    if dealer_ids:
-        names = dict(session.execute(select(Organization.id, Organization.name)
-                                     .where(Organization.id.in_(dealer_ids))).all())
-    return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
-                 destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at,
-                 answer=d.answer, answer_note=d.answer_note)
-            for d, name in rows]
-
-
 HELP_LABEL = Labels({"tow": N_("Towing"), "dealer": N_("Dealer"), "emergency": N_("Emergency services")})
 
 # Whom a case calls for first: the help "Dispatch nearest" sends, in order of preference.
@@ -219,7 +202,7 @@ def case_page(request: Request, number: str, principal: AgentPage, session: DbSe
     timeline = cases_service.timeline(session=session, case=case)
     return render(request, "console/case.html", case=case, vehicle=vehicle, error=error,
                   customer=_customer_card(session, principal, case), subscription=_subscription(session, vehicle.id),
-                  providers=providers, dispatches=_dispatches(session, case), timeline=timeline,
+                  providers=providers, dispatches=dispatch_service.sent_for(session=session, case_id=case.id), timeline=timeline,
                   map_data=_map_data(case, providers), sla=cases_service.sla(case),
                   nearest=nearest_help(case, providers),
                   place=places.describe(case.latitude, case.longitude, language=i18n.current_locale(),

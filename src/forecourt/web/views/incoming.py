@@ -17,7 +17,6 @@ from forecourt.core.clock import now
 from forecourt.core.errors import Conflict
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
-from forecourt.web.api.dispatch import with_customers
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
 from forecourt.web.views.render import redirect, render
 
@@ -34,7 +33,7 @@ def _dealer_only(principal: Principal) -> Principal:
 def incoming_page(request: Request, principal: StaffPage, session: DbSession, flash: str | None = None,
                   error: str | None = None):
     _dealer_only(principal)
-    cars = with_customers(session, dispatch_service.incoming_for(session=session, principal=principal, now=now()))
+    cars = dispatch_service.incoming_with_owners(session=session, principal=principal, now=now())
     return render(request, "incoming/list.html", cars=cars, flash=flash, error=error)
 
 

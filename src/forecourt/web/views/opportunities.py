@@ -93,8 +93,10 @@ def _new_page(request, session, principal, *, values=None, errors=None, q=None, 
         found, _ = customers_service.list_visible(session=session, principal=principal, purpose="sales_contact",
                                                   q=q, limit=10)
     values = values or {"kind": "retail", "quantity": 1}
+    currency = markets.market_or_default(session=session, code=parties_service.get_organization(
+        session=session, organization_id=principal.organization_id).market).currency
     return render(request, "opportunities/new.html", status_code=status_code, values=values, errors=errors or {},
-                  q=q or "", found=found, models=_models(session))
+                  q=q or "", found=found, models=_models(session), currency=currency)
 
 
 @router.get("/workspace/opportunities/new")

@@ -172,10 +172,18 @@ def privacy_page(request: Request, me: MePage, session: DbSession, add: list[Id]
     roles: dict[str, list[dict]] = {}
     for row in role_purpose_rows(session):
         roles.setdefault(row["purpose_code"], []).append(row)
+    notice = consent_service.current_notice(session=session)
     return render(request, "portal/privacy.html", organizations=organizations,
                   consent_purposes=[p for p in purposes if p.needs_consent],
-                  other_purposes=[p for p in purposes if not p.needs_consent],
-                  notice=consent_service.current_notice(session=session), addable=addable, roles=roles)
+                  other_purposes=[p for p in purposes if not p.needs_consent], notice=notice,
+                  read=consent_service.notice_text(session=session, version=notice.version), addable=addable,
+                  roles=roles)
+
+
+def _notice_read(form) -> tuple[int | None, str | None]:
+    """The notice version and language the page showed beside the switch: what the customer read."""
+    version = (form.get("notice_version") or "").strip()
+    return (int(version) if version.isdigit() and len(version) < 9 else None), (form.get("notice_language") or None)
 
 
 @router.post("/me/privacy/{organization_id}/{purpose}")
@@ -186,8 +194,10 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
     error = None
     try:
         if allow:
+            version, language = _notice_read(form)
             consent_service.give(session=session, customer_id=me.customer_id, organization_id=organization_id,
-                                 purpose_code=purpose, method="web-portal", recorded_by=me.user_id)
+                                 purpose_code=purpose, method="web-portal", recorded_by=me.user_id,
+                                 notice_version=version, language=language)
         else:
             consent_service.withdraw(session=session, customer_id=me.customer_id,
                                      organization_id=organization_id, purpose_code=purpose,
@@ -199,14 +209,16 @@ def toggle_consent(request: Request, organization_id: Id, purpose: str, me: MePa
     cell = next((r for r in rows if r["organization_id"] == organization_id and r["purpose_code"] == purpose),
                 None)
     if request.headers.get("hx-request") and cell is not None:
-        return render(request, "portal/_consent_cell.html", cell=cell, error=error)
+        notice = consent_service.current_notice(session=session)
+        return render(request, "portal/_consent_cell.html", cell=cell, error=error,
+                      read=consent_service.notice_text(session=session, version=notice.version))
     if error or cell is None:
         return _flash("/me/privacy", error or _("There is no such purpose."))
     return _flash(f"/me/privacy?add={organization_id}",
-                  (_("%(organization)s is now allowed to use your data for %(purpose)s.", organization=cell['organization_name'],
-                     purpose=cell['purpose_name'].lower()) if cell["granted"] else
-                   _("%(organization)s is no longer allowed to use your data for %(purpose)s.",
-                     organization=cell['organization_name'], purpose=cell['purpose_name'].lower())))
+                  (_("%(organization)s is now allowed to use your data for “%(purpose)s”.",
+                     organization=cell['organization_name'], purpose=cell['purpose_name']) if cell["granted"] else
+                   _("%(organization)s is no longer allowed to use your data for “%(purpose)s”.",
+                     organization=cell['organization_name'], purpose=cell['purpose_name'])))
 
 
 # --- who looked ----------------------------------------------------------------------------------
@@ -241,6 +253,27 @@ def confirm_erasure(request: Request, me: MePage, session: DbSession):
     return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None)
 
 
+# What an erasure report counts, as its reader says it (the report names each by code).
+ERASED = Labels({
+    "profile": N_("Your profile"), "preferences": N_("Your preferences"), "account": N_("Your login"),
+    "consent_grants": N_("Consents given"), "access_log": N_("Access log entries"),
+    "telemetry_positions": N_("Car positions"), "telemetry_samples": N_("Car readings"),
+    "telemetry_trips": N_("Trips"), "telemetry_twin": N_("Your car's latest state"),
+    "telemetry_vehicle_events": N_("Car events (warning lights, alerts)"),
+    "warranty_offers": N_("Warranty offers"), "ownership_transfers_unlinked": N_("Car sales between owners (unlinked)"),
+    "workshop_appointments": N_("Workshop appointments"), "workshop_availability": N_("Times you can be reached"),
+    "workshop_loaner_presets": N_("Courtesy-car wishes"), "workshop_proposals": N_("Workshop proposals"),
+    "assist_cases_unlinked": N_("On Call cases (unlinked)"), "assist_emergency_contacts": N_("Emergency contacts"),
+    "assist_subscriptions_unlinked": N_("On Call subscriptions (unlinked)"), "messages": N_("Messages to you"),
+    "email_links": N_("Links e-mailed to you"), "sales_configurations_unlinked": N_("Configurations (unlinked)"),
+    "sales_lead_contact_details": N_("Contact details in enquiries"), "sales_activity_notes": N_("Sales notes about you"),
+    "consent_ledger": N_("Consent receipts"), "service_records": N_("Service records"),
+    "ownerships": N_("Ownership periods"), "warranty_contracts": N_("Extended warranties"),
+    "data_requests": N_("Data requests"), "orders": N_("Orders"), "payments": N_("Payments"),
+    "opportunities": N_("Deals"),
+})
+
+
 @router.post("/me/data/erase")
 def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
     if form.get("confirm") != "erase":
@@ -249,6 +282,6 @@ def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
                       kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."))
     report = rights.erase(session=session, customer_id=me.customer_id)
     # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
-    response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report)
+    response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report, labels=ERASED)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

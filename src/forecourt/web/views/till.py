@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request
 
+from forecourt.core import money
 from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
@@ -25,11 +26,12 @@ METHOD_NAMES = Labels({"cash": N_("Cash"), "card_terminal": N_("Card terminal"),
 
 def amount_of(form) -> Decimal:
     try:
-        amount = Decimal((text(form, "amount") or "").replace("€", "").replace(",", ""))
+        amount = Decimal((text(form, "amount") or "").replace("€", "").replace("₩", "").replace(",", ""))
     except InvalidOperation:
-        raise Invalid(_("Enter the amount in euros, e.g. 4200.00."), field="amount") from None
+        raise Invalid(_("Enter the amount as a number, e.g. 4200.00 (in won without decimals)."),
+                      field="amount") from None
     if not amount.is_finite():
-        raise Invalid(_("Enter the amount in euros, e.g. 4200.00."), field="amount")
+        raise Invalid(_("Enter the amount as a number, e.g. 4200.00 (in won without decimals)."), field="amount")
     return amount
 
 
@@ -45,7 +47,9 @@ def till_order(request: Request, number: str, principal: CashierPage, session: D
     view = orders.describe(session=session, order=order)
     return render(request, "till/order.html", order=view, error=error, key=secrets.token_urlsafe(16),
                   step_names=STEP_NAMES, payment_names=PAYMENT_NAMES, entry_names=ENTRY_NAMES,
-                  method_names=METHOD_NAMES)
+                  method_names=METHOD_NAMES, symbol=money.currency_symbol(view["currency"]),
+                  step=money.input_step(view["currency"]),
+                  as_input=lambda amount: money.input_amount(amount, view["currency"]))
 
 
 @router.post("/till/orders/{number}/receipts")
@@ -53,18 +57,18 @@ def record_receipt(number: str, principal: CashierPage, session: DbSession, gate
     return attempt(session, f"/till/orders/{number}", lambda: till.record_receipt(
         session=session, gateway=gateway, principal=principal, number=number, amount=amount_of(form),
         method=text(form, "method") or "", key=text(form, "key") or "", note=text(form, "note") or ""),
-        "Receipt recorded; the buyer sees the payment in their portal.")
+        _("Receipt recorded; the buyer sees the payment in their portal."))
 
 
 @router.post("/till/orders/{number}/receipts/{entry_id}/reversal")
 def reverse_receipt(number: str, entry_id: Id, principal: CashierPage, session: DbSession, form: Form):
     return attempt(session, f"/till/orders/{number}", lambda: till.reverse_receipt(
         session=session, principal=principal, number=number, entry_id=entry_id, reason=text(form, "reason") or ""),
-        "Receipt reversed; both entries stay in the ledger.")
+        _("Receipt reversed; both entries stay in the ledger."))
 
 
 @router.post("/till/orders/{number}/refunds")
 def refund(number: str, principal: CashierPage, session: DbSession, gateway: PaymentGateway, form: Form):
     return attempt(session, f"/till/orders/{number}", lambda: till.refund(
         session=session, gateway=gateway, principal=principal, number=number, amount=amount_of(form),
-        key=text(form, "key") or "", reason=text(form, "reason") or ""), "Refund recorded.")
+        key=text(form, "key") or "", reason=text(form, "reason") or ""), _("Refund recorded."))

@@ -17,6 +17,7 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from forecourt.consent import service as consent_service
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
@@ -79,6 +80,7 @@ def _book_page(request: Request, session, principal, vin: str, purpose: str | No
     cover = warranty_api.cover_of(session, vehicle, purpose=chosen)
     products = warranty.list_products(session=session, model_id=vehicle.trim.model_id)
     return render(request, "warranty/book.html", vehicle=vehicle, cover=cover, book=book, purpose=chosen,
+                  purpose_name=consent_service.get_purpose(session=session, code=chosen).name,
                   products=products, pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS,
                   error=request.query_params.get("error"), **extra)
 

@@ -18,8 +18,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.schemas import Id
-from forecourt.workshop import calendar, handovers, loaners
-from forecourt.web.api.advisor import brief_for, owner_card
+from forecourt.workshop import calendar, desk, handovers, loaners
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
 from forecourt.core.i18n import _
 from forecourt.web.views.forms import Form, text, whole_number
@@ -68,7 +67,7 @@ def service_calendar(request: Request, principal: StaffPage, session: DbSession,
 def appointment_brief(request: Request, appointment_id: Id, principal: StaffPage, session: DbSession,
                       error: str | None = None):
     _dealer_only(principal)
-    view = brief_for(session, principal, appointment_id)
+    view = desk.brief_for(session=session, principal=principal, appointment_id=appointment_id)
     loaner = view["loaner"]
     return render(request, "workshop/brief.html", view=view, error=error, severity_class=SEVERITY_CLASS,
                   loaner_state=handovers.state_of(loaners.booking_of(session=session, appointment_id=appointment_id))
@@ -81,7 +80,7 @@ def offer_loaner(appointment_id: Id, principal: StaffPage, session: DbSession):
     url = f"/workspace/service/appointments/{appointment_id}"
 
     def lend():
-        _, prefs = owner_card(session, principal, appointment_id)
+        _, prefs = desk.owner_card(session=session, principal=principal, appointment_id=appointment_id)
         return loaners.offer_loaner(session=session, principal=principal, appointment_id=appointment_id,
                                     preferences=prefs)
     return _act(session, url, lend, lambda offered: f"Courtesy car: {offered['car']} ({offered['vin']}).")

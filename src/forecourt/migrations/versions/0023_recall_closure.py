@@ -6,16 +6,16 @@
 * ``recall_campaigns.affected_at_close`` / ``remedied_at_close`` / ``open_at_close``: the completion
   figures as they stood at closing, kept as the campaign's final record.
 
-Revision ID: 0021_recalls
-Revises: 0020_lifecycle
+Revision ID: 0023_recalls
+Revises: 0022_markets
 Create Date: 2026-12-06 22:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021_recalls'
-down_revision = '0020_lifecycle'
+revision = '0023_recalls'
+down_revision = '0022_markets'
 branch_labels = None
 depends_on = None
 
