@@ -123,9 +123,10 @@ def rightful(w: World, kind: str, rule):
         return w.admin
     if kind == AGENT:
         return w.agent
-    if kind == CUSTOMER_DATA:
-        w.grant(w.dealer, rule.purpose)
-        return w.rep
+    if kind == CUSTOMER_DATA:  # the dealer's staff whose role reads for the purpose (sales or workshop)
+        organization, reader = w.reader(rule.purpose)
+        w.grant(organization, rule.purpose)
+        return reader
     if kind == DEALER:
         return w.rep
     if kind == SERVICE:
@@ -133,21 +134,8 @@ def rightful(w: World, kind: str, rule):
     return None  # devices, links and public routes: checked in their own tests
 
 
-# Still open to any dealer: recording work, a recall remedy, an extended warranty or a sale on any car.
-# What makes a dealer's write on a car rightful is a real reference (the car booked or checked in at
-# that dealer, the owner's acceptance, the dealer's own stock), which these routes do not ask for yet.
-# Strict: once they refuse outsiders, these pass and the mark must go.
-OPEN_TO_ANY_DEALER = {
-    ("POST", "/api/recalls/{code}/remedies"),
-    ("POST", "/api/vehicles/{vin}/work-orders"), ("POST", "/workspace/vehicles/{vin}/work-orders"),
-    ("POST", "/api/vehicles/{vin}/extended-warranty"), ("POST", "/workspace/vehicles/{vin}/extended-warranty"),
-}
-
-
 def _param(key: tuple[str, str]):
-    marks = [pytest.mark.xfail(strict=True, reason="any dealer may still write on any car: no reference asked")] \
-        if key in OPEN_TO_ANY_DEALER else []
-    return pytest.param(key, id=f"{key[0]} {key[1]}", marks=marks)
+    return pytest.param(key, id=f"{key[0]} {key[1]}")
 
 
 @pytest.mark.parametrize("key", [_param(k) for k in WRITE_KEYS])

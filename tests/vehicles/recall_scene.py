@@ -69,3 +69,16 @@ def campaign_json(scene: Scene, code: str, **scope) -> dict:
             "description": "The front brake hose can rub against the wheel arch and leak brake fluid.",
             "remedy": "The workshop fits a new brake hose and a guide clip.",
             "scopes": [scope or {"model_code": scene.models["A"].code}]}
+
+
+def booked_in(scene: Scene, name: str, dealer_id: int, *, hours_from_now: float = -1, status: str = "checked_in"):
+    """The owner's booking of one scene car at a dealer: the relationship that lets the dealer work on it."""
+    from forecourt.workshop.models import Appointment
+
+    start = now().replace(microsecond=0) + timedelta(hours=hours_from_now)
+    visit = Appointment(dealer_id=dealer_id, vehicle_id=scene.cars[name].id, customer_id=scene.owners[name].id,
+                        bay=1, starts_at=start, ends_at=start + timedelta(hours=1), job="recall", source="owner",
+                        status=status)
+    scene.make.session.add(visit)
+    scene.make.session.commit()
+    return visit

@@ -65,3 +65,18 @@ def test_the_demo_driver_has_an_open_recall_and_a_message(db):
     assert [c.code for c in recalls.open_recalls_for(session=db, vehicle_id=car.id)] == ["RC-DEMO-017"]
     assert db.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.customer_id == lena.id,
                                                                 OutboxMessage.channel == "in_app")) >= 1
+
+
+def test_the_demo_drivers_critical_recall_can_be_booked_and_is_never_all_good(db):
+    from forecourt.telematics import health
+    from forecourt.workshop import recall_work
+
+    lena = db.scalars(select(Customer).where(Customer.email == driver.EMAIL)).one()
+    (car, _), *_ = vehicles_service.vehicles_of(session=db, customer_id=lena.id)
+    with frozen_at(MOMENT):
+        [offer] = recall_work.offers_for_owner(session=db, customer_id=lena.id, vehicle=car)
+        assert offer["critical"] and offer["slots"], offer.get("reason")
+        assert offer["dealer"].id in (car.service_dealer_id, car.selling_dealer_id)
+        first = offer["slots"][0]
+        assert (first.ends_at - first.starts_at).total_seconds() == 90 * 60  # the campaign's labour time
+        assert health.health_of(session=db, vehicle_id=car.id).status == "stop_safely"

@@ -9,7 +9,7 @@ import pytest
 
 from forecourt.core.auth import Role
 from tests.factories import browser_for, csrf_token_of
-from tests.vehicles.recall_scene import build, campaign_json
+from tests.vehicles.recall_scene import booked_in, build, campaign_json
 
 
 @pytest.fixture
@@ -27,6 +27,11 @@ def test_open_a_campaign_over_the_api_and_read_its_progress(client, scene, make)
     vin = scene.cars["a1_mid"].vin
     flags = client.get(f"/api/recalls/check/{vin}", headers=advisor.headers).json()
     assert [f["message"] for f in flags["open_recalls"]] == ["This car has an open recall: Brake hose may chafe (high)"]
+    # any dealer of the network carries out recalls, but only on a car it has a relationship with
+    body = {"vin": vin, "performed_on": date.today().isoformat(), "odometer_km": 18000}
+    assert client.post("/api/recalls/RC-API-1/remedies", headers=advisor.headers, json=body).status_code == 404
+    booked_in(scene, "a1_mid", advisor.organization_id)
+    booked_in(scene, "b1_mid", advisor.organization_id)
     remedy = client.post("/api/recalls/RC-API-1/remedies", headers=advisor.headers,
                          json={"vin": vin, "performed_on": date.today().isoformat(), "odometer_km": 18000})
     assert remedy.status_code == 201, remedy.text
@@ -71,6 +76,7 @@ def test_bad_remedies_are_refused_with_422(client, scene, make):
     client.post("/api/admin/recalls", headers=scene.admin.headers, json=campaign_json(scene, "RC-R422"))
     advisor = make.staff(make.dealer(), Role.DEALER_SERVICE)
     vin = scene.cars["a1_mid"].vin
+    booked_in(scene, "a1_mid", advisor.organization_id)
     for body in ({"vin": vin, "performed_on": "yesterday", "odometer_km": 1},
                  {"vin": vin, "performed_on": date.today().isoformat(), "odometer_km": -1},
                  {"vin": vin, "performed_on": (date.today() + timedelta(days=3)).isoformat(), "odometer_km": 1}):

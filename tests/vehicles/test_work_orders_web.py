@@ -11,7 +11,7 @@ from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
 from forecourt.telematics.models import TwinSignal
-from forecourt.vehicles.models import WarrantyContract
+from forecourt.vehicles.models import ServiceRecord, WarrantyContract
 from forecourt.workshop.models import Appointment
 from tests.api.routes.lifecycle_warranty import on_sale
 from tests.factories import browser_for, csrf_token_of
@@ -28,9 +28,11 @@ def _scene(make, session):
     return owner, vehicle, dealer_a, dealer_b, advisor_b
 
 
-def _booked(session, dealer, vehicle, owner, *, source: str = "owner", status: str = "checked_in") -> int:
-    """The owner's booking at the dealer, begun an hour ago and checked in: what work is recorded against."""
-    start = now().replace(microsecond=0) - timedelta(hours=1)
+def _booked(session, dealer, vehicle, owner, *, source: str = "owner", status: str = "checked_in",
+            hours_from_now: int = -1) -> int:
+    """The owner's booking at the dealer, begun an hour ago and checked in: what work is recorded against
+    (and, booked by the owner, the relationship that lets the dealer write on the car at all)."""
+    start = now().replace(microsecond=0) + timedelta(hours=hours_from_now)
     visit = Appointment(dealer_id=dealer.id, vehicle_id=vehicle.id, customer_id=owner.id, bay=1, starts_at=start,
                         ends_at=start + timedelta(hours=2), job="diagnosis", source=source, status=status)
     session.add(visit)
@@ -99,11 +101,11 @@ def test_the_cars_own_odometer_judges_todays_work(client, make, session):
     session.add(TwinSignal(vehicle_id=vehicle.id, path="Vehicle.TraveledDistance", value=21_456_700.0,
                            measured_at=now()))
     session.commit()
-    # without a booking the car's own data is not read, so nothing judges the reading by it
+    visit = _booked(session, dealer_b, vehicle, owner)
+    # a work order that names no booking does not read the car's own data, so nothing judges the reading by it
     unbooked = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=17_000),
                            headers=advisor_b.headers).json()
     assert unbooked["work_order"]["odometer_flag"] is None
-    visit = _booked(session, dealer_b, vehicle, owner)
     body = client.post(f"/api/vehicles/{vehicle.vin}/work-orders",
                        json=_order(odometer_km=17_000, appointment_id=visit), headers=advisor_b.headers).json()
     assert body["work_order"]["odometer_flag"] == "rollback"
@@ -115,7 +117,8 @@ def test_the_cars_own_odometer_judges_todays_work(client, make, session):
 
 
 def test_bad_input_is_refused_with_a_clear_message(client, make, session):
-    _, vehicle, _, _, advisor_b = _scene(make, session)
+    owner, vehicle, _, dealer_b, advisor_b = _scene(make, session)
+    _booked(session, dealer_b, vehicle, owner)
     url = f"/api/vehicles/{vehicle.vin}/work-orders"
     negative = client.post(url, json=_order(odometer_km=-1), headers=advisor_b.headers)
     assert negative.status_code == 422 and "negative distance" in negative.text
@@ -128,7 +131,8 @@ def test_bad_input_is_refused_with_a_clear_message(client, make, session):
 
 
 def test_the_workshop_form_re_renders_a_refusal_and_confirms_a_success(make, session):
-    _, vehicle, _, _, advisor_b = _scene(make, session)
+    owner, vehicle, _, dealer_b, advisor_b = _scene(make, session)
+    _booked(session, dealer_b, vehicle, owner)
     browser = browser_for(make, advisor_b)
     form = {"performed_on": date.today().isoformat(), "odometer_km": "2500000", "kind": "repair",
             "summary": "Clutch replaced", "operations": "Replace clutch; 4.5", "parts": "CL-1; Clutch kit; 1; 410",
@@ -180,9 +184,16 @@ def test_a_dealer_cannot_issue_its_own_reference(client, make, session):
     owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
     product = on_sale(session, vehicle.trim.model.code, years=2)
     session.commit()
+    records = session.scalar(select(func.count(ServiceRecord.id)))
+    outsider = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=180_000),
+                           headers=advisor_b.headers)
+    assert outsider.status_code == 404  # a dealer with nothing to do with the car writes nothing on it
+    assert session.scalar(select(func.count(ServiceRecord.id))) == records
+    # booked in for next week: dealer B may write, but a work order naming no begun booking opens nothing
+    _booked(session, dealer_b, vehicle, owner, status="confirmed", hours_from_now=24 * 7)
     forged = client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=180_000),
                          headers=advisor_b.headers)
-    assert forged.status_code == 201  # written down, but it opens nothing
+    assert forged.status_code == 201
     number = forged.json()["work_order"]["work_order_number"]
     before = _logs(session, owner, dealer_b)
     url = f"/api/vehicles/{vehicle.vin}/warranty"
@@ -215,6 +226,9 @@ def test_an_extension_is_offered_by_the_dealer_and_bought_by_the_owner(client, m
     url = f"/api/vehicles/{vehicle.vin}/extended-warranty"
     assert client.post(url, json={"product_code": product.code}, headers=advisor_b.headers).status_code == 404
     make.grant(owner, dealer_b, "service_reminders")
+    # consent lets dealer B read and contact; selling needs the car to be booked in there
+    assert client.post(url, json={"product_code": product.code}, headers=advisor_b.headers).status_code == 404
+    _booked(session, dealer_b, vehicle, owner, status="confirmed", hours_from_now=48)
     offered = client.post(url, json={"product_code": product.code}, headers=advisor_b.headers)
     assert offered.status_code == 201, offered.text
     assert (offered.json()["status"], offered.json()["dealer_id"], offered.json()["price"]) == (
@@ -236,15 +250,17 @@ def test_an_extension_is_offered_by_the_dealer_and_bought_by_the_owner(client, m
     old_owner = make.customer()
     old = make.vehicle(owner=old_owner, since=now() - timedelta(days=3 * 365))
     make.grant(old_owner, dealer_b, "service_reminders")
+    _booked(session, dealer_b, old, old_owner)
     refused = client.post(f"/api/vehicles/{old.vin}/extended-warranty", json={"product_code": product.code},
                           headers=advisor_b.headers)
     assert refused.status_code == 422 and "has ended" in refused.text
 
 
 def test_the_owner_sees_the_whole_book_and_the_warranty(client, make, session):
-    owner, vehicle, dealer_a, _, advisor_b = _scene(make, session)
+    owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
     on_sale(session, vehicle.trim.model.code)
     session.commit()
+    _booked(session, dealer_b, vehicle, owner)
     client.post(f"/api/vehicles/{vehicle.vin}/work-orders", json=_order(odometer_km=9_000), headers=advisor_b.headers)
     me = make.customer_login(owner)
     book = client.get(f"/api/me/vehicles/{vehicle.vin}/service-book", headers=me.headers).json()
@@ -284,3 +300,15 @@ def test_the_carmaker_sets_terms_and_it_is_audited(client, make, session):
                       json={"years": 0, "km": 1}).status_code == 422
     assert client.put("/api/admin/warranty-terms/NOPE", headers=admin.headers,
                       json={"years": 2, "km": 1}).status_code == 404
+
+
+def test_the_work_order_form_exists_only_for_a_dealer_with_the_car(make, session):
+    owner, vehicle, dealer_a, dealer_b, advisor_b = _scene(make, session)
+    browser = browser_for(make, advisor_b)
+    assert browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new").status_code == 404
+    form = {"performed_on": date.today().isoformat(), "odometer_km": "lots", "kind": "repair", "summary": "x",
+            "csrf_token": csrf_token_of(session, browser)}
+    assert browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data=form).status_code == 404
+    _booked(session, dealer_b, vehicle, owner)
+    assert browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new").status_code == 200
+    assert browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data=form).status_code == 422

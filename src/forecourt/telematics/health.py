@@ -10,7 +10,7 @@ stored state, so a rolled-back batch announces nothing and the next one announce
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -23,6 +23,7 @@ from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.i18n import _, gettext
 from forecourt.telematics import dtc
 from forecourt.telematics.models import Device, HealthState, TwinSignal
+from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 
 DTC_PATHS = ("Vehicle.Diagnostics.DTCList", "Vehicle.OBD.DTCList")
@@ -300,11 +301,30 @@ def _judge(vehicle, twin: dict[str, tuple[object, datetime]], history: list,
 
 
 def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
-    """The car's health now, from the twin (nothing is stored or announced)."""
+    """The car's health now, from the twin and its open recalls (nothing is stored or announced)."""
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     history = vehicles_service.service_history(session=session, vehicle_id=vehicle_id)
     first_owned = vehicles_service.first_owned(session=session, vehicle_ids=[vehicle_id])
-    return _judge(vehicle, _twins(session, [vehicle_id])[vehicle_id], history, first_owned)
+    judged = _judge(vehicle, _twins(session, [vehicle_id])[vehicle_id], history, first_owned)
+    return with_recalls(judged, recalls.open_recalls_for(session=session, vehicle_id=vehicle_id))
+
+
+def with_recalls(health: VehicleHealth, open_recalls: list) -> VehicleHealth:
+    """An open recall is part of the car's health: a critical one means stop driving until it is fixed,
+    any other means book the fix; either way the car is never "all good" while one is open."""
+    if not open_recalls:
+        return health
+    critical = [c for c in open_recalls if c.severity == "critical"]
+    if critical:
+        status = "stop_safely"
+        lead = _("Do not drive this car until it is fixed: safety recall %(code)s (%(title)s). The fix is free; "
+                 "book it now.", code=critical[0].code, title=critical[0].title)
+    else:
+        status = health.status if health.status in ("service_soon", "stop_safely") else "service_soon"
+        lead = _("Open safety recall %(code)s (%(title)s): book the free fix.", code=open_recalls[0].code,
+                 title=open_recalls[0].title)
+    rest = "" if health.status == "ok" or critical else " " + health.summary
+    return replace(health, status=status, summary=lead + rest)
 
 
 # --- changes -------------------------------------------------------------------------------------

@@ -232,6 +232,13 @@ class RecallCampaign(Base):
     labour_minutes: Mapped[int] = mapped_column(Integer, default=60)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # closed | superseded, once the carmaker ends it; the figures as they stood then are its final record
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("recall_campaigns.id"))
+    closing_reason: Mapped[str | None] = mapped_column(Text)
+    affected_at_close: Mapped[int | None] = mapped_column(Integer)
+    remedied_at_close: Mapped[int | None] = mapped_column(Integer)
+    open_at_close: Mapped[int | None] = mapped_column(Integer)
 
 
 class RecallScope(Base):

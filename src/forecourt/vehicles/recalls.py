@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import String, func, insert, select, update
+from sqlalchemy import String, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
@@ -36,6 +36,7 @@ SEVERITY_WORDS = {"critical": lazy_gettext("Critical: stop driving until fixed")
 PURPOSE = "safety_recalls"
 CHANNELS = ("email", "in_app")
 REMEDIED = "remedied"
+BOOKED = "booked"  # the owner booked the fix: not reminded meanwhile
 
 
 # --- campaigns and scopes ------------------------------------------------------------------------
@@ -333,6 +334,9 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     campaign = get_campaign(session=session, code=campaign_code)
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     row = _affected(session, campaign, vehicle)
+    if campaign.closed_at is not None:
+        raise Conflict(_("Recall %(code)s was closed on %(day)s; it takes no more remedies.", code=campaign.code,
+                         day=f"{campaign.closed_at:%d %b %Y}"), field="code")
     if row.state == REMEDIED:
         dealer = parties_service.get_organization(session=session, organization_id=row.remedied_by_dealer_id).name \
             if row.remedied_by_dealer_id else "a dealer"
@@ -351,6 +355,21 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     row.remedied_at = now() if performed_on == today else datetime.combine(performed_on, time(12), tzinfo=UTC)
     session.flush()
     return record
+
+
+def mark_booked(*, session: Session, campaign_id: int, vehicle_id: int) -> None:
+    """The car's fix is booked: it is not reminded meanwhile (``remind_owners`` reminds notified cars)."""
+    session.execute(update(RecallVehicle).where(
+        RecallVehicle.campaign_id == campaign_id, RecallVehicle.vehicle_id == vehicle_id,
+        RecallVehicle.state.in_(("open", "notified"))).values(state=BOOKED))
+
+
+def unmark_booked(*, session: Session, campaign_ids: list[int], vehicle_id: int) -> None:
+    """The booking of the fix was cancelled: reminders resume (or the first notice, if none went yet)."""
+    session.execute(update(RecallVehicle).where(
+        RecallVehicle.vehicle_id == vehicle_id, RecallVehicle.state == BOOKED,
+        RecallVehicle.campaign_id.in_(list(campaign_ids)))
+        .values(state=case((RecallVehicle.notified_at.is_not(None), "notified"), else_="open")))
 
 
 def open_recalls_for(*, session: Session, vehicle_id: int) -> list[RecallCampaign]:
@@ -391,12 +410,21 @@ def list_campaigns(*, session: Session) -> list[dict]:
     return [_summary(c, counts[c.id]) for c in campaigns]
 
 
-def _summary(campaign: RecallCampaign, count: Counter) -> dict:
+def list_figures(*, session: Session, campaign: RecallCampaign) -> dict:
+    """Affected, remedied and open cars now (what closing a campaign freezes)."""
+    summary = _summary(campaign, _counts(session, [campaign.id])[campaign.id], frozen=False)
+    return {key: summary[key] for key in ("affected", "remedied", "open")}
+
+
+def _summary(campaign: RecallCampaign, count: Counter, *, frozen: bool = True) -> dict:
+    """A closed campaign reports the figures frozen when it closed: they are its final record."""
     affected, remedied = count["affected"], count[REMEDIED]
+    if frozen and campaign.affected_at_close is not None:
+        affected, remedied = campaign.affected_at_close, campaign.remedied_at_close or 0
     return {"code": campaign.code, "title": campaign.title, "severity": campaign.severity,
-            "opened_at": campaign.opened_at, "closed_at": campaign.closed_at, "affected": affected,
-            "notified": count["notified_ever"], "remedied": remedied, "open": affected - remedied,
-            "completion": round(remedied / affected, 4) if affected else 0.0}
+            "opened_at": campaign.opened_at, "closed_at": campaign.closed_at, "outcome": campaign.outcome,
+            "affected": affected, "notified": count["notified_ever"], "remedied": remedied,
+            "open": affected - remedied, "completion": round(remedied / affected, 4) if affected else 0.0}
 
 
 def campaign_progress(*, session: Session, campaign_id: int) -> dict:

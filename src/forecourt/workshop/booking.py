@@ -20,6 +20,7 @@ from forecourt.core import dates
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.parties.models import Organization
+from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import symptoms
 from forecourt.workshop.jobs import CATALOGUE, Job, get_job
@@ -157,6 +158,9 @@ def cancel(*, session: Session, appointment: Appointment, by: str = "owner") -> 
         raise Conflict(_("This appointment has already begun; please call the workshop to change it."))
     _release(session, appointment)
     appointment.status, appointment.cancelled_at = "cancelled", now()
+    if appointment.recall_campaign_ids:  # the recall's fix is no longer booked: reminders resume
+        recalls.unmark_booked(session=session, campaign_ids=list(appointment.recall_campaign_ids),
+                              vehicle_id=appointment.vehicle_id)
     session.flush()
     return appointment
 

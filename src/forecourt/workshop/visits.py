@@ -5,8 +5,14 @@ so a work order opened against it is the car's recorded mileage and the reason t
 own odometer and its warranty under the owner's contract (``warranty_work``). The appointment must
 be this dealer's, for this car, booked by its current owner, not cancelled, and begun (its time has
 come, or the car was checked in): a booking next month does not put the car in the workshop today.
-A dealer may still write a work order with no appointment behind it, but that one reads nothing of
-the owner's, sets no mileage and opens nothing (``vehicles.work_orders``).
+
+Writing anything on a car at all — a work order, a recall remedy, an extended-warranty offer — needs a
+real relationship between the dealer and the car (``require_relationship``): the car is its stock, it
+sold the car to the current owner, the owner chose it as their workshop, or the current owner booked
+the car in there (any live or finished booking). Consent is not enough: a grant lets a dealer read and
+contact, it does not put the car in its workshop. Without a relationship the car does not exist for
+that dealer (404). A work order with a relationship but no begun appointment behind it reads nothing
+of the owner's, sets no mileage and opens nothing (``vehicles.work_orders``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from forecourt.core.i18n import _
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import work_orders
-from forecourt.vehicles.models import ServiceRecord
+from forecourt.vehicles.models import ServiceRecord, Vehicle
 from forecourt.workshop import calendar
 from forecourt.workshop.models import Appointment
 
@@ -66,6 +72,29 @@ def appointment_for_work(*, session: Session, principal: Principal, vehicle_id: 
     return appointment
 
 
+def has_relationship(*, session: Session, principal: Principal, vehicle: Vehicle) -> bool:
+    """Whether the caller's dealer may act on this car (see the module's docstring for the rule)."""
+    dealer_id = principal.organization_id
+    if dealer_id is None:
+        return False
+    ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
+    if ownership is None:
+        return vehicles_service.in_stock_of(session=session, vehicle=vehicle, dealer_id=dealer_id)
+    if dealer_id in (ownership.sold_by_dealer_id, vehicle.service_dealer_id):
+        return True
+    return session.scalars(select(Appointment.id).where(
+        Appointment.dealer_id == dealer_id, Appointment.vehicle_id == vehicle.id,
+        Appointment.customer_id == ownership.customer_id, Appointment.source.in_(OWNERS_SOURCES),
+        Appointment.status.in_(WORKING)).limit(1)).first() is not None
+
+
+def require_relationship(*, session: Session, principal: Principal, vehicle: Vehicle) -> Vehicle:
+    """The car, or 404 as if it did not exist: a dealer with nothing to do with it learns nothing."""
+    if not has_relationship(session=session, principal=principal, vehicle=vehicle):
+        raise NotFound("Vehicle not found")
+    return vehicle
+
+
 def reference_for(*, session: Session, principal: Principal, appointment: Appointment) -> Reference:
     """The owner's booking as the reason to read the car under the warranty contract."""
     return Reference(purpose=WARRANTY_WORK, customer_id=appointment.customer_id,
@@ -83,6 +112,8 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
                       performed_on: date, **work) -> ServiceRecord:
     """Write the work order; against an appointment, the car's own odometer checks the reading (a read
     of the owner's data under the contract, so it is in their access log)."""
+    require_relationship(session=session, principal=principal,
+                         vehicle=vehicles_service.get(session=session, vehicle_id=vehicle_id))
     odometer_from_car = None
     if appointment_id is not None:
         appointment = appointment_for_work(session=session, principal=principal, vehicle_id=vehicle_id,

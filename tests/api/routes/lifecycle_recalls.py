@@ -1,7 +1,10 @@
 """Access-control classes of the recalls routes (see tests/api/test_access_control.py).
 
-Campaigns are the carmaker administrators' (ADMIN): counts and dealers, never an owner. A dealer's
-check-in flags and remedies are about the car only (DEALER). Opening a campaign is audited.
+Campaigns are the carmaker administrators' (ADMIN): counts and dealers, never an owner; opening and
+closing one is audited. A dealer's check-in flags and remedies are about the car only (DEALER), and a
+remedy is recorded only by a dealer with a real relationship with the car (dealer A sold customer A's
+car; dealer B, holding every consent, is refused: tests/api/test_write_access.py). The owner books the
+remedy from their car page (SELF).
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from datetime import date
 
 from forecourt.core.auth import Principal, Role
 from forecourt.vehicles import recalls
-from tests.api.acl_rules import ADMIN, DEALER, Rule
+from forecourt.workshop import recall_work
+from tests.api.acl_rules import ADMIN, DEALER, SELF, Rule
 
 
 def _campaign_json(w) -> dict:
@@ -38,7 +42,32 @@ def _campaign(w) -> dict:
     return {"code": w._recall.code}
 
 
+def _slot(w) -> dict:
+    """The first free slot of dealer A (opening hours and a bay) for customer A's recall remedy."""
+    campaign = recalls.get_campaign(session=w.session, code=_campaign(w)["code"])
+    dealer = w.dealer
+    if not dealer.service_bays:
+        dealer.service_bays = 2
+        dealer.opening_hours = {day: [["07:00", "19:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        w.session.commit()
+    offer = recall_work.remedy_offer(session=w.session, customer_id=w.customer.id, vehicle=w.vehicle,
+                                     campaign=campaign)
+    slot = offer["slots"][0]
+    return {"dealer_id": str(offer["dealer"].id), "bay": str(slot.bay), "starts_at": slot.starts_at.isoformat()}
+
+
+def _remedy_form(w) -> dict:
+    return {"code": _campaign(w)["code"], "performed_on": date.today().isoformat(), "odometer_km": "21000"}
+
+
 ROUTES: dict = {
+    ("POST", "/api/admin/recalls/{code}/close"): Rule(ADMIN, params=_campaign, json=lambda w: {
+        "outcome": "closed", "reason": "Every reachable owner was told three times."}),
+    ("POST", "/admin/recalls/{code}/close"): Rule(ADMIN, params=_campaign, form=lambda w: {
+        "outcome": "closed", "reason": "Every reachable owner was told three times."}, ok=(303,)),
+    ("POST", "/me/vehicles/{vin}/recalls/{code}/booking"): Rule(SELF, params=_campaign, form=_slot, ok=(303,)),
+    ("GET", "/workspace/vehicles/{vin}/recalls"): Rule(DEALER),
+    ("POST", "/workspace/vehicles/{vin}/recalls"): Rule(DEALER, form=_remedy_form, ok=(303,)),
     ("POST", "/api/admin/recalls"): Rule(ADMIN, json=_campaign_json, ok=(201,)),
     ("GET", "/api/admin/recalls"): Rule(ADMIN),
     ("GET", "/api/admin/recalls/{code}"): Rule(ADMIN, params=_campaign),

@@ -3,7 +3,8 @@
 A dealer reads a car's warranty and its complete service book only with the owner's consent (service
 reminders or vehicle health sharing: both cover service history; sales contact does not), so those
 are CUSTOMER_DATA for dealers; offering the owner an extended warranty opens the same door. Recording a
-work order is open to any dealer (the car is in its workshop): DEALER. The owner's own pages, and the
+work order or offering an extension also needs the dealer's real relationship with the car (dealer A sold
+customer A's car; dealer B, holding every consent, is refused: tests/api/test_write_access.py): DEALER. The owner's own pages, and the
 owner's answer to an offer, are SELF; the products on sale are PUBLIC; the carmaker sets the terms
 (ADMIN).
 """
@@ -84,7 +85,7 @@ ROUTES: dict = {
     ("GET", "/workspace/vehicles/{vin}/service-book"): _read(),
     ("POST", "/api/vehicles/{vin}/extended-warranty"): _read(json=_sale_json, ok=(201,)),
     ("POST", "/workspace/vehicles/{vin}/extended-warranty"): _read(form=_sale_form, ok=(303,)),
-    # any dealer with the car in its workshop
+    # a dealer with a real relationship with the car (booked in, sold or serviced there, its stock)
     ("POST", "/api/vehicles/{vin}/work-orders"): Rule(DEALER, json=_work_order, ok=(201,)),
     ("GET", "/workspace/vehicles/{vin}/work-orders/new"): Rule(DEALER),
     ("POST", "/workspace/vehicles/{vin}/work-orders"): Rule(DEALER, form=_work_order_form, ok=(200,)),

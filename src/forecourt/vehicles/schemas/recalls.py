@@ -38,6 +38,24 @@ class RecallCampaignIn(Input):
     scopes: list[RecallScopeIn] = Field(min_length=1, max_length=20)
 
 
+class RecallCloseIn(Input):
+    """The carmaker ends a campaign: closed, or superseded by another (open) campaign."""
+
+    outcome: Literal["closed", "superseded"]
+    reason: str = Field(min_length=3, max_length=2000)
+    superseded_by: str | None = Field(default=None, max_length=32)
+
+
+class RecallClosedOut(Output):
+    code: str
+    outcome: str
+    closed_at: datetime
+    superseded_by: str | None
+    affected: int
+    remedied: int
+    open: int
+
+
 class RemedyIn(Input):
     vin: str = Field(min_length=17, max_length=17)
     performed_on: Day
@@ -64,6 +82,7 @@ class RecallSummaryOut(Output):
     severity: str
     opened_at: datetime
     closed_at: datetime | None
+    outcome: str | None = None
     affected: int
     notified: int
     remedied: int
@@ -88,6 +107,8 @@ class RecallProgressOut(RecallSummaryOut):
     description: str
     remedy: str
     labour_minutes: int
+    closing_reason: str | None = None
+    superseded_by: str | None = None
     owner_unknown: int
     per_dealer: list[DealerRemediesOut]
     over_time: list[ProgressPointOut]

@@ -14,11 +14,13 @@ from fastapi import APIRouter, status
 from forecourt.core.schemas import Id, Output
 from forecourt.messaging import notify
 from forecourt.parties import service as parties_service
-from forecourt.vehicles import recalls
+from forecourt.vehicles import recall_closure, recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut, RecallOpenedOut, RecallProgressOut,
-                                                RecallSummaryOut, RemedyIn, RemedyOut)
+from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut, RecallClosedOut, RecallCloseIn,
+                                                RecallOpenedOut, RecallProgressOut, RecallSummaryOut, RemedyIn,
+                                                RemedyOut)
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
+from forecourt.workshop import recall_work
 
 router = APIRouter(prefix="/api", tags=["recalls"])
 
@@ -26,8 +28,23 @@ router = APIRouter(prefix="/api", tags=["recalls"])
 def progress_of(session, code: str) -> dict:
     campaign = recalls.get_campaign(session=session, code=code)
     progress = recalls.campaign_progress(session=session, campaign_id=campaign.id)
+    successor = recall_closure.successor_of(session=session, campaign=campaign)
     return progress | {"description": campaign.description, "remedy": campaign.remedy,
-                       "labour_minutes": campaign.labour_minutes}
+                       "labour_minutes": campaign.labour_minutes, "closing_reason": campaign.closing_reason,
+                       "superseded_by": successor.code if successor else None}
+
+
+def close_and_audit(session, admin, code: str, body: RecallCloseIn) -> dict:
+    """Shared by the JSON route and the dashboard's form: ending a campaign is an administrator's audited act."""
+    result = recall_closure.close_campaign(session=session, code=code, outcome=body.outcome, reason=body.reason,
+                                           superseded_by=body.superseded_by)
+    campaign = result["campaign"]
+    parties_service.audit(session=session, actor=admin, action=f"recall.{campaign.outcome}",
+                          target=f"recall:{campaign.code}",
+                          details={"reason": campaign.closing_reason, "affected": result["affected"],
+                                   "remedied": result["remedied"], "open": result["open"],
+                                   "superseded_by": result["successor"].code if result["successor"] else None})
+    return result
 
 
 def open_and_audit(session, admin, body: RecallCampaignIn) -> dict:
@@ -58,6 +75,16 @@ def campaign(code: str, admin: Admin, session: DbSession):
     return progress_of(session, code)
 
 
+@router.post("/admin/recalls/{code}/close", response_model=RecallClosedOut)
+def close_campaign(code: str, body: RecallCloseIn, admin: Admin, session: DbSession):
+    """Closed or superseded: the completion figures are frozen as they stand now."""
+    result = close_and_audit(session, admin, code, body)
+    campaign = result["campaign"]
+    return {"code": campaign.code, "outcome": campaign.outcome, "closed_at": campaign.closed_at,
+            "superseded_by": result["successor"].code if result["successor"] else None,
+            "affected": result["affected"], "remedied": result["remedied"], "open": result["open"]}
+
+
 @router.get("/recalls/check/{vin}", response_model=RecallCheckOut)
 def check_in(vin: str, dealer: DealerStaff, session: DbSession):
     """What any workshop must know when the car rolls in; the car's recalls, never its owner."""
@@ -67,7 +94,8 @@ def check_in(vin: str, dealer: DealerStaff, session: DbSession):
 
 @router.post("/recalls/{code}/remedies", response_model=RemedyOut, status_code=status.HTTP_201_CREATED)
 def record_remedy(code: str, body: RemedyIn, dealer: DealerStaff, session: DbSession):
-    return recalls.record_remedy(session=session, principal=dealer, campaign_code=code, vin=body.vin,
+    """Only on a car the dealer has a real relationship with (booked in, sold, serviced, in stock): else 404."""
+    return recall_work.record_remedy(session=session, principal=dealer, campaign_code=code, vin=body.vin,
                                  performed_on=body.performed_on, odometer_km=body.odometer_km)
 
 

@@ -4,7 +4,8 @@ A car with an owner is the owner's data. A dealer reads its warranty for a purpo
 service history: the owner's consent (service reminders, vehicle health sharing), or the warranty
 contract with one of the dealer's own work orders, opened against an appointment the owner booked,
 as the reference (``?work_order=``). The complete service book — every dealer's work — opens only
-with the owner's consent. Recording a work order is open to any dealer, but without that consent the
+with the owner's consent. Recording a work order or offering an extension needs the dealer's real
+relationship with the car (``workshop.visits.require_relationship``, else 404); without consent the
 dealer gets back only what it wrote, and without an appointment behind it the work order is no
 reference and not the car's mileage. Kilometres come from the car's odometer when the reader may see
 the car's health, otherwise from the highest counted reading in the service book. A dealer only
@@ -180,6 +181,8 @@ def offer(session, principal, vin: str, product_code: str, purpose: str | None =
           work_order: str | None = None) -> dict:
     """Offer the owner an extended warranty: behind the same door as the car's warranty, and bought
     only when the owner accepts it in the portal."""
+    visits.require_relationship(session=session, principal=principal,
+                                vehicle=vehicles_service.get_by_vin(session=session, vin=vin))
     vehicle, _, chosen, row = _open_car(session, principal, vin, purpose, work_order, "extended warranty offer")
     reading = ((car_odometer(session, vehicle.id) if VEHICLE_HEALTH in row.data_categories else None)
                or book_odometer(session, vehicle.id))

@@ -10,7 +10,8 @@ def routers() -> list[APIRouter]:
 
     found = [account.router]
     for name in ("portal", "workspace", "admin", "vehicles", "configurator", "leads", "opportunities", "pipeline",
-                 "pipeline_insights", "orders", "warranty", "recalls", "workshop", "bookings", "messages",
+                 "pipeline_insights", "orders", "warranty", "recalls", "recall_work", "workshop", "bookings",
+                 "messages",
                  "console", "incoming", "on_call", "unsubscribe", "mailsink", "till", "commission", "payments_desk",
                  "phones", "email_links", "background", "transfers", "follow_ups"):
         try:

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from forecourt.core.errors import Conflict, Invalid
-from forecourt.core.i18n import lazy_gettext
+from forecourt.core.i18n import _, lazy_gettext
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles.schemas.recalls import RecallCampaignIn
-from forecourt.web.api.recalls import open_and_audit, progress_of
+from forecourt.vehicles.schemas.recalls import RecallCampaignIn, RecallCloseIn
+from forecourt.web.api.recalls import close_and_audit, open_and_audit, progress_of
 from forecourt.web.deps import AdminPage, DbSession
 from forecourt.web.views.forms import Form, field_errors, text
 from forecourt.web.views.render import redirect, render
@@ -118,11 +118,31 @@ def open_campaign_page(request: Request, admin: AdminPage, session: DbSession, f
 
 @router.get("/admin/recalls/{code}")
 def campaign_page(request: Request, code: str, admin: AdminPage, session: DbSession):
+    return _dashboard(request, session, code)
+
+
+def _dashboard(request: Request, session, code: str, *, values=None, errors=None, status_code: int = 200):
     progress = progress_of(session, code)
-    return render(request, "recalls/dashboard.html", p=progress, chart=completion_chart(progress["over_time"],
-                                                                                         progress["affected"]),
+    return render(request, "recalls/dashboard.html", status_code=status_code, p=progress,
+                  chart=completion_chart(progress["over_time"], progress["affected"]),
                   scopes=[_describe(s, session) for s in recalls.scopes_of(session=session,
-                                                                         campaign_id=progress["campaign"].id)])
+                                                                         campaign_id=progress["campaign"].id)],
+                  close_values=values or {}, close_errors=errors or {})
+
+
+@router.post("/admin/recalls/{code}/close")
+def close_campaign_page(request: Request, code: str, admin: AdminPage, session: DbSession, form: Form):
+    """The dashboard's form: close or supersede; a refusal comes back as the dashboard with the reason."""
+    values = {name: text(form, name) for name in ("outcome", "reason", "superseded_by")}
+    try:
+        body = RecallCloseIn.model_validate({k: v for k, v in values.items() if v is not None})
+        result = close_and_audit(session, admin, code, body)
+    except (ValidationError, Invalid, Conflict) as error:
+        return _dashboard(request, session, code, values=values, errors=_errors_of(error), status_code=422)
+    campaign = result["campaign"]
+    message = _("Campaign %(code)s closed with %(remedied)s of %(affected)s cars remedied and %(open)s still open.",
+                code=campaign.code, remedied=result["remedied"], affected=result["affected"], open=result["open"])
+    return redirect(f"/admin/recalls/{campaign.code}?flash={quote_plus(message)}")
 
 
 def _describe(scope, session) -> str:

@@ -35,6 +35,7 @@ from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import AdminPage, DbSession, MePage, StaffPage, stated_purpose
 from forecourt.web.views.render import render
+from forecourt.workshop import recall_work
 
 router = APIRouter(tags=["pages"])
 
@@ -217,9 +218,23 @@ def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
     return view
 
 
+def _recall_offers(session, me, vehicle, view: dict) -> None:
+    """The page (not its live refresh) offers each open recall's fix in one click; a critical recall
+    leads the page, and no advice below it may say the car is safe to drive."""
+    view["recall_offers"] = {offer["campaign"].code: offer for offer in recall_work.offers_for_owner(
+        session=session, customer_id=me.customer_id, vehicle=vehicle)} if view["open_recalls"] else {}
+    view["critical_recall"] = next((offer for offer in view["recall_offers"].values() if offer["critical"]), None)
+    if view["critical_recall"] and view["dtc_advice"]:
+        view["dtc_advice"] = {code: text if dtc.describe(code).severity is dtc.Severity.STOP_SAFELY
+                              else _("The workshop checks this as well when it fixes the recall.")
+                              for code, text in view["dtc_advice"].items()}
+
+
 @router.get("/me/vehicles/{vin}")
 def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession):
-    view = _owner_view(session, me, *_owner_car(session, me, vin))
+    vehicle, ownership, refusal = _owner_car(session, me, vin)
+    view = _owner_view(session, me, vehicle, ownership, refusal)
+    _recall_offers(session, me, vehicle, view)
     return render(request, "vehicles/mine.html", view=view, status_labels=STATUS_LABELS)
 
 

@@ -1,9 +1,10 @@
 """Pages: a car's warranty and service book, for the dealer (behind the owner's consent) and the owner.
 
 The workspace page shows the warranty and the complete book across the dealer network; it exists for a
-dealer only when the owner allowed it service reminders or vehicle health sharing. Any dealer may record
-a work order for a car in its workshop (``/workspace/vehicles/{vin}/work-orders/new``), against one of
-its appointments for the car (only then is it the car's mileage); without that consent the
+dealer only when the owner allowed it service reminders or vehicle health sharing. A dealer with a real
+relationship with the car (``workshop.visits.require_relationship``; anyone else gets 404) records a
+work order (``/workspace/vehicles/{vin}/work-orders/new``), against one of its appointments for the
+car (only then is it the car's mileage); without that consent the
 confirmation shows only what the dealer wrote. A refused work order comes back as the form, with what
 was typed and the reason. An extended warranty is offered from the book page and bought by the owner
 on theirs.
@@ -94,7 +95,8 @@ def dealer_service_book(request: Request, vin: str, principal: StaffPage, sessio
 @router.get("/workspace/vehicles/{vin}/work-orders/new")
 def new_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession):
     _dealer(principal)
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    vehicle = visits.require_relationship(session=session, principal=principal,
+                                          vehicle=vehicles_service.get_by_vin(session=session, vin=vin))
     return _form_page(request, session, principal, vehicle,
                       {"performed_on": now().date().isoformat(), "kind": "repair",
                        "appointment_id": request.query_params.get("appointment")}, {})
@@ -103,7 +105,8 @@ def new_work_order(request: Request, vin: str, principal: StaffPage, session: Db
 @router.post("/workspace/vehicles/{vin}/work-orders")
 def post_work_order(request: Request, vin: str, principal: StaffPage, session: DbSession, form: Form):
     _dealer(principal)
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
+    vehicle = visits.require_relationship(session=session, principal=principal,
+                                          vehicle=vehicles_service.get_by_vin(session=session, vin=vin))
     values = {name: text(form, name) for name in FORM_FIELDS}
     try:
         body = _work_order_in(form)
