@@ -327,6 +327,9 @@ def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
     console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
 
 
+STOP_WAIT_SECONDS = 15.0  # how long `simulate` waits for reports in flight once told to stop
+
+
 @app.command()
 def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="How many demo cars to drive"),
              rate: float = typer.Option(10.0, min=0.01, help="Messages per second, whole fleet"),
@@ -341,6 +344,7 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
              seed: int = typer.Option(7, help="Random seed: same cars, routes and faults"),
              workers: int = typer.Option(8, min=1, help="Sending threads")) -> None:
     """Drive demo cars between German towns and report like real devices, to load and demo ingest."""
+    import signal
     import threading
 
     from rich.live import Live
@@ -367,6 +371,10 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
                   f"(one report per car every {config.interval_s:.1f} simulated s)"
                   + (f"; {stats.crashed_vin} will crash" if stats.crashed_vin else ""))
     stop = threading.Event()
+    # A signal only says "stop": the main thread notices at its next look (a quarter second), tells
+    # the cars, and waits a bounded time for messages in flight, whatever a busy server does.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     result: dict = {}
     worker = threading.Thread(target=lambda: result.update(stats=simulation.run(stop)), daemon=True)
     worker.start()
@@ -377,15 +385,13 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
                 f"[red]{stats.errors:,} errors[/red]  {stats.rate:,.1f} msg/s of {rate:g}  "
                 f"{stats.elapsed:,.0f} s{error}")
 
-    try:
-        with Live(line(), console=console, refresh_per_second=4, transient=True) as live:
-            while worker.is_alive():
-                worker.join(0.25)
-                live.update(line())
-    except KeyboardInterrupt:
+    with Live(line(), console=console, refresh_per_second=4, transient=True) as live:
+        while worker.is_alive() and not stop.is_set():
+            worker.join(0.25)
+            live.update(line())
+    if worker.is_alive():
         console.print("Stopping…")
-        stop.set()
-        worker.join(30)
+        worker.join(STOP_WAIT_SECONDS)  # then the process ends; a report still in flight counts as not delivered
     console.print(f"Done: {stats.sent:,} sent, {stats.delivered:,} delivered, {stats.errors:,} errors, "
                   f"{stats.rate:,.1f} msg/s achieved over {stats.elapsed:,.1f} s.")
 
