@@ -77,13 +77,18 @@ def _rows(figures: dict) -> list[list]:
     return rows
 
 
-def csv_text(*, figures: dict) -> str:
-    """One figure per line: section, figure, breakdown, value; the filters first, as comments a reader keeps."""
+def figures_csv(*, filters: dict, rows: list[list]) -> str:
+    """One figure per line: section, figure, breakdown, value; the filters first, as comments a reader
+    keeps. The dashboards' and the insights' exports share this shape, so one spreadsheet reads both."""
     out = io.StringIO()
     writer = csv.writer(out)
-    for key, value in figures["filters"].items():
+    for key, value in filters.items():
         writer.writerow([f"# {key}", "" if value is None else value])
     writer.writerow(["section", "figure", "breakdown", "value"])
-    for row in _rows(figures):
+    for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return out.getvalue()
+
+
+def csv_text(*, figures: dict) -> str:
+    return figures_csv(filters=figures["filters"], rows=_rows(figures))

@@ -7,12 +7,10 @@ only itself. The CSV carries the lessons' texts (the reps' own notes, as the das
 
 from __future__ import annotations
 
-import csv
-import io
-
 from sqlalchemy.orm import Session
 
 from forecourt.parties import service as parties_service
+from forecourt.sales.pipeline import export
 from forecourt.sales.pipeline.leads_funnel import BREAKDOWNS, lead_conversion
 from forecourt.sales.pipeline.reasons import NOTES, closed_deal_reasons
 from forecourt.sales.pipeline.scope import Scope
@@ -90,11 +88,4 @@ def _rows(figures: dict) -> list[list]:
 
 def csv_text(*, figures: dict) -> str:
     """One figure per line (section, figure, breakdown, value), like the pipeline's export."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for key, value in figures["filters"].items():
-        writer.writerow([f"# {key}", "" if value is None else value])
-    writer.writerow(["section", "figure", "breakdown", "value"])
-    for row in _rows(figures):
-        writer.writerow(["" if v is None else v for v in row])
-    return out.getvalue()
+    return export.figures_csv(filters=figures["filters"], rows=_rows(figures))
