@@ -9,10 +9,14 @@ export FORECOURT_DATABASE_URL ?= sqlite:///./var/forecourt.db
 .PHONY: run setup test test-sqlite test-postgres lint services chromium bench demo messages clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	@echo "Forecourt: setting up a Python environment in $(VENV) (the first time takes a minute or two)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Forecourt: updating pip…"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Forecourt: installing Forecourt and its dependencies (pyproject.toml)…"
+	@$(BIN)/python -m pip install --quiet --progress-bar on -e ".[test]"
+	@touch $(STAMP)
+	@echo "Forecourt: environment ready."
 
 setup: $(STAMP)
 
@@ -23,8 +27,10 @@ run: export FORECOURT_SMTP_PORT = $(MAILSINK_PORT)
 run: export FORECOURT_SMTP_SECURITY = none
 run: export FORECOURT_SMTP_USER =
 run: $(STAMP)
-	$(BIN)/forecourt db upgrade
-	$(BIN)/forecourt demo --if-empty
+	@echo "Forecourt: bringing the database up to date ($(FORECOURT_DATABASE_URL))…"
+	@$(BIN)/forecourt db upgrade
+	@echo "Forecourt: building the demo network if the database is empty (about a minute the first time)…"
+	@$(BIN)/forecourt demo --if-empty
 	@$(BIN)/forecourt mailsink --port $(MAILSINK_PORT) & sink=$$!; \
 	trap 'kill $$sink 2>/dev/null; wait $$sink' EXIT; \
 	$(BIN)/forecourt serve --simulate 8 --worker

@@ -103,6 +103,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): Rule(PUBLIC),
     ("GET", "/docs"): Rule(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Rule(PUBLIC),
+    ("GET", "/favicon.ico"): Rule(PUBLIC),
     ("GET", "/redoc"): Rule(PUBLIC),
     # --- the customer's own data -----------------------------------------------------------------
     ("GET", "/api/me"): Rule(SELF),

@@ -32,6 +32,9 @@ def test_every_page_has_a_favicon(new_context, live_server):
     expect(icon).to_have_attribute("href", "/static/favicon.svg")
     answer = page.request.get(live_server.url + "/static/favicon.svg")
     assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
+    # what browsers and bookmark tools ask for whatever the page links
+    legacy = page.request.get(live_server.url + "/favicon.ico")
+    assert legacy.ok and legacy.headers["content-type"].startswith("image/svg+xml") and legacy.body() == answer.body()
 
 
 def test_a_danger_button_beside_others_is_readable_and_card_lists_have_no_bullets(new_context):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError, OperationalError
@@ -51,6 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_gate = writes.WriteGate(single_writer=engine.dialect.name == "sqlite")
     app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers and bookmarks ask here whatever the page links; the answer is the site's icon."""
+        return FileResponse(WEB / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
                                    operations, opportunities, orders, payments, pipeline, public, recalls, staff,
