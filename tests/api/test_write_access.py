@@ -50,6 +50,13 @@ CAPABILITY_LINKS = {
     ("POST", "/unsubscribe/{token}"): "the signed one-click link e-mailed to the customer is the credential",
 }
 
+# Routes where a dealer writes its own record about a customer who granted it the route's purpose (a
+# follow-up in its own CRM). Dealer B holds every grant here, so its staff may write one: in dealer B's
+# name, in that table only (and the customer's access log, which shows the read), nothing of dealer A's.
+OWN_RECORDS_UNDER_GRANT = {
+    ("POST", "/workspace/customers/{customer_id}/follow-ups"): "sales_follow_ups",
+}
+
 # Rows that record a refusal on purpose ("refusals are counted"); everything else must stay as it was.
 REFUSAL_RECORDS = {"telematics_rejections", "login_attempts"}
 
@@ -163,6 +170,14 @@ def test_outsiders_cannot_write_and_change_nothing(w, key):
         if key in PUBLIC_IDS:
             w.session.expire_all()
             assert rows_linked_to(w.session, w.customer.id) == a_before, f"{name} changed customer A's data"
+            continue
+        if key in OWN_RECORDS_UNDER_GRANT and caller in (w.rep_b, w.advisor_b) and status(response) in rule.ok:
+            after = snapshot(w.session)
+            table = OWN_RECORDS_UNDER_GRANT[key]
+            assert set(changes(before, after)) <= {table, "access_log"}, f"{name} changed more than its own record"
+            owners = {row.organization_id for row in w.session.execute(select(Base.metadata.tables[table]))}
+            assert owners <= {w.dealer_b.id}, f"{name} wrote in another organization's name"
+            before = after
             continue
         assert status(response) in refusals(rule.kind), (name, status(response), response.text[:300])
         assert_no_leak(w, response)
