@@ -55,4 +55,4 @@ def test_sos_from_a_phone_reaches_the_console_with_the_phones_position(browser, 
     log_in(console, agent_email)
     console.goto(f"/console/cases/{number}")
     expect(console.locator("#case-place")).to_contain_text("(DE)")
-    expect(console.locator("body")).to_contain_text("driver_app")
+    expect(console.locator("body")).to_contain_text("via the driver's SOS button in the app")

@@ -167,6 +167,10 @@ def _providers(session: Session, case: Case) -> dict:
     return dispatch_service.providers_for(session=session, case_id=case.id, now=now())
 
 
+# Where an alert came from, as an agent says it (the case keeps the code).
+SOURCE_LABEL = Labels({"embedded": N_("the car's built-in unit"), "phone": N_("the driver's phone app (paired)"),
+                       "tracker": N_("an aftermarket tracker"), "ecall": N_("the car's eCall"),
+                       "driver_app": N_("the driver's SOS button in the app")})
 HELP_LABEL = Labels({"tow": N_("Towing"), "dealer": N_("Dealer"), "emergency": N_("Emergency services")})
 
 # Whom a case calls for first: the help "Dispatch nearest" sends, in order of preference.
@@ -208,7 +212,8 @@ def case_page(request: Request, number: str, principal: AgentPage, session: DbSe
                   place=places.describe(case.latitude, case.longitude, language=i18n.current_locale(),
                                         geocoder_url=request.app.state.settings.geocoder_url),
                   resolutions=list(cases_service.RESOLUTIONS.items()),
-                  kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now())
+                  kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now(),
+                  source_label=SOURCE_LABEL.get(case.source, case.source))
 
 
 def _act(session: Session, number: str, action, done: str) -> Response:
