@@ -92,16 +92,20 @@ def _announce(session: Session, proposal: Proposal, dealer_name: str) -> None:
         subject = _("Your car needs the workshop: %(reason)s", reason=proposal.reason)[:200]
         body = _("%(reason)s. %(dealer)s has time for you, for example %(slot)s. Choose a time in your portal and it "
                  "is held for you with one click.", reason=proposal.reason, dealer=dealer_name, slot=first)
-    link = f"/me/service#proposal-{proposal.id}"
+    _tell_owner(session, proposal, "service_proposal", subject, body, f"/me/service#proposal-{proposal.id}")
+
+
+def _tell_owner(session: Session, proposal: Proposal, topic: str, subject: str, body: str, link: str) -> None:
+    """In the app always (the owner's own portal); by e-mail too where the owner's consent allows it."""
     found = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
-    outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic="service_proposal",
+    outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic=topic,
                    subject=subject, body=body, basis=found[0] if found else OWN_PORTAL, link=link,
-                   dedupe_key=f"service_proposal:{proposal.id}:in_app")
+                   dedupe_key=f"{topic}:{proposal.id}:in_app")
     if found is not None:
         basis, granted_by = found
-        outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="email", topic="service_proposal",
+        outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="email", topic=topic,
                        subject=subject, body=body, basis=basis, link=link, consent_organization_id=granted_by,
-                       dedupe_key=f"service_proposal:{proposal.id}:email")
+                       dedupe_key=f"{topic}:{proposal.id}:email")
 
 
 def _announce_booked(session: Session, proposal: Proposal, appointment: Appointment, dealer_name: str) -> None:
@@ -114,16 +118,7 @@ def _announce_booked(session: Session, proposal: Proposal, appointment: Appointm
         body = _("%(reason)s. As you allowed, we booked your car in at %(dealer)s on %(slot)s, inside the times you "
                  "can come. To move it to another time or cancel it, one click in your portal is enough.",
                  reason=proposal.reason, dealer=dealer_name, slot=when)
-    link = f"/me/service#booking-{appointment.id}"
-    found = _message_basis(session, proposal.customer_id, proposal.dealer_id, proposal.cause)
-    outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="in_app", topic="service_booked",
-                   subject=subject, body=body, basis=found[0] if found else OWN_PORTAL, link=link,
-                   dedupe_key=f"service_booked:{proposal.id}:in_app")
-    if found is not None:
-        basis, granted_by = found
-        outbox.enqueue(session=session, customer_id=proposal.customer_id, channel="email", topic="service_booked",
-                       subject=subject, body=body, basis=basis, link=link, consent_organization_id=granted_by,
-                       dedupe_key=f"service_booked:{proposal.id}:email")
+    _tell_owner(session, proposal, "service_booked", subject, body, f"/me/service#booking-{appointment.id}")
 
 
 def open_for(*, session: Session, vehicle_id: int, cause: str) -> Proposal | None:

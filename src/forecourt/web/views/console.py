@@ -24,7 +24,7 @@ from forecourt.assist import cases as cases_service
 from forecourt.assist import contacts as contacts_service
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
-from forecourt.assist import subscriptions
+from forecourt.assist import sos, subscriptions
 from forecourt.assist.models import Case
 from forecourt.core import dates, i18n, places
 from forecourt.core.auth import Principal
@@ -171,7 +171,6 @@ def _providers(session: Session, case: Case) -> dict:
 SOURCE_LABEL = Labels({"embedded": N_("the car's built-in unit"), "phone": N_("the driver's phone app (paired)"),
                        "tracker": N_("an aftermarket tracker"), "ecall": N_("the car's eCall"),
                        "driver_app": N_("the driver's SOS button in the app")})
-HELP_LABEL = Labels({"tow": N_("Towing"), "dealer": N_("Dealer"), "emergency": N_("Emergency services")})
 
 # Whom a case calls for first: the help "Dispatch nearest" sends, in order of preference.
 FIRST_HELP = {"crash": ("emergency", "towing"), "sos": ("emergency", "towing"), "breakdown": ("towing", "dealers")}
@@ -193,7 +192,7 @@ def _map_data(case: Case, providers: dict) -> dict:
                       if p.get("lat") is not None and p.get("lon") is not None],
             "incident_label": _("The incident"),
             "providers": [{"lat": o["latitude"], "lon": o["longitude"], "name": o["name"], "kind": o["kind"],
-                           "kind_label": HELP_LABEL.get(o["kind"], o["kind"]), "eta": o["eta"]}
+                           "kind_label": sos.HELP.get(o["kind"], o["kind"]), "eta": o["eta"]}
                           for o in dispatch_service.flat(providers)
                           if o["latitude"] is not None and o["longitude"] is not None]}
 

@@ -36,7 +36,7 @@ def _day(value: str | None, field: str) -> date | None:
         raise Invalid(_("Give the date as YYYY-MM-DD."), field=field) from None
 
 
-def _scope(session, principal, request: Request):
+def scope_from_filters(session, principal, request: Request):
     query = request.query_params
     return pipeline.scope_for(session=session, principal=principal, dealer_id=_number(query.get("dealer_id"), "dealer_id"),
                               rep_id=_number(query.get("rep_id"), "rep_id"),
@@ -45,14 +45,17 @@ def _scope(session, principal, request: Request):
                               date_to=_day(query.get("date_to"), "date_to"))
 
 
+def scope_or_problem(session, principal, request: Request):
+    """The scope the filters ask for, or the caller's default scope with the filters' problem (a 422 page)."""
+    try:
+        return scope_from_filters(session, principal, request), None
+    except Invalid as error:
+        return pipeline.scope_for(session=session, principal=principal), error
+
+
 @router.get("/workspace/pipeline")
 def pipeline_page(request: Request, principal: PipelinePage, session: DbSession):
-    try:
-        scope = _scope(session, principal, request)
-    except Invalid as error:
-        scope, problem = pipeline.scope_for(session=session, principal=principal), error
-    else:
-        problem = None
+    scope, problem = scope_or_problem(session, principal, request)
     figures = pipeline.dashboard(session=session, scope=scope)
     choices = pipeline.filter_choices(session=session, scope=scope)
     return render(request, "pipeline/dashboard.html", status_code=422 if problem else 200,
@@ -65,7 +68,7 @@ def pipeline_page(request: Request, principal: PipelinePage, session: DbSession)
 
 @router.get("/workspace/pipeline.csv", response_class=Response, responses=CSV)
 def pipeline_csv(request: Request, principal: PipelinePage, session: DbSession):
-    scope = _scope(session, principal, request)
+    scope = scope_from_filters(session, principal, request)
     body = pipeline.csv_text(figures=pipeline.dashboard(session=session, scope=scope))
     name = f"pipeline-{scope.date_from.isoformat()}-{scope.date_to.isoformat()}.csv"
     return Response(body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

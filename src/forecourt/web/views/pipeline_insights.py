@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.sales import pipeline
 from forecourt.web.deps import DbSession, PipelinePage
@@ -35,12 +34,7 @@ def _charts(figures: dict) -> dict:
 
 @router.get("/workspace/pipeline/insights")
 def insights_page(request: Request, principal: PipelinePage, session: DbSession):
-    try:
-        scope = pipeline_view._scope(session, principal, request)
-    except Invalid as error:
-        scope, problem = pipeline.scope_for(session=session, principal=principal), error
-    else:
-        problem = None
+    scope, problem = pipeline_view.scope_or_problem(session, principal, request)
     figures = pipeline.insights(session=session, scope=scope)
     choices = pipeline.filter_choices(session=session, scope=scope)
     return render(request, "pipeline/insights.html", status_code=422 if problem else 200,
@@ -51,7 +45,7 @@ def insights_page(request: Request, principal: PipelinePage, session: DbSession)
 
 @router.get("/workspace/pipeline/insights.csv", response_class=Response, responses=CSV)
 def insights_csv(request: Request, principal: PipelinePage, session: DbSession):
-    scope = pipeline_view._scope(session, principal, request)
+    scope = pipeline_view.scope_from_filters(session, principal, request)
     figures = pipeline.insights(session=session, scope=scope, notes=pipeline.CSV_NOTES)
     body = pipeline.insights_csv_text(figures=figures)
     name = f"pipeline-insights-{scope.date_from.isoformat()}-{scope.date_to.isoformat()}.csv"
