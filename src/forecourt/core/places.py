@@ -86,10 +86,25 @@ def _grid() -> dict[tuple[int, int], list[Town]]:
     return dict(grid)
 
 
+_loaded = threading.Event()
+_warming = threading.Lock()
+
+
+def _load() -> None:
+    _grid()
+    _loaded.set()
+
+
 def warm_up() -> None:
-    """Loads the towns in the background, so the first case an agent opens does not wait for them."""
-    if _grid.cache_info().currsize == 0:
-        threading.Thread(target=_grid, name="places-warm-up", daemon=True).start()
+    """Loads the towns in the background (once), so no page waits for them."""
+    if not _loaded.is_set() and _warming.acquire(blocking=False):
+        threading.Thread(target=_load, name="places-warm-up", daemon=True).start()
+
+
+def ready(seconds: float = 0.0) -> bool:
+    """Whether the towns are loaded, waiting at most ``seconds`` (after starting the load)."""
+    warm_up()
+    return _loaded.wait(seconds)
 
 
 def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -208,8 +208,10 @@ def case_page(request: Request, number: str, principal: AgentPage, session: DbSe
                   providers=providers, dispatches=dispatch_service.sent_for(session=session, case_id=case.id), timeline=timeline,
                   map_data=_map_data(case, providers), sla=cases_service.sla(case),
                   nearest=nearest_help(case, providers),
+                  # the towns load in the background: a page never waits more than a second for them
                   place=places.describe(case.latitude, case.longitude, language=i18n.current_locale(),
-                                        geocoder_url=request.app.state.settings.geocoder_url),
+                                        geocoder_url=request.app.state.settings.geocoder_url)
+                  if places.ready(1.0) else "",
                   resolutions=list(cases_service.RESOLUTIONS.items()),
                   kind_label=KIND_LABEL, status_label=STATUS_LABEL, priority_class=PRIORITY_CLASS, moment=now(),
                   source_label=SOURCE_LABEL.get(case.source, case.source))
