@@ -13,8 +13,7 @@ from fastapi import APIRouter, status
 
 from forecourt.core.schemas import Id, Output
 from forecourt.messaging import notify
-from forecourt.parties import service as parties_service
-from forecourt.vehicles import recall_closure, recalls
+from forecourt.vehicles import recall_desk, recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut, RecallClosedOut, RecallCloseIn,
                                                 RecallOpenedOut, RecallProgressOut, RecallSummaryOut, RemedyIn,
@@ -25,42 +24,9 @@ from forecourt.workshop import recall_work
 router = APIRouter(prefix="/api", tags=["recalls"])
 
 
-def progress_of(session, code: str) -> dict:
-    campaign = recalls.get_campaign(session=session, code=code)
-    progress = recalls.campaign_progress(session=session, campaign_id=campaign.id)
-    successor = recall_closure.successor_of(session=session, campaign=campaign)
-    return progress | {"description": campaign.description, "remedy": campaign.remedy,
-                       "labour_minutes": campaign.labour_minutes, "closing_reason": campaign.closing_reason,
-                       "superseded_by": successor.code if successor else None}
-
-
-def close_and_audit(session, admin, code: str, body: RecallCloseIn) -> dict:
-    """Shared by the JSON route and the dashboard's form: ending a campaign is an administrator's audited act."""
-    result = recall_closure.close_campaign(session=session, code=code, outcome=body.outcome, reason=body.reason,
-                                           superseded_by=body.superseded_by)
-    campaign = result["campaign"]
-    parties_service.audit(session=session, actor=admin, action=f"recall.{campaign.outcome}",
-                          target=f"recall:{campaign.code}",
-                          details={"reason": campaign.closing_reason, "affected": result["affected"],
-                                   "remedied": result["remedied"], "open": result["open"],
-                                   "superseded_by": result["successor"].code if result["successor"] else None})
-    return result
-
-
-def open_and_audit(session, admin, body: RecallCampaignIn) -> dict:
-    """Shared by the JSON route and the form: opening a campaign is an administrator's audited act."""
-    result = recalls.open_campaign(session=session, principal=admin, code=body.code, title=body.title,
-                                   description=body.description, remedy=body.remedy, severity=body.severity,
-                                   labour_minutes=body.labour_minutes,
-                                   scopes=[scope.model_dump(exclude_none=True) for scope in body.scopes])
-    parties_service.audit(session=session, actor=admin, action="recall.open", target=f"recall:{result['campaign'].code}",
-                          details={"affected": result["affected"], "notified": result["notified"]})
-    return result
-
-
 @router.post("/admin/recalls", response_model=RecallOpenedOut, status_code=status.HTTP_201_CREATED)
 def open_campaign(body: RecallCampaignIn, admin: Admin, session: DbSession):
-    result = open_and_audit(session, admin, body)
+    result = recall_desk.open_and_audit(session=session, admin=admin, body=body)
     return {"code": result["campaign"].code, "affected": result["affected"], "notified": result["notified"],
             "owner_unknown": result["owner_unknown"]}
 
@@ -72,13 +38,13 @@ def campaigns(admin: Admin, session: DbSession):
 
 @router.get("/admin/recalls/{code}", response_model=RecallProgressOut)
 def campaign(code: str, admin: Admin, session: DbSession):
-    return progress_of(session, code)
+    return recall_desk.progress_of(session=session, code=code)
 
 
 @router.post("/admin/recalls/{code}/close", response_model=RecallClosedOut)
 def close_campaign(code: str, body: RecallCloseIn, admin: Admin, session: DbSession):
     """Closed or superseded: the completion figures are frozen as they stand now."""
-    result = close_and_audit(session, admin, code, body)
+    result = recall_desk.close_and_audit(session=session, admin=admin, code=code, body=body)
     campaign = result["campaign"]
     return {"code": campaign.code, "outcome": campaign.outcome, "closed_at": campaign.closed_at,
             "superseded_by": result["successor"].code if result["successor"] else None,

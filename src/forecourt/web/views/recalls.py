@@ -13,10 +13,9 @@ from pydantic import ValidationError
 
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, lazy_gettext
-from forecourt.vehicles import recalls
+from forecourt.vehicles import recall_desk, recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles.schemas.recalls import RecallCampaignIn, RecallCloseIn
-from forecourt.web.api.recalls import close_and_audit, open_and_audit, progress_of
 from forecourt.web.deps import AdminPage, DbSession
 from forecourt.web.views.forms import Form, field_errors, text
 from forecourt.web.views.render import redirect, render
@@ -107,7 +106,7 @@ def open_campaign_page(request: Request, admin: AdminPage, session: DbSession, f
         return _form(request, session, values=values, count=count)
     try:
         body = RecallCampaignIn.model_validate(values)
-        result = open_and_audit(session, admin, body)
+        result = recall_desk.open_and_audit(session=session, admin=admin, body=body)
     except (ValidationError, Invalid, Conflict) as error:
         return _form(request, session, values=values, errors=_errors_of(error), status_code=422)
     code = result["campaign"].code
@@ -122,7 +121,7 @@ def campaign_page(request: Request, code: str, admin: AdminPage, session: DbSess
 
 
 def _dashboard(request: Request, session, code: str, *, values=None, errors=None, status_code: int = 200):
-    progress = progress_of(session, code)
+    progress = recall_desk.progress_of(session=session, code=code)
     return render(request, "recalls/dashboard.html", status_code=status_code, p=progress,
                   chart=completion_chart(progress["over_time"], progress["affected"]),
                   scopes=[_describe(s, session) for s in recalls.scopes_of(session=session,
@@ -136,7 +135,7 @@ def close_campaign_page(request: Request, code: str, admin: AdminPage, session: 
     values = {name: text(form, name) for name in ("outcome", "reason", "superseded_by")}
     try:
         body = RecallCloseIn.model_validate({k: v for k, v in values.items() if v is not None})
-        result = close_and_audit(session, admin, code, body)
+        result = recall_desk.close_and_audit(session=session, admin=admin, code=code, body=body)
     except (ValidationError, Invalid, Conflict) as error:
         return _dashboard(request, session, code, values=values, errors=_errors_of(error), status_code=422)
     campaign = result["campaign"]
