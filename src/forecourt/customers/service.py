@@ -158,6 +158,18 @@ def default_purpose(principal: Principal, *, partner_kind: str | None = None) ->
     return "sales_contact"
 
 
+def stated_purpose(*, session: Session, principal: Principal, purpose: str | None) -> str:
+    """The purpose the caller reads for: stated in the request, or the usual one for their role."""
+    if purpose:
+        return purpose
+    partner_kind = None
+    if principal.organization_id is not None and principal.role is Role.PARTNER_ANALYST:
+        # Only a partner's default depends on its kind; skipping the lookup saves a query per read.
+        partner_kind = parties_service.get_organization(session=session,
+                                                        organization_id=principal.organization_id).partner_kind
+    return default_purpose(principal, partner_kind=partner_kind)
+
+
 def list_visible(*, session: Session, principal: Principal, purpose: str, q: str | None = None,
                  limit: int = 50, offset: int = 0) -> tuple[list[Customer], int]:
     """Only customers who granted this principal's organization the purpose exist in the list."""

@@ -246,14 +246,7 @@ AdminPage = Annotated[Principal, Depends(page_admin)]
 
 def stated_purpose(session: Session, principal: Principal, purpose: str | None) -> str:
     """The purpose the caller reads for: stated in the request, or the usual one for their role."""
-    if purpose:
-        return purpose
-    partner_kind = None
-    if principal.organization_id is not None and principal.role is Role.PARTNER_ANALYST:
-        # Only a partner's default depends on its kind; skipping the lookup saves a query per read.
-        partner_kind = parties_service.get_organization(session=session,
-                                                        organization_id=principal.organization_id).partner_kind
-    return customers_service.default_purpose(principal, partner_kind=partner_kind)
+    return customers_service.stated_purpose(session=session, principal=principal, purpose=purpose)
 
 
 def client_address(request: Request) -> str:

@@ -1,254 +1,54 @@
 """JSON routes: warranty cover, extended warranties, work orders and the shared service book.
 
-A car with an owner is the owner's data. A dealer reads its warranty for a purpose that covers the
-service history: the owner's consent (service reminders, vehicle health sharing), or the warranty
-contract with one of the dealer's own work orders, opened against an appointment the owner booked,
-as the reference (``?work_order=``). The complete service book — every dealer's work — opens only
-with the owner's consent. Recording a work order or offering an extension needs the dealer's real
-relationship with the car (``workshop.visits.require_relationship``, else 404); without consent the
-dealer gets back only what it wrote, and without an appointment behind it the work order is no
-reference and not the car's mileage. Kilometres come from the car's odometer when the reader may see
-the car's health, otherwise from the highest counted reading in the service book. A dealer only
-offers an extended warranty; the owner buys it in the portal.
+Who may read a car's warranty and book, behind which door, and what a dealer gets back after writing a
+work order, is the warranty desk's (``workshop/warranty_desk.py``); these routes parse, call it and
+answer. A dealer only offers an extended warranty; the owner buys it in the portal.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from forecourt.consent import service as consent_service
-from forecourt.consent.catalogue import CONSENT, SERVICE_HISTORY, VEHICLE_HEALTH
-from forecourt.core.clock import now
-from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.errors import NotFound
 from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
-from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles import warranty, work_orders
+from forecourt.vehicles import warranty
 from forecourt.vehicles.schemas.lifecycle import (CoverageOut, ExtendedWarrantyIn, ServiceBookEntryOut,
                                                   WarrantyContractOut, WarrantyOfferOut, WarrantyProductOut,
                                                   WarrantyTermsIn, WarrantyTermsOut, WorkOrderIn, WorkOrderOut)
-from forecourt.web.deps import Admin, DbSession, DealerStaff, Me, stated_purpose
+from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
 from forecourt.web.openapi import answers
-from forecourt.workshop import visits
+from forecourt.workshop import warranty_desk
 
 router = APIRouter(prefix="/api", tags=["warranty"])
 
-ODOMETER = "Vehicle.TraveledDistance"  # VSS, metres
-BOOK_GRANTS = ("service_reminders", "vehicle_health_sharing")
-HIDDEN_NOTE = "lower than an earlier reading of this car (the full service book needs the owner's consent)"
-
-
-# --- shared with the pages (web/views/warranty.py) --------------------------------------------------
-
-def car_odometer(session, vehicle_id: Id) -> tuple[int, str] | None:
-    """The odometer the car itself last reported, in whole kilometres, and when."""
-    reading = telematics_service.twin_of(session=session, vehicle_id=vehicle_id).get(ODOMETER)
-    if reading is None or not isinstance(reading[0], int | float) or isinstance(reading[0], bool):
-        return None
-    return int(reading[0] // 1000), f"the car, {reading[1]:%d %b %Y %H:%M} UTC"
-
-
-def book_odometer(session, vehicle_id: Id) -> tuple[int, str] | None:
-    latest = work_orders.latest_odometer(session=session, vehicle_id=vehicle_id)
-    return (latest[0], f"the service book, {latest[1]:%d %b %Y}") if latest else None
-
-
-def owned_car(session, vin: str):
-    """A car and its current owner; a car in stock is nobody's data, but it has no warranty to read yet."""
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
-    if owner is None:
-        raise NotFound("Vehicle not found")
-    return vehicle, owner
-
-
-def _purpose_covering(session, code: str, *, consent_only: bool):
-    """The purpose row, if it covers service history (and rests on consent when asked): else the car is 404."""
-    try:
-        row = consent_service.get_purpose(session=session, code=code)
-    except Invalid:
-        raise NotFound("Vehicle not found") from None
-    if SERVICE_HISTORY not in (row.data_categories or []) or (consent_only and row.legal_basis != CONSENT):
-        raise NotFound("Vehicle not found")
-    return row
-
-
-def _open_car(session, principal, vin: str, purpose: str | None, work_order: str | None, what: str):
-    """The door to a car's warranty: the stated purpose, or warranty work with the dealer's own work
-    order as the reference (one opened against an appointment the owner booked; any other is 404)."""
-    vehicle, owner = owned_car(session, vin)
-    reference = None
-    if work_order:
-        reference = work_orders.reference_for(session=session, principal=principal, vehicle_id=vehicle.id,
-                                              number=work_order)
-        if reference is None:
-            raise NotFound("Vehicle not found")
-        chosen = "warranty_work"
-    else:
-        chosen = stated_purpose(session, principal, purpose)
-    row = _purpose_covering(session, chosen, consent_only=False)
-    try:
-        consent_service.require(session=session, principal=principal, customer_id=owner, purpose=chosen,
-                                what=f"{what} {vehicle.vin}", reference=reference)
-    except NotFound:
-        raise NotFound("Vehicle not found") from None
-    return vehicle, owner, chosen, row
-
-
-def dealer_coverage(session, principal, vin: str, purpose: str | None, work_order: str | None) -> dict:
-    vehicle, _, chosen, row = _open_car(session, principal, vin, purpose, work_order, "warranty")
-    return cover_of(session, vehicle, purpose=chosen, health=VEHICLE_HEALTH in row.data_categories)
-
-
-def cover_of(session, vehicle, *, purpose: str, health: bool | None = None) -> dict:
-    """The car's cover, once the door is open; the car's own odometer only if the purpose covers its health."""
-    if health is None:
-        health = VEHICLE_HEALTH in consent_service.get_purpose(session=session, code=purpose).data_categories
-    reading = (car_odometer(session, vehicle.id) if health else None) or book_odometer(session, vehicle.id)
-    cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=reading[0] if reading else None,
-                              odometer_source=reading[1] if reading else None, today=now().date())
-    return cover | {"purpose": purpose}
-
-
-def owner_coverage(session, me, vin: str) -> tuple[dict, object]:
-    """The owner's own car today (a former owner no longer sees its cover: it describes the car now)."""
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
-    if ownership.ended_at is not None:
-        raise NotFound("Vehicle not found")
-    reading = car_odometer(session, vehicle.id) or book_odometer(session, vehicle.id)
-    cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=reading[0] if reading else None,
-                              odometer_source=reading[1] if reading else None, today=now().date())
-    return cover, vehicle
-
-
-def dealer_book(session, principal, vin: str, purpose: str | None) -> tuple[list[dict], object, str]:
-    """The complete book across the network, behind the owner's consent to this dealer."""
-    vehicle, owner = owned_car(session, vin)
-    chosen = stated_purpose(session, principal, purpose)
-    _purpose_covering(session, chosen, consent_only=True)
-    try:
-        consent_service.require(session=session, principal=principal, customer_id=owner, purpose=chosen,
-                                what=f"service book {vehicle.vin}")
-    except NotFound:
-        raise NotFound("Vehicle not found") from None
-    return work_orders.service_book(session=session, vehicle_id=vehicle.id), vehicle, chosen
-
-
-def owner_book(session, me, vin: str) -> tuple[list[dict], object, object]:
-    """A former owner sees the book up to the day they sold the car."""
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    ownership = vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
-    until = ownership.ended_at.date() if ownership.ended_at else None
-    return work_orders.service_book(session=session, vehicle_id=vehicle.id, until=until), vehicle, ownership
-
-
-def book_grant(session, principal, owner: int | None) -> str | None:
-    """The consent that opens the full book to this dealer, if the owner gave one and the caller's
-    role reads for it."""
-    if owner is None:
-        return None
-    return next((code for code in BOOK_GRANTS
-                 if consent_service.holds(session=session, principal=principal, customer_id=owner, purpose=code)),
-                None)
-
-
-def record(session, principal, vin: str, body: WorkOrderIn) -> dict:
-    """Write the work order; answer with the full book only if the owner's consent opens it."""
-    vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-    written = visits.record_work_order(
-        session=session, principal=principal, vehicle_id=vehicle.id, appointment_id=body.appointment_id,
-        performed_on=body.performed_on, odometer_km=body.odometer_km,
-        operations=[op.model_dump() for op in body.operations], parts=[part.model_dump() for part in body.parts],
-        dtcs_cleared=body.dtcs_cleared, warranty_amount=body.warranty_amount,
-        customer_amount=body.customer_amount, kind=body.kind, summary=body.summary, today=now().date())
-    owner = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
-    name = parties_service.get_organization(session=session, organization_id=principal.organization_id).name
-    own = work_orders.entry(written, name)
-    grant = book_grant(session, principal, owner)
-    if grant is None:
-        if own["odometer_note"]:
-            own["odometer_note"] = HIDDEN_NOTE
-        return dict(work_order=own, full_book=False, service_book=[own], vehicle=vehicle)
-    consent_service.require(session=session, principal=principal, customer_id=owner, purpose=grant,
-                            what=f"service book {vehicle.vin}")
-    return dict(work_order=own, full_book=True, vehicle=vehicle,
-                service_book=work_orders.service_book(session=session, vehicle_id=vehicle.id))
-
-
-def offer(session, principal, vin: str, product_code: str, purpose: str | None = None,
-          work_order: str | None = None) -> dict:
-    """Offer the owner an extended warranty: behind the same door as the car's warranty, and bought
-    only when the owner accepts it in the portal."""
-    visits.require_relationship(session=session, principal=principal,
-                                vehicle=vehicles_service.get_by_vin(session=session, vin=vin))
-    vehicle, _, chosen, row = _open_car(session, principal, vin, purpose, work_order, "extended warranty offer")
-    reading = ((car_odometer(session, vehicle.id) if VEHICLE_HEALTH in row.data_categories else None)
-               or book_odometer(session, vehicle.id))
-    offered = warranty.offer_extended(session=session, principal=principal, vehicle_id=vehicle.id,
-                                      product_code=product_code, odometer_km=reading[0] if reading else None,
-                                      today=now().date(), basis=chosen)
-    return offer_out(session, offered)
-
-
-def offer_out(session, offered) -> dict:
-    vehicle = vehicles_service.get(session=session, vehicle_id=offered.vehicle_id)
-    product = next(p for p in warranty.list_products(session=session, active_only=False) if p.id == offered.product_id)
-    dealer = parties_service.get_organization(session=session, organization_id=offered.dealer_id)
-    return dict(id=offered.id, vehicle_id=vehicle.id, vin=vehicle.vin, product_code=product.code,
-                product_name=product.name, dealer_id=dealer.id, dealer_name=dealer.name, price=float(offered.price),
-                status=offered.status, created_at=offered.created_at, expires_at=offered.expires_at,
-                decided_at=offered.decided_at, contract_id=offered.contract_id)
-
-
-def owner_offers(session, me, vin: str | None = None) -> list[dict]:
-    vehicle_id = None
-    if vin is not None:
-        vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
-        vehicles_service.owned_by(session=session, customer_id=me.customer_id, vehicle=vehicle)
-        vehicle_id = vehicle.id
-    return [offer_out(session, o) for o in warranty.offers_for_owner(session=session, customer_id=me.customer_id,
-                                                                     vehicle_id=vehicle_id)]
-
-
-def accept_offer(session, me, offer_id: Id):
-    """The owner buys the offered extension; kilometres as the owner sees them (the car's odometer)."""
-    offered = warranty.offers_for_owner(session=session, customer_id=me.customer_id)
-    found = next((o for o in offered if o.id == offer_id), None)
-    if found is None:
-        raise NotFound("Offer not found")
-    reading = car_odometer(session, found.vehicle_id) or book_odometer(session, found.vehicle_id)
-    return warranty.accept_offer(session=session, customer_id=me.customer_id, offer_id=offer_id,
-                                 odometer_km=reading[0] if reading else None, today=now().date())
-
-
-# --- routes ------------------------------------------------------------------------------------------
 
 @router.get("/vehicles/{vin}/warranty", response_model=CoverageOut)
 def vehicle_warranty(vin: str, principal: DealerStaff, session: DbSession, purpose: str | None = None,
                      work_order: str | None = None):
-    return dealer_coverage(session, principal, vin, purpose, work_order)
+    return warranty_desk.dealer_coverage(session=session, principal=principal, vin=vin, purpose=purpose,
+                                         work_order=work_order)
 
 
 @router.get("/me/vehicles/{vin}/warranty", response_model=CoverageOut)
 def my_vehicle_warranty(vin: str, me: Me, session: DbSession):
-    return owner_coverage(session, me, vin)[0]
+    return warranty_desk.owner_coverage(session=session, customer_id=me.customer_id, vin=vin)[0]
 
 
 @router.get("/vehicles/{vin}/service-book", response_model=list[ServiceBookEntryOut])
 def vehicle_service_book(vin: str, principal: DealerStaff, session: DbSession, purpose: str | None = None):
-    return dealer_book(session, principal, vin, purpose)[0]
+    return warranty_desk.dealer_book(session=session, principal=principal, vin=vin, purpose=purpose)[0]
 
 
 @router.get("/me/vehicles/{vin}/service-book", response_model=list[ServiceBookEntryOut])
 def my_service_book(vin: str, me: Me, session: DbSession):
-    return owner_book(session, me, vin)[0]
+    return warranty_desk.owner_book(session=session, customer_id=me.customer_id, vin=vin)[0]
 
 
 @router.post("/vehicles/{vin}/work-orders", response_model=WorkOrderOut, status_code=status.HTTP_201_CREATED)
 def record_work_order(vin: str, body: WorkOrderIn, principal: DealerStaff, session: DbSession):
-    return record(session, principal, vin, body)
+    return warranty_desk.record(session=session, principal=principal, vin=vin, body=body)
 
 
 @router.get("/warranty/products", response_model=list[WarrantyProductOut], responses=answers(404))
@@ -267,23 +67,23 @@ def warranty_products(session: DbSession, model_code: str | None = None):
 def offer_extended_warranty(vin: str, body: ExtendedWarrantyIn, principal: DealerStaff, session: DbSession,
                             purpose: str | None = None, work_order: str | None = None):
     """An offer to the owner, not a sale: the owner accepts or declines it in the portal."""
-    return offer(session, principal, vin, body.product_code, purpose, work_order)
+    return warranty_desk.offer(session=session, principal=principal, vin=vin, product_code=body.product_code,
+                               purpose=purpose, work_order=work_order)
 
 
 @router.get("/me/warranty-offers", response_model=list[WarrantyOfferOut])
 def my_warranty_offers(me: Me, session: DbSession):
-    return owner_offers(session, me)
+    return warranty_desk.owner_offers(session=session, customer_id=me.customer_id)
 
 
 @router.post("/me/warranty-offers/{offer_id}/accept", response_model=WarrantyContractOut)
 def accept_warranty_offer(offer_id: Id, me: Me, session: DbSession):
-    return accept_offer(session, me, offer_id)
+    return warranty_desk.accept_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
 
 
 @router.post("/me/warranty-offers/{offer_id}/decline", response_model=WarrantyOfferOut)
 def decline_warranty_offer(offer_id: Id, me: Me, session: DbSession):
-    return offer_out(session, warranty.decline_offer(session=session, customer_id=me.customer_id,
-                                                     offer_id=offer_id))
+    return warranty_desk.decline_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
 
 
 @router.put("/admin/warranty-terms/{model_code}", response_model=WarrantyTermsOut)

@@ -23,13 +23,12 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
 from forecourt.vehicles import service as vehicles_service
-from forecourt.vehicles import warranty, work_orders
+from forecourt.vehicles import warranty
 from forecourt.vehicles.schemas.lifecycle import WorkOrderIn
-from forecourt.web.api import warranty as warranty_api
 from forecourt.web.deps import DEALER_ROLES, DbSession, MePage, StaffPage
 from forecourt.web.views.forms import Form, field_errors, text
 from forecourt.web.views.render import redirect, render
-from forecourt.workshop import calendar, visits
+from forecourt.workshop import calendar, visits, warranty_desk
 
 router = APIRouter(tags=["pages"])
 
@@ -76,8 +75,8 @@ def _form_page(request: Request, session, principal, vehicle, values: dict, erro
 
 
 def _book_page(request: Request, session, principal, vin: str, purpose: str | None, **extra):
-    book, vehicle, chosen = warranty_api.dealer_book(session, principal, vin, purpose)
-    cover = warranty_api.cover_of(session, vehicle, purpose=chosen)
+    book, vehicle, chosen = warranty_desk.dealer_book(session=session, principal=principal, vin=vin, purpose=purpose)
+    cover = warranty_desk.cover_of(session=session, vehicle=vehicle, purpose=chosen)
     products = warranty.list_products(session=session, model_id=vehicle.trim.model_id)
     return render(request, "warranty/book.html", vehicle=vehicle, cover=cover, book=book, purpose=chosen,
                   purpose_name=consent_service.get_purpose(session=session, code=chosen).name,
@@ -110,7 +109,7 @@ def post_work_order(request: Request, vin: str, principal: StaffPage, session: D
     values = {name: text(form, name) for name in FORM_FIELDS}
     try:
         body = _work_order_in(form)
-        result = warranty_api.record(session, principal, vin, body)
+        result = warranty_desk.record(session=session, principal=principal, vin=vin, body=body)
     except ValidationError as error:
         return _form_page(request, session, principal, vehicle, values, field_errors(error), status_code=422)
     except Invalid as error:
@@ -132,7 +131,8 @@ def post_extended_warranty(request: Request, vin: str, principal: StaffPage, ses
     back = f"/workspace/vehicles/{vehicle.vin}/service-book" + (f"?purpose={quote_plus(purpose)}" if purpose else "")
     joiner = "&" if "?" in back else "?"
     try:
-        offered = warranty_api.offer(session, principal, vin, text(form, "product_code") or "", purpose)
+        offered = warranty_desk.offer(session=session, principal=principal, vin=vin,
+                                      product_code=text(form, "product_code") or "", purpose=purpose)
     except Invalid as error:
         return redirect(f"{back}{joiner}error={quote_plus(error.message)}")
     return redirect(f"{back}{joiner}flash=" + quote_plus(_(
@@ -142,9 +142,10 @@ def post_extended_warranty(request: Request, vin: str, principal: StaffPage, ses
 
 @router.get("/me/vehicles/{vin}/service-book")
 def my_service_book(request: Request, vin: str, me: MePage, session: DbSession):
-    book, vehicle, ownership = warranty_api.owner_book(session, me, vin)
-    cover = warranty_api.owner_coverage(session, me, vin)[0] if ownership.ended_at is None else None
-    offers = [o for o in warranty_api.owner_offers(session, me, vin) if o["status"] == "offered"
+    book, vehicle, ownership = warranty_desk.owner_book(session=session, customer_id=me.customer_id, vin=vin)
+    cover = (warranty_desk.owner_coverage(session=session, customer_id=me.customer_id, vin=vin)[0]
+             if ownership.ended_at is None else None)
+    offers = [o for o in warranty_desk.owner_offers(session=session, customer_id=me.customer_id, vin=vin) if o["status"] == "offered"
               and o["expires_at"] > now()] if ownership.ended_at is None else []
     return render(request, "warranty/mine.html", vehicle=vehicle, ownership=ownership, cover=cover, book=book,
                   offers=offers, pills=STATUS_PILLS, labels=STATUS_LABELS, kinds=KIND_LABELS,
@@ -162,7 +163,7 @@ def decide_warranty_offer(offer_id: Id, me: MePage, session: DbSession, form: Fo
     back = f"/me/vehicles/{vin}/service-book"
     try:
         if form.get("decision") == "accept":
-            contract = warranty_api.accept_offer(session, me, offer_id)
+            contract = warranty_desk.accept_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
             message = _("Bought: your extended warranty runs from %(start)s to %(end)s.",
                         start=f"{contract.starts_on:%d %b %Y}", end=f"{contract.ends_on:%d %b %Y}")
         else:
