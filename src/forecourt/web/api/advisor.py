@@ -14,7 +14,7 @@ from forecourt.core.clock import now
 from forecourt.core.schemas import Day, Id
 from forecourt.workshop import brief as brief_service
 from forecourt.workshop import calendar, desk, handovers, loaners
-from forecourt.workshop.advisor_schemas import (BriefOut, CalendarOut, CheckInOut, FindingsIn, HandoverIn,
+from forecourt.workshop.schemas.advisor import (BriefOut, CalendarOut, CheckInOut, FindingsIn, HandoverIn,
                                                 HandoverOut, LoanerBookingOut, LoanerChange, LoanerHistoryOut,
                                                 LoanerIn, LoanerOut)
 from forecourt.web.deps import DbSession, DealerStaff

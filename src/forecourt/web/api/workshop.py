@@ -15,8 +15,9 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.workshop import autobook, booking, proposals
 from forecourt.workshop.jobs import get_job
-from forecourt.workshop.schemas import (AcceptIn, AppointmentOut, AutomaticBookingOut, AvailabilityIn, BookingIn,
-                                        DealerSlotsOut, MoveIn, ProposalOut, ServiceOverviewOut, SlotOfferOut, WindowOut)
+from forecourt.workshop.schemas.booking import (AcceptIn, AppointmentOut, AutomaticBookingOut, AvailabilityIn,
+                                                BookingIn, DealerSlotsOut, MoveIn, ProposalOut, ServiceOverviewOut,
+                                                SlotOfferOut, WindowOut)
 from forecourt.workshop.slots import free_slots
 from forecourt.web.deps import DbSession, DealerStaff, Me
 

@@ -1,4 +1,4 @@
-"""Workshop request and response bodies."""
+"""Bodies of the owner's workshop routes: booking a service, proposals, slots and dealers."""
 
 from __future__ import annotations
 
