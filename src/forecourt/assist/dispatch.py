@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,9 +35,11 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.core.i18n import N_, Labels, _
 from forecourt.customers import service as customers_service
-from forecourt.parties.markets import zone_of
-from forecourt.parties.models import Organization
-from forecourt.vehicles.models import Vehicle
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+
+if TYPE_CHECKING:
+    from forecourt.parties.models import Organization
 
 ROAD_FACTOR = 1.3  # road distance ≈ straight line × 1.3
 # kind -> (minutes to set off, average km/h)
@@ -93,14 +96,10 @@ def _position(case: Case) -> tuple[float, float]:
 
 
 def _candidates(session: Session, kind: str) -> list[Organization]:
-    query = select(Organization).where(Organization.is_active.is_(True), Organization.latitude.is_not(None),
-                                       Organization.longitude.is_not(None))
     if kind == "dealer":
-        query = query.where(Organization.kind == "dealer", Organization.service_bays > 0)
-    else:
-        query = query.where(Organization.kind == "partner",
-                            Organization.partner_kind == ("roadside" if kind == "tow" else "emergency"))
-    return list(session.scalars(query))
+        return parties_service.located_organizations(session=session, kind="dealer", with_service_bays=True)
+    return parties_service.located_organizations(session=session, kind="partner",
+                                                 partner_kind="roadside" if kind == "tow" else "emergency")
 
 
 def _offer(organization: Organization, kind: str, km: float) -> dict:
@@ -160,7 +159,7 @@ def tow_destination(*, session: Session, case: Case) -> tuple[Organization, floa
     nearest dealer with service bays. Opening hours do not matter: the car arrives later."""
     lat, lon = _position(case)
     ranked = _ranked(session, "dealer", lat, lon)
-    vehicle = session.get(Vehicle, case.vehicle_id)
+    vehicle = vehicles_service.vehicle_or_none(session=session, vehicle_id=case.vehicle_id)
     own = vehicle.service_dealer_id if vehicle is not None else None
     for organization, km in ranked:
         if organization.id == own and km <= OWN_DEALER_RADIUS_KM:
@@ -203,7 +202,7 @@ def dispatch(*, session: Session, principal: Principal, case_id: int, provider_i
     if kind not in KINDS:
         raise Invalid(_("Send a tow, a dealer or an emergency service, not '%(kind)s'.", kind=kind), field="kind")
     lat, lon = _position(case)
-    provider = session.get(Organization, provider_id)
+    provider = parties_service.organization_or_none(session=session, organization_id=provider_id)
     if provider is None or not provider.is_active or provider.position is None:
         raise NotFound("Provider not found")
     if not _fits(provider, kind):
@@ -253,7 +252,7 @@ def _notify(session: Session, case: Case, row: Dispatch, provider: Organization,
                        subject=_("On Call %(number)s: a car is being towed to you", number=case.number),
                        body=_("%(provider)s is towing a car to you after an On Call %(kind)s case.",
                               provider=provider.name, kind=case.kind) + "\n\n"
-                       + _("Car: %(car)s", car=notices.car_text(session.get(Vehicle, case.vehicle_id))) + "\n"
+                       + _("Car: %(car)s", car=notices.car_text(vehicles_service.vehicle_or_none(session=session, vehicle_id=case.vehicle_id))) + "\n"
                        + _("Expected %(arrives)s from now.", arrives=arrives),
                        link="/workspace/incoming", basis=notices.BASIS,
                        dedupe_key=f"dispatch:{row.id}:destination")
@@ -262,7 +261,8 @@ def _notify(session: Session, case: Case, row: Dispatch, provider: Organization,
 # --- the receiving dealer ------------------------------------------------------------------------
 
 def destination_km(session: Session, row: Dispatch, case: Case) -> float:
-    dealer = session.get(Organization, row.destination_dealer_id) if row.destination_dealer_id else None
+    dealer = (parties_service.organization_or_none(session=session, organization_id=row.destination_dealer_id)
+              if row.destination_dealer_id else None)
     if dealer is None or case.latitude is None or dealer.position is None:
         return 0.0
     return road_km(case.latitude, case.longitude, dealer.latitude, dealer.longitude)
@@ -296,15 +296,19 @@ def incoming_for(*, session: Session, principal: Principal, now: datetime) -> li
     passes the consent door and is in the owner's access log. Otherwise the dealer sees the car only.
     """
     dealer_id = _dealer_of(principal)
-    rows = session.execute(select(Dispatch, Case, Vehicle).join(Case, Case.id == Dispatch.case_id)
-                           .join(Vehicle, Vehicle.id == Case.vehicle_id)
-                           .where(Dispatch.destination_dealer_id == dealer_id, Dispatch.status == "on_the_way")
+    rows = session.execute(select(Dispatch, Case).join(Case, Case.id == Dispatch.case_id)
+                           .where(Dispatch.destination_dealer_id == dealer_id, Dispatch.status == "on_the_way",
+                                  Case.vehicle_id.is_not(None))
                            .order_by(Dispatch.dispatched_at, Dispatch.id)).all()
+    cars = vehicles_service.get_many(session=session, vehicle_ids=[case.vehicle_id for _row, case in rows])
     found = []
-    for row, case, vehicle in rows:
+    for row, case in rows:
+        vehicle = cars.get(case.vehicle_id)
+        if vehicle is None:
+            continue
         km = destination_km(session, row, case)
         minutes = arrival_minutes(row, km, now)
-        provider = session.get(Organization, row.provider_id)
+        provider = parties_service.organization_or_none(session=session, organization_id=row.provider_id)
         customer_id = None
         if case.customer_id is not None and consent_service.holds(
                 session=session, principal=principal, customer_id=case.customer_id, purpose="service_reminders"):
@@ -324,18 +328,13 @@ def incoming_for(*, session: Session, principal: Principal, now: datetime) -> li
 
 def sent_for(*, session: Session, case_id: int) -> list[dict]:
     """Who was sent to a case, in the order they were sent, with the dealer a tow takes the car to."""
-    rows = session.execute(select(Dispatch, Organization.name)
-                           .join(Organization, Organization.id == Dispatch.provider_id)
-                           .where(Dispatch.case_id == case_id).order_by(Dispatch.id)).all()
-    names = {}
-    dealer_ids = {d.destination_dealer_id for d, _name in rows if d.destination_dealer_id}
-    if dealer_ids:
-        names = dict(session.execute(select(Organization.id, Organization.name)
-                                     .where(Organization.id.in_(dealer_ids))).all())
-    return [dict(kind=d.kind, provider=name, distance_km=d.distance_km, eta_minutes=d.eta_minutes,
+    rows = list(session.scalars(select(Dispatch).where(Dispatch.case_id == case_id).order_by(Dispatch.id)))
+    names = parties_service.names_of(session=session, organization_ids={d.provider_id for d in rows}
+                                     | {d.destination_dealer_id for d in rows})
+    return [dict(kind=d.kind, provider=names[d.provider_id], distance_km=d.distance_km, eta_minutes=d.eta_minutes,
                  destination=names.get(d.destination_dealer_id), status=d.status, dispatched_at=d.dispatched_at,
                  answer=d.answer, answer_note=d.answer_note)
-            for d, name in rows]
+            for d in rows if d.provider_id in names]
 
 
 def incoming_with_owners(*, session: Session, principal: Principal, now: datetime) -> list[dict]:
@@ -360,7 +359,7 @@ def mark_arrived(*, session: Session, principal: Principal, dispatch_id: int, no
     if row.status != "on_the_way":
         raise Conflict(_("This car is already marked “%(status)s”.", status=ARRIVAL_STATES.get(row.status, row.status)))
     row.status, row.arrived_at = "arrived", now
-    dealer = session.get(Organization, dealer_id)
+    dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
     session.add(CaseEvent(case_id=row.case_id, kind="arrived", at=now, user_id=principal.user_id,
                           text=_("The towed car arrived at %(dealer)s.", dealer=dealer.name),
                           details={"dispatch_id": row.id, "dealer_id": dealer_id}))

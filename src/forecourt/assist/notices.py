@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.orm import Session
@@ -28,8 +29,12 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.i18n import _, lazy_gettext
 from forecourt.core.outbox import OutboxMessage
-from forecourt.parties.models import Organization
-from forecourt.vehicles.models import Vehicle
+from forecourt.parties import service as parties_service
+from forecourt.vehicles import service as vehicles_service
+
+if TYPE_CHECKING:
+    from forecourt.parties.models import Organization
+    from forecourt.vehicles.models import Vehicle
 
 BASIS = "vital_interest"  # help is on its way: no consent needed, and none to withdraw
 LABEL = {"tow": lazy_gettext("tow truck"), "emergency": lazy_gettext("emergency service"),
@@ -93,7 +98,7 @@ def write(*, session: Session, case: Case, row: Dispatch, provider: Organization
           destination: Organization | None, portal_url: str) -> OutboxMessage:
     """The provider's notice, as a webhook when it has an endpoint and as an e-mail otherwise; it leaves
     as soon as the dispatch commits."""
-    car = car_text(session.get(Vehicle, case.vehicle_id))
+    car = car_text(vehicles_service.vehicle_or_none(session=session, vehicle_id=case.vehicle_id))
     answer_url = f"{portal_url.rstrip('/')}{answer_path(row.id)}"
     subject = _("On Call %(number)s: %(label)s needed", number=case.number, label=label)
     if endpoint_of(session=session, organization_id=provider.id) is not None:
@@ -136,7 +141,7 @@ def deliver(*, session: Session, message: OutboxMessage, settings: Settings) -> 
         problem = f"{type(error).__name__}: {error}"
     if problem is None:
         message.sent_at, message.last_error = now(), None
-        provider = session.get(Organization, message.organization_id)
+        provider = parties_service.organization_or_none(session=session, organization_id=message.organization_id)
         session.add(CaseEvent(case_id=row.case_id, kind="notified", at=now(),
                               text=_("%(provider)s received the dispatch notice.", provider=provider.name),
                               details={"dispatch_id": row.id, "channel": "webhook", "outbox_id": message.id}))
@@ -149,15 +154,17 @@ def deliver(*, session: Session, message: OutboxMessage, settings: Settings) -> 
 
 def _fall_back(session: Session, message: OutboxMessage, row: Dispatch, problem: str, settings: Settings) -> str:
     case = session.get(Case, row.case_id)
-    provider = session.get(Organization, message.organization_id)
-    destination = session.get(Organization, row.destination_dealer_id) if row.destination_dealer_id else None
+    provider = parties_service.organization_or_none(session=session, organization_id=message.organization_id)
+    destination = (parties_service.organization_or_none(session=session, organization_id=row.destination_dealer_id)
+                   if row.destination_dealer_id else None)
+    car = car_text(vehicles_service.vehicle_or_none(session=session, vehicle_id=case.vehicle_id))
     answer_url = f"{settings.portal_url.rstrip('/')}{answer_path(row.id)}"
     with outbox.written_for(session, organization_id=provider.id):
         email = outbox.enqueue(
             session=session, customer_id=None, organization_id=provider.id, channel="email", topic="dispatch",
             subject=message.subject, basis=BASIS, dedupe_key=f"dispatch:{row.id}:provider",
-            body=_email_body(case, row, car_text(session.get(Vehicle, case.vehicle_id)), str(LABEL[row.kind]),
-                             in_words(row.eta_minutes), destination, answer_url))
+            body=_email_body(case, row, car, str(LABEL[row.kind]), in_words(row.eta_minutes), destination,
+                             answer_url))
     # Done with the webhook: the row leaves the sender's queue, saying where the notice went instead.
     message.sent_at = now()
     message.last_error = (f"Not delivered by webhook ({problem}) after {message.attempts} attempt(s); "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -26,7 +27,10 @@ from forecourt.assist.models import Case, CaseEvent, Dispatch, ProviderEndpoint
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
-from forecourt.parties.models import Organization
+from forecourt.parties import service as parties_service
+
+if TYPE_CHECKING:
+    from forecourt.parties.models import Organization
 
 ANSWERS = ("accepted", "declined")
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -63,9 +67,7 @@ def check_url(url: str) -> str:
 
 def set_endpoint(*, session: Session, organization_id: int, url: str) -> ProviderEndpoint:
     """Points the provider's notices at ``url`` with a new secret (a second call rotates the secret)."""
-    organization = session.get(Organization, organization_id)
-    if organization is None:
-        raise NotFound("Organization not found")
+    organization = parties_service.get_organization(session=session, organization_id=organization_id)
     if not _dispatchable(organization):
         raise Invalid(_("%(name)s is never sent to a case: only tow and emergency services and dealers take dispatch notices.", name=organization.name), field="organization_id")
     endpoint = endpoint_of(session=session, organization_id=organization_id)
@@ -121,7 +123,7 @@ def answer(*, session: Session, dispatch_id: int, provider_id: int, answer: str,
         raise Conflict(_("Case %(number)s is %(status)s: no answer is needed any more.", number=case.number, status=case.status), field="answer")
     moment = now()
     row.answer, row.answered_at, row.answer_note = answer, moment, note
-    provider = session.get(Organization, provider_id)
+    provider = parties_service.organization_or_none(session=session, organization_id=provider_id)
     if answer == "accepted":
         if eta_minutes is not None:
             row.eta_minutes = eta_minutes
@@ -147,8 +149,9 @@ def latest_answers(*, session: Session, case_ids: list[int]) -> dict[int, dict]:
     """Per case, the newest provider answer, for the console's queue."""
     if not case_ids:
         return {}
-    rows = session.execute(select(Dispatch.case_id, Dispatch.answer, Organization.name)
-                           .join(Organization, Organization.id == Dispatch.provider_id)
+    rows = session.execute(select(Dispatch.case_id, Dispatch.answer, Dispatch.provider_id)
                            .where(Dispatch.case_id.in_(case_ids), Dispatch.answer.is_not(None))
                            .order_by(Dispatch.answered_at, Dispatch.id)).all()
-    return {case_id: {"answer": value, "provider": name} for case_id, value, name in rows}
+    names = parties_service.names_of(session=session, organization_ids={provider for _c, _a, provider in rows})
+    return {case_id: {"answer": value, "provider": names[provider]} for case_id, value, provider in rows
+            if provider in names}

@@ -62,6 +62,26 @@ def list_organizations(*, session: Session, kind: str | None = None, active_only
     return list(session.scalars(query))
 
 
+def located_organizations(*, session: Session, kind: str, partner_kind: str | None = None,
+                           with_service_bays: bool = False) -> list[Organization]:
+    """Active organizations of a kind that stand on the map (one query): the candidates for help nearby."""
+    query = select(Organization).where(Organization.is_active.is_(True), Organization.kind == kind,
+                                       Organization.latitude.is_not(None), Organization.longitude.is_not(None))
+    if partner_kind is not None:
+        query = query.where(Organization.partner_kind == partner_kind)
+    if with_service_bays:
+        query = query.where(Organization.service_bays > 0)
+    return list(session.scalars(query))
+
+
+def names_of(*, session: Session, organization_ids) -> dict[int, str]:
+    """Organization names by id, in one query (lists that name many providers or dealers)."""
+    ids = {i for i in organization_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
+
+
 def nearest_dealers(*, session: Session, latitude: float, longitude: float, limit: int = 5) -> list[tuple[Organization, float]]:
     dealers = [d for d in list_organizations(session=session, kind="dealer") if d.position is not None]
     ranked = sorted(((d, distance_km(latitude, longitude, d.latitude, d.longitude)) for d in dealers),

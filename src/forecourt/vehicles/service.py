@@ -254,16 +254,18 @@ def current_cars_of(*, session: Session, customer_ids: list[int]) -> dict[int, l
 
 
 def unsold_stock(*, session: Session, dealer_id: int, trim_id: int | None = None, excluding=None,
-                 limit: int = 200) -> list[Vehicle]:
-    """The dealer's cars nobody owns yet; ``excluding`` (ids or a select of ids) leaves out cars the
-    caller has already promised, such as those assigned to an open order."""
+                 limit: int = 200, oldest_first: bool = False) -> list[Vehicle]:
+    """The dealer's cars nobody owns yet, newest model year first (``oldest_first``: in the order they
+    were registered); ``excluding`` (ids or a select of ids) leaves out cars the caller has already
+    promised, such as those assigned to an open order or lent as courtesy cars."""
     owned = select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None))
     query = select(Vehicle).where(Vehicle.selling_dealer_id == dealer_id, Vehicle.id.not_in(owned))
     if trim_id is not None:
         query = query.where(Vehicle.trim_id == trim_id)
     if excluding is not None:
         query = query.where(Vehicle.id.not_in(excluding))
-    return list(session.scalars(query.order_by(Vehicle.model_year.desc(), Vehicle.vin).limit(limit)))
+    order = (Vehicle.id,) if oldest_first else (Vehicle.model_year.desc(), Vehicle.vin)
+    return list(session.scalars(query.order_by(*order).limit(limit)))
 
 
 def ownership_history(*, session: Session, vehicle_id: int) -> list[Ownership]:
@@ -415,6 +417,19 @@ def get(*, session: Session, vehicle_id: int) -> Vehicle:
     if vehicle is None:
         raise NotFound("Vehicle not found")
     return vehicle
+
+
+def vehicle_or_none(*, session: Session, vehicle_id: int | None) -> Vehicle | None:
+    """For callers whose record may name no car (an On Call case opened by a phone)."""
+    return session.get(Vehicle, vehicle_id) if vehicle_id is not None else None
+
+
+def get_many(*, session: Session, vehicle_ids) -> dict[int, Vehicle]:
+    """Cars by id in one query (their trim and model come joined): lists that describe many cars."""
+    ids = {i for i in vehicle_ids if i is not None}
+    if not ids:
+        return {}
+    return {vehicle.id: vehicle for vehicle in session.scalars(select(Vehicle).where(Vehicle.id.in_(ids)))}
 
 
 _TRANSLITERATION = {**{str(d): d for d in range(10)},

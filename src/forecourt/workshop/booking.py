@@ -9,6 +9,7 @@ lost race leaves the caller's transaction usable, to offer the next free times i
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,6 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core import dates
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
-from forecourt.parties.models import Organization
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import symptoms
@@ -27,6 +27,9 @@ from forecourt.workshop.jobs import CATALOGUE, Job, get_job
 from forecourt.workshop.models import SLOT_MINUTES, Appointment, BaySlot
 from forecourt.parties.markets import zone_of
 from forecourt.workshop.slots import STEP, Slot, free_slots, hours_text, opening_intervals
+
+if TYPE_CHECKING:
+    from forecourt.parties.models import Organization
 
 SOURCES = ("proactive", "owner", "advisor")
 

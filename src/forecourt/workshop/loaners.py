@@ -74,13 +74,8 @@ def fleet(*, session: Session, principal: Principal, now: datetime) -> list[dict
 
 def stock_candidates(*, session: Session, principal: Principal) -> list[dict]:
     """The dealer's unsold cars that are not loaners yet: what can join the fleet."""
-    from forecourt.vehicles.models import Ownership, Vehicle  # read-only: the dealer's stock
-
-    dealer_id = _dealer(principal)
-    owned = select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None))
-    lent = select(Loaner.vehicle_id)
-    cars = session.scalars(select(Vehicle).where(Vehicle.selling_dealer_id == dealer_id, Vehicle.id.not_in(owned),
-                                                 Vehicle.id.not_in(lent)).order_by(Vehicle.id).limit(200))
+    cars = vehicles_service.unsold_stock(session=session, dealer_id=_dealer(principal),
+                                         excluding=select(Loaner.vehicle_id), limit=200, oldest_first=True)
     return [dict(vin=v.vin, title=v.title, propulsion=v.propulsion) for v in cars]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +21,11 @@ from forecourt.core.i18n import _, ngettext
 from forecourt.core.clock import now
 from forecourt.parties import service as parties_service
 from forecourt.parties.markets import zone_of
-from forecourt.parties.models import Organization
 from forecourt.workshop.jobs import Job
 from forecourt.workshop.models import SLOT_MINUTES, Availability, BaySlot
+
+if TYPE_CHECKING:
+    from forecourt.parties.models import Organization
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STEP = timedelta(minutes=SLOT_MINUTES)

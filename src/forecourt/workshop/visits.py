@@ -18,6 +18,7 @@ of the owner's, sets no mileage and opens nothing (``vehicles.work_orders``).
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,9 +32,11 @@ from forecourt.core.i18n import _
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import work_orders
-from forecourt.vehicles.models import ServiceRecord, Vehicle
 from forecourt.workshop import calendar
 from forecourt.workshop.models import Appointment
+
+if TYPE_CHECKING:
+    from forecourt.vehicles.models import ServiceRecord, Vehicle
 
 WARRANTY_WORK = "warranty_work"
 ODOMETER = "Vehicle.TraveledDistance"  # VSS, metres
