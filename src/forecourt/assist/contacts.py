@@ -1,8 +1,8 @@
 """The owner's emergency contacts: whom the call centre calls when the driver cannot answer.
 
 The owner keeps the list (up to three, in the order they should be called). Agents read it only
-through ``consent.require`` under emergency assistance with the case number, in the web layer, so
-every look is in the owner's access log; this module neither checks nor logs access itself.
+with the owner's card (``customer_card``): through the consent door under emergency assistance with
+the case as reference, so every look is in the owner's access log.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from forecourt.assist.models import EmergencyContact
+from forecourt.assist import cases
+from forecourt.assist.models import Case, EmergencyContact
 from forecourt.core import phones
+from forecourt.core.auth import Principal
 from forecourt.core.i18n import _
+from forecourt.customers import service as customers_service
 from forecourt.parties import markets
-from forecourt.core.errors import Invalid
+from forecourt.core.errors import Invalid, NotFound
+
+EMERGENCY = "emergency_assistance"
 
 MAX_CONTACTS = 3
 
@@ -63,3 +68,18 @@ def replace(*, session: Session, customer_id: int, contacts: list[dict], region:
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def customer_card(*, session: Session, principal: Principal, case: Case, what: str) -> tuple[object, list] | None:
+    """The owner at the time of the alert and their emergency contacts, through the consent door
+    (vital interest, logged as ``what`` with the case as reference); ``None`` when the case names
+    nobody or the door stays shut for this principal."""
+    if case.customer_id is None:
+        return None
+    try:
+        customer, _categories = customers_service.open_for(
+            session=session, principal=principal, customer_id=case.customer_id, purpose=EMERGENCY, what=what,
+            reference=cases.reference_for(session=session, principal=principal, case=case))
+    except NotFound:
+        return None
+    return customer, list_for(session=session, customer_id=customer.id)

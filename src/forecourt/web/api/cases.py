@@ -20,7 +20,6 @@ from forecourt.core.clock import today
 from forecourt.core.db import claim_write
 from forecourt.core.i18n import _
 from forecourt.core.errors import NotFound
-from forecourt.customers import service as customers_service
 from forecourt.telematics import devices
 from forecourt.telematics import ingest as pipeline
 from forecourt.telematics.readings import Source
@@ -40,20 +39,13 @@ def case_out(case) -> CaseOut:
 
 
 def customer_card(*, session, principal, case) -> CaseCustomerOut | None:
-    """The owner at the time of the alert, through the consent door (logged with the case number)."""
-    if case.customer_id is None:
+    """The owner at the time of the alert (``contacts.customer_card``), unless erased since."""
+    card = contacts.customer_card(session=session, principal=principal, case=case,
+                                  what=f"On Call case {case.number}")
+    if card is None or card[0].erased_at is not None:
         return None
-    try:
-        customer, _ = customers_service.open_for(session=session, principal=principal, customer_id=case.customer_id,
-                                                 purpose=EMERGENCY, what=f"On Call case {case.number}",
-                                                 reference=case_service.reference_for(
-                                                     session=session, principal=principal, case=case))
-    except NotFound:
-        return None
-    if customer.erased_at is not None:
-        return None
-    people = [EmergencyContactOut.model_validate(c) for c in contacts.list_for(session=session,
-                                                                               customer_id=customer.id)]
+    customer, found = card
+    people = [EmergencyContactOut.model_validate(c) for c in found]
     return CaseCustomerOut(id=customer.id, first_name=customer.first_name, last_name=customer.last_name,
                            phone=customer.phone, email=customer.email, language=customer.language,
                            emergency_contacts=people)

@@ -13,6 +13,7 @@ consent, and written to the customer's access log on every look. Other roles get
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 import anyio
@@ -25,14 +26,12 @@ from forecourt.assist import contacts as contacts_service
 from forecourt.assist import dispatch as dispatch_service
 from forecourt.assist import providers as providers_service
 from forecourt.assist import sos, subscriptions
-from forecourt.assist.models import Case
 from forecourt.core import dates, i18n, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id, LARGEST_ID
-from forecourt.customers import service as customers_service
 from forecourt.parties import markets
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web import viewer
@@ -40,6 +39,9 @@ from forecourt.web.deps import AgentPage, DbSession, MePage
 from forecourt.web.views.forms import Form, attempt, whole_number, text
 from forecourt.web.views.forms import back_to as _back
 from forecourt.web.views.render import redirect, render
+
+if TYPE_CHECKING:
+    from forecourt.assist.models import Case
 
 router = APIRouter(tags=["pages"])
 
@@ -147,19 +149,14 @@ def _subscription(session: Session, vehicle_id: Id) -> dict:
 
 
 def _customer_card(session: Session, principal: Principal, case: Case) -> dict | None:
-    """The owner and their emergency contacts, through the consent door (vital interest, logged)."""
-    if case.customer_id is None:
+    """The owner and their emergency contacts, through the consent door (``contacts.customer_card``)."""
+    card = contacts_service.customer_card(session=session, principal=principal, case=case,
+                                          what="On Call case: customer and emergency contacts")
+    if card is None:
         return None
-    try:
-        customer, _ = customers_service.open_for(
-            session=session, principal=principal, customer_id=case.customer_id, purpose="emergency_assistance",
-            what="On Call case: customer and emergency contacts",
-            reference=cases_service.reference_for(session=session, principal=principal, case=case))
-    except NotFound:
-        return None
+    customer, people = card
     return {"name": f"{customer.first_name} {customer.last_name}".strip(), "phone": customer.phone,
-            "email": customer.email, "language": customer.language,
-            "contacts": contacts_service.list_for(session=session, customer_id=customer.id)}
+            "email": customer.email, "language": customer.language, "contacts": people}
 
 
 def _providers(session: Session, case: Case) -> dict:
