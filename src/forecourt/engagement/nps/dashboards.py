@@ -167,7 +167,7 @@ def csv_table(*, data: dict, scope: Scope) -> tuple[list[str], list[list]]:
 
 
 def correct_topic(*, session: Session, principal: Principal, response_id: int, topic: str) -> list[Topic]:
-    """The responsible staff (or the carmaker) set an answer's topic; it replaces the keywords' guess."""
+    """The responsible organization's staff set an answer's topic; it replaces the keywords' guess."""
     if topic not in topics.TOPICS:
         raise Invalid(_("Unknown topic '%(topic)s'.", topic=topic), field="topic")
     found = session.execute(select(Response, Survey).join(Survey, Survey.id == Response.survey_id)
@@ -175,9 +175,7 @@ def correct_topic(*, session: Session, principal: Principal, response_id: int, t
     if found is None:
         raise NotFound(_("Answer not found"))
     response, survey = found
-    allowed = (principal.role is Role.CARMAKER_ADMIN and principal.organization_id is not None) or (
-        principal.role in OWN_ONLY | {Role.CARMAKER_ADMIN} and principal.organization_id == survey.organization_id)
-    if not allowed or principal.is_customer:
+    if principal.role not in OWN_ONLY | {Role.CARMAKER_ADMIN} or principal.organization_id != survey.organization_id:
         raise NotFound(_("Answer not found"))
     for row in session.scalars(select(Topic).where(Topic.response_id == response.id)):
         session.delete(row)
@@ -187,3 +185,30 @@ def correct_topic(*, session: Session, principal: Principal, response_id: int, t
     session.flush()
     return [row]
 
+
+
+def organizations_for(*, session: Session, scope: Scope) -> list[tuple[int, str]]:
+    """The organizations the carmaker may narrow the dashboard to: those with surveys (none for a dealer)."""
+    if not scope.network_view:
+        return []
+    ids = set(session.scalars(select(Survey.organization_id).distinct()))
+    return sorted(((o.id, o.name) for o in parties_service.list_organizations(session=session, active_only=False)
+                   if o.id in ids), key=lambda pair: pair[1])
+
+
+def follow_up_rows(*, session: Session, tasks: list[FollowUp]) -> list[dict]:
+    """The follow-up list: each task with its answer (no name: that opens on the task's own page)."""
+    if not tasks:
+        return []
+    survey_ids = [t.survey_id for t in tasks]
+    found = {survey.id: (survey, response) for survey, response in session.execute(
+        select(Survey, Response).outerjoin(Response, Response.survey_id == Survey.id)
+        .where(Survey.id.in_(survey_ids)))}
+    names = {o.id: o.name for o in parties_service.list_organizations(session=session, active_only=False)}
+    rows = []
+    for task in tasks:
+        survey, response = found[task.survey_id]
+        rows.append({"task": task, "organization": names.get(task.organization_id, ""),
+                     "touchpoint": touchpoints.name_of(survey.touchpoint), "overdue": is_overdue(task),
+                     "score": response.score if response else None, "why": response.why if response else None})
+    return rows

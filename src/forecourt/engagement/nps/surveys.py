@@ -126,6 +126,19 @@ def state_of(survey: Survey, *, at: datetime | None = None) -> str:
     return "expired" if as_utc(survey.expires_at) <= (at or now()) else "open"
 
 
+def state_text(state: str) -> str:
+    """What the driver is told when the link no longer takes an answer."""
+    if state == "answered":
+        return _("This survey was already answered. Thank you, your first answer counts.")
+    return _("This survey link has expired.")
+
+
+def describe(*, session: Session, survey: Survey) -> dict:
+    """What the survey page names: the organization and the touchpoint, nothing about the person."""
+    organization = parties_service.get_organization(session=session, organization_id=survey.organization_id)
+    return {"organization": organization.name, "touchpoint": touchpoints.name_of(survey.touchpoint)}
+
+
 def check_score(score) -> int:
     """0–10 as a whole number, else ``Invalid`` naming the field."""
     if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
@@ -139,10 +152,8 @@ def answer(*, session: Session, token: str, score, why: str = "", policy: Policy
     at = at or now()
     survey = by_token(session=session, token=token)
     state = state_of(survey, at=at)
-    if state == "answered":
-        raise Conflict(_("This survey was already answered. Thank you, your first answer counts."))
-    if state == "expired":
-        raise Conflict(_("This survey link has expired."))
+    if state != "open":
+        raise Conflict(state_text(state))
     score = check_score(score)
     why = (why or "").strip()
     if len(why) > WHY_LIMIT:
