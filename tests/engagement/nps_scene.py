@@ -27,6 +27,7 @@ def scene(make, *, grant: bool = True, **driver) -> Scene:
     carmaker = make.carmaker()
     owner = make.customer(**driver)
     car = make.vehicle(owner=owner, dealer=dealer)
+    make.service_record(car, dealer)
     if grant:
         make.grant(owner, dealer, "service_reminders")
     return Scene(dealer=dealer, carmaker=carmaker, driver=owner, car=car)

@@ -51,7 +51,7 @@ def task_view(*, session: Session, principal: Principal, follow_up_id: int) -> d
         customer, _categories = customers_service.open_for(session=session, principal=principal,
                                                            customer_id=survey.customer_id, purpose=purpose, what=what)
         view["customer"] = {"name": customer.full_name, "email": customer.email, "phone": customer.phone,
-                            "purpose": purpose}
+                            "purpose": consent_service.get_purpose(session=session, code=purpose).name}
         view["consent_closed"] = False
     if consent_service.holds(session=session, principal=principal, customer_id=survey.customer_id,
                              purpose=HISTORY_PURPOSE):

@@ -23,7 +23,7 @@ from forecourt.core.schemas import Id, LARGEST_ID
 from forecourt.engagement.nps import dashboards, desk, follow_ups, surveys, topics
 from forecourt.engagement.nps.policy import Policy
 from forecourt.web.deps import AppSettings, DbSession, PagePrincipal
-from forecourt.web.openapi import CSV
+from forecourt.web.openapi import CSV, answers
 from forecourt.web.viewer import LANGUAGE_COOKIE
 from forecourt.web.views import nps_charts
 from forecourt.web.views.forms import Form, text
@@ -64,15 +64,15 @@ def _survey_page(request: Request, session, *, survey=None, token: str | None = 
         return render(request, "nps/survey.html", status_code=status_code, **values)
 
 
-@router.get("/survey/{token}")
+@router.get("/survey/{token}", responses=answers(409))
 def survey_page(request: Request, token: str, session: DbSession):
     try:
         survey = surveys.by_token(session=session, token=token)
     except NotFound as error:
-        return _survey_page(request, session, status_code=404, problem=error.message)
+        return _survey_page(request, session, status_code=404, problem=error.what)
     state = surveys.state_of(survey)
     if state != "open":
-        return _survey_page(request, session, survey=survey, status_code=409 if state == "answered" else 410,
+        return _survey_page(request, session, survey=survey, status_code=409,
                             problem=surveys.state_text(state))
     return _survey_page(request, session, survey=survey, token=token)
 
@@ -84,7 +84,7 @@ def survey_answer(request: Request, token: str, session: DbSession, settings: Ap
     try:
         survey = surveys.by_token(session=session, token=token)
     except NotFound as error:
-        return _survey_page(request, session, status_code=404, problem=error.message)
+        return _survey_page(request, session, status_code=404, problem=error.what)
     try:
         with session.begin_nested():
             response = surveys.answer(session=session, token=token, score=score, why=why,
