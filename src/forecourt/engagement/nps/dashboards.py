@@ -152,7 +152,7 @@ def answers_by_topic(*, session: Session, scope: Scope) -> list[dict]:
 
 def csv_table(*, data: dict, scope: Scope) -> tuple[list[str], list[list]]:
     """The dashboard's rows as a table with headers in the reader's language."""
-    headers = [_("Group"), _("Name"), _("Surveys sent"), _("Answers"), _("Response rate (%)"), _("Promoters"),
+    headers = [_("Group"), _("Name"), _("Surveys sent"), _("Answers"), _("Response rate in percent"), _("Promoters"),
                _("Passives"), _("Detractors"), _("NPS")]
 
     def line(group: str, name: str, f: dict) -> list:
