@@ -228,7 +228,7 @@ def test_export_has_the_answers_and_erasure_keeps_only_the_score(session, make):
     report = rights.erase(session=session, customer_id=s.driver.id)
     session.commit()
     assert report["removed"]["nps_answer_texts"] == 1
-    assert any(k["what"] == "nps_surveys" for k in report["kept"])
+    assert any(k["what"] == "satisfaction_surveys" for k in report["kept"])
     session.expire_all()
     [survey] = session.scalars(select(Survey))
     [response] = session.scalars(select(Response))

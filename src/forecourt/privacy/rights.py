@@ -99,7 +99,7 @@ KEPT_REASONS = Labels({
               "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you."),
     "payments": N_("Money received and paid back stays in the books of whoever received it (ten years under German "
                 "commercial and tax law, HGB §257 and AO §147); it no longer names you."),
-    "nps_surveys": N_("Your scores in satisfaction surveys still count in the organization's NPS; your words, "
+    "satisfaction_surveys": N_("Your scores in satisfaction surveys still count in the organization's NPS; your words, "
                    "their topics and any follow-up note are removed, and the scores no longer name you."),
     "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
                      "title that did is replaced."),
@@ -155,7 +155,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
          for what, count in (("orders", sales["orders"]), ("payments", payments),
                              ("opportunities", sales["opportunities"]),
                              ("warranty_contracts", unlinked["warranty_contracts"]),
-                             ("nps_surveys", removed["nps_surveys_unlinked"])) if count]
+                             ("satisfaction_surveys", removed["nps_surveys_unlinked"])) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

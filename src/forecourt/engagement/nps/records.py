@@ -13,7 +13,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.db import plain_row
+from forecourt.core.i18n import N_
 from forecourt.engagement.nps.models import FollowUp, Response, Survey, Topic
+
+# How the erasure page names the scores it keeps ("satisfaction_surveys", capitalised there).
+KEPT_LABEL = N_("Satisfaction surveys")
 
 
 def export_of(*, session: Session, customer_id: int) -> dict[str, list[dict]]:
