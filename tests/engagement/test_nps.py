@@ -236,3 +236,18 @@ def test_export_has_the_answers_and_erasure_keeps_only_the_score(session, make):
     assert task.note is None and _count(session, Topic) == 0
     with pytest.raises(NotFound):  # the link of an erased driver opens nothing
         surveys.by_token(session=session, token=token)
+
+
+def test_a_test_drive_logged_as_done_invites_under_sales_contact(session_factory, session, make):
+    from forecourt.sales.events import TestDriveReturned
+
+    s = scene(make, grant=False)
+    make.grant(s.driver, s.dealer, "sales_contact")
+    subscribe_all(session_factory)
+    writer = session_factory()
+    events.publish(writer, TestDriveReturned(activity_id=3, dealer_id=s.dealer.id, customer_id=s.driver.id,
+                                             model_id=None))
+    writer.commit()
+    writer.close()
+    [survey] = session.scalars(select(Survey).where(Survey.customer_id == s.driver.id))
+    assert (survey.touchpoint, survey.subject_key) == ("sharing_return", "test_drive:3")

@@ -16,3 +16,14 @@ class CarDelivered:
     vehicle_id: int
     dealer_id: int
     customer_id: int
+
+
+@events.durable("sales.test_drive_returned")
+@dataclass(frozen=True)
+class TestDriveReturned:
+    """A test drive was logged as done (the car is back at the dealer)."""
+
+    activity_id: int
+    dealer_id: int
+    customer_id: int | None
+    model_id: int | None

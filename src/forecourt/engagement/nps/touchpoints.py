@@ -1,7 +1,8 @@
 """The moments after which a driver is asked: each names who answers for it and which grant allows asking.
 
-A touchpoint is a row of ``TOUCHPOINTS``; adding one (a sharing or test-drive return, once that domain
-publishes its event) is one more row and one more handler in ``handlers``. The purpose is the grant the
+A touchpoint is a row of ``TOUCHPOINTS``; adding one is one more row and one more handler in
+``handlers`` (a car-sharing return joins "sharing_return", which test drives already use, once sharing
+publishes its event). The purpose is the grant the
 responsible organization must hold to write to the driver about that moment: a workshop asks under
 "service reminders", a sales team under "sales contact", the carmaker under "marketing offers" (the
 contact the driver allowed the carmaker's staff). No grant, no survey.
@@ -33,7 +34,7 @@ TOUCHPOINTS: dict[str, Touchpoint] = {t.code: t for t in (
     Touchpoint("service_visit", lazy_gettext("Service visit"), "service_reminders", DEALER, True),
     Touchpoint("delivery", lazy_gettext("Car delivery"), "sales_contact", DEALER, True),
     Touchpoint("on_call_case", lazy_gettext("On Call case"), "marketing_offers", CALL_CENTRE, True),
-    Touchpoint("sharing_return", lazy_gettext("Sharing or test-drive return"), "sales_contact", DEALER, False),
+    Touchpoint("sharing_return", lazy_gettext("Sharing or test-drive return"), "sales_contact", DEALER, True),
 )}
 
 
