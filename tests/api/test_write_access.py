@@ -49,6 +49,7 @@ PUBLIC_IDS = {
 CAPABILITY_LINKS = {
     ("POST", "/unsubscribe/{token}"): "the signed one-click link e-mailed to the customer is the credential",
     ("POST", "/survey/{token}"): "the survey link e-mailed to the driver is the credential",
+    ("POST", "/api/surveys/{token}"): "the survey link e-mailed to the driver is the credential",
 }
 
 # Routes where a dealer writes its own record about a customer who granted it the route's purpose (a

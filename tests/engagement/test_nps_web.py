@@ -84,7 +84,7 @@ KEYS = keys_of(NPS_FIGURES)
 
 
 def test_every_nps_figure_route_has_the_kind():
-    assert len(KEYS) == 3  # the dashboard, its CSV, the follow-up list
+    assert len(KEYS) == 4  # the dashboard (page and JSON), its CSV, the follow-up list
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -96,8 +96,29 @@ def test_nps_figures_are_for_dealer_staff_the_call_centre_and_the_carmaker(publi
         assert_no_leak(w, response)
     for caller in (w.analyst, w.me):
         assert w.call(key, caller).status_code == 404, caller.email
-    assert w.call(key, None).status_code == 303
+    assert w.call(key, None).status_code == (401 if key[1].startswith("/api/") else 303)
     # a dealer asking for another organization's figures
-    if key[1] != "/nps/follow-ups":
+    if key[1] == "/api/nps":
+        assert w.client.get(key[1], params={"organization_id": w.dealer_b.id},
+                            headers=w.rep.headers).status_code == 404
+    elif key[1] != "/nps/follow-ups":
         assert w.browser(w.rep).get(key[1], params={"organization_id": w.dealer_b.id},
                                     follow_redirects=False).status_code == 404
+
+
+def test_the_app_answers_a_survey_through_the_api_once_and_bad_input_changes_nothing(session, make, client):
+    s = scene(make)
+    _survey, token = invite(session, s)
+    for body in ({"score": 11}, {"score": -1}, {"score": "7"}, {"score": 7.5}, {"score": 7, "owner": 1},
+                 {"score": 7, "why": "x" * 2001}, {}):
+        assert client.post(f"/api/surveys/{token}", json=body).status_code == 422, body
+    assert client.post(f"/api/surveys/{token[:-2]}zz", json={"score": 5}).status_code == 404
+    assert session.scalar(select(func.count(Response.id))) == 0
+    answered = client.post(f"/api/surveys/{token}", json={"score": 6, "why": "Slow"})
+    assert answered.status_code == 201 and answered.json() == {"score": 6, "category": "detractor", "follow_up": True}
+    again = client.post(f"/api/surveys/{token}", json={"score": 10})
+    assert again.status_code == 409 and "already answered" in again.text
+    rep = make.staff(s.dealer, Role.DEALER_SALES)
+    figures = client.get("/api/nps", headers=rep.headers).json()
+    assert figures["overall"]["nps"] == -100 and figures["follow_ups"]["open"] == 1
+    assert client.get("/api/nps?date_from=2026-02-30", headers=rep.headers).status_code == 422

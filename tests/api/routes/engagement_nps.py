@@ -57,6 +57,9 @@ def answer_of_a(w) -> dict:
 ROUTES: dict = {
     ("GET", "/survey/{token}"): Rule(PUBLIC, params=survey_link),
     ("POST", "/survey/{token}"): Rule(PUBLIC, params=survey_link, form=lambda w: {"score": "9", "why": ""}),
+    ("POST", "/api/surveys/{token}"): Rule(PUBLIC, params=survey_link, json=lambda w: {"score": 9, "why": ""},
+                                           ok=(201,), anonymous=(201,)),
+    ("GET", "/api/nps"): Rule(NPS_FIGURES),
     ("GET", "/nps"): Rule(NPS_FIGURES),
     ("GET", "/nps.csv"): Rule(NPS_FIGURES),
     ("GET", "/nps/follow-ups"): Rule(NPS_FIGURES),
