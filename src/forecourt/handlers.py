@@ -24,6 +24,8 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
                   registry: events.Handlers | None = None) -> events.Handlers:
     """``factory``: where delivery opens its sessions; read at delivery time, so tests may swap it."""
     from forecourt.assist import handlers as assist_handlers
+    from forecourt.engagement.nps import handlers as nps_handlers
+    from forecourt.engagement.nps.policy import Policy
     from forecourt.models import load_all
     from forecourt.workshop import handlers as workshop_handlers
 
@@ -31,5 +33,6 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     registry = registry or events.handlers
     assist_handlers.subscribe_handlers(registry)  # SOS and crash open On Call cases
     workshop_handlers.subscribe_handlers(registry)  # a new fault or service due proposes a visit
+    nps_handlers.subscribe_handlers(registry, Policy.from_settings(settings))  # touchpoints become surveys
     registry.configure(factory, policy=retry_policy(settings) if settings is not None else None)
     return registry

@@ -30,7 +30,10 @@ CASHIER = "cashier"
 # A dealer's courtesy cars going out and coming back: only the loaner's own dealer's service staff (a
 # salesperson of the same dealer, another dealer's advisor and everybody else get 404).
 SERVICE = "service"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+# NPS figures and follow-up lists: a dealer's sales and service staff (their own dealer), the call centre (its
+# own surveys) and the carmaker's administrators (the network); checked by tests/engagement/test_nps_web.py.
+NPS_FIGURES = "nps_figures"
+KINDS = {NPS_FIGURES, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
          SERVICE}
 # The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
 # consent too, but no role reads under it, so it opens no door and is checked by its own tests.

@@ -48,6 +48,7 @@ PERSONAS = {"admin": "carmaker admin", "agent": "call-centre agent", "sales": "d
 CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sales", "service"),
            CUSTOMER_DATA: ("sales", "service", "insurer", "agent"), CUSTOMER_LIST: ("sales", "insurer"),
            PUBLIC: (ANONYMOUS, "driver"), AUTH: (ANONYMOUS, "driver"), "sales_figures": ("sales", "admin"),
+           "nps_figures": ("sales", "service", "agent", "admin"),
            # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
            "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin"),
            # A courtesy car's hand-over and return: its dealer's service staff, and a salesperson refused.

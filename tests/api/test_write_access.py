@@ -48,6 +48,8 @@ PUBLIC_IDS = {
 # token and must change nothing; whoever holds the real link may use it.
 CAPABILITY_LINKS = {
     ("POST", "/unsubscribe/{token}"): "the signed one-click link e-mailed to the customer is the credential",
+    ("POST", "/survey/{token}"): "the survey link e-mailed to the driver is the credential",
+    ("POST", "/api/surveys/{token}"): "the survey link e-mailed to the driver is the credential",
 }
 
 # Routes where a dealer writes its own record about a customer who granted it the route's purpose (a

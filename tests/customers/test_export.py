@@ -46,6 +46,7 @@ EXPORT_SECTIONS = {
     "assist_subscriptions": "assist_subscriptions",
     "assist_emergency_contacts": "assist_emergency_contacts",
     "payments": "payments",
+    "nps_surveys": "nps_surveys",
 }
 
 
@@ -134,6 +135,19 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
                               starts_at=start, ends_at=start + timedelta(hours=1), preset={"radio_presets": ["NDR 2"]}))
     session.flush()
     _on_call_rows(session, customer, car)
+    _nps_rows(session, customer, car, dealer)
+
+
+def _nps_rows(session, customer, car, dealer) -> None:
+    """A survey after a visit (the customer allows the workshop to write), answered as a detractor."""
+    from forecourt.engagement.nps import surveys
+    from forecourt.engagement.nps.policy import Policy
+    from tests.engagement.nps_scene import token_of
+
+    survey = surveys.invite(session=session, touchpoint="service_visit", subject_key=f"export:{customer.id}",
+                            customer_id=customer.id, vehicle_id=car.id, organization_id=dealer.id, policy=Policy())
+    surveys.answer(session=session, token=token_of(session, survey), score=4, why="Too slow", policy=Policy())
+    session.flush()
 
 
 def _on_call_rows(session, customer, car) -> None:

@@ -15,6 +15,7 @@ from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.events import DELIVERED, GRACE, DomainEvent
 from forecourt.core.heartbeats import Heartbeat
 from forecourt.core.outbox import OutboxMessage
+from forecourt.engagement.nps.models import FollowUp, Survey
 from forecourt.telematics.models import Position
 from forecourt.vehicles.models import RecallCampaign, RecallVehicle
 from forecourt.workshop.models import Proposal
@@ -51,9 +52,17 @@ def _world(sessions) -> dict:
                               next_attempt_at=now() - GRACE)  # event delivery
         mail = OutboxMessage(customer_id=owner.id, channel="email", topic="test", subject="Scheduled hello",
                              body="Hello.", basis="contract", dedupe_key="sched:mail")  # the outbox
-        session.add_all([recalled, proposal, old, finished, waiting, mail])
+        survey = Survey(touchpoint="service_visit", subject_key="sched:visit", customer_id=owner.id,
+                        organization_id=dealer.id, responsible="dealer", language="en", token_digest="0" * 64,
+                        created_at=now() - timedelta(days=4), expires_at=now() + timedelta(days=26),
+                        answered_at=now() - timedelta(days=3))
+        session.add_all([recalled, proposal, old, finished, waiting, mail, survey])
         session.flush()
-        return {"subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
+        overdue = FollowUp(survey_id=survey.id, organization_id=dealer.id, opened_at=now() - timedelta(days=3),
+                           due_at=now() - timedelta(days=1))  # NPS escalation
+        session.add(overdue)
+        session.flush()
+        return {"follow_up": overdue.id, "subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
                 "finished": finished.id, "waiting": waiting.id, "mail": mail.id, "car": car.id}
 
 
@@ -71,6 +80,7 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 "proposal_expiry": session.get(Proposal, ids["proposal"]).status == "expired",
                 "position_retention": session.get(Position, ids["position"]) is None,
                 "event_cleanup": session.get(DomainEvent, ids["finished"]) is None,
+                "nps_escalation": session.get(FollowUp, ids["follow_up"]).escalated_at is not None,
                 "deliver_events": session.get(DomainEvent, ids["waiting"]).status == DELIVERED,
                 "send_outbox": session.get(OutboxMessage, ids["mail"]).sent_at is not None,
                 "heartbeat": session.scalar(select(func.count()).select_from(Heartbeat)

@@ -14,9 +14,11 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.assist.events import CaseClosed
 from forecourt.assist.intake import OPEN_STATUSES
 from forecourt.assist.models import Case, CaseEvent
 from forecourt.consent.service import Reference
+from forecourt.core import events
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -155,6 +157,8 @@ def close(*, session: Session, principal: Principal, case_id: int) -> Case:
     _refuse_unless(case, ("resolved",), "closed")
     case.status, case.closed_at = "closed", now()
     record(session=session, case=case, kind="closed", text="Case closed", user_id=principal.user_id)
+    if not case.test_call:
+        events.publish(session, CaseClosed(case_id=case.id, vehicle_id=case.vehicle_id, customer_id=case.customer_id))
     return case
 
 

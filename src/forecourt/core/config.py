@@ -108,6 +108,14 @@ class Settings(BaseSettings):
                                         description="A send not finished after this is taken to have died.")
     recall_reminder_days: int = Field(default=30, ge=1, description="Days between reminders of an open recall.")
     recall_reminders_max: int = Field(default=3, ge=0, description="Reminders per car and recall at most.")
+    nps_survey_every_days: int = Field(default=30, ge=1, le=3650,
+                                       description="At most one satisfaction survey per driver in this many days.")
+    nps_quiet_from_hour: int = Field(default=21, ge=0, le=23,
+                                     description="Survey invitations wait from this hour of the driver's clock ...")
+    nps_quiet_until_hour: int = Field(default=8, ge=0, le=23, description="... until this hour.")
+    nps_survey_valid_days: int = Field(default=30, ge=1, le=365, description="How long a survey link answers.")
+    nps_follow_up_hours: int = Field(default=48, ge=1, le=24 * 30,
+                                     description="Target for a detractor's follow-up; later, it escalates.")
     # Crontab lines (minute hour day month weekday, UTC), or "off".
     schedule_outbox: str = "* * * * *"
     schedule_oncall_reminders: str = "0 7 * * *"
@@ -115,6 +123,7 @@ class Settings(BaseSettings):
     schedule_proposal_expiry: str = "*/15 * * * *"
     schedule_position_retention: str = "0 3 * * *"
     schedule_event_cleanup: str = "30 3 * * *"
+    schedule_nps_escalation: str = "*/15 * * * *"
     write_wait_seconds: float = Field(
         default=15.0, gt=0, le=300,
         description="How long a web request waits for its turn to write (SQLite's single writer) before it "
@@ -132,7 +141,8 @@ class Settings(BaseSettings):
 
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
-                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup")
+                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
+                     "schedule_nps_escalation")
     @classmethod
     def _crontab(cls, value: str) -> str:
         """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""

@@ -17,6 +17,7 @@ from forecourt.core.errors import NotFound
 from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
 from forecourt.customers import records as customers_records
+from forecourt.engagement.nps import records as nps_records
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
 from forecourt.privacy.schemas import ExportDocument
@@ -77,6 +78,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "email_links": email_links.export_of(session=session, customer_id=customer_id),
         **workshop_records.export_of(session=session, customer_id=customer_id),
         **assist_records.export_of(session=session, customer_id=customer_id),
+        **nps_records.export_of(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -97,6 +99,8 @@ KEPT_REASONS = Labels({
               "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you."),
     "payments": N_("Money received and paid back stays in the books of whoever received it (ten years under German "
                 "commercial and tax law, HGB §257 and AO §147); it no longer names you."),
+    "satisfaction_surveys": N_("Your scores in satisfaction surveys still count in the organization's NPS; your words, "
+                   "their topics and any follow-up note are removed, and the scores no longer name you."),
     "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
                      "title that did is replaced."),
 })
@@ -133,6 +137,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
                                          names=(customer.first_name or "", customer.last_name or ""))
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
     removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
+    removed |= nps_records.erase_customer(session=session, customer_id=customer_id)  # before its e-mails go
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
@@ -149,7 +154,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     ] + [{"what": what, "count": count, "why": KEPT_REASONS[what]}
          for what, count in (("orders", sales["orders"]), ("payments", payments),
                              ("opportunities", sales["opportunities"]),
-                             ("warranty_contracts", unlinked["warranty_contracts"])) if count]
+                             ("warranty_contracts", unlinked["warranty_contracts"]),
+                             ("satisfaction_surveys", removed["nps_surveys_unlinked"])) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

@@ -82,3 +82,7 @@ class ExportDocument(Output):
     assist_cases: list[dict]
     assist_subscriptions: list[dict]
     assist_emergency_contacts: list[dict]
+    nps_surveys: list[dict]  # satisfaction surveys sent after a visit, a delivery or an On Call case
+    nps_responses: list[dict]
+    nps_topics: list[dict]
+    nps_follow_ups: list[dict]

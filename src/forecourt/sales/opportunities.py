@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core import dates
+from forecourt.core import dates, events
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now, today
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -27,6 +27,7 @@ from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales import configurator
 from forecourt.sales import stages as stages_service
+from forecourt.sales.events import TestDriveReturned
 from forecourt.sales.models import Activity, Configuration, Lead, Opportunity, Quote, StageChange
 from forecourt.vehicles import service as vehicles_service
 
@@ -343,6 +344,9 @@ def log_activity(*, session: Session, principal: Principal, opportunity_id: int,
                         kind=kind, happened_at=moment, notes=notes, model_id=model_id)
     session.add(activity)
     session.flush()
+    if kind == "test_drive":
+        events.publish(session, TestDriveReturned(activity_id=activity.id, dealer_id=activity.dealer_id,
+                                                  customer_id=activity.customer_id, model_id=model_id))
     return activity
 
 

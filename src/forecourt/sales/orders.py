@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core import dates, zones
+from forecourt.core import dates, events, zones
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -36,6 +36,7 @@ from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
 from forecourt.sales import configurator, opportunities, transfers
 from forecourt.sales.commission import commission_for
+from forecourt.sales.events import CarDelivered
 from forecourt.sales.models import Configuration, Opportunity, Order
 from forecourt.vehicles import service as vehicles_service
 
@@ -391,6 +392,8 @@ def hand_over(*, session: Session, principal: Principal, number: str) -> Order:
     order.commission, order.commission_rule = commission_for(session=session, order=order, on=moment.date())
     order.status, order.handed_over_at = "delivered", moment
     session.flush()
+    events.publish(session, CarDelivered(order_id=order.id, vehicle_id=order.vehicle_id, dealer_id=order.dealer_id,
+                                         customer_id=order.customer_id))
     return order
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.service import Reference
+from forecourt.core import events
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Invalid, NotFound
@@ -33,6 +34,7 @@ from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import work_orders
 from forecourt.workshop import calendar
+from forecourt.workshop.events import VisitClosed
 from forecourt.workshop.models import Appointment
 
 if TYPE_CHECKING:
@@ -130,9 +132,12 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
         except NotFound:
             raise NotFound("Appointment not found") from None  # not work this role does
         odometer_from_car = _car_odometer_km(session, vehicle_id)
-    return work_orders.record_work_order(session=session, principal=principal, vehicle_id=vehicle_id,
-                                         performed_on=performed_on, odometer_from_car=odometer_from_car,
-                                         appointment_id=appointment_id, **work)
+    record = work_orders.record_work_order(session=session, principal=principal, vehicle_id=vehicle_id,
+                                           performed_on=performed_on, odometer_from_car=odometer_from_car,
+                                           appointment_id=appointment_id, **work)
+    events.publish(session, VisitClosed(service_record_id=record.id, vehicle_id=record.vehicle_id,
+                                        dealer_id=record.dealer_id, customer_id=record.customer_id))
+    return record
 
 
 def bookings_for_work(*, session: Session, principal: Principal, vehicle_id: int) -> list[Appointment]:

@@ -271,6 +271,9 @@ ERASED = Labels({
     "ownerships": N_("Ownership periods"), "warranty_contracts": N_("Extended warranties"),
     "data_requests": N_("Data requests"), "orders": N_("Orders"), "payments": N_("Payments"),
     "opportunities": N_("Deals"), "follow_ups": N_("Dealers' follow-ups with you"),
+    "nps_surveys_unlinked": N_("Satisfaction surveys (unlinked)"), "nps_answer_texts": N_("Your survey answers' words"),
+    "nps_topics": N_("Topics of your survey answers"), "nps_follow_up_notes": N_("Notes on follow-ups of your answers"),
+    "satisfaction_surveys": N_("Satisfaction surveys"),
 })
 
 

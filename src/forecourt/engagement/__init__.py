@@ -1,0 +1,1 @@
+"""Engagement: the coordinated message per occasion, partner offers, channels and NPS."""
