@@ -316,6 +316,25 @@ def due_for_tracker(*, session: Session, imei: str, now: datetime | None = None)
     return None
 
 
+def waiting_for_trackers(*, session: Session, imeis: list[str], now: datetime | None = None) -> dict[str, tuple[int, str]]:
+    """For each of these connected trackers, its oldest command still to send: (command id, Codec 12
+    text). A read only, so the listener may ask every half second; commands past their deadline are
+    left to the schedule (they are not sent)."""
+    if not imeis:
+        return {}
+    moment = now or clock_now()
+    found: dict[str, tuple[int, str]] = {}
+    for command_id, imei, action in session.execute(select(
+            VehicleCommand.id, VehicleCommand.device_identifier, VehicleCommand.action).where(
+            VehicleCommand.transport == TELTONIKA, VehicleCommand.status == PENDING,
+            VehicleCommand.device_identifier.in_(imeis), VehicleCommand.expires_at > moment)
+            .order_by(VehicleCommand.id)):
+        text = ACTIONS[action].tracker_text if action in ACTIONS else None
+        if imei not in found and text is not None:
+            found[imei] = (command_id, text)
+    return found
+
+
 def tracker_text(command: VehicleCommand) -> str:
     text = ACTIONS[command.action].tracker_text
     if text is None:
