@@ -22,6 +22,7 @@ from forecourt.telematics.decoders.teltonika import IMEI_ACCEPT
 from forecourt.telematics.simulator import codec8, formats
 from forecourt.telematics.simulator.drive import Snapshot
 from forecourt.telematics.simulator.fleet import SimVehicle
+from forecourt.telematics.simulator.locks import LOCKED_PATH
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
@@ -31,6 +32,14 @@ class Sender(ABC):
     """One way of reporting: each transport says whether the message was delivered."""
 
     last_error: str = ""
+    locks = None  # ``locks.DoorLocks`` of cars that take commands: their lock state goes into the telemetry
+
+    def sample(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> dict:
+        sample = formats.vss_sample(snapshot, message_id=sequence)
+        locked = self.locks.is_locked(vehicle.vin) if self.locks is not None else None
+        if locked is not None:
+            sample[LOCKED_PATH] = locked
+        return sample
 
     @abstractmethod
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool: ...
@@ -78,7 +87,7 @@ class HttpSender(_HttpBase):
     """An embedded car without MQTT: POST /api/telemetry/{VIN} with its secret as bearer token."""
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        body = json.dumps(formats.vss_sample(snapshot, message_id=sequence)).encode()
+        body = json.dumps(self.sample(vehicle, snapshot, sequence)).encode()
         return self._request("POST", f"/api/telemetry/{vehicle.vin}", body,
                              {"Authorization": f"Bearer {vehicle.secret}", "Content-Type": "application/json"})
 
@@ -122,7 +131,7 @@ class MqttSender(Sender):
                 self.early.add(mid)  # acknowledged before ``send`` noted it
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        payload = json.dumps(formats.vss_sample(snapshot, message_id=sequence))
+        payload = json.dumps(self.sample(vehicle, snapshot, sequence))
         # Published outside our lock: paho calls ``_on_publish`` holding its own locks, so publishing
         # under ours deadlocked the sender as soon as a PUBACK arrived while a publish waited.
         info = self.client.publish(f"vehicles/{vehicle.vin}/telemetry", payload, qos=1)
