@@ -323,8 +323,22 @@ def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http",
                               server=local_server_url(settings, host, port), workers=1, mqtt=settings.mqtt_url)
-    beside_server(config, make_sessionmaker(get_engine(settings.database_url)), local, port, threading.Event())
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    beside_server(config, sessions, local, port, threading.Event())
     console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
+    _listen_for_answers(settings, sessions)
+
+
+def _listen_for_answers(settings, sessions) -> None:
+    """The simulated cars answer lock and unlock over MQTT; without ``forecourt ingest`` beside the
+    server, the server takes their answers itself (if the broker is there)."""
+    from forecourt.telematics.listeners.answers import AnswerListener
+
+    try:
+        AnswerListener(settings.mqtt_url, sessions).start()
+        console.print(f"Cars take lock and unlock commands over {settings.mqtt_url}")
+    except OSError as error:
+        console.print(f"[yellow]No broker at {settings.mqtt_url} ({error}): the demo cars take no commands.[/yellow]")
 
 
 STOP_WAIT_SECONDS = 15.0  # how long `simulate` waits for reports in flight once told to stop

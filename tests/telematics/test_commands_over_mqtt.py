@@ -162,3 +162,26 @@ def test_an_unreachable_broker_leaves_the_command_to_be_tried_again_within_secon
         message = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "mqtt")).one()
         wait = (message.next_attempt_at.replace(tzinfo=UTC) - now()).total_seconds()
         assert 0 < wait <= 10 and "cannot be reached" in message.last_error
+
+
+def test_a_server_without_an_ingest_worker_takes_the_answers_itself(fresh_database_url, tmp_path):
+    """``forecourt serve --simulate``: the demo cars report over HTTP and answer commands over MQTT."""
+    from forecourt.telematics.listeners.answers import AnswerListener
+
+    url = fresh_database_url("commands_answers")
+    (vin,) = committed_fleet(url, cars=1)
+    with private_mosquitto(tmp_path) as broker:
+        platform = Platform(url, broker)  # its ingest worker is not started
+        listener = AnswerListener(broker, platform.sessions).start()
+        car = CommandResponder(broker, [vin])
+        try:
+            assert listener.subscribed.wait(10) and car.wait_ready()
+            unlock = platform.ask(vin, "unlock")
+            assert platform.send()["sent"] == 1
+            platform.wait_for(unlock, "acknowledged")
+            publish_all(broker, [(f"vehicles/{vin}/commands/ack", json.dumps({"id": unlock, "result": "ok"}).encode())])
+            time.sleep(0.3)
+            assert listener.recorded == 1  # the repeated answer changed nothing
+        finally:
+            car.close()
+            listener.close()
