@@ -141,3 +141,40 @@ def test_an_unasked_reply_is_written_down_and_the_connection_goes_on(fresh_datab
     assert _run(_tracker(url, script)) == b"\x00\x00\x00\x01"
     with make_sessionmaker(get_engine(url))() as session:
         assert "no command waiting" in session.scalars(select(Rejection.reason)).one()
+
+
+def test_the_simulated_tracker_fleet_runs_the_command_it_finds_between_its_acks(fresh_database_url):
+    """``forecourt simulate --via teltonika``: the command reaches a simulated FMB mid-conversation."""
+    from forecourt.telematics.simulator.runner import Simulation, SimulationConfig
+
+    url = fresh_database_url("commands_sim")
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        Factory(session=session, client=None).vehicle()
+    sessions = make_sessionmaker(get_engine(url))
+    listener = TeltonikaListener(sessions=sessions, command_poll_seconds=0.05)
+    ready, stop, port = threading.Event(), threading.Event(), {}
+
+    async def serve() -> None:
+        server = await listener.serve("127.0.0.1", 0)
+        port["value"] = server.sockets[0].getsockname()[1]
+        ready.set()
+        async with server:
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        simulation = Simulation(SimulationConfig(vehicles=1, rate=5, via="teltonika", duration=3, workers=1,
+                                                 teltonika=f"127.0.0.1:{port['value']}"), sessions)
+        (car,) = simulation.prepare()
+        unlock = _ask(url, car.vin)
+        stats = simulation.run(threading.Event())
+    finally:
+        stop.set()
+        thread.join(10)
+    assert stats.errors == 0, stats.last_error
+    command = _command(url, unlock)
+    assert (command.status, command.answer) == ("acknowledged", "DOUT1:1 Timeout:2 DOUT2:IGNORED")
+    assert listener.stats.bad_frames == 0 and listener.stats.replies == 1

@@ -61,6 +61,25 @@ class DoorLocks:
             return {"id": command_id, "result": "ok"}
 
 
+    # The Codec 12 texts ``telematics.commands`` sends trackers, and what an FMB answers to each.
+    TRACKER = {"setdigout 1? 2": ("unlock", "DOUT1:1 Timeout:2 DOUT2:IGNORED"),
+               "setdigout ?1 0 2": ("lock", "DOUT1:IGNORED DOUT2:1 Timeout:2"),
+               "getstatus": ("status", "Data Link: 1 GPRS: 1 Phone: 0 SIM: 0 OP: 26201 Signal: 5 NewSMS: 0 "
+                                       "Roaming: 0 SMSFull: 0 LAC: 1 Cell ID: 3055 NetType: 1 FwUpd:-1")}
+
+    def tracker_reply(self, vin: str, text: str) -> str | None:
+        """A tracker's Codec 12 reply to ``text``, or None (told to stay silent)."""
+        if vin not in self.locked or self.ignore:
+            return None
+        action, reply = self.TRACKER.get(text.strip(), (None, f"Unknown command: {text.strip()[:40]}"))
+        with self._lock:
+            if action in ("unlock", "lock"):
+                self.locked[vin] = action == "lock"
+            if action is not None:
+                self.answered += 1
+        return reply
+
+
 class CommandResponder:
     """The fleet's MQTT side for commands: subscribes, answers, keeps ``DoorLocks``."""
 

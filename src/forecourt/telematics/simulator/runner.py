@@ -43,7 +43,7 @@ class SimulationConfig:
     teltonika: str = "127.0.0.1:5027"
     workers: int = 8
     start: datetime | None = None  # simulated time of the first report; now by default
-    commands: bool = True  # cars with their own unit (mqtt, http) take lock and unlock commands over MQTT
+    commands: bool = True  # cars take lock and unlock commands: over MQTT (mqtt, http) or Codec 12 (teltonika)
     ignore_commands: bool = False  # ... and, for tests of timeouts, never answer them
 
     @property
@@ -164,9 +164,13 @@ class Simulation:
 
     def _take_commands(self, sender: Sender):
         """The fleet's cars listen for commands on the broker; without one they only report."""
-        if not self.config.commands or self.config.via not in ("mqtt", "http"):
+        from forecourt.telematics.simulator.locks import CommandResponder, DoorLocks
+
+        if not self.config.commands or self.config.via not in ("mqtt", "http", "teltonika"):
             return None
-        from forecourt.telematics.simulator.locks import CommandResponder
+        if self.config.via == "teltonika":  # trackers take Codec 12 commands on their own connection
+            sender.locks = DoorLocks([vehicle.vin for vehicle in self.fleet], ignore=self.config.ignore_commands)
+            return None
 
         try:
             responder = CommandResponder(self.config.mqtt, [vehicle.vin for vehicle in self.fleet],

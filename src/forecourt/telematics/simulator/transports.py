@@ -18,7 +18,9 @@ import time
 from abc import ABC, abstractmethod
 from urllib.parse import urlencode, urlparse
 
+from forecourt.telematics.decoders import codec12
 from forecourt.telematics.decoders.teltonika import IMEI_ACCEPT
+from forecourt.telematics.readings import DecodeError
 from forecourt.telematics.simulator import codec8, formats
 from forecourt.telematics.simulator.drive import Snapshot
 from forecourt.telematics.simulator.fleet import SimVehicle
@@ -190,7 +192,7 @@ class TeltonikaSender(Sender):
                 if sock is None:
                     return False
                 sock.sendall(frame)
-                answer = _read_exactly(sock, 4)
+                answer = self._ack(sock, vehicle.vin)
                 if int.from_bytes(answer, "big") == 1:
                     return True
                 self.last_error = f"ACK {answer.hex()} for 1 record"
@@ -198,6 +200,25 @@ class TeltonikaSender(Sender):
                 self.last_error = f"{type(error).__name__}: {error}"
                 self._drop(vehicle.device_id)
         return False
+
+    def _ack(self, sock: socket.socket, vin: str) -> bytes:
+        """The record-count ACK. A Codec 12 command that arrives before it (the server sends them
+        whenever it has one) is run and answered first, as a tracker reading its socket as a stream
+        does: it starts with four zero bytes, which no ACK of the records the simulator sends has."""
+        while True:
+            head = _read_exactly(sock, 4)
+            if head != b"\0\0\0\0":
+                return head
+            size = _read_exactly(sock, 4)
+            frame = head + size + _read_exactly(sock, int.from_bytes(size, "big") + 4)
+            try:
+                command = codec12.decode(frame)
+            except DecodeError as error:
+                self.last_error = f"unreadable command: {error}"
+                continue
+            reply = self.locks.tracker_reply(vin, command.text) if self.locks is not None else None
+            if reply is not None:
+                sock.sendall(codec12.encode(reply, codec12.RESPONSE))
 
     def _drop(self, imei: str) -> None:
         sock = self.sockets.pop(imei, None)
