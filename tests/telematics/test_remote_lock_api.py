@@ -70,3 +70,18 @@ def test_a_car_without_a_connected_unit_is_refused_clearly(make, client, session
     refused = client.post(f"/api/me/vehicles/{car.vin}/unlock", headers=me.headers)
     assert refused.status_code == 422
     assert "remote commands" in refused.json()["detail"][0]["msg"]
+
+
+def test_the_owners_commands_are_in_their_export_and_go_with_their_erasure(make, session):
+    from forecourt.telematics import service as telematics_service
+
+    owner = make.customer()
+    car = _connected_car(make, session, owner)
+    commands.request(session=session, vin=car.vin, action="unlock", reason="owner:app",
+                     deadline=timedelta(seconds=30), now=now())
+    session.flush()
+    exported = telematics_service.telemetry_of_owner(session=session, customer_id=owner.id)["commands"]
+    assert [(c["action"], c["vehicle_id"]) for c in exported] == [("unlock", car.id)]
+    erased = telematics_service.erase_owner_telemetry(session=session, customer_id=owner.id)
+    assert erased["commands"] == 1
+    assert commands.commands_of(session=session, vehicle_id=car.id) == []
