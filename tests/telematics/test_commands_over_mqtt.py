@@ -185,3 +185,29 @@ def test_a_server_without_an_ingest_worker_takes_the_answers_itself(fresh_databa
         finally:
             car.close()
             listener.close()
+
+
+def test_forecourt_ingest_records_the_answers_in_its_store_processes(fresh_database_url, tmp_path):
+    """The wiring ``forecourt ingest`` runs: the answer topic is a handler of its spawned store processes."""
+    from forecourt.cli import ingest_worker
+
+    url = fresh_database_url("commands_ingest")
+    (vin,) = committed_fleet(url, cars=1)
+    with private_mosquitto(tmp_path) as broker:
+        worker, processes = ingest_worker(url, broker, client_id=f"test-ingest-{uuid.uuid4().hex[:8]}",
+                                          store_processes=1, service_proposals=False)
+        stop = threading.Event()
+        thread = threading.Thread(target=lambda: worker.run(stop), daemon=True)
+        thread.start()
+        car = CommandResponder(broker, [vin])
+        try:
+            assert worker.connected.wait(20) and car.wait_ready()
+            platform = Platform(url, broker)  # its own ingest worker is not started
+            lock = platform.ask(vin, "lock")
+            assert platform.send()["sent"] == 1
+            assert platform.wait_for(lock, "acknowledged", seconds=20).answer is None
+        finally:
+            car.close()
+            stop.set()
+            thread.join(20)
+            processes.close()
