@@ -25,6 +25,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     """``factory``: where delivery opens its sessions; read at delivery time, so tests may swap it."""
     from forecourt.assist import handlers as assist_handlers
     from forecourt.models import load_all
+    from forecourt.telematics import commands  # noqa: F401  declares the durable outcomes of commands to cars
     from forecourt.workshop import handlers as workshop_handlers
 
     load_all()  # every domain's tables, for the handlers' foreign keys

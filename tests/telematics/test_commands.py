@@ -204,3 +204,18 @@ def test_racing_outcomes_leave_exactly_one_of_them_and_one_event(fresh_database_
     assert len(names) == 3  # one outcome per command, whoever won
     assert names.count("telematics.vehicle_command_acknowledged") == statuses.count("acknowledged")
     assert names.count("telematics.vehicle_command_failed") == statuses.count("timed_out")
+
+
+def test_every_process_that_delivers_events_knows_the_command_outcomes():
+    """The worker may deliver an acknowledgement the web app published before it ever ran a command job."""
+    import subprocess
+    import sys
+
+    probe = ("from sqlalchemy.orm import sessionmaker\n"
+             "from forecourt.core import events\n"
+             "from forecourt.handlers import subscribe_all\n"
+             "subscribe_all(sessionmaker())\n"
+             "print(all(events.kind_named(n) for n in ('telematics.vehicle_command_acknowledged',"
+             " 'telematics.vehicle_command_failed')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr

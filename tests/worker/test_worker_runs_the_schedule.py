@@ -75,6 +75,9 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 "position_retention": session.get(Position, ids["position"]) is None,
                 "event_cleanup": session.get(DomainEvent, ids["finished"]) is None,
                 "command_timeouts": session.get(VehicleCommand, ids["silent"]).status == "timed_out",
+                # ... and its VehicleCommandFailed is delivered (after its grace) by the same worker
+                "command_failed_delivered": session.scalar(select(DomainEvent.status).where(
+                    DomainEvent.name == "telematics.vehicle_command_failed")) == DELIVERED,
                 "deliver_events": session.get(DomainEvent, ids["waiting"]).status == DELIVERED,
                 "send_outbox": session.get(OutboxMessage, ids["mail"]).sent_at is not None,
                 "heartbeat": session.scalar(select(func.count()).select_from(Heartbeat)
