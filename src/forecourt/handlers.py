@@ -27,6 +27,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     from forecourt.engagement.nps import handlers as nps_handlers
     from forecourt.engagement.nps.policy import Policy
     from forecourt.models import load_all
+    from forecourt.telematics import commands  # noqa: F401  declares the durable outcomes of commands to cars
     from forecourt.workshop import handlers as workshop_handlers
 
     load_all()  # every domain's tables, for the handlers' foreign keys

@@ -16,7 +16,7 @@ from forecourt.core.events import DELIVERED, GRACE, DomainEvent
 from forecourt.core.heartbeats import Heartbeat
 from forecourt.core.outbox import OutboxMessage
 from forecourt.engagement.nps.models import FollowUp, Survey
-from forecourt.telematics.models import Position
+from forecourt.telematics.models import Position, VehicleCommand
 from forecourt.vehicles.models import RecallCampaign, RecallVehicle
 from forecourt.workshop.models import Proposal
 from tests.factories import Factory
@@ -56,13 +56,16 @@ def _world(sessions) -> dict:
                         organization_id=dealer.id, responsible="dealer", language="en", token_digest="0" * 64,
                         created_at=now() - timedelta(days=4), expires_at=now() + timedelta(days=26),
                         answered_at=now() - timedelta(days=3))
-        session.add_all([recalled, proposal, old, finished, waiting, mail, survey])
+        silent = VehicleCommand(vehicle_id=car.id, vin=car.vin, action="unlock", reason="owner:app", transport="mqtt",
+                                device_identifier=car.vin, status="sent", issued_at=now() - timedelta(minutes=2),
+                                expires_at=now() - timedelta(minutes=1))  # command timeouts
+        session.add_all([recalled, proposal, old, finished, waiting, mail, survey, silent])
         session.flush()
         overdue = FollowUp(survey_id=survey.id, organization_id=dealer.id, opened_at=now() - timedelta(days=3),
                            due_at=now() - timedelta(days=1))  # NPS escalation
         session.add(overdue)
         session.flush()
-        return {"follow_up": overdue.id, "subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
+        return {"follow_up": overdue.id, "silent": silent.id, "subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
                 "finished": finished.id, "waiting": waiting.id, "mail": mail.id, "car": car.id}
 
 
@@ -81,6 +84,10 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 "position_retention": session.get(Position, ids["position"]) is None,
                 "event_cleanup": session.get(DomainEvent, ids["finished"]) is None,
                 "nps_escalation": session.get(FollowUp, ids["follow_up"]).escalated_at is not None,
+                "command_timeouts": session.get(VehicleCommand, ids["silent"]).status == "timed_out",
+                # ... and its VehicleCommandFailed is delivered (after its grace) by the same worker
+                "command_failed_delivered": session.scalar(select(DomainEvent.status).where(
+                    DomainEvent.name == "telematics.vehicle_command_failed")) == DELIVERED,
                 "deliver_events": session.get(DomainEvent, ids["waiting"]).status == DELIVERED,
                 "send_outbox": session.get(OutboxMessage, ids["mail"]).sent_at is not None,
                 "heartbeat": session.scalar(select(func.count()).select_from(Heartbeat)

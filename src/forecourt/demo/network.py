@@ -27,6 +27,7 @@ from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
 from forecourt.demo import (bulk, driver, driving, geography, korea, korea_people, local_help, nps, on_call,
                             options, orders, organizations, population, recalls, sales, warranty, workshop, workshop_loaners)
+from forecourt.demo import commands as remote_commands
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
 from forecourt.parties.models import Organization, User
@@ -189,6 +190,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         counts_of_sales |= driving.build(session=session, rng=rng, now=moment)
         counts_of_sales |= nps.build(session=session, rng=Random(seed + 3), now=moment)  # after visits and deliveries
+        counts_of_sales |= remote_commands.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from forecourt.core.db import UTCDateTime
 
 revision = '0026_nps'
-down_revision = '0024_recalls'
+down_revision = '0025_commands'
 branch_labels = None
 depends_on = None
 
