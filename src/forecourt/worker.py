@@ -8,8 +8,9 @@ What it runs:
   dead letters, replay), so an operator sees it and a lost queue loses nothing; Huey runs them on
   its worker threads, and a round is not queued again before the last one finished.
 * **The schedule**, each a crontab line in the settings (``FORECOURT_SCHEDULE_*``): On Call renewal
-  reminders, recall reminders, proposal expiry, raw-position retention, and the clean-up of
-  delivered events and silent heartbeats. Huey retries a failed run with back-off.
+  reminders, recall reminders, proposal expiry, raw-position retention, the clean-up of
+  delivered events and silent heartbeats, and commands to cars past their deadline (timed out and
+  reported). Huey retries a failed run with back-off.
 * **A heartbeat** every ``FORECOURT_HEARTBEAT_SECONDS`` with what it counted and the queue's depth,
   which ``/api/health`` and ``/metrics`` read.
 
@@ -94,6 +95,14 @@ def event_cleanup(sessions: sessionmaker[Session], settings: Settings) -> dict:
                 "heartbeats": heartbeats.forget_silent(session=session, older_than=now() - timedelta(days=1))}
 
 
+def command_timeouts(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    from forecourt.core.db import transaction
+    from forecourt.telematics import commands
+
+    with transaction(sessions, write=True) as session:
+        return {"timed_out": commands.expire_due(session=session)}
+
+
 # name -> (the setting holding its crontab line, the job)
 SCHEDULE: dict[str, tuple[str, Callable]] = {
     "oncall_reminders": ("schedule_oncall_reminders", oncall_reminders),
@@ -101,6 +110,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "proposal_expiry": ("schedule_proposal_expiry", proposal_expiry),
     "position_retention": ("schedule_position_retention", position_retention),
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
+    "command_timeouts": ("schedule_command_timeouts", command_timeouts),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     schedule_proposal_expiry: str = "*/15 * * * *"
     schedule_position_retention: str = "0 3 * * *"
     schedule_event_cleanup: str = "30 3 * * *"
+    schedule_command_timeouts: str = "* * * * *"
+    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883",
+                          description="The MQTT broker cars take their commands from (mqtt://user:password@host:port).")
+    command_deadline_seconds: int = Field(default=30, ge=5, le=600,
+                                          description="How long a car has to answer a lock or unlock from "
+                                                      "its owner's phone before it is reported as not done.")
     write_wait_seconds: float = Field(
         default=15.0, gt=0, le=300,
         description="How long a web request waits for its turn to write (SQLite's single writer) before it "
@@ -132,7 +138,8 @@ class Settings(BaseSettings):
 
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
-                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup")
+                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
+                     "schedule_command_timeouts")
     @classmethod
     def _crontab(cls, value: str) -> str:
         """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""

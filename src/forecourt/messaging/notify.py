@@ -10,7 +10,9 @@ once: a sender killed between the SMTP hand-over and its record sends that one m
 the row counts it (``uncertain_sends``).
 
 E-mails are composed and carried by ``messaging.mail`` (Date, Message-ID, one-click unsubscribe;
-STARTTLS or TLS, login); webhooks (dispatch notices) by ``assist.notices``. In-app messages need no
+STARTTLS or TLS, login); webhooks (dispatch notices) by ``assist.notices``; commands to cars
+(``mqtt`` rows, ``telematics.commands``) are published to the broker, QoS 1, and count as sent once
+it acknowledged them (a command past its deadline is not sent at all). In-app messages need no
 transport: they are in the owner's inbox (``/me/messages``) from the moment they are written.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -36,12 +39,44 @@ from forecourt.core.outbox import OutboxMessage, SendNow
 from forecourt.customers import service as customers_service
 from forecourt.messaging.mail import Mailer, compose
 from forecourt.parties import service as parties_service
+from forecourt.telematics import commands
+from forecourt.telematics.listeners.publish import CommandPublisher
 
 log = logging.getLogger(__name__)
 
 ERASED = "Not sent: the customer was erased."
 NO_ADDRESS = "Not sent: the organization has no e-mail address."
-TRANSPORTED = ("email", "webhook")  # in-app messages are read where they are
+EXPIRED = "Not sent: the command timed out."
+TRANSPORTED = ("email", "webhook", "mqtt")  # in-app messages are read where they are; codec12 goes with its tracker
+
+
+@dataclass(frozen=True)
+class CarMessage:
+    """A command to publish to a car."""
+
+    topic: str
+    payload: bytes
+    command_id: int
+
+
+class Transports:
+    """A round's connections: one SMTP session, one broker connection, each opened when first needed."""
+
+    def __init__(self, settings: Settings, mailer: Mailer | None = None):
+        self.settings = settings
+        self.mailer = mailer or Mailer(settings)
+        self._publisher: CommandPublisher | None = None
+
+    @property
+    def publisher(self) -> CommandPublisher:
+        if self._publisher is None:
+            self._publisher = CommandPublisher(self.settings.mqtt_url)
+        return self._publisher
+
+    def close(self) -> None:
+        self.mailer.close()
+        if self._publisher is not None:
+            self._publisher.close()
 
 
 def policy_of(settings: Settings) -> RetryPolicy:
@@ -74,7 +109,18 @@ def _webhook(session: Session, message: OutboxMessage, settings: Settings) -> st
     return result
 
 
-def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessage | str:
+def _command(session: Session, message: OutboxMessage) -> CarMessage | str:
+    """A command is sent only while the car may still act on it; a failed publish is tried again
+    within seconds (someone is standing at the car)."""
+    command_id = commands.command_id_of(message)
+    if command_id is None or not commands.still_open(session=session, command_id=command_id):
+        outbox.mark_sent(message, note=EXPIRED)
+        return "skipped"
+    outbox.mark_in_flight(message)
+    return CarMessage(topic=message.subject, payload=message.body.encode(), command_id=command_id)
+
+
+def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessage | CarMessage | str:
     """The e-mail to hand over, marked in flight; or what became of the message (``gone``: another
     sender has it or it was sent; ``skipped``: nobody to write to; a webhook's outcome)."""
     message = outbox.take(session=session, message_id=message_id, lease_seconds=settings.outbox_lease_seconds)
@@ -82,6 +128,8 @@ def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessag
         return "gone"
     if message.channel == "webhook":
         return _webhook(session, message, settings)
+    if message.channel == "mqtt":
+        return _command(session, message)
     to, why_not = _address(session, message)
     if to is None:
         outbox.mark_sent(message, note=why_not)
@@ -95,28 +143,52 @@ def _finish(session: Session, message_id: int, error: Exception | None, settings
     message = session.get(OutboxMessage, message_id)
     if message is None:
         return "gone"  # the customer was erased while it was in flight
+    command_id = commands.command_id_of(message) if message.channel == "mqtt" else None
     if error is None:
+        if command_id is not None:
+            commands.mark_sent(session=session, command_id=command_id)
         outbox.mark_sent(message)
         return "sent"
     log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts, error)
-    return outbox.mark_failed(message, f"{type(error).__name__}: {error}", policy_of(settings))
+    outcome = outbox.mark_failed(message, f"{type(error).__name__}: {error}", policy_of(settings))
+    if command_id is not None and outcome == "failed":
+        message.next_attempt_at = now() + timedelta(seconds=min(10, 2 ** (message.attempts - 1)))
+    return outcome
 
 
-def _send(session_factory: sessionmaker, settings: Settings, message_id: int,
-          mailer: Mailer) -> tuple[str, Exception | None]:
+def _send(session_factory: sessionmaker, settings: Settings, message_id: int, transports: Transports,
+          skip: set[str] | None = None) -> tuple[str, Exception | None]:
     """Two short transactions around the hand-over (in flight, then sent or failed), so no lock is
-    held while the mail server answers and a sender killed in between is noticed by the next one."""
+    held while the mail server answers and a sender killed in between is noticed by the next one.
+
+    ``skip``: the transports found unreachable in this round ("mail", "broker"); their messages wait
+    for the next round with their attempts intact, and a transport that cannot be reached is added."""
+    skip = skip if skip is not None else set()
+    if skip:
+        with transaction(session_factory) as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is not None and _transport_of(message.channel) in skip:
+                return "later", None
     with transaction(session_factory, write=True) as session:
         claimed = _claim(session, message_id, settings)
     if isinstance(claimed, str):
         return claimed, None
     error = None
     try:
-        mailer.send(claimed)
+        if isinstance(claimed, CarMessage):
+            transports.publisher.publish(claimed.topic, claimed.payload)
+        else:
+            transports.mailer.send(claimed)
     except (smtplib.SMTPException, OSError) as failure:
         error = failure
+        if not isinstance(failure, smtplib.SMTPException):
+            skip.add("broker" if isinstance(claimed, CarMessage) else "mail")
     with transaction(session_factory, write=True) as session:
         return _finish(session, message_id, error, settings), error
+
+
+def _transport_of(channel: str) -> str:
+    return "broker" if channel == "mqtt" else "mail"
 
 
 def send_message(*, session_factory: sessionmaker, settings: Settings, message_id: int,
@@ -126,32 +198,33 @@ def send_message(*, session_factory: sessionmaker, settings: Settings, message_i
     address) or "gone" (sent already or taken by another sender). ``mailer`` shares one SMTP
     connection across a batch."""
     own = mailer is None
-    mailer = mailer or Mailer(settings)
+    transports = Transports(settings, mailer)
     try:
-        return _send(session_factory, settings, message_id, mailer)[0]
+        return _send(session_factory, settings, message_id, transports)[0]
     finally:
         if own:
-            mailer.close()
+            transports.close()
+        elif transports._publisher is not None:
+            transports._publisher.close()
 
 
 def send_pending(*, session_factory: sessionmaker, settings: Settings, limit: int = 100) -> dict:
     """Sends up to ``limit`` due messages; returns how many were sent, failed (to retry), dead, skipped."""
     with transaction(session_factory) as session:
         ids = pending_ids(session=session, settings=settings, limit=limit)
-    result = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0, "gone": 0}
-    mailer = Mailer(settings)
+    result = {"sent": 0, "failed": 0, "dead": 0, "skipped": 0, "gone": 0, "later": 0}
+    transports = Transports(settings)
+    unreachable: set[str] = set()  # the mail server or the broker cannot be reached: the rest of its kind wait
     try:
         for message_id in ids:
             try:
-                outcome, error = _send(session_factory, settings, message_id, mailer)
+                outcome, _error = _send(session_factory, settings, message_id, transports, skip=unreachable)
                 result[outcome] += 1
-                if isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException):
-                    break  # the mail server cannot be reached: the rest wait for the next round, attempts intact
             except Exception:  # a broken row must not stop the batch; its lease runs out and it is tried again
                 log.exception("outbox message %s could not be processed", message_id)
                 result["failed"] += 1
     finally:
-        mailer.close()
+        transports.close()
     return result
 
 

@@ -173,3 +173,32 @@ class HealthState(Base):
     service: Mapped[str] = mapped_column(String(12))  # ok | due | overdue | unknown
     summary: Mapped[str] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class VehicleCommand(Base):
+    """A command sent to a car (unlock, lock, ...) and what became of it.
+
+    Written with an outbox row in the requester's transaction; the row is what the driver, the hub and
+    an operator read, so a command the car never answered is ``timed_out`` for everyone, never assumed
+    done. A late answer is kept beside the outcome (``late_result``) without changing it."""
+
+    __tablename__ = "vehicle_commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    vin: Mapped[str] = mapped_column(String(17))
+    action: Mapped[str] = mapped_column(String(16))  # unlock | lock | status
+    reason: Mapped[str] = mapped_column(String(80))  # who asked and why: "sharing:reservation:42", "owner:app"
+    transport: Mapped[str] = mapped_column(String(12))  # mqtt | teltonika
+    device_identifier: Mapped[str] = mapped_column(String(64))  # VIN (embedded unit) or IMEI (tracker)
+    status: Mapped[str] = mapped_column(String(12))  # pending | sent | acknowledged | refused | timed_out
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(Text)  # the car's own words: a refusal's reason, a tracker's reply
+    late_result: Mapped[str | None] = mapped_column(String(12))  # ok | refused, arrived after the deadline
+    late_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_vehicle_commands_status_expires", "status", "expires_at"),
+                      Index("ix_vehicle_commands_device_status", "device_identifier", "status"))
