@@ -25,11 +25,15 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     """``factory``: where delivery opens its sessions; read at delivery time, so tests may swap it."""
     from forecourt.assist import handlers as assist_handlers
     from forecourt.models import load_all
+    from forecourt.sales import trials as sales_trials
+    from forecourt.sharing import handlers as sharing_handlers
     from forecourt.workshop import handlers as workshop_handlers
 
     load_all()  # every domain's tables, for the handlers' foreign keys
     registry = registry or events.handlers
     assist_handlers.subscribe_handlers(registry)  # SOS and crash open On Call cases
     workshop_handlers.subscribe_handlers(registry)  # a new fault or service due proposes a visit
+    sales_trials.subscribe_handlers(registry)  # a day-long test drive is a lead, then a follow-up
+    sharing_handlers.subscribe_handlers(registry)  # an unlock the car never acknowledged is on the trip
     registry.configure(factory, policy=retry_policy(settings) if settings is not None else None)
     return registry

@@ -22,6 +22,7 @@ from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _
 from forecourt.sharing import hubs
 from forecourt.sharing.models import Reservation, TripEvent, UnlockCode
+from forecourt.telematics import commands as vehicle_commands
 from forecourt.vehicles import service as vehicles_service
 
 EARLY = timedelta(minutes=15)  # a code works this long before the booking starts
@@ -53,8 +54,6 @@ def vin_of(session: Session, reservation: Reservation) -> str:
 
 
 def _send(session: Session, reservation: Reservation, action: str) -> int:
-    from forecourt.telematics import commands as vehicle_commands
-
     command = vehicle_commands.request(session=session, vin=vin_of(session, reservation), action=action,
                                        reason=f"sharing:{reservation.number}", deadline=COMMAND_DEADLINE, now=now())
     session.add(TripEvent(reservation_id=reservation.id, kind=action, at=now(),

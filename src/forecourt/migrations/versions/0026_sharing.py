@@ -3,7 +3,7 @@ the 15-minute slots that make double booking impossible, unlock codes, trip even
 damage reports, photos and bills
 
 Revision ID: 0026_sharing
-Revises: 0024_recalls
+Revises: 0025_commands
 Create Date: 2026-12-07 01:29:55.495381
 """
 from alembic import op
@@ -12,7 +12,7 @@ import forecourt.core.db
 
 
 revision = '0026_sharing'
-down_revision = '0024_recalls'
+down_revision = '0025_commands'
 branch_labels = None
 depends_on = None
 
