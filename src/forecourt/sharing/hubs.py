@@ -156,6 +156,10 @@ def shared_vehicle_ids(*, session: Session):
     return select(SharedCar.vehicle_id)
 
 
+def is_shared(*, session: Session, vehicle_id: int) -> bool:
+    return session.scalars(select(SharedCar.id).where(SharedCar.vehicle_id == vehicle_id)).first() is not None
+
+
 def busy_vehicle_ids(*, session: Session, start: datetime, end: datetime):
     """Cars held by a reservation at any moment of [start, end) (a select of vehicle ids)."""
     return (select(SharedCar.vehicle_id).join(CarSlot, CarSlot.car_id == SharedCar.id)
