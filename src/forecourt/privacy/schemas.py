@@ -82,3 +82,6 @@ class ExportDocument(Output):
     assist_cases: list[dict]
     assist_subscriptions: list[dict]
     assist_emergency_contacts: list[dict]
+    sharing_profiles: list[dict]
+    sharing_reservations: list[dict]
+    sharing_bills: list[dict]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core import events
@@ -17,7 +18,7 @@ from forecourt.core.clock import now, today
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.sales import follow_ups, intake, leads
-from forecourt.sales.models import Activity
+from forecourt.sales.models import Activity, Lead, Order
 from forecourt.sharing.events import ModelTrialBooked, ModelTrialReturned
 
 
@@ -52,3 +53,14 @@ def on_trial_returned(event: ModelTrialReturned, *, session: Session) -> None:
 def subscribe_handlers(registry: events.Handlers) -> None:
     registry.subscribe(ModelTrialBooked, "sales.lead_from_test_drive", on_trial_booked)
     registry.subscribe(ModelTrialReturned, "sales.follow_up_test_drive", on_trial_returned)
+
+
+def conversion(*, session: Session, customer_ids: list[int], since) -> dict:
+    """Of the drivers who took a day-long test drive: how many became a lead, and how many ordered since."""
+    if not customer_ids:
+        return {"leads": 0, "orders": 0}
+    leads_count = session.scalar(select(func.count(func.distinct(Lead.customer_id))).where(
+        Lead.customer_id.in_(customer_ids), Lead.source == "test_drive", Lead.created_at >= since)) or 0
+    orders_count = session.scalar(select(func.count(func.distinct(Order.customer_id))).where(
+        Order.customer_id.in_(customer_ids), Order.status != "cancelled", Order.created_at >= since)) or 0
+    return {"leads": leads_count, "orders": orders_count}
