@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from forecourt.core import events
@@ -19,7 +19,7 @@ from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _
 from forecourt.sharing import geofence, hubs
 from forecourt.sharing.events import ModelTrialReturned
-from forecourt.sharing.models import DamageReport, Inspection, Photo, Reservation, TripEvent
+from forecourt.sharing.models import CarSlot, DamageReport, Inspection, Photo, Reservation, TripEvent
 from forecourt.telematics import service as telematics_service
 
 ODOMETER = "Vehicle.TraveledDistance"
@@ -168,6 +168,9 @@ def return_car(*, session: Session, reservation: Reservation, damage: str = "", 
     session.add(TripEvent(reservation_id=reservation.id, kind="return", at=moment, odometer_km=seen.odometer_km,
                           energy_percent=seen.energy_percent, detail={"outside_by_m": outside}))
     reservation.status, reservation.returned_at = "returned", moment
+    # back early: the rest of the booking is free for the next driver once the car is ready
+    session.execute(delete(CarSlot).where(CarSlot.reservation_id == reservation.id,
+                                          CarSlot.starts_at > hubs.floor_slot(moment)))
     if seen.energy_percent is not None and seen.energy_percent < hub.low_energy_percent:
         car.needs = "charge" if car.propulsion == "electric" else "refuel"
     elif not car.needs:
