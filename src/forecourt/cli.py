@@ -322,9 +322,23 @@ def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
 
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http",
-                              server=local_server_url(settings, host, port), workers=1)
-    beside_server(config, make_sessionmaker(get_engine(settings.database_url)), local, port, threading.Event())
+                              server=local_server_url(settings, host, port), workers=1, mqtt=settings.mqtt_url)
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    beside_server(config, sessions, local, port, threading.Event())
     console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
+    _listen_for_answers(settings, sessions)
+
+
+def _listen_for_answers(settings, sessions) -> None:
+    """The simulated cars answer lock and unlock over MQTT; without ``forecourt ingest`` beside the
+    server, the server takes their answers itself (if the broker is there)."""
+    from forecourt.telematics.listeners.answers import AnswerListener
+
+    try:
+        AnswerListener(settings.mqtt_url, sessions).start()
+        console.print(f"Cars take lock and unlock commands over {settings.mqtt_url}")
+    except OSError as error:
+        console.print(f"[yellow]No broker at {settings.mqtt_url} ({error}): the demo cars take no commands.[/yellow]")
 
 
 STOP_WAIT_SECONDS = 15.0  # how long `simulate` waits for reports in flight once told to stop
@@ -342,7 +356,10 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
              mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker, for mqtt"),
              teltonika: str = typer.Option("127.0.0.1:5027", help="Teltonika listener HOST:PORT"),
              seed: int = typer.Option(7, help="Random seed: same cars, routes and faults"),
-             workers: int = typer.Option(8, min=1, help="Sending threads")) -> None:
+             workers: int = typer.Option(8, min=1, help="Sending threads"),
+             ignore_commands: bool = typer.Option(False, "--ignore-commands",
+                                                  help="The cars never answer lock and unlock commands "
+                                                       "(to see them time out)")) -> None:
     """Drive demo cars between German towns and report like real devices, to load and demo ingest."""
     import signal
     import threading
@@ -359,7 +376,7 @@ def simulate(vehicles: int = typer.Option(8, "--vehicles", "-n", min=1, help="Ho
     server = server or local_server_url(settings)
     config = SimulationConfig(vehicles=vehicles, rate=rate, via=via, duration=duration, crash=crash,
                               speedup=speedup, seed=seed, server=server, mqtt=mqtt, teltonika=teltonika,
-                              workers=workers)
+                              workers=workers, ignore_commands=ignore_commands)
     simulation = Simulation(config, make_sessionmaker(get_engine(settings.database_url)))
     try:
         simulation.prepare()
@@ -433,7 +450,9 @@ def ingest_worker(database_url: str, broker: str, *, client_id: str, shared_grou
     from forecourt.telematics.listeners.mqtt import BrokerAddress, MqttIngestWorker
     from forecourt.telematics.listeners.store import StoreProcess, write_turns
 
-    handlers = {ecall.ECALL_TOPIC: ecall.from_mqtt}
+    from forecourt.telematics import commands
+
+    handlers = {ecall.ECALL_TOPIC: ecall.from_mqtt, commands.ACK_TOPIC: commands.from_mqtt}  # cars' answers to commands
     turn = write_turns(database_url)  # the alert lane and the detectors take turns too: none is left polling
     detectors = DetectorProcess(database_url, setup=subscribe_detector_handlers if service_proposals else None,
                                 write_turn=turn).start()

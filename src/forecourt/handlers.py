@@ -27,6 +27,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     from forecourt.models import load_all
     from forecourt.sales import trials as sales_trials
     from forecourt.sharing import handlers as sharing_handlers
+    from forecourt.telematics import commands  # noqa: F401  declares the durable outcomes of commands to cars
     from forecourt.workshop import handlers as workshop_handlers
 
     load_all()  # every domain's tables, for the handlers' foreign keys

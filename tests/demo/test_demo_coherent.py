@@ -129,3 +129,20 @@ def test_towing_and_emergency_help_within_30_km_of_every_town(db, market):
         for town in towns:
             nearest = min(distance_km(town.latitude, town.longitude, lat, lon) for lat, lon in places)
             assert nearest <= local_help.RADIUS_KM, (kind, town.name, nearest)
+
+
+@pytest.mark.parametrize("email", driving.DEMO_DRIVERS)
+def test_the_demo_drivers_car_takes_remote_commands_and_shows_each_outcome(db, email):
+    from forecourt.telematics import commands
+    from forecourt.telematics.simulator.locks import LOCKED_PATH
+
+    vehicle_id = _car_of(db, email)
+    history = commands.commands_of(session=db, vehicle_id=vehicle_id)
+    assert {c.status for c in history} == {"acknowledged", "refused", "timed_out"}
+    assert all(c.issued_at < c.expires_at and c.sent_at is not None for c in history)
+    assert telematics_service.twin_of(session=db, vehicle_id=vehicle_id)[LOCKED_PATH][0] is True
+    car = vehicles_service.get(session=db, vehicle_id=vehicle_id)
+    live = commands.request(session=db, vin=car.vin, action="lock", reason="owner:app",  # she can lock it now
+                            deadline=timedelta(seconds=30), now=MOMENT)
+    assert (live.transport, live.status) == ("mqtt", "pending")
+    db.rollback()

@@ -99,7 +99,7 @@ def test_the_buyer_never_sees_what_the_car_reported_before_it_was_theirs(make, c
     live = buyer.get(f"/me/vehicles/{car.vin}/live").json()
     assert live["position"] is None and live["trip"] is None and live["signals"] == []
     exported = client.get("/api/me/export", headers=buyer_login.headers).json()["telemetry"]
-    assert exported == {"trips": [], "positions": [], "vehicle_events": [], "samples": []}
+    assert exported == {"trips": [], "positions": [], "vehicle_events": [], "samples": [], "commands": []}
     # staff reading for the buyer see the buyer's period only, too
     dealer = make.dealer()
     make.grant(scene["buyer"], dealer, "location_services")

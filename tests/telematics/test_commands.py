@@ -160,3 +160,62 @@ def test_a_tracker_car_is_commanded_through_its_tracker_and_refusals_of_the_requ
             ask(session, "WFC1A2B30RA999999")
         with pytest.raises(NotFound):
             commands.get(session=session, command_id=10 ** 9)
+
+
+def test_racing_outcomes_leave_exactly_one_of_them_and_one_event(fresh_database_url):
+    """Two deliveries of one answer and the schedule timing it out, side by side: one outcome wins."""
+    import threading
+
+    from forecourt.core.clock import now
+    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.core.events import DomainEvent
+    from tests.factories import Factory
+
+    url = fresh_database_url("command_race")
+    sessions = make_sessionmaker(get_engine(url))
+    with transaction(sessions) as session:
+        vehicle = Factory(session=session, client=None).vehicle()
+        devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin, vehicle_id=vehicle.id)
+        vin = vehicle.vin
+        ids = [commands.request(session=session, vin=vin, action="unlock", reason="race", deadline=timedelta(seconds=30),
+                                now=now()).id for _ in range(3)]
+    barrier, outcomes = threading.Barrier(6), []
+
+    def answer(command_id: int) -> None:
+        barrier.wait()
+        with transaction(sessions, write=True) as session:
+            outcomes.append(commands.record_answer(session=session, command_id=command_id, device_identifier=vin,
+                                                   ok=True))
+
+    def expire() -> None:
+        barrier.wait()
+        with transaction(sessions, write=True) as session:
+            outcomes.append(commands.expire_due(session=session, now=now() + timedelta(minutes=5)))
+
+    threads = [threading.Thread(target=answer, args=(ids[i % 3],)) for i in range(4)] + [
+        threading.Thread(target=expire) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with sessions() as session:
+        names = list(session.scalars(select(DomainEvent.name).where(DomainEvent.name.like("telematics.vehicle_command%"))))
+        statuses = [commands.get(session=session, command_id=i).status for i in ids]
+    assert len(names) == 3  # one outcome per command, whoever won
+    assert names.count("telematics.vehicle_command_acknowledged") == statuses.count("acknowledged")
+    assert names.count("telematics.vehicle_command_failed") == statuses.count("timed_out")
+
+
+def test_every_process_that_delivers_events_knows_the_command_outcomes():
+    """The worker may deliver an acknowledgement the web app published before it ever ran a command job."""
+    import subprocess
+    import sys
+
+    probe = ("from sqlalchemy.orm import sessionmaker\n"
+             "from forecourt.core import events\n"
+             "from forecourt.handlers import subscribe_all\n"
+             "subscribe_all(sessionmaker())\n"
+             "print(all(events.kind_named(n) for n in ('telematics.vehicle_command_acknowledged',"
+             " 'telematics.vehicle_command_failed')))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True", done.stderr

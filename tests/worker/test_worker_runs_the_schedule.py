@@ -15,7 +15,7 @@ from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.events import DELIVERED, GRACE, DomainEvent
 from forecourt.core.heartbeats import Heartbeat
 from forecourt.core.outbox import OutboxMessage
-from forecourt.telematics.models import Position
+from forecourt.telematics.models import Position, VehicleCommand
 from forecourt.vehicles.models import RecallCampaign, RecallVehicle
 from forecourt.workshop.models import Proposal
 from tests.factories import Factory
@@ -51,9 +51,12 @@ def _world(sessions) -> dict:
                               next_attempt_at=now() - GRACE)  # event delivery
         mail = OutboxMessage(customer_id=owner.id, channel="email", topic="test", subject="Scheduled hello",
                              body="Hello.", basis="contract", dedupe_key="sched:mail")  # the outbox
-        session.add_all([recalled, proposal, old, finished, waiting, mail])
+        silent = VehicleCommand(vehicle_id=car.id, vin=car.vin, action="unlock", reason="owner:app", transport="mqtt",
+                                device_identifier=car.vin, status="sent", issued_at=now() - timedelta(minutes=2),
+                                expires_at=now() - timedelta(minutes=1))  # command timeouts
+        session.add_all([recalled, proposal, old, finished, waiting, mail, silent])
         session.flush()
-        return {"subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
+        return {"silent": silent.id, "subscription": subscription.id, "recalled": recalled.id, "proposal": proposal.id, "position": old.id,
                 "finished": finished.id, "waiting": waiting.id, "mail": mail.id, "car": car.id}
 
 
@@ -71,6 +74,10 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 "proposal_expiry": session.get(Proposal, ids["proposal"]).status == "expired",
                 "position_retention": session.get(Position, ids["position"]) is None,
                 "event_cleanup": session.get(DomainEvent, ids["finished"]) is None,
+                "command_timeouts": session.get(VehicleCommand, ids["silent"]).status == "timed_out",
+                # ... and its VehicleCommandFailed is delivered (after its grace) by the same worker
+                "command_failed_delivered": session.scalar(select(DomainEvent.status).where(
+                    DomainEvent.name == "telematics.vehicle_command_failed")) == DELIVERED,
                 "deliver_events": session.get(DomainEvent, ids["waiting"]).status == DELIVERED,
                 "send_outbox": session.get(OutboxMessage, ids["mail"]).sent_at is not None,
                 "heartbeat": session.scalar(select(func.count()).select_from(Heartbeat)

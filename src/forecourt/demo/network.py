@@ -25,6 +25,7 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
+from forecourt.demo import commands as remote_commands
 from forecourt.demo import (bulk, driver, driving, geography, korea, korea_people, local_help, on_call, options,
                             orders, organizations, population, recalls, sales, sharing, warranty, workshop,
                             workshop_loaners)
@@ -189,6 +190,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         counts_of_sales |= driving.build(session=session, rng=rng, now=moment)
+        counts_of_sales |= remote_commands.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)
 

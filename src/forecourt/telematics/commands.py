@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core import events, outbox
@@ -31,6 +31,7 @@ from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.schemas import LARGEST_ID
 from forecourt.telematics.models import Device, VehicleCommand
 from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
@@ -188,13 +189,24 @@ def commands_of(*, session: Session, vehicle_id: int, limit: int = 20) -> list[V
 
 # --- outcomes --------------------------------------------------------------------------------------
 
+def _move(session: Session, command: VehicleCommand, *, when: tuple[str, ...], **values) -> bool:
+    """Changes the command only if its status is still one of ``when``: a conditional UPDATE, so of two
+    racing outcomes (an answer and the timeout, two deliveries of one answer, two readers timing it
+    out) exactly one wins on either engine, and only the winner publishes its event."""
+    moved = session.execute(update(VehicleCommand).where(VehicleCommand.id == command.id,
+                                                          VehicleCommand.status.in_(when))
+                            .values(**values).execution_options(synchronize_session=False)).rowcount
+    session.refresh(command)
+    return moved == 1
+
+
 def _settle(session: Session, command: VehicleCommand, moment: datetime) -> bool:
-    """Times out an open command past its deadline; True if it did."""
+    """Times out an open command past its deadline; True if this call did."""
     if command.status not in OPEN or as_utc(command.expires_at) > moment:
         return False
-    command.status = TIMED_OUT
+    if not _move(session, command, when=OPEN, status=TIMED_OUT):
+        return False
     _close_outbox(session, command, "Not sent: the command timed out.")
-    session.flush()
     events.publish(session, VehicleCommandFailed(command_id=command.id, vin=command.vin, action=command.action,
                                                  reason=command.reason, why=TIMED_OUT))
     log.info("command %s (%s %s) timed out", command.id, command.action, command.vin)
@@ -207,25 +219,28 @@ def _close_outbox(session: Session, command: VehicleCommand, note: str | None = 
         outbox.OutboxMessage.dedupe_key == f"{_DEDUPE}{command.id}")).first()
     if message is not None and message.sent_at is None:
         outbox.mark_sent(message, note=note)
+        session.flush()
 
 
 def expire_due(*, session: Session, now: datetime | None = None, limit: int = 500) -> int:
     """The schedule's job: every open command past its deadline is timed out and reported."""
     moment = now or clock_now()
-    overdue = session.scalars(select(VehicleCommand).where(
+    overdue = list(session.scalars(select(VehicleCommand).where(
         VehicleCommand.status.in_(OPEN), VehicleCommand.expires_at <= moment)
-        .order_by(VehicleCommand.id).limit(limit).with_for_update(skip_locked=True))
+        .order_by(VehicleCommand.id).limit(limit)))
     return sum(1 for command in overdue if _settle(session, command, moment))
 
 
 def mark_sent(*, session: Session, command_id: int, now: datetime | None = None) -> bool:
-    """The broker or the tracker's socket took it. False if it is no longer open (it timed out)."""
+    """The broker or the tracker's socket took it. False if it is no longer waiting to be sent (it
+    timed out, or the car answered faster than the broker)."""
+    moment = now or clock_now()
     command = session.get(VehicleCommand, command_id)
-    if command is None or _settle(session, command, now or clock_now()) or command.status != PENDING:
+    if command is None or _settle(session, command, moment) or command.status != PENDING:
         return False
-    command.status, command.sent_at = SENT, now or clock_now()
+    if not _move(session, command, when=(PENDING,), status=SENT, sent_at=moment):
+        return False
     _close_outbox(session, command)
-    session.flush()
     return True
 
 
@@ -241,24 +256,21 @@ def record_answer(*, session: Session, command_id: int, device_identifier: str, 
     (after the deadline: kept, the command stays timed out), or ``unknown`` (no such command for
     this device)."""
     moment = now or clock_now()
-    command = session.get(VehicleCommand, command_id)
+    command = session.get(VehicleCommand, command_id) if 0 < command_id <= LARGEST_ID else None
     if command is None or command.device_identifier != device_identifier:
         return "unknown"
     answer = (answer or "")[:2000] or None
     _settle(session, command, moment)
     if command.status == TIMED_OUT:
-        if command.late_result is None:
-            command.late_result, command.late_answered_at = ("ok" if ok else "refused"), moment
-            command.answer = command.answer or answer
-            session.flush()
+        late = update(VehicleCommand).where(VehicleCommand.id == command.id, VehicleCommand.late_result.is_(None))
+        session.execute(late.values(late_result="ok" if ok else "refused", late_answered_at=moment,
+                                    answer=func.coalesce(VehicleCommand.answer, answer))
+                        .execution_options(synchronize_session=False))
+        session.refresh(command)
         return "late"
-    if command.status not in OPEN:
-        return "duplicate"
-    command.status = ACKNOWLEDGED if ok else REFUSED
-    command.answered_at, command.answer = moment, answer
-    if command.sent_at is None:
-        command.sent_at = moment  # the answer proves it arrived
-    session.flush()
+    if not _move(session, command, when=OPEN, status=ACKNOWLEDGED if ok else REFUSED, answered_at=moment,
+                 answer=answer, sent_at=func.coalesce(VehicleCommand.sent_at, moment)):  # an answer proves it arrived
+        return "late" if command.status == TIMED_OUT else "duplicate"
     if ok:
         events.publish(session, VehicleCommandAcknowledged(command_id=command.id, vin=command.vin,
                                                            action=command.action, reason=command.reason))
@@ -314,6 +326,25 @@ def due_for_tracker(*, session: Session, imei: str, now: datetime | None = None)
         if not _settle(session, command, moment):
             return command
     return None
+
+
+def waiting_for_trackers(*, session: Session, imeis: list[str], now: datetime | None = None) -> dict[str, tuple[int, str]]:
+    """For each of these connected trackers, its oldest command still to send: (command id, Codec 12
+    text). A read only, so the listener may ask every half second; commands past their deadline are
+    left to the schedule (they are not sent)."""
+    if not imeis:
+        return {}
+    moment = now or clock_now()
+    found: dict[str, tuple[int, str]] = {}
+    for command_id, imei, action in session.execute(select(
+            VehicleCommand.id, VehicleCommand.device_identifier, VehicleCommand.action).where(
+            VehicleCommand.transport == TELTONIKA, VehicleCommand.status == PENDING,
+            VehicleCommand.device_identifier.in_(imeis), VehicleCommand.expires_at > moment)
+            .order_by(VehicleCommand.id)):
+        text = ACTIONS[action].tracker_text if action in ACTIONS else None
+        if imei not in found and text is not None:
+            found[imei] = (command_id, text)
+    return found
 
 
 def tracker_text(command: VehicleCommand) -> str:

@@ -69,3 +69,20 @@ class DrivingScoreOut(Output):
     driving_s: float
     factors: list[FactorOut]
     summary: str
+
+
+class CommandOut(Output):
+    """A command to the car and what became of it. ``status``: pending (not yet handed over), sent,
+    acknowledged, refused (``answer`` says why, in the car's words) or timed_out (the car did not
+    answer in time; ``late_result`` is an answer that came afterwards)."""
+
+    id: int
+    vin: str
+    action: str
+    status: str
+    issued_at: datetime
+    expires_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    answer: str | None
+    late_result: str | None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.clock import now
 from forecourt.telematics import devices, trips
-from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleEventRecord
+from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleCommand, VehicleEventRecord
 from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
 
@@ -77,11 +77,19 @@ def _within(model, periods):
     return or_(*clauses) if clauses else False
 
 
+def _commands_within(periods):
+    """Commands sent to the customer's cars while they owned them (unlocking is something they did)."""
+    return or_(*[and_(VehicleCommand.vehicle_id == vehicle_id, VehicleCommand.issued_at >= start,
+                      *([VehicleCommand.issued_at < end] if end is not None else []))
+                 for vehicle_id, start, end in periods])
+
+
 def telemetry_of_owner(*, session: Session, customer_id: int) -> dict:
-    """For "download my data": what the customer's cars reported while they owned them."""
+    """For "download my data": what the customer's cars reported while they owned them, and the
+    commands sent to them."""
     periods = _owner_periods(session, customer_id)
     if not periods:
-        return {"positions": [], "vehicle_events": [], "samples": [], "trips": []}
+        return {"positions": [], "vehicle_events": [], "samples": [], "trips": [], "commands": []}
     owned_trips = or_(*[and_(Trip.vehicle_id == vehicle_id, Trip.started_at >= start,
                              *([Trip.started_at < end] if end is not None else []))
                         for vehicle_id, start, end in periods])
@@ -101,6 +109,10 @@ def telemetry_of_owner(*, session: Session, customer_id: int) -> dict:
         "samples": [dict(vehicle_id=s.vehicle_id, measured_at=s.measured_at.isoformat(), path=s.path, value=s.value)
                     for s in session.scalars(select(Sample).where(_within(Sample, periods))
                                              .order_by(Sample.measured_at))],
+        "commands": [dict(vehicle_id=c.vehicle_id, action=c.action, status=c.status, issued_at=c.issued_at.isoformat(),
+                          answered_at=c.answered_at.isoformat() if c.answered_at else None, answer=c.answer)
+                     for c in session.scalars(select(VehicleCommand).where(_commands_within(periods))
+                                              .order_by(VehicleCommand.issued_at))],
     }
 
 
@@ -109,7 +121,7 @@ def erase_owner_telemetry(*, session: Session, customer_id: int) -> dict:
     car they still own (it describes them right now)."""
     periods = _owner_periods(session, customer_id)
     if not periods:
-        return {"samples": 0, "positions": 0, "vehicle_events": 0, "twin": 0, "trips": 0}
+        return {"samples": 0, "positions": 0, "vehicle_events": 0, "twin": 0, "trips": 0, "commands": 0}
     current = [vehicle_id for vehicle_id, _, end in periods if end is None]
     return {
         "trips": sum(trips.delete_trips(session=session, vehicle_id=vehicle_id, since=start, until=end)
@@ -120,6 +132,7 @@ def erase_owner_telemetry(*, session: Session, customer_id: int) -> dict:
                                           .where(_within(VehicleEventRecord, periods))).rowcount,
         "twin": session.execute(delete(TwinSignal).where(TwinSignal.vehicle_id.in_(current))).rowcount
         if current else 0,
+        "commands": session.execute(delete(VehicleCommand).where(_commands_within(periods))).rowcount,
     }
 
 

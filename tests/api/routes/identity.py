@@ -1,4 +1,4 @@
-"""Access-control classes of the phone and e-mail link routes (see tests/api/test_access_control.py).
+"""Access-control classes of the phone, remote lock and e-mail link routes (see tests/api/test_access_control.py).
 
 A phone proves itself with the token at the end of its server URL, like an embedded car with its
 secret (AUTH): anyone else gets the same 401. The owner pairs and removes phones of their own car
@@ -21,6 +21,36 @@ def phone_of_a(w) -> dict:
                                               identifier=f"phone-of-a-{w.make.n()}", label=None)
         w.session.commit()
     return {"device_id": w._phone_of_a.id}
+
+
+def _connected_car_of_a(w) -> None:
+    """Customer A's car gets its own connected unit (once per test), so it can take commands."""
+    if not getattr(w, "_car_of_a_connected", False):
+        from forecourt.telematics.readings import Source
+
+        devices.register(session=w.session, kind=Source.EMBEDDED, identifier=w.vehicle.vin, vehicle_id=w.vehicle.id)
+        w.session.commit()
+        w._car_of_a_connected = True
+
+
+def _connected(w) -> dict:
+    _connected_car_of_a(w)
+    return {}
+
+
+def command_of_a(w) -> dict:
+    """A lock command to customer A's connected car (the same one for every call of a test)."""
+    if not hasattr(w, "_command_of_a"):
+        from datetime import timedelta
+
+        from forecourt.core.clock import now
+        from forecourt.telematics import commands
+
+        _connected_car_of_a(w)
+        w._command_of_a = commands.request(session=w.session, vin=w.vehicle.vin, action="lock", reason="owner:app",
+                                           deadline=timedelta(seconds=30), now=now())
+        w.session.commit()
+    return {"command_id": w._command_of_a.id}
 
 
 def _wrong_token(w) -> dict:
@@ -46,6 +76,10 @@ ROUTES: dict = {
     ("POST", "/me/vehicles/{vin}/phone"): Rule(SELF, form=lambda w: {"identifier": f"phone-{w.make.n()}"}),
     ("POST", "/me/vehicles/{vin}/phones/{device_id}/unpair"): Rule(SELF, params=phone_of_a, ok=(303,)),
     ("DELETE", "/api/me/vehicles/{vin}/devices/{device_id}"): Rule(SELF, params=phone_of_a, ok=(204,)),
+    # the owner locks and unlocks their own connected car and follows the command
+    ("POST", "/api/me/vehicles/{vin}/lock"): Rule(SELF, params=_connected, ok=(202,)),
+    ("POST", "/api/me/vehicles/{vin}/unlock"): Rule(SELF, params=_connected, ok=(202,)),
+    ("GET", "/api/me/vehicles/{vin}/commands/{command_id}"): Rule(SELF, params=command_of_a),
     # links e-mailed to customers: set a password, allow a dealer to make contact
     ("GET", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,)),
     ("POST", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,),

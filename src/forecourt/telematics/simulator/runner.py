@@ -43,6 +43,8 @@ class SimulationConfig:
     teltonika: str = "127.0.0.1:5027"
     workers: int = 8
     start: datetime | None = None  # simulated time of the first report; now by default
+    commands: bool = True  # cars take lock and unlock commands: over MQTT (mqtt, http) or Codec 12 (teltonika)
+    ignore_commands: bool = False  # ... and, for tests of timeouts, never answer them
 
     @property
     def interval_s(self) -> float:
@@ -104,6 +106,7 @@ class Simulation:
         self.stats = SimulationStats()
         self.fleet: list[SimVehicle] = []
         self.cars: dict[str, SimulatedCar] = {}
+        self.responder = None  # ``locks.CommandResponder`` while the fleet runs
 
     def prepare(self) -> list[SimVehicle]:
         """Pick the cars and register their devices (committed, so the server knows them). It writes, so
@@ -132,6 +135,7 @@ class Simulation:
             self.prepare()
         sender = sender or make_sender(config.via, server=config.server, mqtt=config.mqtt,
                                        teltonika=config.teltonika, client_id=f"forecourt-sim-{uuid.uuid4().hex[:8]}")
+        responder = self._take_commands(sender)
         bucket = TokenBucket(config.rate)
         self.stats.started = time.monotonic()
         deadline = None if config.duration is None else self.stats.started + config.duration
@@ -150,11 +154,36 @@ class Simulation:
             thread.join()
         self.stats.finished = time.monotonic()  # the rate is over the sending time, not the goodbye
         undelivered = sender.close()
+        if responder is not None:
+            responder.close()
         ended.set()
         with self.stats.lock:
             self.stats.delivered -= undelivered
             self.stats.errors += undelivered
         return self.stats
+
+    def _take_commands(self, sender: Sender):
+        """The fleet's cars listen for commands on the broker; without one they only report."""
+        from forecourt.telematics.simulator.locks import CommandResponder, DoorLocks
+
+        if not self.config.commands or self.config.via not in ("mqtt", "http", "teltonika"):
+            return None
+        if self.config.via == "teltonika":  # trackers take Codec 12 commands on their own connection
+            sender.locks = DoorLocks([vehicle.vin for vehicle in self.fleet], ignore=self.config.ignore_commands)
+            return None
+
+        try:
+            responder = CommandResponder(self.config.mqtt, [vehicle.vin for vehicle in self.fleet],
+                                         ignore=self.config.ignore_commands,
+                                         client_id=f"forecourt-sim-commands-{uuid.uuid4().hex[:8]}")
+        except OSError as error:
+            log.warning("the simulated cars take no commands: the broker at %s cannot be reached (%s)",
+                        self.config.mqtt, error)
+            return None
+        responder.wait_ready()
+        sender.locks = responder.locks
+        self.responder = responder
+        return responder
 
     def _drive(self, group: list[SimVehicle], sender: Sender, bucket: TokenBucket, halt: _Either) -> None:
         sequences = {v.device_id: 0 for v in group}

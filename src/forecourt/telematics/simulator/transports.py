@@ -18,10 +18,13 @@ import time
 from abc import ABC, abstractmethod
 from urllib.parse import urlencode, urlparse
 
+from forecourt.telematics.decoders import codec12
 from forecourt.telematics.decoders.teltonika import IMEI_ACCEPT
+from forecourt.telematics.readings import DecodeError
 from forecourt.telematics.simulator import codec8, formats
 from forecourt.telematics.simulator.drive import Snapshot
 from forecourt.telematics.simulator.fleet import SimVehicle
+from forecourt.telematics.simulator.locks import LOCKED_PATH
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
@@ -31,6 +34,14 @@ class Sender(ABC):
     """One way of reporting: each transport says whether the message was delivered."""
 
     last_error: str = ""
+    locks = None  # ``locks.DoorLocks`` of cars that take commands: their lock state goes into the telemetry
+
+    def sample(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> dict:
+        sample = formats.vss_sample(snapshot, message_id=sequence)
+        locked = self.locks.is_locked(vehicle.vin) if self.locks is not None else None
+        if locked is not None:
+            sample[LOCKED_PATH] = locked
+        return sample
 
     @abstractmethod
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool: ...
@@ -78,7 +89,7 @@ class HttpSender(_HttpBase):
     """An embedded car without MQTT: POST /api/telemetry/{VIN} with its secret as bearer token."""
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        body = json.dumps(formats.vss_sample(snapshot, message_id=sequence)).encode()
+        body = json.dumps(self.sample(vehicle, snapshot, sequence)).encode()
         return self._request("POST", f"/api/telemetry/{vehicle.vin}", body,
                              {"Authorization": f"Bearer {vehicle.secret}", "Content-Type": "application/json"})
 
@@ -122,7 +133,7 @@ class MqttSender(Sender):
                 self.early.add(mid)  # acknowledged before ``send`` noted it
 
     def send(self, vehicle: SimVehicle, snapshot: Snapshot, sequence: int) -> bool:
-        payload = json.dumps(formats.vss_sample(snapshot, message_id=sequence))
+        payload = json.dumps(self.sample(vehicle, snapshot, sequence))
         # Published outside our lock: paho calls ``_on_publish`` holding its own locks, so publishing
         # under ours deadlocked the sender as soon as a PUBACK arrived while a publish waited.
         info = self.client.publish(f"vehicles/{vehicle.vin}/telemetry", payload, qos=1)
@@ -181,7 +192,7 @@ class TeltonikaSender(Sender):
                 if sock is None:
                     return False
                 sock.sendall(frame)
-                answer = _read_exactly(sock, 4)
+                answer = self._ack(sock, vehicle.vin)
                 if int.from_bytes(answer, "big") == 1:
                     return True
                 self.last_error = f"ACK {answer.hex()} for 1 record"
@@ -189,6 +200,25 @@ class TeltonikaSender(Sender):
                 self.last_error = f"{type(error).__name__}: {error}"
                 self._drop(vehicle.device_id)
         return False
+
+    def _ack(self, sock: socket.socket, vin: str) -> bytes:
+        """The record-count ACK. A Codec 12 command that arrives before it (the server sends them
+        whenever it has one) is run and answered first, as a tracker reading its socket as a stream
+        does: it starts with four zero bytes, which no ACK of the records the simulator sends has."""
+        while True:
+            head = _read_exactly(sock, 4)
+            if head != b"\0\0\0\0":
+                return head
+            size = _read_exactly(sock, 4)
+            frame = head + size + _read_exactly(sock, int.from_bytes(size, "big") + 4)
+            try:
+                command = codec12.decode(frame)
+            except DecodeError as error:
+                self.last_error = f"unreadable command: {error}"
+                continue
+            reply = self.locks.tracker_reply(vin, command.text) if self.locks is not None else None
+            if reply is not None:
+                sock.sendall(codec12.encode(reply, codec12.RESPONSE))
 
     def _drop(self, imei: str) -> None:
         sock = self.sockets.pop(imei, None)

@@ -1,17 +1,22 @@
 """Binding devices to cars: the carmaker registers embedded units and trackers, an owner pairs
-their phone. The secret is shown once; only its digest is stored."""
+their phone. The secret is shown once; only its digest is stored. The owner also locks and unlocks
+their connected car from the phone, and follows each command until the car answered."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response, status
 
+from forecourt.core.clock import now
 from forecourt.core.schemas import Id
 from forecourt.parties import service as parties_service
-from forecourt.telematics import devices
+from forecourt.telematics import commands, devices
 from forecourt.telematics.readings import Source
-from forecourt.telematics.schemas import DeviceIn, DeviceOut, NewDevice, PairedPhone, PhoneIn, RejectionCount
+from forecourt.telematics.schemas import (CommandOut, DeviceIn, DeviceOut, NewDevice, PairedPhone, PhoneIn,
+                                          RejectionCount)
 from forecourt.vehicles import service as vehicles_service
-from forecourt.web.deps import Admin, DbSession, Me
+from forecourt.web.deps import Admin, AppSettings, DbSession, Me
 from forecourt.web.links import phone_server_url
 
 router = APIRouter(tags=["devices"])
@@ -60,3 +65,30 @@ def unpair_my_phone(vin: str, device_id: Id, me: Me, session: DbSession):
     """The phone stops reporting for the car at once (a lost phone, a phone given away)."""
     vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     devices.unpair(session=session, vehicle_id=vehicle.id, device_id=device_id)
+
+
+def _command(vin: str, action: str, me, session, settings) -> CommandOut:
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
+    command = commands.request(session=session, vin=vehicle.vin, action=action, reason="owner:app",
+                               deadline=timedelta(seconds=settings.command_deadline_seconds), now=now())
+    return CommandOut.model_validate(command)
+
+
+@router.post("/api/me/vehicles/{vin}/lock", response_model=CommandOut, status_code=status.HTTP_202_ACCEPTED)
+def lock_my_car(vin: str, me: Me, session: DbSession, settings: AppSettings):
+    """The owner locks their connected car from the phone. Accepted is not done: follow the command
+    until the car acknowledged it (or refused it, or did not answer in time)."""
+    return _command(vin, "lock", me, session, settings)
+
+
+@router.post("/api/me/vehicles/{vin}/unlock", response_model=CommandOut, status_code=status.HTTP_202_ACCEPTED)
+def unlock_my_car(vin: str, me: Me, session: DbSession, settings: AppSettings):
+    """The owner unlocks their connected car from the phone; the answer comes as for ``lock``."""
+    return _command(vin, "unlock", me, session, settings)
+
+
+@router.get("/api/me/vehicles/{vin}/commands/{command_id}", response_model=CommandOut)
+def my_command(vin: str, command_id: Id, me: Me, session: DbSession):
+    """A command to the owner's car as it stands; another car's, or one of a car they sold, is 404."""
+    vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
+    return commands.get_for_vehicle(session=session, vehicle_id=vehicle.id, command_id=command_id)

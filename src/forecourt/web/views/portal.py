@@ -261,6 +261,7 @@ ERASED = Labels({
     "telemetry_positions": N_("Car positions"), "telemetry_samples": N_("Car readings"),
     "telemetry_trips": N_("Trips"), "telemetry_twin": N_("Your car's latest state"),
     "telemetry_vehicle_events": N_("Car events (warning lights, alerts)"),
+    "telemetry_commands": N_("Remote commands to your car"),
     "warranty_offers": N_("Warranty offers"), "ownership_transfers_unlinked": N_("Car sales between owners (unlinked)"),
     "workshop_appointments": N_("Workshop appointments"), "workshop_availability": N_("Times you can be reached"),
     "workshop_loaner_presets": N_("Courtesy-car wishes"), "workshop_proposals": N_("Workshop proposals"),
