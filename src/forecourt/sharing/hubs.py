@@ -98,6 +98,12 @@ def tariff_of(*, session: Session, hub_id: int, kind: str) -> Tariff:
     return tariff
 
 
+def tariffs_of(*, session: Session, hub_ids: list[int]) -> dict[tuple[int, str], Tariff]:
+    if not hub_ids:
+        return {}
+    return {(t.hub_id, t.kind): t for t in session.scalars(select(Tariff).where(Tariff.hub_id.in_(hub_ids)))}
+
+
 def set_tariff(*, session: Session, hub_id: int, kind: str, values: dict) -> Tariff:
     tariff = tariff_of(session=session, hub_id=hub_id, kind=kind)
     unknown = set(values) - set(TARIFF_FIELDS)
@@ -138,6 +144,12 @@ def get_car(*, session: Session, car_id: int) -> SharedCar:
     if car is None:
         raise NotFound(_("Car not found"))
     return car
+
+
+def cars_by_id(*, session: Session, car_ids: list[int]) -> list[SharedCar]:
+    if not car_ids:
+        return []
+    return list(session.scalars(select(SharedCar).where(SharedCar.id.in_(car_ids)).order_by(SharedCar.id)))
 
 
 def cars_of_hub(*, session: Session, hub_id: int) -> list[SharedCar]:

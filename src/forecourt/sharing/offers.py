@@ -12,6 +12,7 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.money import Money
 from forecourt.sharing import access, billing, hubs, profiles, reservations, trips
 from forecourt.sharing.models import Reservation
+from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
 # A full tank or battery takes a car this far (km), for a range estimate when the car reports none.
@@ -19,36 +20,45 @@ FULL_RANGE_KM = {"electric": 420, "plug_in_hybrid": 650, "hybrid": 800, "petrol"
 MAX_HUBS_SHOWN = 20
 
 
-def car_row(session: Session, car, tariff_minute, tariff_trial) -> dict:
-    vehicle = vehicles_service.get(session=session, vehicle_id=car.vehicle_id)
-    seen = trips.readings(session=session, vehicle_id=car.vehicle_id)
-    energy = round(seen.energy_percent) if seen.energy_percent is not None else None
-    reach = round(FULL_RANGE_KM.get(car.propulsion, 600) * energy / 100) if energy is not None else None
-    return {"car_id": car.id, "model_id": car.model_id, "model": vehicle.trim.model.name, "trim": vehicle.trim.name,
+ENERGY_PATHS = (trips.CHARGE, trips.FUEL)
+
+
+def _car_rows(session: Session, car_ids: list[int], minute, trial) -> list[dict]:
+    """The cars of one hub with their model, fuel or charge and range: three queries, however many cars."""
+    cars = hubs.cars_by_id(session=session, car_ids=car_ids)
+    vehicle_ids = [car.vehicle_id for car in cars]
+    vehicles = {v.id: v for v in vehicles_service.get_many(session=session, vehicle_ids=vehicle_ids)}
+    levels = telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids, paths=ENERGY_PATHS)
+    rows = []
+    for car in cars:
+        vehicle = vehicles[car.vehicle_id]
+        seen = levels.get(car.vehicle_id, {})
+        raw = seen.get(trips.CHARGE, seen.get(trips.FUEL))
+        energy = round(float(raw)) if isinstance(raw, int | float) else None
+        reach = round(FULL_RANGE_KM.get(car.propulsion, 600) * energy / 100) if energy is not None else None
+        rows.append({
+            "car_id": car.id, "model_id": car.model_id, "model": vehicle.trim.model.name, "trim": vehicle.trim.name,
             "title": vehicle.title, "propulsion": car.propulsion, "energy_percent": energy, "range_km": reach,
             "registration": vehicle.registration,
-            "per_minute": Money(tariff_minute.per_minute_driving, tariff_minute.currency),
-            "per_minute_parked": Money(tariff_minute.per_minute_parked, tariff_minute.currency),
-            "unlock_fee": Money(tariff_minute.unlock_fee, tariff_minute.currency),
-            "deposit": Money(tariff_minute.deposit, tariff_minute.currency),
+            "per_minute": Money(minute.per_minute_driving, minute.currency),
+            "per_minute_parked": Money(minute.per_minute_parked, minute.currency),
+            "unlock_fee": Money(minute.unlock_fee, minute.currency),
+            "deposit": Money(minute.deposit, minute.currency),
             # a day at the test-drive tariff costs at most its unlock fee and one daily cap (free by default)
-            "test_drive_price": Money(tariff_trial.unlock_fee + (tariff_trial.daily_cap or 0), tariff_trial.currency),
-            "test_drive_deposit": Money(tariff_trial.deposit, tariff_trial.currency)}
+            "test_drive_price": Money(trial.unlock_fee + (trial.daily_cap or 0), trial.currency),
+            "test_drive_deposit": Money(trial.deposit, trial.currency)})
+    return rows
 
 
 def nearby(*, session: Session, latitude: float, longitude: float, radius_km: float = 25.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None) -> list[dict]:
     found = hubs.search(session=session, latitude=latitude, longitude=longitude, radius_km=radius_km,
                         starts_at=starts_at, hours=hours, model_id=model_id, limit=MAX_HUBS_SHOWN)
-    rows = []
-    for hub in found:
-        minute = hubs.tariff_of(session=session, hub_id=hub.hub_id, kind="minute")
-        trial = hubs.tariff_of(session=session, hub_id=hub.hub_id, kind="test_drive")
-        cars = [car_row(session, hubs.get_car(session=session, car_id=car_id), minute, trial)
-                for car_id in hub.car_ids]
-        rows.append({"hub_id": hub.hub_id, "name": hub.name, "latitude": hub.latitude, "longitude": hub.longitude,
-                     "distance_km": round(hub.distance_km, 1), "cars": cars})
-    return rows
+    tariffs = hubs.tariffs_of(session=session, hub_ids=[hub.hub_id for hub in found])
+    return [{"hub_id": hub.hub_id, "name": hub.name, "latitude": hub.latitude, "longitude": hub.longitude,
+             "distance_km": round(hub.distance_km, 1),
+             "cars": _car_rows(session, hub.car_ids, tariffs[(hub.hub_id, "minute")],
+                               tariffs[(hub.hub_id, "test_drive")])} for hub in found]
 
 
 def models_offered(*, session: Session) -> list[tuple[int, str]]:
