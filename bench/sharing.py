@@ -89,12 +89,17 @@ def prepare(engine: str, url: str, *, hubs_count: int, cars: int, console: Conso
             hubs.DEFAULT_MINUTE["EUR"] if kind == "minute" else {"included_km": 400}))
             for h in hub_ids for kind in ("minute", "test_drive")])
         session.execute(insert(Vehicle), [dict(vin=f"BENCH{n:012d}", trim_id=trims[n % 3].id, model_year=2025,
-                                               created_at=now) for n in range(cars)])
-        vehicles = list(session.execute(text("SELECT id, trim_id FROM vehicles WHERE vin LIKE 'BENCH%' ORDER BY id")))
+                                               registration=f"B-SH {n}", created_at=now) for n in range(cars)])
+        vehicles = list(session.execute(text("SELECT id, trim_id, registration FROM vehicles WHERE vin LIKE 'BENCH%' "
+                                             "ORDER BY id")))
+        names = {t.id: vehicles_service.get_trim(session=session, trim_id=t.id).model.name for t in trims}
         by_trim = {t.id: t for t in trims}
         session.execute(insert(SharedCar), [dict(hub_id=hub_ids[i % len(hub_ids)], vehicle_id=v.id,
                                                  model_id=by_trim[v.trim_id].model_id,
-                                                 propulsion=by_trim[v.trim_id].propulsion, out_of_service=False,
+                                                 propulsion=by_trim[v.trim_id].propulsion,
+                                                 model_name=names[v.trim_id], trim_name=by_trim[v.trim_id].name,
+                                                 title=f"2025 {names[v.trim_id]} {by_trim[v.trim_id].name}",
+                                                 registration=v.registration, out_of_service=False,
                                                  service_note="", needs="", added_at=now)
                                             for i, v in enumerate(vehicles)])
         session.execute(insert(TwinSignal), [dict(

@@ -8,7 +8,7 @@ and for each car a NOT EXISTS on its held slots in the window, which the slot ta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -98,12 +98,6 @@ def tariff_of(*, session: Session, hub_id: int, kind: str) -> Tariff:
     return tariff
 
 
-def tariffs_of(*, session: Session, hub_ids: list[int]) -> dict[tuple[int, str], Tariff]:
-    if not hub_ids:
-        return {}
-    return {(t.hub_id, t.kind): t for t in session.scalars(select(Tariff).where(Tariff.hub_id.in_(hub_ids)))}
-
-
 def set_tariff(*, session: Session, hub_id: int, kind: str, values: dict) -> Tariff:
     tariff = tariff_of(session=session, hub_id=hub_id, kind=kind)
     unknown = set(values) - set(TARIFF_FIELDS)
@@ -133,7 +127,8 @@ def add_car(*, session: Session, hub_id: int, vehicle_id: int) -> SharedCar:
     if session.scalars(select(SharedCar.id).where(SharedCar.vehicle_id == vehicle.id)).first() is not None:
         raise Conflict(_("This car is already in a shared fleet."), field="vin")
     car = SharedCar(hub_id=hub.id, vehicle_id=vehicle.id, model_id=vehicle.trim.model_id,
-                    propulsion=vehicle.trim.propulsion)
+                    propulsion=vehicle.trim.propulsion, model_name=vehicle.trim.model.name,
+                    trim_name=vehicle.trim.name, title=vehicle.title, registration=vehicle.registration)
     session.add(car)
     session.flush()
     return car
@@ -144,12 +139,6 @@ def get_car(*, session: Session, car_id: int) -> SharedCar:
     if car is None:
         raise NotFound(_("Car not found"))
     return car
-
-
-def cars_by_id(*, session: Session, car_ids: list[int]) -> list[SharedCar]:
-    if not car_ids:
-        return []
-    return list(session.scalars(select(SharedCar).where(SharedCar.id.in_(car_ids)).order_by(SharedCar.id)))
 
 
 def cars_of_hub(*, session: Session, hub_id: int) -> list[SharedCar]:
@@ -191,11 +180,15 @@ class Found:
     longitude: float
     distance_km: float
     car_ids: list[int]
+    # each free car: (car id, vehicle id, model id, propulsion, model name, trim name, title, plate)
+    cars: list[tuple]
+    # the hub's minute and test-drive tariffs
+    tariffs: dict = field(default_factory=dict)
 
 
 def search(*, session: Session, latitude: float, longitude: float, radius_km: float = 10.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None,
-           limit: int = 50) -> list[Found]:
+           limit: int = 50, with_tariffs: bool = False) -> list[Found]:
     """Hubs within ``radius_km`` with the cars free for the whole window, nearest first."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise Invalid(_("That is not a place on Earth."), field="lat")
@@ -205,19 +198,25 @@ def search(*, session: Session, latitude: float, longitude: float, radius_km: fl
     dlat = radius_km / 111.32
     dlon = radius_km / (111.32 * max(math.cos(math.radians(latitude)), 0.01))
     held = exists().where(CarSlot.car_id == SharedCar.id, CarSlot.starts_at >= start, CarSlot.starts_at < end)
-    query = (select(Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id)
+    query = (select(Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id, SharedCar.vehicle_id,
+                    SharedCar.model_id, SharedCar.propulsion, SharedCar.model_name, SharedCar.trim_name,
+                    SharedCar.title, SharedCar.registration)
              .join(SharedCar, and_(SharedCar.hub_id == Hub.id, SharedCar.out_of_service.is_(False)))
              .where(Hub.is_active.is_(True), Hub.latitude.between(latitude - dlat, latitude + dlat),
                     Hub.longitude.between(longitude - dlon, longitude + dlon), ~held))
     if model_id is not None:
         query = query.where(SharedCar.model_id == model_id)
     found: dict[int, Found] = {}
-    for hub_id, name, lat, lon, car_id in session.execute(query):
+    for hub_id, name, lat, lon, car_id, *car in session.execute(query):
         if hub_id not in found:
-            found[hub_id] = Found(hub_id, name, lat, lon, distance_km(latitude, longitude, lat, lon), [])
+            found[hub_id] = Found(hub_id, name, lat, lon, distance_km(latitude, longitude, lat, lon), [], [])
         found[hub_id].car_ids.append(car_id)
-    near = sorted((f for f in found.values() if f.distance_km <= radius_km), key=lambda f: f.distance_km)
-    return near[:limit]
+        found[hub_id].cars.append((car_id, *car))
+    near = sorted((f for f in found.values() if f.distance_km <= radius_km), key=lambda f: f.distance_km)[:limit]
+    if with_tariffs and near:
+        for tariff in session.scalars(select(Tariff).where(Tariff.hub_id.in_([f.hub_id for f in near]))):
+            next(f for f in near if f.hub_id == tariff.hub_id).tariffs[tariff.kind] = tariff
+    return near
 
 
 def count_cars(*, session: Session) -> int:

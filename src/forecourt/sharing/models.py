@@ -53,9 +53,13 @@ class SharedCar(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     hub_id: Mapped[int] = mapped_column(ForeignKey("sharing_hubs.id"), index=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), unique=True)
-    # Copied from the catalogue when the car joins, so the map search filters without joins.
+    # Copied from the catalogue when the car joins, so the map search filters and answers without joins.
     model_id: Mapped[int] = mapped_column(Integer, index=True)
     propulsion: Mapped[str] = mapped_column(String(16))
+    model_name: Mapped[str] = mapped_column(String(100), default="")
+    trim_name: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(String(220), default="")
+    registration: Mapped[str | None] = mapped_column(String(16))
     out_of_service: Mapped[bool] = mapped_column(Boolean, default=False)
     service_note: Mapped[str] = mapped_column(Text, default="")
     needs: Mapped[str] = mapped_column(String(16), default="")  # "" | clean | charge | refuel

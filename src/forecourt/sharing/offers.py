@@ -23,23 +23,17 @@ MAX_HUBS_SHOWN = 20
 ENERGY_PATHS = (trips.CHARGE, trips.FUEL)
 
 
-def _car_rows(session: Session, car_ids: list[int], minute, trial) -> list[dict]:
-    """The cars of one hub with their model, fuel or charge and range: three queries, however many cars."""
-    cars = hubs.cars_by_id(session=session, car_ids=car_ids)
-    vehicle_ids = [car.vehicle_id for car in cars]
-    vehicles = {v.id: v for v in vehicles_service.get_many(session=session, vehicle_ids=vehicle_ids)}
-    levels = telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids, paths=ENERGY_PATHS)
+def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
     rows = []
-    for car in cars:
-        vehicle = vehicles[car.vehicle_id]
-        seen = levels.get(car.vehicle_id, {})
+    for car_id, vehicle_id, model_id, propulsion, model_name, trim_name, title, plate in sorted(cars):
+        seen = levels.get(vehicle_id, {})
         raw = seen.get(trips.CHARGE, seen.get(trips.FUEL))
         energy = round(float(raw)) if isinstance(raw, int | float) else None
-        reach = round(FULL_RANGE_KM.get(car.propulsion, 600) * energy / 100) if energy is not None else None
+        reach = round(FULL_RANGE_KM.get(propulsion, 600) * energy / 100) if energy is not None else None
         rows.append({
-            "car_id": car.id, "model_id": car.model_id, "model": vehicle.trim.model.name, "trim": vehicle.trim.name,
-            "title": vehicle.title, "propulsion": car.propulsion, "energy_percent": energy, "range_km": reach,
-            "registration": vehicle.registration,
+            "car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name,
+            "title": title, "propulsion": propulsion, "energy_percent": energy, "range_km": reach,
+            "registration": plate,
             "per_minute": Money(minute.per_minute_driving, minute.currency),
             "per_minute_parked": Money(minute.per_minute_parked, minute.currency),
             "unlock_fee": Money(minute.unlock_fee, minute.currency),
@@ -52,13 +46,15 @@ def _car_rows(session: Session, car_ids: list[int], minute, trial) -> list[dict]
 
 def nearby(*, session: Session, latitude: float, longitude: float, radius_km: float = 25.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None) -> list[dict]:
+    """Four queries whatever the number of hubs and cars: the search, tariffs, owners, readings."""
     found = hubs.search(session=session, latitude=latitude, longitude=longitude, radius_km=radius_km,
-                        starts_at=starts_at, hours=hours, model_id=model_id, limit=MAX_HUBS_SHOWN)
-    tariffs = hubs.tariffs_of(session=session, hub_ids=[hub.hub_id for hub in found])
+                        starts_at=starts_at, hours=hours, model_id=model_id, limit=MAX_HUBS_SHOWN, with_tariffs=True)
+    vehicle_ids = [car[1] for hub in found for car in hub.cars]
+    levels = telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids, paths=ENERGY_PATHS)
     return [{"hub_id": hub.hub_id, "name": hub.name, "latitude": hub.latitude, "longitude": hub.longitude,
              "distance_km": round(hub.distance_km, 1),
-             "cars": _car_rows(session, hub.car_ids, tariffs[(hub.hub_id, "minute")],
-                               tariffs[(hub.hub_id, "test_drive")])} for hub in found]
+             "cars": _car_rows(hub.cars, levels, hub.tariffs["minute"], hub.tariffs["test_drive"])}
+            for hub in found]
 
 
 def models_offered(*, session: Session) -> list[tuple[int, str]]:

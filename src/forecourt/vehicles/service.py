@@ -448,13 +448,5 @@ def current_owners(*, session: Session, vehicle_ids) -> dict[int, int]:
     return {vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None}
 
 
-def get_many(*, session: Session, vehicle_ids) -> list[Vehicle]:
-    """Many cars at once, with their trim and model (one query per batch)."""
-    ids = sorted(set(vehicle_ids))
-    if not ids:
-        return []
-    return list(session.scalars(select(Vehicle).where(one_of(session, Vehicle.id, ids))).unique())
-
-
 def all_vehicle_ids(*, session: Session) -> list[int]:
     return list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))
