@@ -24,6 +24,14 @@ ENERGY_PATHS = (trips.CHARGE, trips.FUEL)
 
 
 def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
+    prices = {  # one hub, one tariff: the same prices for every car
+        "per_minute": Money(minute.per_minute_driving, minute.currency),
+        "per_minute_parked": Money(minute.per_minute_parked, minute.currency),
+        "unlock_fee": Money(minute.unlock_fee, minute.currency),
+        "deposit": Money(minute.deposit, minute.currency),
+        # a day at the test-drive tariff costs at most its unlock fee and one daily cap (free by default)
+        "test_drive_price": Money(trial.unlock_fee + (trial.daily_cap or 0), trial.currency),
+        "test_drive_deposit": Money(trial.deposit, trial.currency)}
     rows = []
     for car_id, vehicle_id, model_id, propulsion, model_name, trim_name, title, plate in sorted(cars):
         seen = levels.get(vehicle_id, {})
@@ -33,14 +41,7 @@ def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
         rows.append({
             "car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name,
             "title": title, "propulsion": propulsion, "energy_percent": energy, "range_km": reach,
-            "registration": plate,
-            "per_minute": Money(minute.per_minute_driving, minute.currency),
-            "per_minute_parked": Money(minute.per_minute_parked, minute.currency),
-            "unlock_fee": Money(minute.unlock_fee, minute.currency),
-            "deposit": Money(minute.deposit, minute.currency),
-            # a day at the test-drive tariff costs at most its unlock fee and one daily cap (free by default)
-            "test_drive_price": Money(trial.unlock_fee + (trial.daily_cap or 0), trial.currency),
-            "test_drive_deposit": Money(trial.deposit, trial.currency)})
+            "registration": plate, **prices})
     return rows
 
 
