@@ -9,7 +9,9 @@ dashboards; it writes ``bench/results/pipeline.json``. ``oncall`` times a crash 
 the case on the agent's console (server-sent events) while the telemetry load runs, and writes
 ``bench/results/oncall.json``. ``workday`` has six personas use the product as ``make run`` serves it,
 alone and while 200 cars report once a second, and writes ``bench/results/workday.json``
-(``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``--only`` runs one of them.
+(``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``sharing`` times car sharing's map search
+with 500 hubs and 20,000 cars against a raw-SQL baseline and writes ``bench/results/sharing.json``.
+``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, oncall, pipeline, report, telemetry, workday
+from bench import customer360, datasets, oncall, pipeline, report, sharing, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "sharing")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -98,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"cars driving, each reporting once a second (default {workday_sizes.cars})")
     group.add_argument("--workday-output", type=Path, default=workday.RESULTS,
                        help=f"JSON file (default {workday.RESULTS})")
+    group = parser.add_argument_group("sharing")
+    group.add_argument("--hubs", type=int, default=500, help="car-sharing hubs (default 500)")
+    group.add_argument("--shared-cars", type=int, default=20_000, help="shared cars (default 20,000)")
+    group.add_argument("--sharing-requests", type=int, default=500, help="timed searches (default 500)")
+    group.add_argument("--sharing-output", type=Path, default=sharing.RESULTS,
+                       help=f"JSON file (default {sharing.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -154,4 +162,12 @@ def main(argv: list[str] | None = None) -> int:
             if not (figures["meets_p95_target"] and figures["meets_ratio_target"]):
                 console.print(f"[yellow]{engine}: a request type above {workday.TARGET_P95_MS:g} ms p95 or "
                               f"{workday.TARGET_RATIO:g}× its baseline[/yellow]")
+    if args.only in (None, "sharing"):
+        document = sharing.run(engines=engines, hubs_count=args.hubs, cars=args.shared_cars,
+                               requests=args.sharing_requests, warmup=50, output=args.sharing_output,
+                               console=console)
+        missed = [e for e in engines if not document["meets_target"][e]]
+        if missed:
+            console.print(f"[red]Car sharing map search p95 not below {sharing.TARGET_P95_MS:g} ms on "
+                          f"{', '.join(missed)}[/red]")
     return 0

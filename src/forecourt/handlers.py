@@ -27,6 +27,8 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     from forecourt.engagement.nps import handlers as nps_handlers
     from forecourt.engagement.nps.policy import Policy
     from forecourt.models import load_all
+    from forecourt.sales import trials as sales_trials
+    from forecourt.sharing import handlers as sharing_handlers
     from forecourt.telematics import commands  # noqa: F401  declares the durable outcomes of commands to cars
     from forecourt.workshop import handlers as workshop_handlers
 
@@ -35,5 +37,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     assist_handlers.subscribe_handlers(registry)  # SOS and crash open On Call cases
     workshop_handlers.subscribe_handlers(registry)  # a new fault or service due proposes a visit
     nps_handlers.subscribe_handlers(registry, Policy.from_settings(settings))  # touchpoints become surveys
+    sales_trials.subscribe_handlers(registry)  # a day-long test drive is a lead, then a follow-up
+    sharing_handlers.subscribe_handlers(registry)  # an unlock the car never acknowledged is on the trip
     registry.configure(factory, policy=retry_policy(settings) if settings is not None else None)
     return registry

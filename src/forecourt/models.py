@@ -14,6 +14,7 @@ def load_all() -> None:
     import forecourt.parties.models  # noqa: F401
     import forecourt.payments.models  # noqa: F401
     import forecourt.sales.models  # noqa: F401
+    import forecourt.sharing.models  # noqa: F401
     import forecourt.telematics.models  # noqa: F401
     import forecourt.vehicles.models  # noqa: F401
     import forecourt.workshop.models  # noqa: F401

@@ -9,8 +9,9 @@ What it runs:
   its worker threads, and a round is not queued again before the last one finished.
 * **The schedule**, each a crontab line in the settings (``FORECOURT_SCHEDULE_*``): On Call renewal
   reminders, recall reminders, proposal expiry, raw-position retention, NPS follow-ups escalated
-  when overdue, the clean-up of delivered events and silent heartbeats, and commands to cars past
-  their deadline (timed out and reported). Huey retries a failed run with back-off.
+  when overdue, the clean-up of delivered events and silent heartbeats, commands to cars past their
+  deadline (timed out and reported), and car sharing's lapsed holds and trips following their cars.
+  Huey retries a failed run with back-off.
 * **A heartbeat** every ``FORECOURT_HEARTBEAT_SECONDS`` with what it counted and the queue's depth,
   which ``/api/health`` and ``/metrics`` read.
 
@@ -111,6 +112,16 @@ def command_timeouts(sessions: sessionmaker[Session], settings: Settings) -> dic
         return {"timed_out": commands.expire_due(session=session)}
 
 
+def sharing_trips(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """Holds nobody confirmed free their cars; active trips follow their cars between driving and parked."""
+    from forecourt.core.db import transaction
+    from forecourt.sharing import reservations, trips
+
+    with transaction(sessions, write=True) as session:
+        return {"holds_expired": reservations.expire_holds(session=session),
+                "trips_switched": trips.follow(session=session)}
+
+
 # name -> (the setting holding its crontab line, the job)
 SCHEDULE: dict[str, tuple[str, Callable]] = {
     "oncall_reminders": ("schedule_oncall_reminders", oncall_reminders),
@@ -120,6 +131,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
     "nps_escalation": ("schedule_nps_escalation", nps_escalation),
     "command_timeouts": ("schedule_command_timeouts", command_timeouts),
+    "sharing_trips": ("schedule_sharing_trips", sharing_trips),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

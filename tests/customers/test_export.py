@@ -47,6 +47,9 @@ EXPORT_SECTIONS = {
     "assist_emergency_contacts": "assist_emergency_contacts",
     "payments": "payments",
     "nps_surveys": "nps_surveys",
+    "sharing_profiles": "sharing_profiles",
+    "sharing_reservations": "sharing_reservations",
+    "sharing_bills": "sharing_bills",
 }
 
 
@@ -90,12 +93,38 @@ def _linked_scene(make, client, session):
     assert client.get("/api/me/export", headers=me.headers).status_code == 200  # a first export: a data request
     _sales_rows(make, client, session, customer, me, dealer)
     _lifecycle_rows(session, customer, car, dealer)
+    _sharing_rows(session, customer, dealer)
 
     bystander = make.customer()
     make.vehicle(owner=bystander, dealer=dealer)
     make.grant(bystander, dealer, "service_reminders")
     assert client.get(f"/api/customers/{bystander.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     return customer, me, bystander, car
+
+
+def _sharing_rows(session, customer, dealer) -> None:
+    """A car-sharing profile, a booking and its bill."""
+    from decimal import Decimal
+
+    from forecourt.core.clock import now
+    from forecourt.sharing import hubs, profiles
+    from forecourt.sharing.models import Bill, Reservation
+    from forecourt.vehicles import service as vehicles_service
+
+    hub = hubs.create_hub(session=session, dealer_id=dealer.id)
+    trim = vehicles_service.list_models(session=session)[0].trims[0]
+    shared = vehicles_service.register(session=session, vin=vehicles_service.with_check_digit(
+        f"WFC1A2B30RS{customer.id % 1000000:06d}"), trim_id=trim.id, model_year=2025)
+    car = hubs.add_car(session=session, hub_id=hub.id, vehicle_id=shared.id)
+    profiles.accept_terms(session=session, customer_id=customer.id)
+    booking = Reservation(number=f"SH-EXP-{customer.id}"[:16], customer_id=customer.id, car_id=car.id, hub_id=hub.id,
+                          kind="minute", status="closed", starts_at=now(), ends_at=now() + timedelta(hours=1),
+                          tariff={"currency": "EUR"})
+    session.add(booking)
+    session.flush()
+    session.add(Bill(reservation_id=booking.id, number=f"SB-EXP-{customer.id}"[:16], hub_id=hub.id,
+                     customer_id=customer.id, currency="EUR", lines=[], total=Decimal("4.20")))
+    session.flush()
 
 
 def _lifecycle_rows(session, customer, car, dealer) -> None:

@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     schedule_event_cleanup: str = "30 3 * * *"
     schedule_nps_escalation: str = "*/15 * * * *"
     schedule_command_timeouts: str = "* * * * *"
+    schedule_sharing_trips: str = "* * * * *"
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883",
                           description="The MQTT broker cars take their commands from (mqtt://user:password@host:port).")
     command_deadline_seconds: int = Field(default=30, ge=5, le=600,
@@ -148,7 +149,7 @@ class Settings(BaseSettings):
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
                      "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
-                     "schedule_nps_escalation", "schedule_command_timeouts")
+                     "schedule_nps_escalation", "schedule_command_timeouts", "schedule_sharing_trips")
     @classmethod
     def _crontab(cls, value: str) -> str:
         """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""

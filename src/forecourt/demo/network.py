@@ -26,7 +26,8 @@ from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
 from forecourt.demo import (bulk, driver, driving, geography, korea, korea_people, local_help, nps, on_call,
-                            options, orders, organizations, population, recalls, sales, warranty, workshop, workshop_loaners)
+                            options, orders, organizations, population, recalls, sales, sharing, warranty, workshop,
+                            workshop_loaners)
 from forecourt.demo import commands as remote_commands
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
@@ -185,7 +186,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         options.build_options(session=session)
         korea.price_catalogue(session)
         counts_of_sales = sales.build_pipeline(session=session, rng=rng, now=moment)
-        for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call, orders):
+        for lifecycle in (warranty, recalls, workshop, workshop_loaners, on_call, orders, sharing):
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         counts_of_sales |= driving.build(session=session, rng=rng, now=moment)

@@ -24,6 +24,7 @@ from forecourt.privacy.schemas import ExportDocument
 from forecourt.sales import follow_ups
 from forecourt.sales import records as sales_records
 from forecourt.sales import transfers
+from forecourt.sharing import records as sharing_records
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import records as workshop_records
@@ -79,6 +80,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         **workshop_records.export_of(session=session, customer_id=customer_id),
         **assist_records.export_of(session=session, customer_id=customer_id),
         **nps_records.export_of(session=session, customer_id=customer_id),
+        **sharing_records.export_of(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -101,6 +103,8 @@ KEPT_REASONS = Labels({
                 "commercial and tax law, HGB §257 and AO §147); it no longer names you."),
     "satisfaction_surveys": N_("Your scores in satisfaction surveys still count in the organization's NPS; your words, "
                    "their topics and any follow-up note are removed, and the scores no longer name you."),
+    "sharing_bills": N_("A car-sharing bill stays in the hub's books (ten years under German commercial and tax law, "
+                     "HGB §257 and AO §147) with the trip it was computed from; it no longer names you."),
     "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
                      "title that did is replaced."),
 })
@@ -138,6 +142,9 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
     removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
     removed |= nps_records.erase_customer(session=session, customer_id=customer_id)  # before its e-mails go
+    sharing = sharing_records.erase_customer(session=session, customer_id=customer_id)
+    bills_kept = sharing.pop("sharing_bills_unlinked")
+    removed |= sharing
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
@@ -155,7 +162,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
          for what, count in (("orders", sales["orders"]), ("payments", payments),
                              ("opportunities", sales["opportunities"]),
                              ("warranty_contracts", unlinked["warranty_contracts"]),
-                             ("satisfaction_surveys", removed["nps_surveys_unlinked"])) if count]
+                             ("satisfaction_surveys", removed["nps_surveys_unlinked"]),
+                             ("sharing_bills", bills_kept)) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

@@ -86,3 +86,6 @@ class ExportDocument(Output):
     nps_responses: list[dict]
     nps_topics: list[dict]
     nps_follow_ups: list[dict]
+    sharing_profiles: list[dict]
+    sharing_reservations: list[dict]
+    sharing_bills: list[dict]

@@ -115,3 +115,26 @@ def erase_customer(*, session: Session, customer_id: int) -> int:
         session.delete(row)
     session.flush()
     return len(rows)
+
+
+def schedule_for_dealer(*, session: Session, organization_id: int, customer_id: int, title: str, due_on: date,
+                        purpose: str = "sales_contact") -> FollowUp | None:
+    """A follow-up the platform writes for a dealer (after a test drive), for one of its active sales staff;
+    only about a customer who allowed the dealer ``purpose`` (nobody is told to call someone who said no)."""
+    if consent_service.active_grant(session=session, customer_id=customer_id, organization_id=organization_id,
+                                    purpose_code=purpose) is None:
+        return None
+    existing = session.scalars(select(FollowUp).where(
+        FollowUp.organization_id == organization_id, FollowUp.customer_id == customer_id,
+        FollowUp.title == title[:MAX_TITLE], FollowUp.done_at.is_(None))).first()
+    if existing is not None:
+        return existing  # a redelivered event writes it once
+    staff = [u for u in parties_service.list_users(session=session, organization_id=organization_id)
+             if u.is_active and u.role == "dealer_sales"]
+    if not staff:
+        return None
+    follow_up = FollowUp(organization_id=organization_id, customer_id=customer_id, purpose=purpose,
+                         assigned_user_id=staff[0].id, created_by=None, title=title[:MAX_TITLE], due_on=due_on)
+    session.add(follow_up)
+    session.flush()
+    return follow_up

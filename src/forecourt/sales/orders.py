@@ -38,6 +38,7 @@ from forecourt.sales import configurator, opportunities, transfers
 from forecourt.sales.commission import commission_for
 from forecourt.sales.events import CarDelivered
 from forecourt.sales.models import Configuration, Opportunity, Order
+from forecourt.sharing import hubs as sharing_fleet
 from forecourt.vehicles import service as vehicles_service
 
 if TYPE_CHECKING:  # annotations only: the objects come from the other domain's service
@@ -333,6 +334,9 @@ def assign_vehicle(*, session: Session, principal: Principal, number: str, vin: 
                 or vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id) is not None
                 or vehicle.selling_dealer_id not in (None, order.dealer_id)):  # another dealer's stock
             raise Conflict(_("Vehicle %(normalised)s is already registered and is not an unsold car of this trim; check the VIN.", normalised=normalised), field="vin")
+        if sharing_fleet.is_shared(session=session, vehicle_id=vehicle.id):
+            raise Conflict(_("Vehicle %(normalised)s is in the shared fleet of a car-sharing hub and cannot be sold; "
+                             "take it out of the fleet first.", normalised=normalised), field="vin")
     order.vehicle_id = vehicle.id
     session.flush()
     return order

@@ -147,3 +147,18 @@ def trips_within(*, session: Session, vehicle_id: int, since: datetime, until: d
     if until is not None:
         query = query.where(Trip.started_at < until)
     return list(session.scalars(query.order_by(Trip.started_at.desc()).limit(limit)))
+
+
+def latest_of(*, session: Session, vehicle_ids: list[int], paths: tuple[str, ...]) -> dict[int, dict[str, object]]:
+    """The latest value of a few signals for many cars nobody owns (a dealer's or a sharing hub's cars), in
+    one query; a car somebody owns is left out (its twin belongs to its owner, ``twin_of``)."""
+    owned = set(vehicles_service.current_owners(session=session, vehicle_ids=vehicle_ids)) if vehicle_ids else set()
+    unowned = [v for v in vehicle_ids if v not in owned]
+    if not unowned:
+        return {}
+    found: dict[int, dict[str, object]] = {}
+    for vehicle_id, path, value in session.execute(
+            select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value).where(
+                TwinSignal.vehicle_id.in_(unowned), TwinSignal.path.in_(paths))):
+        found.setdefault(vehicle_id, {})[path] = value
+    return found

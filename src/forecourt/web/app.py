@@ -59,15 +59,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             headers={"Cache-Control": "public, max-age=86400"})
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
-                                   nps, operations, opportunities, orders, payments, pipeline, public, recalls, staff,
-                                   subscriptions, transfers,
+                                   nps, operations, opportunities, orders, payments, pipeline, public, recalls, sharing,
+                                   staff, subscriptions, transfers,
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
                                             opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
                                             cases, dispatch, subscriptions, payments, commission, operations,
-                                            transfers, nps)] + pages.routers()
+                                            transfers, nps, sharing)] + pages.routers()
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)

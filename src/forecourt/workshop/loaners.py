@@ -28,6 +28,7 @@ from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.sales import records as sales_records
+from forecourt.sharing import hubs as sharing_fleet
 from forecourt.vehicles import service as vehicles_service
 from forecourt.workshop import calendar
 from forecourt.workshop.models import Appointment, Loaner, LoanerBooking
@@ -74,8 +75,10 @@ def fleet(*, session: Session, principal: Principal, now: datetime) -> list[dict
 
 def stock_candidates(*, session: Session, principal: Principal) -> list[dict]:
     """The dealer's unsold cars that are not loaners yet: what can join the fleet."""
+    shared = sharing_fleet.shared_vehicle_ids(session=session)  # a sharing hub's cars are lent by the minute
     cars = vehicles_service.unsold_stock(session=session, dealer_id=_dealer(principal),
-                                         excluding=select(Loaner.vehicle_id), limit=200, oldest_first=True)
+                                         excluding=select(Loaner.vehicle_id).union(shared), limit=200,
+                                         oldest_first=True)
     return [dict(vin=v.vin, title=v.title, propulsion=v.propulsion) for v in cars]
 
 
@@ -89,6 +92,9 @@ def add_to_fleet(*, session: Session, principal: Principal, vin: str) -> Loaner:
     if vehicle.selling_dealer_id != dealer_id or vehicles_service.current_owner_id(
             session=session, vehicle_id=vehicle.id) is not None:
         raise Invalid(_("Only an unsold car of your own stock can be a courtesy car."), field="vin")
+    if sharing_fleet.is_shared(session=session, vehicle_id=vehicle.id):
+        raise Invalid(_("The %(title)s (%(vin)s) is in a car-sharing fleet and cannot be a courtesy car.",
+                        title=vehicle.title, vin=vehicle.vin), field="vin")
     existing = session.scalars(select(Loaner).where(Loaner.vehicle_id == vehicle.id)).first()
     if existing is not None:
         if existing.is_active:
@@ -135,8 +141,12 @@ def _overlapping(session: Session, loaner_id: int, start: datetime, end: datetim
 
 def free_loaners(*, session: Session, dealer_id: int, start: datetime, end: datetime) -> list[Loaner]:
     busy = select(LoanerBooking.loaner_id).where(_busy(start, end))
+    # A car a sharing driver holds for any moment of the window is never lent (nor any car in a shared fleet).
+    shared = sharing_fleet.busy_vehicle_ids(session=session, start=start, end=end).union(
+        sharing_fleet.shared_vehicle_ids(session=session))
     return list(session.scalars(select(Loaner).where(Loaner.dealer_id == dealer_id, Loaner.is_active.is_(True),
-                                                     Loaner.id.not_in(busy)).order_by(Loaner.id)))
+                                                     Loaner.id.not_in(busy), Loaner.vehicle_id.not_in(shared))
+                                .order_by(Loaner.id)))
 
 
 def _day(moment: datetime) -> str:

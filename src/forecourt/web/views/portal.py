@@ -250,7 +250,8 @@ def download_my_data(me: MePage, session: DbSession) -> Response:
 @router.get("/me/data/erase")
 def confirm_erasure(request: Request, me: MePage, session: DbSession):
     customer = customers_service.get(session=session, customer_id=me.customer_id)
-    return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None)
+    return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None,
+                  labels=ERASED)
 
 
 # What an erasure report counts, as its reader says it (the report names each by code).
@@ -275,6 +276,9 @@ ERASED = Labels({
     "nps_surveys_unlinked": N_("Satisfaction surveys (unlinked)"), "nps_answer_texts": N_("Your survey answers' words"),
     "nps_topics": N_("Topics of your survey answers"), "nps_follow_up_notes": N_("Notes on follow-ups of your answers"),
     "satisfaction_surveys": N_("Satisfaction surveys"),
+    "sharing_profile": N_("Your car-sharing profile and licence check"), "sharing_photos": N_("Car-sharing photos"),
+    "sharing_reservations_unlinked": N_("Car-sharing bookings and trips (unlinked)"),
+    "sharing_bills": N_("Car-sharing bills"),
 })
 
 
@@ -283,7 +287,8 @@ def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
     if form.get("confirm") != "erase":
         customer = customers_service.get(session=session, customer_id=me.customer_id)
         return render(request, "portal/erase.html", status_code=422, email=customer.email,
-                      kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."))
+                      kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."),
+                      labels=ERASED)
     report = rights.erase(session=session, customer_id=me.customer_id)
     # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
     response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report, labels=ERASED)

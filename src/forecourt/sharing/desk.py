@@ -1,0 +1,161 @@
+"""The hub's desk: what the dealer's service staff do for car sharing.
+
+Only the service staff of the hub's own dealer reach it (anyone else: not found). The desk works with
+booking numbers, cars and times, never the driver's name or contact: the driver shows their booking in
+the app. A booked car's position is the renter's personal data, so the fleet map shows it only while
+the trip is late, or with the renter's standing permission; a free car's position is the dealer's own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from forecourt.core.auth import Principal, Role
+from forecourt.core.clock import as_utc, now
+from forecourt.core.errors import NotFound
+from forecourt.core.i18n import _
+from forecourt.payments.providers import Gateway
+from forecourt.sharing import access, billing, hubs, profiles, trips
+from forecourt.sharing.models import DamageReport, Hub, Photo, Reservation, SharedCar
+from forecourt.vehicles import service as vehicles_service
+
+
+def hub_of(*, session: Session, principal: Principal, hub_id: int | None = None) -> Hub:
+    if principal.role is not Role.DEALER_SERVICE or principal.organization_id is None:
+        raise NotFound(_("Hub not found"))
+    own = hubs.hubs_of_dealer(session=session, dealer_id=principal.organization_id)
+    chosen = [h for h in own if hub_id is None or h.id == hub_id]
+    if not chosen:
+        raise NotFound(_("Hub not found"))
+    return chosen[0]
+
+
+def reservation_at(*, session: Session, principal: Principal, number: str) -> Reservation:
+    found = session.scalars(select(Reservation).where(Reservation.number == (number or "").strip().upper())).first()
+    if found is None:
+        raise NotFound(_("Reservation not found"))
+    hub_of(session=session, principal=principal, hub_id=found.hub_id)
+    return found
+
+
+def car_at(*, session: Session, principal: Principal, car_id: int) -> SharedCar:
+    car = session.get(SharedCar, car_id)
+    if car is None:
+        raise NotFound(_("Car not found"))
+    hub_of(session=session, principal=principal, hub_id=car.hub_id)
+    return car
+
+
+def check_licence(*, session: Session, principal: Principal, number: str, licence_number: str,
+                  expires_on: date, note: str = ""):
+    """The driver of a booking at this hub showed their licence at the desk."""
+    reservation = reservation_at(session=session, principal=principal, number=number)
+    if reservation.customer_id is None:
+        raise NotFound(_("Reservation not found"))
+    return profiles.check_licence(session=session, customer_id=reservation.customer_id,
+                                  checked_by_user_id=principal.user_id, number=licence_number,
+                                  expires_on=expires_on, note=note)
+
+
+def set_out_of_service(*, session: Session, principal: Principal, car_id: int, out: bool, note: str = "") -> SharedCar:
+    car = car_at(session=session, principal=principal, car_id=car_id)
+    return hubs.set_out_of_service(session=session, car_id=car.id, out=out, note=note)
+
+
+def mark_ready(*, session: Session, principal: Principal, car_id: int) -> SharedCar:
+    """Cleaned, charged or refuelled."""
+    car = car_at(session=session, principal=principal, car_id=car_id)
+    car.needs = ""
+    session.flush()
+    return car
+
+
+def mark_repaired(*, session: Session, principal: Principal, damage_id: int) -> DamageReport:
+    report = session.get(DamageReport, damage_id)
+    if report is None:
+        raise NotFound(_("Damage report not found"))
+    car_at(session=session, principal=principal, car_id=report.car_id)
+    report.status = "repaired"
+    session.flush()
+    return report
+
+
+def close(*, session: Session, gateway: Gateway, principal: Principal, number: str):
+    reservation = reservation_at(session=session, principal=principal, number=number)
+    return billing.close(session=session, gateway=gateway, principal=principal, reservation=reservation)
+
+
+def _title(session: Session, car: SharedCar) -> tuple[str, str]:
+    vehicle = vehicles_service.get(session=session, vehicle_id=car.vehicle_id)
+    return vehicle.title, vehicle.registration or vehicle.vin
+
+
+def board(*, session: Session, principal: Principal, hub_id: int | None = None) -> dict:
+    """Today's pick-ups and returns, cars to clean or charge, open damage, cars out of service, the map."""
+    hub = hub_of(session=session, principal=principal, hub_id=hub_id)
+    moment = now()
+    day_end = moment + timedelta(hours=24)
+    cars = hubs.cars_of_hub(session=session, hub_id=hub.id)
+    titles = {car.id: _title(session, car) for car in cars}
+    live = list(session.scalars(select(Reservation).where(
+        Reservation.hub_id == hub.id, Reservation.status.in_(("held", "booked", "active", "returned")),
+        or_(and_(Reservation.starts_at < day_end, Reservation.status.in_(("held", "booked"))),
+            and_(Reservation.ends_at < day_end, Reservation.status.in_(("active", "returned")))))
+        .order_by(Reservation.starts_at)))
+
+    def row(r: Reservation) -> dict:
+        title, plate = titles.get(r.car_id, ("", ""))
+        return {"number": r.number, "kind": r.kind, "status": r.status, "starts_at": as_utc(r.starts_at),
+                "ends_at": as_utc(r.ends_at), "car": title, "plate": plate,
+                "late": r.status == "active" and as_utc(r.ends_at) < moment}
+
+    pick_ups = [row(r) for r in live if r.status in ("held", "booked")]
+    returns = [row(r) for r in live if r.status in ("active", "returned")]
+    problems = access.command_problems(session=session, reservation_ids=[r.id for r in live])
+    damage = list(session.scalars(select(DamageReport).where(DamageReport.car_id.in_([c.id for c in cars] or [0]))
+                                  .order_by(DamageReport.status, DamageReport.reported_at.desc()).limit(100)))
+    photo_counts = {}
+    for report in damage:
+        photo_counts[report.id] = len(session.scalars(select(Photo.id).where(
+            Photo.damage_id == report.id)).all())
+    return {"hub": hub, "pick_ups": pick_ups, "returns": returns,
+            "to_prepare": [{"car_id": c.id, "car": titles[c.id][0], "plate": titles[c.id][1], "needs": c.needs}
+                           for c in cars if c.needs],
+            "out_of_service": [{"car_id": c.id, "car": titles[c.id][0], "plate": titles[c.id][1],
+                                "note": c.service_note} for c in cars if c.out_of_service],
+            "cars": [{"car_id": c.id, "car": titles[c.id][0], "plate": titles[c.id][1],
+                      "out_of_service": c.out_of_service} for c in cars],
+            "damage": [{"id": d.id, "car": titles.get(d.car_id, ("", ""))[0], "description": d.description,
+                        "status": d.status, "reported_at": as_utc(d.reported_at), "photos": photo_counts[d.id]}
+                       for d in damage],
+            "problems": [p.detail | {"at": as_utc(p.at)} for p in problems],
+            "positions": positions(session=session, hub=hub, cars=cars, titles=titles)}
+
+
+def positions(*, session: Session, hub: Hub, cars: list[SharedCar], titles: dict) -> list[dict]:
+    """Where each car is, where staff may know it: free cars always; a booked car only while it is late
+    or when its renter allows it."""
+    moment = now()
+    shown = []
+    for car in cars:
+        booking = session.scalars(select(Reservation).where(Reservation.car_id == car.id,
+                                                            Reservation.status == "active")).first()
+        why = "free"
+        if booking is not None:
+            profile = profiles.profile_of(session=session, customer_id=booking.customer_id) \
+                if booking.customer_id else None
+            if as_utc(booking.ends_at) < moment:
+                why = "late"
+            elif profile is not None and profile.share_position:
+                why = "consent"
+            else:
+                continue
+        seen = trips.readings(session=session, vehicle_id=car.vehicle_id)
+        if seen.latitude is None or seen.longitude is None:
+            continue
+        shown.append({"car_id": car.id, "car": titles[car.id][0], "plate": titles[car.id][1],
+                      "latitude": seen.latitude, "longitude": seen.longitude, "why": why})
+    return shown
