@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request
 
@@ -25,9 +26,13 @@ def _number(form, name: str, default=None):
     if raw is None:
         return default
     try:
-        return float(raw.replace(",", "."))
-    except ValueError:
-        raise Invalid(_("Enter a number for %(replace)s.", replace=name.replace('_', ' ')), field=name) from None
+        value = Decimal(raw.replace(",", "."))
+        if not value.is_finite():
+            raise InvalidOperation(raw)
+        return value
+    except InvalidOperation:
+        label = {"percent": _("Share in percent"), "fixed": _("Amount per car")}.get(name, name)
+        raise Invalid(_("Enter a number for %(replace)s.", replace=label), field=name) from None
 
 
 def _day(form, name: str) -> date | None:
@@ -55,7 +60,8 @@ def rules_page(request: Request, principal: AdminPage, session: DbSession, month
     return render(request, "admin/commission.html", rules=commission.list_rules(session=session),
                   dealers={d.id: d for d in dealers}, models={m.id: m for m in models},
                   scope_of=commission.scope_of, terms_of=commission.terms_of, month=chosen, error=error,
-                  rows=statements.network_month(session=session, month=chosen), today=today())
+                  rows=statements.network_month(session=session, month=chosen), today=today(),
+                  currency=commission.currency_for(session=session, principal=principal, dealer_id=None))
 
 
 @router.post("/rules")

@@ -18,10 +18,13 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.core.schemas import Id
+from forecourt.parties import markets
+from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty, work_orders
 from forecourt.vehicles.schemas.lifecycle import WorkOrderIn
@@ -69,10 +72,13 @@ def _work_order_in(form) -> WorkOrderIn:
 
 
 def _form_page(request: Request, session, principal, vehicle, values: dict, errors: dict, status_code: int = 200):
-    bookings = [(str(a.id), f"{calendar.local(a.starts_at):%d %b %Y %H:%M} · {calendar.job_label(a.job)}")
+    bookings = [(str(a.id), f"{dates.format_datetime(a.starts_at)} · {calendar.job_label(a.job)}")
                 for a in visits.bookings_for_work(session=session, principal=principal, vehicle_id=vehicle.id)]
+    dealer = parties_service.organization_or_none(session=session, organization_id=principal.organization_id)
+    currency = markets.reference(dealer.market if dealer else None)["currency"]  # the work order is in it
     return render(request, "warranty/work_order.html", status_code=status_code, vehicle=vehicle, values=values,
-                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date(), bookings=bookings)
+                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date(), bookings=bookings,
+                  currency=currency)
 
 
 def _book_page(request: Request, session, principal, vin: str, purpose: str | None, **extra):
