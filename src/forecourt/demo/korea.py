@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist.models import Case, CaseEvent, Subscription, SubscriptionTerms
 from forecourt.core import names
 from forecourt.core.auth import Role
-from forecourt.demo import korea_people, population
+from forecourt.demo import korea_people, korea_sales, population
 from forecourt.demo.bulk import Ids
 from forecourt.demo.organizations import _organization, _staff_user
 from forecourt.demo.population import DealerRef, PartnerRef, Person, World
@@ -179,6 +179,7 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     dealer_ids = [d.id for d in dealers]
     session.execute(update(Opportunity).where(Opportunity.dealer_id.in_(dealer_ids))
                     .values(amount=func.round(Opportunity.amount * WON_PER_EURO, 0), currency="KRW"))
+    korea_sales.translate_sales(session, dealer_ids)  # what Korean reps wrote, in Korean
     session.execute(update(Target).where(Target.dealer_id.in_(dealer_ids))
                     .values(value=func.round(Target.value * WON_PER_EURO, 0), currency="KRW"))
     session.add(SubscriptionTerms(model_id=None, market=MARKET, included_years=3, renewal_price=RENEWAL_WON,

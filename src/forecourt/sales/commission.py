@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -96,7 +97,7 @@ def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal
         default = network_default_rule(session=session)
         rules = [default] if default is not None and default.valid_from <= on else []
     if not rules:
-        return Decimal(0), _("no commission rule in force on %(day)s", day=f"{on:%d %b %Y}")
+        return Decimal(0), _("no commission rule in force on %(day)s", day=dates.format_date(on))
     rule = max(rules, key=lambda r: (r.dealer_id is not None, r.model_id is not None, r.valid_from, r.id))
     share = Money.of(order.price, order.currency).share(_money(rule.percent))
     amount = (share + Money.of(rule.fixed, rule.currency if rule.fixed else order.currency)).rounded().amount
@@ -195,7 +196,7 @@ def retire_rule(*, session: Session, principal: Principal, rule_id: int, on: dat
         return rule
     on = on or now().date()
     if on < rule.valid_from:
-        raise Invalid(_("A rule cannot be retired before it starts (%(day)s).", day=f"{rule.valid_from:%d %b %Y}"),
+        raise Invalid(_("A rule cannot be retired before it starts (%(day)s).", day=dates.format_date(rule.valid_from)),
                       field="on")
     rule.retired_on = on
     session.flush()

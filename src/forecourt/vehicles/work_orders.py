@@ -202,7 +202,8 @@ def entry(record: ServiceRecord, dealer_name: str | None) -> dict:
                 odometer_km=record.odometer_km, kind=record.kind, summary=record.summary, operations=operations,
                 parts=list(record.parts or []), dtcs_cleared=list(record.dtcs_cleared or []),
                 warranty_amount=float(record.warranty_amount or 0), customer_amount=float(record.customer_amount or 0),
-                total_cost=float(record.total_cost or 0), odometer_flag=record.odometer_flag,
+                total_cost=float(record.total_cost or 0), currency=record.currency or "EUR",
+                odometer_flag=record.odometer_flag,
                 odometer_note=record.odometer_note, appointment_id=record.appointment_id,
                 counts_for_mileage=bool(record.counts_for_mileage))
 

@@ -69,7 +69,7 @@ def create_rule(principal: AdminPage, session: DbSession, form: Form):
     return attempt(session, "/admin/commission", lambda: commission.create_rule(
         session=session, principal=principal, dealer_id=_id(form, "dealer_id"), model_id=_id(form, "model_id"),
         percent=_number(form, "percent", 0), fixed=_number(form, "fixed", 0), valid_from=_day(form, "valid_from")),
-        "Rule created; it applies to hand-overs from its start date.")
+        _("Rule created; it applies to hand-overs from its start date."))
 
 
 @router.post("/rules/{rule_id}")
@@ -80,7 +80,7 @@ def change_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: For
         return commission.change_rule(session=session, principal=principal, rule_id=rule_id,
                                       changes={k: v for k, v in changes.items() if v is not None})
     return attempt(session, "/admin/commission", change,
-                   "Rule changed; orders already handed over keep what they earned.")
+                   _("Rule changed; orders already handed over keep what they earned."))
 
 
 @router.post("/rules/{rule_id}/retire")
@@ -91,4 +91,4 @@ def retire_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: For
         return back_to("/admin/commission", error=problem.message)
     return attempt(session, "/admin/commission", lambda: commission.retire_rule(
         session=session, principal=principal, rule_id=rule_id, on=on),
-        "Rule retired; the next most specific rule applies from that day.")
+        _("Rule retired; the next most specific rule applies from that day."))

@@ -22,6 +22,7 @@ from forecourt.core import dates
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.money import Money, format_money
 from forecourt.core.schemas import Id
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -143,7 +144,7 @@ def post_extended_warranty(request: Request, vin: str, principal: StaffPage, ses
         return redirect(f"{back}{joiner}error={quote_plus(error.message)}")
     return redirect(f"{back}{joiner}flash=" + quote_plus(_(
         "%(product)s offered to the owner for %(price)s; it is sold only if they accept it in their portal.",
-        product=offered["product_name"], price=f"€{offered['price']:,.2f}")))
+        product=offered["product_name"], price=format_money(Money.of(offered["price"], offered["currency"])))))
 
 
 @router.get("/me/vehicles/{vin}/service-book")
@@ -170,7 +171,7 @@ def decide_warranty_offer(offer_id: Id, me: MePage, session: DbSession, form: Fo
         if form.get("decision") == "accept":
             contract = warranty_api.accept_offer(session, me, offer_id)
             message = _("Bought: your extended warranty runs from %(start)s to %(end)s.",
-                        start=f"{contract.starts_on:%d %b %Y}", end=f"{contract.ends_on:%d %b %Y}")
+                        start=dates.format_date(contract.starts_on), end=dates.format_date(contract.ends_on))
         else:
             warranty.decline_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
             message = _("Declined: nothing was bought.")
