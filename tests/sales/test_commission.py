@@ -251,3 +251,15 @@ def test_a_rule_for_a_korean_dealer_pays_in_won_and_the_form_shows_each_rules_cu
     assert "Per car (€)" in page  # a rule for every dealer is in the carmaker's currency
     with use_locale("ko"):
         assert "₩300,000" in commission.terms_of(korean)
+
+
+def test_what_an_action_says_afterwards_is_in_the_admins_language(make, session):
+    from urllib.parse import unquote_plus
+
+    login = admin_login(make)
+    browser = browser_for(make, login)
+    browser.cookies.set("fc_lang", "ko")
+    created = browser.post("/admin/commission/rules", follow_redirects=False, data={
+        "csrf_token": csrf_token_of(session, browser), "dealer_id": "", "percent": "2.5", "fixed": "0",
+        "valid_from": "2025-01-01"})
+    assert created.status_code == 303 and "규칙을 만들었습니다" in unquote_plus(created.headers["location"])
