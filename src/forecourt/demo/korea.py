@@ -189,6 +189,8 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     korean_cars = select(Vehicle.id).where(Vehicle.selling_dealer_id.in_(dealer_ids))
     # Workshop visits the network-wide builders wrote for these cars (warranty repairs, recall remedies) and
     # extended warranties sold for them, in won like the rest of the market.
+    for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(korean_cars))):
+        korea_sales.translate_service(record)
     for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(korean_cars),
                                                               ServiceRecord.currency != "KRW")):
         record.total_cost, record.currency = _won(record.total_cost, 1_000), "KRW"

@@ -38,6 +38,29 @@ NOTES = {
     "Showroom visit; compared trims and colours.": "전시장 방문, 트림과 색상을 비교하셨습니다.",
 }
 MESSAGES = {"I would like to see the car and talk about a trade-in.": "차량을 직접 보고 보상 판매도 상담하고 싶습니다."}
+# Workshop visits of the network-wide builders (``fleet.workshop_visit``), as a Korean service centre writes them.
+SERVICE = {
+    "Annual inspection": "정기 점검", "Brake check": "브레이크 점검", "Lights and wipers": "등화장치 및 와이퍼 점검",
+    "Diagnostics read-out": "진단기 점검", "High-voltage battery check": "고전압 배터리 점검", "Oil service": "엔진오일 교환",
+    "Engine oil and filter": "엔진오일 및 필터 교환", "Air filter": "에어 필터 교환",
+    "Service interval reset": "점검 주기 초기화", "Seasonal tyre change": "계절 타이어 교체",
+    "Winter/summer tyre swap": "윈터/서머 타이어 교체", "Wheel balancing": "휠 밸런스 조정", "Tyre storage": "타이어 보관",
+    "New tyres": "신품 타이어 장착", "4 new tyres": "신품 타이어 4개", "Wheel alignment": "휠 얼라인먼트",
+    "Front brake pads and discs replaced": "앞 브레이크 패드 및 디스크 교체", "12 V battery replaced": "12V 배터리 교체",
+    "Air-conditioning service": "에어컨 점검", "Windscreen chip repaired": "앞유리 파손 수리",
+    "Wiper blades and headlamp bulb": "와이퍼 블레이드 및 전조등 전구 교체", "Rear shock absorbers replaced": "뒤 쇼크 업소버 교체",
+    "Software update and diagnostics": "소프트웨어 업데이트 및 진단", "Wheel bearing replaced (front left)": "휠 베어링 교체(앞 왼쪽)",
+}
+
+
+def translate_service(record) -> None:
+    """One workshop visit of a Korean car, written as its Korean service centre writes it."""
+    record.summary = SERVICE.get(record.summary, record.summary)
+    record.operations = [SERVICE.get(op, op) if isinstance(op, str)
+                         else op | {"description": SERVICE.get(op.get("description"), op.get("description"))}
+                         for op in record.operations or []]
+
+
 EVENTS = {"Spring open day": "봄맞이 오픈 하우스", "Electric weekend": "전기차 주말 시승회",
           "Launch evening": "신차 출시 행사"}
 

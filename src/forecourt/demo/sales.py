@@ -132,7 +132,8 @@ def _with_contacts(session: Session, rows: list[tuple]) -> list[dict]:
     ids = {lead["customer_id"] for lead in leads if lead["customer_id"] is not None}
     people = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
     for lead in leads:
-        lead.update(score_reasons=[], routing_facts=json.loads(lead["routing_facts"]), first_name=None, last_name=None, email=None, phone=None, postcode=None,
+        lead.update(score_reasons=[], routing_facts=json.loads(lead["routing_facts"]), first_name=None,
+                    last_name=None, email=None, phone=None, postcode=None,
                     city=None, event_name=None)
         person = people.get(lead["customer_id"])
         if person is not None:

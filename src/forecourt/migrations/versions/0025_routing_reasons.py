@@ -118,6 +118,7 @@ def downgrade() -> None:
     with op.batch_alter_table('sales_leads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('routing_reason', sa.Text(), nullable=False, server_default=''))
     _rewrite(op.get_bind(), _LEADS.c.routing_facts,
-             lambda facts: {"routing_reason": sentence_of(facts if isinstance(facts, dict) else json.loads(facts or "{}"))})
+             lambda facts: {"routing_reason": sentence_of(facts if isinstance(facts, dict)
+                                                          else json.loads(facts or "{}"))})
     with op.batch_alter_table('sales_leads', schema=None) as batch_op:
         batch_op.drop_column('routing_facts')
