@@ -9,13 +9,36 @@ def test_customer_csv_export_defuses_spreadsheet_formulas(make, client):
     rep = make.staff(dealer)
     customer = make.customer(first_name="=HYPERLINK(\"http://evil\")", last_name="@SUM(A1)")
     make.grant(customer, dealer, "sales_contact")
-    response = client.get("/api/customers.csv", params={"purpose": "sales_contact"}, headers=rep.headers)
+    response = client.get("/api/customers.csv", params={"purpose": "sales_contact", "headers": "codes"},
+                          headers=rep.headers)
     assert response.status_code == 200
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(response.text))}
     row = rows[str(customer.id)]
     assert row["first_name"] == "'=HYPERLINK(\"http://evil\")"
     assert row["last_name"] == "'@SUM(A1)"
     assert row["email"] == customer.email
+
+
+def test_customer_csv_names_its_columns_in_the_readers_language(make, client):
+    """A person opens the file in a spreadsheet: the columns are named in their language (with a byte order
+    mark so Korean survives); a program asks for the stable codes."""
+    dealer = make.dealer()
+    rep = make.staff(dealer)
+    customer = make.customer(first_name="민준", last_name="김", city="서울특별시")
+    make.grant(customer, dealer, "sales_contact")
+    for language, names in (("ko", ["고객 번호", "이름", "성", "이메일", "전화", "지역"]),
+                            ("de", ["Kundennummer", "Vorname(n)", "Nachname", "E-Mail", "Telefon", "Ort"]),
+                            ("en", ["Customer number", "Given name(s)", "Family name", "E-mail", "Phone", "City"])):
+        response = client.get("/api/customers.csv", params={"purpose": "sales_contact"},
+                              headers=rep.headers | {"Accept-Language": language})
+        assert response.status_code == 200 and response.text.startswith("\ufeff"), language
+        rows = list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
+        assert rows[0] == names, language
+        assert [str(customer.id), "민준", "김"] == rows[[r[0] for r in rows].index(str(customer.id))][:3]
+    codes = client.get("/api/customers.csv", params={"purpose": "sales_contact", "headers": "codes"},
+                       headers=rep.headers | {"Accept-Language": "ko"}).text
+    assert codes.splitlines()[0] == "id,first_name,last_name,email,phone,city"
+    assert client.get("/api/customers.csv", params={"headers": "fancy"}, headers=rep.headers).status_code == 422
 
 
 def test_an_admin_cannot_lock_themselves_out_through_the_api(make, client):

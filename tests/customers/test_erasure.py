@@ -254,3 +254,29 @@ def test_erasing_a_customer_without_an_account(make, session):
     assert report["removed"]["account"] == 0 and report["already_erased"] is False
     with pytest.raises(NotFound):
         rights.erase(session=session, customer_id=10**9)
+
+
+def test_the_erasure_page_cites_the_law_of_the_customers_market(make, client):
+    """A Korean customer is told what Korea's law keeps (개인정보 보호법, 상법, 국세기본법), a German one the
+    GDPR and German commercial and tax law; the report written at erasure cites the same."""
+    from forecourt.core.i18n import use_locale
+    from forecourt.privacy import rights
+
+    korean = make.customer(first_name="민준", last_name="김", market="KR", language="ko")
+    german = make.customer(first_name="Lena", last_name="Koch")
+    with use_locale("ko"):
+        said = " ".join(rights.kept_reasons_for(session=make.session, customer_id=korean.id).values())
+    assert "개인정보 보호법" in said and "상법 제33조" in said and "국세기본법" in said and "GDPR" not in said
+    with use_locale("de"):
+        said = " ".join(rights.kept_reasons_for(session=make.session, customer_id=german.id).values())
+    assert "DSGVO" in said or "GDPR" in said
+    assert "HGB" in said and "개인정보" not in said
+    from tests.factories import browser_for
+
+    page = browser_for(make, make.customer_login(korean)).get("/me/data/erase")
+    assert page.status_code == 200 and "개인정보 보호법" in page.text and "GDPR" not in page.text
+    assert "Consent ledger" not in page.text and "동의 기록" in page.text  # each record named in words
+    with use_locale("en"):
+        report = rights.erase(session=make.session, customer_id=korean.id)
+    kept = {item["what"]: item["why"] for item in report["kept"]}
+    assert "Personal Information Protection Act" in kept["consent_ledger"] and "GDPR" not in kept["consent_ledger"]

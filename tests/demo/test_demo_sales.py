@@ -15,6 +15,7 @@ from forecourt.core.config import get_settings
 from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.demo.network import build_demo_network
 from forecourt.parties.models import User
+from forecourt.sales.routing_reasons import explain
 from forecourt.sales.models import Activity, Lead, Opportunity, StageChange, Target
 
 MOMENT = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -65,9 +66,10 @@ def test_people_appear_only_where_they_allowed_the_dealer_sales_contact(demo):
     _, db = demo
     allowed = set(db.execute(select(Grant.customer_id, Grant.organization_id).where(
         Grant.purpose_code == "sales_contact", Grant.withdrawn_at.is_(None))).all())
-    leads = db.execute(select(Lead.customer_id, Lead.dealer_id, Lead.status, Lead.source, Lead.routing_reason)).all()
+    leads = db.execute(select(Lead.customer_id, Lead.dealer_id, Lead.status, Lead.source, Lead.routing_facts)).all()
     assert leads and all((c, d) in allowed for c, d, *_ in leads)
-    assert len({status for _, _, status, _, _ in leads}) >= 3 and all(reason for *_, reason in leads)
+    assert len({status for _, _, status, _, _ in leads}) >= 3
+    assert all(explain(facts) for *_, facts in leads)  # every lead says why it went to its dealer
     linked = db.execute(select(Opportunity.customer_id, Opportunity.dealer_id)
                         .where(Opportunity.customer_id.is_not(None))).all()
     assert linked and all(tuple(row) in allowed for row in linked)

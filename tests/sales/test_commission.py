@@ -224,3 +224,42 @@ def test_the_network_month_keeps_each_dealer_in_its_currency(make, client, sessi
     assert (rows[seoul.id]["currency"], rows[kiel.id]["currency"]) == ("KRW", "EUR")
     page = browser_for(make, admin).get("/admin/commission", params={"month": "2025-06"}).text
     assert "₩0" in page and "€0.00" in page
+
+
+def test_a_rule_for_a_korean_dealer_pays_in_won_and_the_form_shows_each_rules_currency(make, session):
+    """The commission form shows the currency the amount is in: the dealer's market's for a dealer's rule,
+    the carmaker's own for a rule of every dealer; never a euro sign on a won amount."""
+    login = admin_login(make)
+    admin = make.principal(login)
+    seoul = make.dealer(name="한빛모터스 강남", market="KR", street="강남구 도산대로 318", postcode="06054",
+                        city="서울특별시", phone="02-3445-2688")
+    korean = commission.create_rule(session=session, principal=admin, dealer_id=seoul.id, model_id=None, percent=1,
+                                    fixed=200000, valid_from=date(2025, 1, 1))
+    network = commission.create_rule(session=session, principal=admin, dealer_id=None, model_id=None, percent=2,
+                                     fixed=100, valid_from=date(2025, 1, 1))
+    assert (korean.currency, network.currency) == ("KRW", "EUR")
+    assert "₩200,000 per car" in commission.terms_of(korean) and "€100.00 per car" in commission.terms_of(network)
+    with pytest.raises(Invalid, match="whole amount"):
+        commission.change_rule(session=session, principal=admin, rule_id=korean.id, changes={"fixed": Decimal("0.5")})
+    with pytest.raises(Invalid, match="₩150,000,000"):
+        commission.change_rule(session=session, principal=admin, rule_id=korean.id, changes={"fixed": 150_000_001})
+    commission.change_rule(session=session, principal=admin, rule_id=korean.id, changes={"fixed": 300000})
+    session.commit()
+    page = browser_for(make, login).get("/admin/commission").text
+    row = page.split("한빛모터스 강남", 1)[1].split("</tr>", 1)[0]
+    assert "₩300,000 per car" in row and "+ ₩" in row and 'step="1"' in row and 'value="300000"' in row and "€" not in row
+    assert "Per car (€)" in page  # a rule for every dealer is in the carmaker's currency
+    with use_locale("ko"):
+        assert "₩300,000" in commission.terms_of(korean)
+
+
+def test_what_an_action_says_afterwards_is_in_the_admins_language(make, session):
+    from urllib.parse import unquote_plus
+
+    login = admin_login(make)
+    browser = browser_for(make, login)
+    browser.cookies.set("fc_lang", "ko")
+    created = browser.post("/admin/commission/rules", follow_redirects=False, data={
+        "csrf_token": csrf_token_of(session, browser), "dealer_id": "", "percent": "2.5", "fixed": "0",
+        "valid_from": "2025-01-01"})
+    assert created.status_code == 303 and "규칙을 만들었습니다" in unquote_plus(created.headers["location"])

@@ -94,10 +94,28 @@ def test_csv_export_has_the_figures_with_the_filters_applied(make, data):
         response = browser.get("/workspace/pipeline.csv", params=PERIOD | {"model_id": data.m2.id})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(response.text)))
-    assert ["# model_id", str(data.m2.id)] in rows and ["# date_from", "2026-01-01"] in rows
-    assert ["volume", "open deals", "Offer", "1"] in rows
-    assert ["volume", "open deals", "all stages", "1"] in rows  # only deal 2 is a Borealis still open
-    assert ["performance", "win rate", "", "0.5"] in rows
-    assert ["trend", "new", "2026-02", "2"] in rows
-    assert ["section", "figure", "breakdown", "value"] in rows
+    assert response.text.startswith("\ufeff")  # spreadsheets read the file as UTF-8
+    rows = list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    assert ["# Model", str(data.m2.id)] in rows and ["# From", "2026-01-01"] in rows and ["# Currency", "EUR"] in rows
+    assert ["Volume", "open deals", "Offer", "1"] in rows
+    assert ["Volume", "open deals", "all stages", "1"] in rows  # only deal 2 is a Borealis still open
+    assert ["Performance", "win rate", "", "0.5"] in rows
+    assert any(row[:3] == ["Performance", "value won (EUR)", ""] for row in rows)
+    assert ["Trend", "new", "2026-02", "2"] in rows
+    assert ["Report section", "Figure", "Broken down by", "Figure value"] in rows
+
+
+def test_the_csv_export_is_written_in_the_readers_language(make, data):
+    """A Korean or German manager opens the export in a spreadsheet: every name in it is in their language."""
+    browser = browser_for(make, data.rep1)
+    for language, header, volume, offer in (("ko", ["구분", "지표", "세부 구분", "값"], "규모", "견적"),
+                                            ("de", ["Bereich", "Kennzahl", "Aufgeschlüsselt nach", "Wert"], "Volumen",
+                                             "Angebot")):
+        browser.cookies.set("fc_lang", language)  # the rep has no language setting of their own: the switch's
+        with frozen_at(NOW):
+            response = browser.get("/workspace/pipeline.csv", params=PERIOD | {"model_id": data.m2.id})
+        rows = list(csv.reader(io.StringIO(response.text.removeprefix("\ufeff"))))
+        assert header in rows, (language, rows)
+        assert any(row[0] == volume and row[2] == offer and row[3] == "1" for row in rows), (language, rows)
+        assert not any(word in response.text for word in ("open deals", "all stages", "win rate")), language
+        assert not {row[0] for row in rows} & {"Volume", "Speed"}, language  # German says Performance and Trend too

@@ -312,3 +312,26 @@ def test_the_work_order_form_exists_only_for_a_dealer_with_the_car(make, session
     _booked(session, dealer_b, vehicle, owner)
     assert browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new").status_code == 200
     assert browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data=form).status_code == 422
+
+
+def test_a_korean_workshop_records_and_shows_its_work_in_won(make, session):
+    """A work order of a Korean dealer is in won: the form shows ₩ with whole steps, the record stores KRW
+    and the owner's service book writes ₩, never €."""
+    owner = make.customer()
+    seoul = make.dealer(name="한빛모터스 강남", market="KR", street="강남구 도산대로 318", postcode="06054",
+                        city="서울특별시", phone="02-3445-2688")
+    vehicle = make.vehicle(owner=owner, dealer=seoul, since=now() - timedelta(days=300))
+    advisor = make.staff(seoul, Role.DEALER_SERVICE)
+    session.commit()
+    _booked(session, seoul, vehicle, owner)
+    browser = browser_for(make, advisor)
+    form_page = browser.get(f"/workspace/vehicles/{vehicle.vin}/work-orders/new")
+    assert form_page.status_code == 200 and "(₩)" in form_page.text and "(€)" not in form_page.text
+    done = browser.post(f"/workspace/vehicles/{vehicle.vin}/work-orders", data={
+        "performed_on": date.today().isoformat(), "odometer_km": "9100", "kind": "repair", "summary": "와이퍼 교체",
+        "warranty_amount": "0", "customer_amount": "45000", "csrf_token": csrf_token_of(session, browser)})
+    assert done.status_code == 200
+    record = session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id == vehicle.id)).one()
+    assert (record.currency, int(record.customer_amount)) == ("KRW", 45000)
+    book = browser_for(make, make.customer_login(owner)).get(f"/me/vehicles/{vehicle.vin}/service-book").text
+    assert "₩45,000" in book and "€" not in book.split("<main", 1)[1]

@@ -201,7 +201,7 @@ def _speak(w: World, language: str) -> None:
 # Texts people typed or that were recorded at the time in the language of that moment (a recall's
 # wording, a case's timeline, a deal's history, what an access was for): data, shown as written.
 RECORDED = {"recall_campaigns": ("title", "description", "remedy"), "vehicles": ("colour",),
-            "service_records": ("summary", "operations"), "sales_leads": ("message", "routing_reason"),
+            "service_records": ("summary", "operations"), "sales_leads": ("message",),
             "sales_activities": ("notes",), "sales_quotes": ("lines", "note"), "sales_stage_changes": ("note",),
             "assist_case_events": ("text",), "access_log": ("what",), "sales_opportunities": ("title", "notes"),
             "sales_options": ("name",), "workshop_appointments": ("reason",), "workshop_proposals": ("reason",),

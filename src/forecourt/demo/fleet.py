@@ -8,6 +8,7 @@ from random import Random
 
 from sqlalchemy.orm import Session
 
+from forecourt.core.i18n import N_
 from forecourt.vehicles import service as vehicles_service
 
 # A fictional world manufacturer identifier; "W" is Germany's range under ISO 3780.
@@ -46,8 +47,9 @@ MODELS = (
 )
 # How popular each body style is on German roads (roughly).
 BODY_WEIGHTS = {"hatchback": 30, "saloon": 12, "estate": 20, "suv": 30, "van": 8}
-COLOURS = ("Glacier white", "Obsidian black", "Lunar silver", "Graphite grey", "Fjord blue", "Ruby red",
-           "Forest green", "Sand beige", "Copper orange", "Midnight blue")
+# Stored as written and shown in the reader's language (``N_``).
+COLOURS = (N_("Glacier white"), N_("Obsidian black"), N_("Lunar silver"), N_("Graphite grey"), N_("Fjord blue"),
+           N_("Ruby red"), N_("Forest green"), N_("Sand beige"), N_("Copper orange"), N_("Midnight blue"))
 COLOUR_WEIGHTS = (22, 20, 16, 18, 8, 6, 3, 3, 2, 2)
 
 

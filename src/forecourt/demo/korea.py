@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from forecourt.assist.models import Case, CaseEvent, Subscription, SubscriptionTerms
 from forecourt.core import names
 from forecourt.core.auth import Role
-from forecourt.demo import korea_people, population
+from forecourt.demo import korea_people, korea_sales, population
 from forecourt.demo.bulk import Ids
 from forecourt.demo.organizations import _organization, _staff_user
 from forecourt.demo.population import DealerRef, PartnerRef, Person, World
@@ -179,6 +179,7 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     dealer_ids = [d.id for d in dealers]
     session.execute(update(Opportunity).where(Opportunity.dealer_id.in_(dealer_ids))
                     .values(amount=func.round(Opportunity.amount * WON_PER_EURO, 0), currency="KRW"))
+    korea_sales.translate_sales(session, dealer_ids)  # what Korean reps wrote, in Korean
     session.execute(update(Target).where(Target.dealer_id.in_(dealer_ids))
                     .values(value=func.round(Target.value * WON_PER_EURO, 0), currency="KRW"))
     session.add(SubscriptionTerms(model_id=None, market=MARKET, included_years=3, renewal_price=RENEWAL_WON,
@@ -188,6 +189,8 @@ def finish(*, session: Session, rng: Random, now: datetime, dealers: list[Dealer
     korean_cars = select(Vehicle.id).where(Vehicle.selling_dealer_id.in_(dealer_ids))
     # Workshop visits the network-wide builders wrote for these cars (warranty repairs, recall remedies) and
     # extended warranties sold for them, in won like the rest of the market.
+    for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(korean_cars))):
+        korea_sales.translate_service(record)
     for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(korean_cars),
                                                               ServiceRecord.currency != "KRW")):
         record.total_cost, record.currency = _won(record.total_cost, 1_000), "KRW"

@@ -12,33 +12,36 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core.i18n import N_
 from forecourt.sales.models import Option, OptionRule
 from forecourt.vehicles import service as vehicles_service
 
 # (code suffix, name, price, default)
-_PAINT = (("WHITE", "Glacier white", 0, True), ("BLACK", "Obsidian black", 0, False),
-          ("SILVER", "Lunar silver metallic", 690, False), ("GREY", "Graphite grey metallic", 690, False),
-          ("BLUE", "Fjord blue metallic", 790, False), ("RED", "Ruby red pearl effect", 990, False),
-          ("MIDNIGHT", "Midnight blue metallic", 790, False))
-_VAN_PAINT = (("WHITE", "Glacier white", 0, True), ("SILVER", "Lunar silver metallic", 690, False),
-              ("GREY", "Graphite grey metallic", 690, False))
+_PAINT = (("WHITE", N_("Glacier white"), 0, True), ("BLACK", N_("Obsidian black"), 0, False),
+          ("SILVER", N_("Lunar silver metallic"), 690, False), ("GREY", N_("Graphite grey metallic"), 690, False),
+          ("BLUE", N_("Fjord blue metallic"), 790, False), ("RED", N_("Ruby red pearl effect"), 990, False),
+          ("MIDNIGHT", N_("Midnight blue metallic"), 790, False))
+_VAN_PAINT = (("WHITE", N_("Glacier white"), 0, True), ("SILVER", N_("Lunar silver metallic"), 690, False),
+              ("GREY", N_("Graphite grey metallic"), 690, False))
 _WHEELS = {
-    "LUMO": (("W16", '16" alloy wheels', 0, True), ("W17", '17" alloy wheels', 590, False)),
-    "VELA": (("W17", '17" alloy wheels', 0, True), ("W18", '18" alloy wheels', 790, False),
-             ("W19", '19" diamond-cut alloy wheels', 1390, False)),
-    "VELA-TOURER": (("W17", '17" alloy wheels', 0, True), ("W18", '18" alloy wheels', 790, False)),
-    "TERRA": (("W17", '17" alloy wheels', 0, True), ("W18", '18" alloy wheels', 690, False),
-              ("W20", '20" alloy wheels', 1490, False)),
-    "PORTA": (("W16", '16" steel wheels', 0, True), ("W17", '17" alloy wheels', 490, False)),
+    "LUMO": (("W16", N_('16" alloy wheels'), 0, True), ("W17", N_('17" alloy wheels'), 590, False)),
+    "VELA": (("W17", N_('17" alloy wheels'), 0, True), ("W18", N_('18" alloy wheels'), 790, False),
+             ("W19", N_('19" diamond-cut alloy wheels'), 1390, False)),
+    "VELA-TOURER": (("W17", N_('17" alloy wheels'), 0, True), ("W18", N_('18" alloy wheels'), 790, False)),
+    "TERRA": (("W17", N_('17" alloy wheels'), 0, True), ("W18", N_('18" alloy wheels'), 690, False),
+              ("W20", N_('20" alloy wheels'), 1490, False)),
+    "PORTA": (("W16", N_('16" steel wheels'), 0, True), ("W17", N_('17" alloy wheels'), 490, False)),
 }
-_INTERIOR = (("CLOTH", "Cloth upholstery", 0, True), ("LEATHER", "Part-leather upholstery", 1290, False))
-_FEATURES = (("HEATSEAT", "Heated front seats", 390), ("KEYLESS", "Keyless entry", 450),
-             ("TOWBAR", "Tow bar", 890), ("HEATPUMP", "Heat pump", 990))
-_CAR_FEATURES = (("ROOFRAILS", "Roof rails", 290), ("PANO", "Panoramic roof", 1190))
-_PACKAGES = (("COMFORT", "Comfort package", 1290, "Heated front seats, keyless entry and two-zone climate control."),
-             ("WINTER", "Winter package", 590, "Heated steering wheel, heated windscreen and washer nozzles."),
-             ("TOW", "Tow package", 990, "Tow bar, trailer stability control and a stronger cooling system."))
-_SPORT = ("SPORT", "Sport styling", 1490, "Sport bumpers, side skirts, rear spoiler and darkened lights.")
+_INTERIOR = (("CLOTH", N_("Cloth upholstery"), 0, True), ("LEATHER", N_("Part-leather upholstery"), 1290, False))
+_FEATURES = (("HEATSEAT", N_("Heated front seats"), 390), ("KEYLESS", N_("Keyless entry"), 450),
+             ("TOWBAR", N_("Tow bar"), 890), ("HEATPUMP", N_("Heat pump"), 990))
+_CAR_FEATURES = (("ROOFRAILS", N_("Roof rails"), 290), ("PANO", N_("Panoramic roof"), 1190))
+# Names and descriptions are stored as written (English) and shown in the reader's language (``N_``).
+_PACKAGES = (("COMFORT", N_("Comfort package"), 1290,
+              N_("Heated front seats, keyless entry and two-zone climate control.")),
+             ("WINTER", N_("Winter package"), 590, N_("Heated steering wheel, heated windscreen and washer nozzles.")),
+             ("TOW", N_("Tow package"), 990, N_("Tow bar, trailer stability control and a stronger cooling system.")))
+_SPORT = ("SPORT", N_("Sport styling"), 1490, N_("Sport bumpers, side skirts, rear spoiler and darkened lights."))
 # (option suffix, kind, other suffix)
 _RULES = (("COMFORT", "includes", "HEATSEAT"), ("COMFORT", "includes", "KEYLESS"),
           ("WINTER", "requires", "HEATSEAT"), ("TOW", "includes", "TOWBAR"), ("TOW", "excludes", "SPORT"),
@@ -56,7 +59,7 @@ def _offering(model) -> list[tuple[str, str, str, float, bool, list[str], str]]:
         if suffix == "HEATPUMP":
             if electric:
                 items.append((suffix, "feature", name, price, False, electric,
-                              "Heats the cabin with a fraction of the battery's energy: more range in winter."))
+                              N_("Heats the cabin with a fraction of the battery's energy: more range in winter.")))
             continue
         items.append((suffix, "feature", name, price, False, [], ""))
     if not van:

@@ -119,8 +119,8 @@ def _leads(session: Session, found: list[Seller], cars_: list[Car], rng: Random,
                 "preferred_date": (created + timedelta(days=rng.randint(2, 14))).date() if source == "test_drive"
                 else None,
                 "status": _weighted(rng, LEAD_STATUSES), "routed_by": "location" if by_location else "customer_choice",
-                "routing_reason": (f"Nearest dealer with capacity ({rng.randint(3, 40)} km)" if by_location
-                                   else "Chosen by the customer"),
+                "routing_facts": ({"code": "nearest", "km": rng.randint(3, 40)} if by_location
+                                  else {"code": "customer_choice"}),
                 # scored below, by the scorer every new lead meets
                 "score": 0, "score_reasons": [], "created_at": created, "updated_at": created})
     return rows
@@ -132,7 +132,8 @@ def _with_contacts(session: Session, rows: list[tuple]) -> list[dict]:
     ids = {lead["customer_id"] for lead in leads if lead["customer_id"] is not None}
     people = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
     for lead in leads:
-        lead.update(score_reasons=[], first_name=None, last_name=None, email=None, phone=None, postcode=None,
+        lead.update(score_reasons=[], routing_facts=json.loads(lead["routing_facts"]), first_name=None,
+                    last_name=None, email=None, phone=None, postcode=None,
                     city=None, event_name=None)
         person = people.get(lead["customer_id"])
         if person is not None:

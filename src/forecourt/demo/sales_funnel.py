@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from random import Random
 
-LEAD_COLUMNS = ("id", "dealer_id", "customer_id", "source", "model_id", "status", "routed_by", "routing_reason",
+LEAD_COLUMNS = ("id", "dealer_id", "customer_id", "source", "model_id", "status", "routed_by", "routing_facts",
                 "message", "score_reasons", "created_at", "updated_at")
 SOURCES = (("web_form", 40), ("test_drive", 30), ("event", 15), ("configuration", 15))
 # A source's leads become deals at different rates (a test-drive request is warmer than a web form).
@@ -19,6 +19,7 @@ STAYS_A_LEAD = {"web_form": 1.6, "test_drive": 0.6, "event": 1.3, "configuration
 FACTORS = (("price", 0.7), ("monthly_payment", 0.45), ("trade_in_value", 0.3), ("delivery_date", 0.25),
            ("running_costs", 0.3), ("range_and_charging", 0.35), ("safety", 0.2), ("dealer_proximity", 0.15))
 LEAD_DAYS = 3.5  # mean days from a lead's arrival to the deal it becomes
+CUSTOMER_CHOICE = json.dumps({"code": "customer_choice"})  # as a raw row holds it (``sales.routing_reasons``)
 
 
 def pick(rng: Random, choices) -> str:
@@ -32,7 +33,7 @@ def pick(rng: Random, choices) -> str:
 
 def lead_row(*, lead_id: int, dealer_id: int, customer_id: int | None, source: str, model_id: int, status: str,
              created: datetime) -> tuple:
-    return (lead_id, dealer_id, customer_id, source, model_id, status, "customer_choice", "Chosen by the customer",
+    return (lead_id, dealer_id, customer_id, source, model_id, status, "customer_choice", CUSTOMER_CHOICE,
             "", "[]", created, created)
 
 

@@ -18,6 +18,7 @@ from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
 from forecourt.customers import records as customers_records
 from forecourt.engagement.nps import records as nps_records
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
 from forecourt.privacy.schemas import ExportDocument
@@ -89,25 +90,62 @@ def export(*, session: Session, customer_id: int) -> dict:
     return document
 
 
-KEPT_REASONS = Labels({
-    "consent_ledger": N_("Proof of what you consented to and when (GDPR Art. 7(1)); it names you only by a number."),
+# Why each kept record is kept. What the law says differs by the customer's market (``parties.markets``
+# names its jurisdiction): the GDPR and German commercial and tax law in Germany (and the EU), the
+# Personal Information Protection Act (개인정보 보호법, PIPA) and Korean commercial and tax law in Korea.
+_KEPT_EVERYWHERE = {
     "service_records": N_("The car's service book stays with the car for warranty, recalls and later owners; "
-                       "your name is no longer linked to it."),
+                          "your name is no longer linked to it."),
     "ownerships": N_("The car's chain of ownership is needed for safety recalls; your periods are kept without you."),
     "warranty_contracts": N_("An extended warranty belongs to the car and passes to its next owner; it no longer "
-                          "names you."),
+                             "names you."),
     "data_requests": N_("A record that this erasure happened, so it can be proven and not repeated by mistake."),
-    "orders": N_("A car sale stays in the dealer's books and tax records (kept for ten years under German "
-              "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you."),
-    "payments": N_("Money received and paid back stays in the books of whoever received it (ten years under German "
-                "commercial and tax law, HGB §257 and AO §147); it no longer names you."),
     "satisfaction_surveys": N_("Your scores in satisfaction surveys still count in the organization's NPS; your words, "
-                   "their topics and any follow-up note are removed, and the scores no longer name you."),
-    "sharing_bills": N_("A car-sharing bill stays in the hub's books (ten years under German commercial and tax law, "
-                     "HGB §257 and AO §147) with the trip it was computed from; it no longer names you."),
+                               "their topics and any follow-up note are removed, and the scores no longer name you."),
     "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
-                     "title that did is replaced."),
-})
+                        "title that did is replaced."),
+}
+KEPT_BY_LAW = {
+    "EU": {
+        "consent_ledger": N_("Proof of what you consented to and when (GDPR Art. 7(1)); it names you only by a "
+                             "number."),
+        "orders": N_("A car sale stays in the dealer's books and tax records (kept for ten years under German "
+                     "commercial and tax law, HGB §257 and AO §147), with its payments; it no longer names you."),
+        "payments": N_("Money received and paid back stays in the books of whoever received it (ten years under "
+                       "German commercial and tax law, HGB §257 and AO §147); it no longer names you."),
+        "sharing_bills": N_("A car-sharing bill stays in the hub's books (ten years under German commercial and tax "
+                            "law, HGB §257 and AO §147) with the trip it was computed from; it no longer names you."),
+    },
+    "KR": {
+        "consent_ledger": N_("Proof of what you consented to and when, which the Personal Information Protection "
+                             "Act (PIPA) asks us to be able to show; it names you only by a number."),
+        "orders": N_("A car sale stays in the dealer's books and tax records (ten years under the Commercial Act, "
+                     "Art. 33, and five under the Framework Act on National Taxes, Art. 85-3), with its payments; "
+                     "it no longer names you."),
+        "payments": N_("Money received and paid back stays in the books of whoever received it (five years under "
+                       "the Framework Act on National Taxes, Art. 85-3); it no longer names you."),
+        "sharing_bills": N_("A car-sharing bill stays in the hub's books (five years under the Framework Act on "
+                            "National Taxes, Art. 85-3) with the trip it was computed from; it no longer names you."),
+    },
+}
+KEPT_ORDER = ("consent_ledger", "service_records", "ownerships", "warranty_contracts", "data_requests", "orders",
+              "payments", "opportunities", "satisfaction_surveys", "sharing_bills")
+
+
+def kept_reasons(*, jurisdiction: str | None) -> Labels:
+    """What erasure keeps and why, citing the law of the customer's market (the EU's for one we do not know)."""
+    law = KEPT_BY_LAW.get(jurisdiction or "", KEPT_BY_LAW["EU"])
+    reasons = _KEPT_EVERYWHERE | law
+    return Labels({what: reasons[what] for what in KEPT_ORDER})
+
+
+def kept_reasons_for(*, session: Session, customer_id: int) -> Labels:
+    """``kept_reasons`` for this customer's market (their own, else their country's)."""
+    customer = customers_records.any_of(session=session, customer_id=customer_id)
+    code = (customer.market or customer.country) if customer is not None else None
+    return kept_reasons(jurisdiction=markets.jurisdiction_of(code))
+
+
 
 
 def erase(*, session: Session, customer_id: int) -> dict:
@@ -120,6 +158,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
         report = dict(previous[0].report) if previous else {}
         return report | {"already_erased": True}
     moment = now()
+    # Read before the profile goes: the law the report cites is the one of the customer's market.
+    reasons = kept_reasons(jurisdiction=markets.jurisdiction_of(customer.market or customer.country))
     consents = consent_service.erase_consents(session=session, customer_id=customer_id)
     withdrawn = consents.pop("grants_withdrawn")
     removed = {
@@ -154,11 +194,11 @@ def erase(*, session: Session, customer_id: int) -> dict:
     customers_records.erase_profile(session=session, customer=customer, moment=moment)
     ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))
     kept = [
-        {"what": "consent_ledger", "count": ledger_rows, "why": KEPT_REASONS["consent_ledger"]},
-        {"what": "service_records", "count": unlinked["service_records"], "why": KEPT_REASONS["service_records"]},
-        {"what": "ownerships", "count": unlinked["ownerships"], "why": KEPT_REASONS["ownerships"]},
-        {"what": "data_requests", "count": 1, "why": KEPT_REASONS["data_requests"]},
-    ] + [{"what": what, "count": count, "why": KEPT_REASONS[what]}
+        {"what": "consent_ledger", "count": ledger_rows, "why": reasons["consent_ledger"]},
+        {"what": "service_records", "count": unlinked["service_records"], "why": reasons["service_records"]},
+        {"what": "ownerships", "count": unlinked["ownerships"], "why": reasons["ownerships"]},
+        {"what": "data_requests", "count": 1, "why": reasons["data_requests"]},
+    ] + [{"what": what, "count": count, "why": reasons[what]}
          for what, count in (("orders", sales["orders"]), ("payments", payments),
                              ("opportunities", sales["opportunities"]),
                              ("warranty_contracts", unlinked["warranty_contracts"]),

@@ -13,11 +13,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.money import Money, format_money
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import CommissionRule, Configuration, Order
 from forecourt.vehicles import service as vehicles_service
@@ -32,8 +34,16 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _euros(value) -> str:
-    return f"€{_money(value):,.2f}"
+# The largest amount per car a rule may add, per currency (a won has no cents and is worth far less).
+MAX_FIXED = {"EUR": Decimal(100000), "KRW": Decimal(150_000_000)}
+
+
+def currency_for(*, session: Session, principal: Principal, dealer_id: int | None) -> str:
+    """The currency a rule's amount per car is in: the dealer's market's, else the carmaker's own."""
+    organization_id = dealer_id if dealer_id is not None else principal.organization_id
+    organization = (parties_service.organization_or_none(session=session, organization_id=organization_id)
+                    if organization_id is not None else None)
+    return markets.reference(organization.market if organization else None)["currency"]
 
 
 def in_force(on: date):
@@ -52,7 +62,7 @@ def terms_of(rule: CommissionRule) -> str:
     parts = [_("%(percent)s %% of the price", percent=format(_money(rule.percent).normalize(), "f"))] \
         if rule.percent else []
     if rule.fixed:
-        parts.append(_("%(amount)s per car", amount=_euros(rule.fixed)))
+        parts.append(_("%(amount)s per car", amount=format_money(Money.of(rule.fixed, rule.currency))))
     return " + ".join(parts) or _("nothing")
 
 
@@ -87,7 +97,7 @@ def commission_for(*, session: Session, order: Order, on: date) -> tuple[Decimal
         default = network_default_rule(session=session)
         rules = [default] if default is not None and default.valid_from <= on else []
     if not rules:
-        return Decimal(0), _("no commission rule in force on %(day)s", day=f"{on:%d %b %Y}")
+        return Decimal(0), _("no commission rule in force on %(day)s", day=dates.format_date(on))
     rule = max(rules, key=lambda r: (r.dealer_id is not None, r.model_id is not None, r.valid_from, r.id))
     share = Money.of(order.price, order.currency).share(_money(rule.percent))
     amount = (share + Money.of(rule.fixed, rule.currency if rule.fixed else order.currency)).rounded().amount
@@ -117,12 +127,18 @@ def get_rule(*, session: Session, rule_id: int) -> CommissionRule:
     return rule
 
 
-def _check_terms(percent, fixed) -> tuple[Decimal, Decimal]:
+def _check_terms(percent, fixed, currency: str) -> tuple[Decimal, Decimal]:
     percent, fixed = _money(percent), _money(fixed)
     if not Decimal(0) <= percent <= Decimal(100):
         raise Invalid(_("A share is between 0 and 100 percent."), field="percent")
-    if fixed < 0 or fixed > Decimal(100000):
-        raise Invalid(_("An amount per car is between €0 and €100,000."), field="fixed")
+    largest = MAX_FIXED.get(currency, MAX_FIXED["EUR"])
+    if fixed < 0 or fixed > largest:
+        raise Invalid(_("An amount per car is between %(least)s and %(most)s.",
+                        least=format_money(Money.zero(currency)), most=format_money(Money.of(largest, currency))),
+                      field="fixed")
+    if fixed != Money.of(fixed, currency).rounded().amount:
+        raise Invalid(_("Amounts in %(currency)s have no unit smaller than %(unit)s; enter a whole amount.",
+                        currency=currency, unit=format_money(Money.of(1, currency))), field="fixed")
     return percent, fixed
 
 
@@ -134,7 +150,8 @@ def create_rule(*, session: Session, principal: Principal, dealer_id: int | None
             raise Invalid(_("Choose one of the network's dealers, or none for every dealer."), field="dealer_id")
     if model_id is not None and not vehicles_service.model_exists(session=session, model_id=model_id):
         raise Invalid(_("Choose one of the models, or none for every model."), field="model_id")
-    percent, fixed = _check_terms(percent, fixed)
+    currency = currency_for(session=session, principal=principal, dealer_id=dealer_id)
+    percent, fixed = _check_terms(percent, fixed, currency)
     valid_from = valid_from or now().date()
     clash = session.scalars(select(CommissionRule).where(
         CommissionRule.dealer_id.is_(None) if dealer_id is None else CommissionRule.dealer_id == dealer_id,
@@ -144,7 +161,7 @@ def create_rule(*, session: Session, principal: Principal, dealer_id: int | None
         raise Conflict(_("A rule for the same dealer and model already starts that day; change it instead."),
                        field="valid_from")
     rule = CommissionRule(dealer_id=dealer_id, model_id=model_id, percent=percent, fixed=fixed,
-                          valid_from=valid_from)
+                          currency=currency, valid_from=valid_from)
     session.add(rule)
     session.flush()
     parties_service.audit(session=session, actor=principal, action="commission_rule.create",
@@ -161,7 +178,8 @@ def change_rule(*, session: Session, principal: Principal, rule_id: int, changes
     if unknown:
         raise Invalid(_("Only the share, the amount per car and the start date can change."), field=sorted(unknown)[0])
     before = _snapshot(rule)
-    percent, fixed = _check_terms(changes.get("percent", rule.percent), changes.get("fixed", rule.fixed))
+    percent, fixed = _check_terms(changes.get("percent", rule.percent), changes.get("fixed", rule.fixed),
+                                  rule.currency)
     rule.percent, rule.fixed = percent, fixed
     if changes.get("valid_from") is not None:
         rule.valid_from = changes["valid_from"]
@@ -178,7 +196,7 @@ def retire_rule(*, session: Session, principal: Principal, rule_id: int, on: dat
         return rule
     on = on or now().date()
     if on < rule.valid_from:
-        raise Invalid(_("A rule cannot be retired before it starts (%(day)s).", day=f"{rule.valid_from:%d %b %Y}"),
+        raise Invalid(_("A rule cannot be retired before it starts (%(day)s).", day=dates.format_date(rule.valid_from)),
                       field="on")
     rule.retired_on = on
     session.flush()
@@ -189,5 +207,5 @@ def retire_rule(*, session: Session, principal: Principal, rule_id: int, on: dat
 
 def _snapshot(rule: CommissionRule) -> dict:
     return {"dealer_id": rule.dealer_id, "model_id": rule.model_id, "percent": str(_money(rule.percent)),
-            "fixed": str(_money(rule.fixed)), "valid_from": rule.valid_from.isoformat(),
+            "fixed": str(_money(rule.fixed)), "currency": rule.currency, "valid_from": rule.valid_from.isoformat(),
             "retired_on": rule.retired_on.isoformat() if rule.retired_on else None}

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from forecourt.core import qr
 from forecourt.core.auth import Role
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.i18n import _, Labels, N_, translate
 from forecourt.core.money import Money
 from forecourt.parties import markets
 from forecourt.sales.codes import display_code, new_code, normalise_code
@@ -163,26 +163,31 @@ def rules_in_words(*, session: Session, trim_id: int) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {o.code: [] for o in offered}
     for rule, option, other in _rules(session, [o.id for o in offered]):
         if rule.kind == "includes" and option.code in notes:
-            notes[option.code].append(_("includes %(name)s", name=other.name))
+            notes[option.code].append(_("includes %(name)s", name=_named(other)))
         elif rule.kind == "requires" and option.code in notes:
-            notes[option.code].append(_("needs %(name)s", name=other.name))
+            notes[option.code].append(_("needs %(name)s", name=_named(other)))
         elif rule.kind == "excludes":
             if option.code in notes:
-                notes[option.code].append(_("not with %(name)s", name=other.name))
+                notes[option.code].append(_("not with %(name)s", name=_named(other)))
             if other.code in notes:
-                notes[other.code].append(_("not with %(name)s", name=option.name))
+                notes[other.code].append(_("not with %(name)s", name=_named(option)))
     return notes
 
 
 # --- checking and pricing ------------------------------------------------------------------------
 
+def _named(option: Option) -> str:
+    """An option's name (stored as written, in the catalogues) in the reader's language."""
+    return translate(option.name) if option.name else ""
+
+
 def _names(options: list[Option]) -> str:
-    names = [o.name for o in options]
+    names = [_named(o) for o in options]
     return names[0] if len(names) == 1 else _("%(names)s and %(last)s", names=", ".join(names[:-1]), last=names[-1])
 
 
 def _the(option: Option) -> str:
-    return _("the %(name)s", name=option.name) if option.kind in ("package", "feature") else option.name
+    return _("the %(name)s", name=_named(option)) if option.kind in ("package", "feature") else _named(option)
 
 
 def _cap(text: str) -> str:
@@ -244,15 +249,16 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
         if rule.kind == "requires" and option.id in chosen_ids and other.id not in present:
             if _offered(other, trim):
                 noun = _("the package") if option.kind == "package" else _the(option)
-                result.problems.append(_("%(option)s needs %(name)s; add it or remove %(noun)s.", option=_cap(_the(option)), name=other.name, noun=noun))
+                result.problems.append(_("%(option)s needs %(name)s; add it or remove %(noun)s.", option=_cap(_the(option)), name=_named(other), noun=noun))
             else:
-                result.problems.append(_("%(option)s needs %(name)s, which the %(title)s does not offer; remove %(the)s.", option=_cap(_the(option)), name=other.name, title=title, the=_the(option)))
+                result.problems.append(_("%(option)s needs %(name)s, which the %(title)s does not offer; remove %(the)s.", option=_cap(_the(option)), name=_named(other), title=title, the=_the(option)))
         elif rule.kind == "excludes" and option.id in present and other.id in present:
             pair = frozenset((option.id, other.id))
             if pair not in seen_pairs:
                 seen_pairs.add(pair)
-                result.problems.append(f"{_cap(_the(option))} cannot be combined with {other.name}"
-                                       + _because(option, other, included_in) + ".")
+                result.problems.append(_("%(option)s cannot be combined with %(other)s%(because)s.",
+                                         option=_cap(_the(option)), other=_named(other),
+                                         because=_because(option, other, included_in)))
 
     everything = {o.id: o for o in chosen} | extra
     ordered = sorted(everything.values(), key=lambda o: (KINDS.index(o.kind) if o.kind in KINDS else len(KINDS),
@@ -276,8 +282,9 @@ def check(*, session: Session, trim_id: int, option_codes: list[str], market: st
 
 def _because(option: Option, other: Option, included_in: dict[int, Option]) -> str:
     """When a clash comes from inside a package, say which package, or the buyer cannot find it."""
-    reasons = [f"{o.name} comes with the {included_in[o.id].name}" for o in (option, other) if o.id in included_in]
-    return f" ({'; '.join(reasons)})" if reasons else ""
+    reasons = [_("%(option)s comes with the %(package)s", option=_named(o), package=_named(included_in[o.id]))
+               for o in (option, other) if o.id in included_in]
+    return " (" + "; ".join(reasons) + ")" if reasons else ""
 
 
 # --- saving and finding by code ------------------------------------------------------------------

@@ -118,7 +118,7 @@ def take_lead(*, session: Session, source: str | None, first_name: str | None, l
                                   event_name=event_name, message=message)
     recorded = leads.record(
         session=session, customer_id=customer.id, dealer_id=routed.dealer.id, routed_by=routed.routed_by,
-        routing_reason=routed.reason, source=source, configuration=configuration, model_id=model_id,
+        routing_facts=routed.facts, source=source, configuration=configuration, model_id=model_id,
         preferred_date=preferred_date, event_name=event_name, message=message, request_line=line,
         contact=dict(first_name=first_name, last_name=last_name, email=email, phone=phone, postcode=postcode,
                      city=city))

@@ -96,7 +96,7 @@ class Recorded:
     joined: bool  # True: the request joined an open lead instead of making a duplicate
 
 
-def record(*, session: Session, customer_id: int, dealer_id: int, routed_by: str, routing_reason: str,
+def record(*, session: Session, customer_id: int, dealer_id: int, routed_by: str, routing_facts: dict,
            source: str, contact: dict, configuration: Configuration | None, model_id: int | None,
            preferred_date: date | None, event_name: str | None, message: str, request_line: str) -> Recorded:
     """A new lead, or, when the same person asked the same dealer within 30 days, a note on that lead."""
@@ -118,7 +118,7 @@ def record(*, session: Session, customer_id: int, dealer_id: int, routed_by: str
     lead = Lead(dealer_id=dealer_id, customer_id=customer_id, source=source,
                 configuration_id=configuration.id if configuration else None, model_id=model_id,
                 preferred_date=preferred_date, event_name=event_name, message=message or "",
-                routed_by=routed_by, routing_reason=routing_reason, status="new", created_at=now(),
+                routed_by=routed_by, routing_facts=routing_facts, status="new", created_at=now(),
                 updated_at=now(), **{k: contact.get(k) for k in ("first_name", "last_name", "email", "phone",
                                                                   "postcode", "city")})
     session.add(lead)
@@ -275,7 +275,7 @@ def view(*, session: Session, principal: Principal, lead_id: int, lead: Lead | N
     configuration = session.get(Configuration, lead.configuration_id) if lead.configuration_id else None
     fields = {column.key: getattr(lead, column.key) for column in Lead.__table__.columns}
     return fields | dict(lead=lead, configuration_code=configuration.code if configuration else None,
-                         score_reasons=explain_score(lead.score_reasons),
+                         score_reasons=explain_score(lead.score_reasons), routing_reason=lead.routing_reason,
                          timeline=timeline(session=session, lead=lead))
 
 

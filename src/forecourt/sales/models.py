@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
 from forecourt.core.money import currency_column
+from forecourt.sales import routing_reasons
 
 
 # --- catalogue and configurator ------------------------------------------------------------------
@@ -134,14 +135,19 @@ class Lead(Base):
     event_name: Mapped[str | None] = mapped_column(String(120))
     preferred_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="new")  # new | contacted | qualified | converted | disqualified | merged
-    # How it reached this dealer, in words: "chosen by the customer", "nearest with capacity (12 km)".
+    # How it reached this dealer: by whom, and why as facts (``sales.routing_reasons``), said in the
+    # reader's language by ``routing_reason``.
     routed_by: Mapped[str] = mapped_column(String(16), default="customer_choice")  # customer_choice | location
-    routing_reason: Mapped[str] = mapped_column(Text, default="")
+    routing_facts: Mapped[dict] = mapped_column(JSON, default=dict)
     score: Mapped[int | None] = mapped_column(Integer)
     score_reasons: Mapped[list] = mapped_column(JSON, default=list)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("sales_leads.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    @property
+    def routing_reason(self) -> str:
+        return routing_reasons.explain(self.routing_facts)
 
     __table_args__ = (Index("ix_sales_leads_dealer_status", "dealer_id", "status"),
                       # the period's leads for the conversion figures (sales/pipeline/leads_funnel), index only

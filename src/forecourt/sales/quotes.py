@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import today
 from forecourt.core.errors import Invalid, NotFound
@@ -130,7 +131,7 @@ def accept(*, session: Session, principal: Principal, opportunity_id: int, versi
     if quote.status == "accepted":
         raise Invalid(_("Version %(version)s is already accepted.", version=version), field="version")
     if quote.valid_until is not None and quote.valid_until < today():
-        raise Invalid(_("Version %(version)s expired on %(valid_until)s; make a new version.", version=version, valid_until=f"{quote.valid_until:%d %b %Y}"),
+        raise Invalid(_("Version %(version)s expired on %(valid_until)s; make a new version.", version=version, valid_until=dates.format_date(quote.valid_until)),
                       field="version")
     quote.status = "accepted"
     opportunity.amount = quote.total

@@ -66,15 +66,15 @@ def sales_history(*, session: Session, customer_id: int, dealer_id: int) -> dict
                                   sold_on_at=as_utc(ownership.ended_at)))
     return dict(
         configurations=[dict(code=display_code(c.code), car=titles[c.trim_id], total_price=float(c.total_price),
-                             created_at=as_utc(c.created_at)) for c in configurations],
+                             currency=c.currency, created_at=as_utc(c.created_at)) for c in configurations],
         test_drives_and_visits=[dict(kind=a.kind, happened_at=as_utc(a.happened_at),
                                      model=models.get(a.model_id) if a.model_id else None, notes=a.notes)
                                 for a in activities],
         opportunities=[dict(title=o.title, stage=o.stage_code, status=o.status, amount=float(o.amount or 0),
-                            expected_close=o.expected_close, created_at=as_utc(o.created_at))
+                            currency=o.currency, expected_close=o.expected_close, created_at=as_utc(o.created_at))
                        for o in opportunities],
         orders=[dict(number=o.number, status=o.status, payment_state=money_of(session=session, order=o)["state"],
-                     car=titles[order_cars[o.configuration_id].trim_id], price=float(o.price),
+                     car=titles[order_cars[o.configuration_id].trim_id], price=float(o.price), currency=o.currency,
                      delivery_at=as_utc(o.delivery_at), created_at=as_utc(o.created_at)) for o in orders],
         purchases=purchases,
     )

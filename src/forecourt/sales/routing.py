@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Role
-from forecourt.core import dates
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _, ngettext
+from forecourt.core.i18n import _
 from forecourt.core.geo import distance_km
 from forecourt.parties import service as parties_service
+from forecourt.sales import routing_reasons
 from forecourt.sales.models import Lead
 
 OPEN_STATUSES = ("new", "contacted", "qualified")
@@ -60,8 +60,12 @@ class Place:
 class Routing:
     dealer: object  # parties Organization
     routed_by: str  # customer_choice | location
-    reason: str
+    facts: dict  # why, as facts (``sales.routing_reasons``), said in each reader's language
     distance_km: float | None
+
+    @property
+    def reason(self) -> str:
+        return routing_reasons.explain(self.facts)
 
 
 def _key(name: str) -> str:
@@ -117,15 +121,6 @@ def _load(open_count: int, reps: int) -> float:
     return open_count / reps if reps else float("inf")
 
 
-def _per_rep(open_count: int, reps: int) -> str:
-    if not reps:
-        return _("no sales rep yet")
-    value = open_count / reps
-    # A share such as 1.5 takes the plural in every language we speak; only exactly one is singular.
-    return ngettext("%(count)s open lead per sales rep", "%(count)s open leads per sales rep",
-                    1 if value == 1 else 2, count=dates.format_number(value, up_to=1))
-
-
 def route(*, session: Session, dealer_id: int | None, postcode: str | None, city: str | None) -> Routing:
     """The customer's choice wins; otherwise the least busy of the nearest few dealers."""
     place = locate(postcode, city)
@@ -135,7 +130,7 @@ def route(*, session: Session, dealer_id: int | None, postcode: str | None, city
             raise Invalid(_("Choose one of our dealers, or let us choose for you."), field="dealer_id")
         distance = (distance_km(place.latitude, place.longitude, dealer.latitude, dealer.longitude)
                     if place and dealer.position is not None else None)
-        return Routing(dealer, "customer_choice", _("Chosen by the customer: %(dealer)s.", dealer=dealer.name), distance)
+        return Routing(dealer, "customer_choice", routing_reasons.customer_choice(dealer.name), distance)
     if place is None:
         raise Invalid(_("We could not find this postcode or town. Check it, or choose a dealer yourself."),
                       field="postcode" if postcode and not city else "city")
@@ -147,15 +142,13 @@ def route(*, session: Session, dealer_id: int | None, postcode: str | None, city
     load = open_leads_per_rep(session=session, dealer_ids=[d.id for d, _ in candidates])
     dealer, km = min(candidates, key=lambda pair: (_load(*load[pair[0].id]), pair[1]))
     if dealer.id == nearest[0][0].id:
-        reason = _("Nearest dealer with capacity: %(dealer)s, %(km)s km away, %(load)s.", dealer=dealer.name,
-                   km=dates.format_number(km, 0), load=_per_rep(*load[dealer.id]))
+        facts = routing_reasons.nearest(dealer=dealer.name, km=km, per_rep=routing_reasons.per_rep(*load[dealer.id]))
     else:
         closest, closest_km = nearest[0]
-        reason = _("Nearest dealer with capacity: %(dealer)s, %(km)s km away, %(load)s (the nearest, %(closest)s at "
-                   "%(closest_km)s km, has %(closest_load)s).", dealer=dealer.name, km=dates.format_number(km, 0),
-                   load=_per_rep(*load[dealer.id]), closest=closest.name,
-                   closest_km=dates.format_number(closest_km, 0), closest_load=_per_rep(*load[closest.id]))
-    return Routing(dealer, "location", reason, km)
+        facts = routing_reasons.nearest(dealer=dealer.name, km=km, per_rep=routing_reasons.per_rep(*load[dealer.id]),
+                                        closest=closest.name, closest_km=closest_km,
+                                        closest_per_rep=routing_reasons.per_rep(*load[closest.id]))
+    return Routing(dealer, "location", facts, km)
 
 
 def dealers_by_distance(*, session: Session, postcode: str | None, city: str | None) -> list[tuple[object, float | None]]:

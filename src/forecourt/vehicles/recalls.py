@@ -20,6 +20,7 @@ from sqlalchemy import String, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -336,16 +337,16 @@ def record_remedy(*, session: Session, principal: Principal, campaign_code: str,
     row = _affected(session, campaign, vehicle)
     if campaign.closed_at is not None:
         raise Conflict(_("Recall %(code)s was closed on %(day)s; it takes no more remedies.", code=campaign.code,
-                         day=f"{campaign.closed_at:%d %b %Y}"), field="code")
+                         day=dates.format_date(campaign.closed_at)), field="code")
     if row.state == REMEDIED:
         dealer = parties_service.get_organization(session=session, organization_id=row.remedied_by_dealer_id).name \
             if row.remedied_by_dealer_id else "a dealer"
-        raise Conflict(_("Car %(vin)s was already remedied for %(code)s on %(remedied_at)s by %(dealer)s.", vin=vehicle.vin, code=campaign.code, remedied_at=f"{row.remedied_at:%d %b %Y}", dealer=dealer), field="vin")
+        raise Conflict(_("Car %(vin)s was already remedied for %(code)s on %(remedied_at)s by %(dealer)s.", vin=vehicle.vin, code=campaign.code, remedied_at=dates.format_date(row.remedied_at), dealer=dealer), field="vin")
     today = now().date()
     if performed_on > today:
         raise Invalid(_("The work cannot be recorded for a day that has not come yet."), field="performed_on")
     if performed_on < campaign.opened_at.date():
-        raise Invalid(_("Recall %(code)s opened on %(opened_at)s; work done before that is not its remedy.", code=campaign.code, opened_at=f"{campaign.opened_at:%d %b %Y}"), field="performed_on")
+        raise Invalid(_("Recall %(code)s opened on %(opened_at)s; work done before that is not its remedy.", code=campaign.code, opened_at=dates.format_date(campaign.opened_at)), field="performed_on")
     record = vehicles_service.add_service_record(
         session=session, vehicle_id=vehicle.id, dealer_id=principal.organization_id, performed_on=performed_on,
         odometer_km=odometer_km, kind="recall", summary=f"Recall {campaign.code}: {campaign.title}",

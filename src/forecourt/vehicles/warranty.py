@@ -162,7 +162,8 @@ def coverage(*, session: Session, vehicle: Vehicle, odometer_km: int | None, tod
         product = session.get(WarrantyProduct, contract.product_id)
         judged = _judge(contract.ends_on, contract.km_limit, odometer_km, today, starts_on=contract.starts_on)
         result["contracts"].append(dict(id=contract.id, product_code=product.code, name=product.name,
-                                        starts_on=contract.starts_on, price=float(contract.price), **judged))
+                                        starts_on=contract.starts_on, price=float(contract.price),
+                                        currency=contract.currency or "EUR", **judged))
         if contract.ends_on > ends_on or contract.km_limit > km_limit:
             ends_on, km_limit = max(ends_on, contract.ends_on), max(km_limit, contract.km_limit)
         if extended_components is not None:
@@ -273,7 +274,7 @@ def _tell_owner(session: Session, offer: WarrantyOffer, owner: int, dealer, vehi
                              car=vehicle.model_name),
                    body=_("%(product)s for %(price)s: it would start when today's cover ends. Nothing is bought "
                           "unless you accept it on your car's warranty page.", product=product.name,
-                          price=format_money(Money.of(offer.price, "EUR"))),
+                          price=format_money(Money.of(offer.price, product.currency or "EUR"))),
                    basis=basis, dedupe_key=f"warranty-offer:{offer.id}",
                    link=f"/me/vehicles/{vehicle.vin}/service-book")
 
@@ -313,7 +314,8 @@ def accept_offer(*, session: Session, customer_id: int, offer_id: int, odometer_
     contract = WarrantyContract(vehicle_id=vehicle.id, product_id=product.id, customer_id=customer_id,
                                 sold_by_dealer_id=offer.dealer_id, starts_on=starts_on,
                                 ends_on=add_years(starts_on, product.years),
-                                km_limit=cover["km_limit"] + product.km, price=offer.price)
+                                km_limit=cover["km_limit"] + product.km, price=offer.price,
+                                currency=product.currency or "EUR")
     session.add(contract)
     session.flush()
     offer.status, offer.decided_at, offer.contract_id = "accepted", now(), contract.id

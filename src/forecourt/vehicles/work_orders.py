@@ -28,6 +28,7 @@ from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.vehicles.models import Ownership, ServiceRecord, Vehicle
 
@@ -161,7 +162,9 @@ def record_work_order(*, session: Session, principal: Principal, vehicle_id: int
         Ownership.vehicle_id == vehicle.id,
         Ownership.started_at <= datetime.combine(performed_on, time.max, tzinfo=UTC),
     ).order_by(Ownership.started_at.desc())).first()
+    dealer = parties_service.organization_or_none(session=session, organization_id=principal.organization_id)
     record = ServiceRecord(vehicle_id=vehicle.id, dealer_id=principal.organization_id, customer_id=owner,
+                           currency=markets.reference(dealer.market if dealer else None)["currency"],
                            performed_on=performed_on, odometer_km=odometer_km, kind=kind, summary=summary,
                            operations=ops, parts=fitted, dtcs_cleared=codes, warranty_amount=warranty,
                            customer_amount=customer, total_cost=warranty + customer,
@@ -199,7 +202,8 @@ def entry(record: ServiceRecord, dealer_name: str | None) -> dict:
                 odometer_km=record.odometer_km, kind=record.kind, summary=record.summary, operations=operations,
                 parts=list(record.parts or []), dtcs_cleared=list(record.dtcs_cleared or []),
                 warranty_amount=float(record.warranty_amount or 0), customer_amount=float(record.customer_amount or 0),
-                total_cost=float(record.total_cost or 0), odometer_flag=record.odometer_flag,
+                total_cost=float(record.total_cost or 0), currency=record.currency or "EUR",
+                odometer_flag=record.odometer_flag,
                 odometer_note=record.odometer_note, appointment_id=record.appointment_id,
                 counts_for_mileage=bool(record.counts_for_mileage))
 

@@ -8,12 +8,13 @@ language filters; ``local`` only moves a stored UTC moment onto the reader's clo
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from jinja2 import pass_context
 
 from forecourt.core import addresses, dates, i18n, names, phones, zones
 from forecourt.core.i18n import N_
-from forecourt.core.money import Money, currency_symbol, format_money, input_step
+from forecourt.core.money import Money, currency_symbol, format_money, input_amount, input_step
 from forecourt.parties import markets
 from forecourt.web.viewer import market_of
 
@@ -91,11 +92,16 @@ def name_fields(context, market: str | None = None) -> list[tuple[str, str]]:
     return names.fields(market_order=markets.reference(code)["name_order"])
 
 
+def iso_day(value):
+    """``{{ "2026-11-21"|iso_day|date }}``: a day a JSON-shaped figure carries as text, as a date to format."""
+    return date.fromisoformat(value) if isinstance(value, str) and value else value
+
+
 def install(env) -> None:
     env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link, t=translated,
                        date=dates.format_date, datetime=dates.format_datetime, time=dates.format_time,
                        number=dates.format_number, percent=dates.format_percent, sign=currency_symbol,
-                       step=input_step)
+                       step=input_step, amount_input=input_amount, iso_day=iso_day)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
                        display_name=names.display_name, current_language=i18n.current_locale,
                        switch_languages=i18n.LANGUAGES)

@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -150,8 +151,16 @@ def free_loaners(*, session: Session, dealer_id: int, start: datetime, end: date
 
 
 def _day(moment: datetime) -> str:
-    local = calendar.local(moment)
-    return f"{local.day} {local:%b %Y}"
+    """A day on the workshop's clock, as the reader writes it ("5 Jun 2025", "2025. 6. 5.")."""
+    return dates.format_date(calendar.local(moment).date())
+
+
+def _tried(how: str, model: str, day: str) -> str:
+    if how == "configured":
+        return _("The owner configured a %(model)s on %(day)s but has not bought one: a day with it may help them "
+                 "decide.", model=model, day=day)
+    return _("The owner test-drove a %(model)s on %(day)s but has not bought one: a day with it may help them decide.",
+             model=model, day=day)
 
 
 def interests(*, session: Session, principal: Principal, appointment: Appointment) -> dict[int, str]:
@@ -168,13 +177,11 @@ def interests(*, session: Session, principal: Principal, appointment: Appointmen
     owned = {vehicle.trim.model_id for vehicle, _ in vehicles_service.vehicles_of(
         session=session, customer_id=customer_id, current_only=False)}
     names = {model.id: model.name for model in vehicles_service.list_models(session=session)}
-    found = [(at, model_id, f"The owner {'configured' if how == 'configured' else 'test-drove'} a "
-                            f"{names.get(model_id, 'car')} on {_day(at)} but has not bought one: a day with it "
-                            "may help them decide.")
+    found = [(at, model_id, _tried(how, names.get(model_id) or _("car"), _day(at)))
              for at, model_id, how in sales_records.models_tried(session=session, customer_id=customer_id,
                                                                  dealer_id=appointment.dealer_id)]
     reasons: dict[int, str] = {}
-    for _, model_id, why in sorted(found, key=lambda item: item[0], reverse=True):
+    for _at, model_id, why in sorted(found, key=lambda item: item[0], reverse=True):
         if model_id not in owned:
             reasons.setdefault(model_id, why)
     return reasons

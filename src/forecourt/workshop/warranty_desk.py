@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONSENT, SERVICE_HISTORY, VEHICLE_HEALTH
+from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.telematics import service as telematics_service
@@ -45,12 +47,12 @@ def _car_odometer(session: Session, vehicle_id: int) -> tuple[int, str] | None:
     reading = telematics_service.twin_of(session=session, vehicle_id=vehicle_id).get(ODOMETER)
     if reading is None or not isinstance(reading[0], int | float) or isinstance(reading[0], bool):
         return None
-    return int(reading[0] // 1000), f"the car, {reading[1]:%d %b %Y %H:%M} UTC"
+    return int(reading[0] // 1000), _("the car, %(moment)s", moment=dates.format_datetime(reading[1]))
 
 
 def _book_odometer(session: Session, vehicle_id: int) -> tuple[int, str] | None:
     latest = work_orders.latest_odometer(session=session, vehicle_id=vehicle_id)
-    return (latest[0], f"the service book, {latest[1]:%d %b %Y}") if latest else None
+    return (latest[0], _("the service book, %(day)s", day=dates.format_date(latest[1]))) if latest else None
 
 
 def _reading(session: Session, vehicle_id: int, *, health: bool) -> tuple[int, str] | None:
@@ -205,6 +207,7 @@ def offer_out(*, session: Session, offered) -> dict:
     dealer = parties_service.get_organization(session=session, organization_id=offered.dealer_id)
     return dict(id=offered.id, vehicle_id=vehicle.id, vin=vehicle.vin, product_code=product.code,
                 product_name=product.name, dealer_id=dealer.id, dealer_name=dealer.name, price=float(offered.price),
+                currency=product.currency or "EUR",
                 status=offered.status, created_at=offered.created_at, expires_at=offered.expires_at,
                 decided_at=offered.decided_at, contract_id=offered.contract_id)
 

@@ -27,7 +27,7 @@ def _lead(w, message: str = KEEP, *, reuse: bool = True) -> Lead:
             return found
     lead = Lead(dealer_id=w.dealer.id, customer_id=w.customer.id, source="test_drive", first_name="Aurelia",
                 last_name=w.customer.last_name, email=w.customer.email, message=message, routed_by="customer_choice",
-                routing_reason="Chosen by the customer.")
+                routing_facts={"code": "customer_choice"})
     w.session.add(lead)
     w.session.commit()
     return lead

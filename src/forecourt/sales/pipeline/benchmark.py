@@ -27,6 +27,8 @@ METRICS = (("win_rate", N_("Win rate"), "higher"), ("cycle_days", N_("Days from 
 def _per_dealer(session: Session, scope: Scope) -> dict[int, dict]:
     """Every dealer's figures for the period (the model filter applies to all alike; the rep filter does not)."""
     model = [O.model_id == scope.model_id] if scope.model_id is not None else []
+    if scope.currency_dealers is not None:  # peers are the dealers who sell in the same currency
+        model.append(O.dealer_id.in_(scope.currency_dealers))
     won = case((O.status == "won", 1), else_=0)
     closed = session.execute(
         select(O.dealer_id, func.sum(won), func.sum(case((O.status == "lost", 1), else_=0)),

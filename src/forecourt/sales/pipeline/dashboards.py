@@ -258,6 +258,8 @@ def _targets(session: Session, scope: Scope, won_by_month: dict[str, tuple[int, 
     query = select(Target.month, func.sum(Target.units), func.sum(Target.value)).where(Target.month.in_(months))
     if scope.dealer_id is not None:
         query = query.where(Target.dealer_id == scope.dealer_id)
+    elif scope.currency_dealers is not None:
+        query = query.where(Target.dealer_id.in_(scope.currency_dealers))
     query = query.where(Target.user_id == scope.rep_id if scope.rep_id is not None else Target.user_id.is_(None))
     targets = {month: (int(units or 0), _money(value)) for month, units, value in
                session.execute(query.group_by(Target.month)).all()}

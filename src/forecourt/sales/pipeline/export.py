@@ -4,25 +4,53 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Role
+from forecourt.core.i18n import N_, _, gettext, translate
 from forecourt.parties import service as parties_service
 from forecourt.sales.pipeline.benchmark import network_benchmark
 from forecourt.sales.pipeline.dashboards import Facts, performance, speed, trend, volume
-from forecourt.sales.pipeline.scope import Scope
+from forecourt.sales.models import Opportunity as O
+from forecourt.sales.pipeline.scope import Scope, currencies_of_dealers, in_period
 from forecourt.vehicles import service as vehicles_service
 
 
 def dashboard(*, session: Session, scope: Scope) -> dict:
-    """Every dashboard; they share the passes over the deals started and closed in the period (``Facts``)."""
+    """Every dashboard; they share the passes over the deals started and closed in the period (``Facts``).
+    Money is in ``scope.currency``; the network view of a network selling in several currencies also
+    gets each currency's own totals (``currencies``), side by side and never added together."""
     facts = Facts(session, scope)
-    return {"filters": scope.as_filters(), "volume": volume(session=session, scope=scope, facts=facts),
+    return {"filters": scope.as_filters(), "currency": scope.currency,
+            "volume": volume(session=session, scope=scope, facts=facts),
             "speed": speed(session=session, scope=scope, facts=facts),
             "performance": performance(session=session, scope=scope, facts=facts),
             "trend": trend(session=session, scope=scope, facts=facts),
-            "benchmark": network_benchmark(session=session, scope=scope)}
+            "benchmark": network_benchmark(session=session, scope=scope),
+            "currencies": by_currency(session=session, scope=scope)}
+
+
+def by_currency(*, session: Session, scope: Scope) -> list[dict]:
+    """Open and won deals of the period per currency, for the network view when it has several (else [])."""
+    if scope.dealer_id is not None or len(scope.currencies) < 2:
+        return []
+    currency_of = currencies_of_dealers(session)
+    totals = {c: {"currency": c, "open_count": 0, "open_value": Decimal(0), "won_count": 0, "won_value": Decimal(0)}
+              for c in scope.currencies}
+    model = [O.model_id == scope.model_id] if scope.model_id is not None else []
+    for prefix, column, status in (("open", O.created_at, "open"), ("won", O.closed_at, "won")):
+        rows = session.execute(select(O.dealer_id, func.count(), func.sum(O.amount))
+                               .where(O.status == status, *in_period(column, scope), *model)
+                               .group_by(O.dealer_id)).all()
+        for dealer_id, count, value in rows:
+            entry = totals.get(currency_of.get(dealer_id, "EUR"))
+            if entry is not None:
+                entry[f"{prefix}_count"] += count
+                entry[f"{prefix}_value"] += Decimal(str(value or 0))
+    return [{**t, "open_value": float(t["open_value"]), "won_value": float(t["won_value"])} for t in totals.values()]
 
 
 def filter_choices(*, session: Session, scope: Scope) -> dict:
@@ -39,52 +67,85 @@ def filter_choices(*, session: Session, scope: Scope) -> dict:
     return {"dealers": dealers, "reps": reps, "models": models}
 
 
+def translated(value) -> str:
+    """A stage's or a reason's name (stored as written, in the catalogues) in the reader's language."""
+    return translate(str(value)) if value else ""
+
+
 def _rows(figures: dict) -> list[list]:
+    """The dashboards' figures, one per line, named in the reader's language; money names its currency."""
     rows: list[list] = []
     volume_, speed_, performance_ = figures["volume"], figures["speed"], figures["performance"]
+    currency = figures.get("currency") or "EUR"
+    volume, speed, performance = _("Volume"), _("Speed"), _("Performance")
+    everything, open_deals = _("all stages"), _("open deals")
+    open_value = _("open value (%(currency)s)", currency=currency)
+    forecast = _("weighted forecast (%(currency)s)", currency=currency)
     for s in volume_["stages"]:
-        rows += [["volume", "open deals", s["name"], s["count"]], ["volume", "open value (EUR)", s["name"], s["value"]],
-                 ["volume", "weighted forecast (EUR)", s["name"], s["weighted"]]]
-    rows += [["volume", "open deals", "all stages", volume_["open_count"]],
-             ["volume", "open value (EUR)", "all stages", volume_["open_value"]],
-             ["volume", "weighted forecast (EUR)", "all stages", volume_["weighted_forecast"]]]
+        name = translated(s["name"])
+        rows += [[volume, open_deals, name, s["count"]], [volume, open_value, name, s["value"]],
+                 [volume, forecast, name, s["weighted"]]]
+    rows += [[volume, open_deals, everything, volume_["open_count"]],
+             [volume, open_value, everything, volume_["open_value"]],
+             [volume, forecast, everything, volume_["weighted_forecast"]]]
     for s in speed_["ageing"]:
-        rows += [["speed", "mean days in stage", s["name"], s["mean_days"]],
-                 ["speed", "median days in stage", s["name"], s["median_days"]]]
-    rows += [["speed", "overdue deals", "all stages", speed_["overdue"]["count"]],
-             ["speed", "overdue value (EUR)", "all stages", speed_["overdue"]["value"]]]
-    rows += [["speed", "overdue deals", b["label"] + " late", b["count"]] for b in speed_["overdue"]["by_days_late"]]
-    rows += [["speed", "deals reaching stage", s["name"], s["reached"]] for s in speed_["funnel"]]
-    rows += [["speed", "conversion", f"{c['from_name']} to {c['to_name']}", c["rate"]] for c in speed_["conversion"]]
-    cycle = speed_["cycle_time"]
-    rows += [["speed", "cycle time mean days", "won deals", cycle["mean_days"]],
-             ["speed", "cycle time median days", "won deals", cycle["median_days"]]]
-    rows += [["performance", "won", "", performance_["won"]], ["performance", "lost", "", performance_["lost"]],
-             ["performance", "win rate", "", performance_["win_rate"]],
-             ["performance", "value won (EUR)", "", performance_["value_won"]]]
-    rows += [["performance", "lost reason", r["label"], r["count"]] for r in performance_["lost_reasons"]]
+        name = translated(s["name"])
+        rows += [[speed, _("mean days in stage"), name, s["mean_days"]],
+                 [speed, _("median days in stage"), name, s["median_days"]]]
+    rows += [[speed, _("overdue deals"), everything, speed_["overdue"]["count"]],
+             [speed, _("overdue value (%(currency)s)", currency=currency), everything, speed_["overdue"]["value"]]]
+    rows += [[speed, _("overdue deals"), _("%(days)s late", days=translated(b["label"])), b["count"]]
+             for b in speed_["overdue"]["by_days_late"]]
+    rows += [[speed, _("deals reaching stage"), translated(s["name"]), s["reached"]] for s in speed_["funnel"]]
+    rows += [[speed, _("conversion"), _("%(stage)s to %(next)s", stage=translated(c["from_name"]),
+                                        next=translated(c["to_name"])), c["rate"]] for c in speed_["conversion"]]
+    cycle, won_deals = speed_["cycle_time"], _("won deals")
+    rows += [[speed, _("cycle time mean days"), won_deals, cycle["mean_days"]],
+             [speed, _("cycle time median days"), won_deals, cycle["median_days"]]]
+    rows += [[performance, _("won"), "", performance_["won"]], [performance, _("lost"), "", performance_["lost"]],
+             [performance, _("win rate"), "", performance_["win_rate"]],
+             [performance, _("value won (%(currency)s)", currency=currency), "", performance_["value_won"]]]
+    rows += [[performance, _("lost reason"), translated(r["label"]), r["count"]] for r in performance_["lost_reasons"]]
     for t in performance_["targets"]:
-        rows += [["performance", "target units", t["month"], t["target_units"]],
-                 ["performance", "won units", t["month"], t["won_units"]],
-                 ["performance", "target value (EUR)", t["month"], t["target_value"]],
-                 ["performance", "won value (EUR)", t["month"], t["won_value"]]]
+        rows += [[performance, _("target units"), t["month"], t["target_units"]],
+                 [performance, _("won units"), t["month"], t["won_units"]],
+                 [performance, _("target value (%(currency)s)", currency=currency), t["month"], t["target_value"]],
+                 [performance, _("won value (%(currency)s)", currency=currency), t["month"], t["won_value"]]]
+    trend_names = {"new": _("new"), "won": _("won"), "lost": _("lost"),
+                   "value_won": _("value won (%(currency)s)", currency=currency)}
     for m in figures["trend"]["months"]:
-        rows += [["trend", key.replace("_", " "), m["month"], m[key]] for key in ("new", "won", "lost", "value_won")]
+        rows += [[_("Trend"), trend_names[key], m["month"], m[key]] for key in ("new", "won", "lost", "value_won")]
+    benchmark = _("Benchmark")
     for m in figures["benchmark"]["metrics"]:
-        rows += [["benchmark", m["label"], "this dealer", m["value"]],
-                 ["benchmark", m["label"], "peer median", m["peer_median"]],
-                 ["benchmark", m["label"], "percentile rank", m["percentile"]]]
+        label = translated(m["label"]) + (f" ({currency})" if m["code"] == "value_won" else "")
+        rows += [[benchmark, label, _("this dealer"), m["value"]],
+                 [benchmark, label, _("peer median"), m["peer_median"]],
+                 [benchmark, label, _("percentile rank"), m["percentile"]]]
+    for c in figures.get("currencies") or []:
+        network = _("Network by currency")
+        rows += [[network, open_deals, c["currency"], c["open_count"]],
+                 [network, _("open value (%(currency)s)", currency=c["currency"]), c["currency"], c["open_value"]],
+                 [network, won_deals, c["currency"], c["won_count"]],
+                 [network, _("value won (%(currency)s)", currency=c["currency"]), c["currency"], c["won_value"]]]
     return rows
 
 
+FILTER_NAMES = {"dealer_id": N_("Dealer"), "rep_id": N_("Sales rep"), "model_id": N_("Model"),
+                "date_from": N_("From"), "date_to": N_("Until"), "currency": N_("Currency")}
+
+
 def figures_csv(*, filters: dict, rows: list[list]) -> str:
-    """One figure per line: section, figure, breakdown, value; the filters first, as comments a reader
-    keeps. The dashboards' and the insights' exports share this shape, so one spreadsheet reads both."""
+    """One figure per line: section, figure, breakdown, value, named in the reader's language; the
+    filters first, as comments a reader keeps. Values stay plain numbers (a spreadsheet formats them);
+    a byte order mark lets spreadsheets read Korean and umlauts. The dashboards' and the insights'
+    exports share this shape, so one spreadsheet reads both."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
     for key, value in filters.items():
-        writer.writerow([f"# {key}", "" if value is None else value])
-    writer.writerow(["section", "figure", "breakdown", "value"])
+        writer.writerow([f"# {gettext(FILTER_NAMES[key]) if key in FILTER_NAMES else key}",
+                         "" if value is None else value])
+    writer.writerow([_("Report section"), _("Figure"), _("Broken down by"), _("Figure value")])
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return out.getvalue()

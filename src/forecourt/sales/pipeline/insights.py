@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from forecourt.core.i18n import N_, _, gettext
 from forecourt.parties import service as parties_service
 from forecourt.sales.pipeline import export
 from forecourt.sales.pipeline.leads_funnel import BREAKDOWNS, lead_conversion
@@ -44,45 +45,48 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+BREAKDOWN_NAMES = {"source": N_("leads by source"), "dealer": N_("leads by dealer"), "model": N_("leads by model"),
+                   "month": N_("leads by month")}
+
+
 def _rows(figures: dict) -> list[list]:
+    """The insights' figures, one per line, named in the reader's language."""
     rows: list[list] = []
     leads = figures["leads"]
     total = leads["total"]
-    rows += [["leads", "leads", "all", total["leads"]], ["leads", "became deals", "all", total["converted"]],
-             ["leads", "conversion rate", "all", total["rate"]],
-             ["leads", "median days to deal", "all", total["median_days"]]]
+    section, everything = _("leads"), _("all")
+    names = {"leads": _("leads"), "converted": _("became deals"), "rate": _("conversion rate"),
+             "median_days": _("median days to deal")}
+    rows += [[section, names[key], everything, total[key]] for key in names]
     for name in BREAKDOWNS:
+        by = gettext(BREAKDOWN_NAMES[name]) if name in BREAKDOWN_NAMES else name
         for row in leads[name]:
-            label = row["label"] if row["label"] not in (None, "") else row["key"]
-            rows += [[f"leads by {name}", "leads", label, row["leads"]],
-                     [f"leads by {name}", "became deals", label, row["converted"]],
-                     [f"leads by {name}", "conversion rate", label, row["rate"]],
-                     [f"leads by {name}", "median days to deal", label, row["median_days"]]]
+            label = export.translated(row["label"]) if row["label"] not in (None, "") else row["key"]
+            rows += [[by, names[key], label, row[key]] for key in names]
+    factors = _("buying factors")
+    factor_names = {"won": _("won deals naming it"), "lost": _("lost deals naming it"),
+                    "won_share": _("share of won deals"), "lost_share": _("share of lost deals"),
+                    "win_rate": _("win rate when named"), "covered_win_rate": _("win rate when covered")}
     for f in figures["buying_factors"]["factors"]:
-        rows += [["buying factors", "won deals naming it", f["label"], f["won"]],
-                 ["buying factors", "lost deals naming it", f["label"], f["lost"]],
-                 ["buying factors", "share of won deals", f["label"], f["won_share"]],
-                 ["buying factors", "share of lost deals", f["label"], f["lost_share"]],
-                 ["buying factors", "win rate when named", f["label"], f["win_rate"]],
-                 ["buying factors", "win rate when covered", f["label"], f["covered_win_rate"]]]
-    tenders = figures["tenders"]
-    for key, label in (("rfp", "fleet deals with an RFP"), ("no_rfp", "fleet deals without an RFP")):
-        group = tenders[key]
-        rows += [["tenders", "won", label, group["won"]], ["tenders", "lost", label, group["lost"]],
-                 ["tenders", "lost on price", label, group["lost_on_price"]],
-                 ["tenders", "win rate", label, group["win_rate"]]]
-    for p in tenders["prices"]:
-        rows += [["tenders", f"won price per car ({p['currency']})", "RFP", p["won_per_car"]],
-                 ["tenders", f"lost price per car ({p['currency']})", "RFP", p["lost_per_car"]],
-                 ["tenders", f"price gap per car ({p['currency']})", "RFP", p["gap_per_car"]],
-                 ["tenders", "price gap share", f"RFP {p['currency']}", p["gap_share"]]]
+        rows += [[factors, factor_names[key], export.translated(f["label"]), f[key]] for key in factor_names]
+    tenders, rfp = _("tenders"), _("RFP")
+    group_names = {"won": _("won"), "lost": _("lost"), "lost_on_price": _("lost on price"), "win_rate": _("win rate")}
+    for key, label in (("rfp", _("fleet deals with an RFP")), ("no_rfp", _("fleet deals without an RFP"))):
+        rows += [[tenders, group_names[k], label, figures["tenders"][key][k]] for k in group_names]
+    for p in figures["tenders"]["prices"]:
+        currency = p["currency"]
+        rows += [[tenders, _("won price per car (%(currency)s)", currency=currency), rfp, p["won_per_car"]],
+                 [tenders, _("lost price per car (%(currency)s)", currency=currency), rfp, p["lost_per_car"]],
+                 [tenders, _("price gap per car (%(currency)s)", currency=currency), rfp, p["gap_per_car"]],
+                 [tenders, _("price gap share"), f"{rfp} {currency}", p["gap_share"]]]
+    lessons = _("lessons")
     for r in figures["lessons"]["by_reason"]:
-        rows += [["lessons", "lost deals", r["label"], r["lost"]],
-                 ["lessons", "post-mortems written", r["label"], r["written"]]]
+        reason = export.translated(r["label"])
+        rows += [[lessons, _("lost deals"), reason, r["lost"]], [lessons, _("post-mortems written"), reason, r["written"]]]
     for n in figures["lessons"]["notes"]:
-        where = " · ".join(part for part in (n["closed_at"].date().isoformat(), n["label"], n.get("model") or "",
-                                             n.get("dealer") or "") if part)
-        rows.append(["lesson", "post-mortem", where, _cell(n["note"])])
+        where = " · ".join(part for part in (n["closed_at"].date().isoformat(), export.translated(n["label"]),
+                                             n.get("model") or "", n.get("dealer") or "") if part)
+        rows.append([_("lesson"), _("post-mortem"), where, _cell(n["note"])])
     return rows
 
 

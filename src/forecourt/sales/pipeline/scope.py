@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Invalid, NotFound
+from forecourt.core.i18n import _
 from forecourt.core.schemas import check_period
+from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sales.models import Opportunity, Stage
 
@@ -48,6 +50,12 @@ class Scope:
     date_to: date
     now: datetime
     carmaker_view: bool  # the carmaker may see dealers' names; a dealer never sees its peers' names
+    # Money is never added across currencies: every figure is of the deals in ``currency`` (a dealer's
+    # own market's). When the network has dealers in several currencies, ``currency_dealers`` are the
+    # ones in this one (the network view and the benchmark's peers keep to them); ``None`` otherwise.
+    currency: str = "EUR"
+    currency_dealers: tuple[int, ...] | None = None
+    currencies: tuple[str, ...] = ("EUR",)  # every currency the network's dealers sell in
 
     @property
     def start(self) -> datetime:
@@ -77,7 +85,8 @@ class Scope:
 
     def as_filters(self) -> dict:
         return {"dealer_id": self.dealer_id, "rep_id": self.rep_id, "model_id": self.model_id,
-                "date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat()}
+                "date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
+                "currency": self.currency}
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -88,9 +97,38 @@ def default_period(today: date) -> tuple[date, date]:
     return date(year, month, 1), today
 
 
+def currencies_of_dealers(session: Session) -> dict[int, str]:
+    """dealer id -> the currency it sells in (its market's)."""
+    return {d.id: markets.reference(d.market)["currency"]
+            for d in parties_service.list_organizations(session=session, kind="dealer", active_only=False)}
+
+
+def _currency(session: Session, principal: Principal, dealer, wanted: str | None) -> tuple[str, tuple, tuple | None]:
+    """(currency, the network's currencies, its dealers when the network has several) for one look."""
+    by_dealer = currencies_of_dealers(session)
+    present = tuple(sorted(set(by_dealer.values()))) or ("EUR",)
+    if dealer is not None:
+        currency = markets.reference(dealer.market)["currency"]
+    elif wanted:
+        currency = wanted.strip().upper()
+        if currency not in present:
+            raise Invalid(_("The network sells in %(currencies)s; choose one of them.",
+                            currencies=", ".join(present)), field="currency")
+    else:
+        own = parties_service.organization_or_none(session=session, organization_id=principal.organization_id) \
+            if principal.organization_id is not None else None
+        currency = markets.reference(own.market if own else None)["currency"]
+        currency = currency if currency in present else present[0]
+    dealers = tuple(sorted(d for d, c in by_dealer.items() if c == currency)) if len(present) > 1 else None
+    return currency, present, dealers
+
+
 def scope_for(*, session: Session, principal: Principal, dealer_id: int | None = None, rep_id: int | None = None,
-              model_id: int | None = None, date_from: date | None = None, date_to: date | None = None) -> Scope:
-    """Checks the caller may see what they ask for and fills in the defaults."""
+              model_id: int | None = None, date_from: date | None = None, date_to: date | None = None,
+              currency: str | None = None) -> Scope:
+    """Checks the caller may see what they ask for and fills in the defaults. ``currency`` chooses which
+    of the network's currencies the carmaker's network view adds up (its own market's by default); a
+    dealer's figures are in the dealer's currency."""
     moment = clock_now()
     if principal.role is Role.DEALER_SALES:
         if dealer_id is not None and dealer_id != principal.organization_id:
@@ -98,6 +136,7 @@ def scope_for(*, session: Session, principal: Principal, dealer_id: int | None =
         dealer_id = principal.organization_id
     elif principal.role is not Role.CARMAKER_ADMIN:
         raise NotFound("Not found")
+    dealer = None
     if dealer_id is not None:
         try:
             dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
@@ -112,14 +151,18 @@ def scope_for(*, session: Session, principal: Principal, dealer_id: int | None =
             raise NotFound("No such sales rep") from None
         if rep.organization_id is None or (dealer_id is not None and rep.organization_id != dealer_id):
             raise NotFound("No such sales rep")
-        dealer_id = rep.organization_id
+        if dealer_id is None:
+            dealer_id = rep.organization_id
+            dealer = parties_service.get_organization(session=session, organization_id=dealer_id)
     first, last = default_period(moment.date())
     date_from, date_to = date_from or first, date_to or last
     problem = check_period(date_from, date_to)
     if problem:
         raise Invalid(problem, field="date_from")
+    currency, present, dealers = _currency(session, principal, dealer, currency)
     return Scope(dealer_id=dealer_id, rep_id=rep_id, model_id=model_id, date_from=date_from, date_to=date_to,
-                 now=moment, carmaker_view=principal.role is Role.CARMAKER_ADMIN)
+                 now=moment, carmaker_view=principal.role is Role.CARMAKER_ADMIN, currency=currency,
+                 currency_dealers=dealers, currencies=present)
 
 
 def stages(*, session: Session, dealer_id: int | None = None) -> list[StageInfo]:
@@ -140,6 +183,8 @@ def deal_filters(scope: Scope, *, include_rep: bool = True) -> list:
     conditions = []
     if scope.dealer_id is not None:
         conditions.append(Opportunity.dealer_id == scope.dealer_id)
+    elif scope.currency_dealers is not None:  # the network in one currency: its dealers (read from the indexes)
+        conditions.append(Opportunity.dealer_id.in_(scope.currency_dealers))
     if include_rep and scope.rep_id is not None:
         conditions.append(Opportunity.owner_user_id == scope.rep_id)
     if scope.model_id is not None:

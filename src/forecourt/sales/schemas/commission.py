@@ -16,13 +16,15 @@ class CommissionRuleIn(Input):
     dealer_id: int | None = None
     model_id: int | None = None
     percent: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=2)
-    fixed: Decimal = Field(default=Decimal(0), ge=0, le=100_000, decimal_places=2)
+    # In the dealer's market's currency (the carmaker's for a rule of every dealer); its upper bound
+    # is checked per currency (100,000 EUR, 150,000,000 KRW).
+    fixed: Decimal = Field(default=Decimal(0), ge=0, le=150_000_000, decimal_places=2)
     valid_from: date | None = None  # today when not given
 
 
 class CommissionRuleChange(Input):
     percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    fixed: Decimal | None = Field(default=None, ge=0, le=100_000, decimal_places=2)
+    fixed: Decimal | None = Field(default=None, ge=0, le=150_000_000, decimal_places=2)
     valid_from: date | None = None
 
 
@@ -36,6 +38,7 @@ class CommissionRuleOut(Output):
     model_id: int | None
     percent: float
     fixed: float
+    currency: str = Field(description="The currency of the amount per car (EUR, KRW); the rule applies only to sales in it")
     valid_from: date
     retired_on: date | None
 

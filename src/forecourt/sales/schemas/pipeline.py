@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from forecourt.core.schemas import Day, Id, Input
 
 
@@ -13,3 +15,6 @@ class PipelineFilters(Input):
     dealer_id: Id | None = None
     rep_id: Id | None = None
     model_id: Id | None = None
+    # Which of the network's currencies the carmaker's network view adds up (EUR, KRW; its own market's by
+    # default); a dealer's figures are always in the dealer's currency. Money is never added across currencies.
+    currency: str | None = Field(default=None, min_length=3, max_length=3)

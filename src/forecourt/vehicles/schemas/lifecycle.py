@@ -52,6 +52,7 @@ class ContractLineOut(Output):
     expires_on: date
     km_limit: int
     price: float
+    currency: str = "EUR"
     status: str
     words: str
 
@@ -84,6 +85,7 @@ class WarrantyProductOut(Output):
     years: int
     km: int
     price: float
+    currency: str = "EUR"
     components: list[str]
 
 
@@ -102,6 +104,7 @@ class WarrantyOfferOut(Output):
     dealer_id: int
     dealer_name: str
     price: float
+    currency: str = "EUR"
     status: str
     created_at: datetime
     expires_at: datetime
@@ -164,6 +167,7 @@ class ServiceBookEntryOut(Output):
     warranty_amount: float
     customer_amount: float
     total_cost: float
+    currency: str = "EUR"  # of the three amounts: the workshop's market's
     odometer_flag: str | None
     odometer_note: str | None
     appointment_id: int | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Literal
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -16,6 +17,7 @@ from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import CONTACT, PREFERENCES, SERVICE_HISTORY, VEHICLES
 from forecourt.consent.schemas import GrantOut
 from forecourt.core.errors import NotFound
+from forecourt.core.i18n import N_, gettext
 from forecourt.core.schemas import Id, Offset
 from forecourt.customers import service as customers_service
 from forecourt.customers.schemas import CustomerOut, CustomerPage, PreferencesOut
@@ -56,17 +58,30 @@ def _cell(value: str | None) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# The columns of the customer export: a stable code for programs (``?headers=codes``) and the name a
+# person reads in their spreadsheet (the default, in the caller's language).
+EXPORT_COLUMNS = (("id", N_("Customer number")), ("first_name", N_("Given name(s)")),
+                  ("last_name", N_("Family name")), ("email", N_("E-mail")), ("phone", N_("Phone")),
+                  ("city", N_("City")))
+
+
 @router.get("/customers.csv", response_class=Response, responses=CSV)
-def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None):
+def export_customers(principal: Staff, session: DbSession, q: str | None = None, purpose: str | None = None,
+                     headers: Literal["names", "codes"] = Query(
+                         default="names", description="names: column names in the caller's language, with a byte "
+                         "order mark for spreadsheets; codes: the stable field names (id, first_name, ...) for "
+                         "programs, without one")):
     purpose = stated_purpose(session, principal, purpose)
     items, _ = customers_service.list_visible(session=session, principal=principal, purpose=purpose, q=q,
                                               limit=10_000)
     buffer = io.StringIO()
+    if headers == "names":
+        buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(["id", "first_name", "last_name", "email", "phone", "city"])
+    writer.writerow([code if headers == "codes" else gettext(name) for code, name in EXPORT_COLUMNS])
     for c in items:
         writer.writerow([c.id, *(_cell(v) for v in (c.first_name, c.last_name, c.email, c.phone, c.city))])
-    return Response(buffer.getvalue(), media_type="text/csv",
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 

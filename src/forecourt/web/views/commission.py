@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request
 
@@ -25,9 +26,13 @@ def _number(form, name: str, default=None):
     if raw is None:
         return default
     try:
-        return float(raw.replace(",", "."))
-    except ValueError:
-        raise Invalid(_("Enter a number for %(replace)s.", replace=name.replace('_', ' ')), field=name) from None
+        value = Decimal(raw.replace(",", "."))
+        if not value.is_finite():
+            raise InvalidOperation(raw)
+        return value
+    except InvalidOperation:
+        label = {"percent": _("Share in percent"), "fixed": _("Amount per car")}.get(name, name)
+        raise Invalid(_("Enter a number for %(replace)s.", replace=label), field=name) from None
 
 
 def _day(form, name: str) -> date | None:
@@ -55,7 +60,8 @@ def rules_page(request: Request, principal: AdminPage, session: DbSession, month
     return render(request, "admin/commission.html", rules=commission.list_rules(session=session),
                   dealers={d.id: d for d in dealers}, models={m.id: m for m in models},
                   scope_of=commission.scope_of, terms_of=commission.terms_of, month=chosen, error=error,
-                  rows=statements.network_month(session=session, month=chosen), today=today())
+                  rows=statements.network_month(session=session, month=chosen), today=today(),
+                  currency=commission.currency_for(session=session, principal=principal, dealer_id=None))
 
 
 @router.post("/rules")
@@ -63,7 +69,7 @@ def create_rule(principal: AdminPage, session: DbSession, form: Form):
     return attempt(session, "/admin/commission", lambda: commission.create_rule(
         session=session, principal=principal, dealer_id=_id(form, "dealer_id"), model_id=_id(form, "model_id"),
         percent=_number(form, "percent", 0), fixed=_number(form, "fixed", 0), valid_from=_day(form, "valid_from")),
-        "Rule created; it applies to hand-overs from its start date.")
+        _("Rule created; it applies to hand-overs from its start date."))
 
 
 @router.post("/rules/{rule_id}")
@@ -74,7 +80,7 @@ def change_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: For
         return commission.change_rule(session=session, principal=principal, rule_id=rule_id,
                                       changes={k: v for k, v in changes.items() if v is not None})
     return attempt(session, "/admin/commission", change,
-                   "Rule changed; orders already handed over keep what they earned.")
+                   _("Rule changed; orders already handed over keep what they earned."))
 
 
 @router.post("/rules/{rule_id}/retire")
@@ -85,4 +91,4 @@ def retire_rule(rule_id: Id, principal: AdminPage, session: DbSession, form: For
         return back_to("/admin/commission", error=problem.message)
     return attempt(session, "/admin/commission", lambda: commission.retire_rule(
         session=session, principal=principal, rule_id=rule_id, on=on),
-        "Rule retired; the next most specific rule applies from that day.")
+        _("Rule retired; the next most specific rule applies from that day."))

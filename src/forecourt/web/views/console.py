@@ -30,7 +30,7 @@ from forecourt.core import dates, i18n, places
 from forecourt.core.auth import Principal
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
-from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.i18n import _, Labels, N_, ngettext
 from forecourt.core.schemas import Id, LARGEST_ID
 from forecourt.parties import markets
 from forecourt.vehicles import service as vehicles_service
@@ -222,7 +222,7 @@ def _act(session: Session, number: str, action, done: str) -> Response:
 def acknowledge(number: str, principal: AgentPage, session: DbSession):
     case = _case(session, number)
     return _act(session, number, lambda: cases_service.acknowledge(
-        session=session, principal=principal, case_id=case.id), "Acknowledged: the case is yours.")
+        session=session, principal=principal, case_id=case.id), _("Acknowledged: the case is yours."))
 
 
 @router.post("/console/cases/{number}/dispatch")
@@ -235,7 +235,7 @@ def dispatch(request: Request, number: str, principal: AgentPage, session: DbSes
     kind = text(form, "kind") or "tow"
     return _act(session, number, lambda: dispatch_service.dispatch(
         session=session, principal=principal, case_id=case.id, provider_id=provider_id, kind=kind,
-        portal_url=request.app.state.settings.portal_url), "Dispatched: the provider has been notified.")
+        portal_url=request.app.state.settings.portal_url), _("Dispatched: the provider has been notified."))
 
 
 @router.post("/console/cases/{number}/notes")
@@ -243,7 +243,7 @@ def add_note(number: str, principal: AgentPage, session: DbSession, form: Form):
     case = _case(session, number)
     note = text(form, "text") or ""
     return _act(session, number, lambda: cases_service.add_note(
-        session=session, principal=principal, case_id=case.id, text=note), "Note added to the timeline.")
+        session=session, principal=principal, case_id=case.id, text=note), _("Note added to the timeline."))
 
 
 @router.post("/console/cases/{number}/resolve")
@@ -251,14 +251,14 @@ def resolve(number: str, principal: AgentPage, session: DbSession, form: Form):
     case = _case(session, number)
     resolution = text(form, "resolution") or ""
     return _act(session, number, lambda: cases_service.resolve(
-        session=session, principal=principal, case_id=case.id, resolution=resolution), "Resolved.")
+        session=session, principal=principal, case_id=case.id, resolution=resolution), _("Resolved."))
 
 
 @router.post("/console/cases/{number}/close")
 def close(number: str, principal: AgentPage, session: DbSession):
     case = _case(session, number)
     return _act(session, number, lambda: cases_service.close(
-        session=session, principal=principal, case_id=case.id), "Closed.")
+        session=session, principal=principal, case_id=case.id), _("Closed."))
 
 
 # --- the owner's emergency contacts -----------------------------------------------------------------
@@ -293,6 +293,6 @@ def save_my_contacts(request: Request, principal: MePage, session: DbSession, fo
                                              region=markets.region_of(viewer.market_of(request)))
     except Invalid as problem:
         return _contacts_page(request, session, principal, rows=rows, error=problem.message, status_code=400)
-    message = (f"Saved {len(saved)} emergency contact{'s' if len(saved) != 1 else ''}." if saved
-               else "No emergency contacts saved.")
+    message = (ngettext("Saved %(num)s emergency contact.", "Saved %(num)s emergency contacts.", len(saved)) if saved
+               else _("No emergency contacts saved."))
     return redirect(f"/me/on-call/contacts?flash={quote_plus(message)}")

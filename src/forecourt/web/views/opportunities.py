@@ -178,7 +178,7 @@ def save_details(request: Request, opportunity_id: Id, principal: SalesPage, ses
                 lambda body: opportunities_service.update(session=session, principal=principal,
                                                           opportunity_id=opportunity_id,
                                                           changes=body.model_dump(exclude_unset=True)),
-                "The details are saved.")
+                _("The details are saved."))
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/factors")
@@ -189,7 +189,7 @@ def save_factors(request: Request, opportunity_id: Id, principal: SalesPage, ses
                 lambda body: opportunities_service.update(session=session, principal=principal,
                                                           opportunity_id=opportunity_id,
                                                           changes={"buying_factors": body.buying_factors}),
-                "The buying factors are saved.", "#factors")
+                _("The buying factors are saved."), "#factors")
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/stage")
@@ -199,7 +199,7 @@ def move(request: Request, opportunity_id: Id, principal: SalesPage, session: Db
                 lambda _: opportunities_service.move(session=session, principal=principal,
                                                      opportunity_id=opportunity_id,
                                                      stage_code=values["stage_code"] or ""),
-                "The deal has moved.")
+                _("The deal has moved."))
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/activities")
@@ -209,7 +209,7 @@ def log_activity(request: Request, opportunity_id: Id, principal: SalesPage, ses
     return _act(request, session, principal, opportunity_id, ActivityIn, values,
                 lambda body: opportunities_service.log_activity(session=session, principal=principal,
                                                                 opportunity_id=opportunity_id, **body.model_dump()),
-                "The activity is logged.", "#activities")
+                _("The activity is logged."), "#activities")
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/won")
@@ -217,7 +217,7 @@ def win(request: Request, opportunity_id: Id, principal: SalesPage, session: DbS
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: opportunities_service.win(session=session, principal=principal,
                                                     opportunity_id=opportunity_id),
-                "Congratulations: the deal is won.")
+                _("Congratulations: the deal is won."))
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/lost")
@@ -227,7 +227,7 @@ def lose(request: Request, opportunity_id: Id, principal: SalesPage, session: Db
                 lambda body: opportunities_service.lose(session=session, principal=principal,
                                                         opportunity_id=opportunity_id, reason=body.reason,
                                                         post_mortem=body.post_mortem),
-                "The deal is closed as lost; the reason is recorded.")
+                _("The deal is closed as lost; the reason is recorded."))
 
 
 def _quote_lines(form) -> list[dict]:
@@ -251,7 +251,7 @@ def add_quote(request: Request, opportunity_id: Id, principal: SalesPage, sessio
                                                       opportunity_id=opportunity_id,
                                                       lines=[line.model_dump() for line in body.lines],
                                                       valid_until=body.valid_until, note=body.note),
-                "A new quote version is ready.", "#quotes")
+                _("A new quote version is ready."), "#quotes")
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/quotes/{version}/send")
@@ -259,7 +259,7 @@ def send_quote(request: Request, opportunity_id: Id, version: Id, principal: Sal
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: quotes_service.send(session=session, principal=principal, opportunity_id=opportunity_id,
                                               version=version),
-                f"Version {version} is marked as sent.", "#quotes")
+                _("Version %(version)s is marked as sent.", version=version), "#quotes")
 
 
 @router.post("/workspace/opportunities/{opportunity_id}/quotes/{version}/accept")
@@ -267,7 +267,7 @@ def accept_quote(request: Request, opportunity_id: Id, version: Id, principal: S
     return _act(request, session, principal, opportunity_id, None, {},
                 lambda _: quotes_service.accept(session=session, principal=principal, opportunity_id=opportunity_id,
                                                 version=version),
-                f"Version {version} is accepted; its total is now the deal's amount.", "#quotes")
+                _("Version %(version)s is accepted; its total is now the deal's amount.", version=version), "#quotes")
 
 
 # --- the dealer's sales process ------------------------------------------------------------------

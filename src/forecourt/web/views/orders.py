@@ -152,7 +152,7 @@ def _act(session, number: str, action, done: str) -> Response:
 @router.post("/workspace/orders/{number}/confirm")
 def confirm(number: str, principal: SalesPage, session: DbSession):
     return _act(session, number, lambda: orders.confirm(session=session, principal=principal, number=number),
-                "Order confirmed; the buyer sees it in their portal.")
+                _("Order confirmed; the buyer sees it in their portal."))
 
 
 @router.post("/workspace/orders/{number}/vehicle")
@@ -160,7 +160,7 @@ def assign_vehicle(number: str, principal: SalesPage, session: DbSession, form: 
     year = text(form, "model_year")
     return _act(session, number, lambda: orders.assign_vehicle(
         session=session, principal=principal, number=number, vin=text(form, "vin") or "",
-        model_year=whole_number(year)), "Car assigned to the order.")
+        model_year=whole_number(year)), _("Car assigned to the order."))
 
 
 def _delivery_time(form) -> datetime:
@@ -175,18 +175,18 @@ def _delivery_time(form) -> datetime:
 def schedule_delivery(number: str, principal: SalesPage, session: DbSession, form: Form):
     return _act(session, number, lambda: orders.schedule_delivery(session=session, principal=principal, number=number,
                                                          at=_delivery_time(form)),
-                "Delivery scheduled; the buyer sees the appointment in their portal.")
+                _("Delivery scheduled; the buyer sees the appointment in their portal."))
 
 
 @router.post("/workspace/orders/{number}/handover")
 def hand_over(number: str, principal: SalesPage, session: DbSession):
     return _act(session, number,
                 lambda: handover.hand_over_order(session=session, principal=principal, number=number),
-                "Handed over: the car is now registered to the buyer.")
+                _("Handed over: the car is now registered to the buyer."))
 
 
 @router.post("/workspace/orders/{number}/cancel")
 def cancel(number: str, principal: SalesPage, session: DbSession, gateway: PaymentGateway):
     return _act(session, number, lambda: orders.cancel(session=session, gateway=gateway, principal=principal,
                                                        number=number),
-                "Order cancelled: card payments are refunded at once; your till refunds what it took.")
+                _("Order cancelled: card payments are refunded at once; your till refunds what it took."))

@@ -10,6 +10,7 @@ import secrets
 
 from fastapi import APIRouter, Request
 
+from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.payments import desk as payee_desk
 from forecourt.payments import service as payments_service
@@ -38,18 +39,18 @@ def receipt(reference: str, principal: AdminPage, session: DbSession, form: Form
     return attempt(session, "/admin/payments", lambda: payee_desk.desk_receipt(
         session=session, principal=principal, reference=reference, amount=amount_of(form),
         method=text(form, "method") or "", key=text(form, "key") or "", note=text(form, "note") or ""),
-        f"Payment {reference} recorded.")
+        _("Payment %(reference)s recorded.", reference=reference))
 
 
 @router.post("/{reference}/entries/{entry_id}/reversal")
 def reversal(reference: str, entry_id: Id, principal: AdminPage, session: DbSession, form: Form):
     return attempt(session, "/admin/payments", lambda: payee_desk.desk_reversal(
         session=session, principal=principal, reference=reference, entry_id=entry_id,
-        reason=text(form, "reason") or ""), f"Receipt on {reference} reversed.")
+        reason=text(form, "reason") or ""), _("Receipt on %(reference)s reversed.", reference=reference))
 
 
 @router.post("/{reference}/refunds")
 def refund(reference: str, principal: AdminPage, session: DbSession, gateway: PaymentGateway, form: Form):
     return attempt(session, "/admin/payments", lambda: payee_desk.desk_refund(
         session=session, gateway=gateway, principal=principal, reference=reference, amount=amount_of(form),
-        key=text(form, "key") or "", reason=text(form, "reason") or ""), f"Refund on {reference} recorded.")
+        key=text(form, "key") or "", reason=text(form, "reason") or ""), _("Refund on %(reference)s recorded.", reference=reference))

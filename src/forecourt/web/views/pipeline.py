@@ -42,7 +42,8 @@ def scope_from_filters(session, principal, request: Request):
                               rep_id=_number(query.get("rep_id"), "rep_id"),
                               model_id=_number(query.get("model_id"), "model_id"),
                               date_from=_day(query.get("date_from"), "date_from"),
-                              date_to=_day(query.get("date_to"), "date_to"))
+                              date_to=_day(query.get("date_to"), "date_to"),
+                              currency=(query.get("currency") or "").strip()[:3] or None)
 
 
 def scope_or_problem(session, principal, request: Request):

@@ -250,8 +250,8 @@ def download_my_data(me: MePage, session: DbSession) -> Response:
 @router.get("/me/data/erase")
 def confirm_erasure(request: Request, me: MePage, session: DbSession):
     customer = customers_service.get(session=session, customer_id=me.customer_id)
-    return render(request, "portal/erase.html", email=customer.email, kept=rights.KEPT_REASONS, error=None,
-                  labels=ERASED)
+    return render(request, "portal/erase.html", email=customer.email, error=None, labels=ERASED,
+                  kept=rights.kept_reasons_for(session=session, customer_id=me.customer_id))
 
 
 # What an erasure report counts, as its reader says it (the report names each by code).
@@ -286,9 +286,9 @@ ERASED = Labels({
 def erase_me(request: Request, me: MePage, session: DbSession, form: Form):
     if form.get("confirm") != "erase":
         customer = customers_service.get(session=session, customer_id=me.customer_id)
-        return render(request, "portal/erase.html", status_code=422, email=customer.email,
-                      kept=rights.KEPT_REASONS, error=_("Tick the box to confirm that you want to be erased."),
-                      labels=ERASED)
+        return render(request, "portal/erase.html", status_code=422, email=customer.email, labels=ERASED,
+                      kept=rights.kept_reasons_for(session=session, customer_id=me.customer_id),
+                      error=_("Tick the box to confirm that you want to be erased."))
     report = rights.erase(session=session, customer_id=me.customer_id)
     # The account is gone with the person: the page is rendered for nobody, and the cookie goes too.
     response = render(request, "portal/erased.html", principal=None, csrf_token="", report=report, labels=ERASED)

@@ -11,6 +11,7 @@ from urllib.parse import quote_plus
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from forecourt.core import dates
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, lazy_gettext
 from forecourt.vehicles import recall_desk, recalls
@@ -39,7 +40,7 @@ def completion_chart(points: list[dict], affected: int) -> dict:
         share = point["remedied"] / affected if affected else 0
         coords.append({"x": round(CHART_LEFT + plot_w * i / steps, 1),
                        "y": round(CHART_TOP + plot_h * (1 - share), 1),
-                       "label": point["date"].strftime("%d %b"), "remedied": point["remedied"],
+                       "label": dates.format_date(point["date"], "MMMd"), "remedied": point["remedied"],
                        "percent": round(100 * share)})
     every = max(len(coords) // 8, 1)
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "right": CHART_WIDTH - CHART_RIGHT,
@@ -154,9 +155,9 @@ def _describe(scope, session) -> str:
         trim = vehicles_service.get_trim(session=session, trim_id=scope.trim_id)
         parts.append(f"{trim.model.name} {trim.name}")
     if scope.vin_from or scope.vin_to:
-        parts.append(f"VIN {scope.vin_from or 'any'} to {scope.vin_to or 'any'}")
+        parts.append(_("VIN %(start)s to %(end)s", start=scope.vin_from or _("any"), end=scope.vin_to or _("any")))
     if scope.produced_from or scope.produced_to:
-        start = scope.produced_from.strftime("%d %b %Y") if scope.produced_from else "the start"
-        end = scope.produced_to.strftime("%d %b %Y") if scope.produced_to else "today"
-        parts.append(f"built {start} to {end}")
+        start = dates.format_date(scope.produced_from) if scope.produced_from else _("the first car")
+        end = dates.format_date(scope.produced_to) if scope.produced_to else _("today")
+        parts.append(_("built %(start)s to %(end)s", start=start, end=end))
     return ", ".join(parts)

@@ -18,10 +18,14 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from forecourt.consent import service as consent_service
+from forecourt.core import dates
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _, Labels, N_
+from forecourt.core.money import Money, format_money
 from forecourt.core.schemas import Id
+from forecourt.parties import markets
+from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty
 from forecourt.vehicles.schemas.lifecycle import WorkOrderIn
@@ -68,10 +72,13 @@ def _work_order_in(form) -> WorkOrderIn:
 
 
 def _form_page(request: Request, session, principal, vehicle, values: dict, errors: dict, status_code: int = 200):
-    bookings = [(str(a.id), f"{calendar.local(a.starts_at):%d %b %Y %H:%M} · {calendar.job_label(a.job)}")
+    bookings = [(str(a.id), f"{dates.format_datetime(a.starts_at)} · {calendar.job_label(a.job)}")
                 for a in visits.bookings_for_work(session=session, principal=principal, vehicle_id=vehicle.id)]
+    dealer = parties_service.organization_or_none(session=session, organization_id=principal.organization_id)
+    currency = markets.reference(dealer.market if dealer else None)["currency"]  # the work order is in it
     return render(request, "warranty/work_order.html", status_code=status_code, vehicle=vehicle, values=values,
-                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date(), bookings=bookings)
+                  errors=errors, kinds=list(KIND_LABELS.items()), today=now().date(), bookings=bookings,
+                  currency=currency)
 
 
 def _book_page(request: Request, session, principal, vin: str, purpose: str | None, **extra):
@@ -137,7 +144,7 @@ def post_extended_warranty(request: Request, vin: str, principal: StaffPage, ses
         return redirect(f"{back}{joiner}error={quote_plus(error.message)}")
     return redirect(f"{back}{joiner}flash=" + quote_plus(_(
         "%(product)s offered to the owner for %(price)s; it is sold only if they accept it in their portal.",
-        product=offered["product_name"], price=f"€{offered['price']:,.2f}")))
+        product=offered["product_name"], price=format_money(Money.of(offered["price"], offered["currency"])))))
 
 
 @router.get("/me/vehicles/{vin}/service-book")
@@ -165,7 +172,7 @@ def decide_warranty_offer(offer_id: Id, me: MePage, session: DbSession, form: Fo
         if form.get("decision") == "accept":
             contract = warranty_desk.accept_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
             message = _("Bought: your extended warranty runs from %(start)s to %(end)s.",
-                        start=f"{contract.starts_on:%d %b %Y}", end=f"{contract.ends_on:%d %b %Y}")
+                        start=dates.format_date(contract.starts_on), end=dates.format_date(contract.ends_on))
         else:
             warranty.decline_offer(session=session, customer_id=me.customer_id, offer_id=offer_id)
             message = _("Declined: nothing was bought.")

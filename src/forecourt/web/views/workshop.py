@@ -83,7 +83,7 @@ def offer_loaner(appointment_id: Id, principal: StaffPage, session: DbSession):
         _, prefs = desk.owner_card(session=session, principal=principal, appointment_id=appointment_id)
         return loaners.offer_loaner(session=session, principal=principal, appointment_id=appointment_id,
                                     preferences=prefs)
-    return _act(session, url, lend, lambda offered: f"Courtesy car: {offered['car']} ({offered['vin']}).")
+    return _act(session, url, lend, lambda offered: _("Courtesy car: %(car)s (%(vin)s).", car=offered['car'], vin=offered['vin']))
 
 
 @router.post("/workspace/service/appointments/{appointment_id}/check-in")
@@ -91,7 +91,7 @@ def check_in(appointment_id: Id, principal: StaffPage, session: DbSession):
     _dealer_only(principal)
     url = f"/workspace/service/appointments/{appointment_id}"
     return _act(session, url, lambda: calendar.check_in(session=session, principal=principal,
-                                                        appointment_id=appointment_id), "Checked in.")
+                                                        appointment_id=appointment_id), _("Checked in."))
 
 
 @router.post("/workspace/service/appointments/{appointment_id}/findings")
@@ -166,7 +166,7 @@ def add_loaner(principal: StaffPage, session: DbSession, form: Form):
     vin = (text(form, "vin") or "").upper()
     return _act(session, "/workspace/service/loaners",
                 lambda: loaners.add_to_fleet(session=session, principal=principal, vin=vin),
-                f"{vin} is now a courtesy car.")
+                _("%(vin)s is now a courtesy car.", vin=vin))
 
 
 @router.post("/workspace/service/loaners/{loaner_id}/active")

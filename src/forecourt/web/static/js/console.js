@@ -6,6 +6,16 @@
 // with a sound and a browser notification. Without JavaScript every page still works: reload to refresh.
 (function () {
   "use strict";
+
+  // The zoom buttons' titles in the page's language (the template gives them); the attribution names
+  // Leaflet without its English tooltip.
+  function localise(map, holder) {
+    if (holder.dataset.zoomIn) {
+      map.zoomControl.remove();
+      L.control.zoom({ zoomInTitle: holder.dataset.zoomIn, zoomOutTitle: holder.dataset.zoomOut }).addTo(map);
+    }
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+  }
   // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
   function tileLayer() {
     var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
@@ -152,6 +162,7 @@
     var data;
     try { data = JSON.parse(element.dataset.map || "{}"); } catch (error) { return; }
     var map = L.map(element, { scrollWheelZoom: false });
+    localise(map, element);
     tileLayer().addTo(map);
     var layer = L.featureGroup().addTo(map);
     var points = [];

@@ -1,6 +1,16 @@
 // The dealer map on /admin/organizations: one marker per table row that carries data-lat/data-lon.
 (function () {
   "use strict";
+
+  // The zoom buttons' titles in the page's language (the template gives them); the attribution names
+  // Leaflet without its English tooltip.
+  function localise(map, holder) {
+    if (holder.dataset.zoomIn) {
+      map.zoomControl.remove();
+      L.control.zoom({ zoomInTitle: holder.dataset.zoomIn, zoomOutTitle: holder.dataset.zoomOut }).addTo(map);
+    }
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+  }
   // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
   function tileLayer() {
     var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
@@ -13,6 +23,7 @@
   if (!element || !window.L) { return; }
   var rows = Array.prototype.slice.call(document.querySelectorAll(element.dataset.markers || "[data-lat]"));
   var map = L.map(element, { scrollWheelZoom: false });
+  localise(map, element);
   tileLayer().addTo(map);
   var points = [];
   rows.forEach(function (row) {

@@ -4,6 +4,16 @@
 // (polyline, circle markers), so they show even when the map tiles cannot load.
 (function () {
   "use strict";
+
+  // The zoom buttons' titles in the page's language (the template gives them); the attribution names
+  // Leaflet without its English tooltip.
+  function localise(map, holder) {
+    if (holder.dataset.zoomIn) {
+      map.zoomControl.remove();
+      L.control.zoom({ zoomInTitle: holder.dataset.zoomIn, zoomOutTitle: holder.dataset.zoomOut }).addTo(map);
+    }
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+  }
   // The tile server is a setting (FORECOURT_MAP_TILE_URL), handed over in a meta tag of every page.
   function tileLayer() {
     var meta = document.querySelector('meta[name="forecourt-map-tiles"]');
@@ -30,6 +40,7 @@
   function setUpMap() {
     if (!element || !window.L) { return; }
     map = L.map(element, { scrollWheelZoom: false });
+    localise(map, element);
     tileLayer().addTo(map);
     layer = L.featureGroup().addTo(map);
     map.setView([51.2, 10.4], 5);  // Germany, until the car has a route or position
