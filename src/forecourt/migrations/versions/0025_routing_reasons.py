@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 
 revision = '0025_routing_reasons'
-down_revision = '0024_recalls'
+down_revision = '0026_sharing'
 branch_labels = None
 depends_on = None
 
