@@ -189,5 +189,5 @@ def retire_rule(*, session: Session, principal: Principal, rule_id: int, on: dat
 
 def _snapshot(rule: CommissionRule) -> dict:
     return {"dealer_id": rule.dealer_id, "model_id": rule.model_id, "percent": str(_money(rule.percent)),
-            "fixed": str(_money(rule.fixed)), "valid_from": rule.valid_from.isoformat(),
+            "fixed": str(_money(rule.fixed)), "currency": rule.currency, "valid_from": rule.valid_from.isoformat(),
             "retired_on": rule.retired_on.isoformat() if rule.retired_on else None}
