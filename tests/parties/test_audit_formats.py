@@ -40,6 +40,7 @@ def test_money_dates_and_moments_in_the_audit_log_are_the_viewers(make, session)
     page = browser.get("/admin/audit").text
     payment, change, created = _rows(page)[:3]
     assert "₩45,900,000" in payment and "45900000.00" not in payment and "KRW" not in payment
+    assert "Ledger entry: 7" in payment and "Kind: receipt" in payment
     assert "Amount per car: <del>€1,250.00</del> → <ins>€1,500.50</ins>" in change
     assert "Autohaus Mitte" in created and "2.5%" in created and "€1,250.00" in created
     assert "From: 02 Mar 2026" in created and ">2026-03-02" not in created
@@ -49,4 +50,4 @@ def test_money_dates_and_moments_in_the_audit_log_are_the_viewers(make, session)
     session.commit()
     german = _rows(browser.get("/admin/audit").text)
     assert "1.250,00\xa0€" in german[1] and "1.500,50\xa0€" in german[1]
-    assert "45.900.000\xa0₩" in german[0]
+    assert "45.900.000\xa0₩" in german[0] and "Art: Zahlungseingang" in german[0]

@@ -18,8 +18,9 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.core.auth import ROLE_LABELS
 from forecourt.core.dates import format_date, format_datetime, format_number, format_percent
-from forecourt.core.i18n import N_, _, Labels
+from forecourt.core.i18n import N_, _, Labels, gettext
 from forecourt.core.money import Money, format_money
 from forecourt.parties.models import Organization, User
 from forecourt.parties.service import list_audit
@@ -49,7 +50,9 @@ FIELDS = Labels({
     "kind": N_("Kind"), "note": N_("Note"), "reason": N_("Reason"), "affected": N_("Cars affected"),
     "remedied": N_("Remedied"), "notified": N_("Owners told"), "open": N_("Still open"),
     "superseded_by": N_("Superseded by"), "dealer_id": N_("Dealer"), "model_id": N_("Model"),
+    "entry": N_("Ledger entry"), "subject": N_("For"),
 })
+CODES = frozenset({"kind", "outcome"})  # stored codes whose words are in the catalogues
 # Values stored as strings that are money (beside a ``currency``), a share in percent, a day or a moment.
 MONEY = frozenset({"amount", "fixed", "price", "deposit", "total"})
 PERCENT = frozenset({"percent"})
@@ -98,6 +101,10 @@ def _shown(field: str, value, organizations: dict[int, str], currency: str | Non
         return format_money(Money.of(amount, currency)) if currency else format_number(amount, 2)
     if field in PERCENT and (share := _decimal(value)) is not None:
         return format_percent(share / 100, max(0, -share.normalize().as_tuple().exponent))  # 2.50 -> "2.5%"
+    if field == "role" and value in ROLE_LABELS:
+        return gettext(ROLE_LABELS[value].message)
+    if field in CODES and isinstance(value, str):
+        return gettext(value.replace("_", " "))
     if field in COUNTS and isinstance(value, int):
         return format_number(value)  # ids stay as they are: 1234, never "1,234"
     if isinstance(value, str) and _DAY.match(value):
@@ -156,6 +163,6 @@ def entries(*, session: Session, limit: int, offset: int = 0) -> list[dict]:
                          "after": _shown(field, pair[1], organizations, currency)}
                         for field, pair in changes.items() if isinstance(pair, list) and len(pair) == 2],
             "details": [(FIELDS.get(key, key), _shown(key, value, organizations, currency))
-                        for key, value in details.items()],
+                        for key, value in details.items() if value not in (None, "")],
         })
     return out
