@@ -129,3 +129,13 @@ def test_towing_and_emergency_help_within_30_km_of_every_town(db, market):
         for town in towns:
             nearest = min(distance_km(town.latitude, town.longitude, lat, lon) for lat, lon in places)
             assert nearest <= local_help.RADIUS_KM, (kind, town.name, nearest)
+
+
+def test_the_demo_cases_came_from_sources_the_console_names(db):
+    """A past case "via mqtt" named a transport, not where the alert came from."""
+    from forecourt.assist.models import Case
+    from forecourt.web.views.console import SOURCE_LABEL, closed_rows
+
+    sources = set(db.scalars(select(Case.source)))
+    assert sources and sources <= set(SOURCE_LABEL)
+    assert closed_rows(db)  # the console has a history to show
