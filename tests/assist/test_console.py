@@ -159,3 +159,17 @@ def test_the_owner_keeps_their_contacts_on_the_portal(make, session):
     session.expire_all()
     assert [(c.name, c.phone) for c in session.scalars(select(EmergencyContact).where(
         EmergencyContact.customer_id == owner.id))] == [("Ana", "+491701234567")]  # E.164
+
+
+def test_a_handled_case_leaves_the_queue_for_the_recently_handled_list(make, session, agent):
+    _, _, case = _crash(make, session)
+    browser = browser_for(make, agent)
+    assert 'id="closed-cases"' not in browser.get("/console").text  # nothing handled yet: no empty table
+    principal = make.principal(agent)
+    cases.acknowledge(session=session, principal=principal, case_id=case.id)
+    cases.resolve(session=session, principal=principal, case_id=case.id, resolution="help_arrived")
+    session.commit()
+    page = browser.get("/console").text
+    handled = page.split('id="closed-cases"')[1]
+    assert f'<a href="/console/cases/{case.number}">{case.number}</a>' in handled and "Help arrived" in handled
+    assert browser.get(f"/console/cases/{case.number}").status_code == 200

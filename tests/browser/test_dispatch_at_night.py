@@ -42,6 +42,9 @@ def scene(world, seed_sessions) -> dict:
                                                role=Role.CALL_CENTRE_AGENT, organization_id=carmaker.id)
             user.language = language
             agents[language] = user.email
+        admin = parties_service.create_user(session=session, email=f"admin-{tag.lower()}@maker.example",
+                                            password=PASSWORD, display_name="Ada Admin",
+                                            role=Role.CARMAKER_ADMIN, organization_id=carmaker.id)
 
         def tow(name, km, **values):
             return parties_service.create_organization(session=session, values=dict(
@@ -61,7 +64,7 @@ def scene(world, seed_sessions) -> dict:
         session.flush()
         session.add(Dispatch(case_id=other.id, provider_id=busy.id, kind="tow", distance_km=40, eta_minutes=50,
                              dispatched_at=now() - timedelta(minutes=10), status="on_the_way"))
-        return {"agents": agents, "case": case.number, "day_only": day_only.name, "busy": busy.name,
+        return {"agents": agents, "admin": admin.email, "case": case.number, "day_only": day_only.name, "busy": busy.name,
                 "always": always.name, "always_id": always.id, "day_only_id": day_only.id, "busy_id": busy.id}
 
 
@@ -107,4 +110,34 @@ def test_a_korean_agent_reads_why_in_korean(new_context, scene):
     except Exception:
         SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOTS / "dispatch-at-night-ko.png"), full_page=True)
+        raise
+
+
+def test_the_admin_raises_a_providers_capacity_on_a_phone_and_the_agent_may_send_it(new_context, scene):
+    admin = new_context(viewport={"width": 390, "height": 844}).new_page()
+    log_in(admin, scene["admin"])
+    admin.goto(f"/admin/organizations/{scene['busy_id']}")
+    try:
+        field = admin.get_by_label("Cases at once (dispatch capacity)")
+        expect(field).to_have_value("1")
+        field.fill("2")
+        admin.get_by_role("button", name="Save changes").click()
+        expect(admin.get_by_label("Cases at once (dispatch capacity)")).to_have_value("2")
+        assert admin.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        admin.goto("/admin/audit")
+        row = admin.locator('tr[data-action="organization.update"]').first
+        expect(row).to_contain_text(scene["busy"])
+        expect(row).to_contain_text("Cases at once: 1 → 2")
+    except Exception:
+        SHOTS.mkdir(exist_ok=True)
+        admin.screenshot(path=str(SHOTS / "dispatch-capacity-admin.png"), full_page=True)
+        raise
+    agent = new_context().new_page()
+    log_in(agent, scene["agents"]["en"])
+    agent.goto(f"/console/cases/{scene['case']}")
+    try:
+        expect(agent.locator(f'table[data-kind="towing"] tr[data-provider="{scene["busy_id"]}"]')).to_be_visible()
+    except Exception:
+        SHOTS.mkdir(exist_ok=True)
+        agent.screenshot(path=str(SHOTS / "dispatch-capacity-agent.png"), full_page=True)
         raise

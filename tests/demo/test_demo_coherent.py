@@ -146,3 +146,13 @@ def test_the_demo_drivers_car_takes_remote_commands_and_shows_each_outcome(db, e
                             deadline=timedelta(seconds=30), now=MOMENT)
     assert (live.transport, live.status) == ("mqtt", "pending")
     db.rollback()
+
+
+def test_the_demo_cases_came_from_sources_the_console_names(db):
+    """A past case "via mqtt" named a transport, not where the alert came from."""
+    from forecourt.assist.models import Case
+    from forecourt.web.views.console import SOURCE_LABEL, closed_rows
+
+    sources = set(db.scalars(select(Case.source)))
+    assert sources and sources <= set(SOURCE_LABEL)
+    assert closed_rows(db)  # the console has a history to show

@@ -137,14 +137,14 @@ def test_service_falls_due_by_the_mileage_rule_from_the_last_service_record(car,
     report(session, car, 10, **{"Vehicle.TraveledDistance": 44_000_000})
     # 29,000 km since the service at 15,000 km; 537 days since 1 June 2025
     text = ("Service due (1,000 km or 193 days left, every 30,000 km or 2 years; "
-            "last service 2025-06-01 at 15,000 km).")
+            "last service 01 Jun 2025 at 15,000 km).")
     assert take(announced) == [ServiceDue(car.id, "due", text)]
     report(session, car, 20, **{"Vehicle.TraveledDistance": 44_100_000})
     assert take(announced) == []
     report(session, car, 30, **{"Vehicle.TraveledDistance": 45_600_000})
     [overdue] = take(announced)
     assert (overdue.level, overdue.reason) == ("overdue", "Service overdue by 600 km (every 30,000 km or 2 years; "
-                                                          "last service 2025-06-01 at 15,000 km).")
+                                                          "last service 01 Jun 2025 at 15,000 km).")
 
     make.service_record(car, on=date(2026, 11, 20), odometer_km=45_600)
     report(session, car, 40, **{"Vehicle.TraveledDistance": 45_700_000})

@@ -67,6 +67,21 @@ def test_the_demo_driver_has_an_open_recall_and_a_message(db):
                                                                 OutboxMessage.channel == "in_app")) >= 1
 
 
+def test_the_demo_driver_is_told_to_stop_driving_after_her_last_trip_not_before_it(db):
+    from forecourt.telematics.models import Trip
+    from forecourt.vehicles.models import RecallVehicle
+
+    lena = db.scalars(select(Customer).where(Customer.email == driver.EMAIL)).one()
+    (car, _), *_ = vehicles_service.vehicles_of(session=db, customer_id=lena.id)
+    last_trip = db.scalar(select(func.max(Trip.ended_at)).where(Trip.vehicle_id == car.id))
+    assert last_trip is not None  # she drives
+    told = db.scalars(select(RecallVehicle.notified_at).where(RecallVehicle.vehicle_id == car.id)).one()
+    notice = db.scalars(select(OutboxMessage).where(OutboxMessage.customer_id == lena.id,
+                                                    OutboxMessage.channel == "in_app",
+                                                    OutboxMessage.dedupe_key.like("recall:RC-DEMO-017:%"))).one()
+    assert last_trip < told <= MOMENT and last_trip < notice.created_at <= MOMENT
+
+
 def test_the_demo_drivers_critical_recall_can_be_booked_and_is_never_all_good(db):
     from forecourt.telematics import health
     from forecourt.workshop import recall_work

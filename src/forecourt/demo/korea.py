@@ -219,7 +219,7 @@ def _past_cases(session: Session, rng: Random, now: datetime, dealers: list[Deal
             continue
         opened = now - timedelta(days=5 * (index + 1), hours=rng.randint(1, 8))
         case = Case(number=f"OC-KR{index + 1}", vehicle_id=row[0], customer_id=row[1], kind=kind,
-                    priority={"sos": 2, "breakdown": 3}[kind], status="closed", resolution=resolution, source="mqtt",
+                    priority={"sos": 2, "breakdown": 3}[kind], status="closed", resolution=resolution, source="embedded",
                     latitude=dealer.latitude + rng.uniform(-0.05, 0.05),
                     longitude=dealer.longitude + rng.uniform(-0.05, 0.05), opened_at=opened, last_alert_at=opened,
                     acknowledged_at=opened + timedelta(seconds=35), resolved_at=opened + timedelta(minutes=70),

@@ -190,6 +190,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         counts_of_sales |= driving.build(session=session, rng=rng, now=moment)
+        recalls.after_the_drivers_trips(session=session, now=moment)
         counts_of_sales |= nps.build(session=session, rng=Random(seed + 3), now=moment)  # after visits and deliveries
         counts_of_sales |= remote_commands.build(session=session, rng=rng, now=moment)
         session.flush()

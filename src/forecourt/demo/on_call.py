@@ -112,7 +112,7 @@ def _past_cases(session: Session, rng: Random, now: datetime, picked: list) -> i
         lat, lon = 52.45 + rng.random() * 0.2, 13.2 + rng.random() * 0.4  # around Berlin
         case = Case(number=f"OC-DEMO{index + 1}", vehicle_id=vehicle_id, customer_id=customer_id, kind=kind,
                     priority={"crash": 1, "sos": 2, "breakdown": 3}[kind], status="closed", resolution=resolution,
-                    source="mqtt", latitude=lat, longitude=lon, opened_at=opened, last_alert_at=opened,
+                    source="embedded", latitude=lat, longitude=lon, opened_at=opened, last_alert_at=opened,
                     acknowledged_at=opened + timedelta(seconds=40), closed_at=opened + timedelta(hours=2),
                     resolved_at=opened + timedelta(hours=1, minutes=30))
         session.add(case)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from random import Random
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal, Role
@@ -21,6 +21,7 @@ from forecourt.core.outbox import OutboxMessage
 from forecourt.customers.models import Customer
 from forecourt.demo import driver
 from forecourt.parties.models import Organization, User
+from forecourt.telematics.models import Trip
 from forecourt.vehicles import recalls
 from forecourt.vehicles.models import Ownership, RecallVehicle, ServiceRecord, Trim, Vehicle, VehicleModel
 
@@ -62,7 +63,7 @@ def _specs(session: Session) -> list[dict]:
     if terra:
         specs.append(dict(code="RC-DEMO-017", title="Charging socket may overheat", severity="critical",
                           description="A loose contact in the charging socket can overheat while charging and, in "
-                                      "rare cases, start a fire. Until the fix, charge only outdoors.",
+                                      "rare cases, start a fire. Until the fix, neither drive nor charge the car.",
                           remedy="The workshop replaces the charging socket and updates the charger software.",
                           labour_minutes=90, scopes=[{"trim_code": "TERRA-PHEV-4X4"}], weeks=6, share=0.45,
                           emails_sent=True))
@@ -156,3 +157,33 @@ def _remedy(session: Session, rng: Random, campaign, opened: datetime, now: date
     session.execute(insert(ServiceRecord), records)
     session.flush()
     return len(records)
+
+
+def after_the_drivers_trips(*, session: Session, now: datetime) -> int:
+    """The driver's car has driven these weeks; a "stop driving until fixed" notice older than her last
+    trip would say she ignored it. Her notice of a critical recall arrives after her last drive instead
+    (the campaign itself keeps its date and figures). Runs after ``driving.build``; returns notices moved."""
+    car = _driver_car(session)
+    if car is None:
+        return 0
+    last = session.scalar(select(func.max(Trip.ended_at)).where(Trip.vehicle_id == car))
+    if last is None:
+        return 0
+    arrived = min(last + timedelta(minutes=25), now - timedelta(minutes=5))
+    moved = 0
+    for campaign in recalls.open_recalls_for(session=session, vehicle_id=car):
+        if campaign.severity != "critical":
+            continue
+        session.execute(update(RecallVehicle).where(RecallVehicle.campaign_id == campaign.id,
+                                                    RecallVehicle.vehicle_id == car,
+                                                    RecallVehicle.notified_at.is_not(None))
+                        .values(notified_at=arrived))
+        prefix = f"recall:{campaign.code}:{car}:"
+        session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix))
+                        .values(created_at=arrived))
+        session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key.startswith(prefix),
+                                                    OutboxMessage.sent_at.is_not(None))
+                        .values(sent_at=arrived + timedelta(minutes=2)))
+        moved += 1
+    session.flush()
+    return moved

@@ -38,6 +38,7 @@ class OrganizationIn(Input):
     email: EmailStr | None = None
     opening_hours: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
     service_bays: int = Field(default=0, ge=0, le=200)
+    dispatch_capacity: int | None = Field(default=None, ge=1, le=500)
 
 
 class OrganizationUpdate(Changes):
@@ -56,6 +57,9 @@ class OrganizationUpdate(Changes):
     email: EmailStr | None = None
     opening_hours: dict[str, list[tuple[str, str]]] = None
     service_bays: int = Field(default=None, ge=0, le=200)
+    dispatch_capacity: int | None = Field(default=None, ge=1, le=500,
+                                          description="Roadside and emergency partners: how many cases they take "
+                                                      "at once (null: no limit)")
     is_active: bool = None
 
 
@@ -77,6 +81,7 @@ class OrganizationOut(Output):
     email: str | None
     opening_hours: dict
     service_bays: int
+    dispatch_capacity: int | None = None
     is_active: bool
 
 

@@ -22,6 +22,8 @@ from forecourt.parties.models import AuditEntry, AuthToken, LoginAttempt, Organi
 
 ORGANIZATION_KINDS = ("carmaker", "dealer", "partner")
 PARTNER_KINDS = ("finance", "insurance", "roadside", "emergency")
+# Partners the On Call desk dispatches to (their ``dispatch_capacity`` caps the cases they take at once).
+DISPATCHED_KINDS = ("roadside", "emergency")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Which roles belong to which kind of organization.
 ROLES_BY_KIND = {
@@ -96,6 +98,9 @@ def _check_organization(values: dict) -> None:
         raise Invalid(_("A partner needs a partner kind: %(values)s.", values=', '.join(PARTNER_KINDS)), field="partner_kind")
     if values["kind"] != "partner" and values.get("partner_kind"):
         raise Invalid(_("Only partners have a partner kind."), field="partner_kind")
+    if values.get("dispatch_capacity") is not None and values.get("partner_kind") not in DISPATCHED_KINDS:
+        raise Invalid(_("Only roadside and emergency partners take dispatches, so only they have a capacity."),
+                      field="dispatch_capacity")
     if (values.get("latitude") is None) != (values.get("longitude") is None):
         missing = "longitude" if values.get("longitude") is None else "latitude"
         raise Invalid(_("Give the position as both latitude and longitude, or neither."), field=missing)
@@ -142,7 +147,7 @@ def create_organization(*, session: Session, values: dict) -> Organization:
 def update_organization(*, session: Session, organization_id: int, changes: dict) -> Organization:
     organization = get_organization(session=session, organization_id=organization_id)
     merged = {c: getattr(organization, c)
-              for c in ("kind", "partner_kind", "opening_hours", "latitude", "longitude")} | changes
+              for c in ("kind", "partner_kind", "opening_hours", "latitude", "longitude", "dispatch_capacity")} | changes
     _check_organization(merged)
     changes = _place(session, changes, current=organization)
     for key, value in changes.items():

@@ -204,7 +204,8 @@ def _add(session: Session, payment: Payment, **values) -> PaymentEntry:
 
 def _audit(session: Session, principal: Principal, action: str, payment: Payment, entry: PaymentEntry) -> None:
     parties_service.audit(session=session, actor=principal, action=action, target=f"payment {payment.reference}",
-                          details={"entry": entry.id, "amount": str(money(entry.amount)), "kind": entry.kind,
+                          details={"entry": entry.id, "amount": str(money(entry.amount)), "currency": payment.currency,
+                                   "kind": entry.kind,
                                    "subject": f"{payment.subject_kind} {payment.subject_id}", "note": entry.note})
 
 

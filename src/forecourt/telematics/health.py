@@ -239,7 +239,7 @@ def _service_by_rule(vehicle, twin: dict[str, object], history: list,
         last = history[0]  # newest first
         since_day, since_km = last.performed_on, float(last.odometer_km)
         why = _("every %(km)s km or %(years)s years; last service %(day)s at %(odometer)s km",
-                km=dates.format_number(interval.km), years=interval.days // 365, day=since_day.isoformat(),
+                km=dates.format_number(interval.km), years=interval.days // 365, day=dates.format_date(since_day),
                 odometer=dates.format_number(last.odometer_km))
     else:
         if vehicle.production_date is not None:
@@ -249,7 +249,7 @@ def _service_by_rule(vehicle, twin: dict[str, object], history: list,
             since_day = started.date() if started is not None else vehicle.created_at.date()
         since_km = 0.0
         why = _("every %(km)s km or %(years)s years; no service recorded since %(day)s",
-                km=dates.format_number(interval.km), years=interval.days // 365, day=since_day.isoformat())
+                km=dates.format_number(interval.km), years=interval.days // 365, day=dates.format_date(since_day))
     today: date = now().date()
     days_left = interval.days - (today - since_day).days
     km_left = interval.km - (odometer_m / 1000 - since_km) if odometer_m is not None else None

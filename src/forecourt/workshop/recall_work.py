@@ -48,6 +48,11 @@ def _owned_car(session: Session, customer_id: int, vin: str) -> tuple:
     return vehicle, ownership.customer_id
 
 
+def owned_car(*, session: Session, customer_id: int, vin: str) -> object:
+    """The caller's current car, or 404 (someone else's car, or one they no longer own)."""
+    return _owned_car(session, customer_id, vin)[0]
+
+
 def _open_recall(session: Session, vehicle, code: str) -> object:
     found = next((c for c in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)
                   if c.code == (code or "").strip().upper()), None)
@@ -98,8 +103,10 @@ def offers_for_owner(*, session: Session, customer_id: int, vehicle) -> list[dic
 
 
 def book_remedy(*, session: Session, customer_id: int, vin: str, code: str, dealer_id: int, bay: int,
-                starts_at: datetime) -> Appointment:
-    """The owner's one click: the slot is held for the campaign's labour time and names the recall."""
+                starts_at: datetime, symptom_codes=(), symptom_notes: str = "") -> Appointment:
+    """The owner's one click: the slot is held for the campaign's labour time and names the recall.
+
+    What the driver noticed (``symptom_codes``/``symptom_notes``, optional) reaches the advisor's brief."""
     vehicle, owner = _owned_car(session, customer_id, vin)
     campaign = _open_recall(session, vehicle, code)
     if booked_for(session=session, vehicle_id=vehicle.id, campaign_id=campaign.id) is not None:
@@ -108,7 +115,8 @@ def book_remedy(*, session: Session, customer_id: int, vin: str, code: str, deal
     appointment = booking.book(session=session, dealer_id=dealer_id, vehicle_id=vehicle.id, customer_id=owner,
                                bay=bay, starts_at=starts_at, job=remedy_job(campaign), source="owner",
                                reason=_("Recall %(code)s: %(title)s", code=campaign.code, title=campaign.title),
-                               recall_campaign_ids=[campaign.id])
+                               recall_campaign_ids=[campaign.id], symptom_codes=symptom_codes,
+                               symptom_notes=symptom_notes)
     # a car booked in for the fix is not reminded; cancelling the booking (booking.cancel) undoes this
     recalls.mark_booked(session=session, campaign_id=campaign.id, vehicle_id=vehicle.id)
     session.flush()

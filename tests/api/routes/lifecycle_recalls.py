@@ -4,7 +4,8 @@ Campaigns are the carmaker administrators' (ADMIN): counts and dealers, never an
 closing one is audited. A dealer's check-in flags and remedies are about the car only (DEALER), and a
 remedy is recorded only by a dealer with a real relationship with the car (dealer A sold customer A's
 car; dealer B, holding every consent, is refused: tests/api/test_write_access.py). The owner books the
-remedy from their car page (SELF).
+remedy from their car page or the JSON API (SELF;
+another customer's car is 404).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def _slot(w) -> dict:
     return {"dealer_id": str(offer["dealer"].id), "bay": str(slot.bay), "starts_at": slot.starts_at.isoformat()}
 
 
+def _slot_json(w) -> dict:
+    slot = _slot(w)
+    return {"dealer_id": int(slot["dealer_id"]), "bay": int(slot["bay"]), "starts_at": slot["starts_at"],
+            "symptoms": ["noise", "braking"], "symptom_notes": "A squeak when I brake."}
+
+
 def _remedy_form(w) -> dict:
     return {"code": _campaign(w)["code"], "performed_on": date.today().isoformat(), "odometer_km": "21000"}
 
@@ -66,6 +73,9 @@ ROUTES: dict = {
     ("POST", "/admin/recalls/{code}/close"): Rule(ADMIN, params=_campaign, form=lambda w: {
         "outcome": "closed", "reason": "Every reachable owner was told three times."}, ok=(303,)),
     ("POST", "/me/vehicles/{vin}/recalls/{code}/booking"): Rule(SELF, params=_campaign, form=_slot, ok=(303,)),
+    ("GET", "/api/me/vehicles/{vin}/recalls"): Rule(SELF, params=_campaign),
+    ("POST", "/api/me/vehicles/{vin}/recalls/{code}/booking"): Rule(SELF, params=_campaign, json=_slot_json,
+                                                                    ok=(201,)),
     ("GET", "/workspace/vehicles/{vin}/recalls"): Rule(DEALER),
     ("POST", "/workspace/vehicles/{vin}/recalls"): Rule(DEALER, form=_remedy_form, ok=(303,)),
     ("POST", "/api/admin/recalls"): Rule(ADMIN, json=_campaign_json, ok=(201,)),

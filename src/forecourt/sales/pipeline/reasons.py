@@ -53,8 +53,10 @@ def _closed(session: Session, scope: Scope) -> list:
         select(O.status, O.kind, has_rfp.label("has_rfp"), O.currency, O.lost_reason, factors.label("factors"),
                func.count(), func.sum(O.amount), func.sum(O.quantity), func.sum(case((O.post_mortem != "", 1), else_=0)))
         .where(*_closed_in_period(session, scope), *deal_filters(scope))
-        .group_by(O.status, O.kind, literal_column("has_rfp"), O.currency, O.lost_reason,
-                  literal_column("factors"))).all()
+        # factors first: grouped by status first, SQLite walked the whole (status, closed_at …) index for its
+        # order and fetched every deal's row from it one by one, twice the time of reading the table through
+        .group_by(literal_column("factors"), O.lost_reason, O.status, O.kind, literal_column("has_rfp"),
+                  O.currency)).all()
 
 
 def _factors(rows: list) -> dict:

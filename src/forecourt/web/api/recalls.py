@@ -19,7 +19,8 @@ from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut
                                                 RecallOpenedOut, RecallProgressOut, RecallSummaryOut, RemedyIn,
                                                 RemedyOut)
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
-from forecourt.workshop import recall_work
+from forecourt.workshop import booking, proposals, recall_work
+from forecourt.workshop.schemas import AppointmentOut, RecallBookingIn, RecallOfferOut
 
 router = APIRouter(prefix="/api", tags=["recalls"])
 
@@ -63,6 +64,39 @@ def record_remedy(code: str, body: RemedyIn, dealer: DealerStaff, session: DbSes
     """Only on a car the dealer has a real relationship with (booked in, sold, serviced, in stock): else 404."""
     return recall_work.record_remedy(session=session, principal=dealer, campaign_code=code, vin=body.vin,
                                  performed_on=body.performed_on, odometer_km=body.odometer_km)
+
+
+# --- the owner books the remedy -------------------------------------------------------------------
+
+def _offer_view(session, offer: dict) -> dict:
+    campaign = offer["campaign"]
+    view = {"code": campaign.code, "title": campaign.title, "severity": campaign.severity,
+            "critical": offer["critical"], "remedy": campaign.remedy, "labour_minutes": campaign.labour_minutes}
+    if offer["booked"] is not None:
+        return view | {"booked": offer["booked"]}
+    dealer = offer.get("dealer")
+    return view | {"dealer": booking.dealer_card(dealer) if dealer else None, "reason": offer.get("reason", ""),
+                   "slots": [proposals.slot_view(slot) for slot in offer.get("slots", [])]}
+
+
+@router.get("/me/vehicles/{vin}/recalls", response_model=list[RecallOfferOut], tags=["recalls"])
+def my_recall_offers(vin: str, me: Me, session: DbSession):
+    """The car's open recalls, each with its booking or the free times for its fix (a critical recall's
+    earliest first); a car that is not the caller's is 404."""
+    vehicle = recall_work.owned_car(session=session, customer_id=me.customer_id, vin=vin)
+    return [_offer_view(session, offer)
+            for offer in recall_work.offers_for_owner(session=session, customer_id=me.customer_id, vehicle=vehicle)]
+
+
+@router.post("/me/vehicles/{vin}/recalls/{code}/booking", response_model=AppointmentOut,
+             status_code=status.HTTP_201_CREATED, tags=["recalls"])
+def book_my_recall_remedy(vin: str, code: str, body: RecallBookingIn, me: Me, session: DbSession):
+    """The one click of the recall notice: the remedy's job time holds the bay; 409 if already booked or
+    the time was just taken, 404 for a car that is not the caller's or a recall not open on it."""
+    appointment = recall_work.book_remedy(session=session, customer_id=me.customer_id, vin=vin, code=code,
+                                          dealer_id=body.dealer_id, bay=body.bay, starts_at=body.starts_at,
+                                          symptom_codes=body.symptoms, symptom_notes=body.symptom_notes)
+    return booking.describe(session=session, appointment=appointment)
 
 
 # --- the owner's messages ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ ORGANIZATION_MESSAGES = Labels({
     "longitude": N_("A longitude between -180 and 180."),
     "email": N_("Enter a valid e-mail address."),
     "service_bays": N_("A whole number from 0 to 200."),
+    "dispatch_capacity": N_("A whole number from 1 to 500, or empty for no limit."),
 })
 USER_MESSAGES = Labels({
     "email": N_("Enter a valid e-mail address."),
@@ -120,10 +121,12 @@ def create_organization(request: Request, admin: AdminPage, session: DbSession, 
 
 def _organization_page(request: Request, organization, *, values=None, errors=None, status_code: int = 200):
     if values is None:
-        values = {name: getattr(organization, name) for name in (*ADDRESS_FIELDS, "service_bays", "is_active")}
+        values = {name: getattr(organization, name)
+                  for name in (*ADDRESS_FIELDS, "service_bays", "dispatch_capacity", "is_active")}
         values |= {f"hours_{day}": spans for day, spans in _hours_text(organization.opening_hours).items()}
     return render(request, "admin/organization.html", status_code=status_code, organization=organization,
-                  values=values, errors=errors or {}, days=DAYS)
+                  values=values, errors=errors or {}, days=DAYS,
+                  dispatched=organization.partner_kind in parties_service.DISPATCHED_KINDS)
 
 
 @router.get("/organizations/{organization_id}")
@@ -136,11 +139,16 @@ def organization_page(request: Request, organization_id: Id, admin: AdminPage, s
 def update_organization(request: Request, organization_id: Id, admin: AdminPage, session: DbSession,
                         form: Form):
     organization = parties_service.get_organization(session=session, organization_id=organization_id)
-    values = texts(form, "service_bays", *ADDRESS_FIELDS) | {"is_active": form.get("is_active") == "yes"}
+    values = texts(form, "service_bays", "dispatch_capacity", *ADDRESS_FIELDS) | {
+        "is_active": form.get("is_active") == "yes"}
     values |= {f"hours_{day}": text(form, f"hours_{day}") or "" for day, _ in DAYS}
     opening_hours, errors = _parse_hours(form)
+    if not any(opening_hours.values()) and not any((organization.opening_hours or {}).values()):
+        opening_hours = organization.opening_hours  # no hours either way: not a change to audit
     changes = {k: values[k] for k in (*ADDRESS_FIELDS, "is_active")} | {"opening_hours": opening_hours,
                                                                         "service_bays": values["service_bays"] or 0}
+    if organization.partner_kind in parties_service.DISPATCHED_KINDS:  # empty: takes every case offered
+        changes["dispatch_capacity"] = values["dispatch_capacity"] or None
     if changes["name"] is None:
         errors["name"] = "An organization needs a name."
         changes.pop("name")

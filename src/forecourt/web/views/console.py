@@ -75,10 +75,19 @@ def queue_rows(session: Session) -> list[dict]:
             for c in cases]
 
 
+def closed_rows(session: Session, limit: int = 10) -> list[dict]:
+    """The latest cases handled, so a quiet queue still shows what the desk did and how it ended."""
+    return [dict(number=c.number, kind_label=KIND_LABEL.get(c.kind, c.kind),
+                 priority_class=PRIORITY_CLASS.get(c.priority, "p-other"), opened_at=c.opened_at,
+                 resolved_at=c.resolved_at or c.closed_at, test_call=c.test_call,
+                 resolution=cases_service.RESOLUTIONS.get(c.resolution, c.resolution or ""))
+            for c in cases_service.recent_closed(session=session, limit=limit)]
+
+
 @router.get("/console")
 def console(request: Request, principal: AgentPage, session: DbSession):
     places.warm_up()  # the case pages name the nearest town
-    return render(request, "console/index.html", rows=queue_rows(session),
+    return render(request, "console/index.html", rows=queue_rows(session), closed=closed_rows(session),
                   after=cases_service.last_event_id(session=session))
 
 

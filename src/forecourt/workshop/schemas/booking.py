@@ -51,6 +51,14 @@ class BookingIn(SymptomsIn):
     starts_at: Moment
 
 
+class RecallBookingIn(SymptomsIn):
+    """One of the times offered for a recall's remedy (``GET /api/me/vehicles/{vin}/recalls``)."""
+
+    dealer_id: Id
+    bay: int = Field(ge=1, le=200)
+    starts_at: Moment
+
+
 class MoveIn(Input):
     bay: int = Field(ge=1, le=200)
     starts_at: Moment
@@ -133,3 +141,18 @@ class DealerSlotsOut(Output):
     job: str
     duration_minutes: int
     slots: list[SlotOut]
+
+
+class RecallOfferOut(Output):
+    """One open recall on the owner's car: the booking already made for its fix, or free times to book."""
+
+    code: str
+    title: str
+    severity: str
+    critical: bool
+    remedy: str | None = None
+    labour_minutes: int | None = None
+    booked: AppointmentOut | None = None
+    dealer: DealerOut | None = None
+    reason: str = ""
+    slots: list[SlotOut] = []
