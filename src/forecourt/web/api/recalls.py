@@ -20,7 +20,7 @@ from forecourt.vehicles.schemas.recalls import (RecallCampaignIn, RecallCheckOut
                                                 RemedyOut)
 from forecourt.web.deps import Admin, DbSession, DealerStaff, Me
 from forecourt.workshop import booking, proposals, recall_work
-from forecourt.workshop.schemas import AppointmentOut, RecallBookingIn, RecallOfferOut
+from forecourt.workshop.schemas.booking import AppointmentOut, RecallBookingIn, RecallOfferOut
 
 router = APIRouter(prefix="/api", tags=["recalls"])
 
