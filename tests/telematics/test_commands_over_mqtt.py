@@ -211,3 +211,48 @@ def test_forecourt_ingest_records_the_answers_in_its_store_processes(fresh_datab
             stop.set()
             thread.join(20)
             processes.close()
+
+
+def test_a_car_that_was_offline_never_receives_a_command_whose_time_has_passed(fresh_database_url, tmp_path):
+    """The broker keeps a command for a car's persistent session only until its deadline (MQTT 5 expiry)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    url = fresh_database_url("commands_expiry")
+    (vin,) = committed_fleet(url, cars=1)
+    with private_mosquitto(tmp_path) as broker:
+        host, port = broker.removeprefix("mqtt://").split(":")
+        received: list = []
+
+        def car_session() -> mqtt.Client:
+            client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"car-{vin}",
+                                 protocol=mqtt.MQTTv5)
+            client.on_message = lambda _c, _u, message: received.append(message.payload)
+            from paho.mqtt.properties import Properties
+            from paho.mqtt.packettypes import PacketTypes
+
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
+            client.connect(host, int(port), clean_start=False, properties=properties)
+            client.loop_start()
+            return client
+
+        car = car_session()
+        car.subscribe(f"vehicles/{vin}/commands", qos=1)
+        time.sleep(0.5)
+        car.disconnect()
+        car.loop_stop()
+        platform = Platform(url, broker)
+        quick, patient = platform.ask(vin, "unlock", seconds=5), platform.ask(vin, "lock", seconds=60)
+        assert platform.send()["sent"] == 2
+        expires = platform.command(quick).expires_at.replace(tzinfo=UTC)
+        time.sleep(max(0.0, (expires - now()).total_seconds()) + 1.5)  # the car comes back after the unlock's deadline
+        car = car_session()
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        car.disconnect()
+        car.loop_stop()
+        assert [json.loads(payload)["id"] for payload in received] == [patient]
+        assert quick != patient

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forecourt.assist import notices
 from forecourt.core import events, outbox
-from forecourt.core.clock import now
+from forecourt.core.clock import as_utc, now
 from forecourt.core.config import Settings
 from forecourt.core.db import transaction
 from forecourt.core.errors import NotFound
@@ -57,6 +57,7 @@ class CarMessage:
     topic: str
     payload: bytes
     command_id: int
+    expires_in: int  # seconds the car may still act on it: the broker drops it after that
 
 
 class Transports:
@@ -117,7 +118,9 @@ def _command(session: Session, message: OutboxMessage) -> CarMessage | str:
         outbox.mark_sent(message, note=EXPIRED)
         return "skipped"
     outbox.mark_in_flight(message)
-    return CarMessage(topic=message.subject, payload=message.body.encode(), command_id=command_id)
+    left = (as_utc(commands.get(session=session, command_id=command_id).expires_at) - now()).total_seconds()
+    return CarMessage(topic=message.subject, payload=message.body.encode(), command_id=command_id,
+                      expires_in=max(1, int(left)))
 
 
 def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessage | CarMessage | str:
@@ -176,7 +179,7 @@ def _send(session_factory: sessionmaker, settings: Settings, message_id: int, tr
     error = None
     try:
         if isinstance(claimed, CarMessage):
-            transports.publisher.publish(claimed.topic, claimed.payload)
+            transports.publisher.publish(claimed.topic, claimed.payload, expires_in=claimed.expires_in)
         else:
             transports.mailer.send(claimed)
     except (smtplib.SMTPException, OSError) as failure:

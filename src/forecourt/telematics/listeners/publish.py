@@ -11,6 +11,8 @@ import threading
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from forecourt.telematics.listeners.mqtt import BrokerAddress
 
@@ -50,11 +52,18 @@ class CommandPublisher:
         self._client = client
         return client
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Returns once the broker acknowledged (PUBACK); raises ``PublishFailed`` otherwise."""
+    def publish(self, topic: str, payload: bytes, *, expires_in: int | None = None) -> None:
+        """Returns once the broker acknowledged (PUBACK); raises ``PublishFailed`` otherwise.
+
+        ``expires_in`` (seconds) becomes the MQTT 5 message expiry: a car that was offline never
+        receives a command whose time has passed, whatever its own clock says."""
+        properties = None
+        if expires_in is not None:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.MessageExpiryInterval = max(1, int(expires_in))
         with self._lock:
             client = self._connected()
-            info = client.publish(topic, payload, qos=1)
+            info = client.publish(topic, payload, qos=1, properties=properties)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise PublishFailed(f"publish to {topic} failed (rc {info.rc})")
             try:
