@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core import references
 from forecourt.customers.models import Customer
-from forecourt.demo import driver, fleet, korea
+from forecourt.demo import driver, fleet, korea, korea_people
 from forecourt.demo.workshop_loaners import _current_trims
 from forecourt.parties.models import Organization, User
 from forecourt.sharing import billing, hubs, profiles
@@ -47,10 +47,17 @@ def _hub_dealers(session: Session) -> list[Organization]:
     return with_login + more
 
 
+def _plate(rng: Random, dealer, taken: set[str], *, electric: bool) -> str:
+    """A hub car carries its market's plate, like every other car of its dealer."""
+    if dealer.market == "KR":
+        return korea_people.towns()[0].registration(rng, taken, electric)
+    return fleet.plate("SH", rng, taken, electric=electric)
+
+
 def _car(session: Session, rng: Random, now: datetime, hub, dealer, trim, taken: set[str]) -> int:
     vehicle = Vehicle(vin="", trim_id=trim.id, model_year=now.year, colour=rng.choice(fleet.COLOURS),
-                      registration=fleet.plate("SH", rng, taken, electric=trim.propulsion == "electric")
-                      if dealer.market != "KR" else None, selling_dealer_id=dealer.id, service_dealer_id=dealer.id,
+                      registration=_plate(rng, dealer, taken, electric=trim.propulsion == "electric"),
+                      selling_dealer_id=dealer.id, service_dealer_id=dealer.id,
                       created_at=now)
     session.add(vehicle)
     session.flush()
