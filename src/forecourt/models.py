@@ -10,6 +10,7 @@ def load_all() -> None:
     import forecourt.core.heartbeats  # noqa: F401
     import forecourt.core.outbox  # noqa: F401
     import forecourt.customers.models  # noqa: F401
+    import forecourt.engagement.models  # noqa: F401
     import forecourt.parties.models  # noqa: F401
     import forecourt.payments.models  # noqa: F401
     import forecourt.sales.models  # noqa: F401

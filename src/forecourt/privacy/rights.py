@@ -17,6 +17,7 @@ from forecourt.core.errors import NotFound
 from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
 from forecourt.customers import records as customers_records
+from forecourt.engagement import records as engagement_records
 from forecourt.parties import service as parties_service
 from forecourt.payments import service as payments_service
 from forecourt.privacy.schemas import ExportDocument
@@ -77,6 +78,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "email_links": email_links.export_of(session=session, customer_id=customer_id),
         **workshop_records.export_of(session=session, customer_id=customer_id),
         **assist_records.export_of(session=session, customer_id=customer_id),
+        "engagement": engagement_records.export(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -133,6 +135,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
                                          names=(customer.first_name or "", customer.last_name or ""))
     removed |= workshop_records.erase_customer(session=session, customer_id=customer_id)
     removed |= assist_records.erase_customer(session=session, customer_id=customer_id)
+    removed |= {f"engagement_{k}": v for k, v in engagement_records.erase(session=session,
+                                                                            customer_id=customer_id).items()}
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)

@@ -82,3 +82,5 @@ class ExportDocument(Output):
     assist_cases: list[dict]
     assist_subscriptions: list[dict]
     assist_emergency_contacts: list[dict]
+    # occasions, offers messages with their senders, responses, contacts, the driver's choice of channels
+    engagement: dict
