@@ -94,6 +94,30 @@ def event_cleanup(sessions: sessionmaker[Session], settings: Settings) -> dict:
                 "heartbeats": heartbeats.forget_silent(session=session, older_than=now() - timedelta(days=1))}
 
 
+def occasions(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """Finds today's occasions, composes what is pending and sends the messages whose hold has passed."""
+    from forecourt.core.clock import now, today
+    from forecourt.core.db import transaction
+    from forecourt.engagement import compose, delivery
+    from forecourt.engagement import occasions as engagement_occasions
+
+    with transaction(sessions, write=True) as session:
+        found = engagement_occasions.detect(session=session, today=today(),
+                                            control_share=settings.engagement_control_share)
+    with transaction(sessions, write=True) as session:
+        composed = compose.compose(session=session, today=today(),
+                                   hold=timedelta(hours=settings.engagement_hold_hours))
+    with transaction(sessions, write=True) as session:
+        queued = compose.queued_runs(session=session)
+    for run_id in queued:  # compositions the carmaker started from its page or the API
+        compose.run_in_slices(sessions, run_id=run_id, today=today(),
+                              hold=timedelta(hours=settings.engagement_hold_hours))
+    with transaction(sessions, write=True) as session:
+        sent = delivery.deliver_due(session=session, at=now(),
+                                    quiet=(settings.engagement_quiet_from, settings.engagement_quiet_until))
+    return {"occasions": sum(found.values()), "messages": composed["messages"], "sent": sent.get("sent", 0)}
+
+
 # name -> (the setting holding its crontab line, the job)
 SCHEDULE: dict[str, tuple[str, Callable]] = {
     "oncall_reminders": ("schedule_oncall_reminders", oncall_reminders),
@@ -101,6 +125,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "proposal_expiry": ("schedule_proposal_expiry", proposal_expiry),
     "position_retention": ("schedule_position_retention", position_retention),
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
+    "occasions": ("schedule_occasions", occasions),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

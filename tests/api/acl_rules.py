@@ -30,7 +30,10 @@ CASHIER = "cashier"
 # A dealer's courtesy cars going out and coming back: only the loaner's own dealer's service staff (a
 # salesperson of the same dealer, another dealer's advisor and everybody else get 404).
 SERVICE = "service"
-KINDS = {CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+# A partner's own offers (engagement): staff of any organization reach their own organization's offers; another
+# organization's offer is 404, customers get 404 and anonymous callers 401.
+STEWARD = "steward"
+KINDS = {STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
          SERVICE}
 # The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
 # consent too, but no role reads under it, so it opens no door and is checked by its own tests.

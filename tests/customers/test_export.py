@@ -46,6 +46,11 @@ EXPORT_SECTIONS = {
     "assist_subscriptions": "assist_subscriptions",
     "assist_emergency_contacts": "assist_emergency_contacts",
     "payments": "payments",
+    "engagement_occasions": "engagement_occasions",
+    "engagement_messages": "engagement_messages",
+    "engagement_responses": "engagement_responses",
+    "engagement_contacts": "engagement_contacts",
+    "engagement_contact_choices": "engagement_contact_choice",
 }
 
 
@@ -134,6 +139,26 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
                               starts_at=start, ends_at=start + timedelta(hours=1), preset={"radio_presets": ["NDR 2"]}))
     session.flush()
     _on_call_rows(session, customer, car)
+    _engagement_rows(session, customer, car)
+
+
+def _engagement_rows(session, customer, car) -> None:
+    """An occasion, the message about it, its opening, the contact it counted as, a choice of channels."""
+    from forecourt.core.clock import now
+    from forecourt.engagement import pressure
+    from forecourt.engagement.models import Message, Occasion, Response
+
+    occasion = Occasion(kind="birthday_4", vehicle_id=car.id, customer_id=customer.id, window_starts_on=date.today(),
+                        window_ends_on=date.today() + timedelta(days=30), market="DE", model_code="M", car_age_years=4)
+    session.add(occasion)
+    session.flush()
+    message = Message(occasion_id=occasion.id, customer_id=customer.id, status="sent", sent_at=now())
+    session.add(message)
+    session.flush()
+    session.add(Response(message_id=message.id, customer_id=customer.id, kind="opened"))
+    pressure.record_contact(session=session, customer_id=customer.id, channel="in_app", at=now(), topic="engagement")
+    pressure.set_choice(session=session, customer_id=customer.id, email=False, per_month=1)
+    session.flush()
 
 
 def _on_call_rows(session, customer, car) -> None:

@@ -178,6 +178,10 @@ def runs(*, session: Session, limit: int = 20) -> list[ComposeRun]:
     return list(session.scalars(select(ComposeRun).order_by(ComposeRun.id.desc()).limit(limit)))
 
 
+def queued_runs(*, session: Session) -> list[int]:
+    return list(session.scalars(select(ComposeRun.id).where(ComposeRun.status == "queued").order_by(ComposeRun.id)))
+
+
 def run_in_slices(sessions, *, run_id: int, today: date, hold: timedelta = HOLD, slice_size: int = SLICE,
                   on_progress=lambda done, total: None) -> ComposeRun:
     """Composes a run's occasions one slice per transaction, recording progress after each, so a page

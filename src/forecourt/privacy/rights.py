@@ -78,7 +78,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         "email_links": email_links.export_of(session=session, customer_id=customer_id),
         **workshop_records.export_of(session=session, customer_id=customer_id),
         **assist_records.export_of(session=session, customer_id=customer_id),
-        "engagement": engagement_records.export(session=session, customer_id=customer_id),
+        **engagement_records.export(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(

@@ -82,5 +82,9 @@ class ExportDocument(Output):
     assist_cases: list[dict]
     assist_subscriptions: list[dict]
     assist_emergency_contacts: list[dict]
-    # occasions, offers messages with their senders, responses, contacts, the driver's choice of channels
-    engagement: dict
+    # coordinated engagement: occasions, messages with their offers' senders, responses, contacts, channel choice
+    engagement_occasions: list[dict]
+    engagement_messages: list[dict]
+    engagement_responses: list[dict]
+    engagement_contacts: list[dict]
+    engagement_contact_choice: dict | None

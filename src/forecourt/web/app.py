@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(WEB / "static" / "favicon.svg", media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
+    from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch,
+                                   engagement, leads, me,
                                    operations, opportunities, orders, payments, pipeline, public, recalls, staff,
                                    subscriptions, transfers,
                                    telemetry, warranty, workshop)
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
                                             opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
                                             cases, dispatch, subscriptions, payments, commission, operations,
-                                            transfers)] + pages.routers()
+                                            transfers, engagement)] + pages.routers()
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)
