@@ -21,11 +21,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, oncall, pipeline, report, telemetry, workday
+from bench import customer360, datasets, engagement, oncall, pipeline, report, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "engagement")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"cars driving, each reporting once a second (default {workday_sizes.cars})")
     group.add_argument("--workday-output", type=Path, default=workday.RESULTS,
                        help=f"JSON file (default {workday.RESULTS})")
+    group = parser.add_argument_group("engagement")
+    group.add_argument("--drivers", type=int, default=engagement.DRIVERS,
+                       help=f"drivers with an occasion (default {engagement.DRIVERS:,}, "
+                            "or FORECOURT_BENCH_ENGAGEMENT_DRIVERS)")
+    group.add_argument("--engagement-output", type=Path, default=engagement.RESULTS,
+                       help=f"JSON file (default {engagement.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -154,4 +160,11 @@ def main(argv: list[str] | None = None) -> int:
             if not (figures["meets_p95_target"] and figures["meets_ratio_target"]):
                 console.print(f"[yellow]{engine}: a request type above {workday.TARGET_P95_MS:g} ms p95 or "
                               f"{workday.TARGET_RATIO:g}× its baseline[/yellow]")
+    if args.only in (None, "engagement"):
+        document = engagement.run(engines=engines, drivers=args.drivers, output=args.engagement_output,
+                                  console=console)
+        missed = [e for e in engines if not document[e]["meets_target"]]
+        if missed:
+            console.print(f"[red]Composing for {args.drivers:,} drivers took {engagement.TARGET_SECONDS:g} s or "
+                          f"more on {', '.join(missed)}[/red]")
     return 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from forecourt.consent import service as consent_service
@@ -82,10 +82,14 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
                literal(moment + hold, UTCDateTime()), literal(moment, UTCDateTime()), literal(""))))
     # (counted, not read from rowcount: a driver may say -1 for INSERT ... SELECT)
     created = session.scalar(select(func.count(Message.id)).where(Message.composed_at == moment)) or 0
-    # 2. every pending occasion joins its driver's waiting message (merging close occasions)
-    linked = session.execute(update(Occasion).where(*pending).values(message_id=select(func.max(Message.id)).where(
-        Message.customer_id == Occasion.customer_id, Message.status == "waiting").scalar_subquery())
-        .execution_options(synchronize_session=False)).rowcount
+    _fresh_statistics(session, "engagement_messages")
+    # 2. every pending occasion joins its driver's waiting message (merging close occasions): one hash join
+    newest = (select(Message.customer_id, func.max(Message.id).label("message_id"))
+              .where(Message.status == "waiting").group_by(Message.customer_id).subquery())
+    linked = session.execute(update(Occasion).where(*pending, Occasion.customer_id == newest.c.customer_id)
+                             .values(message_id=newest.c.message_id)
+                             .execution_options(synchronize_session=False)).rowcount
+    _fresh_statistics(session, "engagement_occasions")
     in_slice = [Occasion.id >= lo, Occasion.id <= hi, Occasion.message_id.is_not(None)]
     # a legal occasion makes its message legal, and it goes at once (no hold)
     session.execute(update(Message).where(Message.status == "waiting", exists().where(
@@ -111,6 +115,7 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
             ["message_id", "offer_id", "occasion_id", "sender_id", "position"],
             select(chosen.c.message_id, literal(offer.id), chosen.c.occasion_id, literal(offer.organization_id),
                    literal(0))))
+        _fresh_statistics(session, "engagement_message_items")
     items += items_now()
     _rank(session, lo, hi)
     # 5. nothing to say: never sent
@@ -121,19 +126,24 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
     return {"messages": created, "occasions": linked, "items": items}
 
 
+def _fresh_statistics(session: Session, table: str) -> None:
+    """PostgreSQL plans the next statements by the table's statistics; a table that just grew from
+    nothing to a slice of rows would be planned as empty (a scan per row: quadratic). SQLite plans
+    by its indexes and needs nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {table}"))
+
+
 def _rank(session: Session, lo: int, hi: int) -> None:
-    """Position 1 is the most relevant offer of a message (ties: the older offer)."""
-    other, other_offer, offer = aliased(MessageItem), aliased(Offer), aliased(Offer)
-    ahead = (select(func.count(other.id)).join(other_offer, other_offer.id == other.offer_id)
-             .where(other.message_id == MessageItem.message_id,
-                    or_(other_offer.relevance > offer.relevance,
-                        and_(other_offer.relevance == offer.relevance, other.offer_id < MessageItem.offer_id)))
-             .correlate(MessageItem, offer).scalar_subquery())
-    session.execute(update(MessageItem).where(
-        MessageItem.position == 0, MessageItem.occasion_id >= lo, MessageItem.occasion_id <= hi)
-        .values(position=select(ahead + 1).select_from(offer).where(offer.id == MessageItem.offer_id)
-                .scalar_subquery())
-        .execution_options(synchronize_session=False))
+    """Position 1 is the most relevant offer of a message (ties: the older offer): one window function."""
+    ranked = (select(MessageItem.id, func.row_number().over(
+        partition_by=MessageItem.message_id, order_by=(Offer.relevance.desc(), MessageItem.offer_id)).label("rank"))
+        .join(Offer, Offer.id == MessageItem.offer_id)
+        .where(MessageItem.message_id.in_(select(MessageItem.message_id).where(
+            MessageItem.position == 0, MessageItem.occasion_id >= lo, MessageItem.occasion_id <= hi)))
+        .subquery())
+    session.execute(update(MessageItem).where(MessageItem.id == ranked.c.id).values(position=ranked.c.rank)
+                    .execution_options(synchronize_session=False))
 
 
 def bounds(*, session: Session, today: date, kind: str | None = None) -> tuple[int, int, int]:
