@@ -129,3 +129,22 @@ def test_towing_and_emergency_help_within_30_km_of_every_town(db, market):
         for town in towns:
             nearest = min(distance_km(town.latitude, town.longitude, lat, lon) for lat, lon in places)
             assert nearest <= local_help.RADIUS_KM, (kind, town.name, nearest)
+
+
+@pytest.mark.parametrize("email", driving.DEMO_DRIVERS)
+def test_the_demo_drivers_have_one_coordinated_message_naming_each_sender(db, email):
+    from forecourt.engagement import responses
+
+    customer = db.scalar(select(Customer.id).where(Customer.email == email))
+    inbox = responses.inbox(session=db, customer_id=customer)
+    assert inbox, "the demo driver's offers inbox is empty"
+    assert all(item["sender"] for message in inbox for item in message["items"])
+    assert any(len(message["items"]) >= 2 for message in inbox), "no message coordinates two senders' offers"
+
+
+def test_the_engagement_dashboard_has_both_groups_and_take_up(db):
+    from forecourt.engagement import dashboard
+
+    figures = dashboard.figures(session=db)
+    assert {row["arm"] for row in figures["arms"]} == {"coordinated", "control"}
+    assert any(row["accepted"] for row in figures["take_up"])

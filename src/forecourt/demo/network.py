@@ -25,7 +25,7 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, driving, geography, korea, korea_people, local_help, on_call, options,
+from forecourt.demo import (bulk, driver, driving, engagement, geography, korea, korea_people, local_help, on_call, options,
                             orders, organizations, population, recalls, sales, warranty, workshop, workshop_loaners)
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
@@ -188,6 +188,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
             counts_of_sales |= lifecycle.build(session=session, rng=rng, now=moment)
         counts_of_sales |= korea.finish(session=session, rng=rng, now=moment, dealers=korean_dealers)
         counts_of_sales |= driving.build(session=session, rng=rng, now=moment)
+        counts_of_sales |= engagement.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)
 

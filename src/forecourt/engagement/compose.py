@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from forecourt.consent import service as consent_service
@@ -94,7 +94,9 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
     # a legal occasion makes its message legal, and it goes at once (no hold)
     session.execute(update(Message).where(Message.status == "waiting", exists().where(
         Occasion.message_id == Message.id, Occasion.legal.is_(True), *in_slice[:2]))
-        .values(legal=True, send_after=moment).execution_options(synchronize_session=False))
+        .values(legal=True, send_after=case((Message.send_after < moment, Message.send_after),
+                                          else_=literal(moment, UTCDateTime())))
+        .execution_options(synchronize_session=False))
     # 3. the offers each driver allowed, one statement per offer
     def items_now() -> int:
         return session.scalar(select(func.count(MessageItem.id)).where(MessageItem.occasion_id >= lo,
