@@ -15,7 +15,6 @@ from random import Random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.consent import service as consent_service
 from forecourt.customers import service as customers_service
 from forecourt.demo import driver, korea
 from forecourt.engagement import compose, delivery, kinds, occasions, responses
@@ -55,13 +54,6 @@ def _offers(session: Session, *, carmaker, dealers, insurer, today) -> list[Offe
     return made
 
 
-def _grant(session: Session, customer_id: int, organization_id: int, purpose: str) -> None:
-    if consent_service.active_grant(session=session, customer_id=customer_id, organization_id=organization_id,
-                                    purpose_code=purpose) is None:
-        consent_service.give(session=session, customer_id=customer_id, organization_id=organization_id,
-                             purpose_code=purpose, method="demo")
-
-
 def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     today = now.date()
     carmaker = parties_service.carmaker(session=session)
@@ -78,11 +70,7 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
                 dealers[dealer_id] = parties_service.get_organization(session=session, organization_id=dealer_id)
     _offers(session, carmaker=carmaker, dealers=list(dealers.values()), insurer=insurers[0] if insurers else None,
             today=today)
-    for customer in drivers:
-        _grant(session, customer.id, carmaker.id, "marketing_offers")
-        for dealer in dealers.values():
-            if dealer.market == (customer.market or "DE"):
-                _grant(session, customer.id, dealer.id, "service_reminders")
+    for customer in drivers:  # they granted the carmaker marketing and their dealer service reminders (driver.py)
         for vehicle, _ownership in cars[customer.id][:1]:  # an occasion open today on their first car
             session.add(Occasion(kind=kinds.WARRANTY_60, vehicle_id=vehicle.id, customer_id=customer.id,
                                  window_starts_on=today - timedelta(days=2), window_ends_on=today + timedelta(days=28),
