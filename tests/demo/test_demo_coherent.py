@@ -132,14 +132,14 @@ def test_towing_and_emergency_help_within_30_km_of_every_town(db, market):
 
 
 @pytest.mark.parametrize("email", driving.DEMO_DRIVERS)
-def test_the_demo_drivers_have_one_coordinated_message_naming_each_sender(db, email):
+def test_the_demo_drivers_have_one_message_holding_several_offers_each_naming_its_sender(db, email):
     from forecourt.engagement import responses
 
     customer = db.scalar(select(Customer.id).where(Customer.email == email))
     inbox = responses.inbox(session=db, customer_id=customer)
     assert inbox, "the demo driver's offers inbox is empty"
     assert all(item["sender"] for message in inbox for item in message["items"])
-    assert any(len(message["items"]) >= 2 for message in inbox), "no message coordinates two senders' offers"
+    assert any(len(message["items"]) >= 2 for message in inbox), "no message holds more than one offer"
 
 
 def test_the_engagement_dashboard_has_both_groups_and_take_up(db):

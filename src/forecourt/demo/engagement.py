@@ -15,6 +15,7 @@ from random import Random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.consent import service as consent_service
 from forecourt.customers import service as customers_service
 from forecourt.demo import driver, korea
 from forecourt.engagement import compose, delivery, kinds, occasions, responses
@@ -42,6 +43,12 @@ def _offers(session: Session, *, carmaker, dealers, insurer, today) -> list[Offe
                           models=[], markets=[dealer.market], benefit="Free brake check",
                           valid_from=today, valid_until=until, action=kinds.BOOK_SERVICE, action_code="inspection",
                           relevance=70))
+        made.append(Offer(organization_id=dealer.id, title="Thinking of a new car? Your trade-in value",
+                          body="We value your car and quote a new one, with your warranty's end in mind.",
+                          purpose="sales_contact",
+                          occasion_kinds=[kinds.WARRANTY_60, kinds.BIRTHDAY_4, kinds.BIRTHDAY_6],
+                          models=[], markets=[dealer.market], benefit="A free valuation", valid_from=today,
+                          valid_until=until, action=kinds.ASK_QUOTE, relevance=40))
     if insurer is not None:
         made.append(Offer(organization_id=insurer.id, title="Insurance that rewards calm driving",
                           body="A quote based on your driving score: the calmer you drive, the less you pay.",
@@ -62,15 +69,17 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     drivers = [c for c in (customers_service.find_by_email(session=session, email=driver.EMAIL),
                            customers_service.find_by_email(session=session, email=korea.DRIVER_EMAIL)) if c]
     cars = {c.id: vehicles_service.vehicles_of(session=session, customer_id=c.id) for c in drivers}
+    # the dealers the demo drivers allowed service reminders (demo/driver.py, demo/korea.py); they allowed the
+    # carmaker no marketing, so its extension reaches other drivers, not them
     dealers = {}
     for customer in drivers:
-        for vehicle, _ownership in cars[customer.id]:
-            dealer_id = vehicle.service_dealer_id or vehicle.selling_dealer_id
-            if dealer_id:
-                dealers[dealer_id] = parties_service.get_organization(session=session, organization_id=dealer_id)
+        for grant in consent_service.grants_of(session=session, customer_id=customer.id):
+            if grant.purpose_code == "service_reminders" and grant.withdrawn_at is None:
+                dealers[grant.organization_id] = parties_service.get_organization(
+                    session=session, organization_id=grant.organization_id)
     _offers(session, carmaker=carmaker, dealers=list(dealers.values()), insurer=insurers[0] if insurers else None,
             today=today)
-    for customer in drivers:  # they granted the carmaker marketing and their dealer service reminders (driver.py)
+    for customer in drivers:
         for vehicle, _ownership in cars[customer.id][:1]:  # an occasion open today on their first car
             session.add(Occasion(kind=kinds.WARRANTY_60, vehicle_id=vehicle.id, customer_id=customer.id,
                                  window_starts_on=today - timedelta(days=2), window_ends_on=today + timedelta(days=28),

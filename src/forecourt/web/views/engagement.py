@@ -108,7 +108,9 @@ def _offers_page(request: Request, session, principal, *, values=None, errors=No
     today = date.today()
     return render(request, "engagement/offers.html", status_code=status_code,
                   offers=offers.list_own(session=session, principal=principal), occasion_kinds=kinds.OCCASIONS,
-                  actions=kinds.ACTIONS, purposes=kinds.OFFER_PURPOSES, errors=errors or {},
+                  actions=kinds.ACTIONS, errors=errors or {},
+                  purposes=[(code, consent_service.get_purpose(session=session, code=code).name)
+                            for code in kinds.OFFER_PURPOSES],
                   values=values or {"valid_from": today.isoformat(),
                                     "valid_until": (today + timedelta(days=90)).isoformat(), "relevance": 50})
 
