@@ -34,9 +34,9 @@ def occasions_of(session: Session, message_id: int) -> list[Occasion]:
 
 
 def items_of(session: Session, message_id: int) -> list[tuple[MessageItem, Offer]]:
-    return [(item, offer) for item, offer in session.execute(select(MessageItem, Offer).join(Offer, Offer.id == MessageItem.offer_id)
-                                .where(MessageItem.message_id == message_id)
-                                .order_by(MessageItem.position, MessageItem.id))]
+    query = (select(MessageItem, Offer).join(Offer, Offer.id == MessageItem.offer_id)
+             .where(MessageItem.message_id == message_id).order_by(MessageItem.position, MessageItem.id))
+    return [(item, offer) for item, offer in session.execute(query)]
 
 
 def _drop_withdrawn(session: Session, message: Message) -> list[tuple[MessageItem, Offer]]:

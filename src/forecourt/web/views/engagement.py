@@ -94,11 +94,13 @@ def _offer_values(form) -> dict:
         raw = text(form, name)
         return raw if raw not in (None, "") else None
 
-    return {"title": text(form, "title") or "", "body": text(form, "body") or "", "purpose": text(form, "purpose") or "",
+    return {"title": text(form, "title") or "", "body": text(form, "body") or "",
+            "purpose": text(form, "purpose") or "",
             "occasion_kinds": form.getlist("occasion_kinds"), "models": listed("models"),
             "markets": [m.upper() for m in listed("markets")], "min_age_years": number("min_age_years"),
             "max_age_years": number("max_age_years"), "min_km": number("min_km"), "max_km": number("max_km"),
-            "price": number("price"), "currency": text(form, "currency") or None, "benefit": text(form, "benefit") or None,
+            "price": number("price"), "currency": text(form, "currency") or None,
+            "benefit": text(form, "benefit") or None,
             "valid_from": text(form, "valid_from") or "", "valid_until": text(form, "valid_until") or "",
             "action": text(form, "action") or "", "action_code": text(form, "action_code") or None,
             "relevance": number("relevance") or 50}
