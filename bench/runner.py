@@ -23,11 +23,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, oncall, pipeline, report, sharing, telemetry, workday
+from bench import customer360, datasets, engagement, oncall, pipeline, report, sharing, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "sharing")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "sharing", "engagement")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -106,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--sharing-requests", type=int, default=500, help="timed searches (default 500)")
     group.add_argument("--sharing-output", type=Path, default=sharing.RESULTS,
                        help=f"JSON file (default {sharing.RESULTS})")
+    group = parser.add_argument_group("engagement")
+    group.add_argument("--drivers", type=int, default=engagement.DRIVERS,
+                       help=f"drivers with an occasion (default {engagement.DRIVERS:,}, "
+                            "or FORECOURT_BENCH_ENGAGEMENT_DRIVERS)")
+    group.add_argument("--engagement-output", type=Path, default=engagement.RESULTS,
+                       help=f"JSON file (default {engagement.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -170,4 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         if missed:
             console.print(f"[red]Car sharing map search p95 not below {sharing.TARGET_P95_MS:g} ms on "
                           f"{', '.join(missed)}[/red]")
+    if args.only in (None, "engagement"):
+        document = engagement.run(engines=engines, drivers=args.drivers, output=args.engagement_output,
+                                  console=console)
+        missed = [e for e in engines if not document[e]["meets_target"]]
+        if missed:
+            console.print(f"[red]Composing for {args.drivers:,} drivers took {engagement.TARGET_SECONDS:g} s or "
+                          f"more on {', '.join(missed)}[/red]")
     return 0

@@ -11,6 +11,7 @@ def load_all() -> None:
     import forecourt.core.outbox  # noqa: F401
     import forecourt.customers.models  # noqa: F401
     import forecourt.engagement.nps.models  # noqa: F401
+    import forecourt.engagement.models  # noqa: F401
     import forecourt.parties.models  # noqa: F401
     import forecourt.payments.models  # noqa: F401
     import forecourt.sales.models  # noqa: F401

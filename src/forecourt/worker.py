@@ -10,7 +10,8 @@ What it runs:
 * **The schedule**, each a crontab line in the settings (``FORECOURT_SCHEDULE_*``): On Call renewal
   reminders, recall reminders, proposal expiry, raw-position retention, NPS follow-ups escalated
   when overdue, the clean-up of delivered events and silent heartbeats, commands to cars past their
-  deadline (timed out and reported), and car sharing's lapsed holds and trips following their cars.
+  deadline (timed out and reported), car sharing's lapsed holds and trips following their cars, and
+  the day's occasions (detected, composed into one message per driver and sent after their hold).
   Huey retries a failed run with back-off.
 * **A heartbeat** every ``FORECOURT_HEARTBEAT_SECONDS`` with what it counted and the queue's depth,
   which ``/api/health`` and ``/metrics`` read.
@@ -122,6 +123,30 @@ def sharing_trips(sessions: sessionmaker[Session], settings: Settings) -> dict:
                 "trips_switched": trips.follow(session=session)}
 
 
+def occasions(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """Finds today's occasions, composes what is pending and sends the messages whose hold has passed."""
+    from forecourt.core.clock import now, today
+    from forecourt.core.db import transaction
+    from forecourt.engagement import compose, delivery
+    from forecourt.engagement import occasions as engagement_occasions
+
+    with transaction(sessions, write=True) as session:
+        found = engagement_occasions.detect(session=session, today=today(),
+                                            control_share=settings.engagement_control_share)
+    with transaction(sessions, write=True) as session:
+        composed = compose.compose(session=session, today=today(),
+                                   hold=timedelta(hours=settings.engagement_hold_hours))
+    with transaction(sessions, write=True) as session:
+        queued = compose.queued_runs(session=session)
+    for run_id in queued:  # compositions the carmaker started from its page or the API
+        compose.run_in_slices(sessions, run_id=run_id, today=today(),
+                              hold=timedelta(hours=settings.engagement_hold_hours))
+    with transaction(sessions, write=True) as session:
+        sent = delivery.deliver_due(session=session, at=now(),
+                                    quiet=(settings.engagement_quiet_from, settings.engagement_quiet_until))
+    return {"occasions": sum(found.values()), "messages": composed["messages"], "sent": sent.get("sent", 0)}
+
+
 # name -> (the setting holding its crontab line, the job)
 SCHEDULE: dict[str, tuple[str, Callable]] = {
     "oncall_reminders": ("schedule_oncall_reminders", oncall_reminders),
@@ -132,6 +157,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "nps_escalation": ("schedule_nps_escalation", nps_escalation),
     "command_timeouts": ("schedule_command_timeouts", command_timeouts),
     "sharing_trips": ("schedule_sharing_trips", sharing_trips),
+    "occasions": ("schedule_occasions", occasions),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

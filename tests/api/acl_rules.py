@@ -33,7 +33,10 @@ SERVICE = "service"
 # NPS figures and follow-up lists: a dealer's sales and service staff (their own dealer), the call centre (its
 # own surveys) and the carmaker's administrators (the network); checked by tests/engagement/test_nps_web.py.
 NPS_FIGURES = "nps_figures"
-KINDS = {NPS_FIGURES, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+# A partner's own offers (engagement): staff of any organization reach their own organization's offers; another
+# organization's offer is 404, customers get 404 and anonymous callers 401.
+STEWARD = "steward"
+KINDS = {NPS_FIGURES, STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
          SERVICE}
 # The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
 # consent too, but no role reads under it, so it opens no door and is checked by its own tests.

@@ -36,7 +36,7 @@ from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
-from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
+from tests.api.acl_rules import (STEWARD, ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
                                   OTHER_BASIS_PURPOSES, PROVIDER, PUBLIC, SELF, SERVICE, Rule)
 from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
@@ -672,7 +672,7 @@ def test_customer_list_shows_only_customers_who_granted(published, w, key):
 # --- self ----------------------------------------------------------------------------------------
 
 # Path parameters that name one of customer A's own things: customer B gets 404 on them.
-OWN_OBJECTS = ("{vin}", "{number}", "{device_id}", "{transfer_id}", "{offer_id}")
+OWN_OBJECTS = ("{vin}", "{number}", "{device_id}", "{transfer_id}", "{offer_id}", "{message_id}")
 
 
 @pytest.mark.parametrize("key", keys_of(SELF))
@@ -727,6 +727,22 @@ def test_admin_routes_are_for_carmaker_admins_only(published, w, key):
     assert status(response) in rule.ok + (303,), response.text
     if key[0] != "GET":
         assert w.session.scalar(select(func.count(AuditEntry.id))) == audit_before + 1, "admin change not audited"
+
+
+# --- a partner's own offers --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", keys_of(STEWARD))
+def test_steward_routes_reach_only_the_callers_own_organizations_offers(published, w, key):
+    assert_present(published, key)
+    rule = ROUTES[key]
+    names_one = "{offer_id}" in key[1]
+    for caller in (w.analyst, w.agent, w.admin, w.rep_b) if names_one else ():
+        response = w.call(key, caller)
+        assert status(response) == 404, (caller.email, response.text)
+    assert status(w.call(key, w.me)) == 404
+    assert status(w.call(key, None)) in (401, 303)
+    response = w.call(key, w.rep)
+    assert status(response) in rule.ok, response.text
 
 
 # --- dealer stock --------------------------------------------------------------------------------

@@ -50,6 +50,11 @@ EXPORT_SECTIONS = {
     "sharing_profiles": "sharing_profiles",
     "sharing_reservations": "sharing_reservations",
     "sharing_bills": "sharing_bills",
+    "engagement_occasions": "engagement_occasions",
+    "engagement_messages": "engagement_messages",
+    "engagement_responses": "engagement_responses",
+    "engagement_contacts": "engagement_contacts",
+    "engagement_contact_choices": "engagement_contact_choice",
 }
 
 
@@ -165,6 +170,7 @@ def _lifecycle_rows(session, customer, car, dealer) -> None:
     session.flush()
     _on_call_rows(session, customer, car)
     _nps_rows(session, customer, car, dealer)
+    _engagement_rows(session, customer, car)
 
 
 def _nps_rows(session, customer, car, dealer) -> None:
@@ -176,6 +182,24 @@ def _nps_rows(session, customer, car, dealer) -> None:
     survey = surveys.invite(session=session, touchpoint="service_visit", subject_key=f"export:{customer.id}",
                             customer_id=customer.id, vehicle_id=car.id, organization_id=dealer.id, policy=Policy())
     surveys.answer(session=session, token=token_of(session, survey), score=4, why="Too slow", policy=Policy())
+
+
+def _engagement_rows(session, customer, car) -> None:
+    """An occasion, the message about it, its opening, the contact it counted as, a choice of channels."""
+    from forecourt.core.clock import now
+    from forecourt.engagement import pressure
+    from forecourt.engagement.models import Message, Occasion, Response
+
+    occasion = Occasion(kind="birthday_4", vehicle_id=car.id, customer_id=customer.id, window_starts_on=date.today(),
+                        window_ends_on=date.today() + timedelta(days=30), market="DE", model_code="M", car_age_years=4)
+    session.add(occasion)
+    session.flush()
+    message = Message(occasion_id=occasion.id, customer_id=customer.id, status="sent", sent_at=now())
+    session.add(message)
+    session.flush()
+    session.add(Response(message_id=message.id, customer_id=customer.id, kind="opened"))
+    pressure.record_contact(session=session, customer_id=customer.id, channel="in_app", at=now(), topic="engagement")
+    pressure.set_choice(session=session, customer_id=customer.id, email=False, per_month=1)
     session.flush()
 
 

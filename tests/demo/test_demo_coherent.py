@@ -156,3 +156,22 @@ def test_the_demo_cases_came_from_sources_the_console_names(db):
     sources = set(db.scalars(select(Case.source)))
     assert sources and sources <= set(SOURCE_LABEL)
     assert closed_rows(db)  # the console has a history to show
+
+
+@pytest.mark.parametrize("email", driving.DEMO_DRIVERS)
+def test_the_demo_drivers_have_one_message_holding_several_offers_each_naming_its_sender(db, email):
+    from forecourt.engagement import responses
+
+    customer = db.scalar(select(Customer.id).where(Customer.email == email))
+    inbox = responses.inbox(session=db, customer_id=customer)
+    assert inbox, "the demo driver's offers inbox is empty"
+    assert all(item["sender"] for message in inbox for item in message["items"])
+    assert any(len(message["items"]) >= 2 for message in inbox), "no message holds more than one offer"
+
+
+def test_the_engagement_dashboard_has_both_groups_and_take_up(db):
+    from forecourt.engagement import dashboard
+
+    figures = dashboard.figures(session=db)
+    assert {row["arm"] for row in figures["arms"]} == {"coordinated", "control"}
+    assert any(row["accepted"] for row in figures["take_up"])

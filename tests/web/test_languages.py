@@ -26,7 +26,7 @@ from forecourt.core.auth import Role
 from forecourt.customers.models import Customer as CustomerRow
 from forecourt.core.outbox import OutboxMessage
 from tests.api.acl_rules import (ADMIN, AGENT, AUTH, CASHIER, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, NPS_FIGURES,
-                                 PUBLIC, SALES_FIGURES, SELF, SERVICE)
+                                 PUBLIC, SALES_FIGURES, SELF, SERVICE, STEWARD)
 from tests.api.test_access_control import PARTNER_KIND_FOR, ROUTES, World
 from tests.api.routes.lifecycle_advisor import _loaner_booking
 from tests.api.routes.lifecycle_warranty import _work_order_form
@@ -159,7 +159,7 @@ def _reader(w: World, kind: str, rule):
         return w.admin
     if kind == AGENT:
         return w.agent
-    if kind in (DEALER, SALES_FIGURES, NPS_FIGURES):
+    if kind in (DEALER, SALES_FIGURES, NPS_FIGURES, STEWARD):
         return w.rep
     if kind == SERVICE:
         return w.advisor
@@ -180,7 +180,7 @@ def _reader(w: World, kind: str, rule):
 PAGES = sorted(key for key, rule in ROUTES.items()
                if key[0] == "GET" and not key[1].startswith(("/api/", "/openapi", "/docs", "/redoc", "/static"))
                and rule.kind in (SELF, ADMIN, AGENT, DEALER, SALES_FIGURES, NPS_FIGURES, CUSTOMER_DATA,
-                                 CUSTOMER_LIST, PUBLIC, AUTH, CASHIER, SERVICE))
+                                 CUSTOMER_LIST, PUBLIC, AUTH, CASHIER, SERVICE, STEWARD))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, column, delete, insert, or_, select, table
+from sqlalchemy import Select, and_, column, delete, false, insert, or_, select, table
 from sqlalchemy.orm import Session
 
 from forecourt.consent.catalogue import CONSENT
@@ -392,3 +392,20 @@ def customers_granting(*, session: Session, organization_id: int, purpose_code: 
                             Grant.organization_id == organization_id, Grant.purpose_code == purpose_code,
                             *_active(now())))
     return {customer for customer, purposes in rows if purpose_code in (purposes or [])}
+
+
+def active_grants_select(*, session: Session, purpose_codes, organization_ids=None) -> Select:
+    """Every active, notice-covered grant of these purposes as rows (customer_id, organization_id,
+    purpose_code): what a set-based pass over many customers joins to (``active_grant`` for all of them)."""
+    covering = {code: [] for code in purpose_codes}
+    for version, purposes in session.execute(select(Notice.version, Notice.purposes)):
+        for code in covering:
+            if code in (purposes or []):
+                covering[code].append(version)
+    covered = [and_(Grant.purpose_code == code, Grant.notice_version.in_(versions))
+               for code, versions in covering.items() if versions]
+    query = select(Grant.customer_id, Grant.organization_id, Grant.purpose_code).where(
+        or_(*covered) if covered else false(), *_active(now()))
+    if organization_ids is not None:
+        query = query.where(Grant.organization_id.in_(list(organization_ids)))
+    return query

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     command_deadline_seconds: int = Field(default=30, ge=5, le=600,
                                           description="How long a car has to answer a lock or unlock from "
                                                       "its owner's phone before it is reported as not done.")
+    schedule_occasions: str = "15 6 * * *"
+    engagement_control_share: float = Field(
+        default=0.1, ge=0, le=0.5,
+        description="Share of occasions held out at random from the coordinated message (the control group).")
+    engagement_hold_hours: int = Field(default=48, ge=0, le=24 * 14,
+                                       description="A composed message waits this long for close occasions to merge in.")
+    engagement_quiet_from: int = Field(default=21, ge=0, le=23, description="Quiet hours start (driver's clock).")
+    engagement_quiet_until: int = Field(default=8, ge=0, le=23, description="Quiet hours end (driver's clock).")
     write_wait_seconds: float = Field(
         default=15.0, gt=0, le=300,
         description="How long a web request waits for its turn to write (SQLite's single writer) before it "
@@ -149,7 +157,8 @@ class Settings(BaseSettings):
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
                      "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
-                     "schedule_nps_escalation", "schedule_command_timeouts", "schedule_sharing_trips")
+                     "schedule_nps_escalation", "schedule_command_timeouts", "schedule_sharing_trips",
+                     "schedule_occasions")
     @classmethod
     def _crontab(cls, value: str) -> str:
         """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""

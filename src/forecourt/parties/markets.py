@@ -108,3 +108,13 @@ def check_contact(*, market: Market, values: dict, prefix: str = "") -> dict:
             values["postcode"], pattern=market.postcode_pattern, example=market.postcode_example,
             country=phones.country_name(market.code), field=f"{prefix}postcode")
     return values
+
+
+def set_marketing_cap(*, session: Session, code: str, per_month: int) -> Market:
+    """At most ``per_month`` marketing messages per driver and channel in 30 days, in this market."""
+    market = get_market(session=session, code=code)
+    if not 0 <= per_month <= 31:
+        raise Invalid(_("Choose between 0 and 31 messages a month."), field="per_month")
+    market.marketing_per_month = per_month
+    session.flush()
+    return market

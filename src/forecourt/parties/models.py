@@ -29,6 +29,9 @@ class Market(Base):
     address_format: Mapped[list] = mapped_column(JSON, default=list)
     postcode_pattern: Mapped[str] = mapped_column(String(64))  # a regular expression the whole postcode matches
     postcode_example: Mapped[str] = mapped_column(String(16))
+    # Marketing messages a driver of this market receives at most per channel and month (legal ones
+    # are not held back by it, but count toward it).
+    marketing_per_month: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
 
 class Organization(Base):

@@ -17,6 +17,7 @@ from forecourt.core.errors import NotFound
 from forecourt.core.i18n import Labels, N_
 from forecourt.customers import email_links
 from forecourt.customers import records as customers_records
+from forecourt.engagement import records as engagement_records
 from forecourt.engagement.nps import records as nps_records
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -82,6 +83,7 @@ def export(*, session: Session, customer_id: int) -> dict:
         **assist_records.export_of(session=session, customer_id=customer_id),
         **nps_records.export_of(session=session, customer_id=customer_id),
         **sharing_records.export_of(session=session, customer_id=customer_id),
+        **engagement_records.export(session=session, customer_id=customer_id),
     }
     ExportDocument.model_validate(document)  # a broken export fails here, not in the customer's hands
     consent_service.record_data_request(
@@ -185,6 +187,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     sharing = sharing_records.erase_customer(session=session, customer_id=customer_id)
     bills_kept = sharing.pop("sharing_bills_unlinked")
     removed |= sharing
+    removed |= {f"engagement_{k}": v for k, v in engagement_records.erase(session=session,
+                                                                            customer_id=customer_id).items()}
     removed["messages"] = outbox.erase_customer(session=session, customer_id=customer_id)
     payments = payments_service.erase_customer(session=session, customer_id=customer_id)
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)

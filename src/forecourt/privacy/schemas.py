@@ -89,3 +89,9 @@ class ExportDocument(Output):
     sharing_profiles: list[dict]
     sharing_reservations: list[dict]
     sharing_bills: list[dict]
+    # coordinated engagement: occasions, messages with their offers' senders, responses, contacts, channel choice
+    engagement_occasions: list[dict]
+    engagement_messages: list[dict]
+    engagement_responses: list[dict]
+    engagement_contacts: list[dict]
+    engagement_contact_choice: dict | None

@@ -235,10 +235,12 @@ def _owner_of(session: Session, vehicle_id: int) -> int | None:
 
 def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, product_code: str,
                    odometer_km: int | None = None, today: date | None = None,
-                   basis: str = "warranty_work") -> WarrantyOffer:
+                   basis: str = "warranty_work", tell: bool = True) -> WarrantyOffer:
     """A dealer offers an extension to the car's current owner, who finds it in the portal. Nothing is
     bought until the owner accepts it (``accept_offer``); the price is fixed now, the start when
-    accepted. ``basis``: the purpose the dealer read the car for (the message's reason to be sent)."""
+    accepted. ``basis``: the purpose the dealer read the car for (the message's reason to be sent).
+    ``tell=False``: the owner is buying it this moment (an offer accepted in their inbox), so no
+    message announces it."""
     if principal.organization_id is None:
         raise NotFound("Vehicle not found")
     today = today or now().date()
@@ -261,6 +263,8 @@ def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, p
                           created_at=now(), expires_at=now() + timedelta(days=OFFER_DAYS))
     session.add(offer)
     session.flush()
+    if not tell:
+        return offer
     dealer = parties_service.get_organization(session=session, organization_id=principal.organization_id)
     with outbox.written_for(session, customer_id=owner):
         _tell_owner(session, offer, owner, dealer, vehicle, product, basis)

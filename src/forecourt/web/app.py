@@ -58,16 +58,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(WEB / "static" / "favicon.svg", media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch, leads, me,
-                                   nps, operations, opportunities, orders, payments, pipeline, public, recalls, sharing,
-                                   staff, subscriptions, transfers,
+    from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch,
+                                   engagement, leads, me, nps, operations, opportunities, orders, payments, pipeline,
+                                   public, recalls, sharing, staff, subscriptions, transfers,
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
 
     routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
                                             opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
                                             cases, dispatch, subscriptions, payments, commission, operations,
-                                            transfers, nps, sharing)] + pages.routers()
+                                            transfers, nps, sharing, engagement)] + pages.routers()
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)
