@@ -86,8 +86,14 @@ def allowed(*, session: Session, customer_id: int, channel: str, at: datetime, l
         raise ValueError(f"unknown channel {channel!r}")
     if in_quiet_hours(session=session, customer_id=customer_id, at=at, quiet=quiet):
         return False
-    if legal:
-        return True
+    return legal or within_cap(session=session, customer_id=customer_id, channel=channel, at=at)
+
+
+def within_cap(*, session: Session, customer_id: int, channel: str, at: datetime) -> bool:
+    """The driver's choice of channels and the cap, whatever the hour: for senders (such as the NPS
+    invitation) that wait out the quiet hours instead of giving up."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
     if channel == "email" and not choice_of(session=session, customer_id=customer_id).email:
         return False
     return contacts_in_window(session=session, customer_id=customer_id, channel=channel, at=at) < \

@@ -23,7 +23,7 @@ from forecourt.engagement import kinds
 from forecourt.engagement.delivery import items_of, occasions_of, subject_of
 from forecourt.engagement.models import Message, MessageItem, Offer, Response
 from forecourt.parties import service as parties_service
-from forecourt.sales import leads
+from forecourt.sales import leads, routing_reasons
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty
 from forecourt.workshop import proposals
@@ -129,7 +129,7 @@ def _act(session: Session, customer_id: int, offer: Offer, vehicle, slot: int) -
     customer = customers_service.get(session=session, customer_id=customer_id)
     recorded = leads.record(
         session=session, customer_id=customer_id, dealer_id=offer.organization_id, routed_by="offer",
-        routing_reason=_("Asked for a quote from an offer: %(title)s", title=offer.title), source="web_form",
+        routing_facts=routing_reasons.from_offer(offer.title), source="web_form",
         contact=dict(first_name=customer.first_name, last_name=customer.last_name, email=customer.email,
                      phone=customer.phone, postcode=customer.postcode, city=customer.city),
         configuration=None, model_id=vehicle.trim.model_id, preferred_date=None, event_name=None,

@@ -11,6 +11,7 @@ Facts by ``code``:
 * ``nearest``: ``dealer``, ``km``, ``per_rep`` (open leads per active sales rep, ``None`` with no rep);
   when the nearest dealer was busier, ``closest``, ``closest_km`` and ``closest_per_rep`` too.
   A reason of the demo's or an old one may hold only ``km``.
+* ``offer``: ``title``, the partner's offer the driver asked a quote from (the lead is that partner's).
 * ``recorded``: ``text``, as it was written.
 """
 
@@ -30,6 +31,10 @@ def nearest(*, dealer: str, km: float, per_rep: float | None, closest: str | Non
     if closest is not None:
         facts |= {"closest": closest, "closest_km": round(closest_km or 0, 1), "closest_per_rep": closest_per_rep}
     return facts
+
+
+def from_offer(title: str) -> dict:
+    return {"code": "offer", "title": title}
 
 
 def per_rep(open_count: int, reps: int) -> float | None:
@@ -65,4 +70,6 @@ def explain(facts: dict | None) -> str:
                      closest_load=_load(facts.get("closest_per_rep")))
         return _("Nearest dealer with capacity: %(dealer)s, %(km)s km away, %(load)s.", dealer=facts["dealer"],
                  km=km, load=_load(facts.get("per_rep")))
+    if code == "offer":
+        return _("Asked for a quote from an offer: %(title)s", title=facts.get("title") or "")
     return str(facts.get("text") or "")

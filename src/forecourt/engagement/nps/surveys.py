@@ -22,6 +22,7 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
+from forecourt.engagement import pressure
 from forecourt.engagement.nps import follow_ups, topics, touchpoints
 from forecourt.engagement.nps.models import Response, Survey, Topic
 from forecourt.engagement.nps.policy import Policy
@@ -46,19 +47,19 @@ def _may_contact(session: Session, *, customer_id: int, touchpoint: touchpoints.
     """Whether this driver may be sent this survey now: the one place where the shared contact-pressure
     rules apply to NPS.
 
-    Today it asks two things: that the responsible organization holds the driver's grant for the
-    touchpoint's purpose (no grant, no survey: the driver is never asked without it), and that the
-    driver had no survey within ``policy.survey_every_days``. The coordinated engagement's pressure
-    rules (``forecourt.engagement.pressure.allowed``: the cap per driver and channel, the
-    hold-and-merge window) are to be asked here too, so a survey counts toward the same budget as an
-    offer. Quiet hours delay an invitation rather than refuse it (``send_after``)."""
+    It asks three things: that the responsible organization holds the driver's grant for the
+    touchpoint's purpose (no grant, no survey: the driver is never asked without it), that the driver
+    had no survey within ``policy.survey_every_days``, and that the driver's e-mail budget of the
+    coordinated engagement (``pressure.within_cap``: the channels they chose and the cap per month)
+    has room; the invitation then counts toward that budget like an offer. Quiet hours delay an
+    invitation rather than refuse it (``send_after``)."""
     if consent_service.active_grant(session=session, customer_id=customer_id, organization_id=organization_id,
                                      purpose_code=touchpoint.purpose) is None:
         return False
     since = at - timedelta(days=policy.survey_every_days)
     recent = session.scalar(select(Survey.id).where(Survey.customer_id == customer_id, Survey.created_at > since)
                             .limit(1))
-    return recent is None
+    return recent is None and pressure.within_cap(session=session, customer_id=customer_id, channel="email", at=at)
 
 
 def send_after(at: datetime, zone, policy: Policy) -> datetime:
@@ -108,6 +109,7 @@ def invite(*, session: Session, touchpoint: str, subject_key: str, customer_id: 
     if leave_at > at:
         message.next_attempt_at = leave_at  # waits out the driver's night
     survey.outbox_message_id = message.id
+    pressure.record_contact(session=session, customer_id=customer.id, channel="email", at=leave_at, topic=TOPIC)
     session.flush()
     return survey
 
