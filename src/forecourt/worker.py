@@ -83,6 +83,18 @@ def position_retention(sessions: sessionmaker[Session], settings: Settings) -> d
         return telematics_service.prune_positions(session=session, older_than_days=settings.position_retention_days)
 
 
+def partitions_ahead(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """PostgreSQL: this month's and the next three months' partitions of samples and positions exist
+    long before their first reading (nothing to do on SQLite)."""
+    from forecourt.core import partitions
+    from forecourt.core.clock import now
+    from forecourt.core.db import transaction
+
+    with transaction(sessions, write=True) as session:
+        return {f"{table}_created": count
+                for table, count in partitions.ensure_ahead(session=session, moment=now()).items()}
+
+
 def event_cleanup(sessions: sessionmaker[Session], settings: Settings) -> dict:
     from forecourt.core import delivery, heartbeats
     from forecourt.core.clock import now
@@ -101,6 +113,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "proposal_expiry": ("schedule_proposal_expiry", proposal_expiry),
     "position_retention": ("schedule_position_retention", position_retention),
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
+    "partitions": ("schedule_partitions", partitions_ahead),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

@@ -15,7 +15,8 @@ from aiosmtpd.controller import Controller
 
 from tests.customers.test_notify import free_port
 
-SCHEDULES = ("ONCALL_REMINDERS", "RECALL_REMINDERS", "PROPOSAL_EXPIRY", "POSITION_RETENTION", "EVENT_CLEANUP")
+SCHEDULES = ("ONCALL_REMINDERS", "RECALL_REMINDERS", "PROPOSAL_EXPIRY", "POSITION_RETENTION", "EVENT_CLEANUP",
+             "PARTITIONS")
 
 
 class SlowInbox:
