@@ -102,6 +102,13 @@ def _chunks(vehicle_ids: Iterable[int]) -> Iterator[list[int]]:
         yield ids[start:start + CARS_PER_TRANSACTION]
 
 
+def own_cars(*, session: Session, vehicle_ids: Iterable[int]) -> None:
+    """Holds the cars' advisory locks (PostgreSQL) until the caller's transaction ends. A request
+    that stores a car's report and then refreshes its trips takes them before it writes anything:
+    taken after its twin writes, two requests of one car could each wait for the other."""
+    hold_per_key(session, CAR_LOCK, [v for v in vehicle_ids if v is not None])
+
+
 def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:
     """The same, inside the caller's transaction: for HTTP requests, which report one car at a time."""
     ids = sorted(set(vehicle_ids))
