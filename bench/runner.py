@@ -9,7 +9,10 @@ dashboards; it writes ``bench/results/pipeline.json``. ``oncall`` times a crash 
 the case on the agent's console (server-sent events) while the telemetry load runs, and writes
 ``bench/results/oncall.json``. ``workday`` has six personas use the product as ``make run`` serves it,
 alone and while 200 cars report once a second, and writes ``bench/results/workday.json``
-(``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``--only`` runs one of them.
+(``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``scale`` drains one stream with 1, 2
+and 4 ingest workers sharing a subscription, counts the database load of open consoles polling and
+pushed, and times retention by partition drop and by row delete (PostgreSQL); it writes
+``bench/results/scaling.json``. ``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, oncall, pipeline, report, telemetry, workday
+from bench import customer360, datasets, oncall, pipeline, report, scale, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "scale")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -98,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"cars driving, each reporting once a second (default {workday_sizes.cars})")
     group.add_argument("--workday-output", type=Path, default=workday.RESULTS,
                        help=f"JSON file (default {workday.RESULTS})")
+    scale_sizes = scale.Sizes()
+    group = parser.add_argument_group("scale (PostgreSQL)")
+    group.add_argument("--scale-messages", type=int, default=scale_sizes.messages,
+                       help=f"MQTT messages per worker count (default {scale_sizes.messages:,})")
+    group.add_argument("--scale-consoles", type=int, default=scale_sizes.consoles,
+                       help=f"open console streams (default {scale_sizes.consoles})")
+    group.add_argument("--scale-retention-rows", type=int, default=scale_sizes.retention_rows,
+                       help=f"positions in the month dropped or deleted (default {scale_sizes.retention_rows:,})")
+    group.add_argument("--scale-output", type=Path, default=scale.RESULTS, help=f"JSON file (default {scale.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -154,4 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             if not (figures["meets_p95_target"] and figures["meets_ratio_target"]):
                 console.print(f"[yellow]{engine}: a request type above {workday.TARGET_P95_MS:g} ms p95 or "
                               f"{workday.TARGET_RATIO:g}× its baseline[/yellow]")
+    if args.only in (None, "scale") and "postgresql" in engines:
+        scale.run(sizes=scale.Sizes(messages=args.scale_messages, consoles=args.scale_consoles,
+                                    retention_rows=args.scale_retention_rows),
+                  output=args.scale_output, console=console)
     return 0
