@@ -63,6 +63,28 @@ def _stored(url: str) -> int:
         return conn.execute(text("SELECT count(*) FROM telematics_received")).scalar()
 
 
+def forget_sessions(broker: str, client_ids: list[str]) -> None:
+    """Ends the stopped workers' persistent sessions at the broker. A session outlives its worker (that
+    is what keeps a killed worker's messages), and Mosquitto goes on handing an absent member of a
+    shared subscription its share — so a worker retired for good must end its session like this."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    host, port = broker.removeprefix("mqtt://").split(":")
+    for client_id in client_ids:
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                             protocol=mqtt.MQTTv5)
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = 0
+        client.connect(host, int(port), clean_start=True, properties=properties)
+        client.loop_start()
+        time.sleep(0.2)
+        client.disconnect()
+        client.loop_stop()
+
+
 def _workers(url: str, broker: str, count: int, shared: bool, logs: Path) -> list[subprocess.Popen]:
     cores = os.cpu_count() or 1
     processes = []
@@ -72,7 +94,7 @@ def _workers(url: str, broker: str, count: int, shared: bool, logs: Path) -> lis
             env["FORECOURT_INGEST_SHARE_GROUP"] = GROUP
         pin = ["taskset", "-c", str(i % cores)] if cores > 1 else []
         command = [*pin, sys.executable, "-m", "forecourt.cli", "ingest", "--mqtt", broker, "--client-id",
-                   f"bench-ingest-{i}-{uuid.uuid4().hex[:6]}", "--store-processes", "1"]
+                   f"bench-ingest-{count}-{i}-{uuid.uuid4().hex[:6]}", "--store-processes", "1"]
         processes.append(subprocess.Popen(command, env=env, stdout=(logs / f"ingest-{count}-{i}.log").open("wb"),
                                           stderr=subprocess.STDOUT))
     return processes
@@ -115,6 +137,7 @@ def ingest_throughput(fleet: telemetry.Fleet, broker: str, *, workers: int, shar
             process.terminate()
         for process in processes:
             process.wait(120)
+        forget_sessions(broker, [p.args[p.args.index("--client-id") + 1] for p in processes])
     return {"msg_per_s": round(messages / seconds), "seconds": round(seconds, 2)}
 
 
