@@ -11,7 +11,10 @@ the case on the agent's console (server-sent events) while the telemetry load ru
 alone and while 200 cars report once a second, and writes ``bench/results/workday.json``
 (``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``sharing`` times car sharing's map search
 with 500 hubs and 20,000 cars against a raw-SQL baseline and writes ``bench/results/sharing.json``.
-``--only`` runs one of them.
+``engagement`` composes one occasion's messages across many drivers against a plain SQL pass.
+``scale`` drains one stream with 1, 2 and 4 ingest workers sharing a subscription, counts the
+database load of open consoles polling and pushed, and times retention by partition drop and by row
+delete (PostgreSQL); it writes ``bench/results/scaling.json``. ``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bench import customer360, datasets, engagement, oncall, pipeline, report, sharing, telemetry, workday
+from bench import customer360, datasets, engagement, oncall, pipeline, report, scale, sharing, telemetry, workday
 
 RESULTS = Path(__file__).resolve().parent / "results" / "customer360.json"
 TELEMETRY_RESULTS = Path(__file__).resolve().parent / "results" / "telemetry.json"
-BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "sharing", "engagement")
+BENCHMARKS = ("customer360", "telemetry", "pipeline", "oncall", "workday", "sharing", "engagement", "scale")
 
 
 def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output: Path | None,
@@ -112,6 +115,15 @@ def main(argv: list[str] | None = None) -> int:
                             "or FORECOURT_BENCH_ENGAGEMENT_DRIVERS)")
     group.add_argument("--engagement-output", type=Path, default=engagement.RESULTS,
                        help=f"JSON file (default {engagement.RESULTS})")
+    scale_sizes = scale.Sizes()
+    group = parser.add_argument_group("scale (PostgreSQL)")
+    group.add_argument("--scale-messages", type=int, default=scale_sizes.messages,
+                       help=f"MQTT messages per worker count (default {scale_sizes.messages:,})")
+    group.add_argument("--scale-consoles", type=int, default=scale_sizes.consoles,
+                       help=f"open console streams (default {scale_sizes.consoles})")
+    group.add_argument("--scale-retention-rows", type=int, default=scale_sizes.retention_rows,
+                       help=f"positions in the month dropped or deleted (default {scale_sizes.retention_rows:,})")
+    group.add_argument("--scale-output", type=Path, default=scale.RESULTS, help=f"JSON file (default {scale.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
@@ -183,4 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         if missed:
             console.print(f"[red]Composing for {args.drivers:,} drivers took {engagement.TARGET_SECONDS:g} s or "
                           f"more on {', '.join(missed)}[/red]")
+    if args.only in (None, "scale") and "postgresql" in engines:
+        scale.run(sizes=scale.Sizes(messages=args.scale_messages, consoles=args.scale_consoles,
+                                    retention_rows=args.scale_retention_rows),
+                  output=args.scale_output, console=console)
     return 0

@@ -118,7 +118,7 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
            client_id: str = typer.Option("forecourt-ingest", help="MQTT client id; keep it stable: the broker "
                                                                   "holds this worker's unacknowledged messages"),
            shared_group: str = typer.Option(None, help="Share the subscription with other workers "
-                                                       "($share/GROUP/...)"),
+                                                       "($share/GROUP/...); default FORECOURT_INGEST_SHARE_GROUP"),
            batch_size: int = typer.Option(2000, min=1, help="Messages per transaction at most"),
            store_processes: int = typer.Option(2, min=1, help="Processes decoding and storing batches "
                                                               "side by side (about one per core)"),
@@ -157,7 +157,8 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     try:
         with console.status("Starting the store and detector processes…"):
             worker, children = ingest_worker(settings.database_url, mqtt, client_id=client_id,
-                                             shared_group=shared_group, batch_size=batch_size,
+                                             shared_group=shared_group or settings.ingest_share_group,
+                                             batch_size=batch_size,
                                              store_processes=store_processes)
     except RuntimeError as error:  # a child could not start: say so rather than wait for it
         if trackers is not None:
@@ -201,7 +202,8 @@ def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_R
     keep = days or settings.position_retention_days
     with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
         removed = telematics_service.prune_positions(session=session, older_than_days=keep)
-    console.print(f"Kept {keep} days: removed {removed['positions']:,} positions and {removed['routes']:,} routes.")
+    console.print(f"Kept {keep} days: removed {removed['positions']:,} positions ({removed['partitions']} whole "
+                  f"months) and {removed['routes']:,} routes.")
 
 
 outbox_app = typer.Typer(help="Messages waiting to leave (recall notices, service proposals, dispatch notices).",

@@ -11,7 +11,8 @@ What it runs:
   reminders, recall reminders, proposal expiry, raw-position retention, NPS follow-ups escalated
   when overdue, the clean-up of delivered events and silent heartbeats, commands to cars past their
   deadline (timed out and reported), car sharing's lapsed holds and trips following their cars, and
-  the day's occasions (detected, composed into one message per driver and sent after their hold).
+  the day's occasions (detected, composed into one message per driver and sent after their hold), and
+  on PostgreSQL the months of samples and positions partitioned ahead.
   Huey retries a failed run with back-off.
 * **A heartbeat** every ``FORECOURT_HEARTBEAT_SECONDS`` with what it counted and the queue's depth,
   which ``/api/health`` and ``/metrics`` read.
@@ -86,6 +87,18 @@ def position_retention(sessions: sessionmaker[Session], settings: Settings) -> d
         return telematics_service.prune_positions(session=session, older_than_days=settings.position_retention_days)
 
 
+def partitions_ahead(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """PostgreSQL: this month's and the next three months' partitions of samples and positions exist
+    long before their first reading (nothing to do on SQLite)."""
+    from forecourt.core import partitions
+    from forecourt.core.clock import now
+    from forecourt.core.db import transaction
+
+    with transaction(sessions, write=True) as session:
+        return {f"{table}_created": count
+                for table, count in partitions.ensure_ahead(session=session, moment=now()).items()}
+
+
 def event_cleanup(sessions: sessionmaker[Session], settings: Settings) -> dict:
     from forecourt.core import delivery, heartbeats
     from forecourt.core.clock import now
@@ -158,6 +171,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "command_timeouts": ("schedule_command_timeouts", command_timeouts),
     "sharing_trips": ("schedule_sharing_trips", sharing_trips),
     "occasions": ("schedule_occasions", occasions),
+    "partitions": ("schedule_partitions", partitions_ahead),
 }
 PUMPS: dict[str, Callable] = {"deliver_events": deliver_events, "send_outbox": send_outbox}
 # A delivery round not finished after this is taken to be lost and queued again. Far longer than a

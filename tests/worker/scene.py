@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from tests.customers.test_notify import free_port
 
 SCHEDULES = ("ONCALL_REMINDERS", "RECALL_REMINDERS", "PROPOSAL_EXPIRY", "POSITION_RETENTION", "EVENT_CLEANUP",
-             "NPS_ESCALATION", "COMMAND_TIMEOUTS")
+             "NPS_ESCALATION", "COMMAND_TIMEOUTS", "PARTITIONS")
 
 
 class SlowInbox:

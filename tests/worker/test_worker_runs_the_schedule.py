@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from forecourt.assist.models import Subscription
+from forecourt.core import partitions
 from forecourt.core.clock import now, today
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.events import DELIVERED, GRACE, DomainEvent
@@ -88,6 +89,9 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 # ... and its VehicleCommandFailed is delivered (after its grace) by the same worker
                 "command_failed_delivered": session.scalar(select(DomainEvent.status).where(
                     DomainEvent.name == "telematics.vehicle_command_failed")) == DELIVERED,
+                "partitions": "partitions: {" in log.read_text() and (
+                    session.get_bind().dialect.name != "postgresql" or session.scalar(text("SELECT to_regclass(:n)"), {
+                        "n": partitions.partition_name("telematics_positions", partitions.month_start(now(), 3))})),
                 "deliver_events": session.get(DomainEvent, ids["waiting"]).status == DELIVERED,
                 "send_outbox": session.get(OutboxMessage, ids["mail"]).sent_at is not None,
                 "heartbeat": session.scalar(select(func.count()).select_from(Heartbeat)

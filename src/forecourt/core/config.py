@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = Field(
         default=None, description="Signs the card provider's notifications; unsigned ones are ignored.")
     stripe_api_base: str | None = Field(default=None, description="Another API address (a local test server).")
+    ingest_share_group: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Ingest workers subscribe as this MQTT 5 shared-subscription group ($share/GROUP/vehicles/+/"
+                    "telemetry), so the broker spreads the fleet over all of them. Unset: a plain subscription "
+                    "(one worker, the embedded default).")
+    database_replica_url: str | None = Field(
+        default=None, description="A read replica of the database for the heavy dashboards (pipeline, network "
+                                  "benchmark). Unset: they read the primary.")
     # --- background work (forecourt worker) ---
     jobs_url: str = Field(default="", description="Where the job queue lives: empty for the default (a SQLite "
                           "file beside a SQLite database, the database itself on PostgreSQL), sqlite:///PATH, "
@@ -139,6 +147,7 @@ class Settings(BaseSettings):
                                        description="A composed message waits this long for close occasions to merge in.")
     engagement_quiet_from: int = Field(default=21, ge=0, le=23, description="Quiet hours start (driver's clock).")
     engagement_quiet_until: int = Field(default=8, ge=0, le=23, description="Quiet hours end (driver's clock).")
+    schedule_partitions: str = "15 2 * * *"
     write_wait_seconds: float = Field(
         default=15.0, gt=0, le=300,
         description="How long a web request waits for its turn to write (SQLite's single writer) before it "
@@ -158,7 +167,7 @@ class Settings(BaseSettings):
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
                      "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
                      "schedule_nps_escalation", "schedule_command_timeouts", "schedule_sharing_trips",
-                     "schedule_occasions")
+                     "schedule_occasions", "schedule_partitions")
     @classmethod
     def _crontab(cls, value: str) -> str:
         """Five crontab fields or "off", so a typo fails at start-up and not at three in the morning."""

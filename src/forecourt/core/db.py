@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import ARRAY, DateTime, Integer, MetaData, String, any_, bindparam, create_engine, event, func, select
+from sqlalchemy import ARRAY, DateTime, Integer, MetaData, String, any_, bindparam, create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import NullType, TypeDecorator
@@ -357,3 +357,23 @@ def plain_row(row, *, skip: tuple[str, ...] = ()) -> dict:
             value = float(value)
         out[column.key] = value
     return out
+
+
+def hold_per_key(session: Session, namespace: str, keys) -> None:
+    """Holds a PostgreSQL advisory lock per key until the transaction ends; nothing on SQLite.
+
+    Several ingest workers on several hosts receive the messages of one car in any order; what is
+    derived from a car's whole history (its trips, its health, an airbag going off) must be worked
+    out by one of them at a time, or two would each store what they saw. The locks are
+    transaction-scoped (``pg_advisory_xact_lock``): they go with the commit or rollback, and with
+    the connection when a worker dies, so no car is ever left owned by the dead. Keys are taken
+    in ascending order, so two transactions wanting overlapping cars never deadlock. The two-int
+    form keeps a namespace (``hashtext`` of its name) apart from other users of advisory locks.
+    On SQLite the single writer already serializes every write transaction.
+    """
+    ordered = sorted({int(key) for key in keys})
+    if not ordered or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT count(pg_advisory_xact_lock(hashtext(:namespace), key)) FROM "
+                         "(SELECT key FROM unnest(CAST(:keys AS integer[])) AS key ORDER BY key) AS ordered"),
+                    {"namespace": namespace, "keys": ordered})

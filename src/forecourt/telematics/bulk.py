@@ -35,6 +35,7 @@ _TWIN_UPSERT_SQLITE = (
     f"INSERT INTO {TWIN.name} (vehicle_id, path, value, measured_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (vehicle_id, path) DO UPDATE SET value = excluded.value, measured_at = excluded.measured_at "
     f"WHERE {TWIN.name}.measured_at <= excluded.measured_at")
+CAR_LOCK = "forecourt.telematics.car"  # the advisory-lock namespace of what is derived from one car's history
 
 
 def engine_name(session: Session) -> str:

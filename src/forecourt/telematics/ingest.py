@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from forecourt.consent import service as consent_service
 from forecourt.core import events
 from forecourt.core.clock import now
-from forecourt.core.db import one_of
+from forecourt.core.db import hold_per_key, one_of
 from forecourt.core.errors import NotFound
 from forecourt.parties import service as parties_service
 from forecourt.telematics import bulk, device_time, devices
@@ -282,6 +282,8 @@ def _airbag_crashes(session: Session, airbags: list[tuple[int, Reading, bool]]) 
     if not any(deployed for _, _, deployed in airbags):
         return []
     vehicle_ids = sorted({vehicle_id for vehicle_id, _, deployed in airbags if deployed})
+    # Another worker may hold the car's next message: one at a time reads and moves the twin's airbag.
+    hold_per_key(session, bulk.CAR_LOCK, vehicle_ids)
     was_deployed = {vehicle_id: False for vehicle_id in vehicle_ids}
     for vehicle_id, value in bulk.stored_values(session, vehicle_ids=vehicle_ids, path_suffix=AIRBAG_DEPLOYED):
         was_deployed[vehicle_id] = was_deployed[vehicle_id] or value is True

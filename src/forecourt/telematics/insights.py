@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from forecourt.core.db import transaction
+from forecourt.core.db import hold_per_key, transaction
 from forecourt.telematics import health, trips
+from forecourt.telematics.bulk import CAR_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Refresher:
         self._health_at: dict[int, float] = {}
         self._trips_at: dict[int, float] = {}
         self._pending_trips: set[int] = set()
+        self._locked = sessions.kw["bind"].dialect.name == "postgresql"
 
     def _due(self, seen: dict[int, float], vehicle_ids: Iterable[int], every: float) -> list[int]:
         moment = self.clock()
@@ -51,9 +53,8 @@ class Refresher:
         self._pending_trips -= set(due_trips)
         try:
             for chunk in _chunks(due_health):
-                judged = self._read(health.judge_many, chunk)
-                with self.write_turn, transaction(self.sessions, write=True) as session:
-                    health.record_health(session=session, judged=judged)
+                self._refresh(chunk, health.judge_many,
+                              lambda session, judged: health.record_health(session=session, judged=judged))
             self._rebuild_trips(due_trips)
         except Exception:  # derived data: the next batch tries again; stored readings are safe
             log.exception("refreshing trips or health failed")
@@ -65,9 +66,26 @@ class Refresher:
 
     def _rebuild_trips(self, vehicle_ids: Iterable[int]) -> None:
         for chunk in _chunks(vehicle_ids):
-            rebuild = self._read(trips.plan_rebuild, chunk)
-            with self.write_turn, transaction(self.sessions, write=True) as session:
-                trips.store_rebuild(session=session, rebuild=rebuild, returning=False)
+            self._refresh(chunk, trips.plan_rebuild, lambda session, rebuild: trips.store_rebuild(
+                session=session, rebuild=rebuild, returning=False))
+
+    def _refresh(self, vehicle_ids: list[int], plan, store) -> None:
+        """Works out (``plan``) and stores (``store``) what the cars' data now says.
+
+        On PostgreSQL several ingest workers may refresh the same car at once (a shared
+        subscription spreads its messages over them), so both halves run in one transaction that
+        first holds each car's advisory lock: a refresh reads only after the previous one for the
+        car committed, and the last to run has seen every batch committed before it began (each
+        batch asks for its refresh after its commit). On SQLite the halves stay apart, so the
+        single write lock is held for the writing alone."""
+        if self._locked:
+            with transaction(self.sessions, write=True) as session:
+                hold_per_key(session, CAR_LOCK, vehicle_ids)
+                store(session, plan(session=session, vehicle_ids=vehicle_ids))
+            return
+        planned = self._read(plan, vehicle_ids)
+        with self.write_turn, transaction(self.sessions, write=True) as session:
+            store(session, planned)
 
     def _read(self, plan, vehicle_ids: list[int]):
         """The computing half of a refresh, in a read transaction: on SQLite the ingest stores keep
@@ -84,9 +102,17 @@ def _chunks(vehicle_ids: Iterable[int]) -> Iterator[list[int]]:
         yield ids[start:start + CARS_PER_TRANSACTION]
 
 
+def own_cars(*, session: Session, vehicle_ids: Iterable[int]) -> None:
+    """Holds the cars' advisory locks (PostgreSQL) until the caller's transaction ends. A request
+    that stores a car's report and then refreshes its trips takes them before it writes anything:
+    taken after its twin writes, two requests of one car could each wait for the other."""
+    hold_per_key(session, CAR_LOCK, [v for v in vehicle_ids if v is not None])
+
+
 def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:
     """The same, inside the caller's transaction: for HTTP requests, which report one car at a time."""
     ids = sorted(set(vehicle_ids))
     if ids:
+        hold_per_key(session, CAR_LOCK, ids)  # another worker may be refreshing the car (PostgreSQL)
         health.refresh_health(session=session, vehicle_ids=ids)
         trips.refresh(session=session, vehicle_ids=ids)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from forecourt.core import partitions
 from forecourt.core.clock import now
 from forecourt.telematics import devices, trips
 from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleCommand, VehicleEventRecord
@@ -58,9 +59,14 @@ def rejection_counts(*, session: Session) -> dict[str, int]:
 
 def prune_positions(*, session: Session, older_than_days: int) -> dict:
     """Retention: raw positions older than the limit go, and the routes drawn from them; SOS and
-    crash positions stay with their events."""
+    crash positions stay with their events. The count of positions in dropped partitions is
+    PostgreSQL's estimate of their rows (``partitions`` says how many months went whole)."""
     cutoff = now() - timedelta(days=older_than_days)
-    return {"positions": session.execute(delete(Position).where(Position.measured_at < cutoff)).rowcount,
+    # PostgreSQL: whole months before the cutoff go as partitions (instant, whatever their size);
+    # the rest of the cutoff's month is deleted row by row, as on SQLite.
+    dropped, dropped_rows = partitions.drop_before(session=session, table=Position.__tablename__, cutoff=cutoff)
+    deleted = session.execute(delete(Position).where(Position.measured_at < cutoff)).rowcount
+    return {"positions": deleted + dropped_rows, "partitions": dropped,
             "routes": trips.forget_routes(session=session, older_than_days=older_than_days)}
 
 

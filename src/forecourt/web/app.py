@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     engine = get_engine(settings.database_url, settings.db_echo)
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.replica_sessionmaker = (make_sessionmaker(get_engine(settings.database_replica_url, settings.db_echo))
+                                      if settings.database_replica_url else None)  # None: the primary
     app.state.templates = _templates()
     app.state.templates.env.globals["map_tiles"] = {  # every map's tile server, read by its script
         "url": settings.map_tile_url, "attribution": settings.map_tile_attribution,

@@ -40,6 +40,19 @@ def get_read_first_session(request: Request) -> Iterator[Session]:
     yield from _session(request, writes=False)
 
 
+def get_replica_session(request: Request) -> Iterator[Session]:
+    """For the heavy dashboards (pipeline, network benchmark): a session on the read replica
+    (``FORECOURT_DATABASE_REPLICA_URL``; the primary when unset), so a network's analysts do not
+    slow down the people writing. It only reads: nothing is committed, whatever the route did."""
+    state = request.app.state
+    session = (state.replica_sessionmaker or state.sessionmaker)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def begin_writing(session: Session, settings: Settings) -> None:
     """Ends the reading part of a read-first request (nothing was written) and takes the write turn
     for the rest: a transaction that read cannot become a writer on SQLite once another has committed."""
@@ -60,6 +73,7 @@ def _session(request: Request, *, writes: bool) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReplicaSession = Annotated[Session, Depends(get_replica_session, scope="function")]
 ReadFirstSession = Annotated[Session, Depends(get_read_first_session, scope="function")]
 
 

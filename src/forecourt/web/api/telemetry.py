@@ -75,9 +75,11 @@ def embedded_batch(vin: str, request: Request, session: DbSession, settings: App
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header.lower().startswith("bearer ") else ""
     try:
-        devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(), secret=secret)
+        device = devices.authenticate(session=session, kind=Source.EMBEDDED, identifier=vin.strip().upper(),
+                                      secret=secret)
     except NotFound:
         return _unknown_device(request, session, settings, "http", vin[:64])
+    insights.own_cars(session=session, vehicle_ids=[device.vehicle_id])
     try:
         readings = vss_json.decode(vin, body)
     except DecodeError as error:
@@ -120,6 +122,7 @@ def _osmand(request: Request, session, settings, token: str, body: bytes, params
     phone = devices.phone_by_token(session=session, token=token)
     if phone is None:
         return _unknown_device(request, session, settings, "osmand", claimed)
+    insights.own_cars(session=session, vehicle_ids=[phone.vehicle_id])
     try:
         if body[:1] in (b"{", b"["):
             readings = osmand.decode_json(body)

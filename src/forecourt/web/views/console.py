@@ -1,9 +1,10 @@
 """Pages: the On Call console for the carmaker's call-centre agents, and the owner's emergency contacts.
 
-The queue updates without a reload: ``/console/stream`` (server-sent events) watches the case
+The queue updates without a reload: ``/console/stream`` (server-sent events) follows the case
 timeline in the database — the MQTT ingest worker that opens cases is another process, so the
-database is the only place both see — and sends a tiny "changed" event; the page then fetches
-the queue fragment. Everything works without JavaScript (reload the page; the map is an extra).
+database is the only place both see — through the web process's one watcher (``web.live``:
+PostgreSQL LISTEN/NOTIFY, or one poller on SQLite), and sends a tiny "changed" event; the page
+then fetches the queue fragment. Everything works without JavaScript (reload the page; the map is an extra).
 
 The case page reads the customer and their emergency contacts through the consent door under
 emergency assistance (vital interest) with the case number as reference: allowed without
@@ -34,7 +35,8 @@ from forecourt.core.i18n import _, Labels, N_, ngettext
 from forecourt.core.schemas import Id, LARGEST_ID
 from forecourt.parties import markets
 from forecourt.vehicles import service as vehicles_service
-from forecourt.web import viewer
+from forecourt.web import live, viewer
+from forecourt.web.live import CaseWatch
 from forecourt.web.deps import AgentPage, DbSession, MePage
 from forecourt.web.views.forms import Form, attempt, whole_number, text
 from forecourt.web.views.forms import back_to as _back
@@ -98,15 +100,23 @@ def console_queue(request: Request, principal: AgentPage, session: DbSession):
 
 
 async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIME_SECONDS,
-                       poll: float = POLL_SECONDS, heartbeat: float = HEARTBEAT_SECONDS, disconnected=None):
+                       poll: float = POLL_SECONDS, heartbeat: float = HEARTBEAT_SECONDS, disconnected=None,
+                       watch: CaseWatch | None = None):
     """Server-sent events: ``event: cases`` with the newest timeline id whenever it moves past ``after``.
 
     Each event is a few bytes (the page fetches the queue itself); a comment every ``heartbeat``
     seconds keeps proxies from closing an idle stream. Ends when the client goes or after ``lifetime``.
+    With ``watch`` (what the page's stream uses) the newest id is the process's one watcher's, so an
+    open console costs the database nothing (``web.live``); without, it is read from ``sessions``.
     """
-    def newest() -> int:
+    def read() -> int:
         with sessions() as session:
             return cases_service.last_event_id(session=session)
+
+    async def newest() -> int:
+        if watch is not None:
+            return watch.current or 0
+        return await anyio.to_thread.run_sync(read)
 
     last = after
     started = time.monotonic()
@@ -115,7 +125,7 @@ async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIM
     while time.monotonic() - started < lifetime:
         if disconnected is not None and await disconnected():
             return
-        current = await anyio.to_thread.run_sync(newest)
+        current = await newest()
         if current > last:
             last = current
             yield f"event: cases\nid: {current}\ndata: {current}\n\n"
@@ -135,11 +145,11 @@ def console_stream(request: Request, principal: AgentPage,
     start = whole_number(last_seen)
     start = after if start is None else start
     sessions = request.app.state.sessionmaker
+    watch = live.case_watch(request.app)
     if start is None:
-        with sessions() as session:
-            start = cases_service.last_event_id(session=session)
+        start = watch.current or 0
     return StreamingResponse(case_changes(sessions, after=start, lifetime=seconds,
-                                          disconnected=request.is_disconnected),
+                                          disconnected=request.is_disconnected, watch=watch),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -10,7 +10,7 @@ from forecourt.core.errors import Invalid
 from forecourt.core.i18n import _
 from forecourt.core.schemas import LARGEST_ID
 from forecourt.sales import pipeline
-from forecourt.web.deps import DbSession, PipelinePage
+from forecourt.web.deps import PipelinePage, ReplicaSession
 from forecourt.web.openapi import CSV
 from forecourt.web.views import pipeline_charts
 from forecourt.web.views.render import render
@@ -55,7 +55,7 @@ def scope_or_problem(session, principal, request: Request):
 
 
 @router.get("/workspace/pipeline")
-def pipeline_page(request: Request, principal: PipelinePage, session: DbSession):
+def pipeline_page(request: Request, principal: PipelinePage, session: ReplicaSession):
     scope, problem = scope_or_problem(session, principal, request)
     figures = pipeline.dashboard(session=session, scope=scope)
     choices = pipeline.filter_choices(session=session, scope=scope)
@@ -68,7 +68,7 @@ def pipeline_page(request: Request, principal: PipelinePage, session: DbSession)
 
 
 @router.get("/workspace/pipeline.csv", response_class=Response, responses=CSV)
-def pipeline_csv(request: Request, principal: PipelinePage, session: DbSession):
+def pipeline_csv(request: Request, principal: PipelinePage, session: ReplicaSession):
     scope = scope_from_filters(session, principal, request)
     body = pipeline.csv_text(figures=pipeline.dashboard(session=session, scope=scope))
     name = f"pipeline-{scope.date_from.isoformat()}-{scope.date_to.isoformat()}.csv"

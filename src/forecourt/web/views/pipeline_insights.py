@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from forecourt.core.i18n import _
 from forecourt.sales import pipeline
-from forecourt.web.deps import DbSession, PipelinePage
+from forecourt.web.deps import PipelinePage, ReplicaSession
 from forecourt.web.openapi import CSV
 from forecourt.web.views import pipeline as pipeline_view
 from forecourt.web.views import pipeline_insight_charts as charts
@@ -33,7 +33,7 @@ def _charts(figures: dict) -> dict:
 
 
 @router.get("/workspace/pipeline/insights")
-def insights_page(request: Request, principal: PipelinePage, session: DbSession):
+def insights_page(request: Request, principal: PipelinePage, session: ReplicaSession):
     scope, problem = pipeline_view.scope_or_problem(session, principal, request)
     figures = pipeline.insights(session=session, scope=scope)
     choices = pipeline.filter_choices(session=session, scope=scope)
@@ -44,7 +44,7 @@ def insights_page(request: Request, principal: PipelinePage, session: DbSession)
 
 
 @router.get("/workspace/pipeline/insights.csv", response_class=Response, responses=CSV)
-def insights_csv(request: Request, principal: PipelinePage, session: DbSession):
+def insights_csv(request: Request, principal: PipelinePage, session: ReplicaSession):
     scope = pipeline_view.scope_from_filters(session, principal, request)
     figures = pipeline.insights(session=session, scope=scope, notes=pipeline.CSV_NOTES)
     body = pipeline.insights_csv_text(figures=figures)

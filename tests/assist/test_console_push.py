@@ -1,0 +1,118 @@
+"""Open consoles cost the database nothing at rest: each web process has one watcher of the case
+timeline (PostgreSQL LISTEN/NOTIFY; one poller on SQLite), and a case opened through one web
+process reaches a console connected to another."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from forecourt.assist import cases, intake
+from forecourt.core.auth import Role
+from forecourt.core.db import get_engine, make_sessionmaker, transaction
+from forecourt.telematics import devices
+from forecourt.telematics.readings import Source
+from forecourt.web.live import CaseWatch
+from tests.factories import PASSWORD, Factory, submit_login
+from tests.telematics.broker import free_port
+
+
+def _world(url: str) -> dict:
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        make = Factory(session=session, client=None)
+        agent = make.staff(make.carmaker(), Role.CALL_CENTRE_AGENT)
+        vehicle = make.vehicle(owner=make.customer())
+        _, secret = devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin,
+                                     vehicle_id=vehicle.id)
+        return {"agent": agent.email, "vin": vehicle.vin, "vehicle_id": vehicle.id, "secret": secret}
+
+
+def _wait_until(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_one_watcher_follows_the_timeline_without_asking_per_change(fresh_database_url):
+    url = fresh_database_url("watch")
+    world = _world(url)
+    watch = CaseWatch(url).start()
+    try:
+        start = watch.current
+        asked = watch.queries
+        sessions = make_sessionmaker(get_engine(url))
+        for kind in ("sos", "crash"):
+            with transaction(sessions) as session:
+                intake.raise_alert(session=session, vehicle_id=world["vehicle_id"], kind=kind, source="mqtt",
+                                   latitude=52.5, longitude=13.4)
+            with sessions() as session:
+                newest = cases.last_event_id(session=session)
+            _wait_until(lambda: watch.current == newest, 5, "the watcher to see the new case")  # noqa: B023
+        assert newest > start
+        if watch.listens:  # told by the database, never asking again
+            assert watch.queries == asked and watch.notifications >= 2
+    finally:
+        watch.stop()
+
+
+def _serve(url: str, port: int, log) -> subprocess.Popen:
+    env = os.environ | {"FORECOURT_DATABASE_URL": url, "FORECOURT_COOKIE_SECURE": "false"}
+    return subprocess.Popen([sys.executable, "-m", "forecourt.cli", "serve", "--no-migrate", "--port", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_a_case_opened_through_one_web_process_reaches_a_console_on_another(fresh_database_url, tmp_path):
+    url = fresh_database_url("push")
+    world = _world(url)
+    ports = [free_port(), free_port()]
+    with (tmp_path / "web.log").open("wb") as log:
+        processes = [_serve(url, port, log) for port in ports]
+        try:
+            for port in ports:
+                _wait_until(lambda: _answers(port), 120, f"the web process on {port}")  # noqa: B023
+            console = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
+            assert submit_login(console, world["agent"], PASSWORD).status_code in (200, 303)
+            events: list[str] = []
+            listening = threading.Event()
+
+            def follow() -> None:
+                with console.stream("GET", "/console/stream", params={"seconds": 20}) as stream:
+                    for line in stream.iter_lines():
+                        listening.set()
+                        if line.startswith("event: cases"):
+                            events.append(line)
+                            return
+
+            reader = threading.Thread(target=follow, daemon=True)
+            reader.start()
+            assert listening.wait(20), "the console's stream did not open"
+            car = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
+                             headers={"Authorization": f"Bearer {world['secret']}"},
+                             content=json.dumps({"timestamp": datetime.now(UTC).isoformat(), "events": ["sos"],
+                                                 "Vehicle.CurrentLocation.Latitude": 52.52,
+                                                 "Vehicle.CurrentLocation.Longitude": 13.4}))
+            assert car.status_code in (200, 202), car.text
+            reader.join(15)
+            assert events == ["event: cases"], (tmp_path / "web.log").read_text()[-3000:]
+            queue = console.get("/console/queue")
+            assert queue.status_code == 200 and "SOS" in queue.text
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
