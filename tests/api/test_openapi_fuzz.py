@@ -49,6 +49,8 @@ CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sa
            CUSTOMER_DATA: ("sales", "service", "insurer", "agent"), CUSTOMER_LIST: ("sales", "insurer"),
            PUBLIC: (ANONYMOUS, "driver"), AUTH: (ANONYMOUS, "driver"), "sales_figures": ("sales", "admin"),
            "nps_figures": ("sales", "service", "agent", "admin"),
+           # A partner's own offers: a dealer's staff, the insurer's and the carmaker's each reach their own.
+           "steward": ("sales", "service", "insurer", "admin"),
            # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
            "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin"),
            # A courtesy car's hand-over and return: its dealer's service staff, and a salesperson refused.

@@ -117,7 +117,7 @@ def test_nobody_but_a_carmaker_admin_reaches_the_admin_api(app, make, client, se
     for method, path in operations:
         url = path.format(organization_id=dealer.id, user_id=caller.user_id, vin=make.vin(), code="RC-1",
                           model_code="LUMO", dealer_id=dealer.id, month="2025-06", rule_id=1, reference="PAY-0000-0000",
-                          entry_id=1, event_id=1, message_id=1)
+                          entry_id=1, event_id=1, message_id=1, run_id=1)
         body = {} if method in ("POST", "PATCH") else None
         response = client.request(method, url, headers=caller.headers, json=body)
         assert response.status_code == 404, (role, method, path, response.status_code)

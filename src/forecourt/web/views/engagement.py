@@ -23,6 +23,7 @@ from forecourt.engagement import compose, dashboard, kinds, offers, pressure, re
 from forecourt.engagement.schemas import OfferIn
 from forecourt.parties import service as parties_service
 from forecourt.web.deps import AdminPage, DbSession, MePage, StaffPage
+from forecourt.web.openapi import CSV
 from forecourt.web.views.forms import Form, back_to, field_errors, text, whole_number
 from forecourt.web.views.render import redirect, render
 
@@ -171,7 +172,7 @@ def dashboard_page(request: Request, principal: AdminPage, session: DbSession):
                   runs=compose.runs(session=session), occasion_kinds=kinds.OCCASIONS)
 
 
-@router.get("/admin/engagement.csv")
+@router.get("/admin/engagement.csv", response_class=HttpResponse, responses=CSV)
 def dashboard_csv(principal: AdminPage, session: DbSession):
     return HttpResponse(dashboard.as_csv(dashboard.figures(session=session)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="engagement.csv"'})
