@@ -88,17 +88,21 @@ class CaseWatch:
         import psycopg
 
         conninfo = make_url(self.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        failing = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    failing = False
                     self._moved(self._newest())  # what happened while nobody listened
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             self.notifications += 1
                             self._moved(int(notice.payload or 0))
-            except Exception:
-                log.exception("the case watcher lost its connection; listening again")
+            except Exception as error:  # said once per outage, not at every attempt to come back
+                if not failing:
+                    log.warning("the case watcher lost its connection (%s); listening again", error)
+                failing = True
                 self._stop.wait(RECONNECT_SECONDS)
 
 
