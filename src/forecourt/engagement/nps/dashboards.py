@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.periods import Period
 from forecourt.engagement.nps import topics, touchpoints
 from forecourt.engagement.nps.follow_ups import is_overdue
 from forecourt.engagement.nps.models import FollowUp, Response, Survey, Topic
@@ -31,26 +32,11 @@ ANSWERS_PER_TOPIC = 20
 
 
 @dataclass(frozen=True)
-class Scope:
+class Scope(Period):
     organization_id: int | None  # None: the whole network (carmaker only)
     date_from: date
     date_to: date
     network_view: bool
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.date_from, time(0), tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        return datetime.combine(self.date_to + timedelta(days=1), time(0), tzinfo=UTC)
-
-    def months(self) -> list[str]:
-        months, year, month = [], self.date_from.year, self.date_from.month
-        while (year, month) <= (self.date_to.year, self.date_to.month):
-            months.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return months
 
 
 def scope_for(*, session: Session, principal: Principal, organization_id: int | None = None,

@@ -9,7 +9,7 @@ exist for the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now as clock_now
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
+from forecourt.core.periods import Period
 from forecourt.core.schemas import check_period
 from forecourt.parties import markets
 from forecourt.parties import service as parties_service
@@ -40,7 +41,7 @@ class StageInfo:
 
 
 @dataclass(frozen=True)
-class Scope:
+class Scope(Period):
     """One look at the pipeline: whose deals, which period, seen by whom, at what moment."""
 
     dealer_id: int | None
@@ -56,22 +57,6 @@ class Scope:
     currency: str = "EUR"
     currency_dealers: tuple[int, ...] | None = None
     currencies: tuple[str, ...] = ("EUR",)  # every currency the network's dealers sell in
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.date_from, time(0), tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        """Exclusive: the period includes the whole of ``date_to``."""
-        return datetime.combine(self.date_to + timedelta(days=1), time(0), tzinfo=UTC)
-
-    def months(self) -> list[str]:
-        months, year, month = [], self.date_from.year, self.date_from.month
-        while (year, month) <= (self.date_to.year, self.date_to.month):
-            months.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return months
 
     def month_ranges(self) -> list[tuple[str, datetime, datetime]]:
         """Each month of the period as (YYYY-MM, first moment, moment after), clipped to the period (UTC)."""

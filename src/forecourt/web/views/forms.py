@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from forecourt.core.errors import Invalid
+from forecourt.core.i18n import _
 from forecourt.core.schemas import LARGEST_ID
 
 
@@ -35,6 +38,25 @@ def whole_number(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit()) or int(raw) > LARGEST_ID:
         return None
     return int(raw)
+
+
+def chosen_id(value: str | None, field: str) -> int | None:
+    """A filter's select sends '' for "all"; anything else must be a positive id."""
+    if value is None or not value.strip():
+        return None
+    if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
+        raise Invalid(_("Choose from the list."), field=field)
+    return int(value)
+
+
+def iso_day(value: str | None, field: str) -> date | None:
+    """A filter's date as the browser's date input sends it ('' for none)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(_("Give the date as YYYY-MM-DD."), field=field) from None
 
 
 def texts(form: FormData, *names: str) -> dict:

@@ -9,7 +9,6 @@ the carmaker; everyone else is told they do not exist (404).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import quote_plus
 
@@ -19,14 +18,14 @@ from forecourt.core import i18n
 from forecourt.core.auth import Principal, Role
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
-from forecourt.core.schemas import Id, LARGEST_ID
+from forecourt.core.schemas import Id
 from forecourt.engagement.nps import dashboards, desk, follow_ups, surveys, topics
 from forecourt.engagement.nps.policy import Policy
 from forecourt.web.deps import AppSettings, DbSession, PagePrincipal
 from forecourt.web.openapi import CSV, answers
 from forecourt.web.viewer import LANGUAGE_COOKIE
 from forecourt.web.views import nps_charts
-from forecourt.web.views.forms import Form, text
+from forecourt.web.views.forms import Form, chosen_id, iso_day, text
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -99,31 +98,15 @@ def survey_answer(request: Request, token: str, session: DbSession, settings: Ap
 
 # --- staff: dashboard, CSV, follow-ups -------------------------------------------------------------
 
-def _number(value: str | None, field: str) -> int | None:
-    if value is None or not value.strip():
-        return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
-        raise Invalid(_("Choose from the list."), field=field)
-    return int(value)
-
-
-def _day(value: str | None, field: str) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise Invalid(_("Give the date as YYYY-MM-DD."), field=field) from None
-
 
 def _scope(session, principal, request: Request):
     """The scope the filters ask for, or the caller's default scope with the filters' problem."""
     query = request.query_params
     try:
         return dashboards.scope_for(session=session, principal=principal,
-                                    organization_id=_number(query.get("organization_id"), "organization_id"),
-                                    date_from=_day(query.get("date_from"), "date_from"),
-                                    date_to=_day(query.get("date_to"), "date_to")), None
+                                    organization_id=chosen_id(query.get("organization_id"), "organization_id"),
+                                    date_from=iso_day(query.get("date_from"), "date_from"),
+                                    date_to=iso_day(query.get("date_to"), "date_to")), None
     except Invalid as error:
         return dashboards.scope_for(session=session, principal=principal), error
 

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request, Response
 
 from forecourt.core.errors import Invalid
-from forecourt.core.i18n import _
-from forecourt.core.schemas import LARGEST_ID
 from forecourt.sales import pipeline
 from forecourt.web.deps import PipelinePage, ReplicaSession
 from forecourt.web.openapi import CSV
 from forecourt.web.views import pipeline_charts
+from forecourt.web.views.forms import chosen_id, iso_day
 from forecourt.web.views.render import render
 
 router = APIRouter(tags=["pages"])
 
 
-def _number(value: str | None, field: str) -> int | None:
-    """Form selects send '' for "all"; anything else must be a positive id."""
-    if value is None or not value.strip():
-        return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= LARGEST_ID:
-        raise Invalid(_("Choose from the list."), field=field)
-    return int(value)
-
-
-def _day(value: str | None, field: str) -> date | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise Invalid(_("Give the date as YYYY-MM-DD."), field=field) from None
-
-
 def scope_from_filters(session, principal, request: Request):
     query = request.query_params
-    return pipeline.scope_for(session=session, principal=principal, dealer_id=_number(query.get("dealer_id"), "dealer_id"),
-                              rep_id=_number(query.get("rep_id"), "rep_id"),
-                              model_id=_number(query.get("model_id"), "model_id"),
-                              date_from=_day(query.get("date_from"), "date_from"),
-                              date_to=_day(query.get("date_to"), "date_to"),
+    return pipeline.scope_for(session=session, principal=principal, dealer_id=chosen_id(query.get("dealer_id"), "dealer_id"),
+                              rep_id=chosen_id(query.get("rep_id"), "rep_id"),
+                              model_id=chosen_id(query.get("model_id"), "model_id"),
+                              date_from=iso_day(query.get("date_from"), "date_from"),
+                              date_to=iso_day(query.get("date_to"), "date_to"),
                               currency=(query.get("currency") or "").strip()[:3] or None)
 
 
