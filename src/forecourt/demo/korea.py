@@ -90,7 +90,7 @@ def build_organizations(*, session: Session, ids: Ids, rng: Random, now: datetim
                              email=f"info@{IMPORTER['domain']}")
     for mailbox, role, name in STAFF["importer"]:
         _staff_user(session, ids, email=f"{mailbox}@{IMPORTER['domain']}", name=name, role=role,
-                    organization_id=importer.id, password_hash=password_hash, since=since)
+                    organization_id=importer.id, password_hash=password_hash, since=since, language="ko")
     dealers = []
     for index, ((code, brand, slug), (town_name, (street, postcode), (lat, lon), bays)) in enumerate(
             zip(korea_people.DEALER_NAMES, DEALERS, strict=True)):
@@ -106,7 +106,8 @@ def build_organizations(*, session: Session, ids: Ids, rng: Random, now: datetim
             given, family = korea_people.person_name(rng)
             users[role] = _staff_user(session, ids, email=f"{mailbox}@{slug}.example",
                                       name=names.display_name(given, family), role=role,
-                                      organization_id=organization.id, password_hash=password_hash, since=since)
+                                      organization_id=organization.id, password_hash=password_hash, since=since,
+                                      language="ko")
         dealers.append(DealerRef(id=organization.id, name=organization.name, city=town, latitude=lat, longitude=lon,
                                  sales_user_id=users[Role.DEALER_SALES], service_user_id=users[Role.DEALER_SERVICE]))
     partners: dict[str, list[PartnerRef]] = {}
@@ -121,7 +122,8 @@ def build_organizations(*, session: Session, ids: Ids, rng: Random, now: datetim
         given, family = korea_people.person_name(rng)
         analyst = _staff_user(session, ids, email=f"{'insurer' if kind == 'insurance' else kind}@{slug}.example",
                               name=names.display_name(given, family), role=Role.PARTNER_ANALYST,
-                              organization_id=organization.id, password_hash=password_hash, since=since)
+                              organization_id=organization.id, password_hash=password_hash, since=since,
+                              language="ko")
         partners.setdefault(kind, []).append(PartnerRef(id=organization.id, kind=kind, analyst_user_id=analyst))
     return dealers, partners
 

@@ -66,12 +66,14 @@ def first_dealer_slug() -> str:
 
 
 def _staff_user(session: Session, ids: Ids, *, email: str, name: str, role: Role, organization_id: int,
-                password_hash: str, since: datetime) -> int:
-    """``parties_service.create_user`` without hashing the same password again for every account."""
+                password_hash: str, since: datetime, language: str | None = None) -> int:
+    """``parties_service.create_user`` without hashing the same password again for every account;
+    ``language``: the staff member's own setting (none: they read in their browser's language)."""
     user_id = ids.take(USERS)
     session.execute(insert(USERS), [dict(
         id=user_id, email=email.lower(), display_name=name, password_hash=password_hash, role=role.value,
-        organization_id=organization_id, customer_id=None, is_active=True, created_at=since, last_login_at=None)])
+        organization_id=organization_id, customer_id=None, is_active=True, created_at=since, last_login_at=None,
+        language=language)])
     return user_id
 
 
