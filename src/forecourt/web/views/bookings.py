@@ -21,7 +21,7 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web.deps import DbSession, MePage
-from forecourt.web.views.forms import Form, text, whole_number
+from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
 from forecourt.workshop import autobook, booking, proposals, symptoms
 from forecourt.workshop.jobs import choices as job_choices
@@ -31,8 +31,7 @@ HOME = "/me/service"
 
 
 def _back(url: str = HOME, *, flash: str | None = None, error: str | None = None) -> Response:
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}{'&' if '?' in url else '?'}{key}={quote_plus(message)}")
+    return back_to(url, flash=flash, error=error)
 
 
 def _windows_by_day(rows) -> list[dict]:

@@ -87,7 +87,7 @@ def back_to(url: str, *, flash: str | None = None, error: str | None = None):
     from forecourt.web.views.render import redirect
 
     key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}?{key}={quote_plus(message)}")
+    return redirect(f"{url}{'&' if '?' in url else '?'}{key}={quote_plus(message)}")
 
 
 def attempt(session, url: str, action, done: str):

@@ -19,7 +19,7 @@ from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _, Labels, N_
 from forecourt.web import viewer
 from forecourt.web.deps import DbSession, MePage, PaymentGateway
-from forecourt.web.views.forms import Form, text, whole_number
+from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -28,8 +28,7 @@ STATE_NAMES = Labels({"active": N_("Active"), "expiring": N_("Ending soon"), "ex
 
 
 def _back(*, flash: str | None = None, error: str | None = None) -> Response:
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"/me/on-call?{key}={quote_plus(message)}")
+    return back_to("/me/on-call", flash=flash, error=error)
 
 
 def _years(form) -> int | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Path, Request
 
@@ -21,7 +20,7 @@ from forecourt.core.schemas import Id
 from forecourt.sales import trials as sales_trials
 from forecourt.sharing import access, billing, desk, figures, labels, offers, profiles, reservations, trips
 from forecourt.web.deps import AdminPage, DbSession, DealerPage, MaybePrincipal, MePage, PaymentGateway
-from forecourt.web.views.forms import Form, text, whole_number
+from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -32,10 +31,6 @@ DEFAULT_PLACE = (52.52, 13.40)
 LABELS = dict(status_names=labels.STATUS, propulsion_names=labels.PROPULSION, needs_names=labels.NEEDS,
               line_names=labels.BILL_LINES, why_names=labels.WHY_SHOWN, failure_names=labels.COMMAND_FAILURES)
 
-
-def _back(url: str, *, flash: str | None = None, error: str | None = None):
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}{'&' if '?' in url else '?'}{key}={quote_plus(message)}")
 
 
 def _number(raw: str | None, low: float, high: float, default: float) -> float:
@@ -86,14 +81,14 @@ def my_sharing(request: Request, me: MePage, session: DbSession, error: str | No
 @router.post("/me/sharing/terms")
 def accept_terms(me: MePage, session: DbSession, form: Form):
     profiles.accept_terms(session=session, customer_id=me.customer_id)
-    return _back(HOME, flash=_("Thank you: you accepted the car-sharing terms."))
+    return back_to(HOME, flash=_("Thank you: you accepted the car-sharing terms."))
 
 
 @router.post("/me/sharing/position")
 def position_sharing(me: MePage, session: DbSession, form: Form):
     allowed = text(form, "allow") == "yes"
     profiles.set_position_sharing(session=session, customer_id=me.customer_id, allowed=allowed)
-    return _back(HOME, flash=_("Hub staff may now see where your booked car is.") if allowed
+    return back_to(HOME, flash=_("Hub staff may now see where your booked car is.") if allowed
                  else _("Hub staff see where your booked car is only if it is late."))
 
 
@@ -116,10 +111,10 @@ def reserve(me: MePage, session: DbSession, form: Form, gateway: PaymentGateway)
                                          share_summary=text(form, "share_summary") == "yes",
                                          quoted_deposit=text(form, "quoted_deposit"))
     except ValueError:
-        return _back(HOME, error=_("Give the time as shown in the form."))
+        return back_to(HOME, error=_("Give the time as shown in the form."))
     except (Invalid, Conflict, NotFound) as problem:
-        return _back(HOME, error=problem.message)
-    return _back(f"{HOME}/{found.number}", flash=_("The car is held for you, free of charge, until %(time)s.",
+        return back_to(HOME, error=problem.message)
+    return back_to(f"{HOME}/{found.number}", flash=_("The car is held for you, free of charge, until %(time)s.",
                                                     time=f"{zones.to_viewer(found.hold_until):%H:%M}"))
 
 
@@ -144,8 +139,8 @@ def _act(session, me, number: str, action, done: str):
         with session.begin_nested():
             action(found)
     except (Invalid, Conflict) as problem:
-        return _back(url, error=problem.message)
-    return _back(url, flash=done)
+        return back_to(url, error=problem.message)
+    return back_to(url, flash=done)
 
 
 @router.post("/me/sharing/{number}/confirm")
@@ -174,7 +169,7 @@ def code(number: Number, me: MePage, session: DbSession, form: Form):
         with session.begin_nested():
             issued = access.issue_code(session=session, reservation=found)
     except (Invalid, Conflict) as problem:
-        return _back(f"{HOME}/{found.number}", error=problem.message)
+        return back_to(f"{HOME}/{found.number}", error=problem.message)
     return redirect(f"{HOME}/{found.number}?code={issued}")
 
 
@@ -229,8 +224,8 @@ def _desk_act(session, action, done: str):
         with session.begin_nested():
             action()
     except (Invalid, Conflict) as problem:
-        return _back(DESK, error=problem.message)
-    return _back(DESK, flash=done)
+        return back_to(DESK, error=problem.message)
+    return back_to(DESK, flash=done)
 
 
 @router.post("/workspace/hub/reservations/{number}/licence")
@@ -239,7 +234,7 @@ def check_licence(number: Number, principal: DealerPage, session: DbSession, for
     try:
         expires_on = datetime.fromisoformat(text(form, "expires_on") or "").date()
     except ValueError:
-        return _back(DESK, error=_("Give the licence's expiry date."))
+        return back_to(DESK, error=_("Give the licence's expiry date."))
     return _desk_act(session, lambda: desk.check_licence(
         session=session, principal=principal, number=number, licence_number=text(form, "licence_number") or "",
         expires_on=expires_on, note=text(form, "note") or ""), _("Licence checked."))

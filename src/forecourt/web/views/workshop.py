@@ -9,7 +9,6 @@ happened in a flash message, or why not as ``?error=``, so a reload never repeat
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote_plus
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -21,7 +20,7 @@ from forecourt.core.schemas import Id
 from forecourt.workshop import calendar, desk, handovers, loaners
 from forecourt.web.deps import DEALER_ROLES, DbSession, StaffPage
 from forecourt.core.i18n import _
-from forecourt.web.views.forms import Form, text, whole_number
+from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
 
 router = APIRouter(tags=["pages"])
@@ -35,10 +34,6 @@ def _dealer_only(principal: Principal) -> Principal:
     return principal
 
 
-def _back(url: str, *, flash: str | None = None, error: str | None = None) -> Response:
-    key, message = ("error", error) if error else ("flash", flash or "")
-    return redirect(f"{url}?{key}={quote_plus(message)}")
-
 
 def _act(session, url: str, action, done) -> Response:
     """A refused action leaves nothing half done (a savepoint) and says why on the page."""
@@ -46,8 +41,8 @@ def _act(session, url: str, action, done) -> Response:
         with session.begin_nested():
             result = action()
     except (Invalid, Conflict) as problem:
-        return _back(url, error=problem.message)
-    return _back(url, flash=done(result) if callable(done) else done)
+        return back_to(url, error=problem.message)
+    return back_to(url, flash=done(result) if callable(done) else done)
 
 
 @router.get("/workspace/service/calendar")
