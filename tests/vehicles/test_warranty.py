@@ -155,6 +155,26 @@ def test_an_offer_buys_nothing_until_the_owner_accepts_it(session, make):
         warranty.accept_offer(session=session, customer_id=owner.id, offer_id=offered.id, today=date(2024, 12, 1))
 
 
+def test_the_owner_buys_in_one_step_only_their_own_car(session, make):
+    """One click on an offer in the inbox buys the extension for the owner, and nobody else."""
+    vehicle, owner = _car(make)
+    _terms(session, vehicle)
+    _product(session)
+    _, dealer = _dealer_principal(make)
+    stranger = make.customer()
+    with pytest.raises(NotFound):
+        warranty.buy_extension(session=session, customer_id=stranger.id, vehicle_id=vehicle.id, seller_id=dealer.id,
+                               product_code="EXT2", odometer_km=50_000, today=date(2024, 12, 1))
+    assert warranty.offers_for_owner(session=session, customer_id=owner.id) == []  # nothing offered by it
+    contract = warranty.buy_extension(session=session, customer_id=owner.id, vehicle_id=vehicle.id,
+                                      seller_id=dealer.id, product_code="EXT2", odometer_km=50_000,
+                                      today=date(2024, 12, 1))
+    assert contract.customer_id == owner.id and contract.sold_by_dealer_id == dealer.id
+    assert contract.starts_on == date(2025, 3, 15)
+    offers = warranty.offers_for_owner(session=session, customer_id=owner.id, vehicle_id=vehicle.id)
+    assert [(o.status, o.contract_id) for o in offers] == [("accepted", contract.id)]
+
+
 def test_selling_is_refused_once_the_cover_has_ended(session, make):
     vehicle, owner = _car(make)
     _terms(session, vehicle)

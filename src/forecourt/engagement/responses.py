@@ -13,7 +13,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _, gettext
@@ -120,11 +119,8 @@ def _act(session: Session, customer_id: int, offer: Offer, vehicle, slot: int) -
                                                bay=chosen["bay"], starts_at=chosen["starts_at"])
         return f"appointment:{appointment.id}", offer.price
     if offer.action == kinds.BUY_EXTENSION:
-        seller = Principal(user_id=0, role=Role.DEALER_SERVICE, display_name="offer",
-                           organization_id=offer.organization_id)
-        sold = warranty.offer_extended(session=session, principal=seller, vehicle_id=vehicle.id,
-                                       product_code=offer.action_code, basis=offer.purpose, tell=False)
-        contract = warranty.accept_offer(session=session, customer_id=customer_id, offer_id=sold.id)
+        contract = warranty.buy_extension(session=session, customer_id=customer_id, vehicle_id=vehicle.id,
+                                          seller_id=offer.organization_id, product_code=offer.action_code)
         return f"warranty:{contract.id}", Decimal(contract.price)
     customer = customers_service.get(session=session, customer_id=customer_id)
     recorded = leads.record(

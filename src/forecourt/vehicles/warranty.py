@@ -239,10 +239,36 @@ def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, p
     """A dealer offers an extension to the car's current owner, who finds it in the portal. Nothing is
     bought until the owner accepts it (``accept_offer``); the price is fixed now, the start when
     accepted. ``basis``: the purpose the dealer read the car for (the message's reason to be sent).
-    ``tell=False``: the owner is buying it this moment (an offer accepted in their inbox), so no
-    message announces it."""
+    ``tell=False``: no message announces it (the caller tells the owner its own way)."""
     if principal.organization_id is None:
         raise NotFound("Vehicle not found")
+    offer, created = _place_offer(session, seller_id=principal.organization_id, vehicle_id=vehicle_id,
+                                  product_code=product_code, odometer_km=odometer_km, today=today)
+    if created and tell:
+        vehicle = session.get(Vehicle, vehicle_id)
+        product = session.get(WarrantyProduct, offer.product_id)
+        dealer = parties_service.get_organization(session=session, organization_id=principal.organization_id)
+        with outbox.written_for(session, customer_id=offer.customer_id):
+            _tell_owner(session, offer, offer.customer_id, dealer, vehicle, product, basis)
+    return offer
+
+
+def buy_extension(*, session: Session, customer_id: int, vehicle_id: int, seller_id: int, product_code: str,
+                  odometer_km: int | None = None, today: date | None = None) -> WarrantyContract:
+    """The owner buys an extension in one step from an offer the seller made them elsewhere (the one
+    click on an offer in their inbox): the same rules as an offer accepted in the portal, with no
+    staff member acting, so no principal is invented for the seller."""
+    if _owner_of(session, vehicle_id) != customer_id:
+        raise NotFound("Vehicle not found")
+    offer, _created = _place_offer(session, seller_id=seller_id, vehicle_id=vehicle_id,
+                                   product_code=product_code, odometer_km=odometer_km, today=today)
+    return accept_offer(session=session, customer_id=customer_id, offer_id=offer.id, odometer_km=odometer_km,
+                        today=today)
+
+
+def _place_offer(session: Session, *, seller_id: int, vehicle_id: int, product_code: str,
+                 odometer_km: int | None, today: date | None) -> tuple[WarrantyOffer, bool]:
+    """The seller's open offer of this product to the car's owner, made now unless one is waiting."""
     today = today or now().date()
     vehicle = session.get(Vehicle, vehicle_id)
     if vehicle is None:
@@ -254,21 +280,16 @@ def offer_extended(*, session: Session, principal: Principal, vehicle_id: int, p
     _extendable(session, vehicle, product, odometer_km, today)
     waiting = session.scalars(select(WarrantyOffer).where(
         WarrantyOffer.vehicle_id == vehicle.id, WarrantyOffer.customer_id == owner,
-        WarrantyOffer.product_id == product.id, WarrantyOffer.dealer_id == principal.organization_id,
+        WarrantyOffer.product_id == product.id, WarrantyOffer.dealer_id == seller_id,
         WarrantyOffer.status == "offered", WarrantyOffer.expires_at > now())).first()
     if waiting is not None:
-        return waiting  # offered already: the owner has it in the portal
+        return waiting, False  # offered already: the owner has it in the portal
     offer = WarrantyOffer(vehicle_id=vehicle.id, product_id=product.id, customer_id=owner,
-                          dealer_id=principal.organization_id, price=product.price, status="offered",
+                          dealer_id=seller_id, price=product.price, status="offered",
                           created_at=now(), expires_at=now() + timedelta(days=OFFER_DAYS))
     session.add(offer)
     session.flush()
-    if not tell:
-        return offer
-    dealer = parties_service.get_organization(session=session, organization_id=principal.organization_id)
-    with outbox.written_for(session, customer_id=owner):
-        _tell_owner(session, offer, owner, dealer, vehicle, product, basis)
-    return offer
+    return offer, True
 
 
 def _tell_owner(session: Session, offer: WarrantyOffer, owner: int, dealer, vehicle: Vehicle, product,
