@@ -66,6 +66,29 @@ def test_one_message_holds_only_the_offers_the_driver_allowed_most_relevant_firs
     assert compose.compose(session=session, today=date.today()) == {"messages": 0, "occasions": 0, "items": 0}
 
 
+def test_a_close_occasion_joins_the_waiting_message_and_its_offers_are_ranked_with_the_earlier_ones(make, session):
+    scene = build(make, session)
+    dealer = add_offer(make, session, scene.dealer, title="Check-up before it ends", purpose="service_reminders",
+                       relevance=60)
+    make.grant(scene.customer, scene.dealer, "service_reminders")
+    make.grant(scene.customer, scene.carmaker, "marketing_offers")
+    _detect(session, scene)
+    compose.compose(session=session, today=date.today())
+    message = session.scalars(select(Message).where(Message.customer_id == scene.customer.id)).one()
+    # a day later the service falls due, with a more relevant offer for it: one message, reranked
+    carmaker = add_offer(make, session, scene.carmaker, title="Service plan", occasion_kinds=["service_due"],
+                         relevance=90)
+    session.add(Occasion(kind="service_due", vehicle_id=scene.vehicle.id, customer_id=scene.customer.id,
+                         window_starts_on=date.today(), window_ends_on=date.today() + timedelta(days=30),
+                         market="DE", model_code=scene.vehicle.trim.model.code, car_age_years=3, odometer_km=30_000,
+                         legal=False, arm="coordinated", detail="", detected_at=now()))
+    session.flush()
+    assert compose.compose(session=session, today=date.today())["messages"] == 0
+    items = session.execute(select(MessageItem.offer_id, MessageItem.position)
+                            .where(MessageItem.message_id == message.id).order_by(MessageItem.position)).all()
+    assert [tuple(i) for i in items] == [(carmaker.id, 1), (dealer.id, 2)]
+
+
 def test_without_any_grant_the_driver_is_never_contacted(make, session):
     scene = build(make, session)
     add_offer(make, session, scene.carmaker)

@@ -5,14 +5,14 @@ For a slice of pending occasions (ids ``lo``..``hi``):
 1. a message for each driver who has no message waiting yet (a driver's occasions close together,
    within the hold-and-merge window, join the message already waiting: one message, not two);
 2. each pending occasion is linked to its driver's waiting message;
-3. for each live offer, one statement adds it to every message whose occasion it is eligible for
-   (kind, model, market, age, mileage) **and** whose driver holds an active grant of the offer's
+3. one statement adds, for every live offer, an item to every message whose occasion it is eligible
+   for (kind, model, market, age, mileage) **and** whose driver holds an active grant of the offer's
    purpose to the offer's organization (``consent.service.active_grants_select``); an offer without
    a grant is left out and nobody is told;
-4. items are ranked by relevance (most relevant first, then the oldest offer);
+4. each item is written at its rank by relevance (most relevant first, then the oldest offer);
 5. a message with no offer and no legal reason is marked ``empty``: it is never sent.
 
-No Python loop runs per driver: a million drivers are a few statements per offer and slice.
+No Python loop runs per driver: a million drivers are a few statements per slice.
 Occasions of the control group get no message. The message is written in the driver's language
 and sent on their clock when it is delivered (``delivery``), not here.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from forecourt.consent import service as consent_service
@@ -84,8 +84,11 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
     created = session.scalar(select(func.count(Message.id)).where(Message.composed_at == moment)) or 0
     _fresh_statistics(session, "engagement_messages")
     # 2. every pending occasion joins its driver's waiting message (merging close occasions): one hash join
+    # (only the slice's drivers: every waiting message of the network would be read again per slice)
+    drivers = select(Occasion.customer_id).where(*pending)
     newest = (select(Message.customer_id, func.max(Message.id).label("message_id"))
-              .where(Message.status == "waiting").group_by(Message.customer_id).subquery())
+              .where(Message.status == "waiting", Message.customer_id.in_(drivers))
+              .group_by(Message.customer_id).subquery())
     linked = session.execute(update(Occasion).where(*pending, Occasion.customer_id == newest.c.customer_id)
                              .values(message_id=newest.c.message_id)
                              .execution_options(synchronize_session=False)).rowcount
@@ -97,33 +100,12 @@ def compose_slice(*, session: Session, today: date, lo: int, hi: int, kind: str 
         .values(legal=True, send_after=case((Message.send_after < moment, Message.send_after),
                                           else_=literal(moment, UTCDateTime())))
         .execution_options(synchronize_session=False))
-    # 3. the offers each driver allowed, one statement per offer
-    def items_now() -> int:
-        return session.scalar(select(func.count(MessageItem.id)).where(MessageItem.occasion_id >= lo,
-                                                                        MessageItem.occasion_id <= hi)) or 0
-
-    items = -items_now()
-    for offer in offers:
-        grants = consent_service.active_grants_select(session=session, purpose_codes=[offer.purpose],
-                                                      organization_ids=[offer.organization_id]).subquery()
-        chosen = (select(Occasion.message_id, func.min(Occasion.id).label("occasion_id"))
-                  .join(grants, grants.c.customer_id == Occasion.customer_id)
-                  .join(Message, and_(Message.id == Occasion.message_id, Message.status == "waiting"))
-                  .where(*in_slice, *_eligible(offer),
-                         ~exists().where(MessageItem.message_id == Occasion.message_id,
-                                         MessageItem.offer_id == offer.id))
-                  .group_by(Occasion.message_id)).subquery()
-        session.execute(insert(MessageItem).from_select(
-            ["message_id", "offer_id", "occasion_id", "sender_id", "position"],
-            select(chosen.c.message_id, literal(offer.id), chosen.c.occasion_id, literal(offer.organization_id),
-                   literal(0))))
-        _fresh_statistics(session, "engagement_message_items")
-    items += items_now()
-    _rank(session, lo, hi)
+    # 3-4. the offers each driver allowed, ranked, in one statement for all offers
+    items = _add_items(session, offers, in_slice, lo, hi)
     # 5. nothing to say: never sent
-    session.execute(update(Message).where(Message.status == "waiting", Message.legal.is_(False),
-                                          ~exists().where(MessageItem.message_id == Message.id),
-                                          exists().where(Occasion.message_id == Message.id, *in_slice[:2]))
+    session.execute(update(Message).where(Message.id.in_(select(Occasion.message_id).where(*in_slice)),
+                                          Message.status == "waiting", Message.legal.is_(False),
+                                          ~exists().where(MessageItem.message_id == Message.id))
                     .values(status="empty").execution_options(synchronize_session=False))
     return {"messages": created, "occasions": linked, "items": items}
 
@@ -136,16 +118,52 @@ def _fresh_statistics(session: Session, table: str) -> None:
         session.execute(text(f"ANALYZE {table}"))
 
 
-def _rank(session: Session, lo: int, hi: int) -> None:
-    """Position 1 is the most relevant offer of a message (ties: the older offer): one window function."""
+def _add_items(session: Session, offers: list[Offer], in_slice: list, lo: int, hi: int) -> int:
+    """Adds to each waiting message of the slice every live offer its occasions are eligible for and
+    its driver granted, at its rank (most relevant first, then the older offer): one ``INSERT ...
+    SELECT`` over a ``UNION ALL`` of the offers, so each row is written once with its final position
+    (ranking afterwards rewrote every row). Returns how many items were added."""
+    if not offers:
+        return 0
+    candidates = []
+    for offer in offers:
+        grants = consent_service.active_grants_select(session=session, purpose_codes=[offer.purpose],
+                                                      organization_ids=[offer.organization_id]).subquery()
+        candidates.append(
+            select(Occasion.message_id.label("message_id"), func.min(Occasion.id).label("occasion_id"),
+                   literal(offer.id).label("offer_id"), literal(offer.organization_id).label("sender_id"),
+                   literal(offer.relevance).label("relevance"))
+            .join(grants, grants.c.customer_id == Occasion.customer_id)
+            .join(Message, and_(Message.id == Occasion.message_id, Message.status == "waiting"))
+            .where(*in_slice, *_eligible(offer),
+                   ~exists().where(MessageItem.message_id == Occasion.message_id, MessageItem.offer_id == offer.id))
+            .group_by(Occasion.message_id))
+    chosen = union_all(*candidates).subquery()
+    ranked = select(chosen.c.message_id, chosen.c.offer_id, chosen.c.occasion_id, chosen.c.sender_id,
+                    func.row_number().over(partition_by=chosen.c.message_id,
+                                           order_by=(chosen.c.relevance.desc(), chosen.c.offer_id)))
+    before = session.scalar(select(func.max(MessageItem.id))) or 0
+    session.execute(insert(MessageItem).from_select(
+        ["message_id", "offer_id", "occasion_id", "sender_id", "position"], ranked))
+    _fresh_statistics(session, "engagement_message_items")
+    added = session.scalar(select(func.count(MessageItem.id)).where(MessageItem.id > before)) or 0
+    _rank_merged(session, before)
+    return added
+
+
+def _rank_merged(session: Session, before: int) -> None:
+    """A message that already had offers (a close occasion merged into it) is ranked again as a whole:
+    the new items were numbered among themselves only. One window function over those messages."""
+    earlier = aliased(MessageItem)
+    merged = (select(MessageItem.message_id).where(MessageItem.id > before, exists().where(
+        earlier.message_id == MessageItem.message_id, earlier.id <= before)).distinct())
     ranked = (select(MessageItem.id, func.row_number().over(
         partition_by=MessageItem.message_id, order_by=(Offer.relevance.desc(), MessageItem.offer_id)).label("rank"))
         .join(Offer, Offer.id == MessageItem.offer_id)
-        .where(MessageItem.message_id.in_(select(MessageItem.message_id).where(
-            MessageItem.position == 0, MessageItem.occasion_id >= lo, MessageItem.occasion_id <= hi)))
+        .where(MessageItem.message_id.in_(merged))
         .subquery())
-    session.execute(update(MessageItem).where(MessageItem.id == ranked.c.id).values(position=ranked.c.rank)
-                    .execution_options(synchronize_session=False))
+    session.execute(update(MessageItem).where(MessageItem.id == ranked.c.id, MessageItem.position != ranked.c.rank)
+                    .values(position=ranked.c.rank).execution_options(synchronize_session=False))
 
 
 def bounds(*, session: Session, today: date, kind: str | None = None) -> tuple[int, int, int]:

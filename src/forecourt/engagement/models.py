@@ -108,7 +108,8 @@ class MessageItem(Base):
     __tablename__ = "engagement_message_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("engagement_messages.id", ondelete="CASCADE"), index=True)
+    # looked up by message through the unique (message, offer) pair: no index of its own
+    message_id: Mapped[int] = mapped_column(ForeignKey("engagement_messages.id", ondelete="CASCADE"))
     offer_id: Mapped[int] = mapped_column(ForeignKey("engagement_offers.id"), index=True)
     occasion_id: Mapped[int] = mapped_column(ForeignKey("engagement_occasions.id", ondelete="CASCADE"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
