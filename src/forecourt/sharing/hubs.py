@@ -2,20 +2,22 @@
 
 The search is one query: hubs inside a bounding box (an index on position), their cars in service,
 and for each car a NOT EXISTS on its held slots in the window, which the slot table's primary key
-(car, start) answers by an index range. ``bench/sharing_search.py`` measures it.
+(car, start) answers by an index range. ``bench/sharing.py`` measures it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import as_utc, now
+from forecourt.core.db import bulk_rows, ids_value, one_of_ids
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.core.i18n import _
@@ -182,7 +184,7 @@ class Found:
     car_ids: list[int]
     # each free car: (car id, vehicle id, model id, propulsion, model name, trim name, title, plate)
     cars: list[tuple]
-    # the hub's minute and test-drive tariffs
+    # the hub's minute and test-drive tariffs (rows of the prices a map answer shows)
     tariffs: dict = field(default_factory=dict)
 
 
@@ -197,26 +199,47 @@ def search(*, session: Session, latitude: float, longitude: float, radius_km: fl
     end = start + timedelta(hours=max(0.25, min(hours, 72)))
     dlat = radius_km / 111.32
     dlon = radius_km / (111.32 * max(math.cos(math.radians(latitude)), 0.01))
-    held = exists().where(CarSlot.car_id == SharedCar.id, CarSlot.starts_at >= start, CarSlot.starts_at < end)
-    query = (select(Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id, SharedCar.vehicle_id,
-                    SharedCar.model_id, SharedCar.propulsion, SharedCar.model_name, SharedCar.trim_name,
-                    SharedCar.title, SharedCar.registration)
-             .join(SharedCar, and_(SharedCar.hub_id == Hub.id, SharedCar.out_of_service.is_(False)))
-             .where(Hub.is_active.is_(True), Hub.latitude.between(latitude - dlat, latitude + dlat),
-                    Hub.longitude.between(longitude - dlon, longitude + dlon), ~held))
+    bounds = dict(south=latitude - dlat, north=latitude + dlat, west=longitude - dlon, east=longitude + dlon,
+                  start=start, end=end)
     if model_id is not None:
-        query = query.where(SharedCar.model_id == model_id)
+        bounds["model_id"] = model_id
     found: dict[int, Found] = {}
-    for hub_id, name, lat, lon, car_id, *car in session.execute(query):
+    for hub_id, name, lat, lon, car_id, *car in bulk_rows(session, _search_statement(model_id is not None), bounds):
         if hub_id not in found:
             found[hub_id] = Found(hub_id, name, lat, lon, distance_km(latitude, longitude, lat, lon), [], [])
         found[hub_id].car_ids.append(car_id)
         found[hub_id].cars.append((car_id, *car))
     near = sorted((f for f in found.values() if f.distance_km <= radius_km), key=lambda f: f.distance_km)[:limit]
     if with_tariffs and near:
-        for tariff in session.scalars(select(Tariff).where(Tariff.hub_id.in_([f.hub_id for f in near]))):
-            next(f for f in near if f.hub_id == tariff.hub_id).tariffs[tariff.kind] = tariff
+        dialect = session.get_bind().dialect.name
+        by_hub = {f.hub_id: f for f in near}
+        for tariff in bulk_rows(session, _tariffs_statement(dialect), {"ids": ids_value(dialect, by_hub)}):
+            by_hub[tariff.hub_id].tariffs[tariff.kind] = tariff
     return near
+
+
+@lru_cache(maxsize=2)
+def _search_statement(for_model: bool):
+    """The search, built once (with or without a model) and bound per call: building a statement of this
+    size costs more than SQLite takes to answer it. The bounding box on the hubs' indexed position
+    comes first; the exact distance is measured for the few hubs inside it."""
+    held = exists().where(CarSlot.car_id == SharedCar.id, CarSlot.starts_at >= bindparam("start"),
+                          CarSlot.starts_at < bindparam("end"))
+    query = (select(Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id, SharedCar.vehicle_id,
+                    SharedCar.model_id, SharedCar.propulsion, SharedCar.model_name, SharedCar.trim_name,
+                    SharedCar.title, SharedCar.registration)
+             .join(SharedCar, and_(SharedCar.hub_id == Hub.id, SharedCar.out_of_service.is_(False)))
+             .where(Hub.is_active.is_(True), Hub.latitude.between(bindparam("south"), bindparam("north")),
+                    Hub.longitude.between(bindparam("west"), bindparam("east")), ~held))
+    return query.where(SharedCar.model_id == bindparam("model_id")) if for_model else query
+
+
+@lru_cache(maxsize=4)
+def _tariffs_statement(dialect: str):
+    """The prices a map answer shows, of all its hubs at once, as plain rows."""
+    return select(Tariff.hub_id, Tariff.kind, Tariff.currency, Tariff.unlock_fee, Tariff.per_minute_driving,
+                  Tariff.per_minute_parked, Tariff.daily_cap, Tariff.deposit).where(
+        one_of_ids(dialect, Tariff.hub_id, "ids"))
 
 
 def count_cars(*, session: Session) -> int:

@@ -20,7 +20,8 @@ FULL_RANGE_KM = {"electric": 420, "plug_in_hybrid": 650, "hybrid": 800, "petrol"
 MAX_HUBS_SHOWN = 20
 
 
-ENERGY_PATHS = (trips.CHARGE, trips.FUEL)
+CHARGE, FUEL = trips.CHARGE, trips.FUEL
+ENERGY_PATHS = (CHARGE, FUEL)
 
 
 def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
@@ -33,15 +34,16 @@ def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
         "test_drive_price": Money(trial.unlock_fee + (trial.daily_cap or 0), trial.currency),
         "test_drive_deposit": Money(trial.deposit, trial.currency)}
     rows = []
+    full_range = FULL_RANGE_KM
     for car_id, vehicle_id, model_id, propulsion, model_name, trim_name, title, plate in sorted(cars):
-        seen = levels.get(vehicle_id, {})
-        raw = seen.get(trips.CHARGE, seen.get(trips.FUEL))
-        energy = round(float(raw)) if isinstance(raw, int | float) else None
-        reach = round(FULL_RANGE_KM.get(propulsion, 600) * energy / 100) if energy is not None else None
-        rows.append({
-            "car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name,
-            "title": title, "propulsion": propulsion, "energy_percent": energy, "range_km": reach,
-            "registration": plate, **prices})
+        seen = levels.get(vehicle_id)
+        raw = (seen.get(CHARGE, seen.get(FUEL))) if seen else None
+        energy = round(float(raw)) if isinstance(raw, (int, float)) else None
+        reach = round(full_range.get(propulsion, 600) * energy / 100) if energy is not None else None
+        row = {"car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name, "title": title,
+               "propulsion": propulsion, "energy_percent": energy, "range_km": reach, "registration": plate}
+        row.update(prices)
+        rows.append(row)
     return rows
 
 
