@@ -12,7 +12,6 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.money import Money
 from forecourt.sharing import access, billing, hubs, profiles, reservations, trips
 from forecourt.sharing.models import Reservation
-from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
 # A full tank or battery takes a car this far (km), for a range estimate when the car reports none.
@@ -20,8 +19,7 @@ FULL_RANGE_KM = {"electric": 420, "plug_in_hybrid": 650, "hybrid": 800, "petrol"
 MAX_HUBS_SHOWN = 20
 
 
-CHARGE, FUEL = trips.CHARGE, trips.FUEL
-ENERGY_PATHS = (CHARGE, FUEL)
+CHARGE, FUEL = hubs.CHARGE, hubs.FUEL
 
 
 def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
@@ -49,14 +47,13 @@ def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
 
 def nearby(*, session: Session, latitude: float, longitude: float, radius_km: float = 25.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None) -> list[dict]:
-    """Four queries whatever the number of hubs and cars: the search, tariffs, owners, readings."""
+    """One query whatever the number of hubs and cars: the search, with the hubs' prices and the cars'
+    charge or fuel."""
     found = hubs.search(session=session, latitude=latitude, longitude=longitude, radius_km=radius_km,
                         starts_at=starts_at, hours=hours, model_id=model_id, limit=MAX_HUBS_SHOWN, with_tariffs=True)
-    vehicle_ids = [car[1] for hub in found for car in hub.cars]
-    levels = telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids, paths=ENERGY_PATHS)
     return [{"hub_id": hub.hub_id, "name": hub.name, "latitude": hub.latitude, "longitude": hub.longitude,
              "distance_km": round(hub.distance_km, 1),
-             "cars": _car_rows(hub.cars, levels, hub.tariffs["minute"], hub.tariffs["test_drive"])}
+             "cars": _car_rows(hub.cars, hub.levels, hub.tariffs["minute"], hub.tariffs["test_drive"])}
             for hub in found]
 
 

@@ -170,6 +170,15 @@ def latest_of(*, session: Session, vehicle_ids: list[int], paths: tuple[str, ...
     return found
 
 
+def latest_value(vehicle_id_column, path: str):
+    """A column of another domain's statement: the car's latest value of ``path`` in its twin, if nobody
+    owns the car (as ``latest_of``); the map search reads its cars' charge and fuel with it, in its
+    own query."""
+    return (select(TwinSignal.value).where(TwinSignal.vehicle_id == vehicle_id_column, TwinSignal.path == path,
+                                           ~vehicles_service.owned_now(TwinSignal.vehicle_id))
+            .scalar_subquery())
+
+
 @lru_cache(maxsize=32)
 def _latest_statement(dialect: str, paths: int):
     """Built once per engine and number of signals: the map search asks it for every answer."""
