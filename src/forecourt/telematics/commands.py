@@ -120,6 +120,13 @@ def _transport(session: Session, vehicle_id: int, vin: str) -> tuple[str, str]:
     raise Invalid(_("This car has no connected unit that can take remote commands."), field="vin")
 
 
+def reachable(*, session: Session, vehicle_id: int) -> bool:
+    """Whether the car has a connected unit that takes commands: a page offers the buttons only then."""
+    return session.scalars(select(Device.id).where(
+        Device.vehicle_id == vehicle_id, Device.is_active.is_(True),
+        Device.kind.in_((Source.EMBEDDED.value, Source.TRACKER.value))).limit(1)).first() is not None
+
+
 def request(*, session: Session, vin: str, action: str, reason: str, deadline: timedelta,
             now: datetime, tracker_texts: Mapping[str, str] | None = None) -> VehicleCommand:
     """Asks the car to ``action``; the answer must come within ``deadline`` of ``now``.
