@@ -64,7 +64,7 @@ def test_the_owner_unlocks_from_the_phone_sees_the_car_confirm_and_a_silent_lock
     original = live_server.app.state.settings
     factory = lambda: live_server.app.state.sessionmaker()  # noqa: E731 - the sender's session source
     with private_mosquitto(tmp_path) as broker:
-        settings = get_settings(**(original.model_dump() | {"mqtt_url": broker, "command_deadline_seconds": 5}))
+        settings = get_settings(**(original.model_dump() | {"mqtt_url": broker, "command_deadline_seconds": 8}))
         live_server.app.state.settings = settings
         notify.subscribe_handlers(events.bus, factory, settings)  # commands leave for this broker
         worker = MqttIngestWorker(broker=BrokerAddress.parse(broker), sessions=seed_sessions,
@@ -108,7 +108,7 @@ def test_the_owner_unlocks_from_the_phone_sees_the_car_confirm_and_a_silent_lock
             silent = car.command()  # it arrives, and the car never answers
             assert silent["action"] == "lock"
             expect(status).to_have_attribute("data-state", "waiting")
-            expect(status).to_have_attribute("data-state", "failed", timeout=20_000)
+            expect(status).to_have_attribute("data-state", "failed", timeout=30_000)
             expect(status).to_contain_text("Not acknowledged in time")
             with seed_sessions() as session:
                 assert commands.get(session=session, command_id=silent["id"]).status == "timed_out"
