@@ -148,7 +148,7 @@ def ingest(mqtt: str = typer.Option("mqtt://127.0.0.1:1883", help="Broker to tak
     if teltonika:
         subscribe_alert_handlers(sessions)  # the tracker listener stores in this process
         trackers = DetectorProcess(settings.database_url, setup=subscribe_detector_handlers).start()
-        _listen_for_trackers(teltonika, sessions, stop, trackers.after_batch)
+        _listen_for_trackers(teltonika, sessions, stop, trackers.after_batch, settings.tracker_commands)
     if mqtt.lower() == "none":
         stop.wait()
         if trackers is not None:
@@ -489,7 +489,7 @@ def subscribe_detector_handlers(sessions) -> None:
     subscribe_all(sessions, get_settings())
 
 
-def _listen_for_trackers(address: str, sessions, stop, after_commit) -> None:
+def _listen_for_trackers(address: str, sessions, stop, after_commit, tracker_texts: dict[str, str]) -> None:
     """The Teltonika listener runs its own event loop in a thread beside the MQTT worker."""
     import asyncio
     import threading
@@ -497,7 +497,7 @@ def _listen_for_trackers(address: str, sessions, stop, after_commit) -> None:
     from forecourt.telematics.listeners.teltonika import TeltonikaListener
 
     host, _, port = address.rpartition(":")
-    listener = TeltonikaListener(sessions=sessions, after_commit=after_commit)
+    listener = TeltonikaListener(sessions=sessions, after_commit=after_commit, tracker_texts=tracker_texts)
 
     async def main() -> None:
         server = await listener.serve(host or "0.0.0.0", int(port))

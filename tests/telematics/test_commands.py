@@ -6,10 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from forecourt.core import events
 from forecourt.core.clock import advance, frozen_at
+from forecourt.core.config import get_settings
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.outbox import OutboxMessage
 from forecourt.telematics import commands, devices
@@ -219,3 +221,25 @@ def test_every_process_that_delivers_events_knows_the_command_outcomes():
              " 'telematics.vehicle_command_failed')))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_tracker_texts_come_from_the_settings_which_refuse_what_a_tracker_could_not_run(make, session):
+    texts = get_settings(tracker_commands={"unlock": "  setdigout 1 ", "lock": "setdigout 0"}).tracker_commands
+    assert texts == {"unlock": "setdigout 1", "lock": "setdigout 0", "status": "getstatus"}  # status kept
+    assert get_settings().tracker_commands == {"unlock": "setdigout 1? 2", "lock": "setdigout ?1 0 2",
+                                               "status": "getstatus"}
+    for wrong in ({"open_sunroof": "setdigout 1"}, {"unlock": ""}, {"lock": "setdigout 0\nsetdigout 1"},
+                  {"lock": "setdigout 0 ä"}, {"lock": "x" * 201}, {"unlock": "setdigout 1", "lock": "setdigout 1"}):
+        with pytest.raises(ValidationError):
+            get_settings(tracker_commands=wrong)
+    tracker_car = connected_car(make, session, Source.TRACKER, identifier="356307042441014")
+    with frozen_at(T0):
+        command = commands.request(session=session, vin=tracker_car.vin, action="lock", reason="owner:app",
+                                   deadline=timedelta(seconds=30), now=T0, tracker_texts=texts)
+        message = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"vehicle_command:{command.id}")).one()
+        assert message.body == "setdigout 0"
+        assert commands.waiting_for_trackers(session=session, imeis=["356307042441014"], tracker_texts=texts) == {
+            "356307042441014": (command.id, "setdigout 0")}
+        assert commands.waiting_for_trackers(session=session, imeis=["356307042441014"]) == {
+            "356307042441014": (command.id, "setdigout ?1 0 2")}

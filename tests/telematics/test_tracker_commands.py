@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from forecourt.core.clock import now
+from forecourt.core.config import get_settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.telematics import commands, devices
 from forecourt.telematics.decoders import codec12
@@ -53,9 +54,10 @@ def _run(coroutine):
     return result["value"]
 
 
-async def _tracker(url: str, script) -> object:
+async def _tracker(url: str, script, tracker_texts: dict[str, str] | None = None) -> object:
     """A listener on a free port and one tracker connected to it, driven by ``script(reader, writer)``."""
-    listener = TeltonikaListener(sessions=make_sessionmaker(get_engine(url)), command_poll_seconds=0.05)
+    listener = TeltonikaListener(sessions=make_sessionmaker(get_engine(url)), command_poll_seconds=0.05,
+                                 tracker_texts=tracker_texts)
     server = await listener.serve("127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
@@ -178,3 +180,28 @@ def test_the_simulated_tracker_fleet_runs_the_command_it_finds_between_its_acks(
     command = _command(url, unlock)
     assert (command.status, command.answer) == ("acknowledged", "DOUT1:1 Timeout:2 DOUT2:IGNORED")
     assert listener.stats.bad_frames == 0 and listener.stats.replies == 1
+
+
+def test_a_tracker_wired_otherwise_gets_the_configured_texts_on_the_wire(fresh_database_url):
+    """``FORECOURT_TRACKER_COMMANDS`` as the listener is given it: each action's text, byte for byte."""
+    url, vin = _database(fresh_database_url)
+    texts = get_settings(tracker_commands={"unlock": "setdigout 1", "lock": "setdigout 0"}).tracker_commands
+    unlock = _ask(url, vin)
+    lock = _ask(url, vin, "lock")
+
+    async def script(reader, writer):
+        sent = [await _read_frame(reader)]
+        writer.write(codec12.encode("DOUT1:1", codec12.RESPONSE))
+        await writer.drain()
+        sent.append(await _read_frame(reader))
+        writer.write(codec12.encode("DOUT1:0", codec12.RESPONSE))
+        await writer.drain()
+        for _ in range(100):
+            if _command(url, lock).status == "acknowledged":
+                break
+            await asyncio.sleep(0.05)
+        return sent
+
+    first, second = _run(_tracker(url, script, tracker_texts=texts))
+    assert (first, second) == (codec12.encode("setdigout 1"), codec12.encode("setdigout 0"))
+    assert [_command(url, c).status for c in (unlock, lock)] == ["acknowledged", "acknowledged"]

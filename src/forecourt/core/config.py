@@ -11,6 +11,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# What a Teltonika tracker runs for each remote command unless FORECOURT_TRACKER_COMMANDS says otherwise:
+# the usual wiring of a central lock to an FMB's outputs, DOUT1 pulsed for two seconds unlocks, DOUT2 locks.
+TRACKER_COMMANDS = {"unlock": "setdigout 1? 2", "lock": "setdigout ?1 0 2", "status": "getstatus"}
+TRACKER_COMMAND_MAX = 200
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORECOURT_", env_file=".env", extra="ignore")
@@ -139,6 +144,11 @@ class Settings(BaseSettings):
     command_deadline_seconds: int = Field(default=30, ge=5, le=600,
                                           description="How long a car has to answer a lock or unlock from "
                                                       "its owner's phone before it is reported as not done.")
+    tracker_commands: dict[str, str] = Field(
+        default_factory=lambda: dict(TRACKER_COMMANDS),
+        description="The Codec 12 text a Teltonika tracker runs for each remote command, as JSON "
+                    '(\'{"unlock": "setdigout 1", "lock": "setdigout 0"}\'): it depends on how the '
+                    "car's central lock is wired to the tracker's outputs. Actions left out keep their default.")
     schedule_occasions: str = "15 6 * * *"
     engagement_control_share: float = Field(
         default=0.1, ge=0, le=0.5,
@@ -163,6 +173,25 @@ class Settings(BaseSettings):
                              "would cross the network in clear text.")
         return self
 
+
+    @field_validator("tracker_commands")
+    @classmethod
+    def _tracker_commands(cls, value: dict[str, str]) -> dict[str, str]:
+        """Known actions, each one line of printable ASCII a tracker accepts; unlock and lock differ, so a
+        mistyped setting cannot make both do the same."""
+        unknown = sorted(set(value) - set(TRACKER_COMMANDS))
+        if unknown:
+            raise ValueError(f"unknown tracker command {unknown[0]!r}: the actions are {', '.join(TRACKER_COMMANDS)}")
+        texts = dict(TRACKER_COMMANDS)
+        for action, text in value.items():
+            text = str(text).strip()
+            if not 1 <= len(text) <= TRACKER_COMMAND_MAX or not text.isascii() or not text.isprintable():
+                raise ValueError(f"the tracker command for {action!r} is 1 to {TRACKER_COMMAND_MAX} printable "
+                                 f"ASCII characters on one line, not {text!r}")
+            texts[action] = text
+        if texts["unlock"] == texts["lock"]:
+            raise ValueError(f"the tracker's unlock and lock commands are the same ({texts['lock']!r})")
+        return texts
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
                      "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",

@@ -312,7 +312,7 @@ def transaction(factory: sessionmaker[Session], *, write: bool = False,
         session.close()
 
 
-def bulk_rows(session: Session, statement):
+def bulk_rows(session: Session, statement, parameters: dict | None = None):
     """Rows of a Core ``select`` of columns, without the ORM's per-row loading.
 
     For the lookups that read thousands of rows per call (an ingest batch's devices and owners,
@@ -321,7 +321,23 @@ def bulk_rows(session: Session, statement):
     are flushed first, as ``Session.execute`` would.
     """
     session.flush()
-    return session.connection().execute(statement)
+    return session.connection().execute(statement, parameters)
+
+
+def one_of_ids(dialect: str, column, name: str):
+    """``column IN (the ids bound under name)``, for a statement built once and run many times: as
+    ``one_of`` (one parameter, not one per value), but the values come at execution (``ids_value``),
+    so neither the statement nor its cache key is rebuilt for every list."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer())))
+    each = func.json_each(bindparam(name, type_=String())).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+def ids_value(dialect: str, values) -> object:
+    """The bound value ``one_of_ids`` expects for these ids."""
+    values = [int(v) for v in values]
+    return values if dialect == "postgresql" else json.dumps(values)
 
 
 def one_of(session: Session, column, values):

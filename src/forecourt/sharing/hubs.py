@@ -2,7 +2,7 @@
 
 The search is one query: hubs inside a bounding box (an index on position), their cars in service,
 and for each car a NOT EXISTS on its held slots in the window, which the slot table's primary key
-(car, start) answers by an index range. ``bench/sharing_search.py`` measures it.
+(car, start) answers by an index range. ``bench/sharing.py`` measures it.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, func, select, type_coerce
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.types import NullType
 
 from forecourt.core.clock import as_utc, now
+from forecourt.core.db import bulk_rows
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.geo import distance_km
 from forecourt.core.i18n import _
@@ -23,9 +26,13 @@ from forecourt.parties import markets
 from forecourt.parties import service as parties_service
 from forecourt.sharing import geofence
 from forecourt.sharing.models import SLOT_MINUTES, CarSlot, Hub, SharedCar, Tariff
+from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
 KINDS = ("minute", "test_drive")
+# a shared car's fuel or charge, as the twin names them (telematics.trips)
+FUEL = "Vehicle.Powertrain.FuelSystem.RelativeLevel"
+CHARGE = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 POLICIES = ("refuse", "fee")
 # A new hub's minute tariff per currency (the hub changes it); a test drive is free unless set otherwise.
 DEFAULT_MINUTE = {
@@ -182,14 +189,29 @@ class Found:
     car_ids: list[int]
     # each free car: (car id, vehicle id, model id, propulsion, model name, trim name, title, plate)
     cars: list[tuple]
-    # the hub's minute and test-drive tariffs
+    # the hub's minute and test-drive prices (``Prices``), with ``with_tariffs``
     tariffs: dict = field(default_factory=dict)
+    # each free car's latest charge and fuel level by vehicle id (nobody owns a shared car), with ``with_tariffs``
+    levels: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """What a map answer shows of a hub's tariff (the tariff itself is ``tariff_of``)."""
+
+    currency: str
+    unlock_fee: Decimal
+    per_minute_driving: Decimal = Decimal(0)
+    per_minute_parked: Decimal = Decimal(0)
+    daily_cap: Decimal | None = None
+    deposit: Decimal = Decimal(0)
 
 
 def search(*, session: Session, latitude: float, longitude: float, radius_km: float = 10.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None,
            limit: int = 50, with_tariffs: bool = False) -> list[Found]:
-    """Hubs within ``radius_km`` with the cars free for the whole window, nearest first."""
+    """Hubs within ``radius_km`` with the cars free for the whole window, nearest first; with
+    ``with_tariffs`` also each hub's prices and each car's charge or fuel, in the same query."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise Invalid(_("That is not a place on Earth."), field="lat")
     radius_km = max(0.5, min(float(radius_km), 100.0))
@@ -197,26 +219,63 @@ def search(*, session: Session, latitude: float, longitude: float, radius_km: fl
     end = start + timedelta(hours=max(0.25, min(hours, 72)))
     dlat = radius_km / 111.32
     dlon = radius_km / (111.32 * max(math.cos(math.radians(latitude)), 0.01))
-    held = exists().where(CarSlot.car_id == SharedCar.id, CarSlot.starts_at >= start, CarSlot.starts_at < end)
-    query = (select(Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id, SharedCar.vehicle_id,
-                    SharedCar.model_id, SharedCar.propulsion, SharedCar.model_name, SharedCar.trim_name,
-                    SharedCar.title, SharedCar.registration)
-             .join(SharedCar, and_(SharedCar.hub_id == Hub.id, SharedCar.out_of_service.is_(False)))
-             .where(Hub.is_active.is_(True), Hub.latitude.between(latitude - dlat, latitude + dlat),
-                    Hub.longitude.between(longitude - dlon, longitude + dlon), ~held))
+    bounds = dict(south=latitude - dlat, north=latitude + dlat, west=longitude - dlon, east=longitude + dlon,
+                  start=start, end=end)
     if model_id is not None:
-        query = query.where(SharedCar.model_id == model_id)
+        bounds["model_id"] = model_id
     found: dict[int, Found] = {}
-    for hub_id, name, lat, lon, car_id, *car in session.execute(query):
-        if hub_id not in found:
-            found[hub_id] = Found(hub_id, name, lat, lon, distance_km(latitude, longitude, lat, lon), [], [])
-        found[hub_id].car_ids.append(car_id)
-        found[hub_id].cars.append((car_id, *car))
-    near = sorted((f for f in found.values() if f.distance_km <= radius_km), key=lambda f: f.distance_km)[:limit]
-    if with_tariffs and near:
-        for tariff in session.scalars(select(Tariff).where(Tariff.hub_id.in_([f.hub_id for f in near]))):
-            next(f for f in near if f.hub_id == tariff.hub_id).tariffs[tariff.kind] = tariff
-    return near
+    money = _money(session.get_bind().dialect) if with_tariffs else None
+    for row in bulk_rows(session, _search_statement(model_id is not None, with_tariffs), bounds):
+        hub_id = row[0]
+        hub = found.get(hub_id)
+        if hub is None:
+            hub = found[hub_id] = Found(hub_id, row[1], row[2], row[3],
+                                        distance_km(latitude, longitude, row[2], row[3]), [], [])
+            if with_tariffs:
+                hub.tariffs["minute"] = Prices(row[14], *map(money, row[15:18]), None, money(row[18]))
+                hub.tariffs["test_drive"] = Prices(row[19], money(row[20]), daily_cap=money(row[21]),
+                                                   deposit=money(row[22]))
+        hub.car_ids.append(row[4])
+        hub.cars.append(tuple(row[4:12]))
+        if with_tariffs:
+            hub.levels[row[5]] = {path: value for path, value in ((CHARGE, row[12]), (FUEL, row[13]))
+                                  if value is not None}
+    return sorted((f for f in found.values() if f.distance_km <= radius_km), key=lambda f: f.distance_km)[:limit]
+
+
+@lru_cache(maxsize=4)
+def _money(dialect):
+    """A tariff amount as the ORM reads it, applied once per hub rather than to every car's row."""
+    process = Tariff.__table__.c.unlock_fee.type.result_processor(dialect, None)
+    return (lambda raw: raw if raw is None else process(raw)) if process else (lambda raw: raw)
+
+
+@lru_cache(maxsize=4)
+def _search_statement(for_model: bool, with_tariffs: bool):
+    """The search, built once and bound per call: building a statement of this size costs more than
+    SQLite takes to answer it, and one statement is one round trip to PostgreSQL. The bounding box on
+    the hubs' indexed position comes first; the exact distance is measured for the few hubs inside it."""
+    held = exists().where(CarSlot.car_id == SharedCar.id, CarSlot.starts_at >= bindparam("start"),
+                          CarSlot.starts_at < bindparam("end"))
+    columns = [Hub.id, Hub.name, Hub.latitude, Hub.longitude, SharedCar.id, SharedCar.vehicle_id,
+               SharedCar.model_id, SharedCar.propulsion, SharedCar.model_name, SharedCar.trim_name,
+               SharedCar.title, SharedCar.registration]
+    minute, trial = aliased(Tariff), aliased(Tariff)
+    if with_tariffs:
+        columns += [telematics_service.latest_value(SharedCar.vehicle_id, CHARGE),
+                    telematics_service.latest_value(SharedCar.vehicle_id, FUEL),
+                    minute.currency, *(type_coerce(column, NullType()) for column in (
+                        minute.unlock_fee, minute.per_minute_driving, minute.per_minute_parked, minute.deposit)),
+                    trial.currency, *(type_coerce(column, NullType()) for column in (
+                        trial.unlock_fee, trial.daily_cap, trial.deposit))]
+    query = (select(*columns)
+             .join(SharedCar, and_(SharedCar.hub_id == Hub.id, SharedCar.out_of_service.is_(False)))
+             .where(Hub.is_active.is_(True), Hub.latitude.between(bindparam("south"), bindparam("north")),
+                    Hub.longitude.between(bindparam("west"), bindparam("east")), ~held))
+    if with_tariffs:
+        query = (query.join(minute, and_(minute.hub_id == Hub.id, minute.kind == "minute"))
+                 .join(trial, and_(trial.hub_id == Hub.id, trial.kind == "test_drive")))
+    return query.where(SharedCar.model_id == bindparam("model_id")) if for_model else query
 
 
 def count_cars(*, session: Session) -> int:

@@ -12,7 +12,6 @@ from forecourt.core.clock import as_utc, now
 from forecourt.core.money import Money
 from forecourt.sharing import access, billing, hubs, profiles, reservations, trips
 from forecourt.sharing.models import Reservation
-from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import service as vehicles_service
 
 # A full tank or battery takes a car this far (km), for a range estimate when the car reports none.
@@ -20,7 +19,7 @@ FULL_RANGE_KM = {"electric": 420, "plug_in_hybrid": 650, "hybrid": 800, "petrol"
 MAX_HUBS_SHOWN = 20
 
 
-ENERGY_PATHS = (trips.CHARGE, trips.FUEL)
+CHARGE, FUEL = hubs.CHARGE, hubs.FUEL
 
 
 def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
@@ -33,28 +32,28 @@ def _car_rows(cars: list[tuple], levels: dict, minute, trial) -> list[dict]:
         "test_drive_price": Money(trial.unlock_fee + (trial.daily_cap or 0), trial.currency),
         "test_drive_deposit": Money(trial.deposit, trial.currency)}
     rows = []
+    full_range = FULL_RANGE_KM
     for car_id, vehicle_id, model_id, propulsion, model_name, trim_name, title, plate in sorted(cars):
-        seen = levels.get(vehicle_id, {})
-        raw = seen.get(trips.CHARGE, seen.get(trips.FUEL))
-        energy = round(float(raw)) if isinstance(raw, int | float) else None
-        reach = round(FULL_RANGE_KM.get(propulsion, 600) * energy / 100) if energy is not None else None
-        rows.append({
-            "car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name,
-            "title": title, "propulsion": propulsion, "energy_percent": energy, "range_km": reach,
-            "registration": plate, **prices})
+        seen = levels.get(vehicle_id)
+        raw = (seen.get(CHARGE, seen.get(FUEL))) if seen else None
+        energy = round(float(raw)) if isinstance(raw, (int, float)) else None
+        reach = round(full_range.get(propulsion, 600) * energy / 100) if energy is not None else None
+        row = {"car_id": car_id, "model_id": model_id, "model": model_name, "trim": trim_name, "title": title,
+               "propulsion": propulsion, "energy_percent": energy, "range_km": reach, "registration": plate}
+        row.update(prices)
+        rows.append(row)
     return rows
 
 
 def nearby(*, session: Session, latitude: float, longitude: float, radius_km: float = 25.0,
            starts_at: datetime | None = None, hours: float = 1.0, model_id: int | None = None) -> list[dict]:
-    """Four queries whatever the number of hubs and cars: the search, tariffs, owners, readings."""
+    """One query whatever the number of hubs and cars: the search, with the hubs' prices and the cars'
+    charge or fuel."""
     found = hubs.search(session=session, latitude=latitude, longitude=longitude, radius_km=radius_km,
                         starts_at=starts_at, hours=hours, model_id=model_id, limit=MAX_HUBS_SHOWN, with_tariffs=True)
-    vehicle_ids = [car[1] for hub in found for car in hub.cars]
-    levels = telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids, paths=ENERGY_PATHS)
     return [{"hub_id": hub.hub_id, "name": hub.name, "latitude": hub.latitude, "longitude": hub.longitude,
              "distance_km": round(hub.distance_km, 1),
-             "cars": _car_rows(hub.cars, levels, hub.tariffs["minute"], hub.tariffs["test_drive"])}
+             "cars": _car_rows(hub.cars, hub.levels, hub.tariffs["minute"], hub.tariffs["test_drive"])}
             for hub in found]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from forecourt.core import events, outbox
 from forecourt.core.clock import as_utc
 from forecourt.core.clock import now as clock_now
+from forecourt.core.config import TRACKER_COMMANDS
 from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import LARGEST_ID
@@ -52,9 +54,9 @@ _DEDUPE = "vehicle_command:"
 
 @dataclass(frozen=True)
 class Action:
-    """What a command does. ``tracker_text`` is the Codec 12 command a Teltonika tracker runs for it
-    (None: trackers cannot do it); it follows the usual wiring of a central lock to the tracker's
-    digital outputs: DOUT1 pulsed for two seconds unlocks, DOUT2 locks."""
+    """What a command does. ``tracker_text`` is the Codec 12 command a Teltonika tracker runs for it by
+    default (None: trackers cannot do it); ``FORECOURT_TRACKER_COMMANDS`` replaces it where a car's
+    lock is wired otherwise (``texts_for_trackers``)."""
 
     name: str
     tracker_text: str | None = None
@@ -69,9 +71,15 @@ def register_action(name: str, *, tracker_text: str | None = None) -> Action:
     return action
 
 
-register_action("unlock", tracker_text="setdigout 1? 2")
-register_action("lock", tracker_text="setdigout ?1 0 2")
-register_action("status", tracker_text="getstatus")
+for _name in ("unlock", "lock", "status"):
+    register_action(_name, tracker_text=TRACKER_COMMANDS[_name])
+
+
+def texts_for_trackers(configured: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each action's Codec 12 text: the configured one (``Settings.tracker_commands``, validated there)
+    over the registry's default; an action trackers cannot do has none."""
+    return {name: (configured or {}).get(name) or action.tracker_text
+            for name, action in ACTIONS.items() if action.tracker_text is not None}
 
 
 # --- events ----------------------------------------------------------------------------------------
@@ -112,12 +120,20 @@ def _transport(session: Session, vehicle_id: int, vin: str) -> tuple[str, str]:
     raise Invalid(_("This car has no connected unit that can take remote commands."), field="vin")
 
 
+def reachable(*, session: Session, vehicle_id: int) -> bool:
+    """Whether the car has a connected unit that takes commands: a page offers the buttons only then."""
+    return session.scalars(select(Device.id).where(
+        Device.vehicle_id == vehicle_id, Device.is_active.is_(True),
+        Device.kind.in_((Source.EMBEDDED.value, Source.TRACKER.value))).limit(1)).first() is not None
+
+
 def request(*, session: Session, vin: str, action: str, reason: str, deadline: timedelta,
-            now: datetime) -> VehicleCommand:
+            now: datetime, tracker_texts: Mapping[str, str] | None = None) -> VehicleCommand:
     """Asks the car to ``action``; the answer must come within ``deadline`` of ``now``.
 
     Writes the command and its outbox row; the outbox sender (or the tracker's listener) sends it
-    after the commit. ``reason`` says who asked and why ("sharing:reservation:42")."""
+    after the commit. ``reason`` says who asked and why ("sharing:reservation:42"). ``tracker_texts``:
+    the configured Codec 12 texts, for the outbox row's record of what a tracker is sent."""
     spec = ACTIONS.get(action)
     if spec is None:
         raise Invalid(_("Unknown command: %(action)s.", action=action), field="action")
@@ -129,7 +145,8 @@ def request(*, session: Session, vin: str, action: str, reason: str, deadline: t
         raise Invalid(_("A command's deadline is more than nothing and at most an hour."), field="deadline")
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     transport, identifier = _transport(session, vehicle.id, vehicle.vin)
-    if transport == TELTONIKA and spec.tracker_text is None:
+    text = texts_for_trackers(tracker_texts).get(action)
+    if transport == TELTONIKA and text is None:
         raise Invalid(_("This car's tracker cannot do that."), field="action")
     command = VehicleCommand(vehicle_id=vehicle.id, vin=vehicle.vin, action=action, reason=reason,
                              transport=transport, device_identifier=identifier, status=PENDING,
@@ -139,7 +156,7 @@ def request(*, session: Session, vin: str, action: str, reason: str, deadline: t
     message = outbox.enqueue(
         session=session, customer_id=None, channel=OUTBOX_CHANNELS[transport], topic="vehicle_command",
         subject=(COMMAND_TOPIC.format(vin=vehicle.vin) if transport == MQTT else identifier)[:200],
-        body=(mqtt_payload(command).decode() if transport == MQTT else spec.tracker_text),
+        body=(mqtt_payload(command).decode() if transport == MQTT else text),
         basis="contract", dedupe_key=f"{_DEDUPE}{command.id}")
     if transport == MQTT:
         outbox.send_now(session, message)  # out right after the commit; the worker retries a failure
@@ -328,27 +345,29 @@ def due_for_tracker(*, session: Session, imei: str, now: datetime | None = None)
     return None
 
 
-def waiting_for_trackers(*, session: Session, imeis: list[str], now: datetime | None = None) -> dict[str, tuple[int, str]]:
+def waiting_for_trackers(*, session: Session, imeis: list[str], now: datetime | None = None,
+                         tracker_texts: Mapping[str, str] | None = None) -> dict[str, tuple[int, str]]:
     """For each of these connected trackers, its oldest command still to send: (command id, Codec 12
-    text). A read only, so the listener may ask every half second; commands past their deadline are
-    left to the schedule (they are not sent)."""
+    text, the configured one if ``tracker_texts`` has it). A read only, so the listener may ask every
+    half second; commands past their deadline are left to the schedule (they are not sent)."""
     if not imeis:
         return {}
     moment = now or clock_now()
+    texts = texts_for_trackers(tracker_texts)
     found: dict[str, tuple[int, str]] = {}
     for command_id, imei, action in session.execute(select(
             VehicleCommand.id, VehicleCommand.device_identifier, VehicleCommand.action).where(
             VehicleCommand.transport == TELTONIKA, VehicleCommand.status == PENDING,
             VehicleCommand.device_identifier.in_(imeis), VehicleCommand.expires_at > moment)
             .order_by(VehicleCommand.id)):
-        text = ACTIONS[action].tracker_text if action in ACTIONS else None
+        text = texts.get(action)
         if imei not in found and text is not None:
             found[imei] = (command_id, text)
     return found
 
 
-def tracker_text(command: VehicleCommand) -> str:
-    text = ACTIONS[command.action].tracker_text
+def tracker_text(command: VehicleCommand, tracker_texts: Mapping[str, str] | None = None) -> str:
+    text = texts_for_trackers(tracker_texts).get(command.action)
     if text is None:
         raise Invalid(_("This car's tracker cannot do that."), field="action")
     return text

@@ -4,12 +4,14 @@ telemetry for export and erasure (raw telemetry goes when its driver is erased).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core import partitions
 from forecourt.core.clock import now
+from forecourt.core.db import bulk_rows, ids_value, one_of_ids
 from forecourt.telematics import devices, trips
 from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleCommand, VehicleEventRecord
 from forecourt.telematics.readings import Source
@@ -158,13 +160,29 @@ def trips_within(*, session: Session, vehicle_id: int, since: datetime, until: d
 def latest_of(*, session: Session, vehicle_ids: list[int], paths: tuple[str, ...]) -> dict[int, dict[str, object]]:
     """The latest value of a few signals for many cars nobody owns (a dealer's or a sharing hub's cars), in
     one query; a car somebody owns is left out (its twin belongs to its owner, ``twin_of``)."""
-    owned = set(vehicles_service.current_owners(session=session, vehicle_ids=vehicle_ids)) if vehicle_ids else set()
-    unowned = [v for v in vehicle_ids if v not in owned]
-    if not unowned:
+    if not vehicle_ids:
         return {}
+    dialect = session.get_bind().dialect.name
     found: dict[int, dict[str, object]] = {}
-    for vehicle_id, path, value in session.execute(
-            select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value).where(
-                TwinSignal.vehicle_id.in_(unowned), TwinSignal.path.in_(paths))):
+    bound = {"ids": ids_value(dialect, vehicle_ids)} | {f"path{n}": path for n, path in enumerate(paths)}
+    for vehicle_id, path, value in bulk_rows(session, _latest_statement(dialect, len(paths)), bound):
         found.setdefault(vehicle_id, {})[path] = value
     return found
+
+
+def latest_value(vehicle_id_column, path: str):
+    """A column of another domain's statement: the car's latest value of ``path`` in its twin, if nobody
+    owns the car (as ``latest_of``); the map search reads its cars' charge and fuel with it, in its
+    own query."""
+    return (select(TwinSignal.value).where(TwinSignal.vehicle_id == vehicle_id_column, TwinSignal.path == path,
+                                           ~vehicles_service.owned_now(TwinSignal.vehicle_id))
+            .scalar_subquery())
+
+
+@lru_cache(maxsize=32)
+def _latest_statement(dialect: str, paths: int):
+    """Built once per engine and number of signals: the map search asks it for every answer."""
+    return select(TwinSignal.vehicle_id, TwinSignal.path, TwinSignal.value).where(
+        one_of_ids(dialect, TwinSignal.vehicle_id, "ids"), TwinSignal.path.in_(
+            [bindparam(f"path{n}", type_=TwinSignal.path.type) for n in range(paths)]),
+        ~vehicles_service.owned_now(TwinSignal.vehicle_id))

@@ -463,5 +463,12 @@ def current_owners(*, session: Session, vehicle_ids) -> dict[int, int]:
     return {vehicle_id: customer_id for vehicle_id, customer_id in rows if customer_id is not None}
 
 
+def owned_now(vehicle_id_column):
+    """A clause, true for a car somebody owns now (as ``current_owners`` counts owners), for a
+    statement of another domain built once and run many times."""
+    return (select(Ownership.id).where(Ownership.vehicle_id == vehicle_id_column, Ownership.ended_at.is_(None),
+                                       Ownership.customer_id.is_not(None)).exists())
+
+
 def all_vehicle_ids(*, session: Session) -> list[int]:
     return list(session.scalars(select(Vehicle.id).order_by(Vehicle.id)))

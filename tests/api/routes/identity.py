@@ -80,6 +80,10 @@ ROUTES: dict = {
     ("POST", "/api/me/vehicles/{vin}/lock"): Rule(SELF, params=_connected, ok=(202,)),
     ("POST", "/api/me/vehicles/{vin}/unlock"): Rule(SELF, params=_connected, ok=(202,)),
     ("GET", "/api/me/vehicles/{vin}/commands/{command_id}"): Rule(SELF, params=command_of_a),
+    # ... and from the car's page: a form, then the page follows the car's answer
+    ("POST", "/me/vehicles/{vin}/lock"): Rule(SELF, params=_connected, ok=(303,)),
+    ("POST", "/me/vehicles/{vin}/unlock"): Rule(SELF, params=_connected, ok=(303,)),
+    ("GET", "/me/vehicles/{vin}/commands/{command_id}"): Rule(SELF, params=command_of_a),
     # links e-mailed to customers: set a password, allow a dealer to make contact
     ("GET", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,)),
     ("POST", "/account/claim/{token}"): Rule(AUTH, params=_wrong_token, anonymous=(404,),

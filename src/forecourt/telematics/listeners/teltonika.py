@@ -63,8 +63,9 @@ class Connection:
 
 class TeltonikaListener:
     def __init__(self, *, sessions: sessionmaker[Session], after_commit=None,
-                 command_poll_seconds: float = COMMAND_POLL_SECONDS):
+                 command_poll_seconds: float = COMMAND_POLL_SECONDS, tracker_texts: dict[str, str] | None = None):
         self.sessions = sessions
+        self.tracker_texts = tracker_texts  # Settings.tracker_commands: what each command is on the wire
         self.after_commit = after_commit
         self.stats = ListenerStats()
         self.connections: dict[str, Connection] = {}
@@ -80,7 +81,7 @@ class TeltonikaListener:
 
     def _waiting(self, imeis: list[str]) -> dict[str, tuple[int, str]]:
         with transaction(self.sessions) as session:
-            return commands.waiting_for_trackers(session=session, imeis=imeis)
+            return commands.waiting_for_trackers(session=session, imeis=imeis, tracker_texts=self.tracker_texts)
 
     def _mark_sent(self, command_id: int) -> None:
         with transaction(self.sessions, write=True) as session:

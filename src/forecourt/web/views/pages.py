@@ -13,7 +13,7 @@ def routers() -> list[APIRouter]:
                  "pipeline_insights", "orders", "warranty", "recalls", "recall_work", "workshop", "bookings",
                  "messages",
                  "console", "incoming", "on_call", "unsubscribe", "mailsink", "till", "commission", "payments_desk",
-                 "phones", "email_links", "background", "transfers", "follow_ups", "nps", "sharing",
+                 "phones", "remote_lock", "email_links", "background", "transfers", "follow_ups", "nps", "sharing",
                  "engagement"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])

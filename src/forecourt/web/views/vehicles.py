@@ -33,7 +33,8 @@ from forecourt.telematics import dtc, health, score
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.web.deps import AdminPage, DbSession, MePage, StaffPage, stated_purpose
+from forecourt.web.deps import AdminPage, AppSettings, DbSession, MePage, StaffPage, stated_purpose
+from forecourt.web.views import remote_lock
 from forecourt.web.views.render import render
 from forecourt.workshop import recall_work
 
@@ -231,10 +232,14 @@ def _recall_offers(session, me, vehicle, view: dict) -> None:
 
 
 @router.get("/me/vehicles/{vin}")
-def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession):
+def my_vehicle(request: Request, vin: str, me: MePage, session: DbSession, settings: AppSettings,
+               command: Id | None = None):
     vehicle, ownership, refusal = _owner_car(session, me, vin)
     view = _owner_view(session, me, vehicle, ownership, refusal)
     _recall_offers(session, me, vehicle, view)
+    view["remote"] = (remote_lock.panel(session=session, vehicle=vehicle, ownership=ownership, command_id=command,
+                                        deadline_seconds=settings.command_deadline_seconds)
+                      if view["current"] else None)
     return render(request, "vehicles/mine.html", view=view, status_labels=STATUS_LABELS)
 
 
