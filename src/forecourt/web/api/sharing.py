@@ -11,7 +11,7 @@ from forecourt.core.schemas import Id, Moment
 from forecourt.sharing import access, desk, offers, profiles, reservations, trips
 from forecourt.sharing.schemas import (CodeOut, CommandOut, ExtendIn, HubOut, InspectionIn, LicenceIn, ProfileOut,
                                        ReservationDetailOut, ReservationOut, ReserveIn, ServiceIn, UnlockIn)
-from forecourt.web.deps import DbSession, DealerStaff, Me, PaymentGateway
+from forecourt.web.deps import AppSettings, DbSession, DealerStaff, Me, PaymentGateway
 
 router = APIRouter(tags=["car sharing"])
 Number = Annotated[str, Path(min_length=1, max_length=20)]  # a booking's number, "SH-7KQ2-M9XD"
@@ -103,16 +103,19 @@ def _command(session, command_id: int) -> dict:
 
 
 @router.post("/api/me/sharing/reservations/{number}/unlock", response_model=CommandOut)
-def unlock(number: Number, body: UnlockIn, me: Me, session: DbSession):
+def unlock(number: Number, body: UnlockIn, me: Me, session: DbSession, settings: AppSettings):
     found = _mine(session, me, number)
+    texts = settings.tracker_commands
     if found.status == "active":
-        return _command(session, access.unlock_again(session=session, reservation=found))
-    return _command(session, access.unlock_with_code(session=session, reservation=found, vin=body.vin, code=body.code))
+        return _command(session, access.unlock_again(session=session, reservation=found, tracker_texts=texts))
+    return _command(session, access.unlock_with_code(session=session, reservation=found, vin=body.vin, code=body.code,
+                                                     tracker_texts=texts))
 
 
 @router.post("/api/me/sharing/reservations/{number}/lock", response_model=CommandOut)
-def lock(number: Number, me: Me, session: DbSession):
-    return _command(session, access.lock(session=session, reservation=_mine(session, me, number)))
+def lock(number: Number, me: Me, session: DbSession, settings: AppSettings):
+    return _command(session, access.lock(session=session, reservation=_mine(session, me, number),
+                                         tracker_texts=settings.tracker_commands))
 
 
 @router.post("/api/me/sharing/reservations/{number}/check-out", response_model=ReservationDetailOut)
