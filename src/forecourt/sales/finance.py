@@ -76,12 +76,22 @@ def record(*, session: Session, principal: Principal, vin: str, product: str, st
                                 what="finance contract")
     except NotFound:
         raise NotFound("Vehicle not found") from None
-    contract = FinanceContract(organization_id=organization_id, vehicle_id=vehicle.id, customer_id=customer_id,
+    return enter(session=session, organization_id=organization_id, vehicle_id=vehicle.id, customer_id=customer_id,
+                 product=product, reference=reference, starts_on=starts_on, ends_on=ends_on,
+                 monthly_amount=monthly_amount, currency=currency)
+
+
+def enter(*, session: Session, organization_id: int, vehicle_id: int, customer_id: int, product: str,
+          starts_on: date, ends_on: date, monthly_amount: Decimal, currency: str,
+          reference: str = "") -> FinanceContract:
+    """Writes a contract whose partner, car and owner are already settled (``record``, the demo)."""
+    currency = _check(product, starts_on, ends_on, monthly_amount, currency)
+    contract = FinanceContract(organization_id=organization_id, vehicle_id=vehicle_id, customer_id=customer_id,
                                product=product, reference=(reference or "").strip(), starts_on=starts_on,
                                ends_on=ends_on, monthly_amount=monthly_amount, currency=currency)
     session.add(contract)
     session.flush()
-    events.publish(session, FinanceContractRecorded(contract_id=contract.id, vehicle_id=vehicle.id,
+    events.publish(session, FinanceContractRecorded(contract_id=contract.id, vehicle_id=vehicle_id,
                                                     customer_id=customer_id, organization_id=organization_id))
     return contract
 
