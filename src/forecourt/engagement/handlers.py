@@ -25,7 +25,7 @@ from forecourt.vehicles.events import RecallMatched
 
 # A campaign taking in more cars than this is left to the daily job (the same day): delivery runs in
 # the process that committed, and a request must not wait while a hundred thousand cars are read.
-RECALL_AT_ONCE = 5000
+RECALL_AT_ONCE = 1000
 
 
 class Detection:
