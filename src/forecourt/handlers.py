@@ -24,6 +24,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
                   registry: events.Handlers | None = None) -> events.Handlers:
     """``factory``: where delivery opens its sessions; read at delivery time, so tests may swap it."""
     from forecourt.assist import handlers as assist_handlers
+    from forecourt.engagement import handlers as engagement_handlers
     from forecourt.engagement.nps import handlers as nps_handlers
     from forecourt.engagement.nps.policy import Policy
     from forecourt.models import load_all
@@ -39,5 +40,7 @@ def subscribe_all(factory: Callable[[], Session], settings: Settings | None = No
     nps_handlers.subscribe_handlers(registry, Policy.from_settings(settings))  # touchpoints become surveys
     sales_trials.subscribe_handlers(registry)  # a day-long test drive is a lead, then a follow-up
     sharing_handlers.subscribe_handlers(registry)  # an unlock the car never acknowledged is on the trip
+    # a recall, a car's own service due, a delivery or a finance contract opens its occasion at once
+    engagement_handlers.subscribe_handlers(registry, settings.engagement_control_share if settings is not None else 0.0)
     registry.configure(factory, policy=retry_policy(settings) if settings is not None else None)
     return registry

@@ -36,7 +36,10 @@ NPS_FIGURES = "nps_figures"
 # A partner's own offers (engagement): staff of any organization reach their own organization's offers; another
 # organization's offer is 404, customers get 404 and anonymous callers 401.
 STEWARD = "steward"
-KINDS = {NPS_FIGURES, STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+# A finance partner's own loans and leases: its analysts only, for owners who granted it its purpose; every
+# other caller (another partner, a dealer, the carmaker, a customer) gets 404 and anonymous callers 401.
+LENDER = "lender"
+KINDS = {LENDER, NPS_FIGURES, STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
          SERVICE}
 # The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
 # consent too, but no role reads under it, so it opens no door and is checked by its own tests.

@@ -36,7 +36,7 @@ from forecourt.consent.models import AccessLogEntry
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
 from forecourt.parties.models import AuditEntry
-from tests.api.acl_rules import (STEWARD, ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
+from tests.api.acl_rules import (LENDER, STEWARD, ADMIN, AGENT, AUTH, CONSENT_PURPOSES, CUSTOMER_DATA, CUSTOMER_LIST, DEALER, KINDS,
                                   OTHER_BASIS_PURPOSES, PROVIDER, PUBLIC, SELF, SERVICE, Rule)
 from tests.api.routes import more_routes
 from tests.customers.linked import rows_linked_to
@@ -743,6 +743,27 @@ def test_steward_routes_reach_only_the_callers_own_organizations_offers(publishe
     assert status(w.call(key, None)) in (401, 303)
     response = w.call(key, w.rep)
     assert status(response) in rule.ok, response.text
+
+
+# --- a finance partner's own contracts -------------------------------------------------------------
+
+@pytest.mark.parametrize("key", keys_of(LENDER))
+def test_lender_routes_reach_only_the_finance_partners_own_contracts(published, w, key):
+    assert_present(published, key)
+    rule = ROUTES[key]
+    prepared = w.prepare(key)  # customer A granted the lender its purpose; a contract of theirs exists
+    rival = w.make.staff(w.make.partner("finance"), Role.PARTNER_ANALYST)
+    for caller in (rival, w.analyst, w.rep, w.advisor, w.agent, w.admin, w.me):
+        response = w.call(key, caller, prepared=prepared)
+        if key[0] == "GET" and "{" not in key[1]:
+            assert status(response) in (200, 404) and (status(response) == 404 or response.json() == []), (
+                caller.email, response.text)
+        else:
+            assert status(response) == 404, (caller.email, response.text)
+        if caller is not w.me:
+            assert_no_leak(w, response)
+    assert status(w.call(key, None, prepared=prepared)) in (401, 303)
+    assert status(w.call(key, w.partner_reader("finance")[1], prepared=prepared)) in rule.ok
 
 
 # --- dealer stock --------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sa
            "nps_figures": ("sales", "service", "agent", "admin"),
            # A partner's own offers: a dealer's staff, the insurer's and the carmaker's each reach their own.
            "steward": ("sales", "service", "insurer", "admin"),
+           # No demo persona is a finance partner's analyst: others try its contracts (and get 404).
+           "lender": ("insurer", "sales", "driver"),
            # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
            "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin"),
            # A courtesy car's hand-over and return: its dealer's service staff, and a salesperson refused.

@@ -33,6 +33,7 @@ EXPORT_SECTIONS = {
     "sales_activities": "sales_activities",
     "sales_orders": "orders",
     "sales_follow_ups": "follow_ups",
+    "sales_finance_contracts": "finance_contracts",
     "warranty_contracts": "warranty_contracts",
     "warranty_offers": "warranty_offers",
     "ownership_transfers": "ownership_transfers",
@@ -99,12 +100,24 @@ def _linked_scene(make, client, session):
     _sales_rows(make, client, session, customer, me, dealer)
     _lifecycle_rows(session, customer, car, dealer)
     _sharing_rows(session, customer, dealer)
+    _finance_rows(make, client, customer, car)
 
     bystander = make.customer()
     make.vehicle(owner=bystander, dealer=dealer)
     make.grant(bystander, dealer, "service_reminders")
     assert client.get(f"/api/customers/{bystander.id}?purpose=service_reminders", headers=rep.headers).status_code == 200
     return customer, me, bystander, car
+
+
+def _finance_rows(make, client, customer, car) -> None:
+    """A finance partner's contract for the car, recorded through its route."""
+    lender = make.partner("finance")
+    analyst = make.staff(lender, Role.PARTNER_ANALYST)
+    make.grant(customer, lender, "marketing_offers")
+    response = client.post("/api/finance/contracts", headers=analyst.headers, json={
+        "vin": car.vin, "product": "lease", "starts_on": "2025-01-01", "ends_on": "2028-12-31",
+        "monthly_amount": "389.00", "currency": "EUR"})
+    assert response.status_code == 201, response.text
 
 
 def _sharing_rows(session, customer, dealer) -> None:

@@ -175,3 +175,24 @@ def test_the_engagement_dashboard_has_both_groups_and_take_up(db):
     figures = dashboard.figures(session=db)
     assert {row["arm"] for row in figures["arms"]} == {"coordinated", "control"}
     assert any(row["accepted"] for row in figures["take_up"])
+
+
+def test_the_german_driver_holds_a_finance_contract_whose_end_brings_the_lenders_offer(db):
+    from forecourt.demo import driver
+    from forecourt.engagement.models import MessageItem, Occasion, Offer
+    from forecourt.sales.models import FinanceContract
+
+    customer = db.scalar(select(Customer.id).where(Customer.email == driver.EMAIL))
+    [contract] = db.scalars(select(FinanceContract).where(FinanceContract.customer_id == customer))
+    assert 0 < (contract.ends_on - MOMENT.date()).days <= 90, "the contract's end is not near enough for its occasion"
+    lender = db.get(Organization, contract.organization_id)
+    assert (lender.kind, lender.partner_kind) == ("partner", "finance")
+    occasion = db.scalar(select(Occasion).where(Occasion.customer_id == customer, Occasion.kind == "finance_ends"))
+    assert occasion is not None and occasion.message_id is not None
+    senders = set(db.scalars(select(Offer.organization_id).join(MessageItem, MessageItem.offer_id == Offer.id)
+                             .where(MessageItem.message_id == occasion.message_id)))
+    assert lender.id in senders, "the lender's offer for the contract's end is not in the driver's message"
+    # other drivers' contracts too, each the current owner's
+    others = db.scalars(select(FinanceContract).where(FinanceContract.customer_id != customer)).all()
+    assert others and all(db.scalar(select(Ownership.customer_id).where(
+        Ownership.vehicle_id == c.vehicle_id, Ownership.ended_at.is_(None))) == c.customer_id for c in others)

@@ -25,9 +25,9 @@ from forecourt.core.clock import now
 from forecourt.core.config import Settings
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.errors import Conflict
-from forecourt.demo import (bulk, driver, driving, engagement, geography, korea, korea_people, local_help, nps,
-                            on_call, options, orders, organizations, population, recalls, sales, sharing, warranty,
-                            workshop, workshop_loaners)
+from forecourt.demo import (bulk, driver, driving, engagement, finance, geography, korea, korea_people, local_help,
+                            nps, on_call, options, orders, organizations, population, recalls, sales, sharing,
+                            warranty, workshop, workshop_loaners)
 from forecourt.demo import commands as remote_commands
 from forecourt.demo.consents import ConsentBook
 from forecourt.demo.fleet import build_catalogue
@@ -193,6 +193,7 @@ def build_demo_network(*, settings: Settings, customers: int = 2000, dealers: in
         recalls.after_the_drivers_trips(session=session, now=moment)
         counts_of_sales |= nps.build(session=session, rng=Random(seed + 3), now=moment)  # after visits and deliveries
         counts_of_sales |= remote_commands.build(session=session, rng=rng, now=moment)
+        counts_of_sales |= finance.build(session=session, rng=Random(seed + 4), now=moment)  # before engagement
         counts_of_sales |= engagement.build(session=session, rng=rng, now=moment)
         session.flush()
         progress.advance(step)

@@ -7,7 +7,7 @@ from forecourt.core.i18n import N_
 WARRANTY_60, WARRANTY_30 = "warranty_ends_60", "warranty_ends_30"
 SERVICE_DUE, ON_CALL_ENDS, RECALL_OPEN = "service_due", "on_call_ends", "recall_open"
 BIRTHDAY_4, BIRTHDAY_6, DELIVERY_ANNIVERSARY = "birthday_4", "birthday_6", "delivery_anniversary"
-FINANCE_ENDS = "finance_ends"  # offers may name it; no finance contracts are held yet, so none is detected
+FINANCE_ENDS = "finance_ends"  # 90 days before a finance contract (``sales.finance``) ends
 
 OCCASIONS: dict[str, str] = {
     WARRANTY_60: N_("Your warranty ends in two months"),

@@ -1,15 +1,16 @@
-"""Finding occasions in the data the platform already holds, once a day (and for one car on demand).
+"""Finding occasions in the data the platform already holds: once a day for every car, and at once for
+the cars an event names (``engagement.handlers``).
 
 Each kind has a window: the days in which writing about it makes sense (a warranty that ends on
 1 June opens its 60-day occasion on 2 April and its 30-day one on 2 May). An occasion is recorded once
-per car, owner, kind and window; a run that finds it again adds nothing. The facts offers are matched
-on (market, model, age, mileage) are taken now, so composing later reads only this domain's tables.
+per car, owner, kind and window; a run that finds it again adds nothing, whether the daily job or an
+event found it first. "Again" means a window of the same kind that overlaps one already recorded for
+the same subject (the same end date, recall campaign or finance contract); a service that is due is
+one subject whoever noticed it, the car itself or the calendar. The facts offers are matched on
+(market, model, age, mileage) are taken now, so composing later reads only this domain's tables.
 
 A share of the occasions (``control_share``) is drawn at random into the control group: they get no
 coordinated message, so take-up with and without it can be compared.
-
-Finance contracts: the platform holds none yet, so ``finance_ends`` is never detected (offers may
-still name it, and will reach drivers once finance contracts are recorded).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from forecourt.assist import subscriptions
 from forecourt.customers import service as customers_service
 from forecourt.engagement import kinds
 from forecourt.engagement.models import Occasion
+from forecourt.sales import finance
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.vehicles import warranty
@@ -32,6 +34,8 @@ from forecourt.vehicles import warranty
 BATCH = 500
 SERVICE_EVERY_DAYS = 365
 SERVICE_NOTICE_DAYS = 30
+SERVICE_REPORTED_DAYS = 90  # the window a car's own "service due" opens
+FINANCE_NOTICE_DAYS = 90  # time enough to compare a refinancing or choose the next car
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,16 @@ def _within(found: Found, today: date) -> bool:
 
 
 def found_for(*, session: Session, vehicle, delivered_on: date | None, last_service, odometer_km: int | None,
-              today: date) -> list[Found]:
-    """The occasions open today for one car (its owner does not change them)."""
+              today: date, contracts=(), only: frozenset[str] | None = None) -> list[Found]:
+    """The occasions open today for one car (``contracts``: its owner's running finance contracts);
+    ``only`` narrows to some kinds, so an event skips the look-ups it does not need."""
     found: list[Found] = []
-    cover = warranty.coverage(session=session, vehicle=vehicle, odometer_km=odometer_km, today=today)
+
+    def wanted(*names: str) -> bool:
+        return only is None or any(name in only for name in names)
+
+    cover = (warranty.coverage(session=session, vehicle=vehicle, odometer_km=odometer_km, today=today)
+             if wanted(kinds.WARRANTY_60, kinds.WARRANTY_30) else {})
     ends = cover.get("expires_on")
     if ends and cover.get("status") not in ("expired", "no_terms", "not_started"):
         found.append(Found(kinds.WARRANTY_60, ends - timedelta(days=60), ends - timedelta(days=31), ends.isoformat()))
@@ -67,12 +77,12 @@ def found_for(*, session: Session, vehicle, delivered_on: date | None, last_serv
         due = base + timedelta(days=SERVICE_EVERY_DAYS)
         found.append(Found(kinds.SERVICE_DUE, due - timedelta(days=SERVICE_NOTICE_DAYS), due + timedelta(days=60),
                            due.isoformat()))
-    subscription = subscriptions.latest(session=session, vehicle_id=vehicle.id)
+    subscription = subscriptions.latest(session=session, vehicle_id=vehicle.id) if wanted(kinds.ON_CALL_ENDS) else None
     if subscription is not None:
         found.append(Found(kinds.ON_CALL_ENDS, subscription.ends_on - timedelta(days=45), subscription.ends_on,
                            subscription.ends_on.isoformat()))
-    for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id):
-        opened = campaign.created_at.date() if getattr(campaign, "created_at", None) else today
+    for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if wanted(kinds.RECALL_OPEN) else ():
+        opened = campaign.opened_at.date() if campaign.opened_at else today
         # one occasion per campaign and quarter while the recall stays open
         quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
         found.append(Found(kinds.RECALL_OPEN, max(quarter, opened), quarter + timedelta(days=89), campaign.code))
@@ -88,12 +98,33 @@ def found_for(*, session: Session, vehicle, delivered_on: date | None, last_serv
                 day = _anniversary(delivered_on, n)
                 found.append(Found(kinds.DELIVERY_ANNIVERSARY, day - timedelta(days=14), day + timedelta(days=14),
                                    day.isoformat()))
-    return [f for f in found if _within(f, today)]
+    for contract in contracts:
+        found.append(Found(kinds.FINANCE_ENDS, contract.ends_on - timedelta(days=FINANCE_NOTICE_DAYS),
+                           contract.ends_on, f"{contract.ends_on.isoformat()} #{contract.id}"))
+    return [f for f in found if _within(f, today) and wanted(f.kind)]
+
+
+def reported_service(*, today: date, level: str) -> Found:
+    """The occasion a car's own "service due" opens, when the calendar has none open for it."""
+    return Found(kinds.SERVICE_DUE, today, today + timedelta(days=SERVICE_REPORTED_DAYS - 1), f"reported {level}")
+
+
+def _seen(found: Found, recorded: list[tuple[date, date, str]]) -> bool:
+    for starts_on, ends_on, detail in recorded:
+        if starts_on == found.starts_on:
+            return True  # the table holds one occasion per car, owner, kind and first day
+        overlaps = starts_on <= found.ends_on and found.starts_on <= ends_on
+        if overlaps and (found.kind == kinds.SERVICE_DUE or detail == found.detail):
+            return True
+    return False
 
 
 def detect(*, session: Session, today: date, control_share: float = 0.0, rng: random.Random | None = None,
-           vehicle_ids: list[int] | None = None) -> dict:
-    """Records today's new occasions for every owned car (or the cars named). Returns counts by kind."""
+           vehicle_ids: list[int] | None = None, only: frozenset[str] | None = None,
+           extra: dict[int, list[Found]] | None = None) -> dict:
+    """Records today's new occasions for every owned car (or the cars named, of the kinds named).
+    ``extra``: occasions an event opened for a car, recorded when the data holds none of that kind
+    open today. Returns counts by kind."""
     rng = rng or random.Random()
     ids = vehicle_ids if vehicle_ids is not None else vehicles_service.all_vehicle_ids(session=session)
     counts: dict[str, int] = {}
@@ -106,17 +137,25 @@ def detect(*, session: Session, today: date, control_share: float = 0.0, rng: ra
         delivered = vehicles_service.first_owned(session=session, vehicle_ids=owned)
         services = vehicles_service.last_services(session=session, vehicle_ids=owned)
         odometers = vehicles_service.likely_odometers_km(session=session, vehicle_ids=owned, today=today)
-        known = set(session.execute(select(Occasion.vehicle_id, Occasion.customer_id, Occasion.kind,
-                                           Occasion.window_starts_on).where(Occasion.vehicle_id.in_(owned))).all())
+        contracts = finance.running_of(session=session, vehicle_ids=owned, customer_ids=owners, today=today)
+        known: dict[tuple, list[tuple[date, date, str]]] = {}
+        for row in session.execute(select(Occasion.vehicle_id, Occasion.customer_id, Occasion.kind,
+                                          Occasion.window_starts_on, Occasion.window_ends_on, Occasion.detail)
+                                   .where(Occasion.vehicle_id.in_(owned))):
+            known.setdefault(tuple(row[:3]), []).append((row[3], row[4], row[5]))
         for vehicle_id, customer_id in owners.items():
             vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
             customer = customers_service.get(session=session, customer_id=customer_id)
             delivered_on = delivered[vehicle_id].date() if vehicle_id in delivered else None
             km = odometers.get(vehicle_id)
-            for found in found_for(session=session, vehicle=vehicle, delivered_on=delivered_on,
-                                   last_service=services.get(vehicle_id),
-                                   odometer_km=int(km) if km is not None else None, today=today):
-                if (vehicle_id, customer_id, found.kind, found.starts_on) in known:
+            found_now = found_for(session=session, vehicle=vehicle, delivered_on=delivered_on,
+                                  last_service=services.get(vehicle_id), odometer_km=int(km) if km is not None else None,
+                                  today=today, contracts=contracts.get(vehicle_id, ()), only=only)
+            open_kinds = {f.kind for f in found_now}
+            found_now += [f for f in (extra or {}).get(vehicle_id, ()) if f.kind not in open_kinds]
+            for found in found_now:
+                recorded = known.setdefault((vehicle_id, customer_id, found.kind), [])
+                if _seen(found, recorded):
                     continue
                 born = vehicle.production_date or delivered_on or today
                 session.add(Occasion(
@@ -126,7 +165,7 @@ def detect(*, session: Session, today: date, control_share: float = 0.0, rng: ra
                     odometer_km=int(km) if km is not None else None, legal=found.kind in kinds.LEGAL_KINDS,
                     arm="control" if found.kind not in kinds.LEGAL_KINDS and rng.random() < control_share
                     else "coordinated", detail=found.detail))
-                known.add((vehicle_id, customer_id, found.kind, found.starts_on))
+                recorded.append((found.starts_on, found.ends_on, found.detail))
                 counts[found.kind] = counts.get(found.kind, 0) + 1
         session.flush()
     return counts

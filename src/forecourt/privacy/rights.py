@@ -194,7 +194,8 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed["email_links"] = email_links.erase_customer(session=session, customer_id=customer_id)
     removed["follow_ups"] = follow_ups.erase_customer(session=session, customer_id=customer_id)
     removed |= {"sales_configurations_unlinked": sales["configurations"],
-                "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"]}
+                "sales_lead_contact_details": sales["leads"], "sales_activity_notes": sales["sales_activities"],
+                "sales_finance_contracts": sales["finance_contracts"]}
     customers_records.erase_profile(session=session, customer=customer, moment=moment)
     ledger_rows = len(consent_service.ledger_of(session=session, customer_id=customer_id))
     kept = [

@@ -69,6 +69,7 @@ class ExportDocument(Output):
     sales_activities: list[dict]
     orders: list[dict]
     follow_ups: list[dict]  # what a dealer noted to do for the person, with its due day
+    finance_contracts: list[dict]  # loans and leases finance partners recorded for the person's cars
     payments: list[dict]
     warranty_contracts: list[dict]
     warranty_offers: list[dict]

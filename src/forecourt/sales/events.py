@@ -27,3 +27,14 @@ class TestDriveReturned:
     dealer_id: int
     customer_id: int | None
     model_id: int | None
+
+
+@events.durable("sales.finance_contract_recorded")
+@dataclass(frozen=True)
+class FinanceContractRecorded:
+    """A finance partner recorded a loan or lease for a car and its owner."""
+
+    contract_id: int
+    vehicle_id: int
+    customer_id: int
+    organization_id: int

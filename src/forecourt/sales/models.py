@@ -357,3 +357,27 @@ class FollowUp(Base):
     due_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- finance -------------------------------------------------------------------------------------
+
+class FinanceContract(Base):
+    """A loan or lease a finance partner granted for one car and its owner, as the partner reports it.
+
+    The partner's own books hold the contract; this copy is what the platform needs to time the
+    moment it ends (engagement's ``finance_ends``), so erasure removes it rather than unlinking it.
+    """
+
+    __tablename__ = "sales_finance_contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  # the finance partner
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    product: Mapped[str] = mapped_column(String(12))  # loan | lease | balloon
+    reference: Mapped[str] = mapped_column(String(40), default="")  # the partner's own contract number
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date, index=True)
+    monthly_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = currency_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

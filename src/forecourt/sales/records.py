@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.clock import as_utc
 from forecourt.core.db import plain_row
+from forecourt.sales import finance
 from forecourt.sales.codes import display_code
 from forecourt.sales.models import Activity, Configuration, FollowUp, Lead, Opportunity, Order
 from forecourt.sales.orders import money_of
@@ -89,14 +90,17 @@ def export_of(*, session: Session, customer_id: int) -> dict[str, list[dict]]:
                                                    .order_by(model.id))]
 
     return {"configurations": rows(Configuration), "leads": rows(Lead), "opportunities": rows(Opportunity),
-            "sales_activities": rows(Activity), "orders": rows(Order), "follow_ups": rows(FollowUp)}
+            "sales_activities": rows(Activity), "orders": rows(Order), "follow_ups": rows(FollowUp),
+            "finance_contracts": finance.export_of(session=session, customer_id=customer_id)}
 
 
 # --- erasure -------------------------------------------------------------------------------------
 
 def erase_customer(*, session: Session, customer_id: int, names: tuple[str, ...] = ()) -> dict[str, int]:
-    """Clear what describes the person, unlink the rest; ``names`` are words a deal's title must lose."""
+    """Clear what describes the person, unlink the rest; ``names`` are words a deal's title must lose.
+    Finance contracts go: the partner's own books keep them."""
     counts = dict.fromkeys(("configurations", "leads", "sales_activities", "opportunities", "orders"), 0)
+    counts["finance_contracts"] = finance.erase_customer(session=session, customer_id=customer_id)
     for configuration in session.scalars(select(Configuration).where(Configuration.customer_id == customer_id)):
         configuration.customer_id = None
         counts["configurations"] += 1

@@ -20,7 +20,7 @@ from sqlalchemy import String, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core import dates
+from forecourt.core import dates, events
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import now
 from forecourt.core.errors import Conflict, Invalid, NotFound
@@ -28,6 +28,7 @@ from forecourt.core.i18n import _, lazy_gettext, use_locale
 from forecourt.core.outbox import OutboxMessage, enqueue, languages_of
 from forecourt.parties import service as parties_service
 from forecourt.vehicles import service as vehicles_service
+from forecourt.vehicles.events import RecallMatched
 from forecourt.vehicles.models import (RecallCampaign, RecallScope, RecallVehicle, ServiceRecord, Trim, Vehicle,
                                        VehicleModel)
 
@@ -193,6 +194,8 @@ def match(*, session: Session, campaign: RecallCampaign) -> int:
         session.execute(insert(RecallVehicle), [dict(campaign_id=campaign.id, vehicle_id=v, state="open")
                                                 for v in new[start:start + 5000]])
     session.flush()
+    if new:
+        events.publish(session, RecallMatched(campaign_id=campaign.id, code=campaign.code, added=len(new)))
     return len(found | known)
 
 

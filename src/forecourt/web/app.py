@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             headers={"Cache-Control": "public, max-age=86400"})
 
     from forecourt.web.api import (admin, advisor, auth, cases, commission, configurator, devices, dispatch,
-                                   engagement, leads, me, nps, operations, opportunities, orders, payments, pipeline,
+                                   engagement, finance, leads, me, nps, operations, opportunities, orders, payments, pipeline,
                                    public, recalls, sharing, staff, subscriptions, transfers,
                                    telemetry, warranty, workshop)
     from forecourt.web.views import pages
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [module.router for module in (auth, me, staff, admin, public, telemetry, devices, configurator, leads,
                                             opportunities, pipeline, orders, warranty, recalls, workshop, advisor,
                                             cases, dispatch, subscriptions, payments, commission, operations,
-                                            transfers, nps, sharing, engagement)] + pages.routers()
+                                            transfers, nps, sharing, engagement, finance)] + pages.routers()
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)

@@ -273,6 +273,7 @@ ERASED = Labels({
     "engagement_contacts": N_("Contacts counted toward your limit"),
     "engagement_contact_choices": N_("Your choice of channels"), "sales_configurations_unlinked": N_("Configurations (unlinked)"),
     "sales_lead_contact_details": N_("Contact details in enquiries"), "sales_activity_notes": N_("Sales notes about you"),
+    "sales_finance_contracts": N_("Finance contracts"),
     "consent_ledger": N_("Consent receipts"), "service_records": N_("Service records"),
     "ownerships": N_("Ownership periods"), "warranty_contracts": N_("Extended warranties"),
     "data_requests": N_("Data requests"), "orders": N_("Orders"), "payments": N_("Payments"),
