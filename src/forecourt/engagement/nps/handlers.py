@@ -38,9 +38,9 @@ def on_test_drive_returned(event: TestDriveReturned, *, session: Session, policy
 
 
 def on_shared_car_returned(event: SharedCarReturned, *, session: Session, policy: Policy) -> None:
+    # The car is the hub's, not the driver's: the survey names no vehicle, as after a test drive.
     surveys.invite(session=session, touchpoint="sharing_return", subject_key=f"sharing:{event.reservation_id}",
-                   customer_id=event.customer_id, vehicle_id=event.vehicle_id, organization_id=event.dealer_id,
-                   policy=policy)
+                   customer_id=event.customer_id, vehicle_id=None, organization_id=event.dealer_id, policy=policy)
 
 
 def on_case_closed(event: CaseClosed, *, session: Session, policy: Policy) -> None:
