@@ -149,12 +149,13 @@ def trip_photos(number: Number, me: Me, session: DbSession):
 @router.post("/api/me/sharing/reservations/{number}/photos", response_model=list[PhotoOut],
              status_code=status.HTTP_201_CREATED)
 def add_photos(number: Number, me: Me, session: DbSession, store: Photos,
-               photos_taken: list[UploadFile] = File(alias="photos", description="JPEG, PNG or WebP pictures")):
+               photos_taken: list[UploadFile] | None = File(default=None, alias="photos",
+                                                            description="JPEG, PNG or WebP pictures")):
     """Photos for the trip's pick-up (while driving) or its return (once back), and the damage declared
     with it. Every picture is checked before any is kept."""
     found = _mine(session, me, number)
     added = photos.add_to_trip(session=session, store=store, reservation=found,
-                               uploads=[part.file.read() for part in photos_taken])
+                               uploads=[part.file.read() for part in photos_taken or ()])
     return [_photo_out(session, p) for p in added]
 
 
