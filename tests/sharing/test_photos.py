@@ -49,7 +49,7 @@ def test_a_phone_picture_is_kept_upright_without_its_metadata_with_a_thumbnail(m
                         photos_taken=[original, pictures.png(), pictures.webp()], store=store)
     kept = photos.of_reservation(session=session, reservation_id=reservation.id)
     assert [p.content_type for p in kept] == ["image/jpeg", "image/png", "image/webp"]
-    assert {p.customer_id for p in kept} == {driver.id} and all(p.data is None for p in kept)
+    assert {p.reservation_id for p in kept} == {reservation.id} and all(p.data is None for p in kept)
     [damage] = session.scalars(select(DamageReport).where(DamageReport.car_id == car.id))
     assert {p.damage_id for p in kept} == {damage.id} and damage.status == "reported"
     stored = store.read(kept[0].checksum)

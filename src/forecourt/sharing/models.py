@@ -213,16 +213,15 @@ class Photo(Base):
     """A photo taken at the car, of an inspection (and of the damage declared with it).
 
     The picture itself is a file named by its SHA-256 in the photo store (``sharing.photos``); the row
-    says whose booking it belongs to. ``customer_id`` is who took it, cleared when they are erased:
-    the photo stays with the car's damage record, no longer naming anyone. ``data`` holds pictures
-    stored before the photo store existed.
+    says whose booking it belongs to, so it names the driver only through the booking: when they are
+    erased, the booking is unlinked and the photo stays with the car's damage record, naming nobody.
+    ``data`` holds pictures stored before the photo store existed.
     """
 
     __tablename__ = "sharing_photos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_reservations.id"), index=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_inspections.id"), index=True)
     damage_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_damage_reports.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(32))

@@ -168,7 +168,7 @@ def attach(*, session: Session, store: PhotoStore, reservation: Reservation, pic
            inspection: Inspection | None = None, damage: DamageReport | None = None) -> list[Photo]:
     stored = []
     for picture in pictures:
-        photo = Photo(reservation_id=reservation.id, customer_id=reservation.customer_id,
+        photo = Photo(reservation_id=reservation.id,
                       inspection_id=inspection.id if inspection is not None else None,
                       damage_id=damage.id if damage is not None else None, content_type=picture.content_type,
                       checksum=store.put(picture), size_bytes=len(picture.data), width=picture.width,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core.db import plain_row
@@ -54,9 +54,8 @@ def erase_customer(*, session: Session, customer_id: int) -> dict[str, int]:
     reservation_ids = list(session.scalars(select(Reservation.id).where(Reservation.customer_id == customer_id)))
     inspection_ids = list(session.scalars(select(Inspection.id).where(Inspection.reservation_id.in_(
         reservation_ids or [0]))))
-    photos = session.execute(update(Photo).where(or_(Photo.customer_id == customer_id,
-                                                     Photo.reservation_id.in_(reservation_ids or [0])))
-                             .values(customer_id=None)).rowcount
+    # Photos name the driver only through their booking, unlinked below: they stay with the car.
+    photos = session.scalar(select(func.count(Photo.id)).where(Photo.reservation_id.in_(reservation_ids or [0])))
     session.execute(update(Inspection).where(Inspection.id.in_(inspection_ids or [0]))
                     .values(latitude=None, longitude=None, damage_declared=""))
     profile = session.execute(delete(SharingProfile).where(SharingProfile.customer_id == customer_id)).rowcount

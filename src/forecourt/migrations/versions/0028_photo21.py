@@ -1,6 +1,6 @@
 """car-sharing photos in the photo store, damage repair status, stolen reports
 
-* ``sharing_photos`` names its booking and who took it (cleared at erasure), and keeps the picture's
+* ``sharing_photos`` names its booking (and so its driver, until the booking is unlinked), and keeps the picture's
   SHA-256, size and dimensions; the picture itself moves to the photo store (a file named by its
   checksum). ``data`` becomes optional and stays for pictures stored before: they keep being served.
 * ``sharing_damage_reports.status`` goes reported -> repairing -> fixed (``open`` was reported,
@@ -27,18 +27,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('sharing_photos', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reservation_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('customer_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('checksum', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('size_bytes', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('width', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('height', sa.Integer(), nullable=True))
         batch_op.alter_column('data', existing_type=sa.LargeBinary(), nullable=True)
         batch_op.create_index(batch_op.f('ix_sharing_photos_reservation_id'), ['reservation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_sharing_photos_customer_id'), ['customer_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_sharing_photos_reservation_id_sharing_reservations'),
                                     'sharing_reservations', ['reservation_id'], ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_sharing_photos_customer_id_customers'),
-                                    'customers', ['customer_id'], ['id'])
     with op.batch_alter_table('sharing_damage_reports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status_changed_at', forecourt.core.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table('sharing_reservations', schema=None) as batch_op:
@@ -47,15 +43,14 @@ def upgrade() -> None:
     bind = op.get_bind()
     bind.execute(sa.text("UPDATE sharing_damage_reports SET status = 'reported' WHERE status = 'open'"))
     bind.execute(sa.text("UPDATE sharing_damage_reports SET status = 'fixed' WHERE status = 'repaired'"))
-    # Earlier photos: their booking and driver from the inspection, their checksum from the bytes kept.
+    # Earlier photos: their booking from the inspection, their checksum from the bytes kept.
     rows = bind.execute(sa.text(
-        "SELECT p.id, p.data, i.reservation_id, r.customer_id FROM sharing_photos p "
-        "LEFT JOIN sharing_inspections i ON i.id = p.inspection_id "
-        "LEFT JOIN sharing_reservations r ON r.id = i.reservation_id")).all()
-    for photo_id, data, reservation_id, customer_id in rows:
-        bind.execute(sa.text("UPDATE sharing_photos SET reservation_id = :r, customer_id = :c, checksum = :s, "
+        "SELECT p.id, p.data, i.reservation_id FROM sharing_photos p "
+        "LEFT JOIN sharing_inspections i ON i.id = p.inspection_id")).all()
+    for photo_id, data, reservation_id in rows:
+        bind.execute(sa.text("UPDATE sharing_photos SET reservation_id = :r, checksum = :s, "
                              "size_bytes = :n WHERE id = :id"),
-                     {"r": reservation_id, "c": customer_id, "id": photo_id,
+                     {"r": reservation_id, "id": photo_id,
                       "s": hashlib.sha256(data).hexdigest() if data else None, "n": len(data) if data else None})
 
 
@@ -70,15 +65,12 @@ def downgrade() -> None:
     with op.batch_alter_table('sharing_damage_reports', schema=None) as batch_op:
         batch_op.drop_column('status_changed_at')
     with op.batch_alter_table('sharing_photos', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_sharing_photos_customer_id_customers'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_sharing_photos_reservation_id_sharing_reservations'),
                                  type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_sharing_photos_customer_id'))
         batch_op.drop_index(batch_op.f('ix_sharing_photos_reservation_id'))
         batch_op.alter_column('data', existing_type=sa.LargeBinary(), nullable=False)
         batch_op.drop_column('height')
         batch_op.drop_column('width')
         batch_op.drop_column('size_bytes')
         batch_op.drop_column('checksum')
-        batch_op.drop_column('customer_id')
         batch_op.drop_column('reservation_id')
