@@ -166,7 +166,7 @@ def photo(photo_id: Id, principal: ApiPrincipal, session: DbSession, store: Phot
     found = photos.readable(session=session, principal=principal, photo_id=photo_id)
     data, media_type = photos.content(store=store, photo=found, thumbnail=thumbnail)
     return Response(content=data, media_type=media_type,
-                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/api/me/sharing/reservations/{number}/stolen", response_model=ReservationOut)

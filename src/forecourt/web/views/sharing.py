@@ -251,7 +251,7 @@ def photo(photo_id: Id, principal: PagePrincipal, session: DbSession, store: Pho
     found = photos.readable(session=session, principal=principal, photo_id=photo_id)
     data, media_type = photos.content(store=store, photo=found, thumbnail=size == "thumb")
     return Response(content=data, media_type=media_type,
-                    headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 # --- the hub desk ---------------------------------------------------------------------------------------
