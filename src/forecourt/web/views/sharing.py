@@ -92,7 +92,7 @@ def position_sharing(me: MePage, session: DbSession, form: Form):
     allowed = text(form, "allow") == "yes"
     positions.set_standing(session=session, customer_id=me.customer_id, allowed=allowed)
     return back_to(HOME, flash=_("Hub staff may now see where your booked car is.") if allowed
-                 else _("Hub staff see where your booked car is only if it is late."))
+                 else _("The hub's staff see where the car is only if it is late, stolen or in a crash."))
 
 
 @router.post("/me/sharing/reserve")
