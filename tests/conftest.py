@@ -74,10 +74,12 @@ def database_url(fresh_database_url) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url):
+def settings(database_url, tmp_path_factory):
     # The test client speaks plain HTTP to "testserver", whose cookies would be Secure by default (and so
-    # never sent back); tests/parties/test_secure_defaults.py checks the default itself.
-    return get_settings(database_url=database_url, login_max_failures=5, cookie_secure=False)
+    # never sent back); tests/parties/test_secure_defaults.py checks the default itself. Photos of shared
+    # cars go to a directory of the run's own.
+    return get_settings(database_url=database_url, login_max_failures=5, cookie_secure=False,
+                        photos_dir=str(tmp_path_factory.mktemp("photos")))
 
 
 @pytest.fixture

@@ -39,7 +39,10 @@ STEWARD = "steward"
 # A finance partner's own loans and leases: its analysts only, for owners who granted it its purpose; every
 # other caller (another partner, a dealer, the carmaker, a customer) gets 404 and anonymous callers 401.
 LENDER = "lender"
-KINDS = {LENDER, NPS_FIGURES, STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
+# A photo of a shared car: the driver of its booking, the hub dealer's service staff and the carmaker's
+# administrators; everybody else 404. Checked by tests/sharing/test_photos.py.
+SHARING_PHOTO = "sharing_photo"
+KINDS = {LENDER, SHARING_PHOTO, NPS_FIGURES, STEWARD, CUSTOMER_DATA, CUSTOMER_LIST, SELF, ADMIN, DEALER, PUBLIC, AUTH, SALES_FIGURES, AGENT, PROVIDER, CASHIER,
          SERVICE}
 # The consent purposes somebody reads data for. A standing instruction such as automatic booking is a
 # consent too, but no role reads under it, so it opens no door and is checked by its own tests.
@@ -66,6 +69,8 @@ class Rule:
     query: Callable[[World], dict] | None = None
     json: Callable[[World], dict] | None = None
     form: Callable[[World], dict] | None = None
+    # Files sent with the form or as a multipart body: [(field, (name, bytes, type)), ...].
+    files: Callable[[World], list] | None = None
     ok: tuple[int, ...] = (200,)
     # public / auth: what an anonymous caller gets.
     anonymous: tuple[int, ...] = (200,)

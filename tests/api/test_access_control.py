@@ -389,7 +389,8 @@ class World:
         return {"params": self.values() | (rule.params(self) if rule.params else {}),
                 "query": rule.query(self) if rule.query else {},
                 "json": rule.json(self) if rule.json else None,
-                "form": rule.form(self) if rule.form else None}
+                "form": rule.form(self) if rule.form else None,
+                "files": rule.files(self) if rule.files else None}
 
     def call(self, key: tuple[str, str], caller: Login | None, *, purpose: str | None = None,
              prepared: dict | None = None):
@@ -419,6 +420,8 @@ class World:
             headers.update(caller.headers)
         if form is not None:
             kwargs["data"] = form
+        if prepared.get("files"):
+            kwargs["files"] = prepared["files"]
         return client.request(method, url, headers=headers, **kwargs)
 
     def grant(self, organization, purpose: str) -> None:

@@ -56,7 +56,9 @@ CALLERS = {SELF: ("driver",), ADMIN: ("admin",), AGENT: ("agent",), DEALER: ("sa
            # No demo persona is a tow company's staff or a till's cashier: strangers try those routes.
            "provider": (ANONYMOUS, "agent"), "cashier": ("sales", "admin"),
            # A courtesy car's hand-over and return: its dealer's service staff, and a salesperson refused.
-           SERVICE: ("service", "sales")}
+           SERVICE: ("service", "sales"),
+           # A photo of a shared car: its driver, the hub's service staff and the carmaker.
+           "sharing_photo": ("driver", "service", "admin")}
 # Erasing the caller or ending their login goes last, by a customer the rest of the run does not need.
 LAST = ("erase", "logout")
 # Identifiers that exist, by path parameter name: (SQL, for the values).

@@ -52,8 +52,8 @@ def live_database_url(fresh_database_url) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_database_url):
-    app = create_app(get_settings(database_url=live_database_url))
+def live_server(live_database_url, tmp_path_factory):
+    app = create_app(get_settings(database_url=live_database_url, photos_dir=str(tmp_path_factory.mktemp("photos"))))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))

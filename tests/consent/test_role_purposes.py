@@ -18,7 +18,8 @@ from tests.factories import admin_login, browser_for
 # What the privacy notice promises: the purposes of each role's work.
 EXPECTED = {
     ("dealer_sales", None): {"sales_contact", "marketing_offers"},
-    ("dealer_service", None): {"service_reminders", "vehicle_health_sharing", "location_services", "warranty_work"},
+    ("dealer_service", None): {"service_reminders", "vehicle_health_sharing", "location_services", "warranty_work",
+                               "car_sharing"},
     ("call_centre_agent", None): {"emergency_assistance"},
     ("carmaker_admin", None): {"marketing_offers", "location_services", "vehicle_health_sharing", "safety_recalls"},
     ("partner_analyst", "insurance"): {"driving_behaviour_insurance"},

@@ -19,6 +19,8 @@ from forecourt.telematics import commands, devices
 from forecourt.telematics.commands import VehicleCommandFailed
 from forecourt.telematics.readings import Source
 from forecourt.vehicles import service as vehicles_service
+from forecourt.sharing.photos import PhotoStore
+from tests.sharing import pictures
 from tests.sharing.scene import GATEWAY, hub_with_cars, ready_driver, report
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -41,7 +43,7 @@ def vin_of(session, car):
     return vehicles_service.get(session=session, vehicle_id=car.vehicle_id).vin
 
 
-def test_a_whole_trip_is_billed_from_its_events(make, session):
+def test_a_whole_trip_is_billed_from_its_events(make, session, tmp_path):
     with frozen_at(NOON):
         _dealer, hub, (car, other), _driver, reservation = booked_trip(make, session)
         code = access.issue_code(session=session, reservation=reservation)
@@ -50,7 +52,7 @@ def test_a_whole_trip_is_billed_from_its_events(make, session):
         sent = commands.get(session=session, command_id=command_id)
         assert (sent.action, sent.reason, sent.transport) == ("unlock", f"sharing:{reservation.number}", "mqtt")
         trips.check_out(session=session, reservation=reservation, damage="Scratch on the rear bumper",
-                        photos=[("image/jpeg", b"\xff\xd8jpeg")])
+                        photos_taken=[pictures.jpeg()], store=PhotoStore(tmp_path))
         assert [d.description for d in trips.open_damage(session=session, car_id=car.id)] == [
             "Scratch on the rear bumper"]
         advance(timedelta(minutes=5))

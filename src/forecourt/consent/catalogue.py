@@ -56,6 +56,10 @@ PURPOSES: list[dict] = [
     dict(code="warranty_work", name=N_("Warranty work"), legal_basis=CONTRACT,
          categories=[VEHICLES, SERVICE_HISTORY],
          description=N_("Repairs under your warranty need your car's records; this is part of your contract.")),
+    dict(code="car_sharing", name=N_("Car sharing"), legal_basis=CONTRACT,
+         categories=[VEHICLES, LOCATION],
+         description=N_("The hub that lends you a car sees where it is while your trip is late, the car is reported "
+                        "stolen or it was in a crash; this is part of the rental contract.")),
 ]
 
 NOTICES: list[dict] = [
@@ -91,6 +95,9 @@ ROLE_PURPOSES: list[tuple[str, str | None, str, str]] = [
      lazy_gettext("A workshop's service advisors see how far your booked car is from the workshop.")),
     ("dealer_service", None, "warranty_work",
      lazy_gettext("A workshop's service advisors read your warranty for work on a visit you booked.")),
+    ("dealer_service", None, "car_sharing",
+     lazy_gettext("A car-sharing hub's staff see where its car is while your trip is late, the car is reported "
+                  "stolen or it was in a crash.")),
     ("call_centre_agent", None, "emergency_assistance",
      lazy_gettext("The carmaker's call centre helps when you press SOS or your car detects a crash.")),
     ("carmaker_admin", None, "marketing_offers",

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=15, gt=0)
     mailsink_dir: str = Field(default="./var/mail", description="Where `forecourt mailsink` keeps the e-mails it "
                                                                  "catches (a maildir), for the admin to read.")
+    photos_dir: str = Field(default="./var/photos", description="Where photos of shared cars are kept, one file "
+                                                               "per picture named by its SHA-256 (the database "
+                                                               "keeps a row per photo). Shared by every web process.")
     dispatch_webhook_attempts: int = Field(default=5, ge=1, description="Failed webhook deliveries of a dispatch "
                                                                         "notice before it goes by e-mail instead.")
     webhook_timeout_seconds: float = Field(default=5, gt=0)

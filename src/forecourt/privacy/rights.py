@@ -106,6 +106,9 @@ _KEPT_EVERYWHERE = {
                                "their topics and any follow-up note are removed, and the scores no longer name you."),
     "opportunities": N_("The dealer's record of a deal stays in its sales books; it no longer names you, and a "
                         "title that did is replaced."),
+    "sharing_photos": N_("Photos of a shared car at pick-up and return stay with the car as the record of its "
+                         "condition and damage; they no longer name you and never kept where or on which phone "
+                         "they were taken."),
 }
 KEPT_BY_LAW = {
     "EU": {
@@ -131,7 +134,7 @@ KEPT_BY_LAW = {
     },
 }
 KEPT_ORDER = ("consent_ledger", "service_records", "ownerships", "warranty_contracts", "data_requests", "orders",
-              "payments", "opportunities", "satisfaction_surveys", "sharing_bills")
+              "payments", "opportunities", "satisfaction_surveys", "sharing_bills", "sharing_photos")
 
 
 def kept_reasons(*, jurisdiction: str | None) -> Labels:
@@ -186,6 +189,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
     removed |= nps_records.erase_customer(session=session, customer_id=customer_id)  # before its e-mails go
     sharing = sharing_records.erase_customer(session=session, customer_id=customer_id)
     bills_kept = sharing.pop("sharing_bills_unlinked")
+    photos_kept = sharing.pop("sharing_photos_unlinked")
     removed |= sharing
     removed |= {f"engagement_{k}": v for k, v in engagement_records.erase(session=session,
                                                                             customer_id=customer_id).items()}
@@ -208,7 +212,7 @@ def erase(*, session: Session, customer_id: int) -> dict:
                              ("opportunities", sales["opportunities"]),
                              ("warranty_contracts", unlinked["warranty_contracts"]),
                              ("satisfaction_surveys", removed["nps_surveys_unlinked"]),
-                             ("sharing_bills", bills_kept)) if count]
+                             ("sharing_bills", bills_kept), ("sharing_photos", photos_kept)) if count]
     report = {"customer_id": customer_id, "erased_at": moment.isoformat(), "removed": removed,
               "grants_withdrawn": withdrawn, "kept": kept, "already_erased": False}
     consent_service.record_data_request(session=session, customer_id=customer_id, kind="erasure", report=report)

@@ -2,8 +2,9 @@
 
 Only the service staff of the hub's own dealer reach it (anyone else: not found). The desk works with
 booking numbers, cars and times, never the driver's name or contact: the driver shows their booking in
-the app. A booked car's position is the renter's personal data, so the fleet map shows it only while
-the trip is late, or with the renter's standing permission; a free car's position is the dealer's own.
+the app. A booked car's position is the renter's personal data: the fleet map shows it only as
+``sharing.positions`` allows (late, stolen, crash, or the renter's grant), each time logged.
+Damage reports go reported -> repairing -> fixed, with their photos.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from forecourt.core.auth import Principal, Role
 from forecourt.core.clock import as_utc, now
-from forecourt.core.errors import NotFound
+from forecourt.core.errors import Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.payments.providers import Gateway
-from forecourt.sharing import access, billing, hubs, profiles, trips
-from forecourt.sharing.models import DamageReport, Hub, Photo, Reservation, SharedCar
+from forecourt.sharing import access, billing, hubs, photos, positions, profiles
+from forecourt.sharing.models import DamageReport, Hub, Reservation, SharedCar
 from forecourt.vehicles import service as vehicles_service
 
 
@@ -73,14 +74,29 @@ def mark_ready(*, session: Session, principal: Principal, car_id: int) -> Shared
     return car
 
 
-def mark_repaired(*, session: Session, principal: Principal, damage_id: int) -> DamageReport:
+DAMAGE_STATUSES = ("reported", "repairing", "fixed")
+
+
+def set_damage_status(*, session: Session, principal: Principal, damage_id: int, status: str) -> DamageReport:
+    """reported -> repairing -> fixed (or back, when a repair did not hold); a fixed report is no longer
+    shown to the next driver at pick-up."""
     report = session.get(DamageReport, damage_id)
     if report is None:
         raise NotFound(_("Damage report not found"))
     car_at(session=session, principal=principal, car_id=report.car_id)
-    report.status = "repaired"
+    if status not in DAMAGE_STATUSES:
+        raise Invalid(_("Choose reported, being repaired or fixed."), field="status")
+    if report.status != status:
+        report.status, report.status_changed_at = status, now()
     session.flush()
     return report
+
+
+def stolen(*, session: Session, principal: Principal, number: str, reported: bool) -> Reservation:
+    reservation = reservation_at(session=session, principal=principal, number=number)
+    if reported:
+        return positions.report_stolen(session=session, principal=principal, reservation=reservation)
+    return positions.clear_stolen(session=session, principal=principal, reservation=reservation)
 
 
 def close(*, session: Session, gateway: Gateway, principal: Principal, number: str):
@@ -116,11 +132,9 @@ def board(*, session: Session, principal: Principal, hub_id: int | None = None) 
     returns = [row(r) for r in live if r.status in ("active", "returned")]
     problems = access.command_problems(session=session, reservation_ids=[r.id for r in live])
     damage = list(session.scalars(select(DamageReport).where(DamageReport.car_id.in_([c.id for c in cars] or [0]))
-                                  .order_by(DamageReport.status, DamageReport.reported_at.desc()).limit(100)))
-    photo_counts = {}
-    for report in damage:
-        photo_counts[report.id] = len(session.scalars(select(Photo.id).where(
-            Photo.damage_id == report.id)).all())
+                                  .order_by(DamageReport.status == "fixed", DamageReport.reported_at.desc())
+                                  .limit(100)))
+    pictures = photos.of_damage(session=session, damage_ids=[d.id for d in damage])
     return {"hub": hub, "pick_ups": pick_ups, "returns": returns,
             "to_prepare": [{"car_id": c.id, "car": titles[c.id][0], "plate": titles[c.id][1], "needs": c.needs}
                            for c in cars if c.needs],
@@ -129,33 +143,10 @@ def board(*, session: Session, principal: Principal, hub_id: int | None = None) 
             "cars": [{"car_id": c.id, "car": titles[c.id][0], "plate": titles[c.id][1],
                       "out_of_service": c.out_of_service} for c in cars],
             "damage": [{"id": d.id, "car": titles.get(d.car_id, ("", ""))[0], "description": d.description,
-                        "status": d.status, "reported_at": as_utc(d.reported_at), "photos": photo_counts[d.id]}
-                       for d in damage],
+                        "status": d.status, "reported_at": as_utc(d.reported_at),
+                        "photos": [p.id for p in pictures[d.id]]} for d in damage],
+            "stolen": list(session.scalars(select(Reservation.number).where(
+                Reservation.hub_id == hub.id, Reservation.status == "active", Reservation.stolen_at.is_not(None)))),
             "problems": [p.detail | {"at": as_utc(p.at)} for p in problems],
-            "positions": positions(session=session, hub=hub, cars=cars, titles=titles)}
-
-
-def positions(*, session: Session, hub: Hub, cars: list[SharedCar], titles: dict) -> list[dict]:
-    """Where each car is, where staff may know it: free cars always; a booked car only while it is late
-    or when its renter allows it."""
-    moment = now()
-    shown = []
-    for car in cars:
-        booking = session.scalars(select(Reservation).where(Reservation.car_id == car.id,
-                                                            Reservation.status == "active")).first()
-        why = "free"
-        if booking is not None:
-            profile = profiles.profile_of(session=session, customer_id=booking.customer_id) \
-                if booking.customer_id else None
-            if as_utc(booking.ends_at) < moment:
-                why = "late"
-            elif profile is not None and profile.share_position:
-                why = "consent"
-            else:
-                continue
-        seen = trips.readings(session=session, vehicle_id=car.vehicle_id)
-        if seen.latitude is None or seen.longitude is None:
-            continue
-        shown.append({"car_id": car.id, "car": titles[car.id][0], "plate": titles[car.id][1],
-                      "latitude": seen.latitude, "longitude": seen.longitude, "why": why})
-    return shown
+            "positions": positions.of_fleet(session=session, principal=principal, hub=hub, cars=cars,
+                                            titles=titles)}

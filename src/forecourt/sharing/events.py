@@ -1,5 +1,6 @@
 """What car sharing tells other domains: a test drive booked (a lead for the hub's dealer) and returned
-(a follow-up for the dealer). Durable: written with the booking and delivered after its commit."""
+(a follow-up for the dealer), and any shared car returned (the satisfaction survey after it).
+Durable: written with the booking or return and delivered after its commit."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ class ModelTrialReturned:
     # With the driver's permission only: what the dealer may read about the trip.
     days: float | None = None
     km: float | None = None
+
+
+@events.durable("sharing.car_returned")
+@dataclass(frozen=True)
+class SharedCarReturned:
+    """A driver gave a shared car back, after a trip by the minute or a day-long test drive."""
+
+    reservation_id: int
+    customer_id: int
+    dealer_id: int
+    vehicle_id: int
+    kind: str  # minute | test_drive

@@ -128,6 +128,8 @@ class Reservation(Base):
     # Test drives: the driver lets the dealer see the trip summary (days driven, km).
     share_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     car_unlocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reported stolen by the renter or the hub (audited); hub staff see the car's position until cleared.
+    stolen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -194,7 +196,7 @@ class Inspection(Base):
 
 
 class DamageReport(Base):
-    """Damage seen on a shared car, shown at every later pick-up until the hub marks it repaired."""
+    """Damage seen on a shared car, shown at every later pick-up until the hub marks it fixed."""
 
     __tablename__ = "sharing_damage_reports"
 
@@ -202,20 +204,32 @@ class DamageReport(Base):
     car_id: Mapped[int] = mapped_column(ForeignKey("sharing_cars.id"), index=True)
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_reservations.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | repaired
+    status: Mapped[str] = mapped_column(String(12), default="reported")  # reported | repairing | fixed
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Photo(Base):
-    """A photo taken at the car (of an inspection or a damage report)."""
+    """A photo taken at the car, of an inspection (and of the damage declared with it).
+
+    The picture itself is a file named by its SHA-256 in the photo store (``sharing.photos``); the row
+    says whose booking it belongs to, so it names the driver only through the booking: when they are
+    erased, the booking is unlinked and the photo stays with the car's damage record, naming nobody.
+    ``data`` holds pictures stored before the photo store existed.
+    """
 
     __tablename__ = "sharing_photos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_reservations.id"), index=True)
     inspection_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_inspections.id"), index=True)
     damage_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_damage_reports.id"), index=True)
     content_type: Mapped[str] = mapped_column(String(32))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 

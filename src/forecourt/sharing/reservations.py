@@ -22,7 +22,7 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.payments import service as payments_service
 from forecourt.payments.providers import Gateway
-from forecourt.sharing import hubs, profiles
+from forecourt.sharing import hubs, positions, profiles
 from forecourt.sharing.events import ModelTrialBooked
 from forecourt.sharing.models import SLOT_MINUTES, CarSlot, Reservation, SharedCar
 
@@ -146,6 +146,7 @@ def confirm(*, session: Session, reservation: Reservation) -> Reservation:
         raise Conflict(_("The free hold has run out and the car was released; reserve it again."), field="status")
     reservation.status, reservation.hold_until = "booked", None
     session.flush()
+    positions.on_booked(session=session, reservation=reservation)
     return reservation
 
 

@@ -34,6 +34,26 @@ class InspectionIn(Input):
     damage: str = Field(default="", max_length=2000)
 
 
+class DamageStatusIn(Input):
+    status: Literal["reported", "repairing", "fixed"]
+
+
+class StolenIn(Input):
+    stolen: bool = True
+
+
+class PhotoOut(BaseModel):
+    id: int
+    stage: str  # check_out | return | damage
+    content_type: str
+    width: int | None
+    height: int | None
+    size_bytes: int | None
+    taken_at: datetime
+    url: str
+    thumbnail_url: str
+
+
 class LicenceIn(Input):
     number: str = Field(min_length=4, max_length=40)
     expires_on: Day

@@ -17,9 +17,9 @@ from forecourt.core import events
 from forecourt.core.clock import as_utc, now
 from forecourt.core.errors import Conflict, Invalid
 from forecourt.core.i18n import _
-from forecourt.sharing import geofence, hubs
-from forecourt.sharing.events import ModelTrialReturned
-from forecourt.sharing.models import CarSlot, DamageReport, Inspection, Photo, Reservation, TripEvent
+from forecourt.sharing import geofence, hubs, photos
+from forecourt.sharing.events import ModelTrialReturned, SharedCarReturned
+from forecourt.sharing.models import CarSlot, DamageReport, Inspection, Reservation, TripEvent
 from forecourt.telematics import service as telematics_service
 
 ODOMETER = "Vehicle.TraveledDistance"
@@ -27,9 +27,6 @@ FUEL = "Vehicle.Powertrain.FuelSystem.RelativeLevel"
 CHARGE = "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current"
 LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocation.Longitude"
 MOVING, SPEED = "Vehicle.IsMoving", "Vehicle.Speed"
-PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-MAX_PHOTOS = 8
 
 
 @dataclass(frozen=True)
@@ -57,32 +54,26 @@ def readings(*, session: Session, vehicle_id: int) -> Readings:
     return Readings(value(ODOMETER), energy, value(LATITUDE), value(LONGITUDE), moving)
 
 
-def _photos(session: Session, photos, *, inspection_id: int | None = None, damage_id: int | None = None) -> None:
-    for content_type, data in photos or ():
-        session.add(Photo(inspection_id=inspection_id, damage_id=damage_id, content_type=content_type, data=data))
-
-
-def check_photos(photos) -> list[tuple[str, bytes]]:
-    photos = [(t, d) for t, d in (photos or ()) if d]
-    if len(photos) > MAX_PHOTOS:
-        raise Invalid(_("At most %(count)s photos at a time.", count=MAX_PHOTOS), field="photos")
-    for content_type, data in photos:
-        if content_type not in PHOTO_TYPES:
-            raise Invalid(_("Photos must be JPEG, PNG or WebP pictures."), field="photos")
-        if len(data) > MAX_PHOTO_BYTES:
-            raise Invalid(_("A photo may be at most 5 MB."), field="photos")
-    return photos
+def _keep_photos(session: Session, store: photos.PhotoStore | None, reservation: Reservation, pictures,
+                inspection: Inspection, damage: DamageReport | None) -> None:
+    if pictures:
+        if store is None:
+            raise Invalid(_("Photos cannot be kept here."), field="photos")
+        photos.attach(session=session, store=store, reservation=reservation, pictures=pictures,
+                      inspection=inspection, damage=damage)
 
 
 def open_damage(*, session: Session, car_id: int) -> list[DamageReport]:
     return list(session.scalars(select(DamageReport).where(DamageReport.car_id == car_id,
-                                                           DamageReport.status == "open")
+                                                           DamageReport.status != "fixed")
                                 .order_by(DamageReport.reported_at)))
 
 
-def check_out(*, session: Session, reservation: Reservation, damage: str = "", photos=()) -> Inspection:
-    """The driver is at the unlocked car: what they saw, and what the car reads, start the trip."""
-    photos = check_photos(photos)
+def check_out(*, session: Session, reservation: Reservation, damage: str = "", photos_taken=(),
+              store: photos.PhotoStore | None = None) -> Inspection:
+    """The driver is at the unlocked car: what they saw (words and photos), and what the car reads,
+    start the trip. Photos are checked before anything is kept."""
+    pictures = photos.check_all(photos_taken)
     if reservation.status != "booked":
         raise Conflict(_("This booking cannot be picked up (it is not booked, or the trip has begun)."),
                        field="status")
@@ -96,10 +87,12 @@ def check_out(*, session: Session, reservation: Reservation, damage: str = "", p
                             energy_percent=seen.energy_percent, latitude=seen.latitude, longitude=seen.longitude)
     session.add(inspection)
     session.flush()
-    _photos(session, photos, inspection_id=inspection.id)
+    report = None
     if inspection.damage_declared:
         report = DamageReport(car_id=car.id, reservation_id=reservation.id, description=inspection.damage_declared)
         session.add(report)
+        session.flush()
+    _keep_photos(session, store, reservation, pictures, inspection, report)
     session.add(TripEvent(reservation_id=reservation.id, kind="check_out", at=moment, odometer_km=seen.odometer_km,
                           energy_percent=seen.energy_percent))
     reservation.status, reservation.checked_out_at = "active", moment
@@ -138,10 +131,11 @@ def follow(*, session: Session, limit: int = 500) -> int:
     return changed
 
 
-def return_car(*, session: Session, reservation: Reservation, damage: str = "", photos=()) -> Inspection:
+def return_car(*, session: Session, reservation: Reservation, damage: str = "", photos_taken=(),
+               store: photos.PhotoStore | None = None) -> Inspection:
     """The car is back: inside the hub's area (or outside for a fee, where the hub allows it), its
-    readings and the driver's declaration recorded. The bill follows (``billing.close``)."""
-    photos = check_photos(photos)
+    readings, the driver's declaration and photos recorded. The bill follows (``billing.close``)."""
+    pictures = photos.check_all(photos_taken)
     if reservation.status in ("booked", "held"):
         raise Conflict(_("This car was never checked out, so it cannot be returned."), field="status")
     if reservation.status != "active":
@@ -162,9 +156,12 @@ def return_car(*, session: Session, reservation: Reservation, damage: str = "", 
                             outside_by_m=outside or None)
     session.add(inspection)
     session.flush()
-    _photos(session, photos, inspection_id=inspection.id)
+    report = None
     if inspection.damage_declared:
-        session.add(DamageReport(car_id=car.id, reservation_id=reservation.id, description=inspection.damage_declared))
+        report = DamageReport(car_id=car.id, reservation_id=reservation.id, description=inspection.damage_declared)
+        session.add(report)
+        session.flush()
+    _keep_photos(session, store, reservation, pictures, inspection, report)
     session.add(TripEvent(reservation_id=reservation.id, kind="return", at=moment, odometer_km=seen.odometer_km,
                           energy_percent=seen.energy_percent, detail={"outside_by_m": outside}))
     reservation.status, reservation.returned_at = "returned", moment
@@ -176,6 +173,10 @@ def return_car(*, session: Session, reservation: Reservation, damage: str = "", 
     elif not car.needs:
         car.needs = "clean"
     session.flush()
+    if reservation.customer_id is not None:
+        events.publish(session, SharedCarReturned(reservation_id=reservation.id, customer_id=reservation.customer_id,
+                                                  dealer_id=hub.dealer_id, vehicle_id=car.vehicle_id,
+                                                  kind=reservation.kind))
     if reservation.kind == "test_drive" and reservation.customer_id is not None:
         summary = trip_summary(session=session, reservation=reservation) if reservation.share_summary else {}
         events.publish(session, ModelTrialReturned(

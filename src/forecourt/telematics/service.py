@@ -10,11 +10,11 @@ from sqlalchemy import and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core import partitions
-from forecourt.core.clock import now
+from forecourt.core.clock import as_utc, now
 from forecourt.core.db import bulk_rows, ids_value, one_of_ids
 from forecourt.telematics import devices, trips
 from forecourt.telematics.models import Position, Sample, Trip, TwinSignal, VehicleCommand, VehicleEventRecord
-from forecourt.telematics.readings import Source
+from forecourt.telematics.readings import Source, VehicleEvent
 from forecourt.vehicles import service as vehicles_service
 
 
@@ -38,6 +38,17 @@ def twin_of(*, session: Session, vehicle_id: int) -> dict[str, tuple[object, dat
     if since is not None:
         query = query.where(TwinSignal.measured_at >= since)
     return {row.path: (row.value, row.measured_at) for row in session.scalars(query.order_by(TwinSignal.path))}
+
+
+def crashed_since(*, session: Session, since: dict[int, datetime]) -> set[int]:
+    """Which of these cars recorded a crash (a crash event, or an airbag that went off) since the moment
+    given for each: one query, for a fleet map that must know which of its cars are in a crash."""
+    if not since:
+        return set()
+    rows = session.execute(select(VehicleEventRecord.vehicle_id, VehicleEventRecord.measured_at).where(
+        VehicleEventRecord.vehicle_id.in_(list(since)), VehicleEventRecord.kind == VehicleEvent.CRASH.value,
+        VehicleEventRecord.measured_at >= min(since.values())))
+    return {vehicle_id for vehicle_id, at in rows if as_utc(at) >= as_utc(since[vehicle_id])}
 
 
 def positions_of(*, session: Session, vehicle_id: int, since: datetime | None = None,

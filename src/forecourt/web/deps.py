@@ -18,6 +18,7 @@ from forecourt.core.i18n import _
 from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.payments.providers import Gateway
+from forecourt.sharing.photos import PhotoStore
 from forecourt.web import viewer
 from forecourt.web import writes as writes_module
 
@@ -90,6 +91,14 @@ def get_gateway(request: Request) -> Gateway:
 
 
 PaymentGateway = Annotated[Gateway, Depends(get_gateway)]
+
+
+def get_photo_store(request: Request) -> PhotoStore:
+    """Photos of shared cars, in the directory the settings name (every web process shares it)."""
+    return PhotoStore(request.app.state.settings.photos_dir)
+
+
+Photos = Annotated[PhotoStore, Depends(get_photo_store)]
 
 
 class LoginRequired(Exception):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from forecourt.core.i18n import _
+from forecourt.sharing.photos import BODY_LIMIT as PHOTO_BODY_LIMIT
 from forecourt.telematics.decoders import osmand, vss_json
 
 KIB = 1024
@@ -29,8 +30,11 @@ class BodyLimit:
     limit: int
     # Cut the body at the limit instead of refusing it (the route reads what arrived).
     truncate: bool = False
+    # Only paths ending in one of these (a booking's check-out, return or photos), when given.
+    path_suffixes: tuple[str, ...] = ()
 
 
+PHOTO_PATHS = ("/check-out", "/return", "/photos")
 # The first match wins. Vehicles and phones get what their decoders read (a batch of samples or
 # positions); an eCall is a few kilobytes at most, so its limit is generous. Logins are small.
 LIMITS = (
@@ -38,6 +42,9 @@ LIMITS = (
     BodyLimit("/osmand", osmand.MAX_BODY_BYTES),
     BodyLimit("/api/assist/ecall/", 64 * KIB, truncate=True),
     BodyLimit("/api/auth/", 16 * KIB),
+    # Photos of a shared car from a phone, at pick-up and return: several pictures of a few megabytes.
+    BodyLimit("/me/sharing/", PHOTO_BODY_LIMIT, path_suffixes=PHOTO_PATHS),
+    BodyLimit("/api/me/sharing/reservations/", PHOTO_BODY_LIMIT, path_suffixes=("/photos",)),
 )
 FORM_LIMIT = 64 * KIB  # HTML forms (urlencoded or multipart): a page never posts more
 DEFAULT_LIMIT = 128 * KIB  # any other JSON body: the largest (a full work order) is a few tens of kilobytes
@@ -50,7 +57,7 @@ class BodyTooLarge(Exception):
 
 def limit_for(path: str, content_type: bytes) -> BodyLimit:
     for rule in LIMITS:
-        if path.startswith(rule.path_prefix):
+        if path.startswith(rule.path_prefix) and (not rule.path_suffixes or path.endswith(rule.path_suffixes)):
             return rule
     if content_type.split(b";")[0].strip().lower() in FORMS:
         return BodyLimit("", FORM_LIMIT)

@@ -4,7 +4,8 @@ The map search is public. The driver's routes are their own data (SELF): a path 
 ("{number}") names one of customer A's, made before the suite's snapshot in the state the route acts
 on; staff, anonymous callers and customer B get nothing. The hub desk (SERVICE) is for the service
 staff of the hub's own dealer only (dealer A's): it shows booking numbers and cars, no driver's name.
-The carmaker's figures are for its administrators (ADMIN).
+The carmaker's figures are for its administrators (ADMIN). A photo of a shared car (SHARING_PHOTO) is
+for the booking's driver, the hub's service staff and the carmaker's administrators.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from forecourt.payments.providers import Gateway
-from forecourt.sharing import access, hubs, profiles, reservations, trips
+from forecourt.sharing import access, hubs, photos, profiles, reservations, trips
 from forecourt.sharing.models import DamageReport
 from forecourt.telematics import devices
 from forecourt.telematics.models import TwinSignal
 from forecourt.telematics.readings import Source
 from forecourt.core.clock import now
-from tests.api.acl_rules import ADMIN, PUBLIC, SELF, SERVICE, Rule
+from forecourt.sharing.photos import PhotoStore, check
+from tests.api.acl_rules import ADMIN, PUBLIC, SELF, SERVICE, SHARING_PHOTO, Rule
+from tests.sharing import pictures
 
 STATES = ("held", "booked", "unlocked", "active", "returned")
 
@@ -98,6 +101,21 @@ def _damage(w) -> dict:
     return {"damage_id": w._sharing_damage.id}
 
 
+def _photo(w) -> dict:
+    """A photo taken at the return of customer A's booking."""
+    if not hasattr(w, "_sharing_photo"):
+        found = booking(w, "returned")
+        store = PhotoStore(w.client.app.state.settings.photos_dir)
+        [photo] = photos.attach(session=w.session, store=store, reservation=found, pictures=[check(pictures.png())])
+        w.session.commit()
+        w._sharing_photo = photo
+    return {"photo_id": w._sharing_photo.id}
+
+
+def _png(w) -> list:
+    return [("photos", ("car.png", pictures.png(), "image/png"))]
+
+
 def _hub(w) -> dict:
     fleet(w)
     return {}
@@ -143,6 +161,17 @@ ROUTES: dict = {
     ("POST", "/me/sharing/{number}/check-out"): Rule(SELF, params=number("unlocked"), form=lambda w: {"damage": ""},
                                                      ok=(303,)),
     ("POST", "/me/sharing/{number}/return"): Rule(SELF, params=number("active"), form=lambda w: {}, ok=(303,)),
+    ("POST", "/me/sharing/{number}/photos"): Rule(SELF, params=number("returned"), form=lambda w: {}, files=_png,
+                                                  ok=(303,)),
+    ("POST", "/me/sharing/{number}/position"): Rule(SELF, params=number("booked"), form=lambda w: {"allow": "yes"},
+                                                    ok=(303,)),
+    ("POST", "/me/sharing/{number}/stolen"): Rule(SELF, params=number("active"), form=lambda w: {}, ok=(303,)),
+    ("GET", "/api/me/sharing/reservations/{number}/photos"): Rule(SELF, params=number("returned")),
+    ("POST", "/api/me/sharing/reservations/{number}/photos"): Rule(SELF, params=number("returned"), files=_png,
+                                                                   ok=(201,)),
+    ("POST", "/api/me/sharing/reservations/{number}/stolen"): Rule(SELF, params=number("active")),
+    ("PUT", "/api/me/sharing/reservations/{number}/position"): Rule(SELF, params=number("booked"), ok=(204,)),
+    ("DELETE", "/api/me/sharing/reservations/{number}/position"): Rule(SELF, params=number("booked"), ok=(204,)),
     # the hub desk: dealer A's service staff
     ("GET", "/api/hub/board"): Rule(SERVICE, params=_hub),
     ("POST", "/api/hub/reservations/{number}/licence"): Rule(
@@ -159,8 +188,17 @@ ROUTES: dict = {
     ("POST", "/workspace/hub/cars/{car_id}/service"): Rule(SERVICE, params=_car, ok=(303,),
                                                            form=lambda w: {"out_of_service": "yes", "note": "Tyre"}),
     ("POST", "/workspace/hub/cars/{car_id}/ready"): Rule(SERVICE, params=_car, form=lambda w: {}, ok=(303,)),
-    ("POST", "/workspace/hub/damage/{damage_id}/repaired"): Rule(SERVICE, params=_damage, form=lambda w: {},
-                                                                 ok=(303,)),
+    ("POST", "/workspace/hub/damage/{damage_id}/status"): Rule(SERVICE, params=_damage, ok=(303,),
+                                                               form=lambda w: {"status": "repairing"}),
+    ("POST", "/workspace/hub/stolen"): Rule(SERVICE, ok=(303,),
+                                            form=lambda w: {"number": booking(w, "active").number, "stolen": "yes"}),
+    ("POST", "/api/hub/damage/{damage_id}/status"): Rule(SERVICE, params=_damage, ok=(204,),
+                                                         json=lambda w: {"status": "fixed"}),
+    ("POST", "/api/hub/reservations/{number}/stolen"): Rule(SERVICE, params=number("active"), ok=(204,),
+                                                            json=lambda w: {"stolen": True}),
+    # photos: the booking's driver, the hub's service staff, the carmaker
+    ("GET", "/sharing/photos/{photo_id}"): Rule(SHARING_PHOTO, params=_photo),
+    ("GET", "/api/sharing/photos/{photo_id}"): Rule(SHARING_PHOTO, params=_photo),
     # the carmaker
     ("GET", "/admin/sharing"): Rule(ADMIN),
 }

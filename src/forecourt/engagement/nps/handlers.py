@@ -1,8 +1,8 @@
 """Surveys after touchpoints: each handler is small, runs after its cause committed, and is idempotent
 (the survey's ``subject_key`` names the cause, so a redelivered event finds its survey and adds nothing).
 
-A test drive logged as done is a "sharing or test-drive return"; car sharing has no domain yet, and its
-returns join the same touchpoint with one more handler here when it publishes them.
+A test drive logged as done by a sales rep and a shared car given back (by the minute or after a
+day-long test drive at a hub) are both a "sharing or test-drive return".
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from forecourt.engagement.nps import surveys
 from forecourt.engagement.nps.policy import Policy
 from forecourt.parties import service as parties_service
 from forecourt.sales.events import CarDelivered, TestDriveReturned
+from forecourt.sharing.events import SharedCarReturned
 from forecourt.workshop.events import VisitClosed
 
 
@@ -33,6 +34,12 @@ def on_car_delivered(event: CarDelivered, *, session: Session, policy: Policy) -
 
 def on_test_drive_returned(event: TestDriveReturned, *, session: Session, policy: Policy) -> None:
     surveys.invite(session=session, touchpoint="sharing_return", subject_key=f"test_drive:{event.activity_id}",
+                   customer_id=event.customer_id, vehicle_id=None, organization_id=event.dealer_id, policy=policy)
+
+
+def on_shared_car_returned(event: SharedCarReturned, *, session: Session, policy: Policy) -> None:
+    # The car is the hub's, not the driver's: the survey names no vehicle, as after a test drive.
+    surveys.invite(session=session, touchpoint="sharing_return", subject_key=f"sharing:{event.reservation_id}",
                    customer_id=event.customer_id, vehicle_id=None, organization_id=event.dealer_id, policy=policy)
 
 
@@ -59,3 +66,4 @@ def subscribe_handlers(registry: events.Handlers, policy: Policy | None = None) 
     registry.subscribe(CarDelivered, "engagement.nps.car_delivered", bound(on_car_delivered))
     registry.subscribe(CaseClosed, "engagement.nps.case_closed", bound(on_case_closed))
     registry.subscribe(TestDriveReturned, "engagement.nps.test_drive_returned", bound(on_test_drive_returned))
+    registry.subscribe(SharedCarReturned, "engagement.nps.shared_car_returned", bound(on_shared_car_returned))

@@ -1,8 +1,8 @@
 """The moments after which a driver is asked: each names who answers for it and which grant allows asking.
 
 A touchpoint is a row of ``TOUCHPOINTS``; adding one is one more row and one more handler in
-``handlers`` (a car-sharing return joins "sharing_return", which test drives already use, once sharing
-publishes its event). The purpose is the grant the
+``handlers`` (a shared car given back joins "sharing_return", as a test drive logged by a sales rep
+does). The purpose is the grant the
 responsible organization must hold to write to the driver about that moment: a workshop asks under
 "service reminders", a sales team under "sales contact", the carmaker under "marketing offers" (the
 contact the driver allowed the carmaker's staff). No grant, no survey.

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 
 from forecourt.core.schemas import Id, Moment
-from forecourt.sharing import access, desk, offers, profiles, reservations, trips
-from forecourt.sharing.schemas import (CodeOut, CommandOut, ExtendIn, HubOut, InspectionIn, LicenceIn, ProfileOut,
-                                       ReservationDetailOut, ReservationOut, ReserveIn, ServiceIn, UnlockIn)
-from forecourt.web.deps import AppSettings, DbSession, DealerStaff, Me, PaymentGateway
+from forecourt.sharing import access, desk, offers, photos, positions, profiles, reservations, trips
+from forecourt.sharing.schemas import (CodeOut, CommandOut, DamageStatusIn, ExtendIn, HubOut, InspectionIn, LicenceIn,
+                                       PhotoOut, ProfileOut, ReservationDetailOut, ReservationOut, ReserveIn, ServiceIn,
+                                       StolenIn, UnlockIn)
+from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, DealerStaff, Me, PaymentGateway, Photos
 
 router = APIRouter(tags=["car sharing"])
 Number = Annotated[str, Path(min_length=1, max_length=20)]  # a booking's number, "SH-7KQ2-M9XD"
@@ -136,6 +137,59 @@ def return_car(number: Number, body: InspectionIn, me: Me, session: DbSession):
     return _detail(session, found)
 
 
+def _photo_out(session, photo) -> dict:
+    return {"id": photo.id, "stage": photos.stage_of(session=session, photo=photo), "content_type": photo.content_type,
+            "width": photo.width, "height": photo.height, "size_bytes": photo.size_bytes, "taken_at": photo.taken_at,
+            "url": f"/api/sharing/photos/{photo.id}", "thumbnail_url": f"/api/sharing/photos/{photo.id}?thumbnail=true"}
+
+
+@router.get("/api/me/sharing/reservations/{number}/photos", response_model=list[PhotoOut])
+def trip_photos(number: Number, me: Me, session: DbSession):
+    found = _mine(session, me, number)
+    return [_photo_out(session, p) for p in photos.of_reservation(session=session, reservation_id=found.id)]
+
+
+@router.post("/api/me/sharing/reservations/{number}/photos", response_model=list[PhotoOut],
+             status_code=status.HTTP_201_CREATED)
+def add_photos(number: Number, me: Me, session: DbSession, store: Photos,
+               photos_taken: list[UploadFile] | None = File(default=None, alias="photos",
+                                                            description="JPEG, PNG or WebP pictures")):
+    """Photos for the trip's pick-up (while driving) or its return (once back), and the damage declared
+    with it. Every picture is checked before any is kept."""
+    found = _mine(session, me, number)
+    added = photos.add_to_trip(session=session, store=store, reservation=found,
+                               uploads=[part.file.read() for part in photos_taken or ()])
+    return [_photo_out(session, p) for p in added]
+
+
+@router.get("/api/sharing/photos/{photo_id}", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}})
+def photo(photo_id: Id, principal: ApiPrincipal, session: DbSession, store: Photos, thumbnail: bool = False):
+    """A photo of a shared car, for its driver, the hub's service staff and the carmaker's admins."""
+    found = photos.readable(session=session, principal=principal, photo_id=photo_id)
+    data, media_type = photos.content(store=store, photo=found, thumbnail=thumbnail)
+    return Response(content=data, media_type=media_type,
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/api/me/sharing/reservations/{number}/stolen", response_model=ReservationOut)
+def report_stolen(number: Number, me: Me, session: DbSession):
+    found = positions.report_stolen(session=session, principal=me, reservation=_mine(session, me, number))
+    return offers.summary(session=session, reservation=found)
+
+
+@router.put("/api/me/sharing/reservations/{number}/position", status_code=status.HTTP_204_NO_CONTENT)
+def allow_position(number: Number, me: Me, session: DbSession):
+    """The hub's staff may see where the car is during this booking (a location-services grant to the
+    hub's dealer)."""
+    positions.set_allowed(session=session, reservation=_mine(session, me, number), allowed=True)
+
+
+@router.delete("/api/me/sharing/reservations/{number}/position", status_code=status.HTTP_204_NO_CONTENT)
+def forbid_position(number: Number, me: Me, session: DbSession):
+    positions.set_allowed(session=session, reservation=_mine(session, me, number), allowed=False)
+
+
 # --- the hub desk (the dealer's service staff) -------------------------------------------------------
 
 @router.get("/api/hub/board")
@@ -161,3 +215,13 @@ def close_trip(number: Number, principal: DealerStaff, session: DbSession, gatew
 def car_service(car_id: Id, body: ServiceIn, principal: DealerStaff, session: DbSession):
     desk.set_out_of_service(session=session, principal=principal, car_id=car_id, out=body.out_of_service,
                             note=body.note)
+
+
+@router.post("/api/hub/damage/{damage_id}/status", status_code=status.HTTP_204_NO_CONTENT)
+def damage_status(damage_id: Id, body: DamageStatusIn, principal: DealerStaff, session: DbSession):
+    desk.set_damage_status(session=session, principal=principal, damage_id=damage_id, status=body.status)
+
+
+@router.post("/api/hub/reservations/{number}/stolen", status_code=status.HTTP_204_NO_CONTENT)
+def desk_stolen(number: Number, body: StolenIn, principal: DealerStaff, session: DbSession):
+    desk.stolen(session=session, principal=principal, number=number, reported=body.stolen)

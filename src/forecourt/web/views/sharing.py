@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from forecourt.core import zones
 from forecourt.core.clock import now
@@ -18,8 +18,10 @@ from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.sales import trials as sales_trials
-from forecourt.sharing import access, billing, desk, figures, labels, offers, profiles, reservations, trips
-from forecourt.web.deps import AdminPage, AppSettings, DbSession, DealerPage, MaybePrincipal, MePage, PaymentGateway
+from forecourt.sharing import (access, billing, desk, figures, labels, offers, photos, positions, profiles,
+                               reservations, trips)
+from forecourt.web.deps import (AdminPage, AppSettings, DbSession, DealerPage, MaybePrincipal, MePage, PagePrincipal,
+                                PaymentGateway, Photos)
 from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
 
@@ -29,7 +31,8 @@ HOME = "/me/sharing"
 # Where the map opens when the visitor gives no place: the middle of the demo network's first market.
 DEFAULT_PLACE = (52.52, 13.40)
 LABELS = dict(status_names=labels.STATUS, propulsion_names=labels.PROPULSION, needs_names=labels.NEEDS,
-              line_names=labels.BILL_LINES, why_names=labels.WHY_SHOWN, failure_names=labels.COMMAND_FAILURES)
+              line_names=labels.BILL_LINES, why_names=labels.WHY_SHOWN, failure_names=labels.COMMAND_FAILURES,
+              damage_names=labels.DAMAGE_STATUS, stage_names=labels.PHOTO_STAGES)
 
 
 
@@ -87,9 +90,9 @@ def accept_terms(me: MePage, session: DbSession, form: Form):
 @router.post("/me/sharing/position")
 def position_sharing(me: MePage, session: DbSession, form: Form):
     allowed = text(form, "allow") == "yes"
-    profiles.set_position_sharing(session=session, customer_id=me.customer_id, allowed=allowed)
+    positions.set_standing(session=session, customer_id=me.customer_id, allowed=allowed)
     return back_to(HOME, flash=_("Hub staff may now see where your booked car is.") if allowed
-                 else _("Hub staff see where your booked car is only if it is late."))
+                 else _("The hub's staff see where the car is only if it is late, stolen or in a crash."))
 
 
 @router.post("/me/sharing/reserve")
@@ -127,7 +130,11 @@ def reservation_page(request: Request, number: Number, me: MePage, session: DbSe
                      code: str | None = None):
     found = _mine(session, me, number)
     view = offers.reservation_view(session=session, reservation=found)
-    return render(request, "sharing/reservation.html", **LABELS, view=view, error=error,
+    taken = [{"id": p.id, "stage": photos.stage_of(session=session, photo=p)}
+             for p in photos.of_reservation(session=session, reservation_id=found.id)]
+    return render(request, "sharing/reservation.html", **LABELS, view=view, error=error, photos=taken,
+                  position_allowed=positions.allows(session=session, reservation=found),
+                  stolen=found.stolen_at is not None, max_photos=photos.MAX_PHOTOS,
                   code=code if code and code.isdigit() and len(code) == 6 else None)
 
 
@@ -195,20 +202,59 @@ def lock(number: Number, me: MePage, session: DbSession, form: Form, settings: A
                 _("The car was asked to lock."))
 
 
+def uploads(form) -> list[bytes]:
+    """The files of the form's ``photos`` field (a phone sends one part per picture taken)."""
+    return [part.file.read() for part in form.getlist("photos") if hasattr(part, "file")]
+
+
 @router.post("/me/sharing/{number}/check-out")
-def check_out(number: Number, me: MePage, session: DbSession, form: Form):
+def check_out(number: Number, me: MePage, session: DbSession, form: Form, store: Photos):
     return _act(session, me, number,
-                lambda r: trips.check_out(session=session, reservation=r, damage=text(form, "damage") or ""),
+                lambda r: trips.check_out(session=session, reservation=r, damage=text(form, "damage") or "",
+                                          photos_taken=uploads(form), store=store),
                 _("Have a good trip."))
 
 
 @router.post("/me/sharing/{number}/return")
-def return_car(number: Number, me: MePage, session: DbSession, form: Form):
+def return_car(number: Number, me: MePage, session: DbSession, form: Form, store: Photos):
     def give_back(found):
-        trips.return_car(session=session, reservation=found, damage=text(form, "damage") or "")
+        trips.return_car(session=session, reservation=found, damage=text(form, "damage") or "",
+                         photos_taken=uploads(form), store=store)
         billing.bill(session=session, reservation=found)
 
     return _act(session, me, number, give_back, _("Thank you: the car is returned and your bill is below."))
+
+
+@router.post("/me/sharing/{number}/photos")
+def add_photos(number: Number, me: MePage, session: DbSession, form: Form, store: Photos):
+    return _act(session, me, number,
+                lambda r: photos.add_to_trip(session=session, store=store, reservation=r, uploads=uploads(form)),
+                _("Photos added."))
+
+
+@router.post("/me/sharing/{number}/position")
+def booking_position(number: Number, me: MePage, session: DbSession, form: Form):
+    allowed = text(form, "allow") == "yes"
+    return _act(session, me, number,
+                lambda r: positions.set_allowed(session=session, reservation=r, allowed=allowed),
+                _("The hub's staff may now see where the car is.") if allowed
+                else _("The hub's staff see where the car is only if it is late, stolen or in a crash."))
+
+
+@router.post("/me/sharing/{number}/stolen")
+def report_stolen(number: Number, me: MePage, session: DbSession, form: Form):
+    return _act(session, me, number,
+                lambda r: positions.report_stolen(session=session, principal=me, reservation=r),
+                _("The car is reported stolen; the hub now sees where it is. Call the police as well."))
+
+
+@router.get("/sharing/photos/{photo_id}")
+def photo(photo_id: Id, principal: PagePrincipal, session: DbSession, store: Photos, size: str | None = None):
+    """A photo of a shared car, for its driver, the hub's service staff and the carmaker's admins."""
+    found = photos.readable(session=session, principal=principal, photo_id=photo_id)
+    data, media_type = photos.content(store=store, photo=found, thumbnail=size == "thumb")
+    return Response(content=data, media_type=media_type,
+                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 # --- the hub desk ---------------------------------------------------------------------------------------
@@ -266,10 +312,28 @@ def car_ready(car_id: Id, principal: DealerPage, session: DbSession, form: Form)
                      _("Ready for the next driver."))
 
 
-@router.post("/workspace/hub/damage/{damage_id}/repaired")
-def damage_repaired(damage_id: Id, principal: DealerPage, session: DbSession, form: Form):
-    return _desk_act(session, lambda: desk.mark_repaired(session=session, principal=principal, damage_id=damage_id),
-                     _("Marked as repaired."))
+@router.post("/workspace/hub/damage/{damage_id}/status")
+def damage_status(damage_id: Id, principal: DealerPage, session: DbSession, form: Form):
+    chosen = text(form, "status") or ""
+    return _desk_act(session, lambda: desk.set_damage_status(session=session, principal=principal, damage_id=damage_id,
+                                                             status=chosen),
+                     _("Damage report updated."))
+
+
+@router.post("/workspace/hub/stolen")
+def desk_stolen(principal: DealerPage, session: DbSession, form: Form):
+    """A car on a trip reported stolen by the booking's number, or the report cleared when it is found."""
+    desk.hub_of(session=session, principal=principal)  # no hub of theirs: 404
+    number = (text(form, "number") or "").strip().upper()
+    try:
+        desk.reservation_at(session=session, principal=principal, number=number)
+    except NotFound:
+        return back_to(DESK, error=_("No booking at this hub has that number."))
+    reported = text(form, "stolen") != "no"
+    return _desk_act(session, lambda: desk.stolen(session=session, principal=principal, number=number,
+                                                  reported=reported),
+                     _("Reported stolen: the car's position is shown on the map.") if reported
+                     else _("The theft report is cleared."))
 
 
 # --- the carmaker ---------------------------------------------------------------------------------------
