@@ -11,17 +11,16 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy import and_, case, func, literal, literal_column, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.i18n import N_
 from forecourt.sales.models import Opportunity as O
-from forecourt.sales.models import StageChange, Target
+from forecourt.sales.models import Target
 # One list: the reasons a rep picks when a deal is lost are the ones the dashboards count and name.
 from forecourt.sales.opportunities import LOST_REASONS
 from forecourt.sales.pipeline.scope import Scope, StageInfo, deal_filters, in_period, stages
-from forecourt.sales.pipeline.sql import (days_between, dialect, larger, median_of, moment, month_of, whole_days,
-                                          without_jit)
+from forecourt.sales.pipeline.sql import days_between, holds, median_of, moment, month_of, whole_days, without_jit
 
 OVERDUE_BUCKETS = ((1, 7, N_("1–7 days")), (8, 30, N_("8–30 days")), (31, 90, N_("31–90 days")),
                    (91, None, N_("over 90 days")))
@@ -187,39 +186,23 @@ def _overdue(session: Session, scope: Scope, process: list[StageInfo]) -> dict:
                              for i, (label, _) in enumerate(buckets)]}
 
 
+def furthest_rung(session: Session, ladder: list[StageInfo]):
+    """The furthest rung of ``ladder`` (1 for the first) a deal has been on, now or before, 0 for none: a deal
+    sent back still counts as having got there. Read from ``stages_reached``, kept as stage changes are written."""
+    rungs = [(or_(O.stage_code == stage.code, holds(session, O.stages_reached, f",{stage.code},")),
+              literal_column(str(n))) for n, stage in reversed(list(enumerate(ladder, start=1)))]
+    return case(*rungs, else_=literal_column("0"))
+
+
 def _funnel(session: Session, scope: Scope, process: list[StageInfo]) -> list[dict]:
     """How many deals created in the period got at least as far as each stage (won counts as the end)."""
     ladder = [s for s in process if s.outcome != "lost"]
-    step = {s.code: i + 1 for i, s in enumerate(ladder)}
-
-    def position(column):
-        return case(*[(column == code, literal(n)) for code, n in step.items()], else_=literal(0))
-
-    top = ladder[-1].code  # a deal on the last rung got there: its stage changes need not be read
-    if dialect(session) == "postgresql":
-        # One join (PostgreSQL merges deals and the stage changes' covering index in id order), grouped per deal.
-        per_deal = (select(larger(session, func.coalesce(func.max(position(StageChange.to_stage)), 0),
-                                  position(O.stage_code)).label("furthest"))
-                    .select_from(O).outerjoin(StageChange, and_(StageChange.opportunity_id == O.id,
-                                                                O.stage_code != top))
-                    .where(*in_period(O.created_at, scope), *deal_filters(scope))
-                    .group_by(O.id, O.stage_code).subquery())
-    else:
-        # SQLite has no merge or hash join: one lookup per deal in that index, with the deals in id order so
-        # the lookups walk it forwards (its small page cache would otherwise reread most pages).
-        deals = (select(O.id, O.stage_code).where(*in_period(O.created_at, scope), *deal_filters(scope))
-                 .order_by(O.id).subquery("deals"))
-        furthest_move = (select(func.max(position(StageChange.to_stage)))
-                         .where(StageChange.opportunity_id == deals.c.id).correlate(deals).scalar_subquery())
-        furthest = case((deals.c.stage_code == top, literal(len(ladder))),
-                        else_=larger(session, func.coalesce(furthest_move, 0), position(deals.c.stage_code)))
-        per_deal = select(furthest.label("furthest")).select_from(deals).subquery()
-    counts = dict(session.execute(select(per_deal.c.furthest, func.count()).group_by(per_deal.c.furthest)).all())
-    funnel = []
-    for stage in ladder:
-        reached = sum(count for furthest, count in counts.items() if furthest >= step[stage.code])
-        funnel.append({"code": stage.code, "name": stage.name, "reached": reached})
-    return funnel
+    counts = dict(session.execute(
+        select(furthest_rung(session, ladder).label("furthest"), func.count())
+        .where(*in_period(O.created_at, scope), *deal_filters(scope)).group_by("furthest")).all())
+    return [{"code": stage.code, "name": stage.name,
+             "reached": sum(count for furthest, count in counts.items() if furthest >= n)}
+            for n, stage in enumerate(ladder, start=1)]
 
 
 def _conversion(funnel: list[dict]) -> list[dict]:

@@ -55,6 +55,12 @@ def larger(session: Session, a, b):
     return func.greatest(a, b) if dialect(session) == "postgresql" else func.max(a, b)
 
 
+def holds(session: Session, column, part: str):
+    """True where the text ``column`` contains ``part`` (a plain substring test: no LIKE wildcards, case kept)."""
+    find = func.strpos if dialect(session) == "postgresql" else func.instr
+    return find(column, part) > 0
+
+
 def median_of(histogram: list[tuple[int, int]]) -> float | None:
     """The median of values given as (value, how many) pairs."""
     pairs = sorted((value, count) for value, count in histogram if count)
