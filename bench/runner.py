@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--pipeline-repeats", type=int, default=5, help="timed calls per dashboard (default 5)")
     group.add_argument("--pipeline-output", type=Path, default=pipeline.RESULTS,
                        help=f"JSON file (default {pipeline.RESULTS})")
+    group.add_argument("--pipeline-keep", action="store_true",
+                       help="keep each engine's database after measuring (to measure again with --pipeline-reuse)")
+    group.add_argument("--pipeline-reuse", action="store_true",
+                       help="measure a kept database holding at least --opportunities deals instead of building one")
     oncall_sizes = oncall.Sizes()
     group = parser.add_argument_group("oncall")
     group.add_argument("--alerts", type=int, default=oncall_sizes.alerts,
@@ -157,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"below {telemetry.TARGET_RATIO:.0%}[/red]")
     if args.only in (None, "pipeline"):
         document = pipeline.run(engines=engines, opportunities=args.opportunities, repeats=args.pipeline_repeats,
-                                output=args.pipeline_output, console=console)
+                                output=args.pipeline_output, console=console, keep=args.pipeline_keep,
+                                reuse=args.pipeline_reuse)
         missed = [e for e in engines if not document["meets_target"][e]]
         if missed:
             console.print(f"[red]A pipeline dashboard took {pipeline.TARGET_SECONDS:g} s or more on "
