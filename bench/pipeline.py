@@ -287,8 +287,8 @@ def run(*, engines: list[str], opportunities: int, repeats: int, output: Path | 
     if output is not None:
         report.write(output, document)
         console.print(f"Written to {output}")
-        if output == RESULTS:
-            merge_scaling(document)
+        if output.resolve() == RESULTS.resolve():
+            merge_scaling(document, SCALING)
             console.print(f"network_page_seconds merged into {SCALING}")
     return document
 
@@ -306,11 +306,11 @@ def page_table(document: dict) -> Table:
     return out
 
 
-def merge_scaling(document: dict) -> None:
-    """Adds the page's figures to ``scaling.json`` and keeps every other key the file has."""
+def merge_scaling(document: dict, path: Path) -> None:
+    """Adds the page's figures to ``path`` (``scaling.json``) and keeps every other key the file has."""
     import json
 
-    merged = json.loads(SCALING.read_text()) if SCALING.exists() else {}
+    merged = json.loads(path.read_text()) if path.exists() else {}
     engines = document["engines"]
     merged["network_page_seconds"] = document["network_page_seconds"]
     merged["network_page"] = {
@@ -319,7 +319,7 @@ def merge_scaling(document: dict) -> None:
         "target_seconds": PAGE_TARGET_SECONDS, "meets_target": document["network_page_meets_target"],
         "load_average_before": {e: r["load_average_before"] for e, r in engines.items()},
         "reproduce": ".venv/bin/python -m bench --only pipeline"}
-    report.write(SCALING, merged)
+    report.write(path, merged)
 
 
 def _pg_version(url: str) -> str | None:
