@@ -7,7 +7,10 @@ PostgreSQL, then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). Each dashboard 
 speed, performance, trend, benchmark, and all five together as the page needs them) is timed
 ``--repeats`` times for the carmaker's whole-network view and for one dealer's sales rep, over the
 default period (the last twelve months). The baseline is one plain ``SELECT stage_code, COUNT(*) ... GROUP BY stage_code``
-over the whole table, timed in the same run.
+over the whole table, timed in the same run. Before them, the carmaker's whole network page is fetched
+through a real server beside raw SQL computing the same figures (``bench.pipeline_page``). With
+``keep`` a database stays for a later run with ``reuse``, which measures it again (migrated to the
+current schema) instead of building one.
 """
 
 from __future__ import annotations

@@ -167,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         if missed:
             console.print(f"[red]A pipeline dashboard took {pipeline.TARGET_SECONDS:g} s or more on "
                           f"{', '.join(missed)}[/red]")
+        slow = [e for e in engines if not document["network_page_meets_target"][e]]
+        if slow:
+            console.print(f"[red]The network pipeline page took {pipeline.PAGE_TARGET_SECONDS:g} s or more on "
+                          f"{', '.join(slow)}[/red]")
     if args.only in (None, "oncall"):
         sizes = oncall.Sizes(alerts=args.alerts, background_msg_per_s=args.background_msg_per_s)
         document = oncall.run(engines=engines, sizes=sizes, output=args.oncall_output, console=console)
