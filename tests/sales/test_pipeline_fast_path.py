@@ -124,3 +124,15 @@ def test_stages_reached_lists_each_stage_once_in_the_order_first_reached(make, s
                      expected=date(2026, 2, 1))
     session.refresh(sent_back)
     assert sent_back.stages_reached == ",new,offer,qualified,negotiation,"
+
+
+def test_the_bulk_loaders_write_the_stages_each_generated_deal_went_through():
+    from forecourt.demo.sales_history import DEAL_COLUMNS, Car, Seller, deals
+
+    generated = list(deals(rng=Random(4), now=NOW, sellers=[Seller(dealer_id=1, rep_ids=(7, 8))],
+                           cars=[Car(model_id=1, name="Aurora", price=30000.0)], count=300))
+    column = DEAL_COLUMNS.index("stages_reached")
+    for row, changes in generated:
+        assert row[column] == "," + "".join(f"{code}," for code in dict.fromkeys(c[3] for c in changes))
+        assert row[DEAL_COLUMNS.index("stage_code")] in row[column].split(",")
+    assert {row[column] for row, _ in generated} >= {",new,", ",new,qualified,test_drive,offer,negotiation,won,"}
