@@ -7,7 +7,10 @@ PostgreSQL, then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). Each dashboard 
 speed, performance, trend, benchmark, and all five together as the page needs them) is timed
 ``--repeats`` times for the carmaker's whole-network view and for one dealer's sales rep, over the
 default period (the last twelve months). The baseline is one plain ``SELECT stage_code, COUNT(*) ... GROUP BY stage_code``
-over the whole table, timed in the same run.
+over the whole table, timed in the same run. Before them, the carmaker's whole network page is fetched
+through a real server beside raw SQL computing the same figures (``bench.pipeline_page``). With
+``keep`` a database stays for a later run with ``reuse``, which measures it again (migrated to the
+current schema) instead of building one.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ DATA_DIR = datasets.DATA_DIR
 PG_URL = os.environ.get("FORECOURT_BENCH_PIPELINE_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/forecourt_bench_pipeline")
 RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.json"
+SCALING = RESULTS.with_name("scaling.json")  # shared with other benchmarks: only our keys are replaced
 TARGET_SECONDS = 2.0
+PAGE_TARGET_SECONDS = 1.0  # the carmaker's whole network page, through the application
 DASHBOARDS = ("volume", "speed", "performance", "trend", "benchmark", "all", "insights")
 LEAD_SHARE = 0.45  # deals that started as a lead (with the leads around them that went nowhere)
 VIEWS = ("network", "dealer")
@@ -218,18 +223,42 @@ def table(document: dict) -> Table:
     return out
 
 
+def existing(engine: str, url: str, *, opportunities: int, console: Console) -> dict | None:
+    """A database a previous run kept (``keep``) with at least ``opportunities`` deals, brought to the
+    current schema; None when there is none, so it is built."""
+    from forecourt.bootstrap import prepare_database
+    from forecourt.core.config import get_settings
+    from forecourt.core.db import get_engine
+
+    try:
+        with get_engine(url).connect() as conn:
+            counts = {"opportunities": conn.scalar(text("SELECT COUNT(*) FROM sales_opportunities")),
+                      "stage_changes": conn.scalar(text("SELECT COUNT(*) FROM sales_stage_changes"))}
+    except Exception:
+        return None
+    if counts["opportunities"] < opportunities:
+        return None
+    prepare_database(get_settings(database_url=url))
+    console.print(f"[dim]{engine}: reusing {counts['opportunities']:,} deals[/dim]")
+    return {**counts, "built_seconds": None, "reused": True}
+
+
 def run(*, engines: list[str], opportunities: int, repeats: int, output: Path | None, console: Console,
-        urls: dict[str, str] | None = None, keep: bool = False) -> dict:
-    """Builds, measures and (unless ``keep``) drops each engine's database; writes and returns the document."""
+        urls: dict[str, str] | None = None, keep: bool = False, reuse: bool = False) -> dict:
+    """Builds (or with ``reuse`` takes a kept database), measures and (unless ``keep``) drops each engine's
+    database; writes and returns the document."""
+    from bench import pipeline_page
     from bench.telemetry import drop
 
     results: dict[str, dict] = {}
     for engine in engines:
         url = (urls or {}).get(engine) or default_url(engine)
-        built = prepare(engine, url, opportunities=opportunities, console=console)
+        built = (existing(engine, url, opportunities=opportunities, console=console) if reuse else None) \
+            or prepare(engine, url, opportunities=opportunities, console=console)
         load_before = [round(x, 2) for x in os.getloadavg()]
+        page = pipeline_page.measure(engine, url, rounds=repeats)
         figures = measure(engine, url, repeats=repeats)
-        results[engine] = {**built, **figures, "load_average_before": load_before,
+        results[engine] = {**built, **figures, "network_page": page, "load_average_before": load_before,
                            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
         if not keep:
             drop(engine, url)
@@ -249,13 +278,91 @@ def run(*, engines: list[str], opportunities: int, repeats: int, output: Path | 
                          < TARGET_SECONDS for e, r in results.items()},
         "whole_page_seconds": {e: {view: r["median"][view]["all"] for view in ("network", "dealer")}
                                for e, r in results.items()},
+        "network_page_seconds": {e: r["network_page"]["page_median"] for e, r in results.items()},
+        "network_page_raw_sql_seconds": {e: r["network_page"]["raw_sql_median"] for e, r in results.items()},
+        "network_page_target_seconds": PAGE_TARGET_SECONDS,
+        "network_page_meets_target": {e: r["network_page"]["page_median"] < PAGE_TARGET_SECONDS
+                                      for e, r in results.items()},
         "engines": results,
     }
     console.print(table(document))
+    console.print(page_table(document))
     if output is not None:
         report.write(output, document)
         console.print(f"Written to {output}")
+        if output.resolve() == RESULTS.resolve():
+            merge_scaling(document, SCALING)
+            console.print(f"network_page_seconds merged into {SCALING}")
     return document
+
+
+def run_page(*, engines: list[str], opportunities: int, repeats: int, output: Path, console: Console,
+             urls: dict[str, str] | None = None, reuse: bool = False) -> dict:
+    """Only the carmaker's whole page and its raw-SQL baseline (minutes rather than the dashboards' half
+    hour on a busy machine): the page's keys of ``output`` are replaced, the dashboards' kept as measured."""
+    import json
+
+    from bench import pipeline_page
+
+    results: dict[str, dict] = {}
+    for engine in engines:
+        url = (urls or {}).get(engine) or default_url(engine)
+        built = (existing(engine, url, opportunities=opportunities, console=console) if reuse else None) \
+            or prepare(engine, url, opportunities=opportunities, console=console)
+        load_before = [round(x, 2) for x in os.getloadavg()]
+        page = pipeline_page.measure(engine, url, rounds=repeats)
+        results[engine] = {**built, "network_page": page, "load_average_before": load_before,
+                           "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    document = json.loads(output.read_text()) if output.exists() else {"benchmark": "pipeline", "engines": {}}
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    document.update({
+        "network_page_measured_at": measured_at,
+        "network_page_seconds": {e: r["network_page"]["page_median"] for e, r in results.items()},
+        "network_page_raw_sql_seconds": {e: r["network_page"]["raw_sql_median"] for e, r in results.items()},
+        "network_page_target_seconds": PAGE_TARGET_SECONDS,
+        "network_page_meets_target": {e: r["network_page"]["page_median"] < PAGE_TARGET_SECONDS
+                                      for e, r in results.items()},
+        "network_page_runs": results})
+    document["measured_at"] = document.get("measured_at", measured_at)
+    document["opportunities"] = document.get("opportunities") or {e: r["opportunities"] for e, r in results.items()}
+    document["opportunities_requested"] = document.get("opportunities_requested", opportunities)
+    page_view = {**document, "engines": results}
+    console.print(page_table(page_view))
+    report.write(output, document)
+    if output.resolve() == RESULTS.resolve():
+        merge_scaling({**page_view, "measured_at": measured_at,
+                       "opportunities": {e: r["opportunities"] for e, r in results.items()}}, SCALING)
+    console.print(f"Written to {output}")
+    return document
+
+
+def page_table(document: dict) -> Table:
+    out = Table(title=f"The carmaker's network pipeline page over {document['opportunities_requested']:,} deals "
+                      f"(GET /workspace/pipeline; seconds, median; max in brackets)")
+    for column in ("engine", "page", "raw SQL, same figures", "funnel agrees", "load before"):
+        out.add_column(column)
+    for engine, figures in document["engines"].items():
+        page = figures["network_page"]
+        out.add_row(engine, f"{page['page_median']:.3f} ({page['page_max']:.3f})",
+                    f"{page['raw_sql_median']:.3f} ({page['raw_sql_max']:.3f})", str(page["funnel_agrees"]),
+                    str(figures["load_average_before"]))
+    return out
+
+
+def merge_scaling(document: dict, path: Path) -> None:
+    """Adds the page's figures to ``path`` (``scaling.json``) and keeps every other key the file has."""
+    import json
+
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    engines = document["engines"]
+    merged["network_page_seconds"] = document["network_page_seconds"]
+    merged["network_page"] = {
+        "measured_at": document["measured_at"], "opportunities": document["opportunities"],
+        "raw_sql_seconds": document["network_page_raw_sql_seconds"],
+        "target_seconds": PAGE_TARGET_SECONDS, "meets_target": document["network_page_meets_target"],
+        "load_average_before": {e: r["load_average_before"] for e, r in engines.items()},
+        "reproduce": ".venv/bin/python -m bench --only pipeline (the page alone: --pipeline-page-only)"}
+    report.write(path, merged)
 
 
 def _pg_version(url: str) -> str | None:

@@ -44,6 +44,18 @@ def test_a_tiny_run_writes_every_pipeline_figure(bench_url, tmp_path):
         assert all(seconds > 0 for seconds in document[key][KIND].values())
     assert document["baseline_seconds"][KIND] > 0
     assert isinstance(document["meets_target"][KIND], bool)
+    # the whole network page through the application, beside raw SQL computing the same figures
+    page = document["engines"][KIND]["network_page"]
+    assert document["network_page_seconds"][KIND] == page["page_median"] > 0
+    assert document["network_page_raw_sql_seconds"][KIND] == page["raw_sql_median"] > 0
+    assert page["funnel_agrees"] and page["funnel_page"] == page["funnel_raw_sql"] and page["funnel_page"][0] > 0
+
+    scaling = tmp_path / "scaling.json"
+    scaling.write_text(json.dumps({"machine": {"cores": 2}, "figures": {"messages": 6000}}))
+    pipeline.merge_scaling(document, scaling)
+    merged = json.loads(scaling.read_text())
+    assert merged["machine"] == {"cores": 2} and merged["figures"] == {"messages": 6000}
+    assert merged["network_page_seconds"] == {KIND: page["page_median"]}
 
 
 def test_the_runner_offers_the_pipeline_benchmark():

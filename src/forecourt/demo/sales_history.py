@@ -37,7 +37,7 @@ FLEET_ACCOUNTS = ("Stadtwerke", "Pflegedienst", "Handwerkskammer", "Logistik Gmb
 DEAL_COLUMNS = ("id", "dealer_id", "owner_user_id", "customer_id", "model_id", "kind", "title", "account_name",
                 "quantity", "amount", "expected_close", "stage_code", "status", "lost_reason", "post_mortem",
                 "rfp_requirements", "buying_factors", "created_at", "stage_entered_at", "closed_at", "lead_id",
-                "rfp_reference")
+                "rfp_reference", "stages_reached")
 CHANGE_COLUMNS = ("id", "opportunity_id", "from_stage", "to_stage", "changed_at", "user_id")
 
 
@@ -143,5 +143,6 @@ def deals(*, rng: Random, now: datetime, sellers: list[Seller], cars: list[Car],
             amount = round(amount * extra.uniform(1.03, 1.09), 2)  # the offers lost on price were dearer
         yield ((first_id + n, seller.dealer_id, rep, customer, car.model_id, "fleet" if fleet else "retail", title,
                 account, quantity, amount, expected, stage, status, reason, note, "",
-                sales_funnel.buying_factors(extra, status, stage), created, at, closed, linked, rfp),
+                sales_funnel.buying_factors(extra, status, stage), created, at, closed, linked, rfp,
+                "," + "".join(f"{code}," for code in dict.fromkeys(c[3] for c in changes))),
                changes)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event,
+                        func, update)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
@@ -204,6 +205,10 @@ class Opportunity(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every stage the deal has been in, as ",new,qualified,offer,": the ``to_stage`` of its stage changes,
+    # kept by ``sales.reached`` as they are written, so the funnel reads how far each deal got from the
+    # covering indexes instead of looking up each deal's stage changes.
+    stages_reached: Mapped[str] = mapped_column(Text, default=",", server_default=",")
 
     __table_args__ = (
         Index("ix_sales_opportunities_dealer_status_stage", "dealer_id", "status", "stage_code"),
@@ -212,11 +217,11 @@ class Opportunity(Base):
         Index("ix_sales_opportunities_closed", "status", "closed_at", "dealer_id", "owner_user_id", "model_id",
               "created_at", "amount", "lost_reason"),
         Index("ix_sales_opportunities_created", "created_at", "dealer_id", "owner_user_id", "model_id", "status",
-              "stage_code", "amount", "stage_entered_at", "expected_close", "id"),
+              "stage_code", "amount", "stage_entered_at", "expected_close", "id", "stages_reached"),
         Index("ix_sales_opportunities_dealer_closed", "dealer_id", "status", "closed_at", "model_id", "owner_user_id",
               "created_at", "amount", "lost_reason"),
         Index("ix_sales_opportunities_dealer_created", "dealer_id", "created_at", "status", "model_id",
-              "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id"),
+              "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id", "stages_reached"),
         Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
         Index("ix_sales_opportunities_lead", "lead_id", "created_at"),  # a lead's first deal
     )
@@ -381,3 +386,15 @@ class FinanceContract(Base):
     monthly_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = currency_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+@event.listens_for(StageChange, "after_insert")
+def _remember_stage_reached(mapper, connection, change: StageChange) -> None:
+    """Every stage change written through the ORM adds its stage to the deal's ``stages_reached`` (once), in
+    the same transaction; bulk loaders (demo, benchmark) write the column themselves."""
+    table = Opportunity.__table__
+    marker = f",{change.to_stage},"
+    find = func.strpos if connection.dialect.name == "postgresql" else func.instr
+    connection.execute(update(table).where(table.c.id == change.opportunity_id,
+                                           find(table.c.stages_reached, marker) == 0)
+                       .values(stages_reached=table.c.stages_reached + f"{change.to_stage},"))

@@ -11,17 +11,16 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
-from sqlalchemy import and_, case, func, literal, literal_column, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.i18n import N_
 from forecourt.sales.models import Opportunity as O
-from forecourt.sales.models import StageChange, Target
+from forecourt.sales.models import Target
 # One list: the reasons a rep picks when a deal is lost are the ones the dashboards count and name.
 from forecourt.sales.opportunities import LOST_REASONS
 from forecourt.sales.pipeline.scope import Scope, StageInfo, deal_filters, in_period, stages
-from forecourt.sales.pipeline.sql import (days_between, dialect, larger, median_of, moment, month_of, whole_days,
-                                          without_jit)
+from forecourt.sales.pipeline.sql import days_between, holds, median_of, moment, month_of, whole_days, without_jit
 
 OVERDUE_BUCKETS = ((1, 7, N_("1–7 days")), (8, 30, N_("8–30 days")), (31, 90, N_("31–90 days")),
                    (91, None, N_("over 90 days")))
@@ -74,13 +73,35 @@ class Facts:
         return self._count_by_month(O.created_at)
 
     @cached_property
+    def open_deals(self) -> list[tuple[str, int, int, int, object]]:
+        """(stage, whole days in it, how late: 0 not yet due, else which of ``OVERDUE_BUCKETS`` counting from 1,
+        deals, value) of the open deals created in the period: volume, ageing and overdue from one pass."""
+        session, scope = self.session, self.scope
+        today = scope.now.date()
+        age = whole_days(session, days_between(session, moment(scope.now, "now_age"), O.stage_entered_at))
+        late = []
+        for n, (low, high, _) in enumerate(OVERDUE_BUCKETS, start=1):
+            condition = O.expected_close <= today - timedelta(days=low)
+            if high is not None:
+                condition = and_(condition, O.expected_close >= today - timedelta(days=high))
+            late.append((condition, literal_column(str(n))))
+        rows = session.execute(
+            select(O.stage_code, age.label("open_age"), case(*late, else_=literal_column("0")).label("open_late"),
+                   func.count(), func.sum(O.amount))
+            .where(O.status == "open", *in_period(O.created_at, scope), *deal_filters(scope))
+            .group_by(O.stage_code, "open_age", "open_late")).all()
+        return [(code, max(int(days or 0), 0), int(bucket), count, value or 0)
+                for code, days, bucket, count, value in rows]
+
+    @cached_property
     def open_by_stage(self) -> dict[str, tuple[int, object]]:
         """stage -> (deals, value) of the open deals created in the period."""
-        rows = self.session.execute(
-            select(O.stage_code, func.count(), func.sum(O.amount))
-            .where(*in_period(O.created_at, self.scope), O.status == "open", *deal_filters(self.scope))
-            .group_by(O.stage_code)).all()
-        return {code: (count, value or 0) for code, count, value in rows}
+        found: dict[str, list] = {}
+        for code, _, _, count, value in self.open_deals:
+            entry = found.setdefault(code, [0, 0])
+            entry[0] += count
+            entry[1] += value
+        return {code: (count, value) for code, (count, value) in found.items()}
 
     @cached_property
     def won(self) -> list[tuple]:
@@ -147,15 +168,10 @@ def volume(*, session: Session, scope: Scope, facts: Facts | None = None) -> dic
 
 # --- speed ---------------------------------------------------------------------------------------
 
-def _ageing(session: Session, scope: Scope, process: list[StageInfo]) -> list[dict]:
-    age = whole_days(session, days_between(session, moment(scope.now, "now_age"), O.stage_entered_at))
-    rows = session.execute(
-        select(O.stage_code, age.label("days"), func.count())
-        .where(O.status == "open", *in_period(O.created_at, scope), *deal_filters(scope))
-        .group_by(O.stage_code, age)).all()
+def _ageing(facts: Facts, process: list[StageInfo]) -> list[dict]:
     histograms: dict[str, list[tuple[int, int]]] = {}
-    for code, days, count in rows:
-        histograms.setdefault(code, []).append((max(int(days or 0), 0), count))
+    for code, days, _, count, _ in facts.open_deals:
+        histograms.setdefault(code, []).append((days, count))
     result = []
     for stage in _named(_open_stages(process), histograms):
         histogram = histograms.get(stage.code, [])
@@ -166,60 +182,39 @@ def _ageing(session: Session, scope: Scope, process: list[StageInfo]) -> list[di
     return result
 
 
-def _overdue(session: Session, scope: Scope, process: list[StageInfo]) -> dict:
-    today = scope.now.date()
-    buckets = []
-    for low, high, label in OVERDUE_BUCKETS:
-        condition = O.expected_close <= today - timedelta(days=low)
-        if high is not None:
-            condition = and_(condition, O.expected_close >= today - timedelta(days=high))
-        buckets.append((label, func.sum(case((condition, 1), else_=0))))
-    rows = session.execute(
-        select(O.stage_code, func.count(), func.sum(O.amount), *[column for _, column in buckets])
-        .where(O.status == "open", O.expected_close < today, *in_period(O.created_at, scope), *deal_filters(scope))
-        .group_by(O.stage_code)).all()
-    found = {row[0]: row for row in rows}
-    by_stage = [{"code": s.code, "name": s.name, "count": found[s.code][1], "value": _money(found[s.code][2])}
+def _overdue(facts: Facts, process: list[StageInfo]) -> dict:
+    found: dict[str, list] = {}
+    late = [0] * len(OVERDUE_BUCKETS)
+    for code, _, bucket, count, value in facts.open_deals:
+        if bucket:
+            entry = found.setdefault(code, [0, 0])
+            entry[0] += count
+            entry[1] += value
+            late[bucket - 1] += count
+    by_stage = [{"code": s.code, "name": s.name, "count": found[s.code][0], "value": _money(found[s.code][1])}
                 for s in _named(_open_stages(process), found) if s.code in found]
     return {"count": sum(s["count"] for s in by_stage), "value": round(sum(s["value"] for s in by_stage), 2),
             "by_stage": by_stage,
-            "by_days_late": [{"label": label, "count": int(sum(row[3 + i] or 0 for row in rows))}
-                             for i, (label, _) in enumerate(buckets)]}
+            "by_days_late": [{"label": label, "count": late[i]} for i, (_, _, label) in enumerate(OVERDUE_BUCKETS)]}
+
+
+def furthest_rung(session: Session, ladder: list[StageInfo]):
+    """The furthest rung of ``ladder`` (1 for the first) a deal has been on, now or before, 0 for none: a deal
+    sent back still counts as having got there. Read from ``stages_reached``, kept as stage changes are written."""
+    rungs = [(or_(O.stage_code == stage.code, holds(session, O.stages_reached, f",{stage.code},")),
+              literal_column(str(n))) for n, stage in reversed(list(enumerate(ladder, start=1)))]
+    return case(*rungs, else_=literal_column("0"))
 
 
 def _funnel(session: Session, scope: Scope, process: list[StageInfo]) -> list[dict]:
     """How many deals created in the period got at least as far as each stage (won counts as the end)."""
     ladder = [s for s in process if s.outcome != "lost"]
-    step = {s.code: i + 1 for i, s in enumerate(ladder)}
-
-    def position(column):
-        return case(*[(column == code, literal(n)) for code, n in step.items()], else_=literal(0))
-
-    top = ladder[-1].code  # a deal on the last rung got there: its stage changes need not be read
-    if dialect(session) == "postgresql":
-        # One join (PostgreSQL merges deals and the stage changes' covering index in id order), grouped per deal.
-        per_deal = (select(larger(session, func.coalesce(func.max(position(StageChange.to_stage)), 0),
-                                  position(O.stage_code)).label("furthest"))
-                    .select_from(O).outerjoin(StageChange, and_(StageChange.opportunity_id == O.id,
-                                                                O.stage_code != top))
-                    .where(*in_period(O.created_at, scope), *deal_filters(scope))
-                    .group_by(O.id, O.stage_code).subquery())
-    else:
-        # SQLite has no merge or hash join: one lookup per deal in that index, with the deals in id order so
-        # the lookups walk it forwards (its small page cache would otherwise reread most pages).
-        deals = (select(O.id, O.stage_code).where(*in_period(O.created_at, scope), *deal_filters(scope))
-                 .order_by(O.id).subquery("deals"))
-        furthest_move = (select(func.max(position(StageChange.to_stage)))
-                         .where(StageChange.opportunity_id == deals.c.id).correlate(deals).scalar_subquery())
-        furthest = case((deals.c.stage_code == top, literal(len(ladder))),
-                        else_=larger(session, func.coalesce(furthest_move, 0), position(deals.c.stage_code)))
-        per_deal = select(furthest.label("furthest")).select_from(deals).subquery()
-    counts = dict(session.execute(select(per_deal.c.furthest, func.count()).group_by(per_deal.c.furthest)).all())
-    funnel = []
-    for stage in ladder:
-        reached = sum(count for furthest, count in counts.items() if furthest >= step[stage.code])
-        funnel.append({"code": stage.code, "name": stage.name, "reached": reached})
-    return funnel
+    counts = dict(session.execute(
+        select(furthest_rung(session, ladder).label("furthest"), func.count())
+        .where(*in_period(O.created_at, scope), *deal_filters(scope)).group_by("furthest")).all())
+    return [{"code": stage.code, "name": stage.name,
+             "reached": sum(count for furthest, count in counts.items() if furthest >= n)}
+            for n, stage in enumerate(ladder, start=1)]
 
 
 def _conversion(funnel: list[dict]) -> list[dict]:
@@ -244,7 +239,7 @@ def speed(*, session: Session, scope: Scope, facts: Facts | None = None) -> dict
     facts = facts or Facts(session, scope)
     process = stages(session=session, dealer_id=scope.dealer_id)
     funnel = _funnel(session, scope, process)
-    return {"ageing": _ageing(session, scope, process), "overdue": _overdue(session, scope, process),
+    return {"ageing": _ageing(facts, process), "overdue": _overdue(facts, process),
             "funnel": funnel, "conversion": _conversion(funnel), "cycle_time": _cycle_time(facts)}
 
 

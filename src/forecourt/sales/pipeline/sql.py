@@ -1,5 +1,5 @@
 """The SQL the pipeline's figures share that differs between SQLite and PostgreSQL (dates, days between two
-moments, months, the larger of two values), and the median of the whole-day histograms it returns.
+moments, months, finding a text in a text), and the median of the whole-day histograms it returns.
 
 Kept apart from ``scope`` (who may see what), so a figure's rules and its dialect can be read and changed
 one at a time.
@@ -51,8 +51,10 @@ def month_of(session: Session, column):
     return func.substr(column, literal_column("1"), literal_column("7"))  # stored as 'YYYY-MM-DD HH:MM:SS' in UTC
 
 
-def larger(session: Session, a, b):
-    return func.greatest(a, b) if dialect(session) == "postgresql" else func.max(a, b)
+def holds(session: Session, column, part: str):
+    """True where the text ``column`` contains ``part`` (a plain substring test: no LIKE wildcards, case kept)."""
+    find = func.strpos if dialect(session) == "postgresql" else func.instr
+    return find(column, part) > 0
 
 
 def median_of(histogram: list[tuple[int, int]]) -> float | None:
