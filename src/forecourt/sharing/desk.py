@@ -159,3 +159,22 @@ def positions(*, session: Session, hub: Hub, cars: list[SharedCar], titles: dict
         shown.append({"car_id": car.id, "car": titles[car.id][0], "plate": titles[car.id][1],
                       "latitude": seen.latitude, "longitude": seen.longitude, "why": why})
     return shown
+
+
+def fleet_cars(*, session: Session, principal: Principal) -> tuple[int, frozenset[int]]:
+    """The hub whose fleet map a stream follows, and its cars' vehicle ids (anyone else: not found)."""
+    hub = hub_of(session=session, principal=principal)
+    return hub.id, frozenset(car.vehicle_id for car in hubs.cars_of_hub(session=session, hub_id=hub.id))
+
+
+def live_positions(*, session: Session, principal: Principal, hub_id: int, vehicle_ids: set[int]) -> dict:
+    """The fleet map's news of these cars, under the very rule of the board (``positions``): where each
+    may be shown, and which may not be shown (any more) — a renter's position never leaves otherwise."""
+    hub = hub_of(session=session, principal=principal, hub_id=hub_id)
+    cars = [car for car in hubs.cars_of_hub(session=session, hub_id=hub.id) if car.vehicle_id in vehicle_ids]
+    titles = {car.id: _title(session, car) for car in cars}
+    shown = positions(session=session, hub=hub, cars=cars, titles=titles)
+    visible = {row["car_id"] for row in shown}
+    return {"shown": [{"car_id": row["car_id"], "latitude": row["latitude"], "longitude": row["longitude"],
+                       "name": f"{row['car']} {row['plate']}", "why": row["why"]} for row in shown],
+            "hidden": [car.id for car in cars if car.id not in visible]}
