@@ -111,7 +111,13 @@ async def _measure(url: str, bases: list[str], token: str, vins: list[str], *, c
     async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None), limits=limits) as client:
         tasks = [asyncio.create_task(_follow(bases[i % len(bases)], token, streams[i], opened[i], stop, client))
                  for i in range(consoles)]
-        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 120)
+        deadline = time.monotonic() + 300
+        while not all(event.is_set() for event in opened):
+            failed = [task for task in tasks if task.done()]
+            if failed or time.monotonic() > deadline:
+                raise RuntimeError(f"{sum(e.is_set() for e in opened)} of {consoles} consoles opened; "
+                                   f"{failed[0].exception() if failed else 'timed out'}")
+            await asyncio.sleep(0.1)
         with_consoles = await asyncio.to_thread(_rate, url, idle_seconds)
         figures["console_open_queries_per_s"] = round(with_consoles, 2)
         figures["console_idle_queries_per_s"] = round(max(with_consoles - figures["console_baseline_queries_per_s"],

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+from fastapi import Query
 from fastapi.responses import StreamingResponse
 
 from forecourt.web.live import CarFeed
@@ -24,6 +25,8 @@ POLL_SECONDS = 0.1
 MIN_GAP_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 LIFETIME_SECONDS = 300.0
+# How long the page asks its stream to live (tests and the access checks ask for a moment).
+LIFETIME = Query(default=LIFETIME_SECONDS, gt=0, le=LIFETIME_SECONDS)
 STREAM_DOC = {200: {"description": "Server-sent events: the cars this viewer may see, when they change",
                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 

@@ -223,7 +223,7 @@ def hub_desk(request: Request, principal: DealerPage, session: DbSession, error:
 
 
 @router.get("/workspace/hub/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
-def hub_stream(request: Request, principal: DealerPage, session: DbSession):
+def hub_stream(request: Request, principal: DealerPage, session: DbSession, seconds: float = car_stream.LIFETIME):
     """The fleet map's cars as they move, each under the board's rule (a booked car only while late or
     with its renter's permission), read again at every push."""
     hub_id, vehicles = desk.fleet_cars(session=session, principal=principal)
@@ -238,7 +238,7 @@ def hub_stream(request: Request, principal: DealerPage, session: DbSession):
 
     return car_stream.response(car_stream.car_events(
         live.case_watch(request.app).cars, cars=vehicles, read=read, event="positions",
-        last_seen=request.headers.get("last-event-id"), disconnected=request.is_disconnected))
+        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
 
 
 def _desk_act(session, action, done: str):

@@ -254,7 +254,8 @@ def my_vehicle_live(vin: str, me: MePage, session: DbSession):
 
 
 @router.get("/me/vehicles/{vin}/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
-def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession):
+def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession,
+                      seconds: float = car_stream.LIFETIME):
     vehicle, _, refusal = _owner_car(session, me, vin)
     if refusal is not None:
         return JSONResponse({"detail": refusal}, status_code=403, headers={"Cache-Control": "no-store"})
@@ -270,13 +271,13 @@ def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession
                 raise car_stream.Gone
             return _live(_owner_view(fresh, me, found, ownership, lapsed))
 
-    return _stream(request, vehicle.id, read)
+    return _stream(request, vehicle.id, read, seconds)
 
 
-def _stream(request: Request, vehicle_id: int, read) -> StreamingResponse:
+def _stream(request: Request, vehicle_id: int, read, seconds: float) -> StreamingResponse:
     return car_stream.response(car_stream.car_events(
         live.case_watch(request.app).cars, cars=frozenset({vehicle_id}), read=read, event="car",
-        last_seen=request.headers.get("last-event-id"), disconnected=request.is_disconnected))
+        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
 
 
 # --- staff, behind the consent door ----------------------------------------------------------------
@@ -321,12 +322,10 @@ def staff_vehicle_live(vin: str, principal: StaffPage, session: DbSession, purpo
 
 @router.get("/workspace/vehicles/{vin}/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
 def staff_vehicle_stream(request: Request, vin: str, principal: StaffPage, session: DbSession,
-                         purpose: str | None = None):
+                         purpose: str | None = None, seconds: float = car_stream.LIFETIME):
     """Every push goes through the consent door again (and into the customer's access log), as the
     polled refresh did: a withdrawn consent or a sold car ends the stream."""
-    view = _staff_view(session, principal, vin, purpose)
-    if view["stream_url"] is None:
-        raise NotFound("Vehicle not found")
+    view = _staff_view(session, principal, vin, purpose)  # no consent for the purpose: not found
     sessions, locale, chosen = request.app.state.sessionmaker, i18n.current_locale(), view["purpose"]
 
     def read(_changed: set[int]) -> dict:
@@ -336,7 +335,7 @@ def staff_vehicle_stream(request: Request, vin: str, principal: StaffPage, sessi
             except NotFound:
                 raise car_stream.Gone from None
 
-    return _stream(request, view["vehicle"].id, read)
+    return _stream(request, view["vehicle"].id, read, seconds)
 
 
 # --- the carmaker's fleet --------------------------------------------------------------------------
