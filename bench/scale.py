@@ -6,7 +6,9 @@
   the embedded default, in the same run.
 * **Consoles**: N open console streams for a few seconds, each asking the database itself (how the
   console worked before ``web.live``) and then following the process's one watcher (LISTEN/NOTIFY);
-  the database statements both made, counted on the engine.
+  the database statements both made, counted on the engine. Then the same N on two web processes
+  (``bench.live``): the database's transactions at rest against a baseline without consoles, and
+  the time from an SOS posted to one process to its event on every stream of both.
 * **Retention**: a month of positions dropped as a partition next to the same rows deleted.
 
 Writes ``bench/results/scaling.json``.
@@ -30,7 +32,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import event, text
 
-from bench import report, telemetry
+from bench import live, report, telemetry
 from bench.broker import private_mosquitto
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scaling.json"
@@ -237,10 +239,11 @@ def run(*, sizes: Sizes, output: Path | None, console: Console) -> dict:
         cores = max(min(os.cpu_count() or 1, 4), 1)
         figures["msg_per_s_per_core_4_workers"] = round(figures["msg_per_s_4_workers"] / cores)
         figures |= console_load(url, consoles=sizes.consoles, seconds=sizes.console_seconds)
-        figures["console_idle_queries_per_s"] = figures["console_pushed_queries_per_s"]
         figures["consoles"] = sizes.consoles
         console.print(f"{sizes.consoles} consoles: polling {figures['console_polling_queries_per_s']:,} "
                       f"queries/s, pushed {figures['console_pushed_queries_per_s']:,}")
+        # the same consoles on two web processes: what they cost at rest, and an alert's way to all of them
+        figures |= live.consoles_on_two_processes(url, fleet.vins, consoles=sizes.consoles, console=console)
         figures |= retention(url, rows=sizes.retention_rows)
         console.print(f"retention of {sizes.retention_rows:,} positions: row delete "
                       f"{figures['retention_row_delete_seconds']} s, partition drop "

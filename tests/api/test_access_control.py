@@ -139,6 +139,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/me/data/erase"): Rule(SELF, form=lambda w: {"confirm": "erase"}),
     ("GET", "/me/vehicles/{vin}"): Rule(SELF),
     ("GET", "/me/vehicles/{vin}/live"): Rule(SELF),
+    ("GET", "/me/vehicles/{vin}/stream"): Rule(SELF, query=lambda w: {"seconds": 0.3}),
     # --- one customer's data, for staff and partners ---------------------------------------------
     ("GET", "/api/customers/{customer_id}"): Rule(CUSTOMER_DATA, purpose="sales_contact"),
     ("GET", "/api/customers/{customer_id}/profile"): Rule(CUSTOMER_DATA, purpose="sales_contact",
@@ -158,6 +159,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/workspace/customers/{customer_id}"): Rule(CUSTOMER_DATA, purpose="sales_contact"),
     ("GET", "/workspace/vehicles/{vin}"): Rule(CUSTOMER_DATA, purpose="location_services"),
     ("GET", "/workspace/vehicles/{vin}/live"): Rule(CUSTOMER_DATA, purpose="vehicle_health_sharing"),
+    ("GET", "/workspace/vehicles/{vin}/stream"): Rule(CUSTOMER_DATA, purpose="vehicle_health_sharing",
+                                                      query=lambda w: {"seconds": 0.3}),
     ("POST", "/api/vehicles/{vin}/sale"): Rule(CUSTOMER_DATA, purpose="sales_contact", reads_purpose=False,
                                                dealers_only=True, params=_stock,
                                                json=lambda w: {"customer_id": w.customer.id}, ok=(201,)),

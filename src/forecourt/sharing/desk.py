@@ -150,3 +150,22 @@ def board(*, session: Session, principal: Principal, hub_id: int | None = None) 
             "problems": [p.detail | {"at": as_utc(p.at)} for p in problems],
             "positions": positions.of_fleet(session=session, principal=principal, hub=hub, cars=cars,
                                             titles=titles)}
+
+
+def fleet_cars(*, session: Session, principal: Principal) -> tuple[int, frozenset[int]]:
+    """The hub whose fleet map a stream follows, and its cars' vehicle ids (anyone else: not found)."""
+    hub = hub_of(session=session, principal=principal)
+    return hub.id, frozenset(car.vehicle_id for car in hubs.cars_of_hub(session=session, hub_id=hub.id))
+
+
+def live_positions(*, session: Session, principal: Principal, hub_id: int, vehicle_ids: set[int]) -> dict:
+    """The fleet map's news of these cars, under the very rule of the board (``positions.of_fleet``): where each
+    may be shown, and which may not be shown (any more) — a renter's position never leaves otherwise."""
+    hub = hub_of(session=session, principal=principal, hub_id=hub_id)
+    cars = [car for car in hubs.cars_of_hub(session=session, hub_id=hub.id) if car.vehicle_id in vehicle_ids]
+    titles = {car.id: _title(session, car) for car in cars}
+    shown = positions.of_fleet(session=session, principal=principal, hub=hub, cars=cars, titles=titles)
+    visible = {row["car_id"] for row in shown}
+    return {"shown": [{"car_id": row["car_id"], "latitude": row["latitude"], "longitude": row["longitude"],
+                       "name": f"{row['car']} {row['plate']}", "why": row["why"]} for row in shown],
+            "hidden": [car.id for car in cars if car.id not in visible]}

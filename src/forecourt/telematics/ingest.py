@@ -16,7 +16,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
-from forecourt.core import events
+from forecourt.core import changes, events
 from forecourt.core.clock import now
 from forecourt.core.db import hold_per_key, one_of
 from forecourt.core.errors import NotFound
@@ -210,6 +210,8 @@ def store_plan(*, session: Session, plan: Plan, channel: str) -> IngestReport:
                                                  problems=problems.get(row["message_key"], ())))
     if rows.latest:
         events.publish(session, TwinUpdated(vehicle_ids=tuple(sorted({v for v, _ in rows.latest}))))
+    # the pages following these cars live hear of the whole batch once, when it commits
+    changes.cars_changed(session, {v for v, _ in rows.latest} | {p["vehicle_id"] for p in rows.positions})
     return report
 
 

@@ -1,4 +1,5 @@
-"""One watcher per web process of the On Call case timeline, shared by every open console.
+"""One watcher per web process of the On Call case timeline and of the cars' live state, shared by
+every open console, car page and hub map.
 
 An open console holds a server-sent event stream that must move the moment a case changes —
 whichever process changed it (the ingest worker opens cases from crashes, another web process
@@ -14,6 +15,14 @@ queries a second at rest. Instead each web process keeps the newest timeline id 
 * **SQLite** (one host, no notifications): one thread per process reads the newest id every 50 ms,
   whatever the number of consoles.
 
+The same connection (one per web process) also ``LISTEN``s on ``forecourt_cars``: ingest names the
+cars of each committed batch there (``core.changes``), and ``CaseWatch.cars`` (a ``CarFeed``) keeps
+the recent batches in memory for the car pages' and hub maps' streams, which read a car only when it
+changed, each through its page's own access rules. After a lost connection the feed says "anything
+may have changed", so every stream reads its cars once. On SQLite the feed takes this process's own
+commits at once (``core.changes.subscribe``) and the poller finds the other processes' new samples
+and positions by id, every ``CAR_POLL_SECONDS``.
+
 The watcher starts with the first stream and reads with its own connections (not a request's).
 """
 
@@ -21,24 +30,82 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
+from collections import deque
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from forecourt.assist import cases as cases_service
+from forecourt.core import changes
 from forecourt.core.db import get_engine
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "forecourt_cases"
 POLL_SECONDS = 0.05
+CAR_POLL_SECONDS = 0.5
 RECONNECT_SECONDS = 1.0
+KEEP_BATCHES = 4096
+
+
+class CarFeed:
+    """The recent batches of changed cars, numbered; a stream remembers the number it has seen.
+
+    ``epoch`` names this feed (a process restart, or another process, has another), so a page that
+    reconnects with ``<epoch>-<number>`` of this very feed reads nothing it already has."""
+
+    def __init__(self, keep: int = KEEP_BATCHES):
+        self.epoch = uuid.uuid4().hex[:8]
+        self.number = 0
+        self.changed_at = 0.0  # time.monotonic() of the newest batch (benchmarks)
+        self._batches: deque[tuple[int, frozenset[int] | None]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self, vehicle_ids: frozenset[int] | None) -> None:
+        """``None``: anything may have changed (a listener came back after losing its connection)."""
+        if vehicle_ids is not None and not vehicle_ids:
+            return
+        with self._lock:
+            self.number += 1
+            self._batches.append((self.number, vehicle_ids))
+            self.changed_at = time.monotonic()
+
+    def since(self, number: int) -> tuple[int, set[int] | None]:
+        """(the newest number, the cars changed after ``number``); ``None`` for "read all yours"."""
+        with self._lock:
+            if number >= self.number:
+                return self.number, set()
+            if not self._batches or self._batches[0][0] > number + 1:
+                return self.number, None  # fallen out of memory
+            changed: set[int] = set()
+            for batch_number, ids in self._batches:
+                if batch_number <= number:
+                    continue
+                if ids is None:
+                    return self.number, None
+                changed |= ids
+            return self.number, changed
+
+    def mark(self, number: int) -> str:
+        return f"{self.epoch}-{number}"
+
+    def knows(self, mark: str | None) -> int | None:
+        """The number a reconnecting page saw, if it saw it on this feed; else ``None``."""
+        epoch, _, number = (mark or "").partition("-")
+        if epoch != self.epoch or not number.isdigit() or int(number) > self.number:
+            return None
+        return int(number)
 
 
 class CaseWatch:
     def __init__(self, database_url: str):
         self.database_url = database_url
         self.current: int | None = None
+        self.cars = CarFeed()
+        self._car_marks: tuple[int, int] | None = None  # SQLite: the newest sample and position ids seen
         self.queries = 0  # reads of the database the watcher made (benchmarks, tests)
         self.notifications = 0
         self._ready = threading.Event()
@@ -63,6 +130,7 @@ class CaseWatch:
 
     def stop(self) -> None:
         self._stop.set()
+        changes.unsubscribe(self.cars.add)
         if self._thread is not None:
             self._thread.join(5)
 
@@ -76,10 +144,32 @@ class CaseWatch:
         with Session(get_engine(self.database_url)) as session:
             return cases_service.last_event_id(session=session)
 
+    def _new_cars(self) -> None:
+        """SQLite: the cars of samples and positions written since the last look (by any process)."""
+        self.queries += 1
+        with get_engine(self.database_url).connect() as connection:
+            if self._car_marks is None:
+                self._car_marks = tuple(connection.execute(text(
+                    f"SELECT coalesce(max(id), 0) FROM {table}")).scalar() for table in _CAR_TABLES)
+                return
+            marks, ids = [], set()
+            for table, mark in zip(_CAR_TABLES, self._car_marks, strict=True):
+                rows = connection.execute(text(f"SELECT id, vehicle_id FROM {table} WHERE id > :mark"),
+                                          {"mark": mark}).all()
+                ids.update(vehicle for _, vehicle in rows)
+                marks.append(max((row_id for row_id, _ in rows), default=mark))
+            self._car_marks = tuple(marks)
+        self.cars.add(frozenset(ids))
+
     def _poll(self) -> None:
+        changes.subscribe(self.cars.add)  # this process's own commits, at once
+        next_cars = 0.0
         while not self._stop.is_set():
             try:
                 self._moved(self._newest())
+                if time.monotonic() >= next_cars:
+                    next_cars = time.monotonic() + CAR_POLL_SECONDS
+                    self._new_cars()
             except Exception:  # the database is away for a moment: the consoles wait, then catch up
                 log.exception("the case watcher could not read the timeline")
             self._stop.wait(POLL_SECONDS)
@@ -93,12 +183,14 @@ class CaseWatch:
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    connection.execute(f"LISTEN {changes.CHANNEL}")
                     failing = False
                     self._moved(self._newest())  # what happened while nobody listened
+                    self.cars.add(None)
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             self.notifications += 1
-                            self._moved(int(notice.payload or 0))
+                            self._heard(notice.channel, notice.payload)
             except Exception as error:  # said once per outage, not at every attempt to come back
                 if not failing:
                     log.warning("the case watcher lost its connection (%s); listening again", error)
@@ -106,6 +198,17 @@ class CaseWatch:
                 self._stop.wait(RECONNECT_SECONDS)
 
 
+    def _heard(self, channel: str, payload: str | None) -> None:
+        try:
+            if channel == changes.CHANNEL:
+                self.cars.add(changes.parse(payload))
+            else:
+                self._moved(int(payload or 0))
+        except ValueError:  # not ours to fail on: the next notification or reconnect catches up
+            log.warning("ignored a notification on %s that could not be read", channel)
+
+
+_CAR_TABLES = ("telematics_samples", "telematics_positions")
 _MAKING = threading.Lock()
 
 

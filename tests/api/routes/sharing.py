@@ -181,6 +181,7 @@ ROUTES: dict = {
     ("POST", "/api/hub/cars/{car_id}/service"): Rule(SERVICE, params=_car, ok=(204,),
                                                      json=lambda w: {"out_of_service": True, "note": "Windscreen"}),
     ("GET", "/workspace/hub"): Rule(SERVICE, params=_hub),
+    ("GET", "/workspace/hub/stream"): Rule(SERVICE, params=_hub, query=lambda w: {"seconds": 0.3}),
     ("POST", "/workspace/hub/reservations/{number}/licence"): Rule(SERVICE, params=number("booked"), form=_licence,
                                                                     ok=(303,)),
     ("POST", "/workspace/hub/reservations/{number}/close"): Rule(SERVICE, params=number("returned"),

@@ -11,15 +11,18 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import StreamingResponse
 
-from forecourt.core import zones
+from forecourt.core import i18n, zones
 from forecourt.core.clock import now
+from forecourt.core.db import transaction
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.core.schemas import Id
 from forecourt.sales import trials as sales_trials
 from forecourt.sharing import (access, billing, desk, figures, labels, offers, photos, positions, profiles,
                                reservations, trips)
+from forecourt.web import car_stream, live
 from forecourt.web.deps import (AdminPage, AppSettings, DbSession, DealerPage, MaybePrincipal, MePage, PagePrincipal,
                                 PaymentGateway, Photos)
 from forecourt.web.views.forms import Form, back_to, text, whole_number
@@ -266,6 +269,25 @@ DESK = "/workspace/hub"
 def hub_desk(request: Request, principal: DealerPage, session: DbSession, error: str | None = None):
     board = desk.board(session=session, principal=principal)
     return render(request, "sharing/hub.html", **LABELS, board=board, error=error)
+
+
+@router.get("/workspace/hub/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
+def hub_stream(request: Request, principal: DealerPage, session: DbSession, seconds: float = car_stream.LIFETIME):
+    """The fleet map's cars as they move, each under the board's rule (a booked car only while late or
+    with its renter's permission), read again at every push."""
+    hub_id, vehicles = desk.fleet_cars(session=session, principal=principal)
+    sessions, locale = request.app.state.sessionmaker, i18n.current_locale()
+
+    def read(changed: set[int]) -> dict:
+        with i18n.use_locale(locale), transaction(sessions) as fresh:
+            try:
+                return desk.live_positions(session=fresh, principal=principal, hub_id=hub_id, vehicle_ids=changed)
+            except NotFound:
+                raise car_stream.Gone from None
+
+    return car_stream.response(car_stream.car_events(
+        live.case_watch(request.app).cars, cars=vehicles, read=read, event="positions",
+        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
 
 
 def _desk_act(session, action, done: str):

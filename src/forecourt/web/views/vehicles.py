@@ -9,7 +9,9 @@ the live refresh goes through the same door (and the same access log) as the pag
 lists cars, never the people who own them.
 
 Maps need JavaScript (Leaflet); the CSP forbids inline scripts, so the page hands the route and the
-refresh address to ``static/js/vehicle-live.js`` in data attributes.
+stream address to ``static/js/vehicle-live.js`` in data attributes. The page is pushed, not polled:
+``…/stream`` (server-sent events, ``web.car_stream``) sends the live part again only when the car
+reported, read through the same door as ``…/live`` (which stays, for browsers without EventSource).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from forecourt.assist import subscriptions
 from forecourt.consent import service as consent_service
 from forecourt.consent.catalogue import DRIVING_BEHAVIOUR, LOCATION, VEHICLE_HEALTH
+from forecourt.core import i18n
 from forecourt.core.clock import now, today
+from forecourt.core.db import transaction
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import _, lazy_gettext
 from forecourt.core.schemas import Id
@@ -33,6 +37,7 @@ from forecourt.telematics import dtc, health, score
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
+from forecourt.web import car_stream, live
 from forecourt.web.deps import AdminPage, AppSettings, DbSession, MePage, StaffPage, stated_purpose
 from forecourt.web.views import remote_lock
 from forecourt.web.views.render import render
@@ -211,6 +216,7 @@ def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
     view["on_call_refusal"] = refusal
     view["location_allowed"] = _location_allowed(session, me.customer_id)
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
+    view["stream_url"] = f"/me/vehicles/{vehicle.vin}/stream" if view["live_url"] else None
     # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
     view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
     waiting = transfers.pending_of(session=session, customer_id=me.customer_id,
@@ -252,6 +258,33 @@ def my_vehicle_live(vin: str, me: MePage, session: DbSession):
                         headers={"Cache-Control": "no-store"})
 
 
+@router.get("/me/vehicles/{vin}/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
+def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession,
+                      seconds: float = car_stream.LIFETIME):
+    vehicle, _, refusal = _owner_car(session, me, vin)
+    if refusal is not None:
+        return JSONResponse({"detail": refusal}, status_code=403, headers={"Cache-Control": "no-store"})
+    sessions, locale = request.app.state.sessionmaker, i18n.current_locale()
+
+    def read(_changed: set[int]) -> dict:
+        with i18n.use_locale(locale), transaction(sessions) as fresh:
+            try:
+                found, ownership, lapsed = _owner_car(fresh, me, vin)
+            except NotFound:
+                raise car_stream.Gone from None
+            if lapsed is not None:
+                raise car_stream.Gone
+            return _live(_owner_view(fresh, me, found, ownership, lapsed))
+
+    return _stream(request, vehicle.id, read, seconds)
+
+
+def _stream(request: Request, vehicle_id: int, read, seconds: float) -> StreamingResponse:
+    return car_stream.response(car_stream.car_events(
+        live.case_watch(request.app).cars, cars=frozenset({vehicle_id}), read=read, event="car",
+        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
+
+
 # --- staff, behind the consent door ----------------------------------------------------------------
 
 def _staff_view(session, principal, vin: str, purpose: str | None) -> dict:
@@ -274,6 +307,7 @@ def _staff_view(session, principal, vin: str, purpose: str | None) -> dict:
                                                                organization_id=principal.organization_id))
     live = view["show_location"] or view["show_health"]
     view["live_url"] = f"/workspace/vehicles/{vehicle.vin}/live?purpose={chosen}" if live else None
+    view["stream_url"] = f"/workspace/vehicles/{vehicle.vin}/stream?purpose={chosen}" if live else None
     return view
 
 
@@ -289,6 +323,24 @@ def staff_vehicle(request: Request, vin: str, principal: StaffPage, session: DbS
 @router.get("/workspace/vehicles/{vin}/live")
 def staff_vehicle_live(vin: str, principal: StaffPage, session: DbSession, purpose: str | None = None):
     return JSONResponse(_live(_staff_view(session, principal, vin, purpose)), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/workspace/vehicles/{vin}/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
+def staff_vehicle_stream(request: Request, vin: str, principal: StaffPage, session: DbSession,
+                         purpose: str | None = None, seconds: float = car_stream.LIFETIME):
+    """Every push goes through the consent door again (and into the customer's access log), as the
+    polled refresh did: a withdrawn consent or a sold car ends the stream."""
+    view = _staff_view(session, principal, vin, purpose)  # no consent for the purpose: not found
+    sessions, locale, chosen = request.app.state.sessionmaker, i18n.current_locale(), view["purpose"]
+
+    def read(_changed: set[int]) -> dict:
+        with i18n.use_locale(locale), transaction(sessions) as fresh:
+            try:
+                return _live(_staff_view(fresh, principal, vin, chosen))
+            except NotFound:
+                raise car_stream.Gone from None
+
+    return _stream(request, view["vehicle"].id, read, seconds)
 
 
 # --- the carmaker's fleet --------------------------------------------------------------------------

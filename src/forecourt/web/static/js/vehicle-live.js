@@ -1,5 +1,6 @@
 // The vehicle pages (/me/vehicles/{vin}, /workspace/vehicles/{vin}): the latest trip on a map, and
-// the live signals refreshed from the page's data-live-url without a reload. The page carries its
+// the live signals pushed over the page's data-stream-url (server-sent events, sent only when the car
+// reports) without a reload; browsers without EventSource ask data-live-url on a timer instead. The page carries its
 // first state in data-* attributes (the CSP forbids inline scripts). Shapes are drawn as vectors
 // (polyline, circle markers), so they show even when the map tiles cannot load.
 (function () {
@@ -30,8 +31,9 @@
     var holder = document.querySelector("[data-live-url]");
     liveUrl = holder ? holder.dataset.liveUrl : null;
   }
+  var streamUrl = source ? source.dataset.streamUrl : null;
   var every = Math.max(1, parseInt((source && source.dataset.refresh) || "10", 10)) * 1000;
-  var map = null, layer = null, timer = null;
+  var map = null, layer = null, timer = null, stream = null, retryIn = 1000;
 
   function parse(text) {
     try { return JSON.parse(text || "null"); } catch (error) { return null; }
@@ -128,19 +130,41 @@
         if (response.status === 403) { window.clearInterval(timer); }  // On Call ended: a reload explains
         return response.ok ? response.json() : null;
       })
-      .then(function (live) {
-        if (!live) { return; }
-        if (element) { draw(live.trip, live.position); caption(live.trip); }
-        showSignals(live.signals || [], live.reported_at);
-        var dot = document.getElementById("live-dot");
-        if (dot) { dot.hidden = !live.reporting; }  // live only while the car really reports
-        showHealth(live.health);
-        if (source) { source.dataset.refreshedAt = new Date().toISOString(); }
-      })
+      .then(show)
       .catch(function () { /* offline for a moment: the next tick tries again */ });
+  }
+
+  function show(live) {
+    if (!live) { return; }
+    if (element) { draw(live.trip, live.position); caption(live.trip); }
+    showSignals(live.signals || [], live.reported_at);
+    var dot = document.getElementById("live-dot");
+    if (dot) { dot.hidden = !live.reporting; }  // live only while the car really reports
+    showHealth(live.health);
+    if (source) { source.dataset.refreshedAt = new Date().toISOString(); }
+  }
+
+  // EventSource reconnects by itself after a dropped connection (retry: 1000, resuming after the last
+  // event id); a stream the server refused or closed is opened again here, waiting longer each time.
+  function follow() {
+    stream = new EventSource(streamUrl);
+    if (source) { source.dataset.stream = "connecting"; }
+    stream.onopen = function () { retryIn = 1000; if (source) { source.dataset.stream = "open"; } };
+    stream.addEventListener("car", function (message) { show(parse(message.data)); });
+    stream.addEventListener("gone", function () {  // On Call ended or access withdrawn: a reload explains
+      stream.close();
+      if (source) { source.dataset.stream = "gone"; }
+    });
+    stream.onerror = function () {
+      if (stream.readyState !== EventSource.CLOSED) { return; }
+      if (source) { source.dataset.stream = "retrying"; }
+      window.setTimeout(follow, retryIn);
+      retryIn = Math.min(retryIn * 2, 60000);
+    };
   }
 
   setUpMap();
   if (element) { draw(parse(element.dataset.trip), parse(element.dataset.position)); }
-  if (liveUrl) { timer = window.setInterval(refresh, every); }
+  if (streamUrl && window.EventSource) { follow(); }
+  else if (liveUrl) { timer = window.setInterval(refresh, every); }
 })();
