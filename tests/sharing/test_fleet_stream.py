@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from forecourt.core.auth import Role
 from forecourt.core.clock import now
-from forecourt.sharing import desk, profiles
+from forecourt.sharing import desk, positions
 from forecourt.sharing.models import Reservation
 from forecourt.web.car_stream import car_events
 from forecourt.web.live import CarFeed
@@ -74,14 +74,14 @@ def test_a_renters_position_reaches_the_fleet_stream_only_when_the_desk_may_see_
     assert _events(CarFeed(), vehicles, read, [frozenset({elsewhere.vehicle_id})]) == []
 
     # the renter allows it: now the desk sees where the car is, and why
-    profiles.set_position_sharing(session=session, customer_id=renter.id, allowed=True)
+    positions.set_allowed(session=session, reservation=booking, allowed=True)
     session.commit()
     update = _events(CarFeed(), vehicles, read, [frozenset({rented.vehicle_id})])[0][1]
     assert update["shown"] == [{"car_id": rented.id, "latitude": RENTED_LAT, "longitude": RENTED_LON,
                                 "name": update["shown"][0]["name"], "why": "consent"}]
 
     # withdrawn, and the trip not late: hidden again; once late, shown as late
-    profiles.set_position_sharing(session=session, customer_id=renter.id, allowed=False)
+    positions.set_allowed(session=session, reservation=booking, allowed=False)
     session.commit()
     assert _events(CarFeed(), vehicles, read, [frozenset({rented.vehicle_id})])[0][1]["hidden"] == [rented.id]
     booking.ends_at = now() - timedelta(minutes=5)
