@@ -12,9 +12,10 @@ alone and while 200 cars report once a second, and writes ``bench/results/workda
 (``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``sharing`` times car sharing's map search
 with 500 hubs and 20,000 cars against a raw-SQL baseline and writes ``bench/results/sharing.json``.
 ``engagement`` composes one occasion's messages across many drivers against a plain SQL pass.
-``scale`` drains one stream with 1, 2 and 4 ingest workers sharing a subscription, counts the
-database load of open consoles polling and pushed, and times retention by partition drop and by row
-delete (PostgreSQL); it writes ``bench/results/scaling.json``. ``--only`` runs one of them.
+``scale`` drains one stream with 1, 2 and 4 ingest workers sharing a subscription (with where the
+cores went), kills one of two workers in a 100,000-message stream, ingests on the first and the last
+day of a month of history, counts the database load of open consoles polling and pushed, and times
+retention by partition drop and by row delete (PostgreSQL); it writes ``bench/results/scaling.json``. ``--only`` runs one of them.
 """
 
 from __future__ import annotations
