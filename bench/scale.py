@@ -1,9 +1,12 @@
 """Beyond one machine, measured on PostgreSQL (``python -m bench --only scale``).
 
-* **Scaling**: the same QoS 1 stream drained by 1, 2 and 4 ``forecourt ingest`` processes sharing
-  ``$share/bench/vehicles/+/telemetry`` on a private Mosquitto 2, each pinned to one core
-  (``taskset``) where the machine has them; the baseline is one worker on a plain subscription,
-  the embedded default, in the same run.
+* **Scaling** (``scale_steps``, profiled by ``scale_profile``): the same QoS 1 stream drained by 1, 2
+  and 4 ``forecourt ingest`` processes sharing ``$share/bench/vehicles/+/telemetry`` on a private
+  Mosquitto 2, each pinned to one core (``taskset``) where the machine has them; the baseline is one
+  worker on a plain subscription, the embedded default, in the same run.
+* **Fault tolerance** (``scale_fault``): one of two workers SIGKILLed mid-stream.
+* **Long life** (``scale_longlife``): ingest and the vehicle page on the first and the last day of a
+  month of history, and retention of the older month.
 * **Consoles**: N open console streams for a few seconds, each asking the database itself (how the
   console worked before ``web.live``) and then following the process's one watcher (LISTEN/NOTIFY);
   the database statements both made, counted on the engine.
