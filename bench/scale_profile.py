@@ -8,7 +8,8 @@ and its store and detector processes, the publisher, and the whole machine's bus
 
 * ``cpu_seconds_per_1000_msgs`` — what the pipeline spends per thousand messages, by part;
 * ``msg_per_s_per_core`` — messages per CPU second of the whole pipeline: what each core adds when
-  the cores are the pipeline's alone, whatever else ran beside it;
+  the cores are the pipeline's alone, whatever else ran beside it; ``..._server_side`` the same
+  without the benchmark's own publisher and polling (a deployment's cars publish from elsewhere);
 * ``machine_busy`` — how busy both cores were; ``pipeline_share_of_busy`` — how much of that was ours.
 
 Linux only (``/proc``); elsewhere the figures are left out.
@@ -125,10 +126,18 @@ class CpuMeter:
             "cpu_seconds_per_1000_msgs": {role: round(seconds * 1000 / messages, 3)
                                           for role, seconds in sorted(by_role.items())},
             "msg_per_s_per_core": round(messages / pipeline) if pipeline else None,
+            # the broker, the database and the workers: what a deployment runs (the cars publish elsewhere)
+            "msg_per_s_per_core_server_side": server_rate(by_role, messages),
             "machine_busy": round(busy / total, 3) if total else None,
             "pipeline_share_of_busy": round(pipeline / busy, 3) if busy else None,
             "wall_seconds": round(self.wall, 2),
         }
+
+
+def server_rate(cpu_seconds: dict[str, float], messages: int) -> int | None:
+    """Messages per CPU second of the server side alone: without this benchmark's publisher and polling."""
+    server = sum(seconds for role, seconds in cpu_seconds.items() if role not in ("bench", "publisher"))
+    return round(messages / server) if server else None
 
 
 def measured(run, *, database: str, messages: int) -> dict:
