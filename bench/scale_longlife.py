@@ -174,12 +174,17 @@ def retention(url: str, *, now: datetime) -> dict:
     with sessions() as session:
         rows = session.scalar(text("SELECT count(*) FROM telematics_samples WHERE measured_at < :c"), {"c": cutoff})
         rows += session.scalar(text("SELECT count(*) FROM telematics_positions WHERE measured_at < :c"), {"c": cutoff})
+    with sessions() as session:  # an autovacuum of the month holds a lock the drop waits for
+        vacuuming = session.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+            "AND datname = current_database() AND query LIKE '%telematics_%'"))
     began, dropped = time.perf_counter(), 0
     with transaction(sessions) as session:
         for table in partitions.PARTITIONED:
             dropped += partitions.drop_before(session=session, table=table, cutoff=cutoff)[0]
     return {"longlife_retention_seconds": round(time.perf_counter() - began, 3),
-            "longlife_retention_partitions_dropped": dropped, "longlife_retention_rows_dropped": rows}
+            "longlife_retention_partitions_dropped": dropped, "longlife_retention_rows_dropped": rows,
+            "longlife_retention_autovacuums_before": vacuuming}
 
 
 def run(fleet: telemetry.Fleet, broker: str, *, cars: int, days: int, messages: int, page_requests: int,
