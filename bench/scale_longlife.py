@@ -35,10 +35,15 @@ INTERVAL_SECONDS = 10
 PER_DAY = 24 * 3600 // INTERVAL_SECONDS
 TRIPS_PER_DAY = 4
 # The non-location signals of ``telemetry.car_message``, each as the server computes it from the car (v)
-# and the message's number in its day (g); ``:d`` is the day's number.
+# and the message's number in its day (g); ``:d`` is the day's number. A car drives the day's four
+# trips (40 minutes from 06:00, 09:00, 12:00 and 15:00, as the trip rows say) and stands still between
+# them: a car that never stopped would be one trip a month long, which no fleet reports.
+MOVING = "((g * 10) / 3600 IN (6, 9, 12, 15) AND (g * 10) % 3600 < 2400)"
+DRIVEN_TODAY = ("(LEAST(4, GREATEST(0, floor(((g * 10) - 24000)::float8 / 10800)::int + 1)) * 40 "
+                f"+ CASE WHEN {MOVING} THEN (g * 10) % 3600 / 60 ELSE 0 END)")  # km, 1 km a minute
 SIGNALS = {
-    "Vehicle.Speed": "to_json(((g * 7 + v) % 90 + 30)::float8)",
-    "Vehicle.TraveledDistance": "to_json(20000 + v + CAST(:d AS int) * 3000 + g / 3)",
+    "Vehicle.Speed": f"to_json(CASE WHEN {MOVING} THEN ((g * 7 + v) % 90 + 30)::float8 ELSE 0.0 END)",
+    "Vehicle.TraveledDistance": f"to_json(10000 + v + CAST(:d AS int) * 160 + {DRIVEN_TODAY})",
     "Vehicle.Powertrain.TractionBattery.StateOfCharge.Current": "to_json(90 - (g % 60) * 0.5)",
     "Vehicle.LowVoltageBattery.CurrentVoltage": "to_json(12.6)",
 }
@@ -109,8 +114,9 @@ def bulk_load(url: str, *, vehicle_ids: list[int], first_day: datetime, days: in
                     params | {"path": path}).rowcount
             rows += conn.execute(text(
                 "INSERT INTO telematics_positions (vehicle_id, measured_at, latitude, longitude, speed_kmh, "
-                "heading, source) SELECT v, t.at, 48.0 + (v % 500) * 0.01 + g * 0.00001, 9.0 + g * 0.00001, "
-                f"((g * 7 + v) % 90 + 30)::float8, ((v * 13 + g) % 360)::float8, 'embedded' {_FROM}"), params).rowcount
+                f"heading, source) SELECT v, t.at, 48.0 + (v % 500) * 0.01 + {DRIVEN_TODAY} * 0.001, 9.0 + {DRIVEN_TODAY} "
+                f"* 0.001, CASE WHEN {MOVING} THEN ((g * 7 + v) % 90 + 30)::float8 ELSE 0.0 END, "
+                f"((v * 13 + g) % 360)::float8, 'embedded' {_FROM}"), params).rowcount
             rows += conn.execute(text(
                 "INSERT INTO telematics_received (message_key, received_at) SELECT "
                 "lpad(to_hex(extract(epoch FROM t.at)::bigint), 10, '0') || md5(v || ':' || g), t.at "
