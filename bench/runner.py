@@ -12,9 +12,10 @@ alone and while 200 cars report once a second, and writes ``bench/results/workda
 (``FORECOURT_BENCH_WORKDAY_SECONDS`` shortens its phases). ``sharing`` times car sharing's map search
 with 500 hubs and 20,000 cars against a raw-SQL baseline and writes ``bench/results/sharing.json``.
 ``engagement`` composes one occasion's messages across many drivers against a plain SQL pass.
-``scale`` drains one stream with 1, 2 and 4 ingest workers sharing a subscription, counts the
-database load of open consoles polling and pushed, and times retention by partition drop and by row
-delete (PostgreSQL); it writes ``bench/results/scaling.json``. ``--only`` runs one of them.
+``scale`` drains one stream with 1, 2 and 4 ingest workers sharing a subscription (with where the
+cores went), kills one of two workers in a 100,000-message stream, ingests on the first and the last
+day of a month of history, counts the database load of open consoles polling and pushed, and times
+retention by partition drop and by row delete (PostgreSQL); it writes ``bench/results/scaling.json``. ``--only`` runs one of them.
 """
 
 from __future__ import annotations
@@ -129,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"open console streams (default {scale_sizes.consoles})")
     group.add_argument("--scale-retention-rows", type=int, default=scale_sizes.retention_rows,
                        help=f"positions in the month dropped or deleted (default {scale_sizes.retention_rows:,})")
+    group.add_argument("--scale-fault-messages", type=int, default=scale_sizes.fault_messages,
+                       help=f"QoS 1 messages in the stream a worker is killed in (default {scale_sizes.fault_messages:,})")
+    group.add_argument("--scale-longlife-cars", type=int, default=scale_sizes.longlife_cars,
+                       help=f"cars of the 30-day fleet, one message every 10 s (default {scale_sizes.longlife_cars:,}; "
+                            "the goal's fleet is 10,000)")
+    group.add_argument("--scale-longlife-days", type=int, default=scale_sizes.longlife_days,
+                       help=f"days of history (default {scale_sizes.longlife_days})")
     group.add_argument("--scale-output", type=Path, default=scale.RESULTS, help=f"JSON file (default {scale.RESULTS})")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -211,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"more on {', '.join(missed)}[/red]")
     if args.only in (None, "scale") and "postgresql" in engines:
         scale.run(sizes=scale.Sizes(messages=args.scale_messages, consoles=args.scale_consoles,
-                                    retention_rows=args.scale_retention_rows),
+                                    retention_rows=args.scale_retention_rows,
+                                    fault_messages=args.scale_fault_messages, longlife_cars=args.scale_longlife_cars,
+                                    longlife_days=args.scale_longlife_days),
                   output=args.scale_output, console=console)
     return 0

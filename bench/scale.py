@@ -1,9 +1,12 @@
 """Beyond one machine, measured on PostgreSQL (``python -m bench --only scale``).
 
-* **Scaling**: the same QoS 1 stream drained by 1, 2 and 4 ``forecourt ingest`` processes sharing
-  ``$share/bench/vehicles/+/telemetry`` on a private Mosquitto 2, each pinned to one core
-  (``taskset``) where the machine has them; the baseline is one worker on a plain subscription,
-  the embedded default, in the same run.
+* **Scaling** (``scale_steps``, profiled by ``scale_profile``): the same QoS 1 stream drained by 1, 2
+  and 4 ``forecourt ingest`` processes sharing ``$share/bench/vehicles/+/telemetry`` on a private
+  Mosquitto 2, each pinned to one core (``taskset``) where the machine has them; the baseline is one
+  worker on a plain subscription, the embedded default, in the same run.
+* **Fault tolerance** (``scale_fault``): one of two workers SIGKILLed mid-stream.
+* **Long life** (``scale_longlife``): ingest and the vehicle page on the first and the last day of a
+  month of history, and retention of the older month.
 * **Consoles**: N open console streams for a few seconds, each asking the database itself (how the
   console worked before ``web.live``) and then following the process's one watcher (LISTEN/NOTIFY);
   the database statements both made, counted on the engine. Then the same N on two web processes
@@ -49,6 +52,11 @@ class Sizes:
     consoles: int = 200
     console_seconds: float = 5.0
     retention_rows: int = 500_000
+    fault_messages: int = 100_000  # the stream one of two workers is killed in (bench/scale_fault.py)
+    longlife_cars: int = 100  # the month's fleet (bench/scale_longlife.py); the goal's is 10,000
+    longlife_days: int = 30
+    longlife_messages: int = 20_000  # streamed through the worker on the first and the last day
+    page_requests: int = 100
 
 
 def _reset(url: str) -> None:
@@ -58,11 +66,13 @@ def _reset(url: str) -> None:
         conn.execute(text(f"TRUNCATE {', '.join(DERIVED)} CASCADE"))
 
 
-def _stored(url: str) -> int:
+def _stored(url: str, since: datetime | None = None) -> int:
+    """Messages stored (since a moment: an index range, cheap however full the ledger is)."""
     from forecourt.core.db import get_engine
 
     with get_engine(url).connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM telematics_received")).scalar()
+        return conn.execute(text("SELECT count(*) FROM telematics_received WHERE received_at >= :since"),
+                            {"since": since or datetime(2000, 1, 1, tzinfo=UTC)}).scalar()
 
 
 def forget_sessions(broker: str, client_ids: list[str]) -> None:
@@ -102,6 +112,13 @@ def _workers(url: str, broker: str, count: int, shared: bool, logs: Path) -> lis
     return processes
 
 
+def _forget_heartbeats(url: str) -> None:
+    from forecourt.core.db import get_engine
+
+    with get_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM process_heartbeats"))
+
+
 def _subscribed(url: str, count: int) -> bool:
     from forecourt.core.db import get_engine
 
@@ -111,9 +128,15 @@ def _subscribed(url: str, count: int) -> bool:
 
 
 def ingest_throughput(fleet: telemetry.Fleet, broker: str, *, workers: int, shared: bool, messages: int,
-                      logs: Path) -> dict:
-    """Messages per second from the first publish to the last commit, the stream drained by ``workers``."""
-    _reset(fleet.url)
+                      logs: Path, reset: bool = True, start: datetime | None = None, meter=None) -> dict:
+    """Messages per second from the first publish to the last commit, the stream drained by ``workers``.
+    ``reset=False`` keeps what the tables hold (the long-life run); ``start``: the stream's first moment;
+    ``meter`` (``scale_profile.CpuMeter``) is started at the first publish and stopped at the last commit."""
+    if reset:
+        _reset(fleet.url)
+    else:
+        _forget_heartbeats(fleet.url)
+    since = datetime.now(UTC)
     processes = _workers(fleet.url, broker, workers, shared, logs)
     try:
         deadline = time.monotonic() + 180
@@ -122,17 +145,21 @@ def ingest_throughput(fleet: telemetry.Fleet, broker: str, *, workers: int, shar
                 raise RuntimeError("the ingest workers did not start")
             time.sleep(0.5)
         time.sleep(2.0)  # subscriptions confirmed a moment after the first beat
-        start = telemetry._stream_start(messages, len(fleet.vins))
+        start = start or telemetry._stream_start(messages, len(fleet.vins))
+        if meter is not None:
+            meter.start()
         began = time.perf_counter()
         sender = threading.Thread(target=telemetry.publish_backlog, args=(broker, fleet.vins, messages, start),
                                   daemon=True)
         sender.start()
         deadline = time.monotonic() + 900
-        while _stored(fleet.url) < messages:
+        while _stored(fleet.url, since) < messages:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"only {_stored(fleet.url):,} of {messages:,} stored")
+                raise RuntimeError(f"only {_stored(fleet.url, since):,} of {messages:,} stored")
             time.sleep(0.05)
         seconds = time.perf_counter() - began
+        if meter is not None:
+            meter.stop()
         sender.join(60)
     finally:
         for process in processes:
@@ -216,6 +243,8 @@ def retention(url: str, *, rows: int) -> dict:
 
 
 def run(*, sizes: Sizes, output: Path | None, console: Console) -> dict:
+    from bench import scale_fault, scale_longlife, scale_steps
+
     url = PG_URL
     fleet = telemetry.prepare_fleet("postgresql", url, cars=sizes.cars, trackers=0, console=console)
     figures: dict = {"engine": "postgresql", "messages": sizes.messages, "cars": sizes.cars,
@@ -223,21 +252,12 @@ def run(*, sizes: Sizes, output: Path | None, console: Console) -> dict:
     machine = report.machine(url)
     try:
         with tempfile.TemporaryDirectory() as folder, private_mosquitto(Path(folder)) as broker:
-            baseline = ingest_throughput(fleet, broker, workers=1, shared=False, messages=sizes.messages,
-                                         logs=Path(folder))
-            figures["baseline_msg_per_s"] = baseline["msg_per_s"]
-            console.print(f"baseline (one worker, plain subscription): {baseline['msg_per_s']:,} msg/s")
-            for workers in (1, 2, 4):
-                measured = ingest_throughput(fleet, broker, workers=workers, shared=True, messages=sizes.messages,
-                                             logs=Path(folder))
-                key = f"msg_per_s_{workers}_worker" + ("s" if workers > 1 else "")
-                figures[key] = measured["msg_per_s"]
-                console.print(f"{workers} worker(s), shared subscription: {measured['msg_per_s']:,} msg/s")
-        one = figures["msg_per_s_1_worker"]
-        figures["speedup_2_workers"] = round(figures["msg_per_s_2_workers"] / one, 2)
-        figures["speedup_4_workers"] = round(figures["msg_per_s_4_workers"] / one, 2)
-        cores = max(min(os.cpu_count() or 1, 4), 1)
-        figures["msg_per_s_per_core_4_workers"] = round(figures["msg_per_s_4_workers"] / cores)
+            figures |= scale_steps.measure(fleet, broker, sizes=sizes, logs=Path(folder), console=console)
+            figures |= scale_fault.run(fleet, broker, messages=sizes.fault_messages, logs=Path(folder),
+                                       console=console)
+            figures |= scale_longlife.run(fleet, broker, cars=sizes.longlife_cars, days=sizes.longlife_days,
+                                          messages=sizes.longlife_messages, page_requests=sizes.page_requests,
+                                          logs=Path(folder), console=console)
         figures |= console_load(url, consoles=sizes.consoles, seconds=sizes.console_seconds)
         figures["consoles"] = sizes.consoles
         console.print(f"{sizes.consoles} consoles: polling {figures['console_polling_queries_per_s']:,} "
@@ -250,6 +270,7 @@ def run(*, sizes: Sizes, output: Path | None, console: Console) -> dict:
                       f"{figures['retention_partition_drop_seconds']} s")
     finally:
         telemetry.drop("postgresql", url)
+    figures["load_after"] = telemetry.load()
     document = {"machine": machine, "figures": figures,
                 "reproduce": "make bench (or .venv/bin/python -m bench --only scale)"}
     if output is not None:

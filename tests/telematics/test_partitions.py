@@ -69,3 +69,25 @@ def test_retention_drops_whole_months_and_deletes_the_rest_row_by_row(make, sess
         assert removed["partitions"] >= 2  # 400 and 200 days ago at least were months of their own
     else:
         assert removed == {"positions": 5, "partitions": 0, "routes": removed["routes"]}
+
+
+def test_samples_and_positions_take_ids_beyond_32_bits(make, session):
+    """A month of a 10,000-car fleet numbers its samples past 2**31; both engines keep such ids."""
+    car = make.vehicle()
+    big = 2**31 + 12_345
+    session.add(Sample(id=big, vehicle_id=car.id, measured_at=now(), path="Vehicle.Speed", value=50.0))
+    session.add(Position(id=big + 1, vehicle_id=car.id, measured_at=now(), latitude=52.5, longitude=13.4,
+                         source="embedded"))
+    session.flush()
+    assert session.scalar(select(Sample.id).where(Sample.vehicle_id == car.id)) == big
+    assert session.scalar(select(Position.id).where(Position.vehicle_id == car.id)) == big + 1
+    session.add(Sample(vehicle_id=car.id, measured_at=now(), path="Vehicle.Speed", value=51.0))
+    session.flush()  # the next id is still given by the engine
+    if _postgresql(session):
+        types = set(session.scalars(text(
+            "SELECT data_type FROM information_schema.columns WHERE column_name = 'id' AND "
+            "(table_name LIKE 'telematics_samples%' OR table_name LIKE 'telematics_positions%')")).all())
+        assert types == {"bigint"}
+        assert set(session.scalars(text(
+            "SELECT data_type::text FROM pg_sequences WHERE sequencename IN "
+            "('telematics_samples_id_seq', 'telematics_positions_id_seq')")).all()) == {"bigint"}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
 from forecourt.core.db import Base, UTCDateTime
+
+# Samples and positions outgrow 32-bit ids (migration 0028); SQLite's INTEGER primary key is its
+# 64-bit rowid already, and a BIGINT one there would not number itself.
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Device(Base):
@@ -51,7 +55,7 @@ class Sample(Base):
 
     __tablename__ = "telematics_samples"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     path: Mapped[str] = mapped_column(String(160))
@@ -66,7 +70,7 @@ class Position(Base):
 
     __tablename__ = "telematics_positions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ROW_ID, primary_key=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     latitude: Mapped[float] = mapped_column(Float)
