@@ -62,6 +62,7 @@ def demo_logins() -> list[DemoLogin]:
     dealer_slug = organizations.first_dealer_slug()
     dealer_name = f"Autohaus {dealer_slug.split('-')[0].capitalize()} {geography.largest_cities(1)[0].name}"
     _, _, insurer, insurer_slug, _ = next(p for p in organizations.PARTNERS if p[0] == "insurance")
+    _, _, lender, lender_slug, _ = next(p for p in organizations.PARTNERS if p[0] == "finance")
     domain, carmaker = organizations.CARMAKER["domain"], organizations.CARMAKER["name"]
     return [
         DemoLogin(f"admin@{domain}", "carmaker admin", carmaker),
@@ -70,6 +71,7 @@ def demo_logins() -> list[DemoLogin]:
         DemoLogin(f"service@{dealer_slug}.example", "dealer service", dealer_name),
         DemoLogin(f"cashier@{dealer_slug}.example", "dealer cashier", dealer_name),
         DemoLogin(f"insurer@{insurer_slug}.example", "insurance analyst", insurer),
+        DemoLogin(f"finance@{lender_slug}.example", "finance analyst", lender),
         DemoLogin(driver.EMAIL, "customer", "Lena Hoffmann (driver)"),
         *(DemoLogin(k.email, k.role, k.who) for k in korea.logins()),
     ]
