@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from forecourt.consent import unsubscribe
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
-from forecourt.core.i18n import _, gettext
+from forecourt.core.i18n import _, translate
 from forecourt.core import outbox
 from forecourt.core.outbox import OutboxMessage
 
@@ -61,7 +61,7 @@ def sender_links(*, message: OutboxMessage, settings: Settings, session: Session
                                       organization_id=organization_id, purpose=purpose)
         named = unsubscribe.describe(session=session, request=unsubscribe.Unsubscribe(
             customer_id=message.customer_id, pairs=((organization_id, purpose),)))
-        found.append((named["organization"], gettext(named["purpose"]), _link(settings, token)))
+        found.append((named["organization"], translate(named["purpose"]), _link(settings, token)))
     return found
 
 
