@@ -50,7 +50,10 @@ def test_a_closed_visit_delivered_after_commit_invites_the_driver_once_in_their_
     [survey] = session.scalars(select(Survey).where(Survey.customer_id == s.driver.id))
     assert (survey.touchpoint, survey.organization_id, survey.language, survey.subject_key) == (
         "service_visit", s.dealer.id, "de", "service_record:77")
-    [message] = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "nps_survey"))
+    written = {m.channel: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "nps_survey"))}
+    assert sorted(written) == ["email", "in_app"]  # once per channel, however often the event came
+    message, in_app = written["email"], written["in_app"]
+    assert in_app.link == message.link and in_app.subject == message.subject  # the inbox opens the same survey
     assert message.basis == "service_reminders" and message.consent_organization_id == s.dealer.id
     assert "Autohaus Hafen" in message.subject and "Wie" in message.subject  # German
     assert message.link.startswith("/survey/") and message.next_attempt_at is None  # noon: leaves at once

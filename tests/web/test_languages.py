@@ -205,7 +205,8 @@ RECORDED = {"recall_campaigns": ("title", "description", "remedy"), "vehicles": 
             "sales_activities": ("notes",), "sales_quotes": ("lines", "note"), "sales_stage_changes": ("note",),
             "assist_case_events": ("text",), "access_log": ("what",), "sales_opportunities": ("title", "notes"),
             "sales_options": ("name",), "workshop_appointments": ("reason",), "workshop_proposals": ("reason",),
-            "assist_cases": ("problems",), "sales_configurations": ("price_lines",), "sales_orders": ("lines",)}
+            "assist_cases": ("problems",), "sales_configurations": ("price_lines",), "sales_orders": ("lines",),
+            "engagement_offers": ("title", "body", "benefit")}  # a partner types its offers
 
 
 def _recorded(session) -> set[str]:

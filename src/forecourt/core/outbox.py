@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, column, func, or_, select, table
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, column, func, or_, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from forecourt.core import events
@@ -49,6 +49,9 @@ class OutboxMessage(Base):
     # When ``basis`` is a consent purpose: the organization holding that grant. The e-mail then carries
     # a one-click link that withdraws exactly this grant (RFC 8058 List-Unsubscribe).
     consent_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # A message from several senders (the coordinated offer): every [organization_id, purpose] grant it
+    # rests on, each unsubscribable on its own; None: only ``consent_organization_id`` and ``basis``.
+    consent_grants: Mapped[list | None] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -103,20 +106,34 @@ def written_for(session: Session, *, customer_id: int | None = None,
 
 def enqueue(*, session: Session, customer_id: int | None, channel: str, topic: str, subject: str, body: str,
             basis: str, dedupe_key: str, link: str | None = None,
-            organization_id: int | None = None, consent_organization_id: int | None = None) -> OutboxMessage:
+            organization_id: int | None = None, consent_organization_id: int | None = None,
+            consent_grants: list[tuple[int, str]] | None = None) -> OutboxMessage:
     """Adds the message unless one with the same ``dedupe_key`` exists (then returns that one).
 
     ``organization_id`` instead of a customer addresses an organization (a tow company, a dealer).
-    ``consent_organization_id``: whose grant of the ``basis`` purpose allows the message."""
+    ``consent_organization_id``: whose grant of the ``basis`` purpose allows the message;
+    ``consent_grants``: every (organization, purpose) grant a message from several senders rests on."""
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
     message = OutboxMessage(customer_id=customer_id, channel=channel, topic=topic, subject=subject, body=body,
                             basis=basis, dedupe_key=dedupe_key, link=link, organization_id=organization_id,
-                            consent_organization_id=consent_organization_id)
+                            consent_organization_id=consent_organization_id,
+                            consent_grants=[[o, p] for o, p in consent_grants] if consent_grants else None)
     session.add(message)
     session.flush()
     return message
+
+
+def grants_resting_on(message: OutboxMessage) -> list[tuple[int, str]]:
+    """The (organization, purpose) grants a message rests on: what its unsubscribe links withdraw."""
+    if message.customer_id is None:
+        return []
+    if message.consent_grants:
+        return list(dict.fromkeys((int(o), str(p)) for o, p in message.consent_grants))
+    if message.consent_organization_id is not None:
+        return [(message.consent_organization_id, message.basis)]
+    return []
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ A message waits while the driver's quiet hours last, and while the cap of their 
 closed). Each offer's grant is checked again at sending: a grant withdrawn since composing takes its
 offer out, and a message left with nothing to say is never sent. It lands in the in-app inbox (an
 outbox row, so the driver's notifications show it) and goes by e-mail too where the driver chose
-e-mail; the e-mail's one-click unsubscribe withdraws the first sender's grant, and the inbox names
-each sender with a one-click stop of its own.
+e-mail. The e-mail rests on every (sender, purpose) grant of its offers: its text has a one-click
+unsubscribe link for each, and its List-Unsubscribe header withdraws them all (a provider's button
+means "no more of this"); the inbox names each sender with a one-click stop of its own.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def _body(session: Session, occasions: list[Occasion], items) -> str:
     return "\n".join(lines)
 
 
+def _grants(items) -> list[tuple[int, str]]:
+    """Each (organization, purpose) with an offer in the message, in the message's order."""
+    return list(dict.fromkeys((offer.organization_id, offer.purpose) for _item, offer in items))
+
+
 def _window_closed(occasions: list[Occasion], today: date) -> bool:
     return all(o.window_ends_on < today for o in occasions)
 
@@ -102,6 +108,7 @@ def deliver(*, session: Session, message: Message, at: datetime,
         outbox.enqueue(session=session, customer_id=customer_id, channel="email", topic=TOPIC, subject=subject,
                        body=body, basis=basis, link=f"/me/offers#message-{message.id}",
                        consent_organization_id=None if message.legal else first.organization_id,
+                       consent_grants=_grants(items) or None,
                        dedupe_key=f"engagement:{message.id}:email")
     for channel in channels:
         pressure.record_contact(session=session, customer_id=customer_id, channel=channel, at=at, topic=TOPIC,

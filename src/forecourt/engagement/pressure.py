@@ -45,11 +45,16 @@ def set_choice(*, session: Session, customer_id: int, email: bool, per_month: in
     return choice
 
 
-def cap_of(*, session: Session, customer_id: int) -> int:
-    """Marketing messages per channel in 30 days: the market's cap, or the driver's own if lower."""
+def market_cap_of(*, session: Session, customer_id: int) -> int:
+    """The cap of the driver's market (what "the usual limit" means to them)."""
     customer = customers_service.get(session=session, customer_id=customer_id)
     market = parties_markets.market_or_default(session=session, code=customer.market or customer.country)
-    cap = market.marketing_per_month if market.marketing_per_month is not None else 2
+    return market.marketing_per_month if market.marketing_per_month is not None else 2
+
+
+def cap_of(*, session: Session, customer_id: int) -> int:
+    """Marketing messages per channel in 30 days: the market's cap, or the driver's own if lower."""
+    cap = market_cap_of(session=session, customer_id=customer_id)
     own = choice_of(session=session, customer_id=customer_id).per_month
     return min(cap, own) if own is not None else cap
 

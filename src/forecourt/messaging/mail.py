@@ -3,8 +3,10 @@
 Mail providers reject or bin messages without ``Date`` and ``Message-ID``, and bulk senders must offer
 one-click unsubscribe (RFC 8058: ``List-Unsubscribe`` with an HTTPS link and ``List-Unsubscribe-Post:
 List-Unsubscribe=One-Click``). Every message that rests on the reader's consent carries that link; it
-withdraws the grant the message rested on (``consent.unsubscribe``). Recall notices, dispatch notices
-and contract reminders rest on another legal basis, so there is nothing to unsubscribe from.
+withdraws every grant the message rested on (``consent.unsubscribe``). A message from several senders
+(the coordinated offer) also names each sender and purpose in its text with a link of its own, so the
+reader can stop one and keep the others. Recall notices, dispatch notices and contract reminders rest
+on another legal basis, so there is nothing to unsubscribe from.
 
 The connection follows ``FORECOURT_SMTP_SECURITY``: ``starttls`` refuses to go on in clear text when
 the server does not offer STARTTLS, ``tls`` speaks TLS from the first byte; both verify the server's
@@ -19,10 +21,13 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from sqlalchemy.orm import Session
+
 from forecourt.consent import unsubscribe
 from forecourt.core.clock import now
 from forecourt.core.config import Settings
-from forecourt.core.i18n import _
+from forecourt.core.i18n import _, translate
+from forecourt.core import outbox
 from forecourt.core.outbox import OutboxMessage
 
 
@@ -32,16 +37,37 @@ def sender_domain(settings: Settings) -> str:
     return address.rpartition("@")[2] or "forecourt.example"
 
 
-def unsubscribe_url(*, message: OutboxMessage, settings: Settings) -> str | None:
-    """The one-click link for a message resting on a grant, or None for any other message."""
-    if message.customer_id is None or message.consent_organization_id is None:
-        return None
-    token = unsubscribe.token_for(secret_key=settings.secret_key, customer_id=message.customer_id,
-                                  organization_id=message.consent_organization_id, purpose=message.basis)
+def _link(settings: Settings, token: str) -> str:
     return f"{settings.portal_url.rstrip('/')}/unsubscribe/{token}"
 
 
-def compose(*, message: OutboxMessage, to: str, settings: Settings) -> EmailMessage:
+def unsubscribe_url(*, message: OutboxMessage, settings: Settings) -> str | None:
+    """The header's one-click link: every grant the message rests on, or None for any other message."""
+    pairs = outbox.grants_resting_on(message)
+    if not pairs:
+        return None
+    return _link(settings, unsubscribe.token_for_all(secret_key=settings.secret_key, customer_id=message.customer_id,
+                                                     pairs=pairs))
+
+
+def sender_links(*, message: OutboxMessage, settings: Settings, session: Session) -> list[tuple[str, str, str]]:
+    """(organization, purpose, link) for each grant of a message from several senders; empty for one."""
+    pairs = outbox.grants_resting_on(message)
+    if len(pairs) < 2:
+        return []
+    found = []
+    for organization_id, purpose in pairs:
+        token = unsubscribe.token_for(secret_key=settings.secret_key, customer_id=message.customer_id,
+                                      organization_id=organization_id, purpose=purpose)
+        named = unsubscribe.describe(session=session, request=unsubscribe.Unsubscribe(
+            customer_id=message.customer_id, pairs=((organization_id, purpose),)))
+        found.append((named["organization"], translate(named["purpose"]), _link(settings, token)))
+    return found
+
+
+def compose(*, message: OutboxMessage, to: str, settings: Settings,
+            session: Session | None = None) -> EmailMessage:
+    """The e-mail; with a ``session``, a message from several senders names each with its own link."""
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = to
@@ -56,7 +82,12 @@ def compose(*, message: OutboxMessage, to: str, settings: Settings) -> EmailMess
     if leave is not None:
         email["List-Unsubscribe"] = f"<{leave}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        body += "\n\n" + _("You receive this because you allowed it. To stop these e-mails: %(url)s", url=leave)
+        senders = sender_links(message=message, settings=settings, session=session) if session is not None else []
+        for organization, purpose, url in senders:
+            body += "\n\n" + _("To stop %(organization)s writing to you about “%(purpose)s”: %(url)s",
+                                organization=organization, purpose=purpose, url=url)
+        body += "\n\n" + (_("To stop all of these senders at once: %(url)s", url=leave) if senders else
+                           _("You receive this because you allowed it. To stop these e-mails: %(url)s", url=leave))
     email.set_content(body)
     return email
 

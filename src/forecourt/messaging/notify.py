@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forecourt.assist import notices
@@ -139,7 +139,7 @@ def _claim(session: Session, message_id: int, settings: Settings) -> EmailMessag
         return "skipped"
     outbox.mark_in_flight(message)
     with outbox.written_for(session, customer_id=message.customer_id, organization_id=message.organization_id):
-        return compose(message=message, to=to, settings=settings)
+        return compose(message=message, to=to, settings=settings, session=session)
 
 
 def _finish(session: Session, message_id: int, error: Exception | None, settings: Settings) -> str:
@@ -248,16 +248,22 @@ def subscribe_handlers(bus, session_factory: Callable[[], Session], settings: Se
 
 # --- the owner's inbox ---------------------------------------------------------------------------
 
+def _shown_now():
+    """An in-app message written during the driver's quiet hours (a survey invitation) shows from
+    their morning on, as its e-mail leaves then."""
+    return or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now())
+
+
 def inbox(*, session: Session, customer_id: int, limit: int = 200) -> list[OutboxMessage]:
     return list(session.scalars(select(OutboxMessage).where(
-        OutboxMessage.customer_id == customer_id, OutboxMessage.channel == "in_app")
+        OutboxMessage.customer_id == customer_id, OutboxMessage.channel == "in_app", _shown_now())
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)))
 
 
 def unread_count(*, session: Session, customer_id: int) -> int:
     return session.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.customer_id == customer_id, OutboxMessage.channel == "in_app",
-        OutboxMessage.read_at.is_(None))) or 0
+        OutboxMessage.read_at.is_(None), _shown_now())) or 0
 
 
 def mark_read(*, session: Session, customer_id: int, message_id: int) -> OutboxMessage:

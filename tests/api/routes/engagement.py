@@ -1,7 +1,7 @@
 """Access-control classes of the coordinated-engagement routes (see tests/api/test_access_control.py).
 
 A partner's offers are its own organization's (STEWARD: another organization's offer is 404). The driver's
-inbox, acceptance and choice of channels are SELF; a message names customer A's own thing. Starting a
+inbox, acceptance and choice of channels (on the privacy page) are SELF; a message names customer A's own thing. Starting a
 composition over every driver and reading its progress is the carmaker's (ADMIN).
 """
 
@@ -77,13 +77,17 @@ ROUTES: dict = {
     ("GET", "/workspace/offers"): Rule(STEWARD),
     ("POST", "/workspace/offers"): Rule(STEWARD, form=lambda w: offer_json() | {"occasion_kinds": "service_due"},
                                        ok=(303,)),
+    ("GET", "/workspace/offers/{offer_id}"): Rule(STEWARD, params=lambda w: {"offer_id": _offer(w).id}),
+    ("POST", "/workspace/offers/{offer_id}"): Rule(STEWARD, params=lambda w: {"offer_id": _offer(w).id},
+                                                   form=lambda w: offer_json() | {"occasion_kinds": "service_due"},
+                                                   ok=(303,)),
     ("POST", "/workspace/offers/{offer_id}/withdraw"): Rule(STEWARD, params=lambda w: {"offer_id": _offer(w).id},
                                                             ok=(303,)),
     ("GET", "/me/offers"): Rule(SELF),
     ("POST", "/me/offers/{message_id}/items/{item_id}/accept"): Rule(SELF, params=_message, ok=(303,)),
     ("POST", "/me/offers/stop"): Rule(SELF, form=lambda w: {"organization_id": str(w.dealer.id),
                                                             "purpose": "sales_contact"}, ok=(303,)),
-    ("POST", "/me/offers/choice"): Rule(SELF, form=lambda w: {"email": "on", "per_month": "1"}, ok=(303,)),
+    ("POST", "/me/privacy/contact-choice"): Rule(SELF, form=lambda w: {"email": "on", "per_month": "1"}, ok=(303,)),
     ("GET", "/admin/engagement"): Rule(ADMIN),
     ("GET", "/admin/engagement.csv"): Rule(ADMIN),
     ("POST", "/admin/engagement/compositions"): Rule(ADMIN, form=lambda w: {"kind": "all"}, ok=(303,)),

@@ -43,23 +43,26 @@ def category(score: int) -> str:
 
 
 def _may_contact(session: Session, *, customer_id: int, touchpoint: touchpoints.Touchpoint, organization_id: int,
-                 policy: Policy, at: datetime) -> bool:
-    """Whether this driver may be sent this survey now: the one place where the shared contact-pressure
-    rules apply to NPS.
+                 policy: Policy, at: datetime) -> tuple[str, ...]:
+    """The channels this driver may be sent this survey on now (none: not asked): the one place where
+    the shared contact-pressure rules apply to NPS.
 
     It asks three things: that the responsible organization holds the driver's grant for the
     touchpoint's purpose (no grant, no survey: the driver is never asked without it), that the driver
-    had no survey within ``policy.survey_every_days``, and that the driver's e-mail budget of the
-    coordinated engagement (``pressure.within_cap``: the channels they chose and the cap per month)
-    has room; the invitation then counts toward that budget like an offer. Quiet hours delay an
+    had no survey within ``policy.survey_every_days``, and, per channel, that the driver's budget of
+    the coordinated engagement (``pressure.within_cap``: the channels they chose and the cap per
+    month) has room; the invitation then counts toward that budget like an offer. Quiet hours delay an
     invitation rather than refuse it (``send_after``)."""
     if consent_service.active_grant(session=session, customer_id=customer_id, organization_id=organization_id,
                                      purpose_code=touchpoint.purpose) is None:
-        return False
+        return ()
     since = at - timedelta(days=policy.survey_every_days)
     recent = session.scalar(select(Survey.id).where(Survey.customer_id == customer_id, Survey.created_at > since)
                             .limit(1))
-    return recent is None and pressure.within_cap(session=session, customer_id=customer_id, channel="email", at=at)
+    if recent is not None:
+        return ()
+    return tuple(channel for channel in pressure.CHANNELS
+                 if pressure.within_cap(session=session, customer_id=customer_id, channel=channel, at=at))
 
 
 def send_after(at: datetime, zone, policy: Policy) -> datetime:
@@ -87,8 +90,9 @@ def invite(*, session: Session, touchpoint: str, subject_key: str, customer_id: 
         return existing
     point = touchpoints.get(touchpoint)
     customer = customers_service.get_or_none(session=session, customer_id=customer_id) if customer_id else None
-    if customer is None or not _may_contact(session, customer_id=customer.id, touchpoint=point,
-                                            organization_id=organization_id, policy=policy, at=at):
+    channels = _may_contact(session, customer_id=customer.id, touchpoint=point, organization_id=organization_id,
+                            policy=policy, at=at) if customer is not None else ()
+    if not channels:
         return None
     token = secrets.token_urlsafe(24)
     organization = parties_service.get_organization(session=session, organization_id=organization_id)
@@ -102,14 +106,16 @@ def invite(*, session: Session, touchpoint: str, subject_key: str, customer_id: 
                     token_digest=digest(token), created_at=at, expires_at=at + timedelta(days=policy.survey_valid_days))
     session.add(survey)
     session.flush()
-    message = outbox.enqueue(session=session, customer_id=customer.id, channel="email", topic=TOPIC, subject=subject,
-                             body=body, basis=point.purpose, dedupe_key=f"nps:{subject_key}", link=f"/survey/{token}",
-                             consent_organization_id=organization_id)
     leave_at = send_after(at, customers_service.zone_of(customer), policy)
-    if leave_at > at:
-        message.next_attempt_at = leave_at  # waits out the driver's night
-    survey.outbox_message_id = message.id
-    pressure.record_contact(session=session, customer_id=customer.id, channel="email", at=leave_at, topic=TOPIC)
+    for channel in channels:  # e-mail last: the survey names the e-mail when there is one
+        message = outbox.enqueue(session=session, customer_id=customer.id, channel=channel, topic=TOPIC,
+                                 subject=subject, body=body, basis=point.purpose, link=f"/survey/{token}",
+                                 dedupe_key=f"nps:{subject_key}" + ("" if channel == "email" else f":{channel}"),
+                                 consent_organization_id=organization_id)
+        if leave_at > at:
+            message.next_attempt_at = leave_at  # waits out the driver's night (the inbox shows it then)
+        survey.outbox_message_id = message.id
+        pressure.record_contact(session=session, customer_id=customer.id, channel=channel, at=leave_at, topic=TOPIC)
     session.flush()
     return survey
 

@@ -18,7 +18,7 @@ from forecourt.workshop import recall_work
 router = APIRouter(tags=["pages"])
 
 TOPICS = Labels({"recall": N_("Safety recall"), "service_proposal": N_("Service proposal"),
-                 "service_booked": N_("Service booked for you")})
+                 "service_booked": N_("Service booked for you"), "nps_survey": N_("Your opinion")})
 
 
 RECALL_TOPICS = ("recall", "recall_reminder")

@@ -14,7 +14,7 @@ def routers() -> list[APIRouter]:
                  "messages",
                  "console", "incoming", "on_call", "unsubscribe", "mailsink", "till", "commission", "payments_desk",
                  "phones", "remote_lock", "email_links", "background", "transfers", "follow_ups", "nps", "sharing",
-                 "engagement"):
+                 "engagement", "offer_pages", "contact_choice"):
         try:
             module = __import__(f"forecourt.web.views.{name}", fromlist=["router"])
         except ModuleNotFoundError:

@@ -23,6 +23,7 @@ from forecourt.parties import service as parties_service
 from forecourt.privacy import customer360, rights
 from forecourt.web.deps import SESSION_COOKIE, DbSession, MePage
 from forecourt.web.serialise import export_response
+from forecourt.web.views import contact_choice
 from forecourt.web.views.forms import Form, text, texts, validate
 from forecourt.web.views.render import redirect, render
 from forecourt.web.views.roles import role_purpose_rows
@@ -177,7 +178,8 @@ def privacy_page(request: Request, me: MePage, session: DbSession, add: list[Id]
                   consent_purposes=[p for p in purposes if p.needs_consent],
                   other_purposes=[p for p in purposes if not p.needs_consent], notice=notice,
                   read=consent_service.notice_text(session=session, version=notice.version), addable=addable,
-                  roles=roles)
+                  roles=roles, contact=contact_choice.shown(session=session, customer_id=me.customer_id),
+                  contact_error=request.query_params.get("error"))
 
 
 def _notice_read(form) -> tuple[int | None, str | None]:

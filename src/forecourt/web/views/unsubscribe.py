@@ -2,8 +2,10 @@
 
 ``GET`` only shows what the link would stop and a button, because mail scanners open links; the
 ``POST`` (the button, or the mail provider's own "Unsubscribe" sending ``List-Unsubscribe=One-Click``
-without cookies) withdraws the grant. The link itself is the credential (``consent.unsubscribe``);
-a link we did not sign, or another person's link opened while logged in, changes nothing and says so.
+without cookies) withdraws the grants the link names — one sender's purpose from a link in the text, or
+every sender of the e-mail from its List-Unsubscribe header. The link itself is the credential
+(``consent.unsubscribe``); a link we did not sign, another person's link opened while logged in, or a
+link used again changes nothing and says so.
 """
 
 from __future__ import annotations
