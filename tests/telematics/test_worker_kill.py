@@ -71,10 +71,11 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_database_url, t
             workers[0].wait(10)
             killed_at = _stored(sessions)[0]
             sending.join(300)
-            # The survivor drains what the broker gives it; the dead worker's share waits for it.
+            # The survivor drains what the broker gives it. Whether part of the dead worker's share waits
+            # at the broker depends on what it had acknowledged when it died (on a slow machine, all of
+            # it): what must hold is that the survivor doubles nothing and, below, that nothing is lost.
             _wait_for(lambda: _settled(sessions), 180, "the survivor to store its share", logs[1:])
             keys, samples, distinct = _stored(sessions)
-            assert keys < len(messages), "the dead worker's unacknowledged messages wait at the broker"
             assert samples == distinct == keys, "the survivor stored nothing a second time"
             workers[0] = _worker(url, broker, ids[0], logs[0])
             _wait_for(lambda: _stored(sessions)[0] >= len(messages), 300, f"all {len(messages):,} messages", logs)
