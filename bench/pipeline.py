@@ -243,6 +243,14 @@ def existing(engine: str, url: str, *, opportunities: int, console: Console) -> 
     return {**counts, "built_seconds": None, "reused": True}
 
 
+def _database(engine: str, *, urls: dict[str, str] | None, opportunities: int, console, reuse: bool):
+    """The engine's database and how it was built: a kept one when ``reuse`` finds it, else a fresh one."""
+    url = (urls or {}).get(engine) or default_url(engine)
+    built = (existing(engine, url, opportunities=opportunities, console=console) if reuse else None) \
+        or prepare(engine, url, opportunities=opportunities, console=console)
+    return url, built
+
+
 def run(*, engines: list[str], opportunities: int, repeats: int, output: Path | None, console: Console,
         urls: dict[str, str] | None = None, keep: bool = False, reuse: bool = False) -> dict:
     """Builds (or with ``reuse`` takes a kept database), measures and (unless ``keep``) drops each engine's
@@ -252,9 +260,7 @@ def run(*, engines: list[str], opportunities: int, repeats: int, output: Path | 
 
     results: dict[str, dict] = {}
     for engine in engines:
-        url = (urls or {}).get(engine) or default_url(engine)
-        built = (existing(engine, url, opportunities=opportunities, console=console) if reuse else None) \
-            or prepare(engine, url, opportunities=opportunities, console=console)
+        url, built = _database(engine, urls=urls, opportunities=opportunities, console=console, reuse=reuse)
         load_before = [round(x, 2) for x in os.getloadavg()]
         page = pipeline_page.measure(engine, url, rounds=repeats)
         figures = measure(engine, url, repeats=repeats)
@@ -306,9 +312,7 @@ def run_page(*, engines: list[str], opportunities: int, repeats: int, output: Pa
 
     results: dict[str, dict] = {}
     for engine in engines:
-        url = (urls or {}).get(engine) or default_url(engine)
-        built = (existing(engine, url, opportunities=opportunities, console=console) if reuse else None) \
-            or prepare(engine, url, opportunities=opportunities, console=console)
+        url, built = _database(engine, urls=urls, opportunities=opportunities, console=console, reuse=reuse)
         load_before = [round(x, 2) for x in os.getloadavg()]
         page = pipeline_page.measure(engine, url, rounds=repeats)
         results[engine] = {**built, "network_page": page, "load_average_before": load_before,
