@@ -25,6 +25,21 @@ from forecourt.vehicles import service as vehicles_service
 
 SAMPLE = 1500
 CONTROL_SHARE = 0.1
+# (title, body, benefit) of each demo dealer's offers, in the language the dealer writes to its drivers
+DEALER_WORDS = {
+    "en": {"check_up": ("Check-up before your warranty ends",
+                        "We inspect what the warranty still covers, so any fault is repaired at no cost.",
+                        "Free brake check"),
+           "trade_in": ("Thinking of a new car? Your trade-in value",
+                        "We value your car and quote a new one, with your warranty's end in mind.",
+                        "A free valuation")},
+    "ko": {"check_up": ("보증이 끝나기 전에 점검 받으세요",
+                        "보증 범위 안에서 차량을 점검해 드리고, 이상이 있으면 무상으로 수리해 드립니다.",
+                        "브레이크 무상 점검"),
+           "trade_in": ("새 차를 생각하고 계신가요? 지금 차량의 보상 판매 가격",
+                        "보증 만료 시점을 고려해 고객님 차량을 평가하고 새 차 견적을 드립니다.",
+                        "무료 차량 평가")},
+}
 
 
 def _offers(session: Session, *, carmaker, dealers, insurer, today) -> list[Offer]:
@@ -35,19 +50,19 @@ def _offers(session: Session, *, carmaker, dealers, insurer, today) -> list[Offe
                   models=[], markets=[], max_age_years=5, price=890, currency="EUR", valid_from=today,
                   valid_until=until, action=kinds.BUY_EXTENSION, action_code="EXTRA-CARE-2", relevance=90)]
     for dealer in dealers:
-        made.append(Offer(organization_id=dealer.id, title="Check-up before your warranty ends",
-                          body="We inspect what the warranty still covers, so any fault is repaired at no cost.",
+        # an offer is the dealer's own words: a Korean dealer writes to its drivers in Korean
+        words = DEALER_WORDS["ko" if dealer.market == "KR" else "en"]
+        made.append(Offer(organization_id=dealer.id, title=words["check_up"][0], body=words["check_up"][1],
                           purpose="service_reminders",
                           occasion_kinds=[kinds.WARRANTY_60, kinds.WARRANTY_30, kinds.SERVICE_DUE,
                                           kinds.BIRTHDAY_4, kinds.BIRTHDAY_6],
-                          models=[], markets=[dealer.market], benefit="Free brake check",
+                          models=[], markets=[dealer.market], benefit=words["check_up"][2],
                           valid_from=today, valid_until=until, action=kinds.BOOK_SERVICE, action_code="inspection",
                           relevance=70))
-        made.append(Offer(organization_id=dealer.id, title="Thinking of a new car? Your trade-in value",
-                          body="We value your car and quote a new one, with your warranty's end in mind.",
+        made.append(Offer(organization_id=dealer.id, title=words["trade_in"][0], body=words["trade_in"][1],
                           purpose="sales_contact",
                           occasion_kinds=[kinds.WARRANTY_60, kinds.BIRTHDAY_4, kinds.BIRTHDAY_6],
-                          models=[], markets=[dealer.market], benefit="A free valuation", valid_from=today,
+                          models=[], markets=[dealer.market], benefit=words["trade_in"][2], valid_from=today,
                           valid_until=until, action=kinds.ASK_QUOTE, relevance=40))
     if insurer is not None:
         made.append(Offer(organization_id=insurer.id, title="Insurance that rewards calm driving",
