@@ -95,9 +95,9 @@ def active_grant(*, session: Session, customer_id: int, organization_id: int, pu
 
 def _record(session: Session, *, customer_id: int, organization_id: int, purpose: Purpose,
             notice_version: int, state: str, method: str, recorded_by: int | None,
-            language: str | None) -> ConsentReceipt:
+            language: str | None, receipt_id: str | None = None) -> ConsentReceipt:
     receipt = ConsentReceipt(
-        receipt_id=str(uuid.uuid4()), customer_id=customer_id, organization_id=organization_id,
+        receipt_id=receipt_id or str(uuid.uuid4()), customer_id=customer_id, organization_id=organization_id,
         purpose_code=purpose.code, legal_basis=purpose.legal_basis, notice_version=notice_version,
         state=state, method=method, recorded_by_user_id=recorded_by, recorded_at=now(), language=language,
         jurisdiction=_jurisdiction(session, customer_id),
@@ -118,11 +118,13 @@ def _jurisdiction(session: Session, customer_id: int) -> str:
 
 def give(*, session: Session, customer_id: int, organization_id: int, purpose_code: str,
          notice_version: int | None = None, method: str = "web-portal",
-         recorded_by: int | None = None, language: str | None = None) -> Grant:
+         recorded_by: int | None = None, language: str | None = None, receipt_id: str | None = None) -> Grant:
     """The customer allows an organization to use their data for one purpose.
 
     ``language`` is the language of the notice text the customer read (default: the language being
-    spoken, the one their page was in); the receipt records it."""
+    spoken, the one their page was in); the receipt records it. ``receipt_id``: the receipt's number
+    when the caller already has one (an imported ledger, a demo built again from its seed); the
+    ledger is append-only, so it is chosen when the receipt is written or never."""
     purpose = get_purpose(session=session, code=purpose_code)
     if purpose.legal_basis != CONSENT:
         raise Invalid(_("'%(name)s' does not rest on consent, so it cannot be granted or withdrawn.", name=purpose.name),
@@ -152,7 +154,7 @@ def give(*, session: Session, customer_id: int, organization_id: int, purpose_co
     grant.notice_version, grant.granted_at, grant.withdrawn_at, grant.expires_at = notice.version, moment, None, None
     _record(session, customer_id=customer_id, organization_id=organization.id, purpose=purpose,
             notice_version=notice.version, state="granted", method=method, recorded_by=recorded_by,
-            language=read_in)
+            language=read_in, receipt_id=receipt_id)
     session.flush()
     return grant
 

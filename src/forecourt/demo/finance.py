@@ -9,6 +9,8 @@ event handler would in a running platform.
 
 from __future__ import annotations
 
+import uuid
+
 from datetime import datetime, timedelta
 from decimal import Decimal
 from random import Random
@@ -52,8 +54,10 @@ def build(*, session: Session, rng: Random, now: datetime) -> dict[str, int]:
     if demo is not None:
         owned = vehicles_service.vehicles_of(session=session, customer_id=demo.id)
         if owned:
+            # the same seed builds the same ledger: the receipt's number is drawn from the seed
             consent_service.give(session=session, customer_id=demo.id, organization_id=partner.id,
-                                 purpose_code="marketing_offers", method="web-portal")
+                                 purpose_code="marketing_offers", method="web-portal",
+                                 receipt_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)))
             cars.append((owned[0][0].id, demo.id))
     sample = vehicles_service.all_vehicle_ids(session=session)
     rng.shuffle(sample)
