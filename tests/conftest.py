@@ -77,9 +77,10 @@ def database_url(fresh_database_url) -> str:
 def settings(database_url, tmp_path_factory):
     # The test client speaks plain HTTP to "testserver", whose cookies would be Secure by default (and so
     # never sent back); tests/parties/test_secure_defaults.py checks the default itself. Photos of shared
-    # cars go to a directory of the run's own.
+    # cars and the mail sink's e-mails are the run's own, never what a `make run` left in ./var.
     return get_settings(database_url=database_url, login_max_failures=5, cookie_secure=False,
-                        photos_dir=str(tmp_path_factory.mktemp("photos")))
+                        photos_dir=str(tmp_path_factory.mktemp("photos")),
+                        mailsink_dir=str(tmp_path_factory.mktemp("mail")))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from forecourt.core.auth import Role
@@ -35,7 +36,10 @@ def _events(feed: CarFeed, cars: frozenset[int], read, batches: list[frozenset[i
         return out
 
     sent = []
-    for text in asyncio.run(run()):
+    # in a thread of its own: a browser test earlier in the suite may leave an event loop running here
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        texts = pool.submit(lambda: asyncio.run(run())).result(timeout=30)
+    for text in texts:
         lines = dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
         if "event" in lines:
             sent.append((lines["event"], json.loads(lines["data"])))
