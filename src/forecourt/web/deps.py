@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from forecourt.core.auth import Principal, Role
 from forecourt.core.config import Settings
@@ -105,23 +106,33 @@ class LoginRequired(Exception):
     """Raised by page routes; the app turns it into a redirect to the login page."""
 
 
+async def _look_up(request: Request, session: Session, token: str, kind: str):
+    """(user, token row) for a token, or None, with the viewer's language and zone placed. The token is
+    read in a worker thread: the request's first statement waits for a pooled connection, and waiting
+    on the event loop would stop every other request of the process (open streams included) until one
+    came free. The rest runs on the loop, where the viewer's context lives, on the connection the
+    session now holds."""
+    found = await run_in_threadpool(lambda: parties_service.resolve_token(session=session, token=token, kind=kind))
+    if found is not None:
+        viewer.place(request, session, found[0])
+    return found
+
+
 async def _resolve(request: Request, session: Session) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        found = parties_service.resolve_token(session=session, token=header[7:].strip(), kind="api")
+        found = await _look_up(request, session, header[7:].strip(), "api")
         if found is None:
             raise HTTPException(status_code=401, detail=_("Invalid or expired token"),
                                 headers={"WWW-Authenticate": "Bearer"})
-        viewer.place(request, session, found[0])
         return parties_service.principal_for(found[0], via_token=True)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    found = parties_service.resolve_token(session=session, token=cookie, kind="session")
+    found = await _look_up(request, session, cookie, "session")
     if found is None:
         return None
     user, token_row = found
-    viewer.place(request, session, user)
     request.state.csrf_token = token_row.csrf_token
     if request.method in UNSAFE:
         sent = request.headers.get("x-csrf-token")
