@@ -63,13 +63,23 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_database_url, t
             _wait_for(lambda: len(_counted(sessions)) == 2 and min(_counted(sessions)) > 0, 120,
                       "both workers to take messages of the group", logs,
                       meanwhile=lambda: cars.publish(*messages[0], qos=1))
-            sending = threading.Thread(target=lambda: [cars.publish(t, p, qos=1).wait_for_publish(60)
-                                                       for t, p in messages[1:]])
+            # The first half goes out, the kill lands once 300 are stored, and the second half follows it:
+            # on a fast machine the whole stream could otherwise be stored before the kill.
+            half = len(messages) // 2
+
+            def send(part):
+                return threading.Thread(target=lambda: [cars.publish(t, p, qos=1).wait_for_publish(60)
+                                                        for t, p in part])
+
+            sending = send(messages[1:half])
             sending.start()
             _wait_for(lambda: _stored(sessions)[0] >= 300, 120, "300 stored messages before the kill", logs)
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(10)
             killed_at = _stored(sessions)[0]
+            sending.join(300)
+            sending = send(messages[half:])
+            sending.start()
             sending.join(300)
             # The survivor drains what the broker gives it. Whether part of the dead worker's share waits
             # at the broker depends on what it had acknowledged when it died (on a slow machine, all of
