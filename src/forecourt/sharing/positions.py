@@ -136,18 +136,19 @@ def of_fleet(*, session: Session, principal: Principal, hub: Hub, cars: list[Sha
     vehicle_of = {c.id: c.vehicle_id for c in cars}
     crashed = telematics_service.crashed_since(session=session, since={
         vehicle_of[car_id]: r.checked_out_at or r.starts_at for car_id, r in by_car.items()})
+    where = trips.positions(session=session, vehicle_ids=[c.vehicle_id for c in cars])
     shown = []
     for car in cars:
         booking = by_car.get(car.id)
-        seen = trips.readings(session=session, vehicle_id=car.vehicle_id)
-        if seen.latitude is None or seen.longitude is None:
+        if car.vehicle_id not in where:
             continue
+        latitude, longitude = where[car.vehicle_id]
         why = "free"
         if booking is not None:
             why = _door(session, principal, hub, booking, _reason(booking, crashed, car.vehicle_id, moment))
             if why is None:
                 continue
         shown.append({"car_id": car.id, "car": titles[car.id][0], "plate": titles[car.id][1],
-                      "latitude": seen.latitude, "longitude": seen.longitude, "why": why,
+                      "latitude": latitude, "longitude": longitude, "why": why,
                       "number": booking.number if booking is not None else None})
     return shown

@@ -54,6 +54,20 @@ def readings(*, session: Session, vehicle_id: int) -> Readings:
     return Readings(value(ODOMETER), energy, value(LATITUDE), value(LONGITUDE), moving)
 
 
+def positions(*, session: Session, vehicle_ids: list[int]) -> dict[int, tuple[float, float]]:
+    """Where each of many shared cars last said it was, in one query (the fleet map and its pushes
+    read every car of a hub at once); a car with no usable position is left out."""
+    found = {}
+    for vehicle_id, values in telematics_service.latest_of(session=session, vehicle_ids=vehicle_ids,
+                                                           paths=(LATITUDE, LONGITUDE)).items():
+        try:
+            latitude, longitude = float(values[LATITUDE]), float(values[LONGITUDE])
+        except (KeyError, TypeError, ValueError):
+            continue
+        found[vehicle_id] = (latitude, longitude)
+    return found
+
+
 def _keep_photos(session: Session, store: photos.PhotoStore | None, reservation: Reservation, pictures,
                 inspection: Inspection, damage: DamageReport | None) -> None:
     if pictures:
