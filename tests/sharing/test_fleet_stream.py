@@ -24,7 +24,7 @@ def _events(feed: CarFeed, cars: frozenset[int], read, batches: list[frozenset[i
 
     async def run() -> list[str]:
         out = []
-        stream = car_events(feed, cars=cars, read=read, event="positions", lifetime=0.5, poll=0.01, gap=0.0)
+        stream = car_events(feed, cars=cars, read=read, event="positions", lifetime=0.5, gap=0.0)
         out.append(await stream.__anext__())
         for batch in batches:
             feed.add(batch)

@@ -24,7 +24,7 @@ from forecourt.core.db import WriteBusy, get_engine, make_sessionmaker
 from forecourt.core.i18n import _
 from forecourt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from forecourt.payments.providers import CARD, gateway_from
-from forecourt.web import api_docs, formats, log_redaction, openapi, writes
+from forecourt.web import api_docs, connections, formats, log_redaction, openapi, writes
 from forecourt.web.deps import LoginRequired
 from forecourt.web.limits import BodyLimits
 from forecourt.web.viewer import ViewerMiddleware
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_docs.install(app)  # before /static, whose mount would otherwise answer for /static/swagger-ui
     app.state.write_stats = writes.WriteStats()
     app.state.write_gate = writes.WriteGate(single_writer=engine.dialect.name == "sqlite")
+    app.state.connection_gate = connections.ConnectionGate(capacity=connections.capacity_for(engine),
+                                                           wait_seconds=settings.write_wait_seconds)
     app.state.access_log_writer = writes.AccessLogWriter(app)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 

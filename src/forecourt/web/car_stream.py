@@ -19,9 +19,10 @@ import anyio
 from fastapi import Query
 from fastapi.responses import StreamingResponse
 
+from forecourt.web.connections import ConnectionGate
+from forecourt.web import live
 from forecourt.web.live import CarFeed
 
-POLL_SECONDS = 0.1
 MIN_GAP_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 LIFETIME_SECONDS = 300.0
@@ -41,38 +42,68 @@ def _event(name: str, mark: str, data: object) -> str:
 
 async def car_events(feed: CarFeed, *, cars: frozenset[int], read: Callable[[set[int]], object | None],
                      event: str, last_seen: str | None = None, lifetime: float = LIFETIME_SECONDS,
-                     poll: float = POLL_SECONDS, gap: float = MIN_GAP_SECONDS,
+                     gap: float = MIN_GAP_SECONDS,
                      heartbeat: float = HEARTBEAT_SECONDS,
-                     disconnected: Callable[[], Awaitable[bool]] | None = None):
+                     disconnected: Callable[[], Awaitable[bool]] | None = None,
+                     gate: ConnectionGate | None = None):
     """``event`` with ``read(changed cars)`` whenever it is not ``None``; ``event: gone`` and the end
     when ``read`` raises ``Gone``. A reconnecting page (``last_seen``) that may have missed a batch
-    gets its cars read at once."""
+    gets its cars read at once. With ``gate`` (the app's) each read waits for its turn at the
+    database on the event loop before it takes a thread (``web.connections``)."""
     seen = feed.knows(last_seen)
-    number = feed.number if seen is None else seen
-    pending: set[int] = set(cars) if (last_seen and seen is None) else set()
+    follow = _Following(feed, cars, feed.number if seen is None else seen)
+    if last_seen and seen is None:
+        follow.pending = set(cars)
     started = time.monotonic()
     next_read = beat = started
     beat += heartbeat
-    yield f"retry: 1000\nid: {feed.mark(number)}\n\n"
-    while time.monotonic() - started < lifetime:
+    ends = started + lifetime
+    yield f"retry: 1000\nid: {feed.mark(follow.number)}\n\n"
+    while time.monotonic() < ends:
         if disconnected is not None and await disconnected():
             return
-        number, changed = feed.since(number)
-        pending |= set(cars) if changed is None else (changed & cars)
-        if pending and time.monotonic() >= next_read:
-            asked, pending = pending, set()
+        follow.look()
+        if follow.pending and time.monotonic() >= next_read:
+            asked, follow.pending = follow.pending, set()
             next_read = time.monotonic() + gap
             try:
-                data = await anyio.to_thread.run_sync(read, asked)
+                data = await (gate.reading(read, asked) if gate is not None
+                              else anyio.to_thread.run_sync(read, asked))
             except Gone:
-                yield _event("gone", feed.mark(number), {})
+                yield _event("gone", feed.mark(follow.number), {})
                 return
             if data is not None:
-                yield _event(event, feed.mark(number), data)
+                yield _event(event, feed.mark(follow.number), data)
         if time.monotonic() >= beat:
             beat = time.monotonic() + heartbeat
             yield ": heartbeat\n\n"
-        await anyio.sleep(poll)
+        if follow.pending:  # a read held back by the gap
+            await anyio.sleep(max(min(next_read, beat, ends) - time.monotonic(), 0.0))
+        else:  # asleep until a batch names one of its cars, the heartbeat or the end
+            await feed.beacon.until(follow.look, min(beat, ends) - time.monotonic())
+
+
+class _Following:
+    """Where one stream is in the feed and which of its cars changed since it last read. Each look
+    takes in only the batches after the last one, however many other cars' batches arrive."""
+
+    def __init__(self, feed: CarFeed, cars: frozenset[int], number: int):
+        self.feed, self.cars, self.number = feed, cars, number
+        self.pending: set[int] = set()
+
+    def look(self) -> bool:
+        self.number, changed = self.feed.since(self.number)
+        self.pending |= set(self.cars) if changed is None else (changed & self.cars)
+        return bool(self.pending)
+
+
+def for_request(request, *, cars: frozenset[int], read: Callable[[set[int]], object | None], event: str,
+                seconds: float) -> StreamingResponse:
+    """The stream a page opens: on its process's watcher, resumed from the page's Last-Event-ID, each
+    read with a turn at the database."""
+    return response(car_events(live.case_watch(request.app).cars, cars=cars, read=read, event=event,
+                               last_seen=request.headers.get("last-event-id"), lifetime=seconds,
+                               disconnected=request.is_disconnected, gate=request.app.state.connection_gate))
 
 
 def response(events) -> StreamingResponse:

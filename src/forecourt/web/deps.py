@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -20,14 +20,30 @@ from forecourt.customers import service as customers_service
 from forecourt.parties import service as parties_service
 from forecourt.payments.providers import Gateway
 from forecourt.sharing.photos import PhotoStore
-from forecourt.web import viewer
+from forecourt.web import connections, viewer
 from forecourt.web import writes as writes_module
 
 SESSION_COOKIE = "fc_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def connection_turn(request: Request) -> AsyncIterator[None]:
+    """The request's turn at the database, waited for on the event loop (``web.connections``); held
+    until its session is closed, which is when the route returns (a stream's pushes take their own)."""
+    try:
+        async with request.app.state.connection_gate.turn():
+            yield
+    except connections.Overloaded:
+        request.app.state.write_stats.add("refused_busy")
+        raise HTTPException(status_code=503, headers={"Retry-After": str(writes_module.RETRY_AFTER_SECONDS)},
+                            detail=_("The service is very busy at this moment. Please try again in a few seconds.")) \
+            from None
+
+
+ConnectionTurn = Annotated[None, Depends(connection_turn, scope="function")]
+
+
+def get_session(request: Request, _turn: ConnectionTurn) -> Iterator[Session]:
     """The request owns the transaction: commit when the route returns, roll back if it raises.
 
     A request that may write (POST, PUT, PATCH, DELETE, or a read run again as a writer) takes the
@@ -36,13 +52,13 @@ def get_session(request: Request) -> Iterator[Session]:
     yield from _session(request, writes=request.method in UNSAFE)
 
 
-def get_read_first_session(request: Request) -> Iterator[Session]:
+def get_read_first_session(request: Request, _turn: ConnectionTurn) -> Iterator[Session]:
     """For a route that does slow reading work before it writes (a login hashes the password): it
     begins as a read and calls ``begin_writing`` before its first write."""
     yield from _session(request, writes=False)
 
 
-def get_replica_session(request: Request) -> Iterator[Session]:
+def get_replica_session(request: Request, _turn: ConnectionTurn) -> Iterator[Session]:
     """For the heavy dashboards (pipeline, network benchmark): a session on the read replica
     (``FORECOURT_DATABASE_REPLICA_URL``; the primary when unset), so a network's analysts do not
     slow down the people writing. It only reads: nothing is committed, whatever the route did."""

@@ -120,9 +120,10 @@ async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIM
 
     last = after
     started = time.monotonic()
+    ends = started + lifetime
     beat = started + heartbeat
     yield "retry: 1000\n\n"
-    while time.monotonic() - started < lifetime:
+    while time.monotonic() < ends:
         if disconnected is not None and await disconnected():
             return
         current = await newest()
@@ -132,7 +133,10 @@ async def case_changes(sessions, *, after: int, lifetime: float = STREAM_LIFETIM
         if time.monotonic() >= beat:
             beat = time.monotonic() + heartbeat
             yield ": heartbeat\n\n"
-        await anyio.sleep(poll)
+        if watch is None:
+            await anyio.sleep(poll)
+        else:  # asleep until the watcher hears of a newer case, the heartbeat or the end
+            await watch.beacon.until(lambda: (watch.current or 0) > last, min(beat, ends) - time.monotonic())
 
 
 @router.get("/console/stream", response_class=StreamingResponse,

@@ -22,7 +22,7 @@ from forecourt.core.schemas import Id
 from forecourt.sales import trials as sales_trials
 from forecourt.sharing import (access, billing, desk, figures, labels, offers, photos, positions, profiles,
                                reservations, trips)
-from forecourt.web import car_stream, live
+from forecourt.web import car_stream
 from forecourt.web.deps import (AdminPage, AppSettings, DbSession, DealerPage, MaybePrincipal, MePage, PagePrincipal,
                                 PaymentGateway, Photos)
 from forecourt.web.views.forms import Form, back_to, text, whole_number
@@ -285,9 +285,7 @@ def hub_stream(request: Request, principal: DealerPage, session: DbSession, seco
             except NotFound:
                 raise car_stream.Gone from None
 
-    return car_stream.response(car_stream.car_events(
-        live.case_watch(request.app).cars, cars=vehicles, read=read, event="positions",
-        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
+    return car_stream.for_request(request, cars=vehicles, read=read, event="positions", seconds=seconds)
 
 
 def _desk_act(session, action, done: str):

@@ -37,7 +37,7 @@ from forecourt.telematics import dtc, health, score
 from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
-from forecourt.web import car_stream, live
+from forecourt.web import car_stream
 from forecourt.web.deps import AdminPage, AppSettings, DbSession, MePage, StaffPage, stated_purpose
 from forecourt.web.views import remote_lock
 from forecourt.web.views.render import render
@@ -280,9 +280,7 @@ def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession
 
 
 def _stream(request: Request, vehicle_id: int, read, seconds: float) -> StreamingResponse:
-    return car_stream.response(car_stream.car_events(
-        live.case_watch(request.app).cars, cars=frozenset({vehicle_id}), read=read, event="car",
-        last_seen=request.headers.get("last-event-id"), lifetime=seconds, disconnected=request.is_disconnected))
+    return car_stream.for_request(request, cars=frozenset({vehicle_id}), read=read, event="car", seconds=seconds)
 
 
 # --- staff, behind the consent door ----------------------------------------------------------------
