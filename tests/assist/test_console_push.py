@@ -116,3 +116,53 @@ def _answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_burst_of_consoles_opened_at_once_is_served_and_each_hears_the_next_case(fresh_database_url, tmp_path):
+    """More streams at once than the process has pooled connections and worker threads: each waits for
+    its turn at the database on the event loop, so none is starved and every one hears the SOS."""
+    import asyncio
+
+    url = fresh_database_url("burst")
+    world = _world(url)
+    port = free_port()
+    consoles = 80
+    with (tmp_path / "web.log").open("wb") as log:
+        process = _serve(url, port, log)
+        try:
+            _wait_until(lambda: _answers(port), 120, "the web process")
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=30) as login:
+                assert submit_login(login, world["agent"], PASSWORD).status_code in (200, 303)
+                cookies = dict(login.cookies)
+
+            async def burst() -> list[bool]:
+                opened = [asyncio.Event() for _ in range(consoles)]
+                heard = [False] * consoles
+                limits = httpx.Limits(max_connections=consoles + 5)
+                async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
+                                             timeout=httpx.Timeout(60, read=None)) as client:
+                    async def follow(i: int) -> None:
+                        async with client.stream("GET", "/console/stream", params={"seconds": 40}) as stream:
+                            assert stream.status_code == 200
+                            async for line in stream.aiter_lines():
+                                opened[i].set()
+                                if line.startswith("event: cases"):
+                                    heard[i] = True
+                                    return
+
+                    tasks = [asyncio.create_task(follow(i)) for i in range(consoles)]
+                    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 60)
+                    car = await client.post(f"/api/telemetry/{world['vin']}",
+                                            headers={"Authorization": f"Bearer {world['secret']}"},
+                                            content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
+                                                                "events": ["sos"]}))
+                    assert car.status_code in (200, 202), car.text
+                    await asyncio.wait_for(asyncio.gather(*tasks), 30)
+                return heard
+
+            heard = asyncio.run(burst())
+            assert heard == [True] * consoles, (tmp_path / "web.log").read_text()[-3000:]
+        finally:
+            process.terminate()
+            process.wait(30)
