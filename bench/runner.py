@@ -58,6 +58,14 @@ def run(*, prepared: list[datasets.Dataset], requests: int, warmup: int, output:
     return document
 
 
+def _scale_parts(parser, value: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(set(parts) - set(scale.PARTS))
+    if unknown or not parts:
+        parser.error(f"--scale-parts: choose from {', '.join(scale.PARTS)} (got {value!r})")
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_argument_group("scale (PostgreSQL)")
     group.add_argument("--scale-messages", type=int, default=scale_sizes.messages,
                        help=f"MQTT messages per worker count (default {scale_sizes.messages:,})")
+    group.add_argument("--scale-cars", type=int, default=scale_sizes.cars,
+                       help=f"cars sending the scaling stream (default {scale_sizes.cars:,})")
     group.add_argument("--scale-consoles", type=int, default=scale_sizes.consoles,
                        help=f"open console streams (default {scale_sizes.consoles})")
     group.add_argument("--scale-retention-rows", type=int, default=scale_sizes.retention_rows,
@@ -138,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--scale-longlife-days", type=int, default=scale_sizes.longlife_days,
                        help=f"days of history (default {scale_sizes.longlife_days})")
     group.add_argument("--scale-output", type=Path, default=scale.RESULTS, help=f"JSON file (default {scale.RESULTS})")
+    group.add_argument("--scale-parts", default=",".join(scale.PARTS),
+                       help=f"which parts, comma-separated (default all: {','.join(scale.PARTS)}); measuring some "
+                            "replaces only their figures in the JSON file")
     args = parser.parse_args(argv)
+    scale_parts = _scale_parts(parser, args.scale_parts)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgresql"}
     if unknown:
@@ -218,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[red]Composing for {args.drivers:,} drivers took {engagement.TARGET_SECONDS:g} s or "
                           f"more on {', '.join(missed)}[/red]")
     if args.only in (None, "scale") and "postgresql" in engines:
-        scale.run(sizes=scale.Sizes(messages=args.scale_messages, consoles=args.scale_consoles,
+        scale.run(sizes=scale.Sizes(messages=args.scale_messages, cars=args.scale_cars, consoles=args.scale_consoles,
                                     retention_rows=args.scale_retention_rows,
                                     fault_messages=args.scale_fault_messages, longlife_cars=args.scale_longlife_cars,
                                     longlife_days=args.scale_longlife_days),
-                  output=args.scale_output, console=console)
+                  output=args.scale_output, console=console, parts=scale_parts)
     return 0

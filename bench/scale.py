@@ -242,38 +242,55 @@ def retention(url: str, *, rows: int) -> dict:
             "retention_partition_drop_seconds": round(drop_seconds, 3), "retention_partitions_dropped": dropped}
 
 
-def run(*, sizes: Sizes, output: Path | None, console: Console) -> dict:
+PARTS = ("steps", "fault", "longlife", "consoles", "retention")
+
+
+def run(*, sizes: Sizes, output: Path | None, console: Console, parts: tuple[str, ...] = PARTS) -> dict:
+    """Every part by default; ``parts`` names some, to measure them again on their own (their keys
+    replace the same keys in ``output``, the others stay as they were)."""
     from bench import scale_fault, scale_longlife, scale_steps
 
     url = PG_URL
     fleet = telemetry.prepare_fleet("postgresql", url, cars=sizes.cars, trackers=0, console=console)
-    figures: dict = {"engine": "postgresql", "messages": sizes.messages, "cars": sizes.cars,
-                     "cores": os.cpu_count(), "load_before": telemetry.load()}
+    figures: dict = {"engine": "postgresql", "cores": os.cpu_count(), "load_before": telemetry.load(),
+                     "parts_measured": list(parts)}
+    if "steps" in parts:
+        figures |= {"messages": sizes.messages, "cars": sizes.cars}
     machine = report.machine(url)
     try:
         with tempfile.TemporaryDirectory() as folder, private_mosquitto(Path(folder)) as broker:
-            figures |= scale_steps.measure(fleet, broker, sizes=sizes, logs=Path(folder), console=console)
-            figures |= scale_fault.run(fleet, broker, messages=sizes.fault_messages, logs=Path(folder),
-                                       console=console)
-            figures |= scale_longlife.run(fleet, broker, cars=sizes.longlife_cars, days=sizes.longlife_days,
-                                          messages=sizes.longlife_messages, page_requests=sizes.page_requests,
-                                          logs=Path(folder), console=console)
-        figures |= console_load(url, consoles=sizes.consoles, seconds=sizes.console_seconds)
-        figures["consoles"] = sizes.consoles
-        console.print(f"{sizes.consoles} consoles: polling {figures['console_polling_queries_per_s']:,} "
-                      f"queries/s, pushed {figures['console_pushed_queries_per_s']:,}")
-        # the same consoles on two web processes: what they cost at rest, and an alert's way to all of them
-        figures |= live.consoles_on_two_processes(url, fleet.vins, consoles=sizes.consoles, console=console)
-        figures |= retention(url, rows=sizes.retention_rows)
-        console.print(f"retention of {sizes.retention_rows:,} positions: row delete "
-                      f"{figures['retention_row_delete_seconds']} s, partition drop "
-                      f"{figures['retention_partition_drop_seconds']} s")
+            if "steps" in parts:
+                figures |= scale_steps.measure(fleet, broker, sizes=sizes, logs=Path(folder), console=console)
+            if "fault" in parts:
+                figures |= scale_fault.run(fleet, broker, messages=sizes.fault_messages, logs=Path(folder),
+                                           console=console)
+            if "longlife" in parts:
+                figures |= scale_longlife.run(fleet, broker, cars=sizes.longlife_cars, days=sizes.longlife_days,
+                                              messages=sizes.longlife_messages, page_requests=sizes.page_requests,
+                                              logs=Path(folder), console=console)
+        if "consoles" in parts:
+            figures |= console_load(url, consoles=sizes.consoles, seconds=sizes.console_seconds)
+            figures["consoles"] = sizes.consoles
+            console.print(f"{sizes.consoles} consoles: polling {figures['console_polling_queries_per_s']:,} "
+                          f"queries/s, pushed {figures['console_pushed_queries_per_s']:,}")
+            # the same consoles on two web processes: what they cost at rest, and an alert's way to all of them
+            figures |= live.consoles_on_two_processes(url, fleet.vins, consoles=sizes.consoles, console=console)
+        if "retention" in parts:
+            figures |= retention(url, rows=sizes.retention_rows)
+            console.print(f"retention of {sizes.retention_rows:,} positions: row delete "
+                          f"{figures['retention_row_delete_seconds']} s, partition drop "
+                          f"{figures['retention_partition_drop_seconds']} s")
     finally:
         telemetry.drop("postgresql", url)
     figures["load_after"] = telemetry.load()
-    document = {"machine": machine, "figures": figures,
-                "reproduce": "make bench (or .venv/bin/python -m bench --only scale)"}
+    kept = json.loads(output.read_text()) if output is not None and output.exists() else {}
+    if set(parts) != set(PARTS):  # the other parts' figures stay; this run's load is named after its parts
+        figures = kept.get("figures", {}) | {f"{key}_{'_'.join(parts)}" if key in ("load_before", "load_after")
+                                             else key: value for key, value in figures.items()}
+    # what other benchmarks write into the file (the pipeline page's figures) stays as it is
+    document = {key: value for key, value in kept.items() if key not in ("machine", "figures", "reproduce")} | {
+        "machine": machine, "figures": figures,
+        "reproduce": "make bench (or .venv/bin/python -m bench --only scale [--scale-parts ...])"}
     if output is not None:
         report.write(output, document)
     return document
-
