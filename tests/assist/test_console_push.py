@@ -166,3 +166,28 @@ def test_a_burst_of_consoles_opened_at_once_is_served_and_each_hears_the_next_ca
         finally:
             process.terminate()
             process.wait(30)
+
+
+def test_a_watcher_nobody_follows_stops_and_the_next_stream_starts_it_with_what_it_missed(fresh_database_url,
+                                                                                        monkeypatch):
+    from forecourt.web import live
+
+    monkeypatch.setattr(live, "IDLE_SECONDS", 0.3)
+    url = fresh_database_url("idle")
+    world = _world(url)
+    watch = CaseWatch(url).start()
+    try:
+        first = watch._thread
+        _wait_until(lambda: not first.is_alive(), 10, "the idle watcher to stop")
+        with transaction(make_sessionmaker(get_engine(url))) as session:  # while nobody watched
+            intake.raise_alert(session=session, vehicle_id=world["vehicle_id"], kind="sos", source="mqtt",
+                               latitude=52.5, longitude=13.4)
+        with make_sessionmaker(get_engine(url))() as session:
+            newest = cases.last_event_id(session=session)
+        number = watch.cars.number
+        watch.start()
+        assert watch._thread is not first and watch._thread.is_alive()
+        assert watch.current == newest  # start returned with the id it missed, not the one it had
+        _wait_until(lambda: watch.cars.since(number)[1] is None, 5, "the feed to say anything may have changed")
+    finally:
+        watch.stop()

@@ -23,7 +23,8 @@ may have changed", so every stream reads its cars once. On SQLite the feed takes
 commits at once (``core.changes.subscribe``) and the poller finds the other processes' new samples
 and positions by id, every ``CAR_POLL_SECONDS``.
 
-The watcher starts with the first stream and reads with its own connections (not a request's).
+The watcher starts with the first stream and reads with its own connections (not a request's); it
+stops when no stream has followed it for ``IDLE_SECONDS`` and the next stream starts it again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ CHANNEL = "forecourt_cases"
 POLL_SECONDS = 0.05
 CAR_POLL_SECONDS = 0.5
 RECONNECT_SECONDS = 1.0
+IDLE_SECONDS = 60.0  # a watcher nobody followed for this long stops; the next stream starts it again
 KEEP_BATCHES = 4096
 
 
@@ -66,6 +68,8 @@ class Beacon:
     def __init__(self) -> None:
         self._events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> its waiters' event
         self._lock = threading.Lock()
+        self.waiting = 0  # streams asleep here now
+        self.waited_at = 0.0  # time.monotonic() a stream last went to sleep here
 
     def ring(self) -> None:
         """From any thread."""
@@ -86,19 +90,27 @@ class Beacon:
         The event is taken before the first look, so a ring between the look and the wait is not lost."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
-        while True:
+        with self._lock:
+            self.waiting += 1
+            self.waited_at = time.monotonic()
+        try:
+            while True:
+                with self._lock:
+                    event = self._events.get(loop)
+                    if event is None:
+                        event = self._events[loop] = asyncio.Event()
+                if changed():
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await event.wait()
+        finally:
             with self._lock:
-                event = self._events.get(loop)
-                if event is None:
-                    event = self._events[loop] = asyncio.Event()
-            if changed():
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with suppress(TimeoutError):
-                async with asyncio.timeout(remaining):
-                    await event.wait()
+                self.waiting -= 1
+                self.waited_at = time.monotonic()
 
 
 class CarFeed:
@@ -165,6 +177,8 @@ class CaseWatch:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._asked_at = 0.0  # time.monotonic() of the last ``start``
+        self._retiring = False
 
     @property
     def listens(self) -> bool:
@@ -173,8 +187,12 @@ class CaseWatch:
     def start(self, timeout: float = 10.0) -> CaseWatch:
         """Idempotent; returns once ``current`` is known (or after ``timeout``)."""
         with self._lock:
+            self._asked_at = time.monotonic()
+            if self._retiring and self._thread is not None:
+                self._thread.join()  # it found itself idle just before this call: it ends, a new one begins
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
+                self._retiring = False
                 self._thread = threading.Thread(target=self._listen if self.listens else self._poll,
                                                 name="forecourt-case-watch", daemon=True)
                 self._thread.start()
@@ -186,6 +204,18 @@ class CaseWatch:
         changes.unsubscribe(self.cars.add)
         if self._thread is not None:
             self._thread.join(5)
+
+    def _retire_if_idle(self) -> bool:
+        """True (and the thread then ends) when no stream has followed this watcher for ``IDLE_SECONDS``:
+        an app that is gone (a test's, a reloaded one's) must not leave a thread asking its database
+        every 50 ms, or a connection listening, for the life of the process."""
+        with self._lock:
+            quiet_since = max(self.beacon.waited_at, self.cars.beacon.waited_at, self._asked_at)
+            if self.beacon.waiting or self.cars.beacon.waiting or time.monotonic() - quiet_since < IDLE_SECONDS:
+                return False
+            self._retiring = True
+            self._ready.clear()  # the next start waits for a fresh newest id
+            return True
 
     def _moved(self, value: int) -> None:
         if self.current is None or value > self.current:
@@ -217,8 +247,16 @@ class CaseWatch:
 
     def _poll(self) -> None:
         changes.subscribe(self.cars.add)  # this process's own commits, at once
+        self.cars.add(None)  # after a pause nobody followed: anything may have changed
+        try:
+            self._poll_until_idle()
+        finally:
+            changes.unsubscribe(self.cars.add)
+            self._car_marks = None
+
+    def _poll_until_idle(self) -> None:
         next_cars = 0.0
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._retire_if_idle():
             try:
                 self._moved(self._newest())
                 if time.monotonic() >= next_cars:
@@ -233,7 +271,7 @@ class CaseWatch:
 
         conninfo = make_url(self.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         failing = False
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._retire_if_idle():
             try:
                 with psycopg.connect(conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
@@ -245,12 +283,13 @@ class CaseWatch:
                         for notice in connection.notifies(timeout=1.0):
                             self.notifications += 1
                             self._heard(notice.channel, notice.payload)
+                        if self._retire_if_idle():
+                            return
             except Exception as error:  # said once per outage, not at every attempt to come back
                 if not failing:
                     log.warning("the case watcher lost its connection (%s); listening again", error)
                 failing = True
                 self._stop.wait(RECONNECT_SECONDS)
-
 
     def _heard(self, channel: str, payload: str | None) -> None:
         try:
