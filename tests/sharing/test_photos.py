@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from forecourt.consent import service as consent_service
 from forecourt.core.auth import Role
 from forecourt.core.clock import frozen_at
 from forecourt.core.errors import Invalid
@@ -208,3 +209,22 @@ def test_a_damage_status_change_at_the_desk_is_for_the_hubs_own_service_staff(ma
     assert session.get(DamageReport, report_row.id).status == "repairing"
     board = client.get("/api/hub/board", headers=advisor.headers).json()
     assert board["damage"][0]["status"] == "repairing" and board["damage"][0]["photos"] == []
+
+
+def test_staff_looking_at_a_drivers_photo_is_in_the_drivers_access_log(make, session, client):
+    dealer, _hub, _car, driver, phone, reservation, photo = _returned_with_a_photo(make, session, client)
+    url = f"/sharing/photos/{photo.id}"
+
+    def entries() -> list:
+        session.expire_all()
+        return [e for e in consent_service.access_log_of(session=session, customer_id=reservation.customer_id)
+                if e.what == f"sharing photo {reservation.number}"]
+
+    assert phone.get(url).status_code == 200 and entries() == []  # the driver's own look is no one else's read
+    advisor = make.staff(dealer, Role.DEALER_SERVICE)
+    assert browser_for(make, advisor).get(url, params={"size": "thumb"}).status_code == 200
+    [logged] = entries()
+    assert (logged.organization_id, logged.user_id, logged.purpose_code, logged.reference) == (
+        dealer.id, advisor.user_id, "car_sharing", reservation.number)
+    assert browser_for(make, make.staff(make.dealer(), Role.DEALER_SERVICE)).get(url).status_code == 404
+    assert len(entries()) == 1  # a refused look reads nothing and logs nothing

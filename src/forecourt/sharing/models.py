@@ -107,6 +107,10 @@ class SharingProfile(Base):
     share_position: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+# The purpose a booking's data (its positions, its photos) is kept and read for: the sharing contract.
+CONTRACT_PURPOSE = "car_sharing"
+
+
 class Reservation(Base):
     """A driver's booking of one shared car: held free for a while, then paid; picked up, returned, billed."""
 

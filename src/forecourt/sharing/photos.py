@@ -27,11 +27,12 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.consent import service as consent_service
 from forecourt.core.auth import Principal, Role
 from forecourt.core.errors import Conflict, Invalid, NotFound
 from forecourt.core.i18n import _
 from forecourt.sharing import hubs
-from forecourt.sharing.models import DamageReport, Inspection, Photo, Reservation
+from forecourt.sharing.models import CONTRACT_PURPOSE, DamageReport, Inspection, Photo, Reservation
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PHOTOS = 6
@@ -231,13 +232,24 @@ def readable(*, session: Session, principal: Principal | None, photo_id: int) ->
             raise NotFound(_("Photo not found"))
         return photo
     if principal.role is Role.CARMAKER_ADMIN:
-        return photo
+        return _logged(session, principal, photo, reservation)
     if principal.role is Role.DEALER_SERVICE and principal.organization_id is not None:
         hub_id = reservation.hub_id if reservation is not None else _hub_of_damage(session, photo)
         hub = hubs.get_hub(session=session, hub_id=hub_id) if hub_id is not None else None
         if hub is not None and hub.dealer_id == principal.organization_id:
-            return photo
+            return _logged(session, principal, photo, reservation)
     raise NotFound(_("Photo not found"))
+
+
+def _logged(session: Session, principal: Principal, photo: Photo, reservation: Reservation | None) -> Photo:
+    """A photo taken on a driver's booking shows their trip (the car, the place, perhaps themselves): a
+    member of staff looking at it is written to that driver's access log, under the sharing contract
+    the photo was taken for, as a read of their position on the hub's map is."""
+    if reservation is not None and reservation.customer_id is not None:
+        consent_service.log_access(session=session, principal=principal, customer_ids=[reservation.customer_id],
+                                   purpose=consent_service.get_purpose(session=session, code=CONTRACT_PURPOSE),
+                                   what=f"sharing photo {reservation.number}", reference=reservation.number)
+    return photo
 
 
 def _hub_of_damage(session: Session, photo: Photo) -> int | None:

@@ -25,10 +25,9 @@ from forecourt.core.errors import Conflict, NotFound
 from forecourt.core.i18n import _
 from forecourt.parties import service as parties_service
 from forecourt.sharing import hubs, profiles, trips
-from forecourt.sharing.models import Hub, Reservation, SharedCar
+from forecourt.sharing.models import CONTRACT_PURPOSE, Hub, Reservation, SharedCar
 from forecourt.telematics import service as telematics_service
 
-CONTRACT_PURPOSE = "car_sharing"
 CONSENT_PURPOSE = "location_services"
 
 
