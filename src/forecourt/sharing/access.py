@@ -9,7 +9,6 @@ assumed to have worked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 import hashlib
 import hmac
@@ -55,17 +54,15 @@ def vin_of(session: Session, reservation: Reservation) -> str:
     return vehicles_service.get(session=session, vehicle_id=car.vehicle_id).vin
 
 
-def _send(session: Session, reservation: Reservation, action: str, tracker_texts) -> int:
+def _send(session: Session, reservation: Reservation, action: str) -> int:
     command = vehicle_commands.request(session=session, vin=vin_of(session, reservation), action=action,
-                                       reason=f"sharing:{reservation.number}", deadline=COMMAND_DEADLINE, now=now(),
-                                       tracker_texts=tracker_texts)
+                                       reason=f"sharing:{reservation.number}", deadline=COMMAND_DEADLINE, now=now())
     session.add(TripEvent(reservation_id=reservation.id, kind=action, at=now(),
                           detail={"command_id": command.id}))
     return command.id
 
 
-def unlock_with_code(*, session: Session, reservation: Reservation, vin: str, code: str,
-                     tracker_texts: Mapping[str, str] | None = None) -> int:
+def unlock_with_code(*, session: Session, reservation: Reservation, vin: str, code: str) -> int:
     """Checks the code against this car and window, uses it up, and asks the car to unlock."""
     code = (code or "").strip()
     if not code.isdigit() or len(code) != 6:
@@ -88,31 +85,30 @@ def unlock_with_code(*, session: Session, reservation: Reservation, vin: str, co
         raise Invalid(_("This code works from 15 minutes before your booking starts."), field="code")
     match.used_at = moment
     reservation.car_unlocked = True
-    command_id = _send(session, reservation, "unlock", tracker_texts)
+    command_id = _send(session, reservation, "unlock")
     session.flush()
     return command_id
 
 
-def unlock_again(*, session: Session, reservation: Reservation,
-                 tracker_texts: Mapping[str, str] | None = None) -> int:
+def unlock_again(*, session: Session, reservation: Reservation) -> int:
     """During a trip the app opens the car again (the code was used at pick-up)."""
     if reservation.status != "active":
         raise Conflict(_("Use your code to open the car at pick-up."), field="status")
     if reservation.car_unlocked:
         raise Conflict(_("The car is already unlocked."), field="status")
     reservation.car_unlocked = True
-    command_id = _send(session, reservation, "unlock", tracker_texts)
+    command_id = _send(session, reservation, "unlock")
     session.flush()
     return command_id
 
 
-def lock(*, session: Session, reservation: Reservation, tracker_texts: Mapping[str, str] | None = None) -> int:
+def lock(*, session: Session, reservation: Reservation) -> int:
     if reservation.status not in ("booked", "active", "returned"):
         raise Conflict(_("This booking cannot lock the car."), field="status")
     if not reservation.car_unlocked:
         raise Conflict(_("The car is already locked."), field="status")
     reservation.car_unlocked = False
-    command_id = _send(session, reservation, "lock", tracker_texts)
+    command_id = _send(session, reservation, "lock")
     session.flush()
     return command_id
 

@@ -128,12 +128,13 @@ def reachable(*, session: Session, vehicle_id: int) -> bool:
 
 
 def request(*, session: Session, vin: str, action: str, reason: str, deadline: timedelta,
-            now: datetime, tracker_texts: Mapping[str, str] | None = None) -> VehicleCommand:
+            now: datetime) -> VehicleCommand:
     """Asks the car to ``action``; the answer must come within ``deadline`` of ``now``.
 
     Writes the command and its outbox row; the outbox sender (or the tracker's listener) sends it
-    after the commit. ``reason`` says who asked and why ("sharing:reservation:42"). ``tracker_texts``:
-    the configured Codec 12 texts, for the outbox row's record of what a tracker is sent."""
+    after the commit. ``reason`` says who asked and why ("sharing:reservation:42"). A tracker's row
+    records the action: its Codec 12 text depends on how the car is wired (``Settings.tracker_commands``)
+    and is rendered by the listener when it sends, so no caller needs to know it."""
     spec = ACTIONS.get(action)
     if spec is None:
         raise Invalid(_("Unknown command: %(action)s.", action=action), field="action")
@@ -145,8 +146,7 @@ def request(*, session: Session, vin: str, action: str, reason: str, deadline: t
         raise Invalid(_("A command's deadline is more than nothing and at most an hour."), field="deadline")
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     transport, identifier = _transport(session, vehicle.id, vehicle.vin)
-    text = texts_for_trackers(tracker_texts).get(action)
-    if transport == TELTONIKA and text is None:
+    if transport == TELTONIKA and spec.tracker_text is None:  # settings may change a text, never add one
         raise Invalid(_("This car's tracker cannot do that."), field="action")
     command = VehicleCommand(vehicle_id=vehicle.id, vin=vehicle.vin, action=action, reason=reason,
                              transport=transport, device_identifier=identifier, status=PENDING,
@@ -156,7 +156,7 @@ def request(*, session: Session, vin: str, action: str, reason: str, deadline: t
     message = outbox.enqueue(
         session=session, customer_id=None, channel=OUTBOX_CHANNELS[transport], topic="vehicle_command",
         subject=(COMMAND_TOPIC.format(vin=vehicle.vin) if transport == MQTT else identifier)[:200],
-        body=(mqtt_payload(command).decode() if transport == MQTT else text),
+        body=(mqtt_payload(command).decode() if transport == MQTT else action),
         basis="contract", dedupe_key=f"{_DEDUPE}{command.id}")
     if transport == MQTT:
         outbox.send_now(session, message)  # out right after the commit; the worker retries a failure

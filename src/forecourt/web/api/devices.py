@@ -70,8 +70,7 @@ def unpair_my_phone(vin: str, device_id: Id, me: Me, session: DbSession):
 def _command(vin: str, action: str, me, session, settings) -> CommandOut:
     vehicle = vehicles_service.current_car_of(session=session, customer_id=me.customer_id, vin=vin)
     command = commands.request(session=session, vin=vehicle.vin, action=action, reason="owner:app",
-                               deadline=timedelta(seconds=settings.command_deadline_seconds), now=now(),
-                               tracker_texts=settings.tracker_commands)
+                               deadline=timedelta(seconds=settings.command_deadline_seconds), now=now())
     return CommandOut.model_validate(command)
 
 

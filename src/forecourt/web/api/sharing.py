@@ -12,7 +12,7 @@ from forecourt.sharing import access, desk, offers, photos, positions, profiles,
 from forecourt.sharing.schemas import (CodeOut, CommandOut, DamageStatusIn, ExtendIn, HubOut, InspectionIn, LicenceIn,
                                        PhotoOut, ProfileOut, ReservationDetailOut, ReservationOut, ReserveIn, ServiceIn,
                                        StolenIn, UnlockIn)
-from forecourt.web.deps import ApiPrincipal, AppSettings, DbSession, DealerStaff, Me, PaymentGateway, Photos
+from forecourt.web.deps import ApiPrincipal, DbSession, DealerStaff, Me, PaymentGateway, Photos
 
 router = APIRouter(tags=["car sharing"])
 Number = Annotated[str, Path(min_length=1, max_length=20)]  # a booking's number, "SH-7KQ2-M9XD"
@@ -104,19 +104,16 @@ def _command(session, command_id: int) -> dict:
 
 
 @router.post("/api/me/sharing/reservations/{number}/unlock", response_model=CommandOut)
-def unlock(number: Number, body: UnlockIn, me: Me, session: DbSession, settings: AppSettings):
+def unlock(number: Number, body: UnlockIn, me: Me, session: DbSession):
     found = _mine(session, me, number)
-    texts = settings.tracker_commands
     if found.status == "active":
-        return _command(session, access.unlock_again(session=session, reservation=found, tracker_texts=texts))
-    return _command(session, access.unlock_with_code(session=session, reservation=found, vin=body.vin, code=body.code,
-                                                     tracker_texts=texts))
+        return _command(session, access.unlock_again(session=session, reservation=found))
+    return _command(session, access.unlock_with_code(session=session, reservation=found, vin=body.vin, code=body.code))
 
 
 @router.post("/api/me/sharing/reservations/{number}/lock", response_model=CommandOut)
-def lock(number: Number, me: Me, session: DbSession, settings: AppSettings):
-    return _command(session, access.lock(session=session, reservation=_mine(session, me, number),
-                                         tracker_texts=settings.tracker_commands))
+def lock(number: Number, me: Me, session: DbSession):
+    return _command(session, access.lock(session=session, reservation=_mine(session, me, number)))
 
 
 @router.post("/api/me/sharing/reservations/{number}/check-out", response_model=ReservationDetailOut)

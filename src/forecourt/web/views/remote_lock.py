@@ -83,8 +83,7 @@ def _ask(vin: str, action: str, me, session, settings):
     try:
         with session.begin_nested():
             command = commands.request(session=session, vin=vehicle.vin, action=action, reason="owner:web",
-                                       deadline=timedelta(seconds=settings.command_deadline_seconds), now=now(),
-                                       tracker_texts=settings.tracker_commands)
+                                       deadline=timedelta(seconds=settings.command_deadline_seconds), now=now())
     except Invalid as problem:
         return back_to(page, error=problem.message)
     return redirect(f"{page}?command={command.id}#remote")

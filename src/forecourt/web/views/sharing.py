@@ -23,7 +23,7 @@ from forecourt.sales import trials as sales_trials
 from forecourt.sharing import (access, billing, desk, figures, labels, offers, photos, positions, profiles,
                                reservations, trips)
 from forecourt.web import car_stream
-from forecourt.web.deps import (AdminPage, AppSettings, DbSession, DealerPage, MaybePrincipal, MePage, PagePrincipal,
+from forecourt.web.deps import (AdminPage, DbSession, DealerPage, MaybePrincipal, MePage, PagePrincipal,
                                 PaymentGateway, Photos)
 from forecourt.web.views.forms import Form, back_to, text, whole_number
 from forecourt.web.views.render import redirect, render
@@ -184,24 +184,21 @@ def code(number: Number, me: MePage, session: DbSession, form: Form):
 
 
 @router.post("/me/sharing/{number}/unlock")
-def unlock(number: Number, me: MePage, session: DbSession, form: Form, settings: AppSettings):
-    texts = settings.tracker_commands
-
+def unlock(number: Number, me: MePage, session: DbSession, form: Form):
     def open_car(found):
         if found.status == "active":
-            access.unlock_again(session=session, reservation=found, tracker_texts=texts)
+            access.unlock_again(session=session, reservation=found)
         else:
             access.unlock_with_code(session=session, reservation=found, vin=text(form, "vin") or "",
-                                    code=text(form, "code") or "", tracker_texts=texts)
+                                    code=text(form, "code") or "")
 
     return _act(session, me, number, open_car,
                 _("The car was asked to unlock; if it does not answer within 30 seconds you and the hub are told."))
 
 
 @router.post("/me/sharing/{number}/lock")
-def lock(number: Number, me: MePage, session: DbSession, form: Form, settings: AppSettings):
-    return _act(session, me, number,
-                lambda r: access.lock(session=session, reservation=r, tracker_texts=settings.tracker_commands),
+def lock(number: Number, me: MePage, session: DbSession, form: Form):
+    return _act(session, me, number, lambda r: access.lock(session=session, reservation=r),
                 _("The car was asked to lock."))
 
 
