@@ -103,3 +103,25 @@ def test_a_stranger_or_nonsense_is_refused_and_counted(phone, client, session):
     nonsense = client.get(path, params={"id": "phone-7f3a91", "lat": "north", "lon": "2"})
     assert nonsense.status_code == 400
     assert len(rejections(session, "osmand")) == 2
+
+
+def test_a_report_over_http_takes_its_cars_lock_once(embedded, client, session):
+    """The request owns the car before it writes; refreshing its trips and health afterwards does not
+    ask for the lock it holds (PostgreSQL; SQLite's single writer needs none)."""
+    from sqlalchemy import event
+
+    vehicle, auth = embedded
+    engine = session.get_bind()
+    asked: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "pg_advisory_xact_lock" in statement:
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = client.post(f"/api/telemetry/{vehicle.vin}", content=json.dumps(BODY), headers=auth)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert answer.status_code == 202 and answer.json()["stored"] == 1
+    assert len(asked) == (1 if engine.dialect.name == "postgresql" else 0)

@@ -106,13 +106,29 @@ def own_cars(*, session: Session, vehicle_ids: Iterable[int]) -> None:
     """Holds the cars' advisory locks (PostgreSQL) until the caller's transaction ends. A request
     that stores a car's report and then refreshes its trips takes them before it writes anything:
     taken after its twin writes, two requests of one car could each wait for the other."""
-    hold_per_key(session, CAR_LOCK, [v for v in vehicle_ids if v is not None])
+    ids = [v for v in vehicle_ids if v is not None]
+    hold_per_key(session, CAR_LOCK, ids)
+    _owned(session).update(ids)
+
+
+_OWNED = "forecourt_cars_owned"  # session.info: (the transaction, the cars whose locks it holds)
+
+
+def _owned(session: Session) -> set[int]:
+    """The cars this very transaction holds: the locks go with its end, so another's set says nothing."""
+    current = session.get_transaction()
+    held = session.info.get(_OWNED)
+    if held is None or held[0] is not current:
+        held = session.info[_OWNED] = (current, set())
+    return held[1]
 
 
 def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:
     """The same, inside the caller's transaction: for HTTP requests, which report one car at a time."""
     ids = sorted(set(vehicle_ids))
     if ids:
-        hold_per_key(session, CAR_LOCK, ids)  # another worker may be refreshing the car (PostgreSQL)
+        # another worker may be refreshing the car (PostgreSQL); the locks the request took when it
+        # began (``own_cars``) are held already
+        hold_per_key(session, CAR_LOCK, [v for v in ids if v not in _owned(session)])
         health.refresh_health(session=session, vehicle_ids=ids)
         trips.refresh(session=session, vehicle_ids=ids)
