@@ -31,6 +31,16 @@ WORKER_THREADS = 40  # anyio's default limit of worker threads per event loop (s
 RESERVED_THREADS = 8  # password hashing, file reads and the like run in worker threads without a connection
 
 
+def of_this_loop(made: weakref.WeakKeyDictionary, make: Callable[[], T]) -> T:
+    """The running event loop's own instance: asyncio primitives belong to the loop they were made on
+    (a test may run several loops in one process)."""
+    loop = asyncio.get_running_loop()
+    found = made.get(loop)
+    if found is None:
+        found = made[loop] = make()
+    return found
+
+
 class Overloaded(Exception):
     """No turn came within the wait."""
 
@@ -42,11 +52,7 @@ class ConnectionGate:
         self._semaphores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
 
     def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        found = self._semaphores.get(loop)
-        if found is None:
-            found = self._semaphores[loop] = asyncio.Semaphore(self.capacity)
-        return found
+        return of_this_loop(self._semaphores, lambda: asyncio.Semaphore(self.capacity))
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:

@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 
 from forecourt.consent import service as consent_service
 from forecourt.core.db import WriteBusy, transaction
+from forecourt.web.connections import of_this_loop
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +171,7 @@ class WriteGate:
         self.locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # one per event loop
 
     def lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        found = self.locks.get(loop)
-        if found is None:
-            found = self.locks[loop] = asyncio.Lock()
-        return found
+        return of_this_loop(self.locks, asyncio.Lock)
 
 
 class WriteTurns:
