@@ -320,12 +320,15 @@ def _simulate_beside(settings, host: str, port: int, vehicles: int) -> None:
     import threading
 
     from forecourt.core.db import get_engine, make_sessionmaker
+    from forecourt.demo.driving import drivers_cars
     from forecourt.telematics.simulator.runner import SimulationConfig, beside_server
 
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http",
-                              server=local_server_url(settings, host, port), workers=1, mqtt=settings.mqtt_url)
     sessions = make_sessionmaker(get_engine(settings.database_url))
+    with sessions() as session:  # each demo driver's own car drives, so their car page moves
+        first = tuple(drivers_cars(session))
+    config = SimulationConfig(vehicles=vehicles, rate=max(0.5, vehicles / 2), via="http", first=first,
+                              server=local_server_url(settings, host, port), workers=1, mqtt=settings.mqtt_url)
     beside_server(config, sessions, local, port, threading.Event())
     console.print(f"Simulating [bold]{vehicles}[/bold] demo cars over HTTP")
     _listen_for_answers(settings, sessions)

@@ -212,6 +212,19 @@ def test_a_simulated_cars_odometer_agrees_with_its_service_book(fresh_database_u
     assert 41_000 + 300 * 30 < odometer_km < 41_000 + 400 * 45
 
 
+def test_the_cars_named_first_are_driven_before_any_other(fresh_database_url):
+    """``forecourt serve --simulate`` names the demo drivers' own cars, so each driver sees their car move."""
+    url = fresh_database_url("sim_first")
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        make = Factory(session=session, client=None)
+        cars = [make.vehicle(owner=make.customer()) for _ in range(6)]
+    wanted = (cars[4].id, cars[1].id)
+    simulation = Simulation(SimulationConfig(vehicles=3, rate=1, via="http", duration=1, seed=3, first=wanted),
+                            make_sessionmaker(get_engine(url)))
+    simulation.prepare()
+    assert [v.vehicle_id for v in simulation.fleet][:2] == list(wanted) and len(simulation.fleet) == 3
+
+
 def test_http_embedded_cars_report_and_a_refused_message_is_counted(fresh_database_url):
     url = _fleet_database(fresh_database_url, "sim_http")
     with _LiveServer(url) as server:

@@ -40,6 +40,13 @@ LATITUDE, LONGITUDE = "Vehicle.CurrentLocation.Latitude", "Vehicle.CurrentLocati
 TYRES = [f"Vehicle.Chassis.Axle.Row{row}.Wheel.{side}.Tire.Pressure" for row in (1, 2) for side in ("Left", "Right")]
 
 
+def drivers_cars(session: Session) -> list[int]:
+    """The demo drivers' current cars: the ones a demo drives first, so each driver sees their own car move."""
+    drivers = select(Customer.id).where(Customer.email.in_(DEMO_DRIVERS))
+    return sorted(session.scalars(select(Ownership.vehicle_id).where(Ownership.ended_at.is_(None),
+                                                                     Ownership.customer_id.in_(drivers))))
+
+
 def chosen_cars(session: Session, now: datetime) -> list[int]:
     """The demo drivers' cars and the cars of owners who allowed an insurer their driving behaviour."""
     sharing = select(Grant.customer_id).where(

@@ -69,8 +69,9 @@ def phone_id_for(vin: str) -> str:
     return f"sim-phone-{vin}"
 
 
-def pick_vehicles(*, session: Session, count: int, rng: Random) -> list[Vehicle]:
-    """Cars whose owner lets the carmaker see positions first, then other owned cars, then unsold ones."""
+def pick_vehicles(*, session: Session, count: int, rng: Random, first: tuple[int, ...] = ()) -> list[Vehicle]:
+    """``first`` (those that exist), then cars whose owner lets the carmaker see positions, then other owned
+    cars, then unsold ones."""
     ids = vehicles_service.all_vehicle_ids(session=session)
     owned = vehicles_service.current_owners(session=session, vehicle_ids=ids)
     try:
@@ -86,7 +87,9 @@ def pick_vehicles(*, session: Session, count: int, rng: Random) -> list[Vehicle]
     others = [v for v in pool if owned[v] not in granting]
     rng.shuffle(others)
     unsold = [v for v in ids if v not in owned]
-    chosen = (located + others + unsold)[:count]
+    known = set(ids)
+    leading = [v for v in dict.fromkeys(first) if v in known]
+    chosen = (leading + [v for v in located + others + unsold if v not in leading])[:count]
     return [vehicles_service.get(session=session, vehicle_id=v) for v in chosen]
 
 
@@ -109,11 +112,11 @@ def ensure_device(*, session: Session, vehicle: Vehicle, kind: Source) -> SimVeh
                       secret=secret if kind in (Source.EMBEDDED, Source.PHONE) else None)
 
 
-def prepare(*, session: Session, count: int, via: str, rng: Random) -> list[SimVehicle]:
-    """Up to ``count`` cars with devices for transport ``via``; the caller commits."""
+def prepare(*, session: Session, count: int, via: str, rng: Random, first: tuple[int, ...] = ()) -> list[SimVehicle]:
+    """Up to ``count`` cars with devices for transport ``via`` (``first`` among them); the caller commits."""
     kind = TRANSPORT_KINDS[via]
     chosen: list[SimVehicle] = []
-    for vehicle in pick_vehicles(session=session, count=count * 2, rng=rng):
+    for vehicle in pick_vehicles(session=session, count=count * 2, rng=rng, first=first):
         sim = ensure_device(session=session, vehicle=vehicle, kind=kind)
         if sim is not None:
             chosen.append(sim)

@@ -45,6 +45,7 @@ class SimulationConfig:
     start: datetime | None = None  # simulated time of the first report; now by default
     commands: bool = True  # cars take lock and unlock commands: over MQTT (mqtt, http) or Codec 12 (teltonika)
     ignore_commands: bool = False  # ... and, for tests of timeouts, never answer them
+    first: tuple[int, ...] = ()  # vehicle ids driven before any other (the demo drivers' own cars)
 
     @property
     def interval_s(self) -> float:
@@ -113,7 +114,8 @@ class Simulation:
         it takes the database's write turn first: beside a starting server and worker, a transaction that
         read first was refused on SQLite and the fleet never started."""
         with transaction(self.sessions, write=True) as session:
-            self.fleet = fleet.prepare(session=session, count=self.config.vehicles, via=self.config.via, rng=self.rng)
+            self.fleet = fleet.prepare(session=session, count=self.config.vehicles, via=self.config.via, rng=self.rng,
+                                       first=self.config.first)
         if not self.fleet:
             raise RuntimeError("No vehicles to simulate: run 'forecourt demo' first.")
         start = self.config.start or datetime.now(UTC).replace(microsecond=0)
