@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,8 @@ def _post_trip(base_url: str, vin: str, secret: str) -> None:
 
 def test_a_trip_appears_on_the_owners_map_without_a_reload(new_context, world, connected, live_server):
     SHOTS.mkdir(exist_ok=True)
-    page = new_context().new_page()
+    # a browser on another continent's clock: the page speaks the driver's zone, not the browser's
+    page = new_context(timezone_id="America/Los_Angeles").new_page()
     violations: list[str] = []
     page.on("console", lambda message: violations.append(message.text)
             if "Content Security Policy" in message.text else None)
@@ -109,6 +111,12 @@ def test_a_trip_appears_on_the_owners_map_without_a_reload(new_context, world, c
     expect(page.locator('#live-signals [data-signal="odometer"]')).to_have_text("12\u202f008 km")
     expect(page.locator('#live-signals [data-signal="tyres"]')).to_contain_text("front right 1.9 bar")
     expect(page.get_by_text("Your car has not reported yet")).to_be_hidden()
+    zone = ZoneInfo(page.locator("html").get_attribute("data-zone"))
+    assert zone.key != "America/Los_Angeles"
+    reported = datetime.fromisoformat(page.locator("#live-reported time").get_attribute("datetime"))
+    local = reported.astimezone(zone)
+    expect(page.locator("#live-reported time")).to_contain_text(f"{local.hour % 12 or 12}:{local:%M:%S}")
+    expect(page.locator("#trip-caption")).to_contain_text(re.compile(r"^(On the road now:|Drove) [\d.]+ km, started "))
     assert page.evaluate("window.__stillTheSamePage === true"), "the page was reloaded"
     assert violations == []
     page.screenshot(path=str(SHOTS / "vehicle-owner-live.png"), full_page=True)

@@ -104,4 +104,5 @@ def install(env) -> None:
                        step=input_step, amount_input=input_amount, iso_day=iso_day)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
                        display_name=names.display_name, current_language=i18n.current_locale,
+                       viewer_zone_name=lambda: getattr(zones.current_zone(), "key", "UTC"),  # for the pages' scripts
                        switch_languages=i18n.LANGUAGES)

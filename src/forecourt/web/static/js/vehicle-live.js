@@ -80,13 +80,24 @@
     element.dataset.markersPlaced = String(layer.getLayers().length);
   }
 
+  // In the reader's language and time zone (the page's, as the server wrote the rest), not the browser's.
+  function viewerTime(moment, style) {
+    var root = document.documentElement;
+    try {
+      return moment.toLocaleString(root.lang || [], Object.assign({ timeZone: root.dataset.zone || undefined }, style));
+    } catch (unknownZone) {
+      return moment.toLocaleString(root.lang || [], style);
+    }
+  }
+
   function caption(trip) {
     var text = document.getElementById("trip-caption");
     if (!text) { return; }
     if (!trip) { text.textContent = text.dataset.empty || ""; return; }
     var started = new Date(trip.started_at);
-    text.textContent = (trip.is_open ? "On the road now: " : "Drove ") + trip.distance_km + " km, started " +
-      started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) + ".";
+    var words = (trip.is_open ? text.dataset.open : text.dataset.closed) || "{km} km, {when}";
+    text.textContent = words.replace("{km}", trip.distance_km)
+      .replace("{when}", viewerTime(started, { dateStyle: "medium", timeStyle: "short" }));
   }
 
   function showSignals(rows, reportedAt) {
@@ -109,7 +120,7 @@
       var moment = new Date(reportedAt);
       var time = document.createElement("time");
       time.dateTime = reportedAt;
-      time.textContent = moment.toLocaleString([], { dateStyle: "medium", timeStyle: "medium" });
+      time.textContent = viewerTime(moment, { dateStyle: "medium", timeStyle: "medium" });
       reported.replaceChildren(time);
     }
   }
