@@ -111,7 +111,7 @@ def test_a_trip_appears_on_the_owners_map_without_a_reload(new_context, world, c
     expect(page.locator('#live-signals [data-signal="odometer"]')).to_have_text("12\u202f008 km")
     expect(page.locator('#live-signals [data-signal="tyres"]')).to_contain_text("front right 1.9 bar")
     expect(page.get_by_text("Your car has not reported yet")).to_be_hidden()
-    zone = ZoneInfo(page.locator("html").get_attribute("data-zone"))
+    zone = ZoneInfo(page.locator('meta[name="forecourt-zone"]').get_attribute("content"))
     assert zone.key != "America/Los_Angeles"
     reported = datetime.fromisoformat(page.locator("#live-reported time").get_attribute("datetime"))
     local = reported.astimezone(zone)

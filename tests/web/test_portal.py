@@ -177,6 +177,24 @@ def test_access_log_shows_who_looked_and_why(make, visit):
     assert "Sales contact" in log.text and "customer 360" in log.text
 
 
+def test_a_german_driver_reads_who_looked_in_german_with_the_reference_kept(make, visit, session):
+    """What was read is stored as written (an export hands it over so); the page says it in her language."""
+    from forecourt.consent import reads
+    from forecourt.core import i18n
+
+    customer, dealer, _ = _driver_with_car(make)
+    customers_service.update_profile(session=session, customer_id=customer.id, changes={"language": "de"})
+    session.commit()
+    make.grant(customer, dealer, "sales_contact")
+    assert visit(make.staff(dealer, Role.DEALER_SALES).email).get(f"/workspace/customers/{customer.id}").status_code == 200
+    log = visit(customer.email).get("/me/access-log")
+    assert "Kundenübersicht (360°)" in log.text and "customer 360" not in log.text
+    with i18n.use_locale("ko"):
+        assert reads.describe("sharing photo SH-4821") == "카셰어링 사진 SH-4821"
+        assert reads.describe("lead status #12") == "리드 상태 #12"  # the longest known words, not "lead"
+        assert reads.describe("something new 7") == "something new 7"  # not a text of the list: as written
+
+
 def test_export_downloads_my_data_as_json(make, visit):
     customer, _, vehicle = _driver_with_car(make)
     me = visit(customer.email)

@@ -12,6 +12,7 @@ from datetime import date
 
 from jinja2 import pass_context
 
+from forecourt.consent import reads
 from forecourt.core import addresses, dates, i18n, names, phones, zones
 from forecourt.core.i18n import N_
 from forecourt.core.money import Money, currency_symbol, format_money, input_amount, input_step
@@ -101,7 +102,7 @@ def install(env) -> None:
     env.filters.update(local=zones.to_viewer, money=money, phone=phone, dial=phones.dial_link, t=translated,
                        date=dates.format_date, datetime=dates.format_datetime, time=dates.format_time,
                        number=dates.format_number, percent=dates.format_percent, sign=currency_symbol,
-                       step=input_step, amount_input=input_amount, iso_day=iso_day)
+                       step=input_step, amount_input=input_amount, iso_day=iso_day, read_what=reads.describe)
     env.globals.update(zone_label=zones.zone_label, address=address, name_fields=name_fields,
                        display_name=names.display_name, current_language=i18n.current_locale,
                        viewer_zone_name=lambda: getattr(zones.current_zone(), "key", "UTC"),  # for the pages' scripts

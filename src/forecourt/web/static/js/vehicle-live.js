@@ -83,8 +83,9 @@
   // In the reader's language and time zone (the page's, as the server wrote the rest), not the browser's.
   function viewerTime(moment, style) {
     var root = document.documentElement;
+    var zone = document.querySelector('meta[name="forecourt-zone"]');
     try {
-      return moment.toLocaleString(root.lang || [], Object.assign({ timeZone: root.dataset.zone || undefined }, style));
+      return moment.toLocaleString(root.lang || [], Object.assign({ timeZone: zone ? zone.content : undefined }, style));
     } catch (unknownZone) {
       return moment.toLocaleString(root.lang || [], style);
     }
