@@ -1,9 +1,10 @@
 """Telling open pages which cars changed, once per committed batch.
 
-Pages that follow cars live (the owner's and staff's car pages, the hub's fleet map) are pushed, not
-polled: whoever writes a car's twin or positions calls ``cars_changed`` in the same transaction, with
-every car of the batch at once, so a fleet reporting 20,000 messages a second costs one notification
-per ingest flush (a few, when the batch names thousands of cars), never one per message.
+Pages that follow cars live (the owner's and staff's car pages, the hub's fleet map, the carmaker's
+fleet health) are pushed, not polled: whoever writes a car's twin, positions or a changed health
+judgement calls ``cars_changed`` in the same transaction, with every car of the batch at once, so a
+fleet reporting 20,000 messages a second costs one notification per ingest flush (a few, when the
+batch names thousands of cars), never one per message.
 
 * **PostgreSQL**: ``SELECT pg_notify('forecourt_cars', '<ids>')`` inside the writing transaction. The
   database delivers it only if, and when, that transaction commits, to every web process listening

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
-from forecourt.core import dates, events
+from forecourt.core import changes, dates, events
 from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows, one_of
 from forecourt.core.i18n import _, gettext
@@ -342,22 +342,30 @@ def judge_many(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
 
 
 def record_health(*, session: Session, judged: list[VehicleHealth]) -> None:
-    """Store the judgements and announce what changed since each car's last one."""
+    """Store the judgements and announce what changed since each car's last one.
+
+    The cars whose judgement changed are also named to the pages that follow cars live
+    (``core.changes``), on commit: health is stored after the report it was judged from, in a
+    transaction of its own, so the report's own announcement may reach a page before it."""
     ids = [health.vehicle_id for health in judged]
     states = {s.vehicle_id: s for s in session.scalars(
         select(HealthState).where(HealthState.vehicle_id.in_(ids)).with_for_update())} if ids else {}
     first: list[SimpleNamespace] = []  # cars judged for the first time: one bulk insert, not an object each
+    moved: set[int] = set()
     for health in judged:
         state = states.get(health.vehicle_id)
         if state is None:
             state = SimpleNamespace(vehicle_id=health.vehicle_id, dtc_codes=[], battery="unknown", low_tyres=[],
-                                    service="unknown")
+                                    service="unknown", status=None, summary=None)
             first.append(state)
         _announce_changes(session, state, health)
+        if (state.status, state.summary) != (health.status, health.summary):
+            moved.add(health.vehicle_id)
         state.status, state.summary, state.checked_at = health.status, health.summary, now()
     if first:
         session.execute(insert(HealthState), [vars(state) for state in first])
     session.flush()
+    changes.cars_changed(session, moved)
 
 
 def refresh_health(*, session: Session, vehicle_ids) -> list[VehicleHealth]:
@@ -432,9 +440,9 @@ def fleet_health(*, session: Session, limit: int = 100) -> FleetHealth:
                            .order_by(case((HealthState.status == "stop_safely", 0), else_=1),
                                      HealthState.checked_at.desc(),
                                      HealthState.vehicle_id).limit(limit))
-    attention = []
-    for state in rows:
-        vehicle = vehicles_service.get(session=session, vehicle_id=state.vehicle_id)
-        attention.append(FleetVehicle(state.vehicle_id, vehicle.vin, vehicle.title, state.status, state.summary,
-                                      state.checked_at))
+    states = list(rows)
+    vehicles = vehicles_service.get_many(session=session, vehicle_ids=[state.vehicle_id for state in states])
+    attention = [FleetVehicle(state.vehicle_id, vehicles[state.vehicle_id].vin, vehicles[state.vehicle_id].title,
+                              state.status, state.summary, state.checked_at)
+                 for state in states if state.vehicle_id in vehicles]
     return FleetHealth(counts, attention)
