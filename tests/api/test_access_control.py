@@ -193,6 +193,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/users/{user_id}/active"): Rule(ADMIN, form=lambda w: {"active": "no"}, ok=(303,)),
     ("GET", "/admin/audit"): Rule(ADMIN),
     ("GET", "/admin/fleet"): Rule(ADMIN),
+    ("GET", "/admin/fleet/stream"): Rule(ADMIN, query=lambda w: {"seconds": 0.3}),
 } | more_routes()
 
 

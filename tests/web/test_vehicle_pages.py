@@ -228,7 +228,7 @@ def test_fleet_health_counts_cars_and_names_no_owner(owned, make, visit, session
     assert page.status_code == 200
     assert 'href="/admin/fleet" aria-current="page"' in page.text
     for status, count in fleet.counts.items():
-        assert f'data-status="{status}">{count}</text>' in page.text
+        assert f'data-status="{status}">{count}</span>' in page.text
     assert vehicle.vin in page.text and HOT_ENGINE in page.text
     assert owner.last_name not in page.text and owner.email not in page.text
 

@@ -9,7 +9,7 @@ def routers() -> list[APIRouter]:
     from forecourt.web.views import account
 
     found = [account.router]
-    for name in ("portal", "workspace", "admin", "vehicles", "configurator", "leads", "opportunities", "pipeline",
+    for name in ("portal", "workspace", "admin", "vehicles", "fleet", "configurator", "leads", "opportunities", "pipeline",
                  "pipeline_insights", "orders", "warranty", "recalls", "recall_work", "workshop", "bookings",
                  "messages",
                  "console", "incoming", "on_call", "unsubscribe", "mailsink", "till", "commission", "payments_desk",

@@ -1,12 +1,12 @@
-"""One car, as its owner sees it, as staff see it behind the consent door, and the carmaker's fleet.
+"""One car, as its owner sees it and as staff see it behind the consent door.
 
 The owner sees only what their car reported while it was theirs: trips are bounded by their
 ownership, and the live twin, health and score (which describe the car now) only while they still
 own it. The live map and signals (not the trips, health or score) also need the car's On Call
 subscription to be current. Staff open the page for a purpose on the car's current owner; each
 section appears only if the purpose covers its data category (the subscription plays no part), and
-the live refresh goes through the same door (and the same access log) as the page. The fleet page
-lists cars, never the people who own them.
+the live refresh goes through the same door (and the same access log) as the page. The carmaker's
+fleet health page is ``web.views.fleet``.
 
 Maps need JavaScript (Leaflet); the CSP forbids inline scripts, so the page hands the route and the
 stream address to ``static/js/vehicle-live.js`` in data attributes. The page is pushed, not polled:
@@ -38,7 +38,7 @@ from forecourt.telematics import service as telematics_service
 from forecourt.vehicles import recalls
 from forecourt.vehicles import service as vehicles_service
 from forecourt.web import car_stream
-from forecourt.web.deps import AdminPage, AppSettings, DbSession, MePage, StaffPage, stated_purpose
+from forecourt.web.deps import AppSettings, DbSession, MePage, StaffPage, stated_purpose
 from forecourt.web.views import remote_lock
 from forecourt.web.views.render import render
 from forecourt.workshop import recall_work
@@ -53,7 +53,6 @@ RECENT_TRIPS = 10
 STATUS_LABELS = {"ok": lazy_gettext("All good"), "info": lazy_gettext("Note"),
                  "service_soon": lazy_gettext("Service soon"), "stop_safely": lazy_gettext("Stop safely"),
                  "unknown": lazy_gettext("Not judged yet")}
-FLEET_STATUSES = ("ok", "info", "service_soon", "stop_safely", "unknown")
 
 # Twin signals shown live, in VSS paths (VSS units: km/h, m, V, percent, kPa).
 SPEED, ODOMETER = "Vehicle.Speed", "Vehicle.TraveledDistance"
@@ -340,12 +339,3 @@ def staff_vehicle_stream(request: Request, vin: str, principal: StaffPage, sessi
 
     return _stream(request, view["vehicle"].id, read, seconds)
 
-
-# --- the carmaker's fleet --------------------------------------------------------------------------
-
-@router.get("/admin/fleet")
-def fleet_page(request: Request, admin: AdminPage, session: DbSession):
-    fleet = health.fleet_health(session=session)
-    counts = [(status, STATUS_LABELS[status], fleet.counts.get(status, 0)) for status in FLEET_STATUSES]
-    return render(request, "admin/fleet.html", counts=counts, largest=max([c for _, _, c in counts] + [1]),
-                  total=sum(c for _, _, c in counts), attention=fleet.needing_attention, labels=STATUS_LABELS)

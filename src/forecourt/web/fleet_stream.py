@@ -1,0 +1,133 @@
+"""Server-sent events for the carmaker's fleet health page: the per-status counts and the cars
+needing attention, pushed when a car's health changes.
+
+The page describes every car, so it cannot follow a set of cars the way a car page does
+(``web.car_stream``); and with a million cars an ingest batch commits every moment. So each web
+process keeps one ``FleetBoard``: the fleet's health as last read, read again only after the
+process's one ``CarFeed`` (``web.live``) moved — a report, or a changed judgement, which
+``telematics.health.record_health`` names on commit — and at most once per ``GAP_SECONDS``
+however many pages are open. A read that finds what the last one found changes nothing, so the
+streams send only when what the page shows changed. Health is stored after the report it is
+judged from, in a transaction of its own: one more read follows a gap after the last change, so
+a judgement committed a moment after its report (by an ingest process on SQLite, whose commits
+this process does not hear) is not left waiting for the next report.
+
+Each stream sends the board's latest version, in its viewer's words and clock, whenever it is not
+the version the page has; the page names the last version it got when it reconnects
+(``Last-Event-ID``) and is sent nothing until the fleet changes again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import anyio
+
+from forecourt.telematics.health import FleetHealth
+from forecourt.web.live import CarFeed
+
+log = logging.getLogger(__name__)
+
+GAP_SECONDS = 2.0
+POLL_SECONDS = 0.1
+HEARTBEAT_SECONDS = 15.0
+
+
+class FleetBoard:
+    """The fleet's health as this web process last read it, shared by every open fleet page."""
+
+    def __init__(self, feed: CarFeed, read: Callable[[], FleetHealth], *, gap: float = GAP_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.feed, self._read, self.gap, self.clock = feed, read, gap, clock
+        self.epoch = uuid.uuid4().hex[:8]
+        self.latest: tuple[int, FleetHealth] | None = None  # (version, fleet)
+        self.reads = 0  # tests and benchmarks
+        self._seen = -1  # the feed's number the latest read began at
+        self._next = 0.0
+        self._settle = False  # one more read is owed a gap after the last change
+        self._reading = threading.Lock()
+
+    def mark(self, version: int) -> str:
+        return f"{self.epoch}-{version}"
+
+    def due(self) -> bool:
+        """A read is owed (nothing read yet, a car changed, or the read after a change) and the gap is over."""
+        owed = self.latest is None or self.feed.number != self._seen or self._settle
+        return owed and self.clock() >= self._next
+
+    def refresh(self) -> None:
+        """Read again if due. One read at a time: a stream that finds another's read under way waits
+        for its answer instead of reading too. Blocking: call it from a worker thread."""
+        if not self._reading.acquire(blocking=False):
+            return
+        try:
+            if not self.due():
+                return
+            number = self.feed.number  # taken first: a batch arriving during the read is read next time
+            self._settle = number != self._seen and self.latest is not None
+            self._next = self.clock() + self.gap
+            try:
+                fleet = self._read()
+            except Exception:  # the database is away for a moment: the pages keep what they show, then catch up
+                log.exception("the fleet board could not read the fleet's health")
+                return
+            self.reads += 1
+            self._seen = number
+            if self.latest is None or _as_shown(fleet) != _as_shown(self.latest[1]):
+                version = self.latest[0] + 1 if self.latest else 1
+                self.latest = (version, fleet)
+        finally:
+            self._reading.release()
+
+
+def _as_shown(fleet: FleetHealth) -> FleetHealth:
+    """The page shows when a car was checked to the minute: a car checked again within it looks the same."""
+    return replace(fleet, needing_attention=[replace(car, checked_at=car.checked_at.replace(second=0, microsecond=0))
+                                             for car in fleet.needing_attention])
+
+
+_MAKING = threading.Lock()
+
+
+def board_of(app, feed: CarFeed, read: Callable[[], FleetHealth]) -> FleetBoard:
+    """The app's one board (``read`` is used by the first caller only)."""
+    with _MAKING:
+        board = getattr(app.state, "fleet_board", None)
+        if board is None:
+            board = app.state.fleet_board = FleetBoard(feed, read)
+    return board
+
+
+def _event(mark: str, data: object) -> str:
+    return f"event: fleet\nid: {mark}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def fleet_events(board: FleetBoard, *, render: Callable[[FleetHealth], object],
+                       last_seen: str | None = None, lifetime: float, poll: float = POLL_SECONDS,
+                       heartbeat: float = HEARTBEAT_SECONDS,
+                       disconnected: Callable[[], Awaitable[bool]] | None = None):
+    """``event: fleet`` with ``render(fleet)`` whenever the board holds a version this page has not
+    got; the first at once, unless the page reconnects naming the board's latest."""
+    sent = last_seen
+    started = time.monotonic()
+    beat = started + heartbeat
+    yield "retry: 1000\n\n"
+    while time.monotonic() - started < lifetime:
+        if disconnected is not None and await disconnected():
+            return
+        if board.due():
+            await anyio.to_thread.run_sync(board.refresh)
+        latest = board.latest
+        if latest is not None and board.mark(latest[0]) != sent:
+            sent = board.mark(latest[0])
+            yield _event(sent, await anyio.to_thread.run_sync(render, latest[1]))
+        if time.monotonic() >= beat:
+            beat = time.monotonic() + heartbeat
+            yield ": heartbeat\n\n"
+        await anyio.sleep(poll)
