@@ -224,7 +224,7 @@ def _sent(board: FleetBoard, *, changes, last_seen: str | None = None) -> list[t
     async def run() -> list[str]:
         out = []
         stream = fleet_events(board, render=lambda fleet: {"stop": fleet.counts["stop_safely"]},
-                              last_seen=last_seen, lifetime=0.6, poll=0.01)
+                              last_seen=last_seen, lifetime=0.6)
         async for text in stream:
             out.append(text)
             changes()
@@ -268,3 +268,25 @@ def test_the_page_and_its_pushes_speak_the_readers_language_on_the_readers_clock
         korean = shown(_fleet(1), T0)
     assert korean["cars"][0]["label"] == "안전하게 정차" and "10:30" in korean["cars"][0]["checked"]
     assert korean["total"] == "(보고 중 5대)"
+
+
+def test_two_pages_share_one_read_per_change():
+    feed, answers = CarFeed(), [_fleet(0)]
+    board = FleetBoard(feed, lambda: answers[-1], gap=0.3)
+
+    async def run():
+        async def follow() -> list[str]:
+            stream = fleet_events(board, render=lambda fleet: fleet.counts["stop_safely"], lifetime=1.5)
+            return [text.split("data: ")[1].strip() async for text in stream if text.startswith("event: fleet")]
+
+        async def turn_unsafe() -> None:  # within the gap after the first read: the pages are asleep
+            await asyncio.sleep(0.1)
+            answers.append(_fleet(1))
+            feed.add(frozenset({0}))
+
+        return await asyncio.gather(follow(), follow(), turn_unsafe())
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first, second, _ = pool.submit(lambda: asyncio.run(run())).result(timeout=30)
+    assert first == second == ["0", "1"]
+    assert board.reads == 3  # the first state, the change, and the one read a gap after it: not one per page

@@ -30,12 +30,12 @@ from dataclasses import replace
 import anyio
 
 from forecourt.telematics.health import FleetHealth
+from forecourt.web.connections import ConnectionGate
 from forecourt.web.live import CarFeed
 
 log = logging.getLogger(__name__)
 
 GAP_SECONDS = 2.0
-POLL_SECONDS = 0.1
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -56,10 +56,17 @@ class FleetBoard:
     def mark(self, version: int) -> str:
         return f"{self.epoch}-{version}"
 
+    def owed(self) -> bool:
+        """Nothing read yet, a car changed since the last read, or the read a gap after a change."""
+        return self.latest is None or self.feed.number != self._seen or self._settle
+
     def due(self) -> bool:
-        """A read is owed (nothing read yet, a car changed, or the read after a change) and the gap is over."""
-        owed = self.latest is None or self.feed.number != self._seen or self._settle
-        return owed and self.clock() >= self._next
+        """A read is owed and the gap is over."""
+        return self.owed() and self.clock() >= self._next
+
+    def wait_for_read(self) -> float:
+        """Seconds until an owed read may be made (``inf`` when none is owed)."""
+        return max(self._next - self.clock(), 0.0) if self.owed() else float("inf")
 
     def refresh(self) -> None:
         """Read again if due. One read at a time: a stream that finds another's read under way waits
@@ -82,6 +89,7 @@ class FleetBoard:
             if self.latest is None or _as_shown(fleet) != _as_shown(self.latest[1]):
                 version = self.latest[0] + 1 if self.latest else 1
                 self.latest = (version, fleet)
+                self.feed.beacon.ring()  # the other pages' streams, asleep on the feed, send it now
         finally:
             self._reading.release()
 
@@ -109,20 +117,30 @@ def _event(mark: str, data: object) -> str:
 
 
 async def fleet_events(board: FleetBoard, *, render: Callable[[FleetHealth], object],
-                       last_seen: str | None = None, lifetime: float, poll: float = POLL_SECONDS,
-                       heartbeat: float = HEARTBEAT_SECONDS,
-                       disconnected: Callable[[], Awaitable[bool]] | None = None):
+                       last_seen: str | None = None, lifetime: float, heartbeat: float = HEARTBEAT_SECONDS,
+                       disconnected: Callable[[], Awaitable[bool]] | None = None,
+                       gate: ConnectionGate | None = None):
     """``event: fleet`` with ``render(fleet)`` whenever the board holds a version this page has not
-    got; the first at once, unless the page reconnects naming the board's latest."""
+    got; the first at once, unless the page reconnects naming the board's latest. Between sends the
+    stream sleeps on the feed's beacon (``web.live``) until a read is due or another stream's read
+    made a version; with ``gate`` (the app's) a read waits for its turn at the database on the event
+    loop before it takes a thread (``web.connections``)."""
     sent = last_seen
     started = time.monotonic()
-    beat = started + heartbeat
+    beat, ends = started + heartbeat, started + lifetime
+
+    def news(owed_before: bool) -> Callable[[], bool]:
+        """Wake for a version this page has not got, or to set its alarm when a car changed: while a
+        read is owed already, the alarm (the sleep's end) is set for when it may be made."""
+        return lambda: ((not owed_before and board.owed())
+                        or (board.latest is not None and board.mark(board.latest[0]) != sent))
+
     yield "retry: 1000\n\n"
-    while time.monotonic() - started < lifetime:
+    while time.monotonic() < ends:
         if disconnected is not None and await disconnected():
             return
         if board.due():
-            await anyio.to_thread.run_sync(board.refresh)
+            await (gate.reading(board.refresh) if gate is not None else anyio.to_thread.run_sync(board.refresh))
         latest = board.latest
         if latest is not None and board.mark(latest[0]) != sent:
             sent = board.mark(latest[0])
@@ -130,4 +148,5 @@ async def fleet_events(board: FleetBoard, *, render: Callable[[FleetHealth], obj
         if time.monotonic() >= beat:
             beat = time.monotonic() + heartbeat
             yield ": heartbeat\n\n"
-        await anyio.sleep(poll)
+        wake = min(beat, ends) - time.monotonic()
+        await board.feed.beacon.until(news(board.owed()), min(wake, board.wait_for_read()))

@@ -74,4 +74,4 @@ def fleet_page_stream(request: Request, admin: AdminPage, seconds: float = car_s
     board = fleet_stream.board_of(request.app, live.case_watch(request.app).cars, read)
     return car_stream.response(fleet_stream.fleet_events(
         board, render=say, last_seen=request.headers.get("last-event-id"), lifetime=seconds,
-        disconnected=request.is_disconnected))
+        disconnected=request.is_disconnected, gate=request.app.state.connection_gate))
