@@ -4,6 +4,7 @@ deleted — and the dashboards read from it give what a plain reading of the dea
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,13 +12,14 @@ from sqlalchemy import delete, func, insert, select
 
 from forecourt.core.auth import Role
 from forecourt.core.clock import advance, frozen_at
+from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.privacy import rights
 from forecourt.sales import opportunities as opps
 from forecourt.sales import pipeline, rollup
 from forecourt.sales.models import Opportunity, StageChange
 from forecourt.sales.pipeline import monthly
 from forecourt.vehicles import service as vehicles_service
-from tests.factories import admin_login
+from tests.factories import Factory, admin_login
 from tests.sales.test_opportunities import principal_of, shop, walk_in  # noqa: F401 (shop is a fixture)
 from tests.sales.test_pipeline import principal
 from tests.sales.test_pipeline_fast_path import _plain, _random_pipeline, _shown
@@ -170,3 +172,33 @@ def test_a_cut_month_is_read_from_the_side_with_fewer_days_before_now():
     # the middle of a past month: the part inside is shorter
     start = datetime(2026, 2, 10, tzinfo=UTC)
     assert monthly.pieces(start, start + 5 * day, now) == ([], [(start, start + 5 * day)], [])
+
+
+def test_two_transactions_changing_one_deal_at_once_leave_the_rollup_exact(fresh_database_url):
+    """The second writer takes the deal out of the rollup only once the first has committed, as the first
+    left it (PostgreSQL: the row is locked before it is read; SQLite: the write turn)."""
+    sessions = make_sessionmaker(get_engine(fresh_database_url("rollup_race")))
+    with transaction(sessions) as session:
+        dealer = Factory(session=session, client=None).dealer()
+        deal = Opportunity(dealer_id=dealer.id, title="A car", amount=30000, stage_code="new", status="open")
+        session.add(deal)
+    done = []
+
+    def reprice() -> None:
+        with transaction(sessions, write=True) as other:
+            other.get(Opportunity, deal.id).amount = 35000
+        done.append(True)
+
+    with transaction(sessions, write=True) as first:
+        won = first.get(Opportunity, deal.id)
+        won.status, won.stage_code, won.closed_at = "won", "won", won.created_at + timedelta(days=3)
+        first.flush()
+        second = threading.Thread(target=reprice)
+        second.start()
+        second.join(timeout=1)
+        assert second.is_alive() and not done  # waits for the first to finish
+    second.join(timeout=30)
+    assert done
+    with sessions() as session:
+        recount_agrees(session)
+        assert session.execute(select(rollup.ClosedDeals.deals, rollup.ClosedDeals.amount_cents)).all() == [(1, 3500000)]

@@ -222,9 +222,10 @@ class Opportunity(Base):
         Index("ix_sales_opportunities_dealer_created", "dealer_id", "created_at", "status", "model_id",
               "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id", "stages_reached"),
         # The open deals alone (a few in a hundred), for their ages and values: the rollup cannot hold an age
-        # that grows by the moment (sales/rollup.py). A query must write ``status = 'open'`` as a literal.
+        # that grows by the moment (sales/rollup.py). A query must write ``status = 'open'`` as a literal;
+        # ``status`` is listed too, so SQLite reads the index alone.
         Index("ix_sales_opportunities_open", "dealer_id", "created_at", "owner_user_id", "model_id", "stage_code",
-              "stage_entered_at", "expected_close", "amount", sqlite_where=text("status = 'open'"),
+              "stage_entered_at", "expected_close", "amount", "status", sqlite_where=text("status = 'open'"),
               postgresql_where=text("status = 'open'")),
         Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
         Index("ix_sales_opportunities_lead", "lead_id", "created_at"),  # a lead's first deal

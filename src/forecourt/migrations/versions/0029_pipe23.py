@@ -23,7 +23,7 @@ depends_on = None
 
 KEY = ['dealer_id', 'month', 'owner_user_id', 'model_id', 'status']
 OPEN = ['dealer_id', 'created_at', 'owner_user_id', 'model_id', 'stage_code', 'stage_entered_at', 'expected_close',
-        'amount']
+        'amount', 'status']
 
 
 def _sql(dialect: str) -> dict[str, str]:
@@ -87,8 +87,13 @@ def upgrade() -> None:
                     sqlite_with_rowid=False)
     op.create_index('ix_sales_opportunities_open', 'sales_opportunities', OPEN,
                     sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
-    for statement in _sql(op.get_bind().dialect.name).values():
+    bind = op.get_bind()
+    for statement in _sql(bind.dialect.name).values():
         op.execute(statement)
+    if bind.dialect.name == 'sqlite' and bind.execute(sa.text(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        # statistics for the new index beside the others', or SQLite's planner keeps to those it knows
+        op.execute('ANALYZE ix_sales_opportunities_open')
 
 
 def downgrade() -> None:
