@@ -1,5 +1,5 @@
 """SQL expressions that SQLite and PostgreSQL spell differently: days and milliseconds between two moments,
-the month of a moment, whole cents of an amount, finding a text in a text.
+the month of a moment, whole cents of an amount.
 
 Kept in one place so a figure computed as a deal is written (``sales.rollup``) and the same figure
 computed from the stored deals (the pipeline's dashboards, a recount) use the very same arithmetic.
@@ -51,9 +51,3 @@ def month_of(bind, column):
     if dialect(bind) == "postgresql":
         return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM'"))
     return func.substr(column, literal_column("1"), literal_column("7"))  # stored as 'YYYY-MM-DD HH:MM:SS' in UTC
-
-
-def holds(bind, column, part: str):
-    """True where the text ``column`` contains ``part`` (a plain substring test: no LIKE wildcards, case kept)."""
-    find = func.strpos if dialect(bind) == "postgresql" else func.instr
-    return find(column, part) > 0

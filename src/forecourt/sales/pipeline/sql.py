@@ -1,6 +1,6 @@
 """The SQL the pipeline's figures share that differs between SQLite and PostgreSQL (dates, days between two
-moments, months, finding a text in a text: ``core.dialects``, shared with ``sales.rollup``), and the median
-of the whole-day histograms it returns.
+moments, months: ``core.dialects``, shared with ``sales.rollup``), and the median of the whole-day
+histograms it returns.
 
 Kept apart from ``scope`` (who may see what), so a figure's rules and its dialect can be read and changed
 one at a time.
@@ -14,9 +14,9 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from forecourt.core.db import UTCDateTime
-from forecourt.core.dialects import days_between, dialect, holds, month_of, whole_days
+from forecourt.core.dialects import days_between, dialect, month_of, whole_days
 
-__all__ = ["days_between", "dialect", "holds", "median_of", "moment", "month_of", "whole_days", "without_jit"]
+__all__ = ["days_between", "dialect", "median_of", "moment", "month_of", "whole_days", "without_jit"]
 
 
 def without_jit(session: Session) -> None:
