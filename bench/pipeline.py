@@ -3,7 +3,8 @@
 Per engine a fresh database gets the demo network (45 dealers, their sales reps, the catalogue),
 then ``--opportunities`` deals with their stage changes from the demo's own deal generator
 (``forecourt.demo.sales_history``), loaded with ``executemany`` on SQLite and ``COPY`` on
-PostgreSQL, then ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). Each dashboard service (volume,
+PostgreSQL, the dashboards' monthly rollup recounted from them (``sales.rollup.rebuild``), then
+``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL). Each dashboard service (volume,
 speed, performance, trend, benchmark, and all five together as the page needs them) is timed
 ``--repeats`` times for the carmaker's whole-network view and for one dealer's sales rep, over the
 default period (the last twelve months). The baseline is one plain ``SELECT stage_code, COUNT(*) ... GROUP BY stage_code``
@@ -57,10 +58,11 @@ def _sqlite_value(value):
 
 def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
     """Streams the generated deals into the database in chunks; returns the stage changes written."""
-    from forecourt.core.db import make_sessionmaker
+    from forecourt.core.db import make_sessionmaker, transaction
     from forecourt.demo import sales
     from forecourt.demo.sales_funnel import LEAD_COLUMNS
     from forecourt.demo.sales_history import CHANGE_COLUMNS, DEAL_COLUMNS, deals
+    from forecourt.sales import rollup
 
     with make_sessionmaker(db)() as session:
         sellers = [s for s in sales.sellers(session, with_customers=False) if s.rep_ids]
@@ -111,6 +113,9 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
             written += len(moves)
             if engine_name == "postgresql":
                 raw.commit()
+        raw.commit()
+        with transaction(make_sessionmaker(db), write=True) as session:  # the dashboards' rollup, as migrated
+            rollup.rebuild(session=session)
         if engine_name == "postgresql":
             cursor.execute("SELECT setval(pg_get_serial_sequence('sales_opportunities', 'id'), "
                            "(SELECT MAX(id) FROM sales_opportunities))")
@@ -127,6 +132,8 @@ def _load(engine_name: str, db, opportunities: int, seed: int) -> int:
                 plain.execute("VACUUM ANALYZE sales_opportunities")
                 plain.execute("VACUUM ANALYZE sales_stage_changes")
                 plain.execute("VACUUM ANALYZE sales_leads")
+                for table in ("sales_rollup_started", "sales_rollup_closed", "sales_rollup_closed_detail"):
+                    plain.execute(f"VACUUM ANALYZE {table}")
                 plain.execute("ANALYZE")
             driver.autocommit = False
         else:

@@ -27,6 +27,31 @@ def db_upgrade() -> None:
     console.print(f"[green]Database ready[/green] at {settings.database_url}")
 
 
+@db_app.command("recount-pipeline")
+def db_recount_pipeline(check: bool = typer.Option(False, "--check", help="Only compare the rollup with a "
+                                                                          "recount; change nothing")) -> None:
+    """Recount the pipeline dashboards' monthly rollup from the deals (after deals were written without the
+    application, or should it ever disagree with them)."""
+    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.models import load_all
+    from forecourt.sales import rollup
+
+    load_all()
+    settings = get_settings()
+    with transaction(make_sessionmaker(get_engine(settings.database_url)), write=not check) as session:
+        if check:
+            found = rollup.differences(session=session)
+            for row in found[:20]:
+                console.print(f"{row['table']} {row['key']}: stored {row['stored']}, counted {row['counted']}")
+            console.print(f"{len(found):,} rows of the rollup disagree with the deals" if found
+                          else "[green]The rollup agrees with the deals[/green]")
+            if found:
+                raise typer.Exit(1)
+            return
+        counts = rollup.rebuild(session=session)
+    console.print("[green]Rollup recounted[/green]: " + ", ".join(f"{table} {n:,} rows" for table, n in counts.items()))
+
+
 @app.command()
 def serve(host: str = typer.Option(None, help="Address to listen on (default from settings)"),
           port: int = typer.Option(None, help="Port (default 8000)"),

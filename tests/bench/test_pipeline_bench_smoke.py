@@ -10,8 +10,11 @@ import uuid
 
 import pytest
 from rich.console import Console
+from sqlalchemy import func, select
 
 from bench import pipeline, runner
+from forecourt.core.db import get_engine, make_sessionmaker
+from forecourt.sales import rollup
 from tests.conftest import PG_ADMIN_URL, _drop_pg_database
 from tests.conftest import test_database_kind as database_kind
 
@@ -32,7 +35,11 @@ def bench_url(tmp_path, monkeypatch):
 def test_a_tiny_run_writes_every_pipeline_figure(bench_url, tmp_path):
     output = tmp_path / "pipeline.json"
     pipeline.run(engines=[KIND], opportunities=400, repeats=2, output=output,
-                 console=Console(file=io.StringIO(), width=160), urls={KIND: bench_url})
+                 console=Console(file=io.StringIO(), width=160), urls={KIND: bench_url}, keep=True)
+    with make_sessionmaker(get_engine(bench_url))() as session:  # the bulk load's deals are in the rollup
+        assert rollup.differences(session=session) == []
+        assert session.scalar(select(func.sum(rollup.StartedDeals.deals))) > 400
+    get_engine(bench_url).dispose()
 
     document = json.loads(output.read_text())
     assert {"benchmark", "measured_at", "machine", "opportunities", "stage_changes", "pipeline_dashboard_seconds",

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, timedelta
 
 import typer.main
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select, text, update
 
 from forecourt.assist.models import Subscription
 from forecourt.consent.catalogue import PURPOSES
@@ -19,6 +19,8 @@ from forecourt.core import outbox
 from forecourt.core.clock import now
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.core.outbox import OutboxMessage
+from forecourt.sales.models import Opportunity
+from forecourt.sales.rollup import StartedDeals
 from forecourt.telematics.models import Position
 from tests.cli.commands import run
 from tests import conftest
@@ -28,6 +30,7 @@ from tests.smtp_servers import free_port, mail_server
 # command -> "module::test" that runs it
 COVERED = {
     "db upgrade": "tests.cli.test_commands::test_db_upgrade_migrates_an_empty_database",
+    "db recount-pipeline": "tests.cli.test_commands::test_db_recount_pipeline_finds_and_mends_a_rollup_that_disagrees",
     "demo": "tests.demo.test_demo_network::test_cli_builds_a_demo",
     "retention": "tests.cli.test_commands::test_retention_deletes_only_positions_past_the_limit",
     "outbox send": "tests.cli.test_commands::test_outbox_send_hands_waiting_mail_to_the_smtp_server",
@@ -96,6 +99,27 @@ def test_db_upgrade_migrates_an_empty_database(tmp_path):
     finally:
         if name:
             conftest._drop_pg_database(name)
+
+
+def test_db_recount_pipeline_finds_and_mends_a_rollup_that_disagrees(fresh_database_url):
+    url = fresh_database_url("cli_rollup")
+    sessions = make_sessionmaker(get_engine(url))
+    with transaction(sessions) as session:
+        dealer = Factory(session=session, client=None).dealer()
+        deal = Opportunity(dealer_id=dealer.id, title="A car", amount=30000, stage_code="new", status="open")
+        session.add(deal)
+    assert run(["db", "recount-pipeline", "--check"], url).returncode == 0  # kept as the deal was written
+    with transaction(sessions) as session:  # written around the application
+        session.execute(update(Opportunity).where(Opportunity.id == deal.id).values(status="lost"))
+    found = run(["db", "recount-pipeline", "--check"], url)
+    assert found.returncode == 1 and "2 rows of the rollup disagree with the deals" in found.stdout, found.stdout
+    done = run(["db", "recount-pipeline"], url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Rollup recounted: sales_rollup_started 1 rows" in done.stdout
+    again = run(["db", "recount-pipeline", "--check"], url)
+    assert again.returncode == 0 and "The rollup agrees with the deals" in again.stdout
+    with sessions() as session:
+        assert session.scalars(select(StartedDeals.status)).all() == ["lost"]
 
 
 def test_retention_deletes_only_positions_past_the_limit(fresh_database_url):

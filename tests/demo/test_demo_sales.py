@@ -16,6 +16,7 @@ from forecourt.core.db import get_engine, make_sessionmaker
 from forecourt.demo.network import build_demo_network
 from forecourt.parties.models import User
 from forecourt.sales.routing_reasons import explain
+from forecourt.sales import rollup
 from forecourt.sales.models import Activity, Lead, Opportunity, StageChange, Target
 
 MOMENT = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -48,6 +49,14 @@ def test_deals_spread_over_dealers_reps_models_and_outcomes(demo):
     assert overdue > 0
     oldest = as_utc(db.scalar(select(func.min(Opportunity.created_at))))
     assert MOMENT - timedelta(days=560) < oldest < MOMENT - timedelta(days=450)  # about eighteen months
+
+
+def test_the_pipelines_rollup_counts_every_deal_the_demo_wrote_in_bulk(demo):
+    _, db = demo
+    assert rollup.differences(session=db) == []  # also the Korean deals, repriced in won after they were written
+    assert db.scalar(select(func.sum(rollup.StartedDeals.deals))) == db.scalar(select(func.count(Opportunity.id)))
+    assert db.scalar(select(func.sum(rollup.ClosedDeals.deals))) == db.scalar(
+        select(func.count(Opportunity.id)).where(Opportunity.status.in_(("won", "lost"))))
 
 
 def test_every_deal_has_its_stage_changes_in_order(demo):

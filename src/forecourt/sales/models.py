@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event,
-                        func, update)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.core.clock import now
@@ -206,7 +205,7 @@ class Opportunity(Base):
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every stage the deal has been in, as ",new,qualified,offer,": the ``to_stage`` of its stage changes,
-    # kept by ``sales.reached`` as they are written, so the funnel reads how far each deal got from the
+    # kept by ``sales.rollup`` as they are written, so the funnel reads how far each deal got from the
     # covering indexes instead of looking up each deal's stage changes.
     stages_reached: Mapped[str] = mapped_column(Text, default=",", server_default=",")
 
@@ -222,6 +221,12 @@ class Opportunity(Base):
               "created_at", "amount", "lost_reason"),
         Index("ix_sales_opportunities_dealer_created", "dealer_id", "created_at", "status", "model_id",
               "owner_user_id", "stage_code", "amount", "stage_entered_at", "expected_close", "id", "stages_reached"),
+        # The open deals alone (a few in a hundred), for their ages and values: the rollup cannot hold an age
+        # that grows by the moment (sales/rollup.py). A query must write ``status = 'open'`` as a literal;
+        # ``status`` is listed too, so SQLite reads the index alone.
+        Index("ix_sales_opportunities_open", "dealer_id", "created_at", "owner_user_id", "model_id", "stage_code",
+              "stage_entered_at", "expected_close", "amount", "status", sqlite_where=text("status = 'open'"),
+              postgresql_where=text("status = 'open'")),
         Index("ix_sales_opportunities_owner", "owner_user_id", "status"),
         Index("ix_sales_opportunities_lead", "lead_id", "created_at"),  # a lead's first deal
     )
@@ -388,13 +393,6 @@ class FinanceContract(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
-@event.listens_for(StageChange, "after_insert")
-def _remember_stage_reached(mapper, connection, change: StageChange) -> None:
-    """Every stage change written through the ORM adds its stage to the deal's ``stages_reached`` (once), in
-    the same transaction; bulk loaders (demo, benchmark) write the column themselves."""
-    table = Opportunity.__table__
-    marker = f",{change.to_stage},"
-    find = func.strpos if connection.dialect.name == "postgresql" else func.instr
-    connection.execute(update(table).where(table.c.id == change.opportunity_id,
-                                           find(table.c.stages_reached, marker) == 0)
-                       .values(stages_reached=table.c.stages_reached + f"{change.to_stage},"))
+# The pipeline's rollup and each deal's ``stages_reached`` are kept by listeners on these tables; importing
+# them here registers them wherever deals are written.
+from forecourt.sales import rollup  # noqa: E402,F401

@@ -7,16 +7,18 @@ distribution is withheld, since a handful of values would point at the dealers b
 
 from __future__ import annotations
 
+from decimal import Decimal
 from statistics import median, quantiles
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.i18n import N_
 from forecourt.parties import service as parties_service
-from forecourt.sales.models import Opportunity as O
-from forecourt.sales.pipeline.scope import Scope, in_period
-from forecourt.sales.pipeline.sql import days_between, without_jit
+from forecourt.sales import rollup
+from forecourt.sales.pipeline import monthly
+from forecourt.sales.pipeline.scope import Scope, network_filters
+from forecourt.sales.pipeline.sql import without_jit
 
 MIN_PEERS = 3
 # code, label, which way is better
@@ -25,29 +27,38 @@ METRICS = (("win_rate", N_("Win rate"), "higher"), ("cycle_days", N_("Days from 
 
 
 def _per_dealer(session: Session, scope: Scope) -> dict[int, dict]:
-    """Every dealer's figures for the period (the model filter applies to all alike; the rep filter does not)."""
-    model = [O.model_id == scope.model_id] if scope.model_id is not None else []
-    if scope.currency_dealers is not None:  # peers are the dealers who sell in the same currency
-        model.append(O.dealer_id.in_(scope.currency_dealers))
-    won = case((O.status == "won", 1), else_=0)
-    closed = session.execute(
-        select(O.dealer_id, func.sum(won), func.sum(case((O.status == "lost", 1), else_=0)),
-               func.sum(case((O.status == "won", O.amount), else_=0)),
-               func.avg(case((O.status == "won", days_between(session, O.closed_at, O.created_at)), else_=None)))
-        .where(O.status.in_(("won", "lost")), *in_period(O.closed_at, scope), *model)
-        .group_by(O.dealer_id)).all()
-    started = session.execute(
-        select(O.dealer_id, func.count(), func.sum(won))
-        .where(*in_period(O.created_at, scope), *model).group_by(O.dealer_id)).all()
+    """Every dealer's figures for the period (the model filter applies to all alike; the rep filter does not),
+    from the monthly rollup."""
+    def where(source) -> list:
+        return network_filters(scope, source=source)
+
+    period = {"start": scope.start, "end": scope.end, "now": scope.now, "where": where}
+    closed = monthly.rows(session, rollup.ClosedDeals, **period)
+    started = monthly.rows(session, rollup.StartedDeals, **period)
+    outcomes: dict[int, dict[str, tuple[int, int, int]]] = {}
+    for dealer_id, status, deals, amount, ms in session.execute(
+            select(closed.c.dealer_id, closed.c.status, func.sum(closed.c.deals), func.sum(closed.c.amount_cents),
+                   func.sum(closed.c.cycle_ms)).group_by(closed.c.dealer_id, closed.c.status)
+            .having(func.sum(closed.c.deals) != literal_column("0"))).all():
+        outcomes.setdefault(dealer_id, {})[status] = (int(deals), int(amount or 0), int(ms or 0))
     figures: dict[int, dict] = {}
-    for dealer_id, wins, losses, value, cycle in closed:
-        wins, losses = int(wins or 0), int(losses or 0)
+    for dealer_id, by_status in outcomes.items():
+        wins, value, ms = by_status.get("won", (0, 0, 0))
+        losses = by_status.get("lost", (0, 0, 0))[0]
         figures[dealer_id] = {"win_rate": wins / (wins + losses) if wins + losses else None,
-                              "cycle_days": float(cycle) if cycle is not None else None,
-                              "value_won": float(value or 0), "conversion": None}
-    for dealer_id, count, wins in started:
+                              "cycle_days": ms / 86_400_000 / wins if wins else None,
+                              "value_won": float(Decimal(value) / 100), "conversion": None}
+    counts: dict[int, list[int]] = {}
+    for dealer_id, status, deals in session.execute(
+            select(started.c.dealer_id, started.c.status, func.sum(started.c.deals))
+            .group_by(started.c.dealer_id, started.c.status)
+            .having(func.sum(started.c.deals) != literal_column("0"))).all():
+        entry = counts.setdefault(dealer_id, [0, 0])
+        entry[0] += int(deals)
+        entry[1] += int(deals) if status == "won" else 0
+    for dealer_id, (count, wins) in counts.items():
         entry = figures.setdefault(dealer_id, {"win_rate": None, "cycle_days": None, "value_won": 0.0})
-        entry["conversion"] = int(wins or 0) / count if count else None
+        entry["conversion"] = wins / count if count else None
     return figures
 
 

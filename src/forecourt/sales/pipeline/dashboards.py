@@ -1,26 +1,29 @@
 """The dealer manager's and the carmaker's pipeline figures: volume, speed, performance, trend.
 
-Figures are aggregates read from covering indexes (``Facts`` and ``_funnel`` say which query
-shapes keep a million deals fast; docs/benchmarks.md has the figures); medians come from whole-day
-histograms rather than from rows loaded into Python. Only counts, sums and the reps' own
-post-mortem notes leave here: no customer, no deal title, no account name.
+Figures are aggregates of the monthly rollup and of the open deals (``Facts`` says which reads keep a
+million deals fast; docs/benchmarks.md has the figures); medians come from whole-day histograms rather
+than from rows loaded into Python. Only counts, sums and the reps' own post-mortem notes leave here: no
+customer, no deal title, no account name.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from forecourt.core.i18n import N_
+from forecourt.sales import rollup
 from forecourt.sales.models import Opportunity as O
 from forecourt.sales.models import Target
 # One list: the reasons a rep picks when a deal is lost are the ones the dashboards count and name.
 from forecourt.sales.opportunities import LOST_REASONS
+from forecourt.sales.pipeline import monthly
 from forecourt.sales.pipeline.scope import Scope, StageInfo, deal_filters, in_period, stages
-from forecourt.sales.pipeline.sql import days_between, holds, median_of, moment, month_of, whole_days, without_jit
+from forecourt.sales.pipeline.sql import days_between, median_of, moment, whole_days, without_jit
 
 OVERDUE_BUCKETS = ((1, 7, N_("1–7 days")), (8, 30, N_("8–30 days")), (31, 90, N_("31–90 days")),
                    (91, None, N_("over 90 days")))
@@ -49,33 +52,57 @@ def _named(all_stages: list[StageInfo], codes) -> list[StageInfo]:
 class Facts:
     """What most figures read, each asked of the database at most once per look at the pipeline.
 
-    Shaped for the covering indexes on ``sales_opportunities``: counts per month are one index range
-    each, and the only GROUP BY runs over the won deals (a fifth of those closed) or the open ones,
-    so no query sorts the whole period. The page with every dashboard shares one ``Facts``.
+    Deals started and closed in the period come from the monthly rollup (``monthly``, ``sales.rollup``): for
+    the whole network a few thousand rows instead of every deal. Open deals, whose ages depend on the moment
+    of looking, come from the deals through an index that holds only the open ones. The page with every
+    dashboard shares one ``Facts``.
     """
 
     def __init__(self, session: Session, scope: Scope):
         self.session, self.scope = session, scope
         without_jit(session)
 
-    def _count_by_month(self, column, *conditions) -> dict[str, int]:
-        counts = {}
-        for month, start, end in self.scope.month_ranges():
-            counts[month] = int(self.session.scalar(
-                select(func.count()).select_from(O)
-                .where(*conditions, column >= moment(start, "month_start"), column < moment(end, "month_end"),
-                       *deal_filters(self.scope))) or 0)
-        return counts
+    def _where(self, source) -> list:
+        return deal_filters(self.scope, source=source)
+
+    def _sums(self, table, groups: list[str], measures: list[str]) -> list[tuple]:
+        """``table``'s rows of the period in the scope, added up by ``groups``: (*groups, deals, *measures)."""
+        scope = self.scope
+        rows = monthly.rows(self.session, table, start=scope.start, end=scope.end, now=scope.now, where=self._where)
+        deals = func.sum(rows.c.deals)
+        keys = [rows.c[name] for name in groups]
+        return [(*row[:len(keys)], *(int(v or 0) for v in row[len(keys):])) for row in self.session.execute(
+            select(*keys, deals, *[func.sum(rows.c[m]) for m in measures]).group_by(*keys)
+            .having(deals != literal_column("0"))).all()]
+
+    @cached_property
+    def started_rows(self) -> list[tuple[str, str, str, str, int]]:
+        """(month, status, stage, stages reached, deals) of the deals created in the period."""
+        return self._sums(rollup.StartedDeals, ["month", "status", "stage_code", "stages_reached"], [])
+
+    @cached_property
+    def closed_rows(self) -> list[tuple[str, str, int, int, int]]:
+        """(month, won or lost, deals, cents, milliseconds to win) of the deals closed in the period."""
+        return self._sums(rollup.ClosedDeals, ["month", "status"], ["amount_cents", "cycle_ms"])
+
+    @cached_property
+    def closed_detail(self) -> list[tuple[str, str, int, int]]:
+        """(won or lost, reason lost, whole days to win, deals) of the deals closed in the period."""
+        return self._sums(rollup.ClosedDetail, ["status", "lost_reason", "cycle_days"], [])
 
     @cached_property
     def started(self) -> dict[str, int]:
         """month -> deals created."""
-        return self._count_by_month(O.created_at)
+        counts = dict.fromkeys(self.scope.months(), 0)
+        for month, _, _, _, n in self.started_rows:
+            counts[month] = counts.get(month, 0) + n
+        return counts
 
     @cached_property
     def open_deals(self) -> list[tuple[str, int, int, int, object]]:
         """(stage, whole days in it, how late: 0 not yet due, else which of ``OVERDUE_BUCKETS`` counting from 1,
-        deals, value) of the open deals created in the period: volume, ageing and overdue from one pass."""
+        deals, value) of the open deals created in the period: volume, ageing and overdue from one pass over
+        the index of open deals (``status = 'open'`` written out, so both engines see the index applies)."""
         session, scope = self.session, self.scope
         today = scope.now.date()
         age = whole_days(session, days_between(session, moment(scope.now, "now_age"), O.stage_entered_at))
@@ -88,7 +115,7 @@ class Facts:
         rows = session.execute(
             select(O.stage_code, age.label("open_age"), case(*late, else_=literal_column("0")).label("open_late"),
                    func.count(), func.sum(O.amount))
-            .where(O.status == "open", *in_period(O.created_at, scope), *deal_filters(scope))
+            .where(O.status == literal_column("'open'"), *in_period(O.created_at, scope), *deal_filters(scope))
             .group_by(O.stage_code, "open_age", "open_late")).all()
         return [(code, max(int(days or 0), 0), int(bucket), count, value or 0)
                 for code, days, bucket, count, value in rows]
@@ -104,42 +131,38 @@ class Facts:
         return {code: (count, value) for code, (count, value) in found.items()}
 
     @cached_property
-    def won(self) -> list[tuple]:
-        """(month, whole days to win, deals, value, days to win) of the deals won in the period."""
-        session = self.session
-        days = days_between(session, O.closed_at, O.created_at)
-        month, day = month_of(session, O.closed_at).label("won_month"), whole_days(session, days).label("won_day")
-        return [tuple(row) for row in session.execute(
-            select(month, day, func.count(), func.sum(O.amount), func.sum(days))
-            .where(O.status == "won", *in_period(O.closed_at, self.scope), *deal_filters(self.scope))
-            .group_by("won_month", "won_day")).all()]
+    def won(self) -> dict[str, tuple[int, Decimal, int]]:
+        """month -> (deals won, their value, milliseconds from opening to the win, summed)."""
+        return {month: (n, Decimal(amount) / 100, ms) for month, status, n, amount, ms in self.closed_rows
+                if status == "won"}
+
+    @cached_property
+    def won_days(self) -> list[tuple[int, int]]:
+        """(whole days from opening to the win, deals) of the deals won in the period."""
+        return [(int(days), n) for status, _, days, n in self.closed_detail if status == "won"]
 
     @cached_property
     def lost(self) -> dict[str, int]:
         """month -> deals lost."""
-        return self._count_by_month(O.closed_at, O.status == "lost")
+        counts = dict.fromkeys(self.scope.months(), 0)
+        for month, status, n, _, _ in self.closed_rows:
+            if status == "lost":
+                counts[month] = counts.get(month, 0) + n
+        return counts
 
     @cached_property
     def lost_reasons(self) -> dict[str, int]:
-        """reason -> deals lost in the period; known reasons as conditional sums (no sort of every loss)."""
-        known = [code for code in LOST_REASONS if code != "other"]
-        where = (O.status == "lost", *in_period(O.closed_at, self.scope), *deal_filters(self.scope))
-        unknown = and_(O.lost_reason.is_not(None), O.lost_reason.not_in(known))
-        sums = self.session.execute(select(
-            *[func.sum(case((O.lost_reason == code, 1), else_=0)) for code in known],
-            func.sum(case((O.lost_reason.is_(None), 1), else_=0)),
-            func.sum(case((unknown, 1), else_=0))).where(*where)).one()
-        counts = {code: int(n or 0) for code, n in zip([*known, "other"], sums[:-1], strict=True)}
-        if sums[-1]:  # reasons outside the list, rare: counted one by one
-            for reason, n in self.session.execute(
-                    select(O.lost_reason, func.count()).where(*where, unknown).group_by(O.lost_reason)).all():
+        """reason -> deals lost in the period (a loss without a reason is "other")."""
+        counts: dict[str, int] = {}
+        for status, reason, _, n in self.closed_detail:
+            if status == "lost":
                 counts[reason] = counts.get(reason, 0) + n
         return {code: n for code, n in counts.items() if n}
 
     def outcomes_by_month(self) -> dict[str, tuple[int, int, float]]:
         """month -> (won, lost, value won)."""
         months: dict[str, list] = {month: [0, lost, 0] for month, lost in self.lost.items() if lost}
-        for month, _, count, value, _ in self.won:
+        for month, (count, value, _) in self.won.items():
             entry = months.setdefault(month, [0, 0, 0])
             entry[0] += count
             entry[2] += value or 0
@@ -198,20 +221,20 @@ def _overdue(facts: Facts, process: list[StageInfo]) -> dict:
             "by_days_late": [{"label": label, "count": late[i]} for i, (_, _, label) in enumerate(OVERDUE_BUCKETS)]}
 
 
-def furthest_rung(session: Session, ladder: list[StageInfo]):
+def furthest_rung(ladder: list[StageInfo], stage_code: str, stages_reached: str) -> int:
     """The furthest rung of ``ladder`` (1 for the first) a deal has been on, now or before, 0 for none: a deal
     sent back still counts as having got there. Read from ``stages_reached``, kept as stage changes are written."""
-    rungs = [(or_(O.stage_code == stage.code, holds(session, O.stages_reached, f",{stage.code},")),
-              literal_column(str(n))) for n, stage in reversed(list(enumerate(ladder, start=1)))]
-    return case(*rungs, else_=literal_column("0"))
+    return max((n for n, stage in enumerate(ladder, start=1)
+                if stage.code == stage_code or f",{stage.code}," in stages_reached), default=0)
 
 
-def _funnel(session: Session, scope: Scope, process: list[StageInfo]) -> list[dict]:
+def _funnel(facts: Facts, process: list[StageInfo]) -> list[dict]:
     """How many deals created in the period got at least as far as each stage (won counts as the end)."""
     ladder = [s for s in process if s.outcome != "lost"]
-    counts = dict(session.execute(
-        select(furthest_rung(session, ladder).label("furthest"), func.count())
-        .where(*in_period(O.created_at, scope), *deal_filters(scope)).group_by("furthest")).all())
+    counts: dict[int, int] = {}
+    for _, _, stage_code, reached, n in facts.started_rows:
+        furthest = furthest_rung(ladder, stage_code, reached)
+        counts[furthest] = counts.get(furthest, 0) + n
     return [{"code": stage.code, "name": stage.name,
              "reached": sum(count for furthest, count in counts.items() if furthest >= n)}
             for n, stage in enumerate(ladder, start=1)]
@@ -227,18 +250,17 @@ def _conversion(funnel: list[dict]) -> list[dict]:
 
 
 def _cycle_time(facts: Facts) -> dict:
-    won = [(day, count, days) for _, day, count, _, days in facts.won]
-    count = sum(c for _, c, _ in won)
-    mean = sum(float(days or 0) for _, _, days in won) / count if count else None
+    count = sum(n for n, _, _ in facts.won.values())
+    mean = sum(ms for _, _, ms in facts.won.values()) / 86_400_000 / count if count else None
     return {"won": count, "mean_days": None if mean is None else round(mean, 1),
-            "median_days": median_of([(int(d or 0), c) for d, c, _ in won])}
+            "median_days": median_of(facts.won_days)}
 
 
 def speed(*, session: Session, scope: Scope, facts: Facts | None = None) -> dict:
     """How long deals sit, which are late, how many move on, and how long a win takes."""
     facts = facts or Facts(session, scope)
     process = stages(session=session, dealer_id=scope.dealer_id)
-    funnel = _funnel(session, scope, process)
+    funnel = _funnel(facts, process)
     return {"ageing": _ageing(facts, process), "overdue": _overdue(facts, process),
             "funnel": funnel, "conversion": _conversion(funnel), "cycle_time": _cycle_time(facts)}
 

@@ -163,17 +163,27 @@ def stages(*, session: Session, dealer_id: int | None = None) -> list[StageInfo]
                   key=lambda s: s.position)
 
 
-def deal_filters(scope: Scope, *, include_rep: bool = True) -> list:
-    """WHERE conditions for the dealer, rep and model chosen (the period differs per figure)."""
+def deal_filters(scope: Scope, *, include_rep: bool = True, source=Opportunity) -> list:
+    """WHERE conditions for the dealer, rep and model chosen (the period differs per figure), on the deals or
+    on a table of the rollup (``source``: the same column names)."""
     conditions = []
     if scope.dealer_id is not None:
-        conditions.append(Opportunity.dealer_id == scope.dealer_id)
+        conditions.append(source.dealer_id == scope.dealer_id)
     elif scope.currency_dealers is not None:  # the network in one currency: its dealers (read from the indexes)
-        conditions.append(Opportunity.dealer_id.in_(scope.currency_dealers))
+        conditions.append(source.dealer_id.in_(scope.currency_dealers))
     if include_rep and scope.rep_id is not None:
-        conditions.append(Opportunity.owner_user_id == scope.rep_id)
+        conditions.append(source.owner_user_id == scope.rep_id)
     if scope.model_id is not None:
-        conditions.append(Opportunity.model_id == scope.model_id)
+        conditions.append(source.model_id == scope.model_id)
+    return conditions
+
+
+def network_filters(scope: Scope, *, source=Opportunity) -> list:
+    """WHERE conditions for every dealer of the scope's currency, with its model if one is chosen: what the
+    network's benchmark and its totals per currency compare (a dealer's or rep's choice does not narrow them)."""
+    conditions = [source.model_id == scope.model_id] if scope.model_id is not None else []
+    if scope.currency_dealers is not None:  # peers are the dealers who sell in the same currency
+        conditions.append(source.dealer_id.in_(scope.currency_dealers))
     return conditions
 
 

@@ -1,5 +1,6 @@
 """The SQL the pipeline's figures share that differs between SQLite and PostgreSQL (dates, days between two
-moments, months, finding a text in a text), and the median of the whole-day histograms it returns.
+moments, months: ``core.dialects``, shared with ``sales.rollup``), and the median of the whole-day
+histograms it returns.
 
 Kept apart from ``scope`` (who may see what), so a figure's rules and its dialect can be read and changed
 one at a time.
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, cast, func, literal_column, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from forecourt.core.db import UTCDateTime
+from forecourt.core.dialects import days_between, dialect, month_of, whole_days
 
-
-def dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+__all__ = ["days_between", "dialect", "median_of", "moment", "month_of", "whole_days", "without_jit"]
 
 
 def without_jit(session: Session) -> None:
@@ -28,33 +28,6 @@ def without_jit(session: Session) -> None:
 
 def moment(value: datetime, name: str = "moment"):
     return bindparam(name, value, type_=UTCDateTime())
-
-
-def days_between(session: Session, later, earlier):
-    """Fractional days from ``earlier`` to ``later``."""
-    if dialect(session) == "postgresql":
-        return func.extract("epoch", later - earlier) / literal_column("86400.0")
-    return func.julianday(later) - func.julianday(earlier)
-
-
-def whole_days(session: Session, days):
-    """Rounded down; the figures are in whole days, so medians come from a small histogram."""
-    if dialect(session) == "postgresql":
-        return cast(func.floor(days), Integer)
-    return cast(days, Integer)  # never negative here, so truncation is the floor
-
-
-def month_of(session: Session, column):
-    """'YYYY-MM' of a UTC timestamp (constants inline: PostgreSQL must see GROUP BY and SELECT as one expression)."""
-    if dialect(session) == "postgresql":
-        return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM'"))
-    return func.substr(column, literal_column("1"), literal_column("7"))  # stored as 'YYYY-MM-DD HH:MM:SS' in UTC
-
-
-def holds(session: Session, column, part: str):
-    """True where the text ``column`` contains ``part`` (a plain substring test: no LIKE wildcards, case kept)."""
-    find = func.strpos if dialect(session) == "postgresql" else func.instr
-    return find(column, part) > 0
 
 
 def median_of(histogram: list[tuple[int, int]]) -> float | None:
