@@ -165,3 +165,40 @@ def test_an_insurer_reads_the_score_only_with_the_owners_consent(car, make, sess
         make.withdraw(owner, insurer, "driving_behaviour_insurance")
         with pytest.raises(NotFound):
             score.score_for_insurer(session=session, principal=analyst, vehicle_id=car.id)
+
+
+def test_a_closing_trip_has_its_facts_kept_once_and_never_over_a_trip_that_changed_since(car, session):
+    trip = drive(session, car, T0, km=212.0)  # closed; the refresh alone keeps no facts
+    assert trip.driving_facts is None
+    planned = score.plan_facts(session=session, since={car.id: T0 - timedelta(hours=1)})
+    assert [trip_id for trip_id, _, _ in planned] == [trip.id]
+    changed = [(trip_id, at - timedelta(seconds=1), facts) for trip_id, at, facts in planned]
+    assert score.keep_facts(session=session, planned=changed) == 0  # rebuilt in between: measured again later
+    assert score.keep_facts(session=session, planned=planned) == 1
+    session.refresh(trip)
+    assert trip.driving_facts == planned[0][2] and trip.driving_facts["distance_km"] == 212.0
+    assert score.plan_facts(session=session, since={car.id: T0 - timedelta(hours=1)}) == []  # nothing left
+    with clock.frozen_at(T0 + timedelta(days=1)):
+        assert score.rolling_score(session=session, vehicle_id=car.id).score == score.score_trip(
+            session=session, trip_id=trip.id).score == 100
+
+
+def test_the_rolling_score_uses_facts_measured_in_the_same_transaction_and_adds_up_the_same(car, session,
+                                                                                            monkeypatch):
+    closed = drive(session, car, T0 - timedelta(days=2), km=50.0, extra=lambda t: (
+        [VehicleEvent.HARSH_BRAKING] if t == 600 else [], {}))
+    assert score.keep_closed(session=session, trips=[closed]) == 1  # as a closing trip's refresh does
+    send(session, leg(car, T0, SOUTH, FAR_NORTH, 3600, every=60, ignition=True)[:-5])  # still driving
+    with clock.frozen_at(T0 + timedelta(minutes=56)):
+        [open_trip] = [t for t in trips.refresh_trips(session=session, vehicle_id=car.id) if t.is_open]
+        measures = []
+        real = score._measure
+        monkeypatch.setattr(score, "_measure", lambda s, trip: measures.append(trip.id) or real(s, trip))
+        alone = score.rolling_score(session=session, vehicle_id=car.id)
+        assert measures == [open_trip.id]  # the closed trip's kept facts are read, the open trip's measured
+        measured: dict = {}
+        row = score.score_trip(session=session, trip_id=open_trip.id, measured=measured)
+        together = score.rolling_score(session=session, vehicle_id=car.id, measured=measured)
+    assert measures == [open_trip.id, open_trip.id]  # not a third time for the rolling score
+    assert together == alone and together.trips == 2 and row.trip_id == open_trip.id
+    assert open_trip.driving_facts is None  # an open trip's facts are never kept

@@ -64,11 +64,11 @@ def _points(session: Session, vehicle_id: int, since: datetime | None, until: da
         return ([column >= since] if since is not None else []) + ([column <= until] if until is not None else [])
 
     points: dict[datetime, _Point] = {}
-    for at, lat, lon, speed in session.execute(
-            select(Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)
+    for at, lat, lon, speed in bulk_rows(
+            session, select(Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)
             .where(Position.vehicle_id == vehicle_id, *window(Position.measured_at))):
         points[at] = _Point(at, lat, lon, speed)
-    for at, value in session.execute(select(Sample.measured_at, Sample.value).where(
+    for at, value in bulk_rows(session, select(Sample.measured_at, Sample.value).where(
             Sample.vehicle_id == vehicle_id, Sample.path == SPEED, *window(Sample.measured_at))):
         _add_speed(points, at, value)
     return _in_order(points)
