@@ -183,22 +183,28 @@ def test_a_closing_trip_has_its_facts_kept_once_and_never_over_a_trip_that_chang
             session=session, trip_id=trip.id).score == 100
 
 
-def test_the_rolling_score_uses_facts_measured_in_the_same_transaction_and_adds_up_the_same(car, session,
-                                                                                            monkeypatch):
+def test_an_open_trips_facts_are_measured_once_and_again_only_after_a_rebuild_changes_it(car, session,
+                                                                                          monkeypatch):
     closed = drive(session, car, T0 - timedelta(days=2), km=50.0, extra=lambda t: (
         [VehicleEvent.HARSH_BRAKING] if t == 600 else [], {}))
     assert score.keep_closed(session=session, trips=[closed]) == 1  # as a closing trip's refresh does
-    send(session, leg(car, T0, SOUTH, FAR_NORTH, 3600, every=60, ignition=True)[:-5])  # still driving
+    drive_on = leg(car, T0, SOUTH, FAR_NORTH, 3600, every=60, ignition=True)
+    send(session, drive_on[:-5])  # still driving
+    measures = []
+    real = score._measure
+    monkeypatch.setattr(score, "_measure", lambda s, trip: measures.append(trip.id) or real(s, trip))
     with clock.frozen_at(T0 + timedelta(minutes=56)):
         [open_trip] = [t for t in trips.refresh_trips(session=session, vehicle_id=car.id) if t.is_open]
-        measures = []
-        real = score._measure
-        monkeypatch.setattr(score, "_measure", lambda s, trip: measures.append(trip.id) or real(s, trip))
-        alone = score.rolling_score(session=session, vehicle_id=car.id)
-        assert measures == [open_trip.id]  # the closed trip's kept facts are read, the open trip's measured
-        measured: dict = {}
-        row = score.score_trip(session=session, trip_id=open_trip.id, measured=measured)
-        together = score.rolling_score(session=session, vehicle_id=car.id, measured=measured)
-    assert measures == [open_trip.id, open_trip.id]  # not a third time for the rolling score
-    assert together == alone and together.trips == 2 and row.trip_id == open_trip.id
-    assert open_trip.driving_facts is None  # an open trip's facts are never kept
+        first = score.rolling_score(session=session, vehicle_id=car.id)
+        row = score.score_trip(session=session, trip_id=open_trip.id)
+        again = score.rolling_score(session=session, vehicle_id=car.id)
+    assert measures == [open_trip.id]  # once; the closed trip's kept facts are only read
+    assert again == first and first.trips == 2 and row.distance_km == open_trip.distance_km
+    assert open_trip.driving_facts["distance_km"] == open_trip.distance_km  # kept for this state of the trip
+
+    send(session, drive_on[-5:])  # ignition off: the rebuild closes the trip, and its facts go with the change
+    with clock.frozen_at(T0 + timedelta(hours=2)):
+        [ended] = trips.refresh_trips(session=session, vehicle_id=car.id)
+        assert ended.id == open_trip.id and not ended.is_open and ended.driving_facts is None
+        final = score.rolling_score(session=session, vehicle_id=car.id)
+    assert measures == [open_trip.id, open_trip.id] and final.distance_km > first.distance_km

@@ -146,15 +146,19 @@ def _current(facts: dict | None) -> bool:
 
 
 def driving_facts(*, session: Session, trip: Trip) -> dict:
-    """The score's inputs for one trip; kept on a closed trip (``refresh_trips`` clears them on change).
-    The detector keeps them as a trip closes (``plan_facts``), so a page rarely measures a closed trip."""
+    """The score's inputs for one trip, measured once for each state of the trip and kept on it.
+
+    They describe the readings from the trip's start to its end as stored (an open trip's end is
+    the last moment its latest rebuild saw), so they stay true until a rebuild changes the trip,
+    which clears them (``trips._apply``): an open trip is measured again after each change, a closed
+    one once. They are kept only if the trip did not change since it was read (``keep_facts``), so
+    they never land on a newer state of it. The detector keeps a closing trip's (``plan_facts``), so
+    pages measure at most the open trip, once per rebuild, and not on every view."""
     facts = trip.driving_facts
     if _current(facts):
         return facts
     facts = _measure(session, trip)
-    if not trip.is_open:
-        trip.driving_facts = facts
-        session.flush()
+    keep_facts(session=session, planned=[(trip.id, trip.updated_at, facts)])
     return facts
 
 
@@ -177,7 +181,8 @@ def plan_facts(*, session: Session, since: dict[int, datetime | None]) -> list[t
 
 
 def keep_facts(*, session: Session, planned: list[tuple[int, datetime, dict]]) -> int:
-    """The write half: each trip's facts, unless it changed since they were measured."""
+    """The write half: each trip's facts, unless it changed since they were measured (a loaded
+    ``Trip`` takes them too)."""
     kept = 0
     for trip_id, updated_at, facts in planned:
         kept += session.execute(update(Trip).where(Trip.id == trip_id, Trip.updated_at == updated_at)
@@ -267,26 +272,21 @@ def _score(facts: dict) -> tuple[int | None, tuple[Factor, ...], str]:
 
 # --- the service ---------------------------------------------------------------------------------
 
-def score_trip(*, session: Session, trip_id: int, measured: dict[int, dict] | None = None) -> TripScore:
-    """``measured``: facts already measured in this transaction, by trip id; the trip's are added
-    (an open trip's are measured anew each time, so a page measures them once for both scores)."""
+def score_trip(*, session: Session, trip_id: int) -> TripScore:
     trip = trips_service.get_trip(session=session, trip_id=trip_id)
-    facts = (measured or {}).get(trip.id) or driving_facts(session=session, trip=trip)
-    if measured is not None:
-        measured[trip.id] = facts
+    facts = driving_facts(session=session, trip=trip)
     score, factors, summary = _score(facts)
     return TripScore(trip.id, trip.vehicle_id, score, facts["distance_km"], factors, summary)
 
 
-def rolling_score(*, session: Session, vehicle_id: int, days: int = 30,
-                  measured: dict[int, dict] | None = None) -> DrivingScoreOut:
+def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> DrivingScoreOut:
     """The score of the current owner's trips that started in the last ``days`` days, in the one shape the
     insurer's API and the car page both show.
 
-    It reads the kept facts of the month's trips alone (not their routes), added up in the order the
-    trips started, as the facts of every trip always were: the figures do not depend on where the
-    facts came from. Only a trip without current facts (the open one, one closed since the detector
-    last ran) is measured, unless ``measured`` (see ``score_trip``) has it already."""
+    It reads the kept facts of the month's trips alone (not their routes) and adds them up in the
+    order the trips started, as it always did: the figures do not depend on when the facts were
+    measured. Only a trip without current facts (the open trip after a rebuild, a trip closed since
+    the detector last ran) is measured, and its facts kept."""
     until = now()
     since = until - timedelta(days=days)
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle_id)
@@ -298,8 +298,7 @@ def rolling_score(*, session: Session, vehicle_id: int, days: int = 30,
     total = {"distance_km": 0.0, "moving_s": 0.0, "speeding_s": 0.0, "night_s": 0.0, **dict.fromkeys(MANOEUVRES, 0)}
     for trip_id, facts in kept:
         if not _current(facts):
-            facts = (measured or {}).get(trip_id) or driving_facts(
-                session=session, trip=trips_service.get_trip(session=session, trip_id=trip_id))
+            facts = driving_facts(session=session, trip=trips_service.get_trip(session=session, trip_id=trip_id))
         for key in total:
             total[key] += facts[key]
     score, factors, summary = _score(total)

@@ -143,10 +143,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
     customer's) now, so the live twin, health and score, which describe the car now, are theirs too.
     ``live``: the twin's signals and position may be shown (off when the owner's On Call lapsed).
     ``whole``: the page; otherwise only what its live refresh sends (``_live``: no scores, the latest
-    trip alone), which every push of the car's stream reads again.
-
-    The open trip's driving facts are measured anew each time (a closed trip's are kept); measured
-    once here, they serve its row of the table and the 30-day score alike."""
+    trip alone), which every push of the car's stream reads again."""
     show_location = LOCATION in categories
     show_health = VEHICLE_HEALTH in categories and current
     show_score = DRIVING_BEHAVIOUR in categories
@@ -155,10 +152,9 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
     trips = telematics_service.trips_within(session=session, vehicle_id=vehicle.id, since=since, until=until,
                                             limit=RECENT_TRIPS if whole else 1) if (show_location or show_score) else []
     scored = show_score and whole
-    measured: dict[int, dict] = {}
     trip_rows = []
     for trip in trips:
-        trip_score = score.score_trip(session=session, trip_id=trip.id, measured=measured) if scored else None
+        trip_score = score.score_trip(session=session, trip_id=trip.id) if scored else None
         trip_rows.append(dict(trip=trip, score=trip_score))
     view = dict(
         vehicle=vehicle, current=current, refresh_seconds=REFRESH_SECONDS,
@@ -178,7 +174,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
         view["health"] = health.health_of(session=session, vehicle_id=vehicle.id)
         view["dtc_advice"] = {c.code: dtc.advice(c) for c in view["health"].dtcs}
     if scored and current:
-        view["score"] = score.rolling_score(session=session, vehicle_id=vehicle.id, measured=measured)
+        view["score"] = score.rolling_score(session=session, vehicle_id=vehicle.id)
     return view
 
 
