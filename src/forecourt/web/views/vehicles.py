@@ -138,12 +138,14 @@ def _trip_json(trip) -> dict | None:
 # --- one car, assembled for whoever may see which part --------------------------------------------
 
 def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, language: str,
-                  categories: set[str], current: bool, live: bool = True, whole: bool = True) -> dict:
+                  categories: set[str], current: bool, live: bool = True, whole: bool = True,
+                  open_recalls: list | None = None) -> dict:
     """The sections of the page this reader may see. ``current``: the car is theirs (or their
     customer's) now, so the live twin, health and score, which describe the car now, are theirs too.
     ``live``: the twin's signals and position may be shown (off when the owner's On Call lapsed).
     ``whole``: the page; otherwise only what its live refresh sends (``_live``: no scores, the latest
-    trip alone), which every push of the car's stream reads again."""
+    trip alone), which every push of the car's stream reads again. ``open_recalls``: the car's open
+    campaigns, when the caller has read them already (health counts them)."""
     show_location = LOCATION in categories
     show_health = VEHICLE_HEALTH in categories and current
     show_score = DRIVING_BEHAVIOUR in categories
@@ -171,7 +173,7 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
         if lat is not None and lon is not None:
             view["position"] = [lat, lon]
     if show_health:
-        view["health"] = health.health_of(session=session, vehicle_id=vehicle.id)
+        view["health"] = health.health_of(session=session, vehicle_id=vehicle.id, open_recalls=open_recalls)
         view["dtc_advice"] = {c.code: dtc.advice(c) for c in view["health"].dtcs}
     if scored and current:
         view["score"] = score.rolling_score(session=session, vehicle_id=vehicle.id)
@@ -213,9 +215,12 @@ def _owner_car(session, me, vin: str) -> tuple:
 def _owner_view(session, me, vehicle, ownership, refusal: str | None, *, whole: bool = True) -> dict:
     """``whole``: the page; otherwise what its live refresh sends (see ``_vehicle_view``)."""
     customer = customers_service.get(session=session, customer_id=me.customer_id)
+    current = ownership.ended_at is None
+    # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
+    open_recalls = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if current else []
     view = _vehicle_view(session, vehicle, since=ownership.started_at, until=ownership.ended_at,
                          language=customer.language or "en", categories=OWNER_CATEGORIES,
-                         current=ownership.ended_at is None, live=refusal is None, whole=whole)
+                         current=current, live=refusal is None, whole=whole, open_recalls=open_recalls)
     if not whole:
         return view
     view["ownership"] = ownership
@@ -223,8 +228,7 @@ def _owner_view(session, me, vehicle, ownership, refusal: str | None, *, whole: 
     view["location_allowed"] = _location_allowed(session, me.customer_id)
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
     view["stream_url"] = f"/me/vehicles/{vehicle.vin}/stream" if view["live_url"] else None
-    # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
-    view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
+    view["open_recalls"] = open_recalls
     waiting = transfers.pending_of(session=session, customer_id=me.customer_id,
                                    vehicle_id=vehicle.id) if view["current"] else []
     view["pending_sale"] = waiting[0] if waiting else None
@@ -235,7 +239,8 @@ def _recall_offers(session, me, vehicle, view: dict) -> None:
     """The page (not its live refresh) offers each open recall's fix in one click; a critical recall
     leads the page, and no advice below it may say the car is safe to drive."""
     view["recall_offers"] = {offer["campaign"].code: offer for offer in recall_work.offers_for_owner(
-        session=session, customer_id=me.customer_id, vehicle=vehicle)} if view["open_recalls"] else {}
+        session=session, customer_id=me.customer_id, vehicle=vehicle, open_recalls=view["open_recalls"])
+    } if view["open_recalls"] else {}
     view["critical_recall"] = next((offer for offer in view["recall_offers"].values() if offer["critical"]), None)
     if view["critical_recall"] and view["dtc_advice"]:
         view["dtc_advice"] = {code: text if dtc.describe(code).severity is dtc.Severity.STOP_SAFELY
