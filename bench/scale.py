@@ -233,11 +233,13 @@ def retention(url: str, *, rows: int) -> dict:
     delete_seconds = time.perf_counter() - began
     began = time.perf_counter()
     with transaction(sessions) as session:
-        dropped, _ = partitions.drop_before(session=session, table="telematics_positions",
-                                            cutoff=partitions.month_start(dropped_month, 1))
+        dropped, _ = partitions.detach_before(session=session, table="telematics_positions",
+                                              cutoff=partitions.month_start(dropped_month, 1))
+    partitions.drop_all_detached(sessions, "telematics_positions")
     drop_seconds = time.perf_counter() - began
     with transaction(sessions) as session:
-        partitions.drop_before(session=session, table="telematics_positions", cutoff=partitions.month_start(now, -12))
+        partitions.detach_before(session=session, table="telematics_positions", cutoff=partitions.month_start(now, -12))
+    partitions.drop_all_detached(sessions, "telematics_positions")
     return {"retention_rows": rows, "retention_row_delete_seconds": round(delete_seconds, 3),
             "retention_partition_drop_seconds": round(drop_seconds, 3), "retention_partitions_dropped": dropped}
 

@@ -7,10 +7,14 @@ Thirty simulated days of ``cars`` cars reporting every 10 seconds, on PostgreSQL
   vehicle page is timed;
 * days 1..29 are **bulk-loaded** into their month partitions by the server itself (``INSERT ...
   SELECT`` over ``generate_series``: COPY's speed without a client in between): four samples and a
-  position per message, each message's key in the exactly-once ledger, four trips per car and day;
+  position per message, each message's key in the exactly-once ledger, four trips per car and day,
+  and each loaded trip's driving facts kept as the detector keeps them when a trip closes;
 * **day 30** (full tables): the same stream through the same worker, timestamped now, and the same
   page timed again — against day 1's figures, measured in the same run;
-* **retention**: the months before this one dropped as partitions (``core.partitions.drop_before``).
+* **retention**: the months before this one taken out as partitions, as the retention jobs do: detached
+  in one transaction (``core.partitions.detach_before``: the step a writer can wait for), then dropped
+  a month per transaction (``drop_all_detached``: their files removed), each step timed, while a
+  writer beside them inserts a sample every 10 ms and times its longest wait.
 
 The demo driver's car is one of the fleet, so its page (``GET /me/vehicles/{vin}``, as its owner
 logged in) shows 30 days of trips and a current twin.
@@ -136,7 +140,21 @@ def bulk_load(url: str, *, vehicle_ids: list[int], first_day: datetime, days: in
         conn.execute(text("ANALYZE"))
     seconds = time.perf_counter() - began
     return {"longlife_rows_loaded": rows, "longlife_load_seconds": round(seconds, 1),
-            "longlife_rows_per_s_loaded": round(rows / seconds)}
+            "longlife_rows_per_s_loaded": round(rows / seconds),
+            **keep_facts(url, vehicle_ids=vehicle_ids, since=first_day)}
+
+
+def keep_facts(url: str, *, vehicle_ids: list[int], since: datetime) -> dict:
+    """The loaded trips' driving facts, as the detector would have kept them as each trip closed over
+    the month (``score.plan_facts``): the owner's page then finds a month as it would in service."""
+    from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.telematics import score
+
+    began = time.perf_counter()
+    with transaction(make_sessionmaker(get_engine(url))) as session:
+        kept = score.keep_facts(session=session, planned=score.plan_facts(
+            session=session, since=dict.fromkeys(vehicle_ids, since)))
+    return {"longlife_trip_facts_kept": kept, "longlife_trip_facts_seconds": round(time.perf_counter() - began, 1)}
 
 
 def time_page(url: str, vin: str, *, requests: int) -> dict:
@@ -170,26 +188,82 @@ def time_page(url: str, vin: str, *, requests: int) -> dict:
     return figures
 
 
+class WriterProbe:
+    """A writer beside the retention, as ingest is: one sample inserted (and rolled back) every 10 ms,
+    each timed, so the longest wait is what retention held writers up by."""
+
+    def __init__(self, url: str):
+        import threading
+
+        self.url, self.waits = url, []
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from forecourt.core.db import get_engine
+
+        with get_engine(self.url).connect() as conn:
+            vehicle = conn.scalar(text("SELECT min(id) FROM vehicles"))
+            conn.rollback()
+            while not self.stop_event.is_set():
+                began = time.perf_counter()
+                conn.execute(text("INSERT INTO telematics_samples (vehicle_id, measured_at, path, value) "
+                                  "VALUES (:v, now(), 'Vehicle.Speed', '1')"), {"v": vehicle})
+                conn.rollback()
+                self.waits.append(time.perf_counter() - began)
+                self.stop_event.wait(0.01)
+
+    def __enter__(self) -> WriterProbe:
+        self.thread.start()
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep(0.2)
+        self.stop_event.set()
+        self.thread.join(10)
+
+
 def retention(url: str, *, now: datetime) -> dict:
-    """The months before this one, dropped as partitions, in one transaction (what the job does)."""
+    """The months before this one taken out as the retention jobs do: detached in one transaction (the
+    step writers can wait for), then each detached month dropped in a transaction of its own (its
+    files removed), each step timed, with a writer beside them timing its longest wait."""
     from forecourt.core import partitions
     from forecourt.core.db import get_engine, make_sessionmaker, transaction
+    from forecourt.telematics import ledger
 
     sessions = make_sessionmaker(get_engine(url))
     cutoff = partitions.month_start(now)
     with sessions() as session:
         rows = session.scalar(text("SELECT count(*) FROM telematics_samples WHERE measured_at < :c"), {"c": cutoff})
         rows += session.scalar(text("SELECT count(*) FROM telematics_positions WHERE measured_at < :c"), {"c": cutoff})
-    with sessions() as session:  # an autovacuum of the month holds a lock the drop waits for
+        size = session.scalar(text(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid "
+            "WHERE c.relname = ANY(:names)"), {"names": [partitions.partition_name(table, partitions.month_start(
+                now, -1)) for table in partitions.PARTITIONED]})
+    with sessions() as session:  # an autovacuum of the month holds a lock the detach waits for
         vacuuming = session.scalar(text(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
             "AND datname = current_database() AND query LIKE '%telematics_%'"))
-    began, dropped = time.perf_counter(), 0
-    with transaction(sessions) as session:
-        for table in partitions.PARTITIONED:
-            dropped += partitions.drop_before(session=session, table=table, cutoff=cutoff)[0]
-    return {"longlife_retention_seconds": round(time.perf_counter() - began, 3),
-            "longlife_retention_partitions_dropped": dropped, "longlife_retention_rows_dropped": rows,
+    detached = 0
+    with WriterProbe(url) as probe:
+        began = time.perf_counter()
+        with transaction(sessions) as session:
+            for table in partitions.PARTITIONED:
+                if table == ledger.LEDGER:  # as its job does: keys received since the cutoff are kept
+                    detached += ledger.forget_months(session=session, cutoff=cutoff)[0]
+                else:
+                    detached += partitions.detach_before(session=session, table=table, cutoff=cutoff)[0]
+        detach_seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        dropped = sum(partitions.drop_all_detached(sessions, table) for table in partitions.PARTITIONED)
+        drop_seconds = time.perf_counter() - began
+    return {"longlife_retention_seconds": round(detach_seconds, 3),
+            "longlife_retention_drop_seconds": round(drop_seconds, 3),
+            "longlife_retention_writer_longest_wait_ms": round(max(probe.waits) * 1000, 1),
+            "longlife_retention_writer_inserts": len(probe.waits),
+            "longlife_retention_partitions_dropped": dropped, "longlife_retention_partitions_detached": detached,
+            "longlife_retention_rows_dropped": rows, "longlife_retention_bytes_dropped": int(size or 0),
             "longlife_retention_autovacuums_before": vacuuming}
 
 
@@ -230,9 +304,11 @@ def run(fleet: telemetry.Fleet, broker: str, *, cars: int, days: int, messages: 
             "telematics_samples", "telematics_positions", "telematics_received", "telematics_trips")}
     figures |= retention(fleet.url, now=now)
     console.print(f"long life: vehicle page p95 {figures['vehicle_page_p95_ms_day_1']} ms on day 1, "
-                  f"{figures['vehicle_page_p95_ms_30_days']} ms with {days} days; retention dropped "
-                  f"{figures['longlife_retention_partitions_dropped']} partitions in "
-                  f"{figures['longlife_retention_seconds']} s")
+                  f"{figures['vehicle_page_p95_ms_30_days']} ms with {days} days; retention detached "
+                  f"{figures['longlife_retention_partitions_detached']} partitions in "
+                  f"{figures['longlife_retention_seconds']} s and dropped them in "
+                  f"{figures['longlife_retention_drop_seconds']} s (a writer waited at most "
+                  f"{figures['longlife_retention_writer_longest_wait_ms']} ms)")
     return figures
 
 

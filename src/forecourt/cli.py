@@ -218,6 +218,7 @@ def _beat_while_running(sessions, settings, stop, counted: dict) -> None:
 @app.command()
 def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_RETENTION_DAYS")) -> None:
     """Delete raw positions (and the routes drawn from them) older than the retention setting."""
+    from forecourt.core import partitions
     from forecourt.core.db import get_engine, make_sessionmaker, transaction
     from forecourt.models import load_all
     from forecourt.telematics import service as telematics_service
@@ -225,8 +226,10 @@ def retention(days: int = typer.Option(None, help="Override FORECOURT_POSITION_R
     load_all()
     settings = get_settings()
     keep = days or settings.position_retention_days
-    with transaction(make_sessionmaker(get_engine(settings.database_url))) as session:
+    sessions = make_sessionmaker(get_engine(settings.database_url))
+    with transaction(sessions) as session:
         removed = telematics_service.prune_positions(session=session, older_than_days=keep)
+    partitions.drop_all_detached(sessions, "telematics_positions")
     console.print(f"Kept {keep} days: removed {removed['positions']:,} positions ({removed['partitions']} whole "
                   f"months) and {removed['routes']:,} routes.")
 

@@ -8,11 +8,12 @@ What it runs:
   dead letters, replay), so an operator sees it and a lost queue loses nothing; Huey runs them on
   its worker threads, and a round is not queued again before the last one finished.
 * **The schedule**, each a crontab line in the settings (``FORECOURT_SCHEDULE_*``): On Call renewal
-  reminders, recall reminders, proposal expiry, raw-position retention, NPS follow-ups escalated
+  reminders, recall reminders, proposal expiry, raw-position retention, the exactly-once ledger's
+  retention (hourly), NPS follow-ups escalated
   when overdue, the clean-up of delivered events and silent heartbeats, commands to cars past their
   deadline (timed out and reported), car sharing's lapsed holds and trips following their cars, and
   the day's occasions (detected, composed into one message per driver and sent after their hold), and
-  on PostgreSQL the months of samples and positions partitioned ahead.
+  on PostgreSQL the months of samples, positions and the ledger partitioned ahead.
   Huey retries a failed run with back-off.
 * **A heartbeat** every ``FORECOURT_HEARTBEAT_SECONDS`` with what it counted and the queue's depth,
   which ``/api/health`` and ``/metrics`` read.
@@ -80,16 +81,39 @@ def proposal_expiry(sessions: sessionmaker[Session], settings: Settings) -> dict
 
 
 def position_retention(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    from forecourt.core import partitions
     from forecourt.core.db import transaction
     from forecourt.telematics import service as telematics_service
 
     with transaction(sessions, write=True) as session:
-        return telematics_service.prune_positions(session=session, older_than_days=settings.position_retention_days)
+        removed = telematics_service.prune_positions(session=session, older_than_days=settings.position_retention_days)
+    return removed | {"dropped": partitions.drop_all_detached(sessions, "telematics_positions")}
+
+
+def ledger_retention(sessions: sessionmaker[Session], settings: Settings) -> dict:
+    """The exactly-once ledger forgets keys received more than ``FORECOURT_LEDGER_KEEP_DAYS`` ago
+    (``telematics.ledger``): whole months detached, then dropped, then the rest in batches, each
+    step a transaction of its own."""
+    from forecourt.core import partitions
+    from forecourt.core.clock import now
+    from forecourt.core.db import transaction
+    from forecourt.telematics import ledger
+
+    cutoff = now() - timedelta(days=settings.ledger_keep_days)
+    with transaction(sessions, write=True) as session:
+        months, keys = ledger.forget_months(session=session, cutoff=cutoff)
+    dropped = partitions.drop_all_detached(sessions, ledger.LEDGER)
+    while True:
+        with transaction(sessions, write=True) as session:
+            deleted = ledger.forget_some(session=session, cutoff=cutoff)
+        keys += deleted
+        if deleted < ledger.BATCH:
+            return {"months": months, "dropped": dropped, "keys": keys}
 
 
 def partitions_ahead(sessions: sessionmaker[Session], settings: Settings) -> dict:
-    """PostgreSQL: this month's and the next three months' partitions of samples and positions exist
-    long before their first reading (nothing to do on SQLite)."""
+    """PostgreSQL: this month's and the next three months' partitions of samples, positions and the
+    exactly-once ledger exist long before their first reading (nothing to do on SQLite)."""
     from forecourt.core import partitions
     from forecourt.core.clock import now
     from forecourt.core.db import transaction
@@ -166,6 +190,7 @@ SCHEDULE: dict[str, tuple[str, Callable]] = {
     "recall_reminders": ("schedule_recall_reminders", recall_reminders),
     "proposal_expiry": ("schedule_proposal_expiry", proposal_expiry),
     "position_retention": ("schedule_position_retention", position_retention),
+    "ledger_retention": ("schedule_ledger_retention", ledger_retention),
     "event_cleanup": ("schedule_event_cleanup", event_cleanup),
     "nps_escalation": ("schedule_nps_escalation", nps_escalation),
     "command_timeouts": ("schedule_command_timeouts", command_timeouts),

@@ -33,6 +33,10 @@ def test_a_tiny_month_writes_every_long_life_figure():
         with get_engine(url).connect() as conn:
             left = conn.scalar(text("SELECT count(*) FROM telematics_samples WHERE measured_at < "
                                     "date_trunc('month', now())"))
+            keys_left = conn.scalar(text("SELECT count(*) FROM telematics_received WHERE received_at < "
+                                         "date_trunc('month', now())"))
+            detached_left = conn.scalar(text("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND NOT "
+                                             "relispartition AND relname ~ '^telematics_.*_p[0-9]{6}$'"))
     finally:
         telemetry.drop("postgresql", url)
     messages = 2 * scale_longlife.PER_DAY * (days - 1)
@@ -45,5 +49,7 @@ def test_a_tiny_month_writes_every_long_life_figure():
                 "vehicle_page_p95_ms_day_1", "vehicle_page_p95_ms_30_days", "vehicle_live_p95_ms_30_days"):
         assert figures[key] > 0, key
     assert figures["longlife_last_day_vs_first"] > 0
-    assert figures["longlife_retention_partitions_dropped"] == 2  # last month's samples and positions
-    assert figures["longlife_retention_rows_dropped"] > 0 and left == 0
+    # last month's samples, positions and message keys: detached, then dropped, a writer beside them
+    assert figures["longlife_retention_partitions_detached"] == figures["longlife_retention_partitions_dropped"] == 3
+    assert figures["longlife_retention_rows_dropped"] > 0 and left == 0 and keys_left == 0 and detached_left == 0
+    assert figures["longlife_retention_writer_inserts"] > 0 and figures["longlife_retention_bytes_dropped"] > 0

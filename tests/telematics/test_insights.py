@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from forecourt.core import events
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
-from forecourt.telematics import trips
+from forecourt.telematics import score, trips
 from forecourt.telematics.health import DtcAppeared
 from forecourt.telematics.ingest import ingest
 from forecourt.telematics.insights import Refresher
@@ -89,11 +89,14 @@ def test_the_detectors_store_the_same_trip_as_a_refresh_on_request(fresh_databas
         else:
             with transaction(sessions, write=True) as session:
                 [trip] = trips.refresh_trips(session=session, vehicle_id=vehicle_id)
-                assert trip.id is not None
+                assert trip.id is not None and trip.driving_facts is None
+                assert score.keep_closed(session=session, trips=[trip]) == 1  # as insights.refresh_now does
         stored.append(_trip_as_stored(sessions))
     detectors, request = stored
     assert detectors["route"] == [[52.52, 13.4], [52.53, 13.4], [52.54, 13.4], [52.55, 13.4]]
     assert detectors["distance_km"] == 3.3 and detectors["distance_source"] == "odometer"
     assert detectors["started_at"] == T0
+    # the detectors measured the closed trip's driving facts as it closed, as a request measures them
+    assert detectors["driving_facts"]["distance_km"] == 3.3 and detectors["driving_facts"]["moving_s"] > 0
     assert {k: v for k, v in detectors.items() if k != "vehicle_id"} == {
         k: v for k, v in request.items() if k != "vehicle_id"}

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, text
 from forecourt.core import partitions
 from forecourt.core.clock import now
 from forecourt.telematics import service as telematics_service
-from forecourt.telematics.models import Position, Sample
+from forecourt.telematics.decoders.primitives import message_key
+from forecourt.telematics.models import Position, ReceivedMessage, Sample
 
 
 def _position(vehicle, at) -> Position:
@@ -37,17 +38,23 @@ def test_the_job_creates_months_ahead_and_moves_early_arrivals_out_of_the_defaul
     car = make.vehicle()
     far = partitions.month_start(now(), 7)
     session.add(_position(car, far + timedelta(days=3)))  # a month without its partition yet: the default holds it
+    early = message_key("embedded", car.vin, "{}", at=far + timedelta(days=3))  # and the ledger its key
+    session.add(ReceivedMessage(message_key=early, received_at=now()))
     session.flush()
     created = partitions.ensure_ahead(session=session, moment=far, months_ahead=1)
     if not _postgresql(session):
         assert created == {}
         return
-    assert created == {"telematics_samples": 2, "telematics_positions": 2}
+    assert created == {"telematics_samples": 2, "telematics_positions": 2, "telematics_received": 2}
     assert partitions.ensure_ahead(session=session, moment=far, months_ahead=1) == {
-        "telematics_samples": 0, "telematics_positions": 0}  # a second run finds them
-    name = partitions.partition_name("telematics_positions", far)
-    assert session.scalar(text(f"SELECT count(*) FROM {name}")) == 1
-    assert session.scalar(text("SELECT count(*) FROM telematics_positions_default")) == 0
+        "telematics_samples": 0, "telematics_positions": 0, "telematics_received": 0}  # a second run finds them
+    for table, column in (("telematics_positions", "count(*)"), ("telematics_received", "min(message_key)")):
+        assert session.scalar(text(f"SELECT {column} FROM {partitions.partition_name(table, far)}")) in (1, early)
+        assert session.scalar(text(f"SELECT count(*) FROM {table}_default")) == 0
+    # the ledger's month is the range of keys that begin with one of its seconds, in hex
+    assert partitions.bounds("telematics_received", far)[:2] == (
+        f"{int(far.timestamp()):010x}", f"{int(partitions.month_start(far, 1).timestamp()):010x}")
+    assert early.startswith(f"{int((far + timedelta(days=3)).timestamp()):010x}")
 
 
 def test_retention_drops_whole_months_and_deletes_the_rest_row_by_row(make, session):
@@ -67,6 +74,8 @@ def test_retention_drops_whole_months_and_deletes_the_rest_row_by_row(make, sess
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.vehicle_id == car.id)) == 1
     if _postgresql(session):
         assert removed["partitions"] >= 2  # 400 and 200 days ago at least were months of their own
+        # detached in this transaction; their files go with drop_detached, a transaction each
+        assert len(partitions.detached(session, "telematics_positions")) == removed["partitions"]
     else:
         assert removed == {"positions": 5, "partitions": 0, "routes": removed["routes"]}
 

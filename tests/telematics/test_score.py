@@ -165,3 +165,46 @@ def test_an_insurer_reads_the_score_only_with_the_owners_consent(car, make, sess
         make.withdraw(owner, insurer, "driving_behaviour_insurance")
         with pytest.raises(NotFound):
             score.score_for_insurer(session=session, principal=analyst, vehicle_id=car.id)
+
+
+def test_a_closing_trip_has_its_facts_kept_once_and_never_over_a_trip_that_changed_since(car, session):
+    trip = drive(session, car, T0, km=212.0)  # closed; the refresh alone keeps no facts
+    assert trip.driving_facts is None
+    planned = score.plan_facts(session=session, since={car.id: T0 - timedelta(hours=1)})
+    assert [trip_id for trip_id, _, _ in planned] == [trip.id]
+    changed = [(trip_id, at - timedelta(seconds=1), facts) for trip_id, at, facts in planned]
+    assert score.keep_facts(session=session, planned=changed) == 0  # rebuilt in between: measured again later
+    assert score.keep_facts(session=session, planned=planned) == 1
+    session.refresh(trip)
+    assert trip.driving_facts == planned[0][2] and trip.driving_facts["distance_km"] == 212.0
+    assert score.plan_facts(session=session, since={car.id: T0 - timedelta(hours=1)}) == []  # nothing left
+    with clock.frozen_at(T0 + timedelta(days=1)):
+        assert score.rolling_score(session=session, vehicle_id=car.id).score == score.score_trip(
+            session=session, trip_id=trip.id).score == 100
+
+
+def test_an_open_trips_facts_are_measured_once_and_again_only_after_a_rebuild_changes_it(car, session,
+                                                                                          monkeypatch):
+    closed = drive(session, car, T0 - timedelta(days=2), km=50.0, extra=lambda t: (
+        [VehicleEvent.HARSH_BRAKING] if t == 600 else [], {}))
+    assert score.keep_closed(session=session, trips=[closed]) == 1  # as a closing trip's refresh does
+    drive_on = leg(car, T0, SOUTH, FAR_NORTH, 3600, every=60, ignition=True)
+    send(session, drive_on[:-5])  # still driving
+    measures = []
+    real = score._measure
+    monkeypatch.setattr(score, "_measure", lambda s, trip: measures.append(trip.id) or real(s, trip))
+    with clock.frozen_at(T0 + timedelta(minutes=56)):
+        [open_trip] = [t for t in trips.refresh_trips(session=session, vehicle_id=car.id) if t.is_open]
+        first = score.rolling_score(session=session, vehicle_id=car.id)
+        row = score.score_trip(session=session, trip_id=open_trip.id)
+        again = score.rolling_score(session=session, vehicle_id=car.id)
+    assert measures == [open_trip.id]  # once; the closed trip's kept facts are only read
+    assert again == first and first.trips == 2 and row.distance_km == open_trip.distance_km
+    assert open_trip.driving_facts["distance_km"] == open_trip.distance_km  # kept for this state of the trip
+
+    send(session, drive_on[-5:])  # ignition off: the rebuild closes the trip, and its facts go with the change
+    with clock.frozen_at(T0 + timedelta(hours=2)):
+        [ended] = trips.refresh_trips(session=session, vehicle_id=car.id)
+        assert ended.id == open_trip.id and not ended.is_open and ended.driving_facts is None
+        final = score.rolling_score(session=session, vehicle_id=car.id)
+    assert measures == [open_trip.id, open_trip.id] and final.distance_km > first.distance_km

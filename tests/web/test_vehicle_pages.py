@@ -246,3 +246,22 @@ def test_the_live_dot_shows_only_while_the_car_really_reports(owned, session, vi
     assert re.search(r'<span class="live-dot" id="live-dot"[^>]*>', page.text)
     assert not re.search(r'<span class="live-dot" id="live-dot"[^>]* hidden>', page.text)
     assert me.get(f"/me/vehicles/{vehicle.vin}/live").json()["reporting"] is True
+
+
+def test_a_page_measures_only_the_open_trip_once_and_its_live_refresh_nothing(owned, session, visit, monkeypatch):
+    """The closed trip's driving facts were kept as it closed; the open trip's are measured by the
+    first view after its latest rebuild and kept; the live refresh (and each push of the stream)
+    shows no score at all."""
+    owner, vehicle = owned
+    send(session, leg(vehicle, now() - timedelta(minutes=8), NORTH, ORIGIN, 600)[:49])  # moving a moment ago
+    insights.refresh_now(session=session, vehicle_ids=[vehicle.id])
+    measured = []
+    real = score._measure
+    monkeypatch.setattr(score, "_measure", lambda s, trip: measured.append(trip.is_open) or real(s, trip))
+    me = visit(owner.email)
+    pages = [me.get(f"/me/vehicles/{vehicle.vin}") for _ in range(3)]
+    rolling = score.rolling_score(session=session, vehicle_id=vehicle.id)
+    assert rolling.trips == 2 and all(html.escape(rolling.summary) in page.text for page in pages)
+    assert measured == [True]  # the open trip, once for three views; never the closed one
+    live = me.get(f"/me/vehicles/{vehicle.vin}/live").json()
+    assert live["trip"]["is_open"] is True and measured == [True]

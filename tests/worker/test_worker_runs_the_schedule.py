@@ -17,7 +17,7 @@ from forecourt.core.events import DELIVERED, GRACE, DomainEvent
 from forecourt.core.heartbeats import Heartbeat
 from forecourt.core.outbox import OutboxMessage
 from forecourt.engagement.nps.models import FollowUp, Survey
-from forecourt.telematics.models import Position, VehicleCommand
+from forecourt.telematics.models import Position, ReceivedMessage, VehicleCommand
 from forecourt.vehicles.models import RecallCampaign, RecallVehicle
 from forecourt.workshop.models import Proposal
 from tests.factories import Factory
@@ -60,7 +60,8 @@ def _world(sessions) -> dict:
         silent = VehicleCommand(vehicle_id=car.id, vin=car.vin, action="unlock", reason="owner:app", transport="mqtt",
                                 device_identifier=car.vin, status="sent", issued_at=now() - timedelta(minutes=2),
                                 expires_at=now() - timedelta(minutes=1))  # command timeouts
-        session.add_all([recalled, proposal, old, finished, waiting, mail, survey, silent])
+        forgotten = ReceivedMessage(message_key="ledger-key-of-long-ago", received_at=now() - timedelta(days=60))
+        session.add_all([recalled, proposal, old, finished, waiting, mail, survey, silent, forgotten])
         session.flush()
         overdue = FollowUp(survey_id=survey.id, organization_id=dealer.id, opened_at=now() - timedelta(days=3),
                            due_at=now() - timedelta(days=1))  # NPS escalation
@@ -83,6 +84,7 @@ def test_every_scheduled_job_runs_from_the_worker(fresh_database_url, tmp_path):
                 "recall_reminders": session.get(RecallVehicle, ids["recalled"]).reminders == 1,
                 "proposal_expiry": session.get(Proposal, ids["proposal"]).status == "expired",
                 "position_retention": session.get(Position, ids["position"]) is None,
+                "ledger_retention": session.get(ReceivedMessage, "ledger-key-of-long-ago") is None,
                 "event_cleanup": session.get(DomainEvent, ids["finished"]) is None,
                 "nps_escalation": session.get(FollowUp, ids["follow_up"]).escalated_at is not None,
                 "command_timeouts": session.get(VehicleCommand, ids["silent"]).status == "timed_out",

@@ -174,14 +174,16 @@ def _in_words(days: int) -> str:
 
 
 def status_of(*, session: Session, vehicle_id: int, today: date) -> dict:
-    """active | expiring (≤ 45 days left) | expired | none, with the plan and the end date in words."""
-    subscription = latest(session=session, vehicle_id=vehicle_id)
+    """active | expiring (≤ 45 days left) | expired | none, with the plan and the end date in words.
+    The periods are read once: the owner's car page and each push of its stream ask."""
+    periods = in_force_of(session=session, vehicle_id=vehicle_id)
+    subscription = periods[0] if periods else None
     if subscription is None:
         return {"state": "none", "plan": None, "plan_name": None, "starts_on": None, "ends_on": None,
                 "days_left": None, "in_words": _("no On Call subscription"), "progress_percent": 0}
     days_left = (subscription.ends_on - today).days
     state = "expired" if days_left < 0 else "expiring" if days_left <= REMINDER_DAYS else "active"
-    first = min(row.starts_on for row in in_force_of(session=session, vehicle_id=vehicle_id))
+    first = min(row.starts_on for row in periods)
     span = max((subscription.ends_on - first).days, 1)
     used = min(max((today - first).days, 0), span)
     return {"state": state, "plan": subscription.plan, "plan_name": str(PLAN_NAMES[subscription.plan]),

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
                                                                    "wrong token) from one client address per window.")
     device_window_seconds: int = Field(default=900, ge=1)
     position_retention_days: int = Field(default=90, ge=1, description="Raw positions older than this are deleted.")
+    ledger_keep_days: int = Field(
+        default=14, ge=1, le=3650,
+        description="How long the exactly-once ledger remembers a stored message's key, in days: a message "
+                    "redelivered or resent within this time is still stored once. At least the broker's session "
+                    "expiry (7 days) plus the longest a device keeps unacknowledged messages.")
     order_deposit_percent: float = Field(default=10, ge=0, le=100,
                                          description="Deposit on an online order, in percent of its price.")
     order_deposit_minimum: int = Field(default=500, ge=0, description="The smallest deposit, in euros.")
@@ -138,6 +143,7 @@ class Settings(BaseSettings):
     schedule_recall_reminders: str = "30 7 * * *"
     schedule_proposal_expiry: str = "*/15 * * * *"
     schedule_position_retention: str = "0 3 * * *"
+    schedule_ledger_retention: str = "20 * * * *"
     schedule_event_cleanup: str = "30 3 * * *"
     schedule_nps_escalation: str = "*/15 * * * *"
     schedule_command_timeouts: str = "* * * * *"
@@ -197,7 +203,8 @@ class Settings(BaseSettings):
         return texts
 
     @field_validator("schedule_outbox", "schedule_oncall_reminders", "schedule_recall_reminders",
-                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_event_cleanup",
+                     "schedule_proposal_expiry", "schedule_position_retention", "schedule_ledger_retention",
+                     "schedule_event_cleanup",
                      "schedule_nps_escalation", "schedule_command_timeouts", "schedule_sharing_trips",
                      "schedule_occasions", "schedule_partitions")
     @classmethod

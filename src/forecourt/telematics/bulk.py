@@ -120,9 +120,18 @@ def claim_keys(session: Session, keys: list[str]) -> set[str]:
 
 
 def stored_keys(session: Session, keys: list[str]) -> set[str]:
-    """Which of these message keys are stored already (a read: no lock, nothing claimed)."""
+    """Which of these message keys are stored already (a read: no lock, nothing claimed).
+
+    On PostgreSQL the keys are joined as rows, so each is one probe of its month's key index:
+    ``message_key = ANY(keys)`` over the monthly partitions was planned as a scan of the whole
+    current month, filtering every row by the batch's 2,000 keys (a batch's lookup took 60 ms
+    instead of 8)."""
     if not keys:
         return set()
+    if engine_name(session) == "postgresql":
+        return set(session.connection().exec_driver_sql(
+            f"SELECT stored.message_key FROM unnest(%s::text[]) AS batch(key) JOIN {_RECEIVED.name} AS stored "
+            "ON stored.message_key = batch.key", (list(keys),)).scalars())
     return set(bulk_rows(session, select(_RECEIVED.c.message_key)
                          .where(one_of(session, _RECEIVED.c.message_key, keys))).scalars())
 

@@ -300,13 +300,16 @@ def _judge(vehicle, twin: dict[str, tuple[object, datetime]], history: list,
                          _summary(status, dtcs, battery, tyres, service), reported)
 
 
-def health_of(*, session: Session, vehicle_id: int) -> VehicleHealth:
-    """The car's health now, from the twin and its open recalls (nothing is stored or announced)."""
+def health_of(*, session: Session, vehicle_id: int, open_recalls: list | None = None) -> VehicleHealth:
+    """The car's health now, from the twin and its open recalls (nothing is stored or announced).
+    ``open_recalls``: the car's open campaigns, when the caller has read them already."""
     vehicle = vehicles_service.get(session=session, vehicle_id=vehicle_id)
     history = vehicles_service.service_history(session=session, vehicle_id=vehicle_id)
     first_owned = vehicles_service.first_owned(session=session, vehicle_ids=[vehicle_id])
     judged = _judge(vehicle, _twins(session, [vehicle_id])[vehicle_id], history, first_owned)
-    return with_recalls(judged, recalls.open_recalls_for(session=session, vehicle_id=vehicle_id))
+    if open_recalls is None:
+        open_recalls = recalls.open_recalls_for(session=session, vehicle_id=vehicle_id)
+    return with_recalls(judged, open_recalls)
 
 
 def with_recalls(health: VehicleHealth, open_recalls: list) -> VehicleHealth:

@@ -5,6 +5,8 @@ every 30 s per car; trips re-read the open trip's readings, so they are rebuilt 
 most. Safety events (SOS, crash) do not wait for either: they travel as domain events at commit.
 Both run in their own transaction after the batch is committed (and acknowledged), so a slow
 refresh never delays an acknowledgement, and events they raise are delivered after their commit.
+A trip that closes has its driving facts (the score's inputs) measured and kept right then, once,
+so the owner's page and the insurer's API only add up kept facts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy.orm import Session, sessionmaker
 
 from forecourt.core.db import hold_per_key, transaction
-from forecourt.telematics import health, trips
+from forecourt.telematics import health, score, trips
 from forecourt.telematics.bulk import CAR_LOCK
 
 log = logging.getLogger(__name__)
@@ -66,10 +68,22 @@ class Refresher:
 
     def _rebuild_trips(self, vehicle_ids: Iterable[int]) -> None:
         for chunk in _chunks(vehicle_ids):
-            self._refresh(chunk, trips.plan_rebuild, lambda session, rebuild: trips.store_rebuild(
-                session=session, rebuild=rebuild, returning=False))
+            rebuild = self._refresh(chunk, trips.plan_rebuild, self._store_trips)
+            if not self._locked:  # SQLite: the closed trips' facts measured in a read, then kept
+                planned = self._read(lambda session, vehicle_ids: score.plan_facts(session=session,
+                                                                                  since=rebuild.since), chunk)
+                if planned:
+                    with self.write_turn, transaction(self.sessions, write=True) as session:
+                        score.keep_facts(session=session, planned=planned)
 
-    def _refresh(self, vehicle_ids: list[int], plan, store) -> None:
+    def _store_trips(self, session: Session, rebuild: trips.Rebuild) -> None:
+        """Stores the rebuilt trips; on PostgreSQL, still under the cars' locks, also the driving facts
+        of the trips that closed, so no page has to measure a closed trip again."""
+        trips.store_rebuild(session=session, rebuild=rebuild, returning=False)
+        if self._locked:
+            score.keep_facts(session=session, planned=score.plan_facts(session=session, since=rebuild.since))
+
+    def _refresh(self, vehicle_ids: list[int], plan, store):
         """Works out (``plan``) and stores (``store``) what the cars' data now says.
 
         On PostgreSQL several ingest workers may refresh the same car at once (a shared
@@ -81,11 +95,13 @@ class Refresher:
         if self._locked:
             with transaction(self.sessions, write=True) as session:
                 hold_per_key(session, CAR_LOCK, vehicle_ids)
-                store(session, plan(session=session, vehicle_ids=vehicle_ids))
-            return
+                planned = plan(session=session, vehicle_ids=vehicle_ids)
+                store(session, planned)
+            return planned
         planned = self._read(plan, vehicle_ids)
         with self.write_turn, transaction(self.sessions, write=True) as session:
             store(session, planned)
+        return planned
 
     def _read(self, plan, vehicle_ids: list[int]):
         """The computing half of a refresh, in a read transaction: on SQLite the ingest stores keep
@@ -131,4 +147,5 @@ def refresh_now(*, session: Session, vehicle_ids: Iterable[int]) -> None:
         # began (``own_cars``) are held already
         hold_per_key(session, CAR_LOCK, [v for v in ids if v not in _owned(session)])
         health.refresh_health(session=session, vehicle_ids=ids)
-        trips.refresh(session=session, vehicle_ids=ids)
+        changed = trips.refresh(session=session, vehicle_ids=ids)
+        score.keep_closed(session=session, trips=[trip for car in changed.values() for trip in car])

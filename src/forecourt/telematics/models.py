@@ -42,11 +42,15 @@ class Device(Base):
 
 
 class ReceivedMessage(Base):
-    """Every stored reading's key: a redelivered or resent message finds its key and is stored once."""
+    """Every stored reading's key: a redelivered or resent message finds its key and is stored once.
+    Kept for ``FORECOURT_LEDGER_KEEP_DAYS`` after it was received (``telematics.ledger``); on
+    PostgreSQL partitioned by the month a key's leading time names (migration 0029), so compared
+    byte by byte."""
 
     __tablename__ = "telematics_received"
 
-    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64).with_variant(String(64, collation="C"), "postgresql"),
+                                             primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

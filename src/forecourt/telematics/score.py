@@ -18,19 +18,22 @@ owner bought the car.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forecourt.consent import service as consent_service
 from forecourt.core import dates
 from forecourt.core.auth import Principal
 from forecourt.core.clock import as_utc, now
+from forecourt.core.db import bulk_rows
 from forecourt.core.errors import NotFound
 from forecourt.core.i18n import _, gettext, ngettext
 from forecourt.telematics import trips as trips_service
+from forecourt.telematics import windows
 from forecourt.telematics.models import Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
 from forecourt.telematics.schemas import DrivingScoreOut
@@ -108,11 +111,11 @@ def _is_night(moment: datetime, zone: tzinfo) -> bool:
 def _measure(session: Session, trip: Trip) -> dict:
     start, end = trip.started_at, trip.ended_at
     moments: dict[str, list[datetime]] = {name: [] for name in MANOEUVRES}
-    for kind, at in session.execute(select(VehicleEventRecord.kind, VehicleEventRecord.measured_at).where(
+    for kind, at in bulk_rows(session, select(VehicleEventRecord.kind, VehicleEventRecord.measured_at).where(
             VehicleEventRecord.vehicle_id == trip.vehicle_id, VehicleEventRecord.measured_at.between(start, end),
             VehicleEventRecord.kind.in_([VehicleEvent(name).value for name in MANOEUVRES]))):
         moments[kind].append(at)
-    for path, at, value in session.execute(select(Sample.path, Sample.measured_at, Sample.value).where(
+    for path, at, value in bulk_rows(session, select(Sample.path, Sample.measured_at, Sample.value).where(
             Sample.vehicle_id == trip.vehicle_id, Sample.measured_at.between(start, end),
             Sample.path.in_((LONGITUDINAL, LATERAL)))):
         if not isinstance(value, int | float):
@@ -138,16 +141,53 @@ def _measure(session: Session, trip: Trip) -> dict:
             "moving_s": moving, "speeding_s": speeding, "night_s": night}
 
 
+def _current(facts: dict | None) -> bool:
+    return bool(facts) and facts.get("version") == FACTS_VERSION
+
+
 def driving_facts(*, session: Session, trip: Trip) -> dict:
-    """The score's inputs for one trip; kept on a closed trip (``refresh_trips`` clears them on change)."""
+    """The score's inputs for one trip, measured once for each state of the trip and kept on it.
+
+    They describe the readings from the trip's start to its end as stored (an open trip's end is
+    the last moment its latest rebuild saw), so they stay true until a rebuild changes the trip,
+    which clears them (``trips._apply``): an open trip is measured again after each change, a closed
+    one once. They are kept only if the trip did not change since it was read (``keep_facts``), so
+    they never land on a newer state of it. The detector keeps a closing trip's (``plan_facts``), so
+    pages measure at most the open trip, once per rebuild, and not on every view."""
     facts = trip.driving_facts
-    if facts and facts.get("version") == FACTS_VERSION:
+    if _current(facts):
         return facts
     facts = _measure(session, trip)
-    if not trip.is_open:
-        trip.driving_facts = facts
-        session.flush()
+    keep_facts(session=session, planned=[(trip.id, trip.updated_at, facts)])
     return facts
+
+
+def keep_closed(*, session: Session, trips: Iterable[Trip]) -> int:
+    """Measures and keeps the facts of those of ``trips`` that are closed and have none (the trips a
+    refresh in the caller's transaction changed); returns how many were measured."""
+    unmeasured = [trip for trip in trips if not trip.is_open and not _current(trip.driving_facts)]
+    for trip in unmeasured:
+        driving_facts(session=session, trip=trip)
+    return len(unmeasured)
+
+
+def plan_facts(*, session: Session, since: dict[int, datetime | None]) -> list[tuple[int, datetime, dict]]:
+    """The read half of keeping facts as trips close: (trip id, its ``updated_at``, facts) of each
+    car's closed trips from its moment on (``trips.Rebuild.since``: the trips a rebuild stored)
+    that have none. Measured once, when a trip closes, rather than by the first page that shows it."""
+    windows.fill(session, since)
+    return [(trip.id, trip.updated_at, _measure(session, trip)) for trip in session.scalars(windows.trips(session))
+            if not trip.is_open and not _current(trip.driving_facts)]
+
+
+def keep_facts(*, session: Session, planned: list[tuple[int, datetime, dict]]) -> int:
+    """The write half: each trip's facts, unless it changed since they were measured (a loaded
+    ``Trip`` takes them too)."""
+    kept = 0
+    for trip_id, updated_at, facts in planned:
+        kept += session.execute(update(Trip).where(Trip.id == trip_id, Trip.updated_at == updated_at)
+                                .values(driving_facts=facts)).rowcount
+    return kept
 
 
 # --- points and words ----------------------------------------------------------------------------
@@ -241,24 +281,31 @@ def score_trip(*, session: Session, trip_id: int) -> TripScore:
 
 def rolling_score(*, session: Session, vehicle_id: int, days: int = 30) -> DrivingScoreOut:
     """The score of the current owner's trips that started in the last ``days`` days, in the one shape the
-    insurer's API and the car page both show."""
+    insurer's API and the car page both show.
+
+    It reads the kept facts of the month's trips alone (not their routes) and adds them up in the
+    order the trips started, as it always did: the figures do not depend on when the facts were
+    measured. Only a trip without current facts (the open trip after a rebuild, a trip closed since
+    the detector last ran) is measured, and its facts kept."""
     until = now()
     since = until - timedelta(days=days)
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle_id)
     if ownership is not None and ownership.started_at > since:
         since = ownership.started_at
-    trips = list(session.scalars(select(Trip).where(Trip.vehicle_id == vehicle_id, Trip.started_at >= since,
-                                                    Trip.started_at <= until).order_by(Trip.started_at)))
+    kept = session.execute(select(Trip.id, Trip.driving_facts).where(
+        Trip.vehicle_id == vehicle_id, Trip.started_at >= since, Trip.started_at <= until)
+        .order_by(Trip.started_at)).all()
     total = {"distance_km": 0.0, "moving_s": 0.0, "speeding_s": 0.0, "night_s": 0.0, **dict.fromkeys(MANOEUVRES, 0)}
-    for trip in trips:
-        facts = driving_facts(session=session, trip=trip)
+    for trip_id, facts in kept:
+        if not _current(facts):
+            facts = driving_facts(session=session, trip=trips_service.get_trip(session=session, trip_id=trip_id))
         for key in total:
             total[key] += facts[key]
     score, factors, summary = _score(total)
-    if not trips:
+    if not kept:
         summary = ngettext("No trips in the last %(num)s day to score.", "No trips in the last %(num)s days to score.",
                            days)
-    return DrivingScoreOut(vehicle_id=vehicle_id, score=score, since=since, until=until, trips=len(trips),
+    return DrivingScoreOut(vehicle_id=vehicle_id, score=score, since=since, until=until, trips=len(kept),
                            distance_km=round(total["distance_km"], 1), driving_s=total["moving_s"], factors=factors,
                            summary=summary)
 

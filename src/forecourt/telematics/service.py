@@ -72,12 +72,13 @@ def rejection_counts(*, session: Session) -> dict[str, int]:
 
 def prune_positions(*, session: Session, older_than_days: int) -> dict:
     """Retention: raw positions older than the limit go, and the routes drawn from them; SOS and
-    crash positions stay with their events. The count of positions in dropped partitions is
-    PostgreSQL's estimate of their rows (``partitions`` says how many months went whole)."""
+    crash positions stay with their events. The count of positions in detached partitions is
+    PostgreSQL's estimate of their rows (``partitions`` says how many months went whole); their
+    files go with ``partitions.drop_all_detached``, after the caller's commit."""
     cutoff = now() - timedelta(days=older_than_days)
-    # PostgreSQL: whole months before the cutoff go as partitions (instant, whatever their size);
+    # PostgreSQL: whole months before the cutoff are detached (instant, whatever their size);
     # the rest of the cutoff's month is deleted row by row, as on SQLite.
-    dropped, dropped_rows = partitions.drop_before(session=session, table=Position.__tablename__, cutoff=cutoff)
+    dropped, dropped_rows = partitions.detach_before(session=session, table=Position.__tablename__, cutoff=cutoff)
     deleted = session.execute(delete(Position).where(Position.measured_at < cutoff)).rowcount
     return {"positions": deleted + dropped_rows, "partitions": dropped,
             "routes": trips.forget_routes(session=session, older_than_days=older_than_days)}

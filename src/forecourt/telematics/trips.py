@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from math import cos, hypot, radians
 
-from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.core.clock import now
-from forecourt.core.db import UTCDateTime, bulk_rows
+from forecourt.core.db import bulk_rows
 from forecourt.core.errors import NotFound
 from forecourt.core.geo import distance_km
-from forecourt.telematics import bulk
+from forecourt.telematics import bulk, windows
 from forecourt.telematics.models import Position, Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
 
@@ -64,11 +64,11 @@ def _points(session: Session, vehicle_id: int, since: datetime | None, until: da
         return ([column >= since] if since is not None else []) + ([column <= until] if until is not None else [])
 
     points: dict[datetime, _Point] = {}
-    for at, lat, lon, speed in session.execute(
-            select(Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)
+    for at, lat, lon, speed in bulk_rows(
+            session, select(Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)
             .where(Position.vehicle_id == vehicle_id, *window(Position.measured_at))):
         points[at] = _Point(at, lat, lon, speed)
-    for at, value in session.execute(select(Sample.measured_at, Sample.value).where(
+    for at, value in bulk_rows(session, select(Sample.measured_at, Sample.value).where(
             Sample.vehicle_id == vehicle_id, Sample.path == SPEED, *window(Sample.measured_at))):
         _add_speed(points, at, value)
     return _in_order(points)
@@ -98,71 +98,24 @@ def _in_order(points: dict[datetime, _Point]) -> list[_Point]:
 _CHUNK = 200  # cars per query: each brings its own time window
 
 
-_WINDOWS = Table("forecourt_trip_windows", MetaData(), Column("vehicle_id", Integer, primary_key=True),
-                 Column("since", UTCDateTime))
-_EVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _fill_windows(session: Session, since: dict[int, datetime | None]) -> None:
-    """Each car's moment, in a connection-scoped scratch table the queries join on.
-
-    Spelling 200 cars' windows as SQL conditions took a third of the detector's time (SQLAlchemy
-    builds each comparison as an object); rows in a scratch table are bound in one
-    ``executemany`` (``COPY`` on PostgreSQL), and the joined queries compile once.
-    """
-    timestamp = "timestamptz" if session.get_bind().dialect.name == "postgresql" else "TEXT"
-    ending = " ON COMMIT DELETE ROWS" if timestamp == "timestamptz" else ""
-    session.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_WINDOWS.name} "
-                         f"(vehicle_id INTEGER PRIMARY KEY, since {timestamp}){ending}"))
-    session.execute(_WINDOWS.delete())
-    bind = bulk.moment_binder(session)
-    bulk.insert_tuples(session, _WINDOWS, ["vehicle_id", "since"], [(v, bind(at or _EVER)) for v, at in since.items()])
-    if ending:
-        session.execute(text(f"ANALYZE {_WINDOWS.name}"))  # nothing else tells the planner it is small
-
-
-def _in_window(model, moment):
-    """Joins ``model`` to ``_fill_windows``' rows: each car's rows whose ``moment`` is at or after
-    the car's own.
-
-    ``+ 0`` keeps SQLite from looking the scratch table up by key while scanning ``model``: it
-    knows nothing of the scratch table's size, and would otherwise read every row of ``model``.
-    """
-    return and_(_WINDOWS.c.vehicle_id + 0 == model.vehicle_id, moment >= _WINDOWS.c.since)
-
-
-def _windowed(model, *columns):
-    """``columns`` of ``model``'s readings from each car's own moment on."""
-    return select(model.vehicle_id, *columns).join(_WINDOWS, _in_window(model, model.measured_at))
-
-
 def _ticks_many(session: Session, since: dict[int, datetime | None]) -> dict[int, list]:
     """``_load`` for many cars: positions, speeds and ignition events in three queries."""
     points: dict[int, dict[datetime, _Point]] = {v: {} for v in since}
-    _fill_windows(session, since)
-    for v, at, lat, lon, speed in bulk_rows(session, _windowed(
-            Position, Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh)):
+    windows.fill(session, since)
+    for v, at, lat, lon, speed in bulk_rows(session, windows.readings(
+            session, Position, [Position.measured_at, Position.latitude, Position.longitude, Position.speed_kmh])):
         points[v][at] = _Point(at, lat, lon, speed)
-    for v, at, value in bulk_rows(session, _windowed(Sample, Sample.measured_at, Sample.value)
-                                  .where(Sample.path == SPEED)):
+    for v, at, value in bulk_rows(session, windows.readings(session, Sample, [Sample.measured_at, Sample.value],
+                                                            only={Sample.path: SPEED})):
         _add_speed(points[v], at, value)
     ticks: dict[int, list] = {v: [(p.at, _DATA, p) for p in _in_order(car)] for v, car in points.items()}
-    for v, at, kind in bulk_rows(
-            session, _windowed(VehicleEventRecord, VehicleEventRecord.measured_at, VehicleEventRecord.kind).where(
-                VehicleEventRecord.kind.in_((VehicleEvent.IGNITION_ON.value, VehicleEvent.IGNITION_OFF.value)))):
+    for v, at, kind in bulk_rows(session, windows.readings(
+            session, VehicleEventRecord, [VehicleEventRecord.measured_at, VehicleEventRecord.kind],
+            only={VehicleEventRecord.kind: (VehicleEvent.IGNITION_ON.value, VehicleEvent.IGNITION_OFF.value)})):
         ticks[v].append((at, _ON if kind == VehicleEvent.IGNITION_ON.value else _OFF, None))
     for car in ticks.values():
         car.sort(key=lambda t: (t[0], t[1]))
     return ticks
-
-
-def _latest_starts(session: Session, vehicle_ids: list[int]) -> dict[int, datetime | None]:
-    """When each car's latest trip started (``None``: no trip yet); its rebuild starts there."""
-    starts: dict[int, datetime | None] = dict.fromkeys(vehicle_ids)
-    for vehicle_id, started_at in bulk_rows(session, select(Trip.vehicle_id, func.max(Trip.started_at))
-                                            .where(Trip.vehicle_id.in_(vehicle_ids)).group_by(Trip.vehicle_id)):
-        starts[vehicle_id] = started_at
-    return starts
 
 
 @dataclass(frozen=True)
@@ -177,15 +130,15 @@ class Rebuild:
 
 def plan_rebuild(*, session: Session, vehicle_ids: list[int]) -> Rebuild:
     """Reads each kind of telemetry once for all the cars and cuts and measures their trips."""
-    since = _latest_starts(session, vehicle_ids)
+    since = windows.latest_starts(session, vehicle_ids)
     reference = now()
     segments = {v: _segments(car, reference) for v, car in _ticks_many(session, since).items()}
     odometer: dict[int, list[tuple[datetime, float]]] = {v: [] for v in vehicle_ids}
     bounds = {v: found[0].started_at - timedelta(hours=1) for v, found in segments.items() if found}
     if bounds:
-        _fill_windows(session, bounds)
-        for v, at, value in bulk_rows(session, _windowed(Sample, Sample.measured_at, Sample.value)
-                                      .where(Sample.path == ODOMETER).order_by(Sample.measured_at)):
+        windows.fill(session, bounds)
+        for v, at, value in bulk_rows(session, windows.readings(session, Sample, [Sample.measured_at, Sample.value],
+                                                                only={Sample.path: ODOMETER}, ordered=True)):
             if isinstance(value, int | float):
                 odometer[v].append((at, float(value)))
     return Rebuild(since, {v: [(segment.started_at, _measure(segment, odometer[v])) for segment in segments[v]]
@@ -196,9 +149,9 @@ def store_rebuild(*, session: Session, rebuild: Rebuild, returning: bool = True)
     """Stores a planned rebuild: the trips from each car's ``since`` on become the planned ones.
     Returns the trips that changed, per car; with ``returning=False`` (the detectors, which only
     keep trips current) nothing, and new trips go in as plain rows."""
-    _fill_windows(session, rebuild.since)
+    windows.fill(session, rebuild.since)
     current: dict[int, dict[datetime, Trip]] = {v: {} for v in rebuild.since}
-    for trip in session.scalars(select(Trip).join(_WINDOWS, _in_window(Trip, Trip.started_at))):
+    for trip in session.scalars(windows.trips(session)):
         current[trip.vehicle_id][trip.started_at] = trip
     changed: dict[int, list[Trip | dict]] = {}
     gone: list[int] = []

@@ -97,9 +97,12 @@ def offer_for_notice(*, session: Session, customer_id: int, vehicle_id: int, cod
         "vin": vehicle.vin}
 
 
-def offers_for_owner(*, session: Session, customer_id: int, vehicle) -> list[dict]:
+def offers_for_owner(*, session: Session, customer_id: int, vehicle, open_recalls: list | None = None) -> list[dict]:
+    """``open_recalls``: the car's open campaigns, when the caller has read them already."""
+    if open_recalls is None:
+        open_recalls = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)
     return [remedy_offer(session=session, customer_id=customer_id, vehicle=vehicle, campaign=campaign)
-            for campaign in recalls.open_recalls_for(session=session, vehicle_id=vehicle.id)]
+            for campaign in open_recalls]
 
 
 def book_remedy(*, session: Session, customer_id: int, vin: str, code: str, dealer_id: int, bay: int,

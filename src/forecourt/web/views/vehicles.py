@@ -137,20 +137,25 @@ def _trip_json(trip) -> dict | None:
 # --- one car, assembled for whoever may see which part --------------------------------------------
 
 def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, language: str,
-                  categories: set[str], current: bool, live: bool = True) -> dict:
+                  categories: set[str], current: bool, live: bool = True, whole: bool = True,
+                  open_recalls: list | None = None) -> dict:
     """The sections of the page this reader may see. ``current``: the car is theirs (or their
     customer's) now, so the live twin, health and score, which describe the car now, are theirs too.
-    ``live``: the twin's signals and position may be shown (off when the owner's On Call lapsed)."""
+    ``live``: the twin's signals and position may be shown (off when the owner's On Call lapsed).
+    ``whole``: the page; otherwise only what its live refresh sends (``_live``: no scores, the latest
+    trip alone), which every push of the car's stream reads again. ``open_recalls``: the car's open
+    campaigns, when the caller has read them already (health counts them)."""
     show_location = LOCATION in categories
     show_health = VEHICLE_HEALTH in categories and current
     show_score = DRIVING_BEHAVIOUR in categories
     live = live and current
     twin = telematics_service.twin_of(session=session, vehicle_id=vehicle.id) if live else {}
     trips = telematics_service.trips_within(session=session, vehicle_id=vehicle.id, since=since, until=until,
-                                            limit=RECENT_TRIPS) if (show_location or show_score) else []
+                                            limit=RECENT_TRIPS if whole else 1) if (show_location or show_score) else []
+    scored = show_score and whole
     trip_rows = []
     for trip in trips:
-        trip_score = score.score_trip(session=session, trip_id=trip.id) if show_score else None
+        trip_score = score.score_trip(session=session, trip_id=trip.id) if scored else None
         trip_rows.append(dict(trip=trip, score=trip_score))
     view = dict(
         vehicle=vehicle, current=current, refresh_seconds=REFRESH_SECONDS,
@@ -167,9 +172,9 @@ def _vehicle_view(session, vehicle, *, since: datetime, until: datetime | None, 
         if lat is not None and lon is not None:
             view["position"] = [lat, lon]
     if show_health:
-        view["health"] = health.health_of(session=session, vehicle_id=vehicle.id)
+        view["health"] = health.health_of(session=session, vehicle_id=vehicle.id, open_recalls=open_recalls)
         view["dtc_advice"] = {c.code: dtc.advice(c) for c in view["health"].dtcs}
-    if show_score and current:
+    if scored and current:
         view["score"] = score.rolling_score(session=session, vehicle_id=vehicle.id)
     return view
 
@@ -206,18 +211,23 @@ def _owner_car(session, me, vin: str) -> tuple:
     return vehicle, ownership, refusal
 
 
-def _owner_view(session, me, vehicle, ownership, refusal: str | None) -> dict:
+def _owner_view(session, me, vehicle, ownership, refusal: str | None, *, whole: bool = True) -> dict:
+    """``whole``: the page; otherwise what its live refresh sends (see ``_vehicle_view``)."""
     customer = customers_service.get(session=session, customer_id=me.customer_id)
+    current = ownership.ended_at is None
+    # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
+    open_recalls = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if current else []
     view = _vehicle_view(session, vehicle, since=ownership.started_at, until=ownership.ended_at,
                          language=customer.language or "en", categories=OWNER_CATEGORIES,
-                         current=ownership.ended_at is None, live=refusal is None)
+                         current=current, live=refusal is None, whole=whole, open_recalls=open_recalls)
+    if not whole:
+        return view
     view["ownership"] = ownership
     view["on_call_refusal"] = refusal
     view["location_allowed"] = _location_allowed(session, me.customer_id)
     view["live_url"] = f"/me/vehicles/{vehicle.vin}/live" if view["current"] and refusal is None else None
     view["stream_url"] = f"/me/vehicles/{vehicle.vin}/stream" if view["live_url"] else None
-    # a recall is the current owner's to act on; a former owner's new-owner car is not their worry
-    view["open_recalls"] = recalls.open_recalls_for(session=session, vehicle_id=vehicle.id) if view["current"] else []
+    view["open_recalls"] = open_recalls
     waiting = transfers.pending_of(session=session, customer_id=me.customer_id,
                                    vehicle_id=vehicle.id) if view["current"] else []
     view["pending_sale"] = waiting[0] if waiting else None
@@ -228,7 +238,8 @@ def _recall_offers(session, me, vehicle, view: dict) -> None:
     """The page (not its live refresh) offers each open recall's fix in one click; a critical recall
     leads the page, and no advice below it may say the car is safe to drive."""
     view["recall_offers"] = {offer["campaign"].code: offer for offer in recall_work.offers_for_owner(
-        session=session, customer_id=me.customer_id, vehicle=vehicle)} if view["open_recalls"] else {}
+        session=session, customer_id=me.customer_id, vehicle=vehicle, open_recalls=view["open_recalls"])
+    } if view["open_recalls"] else {}
     view["critical_recall"] = next((offer for offer in view["recall_offers"].values() if offer["critical"]), None)
     if view["critical_recall"] and view["dtc_advice"]:
         view["dtc_advice"] = {code: text if dtc.describe(code).severity is dtc.Severity.STOP_SAFELY
@@ -253,7 +264,7 @@ def my_vehicle_live(vin: str, me: MePage, session: DbSession):
     vehicle, ownership, refusal = _owner_car(session, me, vin)
     if refusal is not None:  # the car is the owner's: say why, rather than pretend it is not there
         return JSONResponse({"detail": refusal}, status_code=403, headers={"Cache-Control": "no-store"})
-    return JSONResponse(_live(_owner_view(session, me, vehicle, ownership, refusal)),
+    return JSONResponse(_live(_owner_view(session, me, vehicle, ownership, refusal, whole=False)),
                         headers={"Cache-Control": "no-store"})
 
 
@@ -273,7 +284,7 @@ def my_vehicle_stream(request: Request, vin: str, me: MePage, session: DbSession
                 raise car_stream.Gone from None
             if lapsed is not None:
                 raise car_stream.Gone
-            return _live(_owner_view(fresh, me, found, ownership, lapsed))
+            return _live(_owner_view(fresh, me, found, ownership, lapsed, whole=False))
 
     return _stream(request, vehicle.id, read, seconds)
 
@@ -284,7 +295,7 @@ def _stream(request: Request, vehicle_id: int, read, seconds: float) -> Streamin
 
 # --- staff, behind the consent door ----------------------------------------------------------------
 
-def _staff_view(session, principal, vin: str, purpose: str | None) -> dict:
+def _staff_view(session, principal, vin: str, purpose: str | None, *, whole: bool = True) -> dict:
     vehicle = vehicles_service.get_by_vin(session=session, vin=vin)
     owner_id = vehicles_service.current_owner_id(session=session, vehicle_id=vehicle.id)
     if owner_id is None:
@@ -298,7 +309,7 @@ def _staff_view(session, principal, vin: str, purpose: str | None) -> dict:
         raise NotFound("Vehicle not found") from None
     ownership = vehicles_service.current_ownership(session=session, vehicle_id=vehicle.id)
     view = _vehicle_view(session, vehicle, since=ownership.started_at, until=None, language="en",
-                         categories=set(categories), current=True)
+                         categories=set(categories), current=True, whole=whole)
     view |= dict(customer=customer, categories=categories, purpose=chosen,
                  organization=parties_service.get_organization(session=session,
                                                                organization_id=principal.organization_id))
@@ -319,7 +330,8 @@ def staff_vehicle(request: Request, vin: str, principal: StaffPage, session: DbS
 
 @router.get("/workspace/vehicles/{vin}/live")
 def staff_vehicle_live(vin: str, principal: StaffPage, session: DbSession, purpose: str | None = None):
-    return JSONResponse(_live(_staff_view(session, principal, vin, purpose)), headers={"Cache-Control": "no-store"})
+    return JSONResponse(_live(_staff_view(session, principal, vin, purpose, whole=False)),
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.get("/workspace/vehicles/{vin}/stream", response_class=StreamingResponse, responses=car_stream.STREAM_DOC)
@@ -327,13 +339,13 @@ def staff_vehicle_stream(request: Request, vin: str, principal: StaffPage, sessi
                          purpose: str | None = None, seconds: float = car_stream.LIFETIME):
     """Every push goes through the consent door again (and into the customer's access log), as the
     polled refresh did: a withdrawn consent or a sold car ends the stream."""
-    view = _staff_view(session, principal, vin, purpose)  # no consent for the purpose: not found
+    view = _staff_view(session, principal, vin, purpose, whole=False)  # no consent for the purpose: not found
     sessions, locale, chosen = request.app.state.sessionmaker, i18n.current_locale(), view["purpose"]
 
     def read(_changed: set[int]) -> dict:
         with i18n.use_locale(locale), transaction(sessions) as fresh:
             try:
-                return _live(_staff_view(fresh, principal, vin, chosen))
+                return _live(_staff_view(fresh, principal, vin, chosen, whole=False))
             except NotFound:
                 raise car_stream.Gone from None
 
