@@ -134,7 +134,7 @@ def test_the_migration_moves_the_ledger_into_months_and_back(tmp_path):
     else:
         url = f"sqlite:///{tmp_path / 'ledger.db'}"
     try:
-        upgrade(url, "0028_eng20b")
+        upgrade(url, "0029_pipe23")
         moment = now()
         rows = {message_key("x", "1", at=moment - timedelta(days=40)): moment - timedelta(days=40),
                 message_key("x", "2", at=moment): moment, "odd-key": moment}
@@ -152,7 +152,7 @@ def test_the_migration_moves_the_ledger_into_months_and_back(tmp_path):
                 first = partitions.partition_name(ledger.LEDGER, partitions.month_start(moment - timedelta(days=40)))
                 assert session.scalar(text(f"SELECT count(*) FROM {first}")) == 1
                 assert session.scalar(text(f"SELECT message_key FROM {ledger.LEDGER}_default")) == "odd-key"
-        downgrade(url, "0028_eng20b")
+        downgrade(url, "0029_pipe23")
         with make_sessionmaker(engine)() as session:
             assert _kept(session) == set(rows)
             assert partitions.is_partitioned(session, ledger.LEDGER) is False

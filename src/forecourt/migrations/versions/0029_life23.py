@@ -11,7 +11,7 @@ The ``ledger_retention`` job detaches and drops the months older than the ledger
 (``telematics.ledger``). SQLite keeps its plain table, pruned in batches: nothing changes there.
 
 Revision ID: 0029_life23
-Revises: 0028_eng20b
+Revises: 0029_pipe23
 Create Date: 2026-12-07 10:00:00
 """
 from datetime import UTC, datetime
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 
 revision = '0029_life23'
-down_revision = '0028_eng20b'
+down_revision = '0029_pipe23'
 branch_labels = None
 depends_on = None
 
