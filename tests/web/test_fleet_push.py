@@ -218,6 +218,23 @@ def test_the_board_reads_at_most_once_per_gap_and_keeps_a_version_per_visible_ch
     assert board.latest[0] == 3 and board.latest[1].needing_attention[0].checked_at == T0 + timedelta(seconds=70)
 
 
+def test_a_slow_read_spaces_the_next_so_reading_takes_a_quarter_of_the_time_at_most():
+    feed, clock = CarFeed(), Clock()
+
+    def read() -> FleetHealth:  # a million cars: a read takes a second
+        clock.at += 1.0
+        return _fleet(0)
+
+    board = FleetBoard(feed, read, gap=2.0, clock=clock)
+    board.refresh()
+    feed.add(frozenset({1}))
+    clock.at += 2.0  # two seconds after the read ended: the gap alone would allow the next
+    assert not board.due() and board.wait_for_read() == 1.0
+    clock.at += 1.0
+    board.refresh()
+    assert board.reads == 2
+
+
 def _sent(board: FleetBoard, *, changes, last_seen: str | None = None) -> list[tuple[str, dict]]:
     """The ``fleet`` events a stream sends while ``changes()`` runs between its polls."""
 

@@ -435,10 +435,11 @@ def fleet_health(*, session: Session, limit: int = 100) -> FleetHealth:
     """Counts per status and the cars that need attention, from the stored judgements (no twin replay)."""
     counts = dict.fromkeys(STATUSES, 0)
     counts.update(dict(session.execute(select(HealthState.status, func.count()).group_by(HealthState.status)).all()))
-    judged = select(HealthState.vehicle_id)
+    # an anti-join, not NOT IN: with a million judged cars PostgreSQL's NOT IN no longer fits a hash
+    # in memory and compares every device with every judgement (it never finished here)
+    judged = select(HealthState.vehicle_id).where(HealthState.vehicle_id == Device.vehicle_id).exists()
     counts["unknown"] = session.scalar(
-        select(func.count(func.distinct(Device.vehicle_id))).where(Device.is_active.is_(True),
-                                                                   Device.vehicle_id.not_in(judged))) or 0
+        select(func.count(func.distinct(Device.vehicle_id))).where(Device.is_active.is_(True), ~judged)) or 0
     rows = session.scalars(select(HealthState).where(HealthState.status.in_(("stop_safely", "service_soon")))
                            .order_by(case((HealthState.status == "stop_safely", 0), else_=1),
                                      HealthState.checked_at.desc(),

@@ -6,8 +6,8 @@ The page describes every car, so it cannot follow a set of cars the way a car pa
 process keeps one ``FleetBoard``: the fleet's health as last read, read again only after the
 process's one ``CarFeed`` (``web.live``) moved — a report, or a changed judgement, which
 ``telematics.health.record_health`` names on commit — and at most once per ``GAP_SECONDS``
-however many pages are open. A read that finds what the last one found changes nothing, so the
-streams send only when what the page shows changed. Health is stored after the report it is
+however many pages are open (less often when a read is slow: ``READ_SHARE``). A read that finds
+what the last one found changes nothing, so the streams send only when what the page shows changed. Health is stored after the report it is
 judged from, in a transaction of its own: one more read follows a gap after the last change, so
 a judgement committed a moment after its report (by an ingest process on SQLite, whose commits
 this process does not hear) is not left waiting for the next report.
@@ -36,6 +36,7 @@ from forecourt.web.live import CarFeed
 log = logging.getLogger(__name__)
 
 GAP_SECONDS = 2.0
+READ_SHARE = 0.25  # a slow read (a million cars) spaces the next: reading takes at most this share of the time
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -78,12 +79,15 @@ class FleetBoard:
                 return
             number = self.feed.number  # taken first: a batch arriving during the read is read next time
             self._settle = number != self._seen and self.latest is not None
-            self._next = self.clock() + self.gap
+            began = self.clock()
+            self._next = began + self.gap
             try:
                 fleet = self._read()
             except Exception:  # the database is away for a moment: the pages keep what they show, then catch up
                 log.exception("the fleet board could not read the fleet's health")
                 return
+            finally:
+                self._next = max(self._next, began + (self.clock() - began) / READ_SHARE)
             self.reads += 1
             self._seen = number
             if self.latest is None or _as_shown(fleet) != _as_shown(self.latest[1]):
