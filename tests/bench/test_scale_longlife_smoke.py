@@ -43,6 +43,7 @@ def test_a_tiny_month_writes_every_long_life_figure():
     samples = messages * len(scale_longlife.SIGNALS)
     trips = 2 * scale_longlife.TRIPS_PER_DAY * (days - 1)
     assert figures["longlife_rows_loaded"] == samples + 2 * messages + trips  # samples, positions, keys, trips
+    assert figures["longlife_trip_facts_kept"] == trips and figures["longlife_trip_marks_kept"] == 2
     assert figures["longlife_table_rows"]["telematics_samples"] >= samples + 200 * 2  # and the two streams'
     assert figures["longlife_table_rows"]["telematics_received"] == messages + 2 * 200
     for key in ("longlife_msg_per_s_day_1", "longlife_msg_per_s_last_day", f"longlife_msg_per_s_day_{days}",

@@ -168,6 +168,19 @@ class Trip(Base):
         return (self.ended_at - self.started_at).total_seconds()
 
 
+class TripMark(Base):
+    """Where a standing car's next trip rebuild may start reading (``telematics.trip_marks``)."""
+
+    __tablename__ = "telematics_trip_marks"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), primary_key=True)
+    latest_start: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the latest trip it belongs to (None: none)
+    latest_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_until: Mapped[datetime] = mapped_column(UTCDateTime)  # the newest reading a rebuild saw ...
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)  # ... and when, on the clock
+
+
 class HealthState(Base):
     """The health each car was last judged to be in, so every change is announced exactly once."""
 

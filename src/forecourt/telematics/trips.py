@@ -8,7 +8,8 @@ whose owner keeps location services off still has trips, only without a route.
 Trips are stored. Rebuilding them from raw telemetry on every page view would replay months of
 samples, so ``refresh_trips`` only rebuilds from the start of the car's latest trip onwards: the
 open trip grows, a closed one is left alone. Data that arrives late for an older, closed trip is
-not folded back into it, and a car's first refresh reads its whole history. Rebuilding the open
+not folded back into it, and a car's first refresh reads its whole history. A car that stands and
+reports after its latest trip is read from its mark instead (``trip_marks``): about the last hour. Rebuilding the open
 trip costs its length, so call ``refresh`` for the cars of committed batches on a cadence (say
 once a minute per car), not for every message.
 """
@@ -27,7 +28,7 @@ from forecourt.core.clock import now
 from forecourt.core.db import bulk_rows
 from forecourt.core.errors import NotFound
 from forecourt.core.geo import distance_km
-from forecourt.telematics import bulk, windows
+from forecourt.telematics import bulk, trip_marks, windows
 from forecourt.telematics.models import Position, Sample, Trip, VehicleEventRecord
 from forecourt.telematics.readings import VehicleEvent
 
@@ -124,15 +125,22 @@ class Rebuild:
     from a read and stored by ``store_rebuild``. The two run in separate transactions where
     writers take turns (SQLite), so the write lock is held for the writing alone."""
 
-    since: dict[int, datetime | None]  # each car's latest trip start, as read
+    since: dict[int, datetime | None]  # each car's moment the rebuild read from: its trips from there are replaced
     trips: dict[int, list[tuple[datetime, dict]]]  # per car: (start, measured values) of each trip
+    latest: dict[int, datetime | None] = field(default_factory=dict)  # each car's latest trip start, as read
+    seen: dict[int, datetime] = field(default_factory=dict)  # each car's newest reading read
 
 
 def plan_rebuild(*, session: Session, vehicle_ids: list[int]) -> Rebuild:
-    """Reads each kind of telemetry once for all the cars and cuts and measures their trips."""
-    since = windows.latest_starts(session, vehicle_ids)
+    """Reads each kind of telemetry once for all the cars and cuts and measures their trips: from
+    each car's latest trip start, or, for a car standing since, from where its mark says
+    (``trip_marks``)."""
+    latest = windows.latest_starts(session, vehicle_ids)
+    since = trip_marks.read_from(session, latest)
     reference = now()
-    segments = {v: _segments(car, reference) for v, car in _ticks_many(session, since).items()}
+    ticks = _ticks_many(session, since)
+    seen = {v: car[-1][0] for v, car in ticks.items() if car}
+    segments = {v: _segments(car, reference) for v, car in ticks.items()}
     odometer: dict[int, list[tuple[datetime, float]]] = {v: [] for v in vehicle_ids}
     bounds = {v: found[0].started_at - timedelta(hours=1) for v, found in segments.items() if found}
     if bounds:
@@ -142,7 +150,7 @@ def plan_rebuild(*, session: Session, vehicle_ids: list[int]) -> Rebuild:
             if isinstance(value, int | float):
                 odometer[v].append((at, float(value)))
     return Rebuild(since, {v: [(segment.started_at, _measure(segment, odometer[v])) for segment in segments[v]]
-                           for v in vehicle_ids})
+                           for v in vehicle_ids}, latest, seen)
 
 
 def store_rebuild(*, session: Session, rebuild: Rebuild, returning: bool = True) -> dict[int, list[Trip]] | None:
@@ -162,6 +170,9 @@ def store_rebuild(*, session: Session, rebuild: Rebuild, returning: bool = True)
     if gone:  # trips that the new data merged into another or no longer supports
         session.execute(delete(Trip).where(Trip.id.in_(gone)))
     session.flush()
+    if rebuild.latest:  # a rebuild planned here (not a hand-made one) leaves its standing cars' marks
+        trip_marks.keep(session, latest=rebuild.latest, read=rebuild.since, trips=rebuild.trips, seen=rebuild.seen,
+                        stop_gap=STOP_GAP)
     return _insert_new(session, changed, returning)
 
 
@@ -420,6 +431,7 @@ def forget_routes(*, session: Session, older_than_days: int) -> int:
 
 def delete_trips(*, session: Session, vehicle_id: int, since: datetime, until: datetime | None = None) -> int:
     """Erasure of one owner's period with a car (``until`` None: up to now)."""
+    trip_marks.forget(session, vehicle_id)
     query = delete(Trip).where(Trip.vehicle_id == vehicle_id, Trip.started_at >= since)
     if until is not None:
         query = query.where(Trip.started_at < until)

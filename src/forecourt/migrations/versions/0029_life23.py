@@ -1,4 +1,10 @@
-"""the exactly-once ledger partitioned by month on PostgreSQL, so whole months of keys can go
+"""the exactly-once ledger partitioned by month on PostgreSQL, so whole months of keys can go;
+where a standing car's trips are settled
+
+``telematics_trip_marks`` (both engines): per car, the latest trip a mark belongs to, the newest
+reading a rebuild saw and when, and where the next rebuild may start reading
+(``telematics.trip_marks``), so a refresh of a car that stands and reports reads the last hour of
+its readings, not all of them since its latest trip.
 
 ``telematics_received`` becomes a table partitioned by range of ``message_key``: a key begins with
 the Unix second its message was measured at in ten hex digits, so a month of keys is a range of
@@ -18,6 +24,8 @@ from datetime import UTC, datetime
 
 from alembic import op
 import sqlalchemy as sa
+
+from forecourt.core.db import UTCDateTime
 
 
 revision = '0029_life23'
@@ -51,6 +59,16 @@ def _move_back() -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        'telematics_trip_marks',
+        sa.Column('vehicle_id', sa.Integer(), nullable=False),
+        sa.Column('latest_start', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('latest_end', UTCDateTime(timezone=True), nullable=True),
+        sa.Column('read_from', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('seen_until', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('seen_at', UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['vehicle_id'], ['vehicles.id'], name=op.f('fk_telematics_trip_marks_vehicle_id_vehicles')),
+        sa.PrimaryKeyConstraint('vehicle_id', name=op.f('pk_telematics_trip_marks')))
     if op.get_bind().dialect.name != "postgresql":
         return
     _set_aside()
@@ -72,6 +90,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('telematics_trip_marks')
     if op.get_bind().dialect.name != "postgresql":
         return
     _set_aside()
