@@ -13,8 +13,8 @@ Thirty simulated days of ``cars`` cars reporting every 10 seconds, on PostgreSQL
   and a checkpoint taken, as a month in service leaves them (``settle``, timed);
 * **day 30** (full tables): the same stream through the same worker, timestamped now, and the same
   page timed again — against day 1's figures, measured in the same run;
-* **retention**: the months before this one taken out as partitions, as the retention jobs do: detached
-  in one transaction (``core.partitions.detach_before``: the step a writer can wait for), then dropped
+* **retention**: the months before this one taken out as partitions, as the retention jobs do: detached,
+  a transaction per table (``core.partitions.detach_before``: the step a writer can wait for), then dropped
   a month per transaction (``drop_all_detached``: their files removed), each step timed, while a
   writer beside them inserts a sample every 10 ms and times its longest wait.
 
@@ -258,9 +258,10 @@ class WriterProbe:
 
 
 def retention(url: str, *, now: datetime) -> dict:
-    """The months before this one taken out as the retention jobs do: detached in one transaction (the
-    step writers can wait for), then each detached month dropped in a transaction of its own (its
-    files removed), each step timed, with a writer beside them timing its longest wait."""
+    """The months before this one taken out as the retention jobs do: each table's months detached in
+    a transaction of its own (the step writers can wait for), then each detached month dropped in a
+    transaction of its own (its files removed), each step timed, with a writer beside them timing
+    its longest wait."""
     from forecourt.core import partitions
     from forecourt.core.db import get_engine, make_sessionmaker, transaction
     from forecourt.telematics import ledger
@@ -281,8 +282,8 @@ def retention(url: str, *, now: datetime) -> dict:
     detached = 0
     with WriterProbe(url) as probe:
         began = time.perf_counter()
-        with transaction(sessions) as session:
-            for table in partitions.PARTITIONED:
+        for table in partitions.PARTITIONED:  # a transaction each, as each table's retention job runs
+            with transaction(sessions) as session:
                 if table == ledger.LEDGER:  # as its job does: keys received since the cutoff are kept
                     detached += ledger.forget_months(session=session, cutoff=cutoff)[0]
                 else:
