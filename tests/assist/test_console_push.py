@@ -5,11 +5,7 @@ process reaches a console connected to another."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
-import time
 from datetime import UTC, datetime
 
 import httpx
@@ -21,7 +17,7 @@ from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
 from forecourt.web.live import CaseWatch
 from tests.factories import PASSWORD, Factory, submit_login
-from tests.telematics.broker import free_port
+from tests.web_processes import wait_until, web_processes
 
 
 def _world(url: str) -> dict:
@@ -32,13 +28,6 @@ def _world(url: str) -> dict:
         _, secret = devices.register(session=session, kind=Source.EMBEDDED, identifier=vehicle.vin,
                                      vehicle_id=vehicle.id)
         return {"agent": agent.email, "vin": vehicle.vin, "vehicle_id": vehicle.id, "secret": secret}
-
-
-def _wait_until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def test_one_watcher_follows_the_timeline_without_asking_per_change(fresh_database_url):
@@ -55,7 +44,7 @@ def test_one_watcher_follows_the_timeline_without_asking_per_change(fresh_databa
                                    latitude=52.5, longitude=13.4)
             with sessions() as session:
                 newest = cases.last_event_id(session=session)
-            _wait_until(lambda: watch.current == newest, 5, "the watcher to see the new case")  # noqa: B023
+            wait_until(lambda: watch.current == newest, 5, "the watcher to see the new case")  # noqa: B023
         assert newest > start
         if watch.listens:  # told by the database, never asking again
             assert watch.queries == asked and watch.notifications >= 2
@@ -63,59 +52,36 @@ def test_one_watcher_follows_the_timeline_without_asking_per_change(fresh_databa
         watch.stop()
 
 
-def _serve(url: str, port: int, log) -> subprocess.Popen:
-    env = os.environ | {"FORECOURT_DATABASE_URL": url, "FORECOURT_COOKIE_SECURE": "false"}
-    return subprocess.Popen([sys.executable, "-m", "forecourt.cli", "serve", "--no-migrate", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
 def test_a_case_opened_through_one_web_process_reaches_a_console_on_another(fresh_database_url, tmp_path):
     url = fresh_database_url("push")
     world = _world(url)
-    ports = [free_port(), free_port()]
-    with (tmp_path / "web.log").open("wb") as log:
-        processes = [_serve(url, port, log) for port in ports]
-        try:
-            for port in ports:
-                _wait_until(lambda: _answers(port), 120, f"the web process on {port}")  # noqa: B023
-            console = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
-            assert submit_login(console, world["agent"], PASSWORD).status_code in (200, 303)
-            events: list[str] = []
-            listening = threading.Event()
+    with web_processes(url, 2, tmp_path / "web.log") as ports:
+        console = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
+        assert submit_login(console, world["agent"], PASSWORD).status_code in (200, 303)
+        events: list[str] = []
+        listening = threading.Event()
 
-            def follow() -> None:
-                with console.stream("GET", "/console/stream", params={"seconds": 20}) as stream:
-                    for line in stream.iter_lines():
-                        listening.set()
-                        if line.startswith("event: cases"):
-                            events.append(line)
-                            return
+        def follow() -> None:
+            with console.stream("GET", "/console/stream", params={"seconds": 20}) as stream:
+                for line in stream.iter_lines():
+                    listening.set()
+                    if line.startswith("event: cases"):
+                        events.append(line)
+                        return
 
-            reader = threading.Thread(target=follow, daemon=True)
-            reader.start()
-            assert listening.wait(20), "the console's stream did not open"
-            car = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
-                             headers={"Authorization": f"Bearer {world['secret']}"},
-                             content=json.dumps({"timestamp": datetime.now(UTC).isoformat(), "events": ["sos"],
-                                                 "Vehicle.CurrentLocation.Latitude": 52.52,
-                                                 "Vehicle.CurrentLocation.Longitude": 13.4}))
-            assert car.status_code in (200, 202), car.text
-            reader.join(15)
-            assert events == ["event: cases"], (tmp_path / "web.log").read_text()[-3000:]
-            queue = console.get("/console/queue")
-            assert queue.status_code == 200 and "SOS" in queue.text
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(30)
-
-
-def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        reader = threading.Thread(target=follow, daemon=True)
+        reader.start()
+        assert listening.wait(20), "the console's stream did not open"
+        car = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
+                         headers={"Authorization": f"Bearer {world['secret']}"},
+                         content=json.dumps({"timestamp": datetime.now(UTC).isoformat(), "events": ["sos"],
+                                             "Vehicle.CurrentLocation.Latitude": 52.52,
+                                             "Vehicle.CurrentLocation.Longitude": 13.4}))
+        assert car.status_code in (200, 202), car.text
+        reader.join(15)
+        assert events == ["event: cases"], (tmp_path / "web.log").read_text()[-3000:]
+        queue = console.get("/console/queue")
+        assert queue.status_code == 200 and "SOS" in queue.text
 
 
 def test_a_burst_of_consoles_opened_at_once_is_served_and_each_hears_the_next_case(fresh_database_url, tmp_path):
@@ -125,47 +91,40 @@ def test_a_burst_of_consoles_opened_at_once_is_served_and_each_hears_the_next_ca
 
     url = fresh_database_url("burst")
     world = _world(url)
-    port = free_port()
     consoles = 80
-    with (tmp_path / "web.log").open("wb") as log:
-        process = _serve(url, port, log)
-        try:
-            _wait_until(lambda: _answers(port), 120, "the web process")
-            base = f"http://127.0.0.1:{port}"
-            with httpx.Client(base_url=base, timeout=30) as login:
-                assert submit_login(login, world["agent"], PASSWORD).status_code in (200, 303)
-                cookies = dict(login.cookies)
+    with web_processes(url, 1, tmp_path / "web.log") as (port,):
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as login:
+            assert submit_login(login, world["agent"], PASSWORD).status_code in (200, 303)
+            cookies = dict(login.cookies)
 
-            async def burst() -> list[bool]:
-                opened = [asyncio.Event() for _ in range(consoles)]
-                heard = [False] * consoles
-                limits = httpx.Limits(max_connections=consoles + 5)
-                async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
-                                             timeout=httpx.Timeout(60, read=None)) as client:
-                    async def follow(i: int) -> None:
-                        async with client.stream("GET", "/console/stream", params={"seconds": 40}) as stream:
-                            assert stream.status_code == 200
-                            async for line in stream.aiter_lines():
-                                opened[i].set()
-                                if line.startswith("event: cases"):
-                                    heard[i] = True
-                                    return
+        async def burst() -> list[bool]:
+            opened = [asyncio.Event() for _ in range(consoles)]
+            heard = [False] * consoles
+            limits = httpx.Limits(max_connections=consoles + 5)
+            async with httpx.AsyncClient(base_url=base, cookies=cookies, limits=limits,
+                                         timeout=httpx.Timeout(60, read=None)) as client:
+                async def follow(i: int) -> None:
+                    async with client.stream("GET", "/console/stream", params={"seconds": 40}) as stream:
+                        assert stream.status_code == 200
+                        async for line in stream.aiter_lines():
+                            opened[i].set()
+                            if line.startswith("event: cases"):
+                                heard[i] = True
+                                return
 
-                    tasks = [asyncio.create_task(follow(i)) for i in range(consoles)]
-                    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 60)
-                    car = await client.post(f"/api/telemetry/{world['vin']}",
-                                            headers={"Authorization": f"Bearer {world['secret']}"},
-                                            content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
-                                                                "events": ["sos"]}))
-                    assert car.status_code in (200, 202), car.text
-                    await asyncio.wait_for(asyncio.gather(*tasks), 30)
-                return heard
+                tasks = [asyncio.create_task(follow(i)) for i in range(consoles)]
+                await asyncio.wait_for(asyncio.gather(*(event.wait() for event in opened)), 60)
+                car = await client.post(f"/api/telemetry/{world['vin']}",
+                                        headers={"Authorization": f"Bearer {world['secret']}"},
+                                        content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
+                                                            "events": ["sos"]}))
+                assert car.status_code in (200, 202), car.text
+                await asyncio.wait_for(asyncio.gather(*tasks), 30)
+            return heard
 
-            heard = asyncio.run(burst())
-            assert heard == [True] * consoles, (tmp_path / "web.log").read_text()[-3000:]
-        finally:
-            process.terminate()
-            process.wait(30)
+        heard = asyncio.run(burst())
+        assert heard == [True] * consoles, (tmp_path / "web.log").read_text()[-3000:]
 
 
 def test_a_watcher_nobody_follows_stops_and_the_next_stream_starts_it_with_what_it_missed(fresh_database_url,
@@ -178,7 +137,7 @@ def test_a_watcher_nobody_follows_stops_and_the_next_stream_starts_it_with_what_
     watch = CaseWatch(url).start()
     try:
         first = watch._thread
-        _wait_until(lambda: not first.is_alive(), 10, "the idle watcher to stop")
+        wait_until(lambda: not first.is_alive(), 10, "the idle watcher to stop")
         with transaction(make_sessionmaker(get_engine(url))) as session:  # while nobody watched
             intake.raise_alert(session=session, vehicle_id=world["vehicle_id"], kind="sos", source="mqtt",
                                latitude=52.5, longitude=13.4)
@@ -188,6 +147,6 @@ def test_a_watcher_nobody_follows_stops_and_the_next_stream_starts_it_with_what_
         watch.start()
         assert watch._thread is not first and watch._thread.is_alive()
         assert watch.current == newest  # start returned with the id it missed, not the one it had
-        _wait_until(lambda: watch.cars.since(number)[1] is None, 5, "the feed to say anything may have changed")
+        wait_until(lambda: watch.cars.since(number)[1] is None, 5, "the feed to say anything may have changed")
     finally:
         watch.stop()

@@ -12,9 +12,8 @@ import httpx
 from forecourt.core.db import get_engine, make_sessionmaker, transaction
 from forecourt.telematics import devices
 from forecourt.telematics.readings import Source
-from tests.assist.test_console_push import _answers, _serve, _wait_until
 from tests.factories import PASSWORD, Factory, submit_login
-from tests.telematics.broker import free_port
+from tests.web_processes import web_processes
 
 
 def _world(url: str) -> dict:
@@ -33,49 +32,39 @@ def _world(url: str) -> dict:
 def test_a_cars_report_through_one_web_process_is_pushed_to_its_page_on_another(fresh_database_url, tmp_path):
     url = fresh_database_url("carpush")
     world = _world(url)
-    ports = [free_port(), free_port()]
-    with (tmp_path / "web.log").open("wb") as log:
-        processes = [_serve(url, port, log) for port in ports]
-        try:
-            for port in ports:
-                _wait_until(lambda: _answers(port), 120, f"the web process on {port}")  # noqa: B023
-            owner = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
-            assert submit_login(owner, world["owner"], PASSWORD).status_code in (200, 303)
-            stranger = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
-            assert submit_login(stranger, world["stranger"], PASSWORD).status_code in (200, 303)
-            assert stranger.get(f"/me/vehicles/{world['vin']}/stream").status_code == 404
-            page = owner.get(f"/me/vehicles/{world['vin']}")
-            assert f'data-stream-url="/me/vehicles/{world["vin"]}/stream"' in page.text
-            pushed: list[dict] = []
-            listening = threading.Event()
+    with web_processes(url, 2, tmp_path / "web.log") as ports:
+        owner = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
+        assert submit_login(owner, world["owner"], PASSWORD).status_code in (200, 303)
+        stranger = httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30)
+        assert submit_login(stranger, world["stranger"], PASSWORD).status_code in (200, 303)
+        assert stranger.get(f"/me/vehicles/{world['vin']}/stream").status_code == 404
+        page = owner.get(f"/me/vehicles/{world['vin']}")
+        assert f'data-stream-url="/me/vehicles/{world["vin"]}/stream"' in page.text
+        pushed: list[dict] = []
+        listening = threading.Event()
 
-            def follow() -> None:
-                with owner.stream("GET", f"/me/vehicles/{world['vin']}/stream") as stream:
-                    event = None
-                    for line in stream.iter_lines():
-                        listening.set()
-                        if line.startswith("event: "):
-                            event = line.removeprefix("event: ")
-                        elif line.startswith("data: ") and event == "car":
-                            pushed.append(json.loads(line.removeprefix("data: ")))
-                            return
+        def follow() -> None:
+            with owner.stream("GET", f"/me/vehicles/{world['vin']}/stream") as stream:
+                event = None
+                for line in stream.iter_lines():
+                    listening.set()
+                    if line.startswith("event: "):
+                        event = line.removeprefix("event: ")
+                    elif line.startswith("data: ") and event == "car":
+                        pushed.append(json.loads(line.removeprefix("data: ")))
+                        return
 
-            reader = threading.Thread(target=follow, daemon=True)
-            reader.start()
-            assert listening.wait(20), "the car page's stream did not open"
-            report = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
-                                headers={"Authorization": f"Bearer {world['secret']}"},
-                                content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
-                                                    "Vehicle.Speed": 42.0,
-                                                    "Vehicle.CurrentLocation.Latitude": 53.55,
-                                                    "Vehicle.CurrentLocation.Longitude": 9.99}))
-            assert report.status_code in (200, 202), report.text
-            reader.join(15)
-            assert pushed, (tmp_path / "web.log").read_text()[-3000:]
-            assert pushed[0]["position"] == [53.55, 9.99]
-            assert any(row["key"] == "speed" and row["value"] == "42 km/h" for row in pushed[0]["signals"])
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(30)
+        reader = threading.Thread(target=follow, daemon=True)
+        reader.start()
+        assert listening.wait(20), "the car page's stream did not open"
+        report = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
+                            headers={"Authorization": f"Bearer {world['secret']}"},
+                            content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
+                                                "Vehicle.Speed": 42.0,
+                                                "Vehicle.CurrentLocation.Latitude": 53.55,
+                                                "Vehicle.CurrentLocation.Longitude": 9.99}))
+        assert report.status_code in (200, 202), report.text
+        reader.join(15)
+        assert pushed, (tmp_path / "web.log").read_text()[-3000:]
+        assert pushed[0]["position"] == [53.55, 9.99]
+        assert any(row["key"] == "speed" and row["value"] == "42 km/h" for row in pushed[0]["signals"])

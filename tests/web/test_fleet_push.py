@@ -25,9 +25,8 @@ from forecourt.telematics.readings import Source
 from forecourt.web.fleet_stream import FleetBoard, fleet_events
 from forecourt.web.live import CarFeed, CaseWatch
 from forecourt.web.views.fleet import shown
-from tests.assist.test_console_push import _answers, _serve, _wait_until
 from tests.factories import PASSWORD, Factory, submit_login
-from tests.telematics.broker import free_port
+from tests.web_processes import wait_until, web_processes
 from tests.telematics.test_trips import reading, send
 
 OVERHEATING = "P0217"  # stop safely
@@ -83,58 +82,48 @@ def _count(board: dict, status: str) -> int:
 def test_a_car_turning_unsafe_reaches_the_fleet_page_streamed_from_another_web_process(fresh_database_url, tmp_path):
     url = fresh_database_url("fleetpush")
     world = _world(url)
-    ports = [free_port(), free_port()]
-    with (tmp_path / "web.log").open("wb") as log:
-        processes = [_serve(url, port, log) for port in ports]
-        try:
-            for port in ports:
-                _wait_until(lambda: _answers(port), 120, f"the web process on {port}")  # noqa: B023
-            for email in (world["rep"], world["owner"]):  # a dealer's staff and a driver find neither
-                other = _client(ports[1], email)
-                assert other.get("/admin/fleet/stream", params={"seconds": 0.3}).status_code == 404
-                assert other.get("/admin/fleet").status_code == 404
-            admin = _client(ports[1], world["admin"])
-            page = admin.get("/admin/fleet")
-            assert page.status_code == 200 and 'data-stream-url="/admin/fleet/stream"' in page.text
+    with web_processes(url, 2, tmp_path / "web.log") as ports:
+        for email in (world["rep"], world["owner"]):  # a dealer's staff and a driver find neither
+            other = _client(ports[1], email)
+            assert other.get("/admin/fleet/stream", params={"seconds": 0.3}).status_code == 404
+            assert other.get("/admin/fleet").status_code == 404
+        admin = _client(ports[1], world["admin"])
+        page = admin.get("/admin/fleet")
+        assert page.status_code == 200 and 'data-stream-url="/admin/fleet/stream"' in page.text
 
-            def unsafe(out) -> bool:
-                return any(car["vin"] == world["vin"] and car["status"] == "stop_safely"
-                           for car in out[-1][1]["cars"])
+        def unsafe(out) -> bool:
+            return any(car["vin"] == world["vin"] and car["status"] == "stop_safely"
+                       for car in out[-1][1]["cars"])
 
-            pushed: list[tuple[str, dict]] = []
-            opened = threading.Event()
-            reader = _follow(admin, pushed, opened, unsafe, 40)
-            assert opened.wait(20), "the fleet stream did not open"
-            _wait_until(lambda: pushed, 20, "the fleet stream's first state")
-            first = pushed[0][1]
-            assert _count(first, "unknown") == 1 and _count(first, "stop_safely") == 0  # paired, never judged
-            assert first["cars"] == []
+        pushed: list[tuple[str, dict]] = []
+        opened = threading.Event()
+        reader = _follow(admin, pushed, opened, unsafe, 40)
+        assert opened.wait(20), "the fleet stream did not open"
+        wait_until(lambda: pushed, 20, "the fleet stream's first state")
+        first = pushed[0][1]
+        assert _count(first, "unknown") == 1 and _count(first, "stop_safely") == 0  # paired, never judged
+        assert first["cars"] == []
 
-            report = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
-                                headers={"Authorization": f"Bearer {world['secret']}"},
-                                content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
-                                                    "Vehicle.Diagnostics.DTCList": [OVERHEATING]}))
-            assert report.status_code in (200, 202), report.text
-            reader.join(20)
-            assert unsafe(pushed), (pushed, (tmp_path / "web.log").read_text()[-3000:])
-            mark, latest = pushed[-1]
-            assert _count(latest, "stop_safely") == 1 and _count(latest, "unknown") == 0
-            [car] = latest["cars"]
-            assert car["label"] == "Stop safely" and "Engine overheating" in car["summary"]
-            assert "Stop safely: 1" in latest["announcement"]
+        report = httpx.post(f"http://127.0.0.1:{ports[0]}/api/telemetry/{world['vin']}", timeout=30,
+                            headers={"Authorization": f"Bearer {world['secret']}"},
+                            content=json.dumps({"timestamp": datetime.now(UTC).isoformat(),
+                                                "Vehicle.Diagnostics.DTCList": [OVERHEATING]}))
+        assert report.status_code in (200, 202), report.text
+        reader.join(20)
+        assert unsafe(pushed), (pushed, (tmp_path / "web.log").read_text()[-3000:])
+        mark, latest = pushed[-1]
+        assert _count(latest, "stop_safely") == 1 and _count(latest, "unknown") == 0
+        [car] = latest["cars"]
+        assert car["label"] == "Stop safely" and "Engine overheating" in car["summary"]
+        assert "Stop safely: 1" in latest["announcement"]
 
-            # the page reconnecting with the version it has is sent nothing until the fleet changes again;
-            # one naming a version it cannot have been sent gets the fleet at once
-            again: list[tuple[str, dict]] = []
-            _follow(admin, again, threading.Event(), lambda out: True, 5, last_seen=mark).join(10)
-            assert again == []
-            _follow(admin, again, threading.Event(), lambda out: True, 5, last_seen="elsewhere-1").join(10)
-            assert [(data["bars"], data["cars"]) for _, data in again] == [(latest["bars"], latest["cars"])]
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(30)
+        # the page reconnecting with the version it has is sent nothing until the fleet changes again;
+        # one naming a version it cannot have been sent gets the fleet at once
+        again: list[tuple[str, dict]] = []
+        _follow(admin, again, threading.Event(), lambda out: True, 5, last_seen=mark).join(10)
+        assert again == []
+        _follow(admin, again, threading.Event(), lambda out: True, 5, last_seen="elsewhere-1").join(10)
+        assert [(data["bars"], data["cars"]) for _, data in again] == [(latest["bars"], latest["cars"])]
 
 
 def test_a_judgement_stored_after_its_report_is_announced_when_it_commits(fresh_database_url):
@@ -150,12 +139,12 @@ def test_a_judgement_stored_after_its_report_is_announced_when_it_commits(fresh_
         start = watch.cars.number
         with transaction(sessions) as session:
             send(session, [reading(car, datetime.now(UTC), Vehicle__Diagnostics__DTCList=[OVERHEATING])])
-        _wait_until(lambda: watch.cars.since(start)[1] == {world["vehicle_id"]}, 5, "the report's batch")
+        wait_until(lambda: watch.cars.since(start)[1] == {world["vehicle_id"]}, 5, "the report's batch")
         time.sleep(1.0)  # the SQLite poller's next look finds the same samples: nothing new
         before = watch.cars.number
         refresher = insights.Refresher(sessions, health_every=0)
         refresher.after_batch([world["vehicle_id"]])  # judged stop safely: a change
-        _wait_until(lambda: watch.cars.number > before, 5, "the changed judgement's announcement")
+        wait_until(lambda: watch.cars.number > before, 5, "the changed judgement's announcement")
         assert watch.cars.since(before)[1] == {world["vehicle_id"]}
         judged = watch.cars.number
         refresher.after_batch([world["vehicle_id"]])  # judged again, the same: nothing to tell
