@@ -36,7 +36,8 @@ class Gone(Exception):
     """The viewer may no longer see this (consent withdrawn, On Call ended, car sold): the stream ends."""
 
 
-def _event(name: str, mark: str, data: object) -> str:
+def sse_event(name: str, mark: str, data: object) -> str:
+    """One server-sent event: its name, the mark a reconnecting page sends back, and its JSON."""
     return f"event: {name}\nid: {mark}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
@@ -70,10 +71,10 @@ async def car_events(feed: CarFeed, *, cars: frozenset[int], read: Callable[[set
                 data = await (gate.reading(read, asked) if gate is not None
                               else anyio.to_thread.run_sync(read, asked))
             except Gone:
-                yield _event("gone", feed.mark(follow.number), {})
+                yield sse_event("gone", feed.mark(follow.number), {})
                 return
             if data is not None:
-                yield _event(event, feed.mark(follow.number), data)
+                yield sse_event(event, feed.mark(follow.number), data)
         if time.monotonic() >= beat:
             beat = time.monotonic() + heartbeat
             yield ": heartbeat\n\n"

@@ -19,7 +19,6 @@ the version the page has; the page names the last version it got when it reconne
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -30,6 +29,7 @@ from dataclasses import replace
 import anyio
 
 from forecourt.telematics.health import FleetHealth
+from forecourt.web.car_stream import sse_event
 from forecourt.web.connections import ConnectionGate
 from forecourt.web.live import CarFeed
 
@@ -116,10 +116,6 @@ def board_of(app, feed: CarFeed, read: Callable[[], FleetHealth]) -> FleetBoard:
     return board
 
 
-def _event(mark: str, data: object) -> str:
-    return f"event: fleet\nid: {mark}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
 async def fleet_events(board: FleetBoard, *, render: Callable[[FleetHealth], object],
                        last_seen: str | None = None, lifetime: float, heartbeat: float = HEARTBEAT_SECONDS,
                        disconnected: Callable[[], Awaitable[bool]] | None = None,
@@ -148,7 +144,7 @@ async def fleet_events(board: FleetBoard, *, render: Callable[[FleetHealth], obj
         latest = board.latest
         if latest is not None and board.mark(latest[0]) != sent:
             sent = board.mark(latest[0])
-            yield _event(sent, await anyio.to_thread.run_sync(render, latest[1]))
+            yield sse_event("fleet", sent, await anyio.to_thread.run_sync(render, latest[1]))
         if time.monotonic() >= beat:
             beat = time.monotonic() + heartbeat
             yield ": heartbeat\n\n"
